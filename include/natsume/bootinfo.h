@@ -1,0 +1,46 @@
+// Boot information the hypervisor hands to a partition's guest kernel.
+//
+// Entry contract (a partition's vCPU, no unrestricted guest needed):
+//   64-bit long mode, CR0 = PE|MP|NE|WP|PG, CR4 = PAE|OSFXSR|OSXMMEXCPT,
+//   EFER = LME|LMA|NXE, paging identity-maps guest-physical [0, 4 GiB) with
+//   2 MiB pages (the 0xFE000000-0xFFFFFFFF window uncached), a flat GDT with
+//   a 64-bit code segment (selector 0x08), data (0x10) and a TSS (0x18),
+//   interrupts disabled, RIP = ELF entry point, RDI = gpa of this structure,
+//   RSP = NATSUME_GUEST_BOOT_STACK_TOP. The guest may replace GDT, IDT and
+//   page tables with its own at once.
+//
+// Guest-physical layout prepared by the hypervisor (all inside partition RAM):
+//   0x1000  struct natsume_boot_info
+//   0x2000  GDT + TSS
+//   0x3000  PML4, PDPT, 4 page directories (0x3000-0x8fff)
+//   0x9000-0xffff  boot stack (grows down from 0x10000)
+//   >= 0x100000    ELF image segments
+#pragma once
+#include <stdint.h>
+
+#define NATSUME_BOOT_INFO_MAGIC     0x4f4f42534d54414eull  // "NATMSBOO"
+#define NATSUME_BOOT_INFO_VERSION   1u
+#define NATSUME_GUEST_BOOT_INFO_GPA 0x1000u
+#define NATSUME_GUEST_GDT_GPA       0x2000u
+#define NATSUME_GUEST_PML4_GPA      0x3000u
+#define NATSUME_GUEST_BOOT_STACK_TOP 0x10000u
+#define NATSUME_GUEST_IMAGE_MIN_GPA 0x100000u
+
+#define NATSUME_CONSOLE_HYPERCALL 1u  // write through NATSUME_HC_CONSOLE_WRITE
+#define NATSUME_CONSOLE_UART      2u  // the partition owns a 16550 at console_port
+
+struct natsume_boot_info {
+    uint64_t magic;          // NATSUME_BOOT_INFO_MAGIC
+    uint32_t version;        // NATSUME_BOOT_INFO_VERSION
+    uint32_t size;           // sizeof(struct natsume_boot_info)
+    char     name[32];       // partition name, NUL-terminated
+    uint32_t partition_id;
+    uint32_t apic_id;        // local APIC ID of this vCPU's physical core
+    uint64_t ram_size;       // guest-physical RAM is [0, ram_size)
+    uint64_t tsc_khz;        // TSC frequency measured by the hypervisor
+    uint32_t console;        // NATSUME_CONSOLE_*
+    uint16_t console_port;   // I/O port of the UART when console == NATSUME_CONSOLE_UART
+    uint16_t reserved0;
+    uint64_t image_end;      // first gpa past the loaded ELF image (heap may start here)
+    char     cmdline[256];   // partition command line from the partition file, NUL-terminated
+};

@@ -1,0 +1,55 @@
+// Compiled partition file: the binary layout shared by vmm-tools (which
+// writes it) and the hypervisor (which copies it and validates it again).
+//
+// All integers little-endian, fixed widths, no pointers. The blob is
+//   struct natsume_config_header
+//   struct natsume_config_partition [partition_count]
+// and total_size covers exactly that. crc32 is the IEEE 802.3 CRC-32
+// (reflected, polynomial 0xEDB88320, init and final xor 0xFFFFFFFF) of the
+// whole blob computed with the crc32 field set to zero.
+#pragma once
+#include <stdint.h>
+
+#define NATSUME_CONFIG_MAGIC        0x4746435355544e41ull  // "ANTUSCFG"
+#define NATSUME_CONFIG_VERSION      1u
+#define NATSUME_CONFIG_MAX_PARTITIONS 16u
+#define NATSUME_CONFIG_MAX_CORES    8u
+#define NATSUME_CONFIG_NAME_LEN     32u
+#define NATSUME_CONFIG_IMAGE_LEN    64u
+#define NATSUME_CONFIG_CMDLINE_LEN  256u
+
+// Partition RAM is mapped with 2 MiB EPT pages: base and size are multiples.
+#define NATSUME_CONFIG_RAM_ALIGN    0x200000ull
+#define NATSUME_CONFIG_RAM_MIN      0x400000ull
+
+#define NATSUME_LAPIC_PASSTHROUGH   1u  // xAPIC page / x2APIC MSRs reach the hardware (trusted guest)
+#define NATSUME_LAPIC_TRAPPED       2u  // reserved for the trapped, filtered LAPIC
+
+struct natsume_config_header {
+    uint64_t magic;            // NATSUME_CONFIG_MAGIC
+    uint32_t version;          // NATSUME_CONFIG_VERSION
+    uint32_t header_size;      // sizeof(struct natsume_config_header)
+    uint32_t partition_size;   // sizeof(struct natsume_config_partition)
+    uint32_t partition_count;
+    uint32_t total_size;       // header + partition_count * partition_size
+    uint32_t crc32;
+    char     name[NATSUME_CONFIG_NAME_LEN];  // machine / file name, NUL-terminated
+};
+
+struct natsume_config_partition {
+    char     name[NATSUME_CONFIG_NAME_LEN];      // NUL-terminated, [a-z0-9_-]+
+    char     image[NATSUME_CONFIG_IMAGE_LEN];    // multiboot2 module name of the ELF64 guest image
+    char     cmdline[NATSUME_CONFIG_CMDLINE_LEN];
+    uint64_t ram_base;         // host-physical base of the partition's RAM
+    uint64_t ram_size;         // guest-physical [0, ram_size) maps to [ram_base, ram_base + ram_size)
+    uint32_t core_count;       // currently exactly 1
+    uint32_t cores[NATSUME_CONFIG_MAX_CORES];    // local APIC IDs
+    uint32_t lapic_mode;       // NATSUME_LAPIC_*
+    uint32_t flags;            // reserved, 0
+    uint32_t reserved;         // 0
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(natsume_config_header) == 64, "config header layout");
+static_assert(sizeof(natsume_config_partition) == 32 + 64 + 256 + 16 + 4 + 32 + 12, "partition layout");
+#endif
