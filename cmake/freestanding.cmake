@@ -11,6 +11,7 @@ set(NATSUME_FREESTANDING_COMPILE_OPTIONS
   -ffreestanding -fno-exceptions -fno-rtti -fno-asynchronous-unwind-tables
   -fno-unwind-tables -mno-red-zone -fno-stack-protector -fno-pic -fno-pie
   -mcmodel=small -fno-threadsafe-statics -fno-use-cxa-atexit
+  -fmacro-prefix-map=${CMAKE_SOURCE_DIR}/=
   -Wall -Wextra -Werror -O2 -g)
 
 # The hypervisor never touches SSE/x87 state, so guest vector registers stay

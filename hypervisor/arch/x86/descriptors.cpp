@@ -1,0 +1,76 @@
+// GDT, TSS and IDT of the hypervisor (SDM Vol. 3A 3.4.5, 6.14, 8.2.3).
+#include "arch/x86/cpu.hpp"
+#include "arch/x86/percpu.hpp"
+#include "arch/x86/vmx_defs.hpp"
+
+extern "C" const uint64_t isr_table[33];
+extern "C" void isr_240();
+
+namespace natsume::x86 {
+
+PerCpu cpus[MAX_CPUS];
+uint32_t cpu_count;
+
+namespace {
+struct IdtEntry { uint64_t lo, hi; };
+IdtEntry idt[256] __attribute__((aligned(16)));
+bool idt_built;
+
+constexpr uint16_t KERNEL_CS = 0x08, KERNEL_DS = 0x10, TSS_SEL = 0x18;
+constexpr uint64_t GDT_CODE64 = 0x00af9a000000ffffull;
+constexpr uint64_t GDT_DATA = 0x00cf92000000ffffull;
+constexpr uint8_t IST_NMI_DF = 1;
+
+IdtEntry gate(uint64_t handler, uint8_t ist) {
+    // Present, DPL 0, 64-bit interrupt gate (type 0xE).
+    uint64_t lo = (handler & 0xffff) | (uint64_t(KERNEL_CS) << 16) | (uint64_t(ist) << 32) |
+                  (0x8eull << 40) | (((handler >> 16) & 0xffff) << 48);
+    return {lo, handler >> 32};
+}
+
+void build_idt() {
+    for (auto& e : idt) e = gate(isr_table[32], 0);
+    for (unsigned v = 0; v < 32; v++) {
+        bool nmi_or_df = v == 2 || v == 8;
+        idt[v] = gate(isr_table[v], nmi_or_df ? IST_NMI_DF : 0);
+    }
+    idt[240] = gate(reinterpret_cast<uint64_t>(&isr_240), 0);
+    idt_built = true;
+}
+
+void tss_descriptor(uint64_t* slot, const Tss* tss) {
+    auto base = reinterpret_cast<uint64_t>(tss);
+    uint64_t limit = sizeof(Tss) - 1;
+    slot[0] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
+              (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+    slot[1] = base >> 32;
+}
+}  // namespace
+
+uint64_t stack_top(uint8_t* stack, size_t size) {
+    return (reinterpret_cast<uint64_t>(stack) + size) & ~uint64_t(15);
+}
+
+void cpu_local_init(PerCpu& c) {
+    if (!idt_built) build_idt();
+    c.self = &c;
+    c.gdt[0] = 0;
+    c.gdt[1] = GDT_CODE64;
+    c.gdt[2] = GDT_DATA;
+    c.tss.ist[IST_NMI_DF - 1] = stack_top(c.ist_stack, sizeof c.ist_stack);
+    c.tss.iomap_base = sizeof(Tss);
+    tss_descriptor(&c.gdt[3], &c.tss);
+    c.gdt[5] = 0;
+    DescriptorPointer gdtr{sizeof c.gdt - 1, reinterpret_cast<uint64_t>(c.gdt)};
+    DescriptorPointer idtr{sizeof idt - 1, reinterpret_cast<uint64_t>(idt)};
+    asm volatile("lgdt %0" ::"m"(gdtr));
+    asm volatile("lidt %0" ::"m"(idtr));
+    asm volatile("ltr %0" ::"r"(TSS_SEL));
+    // Reload CS and the data segments from the new GDT.
+    asm volatile("pushq %0; leaq 1f(%%rip), %%rax; pushq %%rax; lretq; 1:"
+                 ::"i"(uint64_t(KERNEL_CS)) : "rax", "memory");
+    asm volatile("movw %0, %%ds; movw %0, %%es; movw %0, %%ss" ::"r"(KERNEL_DS));
+    wrmsr(msr::IA32_GS_BASE, reinterpret_cast<uint64_t>(&c));
+}
+
+}  // namespace natsume::x86

@@ -1,0 +1,358 @@
+// VM-exit handling: one small handler per basic exit reason, chosen from a
+// table. A handler either resumes the guest or stops its partition; it never
+// stops the hypervisor or another partition.
+#include <natsume/hypercall.h>
+#include <initializer_list>
+#include <stdarg.h>
+
+#include "arch/x86/cpu.hpp"
+#include "arch/x86/lapic.hpp"
+#include "arch/x86/percpu.hpp"
+#include "arch/x86/vcpu.hpp"
+#include "arch/x86/vmx.hpp"
+#include "arch/x86/vmx_caps.hpp"
+#include "arch/x86/vmx_defs.hpp"
+#include "core/boot.hpp"
+#include "core/log.hpp"
+#include "core/partition.hpp"
+
+namespace natsume::x86 {
+namespace {
+
+enum class Action { Resume, Stop };
+
+// The context every handler gets: this core's vCPU.
+struct Vcpu {
+    PerCpu& cpu;
+    Partition& part;
+    GuestRegs& regs;
+    uint32_t reason;          // basic exit reason
+    char stop_reason[160];
+};
+
+using Handler = Action (*)(Vcpu&);
+
+void skip_instruction() {
+    vmwrite(Vmcs::GUEST_RIP, vmread(Vmcs::GUEST_RIP) + vmread(Vmcs::EXIT_INSTRUCTION_LENGTH)) || true;
+}
+
+void inject_hw_exception(uint8_t vector, bool has_error, uint32_t error = 0) {
+    (void)vmwrite(Vmcs::ENTRY_INTERRUPTION_INFO, make_intr_info(vector, InterruptionType::HardwareException, has_error));
+    if (has_error) (void)vmwrite(Vmcs::ENTRY_EXCEPTION_ERROR_CODE, error);
+}
+
+constexpr uint8_t VEC_UD = 6, VEC_GP = 13;
+
+uint64_t& gpr(GuestRegs& r, unsigned n) {
+    uint64_t* order[16] = {&r.rax, &r.rcx, &r.rdx, &r.rbx, nullptr, &r.rbp, &r.rsi, &r.rdi,
+                           &r.r8,  &r.r9,  &r.r10, &r.r11, &r.r12, &r.r13, &r.r14, &r.r15};
+    static uint64_t rsp_shadow;
+    if (n == 4) { rsp_shadow = vmread(Vmcs::GUEST_RSP); return rsp_shadow; }
+    return *order[n & 15];
+}
+
+void dump_registers(const Vcpu& v) {
+    const GuestRegs& r = v.regs;
+    const char* n = v.part.cfg.name;
+    log::print("natsume: dump: %s: RIP=0x%016lx RSP=0x%016lx RFLAGS=0x%08lx\n", n, vmread(Vmcs::GUEST_RIP),
+               vmread(Vmcs::GUEST_RSP), vmread(Vmcs::GUEST_RFLAGS));
+    log::print("natsume: dump: %s: RAX=0x%016lx RBX=0x%016lx RCX=0x%016lx RDX=0x%016lx\n", n, r.rax, r.rbx, r.rcx, r.rdx);
+    log::print("natsume: dump: %s: RSI=0x%016lx RDI=0x%016lx RBP=0x%016lx R8 =0x%016lx\n", n, r.rsi, r.rdi, r.rbp, r.r8);
+    log::print("natsume: dump: %s: R9 =0x%016lx R10=0x%016lx R11=0x%016lx R12=0x%016lx\n", n, r.r9, r.r10, r.r11, r.r12);
+    log::print("natsume: dump: %s: R13=0x%016lx R14=0x%016lx R15=0x%016lx\n", n, r.r13, r.r14, r.r15);
+    log::print("natsume: dump: %s: CR0=0x%lx CR3=0x%lx CR4=0x%lx EFER=0x%lx CS=0x%lx\n", n,
+               vmread(Vmcs::CR0_READ_SHADOW), vmread(Vmcs::GUEST_CR3), vmread(Vmcs::CR4_READ_SHADOW),
+               vmread(Vmcs::GUEST_IA32_EFER), vmread(Vmcs::GUEST_CS_SELECTOR));
+    log::print("natsume: dump: %s: exit reason %u (%s) qualification=0x%lx IDT-vectoring=0x%lx\n", n, v.reason,
+               to_string(static_cast<ExitReason>(v.reason)), vmread(Vmcs::EXIT_QUALIFICATION),
+               vmread(Vmcs::IDT_VECTORING_INFO));
+}
+
+Action stop(Vcpu& v, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+Action stop(Vcpu& v, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    log::vformat(v.stop_reason, sizeof v.stop_reason, fmt, ap);
+    va_end(ap);
+    dump_registers(v);
+    return Action::Stop;
+}
+
+// --- handlers ---------------------------------------------------------------
+
+Action on_cpuid(Vcpu& v) {
+    auto leaf = static_cast<uint32_t>(v.regs.rax), sub = static_cast<uint32_t>(v.regs.rcx);
+    CpuidResult r{};
+    if (leaf == NATSUME_CPUID_BASE) {
+        r = {NATSUME_CPUID_VERSION, NATSUME_CPUID_SIG_EBX, NATSUME_CPUID_SIG_ECX, NATSUME_CPUID_SIG_EDX};
+    } else if (leaf == NATSUME_CPUID_VERSION) {
+        r.eax = (NATSUME_VERSION_MAJOR << 16) | NATSUME_VERSION_MINOR;
+    } else if ((leaf & 0xf0000000u) == 0x40000000u) {
+        r = {};
+    } else {
+        r = cpuid(leaf, sub);
+        if (leaf == 1) {
+            r.ecx &= ~CPUID1_ECX_VMX;       // no nested VMX
+            r.ecx |= 1u << 31;              // "hypervisor present"
+            // Initial APIC ID in EBX[31:24] is the core's own: the vCPU is pinned to it.
+        }
+    }
+    v.regs.rax = r.eax; v.regs.rbx = r.ebx; v.regs.rcx = r.ecx; v.regs.rdx = r.edx;
+    skip_instruction();
+    return Action::Resume;
+}
+
+int64_t hc_console_write(Vcpu& v) {
+    uint64_t gpa = v.regs.rdi, len = v.regs.rsi;
+    if (len > NATSUME_CONSOLE_WRITE_MAX) return NATSUME_EINVAL;
+    if (!gpa_range_ok(v.part, gpa, len)) return NATSUME_EFAULT;
+    partition_console_write(v.part, reinterpret_cast<const char*>(gpa_to_host(v.part, gpa)), len);
+    return static_cast<int64_t>(len);
+}
+
+int64_t hc_partition_info(Vcpu& v) {
+    uint64_t gpa = v.regs.rdi;
+    if (!gpa_range_ok(v.part, gpa, sizeof(natsume_partition_info))) return NATSUME_EFAULT;
+    auto* info = reinterpret_cast<natsume_partition_info*>(gpa_to_host(v.part, gpa));
+    for (size_t i = 0; i < sizeof info->name; i++) info->name[i] = v.part.cfg.name[i];
+    info->name[sizeof info->name - 1] = 0;
+    info->partition_id = v.part.id;
+    info->apic_id = v.part.apic_id;
+    info->ram_size = v.part.ram_size;
+    info->tsc_khz = boot::tsc_khz();
+    return NATSUME_OK;
+}
+
+int64_t hc_stats_print(Vcpu& v) {
+    partition_print_counters(v.part);
+    return NATSUME_OK;
+}
+
+Action on_vmcall(Vcpu& v) {
+    v.part.counters.hypercalls++;
+    uint64_t nr = v.regs.rax;
+    skip_instruction();
+    if (nr == NATSUME_HC_STOP_SELF) {
+        log::format(v.stop_reason, sizeof v.stop_reason, "stopped itself (exit code %lu)", v.regs.rdi);
+        return Action::Stop;
+    }
+    using Hypercall = int64_t (*)(Vcpu&);
+    static constexpr Hypercall table[NATSUME_HC_COUNT] = {hc_console_write, hc_partition_info, nullptr, hc_stats_print};
+    int64_t ret = NATSUME_ENOSYS;
+    if (nr < NATSUME_HC_COUNT && table[nr]) ret = table[nr](v);
+    else partition_log_refusal(v.part, "unknown hypercall %lu at RIP 0x%lx: returned ENOSYS", nr, vmread(Vmcs::GUEST_RIP));
+    v.regs.rax = static_cast<uint64_t>(ret);
+    return Action::Resume;
+}
+
+Action on_hlt(Vcpu&) {
+    // HLT exiting is off on partition cores; if a CPU forces it, halt in the
+    // guest's own activity state so its interrupts still wake it directly.
+    skip_instruction();
+    (void)vmwrite(Vmcs::GUEST_ACTIVITY_STATE, static_cast<uint32_t>(ActivityState::Hlt));
+    return Action::Resume;
+}
+
+Action on_io(Vcpu& v) {
+    IoAccess io = decode_io_access(vmread(Vmcs::EXIT_QUALIFICATION));
+    v.part.counters.refused_io++;
+    partition_log_refusal(v.part, "%s port 0x%x (%u bytes%s) at RIP 0x%lx: the port belongs to no partition",
+                          io.in ? "read from" : "write to", io.port, io.size, io.string ? ", string" : "",
+                          vmread(Vmcs::GUEST_RIP));
+    if (io.in && !io.string) {
+        // Reads of an absent port float high, as on real hardware.
+        uint64_t mask = io.size == 1 ? 0xff : io.size == 2 ? 0xffff : 0xffffffffull;
+        v.regs.rax = io.size == 4 ? mask : (v.regs.rax & ~mask) | mask;
+    }
+    skip_instruction();
+    return Action::Resume;
+}
+
+Action refuse_msr(Vcpu& v, bool write, uint32_t m) {
+    v.part.counters.refused_msr++;
+    partition_log_refusal(v.part, "%s MSR 0x%x at RIP 0x%lx: not allowed, #GP injected", write ? "WRMSR to" : "RDMSR of",
+                          m, vmread(Vmcs::GUEST_RIP));
+    inject_hw_exception(VEC_GP, true, 0);
+    return Action::Resume;
+}
+
+Action on_rdmsr(Vcpu& v) {
+    auto m = static_cast<uint32_t>(v.regs.rcx);
+    uint64_t value;
+    if (m == msr::IA32_EFER) value = vmread(Vmcs::GUEST_IA32_EFER);
+    else if (m == msr::IA32_APIC_BASE) value = rdmsr(msr::IA32_APIC_BASE);
+    else return refuse_msr(v, false, m);
+    v.regs.rax = static_cast<uint32_t>(value);
+    v.regs.rdx = value >> 32;
+    skip_instruction();
+    return Action::Resume;
+}
+
+Action on_wrmsr(Vcpu& v) {
+    auto m = static_cast<uint32_t>(v.regs.rcx);
+    uint64_t value = (v.regs.rdx << 32) | static_cast<uint32_t>(v.regs.rax);
+    if (m == msr::IA32_EFER) {
+        // The guest stays in long mode: it may change SCE and NXE only.
+        uint64_t cur = vmread(Vmcs::GUEST_IA32_EFER);
+        uint64_t changeable = efer::SCE | (vmx_platform.nx ? efer::NXE : 0);
+        if ((value ^ cur) & ~changeable) return refuse_msr(v, true, m);
+        (void)vmwrite(Vmcs::GUEST_IA32_EFER, value);
+        skip_instruction();
+        return Action::Resume;
+    }
+    return refuse_msr(v, true, m);
+}
+
+Action on_cr_access(Vcpu& v) {
+    CrAccess a = decode_cr_access(vmread(Vmcs::EXIT_QUALIFICATION));
+    const VmxPlatform& p = vmx_platform;
+    if (a.type == CrAccessType::MovToCr && (a.cr == 0 || a.cr == 4)) {
+        uint64_t value = gpr(v.regs, a.gpr);
+        bool cr0 = a.cr == 0;
+        uint64_t f0 = cr0 ? p.cr0_fixed0 : p.cr4_fixed0, f1 = cr0 ? p.cr0_fixed1 : p.cr4_fixed1;
+        if (cr0 && (value & (cr0::PG | cr0::PE)) != (cr0::PG | cr0::PE))
+            return stop(v, "guest cleared CR0.PG/PE (value 0x%lx): leaving paged mode needs unrestricted guest", value);
+        if (!cr0 && (value & cr4::VMXE)) { inject_hw_exception(VEC_GP, true, 0); return Action::Resume; }
+        (void)vmwrite(cr0 ? Vmcs::CR0_READ_SHADOW : Vmcs::CR4_READ_SHADOW, value);
+        (void)vmwrite(cr0 ? Vmcs::GUEST_CR0 : Vmcs::GUEST_CR4, fixed_cr(value, f0, f1));
+        skip_instruction();
+        return Action::Resume;
+    }
+    if (a.cr == 3 && a.type == CrAccessType::MovToCr) {
+        (void)vmwrite(Vmcs::GUEST_CR3, gpr(v.regs, a.gpr));
+        skip_instruction();
+        return Action::Resume;
+    }
+    if (a.cr == 3 && a.type == CrAccessType::MovFromCr) {
+        gpr(v.regs, a.gpr) = vmread(Vmcs::GUEST_CR3);
+        skip_instruction();
+        return Action::Resume;
+    }
+    return stop(v, "unsupported control-register access (qualification 0x%lx)", vmread(Vmcs::EXIT_QUALIFICATION));
+}
+
+Action on_exception_or_nmi(Vcpu& v) {
+    uint32_t info = static_cast<uint32_t>(vmread(Vmcs::EXIT_INTERRUPTION_INFO));
+    if ((info & intr_info::VECTOR_MASK) == 2) return Action::Resume;   // NMI: hypervisor control (mailbox, later)
+    return stop(v, "unexpected exception exit (interruption info 0x%x)", info);
+}
+
+Action on_external_interrupt(Vcpu&) { return Action::Resume; }
+
+Action on_triple_fault(Vcpu& v) { return stop(v, "triple fault (the guest could not deliver an exception)"); }
+
+Action on_ept_violation(Vcpu& v) {
+    uint64_t gpa = vmread(Vmcs::GUEST_PHYSICAL_ADDRESS);
+    EptViolation e = decode_ept_violation(vmread(Vmcs::EXIT_QUALIFICATION));
+    return stop(v, "EPT violation: %s guest-physical address 0x%lx outside the partition's memory",
+                e.fetch ? "instruction fetch at" : e.write ? "write to" : "read of", gpa);
+}
+
+Action on_ept_misconfig(Vcpu& v) {
+    return stop(v, "EPT misconfiguration at guest-physical 0x%lx (hypervisor bug)", vmread(Vmcs::GUEST_PHYSICAL_ADDRESS));
+}
+
+Action on_invd(Vcpu&) {
+    asm volatile("wbinvd" ::: "memory");   // INVD would discard other partitions' dirty lines
+    skip_instruction();
+    return Action::Resume;
+}
+
+Action on_xsetbv(Vcpu& v) {
+    auto index = static_cast<uint32_t>(v.regs.rcx);
+    uint64_t value = (v.regs.rdx << 32) | static_cast<uint32_t>(v.regs.rax);
+    CpuidResult x = cpuid(0xd, 0);
+    uint64_t supported = (uint64_t(x.edx) << 32) | x.eax;
+    if (index != 0 || !(value & 1) || (value & ~supported) || !(read_cr4() & (1u << 18))) {
+        inject_hw_exception(VEC_GP, true, 0);
+        return Action::Resume;
+    }
+    asm volatile("xsetbv" ::"c"(index), "a"(uint32_t(value)), "d"(uint32_t(value >> 32)));
+    skip_instruction();
+    return Action::Resume;
+}
+
+Action on_vmx_instruction(Vcpu& v) {
+    v.part.counters.refused_other++;
+    partition_log_refusal(v.part, "VMX instruction (exit reason %u) at RIP 0x%lx: #UD injected", v.reason,
+                          vmread(Vmcs::GUEST_RIP));
+    inject_hw_exception(VEC_UD, false);
+    return Action::Resume;
+}
+
+Action on_unhandled(Vcpu& v) {
+    return stop(v, "unhandled VM exit %u (%s)", v.reason, to_string(static_cast<ExitReason>(v.reason)));
+}
+
+struct HandlerTable {
+    Handler h[EXIT_REASON_SLOTS];
+    constexpr HandlerTable() : h{} {
+        for (auto& x : h) x = on_unhandled;
+        auto set = [this](ExitReason r, Handler f) { h[static_cast<uint16_t>(r)] = f; };
+        set(ExitReason::ExceptionOrNmi, on_exception_or_nmi);
+        set(ExitReason::ExternalInterrupt, on_external_interrupt);
+        set(ExitReason::TripleFault, on_triple_fault);
+        set(ExitReason::Cpuid, on_cpuid);
+        set(ExitReason::Hlt, on_hlt);
+        set(ExitReason::Invd, on_invd);
+        set(ExitReason::Vmcall, on_vmcall);
+        set(ExitReason::CrAccess, on_cr_access);
+        set(ExitReason::IoInstruction, on_io);
+        set(ExitReason::Rdmsr, on_rdmsr);
+        set(ExitReason::Wrmsr, on_wrmsr);
+        set(ExitReason::EptViolation, on_ept_violation);
+        set(ExitReason::EptMisconfiguration, on_ept_misconfig);
+        set(ExitReason::Xsetbv, on_xsetbv);
+        for (ExitReason r : {ExitReason::Vmclear, ExitReason::Vmlaunch, ExitReason::Vmptrld, ExitReason::Vmptrst,
+                             ExitReason::Vmread, ExitReason::Vmresume, ExitReason::Vmwrite, ExitReason::Vmxoff,
+                             ExitReason::Vmxon, ExitReason::Invept, ExitReason::Invvpid, ExitReason::Getsec})
+            set(r, on_vmx_instruction);
+    }
+};
+constexpr HandlerTable handlers;
+
+[[noreturn]] void stop_partition(Partition& p, const char* reason) {
+    partition_report_stop(p, reason);
+    this_cpu().state = CpuState::Parked;
+    boot::notify_partition_stopped();
+    halt_forever();
+}
+
+}  // namespace
+}  // namespace natsume::x86
+
+using namespace natsume;
+using namespace natsume::x86;
+
+extern "C" void vmx_exit_dispatch(GuestRegs* regs) {
+    PerCpu& c = this_cpu();
+    Partition& p = *c.partition;
+    auto raw = static_cast<uint32_t>(vmread(Vmcs::EXIT_REASON));
+    Vcpu v{c, p, *regs, static_cast<uint32_t>(basic_exit_reason(raw)), {}};
+    if (v.reason < EXIT_REASON_SLOTS) p.counters.exits[v.reason]++;
+    if (entry_failed(raw)) {
+        log::format(v.stop_reason, sizeof v.stop_reason, "VM entry failed: exit reason %u (%s), qualification 0x%lx",
+                    v.reason, to_string(static_cast<ExitReason>(v.reason)), vmread(Vmcs::EXIT_QUALIFICATION));
+        dump_registers(v);
+        stop_partition(p, v.stop_reason);
+    }
+    Handler h = v.reason < EXIT_REASON_SLOTS ? handlers.h[v.reason] : on_unhandled;
+    if (h(v) == Action::Stop) stop_partition(p, v.stop_reason);
+}
+
+namespace {
+[[noreturn]] void entry_instruction_failed(const char* what, uint64_t rflags) {
+    PerCpu& c = this_cpu();
+    char why[160];
+    if (rflags & 0x40) {   // ZF: VMfailValid, the error number is in the VMCS
+        auto err = static_cast<uint32_t>(vmread(Vmcs::VM_INSTRUCTION_ERROR));
+        log::format(why, sizeof why, "%s failed: VM-instruction error %u (%s)", what, err, vm_instruction_error_string(err));
+    } else {
+        log::format(why, sizeof why, "%s failed: no current VMCS (VMfailInvalid)", what);
+    }
+    stop_partition(*c.partition, why);
+}
+}  // namespace
+
+extern "C" void vmx_launch_failed(uint64_t rflags) { entry_instruction_failed("VMLAUNCH", rflags); }
+extern "C" void vmx_resume_failed(uint64_t rflags) { entry_instruction_failed("VMRESUME", rflags); }

@@ -1,0 +1,157 @@
+#include "arch/x86/partition_build.hpp"
+
+#include <initializer_list>
+
+#include <natsume/bootinfo.h>
+
+#include "arch/x86/page_table.hpp"
+#include "arch/x86/vmx_defs.hpp"
+#include "core/log.hpp"
+#include "core/page_pool.hpp"
+#include "lib/elf.hpp"
+
+extern "C" void* memset(void*, int, unsigned long);
+extern "C" void* memcpy(void*, const void*, unsigned long);
+
+namespace natsume::x86 {
+namespace {
+
+// Hypervisor page tables live in the page pool, reached by identity mapping.
+struct PoolMemory {
+    uint64_t alloc_table() { return page_pool::alloc(); }
+    uint64_t* table(uint64_t phys) { return reinterpret_cast<uint64_t*>(phys); }
+    void store(uint64_t* slot, uint64_t v) { *reinterpret_cast<volatile uint64_t*>(slot) = v; }
+};
+
+// The guest's own initial page tables live in its RAM at fixed guest-physical
+// pages (bootinfo.h); the hypervisor writes them through the RAM's host address.
+struct GuestTableMemory {
+    uint64_t ram_base;
+    uint64_t next = NATSUME_GUEST_PML4_GPA;
+    uint64_t alloc_table() {
+        if (next >= NATSUME_GUEST_PML4_GPA + GUEST_TABLE_PAGES * PAGE_4K) return 0;
+        uint64_t gpa = next;
+        next += PAGE_4K;
+        memset(reinterpret_cast<void*>(ram_base + gpa), 0, PAGE_4K);
+        return gpa;
+    }
+    uint64_t* table(uint64_t gpa) { return reinterpret_cast<uint64_t*>(ram_base + gpa); }
+    void store(uint64_t* slot, uint64_t v) { *slot = v; }
+    static constexpr uint64_t GUEST_TABLE_PAGES = 6;  // PML4, PDPT, 4 page directories
+};
+
+constexpr uint64_t LAPIC_MMIO = 0xfee00000;
+constexpr uint64_t GUEST_UC_START = 0xfe000000, GUEST_MAP_END = 0x100000000ull;
+constexpr uint64_t GUEST_TSS_GPA = NATSUME_GUEST_GDT_GPA + 0x80;
+
+bool fail(BuildError& err, const char* fmt, const char* a, const char* b = "") {
+    log::format(err.text, sizeof err.text, fmt, a, b);
+    return false;
+}
+
+bool build_ept(Partition& p, BuildError& err) {
+    PoolMemory mem;
+    PageTable<EptEntry, PoolMemory> ept(mem);
+    if (ept.init() != MapError::Ok) return fail(err, "EPT: %s%s", "out of hypervisor page-pool memory");
+    MapError e = ept.map(0, p.ram_base, p.ram_size, Attr{true, true, true, false, Cache::WB});
+    if (e != MapError::Ok) return fail(err, "EPT mapping of the partition RAM failed: %s%s", to_string(e));
+    if (p.cfg.lapic_mode == NATSUME_LAPIC_PASSTHROUGH) {
+        // lapic = "passthrough": the local APIC page reaches the hardware (trusted guest).
+        e = ept.map(LAPIC_MMIO, LAPIC_MMIO, PAGE_4K, Attr{true, true, false, false, Cache::UC});
+        if (e != MapError::Ok) return fail(err, "EPT mapping of the local APIC page failed: %s%s", to_string(e));
+    }
+    p.eptp = make_eptp(ept.root());
+    return true;
+}
+
+bool build_guest_paging(Partition& p, BuildError& err) {
+    GuestTableMemory mem{p.ram_base};
+    PageTable<Pte, GuestTableMemory> pt(mem);
+    if (pt.init() != MapError::Ok || pt.root() != NATSUME_GUEST_PML4_GPA)
+        return fail(err, "guest page tables: %s%s", "could not place the PML4");
+    MapError e = pt.map(0, 0, GUEST_UC_START, Attr{true, true, true, false, Cache::WB});
+    if (e == MapError::Ok)
+        e = pt.map(GUEST_UC_START, GUEST_UC_START, GUEST_MAP_END - GUEST_UC_START, Attr{true, true, false, false, Cache::UC});
+    if (e != MapError::Ok) return fail(err, "guest page tables: %s%s", to_string(e));
+    return true;
+}
+
+// GDT: null, 64-bit code (0x08), data (0x10), 64-bit busy TSS (0x18, 16 bytes).
+void build_guest_gdt(Partition& p) {
+    auto* gdt = reinterpret_cast<uint64_t*>(p.ram_base + NATSUME_GUEST_GDT_GPA);
+    gdt[0] = 0;
+    gdt[1] = 0x00af9b000000ffffull;
+    gdt[2] = 0x00cf93000000ffffull;
+    const uint64_t base = GUEST_TSS_GPA, limit = 0x67;
+    gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x8bull << 40) | ((base >> 24 & 0xff) << 56);
+    gdt[4] = base >> 32;
+}
+
+void build_boot_info(Partition& p, uint64_t tsc_khz) {
+    auto* bi = reinterpret_cast<natsume_boot_info*>(p.ram_base + NATSUME_GUEST_BOOT_INFO_GPA);
+    memset(bi, 0, sizeof *bi);
+    bi->magic = NATSUME_BOOT_INFO_MAGIC;
+    bi->version = NATSUME_BOOT_INFO_VERSION;
+    bi->size = sizeof *bi;
+    memcpy(bi->name, p.cfg.name, sizeof bi->name);
+    bi->name[sizeof bi->name - 1] = 0;
+    bi->partition_id = p.id;
+    bi->apic_id = p.apic_id;
+    bi->ram_size = p.ram_size;
+    bi->tsc_khz = tsc_khz;
+    bi->console = NATSUME_CONSOLE_HYPERCALL;
+    bi->image_end = p.image_end;
+    memcpy(bi->cmdline, p.cfg.cmdline, sizeof bi->cmdline);
+    bi->cmdline[sizeof bi->cmdline - 1] = 0;
+}
+
+void msr_passthrough(uint8_t* bitmap, uint32_t msr) {
+    // SDM 24.6.9: read-low at 0, read-high at 1 KiB, write-low at 2 KiB, write-high at 3 KiB.
+    uint32_t base = msr >= 0xc0000000 ? 0x400 : 0;
+    uint32_t index = msr & 0x1fff;
+    bitmap[base + index / 8] &= static_cast<uint8_t>(~(1u << (index % 8)));
+    bitmap[base + 0x800 + index / 8] &= static_cast<uint8_t>(~(1u << (index % 8)));
+}
+
+bool build_bitmaps(Partition& p, BuildError& err) {
+    uint64_t io_a = page_pool::alloc(), io_b = page_pool::alloc(), msrs = page_pool::alloc();
+    if (!io_a || !io_b || io_b != io_a + PAGE_4K || !msrs)
+        return fail(err, "I/O and MSR bitmaps: %s%s", "out of hypervisor page-pool memory");
+    p.io_bitmap = reinterpret_cast<uint8_t*>(io_a);
+    p.msr_bitmap = reinterpret_cast<uint8_t*>(msrs);
+    // No partition owns I/O ports yet: every port access exits and is refused.
+    memset(p.io_bitmap, 0xff, 2 * PAGE_4K);
+    memset(p.msr_bitmap, 0xff, PAGE_4K);
+    // Registers that are the guest's own and that VM exits/entries switch
+    // or that the hypervisor never uses itself.
+    for (uint32_t m : {msr::IA32_FS_BASE, msr::IA32_GS_BASE, msr::IA32_KERNEL_GS_BASE, msr::IA32_STAR,
+                       msr::IA32_LSTAR, msr::IA32_CSTAR, msr::IA32_FMASK, msr::IA32_SYSENTER_CS,
+                       msr::IA32_SYSENTER_ESP, msr::IA32_SYSENTER_EIP, msr::IA32_PAT})
+        msr_passthrough(p.msr_bitmap, m);
+    if (p.cfg.lapic_mode == NATSUME_LAPIC_PASSTHROUGH) {
+        msr_passthrough(p.msr_bitmap, msr::IA32_TSC_DEADLINE);
+        for (uint32_t m = msr::X2APIC_FIRST; m <= msr::X2APIC_LAST; m++) msr_passthrough(p.msr_bitmap, m);
+    }
+    return true;
+}
+
+bool load_image(Partition& p, const uint8_t* image, size_t size, BuildError& err) {
+    elf::Image img;
+    elf::Error e = elf::parse(image, size, img);
+    if (e == elf::Error::Ok) e = elf::check_placement(img, NATSUME_GUEST_IMAGE_MIN_GPA, p.ram_size);
+    if (e == elf::Error::Ok) e = elf::load(img, image, size, reinterpret_cast<uint8_t*>(p.ram_base), p.ram_size);
+    if (e != elf::Error::Ok) return fail(err, "guest image '%s': %s", p.cfg.image, elf::to_string(e));
+    p.entry = img.entry;
+    p.image_end = img.highest;
+    return true;
+}
+
+}  // namespace
+
+bool build_partition(Partition& p, const uint8_t* image, size_t image_size, uint64_t tsc_khz, BuildError& err) {
+    memset(reinterpret_cast<void*>(p.ram_base), 0, p.ram_size);
+    return load_image(p, image, image_size, err) && build_ept(p, err) && build_guest_paging(p, err) &&
+           (build_guest_gdt(p), build_boot_info(p, tsc_khz), true) && build_bitmaps(p, err);
+}
+
+}  // namespace natsume::x86

@@ -1,0 +1,77 @@
+// Per-core state, reached through GS (GS base = the structure; `self` points to it).
+// Other cores read only `state`, `apic_id` and `failure`; everything else
+// is private to the owning core.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+namespace natsume {
+struct Partition;
+}
+
+namespace natsume::x86 {
+
+constexpr size_t MAX_CPUS = 16;
+constexpr size_t STACK_SIZE = 16384;
+
+// Saved by vmx_entry.S in this order; RSP/RIP/RFLAGS live in the VMCS.
+struct GuestRegs {
+    uint64_t rax, rcx, rdx, rbx, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15;
+};
+static_assert(offsetof(GuestRegs, rdi) == 0x30 && offsetof(GuestRegs, r15) == 0x70,
+              "vmx_entry.S loads GuestRegs by these offsets");
+
+// Saved by isr.S.
+struct TrapFrame {
+    uint64_t rax, rcx, rdx, rbx, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t vector, error_code, rip, cs, rflags, rsp, ss;
+};
+static_assert(offsetof(TrapFrame, vector) == 15 * 8, "isr.S pushes 15 registers above the vector");
+
+struct Tss {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t iomap_base;
+} __attribute__((packed));
+static_assert(sizeof(Tss) == 104, "64-bit TSS is 104 bytes (SDM Vol. 3A 8.7)");
+
+enum class CpuState : uint32_t {
+    Absent, Online, VmxReady, Failed, Running, Parked,
+};
+
+struct alignas(4096) PerCpu {
+    alignas(4096) uint8_t vmxon_region[4096];
+    alignas(4096) uint8_t vmcs_region[4096];
+    alignas(16) uint8_t stack[STACK_SIZE];        // boot and hypervisor stack
+    alignas(16) uint8_t exit_stack[STACK_SIZE];   // VM-exit handling
+    alignas(16) uint8_t ist_stack[4096];          // NMI and double fault
+    PerCpu* self;
+    uint32_t index;                               // position in the MADT
+    uint32_t apic_id;
+    volatile CpuState state;
+    char failure[160];                            // why this core could not start
+    Partition* partition;                         // the partition this core runs, if any
+    uint64_t gdt[6];                              // null, code, data, TSS (2 slots), spare
+    Tss tss;
+    GuestRegs launch_regs;
+    uint64_t host_nmis;
+};
+
+extern PerCpu cpus[MAX_CPUS];
+extern uint32_t cpu_count;
+
+inline PerCpu& this_cpu() {
+    PerCpu* p;
+    asm volatile("movq %%gs:%c1, %0" : "=r"(p) : "i"(offsetof(PerCpu, self)));
+    return *p;
+}
+
+// Loads this core's GDT, TSS, the shared IDT and GS base.
+void cpu_local_init(PerCpu& c);
+uint64_t stack_top(uint8_t* stack, size_t size);
+
+}  // namespace natsume::x86

@@ -1,0 +1,68 @@
+#include "arch/x86/smp.hpp"
+
+#include "arch/x86/cpu.hpp"
+#include "arch/x86/lapic.hpp"
+#include "arch/x86/percpu.hpp"
+#include "arch/x86/timing.hpp"
+#include "core/boot.hpp"
+#include "core/log.hpp"
+
+extern "C" {
+extern const uint8_t ap_trampoline_start[], ap_trampoline_end[];
+extern uint64_t ap_boot_stack_top;
+}
+
+namespace natsume::x86::smp {
+namespace {
+// Must match AP_TRAMPOLINE_PHYS in entry.S; SIPI vector = page number.
+constexpr uint64_t TRAMPOLINE_PHYS = 0x8000;
+constexpr uint8_t TRAMPOLINE_PAGE = TRAMPOLINE_PHYS >> 12;
+// SDM 8.4.4.1: 10 ms after INIT, 200 us between the SIPIs.
+constexpr uint64_t INIT_DELAY_US = 10000, SIPI_DELAY_US = 200;
+constexpr uint64_t ONLINE_TIMEOUT_US = 200000;
+
+volatile uint32_t ap_next_index;
+
+bool online(uint32_t index) { return cpus[index].state != CpuState::Absent; }
+
+void fail(PerCpu& c, const char* why) {
+    log::format(c.failure, sizeof c.failure, "%s", why);
+    c.state = CpuState::Failed;
+}
+}  // namespace
+
+bool start_ap(uint32_t index, uint32_t apic_id) {
+    PerCpu& c = cpus[index];
+    c.index = index;
+    c.apic_id = apic_id;
+    c.state = CpuState::Absent;
+    auto* dst = reinterpret_cast<uint8_t*>(TRAMPOLINE_PHYS);
+    for (const uint8_t* p = ap_trampoline_start; p < ap_trampoline_end; p++) *dst++ = *p;
+    ap_next_index = index;
+    ap_boot_stack_top = stack_top(c.stack, sizeof c.stack);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+
+    if (!lapic::send_init(apic_id)) { fail(c, "INIT IPI was not accepted by the local APIC"); return false; }
+    delay_us(INIT_DELAY_US);
+    for (int sipi = 0; sipi < 2 && !online(index); sipi++) {
+        if (!lapic::send_sipi(apic_id, TRAMPOLINE_PAGE)) { fail(c, "SIPI was not accepted by the local APIC"); return false; }
+        delay_us(SIPI_DELAY_US);
+    }
+    if (!wait_until(ONLINE_TIMEOUT_US, [index] { return online(index); })) {
+        fail(c, "did not come online within 200 ms of INIT-SIPI-SIPI");
+        return false;
+    }
+    return true;
+}
+
+}  // namespace natsume::x86::smp
+
+extern "C" void ap_main() {
+    using namespace natsume::x86;
+    PerCpu& c = cpus[natsume::x86::smp::ap_next_index];
+    cpu_local_init(c);
+    lapic::init_this_core();
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    c.state = CpuState::Online;
+    natsume::boot::ap_run(c);
+}

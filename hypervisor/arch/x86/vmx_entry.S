@@ -1,0 +1,71 @@
+/*
+ * VM entry and exit paths. The guest's general registers live in
+ * struct natsume::x86::GuestRegs (rax, rcx, rdx, rbx, rbp, rsi, rdi, r8..r15);
+ * RSP, RIP and RFLAGS are in the VMCS. HOST_RSP points at the top of the
+ * core's exit stack, so every exit starts on a fresh, 16-byte-aligned frame.
+ */
+    .text
+    .globl vmx_exit_entry
+vmx_exit_entry:
+    subq $8, %rsp                        /* keeps the call below 16-byte aligned */
+    pushq %r15
+    pushq %r14
+    pushq %r13
+    pushq %r12
+    pushq %r11
+    pushq %r10
+    pushq %r9
+    pushq %r8
+    pushq %rdi
+    pushq %rsi
+    pushq %rbp
+    pushq %rbx
+    pushq %rdx
+    pushq %rcx
+    pushq %rax
+    movq %rsp, %rdi
+    call vmx_exit_dispatch               /* returns only to resume the guest */
+    popq %rax
+    popq %rcx
+    popq %rdx
+    popq %rbx
+    popq %rbp
+    popq %rsi
+    popq %rdi
+    popq %r8
+    popq %r9
+    popq %r10
+    popq %r11
+    popq %r12
+    popq %r13
+    popq %r14
+    popq %r15
+    vmresume
+    /* VMRESUME failed: RFLAGS says how (CF: no current VMCS, ZF: error field). */
+    pushfq
+    popq %rdi
+    call vmx_resume_failed
+
+/* void vmx_launch(const GuestRegs*) — returns only through vmx_launch_failed. */
+    .globl vmx_launch
+vmx_launch:
+    movq 0x00(%rdi), %rax
+    movq 0x08(%rdi), %rcx
+    movq 0x10(%rdi), %rdx
+    movq 0x18(%rdi), %rbx
+    movq 0x20(%rdi), %rbp
+    movq 0x28(%rdi), %rsi
+    movq 0x38(%rdi), %r8
+    movq 0x40(%rdi), %r9
+    movq 0x48(%rdi), %r10
+    movq 0x50(%rdi), %r11
+    movq 0x58(%rdi), %r12
+    movq 0x60(%rdi), %r13
+    movq 0x68(%rdi), %r14
+    movq 0x70(%rdi), %r15
+    movq 0x30(%rdi), %rdi
+    vmlaunch
+    pushfq
+    popq %rdi
+    andq $-16, %rsp
+    call vmx_launch_failed

@@ -1,0 +1,311 @@
+// Boot CPU flow: console, multiboot2, ACPI, VMX, partition file, partitions,
+// application processors, rendezvous, launch. Any failure before launch
+// stops the machine with a sentence saying what and where.
+#include <natsume/config_blob.h>
+#include <natsume/hypercall.h>
+
+#include "arch/x86/cpu.hpp"
+#include "arch/x86/lapic.hpp"
+#include "arch/x86/partition_build.hpp"
+#include "arch/x86/percpu.hpp"
+#include "arch/x86/smp.hpp"
+#include "arch/x86/timing.hpp"
+#include "arch/x86/vcpu.hpp"
+#include "common/config/validate.hpp"
+#include "core/boot.hpp"
+#include "core/log.hpp"
+#include "core/page_pool.hpp"
+#include "core/panic.hpp"
+#include "core/partition.hpp"
+#include "lib/acpi.hpp"
+#include "lib/multiboot2.hpp"
+
+extern "C" {
+extern uint8_t __image_start[], __image_end[];
+void* memcpy(void*, const void*, unsigned long);
+}
+
+namespace natsume::boot {
+namespace {
+
+constexpr uint32_t MB2_BOOT_MAGIC = 0x36d76289;
+constexpr uint64_t RENDEZVOUS_TIMEOUT_US = 2000000;
+constexpr uint8_t WAKE_VECTOR = 240;
+
+Options opts;
+uint64_t measured_tsc_khz;
+volatile Phase phase = Phase::Starting;
+uint32_t bsp_apic_id;
+
+mb2::Info mbi;
+acpi::Madt madt;
+alignas(8) uint8_t config_copy[sizeof(natsume_config_header) + NATSUME_CONFIG_MAX_PARTITIONS * sizeof(natsume_config_partition)];
+
+bool word_in(const char* cmdline, const char* word) {
+    size_t n = 0;
+    while (word[n]) n++;
+    for (const char* p = cmdline; *p; p++) {
+        bool start = p == cmdline || p[-1] == ' ';
+        bool match = true;
+        for (size_t i = 0; i < n && match; i++) match = p[i] == word[i];
+        if (start && match && (p[n] == 0 || p[n] == ' ')) return true;
+    }
+    return false;
+}
+
+const void* phys_map(void*, uint64_t phys, size_t len) {
+    // The boot identity map covers the low 64 GiB.
+    constexpr uint64_t MAPPED = 64ull << 30;
+    if (phys >= MAPPED || len > MAPPED - phys) return nullptr;
+    return reinterpret_cast<const void*>(phys);
+}
+
+void parse_multiboot(uint32_t magic, uint64_t info) {
+    if (magic != MB2_BOOT_MAGIC) NATSUME_PANIC("not started by a multiboot2 loader (magic 0x%x)", magic);
+    uint32_t total = *reinterpret_cast<const uint32_t*>(info);
+    mb2::Error e = mb2::parse(reinterpret_cast<const void*>(info), total, mbi);
+    if (e != mb2::Error::Ok) NATSUME_PANIC("multiboot2 information is malformed: %s", mb2::to_string(e));
+    opts.emulator_exit = word_in(mbi.cmdline, "emulator-exit");
+    opts.acpi_dump = word_in(mbi.cmdline, "acpi-dump");
+    log::print("natsume: boot: loader '%s', command line '%s'\n", mbi.bootloader_name, mbi.cmdline);
+    for (size_t i = 0; i < mbi.memory_count; i++) {
+        const mb2::MemoryRange& m = mbi.memory[i];
+        log::print("natsume: memory: 0x%016lx-0x%016lx %s\n", m.base, m.base + m.length - 1,
+                   m.type == mb2::kMemoryAvailable ? "usable" : "reserved");
+    }
+    for (size_t i = 0; i < mbi.module_count; i++)
+        log::print("natsume: module: 0x%lx-0x%lx '%s'\n", mbi.modules[i].start, mbi.modules[i].end, mbi.modules[i].cmdline);
+}
+
+void dump_table(void*, const char sig[4], uint64_t phys, uint32_t len) {
+    log::print("natsume: acpi-dump: %c%c%c%c at 0x%lx, %u bytes\n", sig[0], sig[1], sig[2], sig[3], phys, len);
+    auto* p = reinterpret_cast<const uint8_t*>(phys);
+    for (uint32_t off = 0; off < len; off += 32) {
+        char line[100];
+        size_t n = log::format(line, sizeof line, "natsume: acpi-dump: %c%c%c%c %04x:", sig[0], sig[1], sig[2], sig[3], off);
+        for (uint32_t i = off; i < len && i < off + 32; i++) n += log::format(line + n, sizeof line - n, "%02x", p[i]);
+        log::print("%s\n", line);
+    }
+}
+
+void parse_acpi() {
+    acpi::PhysMem mem{phys_map, nullptr};
+    acpi::Tables tables{};
+    acpi::Error e = acpi::Error::RsdpNotFound;
+    if (mbi.rsdp_v2) e = acpi::parse_rsdp(mbi.rsdp_v2, mbi.rsdp_v2_len, tables);
+    if (e != acpi::Error::Ok && mbi.rsdp_v1) e = acpi::parse_rsdp(mbi.rsdp_v1, mbi.rsdp_v1_len, tables);
+    if (e != acpi::Error::Ok) {
+        uint64_t rsdp = 0;
+        e = acpi::find_rsdp_in_bios(mem, rsdp);
+        if (e == acpi::Error::Ok) e = acpi::parse_rsdp(reinterpret_cast<const uint8_t*>(rsdp), 36, tables);
+    }
+    if (e != acpi::Error::Ok) NATSUME_PANIC("no usable ACPI RSDP: %s", acpi::to_string(e));
+    log::print("natsume: acpi: RSDP revision %u, OEM '%s', %s at 0x%lx\n", tables.revision, tables.oem,
+               tables.xsdt ? "XSDT" : "RSDT", tables.xsdt ? tables.xsdt : tables.rsdt);
+    if (opts.acpi_dump) (void)acpi::for_each_table(mem, tables, dump_table, nullptr);
+    uint64_t madt_phys = 0;
+    e = acpi::find_table(mem, tables, "APIC", madt_phys);
+    if (e != acpi::Error::Ok) NATSUME_PANIC("ACPI MADT (APIC table) not found: %s", acpi::to_string(e));
+    uint32_t len = *reinterpret_cast<const uint32_t*>(madt_phys + 4);
+    e = acpi::parse_madt(reinterpret_cast<const uint8_t*>(madt_phys), len, madt);
+    if (e != acpi::Error::Ok) NATSUME_PANIC("ACPI MADT is malformed: %s", acpi::to_string(e));
+    for (size_t i = 0; i < madt.cpu_count; i++)
+        log::print("natsume: acpi: cpu apic_id=%u uid=%u %s\n", madt.cpus[i].apic_id, madt.cpus[i].acpi_uid,
+                   madt.cpus[i].enabled ? "enabled" : "disabled");
+    for (size_t i = 0; i < madt.ioapic_count; i++)
+        log::print("natsume: acpi: ioapic id=%u address=0x%x gsi_base=%u\n", madt.ioapics[i].id,
+                   madt.ioapics[i].address, madt.ioapics[i].gsi_base);
+    for (size_t i = 0; i < madt.override_count; i++)
+        log::print("natsume: acpi: override irq %u -> gsi %u flags 0x%x\n", madt.overrides[i].source,
+                   madt.overrides[i].gsi, madt.overrides[i].flags);
+}
+
+const natsume_config_header* load_config() {
+    const mb2::Module* m = mb2::find_module(mbi, "natsume-config");
+    if (!m) NATSUME_PANIC("no partition file: load the compiled blob as a module named 'natsume-config'");
+    uint64_t size = m->end - m->start;
+    if (size > sizeof config_copy)
+        NATSUME_PANIC("partition file module is %lu bytes, more than the %zu a blob of %u partitions can be", size,
+                      sizeof config_copy, NATSUME_CONFIG_MAX_PARTITIONS);
+    // Copy first, then validate the copy: the module memory is never trusted again.
+    memcpy(config_copy, reinterpret_cast<const void*>(m->start), size);
+    config::Report r{};
+    if (!config::validate_blob(config_copy, size, r)) NATSUME_PANIC("partition file rejected: %s", r.text);
+    return reinterpret_cast<const natsume_config_header*>(config_copy);
+}
+
+void check_platform(const natsume_config_header* h) {
+    static uint32_t apic_ids[acpi::kMaxCpus];
+    static config::Range usable[mb2::kMaxMemoryRanges], reserved[mb2::kMaxModules + 2];
+    size_t na = 0, nu = 0, nr = 0;
+    for (size_t i = 0; i < madt.cpu_count; i++)
+        if (madt.cpus[i].enabled) apic_ids[na++] = madt.cpus[i].apic_id;
+    for (size_t i = 0; i < mbi.memory_count; i++)
+        if (mbi.memory[i].type == mb2::kMemoryAvailable) usable[nu++] = {mbi.memory[i].base, mbi.memory[i].length};
+    auto image_start = reinterpret_cast<uint64_t>(__image_start), image_end = reinterpret_cast<uint64_t>(__image_end);
+    reserved[nr++] = {image_start, image_end - image_start};    // code, data, page pool, per-CPU state
+    reserved[nr++] = {0, 0x100000};                             // real-mode area: AP trampoline, BIOS data
+    for (size_t i = 0; i < mbi.module_count; i++)
+        reserved[nr++] = {mbi.modules[i].start, mbi.modules[i].end - mbi.modules[i].start};
+    config::Platform p{apic_ids, na, bsp_apic_id, usable, nu, reserved, nr};
+    config::Report r{};
+    if (!config::validate_platform(h, p, r)) NATSUME_PANIC("partition file does not fit this machine: %s", r.text);
+}
+
+uint32_t cpu_index_of(uint32_t apic_id) {
+    uint32_t index = 1;   // index 0 is the boot CPU
+    for (size_t i = 0; i < madt.cpu_count; i++) {
+        if (!madt.cpus[i].enabled || madt.cpus[i].apic_id == bsp_apic_id) continue;
+        if (madt.cpus[i].apic_id == apic_id) return index;
+        index++;
+    }
+    return 0;
+}
+
+void setup_partitions(const natsume_config_header* h) {
+    const natsume_config_partition* cfg = config::partitions(h);
+    partition_count = h->partition_count;
+    log::print("natsume: partition: table of '%s': %u partitions\n", h->name, h->partition_count);
+    log::print("natsume: partition:   id name             core  ram (host-physical)                 image        lapic\n");
+    for (uint32_t i = 0; i < partition_count; i++) {
+        Partition& p = partitions[i];
+        p.id = i;
+        p.cfg = cfg[i];
+        p.apic_id = cfg[i].cores[0];
+        p.cpu_index = cpu_index_of(p.apic_id);
+        p.ram_base = cfg[i].ram_base;
+        p.ram_size = cfg[i].ram_size;
+        p.vpid = static_cast<uint16_t>(i + 1);
+        p.state = PartitionState::Loaded;
+        log::print("natsume: partition: %4u %-16s %4u  0x%09lx-0x%09lx %5luM  %-12s %s\n", i, p.cfg.name, p.apic_id,
+                   p.ram_base, p.ram_base + p.ram_size - 1, p.ram_size >> 20, p.cfg.image,
+                   config::lapic_mode_name(p.cfg.lapic_mode));
+        if (p.cfg.lapic_mode == NATSUME_LAPIC_PASSTHROUGH)
+            log::print("natsume: partition: %s: local APIC passed through (trusted guest: its IPIs are not filtered)\n",
+                       p.cfg.name);
+        const mb2::Module* m = mb2::find_module(mbi, p.cfg.image);
+        if (!m) NATSUME_PANIC("partition %s: guest image module '%s' was not loaded", p.cfg.name, p.cfg.image);
+        x86::BuildError err{};
+        if (!x86::build_partition(p, reinterpret_cast<const uint8_t*>(m->start), m->end - m->start, measured_tsc_khz, err))
+            NATSUME_PANIC("partition %s: %s", p.cfg.name, err.text);
+        x86::cpus[p.cpu_index].partition = &p;
+        log::print("natsume: partition: %s: image loaded, entry 0x%lx, EPT root 0x%lx, VPID %u\n", p.cfg.name, p.entry,
+                   static_cast<unsigned long>(p.eptp & ~0xfffull), p.vpid);
+    }
+    log::print("natsume: memory: page pool %lu of %lu pages used\n", page_pool::pages_used(), page_pool::pages_total());
+}
+
+void start_cores() {
+    x86::cpu_count = 1;
+    for (size_t i = 0; i < madt.cpu_count; i++) {
+        if (!madt.cpus[i].enabled || madt.cpus[i].apic_id == bsp_apic_id) continue;
+        uint32_t index = x86::cpu_count++;
+        if (index >= x86::MAX_CPUS) NATSUME_PANIC("more than %zu cores are not supported", x86::MAX_CPUS);
+        if (!x86::smp::start_ap(index, madt.cpus[i].apic_id))
+            NATSUME_PANIC("core apic_id=%u: %s", madt.cpus[i].apic_id, x86::cpus[index].failure);
+        log::print("natsume: smp: core %u (apic_id=%u) online\n", index, madt.cpus[i].apic_id);
+    }
+}
+
+bool core_settled(uint32_t i) {
+    auto s = x86::cpus[i].state;
+    return s == x86::CpuState::VmxReady || s == x86::CpuState::Failed;
+}
+
+void rendezvous() {
+    phase = Phase::VmxInit;
+    bool failed = false;
+    for (uint32_t i = 1; i < x86::cpu_count; i++) {
+        if (!x86::wait_until(RENDEZVOUS_TIMEOUT_US, [i] { return core_settled(i); })) {
+            log::print("natsume: boot: core %u (apic_id=%u) did not finish VMX set-up in time\n", i, x86::cpus[i].apic_id);
+            failed = true;
+        } else if (x86::cpus[i].state == x86::CpuState::Failed) {
+            log::print("natsume: boot: core %u (apic_id=%u) failed: %s\n", i, x86::cpus[i].apic_id, x86::cpus[i].failure);
+            failed = true;
+        }
+    }
+    if (failed) {
+        phase = Phase::Abort;
+        NATSUME_PANIC("boot stopped before any guest ran: a core could not prepare its partition");
+    }
+    log::print("natsume: boot: all %u cores checked in; launching %u partitions\n", x86::cpu_count, partition_count);
+    phase = Phase::Launch;
+}
+
+bool all_stopped() {
+    for (uint32_t i = 0; i < partition_count; i++)
+        if (partitions[i].state != PartitionState::Stopped) return false;
+    return true;
+}
+
+[[noreturn]] void supervise() {
+    while (!all_stopped()) asm volatile("sti; hlt; cli" ::: "memory");
+    log::print("natsume: all partitions stopped\n");
+    machine_stop(0);
+}
+
+}  // namespace
+
+const Options& options() { return opts; }
+uint64_t tsc_khz() { return measured_tsc_khz; }
+
+void notify_partition_stopped() { (void)x86::lapic::send_fixed(bsp_apic_id, WAKE_VECTOR); }
+
+void ap_run(x86::PerCpu& c) {
+    while (phase == Phase::Starting) x86::pause();
+    if (c.partition) {
+        bool ok = x86::vmx_enable_this_core(c, c.failure, sizeof c.failure) &&
+                  x86::vcpu_setup(c, *c.partition, c.failure, sizeof c.failure);
+        c.state = ok ? x86::CpuState::VmxReady : x86::CpuState::Failed;
+    } else {
+        c.state = x86::CpuState::VmxReady;
+    }
+    while (phase == Phase::VmxInit) x86::pause();
+    if (phase == Phase::Launch && c.partition && c.state == x86::CpuState::VmxReady) {
+        c.state = x86::CpuState::Running;
+        c.partition->state = PartitionState::Running;
+        x86::vcpu_launch(c);
+    }
+    c.state = x86::CpuState::Parked;
+    x86::halt_forever();
+}
+
+}  // namespace natsume::boot
+
+using namespace natsume;
+
+extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
+    log::init();
+    log::print("\nnatsume: boot: Natsume %u.%u hypervisor starting\n", NATSUME_VERSION_MAJOR, NATSUME_VERSION_MINOR);
+    x86::cpus[0].index = 0;
+    x86::cpu_local_init(x86::cpus[0]);
+    // The legacy 8259 pair stays masked: device interrupts go through the IOAPIC.
+    x86::outb(0x21, 0xff);
+    x86::outb(0xa1, 0xff);
+    x86::lapic::init_this_core();
+    boot::bsp_apic_id = x86::lapic::id();
+    x86::cpus[0].apic_id = boot::bsp_apic_id;
+    x86::cpus[0].state = x86::CpuState::Online;
+    boot::parse_multiboot(magic, info);
+    boot::measured_tsc_khz = x86::calibrate_tsc_khz();
+    if (!boot::measured_tsc_khz) NATSUME_PANIC("TSC calibration failed: PIT channel 2 never counted down");
+    log::print("natsume: cpu: boot core apic_id=%u, TSC %lu kHz, %s\n", boot::bsp_apic_id, boot::measured_tsc_khz,
+               x86::lapic::x2apic_mode() ? "x2APIC mode" : "xAPIC mode");
+    boot::parse_acpi();
+    char why[200];
+    if (!x86::vmx_probe(why, sizeof why)) NATSUME_PANIC("VT-x requirement not met: %s", why);
+    const natsume_config_header* h = boot::load_config();
+    boot::check_platform(h);
+    boot::setup_partitions(h);
+    boot::start_cores();
+    boot::rendezvous();
+    boot::supervise();
+}
+
+extern "C" void host_trap(x86::TrapFrame* f) {
+    if (f->vector == 2) { x86::this_cpu().host_nmis++; return; }
+    if (f->vector == boot::WAKE_VECTOR) { x86::lapic::eoi(); return; }
+    if (f->vector == 255) return;   // spurious: no EOI (SDM Vol. 3A 10.9)
+    NATSUME_PANIC("hypervisor exception %lu (error 0x%lx) at RIP 0x%lx, RSP 0x%lx, CR2 0x%lx, RAX 0x%lx RBX 0x%lx",
+                  f->vector, f->error_code, f->rip, f->rsp, x86::read_cr2(), f->rax, f->rbx);
+}

@@ -1,0 +1,65 @@
+// A partition as the hypervisor keeps it after boot: its slice of the
+// partition file, where its RAM is, its state and its counters.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include <natsume/config_blob.h>
+
+namespace natsume {
+
+enum class PartitionState : uint32_t { Loaded, Running, Stopped };
+
+// Exit counters are kept per basic exit reason (SDM Appendix C has < 80).
+constexpr size_t EXIT_REASON_SLOTS = 80;
+constexpr size_t MAX_PARTITIONS = NATSUME_CONFIG_MAX_PARTITIONS;
+
+struct PartitionCounters {
+    uint64_t exits[EXIT_REASON_SLOTS];
+    uint64_t hypercalls;
+    uint64_t refused_io;
+    uint64_t refused_msr;
+    uint64_t refused_other;
+};
+
+struct Partition {
+    uint32_t id;
+    natsume_config_partition cfg;   // copied from the validated blob
+    uint32_t apic_id;               // the one core it runs on
+    uint32_t cpu_index;             // index into the per-CPU table
+    uint64_t ram_base, ram_size;    // host-physical RAM; guest-physical [0, ram_size)
+    uint64_t entry;                 // ELF entry (guest-physical)
+    uint64_t image_end;
+    uint64_t eptp;
+    uint16_t vpid;
+    uint8_t* io_bitmap;             // 2 pages: ports 0-0x7fff, 0x8000-0xffff (SDM 24.6.4)
+    uint8_t* msr_bitmap;            // 1 page (SDM 24.6.9)
+    volatile PartitionState state;
+    char stop_reason[160];
+    PartitionCounters counters;
+    char console_line[240];         // a partial console line, flushed at '\n'
+    size_t console_len;
+    uint32_t refusals_logged;       // refusals are logged up to a limit, then only counted
+};
+
+extern Partition partitions[MAX_PARTITIONS];
+extern uint32_t partition_count;
+
+// True when [gpa, gpa+len) lies inside the partition's RAM.
+inline bool gpa_range_ok(const Partition& p, uint64_t gpa, uint64_t len) {
+    return gpa <= p.ram_size && len <= p.ram_size - gpa;
+}
+// Host pointer to guest-physical memory (RAM is identity-mapped in the hypervisor).
+inline uint8_t* gpa_to_host(const Partition& p, uint64_t gpa) {
+    return reinterpret_cast<uint8_t*>(p.ram_base + gpa);
+}
+
+// Appends guest console bytes; complete lines go to the console as "[name] text".
+void partition_console_write(Partition& p, const char* bytes, size_t len);
+// Marks the partition stopped with a reason and prints its exit counters.
+void partition_report_stop(Partition& p, const char* reason);
+void partition_print_counters(const Partition& p);
+// Logs a refusal (up to a limit per partition) — the caller counts it.
+void partition_log_refusal(Partition& p, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+}  // namespace natsume

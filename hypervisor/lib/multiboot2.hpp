@@ -1,0 +1,85 @@
+// Multiboot2 boot information parser (Multiboot2 Specification version 2.0,
+// section 3.6 "Boot information format").
+//
+// The block comes from the boot loader, so every size in it is checked against
+// the caller's bound before anything is read. Nothing is copied: strings and
+// RSDP copies point into the block, which must stay mapped while Info is used.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+namespace natsume::mb2 {
+
+// Memory map entry types (section 3.6.8).
+inline constexpr uint32_t kMemoryAvailable = 1;
+inline constexpr uint32_t kMemoryReserved = 2;
+inline constexpr uint32_t kMemoryAcpiReclaimable = 3;
+inline constexpr uint32_t kMemoryNvs = 4;
+inline constexpr uint32_t kMemoryBad = 5;
+
+inline constexpr size_t kMaxMemoryRanges = 128;
+inline constexpr size_t kMaxModules = 32;
+
+struct MemoryRange {
+    uint64_t base, length;
+    uint32_t type;  // kMemory*; 1 = available
+};
+
+struct Module {
+    uint64_t start, end;  // physical, end exclusive
+    const char* cmdline;  // points into the info block, never null
+};
+
+struct Info {
+    const char* cmdline;  // may be "" (never null after parse)
+    MemoryRange memory[kMaxMemoryRanges];
+    size_t memory_count;
+    Module modules[kMaxModules];
+    size_t module_count;
+    const uint8_t* rsdp_v1;  // copies of the RSDP from tags 14 / 15, or null
+    size_t rsdp_v1_len;
+    const uint8_t* rsdp_v2;
+    size_t rsdp_v2_len;
+    uint64_t info_size;  // total_size of the block
+
+    const char* bootloader_name;  // "" when the tag is absent
+    bool has_basic_meminfo;       // tag 4
+    uint32_t mem_lower_kib, mem_upper_kib;
+    uint64_t efi64_system_table;  // tag 12, 0 when absent
+    uint64_t load_base_addr;      // tag 21, 0 when absent
+};
+
+enum class [[nodiscard]] Error {
+    Ok,
+    NullInfo,
+    Misaligned,
+    BufferTooSmall,
+    TotalSizeTooSmall,
+    TotalSizeExceedsBuffer,
+    TagHeaderTruncated,
+    TagTooSmall,
+    TagExceedsTotalSize,
+    MissingEndTag,
+    BadEndTag,
+    StringNotTerminated,
+    DuplicateTag,
+    ModuleBadRange,
+    TooManyModules,
+    MemoryMapBadEntrySize,
+    MemoryMapBadLength,
+    MemoryRangeOverflow,
+    TooManyMemoryRanges,
+};
+
+// Validates total_size, the 8-byte alignment of the block and its tags, every
+// tag size, NUL-terminated strings and the end tag. On error, out is partial.
+[[nodiscard]] Error parse(const void* info, size_t max_size, Info& out);
+const char* to_string(Error);
+
+// Module whose command line's first word equals name exactly, or null.
+const Module* find_module(const Info&, const char* name);
+// The rest of a module's command line after its first word and the blanks
+// that follow it; "" when there is none.
+const char* module_args(const Module&);
+
+}  // namespace natsume::mb2
