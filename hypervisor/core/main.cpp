@@ -53,10 +53,11 @@ bool word_in(const char* cmdline, const char* word) {
     return false;
 }
 
+// The boot identity map (entry.S, MAPPED_GIB) covers the low 64 GiB.
+constexpr uint64_t HYPERVISOR_MAPPED = 64ull << 30;
+
 const void* phys_map(void*, uint64_t phys, size_t len) {
-    // The boot identity map covers the low 64 GiB.
-    constexpr uint64_t MAPPED = 64ull << 30;
-    if (phys >= MAPPED || len > MAPPED - phys) return nullptr;
+    if (phys >= HYPERVISOR_MAPPED || len > HYPERVISOR_MAPPED - phys) return nullptr;
     return reinterpret_cast<const void*>(phys);
 }
 
@@ -102,7 +103,12 @@ void parse_acpi() {
     if (e != acpi::Error::Ok) NATSUME_PANIC("no usable ACPI RSDP: %s", acpi::to_string(e));
     log::print("natsume: acpi: RSDP revision %u, OEM '%s', %s at 0x%lx\n", tables.revision, tables.oem,
                tables.xsdt ? "XSDT" : "RSDT", tables.xsdt ? tables.xsdt : tables.rsdt);
-    if (opts.acpi_dump) (void)acpi::for_each_table(mem, tables, dump_table, nullptr);
+    if (opts.acpi_dump) {
+        const uint8_t* rsdp = mbi.rsdp_v2 ? mbi.rsdp_v2 : mbi.rsdp_v1;
+        size_t rsdp_len = mbi.rsdp_v2 ? mbi.rsdp_v2_len : mbi.rsdp_v1_len;
+        if (rsdp) dump_table(nullptr, "RSDP", reinterpret_cast<uint64_t>(rsdp), static_cast<uint32_t>(rsdp_len));
+        (void)acpi::for_each_table(mem, tables, dump_table, nullptr);
+    }
     uint64_t madt_phys = 0;
     e = acpi::find_table(mem, tables, "APIC", madt_phys);
     if (e != acpi::Error::Ok) NATSUME_PANIC("ACPI MADT (APIC table) not found: %s", acpi::to_string(e));
@@ -176,6 +182,9 @@ void setup_partitions(const natsume_config_header* h) {
         p.ram_base = cfg[i].ram_base;
         p.ram_size = cfg[i].ram_size;
         p.vpid = static_cast<uint16_t>(i + 1);
+        if (p.ram_base + p.ram_size > HYPERVISOR_MAPPED)
+            NATSUME_PANIC("partition %s: RAM ends at 0x%lx, above the %lu GiB the hypervisor maps", p.cfg.name,
+                          p.ram_base + p.ram_size, HYPERVISOR_MAPPED >> 30);
         p.state = PartitionState::Loaded;
         log::print("natsume: partition: %4u %-16s %4u  0x%09lx-0x%09lx %5luM  %-12s %s\n", i, p.cfg.name, p.apic_id,
                    p.ram_base, p.ram_base + p.ram_size - 1, p.ram_size >> 20, p.cfg.image,

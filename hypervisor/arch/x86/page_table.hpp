@@ -211,7 +211,8 @@ public:
     // remaining size allow it, else 4 KiB pages. Either every page is mapped or, on
     // error, none is: overlap and memory are checked for the whole range before the
     // first leaf is written. Tables allocated before running out of memory stay
-    // linked (empty) and are reused by a later map() of the same range.
+    // linked (empty) and are reused by a later map() of the same range; a later
+    // 2 MiB mapping over such an empty page table is refused with Overlap.
     [[nodiscard]] MapError map(uint64_t va, uint64_t pa, uint64_t size, Attr attr) {
         MapError e = check(va, pa, size, attr);
         if (e != MapError::Ok || size == 0)

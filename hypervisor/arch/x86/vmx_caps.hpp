@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "hypervisor/arch/x86/vmx_defs.hpp"
+#include "vmx_defs.hpp"  // same directory: works with either include root
 
 namespace natsume::x86 {
 
