@@ -1,0 +1,33 @@
+#include "paging.h"
+
+#include <stdint.h>
+
+#include "cpu.h"
+#include "layout.h"
+
+// arch/multiboot2.S reserves these pages; the native path already filled
+// them with the same entries, so rewriting them is harmless there.
+extern "C" uint64_t guest_page_tables[GUEST_PAGE_TABLE_PAGES][512];
+
+namespace paging {
+namespace {
+constexpr uint64_t kTable = PTE_P | PTE_RW;
+constexpr uint64_t kLarge = PTE_P | PTE_RW | PTE_PS;
+constexpr unsigned kDirectories = 4;
+}  // namespace
+
+void install()
+{
+    uint64_t(*t)[512] = guest_page_tables;
+    for (unsigned i = 0; i < 512; ++i) {
+        t[0][i] = i == 0 ? reinterpret_cast<uintptr_t>(t[1]) | kTable : 0;
+        t[1][i] = i < kDirectories ? reinterpret_cast<uintptr_t>(t[2 + i]) | kTable : 0;
+    }
+    for (uint64_t page = 0; page < kDirectories * 512; ++page) {
+        uint64_t cache = page >= UNCACHED_FIRST_2M_PAGE ? (PTE_PCD | PTE_PWT) : 0;
+        t[2 + page / 512][page % 512] = (page << 21) | kLarge | cache;
+    }
+    cpu::write_cr3(reinterpret_cast<uintptr_t>(t[0]));
+}
+
+}  // namespace paging

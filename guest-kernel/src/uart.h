@@ -1,0 +1,16 @@
+// 16550 UART, polled transmit only.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+namespace uart {
+
+inline constexpr uint16_t kCom1 = 0x3f8;
+
+void init(uint16_t base);  // 115200 8N1, FIFOs on, interrupts off
+void write(uint16_t base, const char* s, size_t n);
+// Waits (bounded) until the transmitter is completely empty, so that a
+// shutdown right after does not cut the last byte.
+void drain(uint16_t base);
+
+}  // namespace uart

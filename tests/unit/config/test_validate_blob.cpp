@@ -1,0 +1,130 @@
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <functional>
+#include <string>
+
+#include "blob_fixture.hpp"
+#include "common/config/validate.hpp"
+
+using natsume::config::Report;
+using natsume::config::validate_blob;
+using natsume::test::Blob;
+
+namespace {
+
+std::string run(Blob& b, size_t size) {
+    Report r;
+    bool ok = validate_blob(b.bytes(), size, r);
+    return ok ? std::string("OK") : std::string(r.text);
+}
+
+std::string run(Blob& b) { return run(b, b.size); }
+
+struct Corruption {
+    const char* what;
+    std::function<void(Blob&)> edit;
+    bool reseal;           // fix the CRC afterwards so the edited field is what fails
+    const char* expected;  // fragment of the report
+};
+
+}  // namespace
+
+TEST_CASE("validate_blob accepts well-formed blobs", "[config][validate]") {
+    for (uint32_t n : {1u, 2u, NATSUME_CONFIG_MAX_PARTITIONS}) {
+        Blob b(n);
+        INFO(n << " partitions");
+        CHECK(run(b) == "OK");
+    }
+    Blob b;
+    CHECK(run(b, b.size + 100) == "OK");  // trailing bytes are ignored
+}
+
+TEST_CASE("validate_blob rejects every kind of corruption", "[config][validate]") {
+    const Corruption cases[] = {
+        {"bad magic", [](Blob& b) { b.header().magic ^= 1; }, true, "this is not a compiled partition file"},
+        {"version", [](Blob& b) { b.header().version = 2; }, true, "version is 2 but this build reads version 1"},
+        {"header size", [](Blob& b) { b.header().header_size = 60; }, true, "header_size is 60, expected 64"},
+        {"partition size", [](Blob& b) { b.header().partition_size = 1; }, true, "partition_size is 1, expected 416"},
+        {"no partitions", [](Blob& b) { b.header().partition_count = 0; }, true, "partition_count is 0"},
+        {"too many partitions", [](Blob& b) { b.header().partition_count = 17; }, true, "partition_count is 17"},
+        {"total size", [](Blob& b) { b.header().total_size += 4; }, true, "total_size is 900 but the header and 2"},
+        {"crc", [](Blob& b) { b.part(1).cmdline[0] = 'X'; }, false, "the file is corrupt"},
+        {"machine name unterminated", [](Blob& b) { std::memset(b.header().name, 'a', 32); }, true,
+         "machine name is not NUL-terminated"},
+        {"machine name empty", [](Blob& b) { b.header().name[0] = 0; }, true, "machine name is empty"},
+        {"name unterminated", [](Blob& b) { std::memset(b.part(1).name, 'a', 32); }, true,
+         "partition 1: name is not NUL-terminated within 32 bytes"},
+        {"name empty", [](Blob& b) { b.part(0).name[0] = 0; }, true, "partition 0: name is empty"},
+        {"name charset", [](Blob& b) { b.part(1).name[0] = 'G'; }, true,
+         "partition 1: name has the character code 71 at offset 0; use only a-z"},
+        {"duplicate name", [](Blob& b) { std::strcpy(b.part(1).name, "rt0"); }, true,
+         "partition 'rt0': the name is used by two partitions"},
+        {"image unterminated", [](Blob& b) { std::memset(b.part(0).image, 'x', 64); }, true,
+         "partition 'rt0': image is not NUL-terminated within 64 bytes"},
+        {"image empty", [](Blob& b) { b.part(1).image[0] = 0; }, true, "partition 'gp0': image is empty"},
+        {"cmdline unterminated", [](Blob& b) { std::memset(b.part(0).cmdline, 'x', 256); }, true,
+         "partition 'rt0': cmdline is not NUL-terminated within 256 bytes"},
+        {"no core", [](Blob& b) { b.part(0).core_count = 0; b.part(0).cores[0] = 0; }, true,
+         "partition 'rt0': has no core"},
+        {"multi-core", [](Blob& b) { b.part(0).core_count = 2; b.part(0).cores[1] = 3; }, true,
+         "multi-core partitions are not supported yet"},
+        {"core count over format", [](Blob& b) { b.part(0).core_count = 9; }, true, "core_count is 9"},
+        {"apic id", [](Blob& b) { b.part(1).cores[0] = 256; }, true,
+         "partition 'gp0': core 256 is not a valid local APIC ID"},
+        {"unused core slot", [](Blob& b) { b.part(1).cores[5] = 4; }, true, "unused core slot 5 holds 4, must be 0"},
+        {"shared core", [](Blob& b) { b.part(1).cores[0] = 1; }, true,
+         "partition 'gp0': core 1 is also given to partition 'rt0'"},
+        {"ram base misaligned", [](Blob& b) { b.part(0).ram_base = 0x4100000; }, true,
+         "partition 'rt0': ram base 0x4100000 is not 2 MiB aligned; use 0x4000000 or 0x4200000"},
+        {"ram size misaligned", [](Blob& b) { b.part(1).ram_size = 0x2100000; }, true,
+         "ram size 0x2100000 is not a multiple of 2 MiB; use 0x2000000 or 0x2200000"},
+        {"ram too small", [](Blob& b) { b.part(1).ram_size = 0x200000; }, true,
+         "ram size 0x200000 is below the minimum of 4 MiB"},
+        {"ram zero", [](Blob& b) { b.part(1).ram_size = 0; }, true, "ram size 0x0 is below the minimum"},
+        {"ram wraps", [](Blob& b) { b.part(1).ram_base = 0xffffffffffe00000ull; }, true,
+         "runs past the end of the address space"},
+        {"ram overlap", [](Blob& b) { b.part(1).ram_base = 0x5000000; }, true,
+         "partition 'gp0': ram 0x5000000+0x2000000 overlaps partition 'rt0' (0x4000000+0x2000000)"},
+        {"lapic trapped", [](Blob& b) { b.part(0).lapic_mode = NATSUME_LAPIC_TRAPPED; }, true,
+         "lapic mode trapped is not supported yet; use passthrough"},
+        {"lapic unknown", [](Blob& b) { b.part(0).lapic_mode = 0; }, true, "lapic mode 0 is unknown"},
+        {"flags", [](Blob& b) { b.part(1).flags = 1; }, true, "partition 'gp0': flags is 0x1, must be 0"},
+        {"reserved", [](Blob& b) { b.part(1).reserved = 8; }, true, "reserved field is 0x8, must be 0"},
+    };
+    for (const auto& c : cases) {
+        Blob b;
+        c.edit(b);
+        if (c.reseal)
+            b.seal();
+        INFO(c.what);
+        std::string got = run(b);
+        CHECK_THAT(got, Catch::Contains(c.expected));
+    }
+}
+
+TEST_CASE("validate_blob rejects short, truncated and misaligned buffers", "[config][validate]") {
+    Blob b;
+    CHECK_THAT(run(b, 10), Catch::Contains("10 bytes, smaller than its 64-byte header"));
+    CHECK_THAT(run(b, b.size - 1), Catch::Contains("total_size is 896 but only 895 bytes were loaded; the file is truncated"));
+
+    std::vector<uint64_t> storage(b.words.size() + 1);
+    auto* shifted = reinterpret_cast<uint8_t*>(storage.data()) + 4;
+    std::memcpy(shifted, b.bytes(), b.size);
+    Report r;
+    CHECK_FALSE(validate_blob(shifted, b.size, r));
+    CHECK_THAT(std::string(r.text), Catch::Contains("not 8-byte aligned"));
+}
+
+TEST_CASE("validate_blob reports a message that fits and ends", "[config][validate]") {
+    Blob b;
+    b.part(1).ram_base = 0xfffffffffc000000ull;
+    b.part(1).ram_size = 0x4000000;
+    b.part(0).ram_base = 0xfffffffffa000000ull;
+    b.part(0).ram_size = 0x4000000;
+    b.seal();
+    Report r;
+    CHECK_FALSE(validate_blob(b.bytes(), b.size, r));
+    std::string s(r.text);
+    CHECK(s.size() < sizeof r.text);
+    CHECK_THAT(s, Catch::Contains("overlaps partition 'rt0' (0xfffffffffa000000+0x4000000)"));
+}

@@ -1,0 +1,534 @@
+#include "vmm-tools/config/partition_file.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "common/config/validate.hpp"
+#include "common/crc32.hpp"
+#include "common/range.hpp"
+#include "vmm-tools/config/sizes.hpp"
+
+namespace natsume::tools {
+
+namespace {
+
+constexpr uint64_t kMiB = 1024 * 1024;
+constexpr uint32_t kMaxApicId = 256;  // xAPIC IDs are 8 bits; the hypervisor checks the same
+
+const std::vector<std::string_view> kRootKeys = {"version", "name", "partition"};
+const std::vector<std::string_view> kPartitionKeys = {"name", "cores", "ram", "image", "cmdline", "lapic"};
+const std::vector<std::string_view> kRamKeys = {"base", "size"};
+
+struct Position {
+    uint32_t line = 1, column = 1;
+};
+
+Position pos_of(const toml::source_region& r) {
+    if (r.begin.line == 0)
+        return {};
+    return {r.begin.line, r.begin.column};
+}
+Position pos_of(const toml::node& n) { return pos_of(n.source()); }
+
+std::string type_name(const toml::node& n) {
+    switch (n.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::table: return "a table";
+    default: return "a date or time";
+    }
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+bool valid_name_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; }
+bool valid_image_char(char c) { return valid_name_char(c) || (c >= 'A' && c <= 'Z') || c == '.'; }
+
+std::string hex(uint64_t v) { return fmt::format("{:#x}", v); }
+
+// One partition's parsed values and where they came from, for the checks
+// between partitions.
+struct Parsed {
+    natsume_config_partition part{};
+    std::string label;  // "partition 'rt0'" or "partition 2"
+    bool name_ok = false, core_ok = false, ram_ok = false;
+    Position name_pos, core_pos, ram_pos;
+};
+
+class Compiler {
+public:
+    Compiler(std::string_view source, const CompileOptions& options) : source_(source), options_(options) {}
+
+    CompileResult run(std::string_view text);
+
+private:
+    void error(Position p, std::string message) {
+        result_.errors.push_back({source_, p.line, p.column, std::move(message)});
+    }
+
+    void check_keys(const toml::table& t, const std::vector<std::string_view>& allowed, std::string_view where);
+    const toml::node* require(const toml::table& t, std::string_view key, Position where, std::string_view context,
+                              std::string_view example);
+
+    void parse_root(const toml::table& root);
+    void parse_version(const toml::table& root);
+    bool parse_name(const toml::node& n, std::string_view what, size_t cap, std::string& out);
+    void parse_partition(const toml::table& t, size_t index);
+    void parse_cores(const toml::node& n, Parsed& p);
+    void parse_ram(const toml::node& n, Parsed& p);
+    std::optional<uint64_t> parse_ram_value(const toml::node& n, std::string_view field, const Parsed& p);
+    void parse_image(const toml::node& n, Parsed& p);
+    void parse_cmdline(const toml::node& n, Parsed& p);
+    void parse_lapic(const toml::node& n, Parsed& p);
+
+    void check_between_partitions();
+    void finish();
+
+    std::string source_;
+    const CompileOptions& options_;
+    CompileResult result_;
+    std::string machine_name_;
+    std::vector<Parsed> parsed_;
+};
+
+void Compiler::check_keys(const toml::table& t, const std::vector<std::string_view>& allowed, std::string_view where) {
+    for (auto&& [key, value] : t) {
+        std::string_view k = key.str();
+        if (std::find(allowed.begin(), allowed.end(), k) != allowed.end())
+            continue;
+        std::string hint;
+        size_t best = 3;  // suggest only near misses
+        for (auto a : allowed)
+            if (size_t d = edit_distance(k, a); d < best) {
+                best = d;
+                hint = fmt::format(" (did you mean '{}'?)", a);
+            }
+        Position p = pos_of(key.source());
+        if (p.line == 1 && p.column == 1)
+            p = pos_of(value);
+        error(p, fmt::format("unknown key '{}' {}{}; allowed keys: {}", k, where, hint, fmt::join(allowed, ", ")));
+    }
+}
+
+const toml::node* Compiler::require(const toml::table& t, std::string_view key, Position where,
+                                    std::string_view context, std::string_view example) {
+    const toml::node* n = t.get(key);
+    if (!n)
+        error(where, fmt::format("missing key '{}' {}; add e.g. {}", key, context, example));
+    return n;
+}
+
+void Compiler::parse_version(const toml::table& root) {
+    const toml::node* n = require(root, "version", {}, "at the top level", "version = 1");
+    if (!n)
+        return;
+    auto v = n->value<int64_t>();
+    if (!n->is_integer())
+        error(pos_of(*n), fmt::format("version must be an integer, not {}; write version = 1", type_name(*n)));
+    else if (*v != NATSUME_CONFIG_VERSION)
+        error(pos_of(*n), fmt::format("version {} is not supported; this natsume-config reads version {}", *v,
+                                      NATSUME_CONFIG_VERSION));
+}
+
+bool Compiler::parse_name(const toml::node& n, std::string_view what, size_t cap, std::string& out) {
+    if (!n.is_string()) {
+        error(pos_of(n), fmt::format("{} must be a string, not {}", what, type_name(n)));
+        return false;
+    }
+    out = *n.value<std::string>();
+    if (out.empty()) {
+        error(pos_of(n), fmt::format("{} is empty; use a-z, 0-9, '_' and '-'", what));
+        return false;
+    }
+    if (out.size() >= cap) {
+        error(pos_of(n), fmt::format("{} '{}' is {} characters long; the limit is {}", what, out, out.size(), cap - 1));
+        return false;
+    }
+    auto bad = std::find_if_not(out.begin(), out.end(), valid_name_char);
+    if (bad != out.end()) {
+        error(pos_of(n), fmt::format("{} '{}' contains '{}'; use only a-z, 0-9, '_' and '-'", what, out, *bad));
+        return false;
+    }
+    return true;
+}
+
+void Compiler::parse_root(const toml::table& root) {
+    check_keys(root, kRootKeys, "at the top level");
+    parse_version(root);
+    if (const toml::node* n = require(root, "name", {}, "at the top level (the machine's name)", "name = \"default\""))
+        parse_name(*n, "name", NATSUME_CONFIG_NAME_LEN, machine_name_);
+
+    const toml::node* parts = root.get("partition");
+    if (!parts) {
+        error({}, "no [[partition]] table; describe at least one partition (see docs/partition-file.md)");
+        return;
+    }
+    if (!parts->is_array_of_tables()) {
+        error(pos_of(*parts), fmt::format("partition must be an array of tables ([[partition]]), not {}",
+                                          type_name(*parts)));
+        return;
+    }
+    const toml::array& arr = *parts->as_array();
+    if (arr.size() > NATSUME_CONFIG_MAX_PARTITIONS)
+        error(pos_of(*arr.get(NATSUME_CONFIG_MAX_PARTITIONS)),
+              fmt::format("{} partitions given; at most {} are supported", arr.size(), NATSUME_CONFIG_MAX_PARTITIONS));
+    for (size_t i = 0; i < arr.size(); ++i)
+        parse_partition(*arr.get(i)->as_table(), i);
+}
+
+void Compiler::parse_partition(const toml::table& t, size_t index) {
+    Parsed p;
+    p.label = fmt::format("partition {}", index + 1);
+    Position where = pos_of(t);
+    std::string name;
+    if (const toml::node* n = t.get("name")) {
+        p.name_ok = parse_name(*n, "partition name", NATSUME_CONFIG_NAME_LEN, name);
+        p.name_pos = pos_of(*n);
+        if (p.name_ok) {
+            std::memcpy(p.part.name, name.data(), name.size());
+            p.label = fmt::format("partition '{}'", name);
+        }
+    } else {
+        error(where, fmt::format("missing key 'name' in {}; add e.g. name = \"rt{}\"", p.label, index));
+    }
+    check_keys(t, kPartitionKeys, fmt::format("in {}", p.label));
+    std::string ctx = fmt::format("in {}", p.label);
+    if (const toml::node* n = require(t, "cores", where, ctx, "cores = [1]"))
+        parse_cores(*n, p);
+    if (const toml::node* n = require(t, "ram", where, ctx, "ram = { base = 0x04000000, size = \"32M\" }"))
+        parse_ram(*n, p);
+    if (const toml::node* n = require(t, "image", where, ctx, "image = \"guest-kernel\""))
+        parse_image(*n, p);
+    if (const toml::node* n = t.get("cmdline"))
+        parse_cmdline(*n, p);
+    if (const toml::node* n = require(t, "lapic", where, ctx, "lapic = \"passthrough\""))
+        parse_lapic(*n, p);
+    parsed_.push_back(std::move(p));
+}
+
+void Compiler::parse_cores(const toml::node& n, Parsed& p) {
+    Position at = pos_of(n);
+    const toml::array* arr = n.as_array();
+    if (!arr) {
+        error(at, fmt::format("cores of {} must be an array of local APIC IDs, not {}; write e.g. cores = [1]", p.label,
+                              type_name(n)));
+        return;
+    }
+    if (arr->empty()) {
+        error(at, fmt::format("cores of {} is empty; give exactly one local APIC ID, e.g. cores = [1]", p.label));
+        return;
+    }
+    std::vector<int64_t> ids;
+    bool ok = true;
+    for (const toml::node& c : *arr) {
+        auto v = c.value<int64_t>();
+        if (!c.is_integer()) {
+            error(pos_of(c), fmt::format("core in {} must be an integer local APIC ID, not {}", p.label, type_name(c)));
+            ok = false;
+        } else if (*v < 0 || *v >= kMaxApicId) {
+            error(pos_of(c), fmt::format("core {} in {} is not a local APIC ID; use 0 to {}", *v, p.label,
+                                         kMaxApicId - 1));
+            ok = false;
+        } else if (std::find(ids.begin(), ids.end(), *v) != ids.end()) {
+            error(pos_of(c), fmt::format("core {} is given twice in {}", *v, p.label));
+            ok = false;
+        } else {
+            ids.push_back(*v);
+        }
+    }
+    if (ok && ids.size() > 1) {
+        error(at, fmt::format("{} lists {} cores; multi-core partitions are not supported yet, give exactly one core",
+                              p.label, ids.size()));
+        ok = false;
+    }
+    if (!ok)
+        return;
+    p.part.core_count = 1;
+    p.part.cores[0] = static_cast<uint32_t>(ids[0]);
+    p.core_ok = true;
+    p.core_pos = pos_of(*arr->get(0));
+}
+
+std::optional<uint64_t> Compiler::parse_ram_value(const toml::node& n, std::string_view field, const Parsed& p) {
+    if (auto v = n.value<int64_t>(); n.is_integer()) {
+        if (*v < 0) {
+            error(pos_of(n), fmt::format("ram {} of {} is negative", field, p.label));
+            return std::nullopt;
+        }
+        return static_cast<uint64_t>(*v);
+    }
+    if (n.is_string()) {
+        std::string s = *n.value<std::string>();
+        if (auto v = parse_size(s))
+            return v;
+        error(pos_of(n), fmt::format("ram {} \"{}\" of {} is not a size; write an integer or a string like \"32M\" "
+                                     "or \"1G\"", field, s, p.label));
+        return std::nullopt;
+    }
+    error(pos_of(n), fmt::format("ram {} of {} must be an integer or a size string like \"32M\", not {}", field,
+                                 p.label, type_name(n)));
+    return std::nullopt;
+}
+
+std::string nearest_aligned(uint64_t v, bool as_size) {
+    uint64_t down = v & ~(NATSUME_CONFIG_RAM_ALIGN - 1);
+    uint64_t up = down + NATSUME_CONFIG_RAM_ALIGN;
+    auto show = [&](uint64_t x) { return as_size ? fmt::format("\"{}\"", format_size(x)) : hex(x); };
+    if (down == 0)
+        return show(up);
+    return fmt::format("{} or {}", show(down), show(up));
+}
+
+void Compiler::parse_ram(const toml::node& n, Parsed& p) {
+    const toml::table* t = n.as_table();
+    if (!t) {
+        error(pos_of(n), fmt::format("ram of {} must be a table, not {}; write e.g. ram = {{ base = 0x04000000, "
+                                     "size = \"32M\" }}", p.label, type_name(n)));
+        return;
+    }
+    check_keys(*t, kRamKeys, fmt::format("in the ram of {}", p.label));
+    std::string ctx = fmt::format("in the ram of {}", p.label);
+    const toml::node* bn = require(*t, "base", pos_of(n), ctx, "base = 0x04000000");
+    const toml::node* sn = require(*t, "size", pos_of(n), ctx, "size = \"32M\"");
+    // Assigned through value_or: gcc 12 reports a false maybe-uninitialized
+    // on the optional's payload when it is copied straight from the call.
+    std::optional<uint64_t> base, size;
+    if (bn)
+        if (auto v = parse_ram_value(*bn, "base", p))
+            base = v.value_or(0);
+    if (sn)
+        if (auto v = parse_ram_value(*sn, "size", p))
+            size = v.value_or(0);
+    bool ok = base && size;
+    if (base && !is_aligned(*base, NATSUME_CONFIG_RAM_ALIGN)) {
+        error(pos_of(*bn), fmt::format("ram base {} of {} is not a multiple of 2 MiB (EPT maps partition RAM with "
+                                       "2 MiB pages); nearest aligned: {}", hex(*base), p.label,
+                                       nearest_aligned(*base, false)));
+        ok = false;
+    }
+    if (size && !is_aligned(*size, NATSUME_CONFIG_RAM_ALIGN)) {
+        error(pos_of(*sn), fmt::format("ram size {} of {} is not a multiple of 2 MiB; nearest aligned: {}",
+                                       hex(*size), p.label, nearest_aligned(*size, true)));
+        ok = false;
+    } else if (size && *size < NATSUME_CONFIG_RAM_MIN) {
+        error(pos_of(*sn), fmt::format("ram size {} of {} is below the minimum of {} MiB", describe_mib(*size),
+                                       p.label, NATSUME_CONFIG_RAM_MIN / kMiB));
+        ok = false;
+    }
+    if (ok && !range_fits(*base, *size)) {
+        error(pos_of(n), fmt::format("ram {}+{} of {} runs past the end of the address space", hex(*base), hex(*size),
+                                     p.label));
+        ok = false;
+    }
+    if (!ok)
+        return;
+    p.part.ram_base = *base;
+    p.part.ram_size = *size;
+    p.ram_ok = true;
+    p.ram_pos = pos_of(n);
+}
+
+std::string available_images(const std::filesystem::path& dir) {
+    std::set<std::string> names;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+        if (e.path().extension() == ".elf")
+            names.insert(e.path().stem().string());
+    if (names.empty())
+        return "none";
+    return fmt::format("{}", fmt::join(names, ", "));
+}
+
+void Compiler::parse_image(const toml::node& n, Parsed& p) {
+    if (!n.is_string()) {
+        error(pos_of(n), fmt::format("image of {} must be a string, not {}", p.label, type_name(n)));
+        return;
+    }
+    std::string image = *n.value<std::string>();
+    if (image.empty()) {
+        error(pos_of(n), fmt::format("image of {} is empty; name the guest image, e.g. image = \"guest-kernel\"",
+                                     p.label));
+        return;
+    }
+    if (image.size() >= NATSUME_CONFIG_IMAGE_LEN) {
+        error(pos_of(n), fmt::format("image '{}' of {} is {} characters long; the limit is {}", image, p.label,
+                                     image.size(), NATSUME_CONFIG_IMAGE_LEN - 1));
+        return;
+    }
+    auto bad = std::find_if_not(image.begin(), image.end(), valid_image_char);
+    if (bad != image.end()) {
+        error(pos_of(n), fmt::format("image '{}' of {} contains '{}'; use only letters, digits, '.', '_' and '-'",
+                                     image, p.label, *bad));
+        return;
+    }
+    if (options_.image_dir) {
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(image_path(*options_.image_dir, image), ec))
+            error(pos_of(n), fmt::format("image '{}' not found in {} (available: {}); the file must be {}.elf", image,
+                                         options_.image_dir->string(), available_images(*options_.image_dir), image));
+    }
+    std::memcpy(p.part.image, image.data(), image.size());
+}
+
+void Compiler::parse_cmdline(const toml::node& n, Parsed& p) {
+    if (!n.is_string()) {
+        error(pos_of(n), fmt::format("cmdline of {} must be a string, not {}", p.label, type_name(n)));
+        return;
+    }
+    std::string cmdline = *n.value<std::string>();
+    if (cmdline.size() >= NATSUME_CONFIG_CMDLINE_LEN) {
+        error(pos_of(n), fmt::format("cmdline of {} is {} characters long; the limit is {}", p.label, cmdline.size(),
+                                     NATSUME_CONFIG_CMDLINE_LEN - 1));
+        return;
+    }
+    if (cmdline.find('\0') != std::string::npos) {
+        error(pos_of(n), fmt::format("cmdline of {} contains a NUL character", p.label));
+        return;
+    }
+    std::memcpy(p.part.cmdline, cmdline.data(), cmdline.size());
+}
+
+void Compiler::parse_lapic(const toml::node& n, Parsed& p) {
+    if (!n.is_string()) {
+        error(pos_of(n), fmt::format("lapic of {} must be a string, not {}; write lapic = \"passthrough\"", p.label,
+                                     type_name(n)));
+        return;
+    }
+    std::string mode = *n.value<std::string>();
+    if (mode == "passthrough")
+        p.part.lapic_mode = NATSUME_LAPIC_PASSTHROUGH;
+    else if (mode == "trapped")
+        error(pos_of(n), fmt::format("lapic = \"trapped\" in {} is not supported yet; use \"passthrough\"", p.label));
+    else
+        error(pos_of(n), fmt::format("lapic = \"{}\" in {} is not a LAPIC mode; allowed: passthrough, trapped", mode,
+                                     p.label));
+}
+
+void Compiler::check_between_partitions() {
+    for (size_t j = 0; j < parsed_.size(); ++j) {
+        const Parsed& b = parsed_[j];
+        for (size_t i = 0; i < j; ++i) {
+            const Parsed& a = parsed_[i];
+            if (a.name_ok && b.name_ok && std::strcmp(a.part.name, b.part.name) == 0)
+                error(b.name_pos, fmt::format("partition name '{}' is already used at line {}; partition names must "
+                                              "be unique", b.part.name, a.name_pos.line));
+            if (a.core_ok && b.core_ok && a.part.cores[0] == b.part.cores[0])
+                error(b.core_pos, fmt::format("core {} of {} is already given to {} (line {}); a core belongs to one "
+                                              "partition only", b.part.cores[0], b.label, a.label, a.core_pos.line));
+            if (a.ram_ok && b.ram_ok &&
+                ranges_overlap(a.part.ram_base, a.part.ram_size, b.part.ram_base, b.part.ram_size))
+                error(b.ram_pos, fmt::format("ram {}+{} of {} overlaps {} ({}+{}, line {}); e.g. base = {} is free of "
+                                             "it", hex(b.part.ram_base), hex(b.part.ram_size), b.label, a.label,
+                                             hex(a.part.ram_base), hex(a.part.ram_size), a.ram_pos.line,
+                                             hex(a.part.ram_base + a.part.ram_size)));
+        }
+    }
+}
+
+void Compiler::finish() {
+    std::stable_sort(result_.errors.begin(), result_.errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
+        return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+    });
+    if (!result_.errors.empty())
+        return;
+    Machine m{machine_name_, {}};
+    for (const Parsed& p : parsed_)
+        m.partitions.push_back(p.part);
+    std::vector<uint8_t> blob = encode_blob(m);
+    // Self-check with the hypervisor's own validator: anything the offline
+    // checks above let through would be refused at boot.
+    config::Report r;
+    if (!config::validate_blob(blob.data(), blob.size(), r)) {
+        error({}, fmt::format("the compiled file fails the hypervisor's check: {}", r.text));
+        return;
+    }
+    result_.blob = std::move(blob);
+}
+
+CompileResult Compiler::run(std::string_view text) {
+    toml::table root;
+    try {
+        root = toml::parse(text, source_);
+    } catch (const toml::parse_error& e) {
+        error(pos_of(e.source()), fmt::format("invalid TOML: {}", e.description()));
+        return std::move(result_);
+    }
+    parse_root(root);
+    check_between_partitions();
+    finish();
+    return std::move(result_);
+}
+
+}  // namespace
+
+std::string Diagnostic::str() const {
+    if (line == 0)  // not about a place in the file (e.g. it cannot be read)
+        return fmt::format("{}: error: {}", file, message);
+    return fmt::format("{}:{}:{}: error: {}", file, line, column, message);
+}
+
+CompileResult compile_partition_text(std::string_view toml_text, std::string_view source_name,
+                                     const CompileOptions& options) {
+    return Compiler(source_name, options).run(toml_text);
+}
+
+CompileResult compile_partition_file(const std::filesystem::path& file, const CompileOptions& options) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        CompileResult r;
+        r.errors.push_back({file.string(), 0, 0, "cannot read the file"});
+        return r;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return compile_partition_text(ss.str(), file.string(), options);
+}
+
+std::vector<uint8_t> encode_blob(const Machine& machine) {
+    natsume_config_header h{};
+    h.magic = NATSUME_CONFIG_MAGIC;
+    h.version = NATSUME_CONFIG_VERSION;
+    h.header_size = sizeof h;
+    h.partition_size = sizeof(natsume_config_partition);
+    h.partition_count = static_cast<uint32_t>(machine.partitions.size());
+    h.total_size = static_cast<uint32_t>(sizeof h + machine.partitions.size() * sizeof(natsume_config_partition));
+    std::memcpy(h.name, machine.name.data(), std::min<size_t>(machine.name.size(), sizeof h.name - 1));
+
+    std::vector<uint8_t> blob(h.total_size);
+    std::memcpy(blob.data(), &h, sizeof h);
+    if (!machine.partitions.empty())
+        std::memcpy(blob.data() + sizeof h, machine.partitions.data(),
+                    machine.partitions.size() * sizeof(natsume_config_partition));
+    uint32_t crc = crc32(blob.data(), blob.size());  // crc32 field is still zero here
+    std::memcpy(blob.data() + offsetof(natsume_config_header, crc32), &crc, sizeof crc);
+    return blob;
+}
+
+std::filesystem::path image_path(const std::filesystem::path& image_dir, std::string_view image) {
+    return image_dir / (std::string(image) + ".elf");
+}
+
+}  // namespace natsume::tools
