@@ -1,0 +1,80 @@
+"""Reader for the compiled partition file (include/natsume/config_blob.h).
+
+The harness needs the image names to decide which multiboot2 modules to put
+on the ISO, and the partition table to label the demo output."""
+
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+CONFIG_MAGIC = 0x4746435355544E41   # NATSUME_CONFIG_MAGIC, "ANTUSCFG"
+CONFIG_VERSION = 1
+# struct natsume_config_header: magic, version, header_size, partition_size,
+# partition_count, total_size, crc32, name[32]
+HEADER = struct.Struct("<QIIIIII32s")
+CRC_OFFSET = 28
+# struct natsume_config_partition: name[32], image[64], cmdline[256],
+# ram_base, ram_size, core_count, cores[8], lapic_mode, flags, reserved
+PARTITION = struct.Struct("<32s64s256sQQI8IIII")
+
+
+class BlobError(ValueError):
+    pass
+
+
+@dataclass
+class Partition:
+    name: str
+    image: str
+    cmdline: str
+    ram_base: int
+    ram_size: int
+    cores: list
+
+
+@dataclass
+class Blob:
+    name: str
+    partitions: list
+
+    def images(self) -> list:
+        """Distinct image names, in partition order."""
+        seen = []
+        for p in self.partitions:
+            if p.image not in seen:
+                seen.append(p.image)
+        return seen
+
+
+def _cstr(raw: bytes) -> str:
+    return raw.split(b"\0", 1)[0].decode("ascii", errors="replace")
+
+
+def parse_blob(data: bytes) -> Blob:
+    if len(data) < HEADER.size:
+        raise BlobError("shorter than the header")
+    magic, version, hsize, psize, count, total, crc, name = HEADER.unpack_from(data)
+    if magic != CONFIG_MAGIC:
+        raise BlobError(f"bad magic {magic:#x}")
+    if version != CONFIG_VERSION:
+        raise BlobError(f"version {version}, expected {CONFIG_VERSION}")
+    if hsize != HEADER.size or psize != PARTITION.size:
+        raise BlobError(f"layout sizes {hsize}/{psize}, expected {HEADER.size}/{PARTITION.size}")
+    if total != hsize + count * psize or total > len(data):
+        raise BlobError(f"total_size {total} does not match {count} partitions / {len(data)} bytes")
+    zeroed = data[:CRC_OFFSET] + b"\0\0\0\0" + data[CRC_OFFSET + 4:total]
+    if zlib.crc32(zeroed) & 0xFFFFFFFF != crc:
+        raise BlobError("crc32 mismatch")
+    parts = []
+    for i in range(count):
+        f = PARTITION.unpack_from(data, hsize + i * psize)
+        core_count = f[5]
+        parts.append(Partition(name=_cstr(f[0]), image=_cstr(f[1]), cmdline=_cstr(f[2]),
+                               ram_base=f[3], ram_size=f[4],
+                               cores=list(f[6:6 + min(core_count, 8)])))
+    return Blob(name=_cstr(name), partitions=parts)
+
+
+def read_blob(path: Path) -> Blob:
+    return parse_blob(Path(path).read_bytes())

@@ -1,0 +1,77 @@
+"""Bootable GRUB BIOS ISO images.
+
+One ISO per run, built from scratch in the run's work directory: nothing is
+shared between runs, so a stale image can never boot a different input."""
+
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+GRUB_I386_PC = Path("/usr/lib/grub/i386-pc")
+# Only what a serial-console multiboot2 BIOS boot needs: ~860 KB instead of 20 MB.
+GRUB_MODULES = "multiboot2 normal serial terminal configfile iso9660 biosdisk boot echo"
+
+
+class IsoError(RuntimeError):
+    pass
+
+
+@dataclass
+class Module:
+    source: Path      # file on the host
+    name: str         # file name inside /boot on the ISO
+    cmdline: str      # multiboot2 module command line
+
+
+@dataclass
+class BootSpec:
+    kernel: Path                  # multiboot2 ELF loaded by GRUB
+    cmdline: str = ""             # kernel command line
+    modules: list = field(default_factory=list)   # list[Module]
+    title: str = "natsume"
+
+
+def grub_cfg(spec: BootSpec) -> str:
+    kernel_name = spec.kernel.name
+    lines = [
+        "serial --unit=0 --speed=115200",
+        "terminal_input serial",
+        "terminal_output serial",
+        "set timeout=0",
+        "set default=0",
+        f'menuentry "{spec.title}" {{',
+        f"  multiboot2 /boot/{kernel_name} {spec.cmdline}".rstrip(),
+    ]
+    for m in spec.modules:
+        lines.append(f"  module2 /boot/{m.name} {m.cmdline}".rstrip())
+    lines += ["  boot", "}", ""]
+    return "\n".join(lines)
+
+
+def build_iso(spec: BootSpec, work_dir: Path) -> Path:
+    """Builds work_dir/boot.iso from spec; returns its path."""
+    if not spec.kernel.is_file():
+        raise IsoError(f"kernel image not found: {spec.kernel}")
+    for m in spec.modules:
+        if not m.source.is_file():
+            raise IsoError(f"module not found: {m.source}")
+    root = work_dir / "iso-root"
+    if root.exists():
+        shutil.rmtree(root)
+    boot = root / "boot"
+    (boot / "grub").mkdir(parents=True)
+    shutil.copyfile(spec.kernel, boot / spec.kernel.name)
+    for m in spec.modules:
+        shutil.copyfile(m.source, boot / m.name)
+    (boot / "grub" / "grub.cfg").write_text(grub_cfg(spec))
+    iso = work_dir / "boot.iso"
+    if iso.exists():
+        iso.unlink()
+    cmd = ["grub-mkrescue", "-d", str(GRUB_I386_PC),
+           f"--install-modules={GRUB_MODULES}", "--locales=", "--fonts=",
+           "--themes=", "-o", str(iso), str(root)]
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if proc.returncode != 0 or not iso.is_file():
+        raise IsoError("grub-mkrescue failed:\n" + proc.stdout + proc.stderr)
+    return iso

@@ -1,0 +1,95 @@
+"""QEMU runners: TCG (VT-d, PCI/ACPI discovery and native boots; TCG has no
+VMX) and nested KVM (everything together, only where the host allows it)."""
+
+import fcntl
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+from .runner import RunResult, run_following_serial
+
+QEMU_BIN = "/usr/bin/qemu-system-x86_64"
+DEBUG_EXIT = ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+
+# linux/kvm.h: _IO(KVMIO = 0xAE, 0x00) and _IO(KVMIO, 0x01)
+KVM_GET_API_VERSION = 0xAE00
+KVM_CREATE_VM = 0xAE01
+KVM_API_VERSION = 12
+
+
+@dataclass
+class QemuConfig:
+    iso: Path
+    work_dir: Path
+    mem_mb: int = 512
+    cpus: int = 2
+
+    @property
+    def serial_path(self) -> Path:
+        return self.work_dir / "serial.log"
+
+
+def tcg_args(cfg: QemuConfig) -> list:
+    return [QEMU_BIN, "-accel", "tcg", "-M", "q35", "-cpu", "max",
+            "-smp", str(cfg.cpus), "-m", str(cfg.mem_mb),
+            "-device", "intel-iommu,intremap=on",
+            "-cdrom", str(cfg.iso), "-serial", f"file:{cfg.serial_path}",
+            "-display", "none", "-no-reboot", *DEBUG_EXIT]
+
+
+def kvm_args(cfg: QemuConfig) -> list:
+    # kernel-irqchip=split: interrupt remapping needs the IOAPIC in QEMU;
+    # caching-mode=on: the vIOMMU must see every mapping change.
+    return [QEMU_BIN, "-enable-kvm", "-cpu", "host,+vmx",
+            "-M", "q35,kernel-irqchip=split", "-smp", str(cfg.cpus),
+            "-m", str(cfg.mem_mb),
+            "-device", "intel-iommu,intremap=on,caching-mode=on",
+            "-cdrom", str(cfg.iso), "-serial", f"file:{cfg.serial_path}",
+            "-display", "none", "-no-reboot", *DEBUG_EXIT]
+
+
+def debug_exit_code(returncode: Optional[int]) -> Optional[int]:
+    """isa-debug-exit makes QEMU exit with (value << 1) | 1; returns value."""
+    if returncode is None or returncode < 0 or not (returncode & 1):
+        return None
+    return returncode >> 1
+
+
+def nested_kvm_unavailable(dev: str = "/dev/kvm", cpuinfo: str = "/proc/cpuinfo") -> Optional[str]:
+    """None when nested VMX under KVM can run here, else the reason it cannot."""
+    try:
+        fd = os.open(dev, os.O_RDWR | os.O_CLOEXEC)
+    except OSError as e:
+        return f"{dev} is not usable ({e.strerror})"
+    try:
+        if fcntl.ioctl(fd, KVM_GET_API_VERSION) != KVM_API_VERSION:
+            return f"{dev} speaks an unexpected KVM API version"
+        vm = fcntl.ioctl(fd, KVM_CREATE_VM, 0)
+        os.close(vm)
+    except OSError as e:
+        return f"{dev} cannot create a VM ({e.strerror})"
+    finally:
+        os.close(fd)
+    try:
+        flags = Path(cpuinfo).read_text()
+    except OSError as e:
+        return f"cannot read {cpuinfo} ({e.strerror})"
+    has_vmx = any(line.startswith("flags") and "vmx" in line.split()
+                  for line in flags.splitlines())
+    if not has_vmx:
+        return ("the host CPU does not expose VMX (no 'vmx' flag in /proc/cpuinfo), "
+                "so KVM cannot offer nested VT-x to a guest hypervisor")
+    return None
+
+
+def run_qemu(cfg: QemuConfig, end_regex: Optional[str], timeout: float,
+             on_line: Optional[Callable[[str], None]] = None,
+             kvm: bool = False,
+             on_idle: Optional[Callable[[float], None]] = None) -> RunResult:
+    cfg.work_dir.mkdir(parents=True, exist_ok=True)
+    cmd = kvm_args(cfg) if kvm else tcg_args(cfg)
+    (cfg.work_dir / "qemu-cmdline.txt").write_text(" ".join(cmd) + "\n")
+    return run_following_serial(cmd, cfg.serial_path, cfg.work_dir / "qemu.out",
+                                end_regex, timeout, on_line, cwd=cfg.work_dir,
+                                on_idle=on_idle)

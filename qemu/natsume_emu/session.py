@@ -1,0 +1,163 @@
+"""One boot, end to end: inputs from a build tree, a fresh work directory
+under BUILD/runs/<name>/, the ISO, the emulator, and the failure report."""
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from . import bochs, qemu_runner
+from .blob import read_blob
+from .iso import BootSpec, Module, build_iso
+from .runner import RunResult
+
+# How a hypervisor run ends: every partition stopped, or a panic.
+HYPERVISOR_END = r"natsume: all partitions stopped|natsume: PANIC"
+# How a native guest-kernel run ends.
+NATIVE_END = r"NATSUME-DONE pass=\d+ fail=\d+"
+
+
+class SetupError(RuntimeError):
+    """The run could not start: missing build output, bad config, ISO failure."""
+
+
+@dataclass
+class BuildTree:
+    root: Path
+
+    @property
+    def images(self) -> Path:
+        return self.root / "images"
+
+    @property
+    def hypervisor(self) -> Path:
+        return self.images / "natsume.elf"
+
+    @property
+    def guest_kernel(self) -> Path:
+        return self.images / "guest-kernel.elf"
+
+    @property
+    def config_tool(self) -> Path:
+        return self.root / "vmm-tools" / "natsume-config"
+
+    def run_dir(self, name: str) -> Path:
+        """A clean per-run work directory: nothing carries over between runs."""
+        d = self.root / "runs" / name
+        if d.exists():
+            shutil.rmtree(d)
+        d.mkdir(parents=True)
+        return d
+
+    def require(self, *paths: Path) -> None:
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            raise SetupError("missing build output (build it first): " + ", ".join(missing))
+
+
+def compile_config(build: BuildTree, toml: Path, work_dir: Path) -> Path:
+    build.require(build.config_tool)
+    out = work_dir / "natsume-config.bin"
+    cmd = [str(build.config_tool), "compile", str(toml), "-o", str(out),
+           "--image-dir", str(build.images)]
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if proc.returncode != 0 or not out.is_file():
+        raise SetupError(f"natsume-config compile {toml} failed (exit {proc.returncode}):\n"
+                         + proc.stdout + proc.stderr)
+    return out
+
+
+def image_file(build: BuildTree, image: str) -> Path:
+    return build.images / (image if image.endswith(".elf") else image + ".elf")
+
+
+def hypervisor_boot(build: BuildTree, toml: Path, work_dir: Path,
+                    hv_cmdline: str = "emulator-exit") -> BootSpec:
+    build.require(build.hypervisor)
+    blob_path = compile_config(build, toml, work_dir)
+    blob = read_blob(blob_path)
+    modules = [Module(blob_path, "natsume-config.bin", "natsume-config")]
+    for image in blob.images():
+        path = image_file(build, image)
+        build.require(path)
+        modules.append(Module(path, path.name, image))
+    return BootSpec(kernel=build.hypervisor, cmdline=hv_cmdline, modules=modules,
+                    title=f"natsume {toml.name}")
+
+
+def native_boot(build: BuildTree, args: str = "") -> BootSpec:
+    build.require(build.guest_kernel)
+    return BootSpec(kernel=build.guest_kernel, cmdline=f"exit=1 {args}".strip(),
+                    title="guest-kernel native")
+
+
+@dataclass
+class Emulator:
+    kind: str = "bochs"                  # bochs, qemu (TCG), kvm (nested)
+    cpu_model: str = bochs.DEFAULT_CPU   # Bochs only
+    cpus: int = bochs.DEFAULT_CPUS
+    ips: int = bochs.DEFAULT_IPS
+
+    def describe(self) -> str:
+        if self.kind == "bochs":
+            return f"Bochs {self.cpu_model}, {self.cpus} CPUs"
+        return {"qemu": "QEMU TCG", "kvm": "QEMU nested KVM"}[self.kind] + f", {self.cpus} CPUs"
+
+
+@dataclass
+class Session:
+    result: RunResult
+    work_dir: Path
+    emulator: Emulator
+    diagnostics: list = field(default_factory=list)   # emulator log error lines
+
+    @property
+    def lines(self) -> list:
+        return self.result.lines
+
+
+def say(msg: str) -> None:
+    print(f"natsume-run: {msg}", flush=True)
+
+
+def boot(spec: BootSpec, work_dir: Path, emu: Emulator, end_regex: Optional[str],
+         timeout: float, echo: bool = True) -> Session:
+    """Builds the ISO and boots it. echo streams the serial log live."""
+    say(f"building ISO in {work_dir}")
+    iso = build_iso(spec, work_dir)
+    on_line: Optional[Callable[[str], None]] = None
+    if echo:
+        on_line = lambda line: print(line, flush=True)  # noqa: E731
+    on_idle = lambda t: say(f"... still running ({t:.0f} s)")  # noqa: E731
+    if emu.kind == "bochs":
+        say(f"booting Bochs ({emu.cpu_model}, {emu.cpus} CPUs; this takes ~30 s, "
+            f"timeout {timeout:.0f} s)")
+        cfg = bochs.BochsConfig(iso=iso, work_dir=work_dir, cpu_model=emu.cpu_model,
+                                cpus=emu.cpus, ips=emu.ips)
+        result = bochs.run_bochs(cfg, end_regex, timeout, on_line, on_idle)
+        diag = bochs.diagnostic_lines(cfg.log_path)
+    else:
+        say(f"booting {emu.describe()} (timeout {timeout:.0f} s)")
+        cfg = qemu_runner.QemuConfig(iso=iso, work_dir=work_dir, cpus=emu.cpus)
+        result = qemu_runner.run_qemu(cfg, end_regex, timeout, on_line,
+                                      kvm=(emu.kind == "kvm"), on_idle=on_idle)
+        diag = []
+    say(f"run ended: {result.outcome} after {result.elapsed:.1f} s")
+    return Session(result=result, work_dir=work_dir, emulator=emu, diagnostics=diag)
+
+
+def print_failure_context(session: Session, tail: int = 60, out=sys.stdout) -> None:
+    """The last serial lines and the emulator's error/panic log lines."""
+    lines = session.lines
+    print(f"---- last {min(tail, len(lines))} of {len(lines)} serial lines "
+          f"({session.result.files.get('serial')}) ----", file=out)
+    for line in lines[-tail:]:
+        print(f"  | {line}", file=out)
+    if session.diagnostics:
+        print(f"---- emulator log error/panic lines ({session.result.files.get('bochs_log')}) ----",
+              file=out)
+        for line in session.diagnostics:
+            print(f"  | {line}", file=out)
+    print(f"---- work dir: {session.work_dir} ----", file=out, flush=True)

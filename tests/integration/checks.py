@@ -1,0 +1,127 @@
+"""Assertions on a serial log. Each check returns a list of failure messages
+(empty when it holds), so one run reports every broken expectation at once."""
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "qemu"))
+from natsume_emu import serial_log  # noqa: E402
+
+
+def _where(partition: Optional[str]) -> str:
+    return f"partition {partition}" if partition else "the native guest kernel"
+
+
+@dataclass
+class Line:
+    """Some serial line matches pattern."""
+    pattern: str
+    what: str
+
+    def __call__(self, lines: list) -> list:
+        rx = re.compile(self.pattern)
+        if any(rx.search(l) for l in lines):
+            return []
+        return [f"missing: {self.what} (no line matches /{self.pattern}/)"]
+
+
+@dataclass
+class NoLine:
+    """No serial line matches pattern."""
+    pattern: str
+    what: str
+
+    def __call__(self, lines: list) -> list:
+        rx = re.compile(self.pattern)
+        hits = [l for l in lines if rx.search(l)]
+        if not hits:
+            return []
+        return [f"unexpected: {self.what} (/{self.pattern}/ matched: {hits[0]!r}"
+                + (f" and {len(hits) - 1} more" if len(hits) > 1 else "") + ")"]
+
+
+@dataclass
+class Banner:
+    """The guest kernel's banner shows these fields (partition=None: native)."""
+    partition: Optional[str]
+    fields: dict
+
+    def __call__(self, lines: list) -> list:
+        report = serial_log.guest_report(serial_log.console_of(lines, self.partition))
+        if report.banner is None:
+            return [f"{_where(self.partition)}: no 'natsume-guest: banner' line"]
+        wrong = {k: report.banner.get(k) for k, v in self.fields.items()
+                 if report.banner.get(k) != str(v)}
+        if not wrong:
+            return []
+        return [f"{_where(self.partition)}: banner {report.banner} differs from the "
+                f"expected {self.fields} in {sorted(wrong)}"]
+
+
+@dataclass
+class GuestPassed:
+    """NATSUME-DONE with fail=0, at least min_pass passes, no failing
+    NATSUME-RESULT, and for every name in `tests` at least one result whose
+    name starts with it."""
+    partition: Optional[str]
+    tests: list = field(default_factory=list)
+    min_pass: int = 1
+
+    def __call__(self, lines: list) -> list:
+        who = _where(self.partition)
+        report = serial_log.guest_report(serial_log.console_of(lines, self.partition))
+        errors = []
+        if report.done is None:
+            errors.append(f"{who}: no 'NATSUME-DONE pass=N fail=M' line")
+        elif report.done[1] != 0 or report.done[0] < self.min_pass:
+            errors.append(f"{who}: NATSUME-DONE pass={report.done[0]} fail={report.done[1]} "
+                          f"(want fail=0, pass>={self.min_pass})")
+        for bad in report.bad_results:
+            errors.append(f"{who}: NATSUME-RESULT with unparsable JSON: {bad!r}")
+        for r in report.results:
+            if not r.passed:
+                errors.append(f"{who}: test {r.name} failed: {r.raw}")
+        names = {r.name for r in report.results}
+        for t in self.tests:
+            # a prefix names a family: "hypercall" covers "hypercall.console-write"
+            if not any(n.startswith(t) for n in names):
+                errors.append(f"{who}: no NATSUME-RESULT for test {t!r} "
+                              f"(seen: {sorted(names) or 'none'})")
+        return errors
+
+
+@dataclass
+class NoBanner:
+    """No guest ever started."""
+
+    def __call__(self, lines: list) -> list:
+        hits = [l for l in lines if serial_log.BANNER.search(l)]
+        return [f"a guest started although the boot should have been refused: {hits[0]!r}"] \
+            if hits else []
+
+
+@dataclass
+class Order:
+    """first's first match comes before second's first match."""
+    first: str
+    second: str
+    what: str
+
+    def __call__(self, lines: list) -> list:
+        def index(p):
+            rx = re.compile(p)
+            return next((i for i, l in enumerate(lines) if rx.search(l)), None)
+        a, b = index(self.first), index(self.second)
+        if a is None or b is None or a < b:
+            return []   # absence is the job of a Line check
+        return [f"order: {self.what} (/{self.first}/ at line {a + 1}, /{self.second}/ at {b + 1})"]
+
+
+def run_checks(checks: list, lines: list) -> list:
+    errors = []
+    for check in checks:
+        errors += check(lines)
+    return errors
