@@ -20,6 +20,7 @@ struct PartitionCounters {
     uint64_t refused_io;
     uint64_t refused_msr;
     uint64_t refused_other;
+    uint64_t nmis;
 };
 
 struct Partition {

@@ -11,12 +11,13 @@
 #include <stdint.h>
 
 #define NATSUME_CONFIG_MAGIC        0x4746435355544e41ull  // "ANTUSCFG"
-#define NATSUME_CONFIG_VERSION      1u
+#define NATSUME_CONFIG_VERSION      2u   // blob layout; the TOML file has its own version
 #define NATSUME_CONFIG_MAX_PARTITIONS 16u
 #define NATSUME_CONFIG_MAX_CORES    8u
 #define NATSUME_CONFIG_NAME_LEN     32u
 #define NATSUME_CONFIG_IMAGE_LEN    64u
 #define NATSUME_CONFIG_CMDLINE_LEN  256u
+#define NATSUME_CONFIG_MAX_DEVICES  8u
 
 // Partition RAM is mapped with 2 MiB EPT pages: base and size are multiples.
 #define NATSUME_CONFIG_RAM_ALIGN    0x200000ull
@@ -24,6 +25,21 @@
 
 #define NATSUME_LAPIC_PASSTHROUGH   1u  // xAPIC page / x2APIC MSRs reach the hardware (trusted guest)
 #define NATSUME_LAPIC_TRAPPED       2u  // reserved for the trapped, filtered LAPIC
+
+// PCI function address: bus << 8 | device << 3 | function.
+#define NATSUME_BDF(bus, dev, fn)   ((uint16_t)(((bus) << 8) | ((dev) << 3) | (fn)))
+#define NATSUME_DEVICE_ANY_ID       0xffffu       // vendor/device not checked
+#define NATSUME_GSI_AUTO            0xffffffffu   // INTx GSI from the Interrupt Line register + MADT overrides
+#define NATSUME_DEVICE_NO_DMA       0x0001u       // the device never masters the bus: bus-master enable refused
+
+struct natsume_config_device {
+    uint16_t bdf;              // NATSUME_BDF(...)
+    uint16_t vendor_id;        // NATSUME_DEVICE_ANY_ID or the expected vendor (catches a wrong slot)
+    uint16_t device_id;        // NATSUME_DEVICE_ANY_ID or the expected device
+    uint16_t flags;            // NATSUME_DEVICE_*
+    uint32_t intx_gsi;         // NATSUME_GSI_AUTO or the GSI the device's INTx pin is wired to
+    uint32_t reserved;         // 0
+};
 
 struct natsume_config_header {
     uint64_t magic;            // NATSUME_CONFIG_MAGIC
@@ -47,9 +63,18 @@ struct natsume_config_partition {
     uint32_t lapic_mode;       // NATSUME_LAPIC_*
     uint32_t flags;            // reserved, 0
     uint32_t reserved;         // 0
+    // Identity-mapped window (guest-physical == host-physical) for device DMA
+    // buffers, needed where no IOMMU translates DMA; 0/0 when absent.
+    uint64_t dma_base;
+    uint64_t dma_size;
+    uint32_t device_count;     // 0 .. NATSUME_CONFIG_MAX_DEVICES
+    uint32_t reserved2;        // 0
+    struct natsume_config_device devices[NATSUME_CONFIG_MAX_DEVICES];
 };
 
 #ifdef __cplusplus
 static_assert(sizeof(natsume_config_header) == 64, "config header layout");
-static_assert(sizeof(natsume_config_partition) == 32 + 64 + 256 + 16 + 4 + 32 + 12, "partition layout");
+static_assert(sizeof(natsume_config_device) == 16, "device layout");
+static_assert(sizeof(natsume_config_partition) == 32 + 64 + 256 + 16 + 4 + 32 + 12 + 16 + 8 + 8 * 16,
+              "partition layout");
 #endif

@@ -11,7 +11,8 @@
 #define NATSUME_HC_PARTITION_INFO  1u  // rdi = gpa of struct natsume_partition_info -> 0
 #define NATSUME_HC_STOP_SELF       2u  // rdi = exit code; does not return
 #define NATSUME_HC_STATS_PRINT     3u  // prints this partition's exit counters on the hypervisor console -> 0
-#define NATSUME_HC_COUNT           4u
+#define NATSUME_HC_STATS_READ      4u  // rdi = gpa of struct natsume_stats -> 0
+#define NATSUME_HC_COUNT           5u
 
 #define NATSUME_OK         0
 #define NATSUME_ENOSYS   (-38)  // unknown hypercall number
@@ -30,6 +31,18 @@
 #define NATSUME_CPUID_SIG_EDX   0x0000004du  // "M\0\0\0"
 #define NATSUME_VERSION_MAJOR   0u
 #define NATSUME_VERSION_MINOR   1u
+
+// Counters of the calling partition since it started (NATSUME_HC_STATS_READ).
+#define NATSUME_STATS_EXIT_REASONS 80u
+struct natsume_stats {
+    uint64_t exits_total;       // every VM exit of this partition's vCPU
+    uint64_t hypercalls;
+    uint64_t refused_io;
+    uint64_t refused_msr;
+    uint64_t refused_other;
+    uint64_t nmis;              // NMI exits (hypervisor control)
+    uint64_t exits[NATSUME_STATS_EXIT_REASONS];  // by basic exit reason (Intel SDM Vol. 3C, Appendix C)
+};
 
 struct natsume_partition_info {
     char     name[32];      // NUL-terminated

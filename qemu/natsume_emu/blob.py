@@ -9,14 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONFIG_MAGIC = 0x4746435355544E41   # NATSUME_CONFIG_MAGIC, "ANTUSCFG"
-CONFIG_VERSION = 1
+CONFIG_VERSION = 2
 # struct natsume_config_header: magic, version, header_size, partition_size,
 # partition_count, total_size, crc32, name[32]
 HEADER = struct.Struct("<QIIIIII32s")
 CRC_OFFSET = 28
-# struct natsume_config_partition: name[32], image[64], cmdline[256],
-# ram_base, ram_size, core_count, cores[8], lapic_mode, flags, reserved
-PARTITION = struct.Struct("<32s64s256sQQI8IIII")
+# The leading fields of struct natsume_config_partition: name[32], image[64],
+# cmdline[256], ram_base, ram_size, core_count, cores[8]. The harness reads no
+# further; the stride between partitions is the header's partition_size.
+PARTITION = struct.Struct("<32s64s256sQQI8I")
 
 
 class BlobError(ValueError):
@@ -59,8 +60,8 @@ def parse_blob(data: bytes) -> Blob:
         raise BlobError(f"bad magic {magic:#x}")
     if version != CONFIG_VERSION:
         raise BlobError(f"version {version}, expected {CONFIG_VERSION}")
-    if hsize != HEADER.size or psize != PARTITION.size:
-        raise BlobError(f"layout sizes {hsize}/{psize}, expected {HEADER.size}/{PARTITION.size}")
+    if hsize != HEADER.size or psize < PARTITION.size:
+        raise BlobError(f"layout sizes {hsize}/{psize}, expected {HEADER.size}/>={PARTITION.size}")
     if total != hsize + count * psize or total > len(data):
         raise BlobError(f"total_size {total} does not match {count} partitions / {len(data)} bytes")
     zeroed = data[:CRC_OFFSET] + b"\0\0\0\0" + data[CRC_OFFSET + 4:total]

@@ -20,18 +20,21 @@ from natsume_emu.iso import BootSpec, Module, grub_cfg  # noqa: E402
 from natsume_emu.runner import clean_text, run_following_serial  # noqa: E402
 
 
+PARTITION_SIZE = 568   # sizeof(struct natsume_config_partition), blob version 2
+
+
 def make_blob(parts, corrupt_crc=False) -> bytes:
     body = b""
     for name, image, cores in parts:
         body += PARTITION.pack(name.encode(), image.encode(), b"test=x", 0x4000000, 0x800000,
-                               len(cores), *(cores + [0] * (8 - len(cores))), 1, 0, 0)
+                               len(cores), *(cores + [0] * (8 - len(cores)))).ljust(PARTITION_SIZE, b"\0")
     total = HEADER.size + len(body)
-    head = HEADER.pack(0x4746435355544E41, 1, HEADER.size, PARTITION.size, len(parts),
+    head = HEADER.pack(0x4746435355544E41, 2, HEADER.size, PARTITION_SIZE, len(parts),
                        total, 0, b"machine")
     crc = zlib.crc32(head + body) & 0xFFFFFFFF
     if corrupt_crc:
         crc ^= 1
-    return HEADER.pack(0x4746435355544E41, 1, HEADER.size, PARTITION.size, len(parts),
+    return HEADER.pack(0x4746435355544E41, 2, HEADER.size, PARTITION_SIZE, len(parts),
                        total, crc, b"machine") + body
 
 
@@ -51,7 +54,7 @@ class BlobTest(unittest.TestCase):
         with self.assertRaises(BlobError):
             parse_blob(b"\0" * 64)
         self.assertEqual(HEADER.size, 64)
-        self.assertEqual(PARTITION.size, 416)
+        self.assertEqual(PARTITION.size, 404)
 
 
 LOG = """\

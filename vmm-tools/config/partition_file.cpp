@@ -18,6 +18,10 @@ namespace natsume::tools {
 
 namespace {
 
+// Version of the TOML format (the `version` key); the compiled blob has its
+// own layout version, NATSUME_CONFIG_VERSION in include/natsume/config_blob.h.
+constexpr int64_t PARTITION_FILE_VERSION = 1;
+
 constexpr uint64_t kMiB = 1024 * 1024;
 constexpr uint32_t kMaxApicId = 256;  // xAPIC IDs are 8 bits; the hypervisor checks the same
 
@@ -148,9 +152,9 @@ void Compiler::parse_version(const toml::table& root) {
     auto v = n->value<int64_t>();
     if (!n->is_integer())
         error(pos_of(*n), fmt::format("version must be an integer, not {}; write version = 1", type_name(*n)));
-    else if (*v != NATSUME_CONFIG_VERSION)
+    else if (*v != PARTITION_FILE_VERSION)
         error(pos_of(*n), fmt::format("version {} is not supported; this natsume-config reads version {}", *v,
-                                      NATSUME_CONFIG_VERSION));
+                                      PARTITION_FILE_VERSION));
 }
 
 bool Compiler::parse_name(const toml::node& n, std::string_view what, size_t cap, std::string& out) {

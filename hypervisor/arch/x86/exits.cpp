@@ -123,6 +123,26 @@ int64_t hc_partition_info(Vcpu& v) {
     return NATSUME_OK;
 }
 
+int64_t hc_stats_read(Vcpu& v) {
+    uint64_t gpa = v.regs.rdi;
+    if (!gpa_range_ok(v.part, gpa, sizeof(natsume_stats))) return NATSUME_EFAULT;
+    auto* st = reinterpret_cast<natsume_stats*>(gpa_to_host(v.part, gpa));
+    const PartitionCounters& c = v.part.counters;
+    uint64_t total = 0;
+    for (size_t r = 0; r < NATSUME_STATS_EXIT_REASONS; r++) {
+        uint64_t n = r < EXIT_REASON_SLOTS ? c.exits[r] : 0;
+        st->exits[r] = n;
+        total += n;
+    }
+    st->exits_total = total;
+    st->hypercalls = c.hypercalls;
+    st->refused_io = c.refused_io;
+    st->refused_msr = c.refused_msr;
+    st->refused_other = c.refused_other;
+    st->nmis = c.nmis;
+    return NATSUME_OK;
+}
+
 int64_t hc_stats_print(Vcpu& v) {
     partition_print_counters(v.part);
     return NATSUME_OK;
@@ -137,7 +157,8 @@ Action on_vmcall(Vcpu& v) {
         return Action::Stop;
     }
     using Hypercall = int64_t (*)(Vcpu&);
-    static constexpr Hypercall table[NATSUME_HC_COUNT] = {hc_console_write, hc_partition_info, nullptr, hc_stats_print};
+    static constexpr Hypercall table[NATSUME_HC_COUNT] = {hc_console_write, hc_partition_info, nullptr, hc_stats_print,
+                                                                  hc_stats_read};
     int64_t ret = NATSUME_ENOSYS;
     if (nr < NATSUME_HC_COUNT && table[nr]) ret = table[nr](v);
     else partition_log_refusal(v.part, "unknown hypercall %lu at RIP 0x%lx: returned ENOSYS", nr, vmread(Vmcs::GUEST_RIP));
@@ -233,7 +254,10 @@ Action on_cr_access(Vcpu& v) {
 
 Action on_exception_or_nmi(Vcpu& v) {
     uint32_t info = static_cast<uint32_t>(vmread(Vmcs::EXIT_INTERRUPTION_INFO));
-    if ((info & intr_info::VECTOR_MASK) == 2) return Action::Resume;   // NMI: hypervisor control (mailbox, later)
+    if ((info & intr_info::VECTOR_MASK) == 2) {   // NMI: hypervisor control (mailbox, later)
+        v.part.counters.nmis++;
+        return Action::Resume;
+    }
     return stop(v, "unexpected exception exit (interruption info 0x%x)", info);
 }
 

@@ -42,12 +42,12 @@ TEST_CASE("validate_blob accepts well-formed blobs", "[config][validate]") {
 TEST_CASE("validate_blob rejects every kind of corruption", "[config][validate]") {
     const Corruption cases[] = {
         {"bad magic", [](Blob& b) { b.header().magic ^= 1; }, true, "this is not a compiled partition file"},
-        {"version", [](Blob& b) { b.header().version = 2; }, true, "version is 2 but this build reads version 1"},
+        {"version", [](Blob& b) { b.header().version = 1; }, true, "version is 1 but this build reads version 2"},
         {"header size", [](Blob& b) { b.header().header_size = 60; }, true, "header_size is 60, expected 64"},
-        {"partition size", [](Blob& b) { b.header().partition_size = 1; }, true, "partition_size is 1, expected 416"},
+        {"partition size", [](Blob& b) { b.header().partition_size = 1; }, true, "partition_size is 1, expected 568"},
         {"no partitions", [](Blob& b) { b.header().partition_count = 0; }, true, "partition_count is 0"},
         {"too many partitions", [](Blob& b) { b.header().partition_count = 17; }, true, "partition_count is 17"},
-        {"total size", [](Blob& b) { b.header().total_size += 4; }, true, "total_size is 900 but the header and 2"},
+        {"total size", [](Blob& b) { b.header().total_size += 4; }, true, "total_size is 1204 but the header and 2"},
         {"crc", [](Blob& b) { b.part(1).cmdline[0] = 'X'; }, false, "the file is corrupt"},
         {"machine name unterminated", [](Blob& b) { std::memset(b.header().name, 'a', 32); }, true,
          "machine name is not NUL-terminated"},
@@ -105,7 +105,7 @@ TEST_CASE("validate_blob rejects every kind of corruption", "[config][validate]"
 TEST_CASE("validate_blob rejects short, truncated and misaligned buffers", "[config][validate]") {
     Blob b;
     CHECK_THAT(run(b, 10), Catch::Contains("10 bytes, smaller than its 64-byte header"));
-    CHECK_THAT(run(b, b.size - 1), Catch::Contains("total_size is 896 but only 895 bytes were loaded; the file is truncated"));
+    CHECK_THAT(run(b, b.size - 1), Catch::Contains("total_size is 1200 but only 1199 bytes were loaded; the file is truncated"));
 
     std::vector<uint64_t> storage(b.words.size() + 1);
     auto* shifted = reinterpret_cast<uint8_t*>(storage.data()) + 4;
