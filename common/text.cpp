@@ -48,6 +48,14 @@ Text& Text::hex(uint64_t v) {
     return *this;
 }
 
+Text& Text::hex_fixed(uint64_t v, unsigned digits) {
+    for (unsigned k = digits; k > 0; --k) {
+        unsigned shift = 4 * (k - 1);
+        ch(shift < 64 ? "0123456789abcdef"[(v >> shift) & 0xf] : '0');
+    }
+    return *this;
+}
+
 size_t bounded_strlen(const char* s, size_t cap) {
     size_t n = 0;
     while (n < cap && s[n] != '\0')

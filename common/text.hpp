@@ -15,6 +15,9 @@ public:
     Text& ch(char c);
     Text& dec(uint64_t v);
     Text& hex(uint64_t v);  // "0x" prefix, lower case, no leading zeros
+    // Exactly `digits` lower-case hex digits, zero-padded, no prefix (PCI
+    // addresses and IDs: "00:02.0", "8086:100e"). Higher digits are dropped.
+    Text& hex_fixed(uint64_t v, unsigned digits);
 
     [[nodiscard]] const char* c_str() const { return buf_; }
     [[nodiscard]] size_t size() const { return len_; }

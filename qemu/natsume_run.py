@@ -11,6 +11,9 @@
       each partition's console and a summary of the hypervisor's own lines.
   natsume_run.py --build BUILD native [--args "..."] [--cpu MODEL] [--emulator E]
       boot the guest kernel alone (no hypervisor) with exit=1.
+  run and native also take --pci KIND@SLOT[:BACKEND] (repeatable), e.g.
+      --pci e1000@1:vnet --pci e1000@2:null: PCI devices in Bochs slots (QEMU:
+      e1000 only, at the same BDF).
 """
 
 import argparse
@@ -35,7 +38,7 @@ DEFAULT_TIMEOUT = 300.0
 
 def emulator_from(args) -> Emulator:
     return Emulator(kind=args.emulator, cpu_model=bochs.resolve_cpu(args.cpu),
-                    cpus=args.cpus)
+                    cpus=args.cpus, pci_devices=tuple(args.pci))
 
 
 def check_available(emu: Emulator) -> None:
@@ -153,6 +156,10 @@ def parse_args(argv):
         p.add_argument("--cpus", type=int, default=bochs.DEFAULT_CPUS, help="emulated CPUs")
         p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="wall seconds")
         p.add_argument("--emulator", choices=("bochs", "qemu", "kvm"), default="bochs")
+        p.add_argument("--pci", action="append", default=[], type=bochs.parse_pci_device,
+                       metavar="KIND@SLOT[:BACKEND]",
+                       help="a PCI device, e.g. e1000@1:vnet, e1000@2:null, pcipnic@5 "
+                            "(Bochs slot 1-5 = 00:02.0-00:06.0; QEMU mirrors e1000 at the same BDF)")
 
     run = sub.add_parser("run", help="boot a partition file")
     run.add_argument("file")

@@ -1,5 +1,6 @@
 #include "validate.hpp"
 
+#include "../bdf.hpp"
 #include "../crc32.hpp"
 #include "../range.hpp"
 #include "../text.hpp"
@@ -145,11 +146,15 @@ bool check_cores(const Part& p, uint32_t i, Report& r) {
     return true;
 }
 
-Text& suggest_aligned(Text& t, uint64_t v) {
+// A size is never suggested as 0; a base may be.
+Text& suggest_aligned(Text& t, uint64_t v, bool is_size = false) {
     uint64_t down = v & ~(NATSUME_CONFIG_RAM_ALIGN - 1);
-    t.str("; use ").hex(down);
+    bool show_down = down != 0 || !is_size;
+    t.str("; use ");
+    if (show_down)
+        t.hex(down);
     if (down <= UINT64_MAX - NATSUME_CONFIG_RAM_ALIGN)
-        t.str(" or ").hex(down + NATSUME_CONFIG_RAM_ALIGN);
+        t.str(show_down ? " or " : "").hex(down + NATSUME_CONFIG_RAM_ALIGN);
     return t;
 }
 
@@ -159,7 +164,7 @@ bool check_ram(const Part& p, uint32_t i, Report& r) {
         return fail(suggest_aligned(t.str("ram base ").hex(p.ram_base).str(" is not 2 MiB aligned"), p.ram_base));
     if (!is_aligned(p.ram_size, NATSUME_CONFIG_RAM_ALIGN))
         return fail(suggest_aligned(t.str("ram size ").hex(p.ram_size).str(" is not a multiple of 2 MiB"),
-                                    p.ram_size));
+                                    p.ram_size, true));
     if (p.ram_size < NATSUME_CONFIG_RAM_MIN)
         return fail(t.str("ram size ").hex(p.ram_size).str(" is below the minimum of ")
                         .dec(NATSUME_CONFIG_RAM_MIN / kMiB).str(" MiB"));
@@ -170,11 +175,9 @@ bool check_ram(const Part& p, uint32_t i, Report& r) {
 
 bool check_flags(const Part& p, uint32_t i, Report& r) {
     Text t = start_part(r, p, i);
-    if (p.lapic_mode == NATSUME_LAPIC_TRAPPED)
-        return fail(t.str("lapic mode trapped is not supported yet; use passthrough"));
-    if (p.lapic_mode != NATSUME_LAPIC_PASSTHROUGH)
+    if (p.lapic_mode != NATSUME_LAPIC_PASSTHROUGH && p.lapic_mode != NATSUME_LAPIC_TRAPPED)
         return fail(t.str("lapic mode ").dec(p.lapic_mode).str(" is unknown; use ").dec(NATSUME_LAPIC_PASSTHROUGH)
-                        .str(" (passthrough)"));
+                        .str(" (passthrough) or ").dec(NATSUME_LAPIC_TRAPPED).str(" (trapped)"));
     if (p.flags != 0)
         return fail(t.str("flags is ").hex(p.flags).str(", must be 0 (no flags are defined)"));
     if (p.reserved != 0)
@@ -182,12 +185,112 @@ bool check_flags(const Part& p, uint32_t i, Report& r) {
     return true;
 }
 
+// The DMA window is mapped guest-physical == host-physical, so it must also
+// stay clear of the guest-physical RAM [0, ram_size).
+bool check_dma(const Part& p, uint32_t i, Report& r) {
+    Text t = start_part(r, p, i);
+    if (p.dma_size == 0) {
+        if (p.dma_base != 0)
+            return fail(t.str("dma window has base ").hex(p.dma_base).str(" but size 0; give both or neither"));
+        return true;
+    }
+    if (!is_aligned(p.dma_base, NATSUME_CONFIG_RAM_ALIGN))
+        return fail(suggest_aligned(t.str("dma base ").hex(p.dma_base).str(" is not 2 MiB aligned"), p.dma_base));
+    if (!is_aligned(p.dma_size, NATSUME_CONFIG_RAM_ALIGN))
+        return fail(suggest_aligned(t.str("dma size ").hex(p.dma_size).str(" is not a multiple of 2 MiB"),
+                                    p.dma_size, true));
+    if (!range_fits(p.dma_base, p.dma_size))
+        return fail(ram_range(t.str("dma window "), p.dma_base, p.dma_size)
+                        .str(" runs past the end of the address space"));
+    if (p.dma_base < p.ram_size)
+        return fail(ram_range(t.str("dma window "), p.dma_base, p.dma_size).str(" starts inside the guest RAM (0x0+")
+                        .hex(p.ram_size).str("): the window appears at its host address, put it at or above ")
+                        .hex(p.ram_size));
+    if (ranges_overlap(p.ram_base, p.ram_size, p.dma_base, p.dma_size))
+        return fail(ram_range(ram_range(t.str("dma window "), p.dma_base, p.dma_size).str(" overlaps its own ram "),
+                              p.ram_base, p.ram_size));
+    return true;
+}
+
+Text& device_label(Text& t, const natsume_config_device& d) { return put_bdf(t.str("device "), d.bdf); }
+
+bool check_device(const Part& p, uint32_t i, const natsume_config_device& d, Report& r) {
+    Text t = start_part(r, p, i);
+    if ((d.flags & ~NATSUME_DEVICE_NO_DMA) != 0)
+        return fail(device_label(t, d).str(" has flags ").hex(d.flags).str("; only ").hex(NATSUME_DEVICE_NO_DMA)
+                        .str(" (no DMA) is defined"));
+    if (d.reserved != 0)
+        return fail(device_label(t, d).str(": reserved field is ").hex(d.reserved).str(", must be 0"));
+    if ((d.vendor_id == NATSUME_DEVICE_ANY_ID) != (d.device_id == NATSUME_DEVICE_ANY_ID))
+        return fail(put_pci_id(device_label(t, d).str(" expects id "), d.vendor_id, d.device_id)
+                        .str("; give vendor and device together, or neither (ffff:ffff)"));
+    if (d.intx_gsi != NATSUME_GSI_AUTO && d.intx_gsi >= kMaxIntxGsi)
+        return fail(device_label(t, d).str(": INTx GSI ").dec(d.intx_gsi).str(" is out of range (0 to ")
+                        .dec(kMaxIntxGsi - 1).str(", or automatic)"));
+    return true;
+}
+
+bool slot_is_zero(const natsume_config_device& d) {
+    const auto* b = reinterpret_cast<const uint8_t*>(&d);
+    for (size_t k = 0; k < sizeof d; ++k)
+        if (b[k] != 0)
+            return false;
+    return true;
+}
+
+bool check_devices(const Part& p, uint32_t i, Report& r) {
+    Text t = start_part(r, p, i);
+    if (p.device_count > NATSUME_CONFIG_MAX_DEVICES)
+        return fail(t.str("device_count is ").dec(p.device_count).str(", more than the ")
+                        .dec(NATSUME_CONFIG_MAX_DEVICES).str(" slots of the file format"));
+    if (p.reserved2 != 0)
+        return fail(t.str("reserved2 field is ").hex(p.reserved2).str(", must be 0"));
+    for (uint32_t k = 0; k < p.device_count; ++k) {
+        if (!check_device(p, i, p.devices[k], r))
+            return false;
+        for (uint32_t m = 0; m < k; ++m)
+            if (p.devices[m].bdf == p.devices[k].bdf)
+                return fail(device_label(t, p.devices[k]).str(" is given twice"));
+    }
+    for (uint32_t k = p.device_count; k < NATSUME_CONFIG_MAX_DEVICES; ++k)
+        if (!slot_is_zero(p.devices[k]))
+            return fail(t.str("unused device slot ").dec(k).str(" is not zero"));
+    return true;
+}
+
 bool check_partition(const Part& p, uint32_t i, Report& r) {
     return check_name(p, i, r) && check_strings(p, i, r) && check_cores(p, i, r) && check_ram(p, i, r) &&
-           check_flags(p, i, r);
+           check_flags(p, i, r) && check_dma(p, i, r) && check_devices(p, i, r);
 }
 
 // ---- between partitions ---------------------------------------------------
+
+// Reports one overlap of `what` of b (a window or RAM) with a range of a.
+bool dma_overlap(const Part& a, const char* a_what, uint64_t a_base, uint64_t a_size, const Part& b,
+                 const char* b_what, uint64_t b_base, uint64_t b_size, Report& r) {
+    if (!ranges_overlap(a_base, a_size, b_base, b_size))
+        return true;
+    Text t = start_part(r, b, 0);
+    ram_range(t.str(b_what).ch(' '), b_base, b_size).str(" overlaps the ").str(a_what).str(" of partition '");
+    return fail(ram_range(t.str(a.name).str("' ("), a_base, a_size).str(")"));
+}
+
+bool check_pair_dma(const Part& a, const Part& b, Report& r) {
+    return dma_overlap(a, "ram", a.ram_base, a.ram_size, b, "dma window", b.dma_base, b.dma_size, r) &&
+           dma_overlap(a, "dma window", a.dma_base, a.dma_size, b, "ram", b.ram_base, b.ram_size, r) &&
+           dma_overlap(a, "dma window", a.dma_base, a.dma_size, b, "dma window", b.dma_base, b.dma_size, r);
+}
+
+bool check_pair_devices(const Part& a, const Part& b, Report& r) {
+    for (uint32_t x = 0; x < a.device_count; ++x)
+        for (uint32_t y = 0; y < b.device_count; ++y)
+            if (a.devices[x].bdf == b.devices[y].bdf) {
+                Text t = start(r);
+                return fail(device_label(t, b.devices[y]).str(" is given to both '").str(a.name).str("' and '")
+                                .str(b.name).str("': a device belongs to one partition"));
+            }
+    return true;
+}
 
 bool check_pair(const Part& a, const Part& b, Report& r) {
     Text t = start_part(r, b, 0);
@@ -202,7 +305,7 @@ bool check_pair(const Part& a, const Part& b, Report& r) {
         ram_range(t.str("ram "), b.ram_base, b.ram_size).str(" overlaps partition '").str(a.name).str("' (");
         return fail(ram_range(t, a.ram_base, a.ram_size).str(")"));
     }
-    return true;
+    return check_pair_dma(a, b, r) && check_pair_devices(a, b, r);
 }
 
 bool check_pairs(const Part* parts, uint32_t count, Report& r) {
@@ -242,25 +345,141 @@ bool check_platform_cores(const Part& part, const Platform& p, Report& r) {
     return true;
 }
 
-bool check_platform_ram(const Part& part, const Platform& p, Report& r) {
+// RAM or a DMA window (`what`) must be real, free memory.
+bool check_placed(const Part& part, const char* what, const char* move, uint64_t base, uint64_t size,
+                  const Platform& p, Report& r) {
     Text t = start_part(r, part, 0);
     bool inside = false;
     for (size_t k = 0; k < p.usable_count && !inside; ++k)
-        inside = range_contains(p.usable[k].base, p.usable[k].size, part.ram_base, part.ram_size);
+        inside = range_contains(p.usable[k].base, p.usable[k].size, base, size);
     if (!inside) {
-        ram_range(t.str("ram "), part.ram_base, part.ram_size).str(" is not inside one usable RAM range (usable:");
+        ram_range(t.str(what).ch(' '), base, size).str(" is not inside one usable RAM range (usable:");
         for (size_t k = 0; k < p.usable_count; ++k)
             ram_range(t.ch(' '), p.usable[k].base, p.usable[k].size);
         return fail(t.str(")"));
     }
     for (size_t k = 0; k < p.reserved_count; ++k) {
         const Range& res = p.reserved[k];
-        if (ranges_overlap(part.ram_base, part.ram_size, res.base, res.size)) {
-            ram_range(t.str("ram "), part.ram_base, part.ram_size).str(" overlaps memory the hypervisor uses (");
-            return fail(ram_range(t, res.base, res.size).str(": its image, heap or a boot module); move the RAM"));
+        if (ranges_overlap(base, size, res.base, res.size)) {
+            ram_range(t.str(what).ch(' '), base, size).str(" overlaps memory the hypervisor uses (");
+            return fail(ram_range(t, res.base, res.size).str(": its image, heap or a boot module); move the ")
+                            .str(move));
         }
     }
     return true;
+}
+
+bool check_platform_ram(const Part& part, const Platform& p, Report& r) {
+    if (!check_placed(part, "ram", "RAM", part.ram_base, part.ram_size, p, r))
+        return false;
+    return part.dma_size == 0 || check_placed(part, "dma window", "window", part.dma_base, part.dma_size, p, r);
+}
+
+const PlatformDevice* find_device(const Platform& p, uint16_t bdf) {
+    for (size_t k = 0; k < p.device_count; ++k)
+        if (p.devices[k].bdf == bdf)
+            return &p.devices[k];
+    return nullptr;
+}
+
+Text& bus_functions(Text& t, const Platform& p, uint32_t bus) {
+    t.str("bus ").hex_fixed(bus, 2);
+    bool any = false;
+    for (size_t k = 0; k < p.device_count; ++k) {
+        if (bdf_bus(p.devices[k].bdf) != bus)
+            continue;
+        put_bdf(t.str(any ? " " : " has: "), p.devices[k].bdf);
+        any = true;
+    }
+    return any ? t : t.str(" has no functions");
+}
+
+bool check_platform_device(const Part& part, const natsume_config_device& d, const Platform& p, Report& r) {
+    Text t = start_part(r, part, 0);
+    const PlatformDevice* found = find_device(p, d.bdf);
+    if (!found)
+        return fail(bus_functions(device_label(t, d).str(" is not on this machine ("), p, bdf_bus(d.bdf)).str(")"));
+    if (d.vendor_id != NATSUME_DEVICE_ANY_ID &&
+        (found->vendor_id != d.vendor_id || found->device_id != d.device_id)) {
+        put_pci_id(device_label(t, d).str(" is "), found->vendor_id, found->device_id);
+        return fail(put_pci_id(t.str(", the partition file expects "), d.vendor_id, d.device_id));
+    }
+    if (found->is_bridge)
+        return fail(device_label(t, d).str(" is a PCI bridge, which cannot be assigned; assign the devices "
+                                           "behind it"));
+    return true;
+}
+
+// Without DMA remapping a device's bus-master writes use host-physical
+// addresses: the guest can only hand it buffers whose gpa equals their hpa.
+bool check_platform_dma_need(const Part& part, const Platform& p, Report& r) {
+    if (p.iommu || part.dma_size != 0)
+        return true;
+    for (uint32_t k = 0; k < part.device_count; ++k) {
+        const natsume_config_device& d = part.devices[k];
+        if ((d.flags & NATSUME_DEVICE_NO_DMA) != 0)
+            continue;
+        Text t = start(r);
+        put_bdf(t.str("partition '").str(part.name).str("' owns DMA-capable device "), d.bdf);
+        return fail(t.str(" but this machine has no IOMMU: give it a dma window (identity-mapped RAM) for its DMA "
+                          "buffers"));
+    }
+    return true;
+}
+
+bool check_platform_devices(const Part& part, const Platform& p, Report& r) {
+    for (uint32_t k = 0; k < part.device_count; ++k)
+        if (!check_platform_device(part, part.devices[k], p, r))
+            return false;
+    return check_platform_dma_need(part, p, r);
+}
+
+// ---- shared INTx lines ------------------------------------------------------
+
+uint32_t resolved_gsi(const natsume_config_device& d, const Platform& p) {
+    if (d.intx_gsi != NATSUME_GSI_AUTO)
+        return d.intx_gsi;
+    const PlatformDevice* found = find_device(p, d.bdf);
+    return found ? found->gsi : NATSUME_GSI_AUTO;
+}
+
+uint32_t device_total(const Part& part) {
+    return part.device_count < NATSUME_CONFIG_MAX_DEVICES ? part.device_count : NATSUME_CONFIG_MAX_DEVICES;
+}
+
+// Smallest resolved GSI >= floor, or NATSUME_GSI_AUTO when there is none.
+uint32_t next_gsi(const Part* parts, uint32_t count, const Platform& p, uint64_t floor) {
+    uint32_t best = NATSUME_GSI_AUTO;
+    for (uint32_t i = 0; i < count; ++i)
+        for (uint32_t k = 0; k < device_total(parts[i]); ++k) {
+            uint32_t g = resolved_gsi(parts[i].devices[k], p);
+            if (g >= floor && g < best)
+                best = g;
+        }
+    return best;
+}
+
+// Fills `line` with the devices on `gsi`; true when they span partitions.
+bool collect_line(const Part* parts, uint32_t count, const Platform& p, uint32_t gsi, SharedLine& line) {
+    line = SharedLine{gsi, {}, {}, 0, false};
+    uint32_t first_owner = 0;
+    bool shared = false;
+    for (uint32_t i = 0; i < count; ++i)
+        for (uint32_t k = 0; k < device_total(parts[i]); ++k) {
+            if (resolved_gsi(parts[i].devices[k], p) != gsi)
+                continue;
+            if (line.count == 0 && !line.truncated)
+                first_owner = i;
+            shared = shared || i != first_owner;
+            if (line.count == NATSUME_CONFIG_MAX_DEVICES) {
+                line.truncated = true;
+                continue;
+            }
+            line.bdf[line.count] = parts[i].devices[k].bdf;
+            line.partition[line.count] = static_cast<uint8_t>(i);
+            ++line.count;
+        }
+    return shared;
 }
 
 }  // namespace
@@ -297,9 +516,30 @@ bool validate_platform(const natsume_config_header* h, const Platform& p, Report
     }
     const Part* parts = partitions(h);
     for (uint32_t i = 0; i < h->partition_count; ++i)
-        if (!check_platform_cores(parts[i], p, r) || !check_platform_ram(parts[i], p, r))
+        if (!check_platform_cores(parts[i], p, r) || !check_platform_ram(parts[i], p, r) ||
+            !check_platform_devices(parts[i], p, r))
             return false;
     return true;
+}
+
+size_t shared_intx_lines(const natsume_config_header* h, const Platform& p, SharedLine* out, size_t cap) {
+    uint32_t count = h->partition_count;
+    if (count > NATSUME_CONFIG_MAX_PARTITIONS)
+        count = NATSUME_CONFIG_MAX_PARTITIONS;
+    const Part* parts = partitions(h);
+    size_t found = 0;
+    SharedLine line{};
+    for (uint64_t floor = 0;;) {
+        uint32_t gsi = next_gsi(parts, count, p, floor);
+        if (gsi == NATSUME_GSI_AUTO)
+            return found;
+        if (collect_line(parts, count, p, gsi, line)) {
+            if (found < cap)
+                out[found] = line;
+            ++found;
+        }
+        floor = uint64_t{gsi} + 1;
+    }
 }
 
 }  // namespace natsume::config

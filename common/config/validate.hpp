@@ -17,8 +17,16 @@ struct Report {
     char text[256];
 };
 
+// Explicit INTx GSIs in a partition file lie below this: a bound that catches
+// typos (ten 24-pin IOAPICs fit); natsume-config applies the same limit.
+constexpr uint32_t kMaxIntxGsi = 256;
+
 // Structure and internal consistency: magic, version, sizes, crc32, strings,
-// names, cores, RAM alignment and overlap, LAPIC mode, reserved fields.
+// names, cores, RAM alignment and overlap, LAPIC mode, reserved fields;
+// devices (count, known flags, vendor/device given together, GSI range, BDF
+// unique across all partitions) and DMA windows (2 MiB aligned, outside the
+// partition's guest-physical RAM, overlapping no partition's RAM and no other
+// window).
 // `blob` must be aligned to 8 bytes; `size` is the number of bytes available
 // (at least total_size; trailing bytes are ignored).
 [[nodiscard]] bool validate_blob(const void* blob, size_t size, Report& r);
@@ -27,7 +35,16 @@ struct Range {
     uint64_t base, size;
 };
 
-// What the hypervisor found on the machine (MADT, multiboot2 memory map).
+// One PCI function found by enumeration at boot.
+struct PlatformDevice {
+    uint16_t bdf, vendor_id, device_id;
+    uint32_t gsi;    // resolved INTx GSI, or NATSUME_GSI_AUTO when the function has no INTx
+    bool is_bridge;  // header type 1 (PCI-to-PCI) or 2 (CardBus)
+};
+
+// What the hypervisor found on the machine (MADT, multiboot2 memory map, PCI
+// enumeration, DMAR). The fields after reserved_count may be left out of an
+// aggregate initializer: no devices, no IOMMU.
 struct Platform {
     const uint32_t* apic_ids;  // enabled local APICs
     size_t apic_count;
@@ -36,12 +53,39 @@ struct Platform {
     size_t usable_count;
     const Range* reserved;     // hypervisor image, heap, modules
     size_t reserved_count;
+    const PlatformDevice* devices = nullptr;  // every PCI function enumerated
+    size_t device_count = 0;
+    bool iommu = false;                       // DMA remapping will isolate devices
 };
 
 // Fit of a blob that passed validate_blob to this machine: every core exists
-// and is not the BSP; each partition's RAM lies inside one usable range and
-// overlaps no reserved range.
+// and is not the BSP; each partition's RAM and DMA window lie inside one
+// usable range and overlap no reserved range; every device exists at its BDF,
+// matches its vendor:device when given and is not a bridge; without an IOMMU,
+// a partition owning a device that may master the bus has a DMA window.
 [[nodiscard]] bool validate_platform(const natsume_config_header* h, const Platform& p, Report& r);
+
+// An INTx line (GSI) used by devices of more than one partition: the
+// hypervisor must own it and deliver per device. Lists every configured
+// device resolved to that GSI, in partition order, at most
+// NATSUME_CONFIG_MAX_DEVICES of them (`count` says how many are listed;
+// `truncated` says some were left out).
+struct SharedLine {
+    uint32_t gsi;
+    uint16_t bdf[NATSUME_CONFIG_MAX_DEVICES];
+    uint8_t partition[NATSUME_CONFIG_MAX_DEVICES];  // index into partitions(h)
+    size_t count;
+    bool truncated;
+};
+
+// The shared INTx lines of a blob that passed validate_blob, in ascending GSI
+// order. A device's GSI is its intx_gsi, or when that is NATSUME_GSI_AUTO the
+// gsi of the PlatformDevice at its BDF; devices with neither are skipped (so
+// with an empty Platform only explicit GSIs count, as offline). Writes at most
+// `cap` lines to `out` and returns how many shared lines exist (more than
+// `cap` means some were not written).
+[[nodiscard]] size_t shared_intx_lines(const natsume_config_header* h, const Platform& p, SharedLine* out,
+                                       size_t cap);
 
 // The partition array that follows the header (valid after validate_blob).
 [[nodiscard]] const natsume_config_partition* partitions(const natsume_config_header* h);

@@ -12,6 +12,18 @@
 .macro ISR_STUB vector
     .balign 16
 isr_stub_\vector:
+    // External vectors stamp the TSC before anything else, for the latency
+    // benchmarks (interrupt gates: no nesting, one slot is enough).
+    .if \vector >= 32
+    push %rax
+    push %rdx
+    rdtsc
+    shl $32, %rdx
+    or %rdx, %rax
+    mov %rax, isr_entry_tsc(%rip)
+    pop %rdx
+    pop %rax
+    .endif
     .if !((\vector == 8) || ((\vector >= 10) && (\vector <= 14)) || (\vector == 17) || (\vector == 21) || (\vector == 29) || (\vector == 30))
     pushq $0
     .endif
@@ -84,6 +96,12 @@ isr_common:
     ISR_ENTRIES %(\from+1), \to
     .endif
 .endm
+
+    .section .bss
+    .balign 8
+    .global isr_entry_tsc
+isr_entry_tsc:
+    .skip 8
 
     .section .rodata
     .balign 8

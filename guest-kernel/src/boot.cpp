@@ -54,6 +54,12 @@ void from_boot_info(const natsume_boot_info& bi)
     g_ctx.ram_size = bi.ram_size;
     g_ctx.tsc_khz = bi.tsc_khz;
     g_ctx.image_end = bi.image_end;
+    g_ctx.dma_base = bi.dma_base;
+    g_ctx.dma_size = bi.dma_size;
+    g_ctx.ioapic_gpa = bi.ioapic_gpa;
+    g_ctx.device_count = bi.device_count < NATSUME_BOOT_MAX_DEVICES ? bi.device_count : NATSUME_BOOT_MAX_DEVICES;
+    for (uint32_t i = 0; i < g_ctx.device_count; ++i)
+        g_ctx.devices[i] = bi.devices[i];
     if (bi.console == NATSUME_CONSOLE_UART)
         console::init(console::Backend::Uart, bi.console_port);
     else
@@ -81,6 +87,19 @@ void from_multiboot2(uint64_t info, uint32_t magic)
         copy_string(g_ctx.cmdline, mi.cmdline, sizeof g_ctx.cmdline);
     }
     g_ctx.ram_size = round_up_mib(g_ctx.ram_top);
+}
+
+// A DMA window inside RAM must not be handed out by the heap: the heap stops
+// below it. One overlapping the image or the stack cannot be honoured.
+void place_heap()
+{
+    g_ctx.heap_end = g_ctx.ram_top - kStackRegionSize;
+    uint64_t lo = g_ctx.dma_base, hi = g_ctx.dma_base + g_ctx.dma_size;
+    if (g_ctx.dma_size == 0 || lo >= g_ctx.ram_top)
+        return;
+    if (lo < g_ctx.image_end || hi > g_ctx.heap_end)
+        machine::fatal("DMA window overlaps the kernel image or stack");
+    g_ctx.heap_end = lo;
 }
 
 }  // namespace
@@ -111,5 +130,6 @@ extern "C" uint64_t kernel_early(uint32_t kind, uint64_t info, uint32_t magic)
     idt::install();
     if (g_ctx.ram_top < g_ctx.image_end + kStackRegionSize + (1u << 20))
         machine::fatal("RAM too small for image, heap and stack");
+    place_heap();
     return (g_ctx.ram_top - 16) & ~uint64_t{15};
 }

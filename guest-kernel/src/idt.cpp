@@ -4,6 +4,7 @@
 #include "gdt.h"
 
 extern "C" const uint64_t isr_stub_table[256];
+extern "C" volatile uint64_t isr_entry_tsc;
 
 namespace idt {
 namespace {
@@ -49,6 +50,8 @@ void install()
 }
 
 void set_handler(uint8_t vector, Handler h) { g_handlers[vector] = h; }
+
+uint64_t last_entry_tsc() { return isr_entry_tsc; }
 
 void load_empty() { load(Pointer{0, 0}); }
 

@@ -19,10 +19,16 @@ static_assert(sizeof(InterruptFrame) == ISR_FRAME_WORDS * 8);
 using Handler = void (*)(InterruptFrame&);
 
 inline constexpr uint8_t kVectorTimer = 0x40;
+inline constexpr uint8_t kVectorDevice = 0x41;   // the e1000's INTx
+inline constexpr uint8_t kVectorBenchTimer = 0x42;
+inline constexpr uint8_t kVectorAttackIpi = 0x43;  // what attack-ipi sends elsewhere
 inline constexpr uint8_t kVectorSpurious = 0xff;
 inline constexpr unsigned kExceptionVectors = 32;
 
 void install();
+// TSC read first thing in the entry stub of the latest external interrupt
+// (vector >= 32), written by arch/isr.S.
+uint64_t last_entry_tsc();
 // Handlers run with interrupts disabled (interrupt gates). A handler for an
 // exception vector makes that exception non-fatal.
 void set_handler(uint8_t vector, Handler h);

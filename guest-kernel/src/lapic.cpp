@@ -14,6 +14,8 @@ enum class Reg : uint32_t {
     Tpr = 0x080,
     Eoi = 0x0b0,
     Svr = 0x0f0,
+    IcrLow = 0x300,
+    IcrHigh = 0x310,
     LvtTimer = 0x320,
     TimerInitial = 0x380,
     TimerCurrent = 0x390,
@@ -32,6 +34,14 @@ constexpr uint32_t kSvrEnable = 1u << 8;
 constexpr uint32_t kLvtMasked = 1u << 16;
 constexpr uint32_t kLvtPeriodic = 1u << 17;  // timer mode bits 18:17 = 01
 constexpr uint32_t kDivideBy1 = 0xb;         // divide configuration 1011b
+constexpr uint32_t kLvtTscDeadline = 2u << 17;  // timer mode 10b
+constexpr uint32_t kMsrTscDeadline = 0x6e0;      // IA32_TSC_DEADLINE
+constexpr uint32_t kCpuid1EcxTscDeadline = 1u << 24;
+// ICR (SDM Vol. 3A, "Interrupt Command Register"): delivery mode 10:8
+// (000 fixed, 101 INIT), delivery status 12, level 14 (assert).
+constexpr uint32_t kIcrInit = 5u << 8;
+constexpr uint32_t kIcrPending = 1u << 12;
+constexpr uint32_t kIcrAssert = 1u << 14;
 
 constexpr uint64_t kCalibrationUs = 10000;
 
@@ -127,5 +137,43 @@ void stop_timer()
 }
 
 uint32_t timer_current_count() { return read(Reg::TimerCurrent); }
+
+bool has_tsc_deadline() { return cpu::cpuid(1).ecx & kCpuid1EcxTscDeadline; }
+
+// The LVT must be in TSC-deadline mode before the MSR write arms it (SDM
+// Vol. 3A, "TSC-Deadline Mode").
+void arm_tsc_deadline(uint8_t vector, uint64_t tsc)
+{
+    write(Reg::LvtTimer, vector | kLvtTscDeadline);
+    asm volatile("mfence" ::: "memory");
+    cpu::wrmsr(kMsrTscDeadline, tsc);
+}
+
+void arm_oneshot_counts(uint8_t vector, uint32_t counts)
+{
+    write(Reg::TimerDivide, kDivideBy1);
+    write(Reg::LvtTimer, vector);
+    write(Reg::TimerInitial, counts);
+}
+
+uint64_t icr_value(uint32_t dest, Ipi kind, uint8_t vector)
+{
+    uint32_t lo = kind == Ipi::Init ? (kIcrInit | kIcrAssert) : vector;
+    return g_x2apic ? (uint64_t{dest} << 32 | lo) : lo;
+}
+
+uint32_t icr_msr() { return kMsrX2apicFirst + static_cast<uint32_t>(Reg::IcrLow) / 16; }
+uintptr_t icr_low_address() { return g_mmio + static_cast<uint32_t>(Reg::IcrLow); }
+uintptr_t icr_high_address() { return g_mmio + static_cast<uint32_t>(Reg::IcrHigh); }
+
+bool icr_idle(uint64_t max_polls)
+{
+    if (g_x2apic)
+        return true;  // x2APIC has no delivery-status bit
+    for (uint64_t i = 0; i < max_polls; ++i)
+        if (!(read(Reg::IcrLow) & kIcrPending))
+            return true;
+    return false;
+}
 
 }  // namespace lapic

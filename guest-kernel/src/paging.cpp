@@ -30,4 +30,17 @@ void install()
     cpu::write_cr3(reinterpret_cast<uintptr_t>(t[0]));
 }
 
+bool map_uncached(uint64_t base, uint64_t size)
+{
+    constexpr uint64_t kMapped = uint64_t{kDirectories} << 30;
+    if (size == 0 || base >= kMapped || size > kMapped - base)
+        return false;
+    for (uint64_t page = base >> 21; page <= (base + size - 1) >> 21; ++page) {
+        uint64_t& e = guest_page_tables[2 + page / 512][page % 512];
+        e |= PTE_PCD | PTE_PWT;  // one store: the entry stays valid throughout
+        asm volatile("invlpg (%0)" ::"r"(page << 21) : "memory");
+    }
+    return true;
+}
+
 }  // namespace paging

@@ -20,13 +20,14 @@ bool is_console(int fd) { return fd >= 0 && fd <= 2; }
 
 extern "C" {
 
-// The heap grows from the end of the image to the bottom of the stack region.
+// The heap grows from the end of the image to the bottom of the stack region
+// (or to a DMA window inside RAM, boot::Context::heap_end).
 void* sbrk(ptrdiff_t incr)
 {
     const boot::Context& c = boot::context();
     if (g_brk == 0)
         g_brk = c.image_end;
-    uintptr_t limit = c.ram_top - boot::kStackRegionSize;
+    uintptr_t limit = c.heap_end;
     uintptr_t old = g_brk;
     if ((incr > 0 && static_cast<uintptr_t>(incr) > limit - old) ||
         (incr < 0 && static_cast<uintptr_t>(-incr) > old - c.image_end)) {

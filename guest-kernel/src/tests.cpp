@@ -9,6 +9,7 @@
 #include "boot.h"
 #include "console.h"
 #include "cpu.h"
+#include "device_tests.h"
 #include "exceptions.h"
 #include "hypercall.h"
 #include "idt.h"
@@ -275,7 +276,7 @@ bool run(const char* name)
             return true;
         }
     }
-    return false;
+    return device_tests::run(name);
 }
 
 }  // namespace tests

@@ -5,6 +5,9 @@
 #include <natsume/hypercall.h>
 
 #include "arch/x86/cpu.hpp"
+#include "arch/x86/devices.hpp"
+#include "arch/x86/ioapic_hw.hpp"
+#include "arch/x86/pci_hw.hpp"
 #include "arch/x86/lapic.hpp"
 #include "arch/x86/partition_build.hpp"
 #include "arch/x86/percpu.hpp"
@@ -126,6 +129,16 @@ void parse_acpi() {
                    madt.overrides[i].gsi, madt.overrides[i].flags);
 }
 
+void scan_interrupts_and_pci() {
+    for (size_t i = 0; i < madt.ioapic_count; i++) {
+        x86::ioapic_hw::add_unit(madt.ioapics[i].address, madt.ioapics[i].gsi_base);
+        const x86::ioapic_hw::Unit& u = x86::ioapic_hw::unit(x86::ioapic_hw::unit_count() - 1);
+        log::print("natsume: ioapic: id %u at 0x%lx: %u pins from GSI %u, version 0x%x, all masked\n", u.id, u.base,
+                   u.pins, u.gsi_base, u.version);
+    }
+    x86::devices::scan(x86::pci_hw::access());
+}
+
 const natsume_config_header* load_config() {
     const mb2::Module* m = mb2::find_module(mbi, "natsume-config");
     if (!m) NATSUME_PANIC("no partition file: load the compiled blob as a module named 'natsume-config'");
@@ -138,6 +151,32 @@ const natsume_config_header* load_config() {
     config::Report r{};
     if (!config::validate_blob(config_copy, size, r)) NATSUME_PANIC("partition file rejected: %s", r.text);
     return reinterpret_cast<const natsume_config_header*>(config_copy);
+}
+
+// Lines that devices of different partitions share are delivered per device
+// (the owner of the device that asserted), never per pin.
+void report_shared_lines(const natsume_config_header* h, const config::Platform& p) {
+    static config::SharedLine lines[8];
+    size_t n = config::shared_intx_lines(h, p, lines, 8);
+    const natsume_config_partition* parts = config::partitions(h);
+    for (size_t i = 0; i < n && i < 8; i++) {
+        char line[300];
+        size_t len = log::format(line, sizeof line, "natsume: intx: GSI %u is shared by", lines[i].gsi);
+        for (size_t d = 0; d < lines[i].count; d++) {
+            char bdf[8];
+            pci::format_bdf(bdf, lines[i].bdf[d]);
+            len += log::format(line + len, sizeof line - len, " %s (%s)", bdf, parts[lines[i].partition[d]].name);
+        }
+        log::print("%s\n", line);
+    }
+    // Until per-device routing of shared lines exists, two partitions on one
+    // line would fight over one IOAPIC entry: refuse instead of misrouting.
+    if (n) NATSUME_PANIC("%zu INTx line(s) are shared by devices of different partitions (listed above): per-device "
+                         "routing of shared lines is not supported yet; move a device to another slot", n);
+    // Until per-device routing of shared lines exists, two partitions on one
+    // line would fight over one IOAPIC entry: refuse instead of misrouting.
+    if (n) NATSUME_PANIC("%zu INTx line(s) are shared by devices of different partitions (listed above): per-device "
+                         "routing of shared lines is not supported yet; move a device to another slot", n);
 }
 
 void check_platform(const natsume_config_header* h) {
@@ -153,9 +192,17 @@ void check_platform(const natsume_config_header* h) {
     reserved[nr++] = {0, 0x100000};                             // real-mode area: AP trampoline, BIOS data
     for (size_t i = 0; i < mbi.module_count; i++)
         reserved[nr++] = {mbi.modules[i].start, mbi.modules[i].end - mbi.modules[i].start};
-    config::Platform p{apic_ids, na, bsp_apic_id, usable, nu, reserved, nr};
+    static config::PlatformDevice devs[pci::kMaxFunctions];
+    const pci::Inventory& inv = x86::devices::inventory();
+    for (size_t i = 0; i < inv.count; i++) {
+        const pci::Function& f = inv.functions[i];
+        uint32_t gsi = x86::devices::resolve_gsi(f, madt);
+        devs[i] = {f.bdf, f.vendor_id, f.device_id, gsi == NO_GSI ? NATSUME_GSI_AUTO : gsi, f.is_bridge};
+    }
+    config::Platform p{apic_ids, na, bsp_apic_id, usable, nu, reserved, nr, devs, inv.count, false};
     config::Report r{};
     if (!config::validate_platform(h, p, r)) NATSUME_PANIC("partition file does not fit this machine: %s", r.text);
+    report_shared_lines(h, p);
 }
 
 uint32_t cpu_index_of(uint32_t apic_id) {
@@ -166,6 +213,30 @@ uint32_t cpu_index_of(uint32_t apic_id) {
         index++;
     }
     return 0;
+}
+
+void setup_devices(Partition& p) {
+    char why[200];
+    if (!x86::devices::resolve(p, madt, why, sizeof why)) NATSUME_PANIC("partition %s: %s", p.cfg.name, why);
+    if (p.dma_size && p.dma_base < p.ram_size)
+        NATSUME_PANIC("partition %s: DMA window 0x%lx overlaps its guest-physical RAM [0, 0x%lx)", p.cfg.name,
+                      p.dma_base, p.ram_size);
+    if (!x86::devices::attach(p, x86::pci_hw::access(), madt, why, sizeof why))
+        NATSUME_PANIC("partition %s: %s", p.cfg.name, why);
+    bool dma_capable = false;
+    for (uint32_t i = 0; i < p.device_count; i++) {
+        const PartitionDevice& d = p.devices[i];
+        char bdf[8];
+        pci::format_bdf(bdf, d.bdf);
+        if (d.gsi == NO_GSI) log::print("natsume: partition: %s: device %s %04x:%04x, no INTx\n", p.cfg.name, bdf, d.vendor_id, d.device_id);
+        else log::print("natsume: partition: %s: device %s %04x:%04x, INTx on GSI %u -> core %u\n", p.cfg.name, bdf,
+                        d.vendor_id, d.device_id, d.gsi, p.apic_id);
+        dma_capable |= !(d.flags & NATSUME_DEVICE_NO_DMA);
+    }
+    // No IOMMU drives DMA remapping yet: a device can reach any host address.
+    if (dma_capable)
+        log::print("natsume: partition: %s: DMA not isolated (no IOMMU in use): its devices can reach all memory; "
+                   "buffers belong in its identity DMA window 0x%lx+0x%lx\n", p.cfg.name, p.dma_base, p.dma_size);
 }
 
 void setup_partitions(const natsume_config_header* h) {
@@ -192,6 +263,7 @@ void setup_partitions(const natsume_config_header* h) {
         if (p.cfg.lapic_mode == NATSUME_LAPIC_PASSTHROUGH)
             log::print("natsume: partition: %s: local APIC passed through (trusted guest: its IPIs are not filtered)\n",
                        p.cfg.name);
+        setup_devices(p);
         const mb2::Module* m = mb2::find_module(mbi, p.cfg.image);
         if (!m) NATSUME_PANIC("partition %s: guest image module '%s' was not loaded", p.cfg.name, p.cfg.image);
         x86::BuildError err{};
@@ -301,6 +373,7 @@ extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
     log::print("natsume: cpu: boot core apic_id=%u, TSC %lu kHz, %s\n", boot::bsp_apic_id, boot::measured_tsc_khz,
                x86::lapic::x2apic_mode() ? "x2APIC mode" : "xAPIC mode");
     boot::parse_acpi();
+    boot::scan_interrupts_and_pci();
     char why[200];
     if (!x86::vmx_probe(why, sizeof why)) NATSUME_PANIC("VT-x requirement not met: %s", why);
     const natsume_config_header* h = boot::load_config();

@@ -6,6 +6,10 @@
 
 #include <natsume/config_blob.h>
 
+#include "lib/pci.hpp"
+#include "lib/vioapic.hpp"
+#include "lib/vpci.hpp"
+
 namespace natsume {
 
 enum class PartitionState : uint32_t { Loaded, Running, Stopped };
@@ -21,6 +25,15 @@ struct PartitionCounters {
     uint64_t refused_msr;
     uint64_t refused_other;
     uint64_t nmis;
+};
+
+constexpr uint32_t NO_GSI = 0xffffffffu;
+
+// A PCI function the partition owns, resolved against the platform at boot.
+struct PartitionDevice {
+    uint16_t bdf, vendor_id, device_id, flags;
+    uint32_t gsi;                   // INTx input of the IOAPIC, NO_GSI when the function has no INTx
+    const pci::Function* fn;        // in the boot-time inventory
 };
 
 struct Partition {
@@ -41,6 +54,16 @@ struct Partition {
     char console_line[240];         // a partial console line, flushed at '\n'
     size_t console_len;
     uint32_t refusals_logged;       // refusals are logged up to a limit, then only counted
+    // Devices (issue: passthrough).
+    PartitionDevice devices[NATSUME_CONFIG_MAX_DEVICES];
+    uint32_t device_count;
+    uint64_t dma_base, dma_size;    // identity-mapped DMA window, 0/0 when absent
+    vpci::ConfigSpace vpci;         // its view of PCI configuration space
+    uint32_t cf8;                   // its latched configuration address (port 0xCF8)
+    uint64_t ioapic_gpa;            // trapped IOAPIC page (0: the partition owns no INTx line)
+    uint32_t xapic_icr_high;        // lapic = "trapped": ICR destination, sent with the low half
+    vioapic::Vioapic* vioapic;      // lives in vioapic_storage when ioapic_gpa != 0
+    alignas(vioapic::Vioapic) unsigned char vioapic_storage[sizeof(vioapic::Vioapic)];
 };
 
 extern Partition partitions[MAX_PARTITIONS];

@@ -36,6 +36,51 @@ def resolve_cpu(name: str) -> str:
                      f"{', '.join(list(CPU_MODELS) + list(CPU_MODELS.values()))})")
 
 
+# PCI device models the harness can put into Bochs' i440FX slots.
+PCI_KINDS = ("e1000", "pcipnic")
+# Network backends: vnet is Bochs' built-in virtual host (192.168.10.1) that
+# answers ARP and ICMP echo, so a guest driver can prove send and receive;
+# null drops every frame (the device still works, nothing answers).
+ETHMODS = ("vnet", "null")
+# i440FX slots 1..5; slotN is PCI device N+1 on bus 0.
+PCI_SLOTS = range(1, 6)
+# Bochs 2.7 configures up to 4 e1000 cards (card=0..3).
+MAX_E1000 = 4
+
+
+@dataclass(frozen=True)
+class PciDevice:
+    """One device in a Bochs PCI slot."""
+    kind: str                 # one of PCI_KINDS
+    slot: int                 # 1..5
+    ethmod: str = "vnet"      # one of ETHMODS
+    mac: str = ""             # default: derived from the slot
+
+    @property
+    def bdf(self) -> str:
+        return f"00:{self.slot + 1:02x}.0"
+
+    @property
+    def mac_address(self) -> str:
+        # Locally administered unicast (52:54:00 as QEMU uses), unique per slot.
+        return self.mac or f"52:54:00:12:34:{0x50 + self.slot:02x}"
+
+
+class BochsConfigError(ValueError):
+    pass
+
+
+def parse_pci_device(text: str) -> PciDevice:
+    """KIND@SLOT[:BACKEND], e.g. "e1000@1:vnet" (the command-line form)."""
+    kind, at, rest = text.partition("@")
+    slot, _, ethmod = rest.partition(":")
+    if not at or not slot.isdigit():
+        raise BochsConfigError(f"PCI device '{text}': expected KIND@SLOT[:BACKEND], e.g. e1000@1:vnet")
+    dev = PciDevice(kind, int(slot), ethmod or "vnet")
+    check_pci((dev,))
+    return dev
+
+
 @dataclass
 class BochsConfig:
     iso: Path
@@ -44,6 +89,7 @@ class BochsConfig:
     cpus: int = DEFAULT_CPUS
     ips: int = DEFAULT_IPS
     megs: int = 256
+    pci_devices: tuple = ()   # PciDevice, at most one per slot
 
     @property
     def serial_path(self) -> Path:
@@ -52,6 +98,47 @@ class BochsConfig:
     @property
     def log_path(self) -> Path:
         return self.work_dir / "bochs.log"
+
+
+def check_pci(devices) -> None:
+    slots = [d.slot for d in devices]
+    for d in devices:
+        if d.kind not in PCI_KINDS:
+            raise BochsConfigError(f"unknown PCI device '{d.kind}' (known: {', '.join(PCI_KINDS)})")
+        if d.slot not in PCI_SLOTS:
+            raise BochsConfigError(f"PCI slot {d.slot} out of range 1..5")
+        if d.ethmod not in ETHMODS:
+            raise BochsConfigError(f"unknown network backend '{d.ethmod}' (known: {', '.join(ETHMODS)})")
+        if slots.count(d.slot) > 1:
+            raise BochsConfigError(f"two devices in PCI slot {d.slot}")
+    if sum(d.kind == "e1000" for d in devices) > MAX_E1000:
+        raise BochsConfigError(f"Bochs has at most {MAX_E1000} e1000 cards")
+    if sum(d.kind == "pcipnic" for d in devices) > 1:
+        raise BochsConfigError("Bochs has one pcipnic")
+
+
+def net_dir(cfg: BochsConfig) -> Path:
+    """vnet's FTP/TFTP root: an empty directory inside the run's work dir."""
+    return cfg.work_dir / "vnet-root"
+
+
+def pci_lines(cfg: BochsConfig) -> list:
+    check_pci(cfg.pci_devices)
+    devices = sorted(cfg.pci_devices, key=lambda d: d.slot)
+    slots = "".join(f", slot{d.slot}={d.kind}" for d in devices)
+    lines = [f"pci: enabled=1, chipset=i440fx{slots}"]
+    card = 0
+    for d in devices:
+        backend = f"ethmod={d.ethmod}"
+        if d.ethmod == "vnet":
+            backend += f", ethdev={net_dir(cfg)}"
+        if d.kind == "e1000":
+            # e1000 cards are numbered in slot order.
+            lines.append(f"e1000: card={card}, enabled=1, mac={d.mac_address}, {backend}")
+            card += 1
+        else:
+            lines.append(f"pcipnic: enabled=1, mac={d.mac_address}, {backend}")
+    return lines
 
 
 def bochsrc(cfg: BochsConfig) -> str:
@@ -63,7 +150,7 @@ def bochsrc(cfg: BochsConfig) -> str:
         f"romimage: file={BIOS}",
         f"vgaromimage: file={VGABIOS}",
         f"cpu: model={cfg.cpu_model}, count={cfg.cpus}, ips={cfg.ips}, reset_on_triple_fault=1",
-        "pci: enabled=1, chipset=i440fx",
+        *pci_lines(cfg),
         f"clock: sync=none, time0={TIME0}",
         "display_library: term",
         f"ata0-master: type=cdrom, path={cfg.iso}, status=inserted",
@@ -84,6 +171,8 @@ def run_bochs(cfg: BochsConfig, end_regex: Optional[str], timeout: float,
               on_line: Optional[Callable[[str], None]] = None,
               on_idle: Optional[Callable[[float], None]] = None) -> RunResult:
     cfg.work_dir.mkdir(parents=True, exist_ok=True)
+    if any(d.ethmod == "vnet" for d in cfg.pci_devices):
+        net_dir(cfg).mkdir(exist_ok=True)
     rc = cfg.work_dir / "bochsrc.txt"
     rc.write_text(bochsrc(cfg))
     # The debugger reads these before taking input: continue, then quit when

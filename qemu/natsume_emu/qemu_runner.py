@@ -24,16 +24,43 @@ class QemuConfig:
     work_dir: Path
     mem_mb: int = 512
     cpus: int = 2
+    pci_devices: tuple = ()   # bochs.PciDevice; only e1000 has a QEMU twin
 
     @property
     def serial_path(self) -> Path:
         return self.work_dir / "serial.log"
 
 
+# Bochs vnet's defaults (/usr/share/doc/bochs/vnet.conf).
+VNET_NET = "192.168.10.0/24"
+VNET_HOST = "192.168.10.1"
+
+
+class QemuConfigError(ValueError):
+    pass
+
+
+def device_args(devices) -> list:
+    """QEMU's e1000 (82540EM, the same 8086:100e as Bochs') at the BDF the
+    Bochs slot would give it. vnet becomes user-mode networking restricted to
+    the emulated LAN and addressed like Bochs' vnet (virtual host 192.168.10.1
+    answering ARP and ICMP echo), so one guest test works on both; nothing
+    leaves the machine. null becomes an unconnected hub port."""
+    args = []
+    for i, d in enumerate(sorted(devices, key=lambda d: d.slot)):
+        if d.kind != "e1000":
+            raise QemuConfigError(f"QEMU has no '{d.kind}' model (only e1000 is mirrored)")
+        net = f"net{i}"
+        backend = f"user,id={net},restrict=on,net={VNET_NET},host={VNET_HOST}" if d.ethmod == "vnet" else f"hubport,id={net},hubid={i}"
+        args += ["-netdev", backend,
+                 "-device", f"e1000,netdev={net},mac={d.mac_address},addr={d.slot + 1:#x}"]
+    return args
+
+
 def tcg_args(cfg: QemuConfig) -> list:
     return [QEMU_BIN, "-accel", "tcg", "-M", "q35", "-cpu", "max",
             "-smp", str(cfg.cpus), "-m", str(cfg.mem_mb),
-            "-device", "intel-iommu,intremap=on",
+            "-device", "intel-iommu,intremap=on", *device_args(cfg.pci_devices),
             "-cdrom", str(cfg.iso), "-serial", f"file:{cfg.serial_path}",
             "-display", "none", "-no-reboot", *DEBUG_EXIT]
 
@@ -44,7 +71,7 @@ def kvm_args(cfg: QemuConfig) -> list:
     return [QEMU_BIN, "-enable-kvm", "-cpu", "host,+vmx",
             "-M", "q35,kernel-irqchip=split", "-smp", str(cfg.cpus),
             "-m", str(cfg.mem_mb),
-            "-device", "intel-iommu,intremap=on,caching-mode=on",
+            "-device", "intel-iommu,intremap=on,caching-mode=on", *device_args(cfg.pci_devices),
             "-cdrom", str(cfg.iso), "-serial", f"file:{cfg.serial_path}",
             "-display", "none", "-no-reboot", *DEBUG_EXIT]
 

@@ -99,11 +99,13 @@ class Emulator:
     cpu_model: str = bochs.DEFAULT_CPU   # Bochs only
     cpus: int = bochs.DEFAULT_CPUS
     ips: int = bochs.DEFAULT_IPS
+    pci_devices: tuple = ()              # bochs.PciDevice, in Bochs slot terms
 
     def describe(self) -> str:
+        devs = "".join(f", {d.kind}@{d.bdf}" for d in self.pci_devices)
         if self.kind == "bochs":
-            return f"Bochs {self.cpu_model}, {self.cpus} CPUs"
-        return {"qemu": "QEMU TCG", "kvm": "QEMU nested KVM"}[self.kind] + f", {self.cpus} CPUs"
+            return f"Bochs {self.cpu_model}, {self.cpus} CPUs{devs}"
+        return {"qemu": "QEMU TCG", "kvm": "QEMU nested KVM"}[self.kind] + f", {self.cpus} CPUs{devs}"
 
 
 @dataclass
@@ -135,12 +137,13 @@ def boot(spec: BootSpec, work_dir: Path, emu: Emulator, end_regex: Optional[str]
         say(f"booting Bochs ({emu.cpu_model}, {emu.cpus} CPUs; this takes ~30 s, "
             f"timeout {timeout:.0f} s)")
         cfg = bochs.BochsConfig(iso=iso, work_dir=work_dir, cpu_model=emu.cpu_model,
-                                cpus=emu.cpus, ips=emu.ips)
+                                cpus=emu.cpus, ips=emu.ips, pci_devices=tuple(emu.pci_devices))
         result = bochs.run_bochs(cfg, end_regex, timeout, on_line, on_idle)
         diag = bochs.diagnostic_lines(cfg.log_path)
     else:
         say(f"booting {emu.describe()} (timeout {timeout:.0f} s)")
-        cfg = qemu_runner.QemuConfig(iso=iso, work_dir=work_dir, cpus=emu.cpus)
+        cfg = qemu_runner.QemuConfig(iso=iso, work_dir=work_dir, cpus=emu.cpus,
+                                     pci_devices=tuple(emu.pci_devices))
         result = qemu_runner.run_qemu(cfg, end_regex, timeout, on_line,
                                       kvm=(emu.kind == "kvm"), on_idle=on_idle)
         diag = []

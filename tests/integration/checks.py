@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "qemu"))
-from natsume_emu import serial_log  # noqa: E402
+from natsume_emu import bench, serial_log  # noqa: E402
 
 
 def _where(partition: Optional[str]) -> str:
@@ -118,6 +118,65 @@ class Order:
         if a is None or b is None or a < b:
             return []   # absence is the job of a Line check
         return [f"order: {self.what} (/{self.first}/ at line {a + 1}, /{self.second}/ at {b + 1})"]
+
+
+@dataclass
+class BenchZeroExits:
+    """The partition's NATSUME-BENCH lines cover every source in `sources`,
+    each with the expected sample count, at least one interrupt, and an exit
+    count of exactly 0: the CI gate for the direct (zero-exit) paths."""
+    partition: str
+    samples: int
+    sources: tuple = bench.SOURCES
+
+    def __call__(self, lines: list) -> list:
+        who = _where(self.partition)
+        try:
+            found = bench.measurements(lines, self.partition)
+        except bench.BenchError as e:
+            return [f"{who}: {e}"]
+        errors = []
+        by_source = {m.source: m for m in found}
+        for source in self.sources:
+            m = by_source.get(source)
+            if m is None:
+                errors.append(f"{who}: no NATSUME-BENCH line for source {source!r}")
+                continue
+            if m.samples != self.samples:
+                errors.append(f"{who}: {source}: samples={m.samples}, expected {self.samples}")
+            if m.irqs <= 0:
+                errors.append(f"{who}: {source}: irqs={m.irqs}: no interrupt was taken")
+            if m.exits is None:
+                errors.append(f"{who}: {source}: exits is null: the exit counters were not read")
+            elif m.exits > 0:
+                errors.append(f"{who}: {source}: {m.exits} VM exits over {m.irqs} interrupts "
+                              f"({m.exits_per_irq:g} per interrupt) on a direct path, expected 0")
+        return errors
+
+
+@dataclass
+class NativeBench:
+    """A native boot's NATSUME-BENCH lines: every source, the sample count,
+    interrupts taken, and no exit count (there is no hypervisor)."""
+    samples: int
+    sources: tuple = bench.SOURCES
+
+    def __call__(self, lines: list) -> list:
+        try:
+            found = bench.measurements(lines, None)
+        except bench.BenchError as e:
+            return [f"the native guest kernel: {e}"]
+        errors = []
+        by_source = {m.source: m for m in found}
+        for source in self.sources:
+            m = by_source.get(source)
+            if m is None:
+                errors.append(f"the native guest kernel: no NATSUME-BENCH line for {source!r}")
+            elif m.samples != self.samples or m.irqs <= 0 or m.exits is not None:
+                errors.append(f"the native guest kernel: {source}: samples={m.samples} "
+                              f"(want {self.samples}), irqs={m.irqs} (want > 0), "
+                              f"exits={m.exits} (want null natively)")
+        return errors
 
 
 def run_checks(checks: list, lines: list) -> list:

@@ -26,7 +26,7 @@ from natsume_emu.iso import BootSpec, IsoError, Module  # noqa: E402
 from natsume_emu.session import (HYPERVISOR_END, NATIVE_END, BuildTree, Emulator,  # noqa: E402
                                  SetupError, boot, hypervisor_boot, native_boot,
                                  print_failure_context)
-from scenarios import BOCHS_MODELS, SCENARIOS, by_name  # noqa: E402
+from scenarios import BOCHS_MODELS, SCENARIOS, bochs_models, by_name  # noqa: E402
 
 PROBE_END = r"natsume-probe: done"
 PROBE_MODULE_SIZE = 4096
@@ -46,7 +46,10 @@ def probe_boot(build: BuildTree, work: Path, probe: Path) -> BootSpec:
 
 def emulated(sc, args, build: BuildTree) -> int:
     emu = Emulator(kind=args.emulator, cpus=sc.cpus,
-                   cpu_model=BOCHS_MODELS[args.cpu] if args.emulator == "bochs" else "")
+                   cpu_model=BOCHS_MODELS[args.cpu] if args.emulator == "bochs" else "",
+                   pci_devices=tuple(sc.devices))
+    if sc.pending:
+        say(f"note: {sc.name} is registered disabled until it has {sc.pending}")
     if emu.kind == "kvm":
         reason = qemu_runner.nested_kvm_unavailable()
         if reason:
@@ -112,7 +115,7 @@ def ctest_entries():
         for emu in sc.emulators:
             budget = int(sc.timeout) + 60
             if emu == "bochs":
-                for short in BOCHS_MODELS:
+                for short in bochs_models(sc):
                     labels = ["bochs"] + (["slow"] if sc.slow else [])
                     yield f"bochs.{sc.name}.{short}", sc, emu, short, labels, budget
             else:
@@ -137,6 +140,8 @@ def emit_cmake(out: Path) -> None:
         if sc.kind == "offline":
             # ./natsume check runs the build: keep it away from other builds.
             props.append("RUN_SERIAL TRUE")
+        if sc.pending:
+            props.append("DISABLED TRUE")
         lines.append(f"set_tests_properties({name} PROPERTIES {' '.join(props)})")
     out.write_text("\n".join(lines) + "\n")
 
@@ -162,7 +167,7 @@ def main() -> int:
         if sc.kind == "offline":
             return offline(sc, build)
         return emulated(sc, args, build)
-    except (SetupError, IsoError, KeyError, ValueError) as e:
+    except (SetupError, IsoError, KeyError, ValueError) as e:  # incl. Bochs/QEMU config errors
         say(f"FAIL {args.scenario}: could not set up the run: {e}")
         return 1
 

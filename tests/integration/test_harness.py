@@ -2,6 +2,8 @@
 """Host-side tests of the emulator harness: no emulator is started except a
 shell script standing in for one."""
 
+import json
+import re
 import struct
 import sys
 import tempfile
@@ -13,8 +15,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1] / "qemu"))
 
-from checks import Banner, GuestPassed, Line, NoBanner, NoLine, Order, run_checks  # noqa: E402
-from natsume_emu import bochs, qemu_runner, serial_log  # noqa: E402
+from checks import (Banner, BenchZeroExits, GuestPassed, Line, NativeBench, NoBanner,  # noqa: E402
+                    NoLine, Order, run_checks)
+from natsume_emu import bench, bochs, qemu_runner, serial_log  # noqa: E402
 from natsume_emu.blob import HEADER, PARTITION, BlobError, parse_blob  # noqa: E402
 from natsume_emu.iso import BootSpec, Module, grub_cfg  # noqa: E402
 from natsume_emu.runner import clean_text, run_following_serial  # noqa: E402
@@ -139,6 +142,184 @@ class ConfigTextTest(unittest.TestCase):
         self.assertEqual(bochs.resolve_cpu("nehalem"), "corei5_lynnfield_750")
         with self.assertRaises(ValueError):
             bochs.resolve_cpu("pentium")
+
+
+class PciDeviceTest(unittest.TestCase):
+    def cfg(self, *devices):
+        return bochs.BochsConfig(iso=Path("/i.iso"), work_dir=Path("/w"), pci_devices=devices)
+
+    def test_slots_cards_and_backends(self):
+        rc = bochs.bochsrc(self.cfg(bochs.PciDevice("e1000", 5, ethmod="null"),
+                                    bochs.PciDevice("e1000", 1),
+                                    bochs.PciDevice("pcipnic", 2, ethmod="null")))
+        self.assertIn("pci: enabled=1, chipset=i440fx, slot1=e1000, slot2=pcipnic, slot5=e1000\n", rc)
+        # cards numbered in slot order; vnet gets its directory, null none
+        self.assertIn("e1000: card=0, enabled=1, mac=52:54:00:12:34:51, ethmod=vnet, "
+                      "ethdev=/w/vnet-root\n", rc)
+        self.assertIn("e1000: card=1, enabled=1, mac=52:54:00:12:34:55, ethmod=null\n", rc)
+        self.assertIn("pcipnic: enabled=1, mac=52:54:00:12:34:52, ethmod=null\n", rc)
+        self.assertEqual(bochs.PciDevice("e1000", 1).bdf, "00:02.0")
+        self.assertEqual(bochs.PciDevice("pcipnic", 5).bdf, "00:06.0")
+
+    def test_no_devices_keeps_the_plain_chipset_line(self):
+        rc = bochs.bochsrc(self.cfg())
+        self.assertIn("pci: enabled=1, chipset=i440fx\n", rc)
+        self.assertNotIn("e1000", rc)
+
+    def test_bad_device_sets_are_refused(self):
+        for devs in ((bochs.PciDevice("e1000", 1), bochs.PciDevice("pcipnic", 1)),
+                     (bochs.PciDevice("e1000", 6),),
+                     (bochs.PciDevice("ne2k", 1),),
+                     (bochs.PciDevice("e1000", 1, ethmod="slirp"),),
+                     (bochs.PciDevice("pcipnic", 1), bochs.PciDevice("pcipnic", 2))):
+            with self.assertRaises(bochs.BochsConfigError, msg=str(devs)):
+                bochs.bochsrc(self.cfg(*devs))
+
+    def test_command_line_form(self):
+        self.assertEqual(bochs.parse_pci_device("e1000@2:null"), bochs.PciDevice("e1000", 2, "null"))
+        self.assertEqual(bochs.parse_pci_device("pcipnic@5").ethmod, "vnet")
+        for bad in ("e1000", "e1000@x", "e1000@9", "tulip@1", "e1000@1:tap"):
+            with self.assertRaises(bochs.BochsConfigError, msg=bad):
+                bochs.parse_pci_device(bad)
+
+    def test_qemu_mirrors_e1000_at_the_same_bdf(self):
+        args = qemu_runner.device_args((bochs.PciDevice("e1000", 2, ethmod="null"),
+                                        bochs.PciDevice("e1000", 1)))
+        self.assertEqual(args, ["-netdev", "user,id=net0,restrict=on,net=192.168.10.0/24,"
+                                           "host=192.168.10.1",
+                                "-device", "e1000,netdev=net0,mac=52:54:00:12:34:51,addr=0x2",
+                                "-netdev", "hubport,id=net1,hubid=1",
+                                "-device", "e1000,netdev=net1,mac=52:54:00:12:34:52,addr=0x3"])
+        with self.assertRaises(qemu_runner.QemuConfigError):
+            qemu_runner.device_args((bochs.PciDevice("pcipnic", 2),))
+
+
+def bench_line(source="device", samples=4, exits=0, irqs=4, ticks=(10, 20, 30, 40),
+               hist=((8, 1), (16, 2), (32, 1))) -> str:
+    t = dict(zip(bench.STATS, ticks))
+    return ("NATSUME-BENCH " + json.dumps({
+        "bench": "irq", "source": source, "samples": samples, "ticks": t, "tsc_khz": 10000,
+        "exits": exits, "irqs": irqs, "hist": [list(b) for b in hist]}))
+
+
+class BenchParseTest(unittest.TestCase):
+    def test_partition_lines_and_exits_per_irq(self):
+        lines = ["[gp0] " + bench_line(exits=9), "[rt0] natsume-guest: banner x",
+                 "[rt0] " + bench_line(exits=0), "[rt0] " + bench_line("timer", exits=2, irqs=4)]
+        found = bench.measurements(lines, "rt0")
+        self.assertEqual([m.source for m in found], ["device", "timer"])
+        self.assertEqual(found[0].ticks, {"min": 10, "p50": 20, "p99": 30, "max": 40})
+        self.assertEqual(found[0].exits_per_irq, 0.0)
+        self.assertEqual(found[1].exits_per_irq, 0.5)
+        self.assertEqual(bench.measurements(lines, None), [])
+
+    def test_relayed_line_split_in_chunks_is_joined(self):
+        whole = bench_line(exits=0)
+        chunks = [whole[k:k + 40] for k in range(0, len(whole), 40)]
+        lines = ["[rt0] " + c for c in chunks] + ["[rt0] NATSUME-DONE pass=1 fail=0"]
+        found = bench.measurements(lines, "rt0")
+        self.assertEqual(len(found), 1)
+        self.assertEqual(found[0].irqs, 4)
+        with self.assertRaises(bench.BenchError):     # truncated: never completes
+            bench.measurements(["[rt0] " + c for c in chunks[:-1]]
+                               + ["[rt0] NATSUME-DONE pass=1 fail=0"], "rt0")
+
+    def test_native_exits_are_null(self):
+        m = bench.measurements([bench_line(exits=None)], None)[0]
+        self.assertIsNone(m.exits)
+        self.assertIsNone(m.exits_per_irq)
+
+    def test_malformed_lines_are_errors(self):
+        bad = [bench_line(ticks=(10, 50, 30, 40)),          # p50 > p99
+               bench_line(samples=5),                      # histogram counts 4
+               bench_line(source="nmi"),
+               bench_line(irqs=-1),
+               "NATSUME-BENCH {not json}"]
+        for line in bad:
+            with self.assertRaises(bench.BenchError, msg=line):
+                bench.measurements([line], None)
+
+    def test_case_record_has_the_issue_fields_and_ns(self):
+        m = bench.measurements([bench_line(exits=0)], None)[0]
+        spec = bench.CaseSpec("corei7_skylake_x", "partition", "passthrough", "cpu")
+        rec = bench.case_record(spec, m, ips=10_000_000)
+        for key in ("name", "platform", "cpu_model", "mode", "lapic", "load", "source",
+                    "samples", "ticks", "exits_per_irq"):
+            self.assertIn(key, rec)
+        self.assertEqual(rec["platform"], "bochs")
+        self.assertEqual(rec["name"], "partition.corei7_skylake_x.passthrough.cpu.device")
+        self.assertEqual(rec["emulated_ns"]["p50"], 2000.0)   # 20 ticks at 10 M ips
+
+    def test_gate(self):
+        def case(mode, lapic, exits, irqs=4):
+            return {"name": f"{mode}.{lapic}", "mode": mode, "lapic": lapic, "exits": exits,
+                    "irqs": irqs, "exits_per_irq": None if exits is None else exits / irqs}
+        self.assertEqual(bench.gate_failures([case("native", "native", None),
+                                              case("partition", "passthrough", 0),
+                                              case("partition", "trapped", 4)]), [])
+        bad = bench.gate_failures([case("partition", "passthrough", 2),
+                                   case("partition", "passthrough", None)])
+        self.assertEqual(len(bad), 2)
+        self.assertIn("0.5 VM exits per interrupt", bad[0])
+        self.assertIn("no exit count", bad[1])
+
+    def test_zero_exit_check(self):
+        good = ["[rt0] " + bench_line(), "[rt0] " + bench_line("timer")]
+        self.assertEqual(BenchZeroExits("rt0", 4)(good), [])
+        errors = BenchZeroExits("rt0", 4)(["[rt0] " + bench_line(exits=3),
+                                           "[rt0] " + bench_line("timer", irqs=0)])
+        self.assertEqual(len(errors), 2, errors)
+        self.assertIn("3 VM exits over 4 interrupts", errors[0])
+        self.assertIn("irqs=0", errors[1])
+        self.assertIn("no NATSUME-BENCH line for source 'timer'",
+                      BenchZeroExits("rt0", 4)(good[:1])[0])
+        self.assertEqual(NativeBench(4)([bench_line(exits=None), bench_line("timer", exits=None)]), [])
+        self.assertEqual(len(NativeBench(4)([bench_line(exits=0), bench_line("timer", exits=None)])), 1)
+
+
+class ScenarioRegistrationTest(unittest.TestCase):
+    def test_pending_scenarios_are_disabled_not_dropped(self):
+        import run_scenario
+        import scenarios
+        with tempfile.TemporaryDirectory() as d:
+            out = Path(d) / "tests.cmake"
+            run_scenario.emit_cmake(out)
+            text = out.read_text()
+        for sc in scenarios.SCENARIOS:
+            if sc.kind == "offline":
+                continue
+            for emu in sc.emulators:
+                models = scenarios.bochs_models(sc) if emu == "bochs" else [None]
+                for m in models:
+                    name = f"{emu}.{sc.name}" + (f".{m}" if m else "")
+                    props = re.search(rf"set_tests_properties\({re.escape(name)} PROPERTIES (.*)\)",
+                                      text)
+                    self.assertIsNotNone(props, name)
+                    self.assertEqual("DISABLED TRUE" in props.group(1), bool(sc.pending), name)
+        self.assertNotIn("bochs.attack-ipi.nehalem", text)
+
+
+class BenchReportTest(unittest.TestCase):
+    def test_render_is_deterministic_and_labels_ticks(self):
+        try:
+            import bench_report
+        except ImportError as e:
+            self.skipTest(f"matplotlib missing: {e}")
+        m = bench.measurements([bench_line(exits=None), bench_line("timer", exits=None)], None)
+        spec = bench.CaseSpec("corei5_lynnfield_750", "native", "native", "none")
+        doc = bench.results_document([bench.case_record(spec, x, 10_000_000) for x in m], [],
+                                     {"ips": 10_000_000, "date": "D", "command": "cmd"})
+        with tempfile.TemporaryDirectory() as d:
+            first = [p.read_bytes() for p in bench_report.render(doc, Path(d) / "a")]
+            second = [p.read_bytes() for p in bench_report.render(doc, Path(d) / "b")]
+        self.assertEqual(first, second)
+        md = first[1].decode()
+        self.assertIn("not real-hardware times", md)
+        self.assertIn("| `native.corei5_lynnfield_750.native.none.device` |", md)
+        self.assertIn(b"Bochs TSC ticks", first[0])
+        self.assertEqual(bench_report.cdf_points([[16, 2], [8, 1], [32, 0]], 4),
+                         ([8, 8, 16, 16, 32], [0, 0.25, 0.25, 0.75, 0.75]))
+        self.assertEqual(bench_report.cdf_points([[0, 5]], 5), ([0, 0, 1], [0, 1.0, 1.0]))
 
 
 class KvmProbeTest(unittest.TestCase):

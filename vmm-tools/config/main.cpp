@@ -20,10 +20,11 @@ const natsume_config_header* header_of(const std::vector<uint8_t>& blob) {
     return reinterpret_cast<const natsume_config_header*>(blob.data());
 }
 
-// Prints every error and returns the blob, or nothing.
-std::optional<std::vector<uint8_t>> compile_and_report(const fs::path& file,
-                                                       const std::optional<fs::path>& image_dir) {
+// Prints every error and returns the blob, or nothing. Notes go to `notes`.
+std::optional<std::vector<uint8_t>> compile_and_report(const fs::path& file, const std::optional<fs::path>& image_dir,
+                                                       std::vector<Diagnostic>& notes) {
     CompileResult r = compile_partition_file(file, CompileOptions{image_dir});
+    notes = r.notes;
     for (const Diagnostic& d : r.errors)
         fmt::print(stderr, "{}\n", d.str());
     if (!r.ok()) {
@@ -33,18 +34,26 @@ std::optional<std::vector<uint8_t>> compile_and_report(const fs::path& file,
     return std::move(r.blob);
 }
 
+// The resource map, then the notes, then OK: one report on stdout.
 int cmd_check(const fs::path& file, const std::optional<fs::path>& image_dir) {
-    auto blob = compile_and_report(file, image_dir);
+    std::vector<Diagnostic> notes;
+    auto blob = compile_and_report(file, image_dir, notes);
     if (!blob)
         return 1;
-    fmt::print("{}OK\n", resource_map(header_of(*blob), image_dir));
+    fmt::print("{}", resource_map(header_of(*blob), image_dir));
+    for (const Diagnostic& d : notes)
+        fmt::print("{}\n", d.str());
+    fmt::print("OK\n");
     return 0;
 }
 
 int cmd_compile(const fs::path& file, const fs::path& out, const std::optional<fs::path>& image_dir) {
-    auto blob = compile_and_report(file, image_dir);
+    std::vector<Diagnostic> notes;
+    auto blob = compile_and_report(file, image_dir, notes);
     if (!blob)
         return 1;
+    for (const Diagnostic& d : notes)
+        fmt::print(stderr, "{}\n", d.str());
     std::ofstream o(out, std::ios::binary | std::ios::trunc);
     o.write(reinterpret_cast<const char*>(blob->data()), static_cast<std::streamsize>(blob->size()));
     o.close();

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <tuple>
+#include <variant>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -12,6 +14,7 @@
 #include "common/config/validate.hpp"
 #include "common/crc32.hpp"
 #include "common/range.hpp"
+#include "vmm-tools/config/pci_names.hpp"
 #include "vmm-tools/config/sizes.hpp"
 
 namespace natsume::tools {
@@ -26,8 +29,10 @@ constexpr uint64_t kMiB = 1024 * 1024;
 constexpr uint32_t kMaxApicId = 256;  // xAPIC IDs are 8 bits; the hypervisor checks the same
 
 const std::vector<std::string_view> kRootKeys = {"version", "name", "partition"};
-const std::vector<std::string_view> kPartitionKeys = {"name", "cores", "ram", "image", "cmdline", "lapic"};
+const std::vector<std::string_view> kPartitionKeys = {"name",    "cores", "ram", "image",
+                                                      "cmdline", "lapic", "dma", "device"};
 const std::vector<std::string_view> kRamKeys = {"base", "size"};
+const std::vector<std::string_view> kDeviceKeys = {"bdf", "id", "intx_gsi", "dma"};
 
 struct Position {
     uint32_t line = 1, column = 1;
@@ -75,11 +80,19 @@ std::string hex(uint64_t v) { return fmt::format("{:#x}", v); }
 
 // One partition's parsed values and where they came from, for the checks
 // between partitions.
+struct ParsedDevice {
+    natsume_config_device dev{0, NATSUME_DEVICE_ANY_ID, NATSUME_DEVICE_ANY_ID, 0, NATSUME_GSI_AUTO, 0};
+    bool bdf_ok = false;
+    Position bdf_pos, gsi_pos;
+};
+
 struct Parsed {
     natsume_config_partition part{};
     std::string label;  // "partition 'rt0'" or "partition 2"
-    bool name_ok = false, core_ok = false, ram_ok = false;
-    Position name_pos, core_pos, ram_pos;
+    std::string who;    // "'rt0'" or "partition 2"
+    bool name_ok = false, core_ok = false, ram_ok = false, dma_ok = false;
+    Position name_pos, core_pos, ram_pos, dma_pos;
+    std::vector<ParsedDevice> devices;  // at most NATSUME_CONFIG_MAX_DEVICES
 };
 
 class Compiler {
@@ -103,12 +116,26 @@ private:
     void parse_partition(const toml::table& t, size_t index);
     void parse_cores(const toml::node& n, Parsed& p);
     void parse_ram(const toml::node& n, Parsed& p);
-    std::optional<uint64_t> parse_ram_value(const toml::node& n, std::string_view field, const Parsed& p);
+    std::optional<uint64_t> parse_ram_value(const toml::node& n, std::string_view field, const Parsed& p,
+                                            std::string_view what = "ram");
+    void parse_dma(const toml::node& n, Parsed& p);
+    void check_dma_in_partition(const toml::node& n, Parsed& p);
+    void parse_devices(const toml::node& n, Parsed& p);
+    void parse_device(const toml::table& t, size_t index, Parsed& p);
+    void parse_device_id(const toml::node& n, ParsedDevice& d, const std::string& where);
+    void parse_device_gsi(const toml::node& n, ParsedDevice& d, const std::string& where);
+    void parse_device_dma(const toml::node& n, ParsedDevice& d, const std::string& where);
     void parse_image(const toml::node& n, Parsed& p);
     void parse_cmdline(const toml::node& n, Parsed& p);
     void parse_lapic(const toml::node& n, Parsed& p);
 
     void check_between_partitions();
+    void check_pair_dma(const Parsed& a, const Parsed& b);
+    void check_devices_unique();
+    void note(Position p, std::string message) {
+        result_.notes.push_back({source_, p.line, p.column, std::move(message), true});
+    }
+    void add_notes(const natsume_config_header* h);
     void finish();
 
     std::string source_;
@@ -218,6 +245,7 @@ void Compiler::parse_partition(const toml::table& t, size_t index) {
     } else {
         error(where, fmt::format("missing key 'name' in {}; add e.g. name = \"rt{}\"", p.label, index));
     }
+    p.who = p.name_ok ? fmt::format("'{}'", name) : p.label;
     check_keys(t, kPartitionKeys, fmt::format("in {}", p.label));
     std::string ctx = fmt::format("in {}", p.label);
     if (const toml::node* n = require(t, "cores", where, ctx, "cores = [1]"))
@@ -230,6 +258,10 @@ void Compiler::parse_partition(const toml::table& t, size_t index) {
         parse_cmdline(*n, p);
     if (const toml::node* n = require(t, "lapic", where, ctx, "lapic = \"passthrough\""))
         parse_lapic(*n, p);
+    if (const toml::node* n = t.get("dma"))
+        parse_dma(*n, p);
+    if (const toml::node* n = t.get("device"))
+        parse_devices(*n, p);
     parsed_.push_back(std::move(p));
 }
 
@@ -276,10 +308,11 @@ void Compiler::parse_cores(const toml::node& n, Parsed& p) {
     p.core_pos = pos_of(*arr->get(0));
 }
 
-std::optional<uint64_t> Compiler::parse_ram_value(const toml::node& n, std::string_view field, const Parsed& p) {
+std::optional<uint64_t> Compiler::parse_ram_value(const toml::node& n, std::string_view field, const Parsed& p,
+                                                  std::string_view what) {
     if (auto v = n.value<int64_t>(); n.is_integer()) {
         if (*v < 0) {
-            error(pos_of(n), fmt::format("ram {} of {} is negative", field, p.label));
+            error(pos_of(n), fmt::format("{} {} of {} is negative", what, field, p.label));
             return std::nullopt;
         }
         return static_cast<uint64_t>(*v);
@@ -288,11 +321,11 @@ std::optional<uint64_t> Compiler::parse_ram_value(const toml::node& n, std::stri
         std::string s = *n.value<std::string>();
         if (auto v = parse_size(s))
             return v;
-        error(pos_of(n), fmt::format("ram {} \"{}\" of {} is not a size; write an integer or a string like \"32M\" "
-                                     "or \"1G\"", field, s, p.label));
+        error(pos_of(n), fmt::format("{} {} \"{}\" of {} is not a size; write an integer or a string like \"32M\" "
+                                     "or \"1G\"", what, field, s, p.label));
         return std::nullopt;
     }
-    error(pos_of(n), fmt::format("ram {} of {} must be an integer or a size string like \"32M\", not {}", field,
+    error(pos_of(n), fmt::format("{} {} of {} must be an integer or a size string like \"32M\", not {}", what, field,
                                  p.label, type_name(n)));
     return std::nullopt;
 }
@@ -353,6 +386,160 @@ void Compiler::parse_ram(const toml::node& n, Parsed& p) {
     p.part.ram_size = *size;
     p.ram_ok = true;
     p.ram_pos = pos_of(n);
+}
+
+// The DMA window: host RAM the guest sees at the same address (gpa == hpa),
+// so a device without an IOMMU can be handed buffer addresses from it.
+void Compiler::parse_dma(const toml::node& n, Parsed& p) {
+    const toml::table* t = n.as_table();
+    if (!t) {
+        error(pos_of(n), fmt::format("dma of {} must be a table, not {}; write e.g. dma = {{ base = 0x08000000, "
+                                     "size = \"8M\" }}", p.label, type_name(n)));
+        return;
+    }
+    check_keys(*t, kRamKeys, fmt::format("in the dma window of {}", p.label));
+    std::string ctx = fmt::format("in the dma window of {}", p.label);
+    const toml::node* bn = require(*t, "base", pos_of(n), ctx, "base = 0x08000000");
+    const toml::node* sn = require(*t, "size", pos_of(n), ctx, "size = \"8M\"");
+    std::optional<uint64_t> base, size;
+    if (bn)
+        if (auto v = parse_ram_value(*bn, "base", p, "dma"))
+            base = v.value_or(0);
+    if (sn)
+        if (auto v = parse_ram_value(*sn, "size", p, "dma"))
+            size = v.value_or(0);
+    bool ok = base && size;
+    if (base && !is_aligned(*base, NATSUME_CONFIG_RAM_ALIGN)) {
+        error(pos_of(*bn), fmt::format("dma base {} of {} is not a multiple of 2 MiB (EPT maps the window with "
+                                       "2 MiB pages); nearest aligned: {}", hex(*base), p.label,
+                                       nearest_aligned(*base, false)));
+        ok = false;
+    }
+    if (size && !is_aligned(*size, NATSUME_CONFIG_RAM_ALIGN)) {
+        error(pos_of(*sn), fmt::format("dma size {} of {} is not a multiple of 2 MiB; nearest aligned: {}",
+                                       hex(*size), p.label, nearest_aligned(*size, true)));
+        ok = false;
+    } else if (size && *size == 0) {
+        error(pos_of(*sn), fmt::format("dma size of {} is 0; a dma window is at least 2 MiB (leave dma out for "
+                                       "none)", p.label));
+        ok = false;
+    }
+    if (ok && !range_fits(*base, *size)) {
+        error(pos_of(n), fmt::format("dma window {}+{} of {} runs past the end of the address space", hex(*base),
+                                     hex(*size), p.label));
+        ok = false;
+    }
+    if (!ok)
+        return;
+    p.part.dma_base = *base;
+    p.part.dma_size = *size;
+    p.dma_ok = true;
+    p.dma_pos = pos_of(n);
+    check_dma_in_partition(n, p);
+}
+
+// Parsed after ram (key order in the partition does not matter: toml++ has
+// the whole table).
+void Compiler::check_dma_in_partition(const toml::node& n, Parsed& p) {
+    if (!p.ram_ok)
+        return;
+    const natsume_config_partition& q = p.part;
+    if (q.dma_base < q.ram_size) {
+        error(pos_of(n), fmt::format("dma window {}+{} of {} starts inside its guest RAM (guest 0x0-{:#x}); the "
+                                     "window appears at its host address, so its base must be at least {}",
+                                     hex(q.dma_base), hex(q.dma_size), p.label, q.ram_size - 1, hex(q.ram_size)));
+        p.dma_ok = false;
+    } else if (ranges_overlap(q.ram_base, q.ram_size, q.dma_base, q.dma_size)) {
+        error(pos_of(n), fmt::format("dma window {}+{} of {} overlaps its own ram ({}+{})", hex(q.dma_base),
+                                     hex(q.dma_size), p.label, hex(q.ram_base), hex(q.ram_size)));
+        p.dma_ok = false;
+    }
+}
+
+void Compiler::parse_devices(const toml::node& n, Parsed& p) {
+    if (!n.is_array_of_tables()) {
+        error(pos_of(n), fmt::format("device of {} must be an array of tables ([[partition.device]]), not {}",
+                                     p.label, type_name(n)));
+        return;
+    }
+    const toml::array& arr = *n.as_array();
+    if (arr.size() > NATSUME_CONFIG_MAX_DEVICES)
+        error(pos_of(*arr.get(NATSUME_CONFIG_MAX_DEVICES)),
+              fmt::format("{} has {} devices; at most {} are supported", p.label, arr.size(),
+                          NATSUME_CONFIG_MAX_DEVICES));
+    for (size_t i = 0; i < arr.size() && i < NATSUME_CONFIG_MAX_DEVICES; ++i)
+        parse_device(*arr.get(i)->as_table(), i, p);
+}
+
+void Compiler::parse_device(const toml::table& t, size_t index, Parsed& p) {
+    ParsedDevice d;
+    std::string where = fmt::format("device {} of {}", index + 1, p.label);
+    check_keys(t, kDeviceKeys, fmt::format("in {}", where));
+    if (const toml::node* n = require(t, "bdf", pos_of(t), fmt::format("in {}", where), "bdf = \"00:02.0\"")) {
+        d.bdf_pos = pos_of(*n);
+        if (!n->is_string()) {
+            error(pos_of(*n), fmt::format("bdf of {} must be a string like \"00:02.0\", not {}", where,
+                                          type_name(*n)));
+        } else {
+            std::string text = *n->value<std::string>();
+            auto v = parse_bdf(text);
+            if (auto* msg = std::get_if<std::string>(&v))
+                error(pos_of(*n), fmt::format("bdf \"{}\" of {} {}", text, where, *msg));
+            else
+                d.dev.bdf = std::get<uint16_t>(v), d.bdf_ok = true;
+        }
+    }
+    if (d.bdf_ok)
+        where = fmt::format("device {} of {}", format_bdf(d.dev.bdf), p.label);
+    if (const toml::node* n = t.get("id"))
+        parse_device_id(*n, d, where);
+    if (const toml::node* n = t.get("intx_gsi"))
+        parse_device_gsi(*n, d, where);
+    if (const toml::node* n = t.get("dma"))
+        parse_device_dma(*n, d, where);
+    p.devices.push_back(d);
+    if (d.bdf_ok)
+        p.part.devices[p.part.device_count++] = d.dev;
+}
+
+void Compiler::parse_device_id(const toml::node& n, ParsedDevice& d, const std::string& where) {
+    if (!n.is_string()) {
+        error(pos_of(n), fmt::format("id of {} must be a string like \"8086:100e\", not {}", where, type_name(n)));
+        return;
+    }
+    std::string text = *n.value<std::string>();
+    auto v = parse_pci_id(text);
+    if (auto* msg = std::get_if<std::string>(&v)) {
+        error(pos_of(n), fmt::format("id \"{}\" of {} {}", text, where, *msg));
+        return;
+    }
+    d.dev.vendor_id = std::get<PciId>(v).vendor;
+    d.dev.device_id = std::get<PciId>(v).device;
+}
+
+void Compiler::parse_device_gsi(const toml::node& n, ParsedDevice& d, const std::string& where) {
+    auto v = n.value<int64_t>();
+    if (!n.is_integer()) {
+        error(pos_of(n), fmt::format("intx_gsi of {} must be an integer, not {}; leave it out to use the "
+                                     "device's Interrupt Line", where, type_name(n)));
+        return;
+    }
+    if (*v < 0 || *v >= config::kMaxIntxGsi) {
+        error(pos_of(n), fmt::format("intx_gsi {} of {} is out of range; use 0 to {}, or leave it out", *v, where,
+                                     config::kMaxIntxGsi - 1));
+        return;
+    }
+    d.dev.intx_gsi = static_cast<uint32_t>(*v);
+    d.gsi_pos = pos_of(n);
+}
+
+void Compiler::parse_device_dma(const toml::node& n, ParsedDevice& d, const std::string& where) {
+    if (!n.is_boolean()) {
+        error(pos_of(n), fmt::format("dma of {} must be true or false, not {}", where, type_name(n)));
+        return;
+    }
+    if (!*n.value<bool>())
+        d.dev.flags |= NATSUME_DEVICE_NO_DMA;
 }
 
 std::string available_images(const std::filesystem::path& dir) {
@@ -425,7 +612,7 @@ void Compiler::parse_lapic(const toml::node& n, Parsed& p) {
     if (mode == "passthrough")
         p.part.lapic_mode = NATSUME_LAPIC_PASSTHROUGH;
     else if (mode == "trapped")
-        error(pos_of(n), fmt::format("lapic = \"trapped\" in {} is not supported yet; use \"passthrough\"", p.label));
+        p.part.lapic_mode = NATSUME_LAPIC_TRAPPED;
     else
         error(pos_of(n), fmt::format("lapic = \"{}\" in {} is not a LAPIC mode; allowed: passthrough, trapped", mode,
                                      p.label));
@@ -448,7 +635,91 @@ void Compiler::check_between_partitions() {
                                              "it", hex(b.part.ram_base), hex(b.part.ram_size), b.label, a.label,
                                              hex(a.part.ram_base), hex(a.part.ram_size), a.ram_pos.line,
                                              hex(a.part.ram_base + a.part.ram_size)));
+            check_pair_dma(a, b);
+            check_pair_dma(b, a);
         }
+    }
+    check_devices_unique();
+}
+
+// b's DMA window against a's RAM and a's window (called both ways round, so
+// the window-window case is reported twice: only when b comes later).
+void Compiler::check_pair_dma(const Parsed& a, const Parsed& b) {
+    if (!b.dma_ok)
+        return;
+    const natsume_config_partition& w = b.part;
+    if (a.ram_ok && ranges_overlap(a.part.ram_base, a.part.ram_size, w.dma_base, w.dma_size))
+        error(b.dma_pos, fmt::format("dma window {}+{} of {} overlaps the ram of {} ({}+{}, line {})",
+                                     hex(w.dma_base), hex(w.dma_size), b.label, a.label, hex(a.part.ram_base),
+                                     hex(a.part.ram_size), a.ram_pos.line));
+    bool b_later = std::tie(b.dma_pos.line, b.dma_pos.column) > std::tie(a.dma_pos.line, a.dma_pos.column);
+    if (a.dma_ok && b_later && ranges_overlap(a.part.dma_base, a.part.dma_size, w.dma_base, w.dma_size))
+        error(b.dma_pos, fmt::format("dma window {}+{} of {} overlaps the dma window of {} ({}+{}, line {})",
+                                     hex(w.dma_base), hex(w.dma_size), b.label, a.label, hex(a.part.dma_base),
+                                     hex(a.part.dma_size), a.dma_pos.line));
+}
+
+void Compiler::check_devices_unique() {
+    struct Seen {
+        const Parsed* owner;
+        const ParsedDevice* dev;
+    };
+    std::vector<Seen> seen;
+    for (const Parsed& p : parsed_)
+        for (const ParsedDevice& d : p.devices) {
+            if (!d.bdf_ok)
+                continue;
+            auto first = std::find_if(seen.begin(), seen.end(),
+                                      [&](const Seen& s) { return s.dev->dev.bdf == d.dev.bdf; });
+            if (first == seen.end()) {
+                seen.push_back({&p, &d});
+            } else if (first->owner == &p) {
+                error(d.bdf_pos, fmt::format("device {} is given twice in {} (line {})", format_bdf(d.dev.bdf),
+                                             p.label, first->dev->bdf_pos.line));
+            } else {
+                error(d.bdf_pos, fmt::format("device {} is given to both {} and {}: a device belongs to one "
+                                             "partition (line {})", format_bdf(d.dev.bdf), first->owner->who, p.who,
+                                             first->dev->bdf_pos.line));
+            }
+        }
+}
+
+const ParsedDevice* find_parsed(const Parsed& p, uint16_t bdf) {
+    for (const ParsedDevice& d : p.devices)
+        if (d.bdf_ok && d.dev.bdf == bdf)
+            return &d;
+    return nullptr;
+}
+
+// Offline, only explicit intx_gsi values are known; the hypervisor repeats
+// this with the GSIs it resolves at boot.
+void Compiler::add_notes(const natsume_config_header* h) {
+    std::vector<config::SharedLine> lines(NATSUME_CONFIG_MAX_PARTITIONS * NATSUME_CONFIG_MAX_DEVICES);
+    config::Platform none{nullptr, 0, 0, nullptr, 0, nullptr, 0};
+    size_t n = config::shared_intx_lines(h, none, lines.data(), lines.size());
+    for (size_t k = 0; k < n && k < lines.size(); ++k) {
+        const config::SharedLine& l = lines[k];
+        std::vector<std::string> users;
+        for (size_t i = 0; i < l.count; ++i)
+            users.push_back(fmt::format("{} ({})", format_bdf(l.bdf[i]), parsed_[l.partition[i]].part.name));
+        std::string list = users.size() == 2 ? users[0] + " and " + users[1]
+                                             : fmt::format("{} and {}", fmt::join(users.begin(), users.end() - 1, ", "),
+                                                           users.back());
+        const Parsed& last_owner = parsed_[l.partition[l.count - 1]];
+        const ParsedDevice* d = find_parsed(last_owner, l.bdf[l.count - 1]);
+        note(d ? d->gsi_pos : Position{}, fmt::format("INTx GSI {} is shared by {}: delivered per device by the "
+                                                      "hypervisor's shared-line routing", l.gsi, list));
+    }
+    for (const Parsed& p : parsed_) {
+        if (p.part.dma_size != 0)
+            continue;
+        for (const ParsedDevice& d : p.devices)
+            if ((d.dev.flags & NATSUME_DEVICE_NO_DMA) == 0) {
+                note(d.bdf_pos, fmt::format("{} owns DMA-capable device {} but has no dma window: it boots only "
+                                            "where an IOMMU isolates DMA (add dma = {{ ... }}, or dma = false on the "
+                                            "device)", p.label, format_bdf(d.dev.bdf)));
+                break;
+            }
     }
 }
 
@@ -469,6 +740,10 @@ void Compiler::finish() {
         error({}, fmt::format("the compiled file fails the hypervisor's check: {}", r.text));
         return;
     }
+    add_notes(reinterpret_cast<const natsume_config_header*>(blob.data()));
+    std::stable_sort(result_.notes.begin(), result_.notes.end(), [](const Diagnostic& x, const Diagnostic& y) {
+        return std::tie(x.line, x.column) < std::tie(y.line, y.column);
+    });
     result_.blob = std::move(blob);
 }
 
@@ -489,9 +764,10 @@ CompileResult Compiler::run(std::string_view text) {
 }  // namespace
 
 std::string Diagnostic::str() const {
+    const char* kind = is_note ? "note" : "error";
     if (line == 0)  // not about a place in the file (e.g. it cannot be read)
-        return fmt::format("{}: error: {}", file, message);
-    return fmt::format("{}:{}:{}: error: {}", file, line, column, message);
+        return fmt::format("{}: {}: {}", file, kind, message);
+    return fmt::format("{}:{}:{}: {}: {}", file, line, column, kind, message);
 }
 
 CompileResult compile_partition_text(std::string_view toml_text, std::string_view source_name,

@@ -18,8 +18,9 @@ struct Diagnostic {
     uint32_t line = 0;
     uint32_t column = 0;
     std::string message;
+    bool is_note = false;  // worth knowing, not a reason to refuse the file
 
-    [[nodiscard]] std::string str() const;  // "FILE:LINE:COL: error: MESSAGE"
+    [[nodiscard]] std::string str() const;  // "FILE:LINE:COL: error: MESSAGE" (or "note:")
 };
 
 struct CompileOptions {
@@ -29,6 +30,7 @@ struct CompileOptions {
 
 struct CompileResult {
     std::vector<Diagnostic> errors;  // every problem found, in file order
+    std::vector<Diagnostic> notes;   // facts worth a look (shared INTx lines, ...); only when errors is empty
     std::vector<uint8_t> blob;       // the compiled file; empty unless errors is empty
 
     [[nodiscard]] bool ok() const { return errors.empty(); }

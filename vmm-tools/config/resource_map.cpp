@@ -4,6 +4,7 @@
 
 #include "common/config/validate.hpp"
 #include "vmm-tools/config/partition_file.hpp"
+#include "vmm-tools/config/pci_names.hpp"
 #include "vmm-tools/config/sizes.hpp"
 
 namespace natsume::tools {
@@ -18,12 +19,26 @@ std::string image_status(const natsume_config_partition& p, const std::optional<
     return fmt::format("{}: {}", std::filesystem::is_regular_file(path, ec) ? "found" : "MISSING", path.string());
 }
 
+std::string describe_device(const natsume_config_device& d) {
+    std::string id = d.vendor_id == NATSUME_DEVICE_ANY_ID ? "any id"
+                                                          : fmt::format("id {:04x}:{:04x}", d.vendor_id, d.device_id);
+    std::string gsi = d.intx_gsi == NATSUME_GSI_AUTO ? "INTx GSI from the platform"
+                                                     : fmt::format("INTx GSI {}", d.intx_gsi);
+    const char* dma = (d.flags & NATSUME_DEVICE_NO_DMA) != 0 ? "no DMA" : "DMA";
+    return fmt::format("{} {}, {}, {}", format_bdf(d.bdf), id, gsi, dma);
+}
+
 void describe_partition(std::string& out, const natsume_config_partition& p,
                         const std::optional<std::filesystem::path>& image_dir) {
     out += fmt::format("partition '{}'\n", p.name);
     out += fmt::format("  core     {}\n", fmt::join(p.cores, p.cores + p.core_count, " "));
     out += fmt::format("  ram      host {:#x}-{:#x} ({}), guest {:#x}-{:#x}\n", p.ram_base,
                        p.ram_base + p.ram_size - 1, describe_mib(p.ram_size), 0, p.ram_size - 1);
+    if (p.dma_size != 0)
+        out += fmt::format("  dma      host {:#x}-{:#x} ({}), guest the same (identity-mapped)\n", p.dma_base,
+                           p.dma_base + p.dma_size - 1, describe_mib(p.dma_size));
+    for (uint32_t k = 0; k < p.device_count && k < NATSUME_CONFIG_MAX_DEVICES; ++k)
+        out += fmt::format("  device   {}\n", describe_device(p.devices[k]));
     out += fmt::format("  image    {} ({})\n", p.image, image_status(p, image_dir));
     out += fmt::format("  lapic    {}\n", config::lapic_mode_name(p.lapic_mode));
     out += fmt::format("  cmdline  {}\n", p.cmdline[0] ? p.cmdline : "(empty)");

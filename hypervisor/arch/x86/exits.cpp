@@ -15,6 +15,14 @@
 #include "core/boot.hpp"
 #include "core/log.hpp"
 #include "core/partition.hpp"
+#include "arch/x86/ioapic_hw.hpp"
+#include "arch/x86/pci_hw.hpp"
+#include "lib/guest_paging.hpp"
+#include "lib/icr_filter.hpp"
+#include "lib/insn_decode.hpp"
+#include "lib/pci.hpp"
+#include "lib/vioapic.hpp"
+#include "lib/vpci.hpp"
 
 namespace natsume::x86 {
 namespace {
@@ -76,6 +84,25 @@ Action stop(Vcpu& v, const char* fmt, ...) {
     va_end(ap);
     dump_registers(v);
     return Action::Stop;
+}
+
+void apply_ioapic_action(Vcpu& v, const vioapic::Action& a) {
+    const ioapic_hw::Unit& unit = ioapic_hw::unit(0);
+    switch (a.kind) {
+    case vioapic::Kind::ProgramPin:
+        ioapic_hw::write_entry(unit.gsi_base + a.pin, a.low, a.high);
+        break;
+    case vioapic::Kind::Eoi:
+        // The guest suppressed the local APIC's EOI broadcast (directed EOI).
+        ioapic_hw::eoi(unit.gsi_base + a.pin, a.vector);
+        break;
+    case vioapic::Kind::Refused:
+        v.part.counters.refused_other++;
+        partition_log_refusal(v.part, "IOAPIC pin %u write refused: %s", a.pin, vioapic::to_string(a.why));
+        break;
+    default:
+        break;
+    }
 }
 
 // --- handlers ---------------------------------------------------------------
@@ -174,8 +201,45 @@ Action on_hlt(Vcpu&) {
     return Action::Resume;
 }
 
+// Ports 0xCF8-0xCFF: configuration mechanism #1 against the partition's
+// virtual config space (its own devices and a virtual host bridge only).
+bool pci_port_access(Vcpu& v, const IoAccess& io) {
+    Partition& p = v.part;
+    if (io.string) return false;
+    uint32_t mask = io.size == 1 ? 0xffu : io.size == 2 ? 0xffffu : 0xffffffffu;
+    if (io.port == pci::kConfigAddressPort && io.size == 4) {
+        if (io.in) v.regs.rax = p.cf8;
+        else p.cf8 = static_cast<uint32_t>(v.regs.rax);
+        return true;
+    }
+    if (io.port < pci::kConfigDataPort || io.port + io.size > pci::kConfigDataPort + 4) return false;
+    pci::PortAccess a = pci::decode_cf8(p.cf8, io.port);
+    if (!a.enabled) {
+        if (io.in) v.regs.rax = (v.regs.rax & ~uint64_t(mask)) | mask;
+        return true;
+    }
+    if (io.in) {
+        uint32_t value = p.vpci.read(a.bdf, a.offset, io.size, pci_hw::access());
+        v.regs.rax = (v.regs.rax & ~uint64_t(mask)) | (value & mask);
+        return true;
+    }
+    vpci::WriteResult r = p.vpci.write(a.bdf, a.offset, io.size, static_cast<uint32_t>(v.regs.rax) & mask,
+                                       pci_hw::access());
+    if (r.kind == vpci::WriteResult::Kind::Refused) {
+        char bdf[8];
+        pci::format_bdf(bdf, a.bdf);
+        p.counters.refused_other++;
+        partition_log_refusal(p, "config write to %s offset 0x%x refused: %s", bdf, a.offset, r.why);
+    }
+    return true;
+}
+
 Action on_io(Vcpu& v) {
     IoAccess io = decode_io_access(vmread(Vmcs::EXIT_QUALIFICATION));
+    if (pci_port_access(v, io)) {
+        skip_instruction();
+        return Action::Resume;
+    }
     v.part.counters.refused_io++;
     partition_log_refusal(v.part, "%s port 0x%x (%u bytes%s) at RIP 0x%lx: the port belongs to no partition",
                           io.in ? "read from" : "write to", io.port, io.size, io.string ? ", string" : "",
@@ -197,6 +261,20 @@ Action refuse_msr(Vcpu& v, bool write, uint32_t m) {
     return Action::Resume;
 }
 
+Action on_x2apic_icr(Vcpu& v, uint64_t value) {
+    auto dest = static_cast<uint32_t>(value >> 32);
+    icr::Verdict verdict = icr::check_x2apic(value, icr::Partition{&v.part.apic_id, 1, v.part.apic_id});
+    if (!verdict.allow) {
+        v.part.counters.refused_other++;
+        partition_log_refusal(v.part, "interrupt command 0x%lx to APIC ID %u refused: %s", value, dest, verdict.why);
+        skip_instruction();   // dropped, as an IPI to a non-existent APIC would be
+        return Action::Resume;
+    }
+    wrmsr(msr::X2APIC_ICR, value);
+    skip_instruction();
+    return Action::Resume;
+}
+
 Action on_rdmsr(Vcpu& v) {
     auto m = static_cast<uint32_t>(v.regs.rcx);
     uint64_t value;
@@ -209,9 +287,27 @@ Action on_rdmsr(Vcpu& v) {
     return Action::Resume;
 }
 
+// The guest owns its core's local APIC: it may switch it between xAPIC and
+// x2APIC mode (SDM Vol. 3A 10.12.5), but not move or disable it, nor claim BSP.
+bool apic_base_write_ok(uint64_t cur, uint64_t value) {
+    uint64_t fixed = apic_base::ADDRESS_MASK | apic_base::BSP | apic_base::GLOBAL_ENABLE;
+    if ((value ^ cur) & fixed) return false;
+    if (!vmx_platform.x2apic && (value & apic_base::X2APIC_ENABLE)) return false;
+    // Leaving x2APIC mode needs the architectural detour through "disabled".
+    return !((cur & apic_base::X2APIC_ENABLE) && !(value & apic_base::X2APIC_ENABLE));
+}
+
 Action on_wrmsr(Vcpu& v) {
     auto m = static_cast<uint32_t>(v.regs.rcx);
     uint64_t value = (v.regs.rdx << 32) | static_cast<uint32_t>(v.regs.rax);
+    if (m == msr::IA32_APIC_BASE) {
+        uint64_t cur = rdmsr(msr::IA32_APIC_BASE);
+        if (!apic_base_write_ok(cur, value)) return refuse_msr(v, true, m);
+        wrmsr(msr::IA32_APIC_BASE, value);
+        skip_instruction();
+        return Action::Resume;
+    }
+    if (m == msr::X2APIC_ICR) return on_x2apic_icr(v, value);
     if (m == msr::IA32_EFER) {
         // The guest stays in long mode: it may change SCE and NXE only.
         uint64_t cur = vmread(Vmcs::GUEST_IA32_EFER);
@@ -265,8 +361,86 @@ Action on_external_interrupt(Vcpu&) { return Action::Resume; }
 
 Action on_triple_fault(Vcpu& v) { return stop(v, "triple fault (the guest could not deliver an exception)"); }
 
+bool read_guest_u64(void* ctx, uint64_t gpa, uint64_t& value) {
+    const Partition& p = *static_cast<const Partition*>(ctx);
+    if (gpa & 7 || !gpa_range_ok(p, gpa, 8)) return false;
+    value = *reinterpret_cast<const uint64_t*>(gpa_to_host(p, gpa));
+    return true;
+}
+
+void set_gpr(GuestRegs& r, unsigned n, uint64_t value) {
+    if (n == 4) { (void)vmwrite(Vmcs::GUEST_RSP, value); return; }
+    gpr(r, n) = value;
+}
+
+constexpr uint64_t XAPIC_PAGE = 0xfee00000;
+constexpr uint32_t XAPIC_ICR_LOW = 0x300, XAPIC_ICR_HIGH = 0x310;
+
+// lapic = "trapped": every access to the xAPIC page reaches the hardware
+// except the interrupt command, which may target only the partition's cores.
+Action lapic_access(Vcpu& v, uint32_t offset, bool write, uint8_t size, uint32_t& value) {
+    auto* reg = reinterpret_cast<volatile uint32_t*>(XAPIC_PAGE + (offset & ~3u));
+    if (size != 4 || (offset & 3)) return stop(v, "local APIC register 0x%x accessed with %u bytes", offset, size);
+    if (!write) { value = *reg; return Action::Resume; }
+    if (offset == XAPIC_ICR_HIGH) { v.part.xapic_icr_high = value; return Action::Resume; }
+    if (offset == XAPIC_ICR_LOW) {
+        icr::Verdict verdict = icr::check_xapic(value, v.part.xapic_icr_high, icr::Partition{&v.part.apic_id, 1, v.part.apic_id});
+        if (!verdict.allow) {
+            v.part.counters.refused_other++;
+            partition_log_refusal(v.part, "interrupt command 0x%x to APIC ID %u refused: %s", value,
+                                  v.part.xapic_icr_high >> 24, verdict.why);
+            return Action::Resume;
+        }
+        *reinterpret_cast<volatile uint32_t*>(XAPIC_PAGE + XAPIC_ICR_HIGH) = v.part.xapic_icr_high;
+    }
+    *reg = value;
+    return Action::Resume;
+}
+
+// Fetches and decodes the instruction that touched an emulated MMIO page,
+// lets `access` perform it, and advances RIP.
+template <typename Access>
+Action emulate_mmio(Vcpu& v, const char* what, Access access) {
+    Partition& p = v.part;
+    uint8_t bytes[insn::kMaxLength];
+    size_t fetched = 0;
+    gpt::PhysRead mem{read_guest_u64, &p};
+    uint64_t rip = vmread(Vmcs::GUEST_RIP);
+    gpt::Error ge = gpt::fetch(vmread(Vmcs::GUEST_CR3), rip, bytes, sizeof bytes, mem, fetched);
+    if (ge != gpt::Error::Ok && fetched == 0)
+        return stop(v, "%s access at RIP 0x%lx: cannot fetch the instruction: %s", what, rip, gpt::to_string(ge));
+    insn::Decoded d{};
+    insn::Error de = insn::decode(bytes, fetched, d);
+    if (de != insn::Error::Ok)
+        return stop(v, "%s access at RIP 0x%lx: instruction not emulated (%s, opcode 0x%x)", what, rip,
+                    insn::to_string(de), d.opcode);
+    uint32_t value = 0;
+    if (d.write) {
+        uint64_t src = d.src_kind == insn::Operand::Register ? gpr(v.regs, d.reg) : 0;
+        value = static_cast<uint32_t>(insn::store_value(d, src));
+    }
+    if (access(d.write, d.size, value) == Action::Stop) return Action::Stop;
+    if (!d.write) set_gpr(v.regs, d.reg, insn::load_result(d, gpr(v.regs, d.reg), value));
+    (void)vmwrite(Vmcs::GUEST_RIP, rip + d.length);
+    return Action::Resume;
+}
+
 Action on_ept_violation(Vcpu& v) {
     uint64_t gpa = vmread(Vmcs::GUEST_PHYSICAL_ADDRESS);
+    if (v.part.cfg.lapic_mode == NATSUME_LAPIC_TRAPPED && gpa - XAPIC_PAGE < 0x1000) {
+        auto offset = static_cast<uint32_t>(gpa - XAPIC_PAGE);
+        return emulate_mmio(v, "local APIC", [&](bool write, uint8_t size, uint32_t& value) {
+            return lapic_access(v, offset, write, size, value);
+        });
+    }
+    if (v.part.ioapic_gpa && gpa - v.part.ioapic_gpa < 0x1000) {
+        auto offset = static_cast<uint32_t>(gpa - v.part.ioapic_gpa);
+        return emulate_mmio(v, "IOAPIC", [&](bool write, uint8_t size, uint32_t& value) {
+            vioapic::Action a = write ? v.part.vioapic->write(offset, size, value) : v.part.vioapic->read(offset, size, value);
+            apply_ioapic_action(v, a);
+            return Action::Resume;
+        });
+    }
     EptViolation e = decode_ept_violation(vmread(Vmcs::EXIT_QUALIFICATION));
     return stop(v, "EPT violation: %s guest-physical address 0x%lx outside the partition's memory",
                 e.fetch ? "instruction fetch at" : e.write ? "write to" : "read of", gpa);

@@ -4,6 +4,7 @@
 
 #include <natsume/bootinfo.h>
 
+#include "arch/x86/devices.hpp"
 #include "arch/x86/page_table.hpp"
 #include "arch/x86/vmx_defs.hpp"
 #include "core/log.hpp"
@@ -49,12 +50,72 @@ bool fail(BuildError& err, const char* fmt, const char* a, const char* b = "") {
     return false;
 }
 
+using Ept = PageTable<EptEntry, PoolMemory>;
+
+uint64_t page_down(uint64_t a) { return a & ~(PAGE_4K - 1); }
+uint64_t page_up(uint64_t a) { return (a + PAGE_4K - 1) & ~(PAGE_4K - 1); }
+
+bool owned_by(const Partition& p, uint16_t bdf) {
+    for (uint32_t i = 0; i < p.device_count; i++)
+        if (p.devices[i].bdf == bdf) return true;
+    return false;
+}
+
+// A BAR smaller than a page would expose whatever else shares the page.
+bool bar_page_shared(const Partition& p, uint64_t lo, uint64_t hi, uint16_t& other) {
+    const pci::Inventory& inv = devices::inventory();
+    for (size_t i = 0; i < inv.count; i++) {
+        const pci::Function& f = inv.functions[i];
+        if (owned_by(p, f.bdf)) continue;
+        for (uint8_t b = 0; b < f.bar_count; b++) {
+            const pci::Bar& bar = f.bars[b];
+            if (bar.io || !bar.size) continue;
+            if (page_down(bar.base) < hi && page_up(bar.base + bar.size) > lo) { other = f.bdf; return true; }
+        }
+    }
+    return false;
+}
+
+bool map_device_bars(Partition& p, Ept& ept, BuildError& err) {
+    for (uint32_t i = 0; i < p.device_count; i++) {
+        const pci::Function& f = *p.devices[i].fn;
+        for (uint8_t b = 0; b < f.bar_count; b++) {
+            const pci::Bar& bar = f.bars[b];
+            if (bar.io || !bar.size || !bar.base) continue;
+            uint64_t lo = page_down(bar.base), hi = page_up(bar.base + bar.size);
+            char bdf[8], other_bdf[8];
+            pci::format_bdf(bdf, f.bdf);
+            uint16_t other = 0;
+            if (bar_page_shared(p, lo, hi, other)) {
+                pci::format_bdf(other_bdf, other);
+                log::format(err.text, sizeof err.text, "device %s BAR%u shares a page with device %s of another owner",
+                            bdf, bar.index, other_bdf);
+                return false;
+            }
+            // Device registers: uncached, never executable, at their physical address.
+            MapError e = ept.map(lo, lo, hi - lo, Attr{true, true, false, false, Cache::UC});
+            if (e != MapError::Ok) {
+                log::format(err.text, sizeof err.text, "EPT mapping of device %s BAR%u failed: %s", bdf, bar.index,
+                            to_string(e));
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 bool build_ept(Partition& p, BuildError& err) {
     PoolMemory mem;
-    PageTable<EptEntry, PoolMemory> ept(mem);
+    Ept ept(mem);
     if (ept.init() != MapError::Ok) return fail(err, "EPT: %s%s", "out of hypervisor page-pool memory");
     MapError e = ept.map(0, p.ram_base, p.ram_size, Attr{true, true, true, false, Cache::WB});
     if (e != MapError::Ok) return fail(err, "EPT mapping of the partition RAM failed: %s%s", to_string(e));
+    if (p.dma_size) {
+        // Identity window: the device's DMA addresses are the guest's own.
+        e = ept.map(p.dma_base, p.dma_base, p.dma_size, Attr{true, true, false, false, Cache::WB});
+        if (e != MapError::Ok) return fail(err, "EPT mapping of the DMA window failed: %s%s", to_string(e));
+    }
+    if (!map_device_bars(p, ept, err)) return false;
     if (p.cfg.lapic_mode == NATSUME_LAPIC_PASSTHROUGH) {
         // lapic = "passthrough": the local APIC page reaches the hardware (trusted guest).
         e = ept.map(LAPIC_MMIO, LAPIC_MMIO, PAGE_4K, Attr{true, true, false, false, Cache::UC});
@@ -103,14 +164,47 @@ void build_boot_info(Partition& p, uint64_t tsc_khz) {
     bi->image_end = p.image_end;
     memcpy(bi->cmdline, p.cfg.cmdline, sizeof bi->cmdline);
     bi->cmdline[sizeof bi->cmdline - 1] = 0;
+    bi->dma_base = p.dma_base;
+    bi->dma_size = p.dma_size;
+    bi->ioapic_gpa = p.ioapic_gpa;
+    bi->device_count = p.device_count;
+    for (uint32_t i = 0; i < p.device_count && i < NATSUME_BOOT_MAX_DEVICES; i++) {
+        const PartitionDevice& d = p.devices[i];
+        bi->devices[i] = {d.bdf, d.vendor_id, d.device_id, d.flags, d.gsi, 0};
+    }
+}
+
+enum class MsrAccess { Read, Write };
+
+void msr_intercept(uint8_t* bitmap, uint32_t msr, MsrAccess access, bool intercept) {
+    // SDM 24.6.9: read-low at 0, read-high at 1 KiB, write-low at 2 KiB, write-high at 3 KiB.
+    uint32_t base = (msr >= 0xc0000000 ? 0x400 : 0) + (access == MsrAccess::Write ? 0x800 : 0);
+    uint32_t index = msr & 0x1fff;
+    auto bit = static_cast<uint8_t>(1u << (index % 8));
+    if (intercept) bitmap[base + index / 8] |= bit;
+    else bitmap[base + index / 8] &= static_cast<uint8_t>(~bit);
 }
 
 void msr_passthrough(uint8_t* bitmap, uint32_t msr) {
-    // SDM 24.6.9: read-low at 0, read-high at 1 KiB, write-low at 2 KiB, write-high at 3 KiB.
-    uint32_t base = msr >= 0xc0000000 ? 0x400 : 0;
-    uint32_t index = msr & 0x1fff;
-    bitmap[base + index / 8] &= static_cast<uint8_t>(~(1u << (index % 8)));
-    bitmap[base + 0x800 + index / 8] &= static_cast<uint8_t>(~(1u << (index % 8)));
+    msr_intercept(bitmap, msr, MsrAccess::Read, false);
+    msr_intercept(bitmap, msr, MsrAccess::Write, false);
+}
+
+void open_port(uint8_t* io_bitmap, uint32_t port) {
+    io_bitmap[port / 8] &= static_cast<uint8_t>(~(1u << (port % 8)));
+}
+
+// I/O BARs of owned devices reach the hardware with no exit (SDM 24.6.4).
+void open_device_ports(Partition& p) {
+    for (uint32_t i = 0; i < p.device_count; i++) {
+        const pci::Function& f = *p.devices[i].fn;
+        for (uint8_t b = 0; b < f.bar_count; b++) {
+            const pci::Bar& bar = f.bars[b];
+            if (!bar.io || !bar.size) continue;
+            for (uint64_t port = bar.base; port < bar.base + bar.size && port < 0x10000; port++)
+                open_port(p.io_bitmap, static_cast<uint32_t>(port));
+        }
+    }
 }
 
 bool build_bitmaps(Partition& p, BuildError& err) {
@@ -128,10 +222,14 @@ bool build_bitmaps(Partition& p, BuildError& err) {
                        msr::IA32_LSTAR, msr::IA32_CSTAR, msr::IA32_FMASK, msr::IA32_SYSENTER_CS,
                        msr::IA32_SYSENTER_ESP, msr::IA32_SYSENTER_EIP, msr::IA32_PAT})
         msr_passthrough(p.msr_bitmap, m);
-    if (p.cfg.lapic_mode == NATSUME_LAPIC_PASSTHROUGH) {
-        msr_passthrough(p.msr_bitmap, msr::IA32_TSC_DEADLINE);
-        for (uint32_t m = msr::X2APIC_FIRST; m <= msr::X2APIC_LAST; m++) msr_passthrough(p.msr_bitmap, m);
-    }
+    // The core's own local APIC belongs to the partition: its timer, EOI and
+    // the other x2APIC registers need no exit. Interrupt commands are filtered
+    // in every mode: a partition may IPI only its own cores (the xAPIC page is
+    // filtered in "trapped" mode; "passthrough" maps it and trusts the guest).
+    msr_passthrough(p.msr_bitmap, msr::IA32_TSC_DEADLINE);
+    for (uint32_t m = msr::X2APIC_FIRST; m <= msr::X2APIC_LAST; m++) msr_passthrough(p.msr_bitmap, m);
+    msr_intercept(p.msr_bitmap, msr::X2APIC_ICR, MsrAccess::Write, true);
+    open_device_ports(p);
     return true;
 }
 

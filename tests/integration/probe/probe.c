@@ -5,8 +5,10 @@
  *   natsume-probe: boot magic=ok
  *   natsume-probe: cmdline=<kernel command line>
  *   natsume-probe: module name=<module command line> size=<bytes>
+ *   natsume-probe: pci BB:DD.F VVVV:DDDD line=<interrupt line> pin=<interrupt pin>
  *   natsume-probe: done modules=<N>
- * then shuts the emulator down. */
+ * then shuts the emulator down. The pci lines list every function on bus 0,
+ * so a scenario can check that the emulator's PCI slots are where it put them. */
 #include <stdint.h>
 
 #define MB2_BOOTLOADER_MAGIC 0x36d76289u  /* Multiboot2 spec 3.2 */
@@ -24,6 +26,16 @@
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
 static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
+static inline uint32_t inl(uint16_t port) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+
+/* PCI Local Bus Specification 3.0, 3.2.2.3.2: configuration mechanism #1. */
+#define PCI_CONFIG_ADDRESS 0xcf8u
+#define PCI_CONFIG_DATA    0xcfcu
+#define PCI_ENABLE         0x80000000u
+#define PCI_REG_ID         0x00u   /* vendor (15:0), device (31:16) */
+#define PCI_REG_HEADER     0x0cu   /* header type in bits 23:16; bit 23 = multi-function */
+#define PCI_REG_INTERRUPT  0x3cu   /* interrupt line (7:0), interrupt pin (15:8) */
 
 static void uart_init(void) {
     outb(COM1 + 1, 0x00);  /* no interrupts */
@@ -61,6 +73,49 @@ static void shutdown_emulator(void) {
     outb(QEMU_DEBUG_EXIT_PORT, 0);
 }
 
+static void puthex(uint32_t v, int digits) {
+    static const char hex[] = "0123456789abcdef";
+    char buf[9];
+    for (int i = 0; i < digits; ++i) buf[i] = hex[(v >> (4 * (digits - 1 - i))) & 0xfu];
+    buf[digits] = 0;
+    puts_serial(buf);
+}
+
+static uint32_t pci_read(uint32_t dev, uint32_t fn, uint32_t reg) {
+    outl(PCI_CONFIG_ADDRESS, PCI_ENABLE | (dev << 11) | (fn << 8) | (reg & 0xfcu));
+    return inl(PCI_CONFIG_DATA);
+}
+
+static void pci_function(uint32_t dev, uint32_t fn, uint32_t id) {
+    uint32_t irq = pci_read(dev, fn, PCI_REG_INTERRUPT);
+    puts_serial("natsume-probe: pci 00:");
+    puthex(dev, 2);
+    puts_serial(".");
+    puthex(fn, 1);
+    puts_serial(" ");
+    puthex(id & 0xffffu, 4);
+    puts_serial(":");
+    puthex(id >> 16, 4);
+    puts_serial(" line=");
+    putu(irq & 0xffu);
+    puts_serial(" pin=");
+    putu((irq >> 8) & 0xffu);
+    puts_serial("\n");
+}
+
+/* Bus 0 only: the emulators' slots are all there. */
+static void pci_scan(void) {
+    for (uint32_t dev = 0; dev < 32; ++dev) {
+        uint32_t functions = 1;
+        for (uint32_t fn = 0; fn < functions; ++fn) {
+            uint32_t id = pci_read(dev, fn, PCI_REG_ID);
+            if ((id & 0xffffu) == 0xffffu) continue;
+            if (fn == 0 && (pci_read(dev, 0, PCI_REG_HEADER) & 0x00800000u)) functions = 8;
+            pci_function(dev, fn, id);
+        }
+    }
+}
+
 struct mb2_tag { uint32_t type, size; };
 struct mb2_module { uint32_t type, size, mod_start, mod_end; char cmdline[]; };
 
@@ -95,6 +150,7 @@ void probe_main(uint32_t magic, const uint8_t *info) {
     } else {
         puts_serial("natsume-probe: boot magic=ok\n");
         uint32_t n = walk_tags(info);
+        pci_scan();
         puts_serial("natsume-probe: done modules=");
         putu(n);
         puts_serial("\n");

@@ -47,6 +47,16 @@ struct Blob {
     }
     uint8_t* bytes() { return reinterpret_cast<uint8_t*>(words.data()); }
 
+    // Appends a device to partition i (call seal() afterwards).
+    natsume_config_device& add_device(uint32_t i, uint16_t bdf, uint32_t gsi = NATSUME_GSI_AUTO,
+                                      uint16_t vendor = NATSUME_DEVICE_ANY_ID, uint16_t device = NATSUME_DEVICE_ANY_ID,
+                                      uint16_t flags = 0) {
+        auto& p = part(i);
+        auto& d = p.devices[p.device_count++];
+        d = natsume_config_device{bdf, vendor, device, flags, gsi, 0};
+        return d;
+    }
+
     // Recompute the CRC after an edit, so only the edited field is wrong.
     void seal() {
         header().crc32 = 0;

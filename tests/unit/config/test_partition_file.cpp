@@ -6,6 +6,7 @@
 
 #include "common/config/validate.hpp"
 #include "vmm-tools/config/partition_file.hpp"
+#include "vmm-tools/config/pci_names.hpp"
 #include "vmm-tools/config/resource_map.hpp"
 #include "vmm-tools/config/sizes.hpp"
 
@@ -123,7 +124,7 @@ TEST_CASE("invalid files report every error with file:line:col", "[config][compi
         {"unknown-key.toml",
          {"unknown-key.toml:13:1: error: missing key 'cores' in partition 'gp0'",
           "unknown-key.toml:15:1: error: unknown key 'core' in partition 'gp0' (did you mean 'cores'?); allowed keys: "
-          "name, cores, ram, image, cmdline, lapic",
+          "name, cores, ram, image, cmdline, lapic, dma, device",
           "unknown-key.toml:16:42: error: unknown key 'sise' in the ram of partition 'gp0' (did you mean 'size'?)"}},
         {"misaligned.toml",
          {"misaligned.toml:16:16: error: ram base 0x6100000 of partition 'gp0' is not a multiple of 2 MiB",
@@ -131,8 +132,7 @@ TEST_CASE("invalid files report every error with file:line:col", "[config][compi
           "aligned: \"32M\" or \"34M\""}},
         {"bad-size.toml",
          {"bad-size.toml:15:9: error: partition 'gp0' lists 2 cores; multi-core partitions are not supported yet",
-          "bad-size.toml:16:35: error: ram size \"32X\" of partition 'gp0' is not a size",
-          "bad-size.toml:18:9: error: lapic = \"trapped\" in partition 'gp0' is not supported yet"}},
+          "bad-size.toml:16:35: error: ram size \"32X\" of partition 'gp0' is not a size"}},
         {"small-ram.toml", {"small-ram.toml:16:35: error: ram size 2 MiB of partition 'gp0' is below the minimum of 4 MiB"}},
         {"missing-key.toml",
          {"missing-key.toml:13:1: error: missing key 'ram' in partition 'gp0'",
@@ -145,6 +145,54 @@ TEST_CASE("invalid files report every error with file:line:col", "[config][compi
           "wrong-type.toml:18:11: error: cmdline of partition 2 must be a string, not an array",
           "wrong-type.toml:19:9: error: lapic = \"auto\" in partition 2 is not a LAPIC mode"}},
         {"syntax.toml", {"syntax.toml:6:40: error: invalid TOML"}},
+        {"bad-bdf.toml",
+         {"bad-bdf.toml:15:7: error: bdf \"00:2g.0\" of device 1 of partition 'rt0' is not bus:device.function in "
+          "hex, e.g. \"00:02.0\"",
+          "bad-bdf.toml:18:7: error: bdf \"0:2\" of device 2 of partition 'rt0' is not bus:device.function",
+          "bad-bdf.toml:21:7: error: bdf \"00:02.0.1\" of device 3 of partition 'rt0' is not bus:device.function"}},
+        {"bdf-range.toml",
+         {"bdf-range.toml:15:7: error: bdf \"00:20.0\" of device 1 of partition 'rt0' has device 0x20; devices are 00 "
+          "to 1f",
+          "bdf-range.toml:18:7: error: bdf \"100:00.0\" of device 2 of partition 'rt0' has bus 0x100; buses are 00 to "
+          "ff",
+          "bdf-range.toml:21:7: error: bdf \"00:02.8\" of device 3 of partition 'rt0' has function 0x8; functions are "
+          "0 to 7"}},
+        {"bad-id.toml",
+         {"bad-id.toml:16:6: error: id \"8086-100e\" of device 00:02.0 of partition 'rt0' is not vendor:device in hex",
+          "bad-id.toml:20:6: error: id \"ffff:0001\" of device 00:03.0 of partition 'rt0' uses ffff, which no device "
+          "has",
+          "bad-id.toml:24:6: error: id \"8086:1000e\" of device 00:04.0 of partition 'rt0' is not vendor:device"}},
+        {"too-many-devices.toml",
+         {"too-many-devices.toml:38:1: error: partition 'rt0' has 9 devices; at most 8 are supported"}},
+        {"duplicate-device.toml",
+         {"duplicate-device.toml:30:7: error: device 00:02.0 is given to both 'rt0' and 'gp0': a device belongs to one "
+          "partition (line 15)"}},
+        {"dma-misaligned.toml",
+         {"dma-misaligned.toml:9:16: error: dma base 0x8100000 of partition 'rt0' is not a multiple of 2 MiB (EPT maps "
+          "the window with 2 MiB pages); nearest aligned: 0x8000000 or 0x8200000",
+          "dma-misaligned.toml:9:35: error: dma size 0x300000 of partition 'rt0' is not a multiple of 2 MiB; nearest "
+          "aligned: \"2M\" or \"4M\""}},
+        {"dma-small.toml",
+         {"dma-small.toml:9:35: error: dma size of partition 'rt0' is 0; a dma window is at least 2 MiB"}},
+        {"dma-overlap.toml",
+         {"dma-overlap.toml:21:7: error: dma window 0x8400000+0x800000 of partition 'gp0' overlaps the dma window of "
+          "partition 'rt0' (0x8000000+0x800000, line 9)",
+          "dma-overlap.toml:32:7: error: dma window 0x5000000+0x400000 of partition 'gp1' overlaps the ram of "
+          "partition 'rt0' (0x4000000+0x2000000, line 8)"}},
+        {"dma-guest-ram.toml",
+         {"dma-guest-ram.toml:9:7: error: dma window 0x1000000+0x800000 of partition 'rt0' starts inside its guest RAM "
+          "(guest 0x0-0x1ffffff); the window appears at its host address, so its base must be at least 0x2000000"}},
+        {"device-keys.toml",
+         {"device-keys.toml:9:7: error: missing key 'size' in the dma window of partition 'rt0'",
+          "device-keys.toml:9:28: error: unknown key 'sise' in the dma window of partition 'rt0' (did you mean "
+          "'size'?)",
+          "device-keys.toml:16:1: error: unknown key 'irq' in device 1 of partition 'rt0' (did you mean 'id'?); "
+          "allowed keys: bdf, id, intx_gsi, dma",
+          "device-keys.toml:20:12: error: intx_gsi of device 00:03.0 of partition 'rt0' must be an integer, not a "
+          "string",
+          "device-keys.toml:21:7: error: dma of device 00:03.0 of partition 'rt0' must be true or false, not a string",
+          "device-keys.toml:23:1: error: missing key 'bdf' in device 3 of partition 'rt0'",
+          "device-keys.toml:25:12: error: intx_gsi 300 of device 3 of partition 'rt0' is out of range; use 0 to 255"}},
         {"top-level.toml",
          {"top-level.toml:1:1: error: missing key 'name' at the top level",
           "top-level.toml:1:1: error: no [[partition]] table",
@@ -261,4 +309,160 @@ TEST_CASE("encode_blob output is what validate_blob expects", "[config][compiler
     blob[100] ^= 0x01;  // one flipped bit in the first partition's image field
     CHECK_FALSE(natsume::config::validate_blob(blob.data(), blob.size(), rep));
     CHECK_THAT(std::string(rep.text), Catch::Contains("crc32 is"));
+}
+
+TEST_CASE("PCI names parse and print", "[config][pci-names]") {
+    auto bdf = [](std::string_view t) { return std::get<uint16_t>(parse_bdf(t)); };
+    auto bdf_error = [](std::string_view t) { return std::get<std::string>(parse_bdf(t)); };
+    CHECK(bdf("00:02.0") == NATSUME_BDF(0, 2, 0));
+    CHECK(bdf("0:2.0") == NATSUME_BDF(0, 2, 0));
+    CHECK(bdf("ff:1f.7") == NATSUME_BDF(0xff, 0x1f, 7));
+    CHECK(bdf("1A:0b.3") == NATSUME_BDF(0x1a, 0xb, 3));
+    CHECK_THAT(bdf_error("00:02"), Catch::StartsWith("is not bus:device.function in hex"));
+    CHECK_THAT(bdf_error("00.02:0"), Catch::StartsWith("is not bus:device.function"));
+    CHECK_THAT(bdf_error(":02.0"), Catch::StartsWith("is not bus:device.function"));
+    CHECK_THAT(bdf_error("00:02.0 "), Catch::StartsWith("is not bus:device.function"));
+    CHECK_THAT(bdf_error("0x0:02.0"), Catch::StartsWith("is not bus:device.function"));
+    CHECK_THAT(bdf_error("-1:02.0"), Catch::StartsWith("is not bus:device.function"));
+    CHECK_THAT(bdf_error("0000:00:02.0"), Catch::StartsWith("is not bus:device.function"));
+    CHECK(bdf_error("100:00.0") == "has bus 0x100; buses are 00 to ff");
+    CHECK(bdf_error("00:20.0") == "has device 0x20; devices are 00 to 1f");
+    CHECK(bdf_error("00:00.8") == "has function 0x8; functions are 0 to 7");
+    CHECK(format_bdf(NATSUME_BDF(0, 2, 0)) == "00:02.0");
+    CHECK(format_bdf(NATSUME_BDF(0xab, 0x1f, 7)) == "ab:1f.7");
+
+    auto id = parse_pci_id("8086:100E");
+    REQUIRE(std::holds_alternative<PciId>(id));
+    CHECK(std::get<PciId>(id).vendor == 0x8086);
+    CHECK(std::get<PciId>(id).device == 0x100e);
+    CHECK(std::get<PciId>(parse_pci_id("1:2")).device == 2);
+    for (const char* bad : {"8086", "8086:", ":100e", "8086:100e0", "80x6:100e", "8086:100e:1"})
+        CHECK_THAT(std::get<std::string>(parse_pci_id(bad)), Catch::StartsWith("is not vendor:device in hex"));
+    CHECK_THAT(std::get<std::string>(parse_pci_id("8086:ffff")), Catch::StartsWith("uses ffff"));
+}
+
+TEST_CASE("configs/passthrough.toml compiles with devices and DMA windows", "[config][compiler][devices]") {
+    CompileResult r = compile_partition_file(kConfigs / "passthrough.toml");
+    INFO(all_errors(r));
+    REQUIRE(r.ok());
+    CHECK(r.notes.empty());
+    const auto& rt = part(r, 0);
+    CHECK(rt.dma_base == 0x08000000);
+    CHECK(rt.dma_size == 8ull << 20);
+    REQUIRE(rt.device_count == 1);
+    CHECK(rt.devices[0].bdf == NATSUME_BDF(0, 2, 0));
+    CHECK(rt.devices[0].vendor_id == 0x8086);
+    CHECK(rt.devices[0].device_id == 0x100e);
+    CHECK(rt.devices[0].flags == 0);
+    CHECK(rt.devices[0].intx_gsi == NATSUME_GSI_AUTO);
+    CHECK(rt.devices[0].reserved == 0);
+    const auto& gp = part(r, 1);
+    CHECK(gp.dma_base == 0x08800000);
+    CHECK(gp.dma_size == 8ull << 20);
+    REQUIRE(gp.device_count == 1);
+    CHECK(gp.devices[0].bdf == NATSUME_BDF(0, 3, 0));
+    CHECK(gp.devices[0].vendor_id == 0xfefe);
+    CHECK(gp.devices[0].device_id == 0xefef);
+    // Unused slots stay zero: validate_blob insists.
+    CHECK(gp.devices[1].bdf == 0);
+    CHECK(gp.devices[1].intx_gsi == 0);
+}
+
+TEST_CASE("device keys reach the blob", "[config][compiler][devices]") {
+    std::string text = one_partition(kBody + "dma = { base = \"0x10000000\", size = 0x400000 }\n"
+                                             "[[partition.device]]\nbdf = \"01:1f.7\"\nintx_gsi = 0\ndma = false\n"
+                                             "[[partition.device]]\nbdf = \"00:02.0\"\ndma = true\n");
+    CompileResult r = compile_partition_text(text, "t.toml");
+    INFO(all_errors(r));
+    REQUIRE(r.ok());
+    const auto& p = part(r, 0);
+    CHECK(p.dma_base == 0x10000000);
+    CHECK(p.dma_size == 0x400000);
+    REQUIRE(p.device_count == 2);
+    CHECK(p.devices[0].bdf == NATSUME_BDF(1, 0x1f, 7));
+    CHECK(p.devices[0].intx_gsi == 0);
+    CHECK(p.devices[0].flags == NATSUME_DEVICE_NO_DMA);
+    CHECK(p.devices[0].vendor_id == NATSUME_DEVICE_ANY_ID);
+    CHECK(p.devices[0].device_id == NATSUME_DEVICE_ANY_ID);
+    CHECK(p.devices[1].flags == 0);
+    // A partition without dma and devices keeps them zero.
+    CompileResult plain = compile_partition_text(one_partition(kBody), "t.toml");
+    REQUIRE(plain.ok());
+    CHECK(part(plain, 0).dma_size == 0);
+    CHECK(part(plain, 0).device_count == 0);
+}
+
+TEST_CASE("a device given twice in one partition is refused", "[config][compiler][devices]") {
+    std::string text = one_partition(kBody + "dma = { base = 0x08000000, size = \"2M\" }\n"
+                                             "[[partition.device]]\nbdf = \"00:02.0\"\n"
+                                             "[[partition.device]]\nbdf = \"0:2.0\"\n");
+    CompileResult r = compile_partition_text(text, "t.toml");
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0].str() == "t.toml:13:7: error: device 00:02.0 is given twice in partition 'p' (line 11)");
+}
+
+TEST_CASE("wrong shapes of dma and device are refused", "[config][compiler][devices]") {
+    CompileResult a = compile_partition_text(one_partition(kBody + "dma = \"8M\"\n"), "t.toml");
+    REQUIRE(a.errors.size() == 1);
+    CHECK_THAT(a.errors[0].str(), Catch::Contains("dma of partition 'p' must be a table, not a string"));
+    CompileResult b = compile_partition_text(one_partition(kBody + "device = \"00:02.0\"\n"), "t.toml");
+    REQUIRE(b.errors.size() == 1);
+    CHECK_THAT(b.errors[0].str(), Catch::Contains("device of partition 'p' must be an array of tables"));
+    CompileResult c = compile_partition_text(
+        one_partition(kBody + "dma = { base = 0xffffffffffe00000, size = \"4M\" }\n"), "t.toml");
+    REQUIRE(c.errors.size() == 1);
+    CHECK_THAT(c.errors[0].str(), Catch::Contains("is not representable in 64 bits"));  // TOML stops at 2^63 - 1
+    CompileResult d = compile_partition_text(
+        one_partition(kBody + "dma = { base = \"0xffffffffffe00000\", size = \"4M\" }\n"), "t.toml");
+    REQUIRE(d.errors.size() == 1);
+    CHECK_THAT(d.errors[0].str(), Catch::Contains("dma window 0xffffffffffe00000+0x400000 of partition 'p' runs past "
+                                                  "the end of the address space"));
+    CompileResult e = compile_partition_text(
+        one_partition(kBody + "dma = { base = 0x04000000, size = \"4M\" }\n"), "t.toml");
+    REQUIRE(e.errors.size() == 1);
+    CHECK_THAT(e.errors[0].str(), Catch::Contains("dma window 0x4000000+0x400000 of partition 'p' overlaps its own ram "
+                                                  "(0x4000000+0x2000000)"));
+}
+
+TEST_CASE("shared explicit INTx lines and missing DMA windows are notes, not errors", "[config][compiler][devices]") {
+    CompileResult r = compile_partition_file(kData / "shared-gsi.toml");
+    INFO(all_errors(r));
+    REQUIRE(r.ok());
+    REQUIRE(r.notes.size() == 2);
+    CHECK_THAT(r.notes[0].str(), Catch::EndsWith("shared-gsi.toml:44:7: note: partition 'gp1' owns DMA-capable device "
+                                                 "00:05.0 but has no dma window: it boots only where an IOMMU isolates "
+                                                 "DMA (add dma = { ... }, or dma = false on the device)"));
+    CHECK_THAT(r.notes[1].str(), Catch::EndsWith("shared-gsi.toml:45:12: note: INTx GSI 11 is shared by 00:02.0 (rt0), "
+                                                 "00:06.0 (gp0) and 00:05.0 (gp1): delivered per device by the "
+                                                 "hypervisor's shared-line routing"));
+    // Two users read "A and B"; automatic GSIs are unknown offline and give no note.
+    std::string two =
+        "version = 1\nname = \"t\"\n"
+        "[[partition]]\nname = \"a\"\ncores = [1]\nram = { base = 0x04000000, size = \"4M\" }\nimage = \"g\"\n"
+        "lapic = \"passthrough\"\n[[partition.device]]\nbdf = \"00:02.0\"\nintx_gsi = 9\ndma = false\n"
+        "[[partition.device]]\nbdf = \"00:04.0\"\ndma = false\n"
+        "[[partition]]\nname = \"b\"\ncores = [2]\nram = { base = 0x06000000, size = \"4M\" }\nimage = \"g\"\n"
+        "lapic = \"passthrough\"\n[[partition.device]]\nbdf = \"00:03.0\"\nintx_gsi = 9\ndma = false\n"
+        "[[partition.device]]\nbdf = \"00:05.0\"\ndma = false\n";
+    CompileResult t = compile_partition_text(two, "two.toml");
+    INFO(all_errors(t));
+    REQUIRE(t.ok());
+    REQUIRE(t.notes.size() == 1);
+    CHECK(t.notes[0].str() == "two.toml:24:12: note: INTx GSI 9 is shared by 00:02.0 (a) and 00:03.0 (b): delivered "
+                              "per device by the hypervisor's shared-line routing");
+}
+
+TEST_CASE("the resource map lists the dma window and devices", "[config][compiler][devices]") {
+    CompileResult r = compile_partition_file(kData / "shared-gsi.toml");
+    REQUIRE(r.ok());
+    std::string map = resource_map(&header(r), std::nullopt);
+    CHECK_THAT(map, Catch::Contains("partition 'rt0'\n  core     1\n  ram      host 0x4000000-0x5ffffff (32 MiB), "
+                                    "guest 0x0-0x1ffffff\n  dma      host 0x8000000-0x87fffff (8 MiB), guest the same "
+                                    "(identity-mapped)\n  device   00:02.0 id 8086:100e, INTx GSI 11, DMA\n  image  "));
+    CHECK_THAT(map, Catch::Contains("  device   00:06.0 any id, INTx GSI 11, DMA\n  device   00:03.0 any id, INTx "
+                                    "GSI 9, no DMA\n"));
+    CompileResult p = compile_partition_file(kConfigs / "passthrough.toml");
+    REQUIRE(p.ok());
+    CHECK_THAT(resource_map(&header(p), std::nullopt),
+               Catch::Contains("  device   00:03.0 id fefe:efef, INTx GSI from the platform, DMA\n"));
 }

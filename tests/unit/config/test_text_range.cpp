@@ -2,7 +2,9 @@
 #include <cstdint>
 #include <string>
 
+#include "common/bdf.hpp"
 #include "common/range.hpp"
+#include "natsume/config_blob.h"
 #include "common/text.hpp"
 
 using namespace natsume;
@@ -46,4 +48,18 @@ TEST_CASE("range arithmetic is overflow-safe", "[config][range]") {
     CHECK_FALSE(range_contains(0x100000, 0xfef0000, 0x0, 0x200000));
     CHECK(is_aligned(0x4000000, 0x200000));
     CHECK_FALSE(is_aligned(0x4100000, 0x200000));
+}
+
+TEST_CASE("Text writes fixed-width hex and PCI addresses", "[config][text]") {
+    char buf[64];
+    Text t(buf, sizeof buf);
+    t.hex_fixed(0x2, 2).ch(' ').hex_fixed(0x100e, 4).ch(' ').hex_fixed(0x12345, 2).ch(' ').hex_fixed(0, 1);
+    CHECK(std::string(t.c_str()) == "02 100e 45 0");
+    char b2[64];
+    Text u(b2, sizeof b2);
+    put_pci_id(put_bdf(u, NATSUME_BDF(0xff, 31, 7)).ch(' '), 0x8086, 0x100e);
+    CHECK(std::string(u.c_str()) == "ff:1f.7 8086:100e");
+    CHECK(bdf_bus(NATSUME_BDF(0x12, 3, 4)) == 0x12);
+    CHECK(bdf_device(NATSUME_BDF(0x12, 3, 4)) == 3);
+    CHECK(bdf_function(NATSUME_BDF(0x12, 3, 4)) == 4);
 }

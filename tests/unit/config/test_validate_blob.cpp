@@ -85,11 +85,64 @@ TEST_CASE("validate_blob rejects every kind of corruption", "[config][validate]"
          "runs past the end of the address space"},
         {"ram overlap", [](Blob& b) { b.part(1).ram_base = 0x5000000; }, true,
          "partition 'gp0': ram 0x5000000+0x2000000 overlaps partition 'rt0' (0x4000000+0x2000000)"},
-        {"lapic trapped", [](Blob& b) { b.part(0).lapic_mode = NATSUME_LAPIC_TRAPPED; }, true,
-         "lapic mode trapped is not supported yet; use passthrough"},
         {"lapic unknown", [](Blob& b) { b.part(0).lapic_mode = 0; }, true, "lapic mode 0 is unknown"},
         {"flags", [](Blob& b) { b.part(1).flags = 1; }, true, "partition 'gp0': flags is 0x1, must be 0"},
         {"reserved", [](Blob& b) { b.part(1).reserved = 8; }, true, "reserved field is 0x8, must be 0"},
+        // DMA windows.
+        {"dma base without size", [](Blob& b) { b.part(0).dma_base = 0x8000000; }, true,
+         "partition 'rt0': dma window has base 0x8000000 but size 0; give both or neither"},
+        {"dma base misaligned", [](Blob& b) { b.part(0).dma_base = 0x8100000; b.part(0).dma_size = 0x800000; }, true,
+         "partition 'rt0': dma base 0x8100000 is not 2 MiB aligned; use 0x8000000 or 0x8200000"},
+        {"dma size misaligned", [](Blob& b) { b.part(0).dma_base = 0x8000000; b.part(0).dma_size = 0x1000; }, true,
+         "partition 'rt0': dma size 0x1000 is not a multiple of 2 MiB; use 0x200000"},
+        {"dma wraps", [](Blob& b) { b.part(0).dma_base = 0xffffffffffe00000ull; b.part(0).dma_size = 0x400000; },
+         true, "dma window 0xffffffffffe00000+0x400000 runs past the end of the address space"},
+        {"dma inside guest ram", [](Blob& b) { b.part(0).dma_base = 0x1000000; b.part(0).dma_size = 0x200000; }, true,
+         "partition 'rt0': dma window 0x1000000+0x200000 starts inside the guest RAM (0x0+0x2000000): the window "
+         "appears at its host address, put it at or above 0x2000000"},
+        {"dma over own ram", [](Blob& b) { b.part(0).dma_base = 0x4000000; b.part(0).dma_size = 0x200000; }, true,
+         "partition 'rt0': dma window 0x4000000+0x200000 overlaps its own ram 0x4000000+0x2000000"},
+        {"dma over other ram", [](Blob& b) { b.part(1).dma_base = 0x5e00000; b.part(1).dma_size = 0x200000; }, true,
+         "partition 'gp0': dma window 0x5e00000+0x200000 overlaps the ram of partition 'rt0' (0x4000000+0x2000000)"},
+        {"ram over other dma", [](Blob& b) { b.part(0).dma_base = 0x6000000; b.part(0).dma_size = 0x200000; }, true,
+         "partition 'gp0': ram 0x6000000+0x2000000 overlaps the dma window of partition 'rt0' (0x6000000+0x200000)"},
+        {"dma over dma",
+         [](Blob& b) {
+             b.part(0).dma_base = 0x8000000;
+             b.part(0).dma_size = 0x800000;
+             b.part(1).dma_base = 0x8600000;
+             b.part(1).dma_size = 0x800000;
+         },
+         true,
+         "partition 'gp0': dma window 0x8600000+0x800000 overlaps the dma window of partition 'rt0' "
+         "(0x8000000+0x800000)"},
+        // Devices.
+        {"device count", [](Blob& b) { b.part(1).device_count = 9; }, true,
+         "partition 'gp0': device_count is 9, more than the 8 slots of the file format"},
+        {"reserved2", [](Blob& b) { b.part(1).reserved2 = 2; }, true, "partition 'gp0': reserved2 field is 0x2"},
+        {"device flags", [](Blob& b) { b.add_device(0, NATSUME_BDF(0, 2, 0)).flags = 6; }, true,
+         "partition 'rt0': device 00:02.0 has flags 0x6; only 0x1 (no DMA) is defined"},
+        {"device reserved", [](Blob& b) { b.add_device(0, NATSUME_BDF(0, 2, 0)).reserved = 1; }, true,
+         "partition 'rt0': device 00:02.0: reserved field is 0x1, must be 0"},
+        {"vendor without device",
+         [](Blob& b) { b.add_device(1, NATSUME_BDF(0x1a, 0x1f, 7), NATSUME_GSI_AUTO, 0x8086); }, true, "partition 'gp0': device 1a:1f.7 expects id 8086:ffff; give vendor and device together"},
+        {"gsi range", [](Blob& b) { b.add_device(0, NATSUME_BDF(0, 2, 0), 256); }, true,
+         "partition 'rt0': device 00:02.0: INTx GSI 256 is out of range (0 to 255, or automatic)"},
+        {"device twice in one partition",
+         [](Blob& b) {
+             b.add_device(0, NATSUME_BDF(0, 2, 0));
+             b.add_device(0, NATSUME_BDF(0, 2, 0));
+         },
+         true, "partition 'rt0': device 00:02.0 is given twice"},
+        {"unused device slot", [](Blob& b) { b.part(0).devices[3].intx_gsi = 1; }, true,
+         "partition 'rt0': unused device slot 3 is not zero"},
+        {"device in two partitions",
+         [](Blob& b) {
+             b.add_device(0, NATSUME_BDF(0, 3, 0));
+             b.add_device(1, NATSUME_BDF(0, 4, 0));
+             b.add_device(1, NATSUME_BDF(0, 3, 0));
+         },
+         true, "device 00:03.0 is given to both 'rt0' and 'gp0': a device belongs to one partition"},
     };
     for (const auto& c : cases) {
         Blob b;
@@ -100,6 +153,29 @@ TEST_CASE("validate_blob rejects every kind of corruption", "[config][validate]"
         std::string got = run(b);
         CHECK_THAT(got, Catch::Contains(c.expected));
     }
+}
+
+TEST_CASE("validate_blob accepts both LAPIC modes", "[config][validate]") {
+    Blob b;
+    b.part(0).lapic_mode = NATSUME_LAPIC_TRAPPED;
+    b.seal();
+    CHECK(run(b) == "OK");
+}
+
+TEST_CASE("validate_blob accepts devices and DMA windows", "[config][validate]") {
+    Blob b;
+    b.part(0).dma_base = 0x8000000;
+    b.part(0).dma_size = 0x800000;
+    b.part(1).dma_base = 0x8800000;  // adjacent windows do not overlap
+    b.part(1).dma_size = 0x800000;
+    b.add_device(0, NATSUME_BDF(0, 2, 0), NATSUME_GSI_AUTO, 0x8086, 0x100e);
+    b.add_device(1, NATSUME_BDF(0, 3, 0), 11, NATSUME_DEVICE_ANY_ID, NATSUME_DEVICE_ANY_ID, NATSUME_DEVICE_NO_DMA);
+    b.add_device(1, NATSUME_BDF(0xff, 31, 7), 255);  // the highest BDF and GSI
+    for (uint16_t dev = 8; dev < 8 + NATSUME_CONFIG_MAX_DEVICES - 1; ++dev)
+        b.add_device(0, NATSUME_BDF(1, dev, 0), 11);  // a full partition, and GSIs may be shared
+    b.seal();
+    CHECK(b.part(0).device_count == NATSUME_CONFIG_MAX_DEVICES);
+    CHECK(run(b) == "OK");
 }
 
 TEST_CASE("validate_blob rejects short, truncated and misaligned buffers", "[config][validate]") {

@@ -79,3 +79,130 @@ TEST_CASE("validate_platform with no usable memory names none", "[config][platfo
     p.usable_count = 0;
     CHECK_THAT(run(b, p), Catch::EndsWith("is not inside one usable RAM range (usable:)"));
 }
+
+namespace {
+
+// Bochs i440fx with slot1 = e1000 and slot2 = pcipnic; 00:01.0 is the PIIX3
+// ISA bridge (a function, not a PCI-to-PCI bridge) and 00:1e.0 a made-up
+// PCI-to-PCI bridge.
+const PlatformDevice kDevices[] = {
+    {NATSUME_BDF(0, 0, 0), 0x8086, 0x1237, NATSUME_GSI_AUTO, false},
+    {NATSUME_BDF(0, 1, 0), 0x8086, 0x7000, NATSUME_GSI_AUTO, false},
+    {NATSUME_BDF(0, 1, 1), 0x8086, 0x7010, NATSUME_GSI_AUTO, false},
+    {NATSUME_BDF(0, 2, 0), 0x8086, 0x100e, 11, false},
+    {NATSUME_BDF(0, 3, 0), 0xfefe, 0xefef, 9, false},
+    {NATSUME_BDF(0, 6, 0), 0x8086, 0x100e, 11, false},
+    {NATSUME_BDF(0, 0x1e, 0), 0x8086, 0x244e, NATSUME_GSI_AUTO, true},
+};
+
+Platform pci_machine(bool iommu = false) {
+    Platform p = machine();
+    p.devices = kDevices;
+    p.device_count = sizeof kDevices / sizeof kDevices[0];
+    p.iommu = iommu;
+    return p;
+}
+
+// rt0 owns the e1000, gp0 the pcipnic, each with a DMA window.
+Blob passthrough() {
+    Blob b;
+    b.part(0).dma_base = 0x8000000;
+    b.part(0).dma_size = 0x800000;
+    b.part(1).dma_base = 0x8800000;
+    b.part(1).dma_size = 0x800000;
+    b.add_device(0, NATSUME_BDF(0, 2, 0), NATSUME_GSI_AUTO, 0x8086, 0x100e);
+    b.add_device(1, NATSUME_BDF(0, 3, 0));
+    b.seal();
+    return b;
+}
+
+}  // namespace
+
+TEST_CASE("validate_platform accepts assigned devices with DMA windows", "[config][platform][devices]") {
+    Blob b = passthrough();
+    CHECK(run(b, pci_machine()) == "OK");
+    CHECK(run(b, pci_machine(true)) == "OK");
+}
+
+TEST_CASE("validate_platform needs the new Platform fields only for devices", "[config][platform][devices]") {
+    Blob plain;
+    Platform p{kApics, 3, 0, kUsable, 2, kReserved, 2};  // the pre-device aggregate form
+    CHECK(p.devices == nullptr);
+    CHECK(p.device_count == 0);
+    CHECK_FALSE(p.iommu);
+    CHECK(run(plain, p) == "OK");
+    Blob b = passthrough();
+    CHECK(run(b, p) == "partition 'rt0': device 00:02.0 is not on this machine (bus 00 has no functions)");
+}
+
+TEST_CASE("validate_platform refuses a device that is not there", "[config][platform][devices]") {
+    Blob b = passthrough();
+    b.part(1).devices[0].bdf = NATSUME_BDF(0, 4, 0);
+    b.seal();
+    CHECK(run(b, pci_machine()) == "partition 'gp0': device 00:04.0 is not on this machine (bus 00 has: 00:00.0 "
+                                   "00:01.0 00:01.1 00:02.0 00:03.0 00:06.0 00:1e.0)");
+    b.part(1).devices[0].bdf = NATSUME_BDF(2, 0, 0);
+    b.seal();
+    CHECK(run(b, pci_machine()) == "partition 'gp0': device 02:00.0 is not on this machine (bus 02 has no "
+                                   "functions)");
+}
+
+TEST_CASE("validate_platform catches a wrong slot by vendor:device", "[config][platform][devices]") {
+    Blob b = passthrough();
+    b.part(0).devices[0].device_id = 0x100f;
+    b.seal();
+    CHECK(run(b, pci_machine()) == "partition 'rt0': device 00:02.0 is 8086:100e, the partition file expects "
+                                   "8086:100f");
+    b.part(0).devices[0].device_id = 0x100e;
+    b.part(0).devices[0].vendor_id = 0x10ec;
+    b.seal();
+    CHECK_THAT(run(b, pci_machine()), Catch::EndsWith("the partition file expects 10ec:100e"));
+    // The same device ID in another slot is a different device.
+    b.part(0).devices[0].vendor_id = 0xfefe;
+    b.part(0).devices[0].device_id = 0xefef;
+    b.seal();
+    CHECK(run(b, pci_machine()) == "partition 'rt0': device 00:02.0 is 8086:100e, the partition file expects "
+                                   "fefe:efef");
+}
+
+TEST_CASE("validate_platform refuses to assign a bridge", "[config][platform][devices]") {
+    Blob b = passthrough();
+    b.part(1).devices[0].bdf = NATSUME_BDF(0, 0x1e, 0);
+    b.seal();
+    CHECK(run(b, pci_machine(true)) == "partition 'gp0': device 00:1e.0 is a PCI bridge, which cannot be assigned; "
+                                       "assign the devices behind it");
+}
+
+TEST_CASE("without an IOMMU a DMA-capable device needs a DMA window", "[config][platform][devices]") {
+    Blob b = passthrough();
+    b.part(0).dma_base = 0;
+    b.part(0).dma_size = 0;
+    b.seal();
+    CHECK(run(b, pci_machine()) == "partition 'rt0' owns DMA-capable device 00:02.0 but this machine has no IOMMU: "
+                                   "give it a dma window (identity-mapped RAM) for its DMA buffers");
+    // With DMA remapping the window is not needed.
+    CHECK(run(b, pci_machine(true)) == "OK");
+    // A device that never masters the bus needs none either.
+    b.part(0).devices[0].flags = NATSUME_DEVICE_NO_DMA;
+    b.seal();
+    CHECK(run(b, pci_machine()) == "OK");
+    // The first DMA-capable device is named.
+    b.add_device(0, NATSUME_BDF(0, 6, 0));
+    b.seal();
+    CHECK_THAT(run(b, pci_machine()), Catch::StartsWith("partition 'rt0' owns DMA-capable device 00:06.0 but"));
+}
+
+TEST_CASE("validate_platform places the DMA window in free usable RAM", "[config][platform][devices]") {
+    Blob b = passthrough();
+    b.part(1).dma_base = 0x10000000;  // just past the 256 MiB machine
+    b.seal();
+    CHECK(run(b, pci_machine()) == "partition 'gp0': dma window 0x10000000+0x800000 is not inside one usable RAM "
+                                   "range (usable: 0x0+0x9fc00 0x100000+0xfef0000)");
+    Platform p = pci_machine();
+    const Range reserved[] = {{0x100000, 0x200000}, {0x8a00000, 0x1000}};
+    p.reserved = reserved;
+    b.part(1).dma_base = 0x8800000;
+    b.seal();
+    CHECK(run(b, p) == "partition 'gp0': dma window 0x8800000+0x800000 overlaps memory the hypervisor uses "
+                       "(0x8a00000+0x1000: its image, heap or a boot module); move the window");
+}

@@ -1,0 +1,53 @@
+#include "device_tests.h"
+
+#include <string.h>
+
+#include "cmdline.h"
+#include "device_common.h"
+#include "hypercall.h"
+
+namespace device_tests {
+
+uint64_t arg(const char* key, uint64_t fallback) { return cmdline::get_u64(boot::context().cmdline, key, fallback); }
+
+bool read_stats(natsume_stats& out)
+{
+    if (!in_partition())
+        return false;
+    return hypercall::call(NATSUME_HC_STATS_READ, reinterpret_cast<uintptr_t>(&out)) == NATSUME_OK;
+}
+
+bool wait_count_change(const volatile uint64_t* counter, uint64_t seen, uint64_t deadline)
+{
+    cpu::enable_interrupts();
+    while (*counter == seen && cpu::rdtsc() < deadline)
+        cpu::pause();
+    cpu::disable_interrupts();
+    return *counter != seen;
+}
+
+namespace {
+struct Entry {
+    const char* name;
+    void (*run)();
+};
+constexpr Entry kEntries[] = {
+    {"pci", run_pci_list},           {"e1000", run_e1000},
+    {"bench-irq", run_bench_irq},    {"load-cpu", run_load_cpu},
+    {"load-irq", run_load_irq},      {"attack-pci", run_attack_pci},
+    {"attack-ioapic", run_attack_ioapic}, {"attack-ipi", run_attack_ipi},
+};
+}  // namespace
+
+bool run(const char* name)
+{
+    for (const Entry& e : kEntries) {
+        if (strcmp(name, e.name) == 0) {
+            e.run();
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace device_tests

@@ -1,0 +1,8 @@
+// Device-side test modes: test=pci, e1000, bench-irq, load-cpu, load-irq,
+// attack-pci, attack-ioapic, attack-ipi.
+#pragma once
+
+namespace device_tests {
+// Returns false when no device test has that name.
+[[nodiscard]] bool run(const char* name);
+}  // namespace device_tests

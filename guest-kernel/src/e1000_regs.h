@@ -1,0 +1,124 @@
+// Intel 8254x (82540EM) register map and descriptor layouts, from the
+// "PCI/PCI-X Family of Gigabit Ethernet Controllers Software Developer's
+// Manual" (8254x SDM): section 13 registers, 3.2.3 / 3.3.3 descriptors.
+// Pure definitions, host-tested.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+namespace e1000 {
+
+inline constexpr uint16_t kVendorIntel = 0x8086;
+inline constexpr uint16_t kDevice82540EM = 0x100e;
+
+enum class Reg : uint32_t {
+    Ctrl = 0x0000,
+    Status = 0x0008,
+    Eerd = 0x0014,
+    Icr = 0x00c0,
+    Ics = 0x00c8,
+    Ims = 0x00d0,
+    Imc = 0x00d8,
+    Rctl = 0x0100,
+    Tctl = 0x0400,
+    Tipg = 0x0410,
+    Rdbal = 0x2800,
+    Rdbah = 0x2804,
+    Rdlen = 0x2808,
+    Rdh = 0x2810,
+    Rdt = 0x2818,
+    Rdtr = 0x2820,
+    Tdbal = 0x3800,
+    Tdbah = 0x3804,
+    Tdlen = 0x3808,
+    Tdh = 0x3810,
+    Tdt = 0x3818,
+    Mta = 0x5200,  // 128 dwords of multicast table
+    Ral0 = 0x5400,
+    Rah0 = 0x5404,
+};
+
+// CTRL (13.4.1)
+inline constexpr uint32_t kCtrlAsde = 1u << 5;
+inline constexpr uint32_t kCtrlSlu = 1u << 6;
+inline constexpr uint32_t kCtrlRst = 1u << 26;
+// STATUS (13.4.2)
+inline constexpr uint32_t kStatusLinkUp = 1u << 1;
+// EERD (13.4.4, 82540EM layout): start, done, word address, data.
+inline constexpr uint32_t kEerdStart = 1u << 0;
+inline constexpr uint32_t kEerdDone = 1u << 4;
+inline constexpr unsigned kEerdAddrShift = 8;
+inline constexpr unsigned kEerdDataShift = 16;
+// Interrupt causes, shared by ICR/ICS/IMS/IMC (13.4.17).
+inline constexpr uint32_t kIntTxdw = 1u << 0;
+inline constexpr uint32_t kIntTxqe = 1u << 1;
+inline constexpr uint32_t kIntLsc = 1u << 2;
+inline constexpr uint32_t kIntRxdmt0 = 1u << 4;
+inline constexpr uint32_t kIntRxo = 1u << 6;
+inline constexpr uint32_t kIntRxt0 = 1u << 7;
+// RCTL (13.4.22): enable, broadcast accept, 2048-byte buffers (BSIZE 00,
+// BSEX 0), strip CRC.
+inline constexpr uint32_t kRctlEn = 1u << 1;
+inline constexpr uint32_t kRctlBam = 1u << 15;
+inline constexpr uint32_t kRctlSecrc = 1u << 26;
+// TCTL (13.4.33): enable, pad short packets, collision threshold 0x10,
+// full-duplex collision distance 0x40.
+inline constexpr uint32_t kTctlEn = 1u << 1;
+inline constexpr uint32_t kTctlPsp = 1u << 3;
+inline constexpr uint32_t kTctlCt = 0x10u << 4;
+inline constexpr uint32_t kTctlCold = 0x40u << 12;
+// TIPG for copper 82540EM (13.4.34): IPGT 10, IPGR1 8, IPGR2 6.
+inline constexpr uint32_t kTipgCopper = 10u | (8u << 10) | (6u << 20);
+// Receive Address High: address valid (13.5.3).
+inline constexpr uint32_t kRahAv = 1u << 31;
+
+inline constexpr unsigned kMtaEntries = 128;
+inline constexpr size_t kBufferSize = 2048;
+
+// Legacy receive descriptor (3.2.3).
+struct RxDesc {
+    uint64_t addr;
+    uint16_t length;
+    uint16_t checksum;
+    uint8_t status;
+    uint8_t errors;
+    uint16_t special;
+};
+static_assert(sizeof(RxDesc) == 16);
+static_assert(offsetof(RxDesc, length) == 8 && offsetof(RxDesc, status) == 12 && offsetof(RxDesc, errors) == 13);
+inline constexpr uint8_t kRxStatusDd = 1u << 0;
+inline constexpr uint8_t kRxStatusEop = 1u << 1;
+
+// Legacy transmit descriptor (3.3.3).
+struct TxDesc {
+    uint64_t addr;
+    uint16_t length;
+    uint8_t cso;
+    uint8_t cmd;
+    uint8_t status;
+    uint8_t css;
+    uint16_t special;
+};
+static_assert(sizeof(TxDesc) == 16);
+static_assert(offsetof(TxDesc, length) == 8 && offsetof(TxDesc, cmd) == 11 && offsetof(TxDesc, status) == 12);
+inline constexpr uint8_t kTxCmdEop = 1u << 0;
+inline constexpr uint8_t kTxCmdIfcs = 1u << 1;
+inline constexpr uint8_t kTxCmdRs = 1u << 3;
+inline constexpr uint8_t kTxStatusDd = 1u << 0;
+
+// Descriptor rings: base 16-byte aligned, length a multiple of 128 bytes
+// (13.4.27 RDLEN, 13.4.38 TDLEN).
+inline constexpr size_t kRingAlign = 128;
+constexpr bool valid_ring_bytes(size_t bytes) { return bytes != 0 && bytes % kRingAlign == 0; }
+
+// Next index in a ring of n descriptors.
+constexpr uint32_t ring_next(uint32_t i, uint32_t n) { return i + 1 == n ? 0 : i + 1; }
+
+// RAL/RAH hold the MAC little-endian: byte 0 in RAL bits 7:0.
+constexpr uint32_t ral_from_mac(const uint8_t m[6])
+{
+    return uint32_t{m[0]} | uint32_t{m[1]} << 8 | uint32_t{m[2]} << 16 | uint32_t{m[3]} << 24;
+}
+constexpr uint32_t rah_from_mac(const uint8_t m[6]) { return uint32_t{m[4]} | uint32_t{m[5]} << 8 | kRahAv; }
+
+}  // namespace e1000

@@ -1,0 +1,110 @@
+#include "arch/x86/devices.hpp"
+
+#include <new>
+
+#include "arch/x86/ioapic_hw.hpp"
+#include "core/log.hpp"
+
+namespace natsume::x86::devices {
+namespace {
+pci::Inventory inv;
+constexpr uint64_t IOAPIC_PAGE = 0x1000;
+
+const char* bar_kind(const pci::Bar& b) { return b.io ? "io" : b.is64 ? "mem64" : "mem"; }
+
+void print_function(const pci::Function& f) {
+    char bdf[8];
+    pci::format_bdf(bdf, f.bdf);
+    char line[300];
+    size_t n = log::format(line, sizeof line, "natsume: pci: %s %04x:%04x class %02x/%02x", bdf, f.vendor_id,
+                           f.device_id, f.class_code, f.subclass);
+    if (f.is_bridge) n += log::format(line + n, sizeof line - n, " bridge to bus %u", f.secondary_bus);
+    if (f.irq_pin) n += log::format(line + n, sizeof line - n, " INT%c line %u", 'A' + f.irq_pin - 1, f.irq_line);
+    for (uint8_t i = 0; i < f.bar_count; i++)
+        n += log::format(line + n, sizeof line - n, " bar%u=%s:0x%lx+0x%lx", f.bars[i].index, bar_kind(f.bars[i]),
+                         f.bars[i].base, f.bars[i].size);
+    if (f.cap_msi) n += log::format(line + n, sizeof line - n, " msi");
+    if (f.cap_msix) n += log::format(line + n, sizeof line - n, " msix");
+    log::print("%s\n", line);
+}
+
+const pci::Function* find_function(uint16_t bdf) {
+    for (size_t i = 0; i < inv.count; i++)
+        if (inv.functions[i].bdf == bdf) return &inv.functions[i];
+    return nullptr;
+}
+
+uint32_t live_low(void* ctx, uint8_t pin) {
+    auto gsi_base = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(ctx));
+    return ioapic_hw::read_entry_low(gsi_base + pin);
+}
+}  // namespace
+
+void scan(const pci::ConfigAccess& hw) {
+    pci::Error e = pci::enumerate(hw, inv);
+    if (e != pci::Error::Ok) log::print("natsume: pci: enumeration incomplete: %s\n", pci::to_string(e));
+    e = pci::size_all_bars(hw, inv);
+    if (e != pci::Error::Ok) log::print("natsume: pci: BAR sizing incomplete: %s\n", pci::to_string(e));
+    log::print("natsume: pci: %zu functions\n", inv.count);
+    for (size_t i = 0; i < inv.count; i++) print_function(inv.functions[i]);
+}
+
+const pci::Inventory& inventory() { return inv; }
+
+uint32_t resolve_gsi(const pci::Function& fn, const acpi::Madt& madt) {
+    if (fn.irq_pin == 0 || fn.irq_line == 0xff) return NO_GSI;
+    for (size_t i = 0; i < madt.override_count; i++)
+        if (madt.overrides[i].bus == 0 && madt.overrides[i].source == fn.irq_line) return madt.overrides[i].gsi;
+    return fn.irq_line;   // ISA IRQs map 1:1 to GSIs without an override (ACPI 6.x, 5.2.12.5)
+}
+
+bool resolve(Partition& p, const acpi::Madt& madt, char* why, size_t n) {
+    p.device_count = p.cfg.device_count;
+    for (uint32_t i = 0; i < p.device_count; i++) {
+        const natsume_config_device& d = p.cfg.devices[i];
+        char bdf[8];
+        pci::format_bdf(bdf, d.bdf);
+        const pci::Function* fn = find_function(d.bdf);
+        if (!fn) { log::format(why, n, "device %s is not present on this machine", bdf); return false; }
+        if ((d.vendor_id != NATSUME_DEVICE_ANY_ID && d.vendor_id != fn->vendor_id) ||
+            (d.device_id != NATSUME_DEVICE_ANY_ID && d.device_id != fn->device_id)) {
+            log::format(why, n, "device %s is %04x:%04x, the partition file expects %04x:%04x", bdf, fn->vendor_id,
+                        fn->device_id, d.vendor_id, d.device_id);
+            return false;
+        }
+        PartitionDevice& pd = p.devices[i];
+        pd = {d.bdf, fn->vendor_id, fn->device_id, d.flags,
+              d.intx_gsi != NATSUME_GSI_AUTO ? d.intx_gsi : resolve_gsi(*fn, madt), fn};
+    }
+    p.dma_base = p.cfg.dma_base;
+    p.dma_size = p.cfg.dma_size;
+    return true;
+}
+
+bool attach(Partition& p, const pci::ConfigAccess& hw, const acpi::Madt& madt, char* why, size_t n) {
+    p.vpci.reset();
+    uint64_t owned = 0;
+    const ioapic_hw::Unit* unit = ioapic_hw::unit_count() ? &ioapic_hw::unit(0) : nullptr;
+    for (uint32_t i = 0; i < p.device_count; i++) {
+        const PartitionDevice& d = p.devices[i];
+        vpci::DeviceOptions opt{!(d.flags & NATSUME_DEVICE_NO_DMA), false};
+        vpci::Error e = p.vpci.add_device(*d.fn, opt, hw);
+        if (e != vpci::Error::Ok) { log::format(why, n, "virtual config space: %s", vpci::to_string(e)); return false; }
+        if (d.gsi == NO_GSI) continue;
+        if (!unit || d.gsi < unit->gsi_base || d.gsi >= unit->gsi_base + unit->pins || d.gsi - unit->gsi_base >= 64) {
+            log::format(why, n, "INTx GSI %u of a device is not on the first IOAPIC", d.gsi);
+            return false;
+        }
+        owned |= 1ull << (d.gsi - unit->gsi_base);
+    }
+    if (!owned) return true;
+    vioapic::Config cfg{unit->pins, owned, p.apic_id, false, 0, unit->id, unit->version, live_low,
+                        reinterpret_cast<void*>(static_cast<uintptr_t>(unit->gsi_base))};
+    if (!vioapic::config_ok(cfg)) { log::format(why, n, "virtual IOAPIC configuration rejected%s", ""); return false; }
+    p.vioapic = new (p.vioapic_storage) vioapic::Vioapic(cfg);
+    p.ioapic_gpa = unit->base & ~(IOAPIC_PAGE - 1);
+    (void)madt;
+    return true;
+}
+
+}  // namespace natsume::x86::devices

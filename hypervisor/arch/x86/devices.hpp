@@ -1,0 +1,27 @@
+// PCI devices at boot: the platform inventory, and each partition's devices
+// resolved against it (BDF, identity, INTx GSI), its virtual config space and
+// its virtual IOAPIC.
+#pragma once
+#include "core/partition.hpp"
+#include "lib/acpi.hpp"
+#include "lib/pci.hpp"
+
+namespace natsume::x86::devices {
+
+// Enumerates and sizes every PCI function and prints the inventory.
+void scan(const pci::ConfigAccess& hw);
+const pci::Inventory& inventory();
+
+// INTx GSI of a function: the Interrupt Line register's ISA IRQ through the
+// MADT's interrupt source overrides; NO_GSI when it has no INTx pin or no line.
+uint32_t resolve_gsi(const pci::Function& fn, const acpi::Madt& madt);
+
+// Fills p.devices from its partition-file entries. False with a sentence when a
+// device is missing or differs from what the file expects.
+[[nodiscard]] bool resolve(Partition& p, const acpi::Madt& madt, char* why, size_t why_size);
+
+// Virtual config space and IOAPIC of a partition whose devices are resolved.
+[[nodiscard]] bool attach(Partition& p, const pci::ConfigAccess& hw, const acpi::Madt& madt, char* why,
+                          size_t why_size);
+
+}  // namespace natsume::x86::devices

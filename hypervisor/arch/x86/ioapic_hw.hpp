@@ -1,0 +1,33 @@
+// The physical IOAPIC(s), programmed only by the hypervisor (82093AA
+// datasheet: IOREGSEL at +0x00, IOWIN at +0x10; redirection entry n at
+// registers 0x10 + 2n (low) and 0x11 + 2n (high)).
+#pragma once
+#include <stdint.h>
+
+namespace natsume::x86::ioapic_hw {
+
+struct Unit {
+    uint64_t base;
+    uint32_t gsi_base;
+    uint8_t pins;
+    uint8_t id;
+    uint8_t version;
+};
+
+// Registers a unit found in the MADT and masks all its pins: nothing reaches
+// a core until a partition programs a pin it owns.
+void add_unit(uint64_t base, uint32_t gsi_base);
+const Unit* unit_for_gsi(uint32_t gsi);
+uint32_t unit_count();
+const Unit& unit(uint32_t i);
+
+// Writes an entry (high dword first, so the destination is right before the
+// low dword may unmask it).
+void write_entry(uint32_t gsi, uint32_t low, uint32_t high);
+uint32_t read_entry_low(uint32_t gsi);
+void mask(uint32_t gsi);
+// Directed EOI (IOAPIC version 0x20 and later): clears Remote IRR of the
+// entries of the unit holding gsi that use this vector.
+void eoi(uint32_t gsi, uint8_t vector);
+
+}  // namespace natsume::x86::ioapic_hw

@@ -1,0 +1,85 @@
+#include "icr_filter.hpp"
+
+namespace natsume::icr {
+namespace {
+
+// Vectors 0..15 are illegal for fixed IPIs (SDM Vol. 3A 10.5.3, "Send Illegal Vector").
+constexpr uint8_t kFirstLegalVector = 16;
+
+// The fields both ICR forms share in their low 32 bits.
+struct Fields {
+    uint8_t vector;
+    DeliveryMode mode;
+    bool logical;
+    Shorthand shorthand;
+    uint32_t destination;
+    uint32_t broadcast_id;
+};
+
+Fields fields(uint64_t low, uint32_t destination, uint32_t broadcast_id) {
+    return {static_cast<uint8_t>(low & kVectorMask),
+            static_cast<DeliveryMode>((low & kDeliveryMask) >> kDeliveryShift), (low & kDestLogical) != 0,
+            static_cast<Shorthand>((low & kShorthandMask) >> kShorthandShift), destination, broadcast_id};
+}
+
+constexpr Verdict refuse(Reason reason, const char* why) { return {false, why, reason}; }
+
+Verdict refuse_mode(DeliveryMode mode) {
+    switch (mode) {
+        case DeliveryMode::Fixed: break;
+        case DeliveryMode::LowestPriority:
+            return refuse(Reason::NotFixed, "lowest-priority arbitration may pick a core of another partition");
+        case DeliveryMode::Smi:
+            return refuse(Reason::NotFixed, "an SMI would put a core into firmware's system management mode");
+        case DeliveryMode::Nmi:
+            return refuse(Reason::NotFixed, "NMIs are the hypervisor's control path to partition cores");
+        case DeliveryMode::Init: return refuse(Reason::NotFixed, "INIT would reset a core");
+        case DeliveryMode::Startup:
+            return refuse(Reason::NotFixed, "a start-up IPI would restart a core at a guest-chosen address");
+        case DeliveryMode::Reserved3:
+        case DeliveryMode::Reserved7: return refuse(Reason::NotFixed, "reserved delivery mode");
+    }
+    return {true, "fixed IPI", Reason::Allowed};
+}
+
+bool owned(const Partition& p, uint32_t apic_id) {
+    if (p.apic_ids == nullptr) return false;
+    for (size_t i = 0; i < p.count; ++i)
+        if (p.apic_ids[i] == apic_id) return true;
+    return false;
+}
+
+Verdict check(const Fields& f, const Partition& p) {
+    if (Verdict v = refuse_mode(f.mode); !v.allow) return v;
+    if (f.vector < kFirstLegalVector)
+        return refuse(Reason::IllegalVector, "vectors 0-15 are illegal for fixed IPIs");
+    switch (f.shorthand) {
+        case Shorthand::Self: return {true, "fixed IPI to self", Reason::Allowed};
+        case Shorthand::AllIncludingSelf:
+        case Shorthand::AllExcludingSelf:
+            return refuse(Reason::Broadcast, "a broadcast reaches cores of other partitions and the hypervisor");
+        case Shorthand::None: break;
+    }
+    if (f.logical)
+        return refuse(Reason::LogicalMode, "logical destinations are set by each core and may name other partitions");
+    if (f.destination == f.broadcast_id)
+        return refuse(Reason::Broadcast, "a broadcast reaches cores of other partitions and the hypervisor");
+    if (!owned(p, f.destination))
+        return refuse(Reason::ForeignDestination, "the destination core belongs to another partition");
+    return {true, "fixed IPI to a core of the partition", Reason::Allowed};
+}
+
+}  // namespace
+
+Verdict check_x2apic(uint64_t icr, const Partition& p) {
+    if (icr & kX2apicReserved)
+        return refuse(Reason::ReservedBits, "reserved ICR bits set: the write raises #GP in the guest");
+    return check(fields(icr, static_cast<uint32_t>(icr >> 32), kX2apicBroadcast), p);
+}
+
+Verdict check_xapic(uint32_t low, uint32_t high, const Partition& p) {
+    // xAPIC physical destination: ICR bits 63:56, i.e. bits 31:24 of the high dword.
+    return check(fields(low, high >> 24, kXapicBroadcast), p);
+}
+
+}  // namespace natsume::icr

@@ -1,0 +1,63 @@
+// Decides whether a guest's write to the local APIC interrupt command
+// register may reach hardware: a partition may send fixed IPIs to its own
+// cores and nothing else.
+//
+// ICR layout: Intel SDM Vol. 3A 10.6.1 (figure 10-12); x2APIC form (one
+// 64-bit MSR 0x830, 32-bit destination in bits 63:32): 10.12.9.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+namespace natsume::icr {
+
+// ICR fields (SDM Vol. 3A 10.6.1).
+inline constexpr uint64_t kVectorMask = 0xFF;
+inline constexpr unsigned kDeliveryShift = 8;
+inline constexpr uint64_t kDeliveryMask = 0x7ull << kDeliveryShift;
+inline constexpr uint64_t kDestLogical = 1ull << 11;
+inline constexpr uint64_t kDeliveryStatus = 1ull << 12;
+inline constexpr uint64_t kLevelAssert = 1ull << 14;
+inline constexpr uint64_t kTriggerLevel = 1ull << 15;
+inline constexpr unsigned kShorthandShift = 18;
+inline constexpr uint64_t kShorthandMask = 0x3ull << kShorthandShift;
+// x2APIC: bits 12, 13, 16, 17 and 31:20 are reserved and a WRMSR setting any
+// of them raises #GP (SDM Vol. 3A 10.12.1.3, 10.12.9).
+inline constexpr uint64_t kX2apicReserved = 0x00000000FFF33000ull;
+inline constexpr uint32_t kXapicBroadcast = 0xFF;
+inline constexpr uint32_t kX2apicBroadcast = 0xFFFFFFFF;
+
+enum class DeliveryMode : uint8_t {
+    Fixed = 0, LowestPriority = 1, Smi = 2, Reserved3 = 3, Nmi = 4, Init = 5, Startup = 6, Reserved7 = 7,
+};
+enum class Shorthand : uint8_t { None = 0, Self = 1, AllIncludingSelf = 2, AllExcludingSelf = 3 };
+
+enum class Reason : uint8_t {
+    Allowed,
+    ReservedBits,       // x2APIC: hardware would #GP; the guest's write faults instead
+    NotFixed,           // SMI, NMI, INIT, SIPI, lowest priority or a reserved mode
+    LogicalMode,        // logical destinations may name cores of other partitions
+    Broadcast,          // all-including/excluding-self shorthands or the broadcast ID
+    ForeignDestination, // the physical destination is not one of the partition's cores
+    IllegalVector,      // vectors 0..15: hardware reports a send-illegal-vector error
+};
+
+struct Verdict {
+    bool allow;
+    const char* why;  // one sentence for the log
+    Reason reason;
+};
+
+// The partition's cores: apic_ids[0..count) and the core doing the write.
+struct Partition {
+    const uint32_t* apic_ids;
+    size_t count;
+    uint32_t self;
+};
+
+// An x2APIC ICR write (WRMSR 0x830).
+Verdict check_x2apic(uint64_t icr, const Partition&);
+// An xAPIC ICR write: the low dword being written (it sends the IPI) and the
+// current ICR high dword (destination in bits 31:24).
+Verdict check_xapic(uint32_t low, uint32_t high, const Partition&);
+
+}  // namespace natsume::icr

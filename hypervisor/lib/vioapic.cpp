@@ -1,0 +1,214 @@
+#include "vioapic.hpp"
+
+namespace natsume::vioapic {
+namespace {
+
+// Delivery modes (datasheet 3.2.4, bits 10:8). SMI (2), NMI (4), INIT (5) and
+// ExtINT (7) would let a partition reach another core's firmware or reset path.
+constexpr uint8_t kModeFixed = 0, kModeLowestPriority = 1;
+constexpr uint32_t kIdShift = 24;        // ID and ARB: bits 27:24
+constexpr uint32_t kIdMask = 0xF;
+constexpr uint32_t kMaxRedirShift = 16;  // VER: maximum redirection entry, bits 23:16
+constexpr uint8_t kVersion82093 = 0x11, kVersionWithEoi = 0x20;
+// Bits the guest may choose in the physical entry; everything else is forced.
+constexpr uint64_t kGuestKept = kVectorMask | kPolarityLow | kTriggerLevel | kMasked;
+constexpr uint64_t kReadOnly = kDeliveryStatus | kRemoteIrr;
+constexpr uint32_t kMaxXapicId = 0xFE;  // 0xFF is the physical broadcast ID
+
+uint64_t pin_mask(uint8_t pins) { return pins >= 64 ? ~0ull : (1ull << pins) - 1; }
+
+Action refused(Why why, uint8_t pin = 0) {
+    Action a{};
+    a.kind = Kind::Refused;
+    a.why = why;
+    a.pin = pin;
+    return a;
+}
+
+Action simple(Kind kind, uint8_t pin = 0) {
+    Action a{};
+    a.kind = kind;
+    a.pin = pin;
+    return a;
+}
+
+// Remappable entry: handle bits 14:0 in 63:49, bit 15 in bit 11 (VT-d 5.1.5.1).
+uint64_t remappable_bits(uint16_t handle) {
+    return kRemappableFormat | (static_cast<uint64_t>(handle & 0x7FFF) << kHandleLowShift) |
+           (static_cast<uint64_t>(handle >> 15) << kHandleHighBit);
+}
+
+bool pin_register(uint8_t index, uint8_t pins, uint8_t& pin, bool& high_half) {
+    if (index < kRegRedirBase) return false;
+    const unsigned rel = index - kRegRedirBase;
+    if (rel >= 2u * pins) return false;
+    pin = static_cast<uint8_t>(rel / 2);
+    high_half = rel & 1;
+    return true;
+}
+
+}  // namespace
+
+bool config_ok(const Config& c) {
+    if (c.pins == 0 || c.pins > kMaxPins) return false;
+    if (c.owned & ~pin_mask(c.pins)) return false;
+    if (c.version != kVersion82093 && c.version != kVersionWithEoi) return false;
+    if (!c.remapped) return c.owner_apic_id <= kMaxXapicId;
+    return static_cast<uint32_t>(c.irte_base) + c.pins - 1 <= 0xFFFF;
+}
+
+Action translate_entry(const Config& c, uint8_t pin, uint64_t guest) {
+    const uint8_t vector = static_cast<uint8_t>(guest & kVectorMask);
+    const uint8_t mode = static_cast<uint8_t>((guest & kDeliveryModeMask) >> 8);
+    if (!(guest & kMasked)) {
+        if (vector < kMinVector || vector > kMaxVector) return refused(Why::BadVector, pin);
+        // Lowest priority among one destination core is Fixed.
+        if (mode != kModeFixed && mode != kModeLowestPriority) return refused(Why::BadDeliveryMode, pin);
+    }
+    // Fixed delivery and physical destination mode are the zero encodings.
+    uint64_t phys = guest & kGuestKept;
+    Action a = simple(Kind::ProgramPin, pin);
+    if (c.remapped) {
+        a.irte_index = static_cast<uint16_t>(c.irte_base + pin);
+        phys |= remappable_bits(a.irte_index);
+    } else {
+        phys |= static_cast<uint64_t>(c.owner_apic_id & 0xFF) << kDestShift;
+    }
+    a.low = static_cast<uint32_t>(phys);
+    a.high = static_cast<uint32_t>(phys >> 32);
+    a.vector = vector;
+    a.level = (guest & kTriggerLevel) != 0;
+    return a;
+}
+
+Vioapic::Vioapic(const Config& config) : config_(config), id_(static_cast<uint8_t>(config.ioapic_id & kIdMask)) {
+    if (config_.pins > kMaxPins) config_.pins = kMaxPins;
+    config_.owned &= pin_mask(config_.pins);
+    for (uint64_t& e : shadow_) e = kMasked;  // reset state: every entry masked
+}
+
+bool Vioapic::owns(uint8_t pin) const { return pin < config_.pins && ((config_.owned >> pin) & 1); }
+
+uint64_t Vioapic::shadow(uint8_t pin) const { return pin < kMaxPins ? shadow_[pin] : kMasked; }
+
+uint64_t Vioapic::initial_entry(uint8_t pin) const {
+    const Action a = translate_entry(config_, pin, kMasked);
+    return (static_cast<uint64_t>(a.high) << 32) | a.low;
+}
+
+Action Vioapic::read(uint32_t offset, uint8_t size, uint32_t& value) const {
+    value = 0;
+    if (size != 4 || (offset & 3) != 0) return refused(Why::BadAccess);
+    switch (offset) {
+        case kIoRegSel: value = select_; return simple(Kind::None);
+        case kIoWin: return read_window(value);
+        case kEoi:  // write-only
+            return config_.version == kVersionWithEoi ? simple(Kind::None) : refused(Why::NoSuchRegister);
+        default: return refused(Why::NoSuchRegister);
+    }
+}
+
+Action Vioapic::write(uint32_t offset, uint8_t size, uint32_t value) {
+    if (size != 4 || (offset & 3) != 0) return refused(Why::BadAccess);
+    switch (offset) {
+        case kIoRegSel: select_ = static_cast<uint8_t>(value); return simple(Kind::None);
+        case kIoWin: return write_window(value);
+        case kEoi: return config_.version == kVersionWithEoi ? write_eoi(value) : refused(Why::NoSuchRegister);
+        default: return refused(Why::NoSuchRegister);
+    }
+}
+
+uint32_t Vioapic::read_entry_half(uint8_t pin, bool high_half) const {
+    if (!owns(pin)) return high_half ? 0 : static_cast<uint32_t>(kMasked);
+    const uint64_t e = shadow_[pin];
+    if (high_half) return static_cast<uint32_t>(e >> 32);
+    uint32_t low = static_cast<uint32_t>(e & ~kReadOnly);
+    // Delivery Status and Remote IRR are the hardware's; level-triggered
+    // guests poll Remote IRR, so show the live bits when the caller can.
+    if (config_.live_low != nullptr) low |= config_.live_low(config_.live_ctx, pin) & static_cast<uint32_t>(kReadOnly);
+    return low;
+}
+
+Action Vioapic::read_window(uint32_t& value) const {
+    uint8_t pin = 0;
+    bool high_half = false;
+    switch (select_) {
+        case kRegId:
+        case kRegArbitration: value = static_cast<uint32_t>(id_) << kIdShift; return simple(Kind::None);
+        case kRegVersion:
+            value = config_.version | (static_cast<uint32_t>(config_.pins - 1) << kMaxRedirShift);
+            return simple(Kind::None);
+        default: break;
+    }
+    if (!pin_register(select_, config_.pins, pin, high_half)) return refused(Why::NoSuchRegister);
+    value = read_entry_half(pin, high_half);
+    return simple(Kind::None, pin);
+}
+
+Action Vioapic::write_window(uint32_t value) {
+    uint8_t pin = 0;
+    bool high_half = false;
+    switch (select_) {
+        case kRegId: id_ = static_cast<uint8_t>((value >> kIdShift) & kIdMask); return simple(Kind::ShadowOnly);
+        case kRegVersion:
+        case kRegArbitration: return refused(Why::ReadOnlyRegister);
+        default: break;
+    }
+    if (!pin_register(select_, config_.pins, pin, high_half)) return refused(Why::NoSuchRegister);
+    if (!owns(pin)) return refused(Why::ForeignPin, pin);
+    return write_entry(pin, high_half, value);
+}
+
+// The physical destination never depends on the guest's high half, so a
+// high write only updates the shadow; a low write reprograms the pin from
+// the shadow's current high half and the new low half.
+Action Vioapic::write_entry(uint8_t pin, bool high_half, uint32_t value) {
+    uint64_t e = shadow_[pin];
+    if (high_half) {
+        shadow_[pin] = (e & 0xFFFFFFFFull) | (static_cast<uint64_t>(value) << 32);
+        return simple(Kind::ShadowOnly, pin);
+    }
+    e = (e & ~0xFFFFFFFFull) | (value & ~kReadOnly);
+    const Action a = translate_entry(config_, pin, e);
+    if (a.kind == Kind::ProgramPin) shadow_[pin] = e;
+    return a;
+}
+
+Action Vioapic::write_eoi(uint32_t value) const {
+    const uint8_t vector = static_cast<uint8_t>(value & kVectorMask);
+    if (vector < kMinVector || vector > kMaxVector) return refused(Why::ForeignVector);
+    for (uint8_t pin = 0; pin < config_.pins; ++pin) {
+        if (!owns(pin) || (shadow_[pin] & kVectorMask) != vector) continue;
+        Action a = simple(Kind::Eoi, pin);
+        a.vector = vector;
+        return a;
+    }
+    return refused(Why::ForeignVector);
+}
+
+const char* to_string(Why why) {
+    switch (why) {
+        case Why::None: return "none";
+        case Why::ForeignPin: return "pin belongs to no device of this partition";
+        case Why::BadVector: return "vector outside 0x10..0xFE";
+        case Why::BadDeliveryMode: return "delivery mode other than fixed or lowest priority";
+        case Why::BadAccess: return "IOAPIC registers take aligned 32-bit accesses only";
+        case Why::NoSuchRegister: return "no such IOAPIC register";
+        case Why::ReadOnlyRegister: return "read-only IOAPIC register";
+        case Why::ForeignVector: return "EOI for a vector no owned pin uses";
+    }
+    return "unknown";
+}
+
+const char* to_string(Kind kind) {
+    switch (kind) {
+        case Kind::None: return "none";
+        case Kind::ShadowOnly: return "shadow only";
+        case Kind::ProgramPin: return "program pin";
+        case Kind::Eoi: return "eoi";
+        case Kind::Refused: return "refused";
+    }
+    return "unknown";
+}
+
+}  // namespace natsume::vioapic

@@ -1,0 +1,373 @@
+#include "lib/vpci.hpp"
+
+namespace natsume::vpci {
+namespace {
+
+using pci::ConfigAccess;
+
+constexpr uint32_t kAllOnes = 0xFFFFFFFFu;
+constexpr uint16_t kType1WindowsFirst = 0x18, kType1WindowsLast = 0x30;  // bus numbers .. I/O upper
+constexpr uint16_t kType1SecondaryStatusDword = 0x1C;
+constexpr uint32_t kStatusRw1cHigh = static_cast<uint32_t>(pci::kStatusRw1c) << 16;
+// Bridge Control bit 6, Secondary Bus Reset (bridge spec 3.2.5.18): it would
+// reset every device below the bridge, including other partitions' devices.
+constexpr uint32_t kSecondaryBusResetHigh = 1u << (16 + 6);
+
+// Capability lengths: PCI PM 1.2 section 3.2 (8 bytes); PCI 3.0 section 6.8.1
+// (MSI 10/14 bytes, +10 with per-vector masking) and 6.8.2 (MSI-X 12 bytes);
+// PCIe base 2.0 section 7.8 (0x24 bytes for version 1, 0x3C for version 2).
+constexpr uint8_t kPmLength = 8, kMsiXLength = 12, kPcieV1Length = 0x24, kPcieV2Length = 0x3C;
+constexpr uint16_t kMsi64Bit = 1u << 7, kMsiPerVectorMask = 1u << 8;
+
+constexpr WriteResult kDone{WriteResult::Kind::Done, nullptr};
+constexpr WriteResult kIgnored{WriteResult::Kind::Ignored, nullptr};
+constexpr WriteResult refused(const char* why) { return WriteResult{WriteResult::Kind::Refused, why}; }
+
+constexpr const char* kWhyBarRelocation = "BAR relocation refused: BARs stay where the platform put them.";
+constexpr const char* kWhyBusMaster =
+    "Bus mastering refused: the partition file does not allow DMA for this device.";
+constexpr const char* kWhyBridgeWindow =
+    "Bridge bus numbers and windows are fixed by the platform: the write was refused.";
+constexpr const char* kWhyBusReset =
+    "Secondary bus reset refused: it would reset devices of other partitions.";
+constexpr const char* kWhyDeviceSpecific =
+    "Writes to device-specific config registers outside known capabilities are not passed through.";
+
+uint32_t size_mask(uint8_t size) { return size >= 4 ? kAllOnes : (1u << (size * 8u)) - 1u; }
+
+bool valid_access(uint16_t offset, uint8_t size) {
+    const bool size_ok = size == 1 || size == 2 || size == 4;
+    return size_ok && (offset & 3u) + size <= 4u && offset < pci::kExtConfigSize;
+}
+
+uint32_t host_bridge_dword(uint16_t aligned) {
+    switch (aligned) {
+    case pci::kVendorId: return kHostBridgeVendor | static_cast<uint32_t>(kHostBridgeDevice) << 16;
+    case pci::kRevisionId: return 0x06000000u | kHostBridgeRevision;  // class 06 (bridge), subclass 00 (host)
+    default: return 0;
+    }
+}
+
+uint32_t hw_dword(const ConfigAccess& hw, uint16_t bdf, uint16_t aligned) { return hw.read32(hw.ctx, bdf, aligned); }
+
+uint8_t capability_length(const ConfigAccess& hw, uint16_t bdf, const pci::Capability& c) {
+    const uint16_t reg = static_cast<uint16_t>(c.offset + 2);
+    switch (c.id) {
+    case pci::kCapPowerManagement: return kPmLength;
+    case pci::kCapMsiX: return kMsiXLength;
+    case pci::kCapPciExpress: return (pci::read16(hw, bdf, reg) & 0xF) >= 2 ? kPcieV2Length : kPcieV1Length;
+    case pci::kCapMsi: {
+        const uint16_t control = pci::read16(hw, bdf, reg);
+        const uint8_t base = (control & kMsi64Bit) != 0 ? 14 : 10;
+        return static_cast<uint8_t>(base + ((control & kMsiPerVectorMask) != 0 ? 10 : 0));
+    }
+    case pci::kCapVendorSpecific: {
+        const uint8_t len = pci::read8(hw, bdf, reg);
+        return len < 4 ? 4 : len;
+    }
+    default: return 4;  // only the header is known; the body counts as device-specific
+    }
+}
+
+// RW1C bits of a shown capability's dword (rel = dword offset within the
+// capability) that a merged write must not set by accident.
+uint32_t capability_rw1c(uint8_t id, uint16_t rel) {
+    if (id == pci::kCapPowerManagement && rel == 4) return 1u << 15;  // PMCSR PME_Status
+    if (id != pci::kCapPciExpress) return 0;
+    switch (rel) {  // PCIe base 2.0 sections 7.8.5, 7.8.8, 7.8.11, 7.8.13
+    case 0x08: return 0x000F0000u;  // Device Status error bits
+    case 0x10: return 0xC0000000u;  // Link Status bandwidth notifications
+    case 0x18: return 0x011F0000u;  // Slot Status events
+    case 0x20: return 0x00010000u;  // Root Status PME Status
+    default: return 0;
+    }
+}
+
+// A capability's length, cut where another capability or the conventional
+// space begins, so a malformed list cannot make one capability claim another.
+size_t room_after(const pci::Capability* caps, size_t n, size_t i, size_t length) {
+    size_t end = pci::kConfigSize;
+    for (size_t j = 0; j < n; ++j)
+        if (caps[j].offset > caps[i].offset && caps[j].offset < end) end = caps[j].offset;
+    const size_t room = end - caps[i].offset;
+    return length < room ? length : room;
+}
+
+const Capability* capability_at(const Device& d, uint16_t aligned) {
+    for (size_t i = 0; i < d.cap_count; ++i) {
+        const Capability& c = d.caps[i];
+        if (aligned >= c.offset && aligned < c.offset + c.length) return &c;
+    }
+    return nullptr;
+}
+
+uint8_t next_shown(const Device& d, const Capability& c) {
+    const size_t i = static_cast<size_t>(&c - d.caps);
+    for (size_t j = i + 1; j < d.cap_count; ++j)
+        if (d.caps[j].shown) return d.caps[j].offset;
+    return 0;
+}
+
+size_t bar_slots(const Device& d) {
+    return d.fn.header_type == pci::kHeaderNormal ? 6 : d.fn.header_type == pci::kHeaderBridge ? 2 : 0;
+}
+
+uint16_t rom_bar(const Device& d) {
+    return d.fn.header_type == pci::kHeaderBridge ? pci::kRomBarType1 : pci::kRomBarType0;
+}
+
+// The BAR a slot belongs to; high is set for the upper half of a 64-bit BAR.
+const pci::Bar* bar_for_slot(const Device& d, size_t slot, bool& high) {
+    for (size_t i = 0; i < d.fn.bar_count; ++i) {
+        const pci::Bar& b = d.fn.bars[i];
+        high = b.is64 && b.index + 1u == slot;
+        if (b.index == slot || high) return &b;
+    }
+    return nullptr;
+}
+
+struct BarView {
+    uint32_t address_mask;  // bits of this dword that decode an address
+    uint32_t type_bits;     // read-only low bits
+    uint32_t physical;      // address bits of the platform's placement
+};
+
+BarView bar_view(const pci::Bar& b, bool high) {
+    const uint64_t decode = ~(b.size - 1);
+    if (high) return BarView{static_cast<uint32_t>(decode >> 32), 0, static_cast<uint32_t>(b.base >> 32)};
+    const uint32_t low_mask = b.io ? pci::kBarIoAddressMask : pci::kBarMemAddressMask;
+    const uint32_t type = b.io ? pci::kBarIo
+                               : (b.is64 ? pci::kBarMemType64 : 0u) | (b.prefetchable ? pci::kBarPrefetchable : 0u);
+    const uint32_t mask = static_cast<uint32_t>(decode) & low_mask;
+    return BarView{mask, type, static_cast<uint32_t>(b.base) & mask};
+}
+
+uint32_t bar_dword(const Device& d, size_t slot) {
+    bool high = false;
+    const pci::Bar* b = bar_for_slot(d, slot, high);
+    if (b == nullptr) return 0;  // unimplemented BARs are hardwired to zero
+    const BarView v = bar_view(*b, high);
+    const bool sizing = (d.bar_sizing >> slot & 1u) != 0;
+    return (sizing ? v.address_mask : v.physical) | v.type_bits;
+}
+
+bool is_bar(const Device& d, uint16_t aligned, size_t& slot) {
+    if (aligned < pci::kBar0) return false;
+    slot = (aligned - pci::kBar0) / 4u;
+    return slot < bar_slots(d);
+}
+
+bool is_bridge_window(const Device& d, uint16_t aligned) {
+    return d.fn.header_type == pci::kHeaderBridge && aligned >= kType1WindowsFirst &&
+           aligned <= kType1WindowsLast;
+}
+
+uint32_t command_status_dword(const Device& d, uint32_t hw_value) {
+    uint32_t v = hw_value & ~(static_cast<uint32_t>(pci::kStatusCapabilityList) << 16);
+    if (d.first_shown_cap != 0) v |= static_cast<uint32_t>(pci::kStatusCapabilityList) << 16;
+    if (d.options.intx_virtual) {
+        v &= ~static_cast<uint32_t>(pci::kCmdInterruptDisable);
+        if (d.guest_intx_disable) v |= pci::kCmdInterruptDisable;
+    }
+    return v;
+}
+
+uint32_t capability_dword(const Device& d, const Capability& c, uint16_t aligned, uint32_t hw_value) {
+    if (!c.shown) return 0;
+    if (aligned != c.offset) return hw_value;
+    return (hw_value & ~0xFF00u) | static_cast<uint32_t>(next_shown(d, c)) << 8;
+}
+
+// The dword the partition sees at an aligned offset of an owned function.
+uint32_t device_dword(const Device& d, uint16_t aligned, const ConfigAccess& hw) {
+    if (aligned >= pci::kConfigSize) return kAllOnes;
+    size_t slot = 0;
+    if (is_bar(d, aligned, slot)) return bar_dword(d, slot);
+    if (aligned == rom_bar(d)) return 0;
+    const uint32_t raw = hw_dword(hw, d.fn.bdf, aligned);
+    switch (aligned) {
+    case pci::kCommand: return command_status_dword(d, raw);
+    case pci::kCapabilityPointer: return (raw & ~0xFFu) | d.first_shown_cap;
+    case pci::kInterruptLine: return (raw & ~0xFFu) | d.irq_line;
+    default: break;
+    }
+    if (const Capability* c = capability_at(d, aligned)) return capability_dword(d, *c, aligned, raw);
+    return raw;
+}
+
+// ---- writes: each handler gets the aligned dword, the byte-lane mask and the
+// value already shifted into those lanes.
+
+struct Lanes {
+    uint16_t aligned;
+    uint32_t mask, value;
+    uint32_t merged(uint32_t current) const { return (current & ~mask) | (value & mask); }
+};
+
+WriteResult write_command(Device& d, const Lanes& w, const ConfigAccess& hw) {
+    const uint16_t bdf = d.fn.bdf;
+    const uint32_t cur = hw_dword(hw, bdf, pci::kCommand);
+    const uint16_t lanes = static_cast<uint16_t>(w.mask), req = static_cast<uint16_t>(w.value);
+    uint16_t allowed = pci::kCmdIoSpace | pci::kCmdMemorySpace | pci::kCmdParityErrorResponse |
+                       pci::kCmdSerrEnable | pci::kCmdInterruptDisable;
+    if (d.options.dma_allowed) allowed |= pci::kCmdBusMaster;
+    const bool bm_refused = !d.options.dma_allowed && (req & lanes & pci::kCmdBusMaster) != 0;
+    if (d.options.intx_virtual && (lanes & pci::kCmdInterruptDisable) != 0) {
+        d.guest_intx_disable = (req & pci::kCmdInterruptDisable) != 0;
+        allowed &= static_cast<uint16_t>(~pci::kCmdInterruptDisable);
+    }
+    const uint16_t writable = allowed & lanes;
+    const uint16_t old_cmd = static_cast<uint16_t>(cur);
+    const uint16_t new_cmd = static_cast<uint16_t>((old_cmd & ~writable) | (req & writable));
+    const uint32_t clear = w.value & w.mask & kStatusRw1cHigh;
+    if (new_cmd != old_cmd || clear != 0) hw.write32(hw.ctx, bdf, pci::kCommand, new_cmd | clear);
+    return bm_refused ? refused(kWhyBusMaster) : kDone;
+}
+
+WriteResult write_bar(Device& d, size_t slot, const Lanes& w) {
+    bool high = false;
+    const pci::Bar* b = bar_for_slot(d, slot, high);
+    if (b == nullptr) return kIgnored;
+    const BarView v = bar_view(*b, high);
+    const uint32_t address = w.merged(bar_dword(d, slot)) & v.address_mask;
+    const uint8_t bit = static_cast<uint8_t>(1u << slot);
+    // The hardware BAR is never written: sizing is answered from the sizes
+    // found at boot, and the only accepted value is the one already there.
+    if (address == v.address_mask) {
+        d.bar_sizing |= bit;
+        return kDone;
+    }
+    d.bar_sizing &= static_cast<uint8_t>(~bit);
+    return address == v.physical ? kDone : refused(kWhyBarRelocation);
+}
+
+WriteResult write_passthrough(const Device& d, const Lanes& w, uint32_t rw1c, const ConfigAccess& hw) {
+    if (w.mask == 0) return kIgnored;
+    pci::write_merged(hw, d.fn.bdf, w.aligned, w.mask, w.value, rw1c);
+    return kDone;
+}
+
+WriteResult write_bridge_window(const Device& d, const Lanes& w, const ConfigAccess& hw) {
+    const uint32_t rw1c = w.aligned == kType1SecondaryStatusDword ? kStatusRw1cHigh : 0;
+    const uint32_t cur = hw_dword(hw, d.fn.bdf, w.aligned);
+    const uint32_t clear = w.value & w.mask & rw1c;
+    const bool changes = (w.merged(cur) & ~rw1c) != (cur & ~rw1c);
+    if (clear != 0) hw.write32(hw.ctx, d.fn.bdf, w.aligned, (cur & ~rw1c) | clear);
+    if (changes) return refused(kWhyBridgeWindow);
+    return clear != 0 ? kDone : kIgnored;
+}
+
+WriteResult write_interrupt_dword(Device& d, const Lanes& w, const ConfigAccess& hw) {
+    WriteResult r = kIgnored;
+    if ((w.mask & 0xFFu) != 0) {
+        d.irq_line = static_cast<uint8_t>(w.value);
+        r = kDone;
+    }
+    const uint32_t bridge_control = w.mask & 0xFFFF0000u;
+    if (d.fn.header_type != pci::kHeaderBridge || bridge_control == 0) return r;
+    const bool reset = (w.value & bridge_control & kSecondaryBusResetHigh) != 0;
+    (void)write_passthrough(d, Lanes{w.aligned, bridge_control & ~kSecondaryBusResetHigh, w.value}, 0, hw);
+    return reset ? refused(kWhyBusReset) : kDone;
+}
+
+WriteResult write_capability(const Device& d, const Capability& c, const Lanes& w, const ConfigAccess& hw) {
+    if (!c.shown) return kIgnored;
+    const uint16_t rel = static_cast<uint16_t>(w.aligned - c.offset);
+    // ID and next pointer are read-only; the rest of the header is the
+    // capability's own register.
+    const uint32_t mask = rel == 0 ? w.mask & 0xFFFF0000u : w.mask;
+    return write_passthrough(d, Lanes{w.aligned, mask, w.value}, capability_rw1c(c.id, rel), hw);
+}
+
+WriteResult write_device(Device& d, const Lanes& w, const ConfigAccess& hw) {
+    if (w.aligned >= pci::kConfigSize) return kIgnored;
+    size_t slot = 0;
+    if (is_bar(d, w.aligned, slot)) return write_bar(d, slot, w);
+    if (is_bridge_window(d, w.aligned)) return write_bridge_window(d, w, hw);
+    switch (w.aligned) {
+    case pci::kCommand: return write_command(d, w, hw);
+    case pci::kCacheLineSize:  // cache line size and latency timer; header type and BIST stay
+        return write_passthrough(d, Lanes{w.aligned, w.mask & 0xFFFFu, w.value}, 0, hw);
+    case pci::kInterruptLine: return write_interrupt_dword(d, w, hw);
+    default: break;
+    }
+    if (w.aligned < pci::kFirstCapabilityOffset) return kIgnored;  // IDs, class, ROM, pointers: read-only here
+    if (const Capability* c = capability_at(d, w.aligned)) return write_capability(d, *c, w, hw);
+    return refused(kWhyDeviceSpecific);
+}
+
+}  // namespace
+
+void ConfigSpace::reset(uint32_t shown_capabilities) {
+    count_ = 0;
+    shown_caps_ = shown_capabilities;
+}
+
+const Device* ConfigSpace::find(uint16_t bdf) const {
+    for (size_t i = 0; i < count_; ++i)
+        if (devices_[i].fn.bdf == bdf) return &devices_[i];
+    return nullptr;
+}
+
+Device* ConfigSpace::find_mutable(uint16_t bdf) { return const_cast<Device*>(find(bdf)); }
+
+Error ConfigSpace::add_device(const pci::Function& fn, const DeviceOptions& options, const ConfigAccess& hw) {
+    if (owns(fn.bdf)) return Error::DuplicateDevice;
+    if (count_ == kMaxDevices) return Error::TooManyDevices;
+    if (fn.cap_list_broken) return Error::BrokenCapabilityList;
+    if (pci::read16(hw, fn.bdf, pci::kVendorId) != fn.vendor_id) return Error::NotPresent;
+    pci::Capability found[kMaxCapabilities];
+    size_t n = 0;
+    const pci::Error e = pci::walk_capabilities(hw, fn.bdf, found, kMaxCapabilities, n);
+    if (e == pci::Error::TooManyCapabilities) return Error::TooManyCapabilities;
+    if (e != pci::Error::Ok) return Error::BrokenCapabilityList;
+
+    Device& d = devices_[count_];
+    d = Device{};
+    d.fn = fn;
+    d.options = options;
+    d.irq_line = fn.irq_line;
+    d.guest_intx_disable = (pci::read16(hw, fn.bdf, pci::kCommand) & pci::kCmdInterruptDisable) != 0;
+    for (size_t i = 0; i < n; ++i) {
+        Capability& c = d.caps[d.cap_count++];
+        c = Capability{found[i].id, found[i].offset, 0, (shown_caps_ & cap_bit(found[i].id)) != 0};
+        c.length = static_cast<uint8_t>(room_after(found, n, i, capability_length(hw, fn.bdf, found[i])));
+        if (c.shown && d.first_shown_cap == 0) d.first_shown_cap = c.offset;
+    }
+    ++count_;
+    return Error::Ok;
+}
+
+uint32_t ConfigSpace::read(uint16_t bdf, uint16_t offset, uint8_t size, const ConfigAccess& hw) const {
+    if (!valid_access(offset, size)) return size_mask(size);
+    const uint16_t aligned = static_cast<uint16_t>(offset & ~3u);
+    uint32_t value = kAllOnes;  // absent, as the hardware answers
+    if (const Device* d = find(bdf))
+        value = device_dword(*d, aligned, hw);
+    else if (bdf == 0)
+        value = aligned < pci::kConfigSize ? host_bridge_dword(aligned) : kAllOnes;
+    return (value >> ((offset & 3u) * 8u)) & size_mask(size);
+}
+
+WriteResult ConfigSpace::write(uint16_t bdf, uint16_t offset, uint8_t size, uint32_t value,
+                               const ConfigAccess& hw) {
+    Device* d = find_mutable(bdf);
+    if (d == nullptr || !valid_access(offset, size)) return kIgnored;
+    const uint32_t shift = (offset & 3u) * 8u;
+    const Lanes w{static_cast<uint16_t>(offset & ~3u), size_mask(size) << shift, (value & size_mask(size)) << shift};
+    return write_device(*d, w, hw);
+}
+
+const char* to_string(Error e) {
+    switch (e) {
+    case Error::Ok: return "The device was added to the partition's PCI view.";
+    case Error::TooManyDevices: return "The partition owns more PCI functions than the virtual config space holds (16).";
+    case Error::DuplicateDevice: return "The PCI function is already in this partition's view.";
+    case Error::BrokenCapabilityList: return "The function's capability list loops or points into the header; it cannot be filtered safely.";
+    case Error::TooManyCapabilities: return "The function has more capabilities than the virtual config space tracks (16).";
+    case Error::NotPresent: return "The function is not present on the platform, or another device answers at its BDF.";
+    }
+    return "Unknown virtual PCI error.";
+}
+
+}  // namespace natsume::vpci

@@ -1,0 +1,117 @@
+// One partition's view of PCI configuration space.
+//
+// A partition sees the functions it owns, at their physical BDFs, plus a
+// virtual host bridge at 00:00.0 when it does not own that function; every
+// other BDF reads as absent. Reads and writes of owned functions are filtered:
+// BARs stay where the platform put them (sizing is emulated), the capability
+// list shows only an allowed set, Interrupt Line is a per-partition byte, bus
+// mastering needs DMA permission, and extended config space is not exposed.
+// The same object serves trapped 0xCF8/0xCFC and ECAM accesses.
+//
+// BAR writes are judged on the dword they leave: all address bits set is a
+// sizing probe (answered from the sizes found at boot), the platform's base is
+// accepted, anything else is a refused relocation; hardware BARs are never
+// written.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/pci.hpp"
+
+namespace natsume::vpci {
+
+inline constexpr size_t kMaxDevices = 16;
+inline constexpr size_t kMaxCapabilities = 16;  // per device; real devices have fewer than ten
+
+// Identity of the virtual host bridge: the i440FX PMC (8086:1237, revision 2),
+// class 06/00/00, header type 0, no BARs, no capabilities. It is what Bochs and
+// QEMU's pc machine put at 00:00.0, so guests already know it and apply no
+// quirks that touch real hardware; Natsume has no PCI vendor ID of its own.
+inline constexpr uint16_t kHostBridgeVendor = 0x8086, kHostBridgeDevice = 0x1237;
+inline constexpr uint8_t kHostBridgeRevision = 0x02;
+
+// A set of capability IDs 0..31 (IDs above 31 are never shown).
+constexpr uint32_t cap_bit(uint8_t id) { return id < 32 ? 1u << id : 0u; }
+// Shown by default: power management and PCI Express. MSI and MSI-X stay
+// hidden until their writes are virtualized (programmed as IRTEs).
+inline constexpr uint32_t kDefaultShownCapabilities =
+    cap_bit(pci::kCapPowerManagement) | cap_bit(pci::kCapPciExpress);
+
+struct DeviceOptions {
+    bool dma_allowed;  // may the guest set Bus Master Enable?
+    // The hypervisor owns the INTx line (shared with another partition's device)
+    // and masks this function with command bit 10 itself: the guest's bit 10 is
+    // then kept in Device::guest_intx_disable and never written to hardware.
+    bool intx_virtual;
+};
+
+struct Capability {
+    uint8_t id, offset, length;  // length in bytes, from offset
+    bool shown;
+};
+
+// An owned function and its virtual registers. Public so the hypervisor can
+// read the guest's choices (interrupt line, INTx mask).
+struct Device {
+    pci::Function fn;  // as enumerated and sized on the real platform
+    DeviceOptions options;
+    uint8_t irq_line;           // what the guest last wrote (initially the physical value)
+    bool guest_intx_disable;    // guest's command bit 10 when options.intx_virtual
+    uint8_t bar_sizing;         // bit per BAR slot: all ones written, reads give the size mask
+    Capability caps[kMaxCapabilities];  // the physical chain, in list order
+    uint8_t cap_count;
+    uint8_t first_shown_cap;  // 0: the guest sees no capability list
+};
+
+enum class [[nodiscard]] Error {
+    Ok,
+    TooManyDevices,
+    DuplicateDevice,
+    BrokenCapabilityList,
+    TooManyCapabilities,
+    NotPresent,  // hw has no function with fn's vendor ID at fn.bdf
+};
+const char* to_string(Error);
+
+struct WriteResult {
+    enum class Kind { Done, Ignored, Refused } kind;
+    // Refused: one sentence for the hypervisor's log; null otherwise. A refused
+    // command-register write still applies its permitted bits.
+    const char* why;
+};
+
+class ConfigSpace {
+public:
+    // Empty partition view: no devices, virtual host bridge present. constexpr
+    // so a static ConfigSpace needs no constructor run at boot.
+    constexpr explicit ConfigSpace(uint32_t shown_capabilities = kDefaultShownCapabilities)
+        : devices_{}, count_{0}, shown_caps_{shown_capabilities} {}
+    void reset(uint32_t shown_capabilities = kDefaultShownCapabilities);
+
+    // Takes ownership of fn (a copy; its BARs must already be sized). Checks
+    // that hw still answers at fn.bdf with fn's vendor ID and walks the
+    // function's capability list through hw once to build the filtered chain.
+    [[nodiscard]] Error add_device(const pci::Function& fn, const DeviceOptions& options,
+                                   const pci::ConfigAccess& hw);
+
+    // size is 1, 2 or 4 and the access stays within one dword; offset is the
+    // byte offset (0..0xFFF). Other sizes read as all ones and writes are ignored.
+    // The result is right-aligned and has only size bytes.
+    uint32_t read(uint16_t bdf, uint16_t offset, uint8_t size, const pci::ConfigAccess& hw) const;
+    WriteResult write(uint16_t bdf, uint16_t offset, uint8_t size, uint32_t value, const pci::ConfigAccess& hw);
+
+    bool owns(uint16_t bdf) const { return find(bdf) != nullptr; }
+    const Device* find(uint16_t bdf) const;
+    bool has_virtual_host_bridge() const { return !owns(0); }
+    size_t device_count() const { return count_; }
+    const Device& device(size_t i) const { return devices_[i]; }
+
+private:
+    Device* find_mutable(uint16_t bdf);
+
+    Device devices_[kMaxDevices];
+    size_t count_;
+    uint32_t shown_caps_;
+};
+
+}  // namespace natsume::vpci

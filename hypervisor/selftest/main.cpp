@@ -1,0 +1,166 @@
+// Boot of the VT-d platform self-test: the hypervisor's boot path (console,
+// multiboot2, TSC, ACPI, application processors) without VMX, then the test
+// cases in tests.cpp against the emulated remapping hardware.
+#include "arch/x86/cpu.hpp"
+#include "arch/x86/lapic.hpp"
+#include "arch/x86/percpu.hpp"
+#include "arch/x86/smp.hpp"
+#include "arch/x86/timing.hpp"
+#include "core/boot.hpp"
+#include "core/log.hpp"
+#include "core/panic.hpp"
+#include "lib/multiboot2.hpp"
+#include "selftest/platform.hpp"
+
+extern "C" void selftest_isr_0x41();
+extern "C" void selftest_isr_0x42();
+
+namespace natsume::boot {
+namespace {
+Options opts{true, false};   // the self-test always ends the emulator run
+uint64_t khz;
+}  // namespace
+const Options& options() { return opts; }
+uint64_t tsc_khz() { return khz; }
+void notify_partition_stopped() {}
+
+// Application processors only wait for test interrupts.
+void ap_run(x86::PerCpu&) {
+    for (;;) asm volatile("sti; hlt" ::: "memory");
+}
+}  // namespace natsume::boot
+
+namespace natsume::selftest {
+namespace {
+
+constexpr uint32_t MB2_BOOT_MAGIC = 0x36d76289;
+constexpr uint64_t MAPPED = 64ull << 30;   // entry.S identity map
+
+Platform platform;
+mb2::Info mbi;
+IrqLog irq_logs[2];
+
+const void* phys_map(void*, uint64_t phys, size_t len) {
+    if (phys >= MAPPED || len > MAPPED - phys) return nullptr;
+    return reinterpret_cast<const void*>(phys);
+}
+
+unsigned number_after(const char* s, const char* key) {
+    for (const char* p = s; *p; p++) {
+        const char* k = key;
+        const char* q = p;
+        while (*k && *q == *k) { q++; k++; }
+        if (*k == 0) {
+            unsigned v = 0;
+            while (*q >= '0' && *q <= '9') v = v * 10 + static_cast<unsigned>(*q++ - '0');
+            return v;
+        }
+    }
+    return 0;
+}
+
+bool contains(const char* s, const char* word) {
+    for (const char* p = s; *p; p++) {
+        const char* k = word;
+        const char* q = p;
+        while (*k && *q == *k) { q++; k++; }
+        if (*k == 0) return true;
+    }
+    return false;
+}
+
+void parse_multiboot(uint32_t magic, uint64_t info) {
+    if (magic != MB2_BOOT_MAGIC) NATSUME_PANIC("not started by a multiboot2 loader (magic 0x%x)", magic);
+    uint32_t total = *reinterpret_cast<const uint32_t*>(info);
+    mb2::Error e = mb2::parse(reinterpret_cast<const void*>(info), total, mbi);
+    if (e != mb2::Error::Ok) NATSUME_PANIC("multiboot2 information is malformed: %s", mb2::to_string(e));
+    platform.expected_levels = number_after(mbi.cmdline, "vtd-levels=");
+    platform.register_invalidation = contains(mbi.cmdline, "vtd-register-invalidation");
+    log::print("natsume: boot: command line '%s'\n", mbi.cmdline);
+}
+
+const uint8_t* table_at(uint64_t phys) { return reinterpret_cast<const uint8_t*>(phys); }
+uint32_t table_len(uint64_t phys) { return *reinterpret_cast<const uint32_t*>(phys + 4); }
+
+void parse_acpi() {
+    acpi::PhysMem mem{phys_map, nullptr};
+    acpi::Tables tables{};
+    acpi::Error e = acpi::Error::RsdpNotFound;
+    if (mbi.rsdp_v2) e = acpi::parse_rsdp(mbi.rsdp_v2, mbi.rsdp_v2_len, tables);
+    if (e != acpi::Error::Ok && mbi.rsdp_v1) e = acpi::parse_rsdp(mbi.rsdp_v1, mbi.rsdp_v1_len, tables);
+    if (e != acpi::Error::Ok) NATSUME_PANIC("no usable ACPI RSDP: %s", acpi::to_string(e));
+    uint64_t phys = 0;
+    if (acpi::find_table(mem, tables, "APIC", phys) != acpi::Error::Ok)
+        NATSUME_PANIC("ACPI MADT not found");
+    if (acpi::parse_madt(table_at(phys), table_len(phys), platform.madt) != acpi::Error::Ok)
+        NATSUME_PANIC("ACPI MADT is malformed");
+    platform.dmar_found = acpi::find_table(mem, tables, "DMAR", phys) == acpi::Error::Ok;
+    if (!platform.dmar_found) return;
+    dmar::Error d = dmar::parse(table_at(phys), table_len(phys), platform.dmar);
+    if (d != dmar::Error::Ok) NATSUME_PANIC("ACPI DMAR is malformed: %s", dmar::to_string(d));
+}
+
+void install_gate(uint8_t vector, void (*handler)()) {
+    auto* idt = reinterpret_cast<uint64_t*>(x86::sidt().base);
+    auto h = reinterpret_cast<uint64_t>(handler);
+    // Present, DPL 0, 64-bit interrupt gate, code selector 0x08 (SDM Vol. 3A 6.14.1).
+    idt[2 * vector] = (h & 0xffff) | (uint64_t{0x08} << 16) | (0x8eull << 40) | (((h >> 16) & 0xffff) << 48);
+    idt[2 * vector + 1] = h >> 32;
+}
+
+void start_first_ap() {
+    x86::cpu_count = 1;
+    for (size_t i = 0; i < platform.madt.cpu_count; i++) {
+        const acpi::Lapic& c = platform.madt.cpus[i];
+        if (!c.enabled || c.apic_id == platform.bsp_apic_id) continue;
+        platform.ap_online = x86::smp::start_ap(1, c.apic_id);
+        platform.ap_apic_id = c.apic_id;
+        x86::cpu_count = 2;
+        log::print("natsume: smp: core apic_id=%u %s\n", c.apic_id, platform.ap_online ? "online" : "did not start");
+        return;
+    }
+}
+
+}  // namespace
+
+IrqLog& irq_log(uint8_t vector) { return irq_logs[vector == 0x42 ? 1 : 0]; }
+
+}  // namespace natsume::selftest
+
+using namespace natsume;
+
+extern "C" void selftest_irq(uint32_t vector) {
+    selftest::IrqLog& l = selftest::irq_log(static_cast<uint8_t>(vector));
+    l.apic_id = x86::lapic::id();
+    l.count = l.count + 1;
+    x86::lapic::eoi();
+}
+
+extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
+    log::init();
+    log::print("\nnatsume: boot: Natsume VT-d platform self-test starting\n");
+    x86::cpus[0].index = 0;
+    x86::cpu_local_init(x86::cpus[0]);
+    x86::outb(0x21, 0xff);   // 8259 pair masked: every test interrupt is an MSI
+    x86::outb(0xa1, 0xff);
+    x86::lapic::init_this_core();
+    selftest::platform.bsp_apic_id = x86::lapic::id();
+    x86::cpus[0].apic_id = selftest::platform.bsp_apic_id;
+    selftest::parse_multiboot(magic, info);
+    boot::khz = x86::calibrate_tsc_khz();
+    if (!boot::khz) NATSUME_PANIC("TSC calibration failed: PIT channel 2 never counted down");
+    selftest::parse_acpi();
+    selftest::install_gate(0x41, selftest_isr_0x41);
+    selftest::install_gate(0x42, selftest_isr_0x42);
+    selftest::start_first_ap();
+    unsigned passed = 0;
+    unsigned failed = selftest::run_tests(selftest::platform, passed);
+    log::print("NATSUME-DONE pass=%u fail=%u\n", passed, failed);
+    machine_stop(failed == 0 ? 0 : 1);
+}
+
+extern "C" void host_trap(x86::TrapFrame* f) {
+    if (f->vector == 255) return;   // spurious: no EOI (SDM Vol. 3A 10.9)
+    NATSUME_PANIC("self-test exception %lu (error 0x%lx) at RIP 0x%lx, CR2 0x%lx", f->vector, f->error_code, f->rip,
+                  x86::read_cr2());
+}

@@ -1,0 +1,448 @@
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "lib/vpci.hpp"
+#include "test_machine.hpp"
+
+using namespace natsume;
+using namespace natsume::test;
+using Kind = vpci::WriteResult::Kind;
+
+namespace {
+
+// A platform plus one partition owning the e1000 (no DMA) and the PCIe device (DMA allowed).
+struct Partition {
+    FakeConfigSpace hw;
+    std::unique_ptr<pci::Inventory> inv = std::make_unique<pci::Inventory>();
+    std::unique_ptr<vpci::ConfigSpace> view;
+    pci::ConfigAccess a;
+
+    explicit Partition(uint32_t shown = vpci::kDefaultShownCapabilities) {
+        build_machine(hw);
+        a = hw.access();
+        REQUIRE(pci::enumerate(a, *inv) == pci::Error::Ok);
+        REQUIRE(pci::size_all_bars(a, *inv) == pci::Error::Ok);
+        view = std::make_unique<vpci::ConfigSpace>(shown);
+        REQUIRE(view->add_device(fn(kE1000), vpci::DeviceOptions{false, false}, a) == vpci::Error::Ok);
+        REQUIRE(view->add_device(fn(kPcieDev), vpci::DeviceOptions{true, false}, a) == vpci::Error::Ok);
+        hw.writes.clear();
+    }
+    const pci::Function& fn(uint16_t bdf) const {
+        for (size_t i = 0; i < inv->count; ++i)
+            if (inv->functions[i].bdf == bdf) return inv->functions[i];
+        FAIL("no such function");
+        return inv->functions[0];
+    }
+    uint32_t read(uint16_t bdf, uint16_t off, uint8_t size = 4) { return view->read(bdf, off, size, a); }
+    vpci::WriteResult write(uint16_t bdf, uint16_t off, uint32_t v, uint8_t size = 4) {
+        return view->write(bdf, off, size, v, a);
+    }
+};
+
+std::string why(const vpci::WriteResult& r) { return r.why == nullptr ? "" : r.why; }
+
+}  // namespace
+
+TEST_CASE("virtual host bridge at 00:00.0 when the partition does not own it", "[vpci]") {
+    Partition p;
+    CHECK(p.view->has_virtual_host_bridge());
+    CHECK(p.read(kHostBdf, 0x00) == 0x12378086u);  // not the physical 8086:29c0
+    CHECK(p.read(kHostBdf, 0x00, 2) == vpci::kHostBridgeVendor);
+    CHECK(p.read(kHostBdf, 0x02, 2) == vpci::kHostBridgeDevice);
+    CHECK(p.read(kHostBdf, 0x08) == 0x06000002u);  // class 06/00/00, revision 2
+    CHECK(p.read(kHostBdf, 0x0E, 1) == 0);         // header type 0, single function
+    CHECK(p.read(kHostBdf, 0x10) == 0);            // no BARs
+    CHECK(p.read(kHostBdf, 0x06, 2) == 0);         // no capability list
+    CHECK(p.read(kHostBdf, 0x100) == 0xFFFFFFFFu);
+    CHECK(p.write(kHostBdf, 0x04, 0x7).kind == Kind::Ignored);
+    CHECK(p.write(kHostBdf, 0x10, 0xFFFFFFFF).kind == Kind::Ignored);
+    CHECK(p.read(kHostBdf, 0x10) == 0);
+    CHECK(p.hw.writes.empty());
+
+    // A partition that owns 00:00.0 sees the real one instead.
+    vpci::ConfigSpace owner;
+    REQUIRE(owner.add_device(p.fn(kHostBdf), vpci::DeviceOptions{false, false}, p.a) == vpci::Error::Ok);
+    CHECK_FALSE(owner.has_virtual_host_bridge());
+    CHECK(owner.read(kHostBdf, 0x00, 4, p.a) == 0x29c08086u);
+}
+
+TEST_CASE("foreign and absent functions read as absent and writes never reach hardware", "[vpci]") {
+    Partition p;
+    for (uint16_t bdf : {kBridge, kMulti0, kMulti3, kBehind, kLoopDev, pci::make_bdf(0, 9, 0)}) {
+        CHECK(p.read(bdf, 0x00) == 0xFFFFFFFFu);
+        CHECK(p.read(bdf, 0x0E, 1) == 0xFFu);
+        CHECK(p.read(bdf, 0x02, 2) == 0xFFFFu);
+        CHECK_FALSE(p.view->owns(bdf));
+        CHECK(p.write(bdf, 0x04, 0x0007).kind == Kind::Ignored);
+        CHECK(p.write(bdf, 0x10, 0xFFFFFFFFu).kind == Kind::Ignored);
+        CHECK(p.write(bdf, 0x3C, 0x55, 1).kind == Kind::Ignored);
+    }
+    CHECK(p.hw.writes.empty());
+    CHECK(p.hw.get16(kBridge, 0x04) == 0);
+    CHECK(p.read(kE1000, 0x00) == 0x100e8086u);
+}
+
+TEST_CASE("owned functions pass their identity through; odd accesses are handled", "[vpci]") {
+    Partition p;
+    CHECK(p.read(kE1000, 0x00) == 0x100e8086u);
+    CHECK(p.read(kE1000, 0x02, 2) == 0x100e);
+    CHECK(p.read(kE1000, 0x01, 1) == 0x80);
+    CHECK(p.read(kE1000, 0x0B, 1) == 0x02);
+    CHECK(p.read(kE1000, 0x3D, 1) == 1);
+    // Crossing a dword or an unsupported size: all ones, like an aborted access.
+    CHECK(p.read(kE1000, 0x03, 2) == 0xFFFFu);
+    CHECK(p.read(kE1000, 0x00, 3) == 0xFFFFFFu);
+    CHECK(p.read(kE1000, 0x02, 4) == 0xFFFFFFFFu);
+    CHECK(p.write(kE1000, 0x0F, 0xFFFF, 2).kind == Kind::Ignored);
+    CHECK(p.write(kE1000, 0x0C, 0x11, 3).kind == Kind::Ignored);
+    // Extended config space is not exposed.
+    CHECK(p.read(kPcieDev, 0x100) == 0xFFFFFFFFu);
+    CHECK(p.read(kPcieDev, 0xFFC, 2) == 0xFFFFu);
+    CHECK(p.write(kPcieDev, 0x100, 0x12345678).kind == Kind::Ignored);
+    // Read-only identity: writes ignored, never sent.
+    CHECK(p.write(kE1000, 0x00, 0x12345678).kind == Kind::Ignored);
+    CHECK(p.write(kE1000, 0x08, 0x0).kind == Kind::Ignored);
+    CHECK(p.write(kE1000, 0x0E, 0x80, 1).kind == Kind::Ignored);
+    CHECK(p.write(kE1000, 0x2C, 0xAAAA5555).kind == Kind::Ignored);
+    CHECK(p.write(kE1000, 0x34, 0x40, 1).kind == Kind::Ignored);
+    CHECK(p.hw.writes.empty());
+    // Cache line size and latency timer are the guest's.
+    CHECK(p.write(kE1000, 0x0C, 0x00804010).kind == Kind::Done);
+    CHECK(p.hw.get32(kE1000, 0x0C) == 0x00004010u);  // header type untouched
+}
+
+TEST_CASE("BAR sizing is emulated: size mask with type bits, then the base again", "[vpci]") {
+    Partition p;
+    // 32-bit memory BAR, 128 KiB.
+    CHECK(p.read(kE1000, 0x10) == kE1000Mmio);
+    CHECK(p.write(kE1000, 0x10, 0xFFFFFFFFu).kind == Kind::Done);
+    CHECK(p.read(kE1000, 0x10) == 0xFFFE0000u);
+    CHECK(p.read(kE1000, 0x12, 2) == 0xFFFEu);
+    CHECK(p.write(kE1000, 0x10, kE1000Mmio).kind == Kind::Done);
+    CHECK(p.read(kE1000, 0x10) == kE1000Mmio);
+    // I/O BAR, 64 bytes.
+    CHECK(p.read(kE1000, 0x14) == (kE1000Io | 1u));
+    CHECK(p.write(kE1000, 0x14, 0xFFFFFFFFu).kind == Kind::Done);
+    CHECK(p.read(kE1000, 0x14) == 0xFFFFFFC1u);
+    CHECK(p.write(kE1000, 0x14, kE1000Io | 1u).kind == Kind::Done);
+    CHECK(p.read(kE1000, 0x14) == (kE1000Io | 1u));
+    // Unimplemented slots stay zero.
+    CHECK(p.write(kE1000, 0x18, 0xFFFFFFFFu).kind == Kind::Ignored);
+    CHECK(p.read(kE1000, 0x18) == 0);
+    // The hardware never saw any of it.
+    CHECK(p.hw.writes.empty());
+    CHECK(p.hw.get32(kE1000, 0x10) == kE1000Mmio);
+}
+
+TEST_CASE("64-bit prefetchable BAR sizing, one half at a time and with word writes", "[vpci]") {
+    Partition p;
+    CHECK(p.read(kPcieDev, 0x10) == 0x0000000Cu);
+    CHECK(p.read(kPcieDev, 0x14) == 0x00000008u);
+    CHECK(p.write(kPcieDev, 0x10, 0xFFFFFFFFu).kind == Kind::Done);
+    CHECK(p.read(kPcieDev, 0x10) == 0xF000000Cu);
+    CHECK(p.read(kPcieDev, 0x14) == 0x00000008u);  // the upper half is not being sized yet
+    CHECK(p.write(kPcieDev, 0x14, 0xFFFFFFFFu).kind == Kind::Done);
+    CHECK(p.read(kPcieDev, 0x14) == 0xFFFFFFFFu);
+    CHECK(p.write(kPcieDev, 0x10, 0x0000000Cu).kind == Kind::Done);
+    CHECK(p.write(kPcieDev, 0x14, 0x00000008u).kind == Kind::Done);
+    CHECK(p.read(kPcieDev, 0x10) == 0x0000000Cu);
+    CHECK(p.read(kPcieDev, 0x14) == 0x00000008u);
+    // A BAR is judged on the dword a write leaves: a word of ones over the
+    // base's low half is a different address, not a probe.
+    CHECK(p.write(kPcieDev, 0x18, 0xFFFF, 2).kind == Kind::Refused);
+    CHECK(p.write(kPcieDev, 0x18, 0xFFFFFFFFu).kind == Kind::Done);
+    CHECK(p.read(kPcieDev, 0x18) == 0xFFFFC000u);
+    CHECK(p.write(kPcieDev, 0x18, 0x0000, 2).kind == Kind::Refused);  // 0xFFFF0000 is not the base
+    CHECK(p.read(kPcieDev, 0x18) == kPcieBar2);
+    CHECK(p.hw.writes.empty());
+}
+
+TEST_CASE("BAR relocation is refused and the BAR keeps its value", "[vpci]") {
+    Partition p;
+    const vpci::WriteResult r = p.write(kE1000, 0x10, 0xFE000000u);
+    CHECK(r.kind == Kind::Refused);
+    CHECK(why(r).find("BAR relocation refused") != std::string::npos);
+    CHECK(p.read(kE1000, 0x10) == kE1000Mmio);
+    CHECK(p.write(kE1000, 0x14, 0xD001u).kind == Kind::Refused);
+    CHECK(p.read(kE1000, 0x14) == (kE1000Io | 1u));
+    CHECK(p.write(kPcieDev, 0x14, 0x9u).kind == Kind::Refused);  // upper half of the 64-bit BAR
+    CHECK(p.read(kPcieDev, 0x14) == 0x8u);
+    // A refused write in the middle of sizing ends the sizing.
+    CHECK(p.write(kE1000, 0x10, 0xFFFFFFFFu).kind == Kind::Done);
+    CHECK(p.write(kE1000, 0x10, 0x12340000u).kind == Kind::Refused);
+    CHECK(p.read(kE1000, 0x10) == kE1000Mmio);
+    // Writing the base back byte by byte is accepted.
+    CHECK(p.write(kE1000, 0x12, 0xFEBC, 2).kind == Kind::Done);
+    CHECK(p.hw.writes.empty());
+    CHECK(p.hw.get32(kE1000, 0x10) == kE1000Mmio);
+    CHECK(p.hw.get32(kE1000, 0x14) == (kE1000Io | 1u));
+}
+
+TEST_CASE("expansion ROM BAR is not exposed", "[vpci]") {
+    Partition p;
+    CHECK(p.hw.get32(kPcieDev, 0x30) == 0xFEA00000u);
+    CHECK(p.read(kPcieDev, 0x30) == 0);
+    CHECK(p.write(kPcieDev, 0x30, 0xFFFFF800u).kind == Kind::Ignored);
+    CHECK(p.read(kPcieDev, 0x30) == 0);
+    CHECK(p.hw.writes.empty());
+}
+
+TEST_CASE("command register: bus master needs DMA permission; other bits filtered", "[vpci]") {
+    Partition p;
+    // e1000: DMA not allowed. Memory and I/O decode still apply.
+    p.hw.set16(kE1000, 0x04, 0x0000);
+    const vpci::WriteResult r = p.write(kE1000, 0x04, 0x0007, 2);
+    CHECK(r.kind == Kind::Refused);
+    CHECK(why(r).find("Bus mastering refused") != std::string::npos);
+    CHECK(p.hw.get16(kE1000, 0x04) == 0x0003);
+    CHECK(p.read(kE1000, 0x04, 2) == 0x0003);
+    // Clearing bus master is always fine.
+    CHECK(p.write(kE1000, 0x04, 0x0001, 2).kind == Kind::Done);
+    CHECK(p.hw.get16(kE1000, 0x04) == 0x0001);
+    // A byte write to the upper command byte cannot set bus master.
+    CHECK(p.write(kE1000, 0x05, 0x01, 1).kind == Kind::Done);  // SERR enable
+    CHECK(p.hw.get16(kE1000, 0x04) == 0x0101);
+
+    // PCIe device: DMA allowed; special cycles, MWI, VGA snoop, fast back-to-back stay as they were.
+    p.hw.set16(kPcieDev, 0x04, 0x0000);
+    CHECK(p.write(kPcieDev, 0x04, 0xFFFF, 2).kind == Kind::Done);
+    CHECK(p.hw.get16(kPcieDev, 0x04) == (0x0007 | 0x0040 | 0x0100 | 0x0400));
+    CHECK(p.write(kPcieDev, 0x04, 0x0000, 2).kind == Kind::Done);
+    CHECK(p.hw.get16(kPcieDev, 0x04) == 0);
+    p.hw.set16(kPcieDev, 0x04, 0x0010);  // MWI set by firmware survives the guest's writes
+    CHECK(p.write(kPcieDev, 0x04, 0x0006, 2).kind == Kind::Done);
+    CHECK(p.hw.get16(kPcieDev, 0x04) == 0x0016);
+}
+
+TEST_CASE("status register: RW1C bits pass through, command writes spare them", "[vpci]") {
+    Partition p;
+    p.hw.set16(kE1000, 0x06, 0x3010);  // received master abort + received target abort pending
+    CHECK(p.write(kE1000, 0x04, 0x0003, 2).kind == Kind::Done);
+    CHECK(p.write(kE1000, 0x04, 0x00000002).kind == Kind::Done);  // dword with zero status
+    CHECK(p.hw.get16(kE1000, 0x06) == 0x3010);
+    CHECK(p.write(kE1000, 0x06, 0x2000, 2).kind == Kind::Done);
+    CHECK(p.hw.get16(kE1000, 0x06) == 0x1010);
+    CHECK(p.write(kE1000, 0x04, 0x10000002).kind == Kind::Done);
+    CHECK(p.hw.get16(kE1000, 0x06) == 0x0010);
+    CHECK(p.hw.get16(kE1000, 0x04) == 0x0002);
+}
+
+TEST_CASE("capability chain hides MSI and MSI-X; Status bit 4 stays consistent", "[vpci]") {
+    Partition p;
+    CHECK((p.read(kPcieDev, 0x06, 2) & 0x10) != 0);
+    CHECK(p.read(kPcieDev, 0x34, 1) == kPm);
+    CHECK(p.read(kPcieDev, kPm, 1) == pci::kCapPowerManagement);
+    CHECK(p.read(kPcieDev, kPm + 1, 1) == kPcie);  // skips MSI at 0xD0
+    CHECK(p.read(kPcieDev, kPcie, 1) == pci::kCapPciExpress);
+    CHECK(p.read(kPcieDev, kPcie + 1, 1) == 0);  // MSI-X at 0xA0 hidden, end of chain
+    CHECK(p.read(kPcieDev, kPcie + 2, 2) == 0x0002);
+    CHECK(p.read(kPcieDev, kPm) == 0x0003E001u);
+    // Hidden capabilities read as zero and ignore writes, in all their registers.
+    CHECK(p.read(kPcieDev, kMsi) == 0);
+    CHECK(p.read(kPcieDev, kMsi + 0x14) == 0);
+    CHECK(p.read(kPcieDev, kMsiX) == 0);
+    CHECK(p.write(kPcieDev, kMsi + 2, 0x0001, 2).kind == Kind::Ignored);
+    CHECK(p.write(kPcieDev, kMsi + 4, 0xFEE00000u).kind == Kind::Ignored);
+    CHECK(p.write(kPcieDev, kMsiX + 2, 0x8000, 2).kind == Kind::Ignored);
+    CHECK(p.hw.writes.empty());
+
+    // A walk through the guest's view with the library's own walker finds PM and PCIe only.
+    struct View {
+        vpci::ConfigSpace* v;
+        pci::ConfigAccess a;
+    } view{p.view.get(), p.a};
+    pci::ConfigAccess guest{[](void* c, uint16_t bdf, uint16_t off) {
+                                auto* s = static_cast<View*>(c);
+                                return s->v->read(bdf, off, 4, s->a);
+                            },
+                            [](void*, uint16_t, uint16_t, uint32_t) {}, &view};
+    pci::Capability caps[8];
+    size_t n = 0;
+    REQUIRE(pci::walk_capabilities(guest, kPcieDev, caps, 8, n) == pci::Error::Ok);
+    REQUIRE(n == 2);
+    CHECK(caps[0].id == pci::kCapPowerManagement);
+    CHECK(caps[1].id == pci::kCapPciExpress);
+}
+
+TEST_CASE("the shown capability set is a parameter", "[vpci]") {
+    Partition pcie_only(vpci::cap_bit(pci::kCapPciExpress));
+    CHECK(pcie_only.read(kPcieDev, 0x34, 1) == kPcie);
+    CHECK(pcie_only.read(kPcieDev, kPcie + 1, 1) == 0);
+    CHECK(pcie_only.read(kPcieDev, kPm) == 0);
+    CHECK((pcie_only.read(kPcieDev, 0x06, 2) & 0x10) != 0);
+    // The e1000's only capability is hidden: no list at all, status bit 4 clear.
+    CHECK(pcie_only.read(kE1000, 0x34, 1) == 0);
+    CHECK((pcie_only.read(kE1000, 0x06, 2) & 0x10) == 0);
+    CHECK((pcie_only.hw.get16(kE1000, 0x06) & 0x10) != 0);
+
+    Partition with_msi(vpci::kDefaultShownCapabilities | vpci::cap_bit(pci::kCapMsi));
+    CHECK(with_msi.read(kPcieDev, kPm + 1, 1) == kMsi);
+    CHECK(with_msi.read(kPcieDev, kMsi + 1, 1) == kPcie);
+    CHECK(with_msi.read(kPcieDev, kMsi + 2, 2) == 0x0080);
+    CHECK(with_msi.write(kPcieDev, kMsi + 4, 0xFEE00000u).kind == Kind::Done);
+    CHECK(with_msi.hw.get32(kPcieDev, kMsi + 4) == 0xFEE00000u);
+}
+
+TEST_CASE("shown capability registers pass through without clearing RW1C bits", "[vpci]") {
+    Partition p;
+    // PM control/status: power state D3hot by a byte write; PME_Status must survive.
+    p.hw.set16(kE1000, 0xDC + 4, 0x8000);
+    CHECK(p.write(kE1000, 0xDC + 4, 0x03, 1).kind == Kind::Done);
+    CHECK(p.hw.get16(kE1000, 0xDC + 4) == 0x8003);
+    CHECK(p.write(kE1000, 0xDC + 4, 0x8000, 2).kind == Kind::Done);  // the guest clears it on purpose
+    CHECK(p.hw.get16(kE1000, 0xDC + 4) == 0x0000);
+    // Capability ID and next pointer are read-only.
+    CHECK(p.write(kE1000, 0xDC, 0x0000FFFF, 2).kind == Kind::Ignored);
+    CHECK(p.write(kE1000, 0xDC, 0x00220301).kind == Kind::Done);  // PMC bytes go through (read-only in hw)
+    CHECK(p.hw.get8(kE1000, 0xDC) == pci::kCapPowerManagement);
+    // PCIe Device Control, with a Device Status error pending.
+    p.hw.set16(kPcieDev, kPcie + 0x0A, 0x0004);
+    CHECK(p.write(kPcieDev, kPcie + 8, 0x2810, 2).kind == Kind::Done);
+    CHECK(p.hw.get16(kPcieDev, kPcie + 8) == 0x2810);
+    CHECK(p.hw.get16(kPcieDev, kPcie + 0x0A) == 0x0004);
+    CHECK(p.read(kPcieDev, kPcie + 8, 2) == 0x2810);
+}
+
+TEST_CASE("device-specific registers: reads pass through, writes refused", "[vpci]") {
+    Partition p;
+    p.hw.set32(kE1000, 0x40, 0xCAFEF00D);
+    CHECK(p.read(kE1000, 0x40) == 0xCAFEF00Du);
+    const vpci::WriteResult r = p.write(kE1000, 0x40, 0);
+    CHECK(r.kind == Kind::Refused);
+    CHECK_FALSE(why(r).empty());
+    CHECK(p.hw.writes.empty());
+}
+
+TEST_CASE("interrupt line is a virtual byte per function", "[vpci]") {
+    Partition p;
+    CHECK(p.read(kE1000, 0x3C, 1) == 11);
+    CHECK(p.read(kPcieDev, 0x3C, 1) == 10);
+    CHECK(p.write(kE1000, 0x3C, 5, 1).kind == Kind::Done);
+    CHECK(p.read(kE1000, 0x3C, 1) == 5);
+    CHECK(p.read(kE1000, 0x3C, 2) == 0x0105);  // pin still INTA#
+    CHECK(p.view->find(kE1000)->irq_line == 5);
+    CHECK(p.read(kPcieDev, 0x3C, 1) == 10);
+    CHECK(p.hw.get8(kE1000, 0x3C) == 11);
+    CHECK(p.write(kE1000, 0x3D, 4, 1).kind == Kind::Ignored);  // pin is read-only
+    CHECK(p.read(kE1000, 0x3D, 1) == 1);
+    CHECK(p.hw.writes.empty());
+}
+
+TEST_CASE("INTx disable virtualized when the hypervisor owns a shared line", "[vpci]") {
+    FakeConfigSpace hw;
+    build_machine(hw);
+    auto a = hw.access();
+    auto inv = std::make_unique<pci::Inventory>();
+    REQUIRE(pci::enumerate(a, *inv) == pci::Error::Ok);
+    REQUIRE(pci::size_all_bars(a, *inv) == pci::Error::Ok);
+    vpci::ConfigSpace v;
+    REQUIRE(v.add_device(inv->functions[7], vpci::DeviceOptions{true, true}, a) == vpci::Error::Ok);
+    REQUIRE(inv->functions[7].bdf == kBehind);
+    hw.set16(kBehind, 0x04, 0x0402);  // the hypervisor has masked the line
+    CHECK((v.read(kBehind, 0x04, 2, a) & 0x0400) == 0);
+    CHECK(v.write(kBehind, 0x04, 2, 0x0406, a).kind == vpci::WriteResult::Kind::Done);
+    CHECK(v.find(kBehind)->guest_intx_disable);
+    CHECK((v.read(kBehind, 0x04, 2, a) & 0x0400) != 0);
+    CHECK(v.write(kBehind, 0x04, 2, 0x0006, a).kind == vpci::WriteResult::Kind::Done);
+    CHECK_FALSE(v.find(kBehind)->guest_intx_disable);
+    CHECK(hw.get16(kBehind, 0x04) == 0x0406);  // bus master set; bit 10 stays the hypervisor's
+    hw.set16(kBehind, 0x04, 0x0006);            // the hypervisor unmasks
+    CHECK(v.write(kBehind, 0x04, 2, 0x0406, a).kind == vpci::WriteResult::Kind::Done);
+    CHECK(hw.get16(kBehind, 0x04) == 0x0006);
+}
+
+TEST_CASE("an owned bridge keeps its bus numbers and windows; no secondary bus reset", "[vpci]") {
+    FakeConfigSpace hw;
+    build_machine(hw);
+    auto a = hw.access();
+    auto inv = std::make_unique<pci::Inventory>();
+    REQUIRE(pci::enumerate(a, *inv) == pci::Error::Ok);
+    REQUIRE(inv->functions[3].bdf == kBridge);
+    vpci::ConfigSpace v;
+    REQUIRE(v.add_device(inv->functions[3], vpci::DeviceOptions{false, false}, a) == vpci::Error::Ok);
+    hw.writes.clear();
+    CHECK(v.read(kBridge, 0x18, 4, a) == 0x00010100u);
+    CHECK(v.write(kBridge, 0x19, 1, 5, a).kind == vpci::WriteResult::Kind::Refused);
+    CHECK(hw.get32(kBridge, 0x18) == 0x00010100u);
+    CHECK(v.write(kBridge, 0x18, 4, 0x00010100u, a).kind == vpci::WriteResult::Kind::Ignored);
+    CHECK(hw.writes.empty());
+    hw.set16(kBridge, 0x1E, 0x2000);  // secondary status: received master abort
+    CHECK(v.write(kBridge, 0x1E, 2, 0x2000, a).kind == vpci::WriteResult::Kind::Done);
+    CHECK(hw.get16(kBridge, 0x1E) == 0);
+    const vpci::WriteResult r = v.write(kBridge, 0x3E, 2, 0x0043, a);
+    CHECK(r.kind == vpci::WriteResult::Kind::Refused);
+    CHECK(why(r).find("Secondary bus reset") != std::string::npos);
+    CHECK(hw.get16(kBridge, 0x3E) == 0x0003);
+}
+
+TEST_CASE("add_device refuses duplicates, broken capability lists and overflow", "[vpci]") {
+    FakeConfigSpace hw;
+    build_machine(hw);
+    auto a = hw.access();
+    auto inv = std::make_unique<pci::Inventory>();
+    REQUIRE(pci::enumerate(a, *inv) == pci::Error::Ok);
+    vpci::ConfigSpace v;
+    REQUIRE(v.add_device(inv->functions[1], vpci::DeviceOptions{}, a) == vpci::Error::Ok);
+    CHECK(v.add_device(inv->functions[1], vpci::DeviceOptions{}, a) == vpci::Error::DuplicateDevice);
+    REQUIRE(inv->functions[6].bdf == kLoopDev);
+    CHECK(v.add_device(inv->functions[6], vpci::DeviceOptions{}, a) == vpci::Error::BrokenCapabilityList);
+    CHECK_FALSE(v.owns(kLoopDev));
+    pci::Function f = inv->functions[0];
+    f.bdf = pci::make_bdf(2, 1, 0);
+    CHECK(v.add_device(f, vpci::DeviceOptions{}, a) == vpci::Error::NotPresent);  // nothing answers there
+    f.bdf = kE1000;
+    CHECK(v.add_device(f, vpci::DeviceOptions{}, a) == vpci::Error::DuplicateDevice);
+    f.bdf = kPcieDev;
+    CHECK(v.add_device(f, vpci::DeviceOptions{}, a) == vpci::Error::NotPresent);  // another vendor's device
+    for (size_t i = 1; i <= vpci::kMaxDevices; ++i) {
+        f.bdf = pci::make_bdf(2, static_cast<uint8_t>(i), 0);
+        hw.add(f.bdf, f.vendor_id, f.device_id, 6, 0);
+        if (i < vpci::kMaxDevices) REQUIRE(v.add_device(f, vpci::DeviceOptions{}, a) == vpci::Error::Ok);
+    }
+    CHECK(v.add_device(f, vpci::DeviceOptions{}, a) == vpci::Error::TooManyDevices);
+    CHECK(v.device_count() == vpci::kMaxDevices);
+    for (int e = 0; e <= static_cast<int>(vpci::Error::NotPresent); ++e)
+        CHECK(std::strlen(vpci::to_string(static_cast<vpci::Error>(e))) > 10);
+    v.reset();
+    CHECK(v.device_count() == 0);
+    CHECK(v.has_virtual_host_bridge());
+}
+
+TEST_CASE("a capability whose length runs into the next one is cut short", "[vpci]") {
+    FakeConfigSpace hw;
+    build_machine(hw);
+    hw.set16(kPcieDev, kMsi + 2, 0x0180);  // per-vector masking: 24 bytes would reach PCIe at 0xE0
+    auto a = hw.access();
+    auto inv = std::make_unique<pci::Inventory>();
+    REQUIRE(pci::enumerate(a, *inv) == pci::Error::Ok);
+    REQUIRE(inv->functions[2].bdf == kPcieDev);
+    vpci::ConfigSpace v;
+    REQUIRE(v.add_device(inv->functions[2], vpci::DeviceOptions{}, a) == vpci::Error::Ok);
+    const vpci::Device& d = *v.find(kPcieDev);
+    REQUIRE(d.cap_count == 4);
+    CHECK(d.caps[1].offset == kMsi);
+    CHECK(d.caps[1].length == 0x10);
+    CHECK_FALSE(d.caps[1].shown);
+    CHECK(v.read(kPcieDev, kMsi + 0xC, 4, a) == 0);
+    CHECK(v.read(kPcieDev, kPcie, 1, a) == pci::kCapPciExpress);
+    CHECK(d.caps[2].length == 0x20);  // 0x3C bytes do not fit below 0x100
+    CHECK(d.caps[0].length == 8);
+    CHECK(d.caps[3].length == 12);
+}
+
+// A partition table is static in the hypervisor: its views must be constant-initialized.
+constinit vpci::ConfigSpace g_static_view;
+
+TEST_CASE("a static ConfigSpace is constant-initialized with the default capability set", "[vpci]") {
+    FakeConfigSpace hw;
+    build_machine(hw);
+    auto a = hw.access();
+    auto inv = std::make_unique<pci::Inventory>();
+    REQUIRE(pci::enumerate(a, *inv) == pci::Error::Ok);
+    REQUIRE(g_static_view.add_device(inv->functions[2], vpci::DeviceOptions{}, a) == vpci::Error::Ok);
+    CHECK(g_static_view.read(kPcieDev, 0x34, 1, a) == kPm);
+    g_static_view.reset();
+}

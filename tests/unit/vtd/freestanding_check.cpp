@@ -1,0 +1,10 @@
+// Compiles every VT-d header with the hypervisor's freestanding flags.
+#include "arch/x86/vtd/caps.hpp"
+#include "arch/x86/vtd/domain.hpp"
+#include "arch/x86/vtd/erratum.hpp"
+#include "arch/x86/vtd/faults.hpp"
+#include "arch/x86/vtd/invalidation.hpp"
+#include "arch/x86/vtd/irte.hpp"
+#include "arch/x86/vtd/regs.hpp"
+#include "arch/x86/vtd/tables.hpp"
+#include "lib/dmar.hpp"
