@@ -8,6 +8,7 @@
 #include "arch/x86/devices.hpp"
 #include "arch/x86/ioapic_hw.hpp"
 #include "arch/x86/pci_hw.hpp"
+#include "arch/x86/shared_intx.hpp"
 #include "arch/x86/lapic.hpp"
 #include "arch/x86/partition_build.hpp"
 #include "arch/x86/percpu.hpp"
@@ -169,14 +170,6 @@ void report_shared_lines(const natsume_config_header* h, const config::Platform&
         }
         log::print("%s\n", line);
     }
-    // Until per-device routing of shared lines exists, two partitions on one
-    // line would fight over one IOAPIC entry: refuse instead of misrouting.
-    if (n) NATSUME_PANIC("%zu INTx line(s) are shared by devices of different partitions (listed above): per-device "
-                         "routing of shared lines is not supported yet; move a device to another slot", n);
-    // Until per-device routing of shared lines exists, two partitions on one
-    // line would fight over one IOAPIC entry: refuse instead of misrouting.
-    if (n) NATSUME_PANIC("%zu INTx line(s) are shared by devices of different partitions (listed above): per-device "
-                         "routing of shared lines is not supported yet; move a device to another slot", n);
 }
 
 void check_platform(const natsume_config_header* h) {
@@ -217,7 +210,6 @@ uint32_t cpu_index_of(uint32_t apic_id) {
 
 void setup_devices(Partition& p) {
     char why[200];
-    if (!x86::devices::resolve(p, madt, why, sizeof why)) NATSUME_PANIC("partition %s: %s", p.cfg.name, why);
     if (p.dma_size && p.dma_base < p.ram_size)
         NATSUME_PANIC("partition %s: DMA window 0x%lx overlaps its guest-physical RAM [0, 0x%lx)", p.cfg.name,
                       p.dma_base, p.ram_size);
@@ -263,6 +255,15 @@ void setup_partitions(const natsume_config_header* h) {
         if (p.cfg.lapic_mode == NATSUME_LAPIC_PASSTHROUGH)
             log::print("natsume: partition: %s: local APIC passed through (trusted guest: its IPIs are not filtered)\n",
                        p.cfg.name);
+    }
+    char why[200];
+    for (uint32_t i = 0; i < partition_count; i++) {
+        if (!x86::devices::resolve(partitions[i], madt, why, sizeof why))
+            NATSUME_PANIC("partition %s: %s", partitions[i].cfg.name, why);
+    }
+    if (!x86::shared_intx::plan(partitions, partition_count, why, sizeof why)) NATSUME_PANIC("%s", why);
+    for (uint32_t i = 0; i < partition_count; i++) {
+        Partition& p = partitions[i];
         setup_devices(p);
         const mb2::Module* m = mb2::find_module(mbi, p.cfg.image);
         if (!m) NATSUME_PANIC("partition %s: guest image module '%s' was not loaded", p.cfg.name, p.cfg.image);
@@ -320,7 +321,11 @@ bool all_stopped() {
 }
 
 [[noreturn]] void supervise() {
-    while (!all_stopped()) asm volatile("sti; hlt; cli" ::: "memory");
+    while (!all_stopped()) {
+        // Shared lines may hold a device or pin masked for a moment: poll then.
+        if (x86::shared_intx::poll()) asm volatile("sti; pause; cli" ::: "memory");
+        else asm volatile("sti; hlt; cli" ::: "memory");
+    }
     log::print("natsume: all partitions stopped\n");
     machine_stop(0);
 }
@@ -379,6 +384,7 @@ extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
     const natsume_config_header* h = boot::load_config();
     boot::check_platform(h);
     boot::setup_partitions(h);
+    x86::shared_intx::activate(boot::bsp_apic_id);
     boot::start_cores();
     boot::rendezvous();
     boot::supervise();
@@ -387,6 +393,11 @@ extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
 extern "C" void host_trap(x86::TrapFrame* f) {
     if (f->vector == 2) { x86::this_cpu().host_nmis++; return; }
     if (f->vector == boot::WAKE_VECTOR) { x86::lapic::eoi(); return; }
+    if (f->vector >= x86::shared_intx::VECTOR_BASE && f->vector < x86::shared_intx::VECTOR_BASE + x86::shared_intx::MAX_LINES) {
+        x86::shared_intx::handle(f->vector - x86::shared_intx::VECTOR_BASE);
+        x86::lapic::eoi();
+        return;
+    }
     if (f->vector == 255) return;   // spurious: no EOI (SDM Vol. 3A 10.9)
     NATSUME_PANIC("hypervisor exception %lu (error 0x%lx) at RIP 0x%lx, RSP 0x%lx, CR2 0x%lx, RAX 0x%lx RBX 0x%lx",
                   f->vector, f->error_code, f->rip, f->rsp, x86::read_cr2(), f->rax, f->rbx);

@@ -34,6 +34,7 @@ struct PartitionDevice {
     uint16_t bdf, vendor_id, device_id, flags;
     uint32_t gsi;                   // INTx input of the IOAPIC, NO_GSI when the function has no INTx
     const pci::Function* fn;        // in the boot-time inventory
+    uint64_t trapped_page;          // a register page kept out of the EPT (shared-line check), 0 = none
 };
 
 struct Partition {
@@ -51,7 +52,7 @@ struct Partition {
     volatile PartitionState state;
     char stop_reason[160];
     PartitionCounters counters;
-    char console_line[240];         // a partial console line, flushed at '\n'
+    char console_line[1024];        // a partial console line, flushed at '\n'
     size_t console_len;
     uint32_t refusals_logged;       // refusals are logged up to a limit, then only counted
     // Devices (issue: passthrough).

@@ -5,6 +5,7 @@
 
 extern "C" const uint64_t isr_table[33];
 extern "C" void isr_240();
+extern "C" const uint64_t shared_isr_table[8];
 
 namespace natsume::x86 {
 
@@ -35,6 +36,7 @@ void build_idt() {
         idt[v] = gate(isr_table[v], nmi_or_df ? IST_NMI_DF : 0);
     }
     idt[240] = gate(reinterpret_cast<uint64_t>(&isr_240), 0);
+    for (unsigned i = 0; i < 8; i++) idt[0xe0 + i] = gate(shared_isr_table[i], 0);
     idt_built = true;
 }
 

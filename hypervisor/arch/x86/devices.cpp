@@ -3,6 +3,7 @@
 #include <new>
 
 #include "arch/x86/ioapic_hw.hpp"
+#include "arch/x86/shared_intx.hpp"
 #include "core/log.hpp"
 
 namespace natsume::x86::devices {
@@ -74,7 +75,7 @@ bool resolve(Partition& p, const acpi::Madt& madt, char* why, size_t n) {
         }
         PartitionDevice& pd = p.devices[i];
         pd = {d.bdf, fn->vendor_id, fn->device_id, d.flags,
-              d.intx_gsi != NATSUME_GSI_AUTO ? d.intx_gsi : resolve_gsi(*fn, madt), fn};
+              d.intx_gsi != NATSUME_GSI_AUTO ? d.intx_gsi : resolve_gsi(*fn, madt), fn, 0};
     }
     p.dma_base = p.cfg.dma_base;
     p.dma_size = p.cfg.dma_size;
@@ -87,7 +88,8 @@ bool attach(Partition& p, const pci::ConfigAccess& hw, const acpi::Madt& madt, c
     const ioapic_hw::Unit* unit = ioapic_hw::unit_count() ? &ioapic_hw::unit(0) : nullptr;
     for (uint32_t i = 0; i < p.device_count; i++) {
         const PartitionDevice& d = p.devices[i];
-        vpci::DeviceOptions opt{!(d.flags & NATSUME_DEVICE_NO_DMA), false};
+        // On a shared line the hypervisor owns command bit 10; the guest's stays virtual.
+        vpci::DeviceOptions opt{!(d.flags & NATSUME_DEVICE_NO_DMA), d.gsi != NO_GSI && shared_intx::is_shared(d.gsi)};
         vpci::Error e = p.vpci.add_device(*d.fn, opt, hw);
         if (e != vpci::Error::Ok) { log::format(why, n, "virtual config space: %s", vpci::to_string(e)); return false; }
         if (d.gsi == NO_GSI) continue;

@@ -17,6 +17,7 @@
 #include "core/partition.hpp"
 #include "arch/x86/ioapic_hw.hpp"
 #include "arch/x86/pci_hw.hpp"
+#include "arch/x86/shared_intx.hpp"
 #include "lib/guest_paging.hpp"
 #include "lib/icr_filter.hpp"
 #include "lib/insn_decode.hpp"
@@ -90,7 +91,11 @@ void apply_ioapic_action(Vcpu& v, const vioapic::Action& a) {
     const ioapic_hw::Unit& unit = ioapic_hw::unit(0);
     switch (a.kind) {
     case vioapic::Kind::ProgramPin:
-        ioapic_hw::write_entry(unit.gsi_base + a.pin, a.low, a.high);
+    case vioapic::Kind::ShadowOnly:
+        // A shared line stays the hypervisor's; the guest's entry only says
+        // which vector it wants and whether it is masked.
+        if (shared_intx::is_shared(unit.gsi_base + a.pin)) shared_intx::guest_pin_changed(v.part, unit.gsi_base + a.pin);
+        else if (a.kind == vioapic::Kind::ProgramPin) ioapic_hw::write_entry(unit.gsi_base + a.pin, a.low, a.high);
         break;
     case vioapic::Kind::Eoi:
         // The guest suppressed the local APIC's EOI broadcast (directed EOI).
@@ -359,6 +364,22 @@ Action on_exception_or_nmi(Vcpu& v) {
 
 Action on_external_interrupt(Vcpu&) { return Action::Resume; }
 
+// INIT is never delivered to a partition core: in VMX non-root operation it
+// causes this exit instead (SDM 25.2). Another partition (lapic = passthrough
+// can send one) must not be able to reset this core, so it is dropped.
+Action on_init_signal(Vcpu& v) {
+    v.part.counters.refused_other++;
+    partition_log_refusal(v.part, "INIT signal at RIP 0x%lx ignored: a core is reset only by the hypervisor",
+                          vmread(Vmcs::GUEST_RIP));
+    return Action::Resume;
+}
+
+Action on_sipi(Vcpu& v) {
+    v.part.counters.refused_other++;
+    partition_log_refusal(v.part, "start-up IPI ignored%s", "");
+    return Action::Resume;
+}
+
 Action on_triple_fault(Vcpu& v) { return stop(v, "triple fault (the guest could not deliver an exception)"); }
 
 bool read_guest_u64(void* ctx, uint64_t gpa, uint64_t& value) {
@@ -433,6 +454,13 @@ Action on_ept_violation(Vcpu& v) {
             return lapic_access(v, offset, write, size, value);
         });
     }
+    for (uint32_t i = 0; i < v.part.device_count; i++) {
+        if (!v.part.devices[i].trapped_page || (gpa & ~0xfffull) != v.part.devices[i].trapped_page) continue;
+        return emulate_mmio(v, "device register", [&](bool write, uint8_t size, uint32_t& value) {
+            if (shared_intx::register_access(v.part, gpa, write, size, value)) return Action::Resume;
+            return stop(v, "device register 0x%lx accessed with %u bytes: not emulated", gpa, size);
+        });
+    }
     if (v.part.ioapic_gpa && gpa - v.part.ioapic_gpa < 0x1000) {
         auto offset = static_cast<uint32_t>(gpa - v.part.ioapic_gpa);
         return emulate_mmio(v, "IOAPIC", [&](bool write, uint8_t size, uint32_t& value) {
@@ -490,6 +518,8 @@ struct HandlerTable {
         set(ExitReason::ExceptionOrNmi, on_exception_or_nmi);
         set(ExitReason::ExternalInterrupt, on_external_interrupt);
         set(ExitReason::TripleFault, on_triple_fault);
+        set(ExitReason::InitSignal, on_init_signal);
+        set(ExitReason::StartupIpi, on_sipi);
         set(ExitReason::Cpuid, on_cpuid);
         set(ExitReason::Hlt, on_hlt);
         set(ExitReason::Invd, on_invd);

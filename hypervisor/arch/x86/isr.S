@@ -52,6 +52,14 @@ ISR_ERR   30
 ISR_NOERR 31
 ISR_NOERR 255                            /* spurious / unexpected vector */
 ISR_NOERR 240                            /* wake-up IPI to the boot core */
+ISR_NOERR 224                            /* shared INTx lines (shared_intx.hpp VECTOR_BASE) */
+ISR_NOERR 225
+ISR_NOERR 226
+ISR_NOERR 227
+ISR_NOERR 228
+ISR_NOERR 229
+ISR_NOERR 230
+ISR_NOERR 231
 
 isr_common:
     pushq %r15
@@ -101,3 +109,6 @@ isr_table:
     .quad isr_16, isr_17, isr_18, isr_19, isr_20, isr_21, isr_22, isr_23
     .quad isr_24, isr_25, isr_26, isr_27, isr_28, isr_29, isr_30, isr_31
     .quad isr_255
+    .globl shared_isr_table
+shared_isr_table:
+    .quad isr_224, isr_225, isr_226, isr_227, isr_228, isr_229, isr_230, isr_231

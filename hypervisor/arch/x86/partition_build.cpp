@@ -92,8 +92,17 @@ bool map_device_bars(Partition& p, Ept& ept, BuildError& err) {
                             bdf, bar.index, other_bdf);
                 return false;
             }
-            // Device registers: uncached, never executable, at their physical address.
-            MapError e = ept.map(lo, lo, hi - lo, Attr{true, true, false, false, Cache::UC});
+            // Device registers: uncached, never executable, at their physical address
+            // (except a page the hypervisor must see accesses to).
+            uint64_t trap = p.devices[i].trapped_page;
+            MapError e = MapError::Ok;
+            if (trap >= lo && trap < hi) {
+                if (trap > lo) e = ept.map(lo, lo, trap - lo, Attr{true, true, false, false, Cache::UC});
+                if (e == MapError::Ok && trap + PAGE_4K < hi)
+                    e = ept.map(trap + PAGE_4K, trap + PAGE_4K, hi - trap - PAGE_4K, Attr{true, true, false, false, Cache::UC});
+            } else {
+                e = ept.map(lo, lo, hi - lo, Attr{true, true, false, false, Cache::UC});
+            }
             if (e != MapError::Ok) {
                 log::format(err.text, sizeof err.text, "EPT mapping of device %s BAR%u failed: %s", bdf, bar.index,
                             to_string(e));

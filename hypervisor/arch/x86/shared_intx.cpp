@@ -1,0 +1,239 @@
+#include "arch/x86/shared_intx.hpp"
+
+#include "arch/x86/ioapic_hw.hpp"
+#include "arch/x86/lapic.hpp"
+#include "arch/x86/pci_hw.hpp"
+#include "arch/x86/timing.hpp"
+#include "core/log.hpp"
+#include "arch/x86/cpu.hpp"
+#include "lib/tsc_math.hpp"
+
+namespace natsume::x86::shared_intx {
+namespace {
+
+// How the hypervisor learns whether a device asserted its INTx.
+enum class Check : uint8_t {
+    StatusBit3,   // PCI status bit 3 "interrupt status" (PCI 2.3+); masked with command bit 10
+    E1000Icr,     // 8254x: ICR is read-to-clear; bits read here are replayed to the owner
+    None,         // cannot tell: delivered only when no device that can tell asserted
+};
+
+struct Device {
+    uint16_t bdf;
+    Partition* owner;
+    Check check;
+    uint64_t icr;              // E1000Icr: host-physical address of ICR
+    uint64_t page;             // E1000Icr: the trapped register page
+    volatile uint32_t saved;   // E1000Icr: causes read by the hypervisor, not yet seen by the owner
+    bool held;                 // StatusBit3: INTx disabled by the hypervisor until the device is serviced
+};
+
+struct Line {
+    uint32_t gsi;
+    Device devices[8];
+    size_t count;
+    uint64_t pending;          // partitions (bit = id) owed an interrupt while their pin is masked
+    uint64_t held_until;       // None: IOAPIC pin masked until this TSC (level re-delivery guard)
+    uint64_t delivered, spurious;
+};
+
+Line lines[MAX_LINES];
+size_t line_count;
+
+// 8254x family (82540EM/82541GI/82545EM ...): ICR at 0xC0 of BAR0 (Intel 8254x SDM 13.4.17).
+constexpr uint32_t E1000_ICR = 0xc0;
+bool is_e1000(uint16_t vendor, uint16_t device) {
+    return vendor == 0x8086 && (device == 0x100e || device == 0x100f || device == 0x1076 || device == 0x1075 ||
+                                device == 0x107c || device == 0x1019);
+}
+
+// A level line whose asserting device cannot be told is masked this long after
+// each delivery, so the owner can service it before the line is sampled again.
+constexpr uint64_t NONE_HOLD_US = 50;
+
+Check check_for(const PartitionDevice& d) {
+    if (d.fn->intx_status_supported_hint) return Check::StatusBit3;
+    if (is_e1000(d.vendor_id, d.device_id) && d.fn->bar_count && !d.fn->bars[0].io && d.fn->bars[0].base)
+        return Check::E1000Icr;
+    return Check::None;
+}
+
+Line* line_for(uint32_t gsi) {
+    for (size_t i = 0; i < line_count; i++)
+        if (lines[i].gsi == gsi) return &lines[i];
+    return nullptr;
+}
+
+Line* add_device(uint32_t gsi, Partition& p, PartitionDevice& d) {
+    Line* l = line_for(gsi);
+    if (!l) {
+        if (line_count == MAX_LINES) return nullptr;
+        l = &lines[line_count++];
+        l->gsi = gsi;
+    }
+    if (l->count == 8) return nullptr;
+    Device& dev = l->devices[l->count++];
+    dev.bdf = d.bdf;
+    dev.owner = &p;
+    dev.check = check_for(d);
+    if (dev.check == Check::E1000Icr) {
+        dev.icr = d.fn->bars[0].base + E1000_ICR;
+        dev.page = dev.icr & ~0xfffull;
+        d.trapped_page = dev.page;
+    }
+    return l;
+}
+
+bool asserted(Device& d, bool& known) {
+    known = true;
+    switch (d.check) {
+    case Check::StatusBit3: {
+        bool on = pci::read16(pci_hw::access(), d.bdf, pci::kStatus) & pci::kStatusInterrupt;
+        if (on) {
+            // Deassert the line until the owner has serviced the device.
+            uint16_t cmd = pci::read16(pci_hw::access(), d.bdf, pci::kCommand);
+            pci::write16(pci_hw::access(), d.bdf, pci::kCommand, cmd | pci::kCmdInterruptDisable);
+            d.held = true;
+        }
+        return on;
+    }
+    case Check::E1000Icr: {
+        uint32_t causes = *reinterpret_cast<volatile uint32_t*>(d.icr);   // deasserts the line
+        if (causes) __atomic_fetch_or(&d.saved, causes, __ATOMIC_SEQ_CST);
+        return causes != 0;
+    }
+    case Check::None:
+        known = false;
+        return false;
+    }
+    return false;
+}
+
+void deliver(Line& l, Partition& p) {
+    uint8_t pin = static_cast<uint8_t>(l.gsi - ioapic_hw::unit(0).gsi_base);
+    uint64_t entry = p.vioapic ? p.vioapic->shadow(pin) : vioapic::kMasked;
+    if (entry & vioapic::kMasked) {
+        __atomic_fetch_or(&l.pending, 1ull << p.id, __ATOMIC_SEQ_CST);
+        return;
+    }
+    (void)lapic::send_fixed(p.apic_id, static_cast<uint8_t>(entry & vioapic::kVectorMask));
+    l.delivered++;
+}
+}  // namespace
+
+bool plan(Partition* parts, uint32_t count, char* why, size_t n) {
+    for (uint32_t a = 0; a < count; a++)
+        for (uint32_t i = 0; i < parts[a].device_count; i++) {
+            PartitionDevice& d = parts[a].devices[i];
+            if (d.gsi == NO_GSI) continue;
+            bool shared = false;
+            for (uint32_t b = 0; b < count; b++)
+                for (uint32_t j = 0; b != a && j < parts[b].device_count; j++) shared |= parts[b].devices[j].gsi == d.gsi;
+            if (!shared) continue;
+            if (!add_device(d.gsi, parts[a], d)) {
+                log::format(why, n, "too many shared INTx lines or devices on GSI %u", d.gsi);
+                return false;
+            }
+        }
+    for (size_t i = 0; i < line_count; i++) {
+        size_t unknown = 0;
+        for (size_t d = 0; d < lines[i].count; d++) unknown += lines[i].devices[d].check == Check::None;
+        if (unknown > 1) {
+            log::format(why, n, "GSI %u: %zu devices on the shared line can tell neither by PCI status bit 3 nor by a "
+                        "device-specific register whether they asserted; at most one such device per shared line",
+                        lines[i].gsi, unknown);
+            return false;
+        }
+    }
+    return true;
+}
+
+void activate(uint32_t boot_apic_id) {
+    for (size_t i = 0; i < line_count; i++) {
+        Line& l = lines[i];
+        // PCI INTx: level-triggered, active low (PCI Local Bus Spec 3.0, 2.2.6).
+        uint32_t low = (VECTOR_BASE + static_cast<uint32_t>(i)) | (1u << 13) | (1u << 15);
+        ioapic_hw::write_entry(l.gsi, low, boot_apic_id << 24);
+        char line[200];
+        size_t len = log::format(line, sizeof line, "natsume: intx: GSI %u routed per device through the boot core:", l.gsi);
+        for (size_t d = 0; d < l.count; d++) {
+            char bdf[8];
+            pci::format_bdf(bdf, l.devices[d].bdf);
+            const char* how = l.devices[d].check == Check::StatusBit3 ? "status bit 3"
+                              : l.devices[d].check == Check::E1000Icr ? "ICR" : "by elimination";
+            len += log::format(line + len, sizeof line - len, " %s (%s, %s)", bdf, l.devices[d].owner->cfg.name, how);
+        }
+        log::print("%s\n", line);
+    }
+}
+
+bool is_shared(uint32_t gsi) { return line_for(gsi) != nullptr; }
+
+void handle(size_t index) {
+    if (index >= line_count) return;
+    Line& l = lines[index];
+    bool any_known = false;
+    Partition* unknown_owner = nullptr;
+    for (size_t i = 0; i < l.count; i++) {
+        bool known;
+        if (asserted(l.devices[i], known)) { deliver(l, *l.devices[i].owner); any_known = true; }
+        if (!known) unknown_owner = l.devices[i].owner;
+    }
+    if (any_known) return;
+    if (!unknown_owner) { l.spurious++; return; }
+    deliver(l, *unknown_owner);
+    ioapic_hw::mask(l.gsi);
+    l.held_until = rdtsc() + us_to_ticks(NONE_HOLD_US, tsc_khz());
+}
+
+void guest_pin_changed(Partition& p, uint32_t gsi) {
+    Line* l = line_for(gsi);
+    if (!l || !(__atomic_load_n(&l->pending, __ATOMIC_SEQ_CST) & (1ull << p.id))) return;
+    uint8_t pin = static_cast<uint8_t>(gsi - ioapic_hw::unit(0).gsi_base);
+    if (p.vioapic->shadow(pin) & vioapic::kMasked) return;
+    __atomic_fetch_and(&l->pending, ~(1ull << p.id), __ATOMIC_SEQ_CST);
+    deliver(*l, p);
+}
+
+bool register_access(Partition& p, uint64_t gpa, bool write, uint8_t size, uint32_t& value) {
+    for (size_t i = 0; i < line_count; i++)
+        for (size_t d = 0; d < lines[i].count; d++) {
+            Device& dev = lines[i].devices[d];
+            if (dev.owner != &p || dev.check != Check::E1000Icr || (gpa & ~0xfffull) != dev.page) continue;
+            if (size != 4 || (gpa & 3)) return false;
+            auto* reg = reinterpret_cast<volatile uint32_t*>(gpa);   // BARs sit at gpa == hpa
+            if (write) { *reg = value; return true; }
+            value = *reg;
+            if (gpa == dev.icr) value |= __atomic_exchange_n(&dev.saved, 0u, __ATOMIC_SEQ_CST);
+            return true;
+        }
+    return false;
+}
+
+bool poll() {
+    bool busy = false;
+    uint64_t now = rdtsc();
+    for (size_t i = 0; i < line_count; i++) {
+        Line& l = lines[i];
+        if (l.held_until) {
+            if (now >= l.held_until) {
+                l.held_until = 0;
+                uint32_t low = ioapic_hw::read_entry_low(l.gsi) & ~(1u << 16);
+                ioapic_hw::write_entry(l.gsi, low, lapic::id() << 24);
+            } else {
+                busy = true;
+            }
+        }
+        for (size_t d = 0; d < l.count; d++) {
+            Device& dev = l.devices[d];
+            if (!dev.held) continue;
+            if (pci::read16(pci_hw::access(), dev.bdf, pci::kStatus) & pci::kStatusInterrupt) { busy = true; continue; }
+            uint16_t cmd = pci::read16(pci_hw::access(), dev.bdf, pci::kCommand);
+            pci::write16(pci_hw::access(), dev.bdf, pci::kCommand, cmd & static_cast<uint16_t>(~pci::kCmdInterruptDisable));
+            dev.held = false;
+        }
+    }
+    return busy;
+}
+
+}  // namespace natsume::x86::shared_intx

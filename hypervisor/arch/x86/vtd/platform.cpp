@@ -1,0 +1,444 @@
+#include "arch/x86/vtd/platform.hpp"
+
+#include <new>
+
+#include "arch/x86/ioapic_hw.hpp"
+#include "arch/x86/pci_hw.hpp"
+#include "arch/x86/vtd/erratum.hpp"
+#include "arch/x86/vtd/iommu.hpp"
+#include "core/log.hpp"
+
+namespace natsume::x86::vtd {
+namespace {
+
+constexpr uint32_t MAX_UNITS = dmar::kMaxUnits;
+constexpr uint32_t DOMAIN_SLOTS = MAX_PARTITIONS + 1;   // partitions, then the hypervisor's RMRR domain
+constexpr uint32_t HV_SLOT = MAX_PARTITIONS;
+constexpr unsigned IRT_LOG2 = 8;                        // 256 entries: one page
+constexpr uint8_t MAX_XAPIC_DESTINATION = 0xfe;         // 0xff is the xAPIC broadcast id
+constexpr uint16_t IOAPIC_IRTE_BASE = 0;
+
+// The IOAPIC's requester id, from a DMAR device scope of type IOAPIC: the
+// unit checks it against the IRTE's SID (VT-d 8.3.1.1).
+struct IoapicSource {
+    bool found;
+    uint16_t sid;
+    uint32_t unit;
+};
+
+dmar::Dmar table;
+uint32_t unit_count;
+Iommu units[MAX_UNITS];
+alignas(SlDomain) unsigned char domain_storage[DOMAIN_SLOTS][MAX_UNITS][sizeof(SlDomain)];
+SlDomain* domains[DOMAIN_SLOTS][MAX_UNITS];
+IoapicSource ioapic_source;     // of the first IOAPIC: the one partitions' INTx pins are on
+bool ir_on;
+bool ir_eim;
+
+uint8_t config_read8(void*, uint8_t bus, uint8_t device, uint8_t function, uint16_t offset) {
+    auto bdf = static_cast<uint16_t>(bus << 8 | device << 3 | function);
+    return pci::read8(pci_hw::access(), bdf, offset);
+}
+
+bool fail(char* why, size_t n, const char* text) {
+    log::format(why, n, "%s", text);
+    return false;
+}
+
+const char* bdf_text(char buf[8], uint16_t bdf) { return pci::format_bdf(buf, bdf); }
+
+// ---- detection --------------------------------------------------------------
+
+const char* yes_no(bool b) { return b ? "yes" : "no"; }
+
+void print_unit(uint32_t u, const dmar::Unit& d, Cap cap, Ecap ecap) {
+    log::print("natsume: vtd: unit %u at 0x%lx: SAGAW 0x%x (%s), MGAW %u, %u-bit domain ids, QI %s, IR %s, EIM %s, "
+               "%s, caching mode %s, %zu scopes%s\n",
+               u, d.base, cap.sagaw(), cap.supports_levels(4) ? "4-level" : "3-level", cap.mgaw(),
+               cap.domain_id_bits(), yes_no(ecap.queued_invalidation()), yes_no(ecap.interrupt_remapping()),
+               yes_no(ecap.extended_interrupt_mode()), ecap.coherent() ? "coherent" : "not coherent",
+               yes_no(cap.caching_mode()), d.scope_count, d.include_pci_all() ? ", all other PCI devices" : "");
+}
+
+// Registers are only read here; nothing is written before setup_platform.
+bool probe_units(PlatformInfo& out, char* why, size_t n) {
+    bool ir = (table.flags & dmar::kDmarIntrRemap) != 0, eim = true;
+    for (uint32_t u = 0; u < table.unit_count; u++) {
+        const dmar::Unit& d = table.units[u];
+        if (d.segment != 0) {
+            log::format(why, n, "DMAR unit %u is on PCI segment %u; only segment 0 is supported", u, d.segment);
+            return false;
+        }
+        if (d.base == 0 || (d.base & 0xfff)) {
+            log::format(why, n, "DMAR unit %u has register base 0x%lx: a firmware error (VT-d enabled in setup?)", u,
+                        d.base);
+            return false;
+        }
+        Cap cap{*reinterpret_cast<volatile uint64_t*>(d.base + static_cast<uint32_t>(Reg64::CAP))};
+        Ecap ecap{*reinterpret_cast<volatile uint64_t*>(d.base + static_cast<uint32_t>(Reg64::ECAP))};
+        if (cap.raw == ~uint64_t{0} || !(cap.supports_levels(3) || cap.supports_levels(4))) {
+            log::format(why, n, "DMAR unit %u at 0x%lx answers CAP 0x%lx: no 3- or 4-level translation", u, d.base,
+                        cap.raw);
+            return false;
+        }
+        print_unit(u, d, cap, ecap);
+        ir = ir && ecap.interrupt_remapping() && ecap.queued_invalidation();
+        eim = eim && ecap.extended_interrupt_mode();
+    }
+    out.ir_capable = ir;
+    out.eim = ir && eim;
+    return true;
+}
+
+void find_ioapic_source() {
+    ioapic_source = {};
+    if (ioapic_hw::unit_count() == 0) return;
+    uint8_t id = ioapic_hw::unit(0).id;
+    for (uint32_t u = 0; u < table.unit_count; u++) {
+        const dmar::Unit& d = table.units[u];
+        for (size_t s = d.first_scope; s < d.first_scope + d.scope_count; s++) {
+            const dmar::Scope& sc = table.scopes[s];
+            dmar::Bdf bdf{};
+            if (sc.type != dmar::ScopeType::Ioapic || sc.enumeration_id != id) continue;
+            if (dmar::resolve_path(sc, config_read8, nullptr, bdf) != dmar::PathError::Ok) continue;
+            ioapic_source = {true, bdf.raw(), u};
+            return;
+        }
+    }
+}
+
+// Interrupt remapping stays off (DMA remapping stays on) on the 5520/X58 IOH
+// revisions with the erratum, and when the IOAPIC's source-id is unknown.
+void check_ir_usable(PlatformInfo& out, const pci::Inventory& inv) {
+    if (!out.ir_capable) return;
+    for (size_t i = 0; i < inv.count; i++) {
+        const pci::Function& f = inv.functions[i];
+        if (f.bdf != 0) continue;
+        IrVerdict v = x58_ir_verdict(f.vendor_id, f.device_id, f.revision);
+        if (v != IrVerdict::Usable) {
+            log::print("natsume: vtd: host bridge %04x:%04x revision 0x%02x: %s\n", f.vendor_id, f.device_id,
+                       f.revision, to_string(v));
+            out.ir_capable = out.eim = false;
+            return;
+        }
+    }
+    find_ioapic_source();
+    if (ioapic_hw::unit_count() && !ioapic_source.found) {
+        log::print("natsume: vtd: IOAPIC id %u has no DMAR device scope, so its source-id is unknown: "
+                   "interrupt remapping left off, DMA remapping stays on\n", ioapic_hw::unit(0).id);
+        out.ir_capable = out.eim = false;
+    }
+}
+
+void collect_rmrrs(PlatformInfo& out) {
+    out.rmrr_count = 0;
+    for (size_t i = 0; i < table.rmrr_count && i < dmar::kMaxRmrrs; i++) {
+        const dmar::Rmrr& r = table.rmrrs[i];
+        out.rmrr[out.rmrr_count++] = {r.base, r.limit - r.base + 1};
+        log::print("natsume: vtd: RMRR 0x%lx-0x%lx (%zu device scopes): kept identity-mapped for its devices\n", r.base,
+                   r.limit, r.scope_count);
+    }
+}
+
+// ---- domains ----------------------------------------------------------------
+
+int unit_of(uint16_t bdf) {
+    dmar::Bdf b{pci::bdf_bus(bdf), pci::bdf_dev(bdf), pci::bdf_fn(bdf)};
+    return dmar::unit_for(table, 0, b, config_read8, nullptr);
+}
+
+bool large_iova(const Partition& p) {
+    uint64_t top = p.dma_size ? p.dma_base + p.dma_size : 0;
+    if (p.ram_size > top) top = p.ram_size;
+    return top > (uint64_t{1} << address_bits(3));
+}
+
+constexpr Attr RW{true, true, false, false, Cache::WB};
+
+// The domain of slot (a partition index or HV_SLOT) on unit u, built on first use.
+SlDomain* domain_on(uint32_t slot, uint32_t u, bool wide, char* why, size_t n) {
+    if (domains[slot][u]) return domains[slot][u];
+    uint16_t id = slot == HV_SLOT ? HYPERVISOR_DOMAIN_ID : partition_domain_id(slot);
+    auto* d = new (domain_storage[slot][u]) SlDomain(units[u].memory(), id);
+    unsigned levels = units[u].domain_levels(wide);
+    MapError e = d->init(levels);
+    if (e != MapError::Ok) {
+        log::format(why, n, "domain %u on unit %u: %u-level tables could not be built (map error %u)", id, u, levels,
+                    static_cast<unsigned>(e));
+        return nullptr;
+    }
+    d->allow_large_pages(units[u].cap().large_2m());
+    domains[slot][u] = d;
+    return d;
+}
+
+bool map_or_fail(SlDomain& d, uint64_t iova, uint64_t hpa, uint64_t size, const char* what, char* why, size_t n) {
+    MapError e = d.map(iova, hpa, size, RW);
+    if (e == MapError::Ok) return true;
+    log::format(why, n, "domain %u: %s 0x%lx+0x%lx could not be mapped at IOVA 0x%lx (map error %u%s)", d.id(), what,
+                hpa, size, iova, static_cast<unsigned>(e),
+                e == MapError::OutOfRange ? ": beyond what the unit can translate" : "");
+    return false;
+}
+
+// Guest RAM at IOVA 0 (the guest's physical addresses) and the DMA window at
+// its own address: exactly what the partition's EPT gives the guest.
+bool build_partition_domain(const Partition& p, uint32_t u, char* why, size_t n) {
+    bool fresh = domains[p.id][u] == nullptr;
+    SlDomain* d = domain_on(p.id, u, large_iova(p), why, n);
+    if (!d) return false;
+    if (!fresh) return true;
+    if (!map_or_fail(*d, 0, p.ram_base, p.ram_size, "RAM", why, n)) return false;
+    return p.dma_size == 0 || map_or_fail(*d, p.dma_base, p.dma_base, p.dma_size, "DMA window", why, n);
+}
+
+bool build_partition_domains(const Partition& p, char* why, size_t n) {
+    for (uint32_t i = 0; i < p.device_count; i++) {
+        char bdf[8];
+        int u = unit_of(p.devices[i].bdf);
+        if (u < 0) {
+            log::format(why, n, "partition %s: device %s is under no DMA-remapping unit of the DMAR, so its DMA "
+                        "cannot be confined", p.cfg.name, bdf_text(bdf, p.devices[i].bdf));
+            return false;
+        }
+        if (!build_partition_domain(p, static_cast<uint32_t>(u), why, n)) return false;
+    }
+    return true;
+}
+
+int owner_of(uint16_t bdf, const Partition* parts, uint32_t count) {
+    for (uint32_t i = 0; i < count; i++)
+        for (uint32_t k = 0; k < parts[i].device_count; k++)
+            if (parts[i].devices[k].bdf == bdf) return static_cast<int>(i);
+    return -1;
+}
+
+// An RMRR maps 1:1 in the domain of every device it names. Two devices of one
+// domain may name the same RMRR: the second finds it mapped already.
+bool map_rmrr(SlDomain& d, const dmar::Rmrr& r, char* why, size_t n) {
+    uint64_t hpa = 0;
+    Attr a{};
+    if (d.translate(r.base, hpa, a) && hpa == r.base) return true;
+    return map_or_fail(d, r.base, r.base, r.limit - r.base + 1, "RMRR", why, n);
+}
+
+bool place_rmrr_device(const dmar::Rmrr& r, uint16_t bdf, Partition* parts, uint32_t count, char* why, size_t n) {
+    char b[8];
+    int u = unit_of(bdf);
+    if (u < 0) return true;   // no unit translates its DMA: nothing to keep mapped
+    int owner = owner_of(bdf, parts, count);
+    if (owner >= 0) {
+        const Partition& p = parts[owner];
+        if (iova_taken(p.ram_size, p.dma_base, p.dma_size, r.base, r.limit)) {
+            log::format(why, n, "RMRR 0x%lx-0x%lx of device %s (partition %s) falls inside that partition's guest "
+                        "RAM or DMA window at those IOVAs; firmware needs it identity-mapped: give the device to "
+                        "another partition or shrink the RAM below 0x%lx", r.base, r.limit, bdf_text(b, bdf),
+                        p.cfg.name, r.base);
+            return false;
+        }
+        return map_rmrr(*domains[owner][u], r, why, n);
+    }
+    SlDomain* d = domain_on(HV_SLOT, static_cast<uint32_t>(u), r.limit >= (uint64_t{1} << address_bits(3)), why, n);
+    if (!d || !map_rmrr(*d, r, why, n)) return false;
+    Status s = units[u].attach(bdf, *d);
+    if (s != Status::Ok) {
+        log::format(why, n, "unassigned device %s: RMRR domain attach failed: %s", bdf_text(b, bdf), to_string(s));
+        return false;
+    }
+    log::print("natsume: vtd: unassigned device %s: only its RMRR 0x%lx-0x%lx is mapped (hypervisor domain %u)\n",
+               bdf_text(b, bdf), r.base, r.limit, HYPERVISOR_DOMAIN_ID);
+    return true;
+}
+
+bool place_rmrrs(Partition* parts, uint32_t count, char* why, size_t n) {
+    for (size_t i = 0; i < table.rmrr_count; i++) {
+        const dmar::Rmrr& r = table.rmrrs[i];
+        for (size_t s = r.first_scope; s < r.first_scope + r.scope_count; s++) {
+            dmar::Bdf bdf{};
+            if (table.scopes[s].type != dmar::ScopeType::PciEndpoint) continue;
+            if (dmar::resolve_path(table.scopes[s], config_read8, nullptr, bdf) != dmar::PathError::Ok) continue;
+            if (!place_rmrr_device(r, bdf.raw(), parts, count, why, n)) return false;
+        }
+    }
+    return true;
+}
+
+bool attach_devices(const Partition& p, char* why, size_t n) {
+    for (uint32_t i = 0; i < p.device_count; i++) {
+        uint16_t bdf = p.devices[i].bdf;
+        auto u = static_cast<uint32_t>(unit_of(bdf));
+        Status s = units[u].attach(bdf, *domains[p.id][u]);
+        if (s != Status::Ok) {
+            char b[8];
+            log::format(why, n, "partition %s: device %s: context entry on unit %u: %s", p.cfg.name, bdf_text(b, bdf),
+                        u, to_string(s));
+            return false;
+        }
+    }
+    return true;
+}
+
+void print_partition(const Partition& p) {
+    char line[300];
+    size_t len = log::format(line, sizeof line, "natsume: vtd: partition %s: ", p.cfg.name);
+    if (p.device_count == 0) {
+        log::print("%sno devices, no DMA domain needed\n", line);
+        return;
+    }
+    len += log::format(line + len, sizeof line - len, "domain %u, devices", partition_domain_id(p.id));
+    for (uint32_t i = 0; i < p.device_count; i++) {
+        char b[8];
+        len += log::format(line + len, sizeof line - len, "%s%s", i ? ", " : " ", bdf_text(b, p.devices[i].bdf));
+    }
+    len += log::format(line + len, sizeof line - len, ", RAM 0x%lx+0x%lx -> gpa 0", p.ram_base, p.ram_size);
+    if (p.dma_size) len += log::format(line + len, sizeof line - len, ", window 0x%lx+0x%lx identity", p.dma_base, p.dma_size);
+    log::print("%s, DMA isolated\n", line);
+}
+
+bool init_units(char* why, size_t n) {
+    unit_count = static_cast<uint32_t>(table.unit_count);
+    for (uint32_t u = 0; u < unit_count; u++) {
+        Status s = units[u].init(table.units[u].base);
+        if (s != Status::Ok) {
+            log::format(why, n, "VT-d unit %u at 0x%lx: %s", u, table.units[u].base, to_string(s));
+            return false;
+        }
+    }
+    return true;
+}
+
+bool enable_units(char* why, size_t n) {
+    for (uint32_t u = 0; u < unit_count; u++) {
+        Status s = units[u].enable_translation();
+        if (s != Status::Ok) {
+            log::format(why, n, "VT-d unit %u: enabling translation: %s", u, to_string(s));
+            return false;
+        }
+        log::print("natsume: vtd: unit %u: translation enabled (%s invalidation); requesters without a context entry "
+                   "are blocked\n", u, units[u].queued() ? "queued" : "register-based");
+    }
+    return true;
+}
+
+// ---- interrupt remapping ----------------------------------------------------
+
+// Pins programmed in compatibility format would be blocked once IR is on
+// (GCMD.CFI clear), so IR starts only when every partition's virtual IOAPIC
+// produces remappable entries.
+const Partition* compatibility_user(const Partition* parts, uint32_t count) {
+    for (uint32_t i = 0; i < count; i++)
+        if (parts[i].vioapic && !parts[i].vioapic->config().remapped) return &parts[i];
+    return nullptr;
+}
+
+bool destinations_fit(const Partition* parts, uint32_t count, bool eim, char* why, size_t n) {
+    if (eim) return true;
+    for (uint32_t i = 0; i < count; i++)
+        if (parts[i].apic_id > MAX_XAPIC_DESTINATION) {
+            log::format(why, n, "partition %s: core %u cannot be an interrupt destination without EIM (x2APIC ids)",
+                        parts[i].cfg.name, parts[i].apic_id);
+            return false;
+        }
+    return true;
+}
+
+bool start_interrupt_remapping(const PlatformInfo& info, const Partition* parts, uint32_t count, char* why, size_t n) {
+    if (!info.ir_capable) {
+        log::print("natsume: vtd: interrupt remapping not used: %s\n", info.summary);
+        return true;
+    }
+    if (const Partition* p = compatibility_user(parts, count)) {
+        log::print("natsume: vtd: interrupt remapping left off: partition %s's IOAPIC pins are programmed in "
+                   "compatibility format\n", p->cfg.name);
+        return true;
+    }
+    if (!destinations_fit(parts, count, info.eim, why, n)) return false;
+    for (uint32_t u = 0; u < unit_count; u++) {
+        Status s = units[u].enable_interrupt_remapping(IRT_LOG2, info.eim);
+        if (s != Status::Ok) {
+            log::format(why, n, "VT-d unit %u: enabling interrupt remapping: %s", u, to_string(s));
+            return false;
+        }
+    }
+    ir_on = true;
+    ir_eim = info.eim;
+    char b[8];
+    log::print("natsume: vtd: interrupt remapping on: %u entries per unit, %s destinations, IOAPIC id %u "
+               "(source-id %s) through unit %u, compatibility-format interrupts blocked\n", 1u << IRT_LOG2,
+               info.eim ? "x2APIC" : "xAPIC", ioapic_hw::unit_count() ? ioapic_hw::unit(0).id : 0u,
+               bdf_text(b, ioapic_source.sid), ioapic_source.unit);
+    return true;
+}
+
+}  // namespace
+
+bool detect(const acpi::PhysMem& mem, const acpi::Tables& tables, const pci::Inventory& inv, PlatformInfo& out,
+            char* why, size_t n) {
+    out = PlatformInfo{};
+    uint64_t phys = 0;
+    if (acpi::find_table(mem, tables, "DMAR", phys) != acpi::Error::Ok) {
+        log::format(out.summary, sizeof out.summary, "no ACPI DMAR table: no DMA-remapping hardware");
+        log::print("natsume: vtd: %s\n", out.summary);
+        return true;
+    }
+    const void* head = mem.map(mem.ctx, phys, 8);
+    uint32_t len = head ? static_cast<const uint32_t*>(head)[1] : 0;
+    const void* bytes = head ? mem.map(mem.ctx, phys, len) : nullptr;
+    if (!bytes) return fail(why, n, "ACPI DMAR table is not in mapped memory");
+    dmar::Error e = dmar::parse(static_cast<const uint8_t*>(bytes), len, table);
+    if (e != dmar::Error::Ok) {
+        log::format(why, n, "ACPI DMAR table is malformed: %s", dmar::to_string(e));
+        return false;
+    }
+    if (table.unit_count == 0) return fail(why, n, "ACPI DMAR table lists no remapping unit (DRHD)");
+    if (!probe_units(out, why, n)) return false;
+    check_ir_usable(out, inv);
+    collect_rmrrs(out);
+    out.present = true;
+    out.units = static_cast<uint32_t>(table.unit_count);
+    log::format(out.summary, sizeof out.summary, "VT-d: %u unit(s), host address width %u, DMA remapping%s%s",
+                out.units, table.host_address_width, out.ir_capable ? ", interrupt remapping" : "",
+                out.ir_capable ? (out.eim ? " (x2APIC)" : " (xAPIC)") : "");
+    log::print("natsume: vtd: %s\n", out.summary);
+    return true;
+}
+
+bool setup_platform(const PlatformInfo& info, Partition* parts, uint32_t count, char* why, size_t n) {
+    if (!info.present) {
+        log::print("natsume: vtd: no IOMMU: DMA of passed-through devices is NOT isolated; partitions must keep "
+                   "their DMA buffers in identity DMA windows\n");
+        return true;
+    }
+    if (!init_units(why, n)) return false;
+    for (uint32_t i = 0; i < count; i++)
+        if (!build_partition_domains(parts[i], why, n)) return false;
+    if (!place_rmrrs(parts, count, why, n)) return false;
+    for (uint32_t i = 0; i < count; i++)
+        if (!attach_devices(parts[i], why, n)) return false;
+    if (!enable_units(why, n)) return false;
+    for (uint32_t i = 0; i < count; i++) print_partition(parts[i]);
+    return start_interrupt_remapping(info, parts, count, why, n);
+}
+
+bool interrupt_remapping_on() { return ir_on; }
+
+// A pin belongs to at most one partition (shared lines are refused), so the
+// pin number itself is a collision-free entry index for every partition.
+uint16_t irte_base_for(const Partition&) { return IOAPIC_IRTE_BASE; }
+
+bool program_irte(const Partition& p, uint16_t index, uint8_t vector, bool level, char* why, size_t n) {
+    if (!ir_on) return fail(why, n, "interrupt remapping is off");
+    uint16_t base = irte_base_for(p);
+    if (index < base || index - base >= vioapic::kMaxPins || !p.vioapic ||
+        !p.vioapic->owns(static_cast<uint8_t>(index - base))) {
+        log::format(why, n, "interrupt-remapping entry %u is not a pin of partition %s", index, p.cfg.name);
+        return false;
+    }
+    IrteSpec spec{vector, p.apic_id, ir_eim, level, false, ioapic_source.sid, SourceCheck::RequesterId};
+    Status s = units[ioapic_source.unit].set_irte(index, spec);
+    if (s == Status::Ok) return true;
+    log::format(why, n, "interrupt-remapping entry %u: %s", index, to_string(s));
+    return false;
+}
+
+}  // namespace natsume::x86::vtd
