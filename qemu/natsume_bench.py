@@ -52,10 +52,32 @@ GP_DEVICE = bochs.PciDevice("e1000", 2, ethmod="null")
 E1000_ID = "8086:100e"
 # Both loads run far longer than rt0's measurement (load-irq stops after
 # seconds=, 5 by default); the run ends when rt0 is done.
-GP_TEST = {"cpu": "test=load-cpu", "irq-storm": "test=load-irq seconds=3600"}
+GP_TEST = {"cpu": "test=load-cpu", "irq-storm": "test=load-irq seconds=3600",
+           "ipi-storm": "test=load-irq ipi=1 seconds=3600"}
 # Partition runs end when rt0 is done: the load partition may never stop.
 PARTITION_END = (r"^\[rt0\] NATSUME-DONE|natsume: PANIC|natsume: all partitions stopped"
                  r"|natsume: partition rt0 stopped")
+
+
+# Bochs `cpu: quantum=N` for this run, or None for Bochs' default. The
+# harness's bochsrc has no such knob, so the cpu line is extended here.
+QUANTUM = None
+
+
+def set_quantum(n) -> None:
+    global QUANTUM
+    QUANTUM = n
+    if n is None or getattr(bochs.bochsrc, "with_quantum", False):
+        return
+    plain = bochs.bochsrc
+
+    def bochsrc(cfg):
+        text = plain(cfg)
+        if QUANTUM is None:
+            return text
+        return re.sub(r"^(cpu: .*)$", rf"\1, quantum={QUANTUM}", text, count=1, flags=re.M)
+    bochsrc.with_quantum = True
+    bochs.bochsrc = bochsrc
 
 
 def say(msg: str) -> None:
@@ -150,6 +172,7 @@ def run_case(build: BuildTree, spec: bench.CaseSpec, samples: int, timeout: floa
     except bench.BenchError as e:
         found, outcome.error = [], str(e)
     extra = {"wall_seconds": round(session.result.elapsed, 1),
+             "bochs_quantum": QUANTUM or "default (16)",
              "emulator": f"Bochs {spec.cpu_model}, {CPUS} CPUs",
              "devices": {"rt0" if spec.mode == "partition" else "guest": RT_DEVICE.bdf}}
     if spec.mode == "partition" and spec.load != "none":
@@ -206,6 +229,7 @@ def metadata(args, samples: int, ips: int) -> dict:
         "host_cpu": host_cpu(),
         "git_commit": commit + ("-dirty" if commit and dirty else ""),
         "command": cmd,
+        "bochs_quantum": args.quantum or "default (16)",
         "units": "Bochs TSC ticks (one per emulated instruction per CPU) and emulated ns at "
                  "the configured ips; not real-hardware times",
     }
@@ -227,6 +251,9 @@ def parse_args(argv):
                      help="partition LAPIC mode (repeatable; default: passthrough, and trapped "
                           "on corei5_lynnfield_750)")
     irq.add_argument("--ips", type=int, default=bochs.DEFAULT_IPS)
+    irq.add_argument("--quantum", type=int, choices=range(1, 33), metavar="1..32",
+                     help="Bochs SMP quantum (cpu: quantum=N), for experiments on how the "
+                          "emulator's shared clock moves; default Bochs' own (16)")
     irq.add_argument("--results", help="where irq.json goes (default BUILD/results)")
     irq.add_argument("--timeout", type=float, help="wall seconds per run")
     docs = irq.add_mutually_exclusive_group()
@@ -274,7 +301,8 @@ def cmd_irq(args, build: BuildTree) -> int:
         return render_only(args, build)
     samples = args.samples or (QUICK_SAMPLES if args.quick else FULL_SAMPLES)
     models = [bochs.CPU_MODELS[c] for c in (args.cpu or list(bochs.CPU_MODELS))]
-    loads = args.load or list(bench.LOADS)
+    loads = args.load or list(bench.QUICK_LOADS if args.quick else bench.LOADS)
+    set_quantum(args.quantum)
     lapics = args.lapic or ["passthrough", "trapped"]
     timeout = args.timeout or (300.0 if samples <= 1000 else 1800.0)
     try:

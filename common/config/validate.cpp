@@ -369,10 +369,27 @@ bool check_placed(const Part& part, const char* what, const char* move, uint64_t
     return true;
 }
 
+// Firmware (USB legacy emulation, graphics) DMAs into an RMRR behind every
+// guest's back: RAM there would be corrupted, so it belongs to no partition.
+bool check_rmrr(const Part& part, const char* what, uint64_t base, uint64_t size, const Platform& p, Report& r) {
+    for (size_t k = 0; k < p.rmrr_count; ++k) {
+        const Range& m = p.rmrr[k];
+        if (!ranges_overlap(base, size, m.base, m.size))
+            continue;
+        Text t = start_part(r, part, 0);
+        ram_range(t.str(what).ch(' '), base, size).str(" overlaps the firmware's reserved DMA region (RMRR) ");
+        return fail(ram_range(t, m.base, m.size).str(", which devices keep writing to; move the ").str(what));
+    }
+    return true;
+}
+
 bool check_platform_ram(const Part& part, const Platform& p, Report& r) {
-    if (!check_placed(part, "ram", "RAM", part.ram_base, part.ram_size, p, r))
+    if (!check_placed(part, "ram", "RAM", part.ram_base, part.ram_size, p, r) ||
+        !check_rmrr(part, "ram", part.ram_base, part.ram_size, p, r))
         return false;
-    return part.dma_size == 0 || check_placed(part, "dma window", "window", part.dma_base, part.dma_size, p, r);
+    return part.dma_size == 0 ||
+           (check_placed(part, "dma window", "window", part.dma_base, part.dma_size, p, r) &&
+            check_rmrr(part, "dma window", part.dma_base, part.dma_size, p, r));
 }
 
 const PlatformDevice* find_device(const Platform& p, uint16_t bdf) {

@@ -56,13 +56,18 @@ struct Platform {
     const PlatformDevice* devices = nullptr;  // every PCI function enumerated
     size_t device_count = 0;
     bool iommu = false;                       // DMA remapping will isolate devices
+    // Host-physical regions firmware keeps DMA-ing to (ACPI DMAR RMRRs): they
+    // stay identity-mapped for their devices, so no partition may own them.
+    const Range* rmrr = nullptr;
+    size_t rmrr_count = 0;
 };
 
 // Fit of a blob that passed validate_blob to this machine: every core exists
 // and is not the BSP; each partition's RAM and DMA window lie inside one
 // usable range and overlap no reserved range; every device exists at its BDF,
 // matches its vendor:device when given and is not a bridge; without an IOMMU,
-// a partition owning a device that may master the bus has a DMA window.
+// a partition owning a device that may master the bus has a DMA window; no
+// partition's RAM or DMA window overlaps an RMRR.
 [[nodiscard]] bool validate_platform(const natsume_config_header* h, const Platform& p, Report& r);
 
 // An INTx line (GSI) used by devices of more than one partition: the

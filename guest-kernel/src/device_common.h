@@ -33,5 +33,8 @@ void run_load_irq();
 void run_attack_pci();
 void run_attack_ioapic();
 void run_attack_ipi();
+void run_shared_line_rt();
+void run_shared_line_gp();
+void run_shared_line_native();
 
 }  // namespace device_tests

@@ -36,6 +36,8 @@ constexpr Entry kEntries[] = {
     {"bench-irq", run_bench_irq},    {"load-cpu", run_load_cpu},
     {"load-irq", run_load_irq},      {"attack-pci", run_attack_pci},
     {"attack-ioapic", run_attack_ioapic}, {"attack-ipi", run_attack_ipi},
+    {"shared-line-rt", run_shared_line_rt}, {"shared-line-gp", run_shared_line_gp},
+    {"shared-line-native", run_shared_line_native},
 };
 }  // namespace
 

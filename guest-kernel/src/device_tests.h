@@ -1,5 +1,6 @@
 // Device-side test modes: test=pci, e1000, bench-irq, load-cpu, load-irq,
-// attack-pci, attack-ioapic, attack-ipi.
+// attack-pci, attack-ioapic, attack-ipi, shared-line-rt, shared-line-gp,
+// shared-line-native.
 #pragma once
 
 namespace device_tests {

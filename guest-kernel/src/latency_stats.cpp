@@ -3,7 +3,7 @@
 namespace stats {
 namespace {
 
-void sift_down(uint64_t* v, size_t root, size_t n)
+void sift_down(int64_t* v, size_t root, size_t n)
 {
     for (;;) {
         size_t child = 2 * root + 1;
@@ -13,7 +13,7 @@ void sift_down(uint64_t* v, size_t root, size_t n)
             ++child;
         if (v[root] >= v[child])
             return;
-        uint64_t t = v[root];
+        int64_t t = v[root];
         v[root] = v[child];
         v[child] = t;
         root = child;
@@ -33,21 +33,21 @@ uint64_t floor_pow2(uint64_t v)
 
 }  // namespace
 
-void sort(uint64_t* v, size_t n)
+void sort(int64_t* v, size_t n)
 {
     if (n < 2)
         return;
     for (size_t i = n / 2; i-- > 0;)
         sift_down(v, i, n);
     for (size_t end = n - 1; end > 0; --end) {
-        uint64_t t = v[0];
+        int64_t t = v[0];
         v[0] = v[end];
         v[end] = t;
         sift_down(v, 0, end);
     }
 }
 
-uint64_t percentile(const uint64_t* sorted, size_t n, unsigned pct)
+int64_t percentile(const int64_t* sorted, size_t n, unsigned pct)
 {
     if (n == 0)
         return 0;
@@ -58,27 +58,39 @@ uint64_t percentile(const uint64_t* sorted, size_t n, unsigned pct)
     return sorted[rank == 0 ? 0 : rank - 1];
 }
 
-Summary summarize(const uint64_t* sorted, size_t n)
+Summary summarize(const int64_t* sorted, size_t n)
 {
     if (n == 0)
         return {};
     return Summary{sorted[0], percentile(sorted, n, 50), percentile(sorted, n, 99), sorted[n - 1]};
 }
 
-uint64_t bucket_floor(uint64_t min_sample, unsigned k)
+namespace {
+
+// Positive bucket bounds for a smallest sample of `min_sample` >= 1.
+uint64_t positive_floor(uint64_t min_sample, unsigned k)
 {
     uint64_t base = floor_pow2(min_sample == 0 ? 1 : min_sample);
     return (base << (k / 4)) * kQuarterOctave[k % 4] / 1000;
 }
 
-Histogram histogram(const uint64_t* sorted, size_t n)
+}  // namespace
+
+int64_t bucket_floor(int64_t min_sample, unsigned k)
+{
+    if (min_sample >= 1)
+        return static_cast<int64_t>(positive_floor(static_cast<uint64_t>(min_sample), k));
+    return min_sample + static_cast<int64_t>(positive_floor(1, k)) - 1;
+}
+
+Histogram histogram(const int64_t* sorted, size_t n)
 {
     Histogram h;
-    uint64_t min = n ? sorted[0] : 0;
+    int64_t min = n ? sorted[0] : 0;
     // Strictly increasing bounds, also where integer rounding of small
     // values would repeat one.
     for (unsigned k = 0; k < kBuckets; ++k) {
-        uint64_t lo = bucket_floor(min, k);
+        int64_t lo = bucket_floor(min, k);
         h.lo[k] = k > 0 && lo <= h.lo[k - 1] ? h.lo[k - 1] + 1 : lo;
     }
     unsigned k = 0;

@@ -15,6 +15,7 @@
 #include "arch/x86/smp.hpp"
 #include "arch/x86/timing.hpp"
 #include "arch/x86/vcpu.hpp"
+#include "arch/x86/vtd/platform.hpp"
 #include "common/config/validate.hpp"
 #include "core/boot.hpp"
 #include "core/log.hpp"
@@ -43,6 +44,8 @@ uint32_t bsp_apic_id;
 
 mb2::Info mbi;
 acpi::Madt madt;
+acpi::Tables acpi_tables;
+x86::vtd::PlatformInfo vtd_info;
 alignas(8) uint8_t config_copy[sizeof(natsume_config_header) + NATSUME_CONFIG_MAX_PARTITIONS * sizeof(natsume_config_partition)];
 
 bool word_in(const char* cmdline, const char* word) {
@@ -105,6 +108,7 @@ void parse_acpi() {
         if (e == acpi::Error::Ok) e = acpi::parse_rsdp(reinterpret_cast<const uint8_t*>(rsdp), 36, tables);
     }
     if (e != acpi::Error::Ok) NATSUME_PANIC("no usable ACPI RSDP: %s", acpi::to_string(e));
+    acpi_tables = tables;
     log::print("natsume: acpi: RSDP revision %u, OEM '%s', %s at 0x%lx\n", tables.revision, tables.oem,
                tables.xsdt ? "XSDT" : "RSDT", tables.xsdt ? tables.xsdt : tables.rsdt);
     if (opts.acpi_dump) {
@@ -138,6 +142,15 @@ void scan_interrupts_and_pci() {
                    u.pins, u.gsi_base, u.version);
     }
     x86::devices::scan(x86::pci_hw::access());
+}
+
+// Remapping units are found (not yet programmed) before the partition file is
+// checked, so the check knows whether DMA will be isolated and where RMRRs are.
+void detect_iommu() {
+    acpi::PhysMem mem{phys_map, nullptr};
+    char why[200];
+    if (!x86::vtd::detect(mem, acpi_tables, x86::devices::inventory(), vtd_info, why, sizeof why))
+        NATSUME_PANIC("VT-d: %s", why);
 }
 
 const natsume_config_header* load_config() {
@@ -192,7 +205,9 @@ void check_platform(const natsume_config_header* h) {
         uint32_t gsi = x86::devices::resolve_gsi(f, madt);
         devs[i] = {f.bdf, f.vendor_id, f.device_id, gsi == NO_GSI ? NATSUME_GSI_AUTO : gsi, f.is_bridge};
     }
-    config::Platform p{apic_ids, na, bsp_apic_id, usable, nu, reserved, nr, devs, inv.count, false};
+    config::Platform p{apic_ids, na, bsp_apic_id, usable, nu, reserved, nr, devs, inv.count, vtd_info.present};
+    p.rmrr = vtd_info.rmrr;
+    p.rmrr_count = vtd_info.rmrr_count;
     config::Report r{};
     if (!config::validate_platform(h, p, r)) NATSUME_PANIC("partition file does not fit this machine: %s", r.text);
     report_shared_lines(h, p);
@@ -213,7 +228,10 @@ void setup_devices(Partition& p) {
     if (p.dma_size && p.dma_base < p.ram_size)
         NATSUME_PANIC("partition %s: DMA window 0x%lx overlaps its guest-physical RAM [0, 0x%lx)", p.cfg.name,
                       p.dma_base, p.ram_size);
-    if (!x86::devices::attach(p, x86::pci_hw::access(), madt, why, sizeof why))
+    // Remappable IOAPIC entries only where IR will be switched on: the boot
+    // core's shared-line entries stay in compatibility format, so then none are.
+    bool remap = vtd_info.ir_capable && !x86::shared_intx::any();
+    if (!x86::devices::attach(p, x86::pci_hw::access(), remap, why, sizeof why))
         NATSUME_PANIC("partition %s: %s", p.cfg.name, why);
     bool dma_capable = false;
     for (uint32_t i = 0; i < p.device_count; i++) {
@@ -225,8 +243,8 @@ void setup_devices(Partition& p) {
                         d.vendor_id, d.device_id, d.gsi, p.apic_id);
         dma_capable |= !(d.flags & NATSUME_DEVICE_NO_DMA);
     }
-    // No IOMMU drives DMA remapping yet: a device can reach any host address.
-    if (dma_capable)
+    // Without an IOMMU a device can reach any host address.
+    if (dma_capable && !vtd_info.present)
         log::print("natsume: partition: %s: DMA not isolated (no IOMMU in use): its devices can reach all memory; "
                    "buffers belong in its identity DMA window 0x%lx+0x%lx\n", p.cfg.name, p.dma_base, p.dma_size);
 }
@@ -379,11 +397,17 @@ extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
                x86::lapic::x2apic_mode() ? "x2APIC mode" : "xAPIC mode");
     boot::parse_acpi();
     boot::scan_interrupts_and_pci();
-    char why[200];
-    if (!x86::vmx_probe(why, sizeof why)) NATSUME_PANIC("VT-x requirement not met: %s", why);
+    boot::detect_iommu();
     const natsume_config_header* h = boot::load_config();
     boot::check_platform(h);
     boot::setup_partitions(h);
+    char why[200];
+    // Every partition's devices sit in its DMA domain before any core can run a guest.
+    if (!x86::vtd::setup_platform(boot::vtd_info, partitions, partition_count, why, sizeof why))
+        NATSUME_PANIC("VT-d: %s", why);
+    // Checked after the platform set-up so that a machine without VT-x (QEMU TCG)
+    // still proves ACPI, PCI, the partition file and VT-d.
+    if (!x86::vmx_probe(why, sizeof why)) NATSUME_PANIC("VT-x requirement not met: %s", why);
     x86::shared_intx::activate(boot::bsp_apic_id);
     boot::start_cores();
     boot::rendezvous();

@@ -172,10 +172,40 @@ uint32_t command_status_dword(const Device& d, uint32_t hw_value) {
     return v;
 }
 
+// MSI capability layout (PCI 3.0 6.8.1): control at +2 (bit 0 enable, 3:1
+// multiple message capable, 6:4 multiple message enable, 7 64-bit, 8
+// per-vector masking); address at +4, upper address at +8 when 64-bit, then data.
+constexpr uint32_t kMsiEnable = 1u << 0, kMsiMmcMask = 7u << 1, kMsiMmeMask = 7u << 4, kMsi64 = 1u << 7;
+constexpr uint32_t kMsiAddressBase = 0xFEE00000u;   // SDM Vol. 3A 10.11.1
+constexpr uint8_t kMsiMinVector = 0x10;
+
+bool msi_is64(const Device& d) { return (d.msi_control & kMsi64) != 0; }
+uint16_t msi_data_rel(const Device& d) { return msi_is64(d) ? 0x0C : 0x08; }
+
+bool is_virtual_msi(const Device& d, const Capability& c) {
+    return c.id == pci::kCapMsi && d.options.msi_virtual;
+}
+
+uint32_t msi_dword(const Device& d, uint16_t rel, uint32_t hw_value) {
+    if (rel == 0x04) return d.msi_address_lo;
+    if (rel == 0x08 && msi_is64(d)) return d.msi_address_hi;
+    if (rel == msi_data_rel(d)) return (hw_value & 0xFFFF0000u) | d.msi_data;
+    return hw_value;   // mask and pending bits
+}
+
 uint32_t capability_dword(const Device& d, const Capability& c, uint16_t aligned, uint32_t hw_value) {
     if (!c.shown) return 0;
+    const uint16_t rel = static_cast<uint16_t>(aligned - c.offset);
+    if (is_virtual_msi(d, c) && rel != 0) return msi_dword(d, rel, hw_value);
     if (aligned != c.offset) return hw_value;
-    return (hw_value & ~0xFF00u) | static_cast<uint32_t>(next_shown(d, c)) << 8;
+    uint32_t v = (hw_value & ~0xFF00u) | static_cast<uint32_t>(next_shown(d, c)) << 8;
+    if (is_virtual_msi(d, c)) {
+        // One message only: capable of 1, enabled for 1; enable as the guest set it.
+        uint16_t control = static_cast<uint16_t>((d.msi_control & ~(kMsiMmcMask | kMsiMmeMask | kMsiEnable)) |
+                                                 (d.msi_control & kMsiEnable));
+        v = (v & 0xFFFFu) | static_cast<uint32_t>(control) << 16;
+    }
+    return v;
 }
 
 // The dword the partition sees at an aligned offset of an owned function.
@@ -270,8 +300,48 @@ WriteResult write_interrupt_dword(Device& d, const Lanes& w, const ConfigAccess&
     return reset ? refused(kWhyBusReset) : kDone;
 }
 
-WriteResult write_capability(const Device& d, const Capability& c, const Lanes& w, const ConfigAccess& hw) {
+constexpr const char* kWhyMsiVector = "MSI vector below 0x10 refused: vectors 0-15 are reserved exceptions";
+
+// Programs the device with the partition's message: the owner core, the
+// guest's vector, fixed delivery, edge; then the guest's enable bit.
+WriteResult program_msi(const Device& d, const ConfigAccess& hw, const Capability& c) {
+    const uint8_t vector = static_cast<uint8_t>(d.msi_data & 0xFFu);
+    const bool enable = (d.msi_control & kMsiEnable) != 0;
+    const uint16_t cap = c.offset;
+    uint16_t hw_control = pci::read16(hw, d.fn.bdf, static_cast<uint16_t>(cap + 2));
+    if (enable && vector < kMsiMinVector) {
+        pci::write16(hw, d.fn.bdf, static_cast<uint16_t>(cap + 2), static_cast<uint16_t>(hw_control & ~kMsiEnable));
+        return refused(kWhyMsiVector);
+    }
+    pci::write32(hw, d.fn.bdf, static_cast<uint16_t>(cap + 4), kMsiAddressBase | (d.options.msi_dest_apic_id & 0xFFu) << 12);
+    if (msi_is64(d)) pci::write32(hw, d.fn.bdf, static_cast<uint16_t>(cap + 8), 0);
+    pci::write16(hw, d.fn.bdf, static_cast<uint16_t>(cap + msi_data_rel(d)), vector);
+    hw_control = static_cast<uint16_t>((hw_control & ~(kMsiMmeMask | kMsiEnable)) | (enable ? kMsiEnable : 0));
+    pci::write16(hw, d.fn.bdf, static_cast<uint16_t>(cap + 2), hw_control);
+    return kDone;
+}
+
+WriteResult write_msi(Device& d, const Capability& c, const Lanes& w, const ConfigAccess& hw) {
+    const uint16_t rel = static_cast<uint16_t>(w.aligned - c.offset);
+    if (rel == 0) {
+        if ((w.mask & 0xFFFF0000u) == 0) return kIgnored;
+        const uint32_t cur = static_cast<uint32_t>(d.msi_control) << 16;
+        d.msi_control = static_cast<uint16_t>((d.msi_control & ~kMsiEnable) | ((w.merged(cur) >> 16) & kMsiEnable));
+    } else if (rel == 0x04) {
+        d.msi_address_lo = w.merged(d.msi_address_lo);
+    } else if (rel == 0x08 && msi_is64(d)) {
+        d.msi_address_hi = w.merged(d.msi_address_hi);
+    } else if (rel == msi_data_rel(d)) {
+        d.msi_data = static_cast<uint16_t>(w.merged(d.msi_data) & 0xFFFFu);
+    } else {
+        return write_passthrough(d, w, 0, hw);   // per-vector mask bits
+    }
+    return program_msi(d, hw, c);
+}
+
+WriteResult write_capability(Device& d, const Capability& c, const Lanes& w, const ConfigAccess& hw) {
     if (!c.shown) return kIgnored;
+    if (is_virtual_msi(d, c)) return write_msi(d, c, w, hw);
     const uint16_t rel = static_cast<uint16_t>(w.aligned - c.offset);
     // ID and next pointer are read-only; the rest of the header is the
     // capability's own register.
@@ -330,7 +400,14 @@ Error ConfigSpace::add_device(const pci::Function& fn, const DeviceOptions& opti
     d.guest_intx_disable = (pci::read16(hw, fn.bdf, pci::kCommand) & pci::kCmdInterruptDisable) != 0;
     for (size_t i = 0; i < n; ++i) {
         Capability& c = d.caps[d.cap_count++];
-        c = Capability{found[i].id, found[i].offset, 0, (shown_caps_ & cap_bit(found[i].id)) != 0};
+        const bool msi = found[i].id == pci::kCapMsi && options.msi_virtual;
+        c = Capability{found[i].id, found[i].offset, 0, msi || (shown_caps_ & cap_bit(found[i].id)) != 0};
+        if (msi) {
+            const uint16_t control = pci::read16(hw, fn.bdf, static_cast<uint16_t>(c.offset + 2));
+            // The device starts disabled; the guest sees a clean, disabled capability.
+            d.msi_control = static_cast<uint16_t>(control & ~(kMsiEnable | kMsiMmeMask));
+            pci::write16(hw, fn.bdf, static_cast<uint16_t>(c.offset + 2), d.msi_control);
+        }
         c.length = static_cast<uint8_t>(room_after(found, n, i, capability_length(hw, fn.bdf, found[i])));
         if (c.shown && d.first_shown_cap == 0) d.first_shown_cap = c.offset;
     }

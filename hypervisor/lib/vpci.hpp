@@ -43,6 +43,12 @@ struct DeviceOptions {
     // and masks this function with command bit 10 itself: the guest's bit 10 is
     // then kept in Device::guest_intx_disable and never written to hardware.
     bool intx_virtual;
+    // MSI virtualized: the capability is shown; the guest's address and data
+    // are kept in Device, and the device is programmed with a fixed, edge,
+    // physical-destination message to msi_dest_apic_id carrying the guest's
+    // vector, whatever destination the guest wrote (PCI 3.0 6.8.1).
+    bool msi_virtual = false;
+    uint32_t msi_dest_apic_id = 0;
 };
 
 struct Capability {
@@ -61,6 +67,9 @@ struct Device {
     Capability caps[kMaxCapabilities];  // the physical chain, in list order
     uint8_t cap_count;
     uint8_t first_shown_cap;  // 0: the guest sees no capability list
+    // MSI as the guest programmed it (msi_virtual).
+    uint32_t msi_address_lo, msi_address_hi;
+    uint16_t msi_data, msi_control;
 };
 
 enum class [[nodiscard]] Error {

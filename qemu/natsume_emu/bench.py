@@ -15,7 +15,11 @@ from . import serial_log
 BENCH = re.compile(r"NATSUME-BENCH (?P<json>\{.*\})\s*$")
 STATS = ("min", "p50", "p99", "max")
 SOURCES = ("device", "timer")
-LOADS = ("none", "cpu", "irq-storm")
+LOADS = ("none", "cpu", "irq-storm", "ipi-storm")
+# The loads a --quick run covers: ipi-storm is the control experiment for
+# irq-storm (interrupts on the other core without a device line) and runs in
+# full runs only.
+QUICK_LOADS = ("none", "cpu", "irq-storm")
 MODES = ("native", "partition")
 
 
@@ -31,7 +35,8 @@ class Measurement:
     ticks: dict               # min/p50/p99/max
     tsc_khz: Optional[int]
     exits: Optional[int]      # VM exits during the case (hypercalls excluded); None natively
-    irqs: int
+    irqs: int                 # handler entries during the case
+    irqs_without_cause: Optional[int]   # device: entries that found no cause (re-deliveries)
     hist: list                # [[lo_ticks, count], ...]
     raw: dict = field(default_factory=dict)
 
@@ -42,12 +47,14 @@ class Measurement:
         return self.exits / self.irqs
 
 
-def _int(d: dict, key: str, where: str, allow_none: bool = False) -> Optional[int]:
+def _int(d: dict, key: str, where: str, allow_none: bool = False,
+         signed: bool = False) -> Optional[int]:
     v = d.get(key)
     if v is None and allow_none:
         return None
-    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-        raise BenchError(f"{where}: '{key}' must be a non-negative integer, got {v!r}")
+    if not isinstance(v, int) or isinstance(v, bool) or (v < 0 and not signed):
+        kind = "an integer" if signed else "a non-negative integer"
+        raise BenchError(f"{where}: '{key}' must be {kind}, got {v!r}")
     return v
 
 
@@ -61,7 +68,8 @@ def parse_measurement(data: dict) -> Measurement:
     ticks = data.get("ticks")
     if not isinstance(ticks, dict):
         raise BenchError(f"{where}: 'ticks' must be an object")
-    values = {k: _int(ticks, k, where) for k in STATS}
+    # Signed: a timer that fires before the expected TSC gives a negative latency.
+    values = {k: _int(ticks, k, where, signed=True) for k in STATS}
     if not values["min"] <= values["p50"] <= values["p99"] <= values["max"]:
         raise BenchError(f"{where}: ticks not ordered min <= p50 <= p99 <= max: {values}")
     hist = data.get("hist", [])
@@ -75,7 +83,9 @@ def parse_measurement(data: dict) -> Measurement:
     return Measurement(source=source, samples=samples, ticks=values,
                        tsc_khz=_int(data, "tsc_khz", where, allow_none=True),
                        exits=_int(data, "exits", where, allow_none=True),
-                       irqs=_int(data, "irqs", where), hist=hist, raw=data)
+                       irqs=_int(data, "irqs", where),
+                       irqs_without_cause=_int(data, "irqs_without_cause", where, allow_none=True),
+                       hist=hist, raw=data)
 
 
 # The hypervisor relays a partition's console in chunks of bounded length, so
@@ -157,6 +167,9 @@ def case_record(spec: CaseSpec, m: Measurement, ips: int, extra: Optional[dict] 
     }
     if isinstance(m.raw.get("timer"), str):
         rec["timer_mode"] = m.raw["timer"]     # oneshot | tsc-deadline
+        rec["name"] = spec.name(f"{m.source}-{m.raw['timer']}")
+    if m.irqs_without_cause is not None:
+        rec["irqs_without_cause"] = m.irqs_without_cause
     rec.update(extra or {})
     return rec
 

@@ -93,6 +93,47 @@ class GuestPassed:
         return errors
 
 
+def _result(partition: Optional[str], name: str, lines: list):
+    report = serial_log.guest_report(serial_log.console_of(lines, partition))
+    return next((r for r in report.results if r.name == name), None)
+
+
+@dataclass
+class ResultFields:
+    """The NATSUME-RESULT named `test` has each of `fields` with exactly that
+    value (JSON types: True, 200, "x2apic")."""
+    partition: Optional[str]
+    test: str
+    fields: dict
+
+    def __call__(self, lines: list) -> list:
+        who = _where(self.partition)
+        r = _result(self.partition, self.test, lines)
+        if r is None:
+            return [f"{who}: no NATSUME-RESULT for test {self.test!r}"]
+        wrong = {k: r.data.get(k) for k, v in self.fields.items() if r.data.get(k) != v}
+        if not wrong:
+            return []
+        return [f"{who}: test {self.test}: {wrong} where {self.fields} was expected: {r.raw}"]
+
+
+@dataclass
+class Note:
+    """Never fails: prints the named fields of a NATSUME-RESULT (or says it is
+    missing), for behaviour a scenario documents rather than forbids."""
+    partition: Optional[str]
+    test: str
+    fields: tuple
+    what: str
+
+    def __call__(self, lines: list) -> list:
+        r = _result(self.partition, self.test, lines)
+        shown = "no such result" if r is None else \
+            ", ".join(f"{k}={r.data.get(k)!r}" for k in self.fields)
+        print(f"scenario: note: {self.what}: {_where(self.partition)} {self.test}: {shown}", flush=True)
+        return []
+
+
 @dataclass
 class NoBanner:
     """No guest ever started."""

@@ -16,7 +16,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1] / "qemu"))
 
 from checks import (Banner, BenchZeroExits, GuestPassed, Line, NativeBench, NoBanner,  # noqa: E402
-                    NoLine, Order, run_checks)
+                    NoLine, Note, Order, ResultFields, run_checks)
 from natsume_emu import bench, bochs, qemu_runner, serial_log  # noqa: E402
 from natsume_emu.blob import HEADER, PARTITION, BlobError, parse_blob  # noqa: E402
 from natsume_emu.iso import BootSpec, Module, grub_cfg  # noqa: E402
@@ -118,6 +118,29 @@ class ChecksTest(unittest.TestCase):
         self.assertIn("missing: panic", text)
         self.assertIn("no NATSUME-RESULT for test 'hypercalls'", text)
         self.assertIn("partition xx: no 'NATSUME-DONE", text)
+
+
+class ResultFieldsTest(unittest.TestCase):
+    LOG = ['[rt0] NATSUME-RESULT {"test":"shared-line-rt","status":"pass","triggered":200,'
+           '"received":200,"spurious":0,"gsi":[9,9],"x2apic":true}',
+           '[rt0] NATSUME-DONE pass=1 fail=0']
+
+    def test_exact_values_of_json_types(self):
+        ok = ResultFields("rt0", "shared-line-rt",
+                          {"triggered": 200, "spurious": 0, "gsi": [9, 9], "x2apic": True})
+        self.assertEqual(ok(self.LOG), [])
+
+    def test_wrong_missing_and_absent(self):
+        self.assertIn("'received': 200", ResultFields("rt0", "shared-line-rt", {"received": 199})(self.LOG)[0])
+        self.assertIn("'absent': None", ResultFields("rt0", "shared-line-rt", {"absent": 0})(self.LOG)[0])
+        # True is not 1 here: a JSON boolean must not pass for a count
+        self.assertNotEqual(ResultFields("rt0", "shared-line-rt", {"x2apic": "true"})(self.LOG), [])
+        self.assertIn("no NATSUME-RESULT for test 'other'", ResultFields("rt0", "other", {})(self.LOG)[0])
+        self.assertIn("partition gp0", ResultFields("gp0", "shared-line-rt", {})(self.LOG)[0])
+
+    def test_note_never_fails(self):
+        self.assertEqual(Note("rt0", "shared-line-rt", ("spurious",), "info")(self.LOG), [])
+        self.assertEqual(Note("rt0", "missing", ("spurious",), "info")(self.LOG), [])
 
 
 class ConfigTextTest(unittest.TestCase):

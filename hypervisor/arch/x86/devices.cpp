@@ -4,6 +4,7 @@
 
 #include "arch/x86/ioapic_hw.hpp"
 #include "arch/x86/shared_intx.hpp"
+#include "arch/x86/vtd/platform.hpp"
 #include "core/log.hpp"
 
 namespace natsume::x86::devices {
@@ -82,14 +83,16 @@ bool resolve(Partition& p, const acpi::Madt& madt, char* why, size_t n) {
     return true;
 }
 
-bool attach(Partition& p, const pci::ConfigAccess& hw, const acpi::Madt& madt, char* why, size_t n) {
+bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, size_t n) {
     p.vpci.reset();
     uint64_t owned = 0;
     const ioapic_hw::Unit* unit = ioapic_hw::unit_count() ? &ioapic_hw::unit(0) : nullptr;
     for (uint32_t i = 0; i < p.device_count; i++) {
         const PartitionDevice& d = p.devices[i];
         // On a shared line the hypervisor owns command bit 10; the guest's stays virtual.
-        vpci::DeviceOptions opt{!(d.flags & NATSUME_DEVICE_NO_DMA), d.gsi != NO_GSI && shared_intx::is_shared(d.gsi)};
+        // MSI goes straight to the owner core's local APIC: no exit, no other core.
+        vpci::DeviceOptions opt{!(d.flags & NATSUME_DEVICE_NO_DMA), d.gsi != NO_GSI && shared_intx::is_shared(d.gsi),
+                                d.fn->cap_msi != 0, p.apic_id};
         vpci::Error e = p.vpci.add_device(*d.fn, opt, hw);
         if (e != vpci::Error::Ok) { log::format(why, n, "virtual config space: %s", vpci::to_string(e)); return false; }
         if (d.gsi == NO_GSI) continue;
@@ -100,12 +103,11 @@ bool attach(Partition& p, const pci::ConfigAccess& hw, const acpi::Madt& madt, c
         owned |= 1ull << (d.gsi - unit->gsi_base);
     }
     if (!owned) return true;
-    vioapic::Config cfg{unit->pins, owned, p.apic_id, false, 0, unit->id, unit->version, live_low,
-                        reinterpret_cast<void*>(static_cast<uintptr_t>(unit->gsi_base))};
+    vioapic::Config cfg{unit->pins, owned, p.apic_id, remap, remap ? vtd::irte_base_for(p) : uint16_t(0), unit->id,
+                        unit->version, live_low, reinterpret_cast<void*>(static_cast<uintptr_t>(unit->gsi_base))};
     if (!vioapic::config_ok(cfg)) { log::format(why, n, "virtual IOAPIC configuration rejected%s", ""); return false; }
     p.vioapic = new (p.vioapic_storage) vioapic::Vioapic(cfg);
     p.ioapic_gpa = unit->base & ~(IOAPIC_PAGE - 1);
-    (void)madt;
     return true;
 }
 

@@ -21,7 +21,8 @@ uint32_t resolve_gsi(const pci::Function& fn, const acpi::Madt& madt);
 [[nodiscard]] bool resolve(Partition& p, const acpi::Madt& madt, char* why, size_t why_size);
 
 // Virtual config space and IOAPIC of a partition whose devices are resolved.
-[[nodiscard]] bool attach(Partition& p, const pci::ConfigAccess& hw, const acpi::Madt& madt, char* why,
-                          size_t why_size);
+// remap: the IOAPIC entries of its pins will be VT-d remappable-format
+// entries (interrupt remapping available on this machine).
+[[nodiscard]] bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, size_t why_size);
 
 }  // namespace natsume::x86::devices

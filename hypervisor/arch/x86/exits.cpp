@@ -18,6 +18,7 @@
 #include "arch/x86/ioapic_hw.hpp"
 #include "arch/x86/pci_hw.hpp"
 #include "arch/x86/shared_intx.hpp"
+#include "arch/x86/vtd/platform.hpp"
 #include "lib/guest_paging.hpp"
 #include "lib/icr_filter.hpp"
 #include "lib/insn_decode.hpp"
@@ -87,6 +88,20 @@ Action stop(Vcpu& v, const char* fmt, ...) {
     return Action::Stop;
 }
 
+// With interrupt remapping the entry only names an IRTE; the IRTE carries the
+// vector and the owner core, validated by the IOAPIC's source-id.
+void program_pin(Vcpu& v, uint32_t gsi, const vioapic::Action& a) {
+    if (v.part.vioapic->config().remapped) {
+        char why[160];
+        if (!vtd::program_irte(v.part, a.irte_index, a.vector, a.level, why, sizeof why)) {
+            v.part.counters.refused_other++;
+            partition_log_refusal(v.part, "IOAPIC pin %u: interrupt-remapping entry refused: %s", a.pin, why);
+            return;
+        }
+    }
+    ioapic_hw::write_entry(gsi, a.low, a.high);
+}
+
 void apply_ioapic_action(Vcpu& v, const vioapic::Action& a) {
     const ioapic_hw::Unit& unit = ioapic_hw::unit(0);
     switch (a.kind) {
@@ -95,7 +110,7 @@ void apply_ioapic_action(Vcpu& v, const vioapic::Action& a) {
         // A shared line stays the hypervisor's; the guest's entry only says
         // which vector it wants and whether it is masked.
         if (shared_intx::is_shared(unit.gsi_base + a.pin)) shared_intx::guest_pin_changed(v.part, unit.gsi_base + a.pin);
-        else if (a.kind == vioapic::Kind::ProgramPin) ioapic_hw::write_entry(unit.gsi_base + a.pin, a.low, a.high);
+        else if (a.kind == vioapic::Kind::ProgramPin) program_pin(v, unit.gsi_base + a.pin, a);
         break;
     case vioapic::Kind::Eoi:
         // The guest suppressed the local APIC's EOI broadcast (directed EOI).

@@ -35,6 +35,7 @@ struct Line {
     uint64_t pending;          // partitions (bit = id) owed an interrupt while their pin is masked
     uint64_t held_until;       // None: IOAPIC pin masked until this TSC (level re-delivery guard)
     uint64_t delivered, spurious;
+    bool resample_pending;
 };
 
 Line lines[MAX_LINES];
@@ -168,6 +169,17 @@ void activate(uint32_t boot_apic_id) {
 }
 
 bool is_shared(uint32_t gsi) { return line_for(gsi) != nullptr; }
+bool any() { return line_count != 0; }
+
+// Makes the IOAPIC look at the line again. A device that still holds the
+// (wire-ORed) line after another was serviced must not be lost: real IOAPICs
+// re-deliver a still-asserted level line after the EOI; an IOAPIC without
+// Remote IRR (Bochs) only samples on input changes and entry writes.
+void resample(const Line& l) {
+    uint32_t low = ioapic_hw::read_entry_low(l.gsi);
+    ioapic_hw::write_entry(l.gsi, low | (1u << 16), lapic::id() << 24);
+    ioapic_hw::write_entry(l.gsi, low & ~(1u << 16), lapic::id() << 24);
+}
 
 void handle(size_t index) {
     if (index >= line_count) return;
@@ -179,7 +191,10 @@ void handle(size_t index) {
         if (asserted(l.devices[i], known)) { deliver(l, *l.devices[i].owner); any_known = true; }
         if (!known) unknown_owner = l.devices[i].owner;
     }
-    if (any_known) return;
+    if (any_known) {
+        l.resample_pending = true;   // after the EOI: the line may still be held by another device
+        return;
+    }
     if (!unknown_owner) { l.spurious++; return; }
     deliver(l, *unknown_owner);
     ioapic_hw::mask(l.gsi);
@@ -215,11 +230,14 @@ bool poll() {
     uint64_t now = rdtsc();
     for (size_t i = 0; i < line_count; i++) {
         Line& l = lines[i];
+        if (l.resample_pending && !l.held_until) {
+            l.resample_pending = false;
+            resample(l);
+        }
         if (l.held_until) {
             if (now >= l.held_until) {
                 l.held_until = 0;
-                uint32_t low = ioapic_hw::read_entry_low(l.gsi) & ~(1u << 16);
-                ioapic_hw::write_entry(l.gsi, low, lapic::id() << 24);
+                resample(l);
             } else {
                 busy = true;
             }

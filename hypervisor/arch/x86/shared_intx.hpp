@@ -22,6 +22,7 @@ constexpr size_t MAX_LINES = 8;
 // Programs the physical IOAPIC entries of the shared lines to the boot core.
 void activate(uint32_t boot_apic_id);
 bool is_shared(uint32_t gsi);
+bool any();
 // Interrupt of shared line `index` on the boot core.
 void handle(size_t index);
 // The partition changed its virtual entry of this GSI: deliver what was held

@@ -206,3 +206,27 @@ TEST_CASE("validate_platform places the DMA window in free usable RAM", "[config
     CHECK(run(b, p) == "partition 'gp0': dma window 0x8800000+0x800000 overlaps memory the hypervisor uses "
                        "(0x8a00000+0x1000: its image, heap or a boot module); move the window");
 }
+
+TEST_CASE("validate_platform keeps partitions out of RMRRs", "[config][platform][rmrr]") {
+    Blob b = passthrough();
+    Platform p = pci_machine(true);
+    CHECK(p.rmrr == nullptr);   // left out of the aggregate: no RMRRs
+    // A USB-style RMRR of three pages inside rt0's RAM.
+    const Range inside[] = {{0x4100000, 0x3000}};
+    p.rmrr = inside;
+    p.rmrr_count = 1;
+    CHECK(run(b, p) == "partition 'rt0': ram 0x4000000+0x2000000 overlaps the firmware's reserved DMA region (RMRR) "
+                       "0x4100000+0x3000, which devices keep writing to; move the ram");
+    // Only the RMRR's first page is in gp0's DMA window (its last page).
+    const Range edge[] = {{0x9fc000, 0x1000}, {0x8fff000, 0x2000}};
+    p.rmrr = edge;
+    p.rmrr_count = 2;
+    CHECK(run(b, p) == "partition 'gp0': dma window 0x8800000+0x800000 overlaps the firmware's reserved DMA region "
+                       "(RMRR) 0x8fff000+0x2000, which devices keep writing to; move the dma window");
+    // Next to partition memory but not in it: fine, with or without an IOMMU.
+    const Range beside[] = {{0x9000000, 0x1000}, {0x3ffc000, 0x4000}};
+    p.rmrr = beside;
+    CHECK(run(b, p) == "OK");
+    p.iommu = false;
+    CHECK(run(b, p) == "OK");
+}

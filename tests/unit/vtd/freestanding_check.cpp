@@ -5,6 +5,7 @@
 #include "arch/x86/vtd/faults.hpp"
 #include "arch/x86/vtd/invalidation.hpp"
 #include "arch/x86/vtd/irte.hpp"
+#include "arch/x86/vtd/platform.hpp"
 #include "arch/x86/vtd/regs.hpp"
 #include "arch/x86/vtd/tables.hpp"
 #include "lib/dmar.hpp"

@@ -4,6 +4,7 @@
 
 #include "arch/x86/ioapic_hw.hpp"
 #include "arch/x86/pci_hw.hpp"
+#include "arch/x86/shared_intx.hpp"
 #include "arch/x86/vtd/erratum.hpp"
 #include "arch/x86/vtd/iommu.hpp"
 #include "core/log.hpp"
@@ -34,6 +35,7 @@ SlDomain* domains[DOMAIN_SLOTS][MAX_UNITS];
 IoapicSource ioapic_source;     // of the first IOAPIC: the one partitions' INTx pins are on
 bool ir_on;
 bool ir_eim;
+char ir_off_reason[128] = "no DMAR";   // why detect() found interrupt remapping unusable
 
 uint8_t config_read8(void*, uint8_t bus, uint8_t device, uint8_t function, uint16_t offset) {
     auto bdf = static_cast<uint16_t>(bus << 8 | device << 3 | function);
@@ -63,6 +65,7 @@ void print_unit(uint32_t u, const dmar::Unit& d, Cap cap, Ecap ecap) {
 // Registers are only read here; nothing is written before setup_platform.
 bool probe_units(PlatformInfo& out, char* why, size_t n) {
     bool ir = (table.flags & dmar::kDmarIntrRemap) != 0, eim = true;
+    if (!ir) log::format(ir_off_reason, sizeof ir_off_reason, "the DMAR's INTR_REMAP flag is clear");
     for (uint32_t u = 0; u < table.unit_count; u++) {
         const dmar::Unit& d = table.units[u];
         if (d.segment != 0) {
@@ -82,6 +85,8 @@ bool probe_units(PlatformInfo& out, char* why, size_t n) {
             return false;
         }
         print_unit(u, d, cap, ecap);
+        if (ir && !(ecap.interrupt_remapping() && ecap.queued_invalidation()))
+            log::format(ir_off_reason, sizeof ir_off_reason, "unit %u lacks interrupt remapping or queued invalidation", u);
         ir = ir && ecap.interrupt_remapping() && ecap.queued_invalidation();
         eim = eim && ecap.extended_interrupt_mode();
     }
@@ -119,6 +124,7 @@ void check_ir_usable(PlatformInfo& out, const pci::Inventory& inv) {
             log::print("natsume: vtd: host bridge %04x:%04x revision 0x%02x: %s\n", f.vendor_id, f.device_id,
                        f.revision, to_string(v));
             out.ir_capable = out.eim = false;
+            log::format(ir_off_reason, sizeof ir_off_reason, "IOH erratum (see above)");
             return;
         }
     }
@@ -127,6 +133,7 @@ void check_ir_usable(PlatformInfo& out, const pci::Inventory& inv) {
         log::print("natsume: vtd: IOAPIC id %u has no DMAR device scope, so its source-id is unknown: "
                    "interrupt remapping left off, DMA remapping stays on\n", ioapic_hw::unit(0).id);
         out.ir_capable = out.eim = false;
+        log::format(ir_off_reason, sizeof ir_off_reason, "the IOAPIC's source-id is unknown");
     }
 }
 
@@ -159,6 +166,11 @@ constexpr Attr RW{true, true, false, false, Cache::WB};
 SlDomain* domain_on(uint32_t slot, uint32_t u, bool wide, char* why, size_t n) {
     if (domains[slot][u]) return domains[slot][u];
     uint16_t id = slot == HV_SLOT ? HYPERVISOR_DOMAIN_ID : partition_domain_id(slot);
+    // CAP.ND: a unit with few domain-id bits (4 + 2*ND) may not hold this id.
+    if (id >= (uint32_t{1} << units[u].cap().domain_id_bits())) {
+        log::format(why, n, "domain %u does not fit unit %u's %u-bit domain ids", id, u, units[u].cap().domain_id_bits());
+        return nullptr;
+    }
     auto* d = new (domain_storage[slot][u]) SlDomain(units[u].memory(), id);
     unsigned levels = units[u].domain_levels(wide);
     MapError e = d->init(levels);
@@ -229,6 +241,7 @@ bool place_rmrr_device(const dmar::Rmrr& r, uint16_t bdf, Partition* parts, uint
     int owner = owner_of(bdf, parts, count);
     if (owner >= 0) {
         const Partition& p = parts[owner];
+        SlDomain* d = domains[p.id][u];
         if (iova_taken(p.ram_size, p.dma_base, p.dma_size, r.base, r.limit)) {
             log::format(why, n, "RMRR 0x%lx-0x%lx of device %s (partition %s) falls inside that partition's guest "
                         "RAM or DMA window at those IOVAs; firmware needs it identity-mapped: give the device to "
@@ -236,7 +249,7 @@ bool place_rmrr_device(const dmar::Rmrr& r, uint16_t bdf, Partition* parts, uint
                         p.cfg.name, r.base);
             return false;
         }
-        return map_rmrr(*domains[owner][u], r, why, n);
+        return map_rmrr(*d, r, why, n);
     }
     SlDomain* d = domain_on(HV_SLOT, static_cast<uint32_t>(u), r.limit >= (uint64_t{1} << address_bits(3)), why, n);
     if (!d || !map_rmrr(*d, r, why, n)) return false;
@@ -331,6 +344,16 @@ const Partition* compatibility_user(const Partition* parts, uint32_t count) {
     return nullptr;
 }
 
+// Lines shared between partitions are taken by the boot core with entries the
+// hypervisor writes in compatibility format (shared_intx): IR would block them.
+uint32_t shared_line_in_use(const Partition* parts, uint32_t count) {
+    for (uint32_t i = 0; i < count; i++)
+        for (uint32_t k = 0; k < parts[i].device_count; k++)
+            if (parts[i].devices[k].gsi != NO_GSI && shared_intx::is_shared(parts[i].devices[k].gsi))
+                return parts[i].devices[k].gsi;
+    return NO_GSI;
+}
+
 bool destinations_fit(const Partition* parts, uint32_t count, bool eim, char* why, size_t n) {
     if (eim) return true;
     for (uint32_t i = 0; i < count; i++)
@@ -344,12 +367,19 @@ bool destinations_fit(const Partition* parts, uint32_t count, bool eim, char* wh
 
 bool start_interrupt_remapping(const PlatformInfo& info, const Partition* parts, uint32_t count, char* why, size_t n) {
     if (!info.ir_capable) {
-        log::print("natsume: vtd: interrupt remapping not used: %s\n", info.summary);
+        log::print("natsume: vtd: interrupt remapping not used (%s): IOAPIC entries go straight to the owner "
+                   "core\n", ir_off_reason);
         return true;
     }
     if (const Partition* p = compatibility_user(parts, count)) {
         log::print("natsume: vtd: interrupt remapping left off: partition %s's IOAPIC pins are programmed in "
                    "compatibility format\n", p->cfg.name);
+        return true;
+    }
+    uint32_t shared = shared_line_in_use(parts, count);
+    if (shared != NO_GSI) {
+        log::print("natsume: vtd: interrupt remapping left off: GSI %u is a shared line the hypervisor routes in "
+                   "compatibility format\n", shared);
         return true;
     }
     if (!destinations_fit(parts, count, info.eim, why, n)) return false;

@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""Boots the hypervisor itself (natsume.elf) on QEMU TCG with intel-iommu and
+an e1000 at 00:02.0 given to partition rt0, and checks that VT-d is set up
+before anything needs VMX: the unit is found and decoded, rt0's domain is
+built with the e1000 attached and no "DMA not isolated" warning, translation
+is enabled on every unit, and only then does the boot stop with the expected
+"no VMX" panic (QEMU TCG has no VT-x)."""
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "qemu"))
+from natsume_emu import iso, qemu_runner, runner, session  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+# (name, pattern) in the order they must appear.
+EXPECTED = [
+    ("unit decoded", r"^natsume: vtd: unit 0 at 0xfed90000: SAGAW 0x[0-9a-f]+ \((3|4)-level\)"),
+    ("DMA remapping found", r"^natsume: vtd: VT-d: 1 unit\(s\), .*DMA remapping"),
+    ("partition file accepted without a DMA window", r"^natsume: partition: \s*0 rt0\b"),
+    ("e1000 resolved for rt0", r"^natsume: partition: rt0: device 00:02\.0 8086:100e"),
+    ("domain built, device attached",
+     r"^natsume: vtd: partition rt0: domain 1, devices 00:02\.0, RAM 0x4000000\+0x2000000 -> gpa 0, DMA isolated$"),
+    ("gp0 has no domain", r"^natsume: vtd: partition gp0: no devices"),
+    ("interrupt remapping decided", r"^natsume: vtd: interrupt remapping (on|left off|not used)"),
+    ("VMX checked last", r"^natsume: PANIC on cpu 0: VT-x requirement not met: this CPU has no VMX"),
+]
+# Translation is enabled before the per-partition lines are printed.
+TRANSLATION = r"^natsume: vtd: unit 0: translation enabled \((queued|register-based) invalidation\)"
+FORBIDDEN = [r"DMA not isolated", r"NOT isolated", r"natsume: vtd: fault"]
+
+
+def qemu_command(image_iso: Path, serial: Path) -> list:
+    return [qemu_runner.QEMU_BIN, "-accel", "tcg", "-M", "q35", "-cpu", "max", "-smp", "3", "-m", "512",
+            "-device", "intel-iommu,intremap=on", "-vga", "none", "-nic", "none",
+            "-device", "e1000,addr=0x2",
+            "-cdrom", str(image_iso), "-serial", f"file:{serial}", "-display", "none", "-no-reboot",
+            *qemu_runner.DEBUG_EXIT]
+
+
+def check(lines: list) -> list:
+    problems = []
+    at = 0
+    for name, pattern in EXPECTED:
+        rx = re.compile(pattern)
+        found = next((i for i in range(at, len(lines)) if rx.search(lines[i])), None)
+        if found is None:
+            earlier = any(rx.search(l) for l in lines[:at])
+            problems.append(f"{name}: no line matching /{pattern}/" + (" after the previous one" if earlier else ""))
+            continue
+        at = found + 1
+    enabled = [i for i, l in enumerate(lines) if re.search(TRANSLATION, l)]
+    domain = [i for i, l in enumerate(lines) if "natsume: vtd: partition rt0: domain" in l]
+    if not enabled:
+        problems.append(f"translation enabled: no line matching /{TRANSLATION}/")
+    elif domain and enabled[0] > domain[0]:
+        problems.append("translation was reported enabled after the partition lines")
+    for pattern in FORBIDDEN:
+        bad = [l for l in lines if re.search(pattern, l)]
+        if bad:
+            problems.append(f"unexpected line: {bad[0]}")
+    panics = [l for l in lines if l.startswith("natsume: PANIC on")]
+    if len(panics) != 1 or "no VMX" not in panics[0]:
+        problems.append(f"expected exactly the VMX panic, got: {panics}")
+    return problems
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--build", type=Path, required=True, help="build tree with images/ and vmm-tools/")
+    ap.add_argument("--hypervisor", type=Path, help="natsume.elf to boot (default: BUILD/images/natsume.elf)")
+    ap.add_argument("--config", type=Path, default=HERE / "vtd-boot.toml")
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--echo", action="store_true")
+    args = ap.parse_args()
+
+    build = session.BuildTree(args.build.resolve())
+    work = args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    spec = session.hypervisor_boot(build, args.config.resolve(), work)
+    if args.hypervisor:
+        spec.kernel = args.hypervisor.resolve()
+    image_iso = iso.build_iso(spec, work)
+    serial = work / "serial.log"
+    cmd = qemu_command(image_iso, serial)
+    (work / "qemu-cmdline.txt").write_text(" ".join(cmd) + "\n")
+    on_line = (lambda line: print(line, flush=True)) if args.echo else None
+    result = runner.run_following_serial(cmd, serial, work / "qemu.out", r"natsume: PANIC: the machine is stopped",
+                                         args.timeout, on_line, cwd=work)
+    problems = check(result.lines)
+    if result.outcome == "timeout":
+        problems.insert(0, f"timed out after {args.timeout} s")
+    for p in problems:
+        print(f"FAIL: {p}")
+    if problems:
+        for line in result.lines[-40:]:
+            print(f"  | {line}")
+        qemu_out = (work / "qemu.out").read_text(errors="replace").strip()
+        if qemu_out:
+            print(f"QEMU said: {qemu_out[-2000:]}")
+        print(f"serial log: {serial}")
+        return 1
+    print(f"PASS: hypervisor VT-d boot on QEMU TCG: domain built, device attached, translation enabled, "
+          f"then the VMX stop ({result.elapsed:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
