@@ -36,6 +36,7 @@ namespace {
 constexpr uint32_t MB2_BOOT_MAGIC = 0x36d76289;
 constexpr uint64_t RENDEZVOUS_TIMEOUT_US = 2000000;
 constexpr uint8_t WAKE_VECTOR = 240;
+constexpr uint8_t VTD_FAULT_VECTOR = 0xe8;   // isr.S, after the shared-line vectors
 
 Options opts;
 uint64_t measured_tsc_khz;
@@ -134,7 +135,30 @@ void parse_acpi() {
                    madt.overrides[i].gsi, madt.overrides[i].flags);
 }
 
+// ECAM where the MCFG describes it for segment 0, else ports 0xCF8/0xCFC.
+void choose_pci_access() {
+    acpi::PhysMem mem{phys_map, nullptr};
+    uint64_t phys = 0;
+    if (acpi::find_table(mem, acpi_tables, "MCFG", phys) != acpi::Error::Ok) {
+        log::print("natsume: pci: configuration mechanism #1 (ports 0xcf8/0xcfc): no MCFG\n");
+        return;
+    }
+    static acpi::Mcfg mcfg;
+    uint32_t len = *reinterpret_cast<const uint32_t*>(phys + 4);
+    acpi::Error e = acpi::parse_mcfg(reinterpret_cast<const uint8_t*>(phys), len, mcfg);
+    if (e != acpi::Error::Ok) NATSUME_PANIC("ACPI MCFG is malformed: %s", acpi::to_string(e));
+    for (size_t i = 0; i < mcfg.count; i++) {
+        const acpi::EcamWindow& w = mcfg.windows[i];
+        if (w.segment != 0) continue;
+        x86::pci_hw::use_ecam(w.base, w.start_bus, w.end_bus);
+        log::print("natsume: pci: ECAM at 0x%lx for buses %u-%u (MCFG)\n", w.base, w.start_bus, w.end_bus);
+        return;
+    }
+    log::print("natsume: pci: configuration mechanism #1: the MCFG has no window for segment 0\n");
+}
+
 void scan_interrupts_and_pci() {
+    choose_pci_access();
     for (size_t i = 0; i < madt.ioapic_count; i++) {
         x86::ioapic_hw::add_unit(madt.ioapics[i].address, madt.ioapics[i].gsi_base);
         const x86::ioapic_hw::Unit& u = x86::ioapic_hw::unit(x86::ioapic_hw::unit_count() - 1);
@@ -405,6 +429,7 @@ extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
     // Every partition's devices sit in its DMA domain before any core can run a guest.
     if (!x86::vtd::setup_platform(boot::vtd_info, partitions, partition_count, why, sizeof why))
         NATSUME_PANIC("VT-d: %s", why);
+    if (boot::vtd_info.present) x86::vtd::enable_fault_events(boot::VTD_FAULT_VECTOR, boot::bsp_apic_id);
     // Checked after the platform set-up so that a machine without VT-x (QEMU TCG)
     // still proves ACPI, PCI, the partition file and VT-d.
     if (!x86::vmx_probe(why, sizeof why)) NATSUME_PANIC("VT-x requirement not met: %s", why);
@@ -417,6 +442,11 @@ extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
 extern "C" void host_trap(x86::TrapFrame* f) {
     if (f->vector == 2) { x86::this_cpu().host_nmis++; return; }
     if (f->vector == boot::WAKE_VECTOR) { x86::lapic::eoi(); return; }
+    if (f->vector == boot::VTD_FAULT_VECTOR) {
+        x86::vtd::drain_and_log_faults(partitions, partition_count);
+        x86::lapic::eoi();
+        return;
+    }
     if (f->vector >= x86::shared_intx::VECTOR_BASE && f->vector < x86::shared_intx::VECTOR_BASE + x86::shared_intx::MAX_LINES) {
         x86::shared_intx::handle(f->vector - x86::shared_intx::VECTOR_BASE);
         x86::lapic::eoi();

@@ -273,6 +273,25 @@ Error find_table(const PhysMem& mem, const Tables& t, const char sig[4], uint64_
     return Error::TableNotFound;
 }
 
+Error parse_mcfg(const uint8_t* table, size_t len, Mcfg& out) {
+    constexpr size_t kMcfgEntries = 44, kMcfgEntrySize = 16;
+    __builtin_memset(&out, 0, sizeof out);
+    if (Error e = check_table(table, len); e != Error::Ok) return e;
+    if (!sig_is(table, "MCFG", 4)) return Error::TableBadSignature;
+    const uint32_t length = read<uint32_t>(table + kHeaderLength);
+    if (length < kMcfgEntries || (length - kMcfgEntries) % kMcfgEntrySize != 0) return Error::TableBadLength;
+    for (size_t off = kMcfgEntries; off + kMcfgEntrySize <= length; off += kMcfgEntrySize) {
+        if (out.count == kMaxEcamWindows) return Error::TooManyEcamWindows;
+        EcamWindow& w = out.windows[out.count++];
+        w.base = read<uint64_t>(table + off);
+        w.segment = read<uint16_t>(table + off + 8);
+        w.start_bus = table[off + 10];
+        w.end_bus = table[off + 11];
+        if (w.end_bus < w.start_bus) return Error::TableBadLength;
+    }
+    return Error::Ok;
+}
+
 Error parse_madt(const uint8_t* table, size_t len, Madt& out) {
     __builtin_memset(&out, 0, sizeof out);
     if (Error e = check_table(table, len); e != Error::Ok) return e;
@@ -331,6 +350,7 @@ const char* to_string(Error e) {
     case Error::TooManyIoapics: return "The MADT lists more I/O APICs than the hypervisor can hold (16).";
     case Error::TooManyOverrides: return "The MADT lists more interrupt source overrides than the hypervisor can hold (32).";
     case Error::TooManyNmis: return "The MADT lists more local APIC NMI entries than the hypervisor can hold (32).";
+    case Error::TooManyEcamWindows: return "The MCFG lists more ECAM windows than the hypervisor can hold (8).";
     }
     return "Unknown ACPI error.";
 }

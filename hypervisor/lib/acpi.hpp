@@ -94,6 +94,7 @@ enum class [[nodiscard]] Error {
     TooManyIoapics,
     TooManyOverrides,
     TooManyNmis,
+    TooManyEcamWindows,
 };
 
 // rev 0 (RSDT) and rev >= 2 (XSDT, extended checksum over the RSDP's length).
@@ -109,6 +110,20 @@ enum class [[nodiscard]] Error {
 // Types 0 (LAPIC), 1 (IOAPIC), 2 (ISO), 4 (LAPIC NMI), 5 (LAPIC address
 // override), 9 (x2APIC), 0xA (x2APIC NMI); unknown types skipped by length.
 [[nodiscard]] Error parse_madt(const uint8_t* table, size_t len, Madt& out);
+
+// MCFG (PCI Firmware Spec 3.0, 4.1.2): one enhanced configuration (ECAM)
+// window per segment/bus range; entries of 16 bytes after a 44-byte header.
+struct EcamWindow {
+    uint64_t base;
+    uint16_t segment;
+    uint8_t start_bus, end_bus;
+};
+inline constexpr size_t kMaxEcamWindows = 8;
+struct Mcfg {
+    EcamWindow windows[kMaxEcamWindows];
+    size_t count;
+};
+[[nodiscard]] Error parse_mcfg(const uint8_t* table, size_t len, Mcfg& out);
 // Calls fn for the root table, every table it lists, and the DSDT and FACS
 // named by the FADT. Keeps going past a broken table and returns the first
 // error seen, so a dump shows as much as the firmware offers.

@@ -339,9 +339,26 @@ WriteResult write_msi(Device& d, const Capability& c, const Lanes& w, const Conf
     return program_msi(d, hw, c);
 }
 
+// MSI-X capability (PCI 3.0 6.8.2.3): of Message Control only MSI-X Enable
+// (bit 15) and Function Mask (bit 14) are writable; the table size and the
+// Table/PBA Offset/BIR registers are read-only. The guest's bits go to the
+// hardware as they are: the hardware table holds only hypervisor-written entries.
+constexpr uint16_t kMsixEnable = 1u << 15, kMsixFunctionMask = 1u << 14;
+
+bool is_virtual_msix(const Device& d, const Capability& c) {
+    return c.id == pci::kCapMsiX && d.options.msix_virtual;
+}
+
+WriteResult write_msix(const Device& d, const Capability& c, const Lanes& w, const ConfigAccess& hw) {
+    if (w.aligned != c.offset) return kIgnored;
+    const uint32_t control_bits = static_cast<uint32_t>(kMsixEnable | kMsixFunctionMask) << 16;
+    return write_passthrough(d, Lanes{w.aligned, w.mask & control_bits, w.value}, 0, hw);
+}
+
 WriteResult write_capability(Device& d, const Capability& c, const Lanes& w, const ConfigAccess& hw) {
     if (!c.shown) return kIgnored;
     if (is_virtual_msi(d, c)) return write_msi(d, c, w, hw);
+    if (is_virtual_msix(d, c)) return write_msix(d, c, w, hw);
     const uint16_t rel = static_cast<uint16_t>(w.aligned - c.offset);
     // ID and next pointer are read-only; the rest of the header is the
     // capability's own register.
@@ -401,7 +418,14 @@ Error ConfigSpace::add_device(const pci::Function& fn, const DeviceOptions& opti
     for (size_t i = 0; i < n; ++i) {
         Capability& c = d.caps[d.cap_count++];
         const bool msi = found[i].id == pci::kCapMsi && options.msi_virtual;
-        c = Capability{found[i].id, found[i].offset, 0, msi || (shown_caps_ & cap_bit(found[i].id)) != 0};
+        const bool msix = found[i].id == pci::kCapMsiX && options.msix_virtual;
+        c = Capability{found[i].id, found[i].offset, 0, msi || msix || (shown_caps_ & cap_bit(found[i].id)) != 0};
+        if (msix) {
+            // Until the guest enables it, the device keeps using INTx as the guest expects.
+            const uint16_t control = pci::read16(hw, fn.bdf, static_cast<uint16_t>(c.offset + 2));
+            if ((control & kMsixEnable) != 0)
+                pci::write16(hw, fn.bdf, static_cast<uint16_t>(c.offset + 2), static_cast<uint16_t>(control & ~kMsixEnable));
+        }
         if (msi) {
             const uint16_t control = pci::read16(hw, fn.bdf, static_cast<uint16_t>(c.offset + 2));
             // The device starts disabled; the guest sees a clean, disabled capability.

@@ -33,7 +33,7 @@ inline constexpr uint8_t kHostBridgeRevision = 0x02;
 // A set of capability IDs 0..31 (IDs above 31 are never shown).
 constexpr uint32_t cap_bit(uint8_t id) { return id < 32 ? 1u << id : 0u; }
 // Shown by default: power management and PCI Express. MSI and MSI-X stay
-// hidden until their writes are virtualized (programmed as IRTEs).
+// hidden unless a device's options virtualize them (msi_virtual, msix_virtual).
 inline constexpr uint32_t kDefaultShownCapabilities =
     cap_bit(pci::kCapPowerManagement) | cap_bit(pci::kCapPciExpress);
 
@@ -49,6 +49,13 @@ struct DeviceOptions {
     // vector, whatever destination the guest wrote (PCI 3.0 6.8.1).
     bool msi_virtual = false;
     uint32_t msi_dest_apic_id = 0;
+    // MSI-X virtualized: the capability is shown; the guest's MSI-X Enable and
+    // Function Mask bits reach the hardware, table size and Table/PBA
+    // Offset/BIR read through and are read-only. Safe only because the
+    // hypervisor traps the table's pages (lib/msix.hpp) so the hardware
+    // table holds nothing but its own masked or owner-targeted entries; the
+    // device starts with MSI-X disabled.
+    bool msix_virtual = false;
 };
 
 struct Capability {

@@ -18,6 +18,8 @@ HERE = Path(__file__).resolve().parent
 
 # (name, pattern) in the order they must appear.
 EXPECTED = [
+    ("PCI through ECAM (MCFG)", r"^natsume: pci: ECAM at 0xb0000000 for buses 0-255 \(MCFG\)"),
+    ("e1000 enumerated through ECAM", r"^natsume: pci: 00:02\.0 8086:100e class 02/00"),
     ("unit decoded", r"^natsume: vtd: unit 0 at 0xfed90000: SAGAW 0x[0-9a-f]+ \((3|4)-level\)"),
     ("DMA remapping found", r"^natsume: vtd: VT-d: 1 unit\(s\), .*DMA remapping"),
     ("partition file accepted without a DMA window", r"^natsume: partition: \s*0 rt0\b"),

@@ -6,6 +6,7 @@
 extern "C" const uint64_t isr_table[33];
 extern "C" void isr_240();
 extern "C" const uint64_t shared_isr_table[8];
+extern "C" const uint64_t vtd_fault_isr[1];
 
 namespace natsume::x86 {
 
@@ -37,6 +38,7 @@ void build_idt() {
     }
     idt[240] = gate(reinterpret_cast<uint64_t>(&isr_240), 0);
     for (unsigned i = 0; i < 8; i++) idt[0xe0 + i] = gate(shared_isr_table[i], 0);
+    idt[0xe8] = gate(vtd_fault_isr[0], 0);
     idt_built = true;
 }
 

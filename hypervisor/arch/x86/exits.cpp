@@ -476,6 +476,20 @@ Action on_ept_violation(Vcpu& v) {
             return stop(v, "device register 0x%lx accessed with %u bytes: not emulated", gpa, size);
         });
     }
+    if (const pci_hw::EcamWindow& w = pci_hw::ecam(); w.present) {
+        uint16_t bdf = 0, offset = 0;
+        if (pci::decode_ecam(gpa, w.base, w.start_bus, w.end_bus, bdf, offset))
+            return emulate_mmio(v, "PCI ECAM", [&](bool write, uint8_t size, uint32_t& value) {
+                // The partition's ECAM accesses see the same filtered space as its port accesses.
+                if (!write) { value = v.part.vpci.read(bdf, offset, size, pci_hw::access()); return Action::Resume; }
+                vpci::WriteResult r = v.part.vpci.write(bdf, offset, size, value, pci_hw::access());
+                if (r.kind == vpci::WriteResult::Kind::Refused) {
+                    v.part.counters.refused_other++;
+                    partition_log_refusal(v.part, "ECAM config write at 0x%lx refused: %s", gpa, r.why);
+                }
+                return Action::Resume;
+            });
+    }
     if (v.part.ioapic_gpa && gpa - v.part.ioapic_gpa < 0x1000) {
         auto offset = static_cast<uint32_t>(gpa - v.part.ioapic_gpa);
         return emulate_mmio(v, "IOAPIC", [&](bool write, uint8_t size, uint32_t& value) {

@@ -60,6 +60,7 @@ ISR_NOERR 228
 ISR_NOERR 229
 ISR_NOERR 230
 ISR_NOERR 231
+ISR_NOERR 232                            /* VT-d fault events */
 
 isr_common:
     pushq %r15
@@ -112,3 +113,6 @@ isr_table:
     .globl shared_isr_table
 shared_isr_table:
     .quad isr_224, isr_225, isr_226, isr_227, isr_228, isr_229, isr_230, isr_231
+    .globl vtd_fault_isr
+vtd_fault_isr:
+    .quad isr_232

@@ -6,4 +6,11 @@
 
 namespace natsume::x86::pci_hw {
 const pci::ConfigAccess& access();
+
+// Enhanced configuration access (PCI Express Base Spec 7.2.2, window from the
+// ACPI MCFG): used for segment 0 where the firmware describes one. Also gives
+// each function its 4 KiB extended config space.
+void use_ecam(uint64_t base, uint8_t start_bus, uint8_t end_bus);
+struct EcamWindow { uint64_t base; uint8_t start_bus, end_bus; bool present; };
+const EcamWindow& ecam();
 }

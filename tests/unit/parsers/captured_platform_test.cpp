@@ -57,3 +57,18 @@ TEST_CASE("captured: QEMU q35 DMAR table is intact", "[acpi][captured]") {
     CHECK(natsume::acpi::check_table(t.data(), t.size()) == natsume::acpi::Error::Ok);
     CHECK(std::string(reinterpret_cast<const char*>(t.data()), 4) == "DMAR");
 }
+
+TEST_CASE("captured: QEMU q35 MCFG gives the ECAM window", "[acpi][captured]") {
+    auto t = read_capture("qemu-q35-4cpu-iommu-mcfg.bin");
+    natsume::acpi::Mcfg m{};
+    REQUIRE(natsume::acpi::parse_mcfg(t.data(), t.size(), m) == natsume::acpi::Error::Ok);
+    REQUIRE(m.count == 1);
+    CHECK(m.windows[0].base == 0xb0000000u);
+    CHECK(m.windows[0].segment == 0);
+    CHECK(m.windows[0].start_bus == 0);
+    CHECK(m.windows[0].end_bus == 0xff);
+    // A table cut inside its entry is refused.
+    auto cut = t;
+    cut.resize(50);
+    CHECK(natsume::acpi::parse_mcfg(cut.data(), cut.size(), m) != natsume::acpi::Error::Ok);
+}

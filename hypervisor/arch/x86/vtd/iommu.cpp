@@ -238,6 +238,12 @@ Status Iommu::enable_translation() {
 Status Iommu::disable_translation() { return command(gcmd::TE, false); }
 bool Iommu::translation_enabled() const { return (read(Reg32::GSTS) & gcmd::TE) != 0; }
 
+void Iommu::enable_fault_event(uint8_t vector, uint32_t apic_id) {
+    write(Reg32::FEDATA, vector);
+    write(Reg32::FEADDR, 0xfee00000u | (apic_id & 0xffu) << 12);
+    write(Reg32::FECTL, 0);   // IM clear: interrupt unmasked
+}
+
 size_t Iommu::drain_faults(void (*fn)(void*, const FaultRecord&), void* ctx) {
     size_t seen = 0;
     uint32_t base = cap_.fault_recording_offset();

@@ -77,6 +77,8 @@ public:
     // Pending fault records, oldest first; each is cleared after fn saw it.
     // Also clears the overflow flag. Returns how many were pending.
     size_t drain_faults(void (*fn)(void* ctx, const FaultRecord&), void* ctx);
+    // Fault events as an MSI to this APIC ID and vector (VT-d spec 10.4.10-12).
+    void enable_fault_event(uint8_t vector, uint32_t apic_id);
 
     // Interrupt remapping with a table of `entries` (power of two, 2..65536),
     // x2APIC destinations when eim (needs ECAP.EIM). Compatibility-format

@@ -452,6 +452,38 @@ bool setup_platform(const PlatformInfo& info, Partition* parts, uint32_t count, 
 
 bool interrupt_remapping_on() { return ir_on; }
 
+void enable_fault_events(uint8_t vector, uint32_t boot_apic_id) {
+    for (uint32_t u = 0; u < unit_count; u++) units[u].enable_fault_event(vector, boot_apic_id);
+}
+
+namespace {
+struct FaultLog { const Partition* parts; uint32_t count; uint32_t unit; };
+
+const char* owner_of(const FaultLog& f, uint16_t sid) {
+    for (uint32_t i = 0; i < f.count; i++)
+        for (uint32_t d = 0; d < f.parts[i].device_count; d++)
+            if (f.parts[i].devices[d].bdf == sid) return f.parts[i].cfg.name;
+    return "no partition";
+}
+
+void log_fault(void* ctx, const FaultRecord& r) {
+    const FaultLog& f = *static_cast<const FaultLog*>(ctx);
+    char bdf[8];
+    log::print("natsume: vtd: unit %u fault: device %s (%s) %s 0x%lx: reason 0x%x, %s\n", f.unit,
+               bdf_text(bdf, r.source_id), owner_of(f, r.source_id), r.read ? "read of" : "write to", r.address,
+               r.reason, fault_reason_text(r.reason));
+}
+}  // namespace
+
+size_t drain_and_log_faults(const Partition* parts, uint32_t count) {
+    size_t total = 0;
+    for (uint32_t u = 0; u < unit_count; u++) {
+        FaultLog f{parts, count, u};
+        total += units[u].drain_faults(log_fault, &f);
+    }
+    return total;
+}
+
 // A pin belongs to at most one partition (shared lines are refused), so the
 // pin number itself is a collision-free entry index for every partition.
 uint16_t irte_base_for(const Partition&) { return IOAPIC_IRTE_BASE; }

@@ -52,6 +52,10 @@ struct PlatformInfo {
 // True once setup_platform turned interrupt remapping on: IOAPIC pins must
 // then be programmed in remappable format (vioapic Config::remapped).
 bool interrupt_remapping_on();
+// Fault events of every unit go to the boot core as this vector; the boot
+// core then drains and logs every record with the partition owning the device.
+void enable_fault_events(uint8_t vector, uint32_t boot_apic_id);
+size_t drain_and_log_faults(const Partition* parts, uint32_t count);
 
 // The first interrupt-remapping entry of the partition's IOAPIC pins (vioapic
 // Config::irte_base): pin n of the IOAPIC uses entry irte_base_for(p) + n.

@@ -1,0 +1,210 @@
+#include "lib/msix.hpp"
+
+namespace natsume::msix {
+namespace {
+
+constexpr uint32_t kAllOnes = 0xFFFFFFFFu;
+constexpr uint8_t kDwAddressLo = 0, kDwData = 2, kDwControl = 3;
+constexpr uint8_t kWrittenComplete = 1u << kDwAddressLo | 1u << kDwData;
+
+constexpr const char* kWhyVector =
+    "MSI-X vector below 0x10 refused: vectors 0-15 are reserved exceptions; the entry stays masked.";
+constexpr const char* kWhyBeyondCap =
+    "MSI-X entry beyond the 64 vectors kept per device: it stays masked.";
+
+bool valid_access(uint32_t offset, uint8_t size) {
+    const bool size_ok = size == 1 || size == 2 || size == 4 || size == 8;
+    return size_ok && offset % size == 0;
+}
+
+uint32_t lane_mask(uint8_t size) { return size >= 4 ? kAllOnes : (1u << (size * 8u)) - 1u; }
+
+const pci::Bar* memory_bar(const pci::Function& fn, uint32_t bir) {
+    for (size_t i = 0; i < fn.bar_count; ++i)
+        if (fn.bars[i].index == bir && !fn.bars[i].io) return &fn.bars[i];
+    return nullptr;
+}
+
+// A BIR/offset register's region of `bytes` bytes, checked to lie in its BAR.
+bool region(const pci::Function& fn, uint32_t reg, uint32_t bytes, uint8_t& bar, uint32_t& offset,
+            uint64_t& address) {
+    const pci::Bar* b = memory_bar(fn, reg & kBirMask);
+    if (b == nullptr) return false;
+    bar = static_cast<uint8_t>(reg & kBirMask);
+    offset = reg & kOffsetMask;
+    address = b->base + offset;
+    return static_cast<uint64_t>(offset) + bytes <= b->size;
+}
+
+uint64_t page_down(uint64_t a) { return a & ~(kPageSize - 1); }
+uint64_t page_up(uint64_t a) { return page_down(a + kPageSize - 1); }
+
+struct Builder {
+    Action a{Action::Kind::Handled, 0, {}, nullptr};
+    void push(uint16_t entry, uint32_t field, uint32_t value) {
+        a.writes[a.count++] = HwWrite{entry * kEntrySize + field, value};
+    }
+};
+
+}  // namespace
+
+bool locate(const pci::Function& fn, const pci::ConfigAccess& hw, uint8_t cap_offset, Location& out) {
+    if (cap_offset < pci::kFirstCapabilityOffset || pci::read8(hw, fn.bdf, cap_offset) != pci::kCapMsiX)
+        return false;
+    const uint16_t control = pci::read16(hw, fn.bdf, static_cast<uint16_t>(cap_offset + kMessageControl));
+    out = Location{};
+    out.cap_offset = cap_offset;
+    out.table_entries = static_cast<uint16_t>((control & kControlTableSizeMask) + 1u);
+    out.table_bytes = out.table_entries * kEntrySize;
+    out.pba_bytes = (out.table_entries + 63u) / 64u * 8u;  // one pending bit per entry, in qwords
+    const uint32_t t = pci::read32(hw, fn.bdf, static_cast<uint16_t>(cap_offset + kTableOffsetBir));
+    const uint32_t p = pci::read32(hw, fn.bdf, static_cast<uint16_t>(cap_offset + kPbaOffsetBir));
+    if (!region(fn, t, out.table_bytes, out.table_bar, out.table_offset, out.table_address)) return false;
+    if (!region(fn, p, out.pba_bytes, out.pba_bar, out.pba_offset, out.pba_address)) return false;
+    out.table_first_page = page_down(out.table_address);
+    const uint64_t table_pages_end = page_up(out.table_address + out.table_bytes);
+    out.table_page_count = static_cast<uint32_t>((table_pages_end - out.table_first_page) / kPageSize);
+    out.pba_in_table_pages =
+        out.pba_address < table_pages_end && out.pba_address + out.pba_bytes > out.table_first_page;
+    return true;
+}
+
+uint32_t offset_in_table(const Location& loc, uint64_t address) {
+    if (address < loc.table_address || address - loc.table_address >= loc.table_bytes) return kNotInTable;
+    return static_cast<uint32_t>(address - loc.table_address);
+}
+
+bool in_table_pages(const Location& loc, uint64_t address) {
+    return address >= loc.table_first_page &&
+           address - loc.table_first_page < static_cast<uint64_t>(loc.table_page_count) * kPageSize;
+}
+
+const char* to_string(Error e) {
+    switch (e) {
+    case Error::Ok: return "The MSI-X table is ready.";
+    case Error::BadTableSize: return "The MSI-X table size must be 1 to 2048 entries.";
+    case Error::ApicIdTooLarge:
+        return "MSI-X without interrupt remapping can address APIC IDs 0-255 only; the owner core's is larger.";
+    }
+    return "Unknown MSI-X error.";
+}
+
+Error Table::init(uint16_t table_entries, uint32_t owner_apic_id) {
+    if (table_entries == 0 || table_entries > kMaxTableEntries) return Error::BadTableSize;
+    if (owner_apic_id > 0xFF) return Error::ApicIdTooLarge;
+    for (Entry& e : e_) e = Entry{{0, 0, 0, kVectorMasked}, 0, 0, false, false};
+    entries_ = table_entries;
+    owner_ = owner_apic_id;
+    return Error::Ok;
+}
+
+Error Table::set_owner(uint32_t owner_apic_id) {
+    if (owner_apic_id > 0xFF) return Error::ApicIdTooLarge;
+    owner_ = owner_apic_id;
+    for (Entry& e : e_) e.hw_programmed = false;
+    return Error::Ok;
+}
+
+bool Table::complete(const Entry& e) const { return (e.written & kWrittenComplete) == kWrittenComplete; }
+
+bool Table::hw_unmasked(uint16_t entry) const {
+    return entry < kMaxVectors && entry < entries_ && e_[entry].hw_programmed && !e_[entry].hw_masked;
+}
+
+void Table::store(uint32_t offset, uint32_t lane_mask, uint32_t value) {
+    Entry& e = e_[offset / kEntrySize];
+    const uint32_t dw = offset % kEntrySize / 4u;
+    e.dw[dw] = (e.dw[dw] & ~lane_mask) | (value & lane_mask);
+    e.written = static_cast<uint8_t>(e.written | 1u << dw);
+}
+
+// Brings the hardware entry in line with the guest's: programs address and
+// data when the vector changed (masked meanwhile), then sets the mask the
+// entry should have.
+Action Table::apply(uint16_t entry) {
+    Entry& e = e_[entry];
+    Builder b;
+    const uint8_t vector = static_cast<uint8_t>(e.dw[kDwData] & kDataVectorMask);
+    const bool ready = complete(e);
+    const bool bad_vector = ready && vector < kMinVector;
+    const bool guest_masked = (e.dw[kDwControl] & kVectorMasked) != 0;
+    const bool want_masked = guest_masked || !ready || bad_vector;
+    if (ready && !bad_vector && (!e.hw_programmed || e.hw_vector != vector)) {
+        if (!e.hw_masked) b.push(entry, kVectorControl, kVectorMasked);
+        e.hw_masked = true;
+        b.push(entry, kAddressLo, address());
+        b.push(entry, kAddressHi, 0);
+        b.push(entry, kData, vector);
+        e.hw_programmed = true;
+        e.hw_vector = vector;
+    }
+    if (want_masked != e.hw_masked) b.push(entry, kVectorControl, want_masked ? kVectorMasked : 0);
+    e.hw_masked = want_masked;
+    if (bad_vector && !guest_masked) {
+        b.a.kind = Action::Kind::Refused;
+        b.a.why = kWhyVector;
+    }
+    return b.a;
+}
+
+Action Table::write(uint32_t offset, uint8_t size, uint64_t value) {
+    if (!contains(offset)) return Action{Action::Kind::NotInTable, 0, {}, nullptr};
+    Action none{Action::Kind::Handled, 0, {}, nullptr};
+    if (!valid_access(offset, size)) return none;
+    const uint16_t entry = static_cast<uint16_t>(offset / kEntrySize);
+    if (entry >= kMaxVectors) {
+        // Only an unmask matters: masking and programming a dropped entry change nothing.
+        const uint32_t rel = offset % kEntrySize;
+        const bool covers_mask = rel <= kVectorControl && kVectorControl < rel + size;
+        const bool unmask = covers_mask && ((value >> ((kVectorControl - rel) * 8u)) & kVectorMasked) == 0;
+        if (!unmask) return none;
+        return Action{Action::Kind::Refused, 0, {}, kWhyBeyondCap};
+    }
+    if (size == 8) {
+        store(offset, kAllOnes, static_cast<uint32_t>(value));
+        store(offset + 4, kAllOnes, static_cast<uint32_t>(value >> 32));
+    } else {
+        const uint32_t shift = offset % 4u * 8u;
+        store(offset & ~3u, lane_mask(size) << shift, static_cast<uint32_t>(value) << shift);
+    }
+    return apply(entry);
+}
+
+uint64_t Table::read(uint32_t offset, uint8_t size) const {
+    if (!contains(offset) || !valid_access(offset, size)) return size == 8 ? ~uint64_t{0} : lane_mask(size);
+    const uint16_t entry = static_cast<uint16_t>(offset / kEntrySize);
+    const uint32_t dw = offset % kEntrySize / 4u;
+    auto dword = [&](uint32_t i) -> uint32_t {
+        if (entry < kMaxVectors) return e_[entry].dw[i];
+        return i == kDwControl ? kVectorMasked : 0;  // dropped entries read as after reset
+    };
+    if (size == 8) return dword(dw) | static_cast<uint64_t>(dword(dw + 1)) << 32;
+    return (dword(dw) >> (offset % 4u * 8u)) & lane_mask(size);
+}
+
+Action Table::sync(uint16_t entry) {
+    if (entry >= entries_) return Action{Action::Kind::NotInTable, 0, {}, nullptr};
+    Builder b;
+    b.push(entry, kVectorControl, kVectorMasked);
+    b.push(entry, kAddressLo, address());
+    b.push(entry, kAddressHi, 0);
+    if (entry >= kMaxVectors) {
+        b.push(entry, kData, 0);
+        return b.a;
+    }
+    Entry& e = e_[entry];
+    const uint8_t vector = static_cast<uint8_t>(e.dw[kDwData] & kDataVectorMask);
+    const bool usable = complete(e) && vector >= kMinVector;
+    b.push(entry, kData, usable ? vector : 0);
+    e.hw_programmed = usable;
+    e.hw_vector = usable ? vector : 0;
+    e.hw_masked = true;
+    // The last step is the ordinary one: unmask if the guest's entry asks for it.
+    const Action rest = apply(entry);
+    for (uint8_t i = 0; i < rest.count; ++i) b.a.writes[b.a.count++] = rest.writes[i];
+    b.a.kind = rest.kind;
+    b.a.why = rest.why;
+    return b.a;
+}
+
+}  // namespace natsume::msix

@@ -1,0 +1,170 @@
+// MSI-X table virtualization for one passthrough device (PCI Local Bus
+// Specification 3.0, section 6.8.2).
+//
+// The owner partition's accesses to the 4 KiB pages holding a device's MSI-X
+// table are trapped. The guest reads and writes a shadow of the table; the
+// hardware table only ever holds entries the hypervisor wrote: the owner
+// core's APIC ID as a physical destination, fixed delivery, edge, the guest's
+// vector, and masked whenever the guest masked the entry, has not finished
+// programming it, or asked for a reserved vector. That is what makes it safe
+// to pass the guest's MSI-X Enable and Function Mask bits straight through
+// (see vpci::DeviceOptions::msix_virtual).
+//
+// Nothing here touches hardware: writes return an Action listing the dword
+// writes the caller makes to the hardware entry, in order. Accesses outside
+// the table (the PBA, other registers sharing the trapped pages) are
+// reported as NotInTable and the caller performs them on the hardware as
+// they are.
+//
+// Memory is bounded: a Table keeps the guest's view of the first kMaxVectors
+// entries. Entries beyond that stay masked in hardware; writes to them are
+// dropped, and an attempt to unmask one is refused with a reason to log.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/pci.hpp"
+
+namespace natsume::msix {
+
+// Capability registers, offsets from the capability (6.8.2.1-6.8.2.3).
+inline constexpr uint8_t kMessageControl = 0x02, kTableOffsetBir = 0x04, kPbaOffsetBir = 0x08;
+// Message Control: table size N-1 in bits 10:0, Function Mask, MSI-X Enable.
+inline constexpr uint16_t kControlTableSizeMask = 0x07FF;
+inline constexpr uint16_t kControlFunctionMask = 1u << 14, kControlEnable = 1u << 15;
+// Table/PBA Offset registers: BAR indicator in bits 2:0, qword-aligned offset above.
+inline constexpr uint32_t kBirMask = 0x7, kOffsetMask = ~0x7u;
+
+// Table entries (6.8.2.6-6.8.2.9): 16 bytes each.
+inline constexpr uint32_t kEntrySize = 16;
+inline constexpr uint32_t kAddressLo = 0x0, kAddressHi = 0x4, kData = 0x8, kVectorControl = 0xC;
+inline constexpr uint32_t kVectorMasked = 1u << 0;  // the other vector control bits are reserved
+inline constexpr uint16_t kMaxTableEntries = 2048;  // the 11-bit table size field
+inline constexpr uint16_t kMaxVectors = 64;         // entries a Table keeps; see the header comment
+
+// Message address and data (SDM Vol. 3A 10.11.1, 10.11.2): 0xFEE in bits
+// 31:20, destination APIC ID in 19:12, physical mode (bit 2 clear), no
+// redirection hint; data bits 7:0 the vector, delivery mode fixed (10:8 = 0),
+// edge trigger (bit 15 = 0).
+inline constexpr uint32_t kMsiAddressBase = 0xFEE00000u;
+inline constexpr uint32_t kMsiDestShift = 12;
+inline constexpr uint32_t kDataVectorMask = 0xFF;
+// Vectors 0-15 are reserved for exceptions (SDM Vol. 3A 6.2); a device
+// message carrying one would be taken as an exception by the guest.
+inline constexpr uint8_t kMinVector = 0x10;
+
+inline constexpr uint64_t kPageSize = 4096;
+inline constexpr uint32_t kNotInTable = 0xFFFFFFFFu;
+
+// Where a function's MSI-X table and PBA live. Addresses are physical; BARs
+// stay where the platform put them, so they are also the owner's
+// guest-physical addresses.
+struct Location {
+    uint8_t cap_offset;
+    uint16_t table_entries;  // N, 1..2048
+    uint8_t table_bar;       // BAR slot (BIR) 0..5
+    uint32_t table_offset;   // from that BAR's base
+    uint8_t pba_bar;
+    uint32_t pba_offset;
+    uint64_t table_address, pba_address;
+    uint32_t table_bytes, pba_bytes;  // 16 * N, and 8 bytes per 64 entries
+    // The 4 KiB pages that hold the table: the ones to trap in the owner's EPT.
+    uint64_t table_first_page;
+    uint32_t table_page_count;
+    // The PBA lies (partly) in one of those pages: its accesses there arrive
+    // trapped and must be passed through.
+    bool pba_in_table_pages;
+};
+
+// Reads the capability at cap_offset of fn through hw and checks it: it must
+// be an MSI-X capability, its BIRs must name memory BARs of fn (as sized at
+// boot), and table and PBA must lie inside their BARs. False otherwise (out
+// is then unspecified).
+bool locate(const pci::Function& fn, const pci::ConfigAccess& hw, uint8_t cap_offset, Location& out);
+
+// The offset of a physical address within the table, or kNotInTable.
+uint32_t offset_in_table(const Location& loc, uint64_t address);
+// True when address lies in one of the table's 4 KiB pages.
+bool in_table_pages(const Location& loc, uint64_t address);
+
+// One dword store to the hardware table, at an offset from the table's start.
+struct HwWrite {
+    uint32_t offset;
+    uint32_t value;
+};
+
+// What a guest write means for the hardware. The writes touch one entry and
+// come in a safe order: if the entry's address or data must change while it
+// is unmasked in hardware, the first write masks it, then address and data
+// follow, and the last write unmasks it, so the device never sends a
+// half-written message.
+struct Action {
+    enum class Kind : uint8_t {
+        NotInTable,  // not a table access: perform it on the hardware unchanged
+        Handled,     // apply writes[0..count) in order (count may be 0)
+        Refused,     // as Handled (writes keep the entry masked), and log why
+    } kind;
+    uint8_t count;
+    HwWrite writes[5];
+    const char* why;  // Refused only
+};
+
+enum class [[nodiscard]] Error {
+    Ok,
+    BadTableSize,        // 0 or more than 2048 entries
+    ApicIdTooLarge,      // a compatibility-format message addresses APIC IDs 0..255 only
+};
+const char* to_string(Error);
+
+// The guest's view of one device's MSI-X table plus what the hardware entries
+// hold. Not synchronized: the caller serializes accesses to one Table.
+class Table {
+public:
+    constexpr Table() = default;
+
+    // Every entry starts as after reset: masked, address and data zero, not
+    // programmed. The hardware is assumed to hold nothing useful: call sync
+    // for every entry before the guest can enable MSI-X.
+    Error init(uint16_t table_entries, uint32_t owner_apic_id);
+
+    // size is 1, 2, 4 or 8, naturally aligned (a qword covers address lo+hi or
+    // data+vector control). The spec leaves other accesses undefined: they
+    // read as all ones and writes are dropped.
+    Action write(uint32_t offset_in_table, uint8_t size, uint64_t value);
+    // What the guest last wrote (vector control as written), right-aligned.
+    // Outside the table: all ones; check contains() first.
+    uint64_t read(uint32_t offset_in_table, uint8_t size) const;
+    bool contains(uint32_t offset_in_table) const { return offset_in_table < bytes(); }
+
+    // The complete hardware entry for the current state, assuming nothing
+    // about what the hardware holds (mask, address lo, address hi, data,
+    // vector control). Used at boot for every entry and after set_owner.
+    Action sync(uint16_t entry);
+    // Moves the table's interrupts to another core; sync each entry after.
+    Error set_owner(uint32_t owner_apic_id);
+
+    uint16_t entries() const { return entries_; }
+    uint32_t owner_apic_id() const { return owner_; }
+    // True when the hardware entry is unmasked (delivering to the owner).
+    bool hw_unmasked(uint16_t entry) const;
+
+private:
+    struct Entry {
+        uint32_t dw[4];    // guest's address lo, address hi, data, vector control
+        uint8_t written;   // bit per dword the guest has written since reset
+        uint8_t hw_vector; // vector in the hardware entry (valid when hw_programmed)
+        bool hw_programmed, hw_masked;
+    };
+
+    uint32_t bytes() const { return static_cast<uint32_t>(entries_) * kEntrySize; }
+    bool complete(const Entry& e) const;
+    void store(uint32_t offset, uint32_t lane_mask, uint32_t value);
+    Action apply(uint16_t entry);
+    uint32_t address() const { return kMsiAddressBase | (owner_ << kMsiDestShift); }
+
+    Entry e_[kMaxVectors]{};
+    uint16_t entries_ = 0;
+    uint32_t owner_ = 0;
+};
+
+}  // namespace natsume::msix
