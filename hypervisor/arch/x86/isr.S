@@ -3,6 +3,8 @@
  * then the general registers in the order of struct natsume::x86::TrapFrame,
  * and calls host_trap(TrapFrame*). host_trap returns only for NMIs.
  */
+#include "arch/x86/gprs.S.inc"
+
     .text
 .macro ISR_NOERR n
     .globl isr_\n
@@ -63,41 +65,13 @@ ISR_NOERR 231
 ISR_NOERR 232                            /* VT-d fault events */
 
 isr_common:
-    pushq %r15
-    pushq %r14
-    pushq %r13
-    pushq %r12
-    pushq %r11
-    pushq %r10
-    pushq %r9
-    pushq %r8
-    pushq %rdi
-    pushq %rsi
-    pushq %rbp
-    pushq %rbx
-    pushq %rdx
-    pushq %rcx
-    pushq %rax
+    PUSH_GPRS
     movq %rsp, %rdi
     movq %rsp, %rbx
     andq $-16, %rsp
     call host_trap
     movq %rbx, %rsp
-    popq %rax
-    popq %rcx
-    popq %rdx
-    popq %rbx
-    popq %rbp
-    popq %rsi
-    popq %rdi
-    popq %r8
-    popq %r9
-    popq %r10
-    popq %r11
-    popq %r12
-    popq %r13
-    popq %r14
-    popq %r15
+    POP_GPRS
     addq $16, %rsp
     iretq
 

@@ -4,42 +4,16 @@
  * RSP, RIP and RFLAGS are in the VMCS. HOST_RSP points at the top of the
  * core's exit stack, so every exit starts on a fresh, 16-byte-aligned frame.
  */
+#include "arch/x86/gprs.S.inc"
+
     .text
     .globl vmx_exit_entry
 vmx_exit_entry:
     subq $8, %rsp                        /* keeps the call below 16-byte aligned */
-    pushq %r15
-    pushq %r14
-    pushq %r13
-    pushq %r12
-    pushq %r11
-    pushq %r10
-    pushq %r9
-    pushq %r8
-    pushq %rdi
-    pushq %rsi
-    pushq %rbp
-    pushq %rbx
-    pushq %rdx
-    pushq %rcx
-    pushq %rax
+    PUSH_GPRS
     movq %rsp, %rdi
     call vmx_exit_dispatch               /* returns only to resume the guest */
-    popq %rax
-    popq %rcx
-    popq %rdx
-    popq %rbx
-    popq %rbp
-    popq %rsi
-    popq %rdi
-    popq %r8
-    popq %r9
-    popq %r10
-    popq %r11
-    popq %r12
-    popq %r13
-    popq %r14
-    popq %r15
+    POP_GPRS
     vmresume
     /* VMRESUME failed: RFLAGS says how (CF: no current VMCS, ZF: error field). */
     pushfq
