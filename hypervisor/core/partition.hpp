@@ -6,6 +6,7 @@
 
 #include <natsume/config_blob.h>
 
+#include "lib/msix.hpp"
 #include "lib/pci.hpp"
 #include "lib/vioapic.hpp"
 #include "lib/vpci.hpp"
@@ -35,6 +36,9 @@ struct PartitionDevice {
     uint32_t gsi;                   // INTx input of the IOAPIC, NO_GSI when the function has no INTx
     const pci::Function* fn;        // in the boot-time inventory
     uint64_t trapped_page;          // a register page kept out of the EPT (shared-line check), 0 = none
+    bool msix;                      // MSI-X virtualized: its table pages are kept out of the EPT
+    msix::Location msix_loc;
+    msix::Table msix_table;
 };
 
 struct Partition {

@@ -93,6 +93,9 @@ struct HwWrite {
     uint32_t value;
 };
 
+// Mask, address lo, address hi, data, unmask: the most one entry ever needs.
+inline constexpr uint8_t kMaxHwWrites = 5;
+
 // What a guest write means for the hardware. The writes touch one entry and
 // come in a safe order: if the entry's address or data must change while it
 // is unmasked in hardware, the first write masks it, then address and data
@@ -105,7 +108,7 @@ struct Action {
         Refused,     // as Handled (writes keep the entry masked), and log why
     } kind;
     uint8_t count;
-    HwWrite writes[5];
+    HwWrite writes[kMaxHwWrites];
     const char* why;  // Refused only
 };
 

@@ -36,6 +36,29 @@ const pci::Function* find_function(uint16_t bdf) {
     return nullptr;
 }
 
+// The hardware MSI-X table only ever holds entries the hypervisor wrote:
+// masked until the guest completes one, then aimed at the owner core.
+void write_msix_hw(const PartitionDevice& d, const msix::Action& a) {
+    for (uint8_t w = 0; w < a.count; w++)
+        *reinterpret_cast<volatile uint32_t*>(d.msix_loc.table_address + a.writes[w].offset) = a.writes[w].value;
+}
+
+bool setup_msix(PartitionDevice& d, const pci::ConfigAccess& hw, uint32_t owner_apic_id, char* why, size_t n) {
+    d.msix = false;
+    if (!d.fn->cap_msix) return true;
+    char bdf[8];
+    pci::format_bdf(bdf, d.bdf);
+    if (!msix::locate(*d.fn, hw, d.fn->cap_msix, d.msix_loc)) {
+        log::print("natsume: pci: %s: MSI-X table not inside a memory BAR: MSI-X stays hidden\n", bdf);
+        return true;
+    }
+    msix::Error e = d.msix_table.init(d.msix_loc.table_entries, owner_apic_id);
+    if (e != msix::Error::Ok) { log::format(why, n, "device %s MSI-X: %s", bdf, msix::to_string(e)); return false; }
+    for (uint16_t i = 0; i < d.msix_loc.table_entries; i++) write_msix_hw(d, d.msix_table.sync(i));
+    d.msix = true;
+    return true;
+}
+
 uint32_t live_low(void* ctx, uint8_t pin) {
     auto gsi_base = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(ctx));
     return ioapic_hw::read_entry_low(gsi_base + pin);
@@ -75,8 +98,14 @@ bool resolve(Partition& p, const acpi::Madt& madt, char* why, size_t n) {
             return false;
         }
         PartitionDevice& pd = p.devices[i];
-        pd = {d.bdf, fn->vendor_id, fn->device_id, d.flags,
-              d.intx_gsi != NATSUME_GSI_AUTO ? d.intx_gsi : resolve_gsi(*fn, madt), fn, 0};
+        pd.bdf = d.bdf;
+        pd.vendor_id = fn->vendor_id;
+        pd.device_id = fn->device_id;
+        pd.flags = d.flags;
+        pd.gsi = d.intx_gsi != NATSUME_GSI_AUTO ? d.intx_gsi : resolve_gsi(*fn, madt);
+        pd.fn = fn;
+        pd.trapped_page = 0;
+        pd.msix = false;
     }
     p.dma_base = p.cfg.dma_base;
     p.dma_size = p.cfg.dma_size;
@@ -90,9 +119,11 @@ bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, si
     for (uint32_t i = 0; i < p.device_count; i++) {
         const PartitionDevice& d = p.devices[i];
         // On a shared line the hypervisor owns command bit 10; the guest's stays virtual.
-        // MSI goes straight to the owner core's local APIC: no exit, no other core.
+        // MSI and MSI-X go straight to the owner core's local APIC: no exit, no other core.
+        PartitionDevice& md = p.devices[i];
+        if (!setup_msix(md, hw, p.apic_id, why, n)) return false;
         vpci::DeviceOptions opt{!(d.flags & NATSUME_DEVICE_NO_DMA), d.gsi != NO_GSI && shared_intx::is_shared(d.gsi),
-                                d.fn->cap_msi != 0, p.apic_id};
+                                d.fn->cap_msi != 0, p.apic_id, md.msix};
         vpci::Error e = p.vpci.add_device(*d.fn, opt, hw);
         if (e != vpci::Error::Ok) { log::format(why, n, "virtual config space: %s", vpci::to_string(e)); return false; }
         if (d.gsi == NO_GSI) continue;
@@ -109,6 +140,30 @@ bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, si
     p.vioapic = new (p.vioapic_storage) vioapic::Vioapic(cfg);
     p.ioapic_gpa = unit->base & ~(IOAPIC_PAGE - 1);
     return true;
+}
+
+bool msix_access(Partition& p, uint64_t gpa, bool write, uint8_t size, uint64_t& value, bool& refused,
+                 const char*& why) {
+    refused = false;
+    for (uint32_t i = 0; i < p.device_count; i++) {
+        PartitionDevice& d = p.devices[i];
+        if (!d.msix || !msix::in_table_pages(d.msix_loc, gpa)) continue;
+        uint32_t off = msix::offset_in_table(d.msix_loc, gpa);
+        if (off == msix::kNotInTable) {
+            // The PBA or other registers sharing the table's pages: the real thing.
+            auto* r32 = reinterpret_cast<volatile uint32_t*>(gpa);
+            auto* r64 = reinterpret_cast<volatile uint64_t*>(gpa);
+            if (write) { if (size == 8) *r64 = value; else *r32 = static_cast<uint32_t>(value); }
+            else value = size == 8 ? *r64 : *r32;
+            return true;
+        }
+        if (!write) { value = d.msix_table.read(off, size); return true; }
+        msix::Action a = d.msix_table.write(off, size, value);
+        write_msix_hw(d, a);
+        if (a.kind == msix::Action::Kind::Refused) { refused = true; why = a.why; }
+        return true;
+    }
+    return false;
 }
 
 }  // namespace natsume::x86::devices

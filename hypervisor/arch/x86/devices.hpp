@@ -25,4 +25,9 @@ uint32_t resolve_gsi(const pci::Function& fn, const acpi::Madt& madt);
 // entries (interrupt remapping available on this machine).
 [[nodiscard]] bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, size_t why_size);
 
+// A partition's access to the MSI-X table pages of one of its devices:
+// true when gpa is on such a page (value read or written, refusal reported).
+[[nodiscard]] bool msix_access(Partition& p, uint64_t gpa, bool write, uint8_t size, uint64_t& value, bool& refused,
+                               const char*& why);
+
 }  // namespace natsume::x86::devices

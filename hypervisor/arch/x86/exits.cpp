@@ -15,6 +15,7 @@
 #include "core/boot.hpp"
 #include "core/log.hpp"
 #include "core/partition.hpp"
+#include "arch/x86/devices.hpp"
 #include "arch/x86/ioapic_hw.hpp"
 #include "arch/x86/pci_hw.hpp"
 #include "arch/x86/shared_intx.hpp"
@@ -450,10 +451,10 @@ Action emulate_mmio(Vcpu& v, const char* what, Access access) {
     if (de != insn::Error::Ok)
         return stop(v, "%s access at RIP 0x%lx: instruction not emulated (%s, opcode 0x%x)", what, rip,
                     insn::to_string(de), d.opcode);
-    uint32_t value = 0;
+    uint64_t value = 0;
     if (d.write) {
         uint64_t src = d.src_kind == insn::Operand::Register ? gpr(v.regs, d.reg) : 0;
-        value = static_cast<uint32_t>(insn::store_value(d, src));
+        value = insn::store_value(d, src);
     }
     if (access(d.write, d.size, value) == Action::Stop) return Action::Stop;
     if (!d.write) set_gpr(v.regs, d.reg, insn::load_result(d, gpr(v.regs, d.reg), value));
@@ -465,24 +466,46 @@ Action on_ept_violation(Vcpu& v) {
     uint64_t gpa = vmread(Vmcs::GUEST_PHYSICAL_ADDRESS);
     if (v.part.cfg.lapic_mode == NATSUME_LAPIC_TRAPPED && gpa - XAPIC_PAGE < 0x1000) {
         auto offset = static_cast<uint32_t>(gpa - XAPIC_PAGE);
-        return emulate_mmio(v, "local APIC", [&](bool write, uint8_t size, uint32_t& value) {
-            return lapic_access(v, offset, write, size, value);
+        return emulate_mmio(v, "local APIC", [&](bool write, uint8_t size, uint64_t& value) {
+            uint32_t v32 = static_cast<uint32_t>(value);
+            Action a = lapic_access(v, offset, write, size, v32);
+            value = v32;
+            return a;
         });
     }
     for (uint32_t i = 0; i < v.part.device_count; i++) {
         if (!v.part.devices[i].trapped_page || (gpa & ~0xfffull) != v.part.devices[i].trapped_page) continue;
-        return emulate_mmio(v, "device register", [&](bool write, uint8_t size, uint32_t& value) {
-            if (shared_intx::register_access(v.part, gpa, write, size, value)) return Action::Resume;
-            return stop(v, "device register 0x%lx accessed with %u bytes: not emulated", gpa, size);
+        return emulate_mmio(v, "device register", [&](bool write, uint8_t size, uint64_t& value) {
+            uint32_t v32 = static_cast<uint32_t>(value);
+            if (!shared_intx::register_access(v.part, gpa, write, size, v32))
+                return stop(v, "device register 0x%lx accessed with %u bytes: not emulated", gpa, size);
+            value = v32;
+            return Action::Resume;
+        });
+    }
+    for (uint32_t i = 0; i < v.part.device_count; i++) {
+        const PartitionDevice& d = v.part.devices[i];
+        if (!d.msix || !msix::in_table_pages(d.msix_loc, gpa)) continue;
+        return emulate_mmio(v, "MSI-X table", [&](bool write, uint8_t size, uint64_t& value) {
+            bool refused = false;
+            const char* why = "";
+            if (!devices::msix_access(v.part, gpa, write, size, value, refused, why))
+                return stop(v, "MSI-X table access at 0x%lx not emulated", gpa);
+            if (refused) {
+                v.part.counters.refused_other++;
+                partition_log_refusal(v.part, "MSI-X entry write at 0x%lx refused: %s", gpa, why);
+            }
+            return Action::Resume;
         });
     }
     if (const pci_hw::EcamWindow& w = pci_hw::ecam(); w.present) {
         uint16_t bdf = 0, offset = 0;
         if (pci::decode_ecam(gpa, w.base, w.start_bus, w.end_bus, bdf, offset))
-            return emulate_mmio(v, "PCI ECAM", [&](bool write, uint8_t size, uint32_t& value) {
+            return emulate_mmio(v, "PCI ECAM", [&](bool write, uint8_t size, uint64_t& value) {
                 // The partition's ECAM accesses see the same filtered space as its port accesses.
+                if (size > 4) return stop(v, "ECAM access of %u bytes at 0x%lx", size, gpa);
                 if (!write) { value = v.part.vpci.read(bdf, offset, size, pci_hw::access()); return Action::Resume; }
-                vpci::WriteResult r = v.part.vpci.write(bdf, offset, size, value, pci_hw::access());
+                vpci::WriteResult r = v.part.vpci.write(bdf, offset, size, static_cast<uint32_t>(value), pci_hw::access());
                 if (r.kind == vpci::WriteResult::Kind::Refused) {
                     v.part.counters.refused_other++;
                     partition_log_refusal(v.part, "ECAM config write at 0x%lx refused: %s", gpa, r.why);
@@ -492,8 +515,10 @@ Action on_ept_violation(Vcpu& v) {
     }
     if (v.part.ioapic_gpa && gpa - v.part.ioapic_gpa < 0x1000) {
         auto offset = static_cast<uint32_t>(gpa - v.part.ioapic_gpa);
-        return emulate_mmio(v, "IOAPIC", [&](bool write, uint8_t size, uint32_t& value) {
-            vioapic::Action a = write ? v.part.vioapic->write(offset, size, value) : v.part.vioapic->read(offset, size, value);
+        return emulate_mmio(v, "IOAPIC", [&](bool write, uint8_t size, uint64_t& value) {
+            uint32_t v32 = static_cast<uint32_t>(value);
+            vioapic::Action a = write ? v.part.vioapic->write(offset, size, v32) : v.part.vioapic->read(offset, size, v32);
+            value = v32;
             apply_ioapic_action(v, a);
             return Action::Resume;
         });

@@ -76,6 +76,29 @@ bool bar_page_shared(const Partition& p, uint64_t lo, uint64_t hi, uint16_t& oth
     return false;
 }
 
+struct Hole { uint64_t base, size; };
+
+// Maps [lo, hi) identity, uncached, leaving out the holes (page-aligned).
+MapError map_with_holes(Ept& ept, uint64_t lo, uint64_t hi, const Hole* holes, size_t n) {
+    uint64_t at = lo;
+    while (at < hi) {
+        uint64_t next = hi;
+        bool in_hole = false;
+        for (size_t h = 0; h < n; h++) {
+            if (!holes[h].size) continue;
+            uint64_t hb = holes[h].base, he = holes[h].base + holes[h].size;
+            if (at >= hb && at < he) { in_hole = true; next = he < hi ? he : hi; break; }
+            if (hb > at && hb < next) next = hb;
+        }
+        if (!in_hole) {
+            MapError e = ept.map(at, at, next - at, Attr{true, true, false, false, Cache::UC});
+            if (e != MapError::Ok) return e;
+        }
+        at = next;
+    }
+    return MapError::Ok;
+}
+
 bool map_device_bars(Partition& p, Ept& ept, BuildError& err) {
     for (uint32_t i = 0; i < p.device_count; i++) {
         const pci::Function& f = *p.devices[i].fn;
@@ -92,17 +115,14 @@ bool map_device_bars(Partition& p, Ept& ept, BuildError& err) {
                             bdf, bar.index, other_bdf);
                 return false;
             }
-            // Device registers: uncached, never executable, at their physical address
-            // (except a page the hypervisor must see accesses to).
-            uint64_t trap = p.devices[i].trapped_page;
-            MapError e = MapError::Ok;
-            if (trap >= lo && trap < hi) {
-                if (trap > lo) e = ept.map(lo, lo, trap - lo, Attr{true, true, false, false, Cache::UC});
-                if (e == MapError::Ok && trap + PAGE_4K < hi)
-                    e = ept.map(trap + PAGE_4K, trap + PAGE_4K, hi - trap - PAGE_4K, Attr{true, true, false, false, Cache::UC});
-            } else {
-                e = ept.map(lo, lo, hi - lo, Attr{true, true, false, false, Cache::UC});
-            }
+            // Device registers: uncached, never executable, at their physical address,
+            // except pages the hypervisor must see accesses to (a shared-line check
+            // register page, the MSI-X table).
+            const PartitionDevice& pd = p.devices[i];
+            Hole holes[2] = {{pd.trapped_page, pd.trapped_page ? PAGE_4K : 0},
+                             {pd.msix ? pd.msix_loc.table_first_page : 0,
+                              pd.msix ? uint64_t(pd.msix_loc.table_page_count) * PAGE_4K : 0}};
+            MapError e = map_with_holes(ept, lo, hi, holes, 2);
             if (e != MapError::Ok) {
                 log::format(err.text, sizeof err.text, "EPT mapping of device %s BAR%u failed: %s", bdf, bar.index,
                             to_string(e));

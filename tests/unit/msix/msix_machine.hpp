@@ -31,6 +31,7 @@ struct MsixMachine {
         a = hw.access();
         if (pci::enumerate(a, *inv) != pci::Error::Ok || pci::size_all_bars(a, *inv) != pci::Error::Ok)
             inv->count = 0;
+        hw.writes.clear();
     }
     const pci::Function* fn(uint16_t bdf) const {
         for (size_t i = 0; i < inv->count; ++i)

@@ -493,3 +493,68 @@ TEST_CASE("virtual MSI: the guest's vector, the owner core as destination, one m
     CHECK(std::string(r.why).find("vector") != std::string::npos);
     CHECK((pci::read16(a, kPcieDev, kMsi + 2) & 1u) == 0u);
 }
+
+TEST_CASE("virtual MSI-X: shown, Enable and Function Mask reach the device, the rest is read-only", "[vpci][msix]") {
+    FakeConfigSpace hw;
+    build_machine(hw);
+    hw.set16(kPcieDev, kMsiX + 2, 0x8007);                // firmware left MSI-X enabled, 8 entries
+    hw.set32(kPcieDev, kMsiX + 4, 0x00002002);            // table: BAR2 + 0x2000
+    hw.set32(kPcieDev, kMsiX + 8, 0x00003002);            // PBA: BAR2 + 0x3000
+    hw.writable(kPcieDev, kMsiX, 0xC0000000u);            // only Enable and Function Mask
+    hw.writable(kPcieDev, kMsiX + 4, 0xFFFFFFFFu);        // a device that wrongly lets these change
+    hw.writable(kPcieDev, kMsiX + 8, 0xFFFFFFFFu);
+    pci::ConfigAccess a = hw.access();
+    auto inv = std::make_unique<pci::Inventory>();
+    REQUIRE(pci::enumerate(a, *inv) == pci::Error::Ok);
+    const pci::Function* dev = nullptr;
+    for (size_t i = 0; i < inv->count; ++i)
+        if (inv->functions[i].bdf == kPcieDev) dev = &inv->functions[i];
+    REQUIRE(dev != nullptr);
+    auto view = std::make_unique<vpci::ConfigSpace>();
+    vpci::DeviceOptions opt{true, false};
+    opt.msix_virtual = true;
+    REQUIRE(view->add_device(*dev, opt, a) == vpci::Error::Ok);
+    // The device starts with MSI-X disabled.
+    CHECK((hw.get16(kPcieDev, kMsiX + 2) & 0x8000u) == 0u);
+    hw.writes.clear();
+
+    // Shown at the end of the chain (PM -> PCIe -> MSI-X); MSI stays hidden.
+    CHECK(view->read(kPcieDev, kPm + 1, 1, a) == kPcie);
+    CHECK(view->read(kPcieDev, kPcie + 1, 1, a) == kMsiX);
+    CHECK(view->read(kPcieDev, kMsiX, 1, a) == pci::kCapMsiX);
+    CHECK(view->read(kPcieDev, kMsiX + 1, 1, a) == 0u);
+    CHECK(view->read(kPcieDev, kMsi, 4, a) == 0u);
+    // Table size and locations read through.
+    CHECK(view->read(kPcieDev, kMsiX + 2, 2, a) == 0x0007u);
+    CHECK(view->read(kPcieDev, kMsiX + 4, 4, a) == 0x00002002u);
+    CHECK(view->read(kPcieDev, kMsiX + 8, 4, a) == 0x00003002u);
+
+    // Linux's sequence: enable with all vectors masked, then clear the function mask.
+    CHECK(view->write(kPcieDev, kMsiX + 2, 2, 0xC000, a).kind == Kind::Done);
+    CHECK(hw.get16(kPcieDev, kMsiX + 2) == 0xC007u);
+    CHECK(view->read(kPcieDev, kMsiX + 2, 2, a) == 0xC007u);
+    CHECK(view->write(kPcieDev, kMsiX + 2, 2, 0x8000, a).kind == Kind::Done);
+    CHECK(hw.get16(kPcieDev, kMsiX + 2) == 0x8007u);
+    // Byte write to the upper half of Message Control, dword write over ID and next pointer.
+    CHECK(view->write(kPcieDev, kMsiX + 3, 1, 0x40, a).kind == Kind::Done);
+    CHECK(hw.get16(kPcieDev, kMsiX + 2) == 0x4007u);
+    CHECK(view->write(kPcieDev, kMsiX, 4, 0x80000000u | 0x07FFu << 16 | 0xFFFFu, a).kind == Kind::Done);
+    CHECK(hw.get32(kPcieDev, kMsiX) == (0x80070000u | pci::kCapMsiX));
+    // Table and PBA Offset/BIR are never written, whatever the device allows.
+    CHECK(view->write(kPcieDev, kMsiX + 4, 4, 0x00000000u, a).kind == Kind::Ignored);
+    CHECK(view->write(kPcieDev, kMsiX + 8, 4, 0x00001000u, a).kind == Kind::Ignored);
+    CHECK(hw.get32(kPcieDev, kMsiX + 4) == 0x00002002u);
+    CHECK(hw.get32(kPcieDev, kMsiX + 8) == 0x00003002u);
+    // A write touching only the ID and next pointer leaves hardware alone.
+    hw.writes.clear();
+    CHECK(view->write(kPcieDev, kMsiX, 2, 0xFFFF, a).kind == Kind::Ignored);
+    CHECK(hw.writes.empty());
+
+    // Without msix_virtual the same device keeps MSI-X hidden and untouched.
+    auto plain = std::make_unique<vpci::ConfigSpace>();
+    REQUIRE(plain->add_device(*dev, vpci::DeviceOptions{true, false}, a) == vpci::Error::Ok);
+    CHECK(plain->read(kPcieDev, kPcie + 1, 1, a) == 0u);
+    CHECK(plain->read(kPcieDev, kMsiX + 2, 2, a) == 0u);
+    CHECK(plain->write(kPcieDev, kMsiX + 2, 2, 0x0000, a).kind == Kind::Ignored);
+    CHECK(hw.get16(kPcieDev, kMsiX + 2) == 0x8007u);
+}
