@@ -197,13 +197,18 @@ struct OneShotPeriod {
     uint64_t ticks;   // the same span in TSC ticks
 };
 
+// Both conversions round to nearest: truncating both ways made the expected
+// expiry one tick early whenever the two separately measured rates differed
+// by one part in their last digit (e.g. 10000 vs 10001 kHz).
+uint64_t div_round(uint64_t a, uint64_t b) { return (a + b / 2) / b; }
+
 OneShotPeriod oneshot_period(uint64_t period)
 {
     uint64_t tsc_khz = boot::context().tsc_khz, timer_khz = lapic::timer_khz();
-    uint64_t counts = timer_khz ? period * timer_khz / tsc_khz : 0;
+    uint64_t counts = timer_khz ? div_round(period * timer_khz, tsc_khz) : 0;
     if (counts == 0)
         counts = 1;
-    return {static_cast<uint32_t>(counts), timer_khz ? counts * tsc_khz / timer_khz : period};
+    return {static_cast<uint32_t>(counts), timer_khz ? div_round(counts * tsc_khz, timer_khz) : period};
 }
 
 // Arms the timer `period` ticks from now; returns the expected TSC. The
