@@ -247,14 +247,22 @@ uint32_t cpu_index_of(uint32_t apic_id) {
     return 0;
 }
 
+bool msi_devices_assigned() {
+    for (uint32_t i = 0; i < partition_count; i++)
+        for (uint32_t d = 0; d < partitions[i].device_count; d++)
+            if (partitions[i].devices[d].fn->cap_msi || partitions[i].devices[d].fn->cap_msix) return true;
+    return false;
+}
+
 void setup_devices(Partition& p) {
     char why[200];
     if (p.dma_size && p.dma_base < p.ram_size)
         NATSUME_PANIC("partition %s: DMA window 0x%lx overlaps its guest-physical RAM [0, 0x%lx)", p.cfg.name,
                       p.dma_base, p.ram_size);
-    // Remappable IOAPIC entries only where IR will be switched on: the boot
-    // core's shared-line entries stay in compatibility format, so then none are.
-    bool remap = vtd_info.ir_capable && !x86::shared_intx::any();
+    // Remappable IOAPIC entries only where IR will be switched on. The boot
+    // core's shared-line entries and the virtualized MSI/MSI-X messages are
+    // written in compatibility format, which IR would block: then IR stays off.
+    bool remap = vtd_info.ir_capable && !x86::shared_intx::any() && !msi_devices_assigned();
     if (!x86::devices::attach(p, x86::pci_hw::access(), remap, why, sizeof why))
         NATSUME_PANIC("partition %s: %s", p.cfg.name, why);
     bool dma_capable = false;

@@ -382,6 +382,15 @@ bool start_interrupt_remapping(const PlatformInfo& info, const Partition* parts,
                    "compatibility format\n", shared);
         return true;
     }
+    for (uint32_t i = 0; i < count; i++)
+        for (uint32_t d = 0; d < parts[i].device_count; d++) {
+            const pci::Function& f = *parts[i].devices[d].fn;
+            if (!f.cap_msi && !f.cap_msix) continue;
+            char b[8];
+            log::print("natsume: vtd: interrupt remapping left off: device %s of partition %s may send MSI, which "
+                       "the hypervisor programs in compatibility format\n", bdf_text(b, f.bdf), parts[i].cfg.name);
+            return true;
+        }
     if (!destinations_fit(parts, count, info.eim, why, n)) return false;
     for (uint32_t u = 0; u < unit_count; u++) {
         Status s = units[u].enable_interrupt_remapping(IRT_LOG2, info.eim);
