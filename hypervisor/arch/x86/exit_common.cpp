@@ -1,0 +1,90 @@
+// Helpers shared by the VM-exit handlers.
+#include <natsume/hypercall.h>
+#include <initializer_list>
+#include <stdarg.h>
+
+#include "arch/x86/cpu.hpp"
+#include "arch/x86/lapic.hpp"
+#include "arch/x86/percpu.hpp"
+#include "arch/x86/vcpu.hpp"
+#include "arch/x86/vmx.hpp"
+#include "arch/x86/vmx_caps.hpp"
+#include "arch/x86/vmx_defs.hpp"
+#include "core/boot.hpp"
+#include "core/log.hpp"
+#include "core/partition.hpp"
+#include "arch/x86/devices.hpp"
+#include "arch/x86/ioapic_hw.hpp"
+#include "arch/x86/pci_hw.hpp"
+#include "arch/x86/shared_intx.hpp"
+#include "arch/x86/vtd/platform.hpp"
+#include "lib/guest_paging.hpp"
+#include "lib/icr_filter.hpp"
+#include "lib/insn_decode.hpp"
+#include "lib/pci.hpp"
+#include "lib/vioapic.hpp"
+#include "lib/vpci.hpp"
+#include "arch/x86/exit_context.hpp"
+
+namespace natsume::x86 {
+
+void skip_instruction() {
+    vmwrite(Vmcs::GUEST_RIP, vmread(Vmcs::GUEST_RIP) + vmread(Vmcs::EXIT_INSTRUCTION_LENGTH)) || true;
+}
+
+void inject_hw_exception(uint8_t vector, bool has_error, uint32_t error) {
+    (void)vmwrite(Vmcs::ENTRY_INTERRUPTION_INFO, make_intr_info(vector, InterruptionType::HardwareException, has_error));
+    if (has_error) (void)vmwrite(Vmcs::ENTRY_EXCEPTION_ERROR_CODE, error);
+}
+
+
+uint64_t& gpr(GuestRegs& r, unsigned n) {
+    uint64_t* order[16] = {&r.rax, &r.rcx, &r.rdx, &r.rbx, nullptr, &r.rbp, &r.rsi, &r.rdi,
+                           &r.r8,  &r.r9,  &r.r10, &r.r11, &r.r12, &r.r13, &r.r14, &r.r15};
+    static uint64_t rsp_shadow;
+    if (n == 4) { rsp_shadow = vmread(Vmcs::GUEST_RSP); return rsp_shadow; }
+    return *order[n & 15];
+}
+
+void dump_registers(const Vcpu& v) {
+    const GuestRegs& r = v.regs;
+    const char* n = v.part.cfg.name;
+    log::print("natsume: dump: %s: RIP=0x%016lx RSP=0x%016lx RFLAGS=0x%08lx\n", n, vmread(Vmcs::GUEST_RIP),
+               vmread(Vmcs::GUEST_RSP), vmread(Vmcs::GUEST_RFLAGS));
+    log::print("natsume: dump: %s: RAX=0x%016lx RBX=0x%016lx RCX=0x%016lx RDX=0x%016lx\n", n, r.rax, r.rbx, r.rcx, r.rdx);
+    log::print("natsume: dump: %s: RSI=0x%016lx RDI=0x%016lx RBP=0x%016lx R8 =0x%016lx\n", n, r.rsi, r.rdi, r.rbp, r.r8);
+    log::print("natsume: dump: %s: R9 =0x%016lx R10=0x%016lx R11=0x%016lx R12=0x%016lx\n", n, r.r9, r.r10, r.r11, r.r12);
+    log::print("natsume: dump: %s: R13=0x%016lx R14=0x%016lx R15=0x%016lx\n", n, r.r13, r.r14, r.r15);
+    log::print("natsume: dump: %s: CR0=0x%lx CR3=0x%lx CR4=0x%lx EFER=0x%lx CS=0x%lx\n", n,
+               vmread(Vmcs::CR0_READ_SHADOW), vmread(Vmcs::GUEST_CR3), vmread(Vmcs::CR4_READ_SHADOW),
+               vmread(Vmcs::GUEST_IA32_EFER), vmread(Vmcs::GUEST_CS_SELECTOR));
+    log::print("natsume: dump: %s: exit reason %u (%s) qualification=0x%lx IDT-vectoring=0x%lx\n", n, v.reason,
+               to_string(static_cast<ExitReason>(v.reason)), vmread(Vmcs::EXIT_QUALIFICATION),
+               vmread(Vmcs::IDT_VECTORING_INFO));
+}
+
+Action stop(Vcpu& v, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    log::vformat(v.stop_reason, sizeof v.stop_reason, fmt, ap);
+    va_end(ap);
+    dump_registers(v);
+    return Action::Stop;
+}
+
+// With interrupt remapping the entry only names an IRTE; the IRTE carries the
+
+bool read_guest_u64(void* ctx, uint64_t gpa, uint64_t& value) {
+    const Partition& p = *static_cast<const Partition*>(ctx);
+    if (gpa & 7 || !gpa_range_ok(p, gpa, 8)) return false;
+    value = *reinterpret_cast<const uint64_t*>(gpa_to_host(p, gpa));
+    return true;
+}
+
+void set_gpr(GuestRegs& r, unsigned n, uint64_t value) {
+    if (n == 4) { (void)vmwrite(Vmcs::GUEST_RSP, value); return; }
+    gpr(r, n) = value;
+}
+
+
+}  // namespace natsume::x86

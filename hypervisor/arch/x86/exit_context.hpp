@@ -1,0 +1,45 @@
+// What every VM-exit handler gets and may use: this core's vCPU context and
+// the small helpers shared by the handler files (exits.cpp, exit_*.cpp).
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/x86/percpu.hpp"
+#include "core/partition.hpp"
+
+namespace natsume::x86 {
+
+enum class Action { Resume, Stop };
+
+// The context every handler gets: this core's vCPU.
+struct Vcpu {
+    PerCpu& cpu;
+    Partition& part;
+    GuestRegs& regs;
+    uint32_t reason;          // basic exit reason
+    char stop_reason[160];
+};
+
+using Handler = Action (*)(Vcpu&);
+
+constexpr uint8_t VEC_UD = 6, VEC_GP = 13;
+
+void skip_instruction();
+void inject_hw_exception(uint8_t vector, bool has_error, uint32_t error = 0);
+// General register n (0 = RAX ... 15 = R15, SDM Vol. 2 2.1.5 order); RSP lives in the VMCS.
+uint64_t& gpr(GuestRegs& r, unsigned n);
+void set_gpr(GuestRegs& r, unsigned n, uint64_t value);
+void dump_registers(const Vcpu& v);
+// Records why the partition must stop (and dumps its registers): return its value.
+Action stop(Vcpu& v, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+// gpt::PhysRead over the partition's RAM (ctx = Partition*).
+bool read_guest_u64(void* ctx, uint64_t gpa, uint64_t& value);
+
+// Handlers living outside exits.cpp.
+Action on_vmcall(Vcpu& v);      // exit_hypercalls.cpp
+Action on_io(Vcpu& v);          // exit_mmio.cpp
+Action on_ept_violation(Vcpu& v);
+Action on_rdmsr(Vcpu& v);       // exit_msr.cpp
+Action on_wrmsr(Vcpu& v);
+
+}  // namespace natsume::x86
