@@ -288,7 +288,7 @@ TEST_CASE("the resource map names every resource", "[config][compiler]") {
     CHECK_THAT(map, Catch::Contains("machine 'default': 2 partitions, partition cores 1 2"));
     CHECK_THAT(map, Catch::Contains("partition 'rt0'\n  core     1\n  ram      host 0x4000000-0x5ffffff (32 MiB), "
                                     "guest 0x0-0x1ffffff\n  image    guest-kernel (found: "));
-    CHECK_THAT(map, Catch::Contains("  lapic    passthrough\n  cmdline  role=gp\n"));
+    CHECK_THAT(map, Catch::Contains("  lapic    trapped\n  cmdline  role=gp\n"));
     CHECK_THAT(resource_map(&header(r), std::nullopt), Catch::Contains("(not checked: no --image-dir)"));
 }
 
