@@ -1,30 +1,11 @@
 // Helpers shared by the VM-exit handlers.
-#include <natsume/hypercall.h>
-#include <initializer_list>
+
 #include <stdarg.h>
 
-#include "arch/x86/cpu.hpp"
-#include "arch/x86/lapic.hpp"
-#include "arch/x86/percpu.hpp"
-#include "arch/x86/vcpu.hpp"
-#include "arch/x86/vmx.hpp"
-#include "arch/x86/vmx_caps.hpp"
-#include "arch/x86/vmx_defs.hpp"
-#include "core/boot.hpp"
-#include "core/log.hpp"
-#include "core/partition.hpp"
-#include "arch/x86/devices.hpp"
-#include "arch/x86/ioapic_hw.hpp"
-#include "arch/x86/pci_hw.hpp"
-#include "arch/x86/shared_intx.hpp"
-#include "arch/x86/vtd/platform.hpp"
-#include "lib/guest_paging.hpp"
-#include "lib/icr_filter.hpp"
-#include "lib/insn_decode.hpp"
-#include "lib/pci.hpp"
-#include "lib/vioapic.hpp"
-#include "lib/vpci.hpp"
 #include "arch/x86/exit_context.hpp"
+#include "arch/x86/vmx.hpp"
+#include "arch/x86/vmx_defs.hpp"
+#include "core/log.hpp"
 
 namespace natsume::x86 {
 
