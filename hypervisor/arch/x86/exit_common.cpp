@@ -22,8 +22,12 @@ void inject_hw_exception(uint8_t vector, bool has_error, uint32_t error) {
 uint64_t& gpr(GuestRegs& r, unsigned n) {
     uint64_t* order[16] = {&r.rax, &r.rcx, &r.rdx, &r.rbx, nullptr, &r.rbp, &r.rsi, &r.rdi,
                            &r.r8,  &r.r9,  &r.r10, &r.r11, &r.r12, &r.r13, &r.r14, &r.r15};
-    static uint64_t rsp_shadow;
-    if (n == 4) { rsp_shadow = vmread(Vmcs::GUEST_RSP); return rsp_shadow; }
+    // RSP lives in the VMCS: reads get this core's copy (writes go through set_gpr).
+    if (n == 4) {
+        uint64_t& rsp = this_cpu().guest_rsp_copy;
+        rsp = vmread(Vmcs::GUEST_RSP);
+        return rsp;
+    }
     return *order[n & 15];
 }
 

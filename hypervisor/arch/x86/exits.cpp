@@ -72,7 +72,7 @@ Action on_cr_access(Vcpu& v) {
         return Action::Resume;
     }
     if (a.cr == 3 && a.type == CrAccessType::MovFromCr) {
-        gpr(v.regs, a.gpr) = vmread(Vmcs::GUEST_CR3);
+        set_gpr(v.regs, a.gpr, vmread(Vmcs::GUEST_CR3));
         skip_instruction();
         return Action::Resume;
     }

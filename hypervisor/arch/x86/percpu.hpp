@@ -59,6 +59,7 @@ struct alignas(4096) PerCpu {
     Tss tss;
     GuestRegs launch_regs;
     uint64_t host_nmis;
+    uint64_t guest_rsp_copy;                      // exit handlers' view of the guest's RSP
 };
 
 extern PerCpu cpus[MAX_CPUS];
