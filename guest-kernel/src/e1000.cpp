@@ -42,28 +42,12 @@ uint64_t deadline_us(uint64_t us) { return cpu::rdtsc() + boot::context().tsc_kh
 
 bool find_device(uint16_t& bdf, uint32_t& gsi)
 {
-    const boot::Context& c = boot::context();
-    if (c.mode == boot::Mode::Partition) {
-        for (uint32_t i = 0; i < c.device_count; ++i) {
-            const natsume_boot_device& d = c.devices[i];
-            if (d.vendor_id == kVendorIntel && d.device_id == kDevice82540EM) {
-                bdf = d.bdf;
-                gsi = d.gsi;
-                return true;
-            }
-        }
+    if (!pci::find_assigned(kVendorIntel, kDevice82540EM, bdf, gsi))
         return false;
-    }
-    // Natively the Interrupt Line register is the ISA IRQ the firmware
-    // routed INTx to; with no MADT override for it, GSI == IRQ.
-    pci::Function f;
-    if (!pci::find(kVendorIntel, kDevice82540EM, f))
-        return false;
-    bdf = f.bdf;
-    gsi = f.irq_line < 0xff ? f.irq_line : 0xffffffffu;
     // Chipsets whose PCI INTx reaches the IOAPIC elsewhere than the ISA IRQ
     // (QEMU q35: PIRQA-H on GSI 16-23) need the GSI from the command line.
-    gsi = static_cast<uint32_t>(cmdline::get_u64(boot::context().cmdline, "gsi", gsi));
+    if (boot::context().mode != boot::Mode::Partition)
+        gsi = static_cast<uint32_t>(cmdline::get_u64(boot::context().cmdline, "gsi", gsi));
     return true;
 }
 

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 
+#include "boot.h"
 #include "cpu.h"
 
 namespace pci {
@@ -141,6 +142,28 @@ bool find(uint16_t vendor, uint16_t device, Function& out)
     FindCtx c{vendor, device, false, &out};
     enumerate(match_one, &c);
     return c.found;
+}
+
+bool find_assigned(uint16_t vendor, uint16_t device, uint16_t& bdf, uint32_t& gsi)
+{
+    const boot::Context& c = boot::context();
+    if (c.mode == boot::Mode::Partition) {
+        for (uint32_t i = 0; i < c.device_count; ++i) {
+            const natsume_boot_device& d = c.devices[i];
+            if (d.vendor_id == vendor && d.device_id == device) {
+                bdf = d.bdf;
+                gsi = d.gsi;
+                return true;
+            }
+        }
+        return false;
+    }
+    Function f;
+    if (!find(vendor, device, f))
+        return false;
+    bdf = f.bdf;
+    gsi = f.irq_pin != 0 && f.irq_line < 0xff ? f.irq_line : 0xffffffffu;
+    return true;
 }
 
 bool read_bar(uint16_t bdf, unsigned index, SizedBar& out)

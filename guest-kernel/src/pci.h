@@ -29,6 +29,11 @@ unsigned enumerate(void (*fn)(const Function&, void*), void* ctx);
 // Prints one line per function ("natsume-guest: pci 00:01.0 8086:100e ...").
 unsigned print_all();
 [[nodiscard]] bool find(uint16_t vendor, uint16_t device, Function& out);
+// The device this kernel may drive: in a partition one the hypervisor assigned
+// (boot information, with its INTx GSI); natively the first one on the bus,
+// GSI = its Interrupt Line (the ISA IRQ; no MADT override applies to PCI lines
+// on the emulated chipsets), 0xffffffff when it has no INTx.
+[[nodiscard]] bool find_assigned(uint16_t vendor, uint16_t device, uint16_t& bdf, uint32_t& gsi);
 [[nodiscard]] bool probe(uint16_t bdf, Function& out);  // false when nothing answers
 
 // BAR `index` (0..5) with its size; the size is measured with memory/I/O

@@ -31,29 +31,7 @@ struct PortIo {
     }
 };
 
-bool find_device(uint16_t& bdf, uint32_t& gsi)
-{
-    const boot::Context& c = boot::context();
-    if (c.mode == boot::Mode::Partition) {
-        for (uint32_t i = 0; i < c.device_count; ++i) {
-            const natsume_boot_device& d = c.devices[i];
-            if (d.vendor_id == kVendor && d.device_id == kDevice) {
-                bdf = d.bdf;
-                gsi = d.gsi;
-                return true;
-            }
-        }
-        return false;
-    }
-    // Natively INTx goes to the ISA line the firmware wrote into config
-    // space; with no MADT override for it, GSI == line.
-    pci::Function f;
-    if (!pci::find(kVendor, kDevice, f))
-        return false;
-    bdf = f.bdf;
-    gsi = f.irq_pin != 0 && f.irq_line < 0xff ? f.irq_line : 0xffffffffu;
-    return true;
-}
+bool find_device(uint16_t& bdf, uint32_t& gsi) { return pci::find_assigned(kVendor, kDevice, bdf, gsi); }
 
 Status map_ports()
 {

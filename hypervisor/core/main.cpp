@@ -23,6 +23,7 @@
 #include "core/panic.hpp"
 #include "core/partition.hpp"
 #include "lib/acpi.hpp"
+#include "lib/cmdline.hpp"
 #include "lib/multiboot2.hpp"
 
 extern "C" {
@@ -49,18 +50,6 @@ acpi::Tables acpi_tables;
 x86::vtd::PlatformInfo vtd_info;
 alignas(8) uint8_t config_copy[sizeof(natsume_config_header) + NATSUME_CONFIG_MAX_PARTITIONS * sizeof(natsume_config_partition)];
 
-bool word_in(const char* cmdline, const char* word) {
-    size_t n = 0;
-    while (word[n]) n++;
-    for (const char* p = cmdline; *p; p++) {
-        bool start = p == cmdline || p[-1] == ' ';
-        bool match = true;
-        for (size_t i = 0; i < n && match; i++) match = p[i] == word[i];
-        if (start && match && (p[n] == 0 || p[n] == ' ')) return true;
-    }
-    return false;
-}
-
 // The boot identity map (entry.S, MAPPED_GIB) covers the low 64 GiB.
 constexpr uint64_t HYPERVISOR_MAPPED = 64ull << 30;
 
@@ -74,8 +63,8 @@ void parse_multiboot(uint32_t magic, uint64_t info) {
     uint32_t total = *reinterpret_cast<const uint32_t*>(info);
     mb2::Error e = mb2::parse(reinterpret_cast<const void*>(info), total, mbi);
     if (e != mb2::Error::Ok) NATSUME_PANIC("multiboot2 information is malformed: %s", mb2::to_string(e));
-    opts.emulator_exit = word_in(mbi.cmdline, "emulator-exit");
-    opts.acpi_dump = word_in(mbi.cmdline, "acpi-dump");
+    opts.emulator_exit = cmdline::has_word(mbi.cmdline, "emulator-exit");
+    opts.acpi_dump = cmdline::has_word(mbi.cmdline, "acpi-dump");
     log::print("natsume: boot: loader '%s', command line '%s'\n", mbi.bootloader_name, mbi.cmdline);
     for (size_t i = 0; i < mbi.memory_count; i++) {
         const mb2::MemoryRange& m = mbi.memory[i];

@@ -27,7 +27,7 @@ Route route_for(const Device* devices, size_t count) {
     return line_is_shared(devices, count) ? Route::PerDevice : Route::Direct;
 }
 
-Decision decide(const Device* devices, size_t count) {
+Decision decide(const Device* devices, size_t count, Unknown unknown) {
     Decision d{};
     if (!input_ok(devices, count)) return d;
     d.valid = true;
@@ -44,6 +44,7 @@ Decision decide(const Device* devices, size_t count) {
             told |= owner_bit(dev);
         }
     }
+    if (unknown == Unknown::ByElimination && d.asserted != 0) guessed = 0;
     d.owners = told | guessed;
     d.could_not_tell = (guessed & ~told) != 0;
     d.spurious = d.owners == 0;

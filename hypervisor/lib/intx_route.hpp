@@ -45,8 +45,14 @@ bool line_is_shared(const Device* devices, size_t count);
 // How the line must be routed (static, from the partition file).
 Route route_for(const Device* devices, size_t count);
 
+// What a device that cannot tell gets its owner.
+enum class Unknown : uint8_t {
+    Always,         // the owner receives every interrupt of the line
+    ByElimination,  // only when no device that can tell asserted
+};
+
 // One interrupt on a shared line: who gets it, from each device's status.
-Decision decide(const Device* devices, size_t count);
+Decision decide(const Device* devices, size_t count, Unknown unknown = Unknown::Always);
 
 const char* to_string(Route);
 

@@ -9,6 +9,7 @@
 #include "core/boot.hpp"
 #include "core/log.hpp"
 #include "core/panic.hpp"
+#include "lib/cmdline.hpp"
 #include "lib/multiboot2.hpp"
 #include "selftest/platform.hpp"
 
@@ -45,37 +46,13 @@ const void* phys_map(void*, uint64_t phys, size_t len) {
     return reinterpret_cast<const void*>(phys);
 }
 
-unsigned number_after(const char* s, const char* key) {
-    for (const char* p = s; *p; p++) {
-        const char* k = key;
-        const char* q = p;
-        while (*k && *q == *k) { q++; k++; }
-        if (*k == 0) {
-            unsigned v = 0;
-            while (*q >= '0' && *q <= '9') v = v * 10 + static_cast<unsigned>(*q++ - '0');
-            return v;
-        }
-    }
-    return 0;
-}
-
-bool contains(const char* s, const char* word) {
-    for (const char* p = s; *p; p++) {
-        const char* k = word;
-        const char* q = p;
-        while (*k && *q == *k) { q++; k++; }
-        if (*k == 0) return true;
-    }
-    return false;
-}
-
 void parse_multiboot(uint32_t magic, uint64_t info) {
     if (magic != MB2_BOOT_MAGIC) NATSUME_PANIC("not started by a multiboot2 loader (magic 0x%x)", magic);
     uint32_t total = *reinterpret_cast<const uint32_t*>(info);
     mb2::Error e = mb2::parse(reinterpret_cast<const void*>(info), total, mbi);
     if (e != mb2::Error::Ok) NATSUME_PANIC("multiboot2 information is malformed: %s", mb2::to_string(e));
-    platform.expected_levels = number_after(mbi.cmdline, "vtd-levels=");
-    platform.register_invalidation = contains(mbi.cmdline, "vtd-register-invalidation");
+    platform.expected_levels = static_cast<unsigned>(cmdline::number(mbi.cmdline, "vtd-levels", 0));
+    platform.register_invalidation = cmdline::has_word(mbi.cmdline, "vtd-register-invalidation");
     log::print("natsume: boot: command line '%s'\n", mbi.cmdline);
 }
 

@@ -136,7 +136,7 @@ bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, si
     if (!owned) return true;
     vioapic::Config cfg{unit->pins, owned, p.apic_id, remap, remap ? vtd::irte_base_for(p) : uint16_t(0), unit->id,
                         unit->version, live_low, reinterpret_cast<void*>(static_cast<uintptr_t>(unit->gsi_base))};
-    if (!vioapic::config_ok(cfg)) { log::format(why, n, "virtual IOAPIC configuration rejected%s", ""); return false; }
+    if (!vioapic::config_ok(cfg)) { log::format(why, n, "virtual IOAPIC configuration rejected"); return false; }
     p.vioapic = new (p.vioapic_storage) vioapic::Vioapic(cfg);
     p.ioapic_gpa = unit->base & ~(IOAPIC_PAGE - 1);
     return true;

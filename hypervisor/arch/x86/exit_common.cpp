@@ -18,17 +18,19 @@ void inject_hw_exception(uint8_t vector, bool has_error, uint32_t error) {
     if (has_error) (void)vmwrite(Vmcs::ENTRY_EXCEPTION_ERROR_CODE, error);
 }
 
+// GuestRegs holds the registers in encoding order without RSP (number 4).
+static_assert(offsetof(GuestRegs, rbx) == 3 * 8 && offsetof(GuestRegs, rbp) == 4 * 8 &&
+              offsetof(GuestRegs, r15) == 14 * 8, "GuestRegs follows the register encoding, RSP left out");
 
 uint64_t& gpr(GuestRegs& r, unsigned n) {
-    uint64_t* order[16] = {&r.rax, &r.rcx, &r.rdx, &r.rbx, nullptr, &r.rbp, &r.rsi, &r.rdi,
-                           &r.r8,  &r.r9,  &r.r10, &r.r11, &r.r12, &r.r13, &r.r14, &r.r15};
+    n &= 15;
     // RSP lives in the VMCS: reads get this core's copy (writes go through set_gpr).
     if (n == 4) {
         uint64_t& rsp = this_cpu().guest_rsp_copy;
         rsp = vmread(Vmcs::GUEST_RSP);
         return rsp;
     }
-    return *order[n & 15];
+    return (&r.rax)[n < 4 ? n : n - 1];
 }
 
 void dump_registers(const Vcpu& v) {

@@ -102,7 +102,7 @@ Action on_init_signal(Vcpu& v) {
 
 Action on_sipi(Vcpu& v) {
     v.part.counters.refused_other++;
-    partition_log_refusal(v.part, "start-up IPI ignored%s", "");
+    partition_log_refusal(v.part, "start-up IPI ignored");
     return Action::Resume;
 }
 

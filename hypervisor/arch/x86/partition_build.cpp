@@ -1,6 +1,7 @@
 #include "arch/x86/partition_build.hpp"
 
 #include <initializer_list>
+#include <stdarg.h>
 
 #include <natsume/bootinfo.h>
 
@@ -45,8 +46,12 @@ constexpr uint64_t LAPIC_MMIO = 0xfee00000;
 constexpr uint64_t GUEST_UC_START = 0xfe000000, GUEST_MAP_END = 0x100000000ull;
 constexpr uint64_t GUEST_TSS_GPA = NATSUME_GUEST_GDT_GPA + 0x80;
 
-bool fail(BuildError& err, const char* fmt, const char* a, const char* b = "") {
-    log::format(err.text, sizeof err.text, fmt, a, b);
+bool fail(BuildError& err, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+bool fail(BuildError& err, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    log::vformat(err.text, sizeof err.text, fmt, ap);
+    va_end(ap);
     return false;
 }
 
@@ -111,9 +116,8 @@ bool map_device_bars(Partition& p, Ept& ept, BuildError& err) {
             uint16_t other = 0;
             if (bar_page_shared(p, lo, hi, other)) {
                 pci::format_bdf(other_bdf, other);
-                log::format(err.text, sizeof err.text, "device %s BAR%u shares a page with device %s of another owner",
-                            bdf, bar.index, other_bdf);
-                return false;
+                return fail(err, "device %s BAR%u shares a page with device %s of another owner", bdf, bar.index,
+                            other_bdf);
             }
             // Device registers: uncached, never executable, at their physical address,
             // except pages the hypervisor must see accesses to (a shared-line check
@@ -124,9 +128,7 @@ bool map_device_bars(Partition& p, Ept& ept, BuildError& err) {
                               pd.msix ? uint64_t(pd.msix_loc.table_page_count) * PAGE_4K : 0}};
             MapError e = map_with_holes(ept, lo, hi, holes, 2);
             if (e != MapError::Ok) {
-                log::format(err.text, sizeof err.text, "EPT mapping of device %s BAR%u failed: %s", bdf, bar.index,
-                            to_string(e));
-                return false;
+                return fail(err, "EPT mapping of device %s BAR%u failed: %s", bdf, bar.index, to_string(e));
             }
         }
     }
@@ -136,19 +138,19 @@ bool map_device_bars(Partition& p, Ept& ept, BuildError& err) {
 bool build_ept(Partition& p, BuildError& err) {
     PoolMemory mem;
     Ept ept(mem);
-    if (ept.init() != MapError::Ok) return fail(err, "EPT: %s%s", "out of hypervisor page-pool memory");
+    if (ept.init() != MapError::Ok) return fail(err, "EPT: out of hypervisor page-pool memory");
     MapError e = ept.map(0, p.ram_base, p.ram_size, Attr{true, true, true, false, Cache::WB});
-    if (e != MapError::Ok) return fail(err, "EPT mapping of the partition RAM failed: %s%s", to_string(e));
+    if (e != MapError::Ok) return fail(err, "EPT mapping of the partition RAM failed: %s", to_string(e));
     if (p.dma_size) {
         // Identity window: the device's DMA addresses are the guest's own.
         e = ept.map(p.dma_base, p.dma_base, p.dma_size, Attr{true, true, false, false, Cache::WB});
-        if (e != MapError::Ok) return fail(err, "EPT mapping of the DMA window failed: %s%s", to_string(e));
+        if (e != MapError::Ok) return fail(err, "EPT mapping of the DMA window failed: %s", to_string(e));
     }
     if (!map_device_bars(p, ept, err)) return false;
     if (p.cfg.lapic_mode == NATSUME_LAPIC_PASSTHROUGH) {
         // lapic = "passthrough": the local APIC page reaches the hardware (trusted guest).
         e = ept.map(LAPIC_MMIO, LAPIC_MMIO, PAGE_4K, Attr{true, true, false, false, Cache::UC});
-        if (e != MapError::Ok) return fail(err, "EPT mapping of the local APIC page failed: %s%s", to_string(e));
+        if (e != MapError::Ok) return fail(err, "EPT mapping of the local APIC page failed: %s", to_string(e));
     }
     p.eptp = make_eptp(ept.root());
     return true;
@@ -158,11 +160,11 @@ bool build_guest_paging(Partition& p, BuildError& err) {
     GuestTableMemory mem{p.ram_base};
     PageTable<Pte, GuestTableMemory> pt(mem);
     if (pt.init() != MapError::Ok || pt.root() != NATSUME_GUEST_PML4_GPA)
-        return fail(err, "guest page tables: %s%s", "could not place the PML4");
+        return fail(err, "guest page tables: could not place the PML4");
     MapError e = pt.map(0, 0, GUEST_UC_START, Attr{true, true, true, false, Cache::WB});
     if (e == MapError::Ok)
         e = pt.map(GUEST_UC_START, GUEST_UC_START, GUEST_MAP_END - GUEST_UC_START, Attr{true, true, false, false, Cache::UC});
-    if (e != MapError::Ok) return fail(err, "guest page tables: %s%s", to_string(e));
+    if (e != MapError::Ok) return fail(err, "guest page tables: %s", to_string(e));
     return true;
 }
 
@@ -239,7 +241,7 @@ void open_device_ports(Partition& p) {
 bool build_bitmaps(Partition& p, BuildError& err) {
     uint64_t io_a = page_pool::alloc(), io_b = page_pool::alloc(), msrs = page_pool::alloc();
     if (!io_a || !io_b || io_b != io_a + PAGE_4K || !msrs)
-        return fail(err, "I/O and MSR bitmaps: %s%s", "out of hypervisor page-pool memory");
+        return fail(err, "I/O and MSR bitmaps: out of hypervisor page-pool memory");
     p.io_bitmap = reinterpret_cast<uint8_t*>(io_a);
     p.msr_bitmap = reinterpret_cast<uint8_t*>(msrs);
     // No partition owns I/O ports yet: every port access exits and is refused.

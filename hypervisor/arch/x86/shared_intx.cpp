@@ -5,6 +5,7 @@
 #include "arch/x86/pci_hw.hpp"
 #include "arch/x86/timing.hpp"
 #include "core/log.hpp"
+#include "lib/intx_route.hpp"
 #include "arch/x86/cpu.hpp"
 #include "lib/tsc_math.hpp"
 
@@ -184,19 +185,21 @@ void resample(const Line& l) {
 void handle(size_t index) {
     if (index >= line_count) return;
     Line& l = lines[index];
-    bool any_known = false;
-    Partition* unknown_owner = nullptr;
+    intx::Device status[8];
     for (size_t i = 0; i < l.count; i++) {
         bool known;
-        if (asserted(l.devices[i], known)) { deliver(l, *l.devices[i].owner); any_known = true; }
-        if (!known) unknown_owner = l.devices[i].owner;
+        bool on = asserted(l.devices[i], known);
+        status[i] = {l.devices[i].bdf, static_cast<uint8_t>(l.devices[i].owner->id), known, on};
     }
-    if (any_known) {
+    intx::Decision d = intx::decide(status, l.count, intx::Unknown::ByElimination);
+    if (d.spurious) { l.spurious++; return; }
+    for (uint32_t p = 0; p < partition_count; p++)
+        if (d.owners & (1ull << p)) deliver(l, partitions[p]);
+    if (d.asserted) {
         l.resample_pending = true;   // after the EOI: the line may still be held by another device
         return;
     }
-    if (!unknown_owner) { l.spurious++; return; }
-    deliver(l, *unknown_owner);
+    // Only a device that cannot tell holds the line: keep it masked while its owner services it.
     ioapic_hw::mask(l.gsi);
     l.held_until = rdtsc() + us_to_ticks(NONE_HOLD_US, tsc_khz());
 }

@@ -1,6 +1,7 @@
 #include "arch/x86/vcpu.hpp"
 
 #include <natsume/bootinfo.h>
+#include <stdarg.h>
 
 #include "arch/x86/cpu.hpp"
 #include "arch/x86/vmx.hpp"
@@ -18,8 +19,12 @@ namespace natsume::x86 {
 VmxPlatform vmx_platform;
 
 namespace {
-bool fail(char* why, size_t n, const char* fmt, const char* a = "") {
-    log::format(why, n, fmt, a);
+bool fail(char* why, size_t n, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+bool fail(char* why, size_t n, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    log::vformat(why, n, fmt, ap);
+    va_end(ap);
     return false;
 }
 
@@ -50,13 +55,13 @@ void report(const VmxPlatform& v, const EptVpidCaps& ept) {
 bool vmx_probe(char* why, size_t n) {
     VmxPlatform& v = vmx_platform;
     if (!(cpuid(1).ecx & CPUID1_ECX_VMX))
-        return fail(why, n, "this CPU has no VMX (CPUID.1:ECX.VMX = 0): Natsume needs Intel VT-x%s");
+        return fail(why, n, "this CPU has no VMX (CPUID.1:ECX.VMX = 0): Natsume needs Intel VT-x");
     FeatureControlVerdict fc = feature_control_verdict(rdmsr(msr::IA32_FEATURE_CONTROL));
     if (!fc.usable) return fail(why, n, "%s", fc.why);
     log::print("natsume: vmx: IA32_FEATURE_CONTROL: %s\n", fc.why);
 
     VmxBasic basic = decode_vmx_basic(rdmsr(msr::IA32_VMX_BASIC));
-    if (basic.region_size > 4096) return fail(why, n, "VMCS region larger than 4 KiB is not supported%s");
+    if (basic.region_size > 4096) return fail(why, n, "VMCS region larger than 4 KiB is not supported");
     v.revision = basic.revision;
     v.nx = cpuid(0x80000001).edx & (1u << 20);
     v.x2apic = cpuid(1).ecx & (1u << 21);
@@ -84,7 +89,7 @@ bool vmx_probe(char* why, size_t n) {
 
     EptVpidCaps ept = decode_ept_vpid_caps(rdmsr(msr::IA32_VMX_EPT_VPID_CAP));
     if (const char* bad = ept_unusable_reason(ept)) return fail(why, n, "%s", bad);
-    if (!ept.invvpid) return fail(why, n, "INVVPID is not supported%s");
+    if (!ept.invvpid) return fail(why, n, "INVVPID is not supported");
     v.large_ept_pages = ept.pages_2m;
     v.cr0_fixed0 = rdmsr(msr::IA32_VMX_CR0_FIXED0);
     v.cr0_fixed1 = rdmsr(msr::IA32_VMX_CR0_FIXED1);
@@ -95,18 +100,18 @@ bool vmx_probe(char* why, size_t n) {
 }
 
 bool vmx_enable_this_core(PerCpu& c, char* why, size_t n) {
-    if (!(cpuid(1).ecx & CPUID1_ECX_VMX)) return fail(why, n, "no VMX on this core%s");
+    if (!(cpuid(1).ecx & CPUID1_ECX_VMX)) return fail(why, n, "no VMX on this core");
     uint64_t fcr = rdmsr(msr::IA32_FEATURE_CONTROL);
     FeatureControlVerdict fc = feature_control_verdict(fcr);
     if (!fc.usable) return fail(why, n, "%s", fc.why);
     if (fc.must_write) wrmsr(msr::IA32_FEATURE_CONTROL, feature_control_value(fcr));
     const VmxPlatform& v = vmx_platform;
     if (decode_vmx_basic(rdmsr(msr::IA32_VMX_BASIC)).revision != v.revision)
-        return fail(why, n, "VMCS revision differs from the boot CPU's%s");
+        return fail(why, n, "VMCS revision differs from the boot CPU's");
     write_cr0(fixed_cr(read_cr0(), v.cr0_fixed0, v.cr0_fixed1));
     write_cr4(fixed_cr(read_cr4() | cr4::VMXE, v.cr4_fixed0, v.cr4_fixed1));
     *reinterpret_cast<uint32_t*>(c.vmxon_region) = v.revision;
-    if (!vmxon(reinterpret_cast<uint64_t>(c.vmxon_region))) return fail(why, n, "VMXON failed%s");
+    if (!vmxon(reinterpret_cast<uint64_t>(c.vmxon_region))) return fail(why, n, "VMXON failed");
     return true;
 }
 
@@ -228,8 +233,8 @@ void write_guest_state(FieldWriter& w, const Partition& p) {
 bool vcpu_setup(PerCpu& c, Partition& p, char* why, size_t n) {
     uint64_t vmcs = reinterpret_cast<uint64_t>(c.vmcs_region);
     *reinterpret_cast<uint32_t*>(c.vmcs_region) = vmx_platform.revision;
-    if (!vmclear(vmcs)) return fail(why, n, "VMCLEAR of the VMCS failed%s");
-    if (!vmptrld(vmcs)) return fail(why, n, "VMPTRLD of the VMCS failed%s");
+    if (!vmclear(vmcs)) return fail(why, n, "VMCLEAR of the VMCS failed");
+    if (!vmptrld(vmcs)) return fail(why, n, "VMPTRLD of the VMCS failed");
     FieldWriter w;
     write_controls(w, p);
     write_host_state(w, c);
@@ -238,7 +243,7 @@ bool vcpu_setup(PerCpu& c, Partition& p, char* why, size_t n) {
         log::format(why, n, "VMWRITE to VMCS field 0x%x was refused", encoding(w.first_bad));
         return false;
     }
-    if (!invept_all()) return fail(why, n, "INVEPT (all contexts) failed%s");
+    if (!invept_all()) return fail(why, n, "INVEPT (all contexts) failed");
     c.launch_regs = GuestRegs{};
     c.launch_regs.rdi = NATSUME_GUEST_BOOT_INFO_GPA;
     return true;

@@ -111,3 +111,18 @@ TEST_CASE("partition 63 is representable", "[intx]") {
     const Decision d = decide(line, 2);
     CHECK(d.owners == (1ull << 63));
 }
+
+TEST_CASE("by elimination: a device that cannot tell gets the interrupt only when no other asserted", "[intx]") {
+    using namespace natsume::intx;
+    const Device known_on[] = {{0x10, 0, true, true}, {0x20, 1, false, false}};
+    Decision a = decide(known_on, 2, Unknown::ByElimination);
+    CHECK(a.owners == 0x1);
+    CHECK_FALSE(a.could_not_tell);
+    const Device known_off[] = {{0x10, 0, true, false}, {0x20, 1, false, false}};
+    Decision b = decide(known_off, 2, Unknown::ByElimination);
+    CHECK(b.owners == 0x2);
+    CHECK(b.could_not_tell);
+    CHECK_FALSE(b.spurious);
+    // The default keeps delivering to the device that cannot tell.
+    CHECK(decide(known_on, 2).owners == 0x3);
+}
