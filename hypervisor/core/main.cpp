@@ -12,6 +12,7 @@
 #include "arch/x86/lapic.hpp"
 #include "arch/x86/partition_build.hpp"
 #include "arch/x86/percpu.hpp"
+#include "arch/x86/safe_access.hpp"
 #include "arch/x86/smp.hpp"
 #include "arch/x86/timing.hpp"
 #include "arch/x86/vcpu.hpp"
@@ -450,6 +451,9 @@ extern "C" void host_trap(x86::TrapFrame* f) {
         return;
     }
     if (f->vector == 255) return;   // spurious: no EOI (SDM Vol. 3A 10.9)
+    // A marked instruction that faulted on a guest value (safe_access.hpp):
+    // its caller gets the error. Anything else is a hypervisor bug.
+    if (x86::apply_fixup(f)) return;
     NATSUME_PANIC("hypervisor exception %lu (error 0x%lx) at RIP 0x%lx, RSP 0x%lx, CR2 0x%lx, RAX 0x%lx RBX 0x%lx",
                   f->vector, f->error_code, f->rip, f->rsp, x86::read_cr2(), f->rax, f->rbx);
 }

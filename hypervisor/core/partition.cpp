@@ -2,6 +2,8 @@
 
 #include <stdarg.h>
 
+#include "arch/x86/cpu.hpp"
+#include "core/boot.hpp"
 #include "core/log.hpp"
 #include "core/spinlock.hpp"
 
@@ -11,13 +13,30 @@ Partition partitions[MAX_PARTITIONS];
 uint32_t partition_count;
 
 namespace {
-// A misbehaving guest must not flood the console: the first refusals are
-// logged in full, then they are only counted (and the counts printed at stop).
-constexpr uint32_t REFUSALS_LOGGED = 16;
+// A misbehaving guest must not flood the console. Refusals: a burst of 16
+// lines, then 4 a second (the first of each kind always). Console output: a
+// burst of 16 KiB, then 4 KiB a second — below what a 115200-baud UART
+// carries (11.5 KB/s), so one partition cannot crowd out the others.
+constexpr uint64_t REFUSAL_BURST = 16, REFUSALS_PER_SECOND = 4;
+constexpr uint64_t CONSOLE_BURST = 16384, CONSOLE_BYTES_PER_SECOND = 4096;
+
+rate::Limit limit(uint64_t burst, uint64_t per_second) {
+    return {burst, rate::ticks_per_token(boot::tsc_khz(), per_second)};
+}
 // Keeps one partition's stop report together on the console.
 Spinlock report_lock;
 
 void flush_line(Partition& p) {
+    if (!rate::take(p.console_budget, limit(CONSOLE_BURST, CONSOLE_BYTES_PER_SECOND), x86::rdtsc(), p.console_len + 1)) {
+        p.console_dropped += p.console_len + 1;
+        p.console_len = 0;
+        return;
+    }
+    if (p.console_dropped) {
+        log::print("natsume: console: partition %s: %lu bytes dropped by the rate limit\n", p.cfg.name,
+                   p.console_dropped);
+        p.console_dropped = 0;
+    }
     char line[sizeof p.console_line + 48];
     size_t n = log::format(line, sizeof line, "[%s] ", p.cfg.name);
     for (size_t i = 0; i < p.console_len && n + 2 < sizeof line; i++) {
@@ -42,9 +61,10 @@ void partition_console_write(Partition& p, const char* bytes, size_t len) {
 }
 
 void partition_print_counters(const Partition& p) {
-    log::print("natsume: stats: partition %s: hypercalls=%lu refused io=%lu msr=%lu other=%lu\n",
+    log::print("natsume: stats: partition %s: hypercalls=%lu refused io=%lu msr=%lu other=%lu (unlogged %lu), "
+               "console bytes dropped %lu\n",
                p.cfg.name, p.counters.hypercalls, p.counters.refused_io, p.counters.refused_msr,
-               p.counters.refused_other);
+               p.counters.refused_other, p.refusals.unlogged, p.console_dropped);
     char line[400];
     size_t n = log::format(line, sizeof line, "natsume: stats: partition %s: exits", p.cfg.name);
     uint64_t total = 0;
@@ -66,18 +86,28 @@ void partition_report_stop(Partition& p, const char* reason) {
     p.state = PartitionState::Stopped;
 }
 
-void partition_log_refusal(Partition& p, const char* fmt, ...) {
-    if (p.refusals_logged >= REFUSALS_LOGGED) return;
-    if (++p.refusals_logged == REFUSALS_LOGGED) {
-        log::print("natsume: refuse: partition %s: further refusals are counted, not logged\n", p.cfg.name);
-        return;
-    }
+void partition_refuse(Partition& p, Refusal kind, const char* fmt, ...) {
+    if (kind == Refusal::Msr) p.counters.refused_msr++;
+    else if (kind == Refusal::Io) p.counters.refused_io++;
+    else p.counters.refused_other++;
+    RefusalLog& r = p.refusals;
+    uint32_t bit = 1u << static_cast<unsigned>(kind);
+    bool first = !(r.kinds_seen & bit);
+    r.kinds_seen |= bit;
+    bool budget = rate::take(r.budget, limit(REFUSAL_BURST, REFUSALS_PER_SECOND), x86::rdtsc(), 1);
+    if (!first && !budget) { r.unlogged++; return; }
     char msg[256];
     va_list ap;
     va_start(ap, fmt);
     log::vformat(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    log::print("natsume: refuse: partition %s: %s\n", p.cfg.name, msg);
+    if (r.unlogged) {
+        log::print("natsume: refuse: partition %s: %s (and %lu refusals counted, not logged)\n", p.cfg.name, msg,
+                   r.unlogged);
+        r.unlogged = 0;
+    } else {
+        log::print("natsume: refuse: partition %s: %s\n", p.cfg.name, msg);
+    }
 }
 
 }  // namespace natsume

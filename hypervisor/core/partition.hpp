@@ -8,6 +8,7 @@
 
 #include "lib/msix.hpp"
 #include "lib/pci.hpp"
+#include "lib/rate_limit.hpp"
 #include "lib/vioapic.hpp"
 #include "lib/vpci.hpp"
 
@@ -29,6 +30,18 @@ struct PartitionCounters {
 };
 
 constexpr uint32_t NO_GSI = 0xffffffffu;
+
+// What a refusal was about: the first refusal of each kind is always logged,
+// later ones only while the partition's log budget lasts (then counted).
+enum class Refusal : uint8_t {
+    Msr, Io, PciConfig, Ioapic, Lapic, Ipi, Msix, Hypercall, Instruction, Emulation, Signal, Count
+};
+
+struct RefusalLog {
+    uint32_t kinds_seen;     // bit per Refusal already logged once
+    rate::Bucket budget;     // further lines
+    uint64_t unlogged;       // refusals counted but not printed
+};
 
 // A PCI function the partition owns, resolved against the platform at boot.
 struct PartitionDevice {
@@ -58,7 +71,13 @@ struct Partition {
     PartitionCounters counters;
     char console_line[1024];        // a partial console line, flushed at '\n'
     size_t console_len;
-    uint32_t refusals_logged;       // refusals are logged up to a limit, then only counted
+    RefusalLog refusals;            // rate-limited refusal lines
+    rate::Bucket console_budget;    // console bytes it may still print now
+    uint64_t console_dropped;       // console bytes dropped by the rate limit
+    // #AC/#DB reflected to the guest: the same vector at the same RIP again and
+    // again means an exception loop (CVE-2015-5307/-8104 class).
+    uint64_t reflect_rip;
+    uint32_t reflect_vector, reflect_repeats;
     // Devices (issue: passthrough).
     PartitionDevice devices[NATSUME_CONFIG_MAX_DEVICES];
     uint32_t device_count;
@@ -88,7 +107,8 @@ void partition_console_write(Partition& p, const char* bytes, size_t len);
 // Marks the partition stopped with a reason and prints its exit counters.
 void partition_report_stop(Partition& p, const char* reason);
 void partition_print_counters(const Partition& p);
-// Logs a refusal (up to a limit per partition) — the caller counts it.
-void partition_log_refusal(Partition& p, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+// Counts a refusal (refused_msr, refused_io or refused_other by kind) and
+// logs it as "natsume: refuse: partition NAME: ..." within the rate limit.
+void partition_refuse(Partition& p, Refusal kind, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 
 }  // namespace natsume

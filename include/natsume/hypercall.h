@@ -4,6 +4,7 @@
 // arguments in RDI, RSI, RDX. The result comes back in RAX: a value >= 0 on
 // success, a negative NATSUME_E* code on failure. Unknown numbers return
 // NATSUME_ENOSYS; a hypercall never stops the calling guest unless it asks to.
+// Only the guest kernel may call: VMCALL at CPL > 0 returns NATSUME_EPERM.
 #pragma once
 #include <stdint.h>
 
@@ -15,6 +16,7 @@
 #define NATSUME_HC_COUNT           5u
 
 #define NATSUME_OK         0
+#define NATSUME_EPERM     (-1)   // not allowed for this caller (e.g. from guest user mode, CPL > 0)
 #define NATSUME_ENOSYS   (-38)  // unknown hypercall number
 #define NATSUME_EFAULT   (-14)  // a guest address is outside the partition's RAM
 #define NATSUME_EINVAL   (-22)  // a bad argument (length, flags)

@@ -18,6 +18,10 @@ void inject_hw_exception(uint8_t vector, bool has_error, uint32_t error) {
     if (has_error) (void)vmwrite(Vmcs::ENTRY_EXCEPTION_ERROR_CODE, error);
 }
 
+// Access rights (SDM Vol. 3C 24.4.1): DPL in bits 6:5, L in bit 13.
+unsigned guest_cpl() { return static_cast<unsigned>(vmread(Vmcs::GUEST_SS_ACCESS_RIGHTS) >> 5) & 3; }
+bool guest_in_64bit_code() { return vmread(Vmcs::GUEST_CS_ACCESS_RIGHTS) & (1u << 13); }
+
 // GuestRegs holds the registers in encoding order without RSP (number 4).
 static_assert(offsetof(GuestRegs, rbx) == 3 * 8 && offsetof(GuestRegs, rbp) == 4 * 8 &&
               offsetof(GuestRegs, r15) == 14 * 8, "GuestRegs follows the register encoding, RSP left out");

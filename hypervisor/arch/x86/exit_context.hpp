@@ -22,7 +22,15 @@ struct Vcpu {
 
 using Handler = Action (*)(Vcpu&);
 
-constexpr uint8_t VEC_UD = 6, VEC_GP = 13;
+constexpr uint8_t VEC_DB = 1, VEC_UD = 6, VEC_GP = 13, VEC_AC = 17;
+// Exceptions every partition core intercepts (exception bitmap): #DB and #AC
+// can loop inside the processor's event delivery without ever exiting.
+constexpr uint32_t INTERCEPTED_EXCEPTIONS = (1u << VEC_DB) | (1u << VEC_AC);
+// The same exception at the same RIP this many times in a row stops the partition.
+constexpr uint32_t REFLECT_LOOP_LIMIT = 100000;
+// DR6 (SDM Vol. 3A 17.2.3): reads-as-one bits, the bits a #DB exit
+// qualification reports (B0-B3, BD, BS), and RTM (active low).
+constexpr uint64_t DR6_FIXED_ONES = 0xffff0ff0, DR6_EXIT_BITS = 0x600f, DR6_RTM = 1u << 16;
 
 void skip_instruction();
 void inject_hw_exception(uint8_t vector, bool has_error, uint32_t error = 0);
@@ -30,6 +38,9 @@ void inject_hw_exception(uint8_t vector, bool has_error, uint32_t error = 0);
 uint64_t& gpr(GuestRegs& r, unsigned n);
 void set_gpr(GuestRegs& r, unsigned n, uint64_t value);
 void dump_registers(const Vcpu& v);
+// The guest's current privilege level (SS.DPL) and whether it runs 64-bit code (CS.L).
+unsigned guest_cpl();
+bool guest_in_64bit_code();
 // Records why the partition must stop (and dumps its registers): return its value.
 Action stop(Vcpu& v, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 // gpt::PhysRead over the partition's RAM (ctx = Partition*).
@@ -39,6 +50,9 @@ bool read_guest_u64(void* ctx, uint64_t gpa, uint64_t& value);
 Action on_vmcall(Vcpu& v);      // exit_hypercalls.cpp
 Action on_io(Vcpu& v);          // exit_mmio.cpp
 Action on_ept_violation(Vcpu& v);
+Action on_cr_access(Vcpu& v);   // exit_cpu.cpp
+Action on_exception_or_nmi(Vcpu& v);
+Action on_xsetbv(Vcpu& v);
 Action on_rdmsr(Vcpu& v);       // exit_msr.cpp
 Action on_wrmsr(Vcpu& v);
 

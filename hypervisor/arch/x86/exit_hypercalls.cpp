@@ -61,6 +61,13 @@ Action on_vmcall(Vcpu& v) {
     v.part.counters.hypercalls++;
     uint64_t nr = v.regs.rax;
     skip_instruction();
+    // Guest user code must not reach the hypervisor behind its kernel's back.
+    if (unsigned cpl = guest_cpl(); cpl != 0) {
+        partition_refuse(v.part, Refusal::Hypercall, "hypercall %lu at CPL %u (RIP 0x%lx): returned EPERM", nr, cpl,
+                         vmread(Vmcs::GUEST_RIP));
+        v.regs.rax = static_cast<uint64_t>(int64_t{NATSUME_EPERM});
+        return Action::Resume;
+    }
     if (nr == NATSUME_HC_STOP_SELF) {
         log::format(v.stop_reason, sizeof v.stop_reason, "stopped itself (exit code %lu)", v.regs.rdi);
         return Action::Stop;
@@ -70,7 +77,8 @@ Action on_vmcall(Vcpu& v) {
                                                                   hc_stats_read};
     int64_t ret = NATSUME_ENOSYS;
     if (nr < NATSUME_HC_COUNT && table[nr]) ret = table[nr](v);
-    else partition_log_refusal(v.part, "unknown hypercall %lu at RIP 0x%lx: returned ENOSYS", nr, vmread(Vmcs::GUEST_RIP));
+    else partition_refuse(v.part, Refusal::Hypercall, "unknown hypercall %lu at RIP 0x%lx: returned ENOSYS", nr,
+                          vmread(Vmcs::GUEST_RIP));
     v.regs.rax = static_cast<uint64_t>(ret);
     return Action::Resume;
 }

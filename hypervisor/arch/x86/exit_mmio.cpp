@@ -14,6 +14,7 @@
 #include "lib/guest_paging.hpp"
 #include "lib/icr_filter.hpp"
 #include "lib/insn_decode.hpp"
+#include "lib/lvt.hpp"
 #include "lib/pci.hpp"
 #include "lib/vioapic.hpp"
 #include "lib/vpci.hpp"
@@ -25,8 +26,7 @@ void program_pin(Vcpu& v, uint32_t gsi, const vioapic::Action& a) {
     if (v.part.vioapic->config().remapped) {
         char why[160];
         if (!vtd::program_irte(v.part, a.irte_index, a.vector, a.level, why, sizeof why)) {
-            v.part.counters.refused_other++;
-            partition_log_refusal(v.part, "IOAPIC pin %u: interrupt-remapping entry refused: %s", a.pin, why);
+            partition_refuse(v.part, Refusal::Ioapic, "IOAPIC pin %u: interrupt-remapping entry refused: %s", a.pin, why);
             return;
         }
     }
@@ -45,11 +45,16 @@ void apply_ioapic_action(Vcpu& v, const vioapic::Action& a) {
         break;
     case vioapic::Kind::Eoi:
         // The guest suppressed the local APIC's EOI broadcast (directed EOI).
-        ioapic_hw::eoi(unit.gsi_base + a.pin, a.vector);
+        // The EOI register would clear Remote IRR on every entry with this
+        // vector, other partitions' and the hypervisor's too: only the
+        // partition's own pins are acknowledged (ioapic_hw::eoi_pin).
+        for (uint8_t pin = 0; pin < unit.pins && pin < vioapic::kMaxPins; pin++)
+            if (v.part.vioapic->owns(pin) && (v.part.vioapic->shadow(pin) & vioapic::kVectorMask) == a.vector &&
+                !shared_intx::is_shared(unit.gsi_base + pin))
+                ioapic_hw::eoi_pin(unit.gsi_base + pin);
         break;
     case vioapic::Kind::Refused:
-        v.part.counters.refused_other++;
-        partition_log_refusal(v.part, "IOAPIC pin %u write refused: %s", a.pin, vioapic::to_string(a.why));
+        partition_refuse(v.part, Refusal::Ioapic, "IOAPIC pin %u write refused: %s", a.pin, vioapic::to_string(a.why));
         break;
     default:
         break;
@@ -82,32 +87,57 @@ bool pci_port_access(Vcpu& v, const IoAccess& io) {
     if (r.kind == vpci::WriteResult::Kind::Refused) {
         char bdf[8];
         pci::format_bdf(bdf, a.bdf);
-        p.counters.refused_other++;
-        partition_log_refusal(p, "config write to %s offset 0x%x refused: %s", bdf, a.offset, r.why);
+        partition_refuse(p, Refusal::PciConfig, "config write to %s offset 0x%x refused: %s", bdf, a.offset, r.why);
     }
     return true;
 }
 
 
 constexpr uint64_t XAPIC_PAGE = 0xfee00000;
-constexpr uint32_t XAPIC_ICR_LOW = 0x300, XAPIC_ICR_HIGH = 0x310;
+constexpr uint32_t XAPIC_ID = 0x20, XAPIC_LDR = 0xd0, XAPIC_DFR = 0xe0, XAPIC_ICR_LOW = 0x300,
+                   XAPIC_ICR_HIGH = 0x310;
+
+// An MMIO access the hypervisor does not carry out: the guest gets #GP.
+Action refuse_mmio(Vcpu& v, Refusal kind, const char* fmt, uint64_t a, uint64_t b) {
+    char what[96];
+    log::format(what, sizeof what, fmt, a, b);
+    partition_refuse(v.part, kind, "%s at RIP 0x%lx: #GP injected", what, vmread(Vmcs::GUEST_RIP));
+    inject_hw_exception(VEC_GP, true, 0);
+    return Action::Resume;
+}
+
+Action lapic_icr_write(Vcpu& v, uint32_t value) {
+    icr::Verdict verdict = icr::check_xapic(value, v.part.xapic_icr_high, icr::Partition{&v.part.apic_id, 1, v.part.apic_id});
+    if (!verdict.allow) {
+        partition_refuse(v.part, Refusal::Ipi, "interrupt command 0x%x to APIC ID %u refused: %s", value,
+                         v.part.xapic_icr_high >> 24, verdict.why);
+        return Action::Resume;
+    }
+    *reinterpret_cast<volatile uint32_t*>(XAPIC_PAGE + XAPIC_ICR_HIGH) = v.part.xapic_icr_high;
+    *reinterpret_cast<volatile uint32_t*>(XAPIC_PAGE + XAPIC_ICR_LOW) = value;
+    return Action::Resume;
+}
 
 // lapic = "trapped": every access to the xAPIC page reaches the hardware
-// except the interrupt command, which may target only the partition's cores.
+// except what could reach beyond the partition's core: the interrupt
+// command (own cores only), the addressing registers (APIC ID, LDR, DFR:
+// logical destinations of other senders) and LVT delivery modes (lvt.hpp).
+// A refused write is dropped: the guest expects the store to complete.
 Action lapic_access(Vcpu& v, uint32_t offset, bool write, uint8_t size, uint32_t& value) {
     auto* reg = reinterpret_cast<volatile uint32_t*>(XAPIC_PAGE + (offset & ~3u));
-    if (size != 4 || (offset & 3)) return stop(v, "local APIC register 0x%x accessed with %u bytes", offset, size);
+    if (size != 4 || (offset & 0xf))
+        return refuse_mmio(v, Refusal::Lapic, "local APIC register 0x%lx accessed with %lu bytes", offset, size);
     if (!write) { value = *reg; return Action::Resume; }
     if (offset == XAPIC_ICR_HIGH) { v.part.xapic_icr_high = value; return Action::Resume; }
-    if (offset == XAPIC_ICR_LOW) {
-        icr::Verdict verdict = icr::check_xapic(value, v.part.xapic_icr_high, icr::Partition{&v.part.apic_id, 1, v.part.apic_id});
-        if (!verdict.allow) {
-            v.part.counters.refused_other++;
-            partition_log_refusal(v.part, "interrupt command 0x%x to APIC ID %u refused: %s", value,
-                                  v.part.xapic_icr_high >> 24, verdict.why);
-            return Action::Resume;
-        }
-        *reinterpret_cast<volatile uint32_t*>(XAPIC_PAGE + XAPIC_ICR_HIGH) = v.part.xapic_icr_high;
+    if (offset == XAPIC_ICR_LOW) return lapic_icr_write(v, value);
+    if (offset == XAPIC_ID || offset == XAPIC_LDR || offset == XAPIC_DFR) {
+        partition_refuse(v.part, Refusal::Lapic, "local APIC %s write 0x%x ignored: addressing is the hypervisor's",
+                         offset == XAPIC_ID ? "ID" : offset == XAPIC_LDR ? "LDR" : "DFR", value);
+        return Action::Resume;
+    }
+    if (const char* why = lvt::refuse_reason(offset, value)) {
+        partition_refuse(v.part, Refusal::Lapic, "LVT register 0x%x write 0x%x dropped: %s", offset, value, why);
+        return Action::Resume;
     }
     *reg = value;
     return Action::Resume;
@@ -123,13 +153,30 @@ Action emulate_mmio(Vcpu& v, const char* what, Access access) {
     gpt::PhysRead mem{read_guest_u64, &p};
     uint64_t rip = vmread(Vmcs::GUEST_RIP);
     gpt::Error ge = gpt::fetch(vmread(Vmcs::GUEST_CR3), rip, bytes, sizeof bytes, mem, fetched);
-    if (ge != gpt::Error::Ok && fetched == 0)
-        return stop(v, "%s access at RIP 0x%lx: cannot fetch the instruction: %s", what, rip, gpt::to_string(ge));
+    // What cannot be emulated is refused with #GP: the partition goes on.
+    if (ge != gpt::Error::Ok && fetched == 0) {
+        partition_refuse(p, Refusal::Emulation, "%s access at RIP 0x%lx: cannot fetch the instruction (%s): #GP injected",
+                         what, rip, gpt::to_string(ge));
+        inject_hw_exception(VEC_GP, true, 0);
+        return Action::Resume;
+    }
     insn::Decoded d{};
     insn::Error de = insn::decode(bytes, fetched, d);
-    if (de != insn::Error::Ok)
-        return stop(v, "%s access at RIP 0x%lx: instruction not emulated (%s, opcode 0x%x)", what, rip,
-                    insn::to_string(de), d.opcode);
+    if (de != insn::Error::Ok) {
+        partition_refuse(p, Refusal::Emulation, "%s access at RIP 0x%lx: instruction not emulated (%s, opcode 0x%x): "
+                         "#GP injected", what, rip, insn::to_string(de), d.opcode);
+        inject_hw_exception(VEC_GP, true, 0);
+        return Action::Resume;
+    }
+    // An access that runs past the end of the page would touch a page the
+    // partition may not own.
+    uint64_t gpa = vmread(Vmcs::GUEST_PHYSICAL_ADDRESS);
+    if ((gpa & 0xfff) + d.size > 0x1000) {
+        partition_refuse(p, Refusal::Emulation, "%s access of %u bytes at 0x%lx crosses a page: #GP injected", what,
+                         d.size, gpa);
+        inject_hw_exception(VEC_GP, true, 0);
+        return Action::Resume;
+    }
     uint64_t value = 0;
     if (d.write) {
         uint64_t src = d.src_kind == insn::Operand::Register ? gpr(v.regs, d.reg) : 0;
@@ -149,10 +196,9 @@ Action on_io(Vcpu& v) {
         skip_instruction();
         return Action::Resume;
     }
-    v.part.counters.refused_io++;
-    partition_log_refusal(v.part, "%s port 0x%x (%u bytes%s) at RIP 0x%lx: the port belongs to no partition",
-                          io.in ? "read from" : "write to", io.port, io.size, io.string ? ", string" : "",
-                          vmread(Vmcs::GUEST_RIP));
+    partition_refuse(v.part, Refusal::Io, "%s port 0x%x (%u bytes%s) at RIP 0x%lx: the port belongs to no partition",
+                     io.in ? "read from" : "write to", io.port, io.size, io.string ? ", string" : "",
+                     vmread(Vmcs::GUEST_RIP));
     if (io.in && !io.string) {
         // Reads of an absent port float high, as on real hardware.
         uint64_t mask = io.size == 1 ? 0xff : io.size == 2 ? 0xffff : 0xffffffffull;
@@ -179,7 +225,7 @@ Action on_ept_violation(Vcpu& v) {
         return emulate_mmio(v, "device register", [&](bool write, uint8_t size, uint64_t& value) {
             uint32_t v32 = static_cast<uint32_t>(value);
             if (!shared_intx::register_access(v.part, gpa, write, size, v32))
-                return stop(v, "device register 0x%lx accessed with %u bytes: not emulated", gpa, size);
+                return refuse_mmio(v, Refusal::Emulation, "device register 0x%lx accessed with %lu bytes", gpa, size);
             value = v32;
             return Action::Resume;
         });
@@ -191,11 +237,8 @@ Action on_ept_violation(Vcpu& v) {
             bool refused = false;
             const char* why = "";
             if (!devices::msix_access(v.part, gpa, write, size, value, refused, why))
-                return stop(v, "MSI-X table access at 0x%lx not emulated", gpa);
-            if (refused) {
-                v.part.counters.refused_other++;
-                partition_log_refusal(v.part, "MSI-X entry write at 0x%lx refused: %s", gpa, why);
-            }
+                return refuse_mmio(v, Refusal::Msix, "MSI-X table access of %lu bytes at 0x%lx", size, gpa);
+            if (refused) partition_refuse(v.part, Refusal::Msix, "MSI-X table access at 0x%lx refused: %s", gpa, why);
             return Action::Resume;
         });
     }
@@ -204,13 +247,11 @@ Action on_ept_violation(Vcpu& v) {
         if (pci::decode_ecam(gpa, w.base, w.start_bus, w.end_bus, bdf, offset))
             return emulate_mmio(v, "PCI ECAM", [&](bool write, uint8_t size, uint64_t& value) {
                 // The partition's ECAM accesses see the same filtered space as its port accesses.
-                if (size > 4) return stop(v, "ECAM access of %u bytes at 0x%lx", size, gpa);
+                if (size > 4) return refuse_mmio(v, Refusal::PciConfig, "ECAM access of %lu bytes at 0x%lx", size, gpa);
                 if (!write) { value = v.part.vpci.read(bdf, offset, size, pci_hw::access()); return Action::Resume; }
                 vpci::WriteResult r = v.part.vpci.write(bdf, offset, size, static_cast<uint32_t>(value), pci_hw::access());
-                if (r.kind == vpci::WriteResult::Kind::Refused) {
-                    v.part.counters.refused_other++;
-                    partition_log_refusal(v.part, "ECAM config write at 0x%lx refused: %s", gpa, r.why);
-                }
+                if (r.kind == vpci::WriteResult::Kind::Refused)
+                    partition_refuse(v.part, Refusal::PciConfig, "ECAM config write at 0x%lx refused: %s", gpa, r.why);
                 return Action::Resume;
             });
     }

@@ -1,20 +1,34 @@
 // RDMSR/WRMSR outside the pass-through set: emulated, filtered or refused.
+// No guest value reaches WRMSR unchecked, and the WRMSR itself is the
+// fault-safe form: a value the checks missed is a #GP for the guest, never a
+// root-mode fault.
 
 #include "arch/x86/cpu.hpp"
 #include "arch/x86/exit_context.hpp"
+#include "arch/x86/lapic.hpp"
+#include "arch/x86/safe_access.hpp"
 #include "arch/x86/vcpu.hpp"
 #include "arch/x86/vmx.hpp"
 #include "arch/x86/vmx_defs.hpp"
+#include "lib/apic_base.hpp"
 #include "lib/icr_filter.hpp"
+#include "lib/lvt.hpp"
 
 namespace natsume::x86 {
 
 namespace {
-Action refuse_msr(Vcpu& v, bool write, uint32_t m) {
-    v.part.counters.refused_msr++;
-    partition_log_refusal(v.part, "%s MSR 0x%x at RIP 0x%lx: not allowed, #GP injected", write ? "WRMSR to" : "RDMSR of",
-                          m, vmread(Vmcs::GUEST_RIP));
+Action refuse_msr(Vcpu& v, bool write, uint32_t m, const char* why) {
+    partition_refuse(v.part, Refusal::Msr, "%s MSR 0x%x at RIP 0x%lx: %s, #GP injected",
+                     write ? "WRMSR to" : "RDMSR of", m, vmread(Vmcs::GUEST_RIP), why);
     inject_hw_exception(VEC_GP, true, 0);
+    return Action::Resume;
+}
+
+// The checked value goes to hardware; should it still fault, the guest gets
+// the #GP the instruction would have raised.
+Action forward_wrmsr(Vcpu& v, uint32_t m, uint64_t value) {
+    if (!wrmsr_safe(m, value)) return refuse_msr(v, true, m, "the processor faulted on the value");
+    skip_instruction();
     return Action::Resume;
 }
 
@@ -22,23 +36,44 @@ Action on_x2apic_icr(Vcpu& v, uint64_t value) {
     auto dest = static_cast<uint32_t>(value >> 32);
     icr::Verdict verdict = icr::check_x2apic(value, icr::Partition{&v.part.apic_id, 1, v.part.apic_id});
     if (!verdict.allow) {
-        v.part.counters.refused_other++;
-        partition_log_refusal(v.part, "interrupt command 0x%lx to APIC ID %u refused: %s", value, dest, verdict.why);
+        partition_refuse(v.part, Refusal::Ipi, "interrupt command 0x%lx to APIC ID %u refused: %s", value, dest,
+                         verdict.why);
         skip_instruction();   // dropped, as an IPI to a non-existent APIC would be
         return Action::Resume;
     }
-    wrmsr(msr::X2APIC_ICR, value);
+    return forward_wrmsr(v, msr::X2APIC_ICR, value);
+}
+
+// LVT entries with a delivery mode (lvt.hpp): a refused write is dropped, as
+// the guest expects the write itself to succeed.
+Action on_x2apic_lvt(Vcpu& v, uint32_t m, uint64_t value) {
+    uint32_t offset = (m - msr::X2APIC_FIRST) * 16;
+    if (const char* why = lvt::refuse_reason(offset, static_cast<uint32_t>(value))) {
+        partition_refuse(v.part, Refusal::Lapic, "LVT register 0x%x write 0x%lx dropped: %s", offset, value, why);
+        skip_instruction();
+        return Action::Resume;
+    }
+    return forward_wrmsr(v, m, value);
+}
+
+Action on_apic_base(Vcpu& v, uint64_t value) {
+    uint64_t cur = rdmsr(msr::IA32_APIC_BASE);
+    apic_msr::Verdict verdict = apic_msr::check(cur, value, {vmx_platform.maxphyaddr, vmx_platform.x2apic});
+    if (verdict != apic_msr::Verdict::Ok) return refuse_msr(v, true, msr::IA32_APIC_BASE, apic_msr::to_string(verdict));
+    return forward_wrmsr(v, msr::IA32_APIC_BASE, value);
+}
+
+Action on_efer(Vcpu& v, uint64_t value) {
+    // The guest stays in long mode: it may change SCE and NXE only.
+    uint64_t cur = vmread(Vmcs::GUEST_IA32_EFER);
+    uint64_t changeable = efer::SCE | (vmx_platform.nx ? efer::NXE : 0);
+    if ((value ^ cur) & ~changeable) return refuse_msr(v, true, msr::IA32_EFER, "only SCE and NXE may change");
+    (void)vmwrite(Vmcs::GUEST_IA32_EFER, value);
     skip_instruction();
     return Action::Resume;
 }
 
-bool apic_base_write_ok(uint64_t cur, uint64_t value) {
-    uint64_t fixed = apic_base::ADDRESS_MASK | apic_base::BSP | apic_base::GLOBAL_ENABLE;
-    if ((value ^ cur) & fixed) return false;
-    if (!vmx_platform.x2apic && (value & apic_base::X2APIC_ENABLE)) return false;
-    // Leaving x2APIC mode needs the architectural detour through "disabled".
-    return !((cur & apic_base::X2APIC_ENABLE) && !(value & apic_base::X2APIC_ENABLE));
-}
+bool is_x2apic_msr(uint32_t m) { return m >= msr::X2APIC_FIRST && m <= msr::X2APIC_LAST; }
 
 }  // namespace
 
@@ -47,38 +82,25 @@ Action on_rdmsr(Vcpu& v) {
     uint64_t value;
     if (m == msr::IA32_EFER) value = vmread(Vmcs::GUEST_IA32_EFER);
     else if (m == msr::IA32_APIC_BASE) value = rdmsr(msr::IA32_APIC_BASE);
-    else return refuse_msr(v, false, m);
+    else return refuse_msr(v, false, m, "not allowed");
     v.regs.rax = static_cast<uint32_t>(value);
     v.regs.rdx = value >> 32;
     skip_instruction();
     return Action::Resume;
 }
 
-// The guest owns its core's local APIC: it may switch it between xAPIC and
-// x2APIC mode (SDM Vol. 3A 10.12.5), but not move or disable it, nor claim BSP.
-
 Action on_wrmsr(Vcpu& v) {
     auto m = static_cast<uint32_t>(v.regs.rcx);
     uint64_t value = (v.regs.rdx << 32) | static_cast<uint32_t>(v.regs.rax);
-    if (m == msr::IA32_APIC_BASE) {
-        uint64_t cur = rdmsr(msr::IA32_APIC_BASE);
-        if (!apic_base_write_ok(cur, value)) return refuse_msr(v, true, m);
-        wrmsr(msr::IA32_APIC_BASE, value);
-        skip_instruction();
-        return Action::Resume;
+    if (m == msr::IA32_APIC_BASE) return on_apic_base(v, value);
+    if (m == msr::IA32_EFER) return on_efer(v, value);
+    if (is_x2apic_msr(m)) {
+        // In xAPIC mode these MSRs do not exist (SDM Vol. 3A 10.12.1.2).
+        if (!lapic::x2apic_mode()) return refuse_msr(v, true, m, "x2APIC register while the local APIC is in xAPIC mode");
+        if (m == msr::X2APIC_ICR) return on_x2apic_icr(v, value);
+        if (lvt::has_delivery_mode((m - msr::X2APIC_FIRST) * 16)) return on_x2apic_lvt(v, m, value);
     }
-    if (m == msr::X2APIC_ICR) return on_x2apic_icr(v, value);
-    if (m == msr::IA32_EFER) {
-        // The guest stays in long mode: it may change SCE and NXE only.
-        uint64_t cur = vmread(Vmcs::GUEST_IA32_EFER);
-        uint64_t changeable = efer::SCE | (vmx_platform.nx ? efer::NXE : 0);
-        if ((value ^ cur) & ~changeable) return refuse_msr(v, true, m);
-        (void)vmwrite(Vmcs::GUEST_IA32_EFER, value);
-        skip_instruction();
-        return Action::Resume;
-    }
-    return refuse_msr(v, true, m);
+    return refuse_msr(v, true, m, "not allowed");
 }
-
 
 }  // namespace natsume::x86

@@ -51,42 +51,7 @@ Action on_hlt(Vcpu&) {
 // Ports 0xCF8-0xCFF: configuration mechanism #1 against the partition's
 // virtual config space (its own devices and a virtual host bridge only).
 
-Action on_cr_access(Vcpu& v) {
-    CrAccess a = decode_cr_access(vmread(Vmcs::EXIT_QUALIFICATION));
-    const VmxPlatform& p = vmx_platform;
-    if (a.type == CrAccessType::MovToCr && (a.cr == 0 || a.cr == 4)) {
-        uint64_t value = gpr(v.regs, a.gpr);
-        bool cr0 = a.cr == 0;
-        uint64_t f0 = cr0 ? p.cr0_fixed0 : p.cr4_fixed0, f1 = cr0 ? p.cr0_fixed1 : p.cr4_fixed1;
-        if (cr0 && (value & (cr0::PG | cr0::PE)) != (cr0::PG | cr0::PE))
-            return stop(v, "guest cleared CR0.PG/PE (value 0x%lx): leaving paged mode needs unrestricted guest", value);
-        if (!cr0 && (value & cr4::VMXE)) { inject_hw_exception(VEC_GP, true, 0); return Action::Resume; }
-        (void)vmwrite(cr0 ? Vmcs::CR0_READ_SHADOW : Vmcs::CR4_READ_SHADOW, value);
-        (void)vmwrite(cr0 ? Vmcs::GUEST_CR0 : Vmcs::GUEST_CR4, fixed_cr(value, f0, f1));
-        skip_instruction();
-        return Action::Resume;
-    }
-    if (a.cr == 3 && a.type == CrAccessType::MovToCr) {
-        (void)vmwrite(Vmcs::GUEST_CR3, gpr(v.regs, a.gpr));
-        skip_instruction();
-        return Action::Resume;
-    }
-    if (a.cr == 3 && a.type == CrAccessType::MovFromCr) {
-        set_gpr(v.regs, a.gpr, vmread(Vmcs::GUEST_CR3));
-        skip_instruction();
-        return Action::Resume;
-    }
-    return stop(v, "unsupported control-register access (qualification 0x%lx)", vmread(Vmcs::EXIT_QUALIFICATION));
-}
 
-Action on_exception_or_nmi(Vcpu& v) {
-    uint32_t info = static_cast<uint32_t>(vmread(Vmcs::EXIT_INTERRUPTION_INFO));
-    if ((info & intr_info::VECTOR_MASK) == 2) {   // NMI: hypervisor control (mailbox, later)
-        v.part.counters.nmis++;
-        return Action::Resume;
-    }
-    return stop(v, "unexpected exception exit (interruption info 0x%x)", info);
-}
 
 Action on_external_interrupt(Vcpu&) { return Action::Resume; }
 
@@ -94,15 +59,13 @@ Action on_external_interrupt(Vcpu&) { return Action::Resume; }
 // causes this exit instead (SDM 25.2). Another partition (lapic = passthrough
 // can send one) must not be able to reset this core, so it is dropped.
 Action on_init_signal(Vcpu& v) {
-    v.part.counters.refused_other++;
-    partition_log_refusal(v.part, "INIT signal at RIP 0x%lx ignored: a core is reset only by the hypervisor",
-                          vmread(Vmcs::GUEST_RIP));
+    partition_refuse(v.part, Refusal::Signal, "INIT signal at RIP 0x%lx ignored: a core is reset only by the hypervisor",
+                     vmread(Vmcs::GUEST_RIP));
     return Action::Resume;
 }
 
 Action on_sipi(Vcpu& v) {
-    v.part.counters.refused_other++;
-    partition_log_refusal(v.part, "start-up IPI ignored");
+    partition_refuse(v.part, Refusal::Signal, "start-up IPI ignored");
     return Action::Resume;
 }
 
@@ -119,24 +82,10 @@ Action on_invd(Vcpu&) {
     return Action::Resume;
 }
 
-Action on_xsetbv(Vcpu& v) {
-    auto index = static_cast<uint32_t>(v.regs.rcx);
-    uint64_t value = (v.regs.rdx << 32) | static_cast<uint32_t>(v.regs.rax);
-    CpuidResult x = cpuid(0xd, 0);
-    uint64_t supported = (uint64_t(x.edx) << 32) | x.eax;
-    if (index != 0 || !(value & 1) || (value & ~supported) || !(read_cr4() & (1u << 18))) {
-        inject_hw_exception(VEC_GP, true, 0);
-        return Action::Resume;
-    }
-    asm volatile("xsetbv" ::"c"(index), "a"(uint32_t(value)), "d"(uint32_t(value >> 32)));
-    skip_instruction();
-    return Action::Resume;
-}
 
 Action on_vmx_instruction(Vcpu& v) {
-    v.part.counters.refused_other++;
-    partition_log_refusal(v.part, "VMX instruction (exit reason %u) at RIP 0x%lx: #UD injected", v.reason,
-                          vmread(Vmcs::GUEST_RIP));
+    partition_refuse(v.part, Refusal::Instruction, "VMX instruction (exit reason %u) at RIP 0x%lx: #UD injected",
+                     v.reason, vmread(Vmcs::GUEST_RIP));
     inject_hw_exception(VEC_UD, false);
     return Action::Resume;
 }

@@ -4,9 +4,9 @@
 
 namespace natsume::x86::ioapic_hw {
 namespace {
-constexpr uint32_t IOREGSEL = 0x00, IOWIN = 0x10, EOI = 0x40;
+constexpr uint32_t IOREGSEL = 0x00, IOWIN = 0x10;
 constexpr uint32_t REG_ID = 0x00, REG_VERSION = 0x01, REG_REDIR = 0x10;
-constexpr uint32_t ENTRY_MASKED = 1u << 16;
+constexpr uint32_t ENTRY_MASKED = 1u << 16, ENTRY_LEVEL = 1u << 15, ENTRY_REMOTE_IRR = 1u << 14;
 constexpr uint32_t MAX_UNITS = 8;
 
 Unit units[MAX_UNITS];
@@ -72,10 +72,18 @@ void mask(uint32_t gsi) {
     write_reg(*u, reg, read_reg(*u, reg) | ENTRY_MASKED);
 }
 
-void eoi(uint32_t gsi, uint8_t vector) {
+
+// Switching an entry to edge trigger clears its Remote IRR (82093AA
+// datasheet 3.2.4); masked meanwhile, so the line cannot fire as an edge.
+void eoi_pin(uint32_t gsi) {
     const Unit* u = unit_for_gsi(gsi);
-    if (!u || u->version < 0x20) return;
-    *reinterpret_cast<volatile uint32_t*>(u->base + EOI) = vector;
+    if (!u) return;
+    LockGuard g(lock);
+    uint32_t reg = REG_REDIR + 2 * (gsi - u->gsi_base);
+    uint32_t low = read_reg(*u, reg);
+    if (!(low & ENTRY_LEVEL) || !(low & ENTRY_REMOTE_IRR)) return;
+    write_reg(*u, reg, (low | ENTRY_MASKED) & ~ENTRY_LEVEL);
+    write_reg(*u, reg, low);
 }
 
 }  // namespace natsume::x86::ioapic_hw

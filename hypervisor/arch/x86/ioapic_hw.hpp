@@ -26,8 +26,7 @@ const Unit& unit(uint32_t i);
 void write_entry(uint32_t gsi, uint32_t low, uint32_t high);
 uint32_t read_entry_low(uint32_t gsi);
 void mask(uint32_t gsi);
-// Directed EOI (IOAPIC version 0x20 and later): clears Remote IRR of the
-// entries of the unit holding gsi that use this vector.
-void eoi(uint32_t gsi, uint8_t vector);
+// EOI of one level-triggered entry only (its Remote IRR), on any IOAPIC version.
+void eoi_pin(uint32_t gsi);
 
 }  // namespace natsume::x86::ioapic_hw

@@ -11,6 +11,7 @@
 #include "core/log.hpp"
 #include "core/page_pool.hpp"
 #include "lib/elf.hpp"
+#include "lib/lvt.hpp"
 
 extern "C" void* memset(void*, int, unsigned long);
 extern "C" void* memcpy(void*, const void*, unsigned long);
@@ -260,6 +261,9 @@ bool build_bitmaps(Partition& p, BuildError& err) {
     msr_passthrough(p.msr_bitmap, msr::IA32_TSC_DEADLINE);
     for (uint32_t m = msr::X2APIC_FIRST; m <= msr::X2APIC_LAST; m++) msr_passthrough(p.msr_bitmap, m);
     msr_intercept(p.msr_bitmap, msr::X2APIC_ICR, MsrAccess::Write, true);
+    // LVT entries that carry a delivery mode are checked (lvt.hpp).
+    for (uint32_t offset : {lvt::kCmci, lvt::kThermal, lvt::kPerf, lvt::kLint0, lvt::kLint1})
+        msr_intercept(p.msr_bitmap, msr::X2APIC_FIRST + offset / 16, MsrAccess::Write, true);
     open_device_ports(p);
     return true;
 }

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 
 #include "arch/x86/cpu.hpp"
+#include "arch/x86/exit_context.hpp"
 #include "arch/x86/vmx.hpp"
 #include "arch/x86/vmx_caps.hpp"
 #include "arch/x86/vmx_defs.hpp"
@@ -65,6 +66,12 @@ bool vmx_probe(char* why, size_t n) {
     v.revision = basic.revision;
     v.nx = cpuid(0x80000001).edx & (1u << 20);
     v.x2apic = cpuid(1).ecx & (1u << 21);
+    v.maxphyaddr = cpuid(0x80000000).eax >= 0x80000008 ? static_cast<uint8_t>(cpuid(0x80000008).eax & 0xff) : 36;
+    v.xsave = cpuid(1).ecx & (1u << 26);
+    if (v.xsave) {
+        CpuidResult x = cpuid(0xd, 0);
+        v.xcr0_supported = (uint64_t(x.edx) << 32) | x.eax;
+    }
     bool rdtscp = cpuid(0x80000001).edx & (1u << 27);
     bool invpcid = cpuid(0).eax >= 7 && (cpuid(7).ebx & (1u << 10));
 
@@ -91,6 +98,9 @@ bool vmx_probe(char* why, size_t n) {
     if (const char* bad = ept_unusable_reason(ept)) return fail(why, n, "%s", bad);
     if (!ept.invvpid) return fail(why, n, "INVVPID is not supported");
     v.large_ept_pages = ept.pages_2m;
+    v.cr3_flush_type = static_cast<uint64_t>(ept.invvpid_single_context_keep_globals ? InvvpidType::SingleContextKeepGlobals
+                                             : ept.invvpid_single_context          ? InvvpidType::SingleContext
+                                                                                   : InvvpidType::AllContext);
     v.cr0_fixed0 = rdmsr(msr::IA32_VMX_CR0_FIXED0);
     v.cr0_fixed1 = rdmsr(msr::IA32_VMX_CR0_FIXED1);
     v.cr4_fixed0 = rdmsr(msr::IA32_VMX_CR4_FIXED0);
@@ -109,7 +119,8 @@ bool vmx_enable_this_core(PerCpu& c, char* why, size_t n) {
     if (decode_vmx_basic(rdmsr(msr::IA32_VMX_BASIC)).revision != v.revision)
         return fail(why, n, "VMCS revision differs from the boot CPU's");
     write_cr0(fixed_cr(read_cr0(), v.cr0_fixed0, v.cr0_fixed1));
-    write_cr4(fixed_cr(read_cr4() | cr4::VMXE, v.cr4_fixed0, v.cr4_fixed1));
+    // OSXSAVE lets the hypervisor execute a guest's checked XSETBV (SDM Vol. 2: #UD without it).
+    write_cr4(fixed_cr(read_cr4() | cr4::VMXE | (v.xsave ? cr4::OSXSAVE : 0), v.cr4_fixed0, v.cr4_fixed1));
     *reinterpret_cast<uint32_t*>(c.vmxon_region) = v.revision;
     if (!vmxon(reinterpret_cast<uint64_t>(c.vmxon_region))) return fail(why, n, "VMXON failed");
     return true;
@@ -131,7 +142,7 @@ void write_controls(FieldWriter& w, const Partition& p) {
     w(Vmcs::SECONDARY_PROC_CONTROLS, v.proc2);
     w(Vmcs::EXIT_CONTROLS, v.exit);
     w(Vmcs::ENTRY_CONTROLS, v.entry);
-    w(Vmcs::EXCEPTION_BITMAP, 0);
+    w(Vmcs::EXCEPTION_BITMAP, INTERCEPTED_EXCEPTIONS);
     w(Vmcs::PAGE_FAULT_ERROR_CODE_MASK, 0);
     w(Vmcs::PAGE_FAULT_ERROR_CODE_MATCH, 0);
     w(Vmcs::CR3_TARGET_COUNT, 0);

@@ -3,6 +3,7 @@
 #include <stdint.h>
 
 #include "arch/x86/vmcs_fields.hpp"
+#include "arch/x86/vmx_defs.hpp"
 
 namespace natsume::x86 {
 
@@ -48,6 +49,14 @@ inline T vmread_as() {
     struct { uint64_t eptp, reserved; } desc{0, 0};
     bool fail;
     asm volatile("invept %1, %2; setna %0" : "=qm"(fail) : "m"(desc), "r"(uint64_t(2)) : "cc", "memory");
+    return !fail;
+}
+// INVVPID (SDM Vol. 3C 30.3): type 3 flushes one VPID's mappings except
+// global ones — what a guest's own MOV to CR3 would have done.
+[[nodiscard]] inline bool invvpid(InvvpidType type, uint16_t vpid) {
+    struct { uint64_t vpid, linear; } desc{vpid, 0};
+    bool fail;
+    asm volatile("invvpid %1, %2; setna %0" : "=qm"(fail) : "m"(desc), "r"(static_cast<uint64_t>(type)) : "cc", "memory");
     return !fail;
 }
 

@@ -1,0 +1,30 @@
+// The exception-fixup table of safe_access.hpp, searched by the exception entry.
+
+#include "arch/x86/percpu.hpp"
+#include "arch/x86/safe_access.hpp"
+
+extern "C" const natsume::x86::FixupEntry __fixup_start[], __fixup_end[];
+
+namespace natsume::x86 {
+
+namespace {
+constexpr uint64_t VEC_UD = 6, VEC_GP = 13;
+uint64_t taken = 0;
+}  // namespace
+
+bool apply_fixup(TrapFrame* f) {
+    // Only the faults a guest value can cause on these instructions (SDM Vol. 2:
+    // WRMSR/RDMSR #GP(0); XSETBV #GP(0) or #UD) are fixed up.
+    if (f->vector != VEC_GP && f->vector != VEC_UD) return false;
+    for (const FixupEntry* e = __fixup_start; e != __fixup_end; ++e) {
+        if (e->insn != f->rip) continue;
+        f->rip = e->fixup;
+        __atomic_fetch_add(&taken, 1, __ATOMIC_RELAXED);
+        return true;
+    }
+    return false;
+}
+
+uint64_t fixups_taken() { return __atomic_load_n(&taken, __ATOMIC_RELAXED); }
+
+}  // namespace natsume::x86

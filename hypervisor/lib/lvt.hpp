@@ -1,0 +1,28 @@
+// Local vector table entries a partition may program (SDM Vol. 3A 10.5.1,
+// Figure 10-8). The CMCI, thermal, performance-counter, LINT0 and LINT1
+// entries carry a delivery mode in bits 10:8: SMI would enter firmware, NMI
+// is the hypervisor's control path to a core, INIT resets it, and ExtINT
+// takes vectors from a legacy 8259 no partition owns. Only Fixed is allowed
+// there; the timer and error entries have no delivery mode field.
+#pragma once
+#include <stdint.h>
+
+namespace natsume::lvt {
+
+// xAPIC page offsets; the x2APIC MSR is 0x800 + offset / 16 (SDM 10.12.1.2).
+inline constexpr uint32_t kCmci = 0x2f0, kTimer = 0x320, kThermal = 0x330, kPerf = 0x340, kLint0 = 0x350,
+                          kLint1 = 0x360, kError = 0x370;
+inline constexpr uint32_t kDeliveryShift = 8, kDeliveryMask = 0x7u << kDeliveryShift;
+inline constexpr uint32_t kMasked = 1u << 16;
+
+constexpr bool has_delivery_mode(uint32_t offset) {
+    return offset == kCmci || offset == kThermal || offset == kPerf || offset == kLint0 || offset == kLint1;
+}
+
+// Why a write of value to the entry at offset is refused, or nullptr. A
+// masked entry cannot deliver and is allowed (Linux parks LINT0 as masked
+// ExtINT): unmasking it is another write, checked again. Callers drop a
+// refused write rather than fault, as a guest expects the write to work.
+const char* refuse_reason(uint32_t offset, uint32_t value);
+
+}  // namespace natsume::lvt
