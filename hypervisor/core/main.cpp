@@ -384,7 +384,10 @@ void ap_run(x86::PerCpu& c) {
                   x86::vcpu_setup(c, *c.partition, c.failure, sizeof c.failure);
         c.state = ok ? x86::CpuState::VmxReady : x86::CpuState::Failed;
     } else {
-        c.state = x86::CpuState::VmxReady;
+        // A parked core waits in VMX root operation, where INIT is blocked
+        // (SDM Vol. 3C 24.8): no guest can reset it into firmware or a trampoline.
+        c.state = x86::vmx_enable_this_core(c, c.failure, sizeof c.failure) ? x86::CpuState::VmxReady
+                                                                             : x86::CpuState::Failed;
     }
     while (phase == Phase::VmxInit) x86::pause();
     if (phase == Phase::Launch && c.partition && c.state == x86::CpuState::VmxReady) {
@@ -433,6 +436,9 @@ extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
     if (!x86::vmx_probe(why, sizeof why)) NATSUME_PANIC("VT-x requirement not met: %s", why);
     x86::shared_intx::activate(boot::bsp_apic_id);
     boot::start_cores();
+    x86::smp::close_ap_start();
+    // The boot core too stays in VMX root operation from here on (INIT blocked).
+    if (!x86::vmx_enable_this_core(x86::cpus[0], why, sizeof why)) NATSUME_PANIC("boot core VMXON: %s", why);
     boot::rendezvous();
     boot::supervise();
 }

@@ -74,6 +74,15 @@ uint32_t offset_in_table(const Location& loc, uint64_t address) {
     return static_cast<uint32_t>(address - loc.table_address);
 }
 
+const char* access_refusal(const Location& loc, uint64_t address, uint8_t size, bool write) {
+    if (size != 4 && size != 8) return "MSI-X pages take only 4- and 8-byte accesses";
+    if (address & (size - 1u)) return "MSI-X page access not naturally aligned";
+    if (!in_table_pages(loc, address) || !in_table_pages(loc, address + size - 1)) return "access outside the MSI-X table pages";
+    if (write && address + size > loc.pba_address && address < loc.pba_address + loc.pba_bytes)
+        return "the pending-bit array is read-only";
+    return nullptr;
+}
+
 bool in_table_pages(const Location& loc, uint64_t address) {
     return address >= loc.table_first_page &&
            address - loc.table_first_page < static_cast<uint64_t>(loc.table_page_count) * kPageSize;

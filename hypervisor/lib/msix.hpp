@@ -84,6 +84,11 @@ bool locate(const pci::Function& fn, const pci::ConfigAccess& hw, uint8_t cap_of
 
 // The offset of a physical address within the table, or kNotInTable.
 uint32_t offset_in_table(const Location& loc, uint64_t address);
+// Why an access to the table's pages is not carried out, or nullptr: only
+// naturally aligned 4- and 8-byte accesses (PCI Local Bus 3.0, 6.8.2: the
+// table and PBA take DWORD and QWORD accesses), never a write to the PBA
+// (read-only), and nothing that reaches past the trapped page.
+const char* access_refusal(const Location& loc, uint64_t address, uint8_t size, bool write);
 // True when address lies in one of the table's 4 KiB pages.
 bool in_table_pages(const Location& loc, uint64_t address);
 

@@ -51,6 +51,8 @@ inline constexpr size_t kMaxBars = 6;  // type 0 header; a type 1 header has two
 // Capability IDs (PCI 3.0 appendix H).
 inline constexpr uint8_t kCapPowerManagement = 0x01, kCapMsi = 0x05, kCapVendorSpecific = 0x09;
 inline constexpr uint8_t kCapPciExpress = 0x10, kCapMsiX = 0x11;
+// MSI and MSI-X message control: a word at capability + 2 (PCI 3.0, 6.8.1.3 and 6.8.2.3).
+inline constexpr uint16_t kCapMessageControl = 0x02, kMsiControlEnable = 1u << 0;
 // The capability list lives in 0x40..0xFF: at most (0x100 - 0x40) / 4 entries.
 inline constexpr size_t kMaxCapabilityEntries = 48;
 inline constexpr uint8_t kFirstCapabilityOffset = 0x40;

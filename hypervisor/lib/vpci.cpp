@@ -175,7 +175,7 @@ uint32_t command_status_dword(const Device& d, uint32_t hw_value) {
 // MSI capability layout (PCI 3.0 6.8.1): control at +2 (bit 0 enable, 3:1
 // multiple message capable, 6:4 multiple message enable, 7 64-bit, 8
 // per-vector masking); address at +4, upper address at +8 when 64-bit, then data.
-constexpr uint32_t kMsiEnable = 1u << 0, kMsiMmcMask = 7u << 1, kMsiMmeMask = 7u << 4, kMsi64 = 1u << 7;
+constexpr uint32_t kMsiEnable = pci::kMsiControlEnable, kMsiMmcMask = 7u << 1, kMsiMmeMask = 7u << 4, kMsi64 = 1u << 7;
 constexpr uint32_t kMsiAddressBase = 0xFEE00000u;   // SDM Vol. 3A 10.11.1
 constexpr uint8_t kMsiMinVector = 0x10;
 

@@ -3,6 +3,7 @@
 #include <new>
 
 #include "arch/x86/ioapic_hw.hpp"
+#include "arch/x86/pci_hw.hpp"
 #include "arch/x86/shared_intx.hpp"
 #include "arch/x86/vtd/platform.hpp"
 #include "core/log.hpp"
@@ -148,6 +149,12 @@ bool msix_access(Partition& p, uint64_t gpa, bool write, uint8_t size, uint64_t&
     for (uint32_t i = 0; i < p.device_count; i++) {
         PartitionDevice& d = p.devices[i];
         if (!d.msix || !msix::in_table_pages(d.msix_loc, gpa)) continue;
+        if (const char* bad = msix::access_refusal(d.msix_loc, gpa, size, write)) {
+            why = bad;
+            refused = true;
+            if (!write) value = ~0ull;   // what a read of nothing returns
+            return size == 4 || size == 8 ? !(gpa & (size - 1u)) : false;   // bad shape: the caller injects #GP
+        }
         uint32_t off = msix::offset_in_table(d.msix_loc, gpa);
         if (off == msix::kNotInTable) {
             // The PBA or other registers sharing the table's pages: the real thing.
@@ -164,6 +171,26 @@ bool msix_access(Partition& p, uint64_t gpa, bool write, uint8_t size, uint64_t&
         return true;
     }
     return false;
+}
+
+uint32_t quiesce(Partition& p) {
+    const pci::ConfigAccess& hw = pci_hw::access();
+    for (uint32_t i = 0; i < p.device_count; i++) {
+        const PartitionDevice& d = p.devices[i];
+        uint16_t cmd = pci::read16(hw, d.bdf, pci::kCommand);
+        pci::write16(hw, d.bdf, pci::kCommand,
+                     static_cast<uint16_t>((cmd & ~pci::kCmdBusMaster) | pci::kCmdInterruptDisable));
+        if (d.fn->cap_msi) {
+            uint16_t offset = static_cast<uint16_t>(d.fn->cap_msi + pci::kCapMessageControl);
+            pci::write16(hw, d.bdf, offset, static_cast<uint16_t>(pci::read16(hw, d.bdf, offset) & ~pci::kMsiControlEnable));
+        }
+        if (d.fn->cap_msix) {
+            uint16_t offset = static_cast<uint16_t>(d.fn->cap_msix + pci::kCapMessageControl);
+            pci::write16(hw, d.bdf, offset, static_cast<uint16_t>(pci::read16(hw, d.bdf, offset) | msix::kControlFunctionMask));
+        }
+        if (d.gsi != NO_GSI && !shared_intx::is_shared(d.gsi)) ioapic_hw::mask(d.gsi);
+    }
+    return p.device_count;
 }
 
 }  // namespace natsume::x86::devices

@@ -30,4 +30,9 @@ uint32_t resolve_gsi(const pci::Function& fn, const acpi::Madt& madt);
 [[nodiscard]] bool msix_access(Partition& p, uint64_t gpa, bool write, uint8_t size, uint64_t& value, bool& refused,
                                const char*& why);
 
+// A stopped partition's devices can no longer keep anyone busy: bus
+// mastering off, INTx disabled, MSI disabled, MSI-X function-masked, and
+// its unshared IOAPIC pins masked. Returns how many functions were quiesced.
+uint32_t quiesce(Partition& p);
+
 }  // namespace natsume::x86::devices

@@ -5,6 +5,7 @@
 #include <natsume/hypercall.h>
 
 #include "arch/x86/cpu.hpp"
+#include "arch/x86/devices.hpp"
 #include "arch/x86/exit_context.hpp"
 #include "arch/x86/vcpu.hpp"
 #include "arch/x86/vmx.hpp"
@@ -124,6 +125,9 @@ struct HandlerTable {
 constexpr HandlerTable handlers;
 
 [[noreturn]] void stop_partition(Partition& p, const char* reason) {
+    // Before the report: once it says "stopped", nothing of p may still run.
+    if (uint32_t n = devices::quiesce(p))
+        log::print("natsume: partition %s: %u device(s) quiesced (bus master off, interrupts masked)\n", p.cfg.name, n);
     partition_report_stop(p, reason);
     this_cpu().state = CpuState::Parked;
     boot::notify_partition_stopped();

@@ -90,7 +90,11 @@ bool asserted(Device& d, bool& known) {
     known = true;
     switch (d.check) {
     case Check::StatusBit3: {
-        bool on = pci::read16(pci_hw::access(), d.bdf, pci::kStatus) & pci::kStatusInterrupt;
+        // All ones: the function does not answer (reset, powered down): it is
+        // not the one asserting, or the line would look asserted forever.
+        uint16_t status = pci::read16(pci_hw::access(), d.bdf, pci::kStatus);
+        if (status == 0xffff) return false;
+        bool on = status & pci::kStatusInterrupt;
         if (on) {
             // Deassert the line until the owner has serviced the device.
             uint16_t cmd = pci::read16(pci_hw::access(), d.bdf, pci::kCommand);
@@ -101,6 +105,7 @@ bool asserted(Device& d, bool& known) {
     }
     case Check::E1000Icr: {
         uint32_t causes = *reinterpret_cast<volatile uint32_t*>(d.icr);   // deasserts the line
+        if (causes == 0xffffffffu) return false;   // memory decode off or reset: not answering
         if (causes) __atomic_fetch_or(&d.saved, causes, __ATOMIC_SEQ_CST);
         return causes != 0;
     }
@@ -248,7 +253,11 @@ bool poll() {
         for (size_t d = 0; d < l.count; d++) {
             Device& dev = l.devices[d];
             if (!dev.held) continue;
-            if (pci::read16(pci_hw::access(), dev.bdf, pci::kStatus) & pci::kStatusInterrupt) { busy = true; continue; }
+            // A stopped owner never services its device (its INTx stays disabled,
+            // devices::quiesce); a function that reads all ones cannot be serviced.
+            uint16_t status = pci::read16(pci_hw::access(), dev.bdf, pci::kStatus);
+            if (dev.owner->state == PartitionState::Stopped || status == 0xffff) { dev.held = false; continue; }
+            if (status & pci::kStatusInterrupt) { busy = true; continue; }
             uint16_t cmd = pci::read16(pci_hw::access(), dev.bdf, pci::kCommand);
             pci::write16(pci_hw::access(), dev.bdf, pci::kCommand, cmd & static_cast<uint16_t>(~pci::kCmdInterruptDisable));
             dev.held = false;

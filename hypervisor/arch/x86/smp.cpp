@@ -22,6 +22,9 @@ constexpr uint64_t INIT_DELAY_US = 10000, SIPI_DELAY_US = 200;
 constexpr uint64_t ONLINE_TIMEOUT_US = 200000;
 
 volatile uint32_t ap_next_index;
+volatile bool ap_start_closed;
+// cli; hlt; jmp back to the hlt: what a late start-up IPI finds at the trampoline.
+constexpr uint8_t HALT_LOOP[] = {0xfa, 0xf4, 0xeb, 0xfd};
 
 bool online(uint32_t index) { return cpus[index].state != CpuState::Absent; }
 
@@ -55,10 +58,19 @@ bool start_ap(uint32_t index, uint32_t apic_id) {
     return true;
 }
 
+void close_ap_start() {
+    ap_start_closed = true;
+    auto* dst = reinterpret_cast<volatile uint8_t*>(TRAMPOLINE_PHYS);
+    size_t size = static_cast<size_t>(ap_trampoline_end - ap_trampoline_start);
+    for (size_t i = 0; i < size; i++) dst[i] = i < sizeof HALT_LOOP ? HALT_LOOP[i] : 0;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 }  // namespace natsume::x86::smp
 
 extern "C" void ap_main() {
     using namespace natsume::x86;
+    if (natsume::x86::smp::ap_start_closed) halt_forever();
     PerCpu& c = cpus[natsume::x86::smp::ap_next_index];
     cpu_local_init(c);
     lapic::init_this_core();

@@ -9,6 +9,11 @@ namespace natsume::x86::smp {
 // online. False (with a sentence in cpus[index].failure) when it does not.
 [[nodiscard]] bool start_ap(uint32_t index, uint32_t apic_id);
 
+// After the last AP is up: the trampoline below 1 MiB becomes a halt loop and
+// the AP entry refuses to run again, so a start-up IPI (from a guest with its
+// xAPIC passed through, say) cannot restart a core into the hypervisor.
+void close_ap_start();
+
 }  // namespace natsume::x86::smp
 
 // Entered by each AP in long mode on its own stack; never returns.

@@ -105,3 +105,24 @@ TEST_CASE("locate refuses what cannot be trapped safely", "[msix][locate]") {
     unsized.bar_count = 0;
     CHECK_FALSE(msix::locate(unsized, m.a, kMsiX, loc));
 }
+
+TEST_CASE("only naturally aligned 4- and 8-byte accesses reach the table pages; the PBA is read-only",
+          "[msix][locate][hostile]") {
+    msix::Location loc{};
+    REQUIRE(locate_with(0x0007, 0x0100 | kMsixBir, 0x0800 | kMsixBir, loc));   // PBA in the table's page
+    const uint64_t entry = loc.table_address;
+    CHECK(msix::access_refusal(loc, entry, 4, true) == nullptr);
+    CHECK(msix::access_refusal(loc, entry + 8, 8, true) == nullptr);
+    CHECK(msix::access_refusal(loc, entry, 1, false) != nullptr);      // byte
+    CHECK(msix::access_refusal(loc, entry, 2, true) != nullptr);       // word
+    CHECK(msix::access_refusal(loc, entry + 2, 4, true) != nullptr);   // unaligned
+    CHECK(msix::access_refusal(loc, entry + 4, 8, false) != nullptr);  // qword across two dwords of an entry
+    CHECK(msix::access_refusal(loc, entry, 16, true) != nullptr);      // wider than a qword
+    CHECK(msix::access_refusal(loc, loc.pba_address, 8, false) == nullptr);
+    CHECK(msix::access_refusal(loc, loc.pba_address, 8, true) != nullptr);
+    CHECK(msix::access_refusal(loc, loc.pba_address + 4, 4, true) != nullptr);
+    // The last dword of the trapped page is fine; nothing may run into the next page.
+    const uint64_t last = loc.table_first_page + 0xffc;
+    CHECK(msix::access_refusal(loc, last, 4, false) == nullptr);
+    CHECK(msix::access_refusal(loc, last + 4, 4, false) != nullptr);
+}
