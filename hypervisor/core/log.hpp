@@ -16,5 +16,13 @@ size_t format(char* buf, size_t size, const char* fmt, ...) __attribute__((forma
 size_t vformat(char* buf, size_t size, const char* fmt, va_list ap);
 // Raw bytes, for partition console lines already prefixed by the caller.
 void write(const char* s, size_t n);
+// Deferred output: from now on lines are queued and wake() is called when
+// the queue was empty; the core that wakes calls flush_pending(). Until then,
+// and after drain(), lines go straight to the UART.
+void defer_to(bool (*wake)());   // wake returns whether it reached the drainer
+bool flush_pending();   // true when it wrote anything
+bool pending();         // lines are queued
+// Writes out everything queued, waits for the UART, and turns deferral off
+// (the stop and panic paths).
 void drain();
 }  // namespace natsume::log

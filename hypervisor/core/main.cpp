@@ -360,12 +360,23 @@ bool all_stopped() {
     return true;
 }
 
+bool wake_boot_core() { return x86::lapic::send_fixed(bsp_apic_id, WAKE_VECTOR); }
+
 [[noreturn]] void supervise() {
+    // Partition cores queue their console lines; this core writes them out.
+    log::defer_to(wake_boot_core);
     while (!all_stopped()) {
+        // With interrupts on: shared lines must not wait behind the UART.
+        asm volatile("sti" ::: "memory");
+        log::flush_pending();
+        asm volatile("cli" ::: "memory");
+        // A wake-up taken while flushing is spent: look again before halting.
+        if (all_stopped() || log::pending()) continue;
         // Shared lines may hold a device or pin masked for a moment: poll then.
         if (x86::shared_intx::poll()) asm volatile("sti; pause; cli" ::: "memory");
         else asm volatile("sti; hlt; cli" ::: "memory");
     }
+    log::drain();
     log::print("natsume: all partitions stopped\n");
     machine_stop(0);
 }
@@ -375,7 +386,7 @@ bool all_stopped() {
 const Options& options() { return opts; }
 uint64_t tsc_khz() { return measured_tsc_khz; }
 
-void notify_partition_stopped() { (void)x86::lapic::send_fixed(bsp_apic_id, WAKE_VECTOR); }
+void notify_partition_stopped() { (void)wake_boot_core(); }
 
 void ap_run(x86::PerCpu& c) {
     while (phase == Phase::Starting) x86::pause();

@@ -34,9 +34,14 @@ bool send(uint32_t apic_id, uint32_t command) {
     }
     if (!wait_until(ICR_TIMEOUT_US, [] { return !(read(REG_ICR_LO) & ICR_DELIVERY_PENDING); }))
         return false;
+    // A partition core's xAPIC is the guest's: it may be between writing the
+    // ICR's high and low halves when it exits. Its destination is put back.
+    uint32_t guest_high = read(REG_ICR_HI);
     write(REG_ICR_HI, apic_id << 24);
     write(REG_ICR_LO, command);
-    return wait_until(ICR_TIMEOUT_US, [] { return !(read(REG_ICR_LO) & ICR_DELIVERY_PENDING); });
+    bool sent = wait_until(ICR_TIMEOUT_US, [] { return !(read(REG_ICR_LO) & ICR_DELIVERY_PENDING); });
+    write(REG_ICR_HI, guest_high);
+    return sent;
 }
 }  // namespace
 
