@@ -53,7 +53,10 @@ E1000_ID = "8086:100e"
 # Both loads run far longer than rt0's measurement (load-irq stops after
 # seconds=, 5 by default); the run ends when rt0 is done.
 GP_TEST = {"cpu": "test=load-cpu", "irq-storm": "test=load-irq seconds=3600",
-           "ipi-storm": "test=load-irq ipi=1 seconds=3600"}
+           "ipi-storm": "test=load-irq ipi=1 seconds=3600",
+           "console-flood": "test=load-attack kind=console", "io-storm": "test=load-attack kind=io",
+           "ipi-attack": "test=load-attack kind=ipi", "eoi-flood": "test=load-attack kind=eoi",
+           "refusal-flood": "test=load-attack kind=msr"}
 # Partition runs end when rt0 is done: the load partition may never stop.
 PARTITION_END = (r"^\[rt0\] NATSUME-DONE|natsume: PANIC|natsume: all partitions stopped"
                  r"|natsume: partition rt0 stopped")
@@ -112,6 +115,12 @@ id = "{E1000_ID}"
 '''
 
 
+def gp_lapic(load: str) -> str:
+    """The load partition's local APIC: an attacker is untrusted (trapped,
+    its interrupt commands filtered); the other loads pass it through."""
+    return "trapped" if load in bench.ATTACK_LOADS else "passthrough"
+
+
 def partition_toml(spec: bench.CaseSpec, samples: int) -> str:
     """The bench machine, as configs/passthrough.toml lays it out: rt0 owns the
     e1000 in slot1; the load partition owns the e1000 in slot2."""
@@ -123,7 +132,7 @@ name = "bench-irq"
                             spec.lapic, RT_DEVICE)
     if spec.load != "none":
         text += partition_block("gp0", 2, 0x06000000, 0x08800000, f"role=gp {GP_TEST[spec.load]}",
-                                "passthrough", GP_DEVICE)
+                                gp_lapic(spec.load), GP_DEVICE)
     return text
 
 
@@ -178,7 +187,7 @@ def run_case(build: BuildTree, spec: bench.CaseSpec, samples: int, timeout: floa
              "emulator": f"Bochs {spec.cpu_model}, {CPUS} CPUs",
              "devices": {"rt0" if spec.mode == "partition" else "guest": RT_DEVICE.bdf}}
     if spec.mode == "partition" and spec.load != "none":
-        extra["load_partition"] = {"name": "gp0", "cmdline": GP_TEST[spec.load],
+        extra["load_partition"] = {"name": "gp0", "cmdline": GP_TEST[spec.load], "lapic": gp_lapic(spec.load),
                                    "device": GP_DEVICE.bdf,
                                    "running_until_rt0_done": load_still_running(lines)}
     outcome.cases = [bench.case_record(spec, m, ips, extra) for m in found]

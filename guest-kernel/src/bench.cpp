@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "device_common.h"
+#include "hypercall.h"
 #include "e1000.h"
 #include "idt.h"
 #include "lapic.h"
@@ -258,6 +259,29 @@ bool timer_case(Case& c, TimerKind kind, uint64_t period_us)
 
 int64_t* sample_buffer(size_t n) { return static_cast<int64_t*>(malloc(n * sizeof(int64_t))); }
 
+// --- hypercall round trip: VMCALL -> hypervisor -> VMRESUME --------------------
+
+// The cheapest hypercall that does real work (PARTITION_INFO fills 64 bytes):
+// what another partition's flood costs this one's exit handling shows here.
+bool hypercall_case(Case& c)
+{
+    static natsume_partition_info info;
+    ExitProbe probe;
+    probe.start();
+    for (size_t i = 0; i < c.n; ++i) {
+        uint64_t t0 = rdtsc_ordered();
+        int64_t r = hypercall::call(NATSUME_HC_PARTITION_INFO, reinterpret_cast<uintptr_t>(&info));
+        uint64_t t1 = rdtsc_ordered();
+        if (r != NATSUME_OK) {
+            c.n = i;
+            return false;
+        }
+        c.samples[i] = static_cast<int64_t>(t1 - t0);
+    }
+    probe.stop(c);
+    return true;
+}
+
 }  // namespace
 
 void run_bench_irq()
@@ -300,6 +324,15 @@ void run_bench_irq()
         results::report(extra ? "bench-irq-timer-oneshot" : "bench-irq-timer", tim_ok,
                         "\"samples\":%llu,\"timer\":\"%s\"", static_cast<unsigned long long>(tim.n),
                         tim.timer_mode);
+    }
+    if (in_partition()) {
+        Case hc{"hypercall"};
+        hc.samples = buf;
+        hc.n = n;
+        bool hc_ok = hypercall_case(hc);
+        if (hc.n)
+            print_case(hc);
+        results::report("bench-hypercall", hc_ok, "\"samples\":%llu", static_cast<unsigned long long>(hc.n));
     }
     free(buf);
 }

@@ -30,6 +30,7 @@ void run_pci_list();
 void run_bench_irq();
 void run_load_cpu();
 void run_load_irq();
+void run_load_attack();
 void run_attack_pci();
 void run_attack_ioapic();
 void run_attack_ipi();

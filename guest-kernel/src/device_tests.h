@@ -1,4 +1,4 @@
-// Device-side test modes: test=pci, e1000, bench-irq, load-cpu, load-irq,
+// Device-side test modes: test=pci, e1000, bench-irq, load-cpu, load-irq, load-attack,
 // attack-pci, attack-ioapic, attack-ipi, shared-line-rt, shared-line-gp,
 // shared-line-native.
 #pragma once
