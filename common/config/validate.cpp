@@ -178,8 +178,9 @@ bool check_flags(const Part& p, uint32_t i, Report& r) {
     if (p.lapic_mode != NATSUME_LAPIC_PASSTHROUGH && p.lapic_mode != NATSUME_LAPIC_TRAPPED)
         return fail(t.str("lapic mode ").dec(p.lapic_mode).str(" is unknown; use ").dec(NATSUME_LAPIC_PASSTHROUGH)
                         .str(" (passthrough) or ").dec(NATSUME_LAPIC_TRAPPED).str(" (trapped)"));
-    if (p.flags != 0)
-        return fail(t.str("flags is ").hex(p.flags).str(", must be 0 (no flags are defined)"));
+    if ((p.flags & ~NATSUME_PARTITION_SHARE_SMT) != 0)
+        return fail(t.str("flags is ").hex(p.flags).str("; only ").hex(NATSUME_PARTITION_SHARE_SMT)
+                        .str(" (share SMT siblings) is defined"));
     if (p.reserved != 0)
         return fail(t.str("reserved field is ").hex(p.reserved).str(", must be 0"));
     return true;
@@ -341,6 +342,41 @@ bool check_platform_cores(const Part& part, const Platform& p, Report& r) {
         if (id == p.bsp_apic_id)
             return fail(core_list(t.str("core ").dec(id).str(" is the boot core, which the hypervisor keeps; use "
                                                              "another core ("), p).str(")"));
+    }
+    return true;
+}
+
+// The partition (other than `self`) that owns core `id`, or nullptr.
+const Part* core_owner(const natsume_config_header* h, uint32_t id, const Part* self) {
+    const Part* parts = partitions(h);
+    for (uint32_t i = 0; i < h->partition_count; ++i)
+        for (uint32_t k = 0; k < parts[i].core_count && k < NATSUME_CONFIG_MAX_CORES; ++k)
+            if (&parts[i] != self && parts[i].cores[k] == id) return &parts[i];
+    return nullptr;
+}
+
+bool shares_smt(const Part& part) { return (part.flags & NATSUME_PARTITION_SHARE_SMT) != 0; }
+
+// SMT siblings share L1/L2 and execution units: a neighbour there can slow
+// this partition down and observe its timing. Only the file can accept that.
+bool check_platform_smt(const natsume_config_header* h, const Part& part, const Platform& p, Report& r) {
+    if (p.smt_shift == 0 || p.smt_shift >= 32) return true;
+    for (uint32_t k = 0; k < part.core_count && k < NATSUME_CONFIG_MAX_CORES; ++k) {
+        uint32_t id = part.cores[k];
+        for (size_t a = 0; a < p.apic_count; ++a) {
+            uint32_t other = p.apic_ids[a];
+            if (other == id || (other >> p.smt_shift) != (id >> p.smt_shift)) continue;
+            const Part* q = core_owner(h, other, &part);
+            bool hv = other == p.bsp_apic_id;
+            if (!hv && !q) continue;   // a parked core runs nothing
+            if (shares_smt(part) && (hv || shares_smt(*q))) continue;
+            Text t = start_part(r, part, 0);
+            t.str("core ").dec(id).str(" is an SMT sibling of core ").dec(other);
+            if (hv) t.str(" (the hypervisor's boot core)");
+            else t.str(" of partition '").str(q->name).str("'");
+            return fail(t.str(": siblings share caches and execution units; use whole physical cores or set "
+                              "allow_smt_sharing = true on every partition involved"));
+        }
     }
     return true;
 }
@@ -533,8 +569,8 @@ bool validate_platform(const natsume_config_header* h, const Platform& p, Report
     }
     const Part* parts = partitions(h);
     for (uint32_t i = 0; i < h->partition_count; ++i)
-        if (!check_platform_cores(parts[i], p, r) || !check_platform_ram(parts[i], p, r) ||
-            !check_platform_devices(parts[i], p, r))
+        if (!check_platform_cores(parts[i], p, r) || !check_platform_smt(h, parts[i], p, r) ||
+            !check_platform_ram(parts[i], p, r) || !check_platform_devices(parts[i], p, r))
             return false;
     return true;
 }

@@ -60,10 +60,16 @@ struct Platform {
     // stay identity-mapped for their devices, so no partition may own them.
     const Range* rmrr = nullptr;
     size_t rmrr_count = 0;
+    // Low APIC ID bits that number the hardware threads of one core (CPUID
+    // leaf 0xB, or leaf 1/4 on older CPUs): IDs equal above them are SMT
+    // siblings, which share caches and execution units. 0: no SMT.
+    uint8_t smt_shift = 0;
 };
 
 // Fit of a blob that passed validate_blob to this machine: every core exists
-// and is not the BSP; each partition's RAM and DMA window lie inside one
+// and is not the BSP; no core has an SMT sibling in another partition or
+// with the hypervisor unless the partitions involved set
+// NATSUME_PARTITION_SHARE_SMT; each partition's RAM and DMA window lie inside one
 // usable range and overlap no reserved range; every device exists at its BDF,
 // matches its vendor:device when given and is not a bridge; without an IOMMU,
 // a partition owning a device that may master the bus has a DMA window; no

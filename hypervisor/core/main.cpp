@@ -25,6 +25,7 @@
 #include "core/partition.hpp"
 #include "lib/acpi.hpp"
 #include "lib/cmdline.hpp"
+#include "lib/cpu_topology.hpp"
 #include "lib/multiboot2.hpp"
 
 extern "C" {
@@ -183,6 +184,17 @@ const natsume_config_header* load_config() {
 
 // Lines that devices of different partitions share are delivered per device
 // (the owner of the device that asserted), never per pin.
+uint8_t smt_shift_of_this_cpu() {
+    x86::CpuidResult c0 = x86::cpuid(0), c1 = x86::cpuid(1);
+    topology::Leaves l{c0.eax, c1.ebx, c1.edx, 0, 0, 0, 0};
+    if (c0.eax >= 4) l.l4_eax = x86::cpuid(4, 0).eax;
+    if (c0.eax >= 0xb) {
+        x86::CpuidResult cb = x86::cpuid(0xb, 0);
+        l.lb_eax = cb.eax, l.lb_ebx = cb.ebx, l.lb_ecx = cb.ecx;
+    }
+    return topology::smt_shift(l);
+}
+
 void report_shared_lines(const natsume_config_header* h, const config::Platform& p) {
     static config::SharedLine lines[8];
     size_t n = config::shared_intx_lines(h, p, lines, 8);
@@ -222,6 +234,8 @@ void check_platform(const natsume_config_header* h) {
     config::Platform p{apic_ids, na, bsp_apic_id, usable, nu, reserved, nr, devs, inv.count, vtd_info.present};
     p.rmrr = vtd_info.rmrr;
     p.rmrr_count = vtd_info.rmrr_count;
+    p.smt_shift = smt_shift_of_this_cpu();
+    if (p.smt_shift) log::print("natsume: cpu: SMT: APIC ID bits 0-%u number the threads of a core\n", p.smt_shift - 1);
     config::Report r{};
     if (!config::validate_platform(h, p, r)) NATSUME_PANIC("partition file does not fit this machine: %s", r.text);
     report_shared_lines(h, p);

@@ -6,6 +6,7 @@
 
 #include <natsume/config_blob.h>
 
+#include "lib/guest_range.hpp"
 #include "lib/msix.hpp"
 #include "lib/pci.hpp"
 #include "lib/rate_limit.hpp"
@@ -94,9 +95,7 @@ extern Partition partitions[MAX_PARTITIONS];
 extern uint32_t partition_count;
 
 // True when [gpa, gpa+len) lies inside the partition's RAM.
-inline bool gpa_range_ok(const Partition& p, uint64_t gpa, uint64_t len) {
-    return gpa <= p.ram_size && len <= p.ram_size - gpa;
-}
+inline bool gpa_range_ok(const Partition& p, uint64_t gpa, uint64_t len) { return guest_range_ok(p.ram_size, gpa, len); }
 // Host pointer to guest-physical memory (RAM is identity-mapped in the hypervisor).
 inline uint8_t* gpa_to_host(const Partition& p, uint64_t gpa) {
     return reinterpret_cast<uint8_t*>(p.ram_base + gpa);

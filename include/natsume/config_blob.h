@@ -31,6 +31,8 @@
 #define NATSUME_DEVICE_ANY_ID       0xffffu       // vendor/device not checked
 #define NATSUME_GSI_AUTO            0xffffffffu   // INTx GSI from the Interrupt Line register + MADT overrides
 #define NATSUME_DEVICE_NO_DMA       0x0001u       // the device never masters the bus: bus-master enable refused
+// natsume_config_partition.flags
+#define NATSUME_PARTITION_SHARE_SMT 0x0001u       // its cores may have SMT siblings outside the partition
 
 struct natsume_config_device {
     uint16_t bdf;              // NATSUME_BDF(...)
@@ -61,7 +63,7 @@ struct natsume_config_partition {
     uint32_t core_count;       // currently exactly 1
     uint32_t cores[NATSUME_CONFIG_MAX_CORES];    // local APIC IDs
     uint32_t lapic_mode;       // NATSUME_LAPIC_*
-    uint32_t flags;            // reserved, 0
+    uint32_t flags;            // NATSUME_PARTITION_*
     uint32_t reserved;         // 0
     // Identity-mapped window (guest-physical == host-physical) for device DMA
     // buffers, needed where no IOMMU translates DMA; 0/0 when absent.

@@ -30,7 +30,8 @@ constexpr uint32_t kMaxApicId = 256;  // xAPIC IDs are 8 bits; the hypervisor ch
 
 const std::vector<std::string_view> kRootKeys = {"version", "name", "partition"};
 const std::vector<std::string_view> kPartitionKeys = {"name",    "cores", "ram", "image",
-                                                      "cmdline", "lapic", "dma", "device"};
+                                                      "cmdline", "lapic", "dma", "device",
+                                                      "allow_smt_sharing"};
 const std::vector<std::string_view> kRamKeys = {"base", "size"};
 const std::vector<std::string_view> kDeviceKeys = {"bdf", "id", "intx_gsi", "dma"};
 
@@ -260,6 +261,13 @@ void Compiler::parse_partition(const toml::table& t, size_t index) {
         parse_lapic(*n, p);
     if (const toml::node* n = t.get("dma"))
         parse_dma(*n, p);
+    if (const toml::node* n = t.get("allow_smt_sharing")) {
+        if (!n->is_boolean())
+            error(pos_of(*n), fmt::format("allow_smt_sharing of {} must be true or false, not {}", p.label,
+                                          type_name(*n)));
+        else if (*n->value<bool>())
+            p.part.flags |= NATSUME_PARTITION_SHARE_SMT;
+    }
     if (const toml::node* n = t.get("device"))
         parse_devices(*n, p);
     parsed_.push_back(std::move(p));

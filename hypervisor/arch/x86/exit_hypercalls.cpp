@@ -11,8 +11,7 @@ namespace natsume::x86 {
 namespace {
 int64_t hc_console_write(Vcpu& v) {
     uint64_t gpa = v.regs.rdi, len = v.regs.rsi;
-    if (len > NATSUME_CONSOLE_WRITE_MAX) return NATSUME_EINVAL;
-    if (!gpa_range_ok(v.part, gpa, len)) return NATSUME_EFAULT;
+    if (int64_t bad = console_write_args(v.part.ram_size, gpa, len); bad != NATSUME_OK) return bad;
     partition_console_write(v.part, reinterpret_cast<const char*>(gpa_to_host(v.part, gpa)), len);
     return static_cast<int64_t>(len);
 }

@@ -253,6 +253,8 @@ TEST_CASE("single-field rules", "[config][compiler]") {
         {"lapic = \"passthrough\"", "", "missing key 'lapic' in partition 'p'"},
         {"lapic = \"passthrough\"", "lapic = \"passthrough\"\ncmdline = \"" + std::string(256, 'c') + "\"",
          "cmdline of partition 'p' is 256 characters long; the limit is 255"},
+        {"lapic = \"passthrough\"", "lapic = \"passthrough\"\nallow_smt_sharing = 1",
+         "allow_smt_sharing of partition 'p' must be true or false, not an integer"},
     };
     for (const auto& c : cases) {
         std::string body = kBody;
@@ -263,6 +265,18 @@ TEST_CASE("single-field rules", "[config][compiler]") {
         INFO(body << "\n" << all_errors(r));
         REQUIRE(r.errors.size() == 1);
         CHECK_THAT(r.errors[0].message, Catch::Contains(c.expected));
+    }
+}
+
+TEST_CASE("allow_smt_sharing sets the partition's SMT flag", "[config][compiler][smt]") {
+    for (bool on : {true, false}) {
+        std::string body = kBody;
+        body.replace(body.find("lapic = \"passthrough\""), 21,
+                     std::string("lapic = \"passthrough\"\nallow_smt_sharing = ") + (on ? "true" : "false"));
+        CompileResult r = compile_partition_text(one_partition(body), "t.toml");
+        INFO(all_errors(r));
+        REQUIRE(r.ok());
+        CHECK(part(r, 0).flags == (on ? NATSUME_PARTITION_SHARE_SMT : 0u));
     }
 }
 

@@ -230,3 +230,48 @@ TEST_CASE("validate_platform keeps partitions out of RMRRs", "[config][platform]
     p.iommu = false;
     CHECK(run(b, p) == "OK");
 }
+
+// A 2-core, 4-thread machine: APIC IDs 0/1 are one core's threads, 2/3 the
+// other's (SMT shift 1). Default blob: rt0 on APIC 1, gp0 on APIC 2.
+namespace {
+const uint32_t kSmtApics[] = {0, 1, 2, 3};
+Platform smt_machine() {
+    Platform p{kSmtApics, 4, 0, kUsable, 2, kReserved, 2};
+    p.smt_shift = 1;
+    return p;
+}
+}  // namespace
+
+TEST_CASE("validate_platform refuses SMT siblings shared with the hypervisor or another partition",
+          "[config][platform][smt]") {
+    Blob b;   // rt0 on APIC 1: the boot core's sibling
+    CHECK(run(b, smt_machine()) ==
+          "partition 'rt0': core 1 is an SMT sibling of core 0 (the hypervisor's boot core): siblings share caches "
+          "and execution units; use whole physical cores or set allow_smt_sharing = true on every partition involved");
+    b.part(0).cores[0] = 3;   // rt0 on 3, gp0 on 2: the same core
+    b.seal();
+    CHECK_THAT(run(b, smt_machine()), Catch::Contains("partition 'rt0': core 3 is an SMT sibling of core 2 of partition 'gp0'"));
+    // One partition's consent is not enough; both partitions' is.
+    b.part(0).flags = NATSUME_PARTITION_SHARE_SMT;
+    b.seal();
+    CHECK_THAT(run(b, smt_machine()), Catch::Contains("partition 'rt0': core 3 is an SMT sibling of core 2 of partition 'gp0'"));
+    b.part(1).flags = NATSUME_PARTITION_SHARE_SMT;
+    b.seal();
+    CHECK(run(b, smt_machine()) == "OK");
+    // Without SMT (shift 0) the same layout never conflicts.
+    Blob plain;
+    plain.part(0).cores[0] = 3;
+    plain.seal();
+    Platform p = smt_machine();
+    p.smt_shift = 0;
+    CHECK(run(plain, p) == "OK");
+}
+
+TEST_CASE("validate_platform accepts a partition whose SMT sibling is parked", "[config][platform][smt]") {
+    Blob b;
+    b.part(0).cores[0] = 3;
+    b.part(1).cores[0] = 1;   // rt0 on 3 (sibling 2 unowned), gp0 on 1 (sibling: the boot core)
+    b.part(1).flags = NATSUME_PARTITION_SHARE_SMT;
+    b.seal();
+    CHECK(run(b, smt_machine()) == "OK");
+}
