@@ -6,6 +6,7 @@
 
 #include "arch/x86/cpu.hpp"
 #include "arch/x86/devices.hpp"
+#include "arch/x86/host_paging.hpp"
 #include "arch/x86/ioapic_hw.hpp"
 #include "arch/x86/pci_hw.hpp"
 #include "arch/x86/shared_intx.hpp"
@@ -404,6 +405,7 @@ void notify_partition_stopped() { (void)wake_boot_core(); }
 
 void ap_run(x86::PerCpu& c) {
     while (phase == Phase::Starting) x86::pause();
+    x86::host_paging::load_on_this_core();   // before VMX: HOST_CR3 is taken from CR3
     if (c.partition) {
         bool ok = x86::vmx_enable_this_core(c, c.failure, sizeof c.failure) &&
                   x86::vcpu_setup(c, *c.partition, c.failure, sizeof c.failure);
@@ -462,6 +464,10 @@ extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
     x86::shared_intx::activate(boot::bsp_apic_id);
     boot::start_cores();
     x86::smp::close_ap_start();
+    if (!x86::host_paging::build(why, sizeof why)) NATSUME_PANIC("%s", why);
+    x86::host_paging::load_on_this_core();
+    if (!x86::host_paging::verify(why, sizeof why)) NATSUME_PANIC("%s", why);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     // The boot core too stays in VMX root operation from here on (INIT blocked).
     if (!x86::vmx_enable_this_core(x86::cpus[0], why, sizeof why)) NATSUME_PANIC("boot core VMXON: %s", why);
     boot::rendezvous();

@@ -49,6 +49,6 @@ inline uint16_t str() { uint16_t s; asm volatile("str %0" : "=r"(s)); return s; 
 // Control-register bits (Intel SDM Vol. 3A 2.5); MSR numbers are in vmx_defs.hpp.
 namespace cr0 { constexpr uint64_t PE = 1u << 0, MP = 1u << 1, NE = 1u << 5, WP = 1u << 16, PG = 1ull << 31; }
 namespace cr4 { constexpr uint64_t PAE = 1u << 5, OSFXSR = 1u << 9, OSXMMEXCPT = 1u << 10, VMXE = 1u << 13,
-                       OSXSAVE = 1u << 18; }
+                       OSXSAVE = 1u << 18, SMEP = 1u << 20, SMAP = 1u << 21; }
 
 }  // namespace natsume::x86

@@ -1,5 +1,6 @@
 // GDT, TSS and IDT of the hypervisor (SDM Vol. 3A 3.4.5, 6.14, 8.2.3).
 #include "arch/x86/cpu.hpp"
+#include "arch/x86/host_paging.hpp"
 #include "arch/x86/percpu.hpp"
 #include "arch/x86/vmx_defs.hpp"
 
@@ -56,6 +57,7 @@ uint64_t stack_top(uint8_t* stack, size_t size) {
 }
 
 void cpu_local_init(PerCpu& c) {
+    host_paging::enable_protections_on_this_core();
     if (!idt_built) build_idt();
     c.self = &c;
     c.gdt[0] = 0;

@@ -8,14 +8,14 @@ extern "C" const natsume::x86::FixupEntry __fixup_start[], __fixup_end[];
 namespace natsume::x86 {
 
 namespace {
-constexpr uint64_t VEC_UD = 6, VEC_GP = 13;
+constexpr uint64_t VEC_UD = 6, VEC_GP = 13, VEC_PF = 14;
 uint64_t taken = 0;
 }  // namespace
 
 bool apply_fixup(TrapFrame* f) {
     // Only the faults a guest value can cause on these instructions (SDM Vol. 2:
-    // WRMSR/RDMSR #GP(0); XSETBV #GP(0) or #UD) are fixed up.
-    if (f->vector != VEC_GP && f->vector != VEC_UD) return false;
+    // WRMSR/RDMSR #GP(0); XSETBV #GP(0) or #UD), and the boot-time page probe's #PF.
+    if (f->vector != VEC_GP && f->vector != VEC_UD && f->vector != VEC_PF) return false;
     for (const FixupEntry* e = __fixup_start; e != __fixup_end; ++e) {
         if (e->insn != f->rip) continue;
         f->rip = e->fixup;

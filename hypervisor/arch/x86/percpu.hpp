@@ -13,6 +13,7 @@ namespace natsume::x86 {
 
 constexpr size_t MAX_CPUS = 16;
 constexpr size_t STACK_SIZE = 16384;
+static_assert(STACK_SIZE % 4096 == 0, "stacks are whole pages, each above a guard page");
 
 // Saved by vmx_entry.S in this order; RSP/RIP/RFLAGS live in the VMCS.
 struct GuestRegs {
@@ -46,9 +47,16 @@ enum class CpuState : uint32_t {
 struct alignas(4096) PerCpu {
     alignas(4096) uint8_t vmxon_region[4096];
     alignas(4096) uint8_t vmcs_region[4096];
-    alignas(16) uint8_t stack[STACK_SIZE];        // boot and hypervisor stack
-    alignas(16) uint8_t exit_stack[STACK_SIZE];   // VM-exit handling
-    alignas(16) uint8_t ist_stack[4096];          // NMI and double fault
+    // Each stack sits on a guard page that the host page tables leave
+    // unmapped (host_paging.cpp): an overflow faults instead of corrupting
+    // the VMCS or the stack below; the double-fault handler reports it on
+    // the IST stack.
+    alignas(4096) uint8_t stack_guard[4096];
+    alignas(4096) uint8_t stack[STACK_SIZE];      // boot and hypervisor stack
+    alignas(4096) uint8_t exit_stack_guard[4096];
+    alignas(4096) uint8_t exit_stack[STACK_SIZE]; // VM-exit handling
+    alignas(4096) uint8_t ist_stack_guard[4096];
+    alignas(4096) uint8_t ist_stack[4096];        // NMI and double fault
     PerCpu* self;
     uint32_t index;                               // position in the MADT
     uint32_t apic_id;

@@ -59,6 +59,14 @@ uint64_t fixups_taken();
     return fault == 0;
 }
 
+// A one-byte store that reports a page fault instead of taking it: used only
+// to verify at boot that read-only and unmapped host pages really are.
+[[nodiscard]] inline bool store8_faults(volatile uint8_t* p, uint8_t v) {
+    uint32_t fault = 0;
+    asm volatile(NATSUME_FIXUP_ASM("movb %[v], (%[p])") : [fault] "+r"(fault) : [p] "r"(p), [v] "q"(v) : "memory");
+    return fault != 0;
+}
+
 #undef NATSUME_FIXUP_ASM
 
 }  // namespace natsume::x86
