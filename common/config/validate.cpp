@@ -178,9 +178,10 @@ bool check_flags(const Part& p, uint32_t i, Report& r) {
     if (p.lapic_mode != NATSUME_LAPIC_PASSTHROUGH && p.lapic_mode != NATSUME_LAPIC_TRAPPED)
         return fail(t.str("lapic mode ").dec(p.lapic_mode).str(" is unknown; use ").dec(NATSUME_LAPIC_PASSTHROUGH)
                         .str(" (passthrough) or ").dec(NATSUME_LAPIC_TRAPPED).str(" (trapped)"));
-    if ((p.flags & ~NATSUME_PARTITION_SHARE_SMT) != 0)
+    if ((p.flags & ~NATSUME_PARTITION_FLAGS) != 0)
         return fail(t.str("flags is ").hex(p.flags).str("; only ").hex(NATSUME_PARTITION_SHARE_SMT)
-                        .str(" (share SMT siblings) is defined"));
+                        .str(" (share SMT siblings) and ").hex(NATSUME_PARTITION_UNISOLATED_DMA)
+                        .str(" (unisolated DMA) are defined"));
     if (p.reserved != 0)
         return fail(t.str("reserved field is ").hex(p.reserved).str(", must be 0"));
     return true;
@@ -465,8 +466,10 @@ bool check_platform_device(const Part& part, const natsume_config_device& d, con
 
 // Without DMA remapping a device's bus-master writes use host-physical
 // addresses: the guest can only hand it buffers whose gpa equals their hpa.
+// Nothing then stops its writes elsewhere either, MSIs to any core included:
+// the file must say that this partition is trusted with that.
 bool check_platform_dma_need(const Part& part, const Platform& p, Report& r) {
-    if (p.iommu || part.dma_size != 0)
+    if (p.iommu)
         return true;
     for (uint32_t k = 0; k < part.device_count; ++k) {
         const natsume_config_device& d = part.devices[k];
@@ -474,8 +477,13 @@ bool check_platform_dma_need(const Part& part, const Platform& p, Report& r) {
             continue;
         Text t = start(r);
         put_bdf(t.str("partition '").str(part.name).str("' owns DMA-capable device "), d.bdf);
-        return fail(t.str(" but this machine has no IOMMU: give it a dma window (identity-mapped RAM) for its DMA "
-                          "buffers"));
+        if (part.dma_size == 0)
+            return fail(t.str(" but this machine has no IOMMU: give it a dma window (identity-mapped RAM) for its "
+                              "DMA buffers"));
+        if ((part.flags & NATSUME_PARTITION_UNISOLATED_DMA) == 0)
+            return fail(t.str(" but this machine has no IOMMU: the device could write any memory and send any "
+                              "interrupt; set allow_unisolated_dma = true to accept that"));
+        return true;
     }
     return true;
 }

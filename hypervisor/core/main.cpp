@@ -280,10 +280,21 @@ void setup_devices(Partition& p) {
                         d.vendor_id, d.device_id, d.gsi, p.apic_id);
         dma_capable |= !(d.flags & NATSUME_DEVICE_NO_DMA);
     }
-    // Without an IOMMU a device can reach any host address.
+    // Without an IOMMU a device can reach any host address; without interrupt
+    // remapping its DMA to 0xFEEx_xxxx is an MSI to any core. Both need the
+    // file's explicit acknowledgement (validate_platform checks the first).
+    bool acknowledged = p.cfg.flags & NATSUME_PARTITION_UNISOLATED_DMA;
     if (dma_capable && !vtd_info.present)
-        log::print("natsume: partition: %s: DMA not isolated (no IOMMU in use): its devices can reach all memory; "
-                   "buffers belong in its identity DMA window 0x%lx+0x%lx\n", p.cfg.name, p.dma_base, p.dma_size);
+        log::print("natsume: partition: %s: DMA not isolated (no IOMMU in use; allow_unisolated_dma): its devices can "
+                   "read and write all memory and send any interrupt to any core; buffers belong in its identity DMA "
+                   "window 0x%lx+0x%lx\n", p.cfg.name, p.dma_base, p.dma_size);
+    if (dma_capable && vtd_info.present && !remap) {
+        if (!acknowledged)
+            NATSUME_PANIC("partition %s: interrupt remapping is off on this machine, so its bus-master devices could "
+                          "send an MSI to any core; set allow_unisolated_dma = true to accept that", p.cfg.name);
+        log::print("natsume: partition: %s: interrupts not isolated (interrupt remapping off; allow_unisolated_dma): "
+                   "its devices' DMA stays in its domain, but a write to 0xfee00000 reaches any core\n", p.cfg.name);
+    }
 }
 
 void setup_partitions(const natsume_config_header* h) {

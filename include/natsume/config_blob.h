@@ -33,6 +33,8 @@
 #define NATSUME_DEVICE_NO_DMA       0x0001u       // the device never masters the bus: bus-master enable refused
 // natsume_config_partition.flags
 #define NATSUME_PARTITION_SHARE_SMT 0x0001u       // its cores may have SMT siblings outside the partition
+#define NATSUME_PARTITION_UNISOLATED_DMA 0x0002u  // its bus-master devices may run without DMA and interrupt remapping
+#define NATSUME_PARTITION_FLAGS     0x0003u       // every defined bit
 
 struct natsume_config_device {
     uint16_t bdf;              // NATSUME_BDF(...)

@@ -31,7 +31,7 @@ constexpr uint32_t kMaxApicId = 256;  // xAPIC IDs are 8 bits; the hypervisor ch
 const std::vector<std::string_view> kRootKeys = {"version", "name", "partition"};
 const std::vector<std::string_view> kPartitionKeys = {"name",    "cores", "ram", "image",
                                                       "cmdline", "lapic", "dma", "device",
-                                                      "allow_smt_sharing"};
+                                                      "allow_smt_sharing", "allow_unisolated_dma"};
 const std::vector<std::string_view> kRamKeys = {"base", "size"};
 const std::vector<std::string_view> kDeviceKeys = {"bdf", "id", "intx_gsi", "dma"};
 
@@ -129,6 +129,7 @@ private:
     void parse_image(const toml::node& n, Parsed& p);
     void parse_cmdline(const toml::node& n, Parsed& p);
     void parse_lapic(const toml::node& n, Parsed& p);
+    void parse_flag(const toml::table& t, std::string_view key, uint32_t flag, Parsed& p);
 
     void check_between_partitions();
     void check_pair_dma(const Parsed& a, const Parsed& b);
@@ -261,13 +262,8 @@ void Compiler::parse_partition(const toml::table& t, size_t index) {
         parse_lapic(*n, p);
     if (const toml::node* n = t.get("dma"))
         parse_dma(*n, p);
-    if (const toml::node* n = t.get("allow_smt_sharing")) {
-        if (!n->is_boolean())
-            error(pos_of(*n), fmt::format("allow_smt_sharing of {} must be true or false, not {}", p.label,
-                                          type_name(*n)));
-        else if (*n->value<bool>())
-            p.part.flags |= NATSUME_PARTITION_SHARE_SMT;
-    }
+    parse_flag(t, "allow_smt_sharing", NATSUME_PARTITION_SHARE_SMT, p);
+    parse_flag(t, "allow_unisolated_dma", NATSUME_PARTITION_UNISOLATED_DMA, p);
     if (const toml::node* n = t.get("device"))
         parse_devices(*n, p);
     parsed_.push_back(std::move(p));
@@ -608,6 +604,16 @@ void Compiler::parse_cmdline(const toml::node& n, Parsed& p) {
         return;
     }
     std::memcpy(p.part.cmdline, cmdline.data(), cmdline.size());
+}
+
+// A boolean key that sets one bit of the partition's flags when true.
+void Compiler::parse_flag(const toml::table& t, std::string_view key, uint32_t flag, Parsed& p) {
+    const toml::node* n = t.get(key);
+    if (!n) return;
+    if (!n->is_boolean())
+        error(pos_of(*n), fmt::format("{} of {} must be true or false, not {}", key, p.label, type_name(*n)));
+    else if (*n->value<bool>())
+        p.part.flags |= flag;
 }
 
 void Compiler::parse_lapic(const toml::node& n, Parsed& p) {

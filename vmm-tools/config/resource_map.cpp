@@ -41,6 +41,9 @@ void describe_partition(std::string& out, const natsume_config_partition& p,
         out += fmt::format("  device   {}\n", describe_device(p.devices[k]));
     out += fmt::format("  image    {} ({})\n", p.image, image_status(p, image_dir));
     out += fmt::format("  lapic    {}\n", config::lapic_mode_name(p.lapic_mode));
+    if (p.flags & NATSUME_PARTITION_SHARE_SMT) out += "  trusts   SMT siblings outside the partition (allow_smt_sharing)\n";
+    if (p.flags & NATSUME_PARTITION_UNISOLATED_DMA)
+        out += "  trusts   its devices without DMA/interrupt remapping (allow_unisolated_dma)\n";
     out += fmt::format("  cmdline  {}\n", p.cmdline[0] ? p.cmdline : "(empty)");
 }
 

@@ -268,15 +268,19 @@ TEST_CASE("single-field rules", "[config][compiler]") {
     }
 }
 
-TEST_CASE("allow_smt_sharing sets the partition's SMT flag", "[config][compiler][smt]") {
-    for (bool on : {true, false}) {
-        std::string body = kBody;
-        body.replace(body.find("lapic = \"passthrough\""), 21,
-                     std::string("lapic = \"passthrough\"\nallow_smt_sharing = ") + (on ? "true" : "false"));
-        CompileResult r = compile_partition_text(one_partition(body), "t.toml");
-        INFO(all_errors(r));
-        REQUIRE(r.ok());
-        CHECK(part(r, 0).flags == (on ? NATSUME_PARTITION_SHARE_SMT : 0u));
+TEST_CASE("allow_smt_sharing and allow_unisolated_dma set the partition's flags", "[config][compiler][smt]") {
+    struct Key { const char* name; uint32_t flag; };
+    for (Key k : {Key{"allow_smt_sharing", NATSUME_PARTITION_SHARE_SMT},
+                  Key{"allow_unisolated_dma", NATSUME_PARTITION_UNISOLATED_DMA}}) {
+        for (bool on : {true, false}) {
+            std::string body = kBody;
+            body.replace(body.find("lapic = \"passthrough\""), 21,
+                         std::string("lapic = \"passthrough\"\n") + k.name + " = " + (on ? "true" : "false"));
+            CompileResult r = compile_partition_text(one_partition(body), "t.toml");
+            INFO(k.name << " " << all_errors(r));
+            REQUIRE(r.ok());
+            CHECK(part(r, 0).flags == (on ? k.flag : 0u));
+        }
     }
 }
 

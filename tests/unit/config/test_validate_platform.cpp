@@ -110,6 +110,7 @@ Blob passthrough() {
     b.part(0).dma_size = 0x800000;
     b.part(1).dma_base = 0x8800000;
     b.part(1).dma_size = 0x800000;
+    b.part(0).flags = b.part(1).flags = NATSUME_PARTITION_UNISOLATED_DMA;   // as configs/passthrough.toml
     b.add_device(0, NATSUME_BDF(0, 2, 0), NATSUME_GSI_AUTO, 0x8086, 0x100e);
     b.add_device(1, NATSUME_BDF(0, 3, 0));
     b.seal();
@@ -190,6 +191,19 @@ TEST_CASE("without an IOMMU a DMA-capable device needs a DMA window", "[config][
     b.add_device(0, NATSUME_BDF(0, 6, 0));
     b.seal();
     CHECK_THAT(run(b, pci_machine()), Catch::StartsWith("partition 'rt0' owns DMA-capable device 00:06.0 but"));
+}
+
+TEST_CASE("without an IOMMU a DMA-capable device needs the file's acknowledgement", "[config][platform][devices]") {
+    Blob b = passthrough();
+    b.part(0).flags = 0;
+    b.seal();
+    CHECK(run(b, pci_machine()) == "partition 'rt0' owns DMA-capable device 00:02.0 but this machine has no IOMMU: "
+                                   "the device could write any memory and send any interrupt; set "
+                                   "allow_unisolated_dma = true to accept that");
+    CHECK(run(b, pci_machine(true)) == "OK");   // DMA remapping isolates it
+    b.part(0).devices[0].flags = NATSUME_DEVICE_NO_DMA;
+    b.seal();
+    CHECK(run(b, pci_machine()) == "OK");       // nothing to isolate
 }
 
 TEST_CASE("validate_platform places the DMA window in free usable RAM", "[config][platform][devices]") {
