@@ -180,8 +180,8 @@ bool check_flags(const Part& p, uint32_t i, Report& r) {
                         .str(" (passthrough) or ").dec(NATSUME_LAPIC_TRAPPED).str(" (trapped)"));
     if ((p.flags & ~NATSUME_PARTITION_FLAGS) != 0)
         return fail(t.str("flags is ").hex(p.flags).str("; only ").hex(NATSUME_PARTITION_SHARE_SMT)
-                        .str(" (share SMT siblings) and ").hex(NATSUME_PARTITION_UNISOLATED_DMA)
-                        .str(" (unisolated DMA) are defined"));
+                        .str(" (share SMT siblings), ").hex(NATSUME_PARTITION_UNISOLATED_DMA)
+                        .str(" (unisolated DMA) and ").hex(NATSUME_PARTITION_L1D_FLUSH).str(" (L1D flush) are defined"));
     if (p.reserved != 0)
         return fail(t.str("reserved field is ").hex(p.reserved).str(", must be 0"));
     return true;

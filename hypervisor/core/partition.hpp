@@ -67,6 +67,7 @@ struct Partition {
     uint16_t vpid;
     uint8_t* io_bitmap;             // 2 pages: ports 0-0x7fff, 0x8000-0xffff (SDM 24.6.4)
     uint8_t* msr_bitmap;            // 1 page (SDM 24.6.9)
+    uint64_t entry_msr_load;        // VM-entry MSR-load list (l1d_flush: IA32_FLUSH_CMD), 0 = none
     volatile PartitionState state;
     char stop_reason[160];
     PartitionCounters counters;

@@ -34,7 +34,8 @@
 // natsume_config_partition.flags
 #define NATSUME_PARTITION_SHARE_SMT 0x0001u       // its cores may have SMT siblings outside the partition
 #define NATSUME_PARTITION_UNISOLATED_DMA 0x0002u  // its bus-master devices may run without DMA and interrupt remapping
-#define NATSUME_PARTITION_FLAGS     0x0003u       // every defined bit
+#define NATSUME_PARTITION_L1D_FLUSH 0x0004u       // flush the L1 data cache on every VM entry (IA32_FLUSH_CMD)
+#define NATSUME_PARTITION_FLAGS     0x0007u       // every defined bit
 
 struct natsume_config_device {
     uint16_t bdf;              // NATSUME_BDF(...)

@@ -31,7 +31,7 @@ constexpr uint32_t kMaxApicId = 256;  // xAPIC IDs are 8 bits; the hypervisor ch
 const std::vector<std::string_view> kRootKeys = {"version", "name", "partition"};
 const std::vector<std::string_view> kPartitionKeys = {"name",    "cores", "ram", "image",
                                                       "cmdline", "lapic", "dma", "device",
-                                                      "allow_smt_sharing", "allow_unisolated_dma"};
+                                                      "allow_smt_sharing", "allow_unisolated_dma", "l1d_flush"};
 const std::vector<std::string_view> kRamKeys = {"base", "size"};
 const std::vector<std::string_view> kDeviceKeys = {"bdf", "id", "intx_gsi", "dma"};
 
@@ -264,6 +264,9 @@ void Compiler::parse_partition(const toml::table& t, size_t index) {
         parse_dma(*n, p);
     parse_flag(t, "allow_smt_sharing", NATSUME_PARTITION_SHARE_SMT, p);
     parse_flag(t, "allow_unisolated_dma", NATSUME_PARTITION_UNISOLATED_DMA, p);
+    // Default: on for an untrusted partition (its LAPIC trapped), off for a trusted one.
+    if (!t.get("l1d_flush") && p.part.lapic_mode == NATSUME_LAPIC_TRAPPED) p.part.flags |= NATSUME_PARTITION_L1D_FLUSH;
+    parse_flag(t, "l1d_flush", NATSUME_PARTITION_L1D_FLUSH, p);
     if (const toml::node* n = t.get("device"))
         parse_devices(*n, p);
     parsed_.push_back(std::move(p));

@@ -44,6 +44,7 @@ void describe_partition(std::string& out, const natsume_config_partition& p,
     if (p.flags & NATSUME_PARTITION_SHARE_SMT) out += "  trusts   SMT siblings outside the partition (allow_smt_sharing)\n";
     if (p.flags & NATSUME_PARTITION_UNISOLATED_DMA)
         out += "  trusts   its devices without DMA/interrupt remapping (allow_unisolated_dma)\n";
+    if (p.flags & NATSUME_PARTITION_L1D_FLUSH) out += "  l1d      flushed on every VM entry\n";
     out += fmt::format("  cmdline  {}\n", p.cmdline[0] ? p.cmdline : "(empty)");
 }
 

@@ -148,7 +148,8 @@ void write_controls(FieldWriter& w, const Partition& p) {
     w(Vmcs::CR3_TARGET_COUNT, 0);
     w(Vmcs::EXIT_MSR_STORE_COUNT, 0);
     w(Vmcs::EXIT_MSR_LOAD_COUNT, 0);
-    w(Vmcs::ENTRY_MSR_LOAD_COUNT, 0);
+    w(Vmcs::ENTRY_MSR_LOAD_COUNT, p.entry_msr_load ? 1 : 0);
+    if (p.entry_msr_load) w(Vmcs::ENTRY_MSR_LOAD_ADDR, p.entry_msr_load);
     w(Vmcs::ENTRY_INTERRUPTION_INFO, 0);
     w(Vmcs::TSC_OFFSET, 0);
     w(Vmcs::VPID, p.vpid);

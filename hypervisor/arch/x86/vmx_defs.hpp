@@ -356,6 +356,7 @@ namespace msr {
 inline constexpr uint32_t IA32_TSC                  = 0x010;
 inline constexpr uint32_t IA32_APIC_BASE            = 0x01B;
 inline constexpr uint32_t IA32_FEATURE_CONTROL      = 0x03A;
+inline constexpr uint32_t IA32_FLUSH_CMD            = 0x10B;
 inline constexpr uint32_t IA32_SYSENTER_CS          = 0x174;
 inline constexpr uint32_t IA32_SYSENTER_ESP         = 0x175;
 inline constexpr uint32_t IA32_SYSENTER_EIP         = 0x176;

@@ -284,6 +284,20 @@ TEST_CASE("allow_smt_sharing and allow_unisolated_dma set the partition's flags"
     }
 }
 
+TEST_CASE("l1d_flush defaults to on for a trapped (untrusted) partition, off for a passthrough one",
+          "[config][compiler]") {
+    struct Case { const char* lapic; const char* extra; bool flush; };
+    for (Case c : {Case{"passthrough", "", false}, Case{"trapped", "", true}, Case{"trapped", "\nl1d_flush = false", false},
+                   Case{"passthrough", "\nl1d_flush = true", true}}) {
+        std::string body = kBody;
+        body.replace(body.find("lapic = \"passthrough\""), 21, std::string("lapic = \"") + c.lapic + "\"" + c.extra);
+        CompileResult r = compile_partition_text(one_partition(body), "t.toml");
+        INFO(c.lapic << c.extra << " " << all_errors(r));
+        REQUIRE(r.ok());
+        CHECK(((part(r, 0).flags & NATSUME_PARTITION_L1D_FLUSH) != 0) == c.flush);
+    }
+}
+
 TEST_CASE("limits on the number of partitions", "[config][compiler]") {
     std::string text = "version = 1\nname = \"many\"\n";
     for (int i = 0; i < 17; ++i)
@@ -306,7 +320,7 @@ TEST_CASE("the resource map names every resource", "[config][compiler]") {
     CHECK_THAT(map, Catch::Contains("machine 'default': 2 partitions, partition cores 1 2"));
     CHECK_THAT(map, Catch::Contains("partition 'rt0'\n  core     1\n  ram      host 0x4000000-0x5ffffff (32 MiB), "
                                     "guest 0x0-0x1ffffff\n  image    guest-kernel (found: "));
-    CHECK_THAT(map, Catch::Contains("  lapic    trapped\n  cmdline  role=gp\n"));
+    CHECK_THAT(map, Catch::Contains("  lapic    trapped\n  l1d      flushed on every VM entry\n  cmdline  role=gp\n"));
     CHECK_THAT(resource_map(&header(r), std::nullopt), Catch::Contains("(not checked: no --image-dir)"));
 }
 

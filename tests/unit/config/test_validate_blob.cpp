@@ -86,7 +86,7 @@ TEST_CASE("validate_blob rejects every kind of corruption", "[config][validate]"
         {"ram overlap", [](Blob& b) { b.part(1).ram_base = 0x5000000; }, true,
          "partition 'gp0': ram 0x5000000+0x2000000 overlaps partition 'rt0' (0x4000000+0x2000000)"},
         {"lapic unknown", [](Blob& b) { b.part(0).lapic_mode = 0; }, true, "lapic mode 0 is unknown"},
-        {"flags", [](Blob& b) { b.part(1).flags = 6; }, true, "partition 'gp0': flags is 0x6; only 0x1 (share SMT siblings) and 0x2 (unisolated DMA) are defined"},
+        {"flags", [](Blob& b) { b.part(1).flags = 0xc; }, true, "partition 'gp0': flags is 0xc; only 0x1 (share SMT siblings), 0x2 (unisolated DMA) and 0x4 (L1D flush) are defined"},
         {"reserved", [](Blob& b) { b.part(1).reserved = 8; }, true, "reserved field is 0x8, must be 0"},
         // DMA windows.
         {"dma base without size", [](Blob& b) { b.part(0).dma_base = 0x8000000; }, true,
