@@ -13,6 +13,18 @@
 #include "lib/multiboot2.hpp"
 #include "selftest/platform.hpp"
 
+namespace {
+// QEMU's accelerators name themselves in the hypervisor CPUID leaf
+// (0x40000000): "TCGTCGTCGTCG" under TCG, "KVMKVMKVM" under KVM.
+bool running_under_qemu() {
+    if (!(natsume::x86::cpuid(1).ecx & (1u << 31))) return false;
+    natsume::x86::CpuidResult r = natsume::x86::cpuid(0x40000000);
+    bool tcg = r.ebx == 0x54474354 && r.ecx == 0x43544743 && r.edx == 0x47435447;   // "TCGT" "CGTC" "GTCG"
+    bool kvm = r.ebx == 0x4b4d564b && r.ecx == 0x564b4d56 && r.edx == 0x4d;         // "KVMK" "VMKV" "M"
+    return tcg || kvm;
+}
+}  // namespace
+
 extern "C" void selftest_isr_0x41();
 extern "C" void selftest_isr_0x42();
 
@@ -53,6 +65,7 @@ void parse_multiboot(uint32_t magic, uint64_t info) {
     if (e != mb2::Error::Ok) NATSUME_PANIC("multiboot2 information is malformed: %s", mb2::to_string(e));
     platform.expected_levels = static_cast<unsigned>(cmdline::number(mbi.cmdline, "vtd-levels", 0));
     platform.register_invalidation = cmdline::has_word(mbi.cmdline, "vtd-register-invalidation");
+    platform.emulator_is_qemu = running_under_qemu();
     log::print("natsume: boot: command line '%s'\n", mbi.cmdline);
 }
 

@@ -17,6 +17,7 @@ struct Platform {
     bool ap_online;
     unsigned expected_levels;     // from the command line "vtd-levels=N", 0 = any
     bool register_invalidation;   // command line "vtd-register-invalidation": no queued invalidation
+    bool emulator_is_qemu;        // CPUID hypervisor leaf says TCG or KVM: QEMU's intel-iommu model
 };
 
 // Interrupts seen by selftest_irq, per test vector.

@@ -18,7 +18,7 @@ from natsume_emu import iso, qemu_runner, runner  # noqa: E402
 
 DMA_TESTS = ["dmar", "x58-erratum-check", "vtd-init", "vtd-enable", "dma-mapped", "dma-2mib-mapping",
              "dma-unmapped-faulted", "dma-readonly-faulted", "dma-above-39-bits"]
-QUEUED_TESTS = DMA_TESTS + ["msi-remapped", "msi-wrong-source-id"]
+QUEUED_TESTS = DMA_TESTS + ["msi-remapped", "msi-wrong-source-id", "msi-injection-blocked"]
 # Without queued invalidation the interrupt entry cache cannot be flushed, so
 # interrupt remapping must refuse to start.
 REGISTER_TESTS = DMA_TESTS + ["ir-needs-queue"]

@@ -279,6 +279,9 @@ Status Iommu::enable_interrupt_remapping(unsigned entries_log2, bool eim) {
 }
 
 bool Iommu::interrupt_remapping_enabled() const { return (read(Reg32::GSTS) & gcmd::IRE) != 0; }
+bool Iommu::compatibility_format_blocked() const {
+    return interrupt_remapping_enabled() && !(read(Reg32::GSTS) & gcmd::CFI);
+}
 
 Status Iommu::set_irte(uint16_t index, const IrteSpec& spec) {
     if (irt_ == nullptr) return Status::NotReady;

@@ -87,6 +87,8 @@ public:
     [[nodiscard]] Status set_irte(uint16_t index, const IrteSpec& spec);
     [[nodiscard]] Status clear_irte(uint16_t index);
     bool interrupt_remapping_enabled() const;
+    // GSTS.CFIS clear: with IR on, compatibility-format interrupts are blocked (VT-d spec 5.1.4).
+    bool compatibility_format_blocked() const;
 
 private:
     uint32_t read(Reg32 r) const;
