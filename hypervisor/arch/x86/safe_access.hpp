@@ -41,23 +41,19 @@ uint64_t fixups_taken();
     return fault == 0;
 }
 
-[[nodiscard]] inline bool wrmsr_safe(uint32_t msr, uint64_t value) {
-    uint32_t fault = 0;
-    asm volatile(NATSUME_FIXUP_ASM("wrmsr")
-                 : [fault] "+r"(fault)
-                 : "c"(msr), "a"(uint32_t(value)), "d"(uint32_t(value >> 32))
-                 : "memory");
-    return fault == 0;
-}
-
-[[nodiscard]] inline bool xsetbv_safe(uint32_t index, uint64_t value) {
-    uint32_t fault = 0;
-    asm volatile(NATSUME_FIXUP_ASM("xsetbv")
-                 : [fault] "+r"(fault)
-                 : "c"(index), "a"(uint32_t(value)), "d"(uint32_t(value >> 32))
-                 : "memory");
-    return fault == 0;
-}
+// WRMSR and XSETBV take the register number in ECX and the value in EDX:EAX.
+#define NATSUME_SAFE_ECX_EDX_EAX(name, insn)                                        \
+    [[nodiscard]] inline bool name(uint32_t index, uint64_t value) {                \
+        uint32_t fault = 0;                                                         \
+        asm volatile(NATSUME_FIXUP_ASM(insn)                                        \
+                     : [fault] "+r"(fault)                                          \
+                     : "c"(index), "a"(uint32_t(value)), "d"(uint32_t(value >> 32)) \
+                     : "memory");                                                   \
+        return fault == 0;                                                          \
+    }
+NATSUME_SAFE_ECX_EDX_EAX(wrmsr_safe, "wrmsr")
+NATSUME_SAFE_ECX_EDX_EAX(xsetbv_safe, "xsetbv")
+#undef NATSUME_SAFE_ECX_EDX_EAX
 
 // A one-byte store that reports a page fault instead of taking it: used only
 // to verify at boot that read-only and unmapped host pages really are.
