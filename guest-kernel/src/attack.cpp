@@ -7,11 +7,11 @@
 
 #include "cmdline.h"
 #include "device_common.h"
-#include "exceptions.h"
 #include "idt.h"
 #include "ioapic.h"
 #include "lapic.h"
 #include "pci.h"
+#include "probe.h"
 #include "results.h"
 
 namespace device_tests {
@@ -35,64 +35,6 @@ bool owns_gsi(uint32_t gsi)
         if (c.devices[i].gsi == gsi)
             return true;
     return false;
-}
-
-// --- faults during a probe ---------------------------------------------------------
-// A probe instruction runs with a fix-up address; a #GP or #PF there resumes
-// at it and is recorded instead of stopping the kernel.
-volatile uint64_t g_fixup_rip = 0;
-volatile uint64_t g_fault_vector = 0;
-
-void on_probe_fault(idt::InterruptFrame& f)
-{
-    if (g_fixup_rip == 0)
-        exceptions::fatal(f);
-    g_fault_vector = f.vector;
-    f.rip = g_fixup_rip;
-    g_fixup_rip = 0;
-}
-
-struct FaultGuard {
-    FaultGuard()
-    {
-        g_fault_vector = 0;
-        idt::set_handler(13, on_probe_fault);  // #GP
-        idt::set_handler(exceptions::kPageFault, on_probe_fault);
-    }
-    ~FaultGuard()
-    {
-        idt::set_handler(13, nullptr);
-        idt::set_handler(exceptions::kPageFault, nullptr);
-    }
-};
-
-// WRMSR that may fault; returns the fault vector or 0.
-uint64_t probe_wrmsr(uint32_t msr, uint64_t v)
-{
-    asm volatile(
-        "leaq 1f(%%rip), %%r11\n"
-        "movq %%r11, %[fx]\n"
-        "wrmsr\n"
-        "movq $0, %[fx]\n"
-        "1:\n"
-        : [fx] "+m"(g_fixup_rip)
-        : "c"(msr), "a"(static_cast<uint32_t>(v)), "d"(static_cast<uint32_t>(v >> 32))
-        : "r11", "memory");
-    return g_fault_vector;
-}
-
-uint64_t probe_store32(uintptr_t addr, uint32_t v)
-{
-    asm volatile(
-        "leaq 1f(%%rip), %%r11\n"
-        "movq %%r11, %[fx]\n"
-        "movl %[v], (%[a])\n"
-        "movq $0, %[fx]\n"
-        "1:\n"
-        : [fx] "+m"(g_fixup_rip)
-        : [a] "r"(addr), [v] "r"(v)
-        : "r11", "memory");
-    return g_fault_vector;
 }
 
 volatile uint64_t g_stray = 0;
@@ -186,12 +128,14 @@ IpiOutcome send(uint32_t target, lapic::Ipi kind)
 {
     IpiOutcome o;
     uint64_t icr = lapic::icr_value(target, kind, idt::kVectorAttackIpi);
+    // A fault (the hypervisor's #GP) is recorded by its vector, 0 = none.
+    auto vector = [](const probe::Fault& f) { return f.none() ? uint64_t{0} : static_cast<uint64_t>(f.vector); };
     if (lapic::x2apic()) {
-        o.fault = probe_wrmsr(lapic::icr_msr(), icr);
+        o.fault = vector(probe::wrmsr(lapic::icr_msr(), icr));
     } else {
-        o.fault = probe_store32(lapic::icr_high_address(), target << 24);
+        o.fault = vector(probe::store(lapic::icr_high_address(), 4, target << 24));
         if (!o.fault)
-            o.fault = probe_store32(lapic::icr_low_address(), static_cast<uint32_t>(icr));
+            o.fault = vector(probe::store(lapic::icr_low_address(), 4, static_cast<uint32_t>(icr)));
         o.idle = lapic::icr_idle(1000000);
     }
     return o;
@@ -207,7 +151,7 @@ void run_attack_ipi()
     uint32_t target = static_cast<uint32_t>(arg("target", 1));
     char mode[16] = "passthrough";
     (void)cmdline::get(boot::context().cmdline, "lapic", mode, sizeof mode);
-    FaultGuard guard;
+    probe::install();  // an injected #GP resumes after the probe
     natsume_stats a{}, b{};
     bool stats = read_stats(a);
     IpiOutcome fixed = send(target, lapic::Ipi::Fixed);

@@ -51,6 +51,9 @@ void install()
 
 void set_handler(uint8_t vector, Handler h) { g_handlers[vector] = h; }
 
+// DPL 3 (bits 46:45 of the gate): INT n from ring 3 may use the gate.
+void set_user_gate(uint8_t vector) { g_idt[vector].lo |= 3ull << 45; }
+
 uint64_t last_entry_tsc() { return isr_entry_tsc; }
 
 void load_empty() { load(Pointer{0, 0}); }

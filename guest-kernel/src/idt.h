@@ -32,6 +32,8 @@ uint64_t last_entry_tsc();
 // Handlers run with interrupts disabled (interrupt gates). A handler for an
 // exception vector makes that exception non-fatal.
 void set_handler(uint8_t vector, Handler h);
+// Lets ring-3 code raise `vector` with INT n (gate DPL 3).
+void set_user_gate(uint8_t vector);
 // Loads an IDT with limit 0: any exception after this escalates to a triple fault.
 void load_empty();
 

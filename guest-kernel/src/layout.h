@@ -3,7 +3,10 @@
 
 #define GUEST_SEL_CODE64 0x08
 #define GUEST_SEL_DATA   0x10
-#define GUEST_SEL_TSS    0x18
+#define GUEST_SEL_TSS    0x18  // two slots: 0x18 and 0x20
+#define GUEST_SEL_USER_DATA   0x28  // DPL 3, for the ring-3 trampoline (usermode.cpp)
+#define GUEST_SEL_USER_CODE64 0x30
+#define GUEST_SEL_CODE32 0x38       // DPL 0 compatibility-mode code, for probes (probe.cpp)
 
 // How the kernel was entered (first argument of kernel_early).
 #define GUEST_ENTRY_MULTIBOOT2 1
@@ -23,6 +26,7 @@
 // Page-table entry bits (SDM Vol. 3A 4.5, tables 4-15 and 4-17).
 #define PTE_P   0x001
 #define PTE_RW  0x002
+#define PTE_US  0x004
 #define PTE_PWT 0x008
 #define PTE_PCD 0x010
 #define PTE_PS  0x080

@@ -43,4 +43,29 @@ bool map_uncached(uint64_t base, uint64_t size)
     return true;
 }
 
+bool allow_user(uint64_t base, uint64_t size)
+{
+    constexpr uint64_t kMapped = uint64_t{kDirectories} << 30;
+    if (size == 0 || base >= kMapped || size > kMapped - base)
+        return false;
+    // U/S must be set at every level (SDM Vol. 3A 4.6.1); the upper levels
+    // only open the way, each 2 MiB entry decides for its page.
+    guest_page_tables[0][0] |= PTE_US;
+    for (unsigned i = 0; i < kDirectories; ++i)
+        guest_page_tables[1][i] |= PTE_US;
+    for (uint64_t page = base >> 21; page <= (base + size - 1) >> 21; ++page)
+        guest_page_tables[2 + page / 512][page % 512] |= PTE_US;
+    cpu::write_cr3(cpu::read_cr3());  // flush the TLB
+    return true;
+}
+
+bool set_directory(unsigned gib, uint64_t directory)
+{
+    if (gib < kDirectories || gib >= 512 || (directory & 0xfff))
+        return false;
+    guest_page_tables[1][gib] = directory ? directory | kTable : 0;
+    cpu::write_cr3(cpu::read_cr3());
+    return true;
+}
+
 }  // namespace paging

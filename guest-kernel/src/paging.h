@@ -9,4 +9,12 @@ void install();
 // device registers such as memory BARs. Returns false above 4 GiB, where the
 // kernel maps nothing.
 bool map_uncached(uint64_t base, uint64_t size);
+// Makes the 2 MiB pages covering [base, base + size) reachable from ring 3
+// (U/S), for the user-mode tests. False above 4 GiB.
+bool allow_user(uint64_t base, uint64_t size);
+// Points the page directory for linear [gib << 30, (gib + 1) << 30) at the
+// guest-physical page `directory` (0: not present), for tests that put a
+// paging structure where they want one. gib must lie above the identity
+// map (4..511). False otherwise.
+bool set_directory(unsigned gib, uint64_t directory);
 }  // namespace paging

@@ -11,6 +11,7 @@
 #include "cpu.h"
 #include "device_tests.h"
 #include "exceptions.h"
+#include "hostile.h"
 #include "hypercall.h"
 #include "idt.h"
 #include "lapic.h"
@@ -244,7 +245,7 @@ struct Test {
 constexpr Test kTests[] = {
     {"triple-fault", triple_fault},   {"read-outside", read_outside}, {"hypercalls", hypercalls},
     {"exceptions", exceptions_test},  {"newlib", newlib_test},        {"lapic-oneshot", oneshot},
-    {"fault-report", fault_report},
+    {"fault-report", fault_report},   {"hostile", hostile::run},
 };
 
 void all_native_safe()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 from checks import (Banner, BenchZeroExits, GuestPassed, Line, NativeBench, NoBanner, NoLine, Note,
-                    ResultFields)
+                    Order, ResultFields)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "qemu"))
 from natsume_emu.bochs import PciDevice  # noqa: E402
@@ -73,6 +73,82 @@ SHARED_LINE_COUNT = 200    # keep in step with configs/shared-line.toml
 QUICK_BENCH_SAMPLES = 200   # keep in step with configs/bench-gate.toml
 
 
+# --- the hostile-partition suite (issue 7 section 5) ----------------------------
+# gp0 runs test=hostile group=...; every vector reports NATSUME-RESULT
+# "hv-<vector>" (guest-kernel/src/hostile*.cpp), passing only when the
+# expected outcome happened. These lists name every vector of each group, so
+# a vector that never reported (the partition stopped early) fails too.
+_DENIED_MSRS = ["tsc", "debugctl", "misc-enable", "feature-control", "spec-ctrl", "mtrr-deftype",
+                "mtrr-physbase0", "smm-monitor-ctl", "tsc-adjust", "perf-global-ctrl", "mc0-status", "num-0x2000", "num-0x40000000", "num-0xc0002000", "num-0xc0010000",
+                "num-0xffffffff"]
+HOSTILE_MSR = (["msr-apic-base-read", "msr-apic-base-bit9", "msr-apic-base-maxphys",
+                "msr-apic-base-move", "msr-apic-base-disable", "msr-apic-base-bsp",
+                "msr-apic-base-x2apic-absent", "msr-x2apic-icr-in-xapic", "msr-x2apic-read-id",
+                "msr-x2apic-read-tpr", "msr-x2apic-read-svr", "msr-x2apic-read-icr"]
+               + [f"msr-{m}-{rw}" for m in _DENIED_MSRS for rw in ("read", "write")]
+               + ["msr-pred-cmd-write", "msr-flush-cmd-write", "msr-ucode-update-write",
+                  "msr-platform-info-read", "msr-vmx-basic-read", "msr-efer-reserved", "msr-efer-lme-clear",
+                  "msr-pat-reserved-type"])
+HOSTILE_CPU = (["cr4-vmxe", "cr4-reserved-31", "cr4-reserved-63", "cr0-pg-clear", "cr0-nw-without-cd",
+                "invd", "wbinvd", "db-single-step", "user-trampoline", "hc-user-mode",
+                "ac-user-misaligned"]
+               + [f"xsetbv-{x}" for x in ("no-osxsave", "x87", "x87-sse", "zero", "sse-only", "avx-no-sse",
+                                          "unlisted-bit", "xcr1")]
+               + [f"vmx-{i}" for i in ("vmxon", "vmclear", "vmptrld", "vmread", "vmwrite", "vmlaunch",
+                                       "vmresume", "vmxoff", "invept", "invvpid")])
+HOSTILE_HYPERCALL = ["hc-console-len-4097", "hc-console-len-2e63", "hc-console-len-max", "hc-console-wrap",
+                     "hc-console-straddle", "hc-console-outside", "hc-info-straddle", "hc-info-wrap",
+                     "hc-stats-straddle", "hc-stats-wrap", "hc-unknown-5", "hc-unknown-ffffffff",
+                     "hc-unknown-2e63", "hc-console-flood"]
+_ICRS = ["fixed-foreign", "lowest-priority", "smi", "nmi", "init", "init-deassert", "sipi", "extint",
+         "logical", "broadcast", "all-including", "all-excluding", "all-excluding-init", "own-nmi",
+         "boot-low-vector", "boot-e0", "boot-nmi", "boot-init", "boot-sipi", "parked-init", "parked-sipi",
+         "parked-nmi", "parked-fixed", "self-shorthand", "self-id"]
+_LVT_MODES = ["nmi", "smi", "init", "extint", "fixed"]
+HOSTILE_LAPIC = (["lapic-id-write", "lapic-ldr-write", "lapic-dfr-write"]
+                 + [f"lapic-lvt-{r}-{m}" for r in ("lint0", "lint1", "thermal", "perf") for m in _LVT_MODES]
+                 + [f"lapic-icr-{i}" for i in _ICRS]
+                 + ["lapic-byte-store", "lapic-word-load", "lapic-qword-store", "lapic-qword-load",
+                    "lapic-unaligned-store", "lapic-unaligned-load", "lapic-page-crossing-store",
+                    "lapic-rep-movsl", "lapic-compat-tpr-store", "lapic-compat-icr-init"])
+HOSTILE_PAGE_TABLE = ["lapic-page-table-load", "lapic-page-table-store"]
+HOSTILE_X2APIC = (["x2apic-enable", "x2apic-to-xapic", "x2apic-id-write", "x2apic-ldr-write"]
+                  + [f"x2apic-lvt-{r}-{m}" for r in ("lint0", "lint1", "thermal", "perf", "cmci")
+                     for m in _LVT_MODES]
+                  + [f"x2apic-icr-{i}" for i in _ICRS] + ["x2apic-self-ipi-msr"])
+HOSTILE_IOAPIC = (["ioapic-foreign-pin"] + [f"ioapic-own-pin-{m}" for m in ("smi", "nmi", "init", "extint")]
+                  + ["ioapic-own-pin-logical", "ioapic-own-pin-fixed", "ioapic-eoi-foreign-vector",
+                     "ioapic-eoi-e0", "ioapic-byte-store", "ioapic-byte-load", "ioapic-qword-store",
+                     "ioapic-qword-load", "ioapic-unaligned-store", "ioapic-unaligned-load",
+                     "ioapic-rep-movsl"])
+HOSTILE_IO = (["io-cf9-reset", "io-kbc-reset", "io-port92-fast-reset"]
+              + [f"io-read-0x{p:02x}" for p in (0x20, 0x21, 0xa0, 0xa1, 0x40, 0x41, 0x42, 0x43, 0x61, 0x70, 0x71)]
+              + ["io-pic-unmask-master", "io-pic-unmask-slave", "io-pic-icw1", "io-pit-mode", "io-pit-count",
+                 "io-rtc-select-b", "io-rtc-periodic", "io-rep-insb", "pci-foreign-read",
+                 "pci-foreign-byte-read", "pci-bar-move", "pci-bus-master-no-dma"])
+
+
+def hostile_vectors(names: list) -> list:
+    return [f"hv-{n}" for n in names]
+
+
+def hostile_checks(vectors: list, stray_free: bool = True) -> list:
+    """gp0 passed every named vector; rt0 ran its timer test over the whole
+    attack (it finishes after gp0) with no stray IPI; no panic; clean end."""
+    checks = [partition_banner("gp0", 2), GuestPassed("gp0", tests=hostile_vectors(vectors)),
+              *rt0_unaffected(),
+              Order(r"^\[gp0\] NATSUME-DONE", r"^\[rt0\] NATSUME-DONE",
+                    "rt0's timer test spans the whole attack (gp0 finishes first)"),
+              Line(r"^natsume: partition gp0 stopped\b", "gp0 stopping normally"),
+              *hypervisor_ok()]
+    if stray_free:
+        checks.append(ResultFields("rt0", "lapic-timer", {"stray_ipis": 0}))
+    return checks
+
+
+HOSTILE_CORE_VECTORS = HOSTILE_MSR + HOSTILE_CPU + HOSTILE_HYPERCALL
+
+
 SCENARIOS = [
     Scenario(
         name="probe", kind="probe", cpus=3, timeout=60,
@@ -97,7 +173,11 @@ SCENARIOS = [
              "self-tests to the end",
         checks=[partition_table_row("rt0", 1), partition_table_row("gp0", 2),
                 partition_banner("rt0", 1), partition_banner("gp0", 2),
-                GuestPassed("rt0"), GuestPassed("gp0"), *hypervisor_ok()]),
+                GuestPassed("rt0"), GuestPassed("gp0"),
+                # host hardening probed at boot (arch/x86/host_paging.cpp)
+                Line(r"^natsume: memory: verified: stores to text and to a stack guard page fault$",
+                     "the boot's check that the hypervisor's text is read-only and its stack guard pages unmapped"),
+                *hypervisor_ok()]),
     Scenario(
         name="hypercalls", kind="hypervisor",
         config="tests/integration/configs/hypercalls.toml",
@@ -133,6 +213,15 @@ SCENARIOS = [
                 # configs/tests/bad-ram.toml puts gp0's RAM at 0x40000000 on a 256 MiB machine
                 Line(r"(?i)natsume: .*\bram\b.*0x0*40000000",
                      "a message naming the RAM range at 0x40000000"),
+                NoBanner()]),
+    Scenario(
+        name="bad-dma-ack", kind="hypervisor", config="configs/tests/bad-dma-ack.toml",
+        devices=(RT_E1000,),
+        what="a partition owns a DMA-capable device on a machine without an IOMMU and the file does "
+             "not acknowledge it (allow_unisolated_dma): the boot is refused",
+        checks=[Line(PANIC, "a hypervisor panic refusing the configuration"),
+                Line(r"natsume: .*\brt0\b.*00:02\.0.*no IOMMU.*allow_unisolated_dma = true",
+                     "a message naming rt0's device and the missing acknowledgement"),
                 NoBanner()]),
     Scenario(
         name="probe-pci", kind="probe", cpus=1, timeout=60,
@@ -280,6 +369,64 @@ SCENARIOS = [
                                                        "received": SHARED_LINE_COUNT}),
                 Note("gp0", "shared-line-gp", ("spurious", "handler_calls"),
                      "interrupts gp0's pcipnic handler found no reason for"),
+                *hypervisor_ok()]),
+    Scenario(
+        name="hostile-core", kind="hypervisor", timeout=300,
+        config="tests/integration/configs/hostile-core.toml",
+        what="hostile gp0: MSR (IA32_APIC_BASE, x2APIC MSRs in xAPIC mode, denied MSRs), control "
+             "registers, VMX instructions, XSETBV, INVD, #AC/#DB, ring-3 and malformed hypercalls, a "
+             "console flood, each refused as the contract says; rt0's timer unaffected",
+        checks=hostile_checks(HOSTILE_CORE_VECTORS)),
+    Scenario(
+        name="hostile-lapic-trapped", kind="hypervisor", models=("nehalem",), timeout=300, cpus=4,
+        config="tests/integration/configs/hostile-lapic-trapped.toml",
+        what="hostile gp0 with a trapped xAPIC page: ID/LDR/DFR writes ignored, LVT NMI/SMI/INIT/ExtINT "
+             "refused, every ICR mode, destination and shorthand refused but fixed-to-self, malformed "
+             "accesses #GP; rt0 sees no stray IPI",
+        checks=hostile_checks(HOSTILE_LAPIC)),
+    Scenario(
+        name="hostile-x2apic", kind="hypervisor", models=("skylake",), timeout=300, cpus=4,
+        config="tests/integration/configs/hostile-x2apic.toml",
+        what="hostile gp0 in x2APIC mode: the legal switch accepted, the way back and read-only writes "
+             "#GP, LVT NMI/SMI/INIT/ExtINT dropped and logged, every ICR mode, destination and shorthand refused but "
+             "fixed-to-self; rt0 sees no stray IPI",
+        checks=hostile_checks(HOSTILE_X2APIC),
+),
+    Scenario(
+        name="hostile-io", kind="hypervisor", timeout=300,
+        config="tests/integration/configs/hostile-io.toml",
+        devices=(RT_E1000, GP_E1000),
+        what="hostile gp0 owning an e1000 on line 11: foreign and own IOAPIC pins with bad modes, EOI "
+             "abuse, malformed IOAPIC accesses, reset ports, PIC/PIT/RTC, foreign config space, BAR move, "
+             "bus master without DMA: all refused, the machine keeps running",
+        checks=hostile_checks(HOSTILE_IOAPIC + HOSTILE_IO),
+),
+    Scenario(
+        name="hostile-page-table", kind="hypervisor", timeout=300,
+        config="tests/integration/configs/hostile-page-table.toml",
+        what="hostile gp0 makes the trapped xAPIC page its own page directory: the processor's PDE "
+             "reads from it must not be emulated as the load or store that caused them (#GP instead)",
+        checks=hostile_checks(HOSTILE_PAGE_TABLE),
+),
+    Scenario(
+        name="hostile-stop-flood", kind="hypervisor", timeout=300, cpus=4,
+        config="tests/integration/configs/hostile-stop-flood.toml",
+        what="availability: gp0 and gp1 both flood the console, then stop at about the same time (triple "
+             "fault, #DB loop), each with its reason; rt0's timer keeps ticking; all partitions stop",
+        checks=[partition_banner("gp0", 2), partition_banner("gp1", 3),
+                # they end by a fault, so no NATSUME-DONE: the flood result itself must pass
+                ResultFields("gp0", "hv-hc-console-flood", {"status": "pass"}),
+                ResultFields("gp1", "hv-hc-console-flood", {"status": "pass"}),
+                Line(r"^natsume: partition gp0 stopped: triple fault", "gp0 stopped for its triple fault"),
+                Line(r"^natsume: partition gp1 stopped: .*\bexception loop\b",
+                     "gp1 stopped for its #DB loop (CVE-2015-8104 class), not looping with it"),
+                NoLine(r"^\[gp1\] NATSUME-RESULT .*\"hv-db-loop\"", "gp1 still running after its #DB loop"),
+                Line(r"^natsume: console: partition gp[01]: \d+ bytes dropped",
+                     "the hypervisor saying it dropped flooded console output"),
+                *rt0_unaffected(),
+                Order(r"^natsume: partition gp[01] stopped: (triple fault|.*exception loop)", r"^\[rt0\] NATSUME-DONE",
+                      "rt0 still running when the flooding partitions stop"),
+                ResultFields("rt0", "lapic-timer", {"stray_ipis": 0}),
                 *hypervisor_ok()]),
     Scenario(
         name="bad-config", kind="offline",

@@ -209,8 +209,43 @@ Action on_io(Vcpu& v) {
 }
 
 
+namespace {
+// The emulated page gpa falls in, or nullptr.
+const char* emulated_page(const Partition& p, uint64_t gpa) {
+    if (p.cfg.lapic_mode == NATSUME_LAPIC_TRAPPED && gpa - XAPIC_PAGE < 0x1000) return "local APIC";
+    if (p.ioapic_gpa && gpa - p.ioapic_gpa < 0x1000) return "IOAPIC";
+    for (uint32_t i = 0; i < p.device_count; i++) {
+        const PartitionDevice& d = p.devices[i];
+        if (d.trapped_page && (gpa & ~0xfffull) == d.trapped_page) return "device register";
+        if (d.msix && msix::in_table_pages(d.msix_loc, gpa)) return "MSI-X table";
+    }
+    uint16_t bdf = 0, offset = 0;
+    const pci_hw::EcamWindow& w = pci_hw::ecam();
+    if (w.present && pci::decode_ecam(gpa, w.base, w.start_bus, w.end_bus, bdf, offset)) return "PCI ECAM";
+    return nullptr;
+}
+}  // namespace
+
 Action on_ept_violation(Vcpu& v) {
     uint64_t gpa = vmread(Vmcs::GUEST_PHYSICAL_ADDRESS);
+    // The processor's own page walk (not the instruction's access) reached a
+    // page the hypervisor emulates: the guest keeps page tables there.
+    // Emulating it as the instruction's operand would hand the walk register
+    // values as entries (and a store to the instruction's target could land
+    // on the device), so the access is refused (SDM Vol. 3C 28.2.1, Table
+    // 28-7: bit 7 set and bit 8 clear = an access to a paging-structure entry).
+    EptViolation walk = decode_ept_violation(vmread(Vmcs::EXIT_QUALIFICATION));
+    if (walk.linear_valid && !walk.final_translation) {
+        if (const char* what = emulated_page(v.part, gpa)) {
+            partition_refuse(v.part, Refusal::Emulation, "guest page walk for linear 0x%lx at RIP 0x%lx reads the %s "
+                             "page at 0x%lx: page tables in an emulated page, #GP injected",
+                             vmread(Vmcs::GUEST_LINEAR_ADDRESS), vmread(Vmcs::GUEST_RIP), what, gpa);
+            inject_hw_exception(VEC_GP, true, 0);
+            return Action::Resume;
+        }
+        return stop(v, "EPT violation: guest page walk for linear 0x%lx reads guest-physical 0x%lx outside the "
+                    "partition's memory", vmread(Vmcs::GUEST_LINEAR_ADDRESS), gpa);
+    }
     if (v.part.cfg.lapic_mode == NATSUME_LAPIC_TRAPPED && gpa - XAPIC_PAGE < 0x1000) {
         auto offset = static_cast<uint32_t>(gpa - XAPIC_PAGE);
         return emulate_mmio(v, "local APIC", [&](bool write, uint8_t size, uint64_t& value) {
