@@ -61,8 +61,11 @@ Error parse_rmrr(const uint8_t* p, size_t len, Dmar& out) {
     if (len < kRmrrFixed) return Error::StructBadLength;
     if (out.rmrr_count == kMaxRmrrs) return Error::TooManyRmrrs;
     Rmrr r{le16(p + 6), le64(p + 8), le64(p + 16), 0, 0};
-    // 8.4: base is 4 KiB aligned and limit + 1 is a 4 KiB multiple.
-    if (r.base % kPage != 0 || (r.limit + 1) % kPage != 0 || r.limit < r.base) return Error::RmrrBadRange;
+    // 8.4: base is 4 KiB aligned and limit + 1 is a 4 KiB multiple. A limit at
+    // the top of the address space would make the region's size (limit - base
+    // + 1) wrap: 2^64 bytes from 0 read as an empty region.
+    if (r.base % kPage != 0 || (r.limit + 1) % kPage != 0 || r.limit < r.base || r.limit == UINT64_MAX)
+        return Error::RmrrBadRange;
     Error e = parse_scopes(p + kRmrrFixed, p + len, out, r.first_scope, r.scope_count);
     if (e != Error::Ok) return e;
     out.rmrrs[out.rmrr_count++] = r;
@@ -145,7 +148,7 @@ const char* to_string(Error e) {
     case Error::StructBadLength: return "remapping structure length too small or past the table";
     case Error::ScopeBadLength: return "device scope length malformed or past its structure";
     case Error::PathTooDeep: return "device scope path deeper than supported";
-    case Error::RmrrBadRange: return "RMRR base/limit not 4 KiB aligned or limit below base";
+    case Error::RmrrBadRange: return "RMRR base/limit not 4 KiB aligned, limit below base, or limit at the top of the address space";
     case Error::TooManyUnits: return "more remapping units than supported";
     case Error::TooManyRmrrs: return "more RMRRs than supported";
     case Error::TooManyScopes: return "more device scopes than supported";

@@ -248,6 +248,11 @@ TEST_CASE("DMAR: malformed tables are rejected with the reason", "[dmar]") {
     add_rmrr(backwards, 0xe9000, 0xe7fff, {});
     fix(backwards);
     CHECK(parse(backwards.data(), backwards.size(), d) == Error::RmrrBadRange);
+    // Up to the top of the address space: its size, limit - base + 1, would wrap to 0.
+    Bytes top = header(38, 0);
+    add_rmrr(top, 0, ~0ull, {});
+    fix(top);
+    CHECK(parse(top.data(), top.size(), d) == Error::RmrrBadRange);
 }
 
 TEST_CASE("DMAR: fixed capacities are enforced, not overrun", "[dmar]") {

@@ -1,0 +1,115 @@
+// The checks a guest's register values pass before they reach hardware in
+// root mode: IA32_APIC_BASE (hypervisor/lib/apic_base.cpp), XSETBV
+// (xcr0.cpp), MOV to CR0/CR3/CR4 (control_regs.cpp) and LVT writes (lvt.cpp).
+//
+// Asserts, as the SDM states the rules: an accepted APIC base sets no
+// reserved bit, keeps the base and BSP flag, stays enabled and never leaves
+// x2APIC mode (Vol. 3A 10.12.5: EXTD without EN is invalid); an accepted
+// XCR0 write is XCR0 at CPL 0 with CR4.OSXSAVE, keeps x87, enumerates every
+// bit, and has AVX only with SSE, AVX-512 only whole and with AVX, MPX and
+// AMX only whole (Vol. 1 13.3); CR0 accepted only with bits 63:32 clear,
+// PG with PE, NW with CD, paging on; CR4 only within fixed1, without VMXE,
+// with PAE, LA57 unchanged; a loaded CR3 has no bit at or above MAXPHYADDR
+// (bit 63 dropped with PCIDE); an accepted LVT entry is masked, Fixed or a
+// register without a delivery mode. Every refusal carries a reason.
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include "fuzz_util.hpp"
+#include "hypervisor/lib/apic_base.hpp"
+#include "hypervisor/lib/control_regs.hpp"
+#include "hypervisor/lib/lvt.hpp"
+#include "hypervisor/lib/xcr0.hpp"
+
+using namespace natsume;
+
+namespace {
+
+void apic_base(FuzzedDataProvider& in) {
+    const apic_msr::Caps caps{in.ConsumeIntegralInRange<uint8_t>(32, 52), in.ConsumeBool()};
+    const uint64_t current = in.ConsumeIntegral<uint64_t>(), value = in.ConsumeIntegral<uint64_t>();
+    const apic_msr::Verdict v = apic_msr::check(current, value, caps);
+    FUZZ_CHECK(apic_msr::to_string(v) != nullptr);
+    if (v != apic_msr::Verdict::Ok) return;
+    FUZZ_CHECK((value & apic_msr::reserved_bits(caps)) == 0);
+    const uint64_t base_mask = ((1ull << caps.maxphyaddr) - 1) & ~0xFFFull;
+    FUZZ_CHECK(((value ^ current) & base_mask) == 0);
+    FUZZ_CHECK(((value ^ current) & apic_msr::kBsp) == 0);
+    FUZZ_CHECK(value & apic_msr::kGlobalEnable);
+    if (current & apic_msr::kX2apicEnable) FUZZ_CHECK(value & apic_msr::kX2apicEnable);
+    if (value & apic_msr::kX2apicEnable) FUZZ_CHECK(caps.x2apic);
+}
+
+bool whole(uint64_t v, uint64_t group) { return (v & group) == 0 || (v & group) == group; }
+
+void xsetbv(FuzzedDataProvider& in) {
+    xcr0::Request r{in.ConsumeIntegral<uint8_t>() < 192 ? 0u : in.ConsumeIntegral<uint32_t>(),
+                    in.ConsumeIntegral<uint64_t>(), in.ConsumeBool(), in.ConsumeIntegralInRange<unsigned>(0, 3),
+                    in.ConsumeIntegral<uint64_t>()};
+    const char* why = reinterpret_cast<const char*>(1);
+    const xcr0::Verdict v = xcr0::check(r, &why);
+    FUZZ_CHECK((v == xcr0::Verdict::Ok) == (why == nullptr));
+    if (!r.osxsave) FUZZ_CHECK(v == xcr0::Verdict::Ud);
+    if (v != xcr0::Verdict::Ok) return;
+    const uint64_t x = r.value;
+    FUZZ_CHECK(r.index == 0 && r.cpl == 0 && r.osxsave);
+    FUZZ_CHECK((x & ~r.supported) == 0 && (x & xcr0::kX87));
+    FUZZ_CHECK(!(x & xcr0::kAvx) || (x & xcr0::kSse));
+    FUZZ_CHECK(whole(x, xcr0::kMpx) && whole(x, xcr0::kAvx512) && whole(x, xcr0::kAmx));
+    FUZZ_CHECK(!(x & xcr0::kAvx512) || (x & xcr0::kAvx));
+}
+
+void control_registers(FuzzedDataProvider& in) {
+    using namespace cregs;
+    const uint64_t value = in.ConsumeIntegral<uint64_t>();
+    const Result r0 = check_cr0(value, in.ConsumeBool());
+    FUZZ_CHECK((r0.verdict == Verdict::Ok) == (r0.why == nullptr));
+    if (r0.verdict == Verdict::Ok) {
+        FUZZ_CHECK((value >> 32) == 0 && (value & cr0::PG) && (value & cr0::PE));
+        FUZZ_CHECK(!(value & cr0::NW) || (value & cr0::CD));
+    }
+    const uint64_t old = in.ConsumeIntegral<uint64_t>(), fixed1 = in.ConsumeIntegral<uint64_t>();
+    const uint64_t cr3 = in.ConsumeIntegral<uint64_t>();
+    const Result r4 = check_cr4(value, old, fixed1, cr3);
+    FUZZ_CHECK((r4.verdict == Verdict::Ok) == (r4.why == nullptr));
+    if (r4.verdict == Verdict::Ok) {
+        FUZZ_CHECK((value & ~fixed1) == 0 && !(value & cr4::VMXE) && (value & cr4::PAE));
+        FUZZ_CHECK(((value ^ old) & cr4::LA57) == 0);
+    }
+    const uint8_t maxphyaddr = in.ConsumeIntegralInRange<uint8_t>(32, 64);
+    const bool pcide = in.ConsumeBool();
+    uint64_t load = 0xBAD;
+    const Result r3 = check_cr3(cr3, maxphyaddr, pcide, &load);
+    FUZZ_CHECK((r3.verdict == Verdict::Ok) == (r3.why == nullptr));
+    if (r3.verdict == Verdict::Ok) {
+        if (maxphyaddr < 64) FUZZ_CHECK((load >> maxphyaddr) == 0);
+        FUZZ_CHECK(load == (pcide ? cr3 & ~(1ull << 63) : cr3));
+    }
+}
+
+void lvt_entry(FuzzedDataProvider& in) {
+    static const uint32_t kRegs[] = {lvt::kCmci, lvt::kTimer, lvt::kThermal, lvt::kPerf, lvt::kLint0, lvt::kLint1,
+                                     lvt::kError};
+    const uint32_t offset = in.ConsumeBool() ? kRegs[in.ConsumeIntegralInRange<size_t>(0, 6)]
+                                             : in.ConsumeIntegral<uint16_t>() & 0xFF0u;
+    const uint32_t value = in.ConsumeIntegral<uint32_t>();
+    const char* why = lvt::refuse_reason(offset, value);
+    if (why != nullptr) {
+        FUZZ_CHECK(why[0] != '\0' && lvt::has_delivery_mode(offset) && !(value & lvt::kMasked));
+        return;
+    }
+    const uint32_t mode = (value & lvt::kDeliveryMask) >> lvt::kDeliveryShift;
+    FUZZ_CHECK(!lvt::has_delivery_mode(offset) || (value & lvt::kMasked) || mode == 0);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    FuzzedDataProvider in(data, size);
+    switch (in.ConsumeIntegral<uint8_t>() & 3) {
+    case 0: apic_base(in); break;
+    case 1: xsetbv(in); break;
+    case 2: control_registers(in); break;
+    default: lvt_entry(in); break;
+    }
+    return 0;
+}

@@ -1,0 +1,155 @@
+// MSI-X (hypervisor/lib/msix.cpp): locate() on the MSI-X test machine
+// (tests/unit/msix/msix_machine.hpp) with fuzzed Message Control and
+// Table/PBA Offset/BIR registers, then a Table with a fuzzed size and owner
+// driven by a sequence of guest table writes and reads and owner moves.
+//
+// A model of the hardware table applies every HwWrite the Table asks for.
+// Asserts: located table and PBA lie inside their memory BARs and the
+// trapped pages cover the table; writes stay in the table, at most
+// kMaxHwWrites, all in one entry, dword aligned; an entry whose address or
+// data changes is masked in hardware first; an entry unmasked in hardware
+// always holds the owner core's address (physical, no redirection hint),
+// address high 0, fixed delivery, edge, a vector >= 0x10 (the guest's), and
+// never lies beyond the kMaxVectors entries kept; hw_unmasked() agrees with
+// the model; reads carry only `size` bytes.
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <array>
+#include <vector>
+
+#include "fuzz_util.hpp"
+#include "lib/msix.hpp"
+#include "msix_machine.hpp"
+
+using namespace natsume;
+using namespace natsume::test;
+using msix::Action;
+
+namespace {
+
+MsixMachine& machine() {
+    static MsixMachine m;
+    return m;
+}
+
+void check_locate(FuzzedDataProvider& in) {
+    MsixMachine& m = machine();
+    FakeConfigSpace& hw = m.hw;
+    set_msix_regs(hw, in.ConsumeIntegral<uint16_t>(), in.ConsumeIntegral<uint32_t>(), in.ConsumeIntegral<uint32_t>());
+    const pci::Function* fn = m.fn(kPcieDev);
+    FUZZ_CHECK(fn != nullptr);
+    msix::Location loc{};
+    if (!msix::locate(*fn, hw.access(), kMsiX, loc)) return;
+    FUZZ_CHECK(loc.table_entries >= 1 && loc.table_entries <= msix::kMaxTableEntries);
+    FUZZ_CHECK(loc.table_bytes == loc.table_entries * msix::kEntrySize);
+    auto inside_bar = [&](uint8_t bir, uint64_t address, uint32_t bytes) {
+        for (size_t i = 0; i < fn->bar_count; ++i) {
+            const pci::Bar& b = fn->bars[i];
+            if (b.index == bir && !b.io) return address >= b.base && address - b.base + bytes <= b.size;
+        }
+        return false;
+    };
+    FUZZ_CHECK(inside_bar(loc.table_bar, loc.table_address, loc.table_bytes));
+    FUZZ_CHECK(inside_bar(loc.pba_bar, loc.pba_address, loc.pba_bytes));
+    FUZZ_CHECK(loc.table_first_page % msix::kPageSize == 0 && loc.table_first_page <= loc.table_address);
+    FUZZ_CHECK(loc.table_first_page + uint64_t{loc.table_page_count} * msix::kPageSize >=
+               loc.table_address + loc.table_bytes);
+    const uint64_t probe = loc.table_first_page + in.ConsumeIntegral<uint16_t>();
+    const uint32_t off = msix::offset_in_table(loc, probe);
+    if (off != msix::kNotInTable) FUZZ_CHECK(off < loc.table_bytes && msix::in_table_pages(loc, probe));
+}
+
+struct HwTable {
+    std::vector<std::array<uint32_t, 4>> e;
+    FUZZ_MODEL bool unmasked(size_t i) const { return (e[i][3] & msix::kVectorMasked) == 0; }
+};
+
+FUZZ_MODEL void apply(const Action& a, HwTable& hw, const msix::Table& t) {
+    FUZZ_CHECK(a.count <= msix::kMaxHwWrites);
+    if (a.kind == Action::Kind::NotInTable) FUZZ_CHECK(a.count == 0);
+    FUZZ_CHECK((a.kind == Action::Kind::Refused) == (a.why != nullptr));
+    for (uint8_t i = 0; i < a.count; ++i) {
+        const msix::HwWrite& w = a.writes[i];
+        FUZZ_CHECK(w.offset % 4 == 0 && w.offset / msix::kEntrySize < t.entries());
+        FUZZ_CHECK(w.offset / msix::kEntrySize == a.writes[0].offset / msix::kEntrySize);
+        const size_t entry = w.offset / msix::kEntrySize, dw = w.offset % msix::kEntrySize / 4;
+        // Address and data never change under an unmasked entry.
+        if (dw != 3 && hw.unmasked(entry)) FUZZ_CHECK(hw.e[entry][dw] == w.value);
+        hw.e[entry][dw] = w.value;
+    }
+}
+
+FUZZ_MODEL void check_entry(const HwTable& hw, const msix::Table& t, size_t i) {
+    FUZZ_CHECK(t.hw_unmasked(static_cast<uint16_t>(i)) == hw.unmasked(i));
+    if (!hw.unmasked(i)) return;
+    FUZZ_CHECK(i < msix::kMaxVectors);
+    const auto& e = hw.e[i];
+    FUZZ_CHECK(e[0] == (msix::kMsiAddressBase | t.owner_apic_id() << msix::kMsiDestShift));
+    FUZZ_CHECK(e[1] == 0);
+    FUZZ_CHECK((e[2] & ~msix::kDataVectorMask) == 0);  // fixed, edge
+    FUZZ_CHECK((e[2] & msix::kDataVectorMask) >= msix::kMinVector);
+    const uint32_t guest_data = static_cast<uint32_t>(t.read(static_cast<uint32_t>(i * msix::kEntrySize + 8), 4));
+    FUZZ_CHECK((guest_data & msix::kDataVectorMask) == e[2]);
+    FUZZ_CHECK((t.read(static_cast<uint32_t>(i * msix::kEntrySize + 12), 4) & msix::kVectorMasked) == 0);
+}
+
+FUZZ_MODEL void sync_all(msix::Table& t, HwTable& hw) {
+    for (uint16_t i = 0; i < t.entries(); ++i) apply(t.sync(i), hw, t);
+    for (uint16_t i = 0; i < t.entries(); ++i) check_entry(hw, t, i);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    FuzzedDataProvider in(data, size);
+    check_locate(in);
+
+    static msix::Table t;
+    // Mostly tables around the kMaxVectors entries kept; one input in 32 up to
+    // the limit and past it (syncing 2048 entries is slow).
+    const bool large = in.ConsumeIntegral<uint8_t>() < 8;
+    const uint16_t entries = large ? in.ConsumeIntegralInRange<uint16_t>(0, 2100)
+                                   : in.ConsumeIntegralInRange<uint16_t>(0, 80);
+    const uint32_t owner = in.ConsumeIntegralInRange<uint32_t>(0, 0x110);
+    const msix::Error e = t.init(entries, owner);
+    if (entries == 0 || entries > msix::kMaxTableEntries) FUZZ_CHECK(e == msix::Error::BadTableSize);
+    if (e != msix::Error::Ok) return 0;
+    // The hardware holds garbage, unmasked, until the hypervisor syncs it.
+    HwTable hw{std::vector<std::array<uint32_t, 4>>(entries, {0xDEADBEEF, 1, 2, 0})};
+    hw.e.shrink_to_fit();
+    sync_all(t, hw);
+
+    const uint32_t bytes = entries * msix::kEntrySize;
+    while (in.remaining_bytes() > 0) {
+        const uint8_t op = in.ConsumeIntegral<uint8_t>();
+        const uint32_t offset = (op & 0x80) ? in.ConsumeIntegral<uint32_t>()
+                                            : in.ConsumeIntegralInRange<uint32_t>(0, bytes + 16);
+        const uint8_t sz = static_cast<uint8_t>(1u << (op & 3));
+        switch ((op >> 2) & 7) {
+        case 0: {
+            const uint64_t v = t.read(offset, sz);
+            if (sz < 8) FUZZ_CHECK((v >> (8u * sz)) == 0 || v == ((1ull << (8u * sz)) - 1));
+            break;
+        }
+        case 1:
+            if (t.set_owner(in.ConsumeIntegralInRange<uint32_t>(0, 0x110)) == msix::Error::Ok) sync_all(t, hw);
+            break;
+        case 2: {
+            const uint16_t entry = in.ConsumeIntegral<uint16_t>();
+            const Action a = t.sync(entry);
+            apply(a, hw, t);
+            break;
+        }
+        default: {
+            const uint8_t odd = (op & 0x40) ? in.ConsumeIntegralInRange<uint8_t>(0, 9) : sz;
+            const Action a = t.write(offset, odd, in.ConsumeIntegral<uint64_t>());
+            if (offset >= bytes) FUZZ_CHECK(a.kind == Action::Kind::NotInTable);
+            apply(a, hw, t);
+            if (a.count != 0) check_entry(hw, t, a.writes[0].offset / msix::kEntrySize);
+            break;
+        }
+        }
+    }
+    for (uint16_t i = 0; i < t.entries(); ++i) check_entry(hw, t, i);
+    return 0;
+}

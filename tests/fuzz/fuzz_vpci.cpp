@@ -1,0 +1,139 @@
+// One partition's virtual PCI configuration space (hypervisor/lib/vpci.cpp)
+// over the PCI test machine (tests/unit/pci/test_machine.hpp): a fuzzed set
+// of owned functions with fuzzed options, then a sequence of guest config
+// reads and writes at fuzzed BDFs, offsets, sizes and values.
+//
+// Asserts: reads carry only `size` bytes and foreign functions read as all
+// ones; no hardware write ever reaches a function the partition does not
+// own, a BAR or ROM BAR, or extended config space; Bus Master never reaches
+// a device without DMA permission; with intx_virtual the guest's INTx
+// Disable never reaches hardware; with msi_virtual the hardware MSI address
+// is always the owner core's and MSI is enabled only with a vector >= 0x10.
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <memory>
+
+#include "fuzz_util.hpp"
+#include "lib/vpci.hpp"
+#include "test_machine.hpp"
+
+using namespace natsume;
+using namespace natsume::test;
+
+namespace {
+
+struct Machine {
+    FakeConfigSpace hw;
+    std::unique_ptr<pci::Inventory> inv = std::make_unique<pci::Inventory>();
+    Machine() {
+        build_machine(hw);
+        pci::ConfigAccess a = hw.access();
+        FUZZ_CHECK(pci::enumerate(a, *inv) == pci::Error::Ok);
+        FUZZ_CHECK(pci::size_all_bars(a, *inv) == pci::Error::Ok);
+        hw.writes.clear();
+    }
+};
+
+Machine& machine() {
+    static Machine m;
+    return m;
+}
+
+// Undoes every logged hardware write from the pristine copy, so one fake
+// serves every input without a 100 KiB copy each time.
+FUZZ_MODEL void restore(FakeConfigSpace& hw) {
+    static const FakeConfigSpace pristine = machine().hw;
+    for (const ConfigWrite& w : hw.writes) hw.set32(w.bdf, w.offset, pristine.get32(w.bdf, w.offset));
+    hw.writes.clear();
+}
+
+uint32_t size_mask(uint8_t size) { return size >= 4 ? ~0u : (1u << (8u * size)) - 1; }
+
+bool is_bar_or_rom(const pci::Function& fn, uint16_t aligned) {
+    const uint16_t bars_end = fn.is_bridge ? 0x18 : 0x28;
+    const uint16_t rom = fn.is_bridge ? pci::kRomBarType1 : pci::kRomBarType0;
+    return (aligned >= pci::kBar0 && aligned < bars_end) || aligned == rom;
+}
+
+struct Owned {
+    const pci::Function* fn;
+    vpci::DeviceOptions options;
+};
+
+FUZZ_MODEL void check_writes(const FakeConfigSpace& hw, size_t first, const vpci::ConfigSpace& view, uint16_t cmd_before[],
+                  uint32_t& msi_data_written) {
+    for (size_t i = first; i < hw.writes.size(); ++i) {
+        const ConfigWrite& w = hw.writes[i];
+        const vpci::Device* d = view.find(w.bdf);
+        FUZZ_CHECK(d != nullptr);
+        FUZZ_CHECK(w.offset < pci::kConfigSize && w.offset % 4 == 0);
+        FUZZ_CHECK(!is_bar_or_rom(d->fn, w.offset));
+        const size_t idx = static_cast<size_t>(d - &view.device(0));
+        if (w.offset == pci::kCommand) {
+            if (!d->options.dma_allowed) FUZZ_CHECK((w.value & pci::kCmdBusMaster) == 0);
+            if (d->options.intx_virtual) FUZZ_CHECK((w.value & 0x400) == (cmd_before[idx] & 0x400u));
+        }
+        if (d->options.msi_virtual && d->fn.cap_msi != 0) {
+            const uint16_t cap = d->fn.cap_msi;
+            const bool is64 = (hw.get16(w.bdf, static_cast<uint16_t>(cap + 2)) & 0x80) != 0;
+            const uint16_t data_at = static_cast<uint16_t>(cap + (is64 ? 0xC : 0x8));
+            if (w.offset == cap + 4)
+                FUZZ_CHECK(w.value == (0xFEE00000u | (d->options.msi_dest_apic_id & 0xFFu) << 12));
+            if (w.offset == data_at) msi_data_written = w.value & 0xFF;
+            if (w.offset == cap && (w.value & (1u << 16))) FUZZ_CHECK(msi_data_written >= 0x10);
+        }
+    }
+}
+
+FUZZ_MODEL void snapshot_commands(const FakeConfigSpace& hw, const vpci::ConfigSpace& view, uint16_t out[]) {
+    for (size_t i = 0; i < view.device_count(); ++i) out[i] = hw.get16(view.device(i).fn.bdf, pci::kCommand);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    FuzzedDataProvider in(data, size);
+    Machine& m = machine();
+    FakeConfigSpace& hw = m.hw;
+    restore(hw);
+    const pci::ConfigAccess a = hw.access();
+
+    const uint32_t shown = in.ConsumeBool() ? vpci::kDefaultShownCapabilities : in.ConsumeIntegral<uint32_t>();
+    auto view = std::make_unique<vpci::ConfigSpace>(shown);
+    const uint16_t own_mask = in.ConsumeIntegral<uint16_t>();
+    for (size_t i = 0; i < m.inv->count; ++i) {
+        if (!(own_mask & (1u << i))) continue;
+        const uint8_t o = in.ConsumeIntegral<uint8_t>();
+        vpci::DeviceOptions opt{(o & 1) != 0, (o & 2) != 0, (o & 4) != 0, in.ConsumeIntegral<uint8_t>(), (o & 8) != 0};
+        (void)view->add_device(m.inv->functions[i], opt, a);
+    }
+    uint32_t msi_data_written = 0;
+    uint16_t cmd_before[vpci::kMaxDevices];
+    snapshot_commands(hw, *view, cmd_before);
+    check_writes(hw, 0, *view, cmd_before, msi_data_written);
+
+    while (in.remaining_bytes() > 0) {
+        const uint8_t op = in.ConsumeIntegral<uint8_t>();
+        const uint8_t pick = in.ConsumeIntegral<uint8_t>();
+        const uint16_t bdf = pick < m.inv->count ? m.inv->functions[pick].bdf
+                             : pick < 0xF0      ? static_cast<uint16_t>(pick)
+                                                : in.ConsumeIntegral<uint16_t>();
+        const uint16_t offset = (op & 1) ? in.ConsumeIntegral<uint8_t>() : in.ConsumeIntegral<uint16_t>() & 0x1FFF;
+        const uint8_t sz = (op & 2) ? in.ConsumeIntegralInRange<uint8_t>(0, 5) : static_cast<uint8_t>(1u << ((op >> 2) & 3) & 7);
+        if (op & 0x10) {
+            const uint32_t v = view->read(bdf, offset, sz, a);
+            const bool valid = (sz == 1 || sz == 2 || sz == 4) && (offset & 3u) + sz <= 4 && offset < 0x1000;
+            if (valid) {
+                FUZZ_CHECK((v & ~size_mask(sz)) == 0);
+                if (!view->owns(bdf) && bdf != 0) FUZZ_CHECK(v == size_mask(sz));
+            }
+            continue;
+        }
+        snapshot_commands(hw, *view, cmd_before);
+        const size_t first = hw.writes.size();
+        const vpci::WriteResult r = view->write(bdf, offset, sz, in.ConsumeIntegral<uint32_t>(), a);
+        FUZZ_CHECK((r.kind == vpci::WriteResult::Kind::Refused) == (r.why != nullptr));
+        check_writes(hw, first, *view, cmd_before, msi_data_written);
+    }
+    return 0;
+}
