@@ -29,6 +29,7 @@ Spinlock report_lock;
 void flush_line(Partition& p) {
     if (!rate::take(p.console_budget, limit(CONSOLE_BURST, CONSOLE_BYTES_PER_SECOND), x86::rdtsc(), p.console_len + 1)) {
         p.console_dropped += p.console_len + 1;
+        p.console_dropped_total += p.console_len + 1;
         p.console_len = 0;
         return;
     }
@@ -64,7 +65,7 @@ void partition_print_counters(const Partition& p) {
     log::print("natsume: stats: partition %s: hypercalls=%lu refused io=%lu msr=%lu other=%lu (unlogged %lu), "
                "console bytes dropped %lu\n",
                p.cfg.name, p.counters.hypercalls, p.counters.refused_io, p.counters.refused_msr,
-               p.counters.refused_other, p.refusals.unlogged, p.console_dropped);
+               p.counters.refused_other, p.refusals.unlogged_total, p.console_dropped_total);
     char line[400];
     size_t n = log::format(line, sizeof line, "natsume: stats: partition %s: exits", p.cfg.name);
     uint64_t total = 0;
@@ -95,7 +96,7 @@ void partition_refuse(Partition& p, Refusal kind, const char* fmt, ...) {
     bool first = !(r.kinds_seen & bit);
     r.kinds_seen |= bit;
     bool budget = rate::take(r.budget, limit(REFUSAL_BURST, REFUSALS_PER_SECOND), x86::rdtsc(), 1);
-    if (!first && !budget) { r.unlogged++; return; }
+    if (!first && !budget) { r.unlogged++; r.unlogged_total++; return; }
     char msg[256];
     va_list ap;
     va_start(ap, fmt);

@@ -41,7 +41,8 @@ enum class Refusal : uint8_t {
 struct RefusalLog {
     uint32_t kinds_seen;     // bit per Refusal already logged once
     rate::Bucket budget;     // further lines
-    uint64_t unlogged;       // refusals counted but not printed
+    uint64_t unlogged;       // refusals counted but not printed since the last logged one
+    uint64_t unlogged_total; // since the partition started
 };
 
 // A PCI function the partition owns, resolved against the platform at boot.
@@ -75,7 +76,8 @@ struct Partition {
     size_t console_len;
     RefusalLog refusals;            // rate-limited refusal lines
     rate::Bucket console_budget;    // console bytes it may still print now
-    uint64_t console_dropped;       // console bytes dropped by the rate limit
+    uint64_t console_dropped;       // console bytes dropped by the rate limit, not yet reported
+    uint64_t console_dropped_total; // since the partition started
     // #AC/#DB reflected to the guest: the same vector at the same RIP again and
     // again means an exception loop (CVE-2015-5307/-8104 class).
     uint64_t reflect_rip;

@@ -43,6 +43,8 @@ struct natsume_stats {
     uint64_t refused_msr;
     uint64_t refused_other;
     uint64_t nmis;              // NMI exits (hypervisor control)
+    uint64_t console_dropped;   // console bytes the rate limit dropped (written, accepted, not printed)
+    uint64_t refusals_unlogged; // refusals counted but not logged (log rate limit)
     uint64_t exits[NATSUME_STATS_EXIT_REASONS];  // by basic exit reason (Intel SDM Vol. 3C, Appendix C)
 };
 

@@ -46,6 +46,8 @@ int64_t hc_stats_read(Vcpu& v) {
     st->refused_msr = c.refused_msr;
     st->refused_other = c.refused_other;
     st->nmis = c.nmis;
+    st->console_dropped = v.part.console_dropped_total;
+    st->refusals_unlogged = v.part.refusals.unlogged_total;
     return NATSUME_OK;
 }
 
