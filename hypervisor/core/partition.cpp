@@ -88,6 +88,13 @@ void partition_report_stop(Partition& p, const char* reason) {
 }
 
 void partition_refuse(Partition& p, Refusal kind, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    partition_vrefuse(p, kind, fmt, ap);
+    va_end(ap);
+}
+
+void partition_vrefuse(Partition& p, Refusal kind, const char* fmt, va_list ap) {
     if (kind == Refusal::Msr) p.counters.refused_msr++;
     else if (kind == Refusal::Io) p.counters.refused_io++;
     else p.counters.refused_other++;
@@ -98,10 +105,7 @@ void partition_refuse(Partition& p, Refusal kind, const char* fmt, ...) {
     bool budget = rate::take(r.budget, limit(REFUSAL_BURST, REFUSALS_PER_SECOND), x86::rdtsc(), 1);
     if (!first && !budget) { r.unlogged++; r.unlogged_total++; return; }
     char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
     log::vformat(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     if (r.unlogged) {
         log::print("natsume: refuse: partition %s: %s (and %lu refusals counted, not logged)\n", p.cfg.name, msg,
                    r.unlogged);

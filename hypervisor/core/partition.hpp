@@ -1,6 +1,7 @@
 // A partition as the hypervisor keeps it after boot: its slice of the
 // partition file, where its RAM is, its state and its counters.
 #pragma once
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -112,5 +113,6 @@ void partition_print_counters(const Partition& p);
 // Counts a refusal (refused_msr, refused_io or refused_other by kind) and
 // logs it as "natsume: refuse: partition NAME: ..." within the rate limit.
 void partition_refuse(Partition& p, Refusal kind, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+void partition_vrefuse(Partition& p, Refusal kind, const char* fmt, va_list ap);
 
 }  // namespace natsume

@@ -54,6 +54,15 @@ void dump_registers(const Vcpu& v) {
                vmread(Vmcs::IDT_VECTORING_INFO));
 }
 
+Action refuse_gp(Vcpu& v, Refusal kind, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    partition_vrefuse(v.part, kind, fmt, ap);
+    va_end(ap);
+    inject_hw_exception(VEC_GP, true, 0);
+    return Action::Resume;
+}
+
 Action stop(Vcpu& v, const char* fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

@@ -41,6 +41,9 @@ void dump_registers(const Vcpu& v);
 // The guest's current privilege level (SS.DPL) and whether it runs 64-bit code (CS.L).
 unsigned guest_cpl();
 bool guest_in_64bit_code();
+// Counts and logs a refusal (partition_refuse) and injects #GP(0): what the
+// guest gets for an access the hypervisor will not carry out. Returns Resume.
+Action refuse_gp(Vcpu& v, Refusal kind, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 // Records why the partition must stop (and dumps its registers): return its value.
 Action stop(Vcpu& v, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 // gpt::PhysRead over the partition's RAM (ctx = Partition*).

@@ -97,15 +97,6 @@ constexpr uint64_t XAPIC_PAGE = 0xfee00000;
 constexpr uint32_t XAPIC_ID = 0x20, XAPIC_LDR = 0xd0, XAPIC_DFR = 0xe0, XAPIC_ICR_LOW = 0x300,
                    XAPIC_ICR_HIGH = 0x310;
 
-// An MMIO access the hypervisor does not carry out: the guest gets #GP.
-Action refuse_mmio(Vcpu& v, Refusal kind, const char* fmt, uint64_t a, uint64_t b) {
-    char what[96];
-    log::format(what, sizeof what, fmt, a, b);
-    partition_refuse(v.part, kind, "%s at RIP 0x%lx: #GP injected", what, vmread(Vmcs::GUEST_RIP));
-    inject_hw_exception(VEC_GP, true, 0);
-    return Action::Resume;
-}
-
 Action lapic_icr_write(Vcpu& v, uint32_t value) {
     icr::Verdict verdict = icr::check_xapic(value, v.part.xapic_icr_high, icr::Partition{&v.part.apic_id, 1, v.part.apic_id});
     if (!verdict.allow) {
@@ -126,7 +117,8 @@ Action lapic_icr_write(Vcpu& v, uint32_t value) {
 Action lapic_access(Vcpu& v, uint32_t offset, bool write, uint8_t size, uint32_t& value) {
     auto* reg = reinterpret_cast<volatile uint32_t*>(XAPIC_PAGE + (offset & ~3u));
     if (size != 4 || (offset & 0xf))
-        return refuse_mmio(v, Refusal::Lapic, "local APIC register 0x%lx accessed with %lu bytes", offset, size);
+        return refuse_gp(v, Refusal::Lapic, "local APIC register 0x%x accessed with %u bytes at RIP 0x%lx: #GP injected",
+                         offset, size, vmread(Vmcs::GUEST_RIP));
     if (!write) { value = *reg; return Action::Resume; }
     if (offset == XAPIC_ICR_HIGH) { v.part.xapic_icr_high = value; return Action::Resume; }
     if (offset == XAPIC_ICR_LOW) return lapic_icr_write(v, value);
@@ -154,29 +146,20 @@ Action emulate_mmio(Vcpu& v, const char* what, Access access) {
     uint64_t rip = vmread(Vmcs::GUEST_RIP);
     gpt::Error ge = gpt::fetch(vmread(Vmcs::GUEST_CR3), rip, bytes, sizeof bytes, mem, fetched);
     // What cannot be emulated is refused with #GP: the partition goes on.
-    if (ge != gpt::Error::Ok && fetched == 0) {
-        partition_refuse(p, Refusal::Emulation, "%s access at RIP 0x%lx: cannot fetch the instruction (%s): #GP injected",
+    if (ge != gpt::Error::Ok && fetched == 0)
+        return refuse_gp(v, Refusal::Emulation, "%s access at RIP 0x%lx: cannot fetch the instruction (%s): #GP injected",
                          what, rip, gpt::to_string(ge));
-        inject_hw_exception(VEC_GP, true, 0);
-        return Action::Resume;
-    }
     insn::Decoded d{};
     insn::Error de = insn::decode(bytes, fetched, d);
-    if (de != insn::Error::Ok) {
-        partition_refuse(p, Refusal::Emulation, "%s access at RIP 0x%lx: instruction not emulated (%s, opcode 0x%x): "
+    if (de != insn::Error::Ok)
+        return refuse_gp(v, Refusal::Emulation, "%s access at RIP 0x%lx: instruction not emulated (%s, opcode 0x%x): "
                          "#GP injected", what, rip, insn::to_string(de), d.opcode);
-        inject_hw_exception(VEC_GP, true, 0);
-        return Action::Resume;
-    }
     // An access that runs past the end of the page would touch a page the
     // partition may not own.
     uint64_t gpa = vmread(Vmcs::GUEST_PHYSICAL_ADDRESS);
-    if ((gpa & 0xfff) + d.size > 0x1000) {
-        partition_refuse(p, Refusal::Emulation, "%s access of %u bytes at 0x%lx crosses a page: #GP injected", what,
+    if ((gpa & 0xfff) + d.size > 0x1000)
+        return refuse_gp(v, Refusal::Emulation, "%s access of %u bytes at 0x%lx crosses a page: #GP injected", what,
                          d.size, gpa);
-        inject_hw_exception(VEC_GP, true, 0);
-        return Action::Resume;
-    }
     uint64_t value = 0;
     if (d.write) {
         uint64_t src = d.src_kind == insn::Operand::Register ? gpr(v.regs, d.reg) : 0;
@@ -236,13 +219,10 @@ Action on_ept_violation(Vcpu& v) {
     // 28-7: bit 7 set and bit 8 clear = an access to a paging-structure entry).
     EptViolation walk = decode_ept_violation(vmread(Vmcs::EXIT_QUALIFICATION));
     if (walk.linear_valid && !walk.final_translation) {
-        if (const char* what = emulated_page(v.part, gpa)) {
-            partition_refuse(v.part, Refusal::Emulation, "guest page walk for linear 0x%lx at RIP 0x%lx reads the %s "
-                             "page at 0x%lx: page tables in an emulated page, #GP injected",
+        if (const char* what = emulated_page(v.part, gpa))
+            return refuse_gp(v, Refusal::Emulation, "guest page walk for linear 0x%lx at RIP 0x%lx reads the %s page at "
+                             "0x%lx: page tables in an emulated page, #GP injected",
                              vmread(Vmcs::GUEST_LINEAR_ADDRESS), vmread(Vmcs::GUEST_RIP), what, gpa);
-            inject_hw_exception(VEC_GP, true, 0);
-            return Action::Resume;
-        }
         return stop(v, "EPT violation: guest page walk for linear 0x%lx reads guest-physical 0x%lx outside the "
                     "partition's memory", vmread(Vmcs::GUEST_LINEAR_ADDRESS), gpa);
     }
@@ -260,7 +240,8 @@ Action on_ept_violation(Vcpu& v) {
         return emulate_mmio(v, "device register", [&](bool write, uint8_t size, uint64_t& value) {
             uint32_t v32 = static_cast<uint32_t>(value);
             if (!shared_intx::register_access(v.part, gpa, write, size, v32))
-                return refuse_mmio(v, Refusal::Emulation, "device register 0x%lx accessed with %lu bytes", gpa, size);
+                return refuse_gp(v, Refusal::Emulation, "device register 0x%lx accessed with %u bytes: #GP injected", gpa,
+                                 size);
             value = v32;
             return Action::Resume;
         });
@@ -272,7 +253,7 @@ Action on_ept_violation(Vcpu& v) {
             bool refused = false;
             const char* why = "";
             if (!devices::msix_access(v.part, gpa, write, size, value, refused, why))
-                return refuse_mmio(v, Refusal::Msix, "MSI-X table access of %lu bytes at 0x%lx", size, gpa);
+                return refuse_gp(v, Refusal::Msix, "MSI-X table access of %u bytes at 0x%lx: #GP injected", size, gpa);
             if (refused) partition_refuse(v.part, Refusal::Msix, "MSI-X table access at 0x%lx refused: %s", gpa, why);
             return Action::Resume;
         });
@@ -282,7 +263,8 @@ Action on_ept_violation(Vcpu& v) {
         if (pci::decode_ecam(gpa, w.base, w.start_bus, w.end_bus, bdf, offset))
             return emulate_mmio(v, "PCI ECAM", [&](bool write, uint8_t size, uint64_t& value) {
                 // The partition's ECAM accesses see the same filtered space as its port accesses.
-                if (size > 4) return refuse_mmio(v, Refusal::PciConfig, "ECAM access of %lu bytes at 0x%lx", size, gpa);
+                if (size > 4)
+                    return refuse_gp(v, Refusal::PciConfig, "ECAM access of %u bytes at 0x%lx: #GP injected", size, gpa);
                 if (!write) { value = v.part.vpci.read(bdf, offset, size, pci_hw::access()); return Action::Resume; }
                 vpci::WriteResult r = v.part.vpci.write(bdf, offset, size, static_cast<uint32_t>(value), pci_hw::access());
                 if (r.kind == vpci::WriteResult::Kind::Refused)

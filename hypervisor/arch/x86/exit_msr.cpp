@@ -18,10 +18,8 @@ namespace natsume::x86 {
 
 namespace {
 Action refuse_msr(Vcpu& v, bool write, uint32_t m, const char* why) {
-    partition_refuse(v.part, Refusal::Msr, "%s MSR 0x%x at RIP 0x%lx: %s, #GP injected",
-                     write ? "WRMSR to" : "RDMSR of", m, vmread(Vmcs::GUEST_RIP), why);
-    inject_hw_exception(VEC_GP, true, 0);
-    return Action::Resume;
+    return refuse_gp(v, Refusal::Msr, "%s MSR 0x%x at RIP 0x%lx: %s, #GP injected", write ? "WRMSR to" : "RDMSR of", m,
+                     vmread(Vmcs::GUEST_RIP), why);
 }
 
 // The checked value goes to hardware; should it still fault, the guest gets
