@@ -340,14 +340,19 @@ void run_bench_irq()
 // --- load ----------------------------------------------------------------------
 
 // A CPU hog: arithmetic in registers, no memory traffic, no exits. Runs
-// forever unless seconds= bounds it.
+// forever unless seconds= bounds it; cli=1 turns interrupts off first, so
+// nothing at all brings the core back (the hostile-never-exits scenario).
 void run_load_cpu()
 {
     uint64_t seconds = arg("seconds", 0);
+    bool no_interrupts = arg("cli", 0) != 0;
     uint64_t end = seconds ? cpu::rdtsc() + seconds * boot::context().tsc_khz * 1000 : 0;
     uint64_t x = 0x9e3779b97f4a7c15ull, rounds = 0;
-    printf("natsume-guest: load-cpu running%s\n", seconds ? " (bounded)" : " forever");
+    printf("natsume-guest: load-cpu running%s%s\n", seconds ? " (bounded)" : " forever",
+           no_interrupts ? " (interrupts off)" : "");
     fflush(stdout);
+    if (no_interrupts)
+        asm volatile("cli" ::: "memory");
     for (;;) {
         for (unsigned i = 0; i < 4096; ++i) {
             x ^= x << 13;

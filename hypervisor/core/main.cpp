@@ -252,22 +252,15 @@ uint32_t cpu_index_of(uint32_t apic_id) {
     return 0;
 }
 
-bool msi_devices_assigned() {
-    for (uint32_t i = 0; i < partition_count; i++)
-        for (uint32_t d = 0; d < partitions[i].device_count; d++)
-            if (partitions[i].devices[d].fn->cap_msi || partitions[i].devices[d].fn->cap_msix) return true;
-    return false;
-}
-
 void setup_devices(Partition& p) {
     char why[200];
     if (p.dma_size && p.dma_base < p.ram_size)
         NATSUME_PANIC("partition %s: DMA window 0x%lx overlaps its guest-physical RAM [0, 0x%lx)", p.cfg.name,
                       p.dma_base, p.ram_size);
-    // Remappable IOAPIC entries only where IR will be switched on. The boot
-    // core's shared-line entries and the virtualized MSI/MSI-X messages are
-    // written in compatibility format, which IR would block: then IR stays off.
-    bool remap = vtd_info.ir_capable && !x86::shared_intx::any() && !msi_devices_assigned();
+    // Interrupt remapping is used wherever the machine has it: IOAPIC pins,
+    // the boot core's shared lines, MSI and MSI-X all go through remapping
+    // entries (source-id checked), and compatibility format stays blocked.
+    bool remap = vtd_info.ir_capable;
     if (!x86::devices::attach(p, x86::pci_hw::access(), remap, why, sizeof why))
         NATSUME_PANIC("partition %s: %s", p.cfg.name, why);
     bool dma_capable = false;
@@ -469,10 +462,10 @@ extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
     if (!x86::vtd::setup_platform(boot::vtd_info, partitions, partition_count, why, sizeof why))
         NATSUME_PANIC("VT-d: %s", why);
     if (boot::vtd_info.present) x86::vtd::enable_fault_events(boot::VTD_FAULT_VECTOR, boot::bsp_apic_id);
+    if (!x86::shared_intx::activate(boot::bsp_apic_id, why, sizeof why)) NATSUME_PANIC("%s", why);
     // Checked after the platform set-up so that a machine without VT-x (QEMU TCG)
-    // still proves ACPI, PCI, the partition file and VT-d.
+    // still proves ACPI, PCI, the partition file, VT-d and the interrupt routing.
     if (!x86::vmx_probe(why, sizeof why)) NATSUME_PANIC("VT-x requirement not met: %s", why);
-    x86::shared_intx::activate(boot::bsp_apic_id);
     boot::start_cores();
     x86::smp::close_ap_start();
     if (!x86::host_paging::build(why, sizeof why)) NATSUME_PANIC("%s", why);

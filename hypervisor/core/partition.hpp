@@ -55,6 +55,10 @@ struct PartitionDevice {
     bool msix;                      // MSI-X virtualized: its table pages are kept out of the EPT
     msix::Location msix_loc;
     msix::Table msix_table;
+    // Interrupt remapping: the remapping entries of its MSI (one) and of the
+    // MSI-X entries kept (msix::kMaxVectors at most); counts 0 without.
+    uint16_t msi_irte, msi_irte_count;
+    uint16_t msix_irte, msix_irte_count;
 };
 
 struct Partition {

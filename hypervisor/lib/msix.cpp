@@ -39,12 +39,22 @@ bool region(const pci::Function& fn, uint32_t reg, uint32_t bytes, uint8_t& bar,
 uint64_t page_down(uint64_t a) { return a & ~(kPageSize - 1); }
 uint64_t page_up(uint64_t a) { return page_down(a + kPageSize - 1); }
 
-struct Builder {
-    Action a{Action::Kind::Handled, 0, {}, nullptr};
-    void push(uint16_t entry, uint32_t field, uint32_t value) {
-        a.writes[a.count++] = HwWrite{entry * kEntrySize + field, value};
-    }
-};
+Action handled() { return Action{Action::Kind::Handled, 0, {}, nullptr}; }
+
+}  // namespace
+
+// At most kMaxHwWrites per Action: mask, address lo, address hi, data, unmask.
+void push(Action& a, uint16_t entry, uint32_t field, uint32_t value) {
+    a.writes[a.count++] = HwWrite{entry * kEntrySize + field, value};
+}
+
+void push_message(Action& a, uint16_t entry, const msi::Message& m) {
+    push(a, entry, kAddressLo, static_cast<uint32_t>(m.address));
+    push(a, entry, kAddressHi, static_cast<uint32_t>(m.address >> 32));
+    push(a, entry, kData, m.data);
+}
+
+namespace {
 
 }  // namespace
 
@@ -98,18 +108,18 @@ const char* to_string(Error e) {
     return "Unknown MSI-X error.";
 }
 
-Error Table::init(uint16_t table_entries, uint32_t owner_apic_id) {
+Error Table::init(uint16_t table_entries, const msi::Route& route) {
     if (table_entries == 0 || table_entries > kMaxTableEntries) return Error::BadTableSize;
-    if (owner_apic_id > 0xFF) return Error::ApicIdTooLarge;
+    if (!route.remapped() && route.apic_id > msi::kMaxCompatibilityApicId) return Error::ApicIdTooLarge;
     for (Entry& e : e_) e = Entry{{0, 0, 0, kVectorMasked}, 0, 0, false, false};
     entries_ = table_entries;
-    owner_ = owner_apic_id;
+    route_ = route;
     return Error::Ok;
 }
 
 Error Table::set_owner(uint32_t owner_apic_id) {
-    if (owner_apic_id > 0xFF) return Error::ApicIdTooLarge;
-    owner_ = owner_apic_id;
+    if (!route_.remapped() && owner_apic_id > msi::kMaxCompatibilityApicId) return Error::ApicIdTooLarge;
+    route_.apic_id = owner_apic_id;
     for (Entry& e : e_) e.hw_programmed = false;
     return Error::Ok;
 }
@@ -127,33 +137,42 @@ void Table::store(uint32_t offset, uint32_t lane_mask, uint32_t value) {
     e.written = static_cast<uint8_t>(e.written | 1u << dw);
 }
 
-// Brings the hardware entry in line with the guest's: programs address and
-// data when the vector changed (masked meanwhile), then sets the mask the
-// entry should have.
+// Routes the guest's vector and writes the resulting message into the
+// hardware entry, masked meanwhile. Under interrupt remapping the route has
+// already pointed the entry's remapping slot at the owner with the new
+// vector; the device may use it before the mask lands, which is harmless:
+// it only ever names the owner core and a usable vector. A refused route
+// leaves the hardware message as it was (the caller masks the entry).
+const char* Table::program(uint16_t entry, uint8_t vector, Action& a) {
+    Entry& e = e_[entry];
+    msi::Message m{};
+    if (const char* why = route_.message(entry, vector, m)) return why;
+    if (!e.hw_masked) push(a, entry, kVectorControl, kVectorMasked);
+    e.hw_masked = true;
+    push_message(a, entry, m);
+    e.hw_programmed = true;
+    e.hw_vector = vector;
+    return nullptr;
+}
+
+// Brings the hardware entry in line with the guest's: programs the message
+// when the vector changed, then sets the mask the entry should have.
 Action Table::apply(uint16_t entry) {
     Entry& e = e_[entry];
-    Builder b;
+    Action a = handled();
     const uint8_t vector = static_cast<uint8_t>(e.dw[kDwData] & kDataVectorMask);
     const bool ready = complete(e);
-    const bool bad_vector = ready && vector < kMinVector;
     const bool guest_masked = (e.dw[kDwControl] & kVectorMasked) != 0;
-    const bool want_masked = guest_masked || !ready || bad_vector;
-    if (ready && !bad_vector && (!e.hw_programmed || e.hw_vector != vector)) {
-        if (!e.hw_masked) b.push(entry, kVectorControl, kVectorMasked);
-        e.hw_masked = true;
-        b.push(entry, kAddressLo, address());
-        b.push(entry, kAddressHi, 0);
-        b.push(entry, kData, vector);
-        e.hw_programmed = true;
-        e.hw_vector = vector;
-    }
-    if (want_masked != e.hw_masked) b.push(entry, kVectorControl, want_masked ? kVectorMasked : 0);
+    const char* refusal = ready && vector < kMinVector ? kWhyVector : nullptr;
+    if (ready && !refusal && (!e.hw_programmed || e.hw_vector != vector)) refusal = program(entry, vector, a);
+    const bool want_masked = guest_masked || !ready || refusal != nullptr;
+    if (want_masked != e.hw_masked) push(a, entry, kVectorControl, want_masked ? kVectorMasked : 0);
     e.hw_masked = want_masked;
-    if (bad_vector && !guest_masked) {
-        b.a.kind = Action::Kind::Refused;
-        b.a.why = kWhyVector;
+    if (refusal && !guest_masked) {
+        a.kind = Action::Kind::Refused;
+        a.why = refusal;
     }
-    return b.a;
+    return a;
 }
 
 Action Table::write(uint32_t offset, uint8_t size, uint64_t value) {
@@ -193,27 +212,29 @@ uint64_t Table::read(uint32_t offset, uint8_t size) const {
 
 Action Table::sync(uint16_t entry) {
     if (entry >= entries_) return Action{Action::Kind::NotInTable, 0, {}, nullptr};
-    Builder b;
-    b.push(entry, kVectorControl, kVectorMasked);
-    b.push(entry, kAddressLo, address());
-    b.push(entry, kAddressHi, 0);
+    Action a = handled();
+    push(a, entry, kVectorControl, kVectorMasked);
     if (entry >= kMaxVectors) {
-        b.push(entry, kData, 0);
-        return b.a;
+        push_message(a, entry, route_.idle());
+        return a;
     }
     Entry& e = e_[entry];
-    const uint8_t vector = static_cast<uint8_t>(e.dw[kDwData] & kDataVectorMask);
-    const bool usable = complete(e) && vector >= kMinVector;
-    b.push(entry, kData, usable ? vector : 0);
-    e.hw_programmed = usable;
-    e.hw_vector = usable ? vector : 0;
     e.hw_masked = true;
+    e.hw_programmed = false;
+    const uint8_t vector = static_cast<uint8_t>(e.dw[kDwData] & kDataVectorMask);
+    const char* refusal = !complete(e) ? nullptr : vector < kMinVector ? kWhyVector : program(entry, vector, a);
+    if (!e.hw_programmed) push_message(a, entry, route_.idle());
     // The last step is the ordinary one: unmask if the guest's entry asks for it.
-    const Action rest = apply(entry);
-    for (uint8_t i = 0; i < rest.count; ++i) b.a.writes[b.a.count++] = rest.writes[i];
-    b.a.kind = rest.kind;
-    b.a.why = rest.why;
-    return b.a;
+    const bool guest_masked = (e.dw[kDwControl] & kVectorMasked) != 0;
+    if (e.hw_programmed && !guest_masked) {
+        push(a, entry, kVectorControl, 0);
+        e.hw_masked = false;
+    }
+    if (refusal && !guest_masked) {
+        a.kind = Action::Kind::Refused;
+        a.why = refusal;
+    }
+    return a;
 }
 
 }  // namespace natsume::msix

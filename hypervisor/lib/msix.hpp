@@ -4,7 +4,8 @@
 // The owner partition's accesses to the 4 KiB pages holding a device's MSI-X
 // table are trapped. The guest reads and writes a shadow of the table; the
 // hardware table only ever holds entries the hypervisor wrote: the owner
-// core's APIC ID as a physical destination, fixed delivery, edge, the guest's
+// core as the destination (a compatibility-format message, or a remappable
+// one naming an interrupt-remapping entry: lib/msi_route.hpp), the guest's
 // vector, and masked whenever the guest masked the entry, has not finished
 // programming it, or asked for a reserved vector. That is what makes it safe
 // to pass the guest's MSI-X Enable and Function Mask bits straight through
@@ -23,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/msi_route.hpp"
 #include "lib/pci.hpp"
 
 namespace natsume::msix {
@@ -42,16 +44,9 @@ inline constexpr uint32_t kVectorMasked = 1u << 0;  // the other vector control 
 inline constexpr uint16_t kMaxTableEntries = 2048;  // the 11-bit table size field
 inline constexpr uint16_t kMaxVectors = 64;         // entries a Table keeps; see the header comment
 
-// Message address and data (SDM Vol. 3A 10.11.1, 10.11.2): 0xFEE in bits
-// 31:20, destination APIC ID in 19:12, physical mode (bit 2 clear), no
-// redirection hint; data bits 7:0 the vector, delivery mode fixed (10:8 = 0),
-// edge trigger (bit 15 = 0).
-inline constexpr uint32_t kMsiAddressBase = 0xFEE00000u;
-inline constexpr uint32_t kMsiDestShift = 12;
+// The guest's message data: the vector in bits 7:0 (SDM Vol. 3A 10.11.2).
 inline constexpr uint32_t kDataVectorMask = 0xFF;
-// Vectors 0-15 are reserved for exceptions (SDM Vol. 3A 6.2); a device
-// message carrying one would be taken as an exception by the guest.
-inline constexpr uint8_t kMinVector = 0x10;
+inline constexpr uint8_t kMinVector = msi::kMinVector;
 
 inline constexpr uint64_t kPageSize = 4096;
 inline constexpr uint32_t kNotInTable = 0xFFFFFFFFu;
@@ -117,6 +112,10 @@ struct Action {
     const char* why;  // Refused only
 };
 
+// Appends hardware stores to an Action (used by Table; exposed for tests).
+void push(Action& a, uint16_t entry, uint32_t field, uint32_t value);
+void push_message(Action& a, uint16_t entry, const msi::Message& m);
+
 enum class [[nodiscard]] Error {
     Ok,
     BadTableSize,        // 0 or more than 2048 entries
@@ -133,7 +132,8 @@ public:
     // Every entry starts as after reset: masked, address and data zero, not
     // programmed. The hardware is assumed to hold nothing useful: call sync
     // for every entry before the guest can enable MSI-X.
-    Error init(uint16_t table_entries, uint32_t owner_apic_id);
+    // route: the owner core and how messages reach it.
+    Error init(uint16_t table_entries, const msi::Route& route);
 
     // size is 1, 2, 4 or 8, naturally aligned (a qword covers address lo+hi or
     // data+vector control). The spec leaves other accesses undefined: they
@@ -152,7 +152,7 @@ public:
     Error set_owner(uint32_t owner_apic_id);
 
     uint16_t entries() const { return entries_; }
-    uint32_t owner_apic_id() const { return owner_; }
+    uint32_t owner_apic_id() const { return route_.apic_id; }
     // True when the hardware entry is unmasked (delivering to the owner).
     bool hw_unmasked(uint16_t entry) const;
 
@@ -168,11 +168,11 @@ private:
     bool complete(const Entry& e) const;
     void store(uint32_t offset, uint32_t lane_mask, uint32_t value);
     Action apply(uint16_t entry);
-    uint32_t address() const { return kMsiAddressBase | (owner_ << kMsiDestShift); }
+    const char* program(uint16_t entry, uint8_t vector, Action& a);
 
     Entry e_[kMaxVectors]{};
     uint16_t entries_ = 0;
-    uint32_t owner_ = 0;
+    msi::Route route_{};
 };
 
 }  // namespace natsume::msix

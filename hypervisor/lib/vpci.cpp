@@ -176,8 +176,6 @@ uint32_t command_status_dword(const Device& d, uint32_t hw_value) {
 // multiple message capable, 6:4 multiple message enable, 7 64-bit, 8
 // per-vector masking); address at +4, upper address at +8 when 64-bit, then data.
 constexpr uint32_t kMsiEnable = pci::kMsiControlEnable, kMsiMmcMask = 7u << 1, kMsiMmeMask = 7u << 4, kMsi64 = 1u << 7;
-constexpr uint32_t kMsiAddressBase = 0xFEE00000u;   // SDM Vol. 3A 10.11.1
-constexpr uint8_t kMsiMinVector = 0x10;
 
 bool msi_is64(const Device& d) { return (d.msi_control & kMsi64) != 0; }
 uint16_t msi_data_rel(const Device& d) { return msi_is64(d) ? 0x0C : 0x08; }
@@ -302,20 +300,32 @@ WriteResult write_interrupt_dword(Device& d, const Lanes& w, const ConfigAccess&
 
 constexpr const char* kWhyMsiVector = "MSI vector below 0x10 refused: vectors 0-15 are reserved exceptions";
 
-// Programs the device with the partition's message: the owner core, the
-// guest's vector, fixed delivery, edge; then the guest's enable bit.
+// Programs the device with the partition's message for the guest's vector
+// (msi::Route: the owner core, fixed delivery, edge; under interrupt
+// remapping the route's entry carries them), then the guest's enable bit. A
+// vector the route cannot take leaves the device disabled.
 WriteResult program_msi(const Device& d, const ConfigAccess& hw, const Capability& c) {
     const uint8_t vector = static_cast<uint8_t>(d.msi_data & 0xFFu);
     const bool enable = (d.msi_control & kMsiEnable) != 0;
     const uint16_t cap = c.offset;
     uint16_t hw_control = pci::read16(hw, d.fn.bdf, static_cast<uint16_t>(cap + 2));
-    if (enable && vector < kMsiMinVector) {
+    const auto disable = [&] {
         pci::write16(hw, d.fn.bdf, static_cast<uint16_t>(cap + 2), static_cast<uint16_t>(hw_control & ~kMsiEnable));
+    };
+    if (enable && vector < msi::kMinVector) {
+        disable();
         return refused(kWhyMsiVector);
     }
-    pci::write32(hw, d.fn.bdf, static_cast<uint16_t>(cap + 4), kMsiAddressBase | (d.options.msi_dest_apic_id & 0xFFu) << 12);
-    if (msi_is64(d)) pci::write32(hw, d.fn.bdf, static_cast<uint16_t>(cap + 8), 0);
-    pci::write16(hw, d.fn.bdf, static_cast<uint16_t>(cap + msi_data_rel(d)), vector);
+    msi::Message m = d.options.msi_route.idle();
+    if (vector >= msi::kMinVector) {
+        if (const char* why = d.options.msi_route.message(0, vector, m)) {
+            disable();
+            return refused(why);
+        }
+    }
+    pci::write32(hw, d.fn.bdf, static_cast<uint16_t>(cap + 4), static_cast<uint32_t>(m.address));
+    if (msi_is64(d)) pci::write32(hw, d.fn.bdf, static_cast<uint16_t>(cap + 8), static_cast<uint32_t>(m.address >> 32));
+    pci::write16(hw, d.fn.bdf, static_cast<uint16_t>(cap + msi_data_rel(d)), static_cast<uint16_t>(m.data));
     hw_control = static_cast<uint16_t>((hw_control & ~(kMsiMmeMask | kMsiEnable)) | (enable ? kMsiEnable : 0));
     pci::write16(hw, d.fn.bdf, static_cast<uint16_t>(cap + 2), hw_control);
     return kDone;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/msi_route.hpp"
 #include "lib/pci.hpp"
 
 namespace natsume::vpci {
@@ -44,11 +45,11 @@ struct DeviceOptions {
     // then kept in Device::guest_intx_disable and never written to hardware.
     bool intx_virtual;
     // MSI virtualized: the capability is shown; the guest's address and data
-    // are kept in Device, and the device is programmed with a fixed, edge,
-    // physical-destination message to msi_dest_apic_id carrying the guest's
-    // vector, whatever destination the guest wrote (PCI 3.0 6.8.1).
+    // are kept in Device, and the device is programmed with the message
+    // msi_route gives for the guest's vector (slot 0): the owner core, fixed,
+    // edge, whatever destination the guest wrote (PCI 3.0 6.8.1).
     bool msi_virtual = false;
-    uint32_t msi_dest_apic_id = 0;
+    msi::Route msi_route{};
     // MSI-X virtualized: the capability is shown; the guest's MSI-X Enable and
     // Function Mask bits reach the hardware, table size and Table/PBA
     // Offset/BIR read through and are read-only. Safe only because the

@@ -14,6 +14,8 @@ selftest_isr_\n:
 
 TEST_VECTOR 0x41
 TEST_VECTOR 0x42
+TEST_VECTOR 0x43
+TEST_VECTOR 0x44
 
 /* Entry RSP is 16-byte aligned before the 5-word frame; +rax +8 pushes keeps 16. */
 selftest_isr_common:

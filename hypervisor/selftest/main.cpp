@@ -27,6 +27,8 @@ bool running_under_qemu() {
 
 extern "C" void selftest_isr_0x41();
 extern "C" void selftest_isr_0x42();
+extern "C" void selftest_isr_0x43();
+extern "C" void selftest_isr_0x44();
 
 namespace natsume::boot {
 namespace {
@@ -51,7 +53,8 @@ constexpr uint64_t MAPPED = 64ull << 30;   // entry.S identity map
 
 Platform platform;
 mb2::Info mbi;
-IrqLog irq_logs[2];
+constexpr uint8_t FIRST_TEST_VECTOR = 0x41, TEST_VECTORS = 4;   // irq.S
+IrqLog irq_logs[TEST_VECTORS];
 
 const void* phys_map(void*, uint64_t phys, size_t len) {
     if (phys >= MAPPED || len > MAPPED - phys) return nullptr;
@@ -113,7 +116,10 @@ void start_first_ap() {
 
 }  // namespace
 
-IrqLog& irq_log(uint8_t vector) { return irq_logs[vector == 0x42 ? 1 : 0]; }
+IrqLog& irq_log(uint8_t vector) {
+    unsigned i = vector - FIRST_TEST_VECTOR;
+    return irq_logs[i < TEST_VECTORS ? i : 0];
+}
 
 }  // namespace natsume::selftest
 
@@ -142,6 +148,8 @@ extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
     selftest::parse_acpi();
     selftest::install_gate(0x41, selftest_isr_0x41);
     selftest::install_gate(0x42, selftest_isr_0x42);
+    selftest::install_gate(0x43, selftest_isr_0x43);
+    selftest::install_gate(0x44, selftest_isr_0x44);
     selftest::start_first_ap();
     unsigned passed = 0;
     unsigned failed = selftest::run_tests(selftest::platform, passed);

@@ -17,8 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "qemu"))
 from natsume_emu import iso, qemu_runner, runner  # noqa: E402
 
 DMA_TESTS = ["dmar", "x58-erratum-check", "vtd-init", "vtd-enable", "dma-mapped", "dma-2mib-mapping",
-             "dma-unmapped-faulted", "dma-readonly-faulted", "dma-above-39-bits"]
-QUEUED_TESTS = DMA_TESTS + ["msi-remapped", "msi-wrong-source-id", "msi-injection-blocked"]
+             "dma-unmapped-faulted", "dma-readonly-faulted", "dma-above-39-bits", "dma-hypervisor-memory",
+             "dma-peer-to-peer", "dma-fault-storm", "dma-bus-master-off"]
+QUEUED_TESTS = DMA_TESTS + ["msi-remapped", "msi-wrong-source-id", "msi-injection-blocked",
+                            "msi-virtualized-remapped", "msix-virtualized-remapped"]
 # Without queued invalidation the interrupt entry cache cannot be flushed, so
 # interrupt remapping must refuse to start.
 REGISTER_TESTS = DMA_TESTS + ["ir-needs-queue"]
@@ -31,7 +33,7 @@ def qemu_command(image_iso: Path, serial: Path, aw_bits: int, cpus: int) -> list
     return [qemu_runner.QEMU_BIN, "-accel", "tcg", "-M", "q35", "-cpu", "max", "-smp", str(cpus),
             "-m", "512", "-device", iommu,
             # A 48-bit DMA mask so edu can reach IOVAs above 4 GiB (default is 28 bits).
-            "-device", "edu,dma_mask=0xffffffffffff", "-device", "e1000",
+            "-device", "edu,dma_mask=0xffffffffffff", "-device", "e1000", "-device", "e1000e",
             "-cdrom", str(image_iso), "-serial", f"file:{serial}", "-display", "none", "-no-reboot",
             *qemu_runner.DEBUG_EXIT]
 

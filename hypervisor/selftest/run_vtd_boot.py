@@ -1,10 +1,13 @@
 #!/usr/bin/python3
-"""Boots the hypervisor itself (natsume.elf) on QEMU TCG with intel-iommu and
-an e1000 at 00:02.0 given to partition rt0, and checks that VT-d is set up
-before anything needs VMX: the unit is found and decoded, rt0's domain is
-built with the e1000 attached and no "DMA not isolated" warning, translation
-is enabled on every unit, and only then does the boot stop with the expected
-"no VMX" panic (QEMU TCG has no VT-x)."""
+"""Boots the hypervisor itself (natsume.elf) on QEMU TCG with intel-iommu,
+an e1000, QEMU's edu (MSI) and an e1000e (MSI-X) given to partition rt0 and
+a second e1000 to gp0 on the same INTx line, and checks that VT-d is set up
+before anything needs VMX: the unit is found and decoded, each partition's
+domain is built with its devices attached and no "DMA not isolated"
+warning, translation is enabled on every unit, interrupt remapping is on
+with remapping entries for rt0's MSI and MSI-X and for the shared line the
+boot core takes, and only then does the boot stop with the expected "no
+VMX" panic (QEMU TCG has no VT-x)."""
 
 import argparse
 import re
@@ -25,9 +28,19 @@ EXPECTED = [
     ("partition file accepted without a DMA window", r"^natsume: partition: \s*0 rt0\b"),
     ("e1000 resolved for rt0", r"^natsume: partition: rt0: device 00:02\.0 8086:100e"),
     ("domain built, device attached",
-     r"^natsume: vtd: partition rt0: domain 1, devices 00:02\.0, RAM 0x4000000\+0x2000000 -> gpa 0, DMA isolated$"),
-    ("gp0 has no domain", r"^natsume: vtd: partition gp0: no devices"),
-    ("interrupt remapping decided", r"^natsume: vtd: interrupt remapping (on|left off|not used)"),
+     r"^natsume: vtd: partition rt0: domain 1, devices 00:02\.0, 00:03\.0, 00:04\.0, RAM 0x4000000\+0x2000000 -> gpa 0, "
+     r"DMA isolated$"),
+    ("gp0's own domain", r"^natsume: vtd: partition gp0: domain 2, devices 00:06\.0, .*DMA isolated$"),
+    ("interrupt remapping on", r"^natsume: vtd: interrupt remapping on: 256 entries per unit, .*compatibility-format "
+                               r"interrupts blocked$"),
+    ("edu's MSI through its own entry",
+     r"^natsume: vtd: partition rt0: device 00:03\.0: MSI through entry 64, source-id 00:03\.0 checked$"),
+    ("e1000e's MSI and MSI-X through their own entries",
+     r"^natsume: vtd: partition rt0: device 00:04\.0: MSI through entry 65, MSI-X through entries 66-70, "
+     r"source-id 00:04\.0 checked$"),
+    ("shared line through interrupt remapping",
+     r"^natsume: intx: GSI 11 routed per device through the boot core \(interrupt remapping\): 00:02\.0 \(rt0, "
+     r".*00:06\.0 \(gp0, "),
     ("VMX checked last", r"^natsume: PANIC on cpu 0: VT-x requirement not met: this CPU has no VMX"),
 ]
 # Translation is enabled before the per-partition lines are printed.
@@ -38,7 +51,8 @@ FORBIDDEN = [r"DMA not isolated", r"NOT isolated", r"natsume: vtd: fault"]
 def qemu_command(image_iso: Path, serial: Path) -> list:
     return [qemu_runner.QEMU_BIN, "-accel", "tcg", "-M", "q35", "-cpu", "max", "-smp", "3", "-m", "512",
             "-device", "intel-iommu,intremap=on", "-vga", "none", "-nic", "none",
-            "-device", "e1000,addr=0x2",
+            "-device", "e1000,addr=0x2", "-device", "edu,addr=0x3", "-device", "e1000e,addr=0x4",
+            "-device", "e1000,addr=0x6",
             "-cdrom", str(image_iso), "-serial", f"file:{serial}", "-display", "none", "-no-reboot",
             *qemu_runner.DEBUG_EXIT]
 
@@ -106,7 +120,8 @@ def main() -> int:
             print(f"QEMU said: {qemu_out[-2000:]}")
         print(f"serial log: {serial}")
         return 1
-    print(f"PASS: hypervisor VT-d boot on QEMU TCG: domain built, device attached, translation enabled, "
+    print(f"PASS: hypervisor VT-d boot on QEMU TCG: domains built, devices attached, translation enabled, "
+          f"interrupt remapping on for pins, the shared line, MSI and MSI-X, "
           f"then the VMX stop ({result.elapsed:.1f} s)")
     return 0
 

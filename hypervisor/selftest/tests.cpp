@@ -8,6 +8,9 @@
 #include "arch/x86/vtd/erratum.hpp"
 #include "arch/x86/vtd/iommu.hpp"
 #include "core/log.hpp"
+#include "lib/msix.hpp"
+#include "lib/pci.hpp"
+#include "lib/vpci.hpp"
 #include "selftest/edu.hpp"
 #include "selftest/pci_cfg.hpp"
 #include "selftest/platform.hpp"
@@ -32,8 +35,8 @@ constexpr uint64_t LARGE_IOVA = 0x0800'0000;     // 2 MiB, backed by LARGE_HPA
 constexpr uint64_t LARGE_HPA = 0x0100'0000;
 constexpr uint64_t HIGH_IOVA = uint64_t{1} << 40;   // reachable only with 4 levels
 constexpr uint16_t DOMAIN_ID = 1;
-constexpr uint16_t IRTE_GOOD = 5, IRTE_WRONG_SID = 6;
-constexpr uint8_t VECTOR_GOOD = 0x41, VECTOR_WRONG_SID = 0x42;
+constexpr uint16_t IRTE_GOOD = 5, IRTE_WRONG_SID = 6, IRTE_VIRTUAL = 70, IRTE_VIRTUAL_MSIX = 80;
+constexpr uint8_t VECTOR_GOOD = 0x41, VECTOR_WRONG_SID = 0x42, VECTOR_GUEST = 0x43, VECTOR_GUEST_NEW = 0x44;
 constexpr uint64_t IRQ_WAIT_US = 200000;
 constexpr uint8_t PATTERN = 0xa5, SENTINEL = 0x5a;
 constexpr uint32_t PAGE = 4096;
@@ -45,6 +48,7 @@ alignas(4096) uint8_t src_page[4096];
 alignas(4096) uint8_t dst_page[4096];
 alignas(4096) uint8_t ro_page[4096];
 alignas(4096) uint8_t high_page[4096];
+alignas(4096) uint8_t hypervisor_page[4096];   // stands for the hypervisor's own memory: in no domain
 
 uint64_t phys(const void* p) { return reinterpret_cast<uint64_t>(p); }
 uint8_t* at(uint64_t phys_addr) { return reinterpret_cast<uint8_t*>(phys_addr); }
@@ -92,9 +96,15 @@ private:
     void test_dma_unmapped();
     void test_dma_readonly();
     void test_dma_high();
+    void test_dma_hypervisor_memory();
+    void test_dma_peer_to_peer();
+    void test_dma_fault_storm();
+    void test_dma_bus_master_off();
     void test_msi_remapped();
     void test_msi_wrong_source();
     void test_msi_injection_blocked();
+    void test_msi_virtualized();
+    void test_msix_virtualized();
     void test_ir_needs_queue();
 
     Platform& p_;
@@ -252,6 +262,75 @@ bool Suite::dma_fault_test(uint64_t iova, uint8_t* watched, uint8_t expected_rea
     return recorded;
 }
 
+// The device aims at the hypervisor's own memory by its physical address:
+// that IOVA is in no domain, so nothing changes and the unit records it.
+void Suite::test_dma_hypervisor_memory() {
+    (void)dma_fault_test(phys(hypervisor_page), hypervisor_page, 0, "dma-hypervisor-memory");
+}
+
+// Peer-to-peer: edu writes into the other device's registers (the e1000's
+// multicast and address tables at BAR0 + 0x5200, plain storage). The BAR's
+// address is no IOVA of edu's domain: the write faults and the registers
+// keep what was written there before.
+void Suite::test_dma_peer_to_peer() {
+    constexpr uint32_t TABLES = 0x5200;   // 8254x MTA, then RAL/RAH and VFTA (8254x SDM 13.5)
+    uint64_t bar = pci::bar_address(other_, 0);
+    auto* regs = reinterpret_cast<volatile uint32_t*>(bar + TABLES);
+    uint16_t command = pci::read16(other_, pci::COMMAND);
+    pci::write16(other_, pci::COMMAND, static_cast<uint16_t>(command | pci::CMD_MEMORY));
+    bool usable = bar != 0;
+    for (unsigned i = 0; usable && i < 4; i++) regs[i] = 0x12345670u + i;
+    bool done = usable && edu_.dma_from_device(bar + TABLES, LEN);
+    bool untouched = usable;
+    for (unsigned i = 0; usable && i < 4; i++) untouched = untouched && regs[i] == 0x12345670u + i;
+    for (unsigned i = 0; usable && i < 4; i++) regs[i] = 0;
+    pci::write16(other_, pci::COMMAND, command);
+    FaultSummary f = faults();
+    // Fault records carry the page (VT-d 10.4.14: FI is bits 63:12).
+    bool recorded = f.count >= 1 && f.last.source_id == edu_.bdf().raw() &&
+                    f.last.address == ((bar + TABLES) & ~0xfffull);
+    report("dma-peer-to-peer", done && untouched && recorded,
+           "\"target\":\"%02x:%02x.%x BAR0+0x%x\",\"iova\":\"0x%lx\",\"registers_untouched\":%s,\"faults\":%zu,"
+           "\"reason\":\"0x%02x\"",
+           other_.bus, other_.device, other_.function, TABLES, bar + TABLES, untouched ? "true" : "false", f.count,
+           f.last.reason);
+}
+
+// A burst of faulting DMA: every transfer completes (the unit keeps
+// answering), the records drain, and the next legitimate DMA still lands.
+void Suite::test_dma_fault_storm() {
+    constexpr unsigned STORM = 64;
+    memset(at(UNMAPPED_IOVA), SENTINEL, PAGE);
+    unsigned completed = 0;
+    size_t records = 0;
+    for (unsigned i = 0; i < STORM; i++) {
+        completed += edu_.dma_from_device(UNMAPPED_IOVA, 64) ? 1 : 0;
+        records += faults().count;
+    }
+    bool untouched = all_equal(at(UNMAPPED_IOVA), PAGE, SENTINEL);
+    memset(dst_page, 0, LEN);
+    bool after = dma_pattern_to_device() && edu_.dma_from_device(DST_IOVA, LEN) && all_equal(dst_page, LEN, PATTERN);
+    FaultSummary f = faults();
+    report("dma-fault-storm", completed == STORM && records >= 1 && untouched && after && f.count == 0,
+           "\"faulting_transfers\":%u,\"completed\":%u,\"records_drained\":%zu,\"untouched\":%s,"
+           "\"mapped_dma_after\":%s",
+           STORM, completed, records, untouched ? "true" : "false", after ? "true" : "false");
+}
+
+// What a stopped partition's device gets (devices::quiesce): bus mastering
+// off. A DMA it then starts reaches no memory, not even a mapped page.
+void Suite::test_dma_bus_master_off() {
+    uint16_t command = pci::read16(edu_.bdf(), pci::COMMAND);
+    memset(dst_page, SENTINEL, LEN);
+    pci::write16(edu_.bdf(), pci::COMMAND, static_cast<uint16_t>(command & ~pci::CMD_BUS_MASTER));
+    bool done = edu_.dma_from_device(DST_IOVA, LEN);
+    bool untouched = all_equal(dst_page, LEN, SENTINEL);
+    pci::write16(edu_.bdf(), pci::COMMAND, command);
+    FaultSummary f = faults();
+    report("dma-bus-master-off", done && untouched,
+           "\"iova\":\"0x%lx\",\"untouched\":%s,\"faults\":%zu", DST_IOVA, untouched ? "true" : "false", f.count);
+}
+
 void Suite::test_dma_unmapped() { (void)dma_fault_test(UNMAPPED_IOVA, at(UNMAPPED_IOVA), 0, "dma-unmapped-faulted"); }
 
 // Write permission is checked: a read-only mapping refuses a DMA write (reason 5).
@@ -384,6 +463,177 @@ void Suite::test_msi_injection_blocked() {
            !nothing && qemu ? "true" : "false", f.count, f.last.reason);
 }
 
+// The hypervisor's virtual config space (lib/vpci) in front of edu, with a
+// remapping route shaped like arch/x86/devices.cpp's: the "guest" aims its
+// MSI at a core it does not own (APIC id 0xfe) with its own vector; the
+// device must hold the remappable message of the device's own entry, and the
+// interrupt must arrive on the owner core with the guest's vector. Then the
+// guest changes the vector while MSI stays enabled (the entry's lower half
+// is rewritten in place) and the new vector arrives, with no fault.
+uint32_t port_read32(void*, uint16_t bdf, uint16_t offset) {
+    return pci::read32(dmar::Bdf{static_cast<uint8_t>(bdf >> 8), static_cast<uint8_t>(bdf >> 3 & 31),
+                                 static_cast<uint8_t>(bdf & 7)}, offset);
+}
+void port_write32(void*, uint16_t bdf, uint16_t offset, uint32_t v) {
+    pci::write32(dmar::Bdf{static_cast<uint8_t>(bdf >> 8), static_cast<uint8_t>(bdf >> 3 & 31),
+                           static_cast<uint8_t>(bdf & 7)}, offset, v);
+}
+
+struct VirtualRoute {
+    vtd::Iommu* iommu;
+    uint16_t source_id;
+    bool eim;
+    uint16_t first_irte, slots;
+    int routed;
+};
+
+const char* route_virtual(void* ctx, uint16_t slot, uint8_t vector, uint32_t apic_id, msi::Message& out) {
+    auto& r = *static_cast<VirtualRoute*>(ctx);
+    if (slot >= r.slots) return "message slot without a remapping entry";
+    vtd::Status s = r.iommu->route_msi(static_cast<uint16_t>(r.first_irte + slot),
+                                       vtd::IrteSpec{vector, apic_id, r.eim, false, false, r.source_id}, out);
+    r.routed++;
+    return s == vtd::Status::Ok ? nullptr : vtd::to_string(s);
+}
+
+const natsume::pci::ConfigAccess port_access{port_read32, port_write32, nullptr};
+
+// The first function with this id, enumerated by lib/pci as the hypervisor does.
+const natsume::pci::Function* find_function(uint16_t vendor, uint16_t device) {
+    static natsume::pci::Inventory inv;
+    if (inv.count == 0 && natsume::pci::enumerate(port_access, inv) != natsume::pci::Error::Ok) return nullptr;
+    for (size_t i = 0; i < inv.count; i++)
+        if (inv.functions[i].vendor_id == vendor && inv.functions[i].device_id == device) return &inv.functions[i];
+    return nullptr;
+}
+
+void Suite::test_msi_virtualized() {
+    static vpci::ConfigSpace view;
+    const natsume::pci::ConfigAccess& hw = port_access;
+    const uint16_t bdf = edu_.bdf().raw();
+    const natsume::pci::Function* fn = find_function(Edu::VENDOR, Edu::DEVICE);
+    uint32_t dest = target_core(p_);
+    VirtualRoute route{&iommu_, bdf, x86::lapic::x2apic_mode(), IRTE_VIRTUAL, 1, 0};
+    vpci::DeviceOptions opt{true, false, true, msi::Route{dest, route_virtual, &route}};
+    bool added = fn && fn->cap_msi && view.add_device(*fn, opt, hw) == vpci::Error::Ok;
+    const uint16_t cap = fn ? fn->cap_msi : 0;
+    const bool wide = added && (natsume::pci::read16(hw, bdf, static_cast<uint16_t>(cap + 2)) & 0x80);
+    const auto data_at = static_cast<uint16_t>(cap + (wide ? 12 : 8));
+    auto guest = [&](uint16_t off, uint8_t size, uint32_t v) {
+        return view.write(bdf, off, size, v, hw).kind != vpci::WriteResult::Kind::Refused;
+    };
+    bool written = added && guest(static_cast<uint16_t>(cap + 4), 4, 0xfeefe000u) &&
+                   (!wide || guest(static_cast<uint16_t>(cap + 8), 4, 0)) && guest(data_at, 2, VECTOR_GUEST) &&
+                   guest(static_cast<uint16_t>(cap + 2), 2, 1);
+    uint32_t hw_address = added ? natsume::pci::read32(hw, bdf, static_cast<uint16_t>(cap + 4)) : 0;
+    bool remappable = hw_address == static_cast<uint32_t>(vtd::remappable_msi(IRTE_VIRTUAL).address);
+    uint32_t before = irq_log(VECTOR_GUEST).count;
+    if (written) edu_.raise_interrupt(1);
+    bool first = written && wait_irq(VECTOR_GUEST, before + 1);
+    edu_.ack_interrupt(1);
+    uint32_t first_core = irq_log(VECTOR_GUEST).apic_id;
+    // New vector while enabled.
+    uint32_t before_new = irq_log(VECTOR_GUEST_NEW).count, old_count = irq_log(VECTOR_GUEST).count;
+    bool rewritten = written && guest(data_at, 2, VECTOR_GUEST_NEW);
+    if (rewritten) edu_.raise_interrupt(1);
+    bool second = rewritten && wait_irq(VECTOR_GUEST_NEW, before_new + 1);
+    edu_.ack_interrupt(1);
+    bool old_quiet = irq_log(VECTOR_GUEST).count == old_count;
+    (void)guest(static_cast<uint16_t>(cap + 2), 2, 0);   // the guest disables MSI again
+    FaultSummary f = faults();
+    report("msi-virtualized-remapped",
+           written && remappable && first && first_core == dest && second && old_quiet && f.count == 0,
+           "\"guest_address\":\"0xfeefe000\",\"device_address\":\"0x%x\",\"irte\":%u,\"routes\":%d,"
+           "\"guest_vector\":\"0x%x\",\"arrived_on_apic\":%u,\"target_apic\":%u,\"new_vector\":\"0x%x\","
+           "\"new_vector_arrived\":%s,\"old_vector_quiet\":%s,\"faults\":%zu",
+           hw_address, IRTE_VIRTUAL, route.routed, VECTOR_GUEST, first_core, dest, VECTOR_GUEST_NEW,
+           second ? "true" : "false", old_quiet ? "true" : "false", f.count);
+}
+
+// MSI-X the same way, with QEMU's e1000e (82574, 5 MSI-X entries) and the
+// hypervisor's MSI-X table virtualization (lib/msix): the "guest" programs
+// entry 2 for another core with its own vector and unmasks it; the hardware
+// entry must hold the remappable message of that entry's own remapping
+// entry, and the NIC's receive-queue-0 cause (IVAR routes it to entry 2,
+// raised through ICS) must arrive on the owner core with the guest's vector.
+// Then the guest masks the entry: nothing may arrive.
+namespace e1000e {
+// 82574 registers (Intel 82574 datasheet 10.2.4): ICR read-to-clear, ICS
+// sets causes, IMS/IMC set/clear the mask, IVAR maps causes to MSI-X entries
+// (RxQ0 in bits 3:0: entry in 2:0, valid bit 3).
+constexpr uint32_t ICR = 0xc0, ICS = 0xc8, IMS = 0xd0, IMC = 0xd8, IVAR = 0xe4;
+constexpr uint32_t CAUSE_RXQ0 = 1u << 20, IVAR_VALID = 0x8;
+}  // namespace e1000e
+
+void Suite::test_msix_virtualized() {
+    constexpr uint16_t ENTRY = 2;
+    const natsume::pci::ConfigAccess& hw = port_access;
+    static natsume::pci::Function fn;
+    const natsume::pci::Function* found = find_function(0x8086, 0x10d3);
+    if (!found || !found->cap_msix) {
+        report("msix-virtualized-remapped", false, "\"error\":\"no e1000e (8086:10d3) with MSI-X: run with -device e1000e\"");
+        return;
+    }
+    fn = *found;
+    static msix::Location loc;
+    bool located = natsume::pci::size_bars(hw, fn) == natsume::pci::Error::Ok && msix::locate(fn, hw, fn.cap_msix, loc);
+    uint32_t dest = target_core(p_);
+    VirtualRoute route{&iommu_, fn.bdf, x86::lapic::x2apic_mode(), IRTE_VIRTUAL_MSIX, msix::kMaxVectors, 0};
+    static msix::Table table;
+    bool ready = located && table.init(loc.table_entries, msi::Route{dest, route_virtual, &route}) == msix::Error::Ok;
+    auto apply = [&](const msix::Action& a) {
+        for (uint8_t i = 0; i < a.count; i++)
+            *reinterpret_cast<volatile uint32_t*>(loc.table_address + a.writes[i].offset) = a.writes[i].value;
+        return a.kind != msix::Action::Kind::Refused;
+    };
+    for (uint16_t i = 0; ready && i < loc.table_entries; i++) ready = apply(table.sync(i));
+    auto guest = [&](uint32_t field, uint32_t v) { return apply(table.write(ENTRY * msix::kEntrySize + field, 4, v)); };
+    bool programmed = ready && guest(msix::kAddressLo, 0xfeefe000u) && guest(msix::kAddressHi, 0) &&
+                      guest(msix::kData, VECTOR_GUEST) && guest(msix::kVectorControl, 0);
+    auto* hw_entry = reinterpret_cast<volatile uint32_t*>(loc.table_address + ENTRY * msix::kEntrySize);
+    uint32_t hw_address = ready ? hw_entry[0] : 0, hw_data = ready ? hw_entry[2] : ~0u;
+    bool remappable = hw_address == static_cast<uint32_t>(vtd::remappable_msi(IRTE_VIRTUAL_MSIX + ENTRY).address) &&
+                      hw_data == 0;
+    // MSI-X on (function mask clear), the NIC's RxQ0 cause routed to the entry.
+    auto control_at = static_cast<uint16_t>(fn.cap_msix + msix::kMessageControl);
+    uint16_t control = natsume::pci::read16(hw, fn.bdf, control_at);
+    uint16_t command = natsume::pci::read16(hw, fn.bdf, natsume::pci::kCommand);
+    const uint64_t regs = fn.bar_count ? fn.bars[0].base : 0;
+    auto reg = [&](uint32_t off) -> volatile uint32_t& { return *reinterpret_cast<volatile uint32_t*>(regs + off); };
+    auto clear_causes = [&] { uint32_t icr = reg(e1000e::ICR); (void)icr; };   // read-to-clear
+    bool raised = false, masked_quiet = false;
+    uint32_t before = irq_log(VECTOR_GUEST).count, core = 0;
+    if (programmed && regs) {
+        natsume::pci::write16(hw, fn.bdf, natsume::pci::kCommand,
+                              static_cast<uint16_t>(command | natsume::pci::kCmdMemorySpace | natsume::pci::kCmdBusMaster));
+        natsume::pci::write16(hw, fn.bdf, control_at,
+                              static_cast<uint16_t>((control | msix::kControlEnable) & ~msix::kControlFunctionMask));
+        reg(e1000e::IVAR) = e1000e::IVAR_VALID | ENTRY;
+        reg(e1000e::IMS) = e1000e::CAUSE_RXQ0;
+        reg(e1000e::ICS) = e1000e::CAUSE_RXQ0;
+        raised = wait_irq(VECTOR_GUEST, before + 1);
+        core = irq_log(VECTOR_GUEST).apic_id;
+        clear_causes();   // so the next cause is a new one
+        // The guest masks the entry: the device must stay silent.
+        uint32_t at_mask = irq_log(VECTOR_GUEST).count;
+        (void)guest(msix::kVectorControl, msix::kVectorMasked);
+        reg(e1000e::ICS) = e1000e::CAUSE_RXQ0;
+        masked_quiet = !wait_irq(VECTOR_GUEST, at_mask + 1);
+        reg(e1000e::IMC) = ~0u;
+        clear_causes();
+        natsume::pci::write16(hw, fn.bdf, control_at, static_cast<uint16_t>(control & ~msix::kControlEnable));
+        natsume::pci::write16(hw, fn.bdf, natsume::pci::kCommand, command);
+    }
+    FaultSummary f = faults();
+    char b[8];
+    report("msix-virtualized-remapped", programmed && remappable && raised && core == dest && masked_quiet && f.count == 0,
+           "\"device\":\"%s\",\"entry\":%u,\"guest_address\":\"0xfeefe000\",\"device_address\":\"0x%x\","
+           "\"device_data\":\"0x%x\",\"irte\":%u,\"routes\":%d,\"guest_vector\":\"0x%x\",\"arrived\":%s,"
+           "\"arrived_on_apic\":%u,\"target_apic\":%u,\"masked_quiet\":%s,\"faults\":%zu",
+           natsume::pci::format_bdf(b, fn.bdf), ENTRY, hw_address, hw_data, IRTE_VIRTUAL_MSIX + ENTRY, route.routed,
+           VECTOR_GUEST, raised ? "true" : "false", core, dest, masked_quiet ? "true" : "false", f.count);
+}
+
 // The interrupt entry cache can only be invalidated through the queue, so
 // interrupt remapping must refuse to start without it (VT-d spec 6.5.2.7).
 void Suite::test_ir_needs_queue() {
@@ -412,10 +662,16 @@ unsigned Suite::run(unsigned& passed) {
         test_dma_unmapped();
         test_dma_readonly();
         test_dma_high();
+        test_dma_hypervisor_memory();
+        test_dma_peer_to_peer();
+        test_dma_fault_storm();
+        test_dma_bus_master_off();
         if (iommu_.queued()) {
             test_msi_remapped();
             test_msi_wrong_source();
             test_msi_injection_blocked();
+            test_msi_virtualized();
+            test_msix_virtualized();
         } else {
             test_ir_needs_queue();
         }

@@ -1,7 +1,9 @@
 // MSI-X (hypervisor/lib/msix.cpp): locate() on the MSI-X test machine
 // (tests/unit/msix/msix_machine.hpp) with fuzzed Message Control and
 // Table/PBA Offset/BIR registers, then a Table with a fuzzed size and owner
-// driven by a sequence of guest table writes and reads and owner moves.
+// driven by a sequence of guest table writes and reads and owner moves, in
+// compatibility format or through a fake interrupt-remapping route (one
+// remapping slot per entry, which refuses vector 0xEE as a unit might).
 //
 // A model of the hardware table applies every HwWrite the Table asks for.
 // Asserts: located table and PBA lie inside their memory BARs and the
@@ -11,7 +13,9 @@
 // always holds the owner core's address (physical, no redirection hint),
 // address high 0, fixed delivery, edge, a vector >= 0x10 (the guest's), and
 // never lies beyond the kMaxVectors entries kept; hw_unmasked() agrees with
-// the model; reads carry only `size` bytes.
+// the model; reads carry only `size` bytes. Remapped: an unmasked entry holds
+// its own slot's remappable address with data 0, and that slot was last
+// programmed with the guest's vector and the current owner.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <array>
@@ -59,6 +63,25 @@ void check_locate(FuzzedDataProvider& in) {
     if (off != msix::kNotInTable) FUZZ_CHECK(off < loc.table_bytes && msix::in_table_pages(loc, probe));
 }
 
+// The remapping slots a remapped Table programmed, as a unit's table would hold them.
+struct FakeRemap {
+    static constexpr uint8_t kRefusedVector = 0xEE;
+    uint8_t vector[msix::kMaxVectors];
+    uint32_t apic[msix::kMaxVectors];
+    static uint64_t address(uint16_t slot) { return msi::kAddressBase | 0x10u | uint64_t{slot} << 5; }
+    static const char* route(void* ctx, uint16_t slot, uint8_t vector, uint32_t apic_id, msi::Message& out) {
+        auto& r = *static_cast<FakeRemap*>(ctx);
+        FUZZ_CHECK(slot < msix::kMaxVectors && vector >= msi::kMinVector);
+        if (vector == kRefusedVector) return "fake unit refused the entry";
+        r.vector[slot] = vector;
+        r.apic[slot] = apic_id;
+        out = {address(slot), 0};
+        return nullptr;
+    }
+};
+FakeRemap remap;
+bool remapped;
+
 struct HwTable {
     std::vector<std::array<uint32_t, 4>> e;
     FUZZ_MODEL bool unmasked(size_t i) const { return (e[i][3] & msix::kVectorMasked) == 0; }
@@ -84,12 +107,17 @@ FUZZ_MODEL void check_entry(const HwTable& hw, const msix::Table& t, size_t i) {
     if (!hw.unmasked(i)) return;
     FUZZ_CHECK(i < msix::kMaxVectors);
     const auto& e = hw.e[i];
-    FUZZ_CHECK(e[0] == (msix::kMsiAddressBase | t.owner_apic_id() << msix::kMsiDestShift));
-    FUZZ_CHECK(e[1] == 0);
-    FUZZ_CHECK((e[2] & ~msix::kDataVectorMask) == 0);  // fixed, edge
-    FUZZ_CHECK((e[2] & msix::kDataVectorMask) >= msix::kMinVector);
     const uint32_t guest_data = static_cast<uint32_t>(t.read(static_cast<uint32_t>(i * msix::kEntrySize + 8), 4));
-    FUZZ_CHECK((guest_data & msix::kDataVectorMask) == e[2]);
+    FUZZ_CHECK(e[1] == 0);
+    if (remapped) {
+        FUZZ_CHECK(e[0] == static_cast<uint32_t>(FakeRemap::address(static_cast<uint16_t>(i))) && e[2] == 0);
+        FUZZ_CHECK(remap.vector[i] == (guest_data & msix::kDataVectorMask) && remap.apic[i] == t.owner_apic_id());
+    } else {
+        FUZZ_CHECK(e[0] == msi::compatibility(t.owner_apic_id(), 0).address);
+        FUZZ_CHECK((e[2] & ~msix::kDataVectorMask) == 0);  // fixed, edge
+        FUZZ_CHECK((guest_data & msix::kDataVectorMask) == e[2]);
+    }
+    FUZZ_CHECK((guest_data & msix::kDataVectorMask) >= msix::kMinVector);
     FUZZ_CHECK((t.read(static_cast<uint32_t>(i * msix::kEntrySize + 12), 4) & msix::kVectorMasked) == 0);
 }
 
@@ -111,8 +139,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint16_t entries = large ? in.ConsumeIntegralInRange<uint16_t>(0, 2100)
                                    : in.ConsumeIntegralInRange<uint16_t>(0, 80);
     const uint32_t owner = in.ConsumeIntegralInRange<uint32_t>(0, 0x110);
-    const msix::Error e = t.init(entries, owner);
+    remapped = in.ConsumeBool();
+    remap = FakeRemap{};
+    const msix::Error e = t.init(entries, remapped ? msi::Route{owner, FakeRemap::route, &remap} : msi::Route{owner});
     if (entries == 0 || entries > msix::kMaxTableEntries) FUZZ_CHECK(e == msix::Error::BadTableSize);
+    else if (!remapped) FUZZ_CHECK((e == msix::Error::ApicIdTooLarge) == (owner > msi::kMaxCompatibilityApicId));
     if (e != msix::Error::Ok) return 0;
     // The hardware holds garbage, unmasked, until the hypervisor syncs it.
     HwTable hw{std::vector<std::array<uint32_t, 4>>(entries, {0xDEADBEEF, 1, 2, 0})};

@@ -55,6 +55,18 @@ bool is_bar_or_rom(const pci::Function& fn, uint16_t aligned) {
     return (aligned >= pci::kBar0 && aligned < bars_end) || aligned == rom;
 }
 
+// A remapping route as the hypervisor's, refusing vector 0xEE as a unit might.
+constexpr uint32_t kFakeRemapAddress = 0xFEE00010u;
+uint8_t fake_remap_vector;
+uint32_t msi_address_written;
+const char* fake_remap(void*, uint16_t slot, uint8_t vector, uint32_t, msi::Message& out) {
+    FUZZ_CHECK(slot == 0 && vector >= 0x10);
+    if (vector == 0xEE) return "fake unit refused the entry";
+    fake_remap_vector = vector;
+    out = {kFakeRemapAddress, 0};
+    return nullptr;
+}
+
 struct Owned {
     const pci::Function* fn;
     vpci::DeviceOptions options;
@@ -77,10 +89,21 @@ FUZZ_MODEL void check_writes(const FakeConfigSpace& hw, size_t first, const vpci
             const uint16_t cap = d->fn.cap_msi;
             const bool is64 = (hw.get16(w.bdf, static_cast<uint16_t>(cap + 2)) & 0x80) != 0;
             const uint16_t data_at = static_cast<uint16_t>(cap + (is64 ? 0xC : 0x8));
-            if (w.offset == cap + 4)
-                FUZZ_CHECK(w.value == (0xFEE00000u | (d->options.msi_dest_apic_id & 0xFFu) << 12));
+            const msi::Route& r = d->options.msi_route;
+            // The owner's compatibility-format message (also what a disabled
+            // remapped device holds), or the remapping entry's message.
+            const bool compat = (w.value & ~0xFF000u) == 0xFEE00000u && (w.value >> 12 & 0xFFu) == (r.apic_id & 0xFFu);
+            if (w.offset == cap + 4) {
+                FUZZ_CHECK(compat || (r.remapped() && w.value == kFakeRemapAddress));
+                msi_address_written = w.value;
+            }
             if (w.offset == data_at) msi_data_written = w.value & 0xFF;
-            if (w.offset == cap && (w.value & (1u << 16))) FUZZ_CHECK(msi_data_written >= 0x10);
+            // Enabled only with a usable vector: in the data register, or in
+            // the remapping entry the message names.
+            if (w.offset == cap && (w.value & (1u << 16))) {
+                if (r.remapped()) FUZZ_CHECK(msi_address_written == kFakeRemapAddress && fake_remap_vector >= 0x10);
+                else FUZZ_CHECK(msi_data_written >= 0x10);
+            }
         }
     }
 }
@@ -104,10 +127,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t i = 0; i < m.inv->count; ++i) {
         if (!(own_mask & (1u << i))) continue;
         const uint8_t o = in.ConsumeIntegral<uint8_t>();
-        vpci::DeviceOptions opt{(o & 1) != 0, (o & 2) != 0, (o & 4) != 0, in.ConsumeIntegral<uint8_t>(), (o & 8) != 0};
+        const uint8_t apic = in.ConsumeIntegral<uint8_t>();
+        const msi::Route route = (o & 16) ? msi::Route{apic, fake_remap, nullptr} : msi::Route{apic};
+        vpci::DeviceOptions opt{(o & 1) != 0, (o & 2) != 0, (o & 4) != 0, route, (o & 8) != 0};
         (void)view->add_device(m.inv->functions[i], opt, a);
     }
     uint32_t msi_data_written = 0;
+    fake_remap_vector = 0;
+    msi_address_written = 0;
     uint16_t cmd_before[vpci::kMaxDevices];
     snapshot_commands(hw, *view, cmd_before);
     check_writes(hw, 0, *view, cmd_before, msi_data_written);

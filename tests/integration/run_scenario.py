@@ -64,7 +64,7 @@ def emulated(sc, args, build: BuildTree) -> int:
     elif sc.kind == "native":
         spec, end = native_boot(build, sc.guest_args), NATIVE_END
     else:
-        spec, end = hypervisor_boot(build, ROOT / sc.config, work), HYPERVISOR_END
+        spec, end = hypervisor_boot(build, ROOT / sc.config, work), sc.end or HYPERVISOR_END
     say(f"{sc.name}: {sc.what}")
     session = boot(spec, work, emu, end, sc.timeout, echo=args.echo)
     errors = run_checks(sc.checks, session.lines)

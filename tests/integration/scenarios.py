@@ -59,6 +59,9 @@ class Scenario:
     # instead of failing; run_scenario.py still runs it by hand. Remove the
     # reason once the piece lands and the scenario passes.
     pending: str = ""
+    # Hypervisor runs end at "all partitions stopped" (or a panic); a scenario
+    # whose partition never stops by design ends at this pattern instead.
+    end: Optional[str] = None
 
 
 # Bochs i440FX slots and the ISA lines its BIOS routes their INTx to (found
@@ -428,6 +431,21 @@ SCENARIOS = [
                       "rt0 still running when the flooding partitions stop"),
                 ResultFields("rt0", "lapic-timer", {"stray_ipis": 0}),
                 *hypervisor_ok()]),
+    Scenario(
+        name="hostile-never-exits", kind="hypervisor", timeout=240,
+        config="tests/integration/configs/hostile-never-exits.toml",
+        what="availability: gp0 computes with interrupts off and never causes a VM exit again; rt0's timer "
+             "test still runs to its end with every tick, and the hypervisor keeps serving rt0's console",
+        end=r"^\[rt0\] NATSUME-DONE|natsume: PANIC|natsume: all partitions stopped|natsume: partition rt0 stopped",
+        checks=[partition_banner("gp0", 2),
+                Line(r"^\[gp0\] natsume-guest: load-cpu running forever \(interrupts off\)",
+                     "gp0 saying it entered its exit-free loop"),
+                *rt0_unaffected(),
+                Order(r"^\[gp0\] natsume-guest: load-cpu running forever", r"^\[rt0\] NATSUME-DONE",
+                      "rt0 finishing while gp0 still spins"),
+                ResultFields("rt0", "lapic-timer", {"stray_ipis": 0}),
+                NoLine(r"^natsume: partition gp0 stopped", "gp0 was stopped although it did nothing wrong"),
+                NoLine(PANIC, "a hypervisor panic")]),
     Scenario(
         name="bad-config", kind="offline",
         config="tests/integration/configs/invalid-syntax.toml",

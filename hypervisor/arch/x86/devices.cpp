@@ -44,7 +44,47 @@ void write_msix_hw(const PartitionDevice& d, const msix::Action& a) {
         *reinterpret_cast<volatile uint32_t*>(d.msix_loc.table_address + a.writes[w].offset) = a.writes[w].value;
 }
 
-bool setup_msix(PartitionDevice& d, const pci::ConfigAccess& hw, uint32_t owner_apic_id, char* why, size_t n) {
+// Under interrupt remapping each message names the device's own remapping
+// entry (reserved at boot), which the hypervisor points at the owner core
+// with the guest's vector and the device's requester id as source-id.
+const char* route_through(const PartitionDevice& d, uint16_t first, uint16_t count, uint16_t slot, uint8_t vector,
+                          uint32_t apic_id, msi::Message& out) {
+    if (slot >= count) return "message slot without a remapping entry";
+    return vtd::route_device_msi(d.bdf, static_cast<uint16_t>(first + slot), vector, apic_id, out);
+}
+
+const char* route_msi(void* ctx, uint16_t slot, uint8_t vector, uint32_t apic_id, msi::Message& out) {
+    const PartitionDevice& d = *static_cast<const PartitionDevice*>(ctx);
+    return route_through(d, d.msi_irte, d.msi_irte_count, slot, vector, apic_id, out);
+}
+
+const char* route_msix(void* ctx, uint16_t slot, uint8_t vector, uint32_t apic_id, msi::Message& out) {
+    const PartitionDevice& d = *static_cast<const PartitionDevice*>(ctx);
+    return route_through(d, d.msix_irte, d.msix_irte_count, slot, vector, apic_id, out);
+}
+
+msi::Route route_for(PartitionDevice& d, uint32_t owner_apic_id, bool remap, msi::RouteFn fn) {
+    return remap ? msi::Route{owner_apic_id, fn, &d} : msi::Route{owner_apic_id};
+}
+
+bool reserve_entries(PartitionDevice& d, bool remap, char* why, size_t n) {
+    d.msi_irte_count = d.msix_irte_count = 0;
+    if (!remap) return true;
+    if (d.fn->cap_msi) {
+        if (!vtd::reserve_msi_entries(1, d.msi_irte, why, n)) return false;
+        d.msi_irte_count = 1;
+    }
+    if (d.msix) {
+        auto count = static_cast<uint16_t>(d.msix_loc.table_entries < msix::kMaxVectors ? d.msix_loc.table_entries
+                                                                                         : msix::kMaxVectors);
+        if (!vtd::reserve_msi_entries(count, d.msix_irte, why, n)) return false;
+        d.msix_irte_count = count;
+    }
+    return true;
+}
+
+bool setup_msix(PartitionDevice& d, const pci::ConfigAccess& hw, uint32_t owner_apic_id, bool remap, char* why,
+                size_t n) {
     d.msix = false;
     if (!d.fn->cap_msix) return true;
     char bdf[8];
@@ -53,10 +93,11 @@ bool setup_msix(PartitionDevice& d, const pci::ConfigAccess& hw, uint32_t owner_
         log::print("natsume: pci: %s: MSI-X table not inside a memory BAR: MSI-X stays hidden\n", bdf);
         return true;
     }
-    msix::Error e = d.msix_table.init(d.msix_loc.table_entries, owner_apic_id);
+    d.msix = true;
+    if (!reserve_entries(d, remap, why, n)) return false;
+    msix::Error e = d.msix_table.init(d.msix_loc.table_entries, route_for(d, owner_apic_id, remap, route_msix));
     if (e != msix::Error::Ok) { log::format(why, n, "device %s MSI-X: %s", bdf, msix::to_string(e)); return false; }
     for (uint16_t i = 0; i < d.msix_loc.table_entries; i++) write_msix_hw(d, d.msix_table.sync(i));
-    d.msix = true;
     return true;
 }
 
@@ -122,9 +163,10 @@ bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, si
         // On a shared line the hypervisor owns command bit 10; the guest's stays virtual.
         // MSI and MSI-X go straight to the owner core's local APIC: no exit, no other core.
         PartitionDevice& md = p.devices[i];
-        if (!setup_msix(md, hw, p.apic_id, why, n)) return false;
+        if (!setup_msix(md, hw, p.apic_id, remap, why, n)) return false;
+        if (!md.msix && !reserve_entries(md, remap, why, n)) return false;
         vpci::DeviceOptions opt{!(d.flags & NATSUME_DEVICE_NO_DMA), d.gsi != NO_GSI && shared_intx::is_shared(d.gsi),
-                                d.fn->cap_msi != 0, p.apic_id, md.msix};
+                                d.fn->cap_msi != 0, route_for(md, p.apic_id, remap, route_msi), md.msix};
         vpci::Error e = p.vpci.add_device(*d.fn, opt, hw);
         if (e != vpci::Error::Ok) { log::format(why, n, "virtual config space: %s", vpci::to_string(e)); return false; }
         if (d.gsi == NO_GSI) continue;

@@ -21,8 +21,9 @@ uint32_t resolve_gsi(const pci::Function& fn, const acpi::Madt& madt);
 [[nodiscard]] bool resolve(Partition& p, const acpi::Madt& madt, char* why, size_t why_size);
 
 // Virtual config space and IOAPIC of a partition whose devices are resolved.
-// remap: the IOAPIC entries of its pins will be VT-d remappable-format
-// entries (interrupt remapping available on this machine).
+// remap: interrupt remapping will be on (this machine has it): its IOAPIC
+// pins get remappable-format entries, and each MSI / kept MSI-X entry of its
+// devices a remapping entry of its own with the device as source-id.
 [[nodiscard]] bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, size_t why_size);
 
 // A partition's access to the MSI-X table pages of one of its devices:

@@ -64,13 +64,16 @@ uint32_t read_entry_low(uint32_t gsi) {
     return read_reg(*u, REG_REDIR + 2 * (gsi - u->gsi_base));
 }
 
-void mask(uint32_t gsi) {
+void set_masked(uint32_t gsi, bool masked) {
     const Unit* u = unit_for_gsi(gsi);
     if (!u) return;
     LockGuard g(lock);
     uint32_t reg = REG_REDIR + 2 * (gsi - u->gsi_base);
-    write_reg(*u, reg, read_reg(*u, reg) | ENTRY_MASKED);
+    uint32_t low = read_reg(*u, reg);
+    write_reg(*u, reg, masked ? low | ENTRY_MASKED : low & ~ENTRY_MASKED);
 }
+
+void mask(uint32_t gsi) { set_masked(gsi, true); }
 
 
 // Switching an entry to edge trigger clears its Remote IRR (82093AA

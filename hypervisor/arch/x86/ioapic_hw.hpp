@@ -26,6 +26,9 @@ const Unit& unit(uint32_t i);
 void write_entry(uint32_t gsi, uint32_t low, uint32_t high);
 uint32_t read_entry_low(uint32_t gsi);
 void mask(uint32_t gsi);
+// Sets or clears only the mask bit: the rest of the entry (destination, or a
+// remappable entry's index) stays as written.
+void set_masked(uint32_t gsi, bool masked);
 // EOI of one level-triggered entry only (its Remote IRR), on any IOAPIC version.
 void eoi_pin(uint32_t gsi);
 

@@ -4,6 +4,7 @@
 #include "arch/x86/lapic.hpp"
 #include "arch/x86/pci_hw.hpp"
 #include "arch/x86/timing.hpp"
+#include "arch/x86/vtd/platform.hpp"
 #include "core/log.hpp"
 #include "lib/intx_route.hpp"
 #include "arch/x86/cpu.hpp"
@@ -155,14 +156,33 @@ bool plan(Partition* parts, uint32_t count, char* why, size_t n) {
     return true;
 }
 
-void activate(uint32_t boot_apic_id) {
+namespace {
+// The line's physical entry to the boot core: compatibility format, or under
+// interrupt remapping an entry naming the pin's remapping entry (source-id =
+// the IOAPIC). False with the reason when the remapping unit refused.
+bool route_line(const Line& l, uint8_t vector, uint32_t boot_apic_id, char* why, size_t n) {
+    if (!vtd::interrupt_remapping_on()) {
+        // PCI INTx: level-triggered, active low (PCI Local Bus Spec 3.0, 2.2.6).
+        ioapic_hw::write_entry(l.gsi, vector | (1u << 13) | (1u << 15), boot_apic_id << 24);
+        return true;
+    }
+    uint64_t rte = 0;
+    if (const char* refused = vtd::program_shared_line(l.gsi, vector, boot_apic_id, rte)) {
+        log::format(why, n, "shared GSI %u: its interrupt-remapping entry was refused: %s", l.gsi, refused);
+        return false;
+    }
+    ioapic_hw::write_entry(l.gsi, static_cast<uint32_t>(rte), static_cast<uint32_t>(rte >> 32));
+    return true;
+}
+}  // namespace
+
+bool activate(uint32_t boot_apic_id, char* why, size_t n) {
     for (size_t i = 0; i < line_count; i++) {
         Line& l = lines[i];
-        // PCI INTx: level-triggered, active low (PCI Local Bus Spec 3.0, 2.2.6).
-        uint32_t low = (VECTOR_BASE + static_cast<uint32_t>(i)) | (1u << 13) | (1u << 15);
-        ioapic_hw::write_entry(l.gsi, low, boot_apic_id << 24);
+        if (!route_line(l, static_cast<uint8_t>(VECTOR_BASE + i), boot_apic_id, why, n)) return false;
         char line[200];
-        size_t len = log::format(line, sizeof line, "natsume: intx: GSI %u routed per device through the boot core:", l.gsi);
+        size_t len = log::format(line, sizeof line, "natsume: intx: GSI %u routed per device through the boot core%s:",
+                                 l.gsi, vtd::interrupt_remapping_on() ? " (interrupt remapping)" : "");
         for (size_t d = 0; d < l.count; d++) {
             char bdf[8];
             pci::format_bdf(bdf, l.devices[d].bdf);
@@ -172,6 +192,7 @@ void activate(uint32_t boot_apic_id) {
         }
         log::print("%s\n", line);
     }
+    return true;
 }
 
 bool is_shared(uint32_t gsi) { return line_for(gsi) != nullptr; }
@@ -182,9 +203,8 @@ bool any() { return line_count != 0; }
 // re-deliver a still-asserted level line after the EOI; an IOAPIC without
 // Remote IRR (Bochs) only samples on input changes and entry writes.
 void resample(const Line& l) {
-    uint32_t low = ioapic_hw::read_entry_low(l.gsi);
-    ioapic_hw::write_entry(l.gsi, low | (1u << 16), lapic::id() << 24);
-    ioapic_hw::write_entry(l.gsi, low & ~(1u << 16), lapic::id() << 24);
+    ioapic_hw::set_masked(l.gsi, true);
+    ioapic_hw::set_masked(l.gsi, false);
 }
 
 void handle(size_t index) {

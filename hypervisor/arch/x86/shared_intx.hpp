@@ -19,8 +19,10 @@ constexpr size_t MAX_LINES = 8;
 // needs a trapped register page. False with a sentence when a line cannot be
 // routed per device.
 [[nodiscard]] bool plan(Partition* parts, uint32_t count, char* why, size_t n);
-// Programs the physical IOAPIC entries of the shared lines to the boot core.
-void activate(uint32_t boot_apic_id);
+// Programs the physical IOAPIC entries of the shared lines to the boot core
+// (through interrupt remapping when it is on). False with a sentence when a
+// line's remapping entry was refused.
+[[nodiscard]] bool activate(uint32_t boot_apic_id, char* why, size_t n);
 bool is_shared(uint32_t gsi);
 bool any();
 // Interrupt of shared line `index` on the boot core.

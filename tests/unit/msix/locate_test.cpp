@@ -61,7 +61,7 @@ TEST_CASE("a PBA in the table's page is passed through, not emulated", "[msix][l
     CHECK(msix::offset_in_table(loc, loc.pba_address) == msix::kNotInTable);
     CHECK(msix::offset_in_table(loc, kPcieBar2) == msix::kNotInTable);
     msix::Table t;
-    REQUIRE(t.init(loc.table_entries, 1) == msix::Error::Ok);
+    REQUIRE(t.init(loc.table_entries, msi::Route{1}) == msix::Error::Ok);
     const uint32_t pba_rel = static_cast<uint32_t>(loc.pba_address - loc.table_address);
     CHECK(t.write(pba_rel, 8, 0).kind == msix::Action::Kind::NotInTable);
     CHECK_FALSE(t.contains(pba_rel));

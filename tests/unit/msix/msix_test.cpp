@@ -49,7 +49,7 @@ struct Fixture {
     msix::Table t;
     HwTable hw;
     explicit Fixture(uint16_t entries = 8) : hw(entries) {
-        REQUIRE(t.init(entries, kOwner) == msix::Error::Ok);
+        REQUIRE(t.init(entries, msi::Route{kOwner}) == msix::Error::Ok);
         for (uint16_t i = 0; i < entries; ++i) {
             const msix::Action a = t.sync(i);
             CHECK(a.kind == Kind::Handled);
@@ -88,7 +88,7 @@ TEST_CASE("sync at boot leaves every hardware entry masked, aimed at the owner",
     }
     // Mask is the first store of each synced entry.
     msix::Table t;
-    REQUIRE(t.init(4, kOwner) == msix::Error::Ok);
+    REQUIRE(t.init(4, msi::Route{kOwner}) == msix::Error::Ok);
     const msix::Action a = t.sync(3);
     REQUIRE(a.count == 4);
     CHECK(a.writes[0].offset == 3 * 16 + msix::kVectorControl);
@@ -293,10 +293,10 @@ TEST_CASE("entries beyond the kept 64 stay masked; unmasking one is refused", "[
 
 TEST_CASE("init and set_owner check their arguments", "[msix]") {
     msix::Table t;
-    CHECK(t.init(0, 1) == msix::Error::BadTableSize);
-    CHECK(t.init(2049, 1) == msix::Error::BadTableSize);
-    CHECK(t.init(1, 256) == msix::Error::ApicIdTooLarge);
-    CHECK(t.init(2048, 255) == msix::Error::Ok);
+    CHECK(t.init(0, msi::Route{1}) == msix::Error::BadTableSize);
+    CHECK(t.init(2049, msi::Route{1}) == msix::Error::BadTableSize);
+    CHECK(t.init(1, msi::Route{256}) == msix::Error::ApicIdTooLarge);
+    CHECK(t.init(2048, msi::Route{255}) == msix::Error::Ok);
     CHECK(t.owner_apic_id() == 255);
     CHECK(t.set_owner(300) == msix::Error::ApicIdTooLarge);
     CHECK(t.owner_apic_id() == 255);
@@ -324,4 +324,106 @@ TEST_CASE("set_owner then sync moves live entries to the new core, masked meanwh
     f.hw.apply(b, false);
     CHECK(b.count == 4);
     CHECK(f.hw.masked(0));
+}
+
+namespace {
+// A remapping route as the hypervisor's: slot n is remapping entry 100 + n,
+// the message names it (remappable format, data 0), and the "unit" refuses
+// vector 0xEE.
+struct FakeRemap {
+    struct Programmed {
+        uint8_t vector;
+        uint32_t apic_id;
+        int times;
+    };
+    Programmed slots[msix::kMaxVectors]{};
+    static uint32_t address(uint16_t slot) { return 0xFEE00010u | (100u + slot) << 5; }
+    static const char* route(void* ctx, uint16_t slot, uint8_t vector, uint32_t apic_id, msi::Message& out) {
+        auto& r = *static_cast<FakeRemap*>(ctx);
+        if (vector == 0xEE) return "remapping entry refused";
+        r.slots[slot] = {vector, apic_id, r.slots[slot].times + 1};
+        out = {address(slot), 0};
+        return nullptr;
+    }
+};
+}  // namespace
+
+TEST_CASE("remapped MSI-X: each entry names its own remapping entry, which carries vector and owner", "[msix][remap]") {
+    FakeRemap remap;
+    msix::Table t;
+    REQUIRE(t.init(4, msi::Route{kOwner, FakeRemap::route, &remap}) == msix::Error::Ok);
+    HwTable hw(4);
+    for (uint16_t i = 0; i < 4; ++i) hw.apply(t.sync(i), false);
+    for (uint16_t i = 0; i < 4; ++i) CHECK(hw.masked(i));
+    CHECK(remap.slots[2].times == 0);   // nothing routed before the guest programs an entry
+
+    auto w = [&](uint16_t e, uint32_t field, uint32_t v) {
+        msix::Action a = t.write(e * msix::kEntrySize + field, 4, v);
+        hw.apply(a, false);
+        return a;
+    };
+    w(2, msix::kAddressLo, 0xFEE07000u);   // another core: ignored
+    w(2, msix::kData, 0x4051u);            // level asked for, vector 0x51
+    CHECK(w(2, msix::kVectorControl, 0).kind == Kind::Handled);
+    CHECK_FALSE(hw.masked(2));
+    CHECK(hw.at(2, msix::kAddressLo) == FakeRemap::address(2));
+    CHECK(hw.at(2, msix::kAddressHi) == 0u);
+    CHECK(hw.at(2, msix::kData) == 0u);
+    CHECK(remap.slots[2].vector == 0x51);
+    CHECK(remap.slots[2].apic_id == kOwner);
+    CHECK(remap.slots[2].times == 1);
+    // The guest sees what it wrote.
+    CHECK(t.read(2 * msix::kEntrySize + msix::kData, 4) == 0x4051u);
+
+    // A new vector re-routes the same slot; the message stays the same.
+    w(2, msix::kData, 0x52u);
+    CHECK(remap.slots[2].vector == 0x52);
+    CHECK(hw.at(2, msix::kAddressLo) == FakeRemap::address(2));
+    CHECK_FALSE(hw.masked(2));
+
+    // A vector the unit refuses: the entry is masked and the refusal reported.
+    const msix::Action refused = w(2, msix::kData, 0xEEu);
+    CHECK(refused.kind == Kind::Refused);
+    CHECK(std::string(refused.why) == "remapping entry refused");
+    CHECK(hw.masked(2));
+    CHECK(remap.slots[2].vector == 0x52);   // the unit kept the old entry
+
+    // Moving the owner re-routes live entries to the new core.
+    w(2, msix::kData, 0x53u);
+    REQUIRE(t.set_owner(0x1234) == msix::Error::Ok);   // x2APIC ids are fine when remapped
+    hw.apply(t.sync(2), false);
+    CHECK(remap.slots[2].apic_id == 0x1234u);
+    CHECK(remap.slots[2].vector == 0x53);
+    CHECK_FALSE(hw.masked(2));
+}
+
+TEST_CASE("remapped MSI-X: a refused route at sync keeps the entry masked and says why", "[msix][remap]") {
+    FakeRemap remap;
+    msix::Table t;
+    REQUIRE(t.init(2, msi::Route{kOwner, FakeRemap::route, &remap}) == msix::Error::Ok);
+    HwTable hw(2);
+    hw.apply(t.sync(0), false);
+    hw.apply(t.write(0 * msix::kEntrySize + msix::kAddressLo, 4, 0xFEE00000u), false);
+    hw.apply(t.write(0 * msix::kEntrySize + msix::kData, 4, 0xEEu), false);
+    const msix::Action a = t.write(0 * msix::kEntrySize + msix::kVectorControl, 4, 0);
+    hw.apply(a, false);
+    CHECK(a.kind == Kind::Refused);
+    CHECK(hw.masked(0));
+    const msix::Action s = t.sync(0);
+    hw.apply(s, false);
+    CHECK(s.kind == Kind::Refused);
+    CHECK(s.count <= msix::kMaxHwWrites);
+    CHECK(hw.masked(0));
+    CHECK(hw.at(0, msix::kAddressLo) == msi::compatibility(kOwner, 0).address);   // idle message
+}
+
+TEST_CASE("compatibility messages: owner in bits 19:12, vector in the data", "[msix][remap]") {
+    CHECK(msi::compatibility(2, 0x41) == msi::Message{0xFEE02000u, 0x41});
+    CHECK(msi::compatibility(0xFF, 0x10).address == 0xFEEFF000u);
+    msi::Route plain{3};
+    msi::Message m{};
+    CHECK(plain.message(0, 0x60, m) == nullptr);
+    CHECK(m == msi::Message{0xFEE03000u, 0x60});
+    CHECK_FALSE(plain.remapped());
+    CHECK(plain.idle() == msi::Message{0xFEE03000u, 0});
 }

@@ -494,6 +494,52 @@ TEST_CASE("virtual MSI: the guest's vector, the owner core as destination, one m
     CHECK((pci::read16(a, kPcieDev, kMsi + 2) & 1u) == 0u);
 }
 
+TEST_CASE("virtual MSI under interrupt remapping: the device names its remapping entry, which gets the vector",
+          "[vpci][msi][remap]") {
+    FakeConfigSpace hw;
+    build_machine(hw);
+    pci::ConfigAccess a = hw.access();
+    auto inv = std::make_unique<pci::Inventory>();
+    REQUIRE(pci::enumerate(a, *inv) == pci::Error::Ok);
+    const pci::Function* dev = nullptr;
+    for (size_t i = 0; i < inv->count; ++i)
+        if (inv->functions[i].bdf == kPcieDev) dev = &inv->functions[i];
+    REQUIRE(dev != nullptr);
+    struct Fake {
+        uint8_t vector = 0;
+        uint32_t apic = 0;
+        static const char* route(void* ctx, uint16_t slot, uint8_t vector, uint32_t apic_id, msi::Message& out) {
+            auto& f = *static_cast<Fake*>(ctx);
+            if (slot != 0 || vector == 0xEE) return "remapping entry refused";
+            f.vector = vector;
+            f.apic = apic_id;
+            out = {0xFEE00010u | 70u << 5, 0};
+            return nullptr;
+        }
+    } fake;
+    auto view = std::make_unique<vpci::ConfigSpace>();
+    vpci::DeviceOptions opt{true, false, true, msi::Route{2, Fake::route, &fake}};
+    REQUIRE(view->add_device(*dev, opt, a) == vpci::Error::Ok);
+
+    CHECK(view->write(kPcieDev, kMsi + 4, 4, 0xFEE07000, a).kind == Kind::Done);   // another core: ignored
+    CHECK(view->write(kPcieDev, kMsi + 12, 2, 0x45, a).kind == Kind::Done);
+    CHECK(view->write(kPcieDev, kMsi + 2, 2, 0x0081, a).kind == Kind::Done);       // enable
+    CHECK(pci::read32(a, kPcieDev, kMsi + 4) == (0xFEE00010u | 70u << 5));
+    CHECK(pci::read32(a, kPcieDev, kMsi + 8) == 0u);
+    CHECK(pci::read16(a, kPcieDev, kMsi + 12) == 0u);
+    CHECK((pci::read16(a, kPcieDev, kMsi + 2) & 1u) == 1u);
+    CHECK(fake.vector == 0x45);
+    CHECK(fake.apic == 2u);
+    CHECK(view->read(kPcieDev, kMsi + 4, 4, a) == 0xFEE07000u);   // the guest's view is its own
+
+    // A vector the unit refuses: the device is disabled and the refusal says why.
+    auto r = view->write(kPcieDev, kMsi + 12, 2, 0xEE, a);
+    CHECK(r.kind == Kind::Refused);
+    CHECK(std::string(r.why) == "remapping entry refused");
+    CHECK((pci::read16(a, kPcieDev, kMsi + 2) & 1u) == 0u);
+    CHECK(fake.vector == 0x45);
+}
+
 TEST_CASE("virtual MSI-X: shown, Enable and Function Mask reach the device, the rest is read-only", "[vpci][msix]") {
     FakeConfigSpace hw;
     build_machine(hw);

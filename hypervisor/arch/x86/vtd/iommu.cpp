@@ -286,14 +286,24 @@ bool Iommu::compatibility_format_blocked() const {
 Status Iommu::set_irte(uint16_t index, const IrteSpec& spec) {
     if (irt_ == nullptr) return Status::NotReady;
     if (index >= irt_entries_ || spec.x2apic != eim_) return Status::BadArgument;
-    // A live entry is replaced by clearing it first, so no request ever sees
-    // the new source-id with the old destination or the reverse.
-    if (irt_[index].lo & irte::PRESENT) {
+    // A live entry whose source-id changes is cleared first, so no request
+    // ever sees the new source-id with the old destination or the reverse.
+    // With the same upper half (source-id and check), the new vector and
+    // destination arrive in one 64-bit store of the lower half (VT-d spec
+    // 9.10: software updates an IRTE atomically), and no interrupt is lost.
+    Entry128 e = make_irte(spec);
+    if ((irt_[index].lo & irte::PRESENT) && irt_[index].hi != e.hi) {
         Status s = clear_irte(index);
         if (s != Status::Ok) return s;
     }
-    store_entry(&irt_[index], make_irte(spec));
+    store_entry(&irt_[index], e);
     return invalidate_iec(index);
+}
+
+Status Iommu::route_msi(uint16_t index, const IrteSpec& spec, MsiMessage& out) {
+    Status s = set_irte(index, spec);
+    if (s == Status::Ok) out = remappable_msi(index);
+    return s;
 }
 
 Status Iommu::clear_irte(uint16_t index) {

@@ -86,6 +86,9 @@ public:
     [[nodiscard]] Status enable_interrupt_remapping(unsigned entries_log2, bool eim);
     [[nodiscard]] Status set_irte(uint16_t index, const IrteSpec& spec);
     [[nodiscard]] Status clear_irte(uint16_t index);
+    // An MSI or MSI-X message through entry `index`: programs the entry with
+    // spec, then out is the remappable message (VT-d spec 5.1.5.2) naming it.
+    [[nodiscard]] Status route_msi(uint16_t index, const IrteSpec& spec, MsiMessage& out);
     bool interrupt_remapping_enabled() const;
     // GSTS.CFIS clear: with IR on, compatibility-format interrupts are blocked (VT-d spec 5.1.4).
     bool compatibility_format_blocked() const;

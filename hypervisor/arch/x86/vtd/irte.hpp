@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "arch/x86/vtd/tables.hpp"
+#include "lib/msi_route.hpp"
 
 namespace natsume::x86::vtd {
 
@@ -50,12 +51,8 @@ constexpr uint16_t irte_source_id(Entry128 e) { return static_cast<uint16_t>(e.h
 // Remappable MSI (5.1.5.2): address 0xFEE in bits 31:20, handle[14:0] in
 // bits 19:5, interrupt format bit 4 = 1, SHV bit 3 = 0, handle[15] in bit 2.
 // With SHV clear the data register is not used for the index: write 0.
-struct MsiMessage {
-    uint64_t address;
-    uint32_t data;
-    constexpr bool operator==(const MsiMessage&) const = default;
-};
-inline constexpr uint64_t MSI_BASE = 0xFEE0'0000;
+using MsiMessage = msi::Message;
+inline constexpr uint64_t MSI_BASE = msi::kAddressBase;
 inline constexpr uint64_t MSI_REMAPPABLE = uint64_t{1} << 4;
 
 constexpr MsiMessage remappable_msi(uint16_t index) {

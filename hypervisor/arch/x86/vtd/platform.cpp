@@ -8,6 +8,8 @@
 #include "arch/x86/vtd/erratum.hpp"
 #include "arch/x86/vtd/iommu.hpp"
 #include "core/log.hpp"
+#include "core/spinlock.hpp"
+#include "lib/msi_route.hpp"
 
 namespace natsume::x86::vtd {
 namespace {
@@ -18,6 +20,12 @@ constexpr uint32_t HV_SLOT = MAX_PARTITIONS;
 constexpr unsigned IRT_LOG2 = 8;                        // 256 entries: one page
 constexpr uint8_t MAX_XAPIC_DESTINATION = 0xfe;         // 0xff is the xAPIC broadcast id
 constexpr uint16_t IOAPIC_IRTE_BASE = 0;
+// Entries 0..63 follow the IOAPIC's pins (partitions' and the boot core's
+// shared lines alike: a pin has one owner); MSI and MSI-X entries of the
+// partitions' devices are handed out above them at boot.
+constexpr uint16_t MSI_IRTE_BASE = vioapic::kMaxPins;
+constexpr uint32_t IRT_ENTRIES = 1u << IRT_LOG2;
+static_assert(MSI_IRTE_BASE < IRT_ENTRIES);
 
 // The IOAPIC's requester id, from a DMAR device scope of type IOAPIC: the
 // unit checks it against the IRTE's SID (VT-d 8.3.1.1).
@@ -35,6 +43,10 @@ SlDomain* domains[DOMAIN_SLOTS][MAX_UNITS];
 IoapicSource ioapic_source;     // of the first IOAPIC: the one partitions' INTx pins are on
 bool ir_on;
 bool ir_eim;
+uint16_t next_msi_irte = MSI_IRTE_BASE;
+// Entries change at run time from every partition's core (IOAPIC pins, MSI,
+// MSI-X): one writer at a time per table and invalidation queue.
+Spinlock irte_lock;
 char ir_off_reason[128] = "no DMAR";   // why detect() found interrupt remapping unusable
 
 uint8_t config_read8(void*, uint8_t bus, uint8_t device, uint8_t function, uint16_t offset) {
@@ -344,16 +356,6 @@ const Partition* compatibility_user(const Partition* parts, uint32_t count) {
     return nullptr;
 }
 
-// Lines shared between partitions are taken by the boot core with entries the
-// hypervisor writes in compatibility format (shared_intx): IR would block them.
-uint32_t shared_line_in_use(const Partition* parts, uint32_t count) {
-    for (uint32_t i = 0; i < count; i++)
-        for (uint32_t k = 0; k < parts[i].device_count; k++)
-            if (parts[i].devices[k].gsi != NO_GSI && shared_intx::is_shared(parts[i].devices[k].gsi))
-                return parts[i].devices[k].gsi;
-    return NO_GSI;
-}
-
 bool destinations_fit(const Partition* parts, uint32_t count, bool eim, char* why, size_t n) {
     if (eim) return true;
     for (uint32_t i = 0; i < count; i++)
@@ -363,6 +365,20 @@ bool destinations_fit(const Partition* parts, uint32_t count, bool eim, char* wh
             return false;
         }
     return true;
+}
+
+void print_msi_entries(const Partition& p) {
+    for (uint32_t i = 0; i < p.device_count; i++) {
+        const PartitionDevice& d = p.devices[i];
+        if (!d.msi_irte_count && !d.msix_irte_count) continue;
+        char b[8], line[200];
+        size_t len = log::format(line, sizeof line, "natsume: vtd: partition %s: device %s:", p.cfg.name, bdf_text(b, d.bdf));
+        if (d.msi_irte_count) len += log::format(line + len, sizeof line - len, " MSI through entry %u", d.msi_irte);
+        if (d.msix_irte_count)
+            len += log::format(line + len, sizeof line - len, "%s MSI-X through entries %u-%u", d.msi_irte_count ? "," : "",
+                               d.msix_irte, d.msix_irte + d.msix_irte_count - 1);
+        log::print("%s, source-id %s checked\n", line, b);
+    }
 }
 
 bool start_interrupt_remapping(const PlatformInfo& info, const Partition* parts, uint32_t count, char* why, size_t n) {
@@ -376,21 +392,6 @@ bool start_interrupt_remapping(const PlatformInfo& info, const Partition* parts,
                    "compatibility format\n", p->cfg.name);
         return true;
     }
-    uint32_t shared = shared_line_in_use(parts, count);
-    if (shared != NO_GSI) {
-        log::print("natsume: vtd: interrupt remapping left off: GSI %u is a shared line the hypervisor routes in "
-                   "compatibility format\n", shared);
-        return true;
-    }
-    for (uint32_t i = 0; i < count; i++)
-        for (uint32_t d = 0; d < parts[i].device_count; d++) {
-            const pci::Function& f = *parts[i].devices[d].fn;
-            if (!f.cap_msi && !f.cap_msix) continue;
-            char b[8];
-            log::print("natsume: vtd: interrupt remapping left off: device %s of partition %s may send MSI, which "
-                       "the hypervisor programs in compatibility format\n", bdf_text(b, f.bdf), parts[i].cfg.name);
-            return true;
-        }
     if (!destinations_fit(parts, count, info.eim, why, n)) return false;
     for (uint32_t u = 0; u < unit_count; u++) {
         Status s = units[u].enable_interrupt_remapping(IRT_LOG2, info.eim);
@@ -403,9 +404,10 @@ bool start_interrupt_remapping(const PlatformInfo& info, const Partition* parts,
     ir_eim = info.eim;
     char b[8];
     log::print("natsume: vtd: interrupt remapping on: %u entries per unit, %s destinations, IOAPIC id %u "
-               "(source-id %s) through unit %u, compatibility-format interrupts blocked\n", 1u << IRT_LOG2,
+               "(source-id %s) through unit %u, compatibility-format interrupts blocked\n", IRT_ENTRIES,
                info.eim ? "x2APIC" : "xAPIC", ioapic_hw::unit_count() ? ioapic_hw::unit(0).id : 0u,
                bdf_text(b, ioapic_source.sid), ioapic_source.unit);
+    for (uint32_t i = 0; i < count; i++) print_msi_entries(parts[i]);
     return true;
 }
 
@@ -505,11 +507,56 @@ bool program_irte(const Partition& p, uint16_t index, uint8_t vector, bool level
         log::format(why, n, "interrupt-remapping entry %u is not a pin of partition %s", index, p.cfg.name);
         return false;
     }
+    if (shared_intx::is_shared(ioapic_hw::unit(0).gsi_base + index - base)) {
+        log::format(why, n, "pin %u is a shared line the hypervisor routes", index - base);
+        return false;
+    }
     IrteSpec spec{vector, p.apic_id, ir_eim, level, false, ioapic_source.sid, SourceCheck::RequesterId};
+    LockGuard g(irte_lock);
     Status s = units[ioapic_source.unit].set_irte(index, spec);
     if (s == Status::Ok) return true;
     log::format(why, n, "interrupt-remapping entry %u: %s", index, to_string(s));
     return false;
+}
+
+bool reserve_msi_entries(uint16_t count, uint16_t& first, char* why, size_t n) {
+    first = next_msi_irte;
+    if (count > IRT_ENTRIES - next_msi_irte) {
+        log::format(why, n, "%u more MSI/MSI-X remapping entries needed, %u of %u left", count,
+                    IRT_ENTRIES - next_msi_irte, IRT_ENTRIES - MSI_IRTE_BASE);
+        return false;
+    }
+    next_msi_irte = static_cast<uint16_t>(next_msi_irte + count);
+    return true;
+}
+
+const char* route_device_msi(uint16_t bdf, uint16_t index, uint8_t vector, uint32_t apic_id, msi::Message& out) {
+    if (!ir_on) return "interrupt remapping is off";
+    if (index < MSI_IRTE_BASE || index >= next_msi_irte) return "remapping entry not reserved for a device";
+    if (vector < msi::kMinVector) return "vectors 0-15 are reserved exceptions";
+    if (!ir_eim && apic_id > MAX_XAPIC_DESTINATION) return "the core's APIC id needs x2APIC destinations (EIM)";
+    int u = unit_of(bdf);
+    if (u < 0) return "the device is under no remapping unit";
+    IrteSpec spec{vector, apic_id, ir_eim, false, false, bdf, SourceCheck::RequesterId};
+    LockGuard g(irte_lock);
+    Status s = units[u].route_msi(index, spec, out);
+    return s == Status::Ok ? nullptr : to_string(s);
+}
+
+const char* program_shared_line(uint32_t gsi, uint8_t vector, uint32_t apic_id, uint64_t& rte) {
+    if (!ir_on) return "interrupt remapping is off";
+    const ioapic_hw::Unit& io = ioapic_hw::unit(0);
+    if (gsi < io.gsi_base || gsi - io.gsi_base >= io.pins || gsi - io.gsi_base >= vioapic::kMaxPins)
+        return "the line is not on the first IOAPIC";
+    if (!ir_eim && apic_id > MAX_XAPIC_DESTINATION) return "the core's APIC id needs x2APIC destinations (EIM)";
+    auto index = static_cast<uint16_t>(IOAPIC_IRTE_BASE + gsi - io.gsi_base);
+    // PCI INTx: level-triggered, active low (PCI Local Bus Spec 3.0, 2.2.6).
+    IrteSpec spec{vector, apic_id, ir_eim, true, false, ioapic_source.sid, SourceCheck::RequesterId};
+    LockGuard g(irte_lock);
+    Status s = units[ioapic_source.unit].set_irte(index, spec);
+    if (s != Status::Ok) return to_string(s);
+    rte = remappable_rte(index, vector, true, true, false);
+    return nullptr;
 }
 
 }  // namespace natsume::x86::vtd

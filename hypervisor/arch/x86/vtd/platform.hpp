@@ -16,6 +16,7 @@
 #include "core/partition.hpp"
 #include "lib/acpi.hpp"
 #include "lib/dmar.hpp"
+#include "lib/msi_route.hpp"
 #include "lib/pci.hpp"
 
 namespace natsume::x86::vtd {
@@ -49,8 +50,8 @@ struct PlatformInfo {
 // that DMA is not isolated.
 [[nodiscard]] bool setup_platform(const PlatformInfo&, Partition* parts, uint32_t count, char* why, size_t n);
 
-// True once setup_platform turned interrupt remapping on: IOAPIC pins must
-// then be programmed in remappable format (vioapic Config::remapped).
+// True once setup_platform turned interrupt remapping on: IOAPIC pins, shared
+// lines, MSI and MSI-X are then programmed in remappable format.
 bool interrupt_remapping_on();
 // Fault events of every unit go to the boot core as this vector; the boot
 // core then drains and logs every record with the partition owning the device.
@@ -68,6 +69,20 @@ uint16_t irte_base_for(const Partition&);
 // physical entry is unmasked. False with a sentence when the index is not one
 // of the partition's pins or the unit refused.
 [[nodiscard]] bool program_irte(const Partition& p, uint16_t index, uint8_t vector, bool level, char* why, size_t n);
+
+// MSI and MSI-X: `count` consecutive remapping entries for one device, taken
+// at boot (before setup_platform) from those above the IOAPIC pins. False
+// with a sentence when the table is full.
+[[nodiscard]] bool reserve_msi_entries(uint16_t count, uint16_t& first, char* why, size_t n);
+// Points a reserved entry at apic_id with the guest's vector (fixed, edge,
+// physical), source-id = the device's requester id bdf, so the unit blocks
+// the message from any other requester; out is the message that names it.
+// nullptr, or why it was refused.
+const char* route_device_msi(uint16_t bdf, uint16_t index, uint8_t vector, uint32_t apic_id, msi::Message& out);
+// A shared INTx line taken by the boot core: its pin's entry to apic_id with
+// vector (level, source-id = the IOAPIC), and the remappable redirection
+// entry to write (unmasked). nullptr, or why it was refused.
+const char* program_shared_line(uint32_t gsi, uint8_t vector, uint32_t apic_id, uint64_t& rte);
 
 // Pure pieces, host-tested.
 // The IOVA ranges a partition's domain maps, as [base, base+size): guest RAM
