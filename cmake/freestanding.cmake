@@ -27,7 +27,9 @@ function(natsume_freestanding_executable name)
     $<$<COMPILE_LANGUAGE:CXX>:${NATSUME_FREESTANDING_COMPILE_OPTIONS}>
     $<$<COMPILE_LANGUAGE:C>:${NATSUME_FREESTANDING_COMPILE_OPTIONS}>
     $<$<COMPILE_LANGUAGE:ASM>:-fno-pic>)
-  target_include_directories(${name} PRIVATE ${NATSUME_INCLUDE_DIR})
+  # The project root: drivers/ (one definition of each hardware fact) is
+  # included as "drivers/...", by every image alike.
+  target_include_directories(${name} PRIVATE ${NATSUME_INCLUDE_DIR} ${CMAKE_SOURCE_DIR})
   target_link_options(${name} PRIVATE -nostdlib -static -no-pie
     -Wl,-T,${ARG_LINKER_SCRIPT} -Wl,-z,max-page-size=0x1000 -Wl,--build-id=none
     -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments)

@@ -6,20 +6,18 @@
 #include <stdint.h>
 
 #include "common/text.hpp"
+#include "drivers/pci/config.hpp"
 
 namespace natsume {
 
-constexpr uint32_t kPciBuses = 256;
-constexpr uint32_t kPciDevices = 32;   // per bus
-constexpr uint32_t kPciFunctions = 8;  // per device
-
-[[nodiscard]] constexpr uint32_t bdf_bus(uint16_t bdf) { return bdf >> 8; }
-[[nodiscard]] constexpr uint32_t bdf_device(uint16_t bdf) { return (bdf >> 3) & 0x1f; }
-[[nodiscard]] constexpr uint32_t bdf_function(uint16_t bdf) { return bdf & 0x7; }
+// The layout itself and its parts: drivers/pci/config.hpp.
+constexpr uint32_t kPciBuses = pci::kBuses;
+constexpr uint32_t kPciDevices = pci::kDevicesPerBus;
+constexpr uint32_t kPciFunctions = pci::kFunctionsPerDevice;
 
 // "00:02.0": bus and device as two hex digits, function as one.
 inline Text& put_bdf(Text& t, uint16_t bdf) {
-    return t.hex_fixed(bdf_bus(bdf), 2).ch(':').hex_fixed(bdf_device(bdf), 2).ch('.').hex_fixed(bdf_function(bdf), 1);
+    return t.hex_fixed(pci::bdf_bus(bdf), 2).ch(':').hex_fixed(pci::bdf_dev(bdf), 2).ch('.').hex_fixed(pci::bdf_fn(bdf), 1);
 }
 
 // "8086:100e"

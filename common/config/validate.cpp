@@ -440,7 +440,7 @@ Text& bus_functions(Text& t, const Platform& p, uint32_t bus) {
     t.str("bus ").hex_fixed(bus, 2);
     bool any = false;
     for (size_t k = 0; k < p.device_count; ++k) {
-        if (bdf_bus(p.devices[k].bdf) != bus)
+        if (pci::bdf_bus(p.devices[k].bdf) != bus)
             continue;
         put_bdf(t.str(any ? " " : " has: "), p.devices[k].bdf);
         any = true;
@@ -452,7 +452,7 @@ bool check_platform_device(const Part& part, const natsume_config_device& d, con
     Text t = start_part(r, part, 0);
     const PlatformDevice* found = find_device(p, d.bdf);
     if (!found)
-        return fail(bus_functions(device_label(t, d).str(" is not on this machine ("), p, bdf_bus(d.bdf)).str(")"));
+        return fail(bus_functions(device_label(t, d).str(" is not on this machine ("), p, pci::bdf_bus(d.bdf)).str(")"));
     if (d.vendor_id != NATSUME_DEVICE_ANY_ID &&
         (found->vendor_id != d.vendor_id || found->device_id != d.device_id)) {
         put_pci_id(device_label(t, d).str(" is "), found->vendor_id, found->device_id);

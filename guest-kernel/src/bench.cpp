@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "drivers/x86/lapic.hpp"
 #include "device_common.h"
 #include "hypercall.h"
 #include "e1000.h"
@@ -176,11 +177,11 @@ void on_bench_timer(idt::InterruptFrame&)
 // LAPIC timer registers written directly, so that arming a one-shot period
 // is one store (xAPIC) or one WRMSR (x2APIC) right after the timestamp: a
 // write of the initial count restarts the countdown (SDM Vol. 3A, "APIC
-// Timer"). xAPIC offsets from SDM Vol. 3A "Local APIC Register Address Map";
-// x2APIC MSR 0x838 = 0x800 + 0x380 / 16.
-constexpr uintptr_t kXapicIcrLow = 0x300;
-constexpr uintptr_t kXapicTimerInitial = 0x380;
-constexpr uint32_t kMsrX2apicTimerInitial = 0x838;
+// Timer"). Offsets and MSR numbers: drivers/x86/lapic.hpp.
+namespace apic = natsume::drivers::lapic;
+constexpr uintptr_t kXapicIcrLow = apic::offset(apic::Reg::IcrLow);
+constexpr uintptr_t kXapicTimerInitial = apic::offset(apic::Reg::TimerInitial);
+constexpr uint32_t kMsrX2apicTimerInitial = apic::x2apic_msr(apic::Reg::TimerInitial);
 
 void write_initial_count(uint32_t counts)
 {
@@ -375,11 +376,10 @@ namespace {
 // Self-IPIs reach only this core's LAPIC: no device, no IOAPIC pin. As the
 // other partition's load they separate "interrupt traffic on another core"
 // from "another device line changing level" (see docs/results/irq.md).
-// x2APIC: the SELF IPI register, MSR 0x83f (SDM Vol. 3A, "Self IPI
-// Register"); xAPIC: the ICR with destination shorthand 01b = self, fixed
-// delivery (SDM Vol. 3A, "Interrupt Command Register").
-constexpr uint32_t kMsrX2apicSelfIpi = 0x83f;
-constexpr uint32_t kIcrShorthandSelf = 1u << 18;
+// x2APIC: the SELF IPI register (SDM Vol. 3A, "Self IPI Register"); xAPIC:
+// the ICR with destination shorthand self, fixed delivery.
+constexpr uint32_t kMsrX2apicSelfIpi = apic::x2apic_msr(apic::Reg::SelfIpi);
+constexpr auto kIcrShorthandSelf = static_cast<uint32_t>(uint64_t(apic::Shorthand::Self) << apic::icr::SHORTHAND_SHIFT);
 volatile uint64_t g_ipis = 0;
 
 void on_load_ipi(idt::InterruptFrame&)

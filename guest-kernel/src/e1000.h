@@ -5,9 +5,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "e1000_regs.h"
+#include "drivers/net/e1000.hpp"
 
 namespace e1000 {
+
+// Registers and descriptors: drivers/net/e1000.hpp.
+using namespace natsume::drivers::e1000;
 
 enum class Status : uint8_t { Ok, NoDevice, BadBar, ResetTimeout, NoDmaMemory, NoIoapic, BadPin, NoGsi };
 const char* status_name(Status s);

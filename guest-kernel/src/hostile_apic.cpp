@@ -5,6 +5,9 @@
 // ICR filters through the x2APIC MSRs.
 #include <stdio.h>
 
+#include "drivers/x86/lapic.hpp"
+#include "drivers/x86/msr.hpp"
+
 #include "cpu.h"
 #include "device_common.h"
 #include "hostile.h"
@@ -23,20 +26,26 @@ constexpr uint32_t kRt0Apic = 1;
 constexpr uint32_t kBootApic = 0;
 constexpr uint32_t kParkedApic = 3;  // a core no partition owns (4-CPU scenarios)
 
-// ICR / LVT fields (SDM Vol. 3A, "Interrupt Command Register" and "Local
-// Vector Table"): delivery mode 10:8, logical destination 11, level assert
-// 14, level trigger 15, LVT mask 16, shorthand 19:18.
-constexpr uint32_t kModeFixed = 0u << 8, kModeLowest = 1u << 8, kModeSmi = 2u << 8, kModeNmi = 4u << 8,
-                   kModeInit = 5u << 8, kModeSipi = 6u << 8, kModeExtint = 7u << 8;
-constexpr uint32_t kLogical = 1u << 11;
-constexpr uint32_t kAssert = 1u << 14;
-constexpr uint32_t kLevelTrigger = 1u << 15;
-constexpr uint32_t kMasked = 1u << 16;
-constexpr uint32_t kSelf = 1u << 18, kAllIncluding = 2u << 18, kAllExcluding = 3u << 18;
+// ICR / LVT fields, register offsets and MSR numbers: drivers/x86.
+namespace hw = natsume::drivers::lapic;
+using hw::Reg;
+constexpr uint32_t mode(hw::DeliveryMode m) { return uint32_t(m) << hw::icr::DELIVERY_SHIFT; }
+constexpr uint32_t kModeFixed = mode(hw::DeliveryMode::Fixed), kModeLowest = mode(hw::DeliveryMode::LowestPriority),
+                   kModeSmi = mode(hw::DeliveryMode::Smi), kModeNmi = mode(hw::DeliveryMode::Nmi),
+                   kModeInit = mode(hw::DeliveryMode::Init), kModeSipi = mode(hw::DeliveryMode::Startup),
+                   kModeExtint = hw::lvt::delivery(hw::lvt::Delivery::ExtInt);   // reserved in the ICR
+constexpr auto kLogical = static_cast<uint32_t>(hw::icr::DEST_LOGICAL);
+constexpr auto kAssert = static_cast<uint32_t>(hw::icr::LEVEL_ASSERT);
+constexpr auto kLevelTrigger = static_cast<uint32_t>(hw::icr::TRIGGER_LEVEL);
+constexpr uint32_t kMasked = hw::lvt::MASKED;
+constexpr uint32_t shorthand(hw::Shorthand s) { return uint32_t(s) << hw::icr::SHORTHAND_SHIFT; }
+constexpr uint32_t kSelf = shorthand(hw::Shorthand::Self), kAllIncluding = shorthand(hw::Shorthand::AllIncludingSelf),
+                   kAllExcluding = shorthand(hw::Shorthand::AllExcludingSelf);
 
-constexpr uint32_t kMsrApicBase = 0x1b;
-constexpr uint64_t kApicBaseX2 = 1ull << 10;
-constexpr uint32_t kX2apicIcr = 0x830;
+constexpr uint32_t kMsrApicBase = natsume::drivers::msr::IA32_APIC_BASE;
+constexpr uint64_t kApicBaseX2 = natsume::drivers::msr::apic_base::X2APIC_ENABLE;
+constexpr uint32_t kX2apicIcr = hw::x2apic_msr(Reg::IcrLow);
+constexpr uint32_t kIcrLow = hw::offset(Reg::IcrLow), kIcrHigh = hw::offset(Reg::IcrHigh);
 
 volatile uint64_t g_self_hits = 0;
 
@@ -109,10 +118,10 @@ probe::Fault write_icr(bool x2, uint32_t low, uint32_t dest)
         return probe::wrmsr(kX2apicIcr, (uint64_t{d} << 32) | low);
     }
     uint32_t d = dest == kBroadcast ? 0xffu : dest;
-    probe::Fault f = probe::store(xapic_base() + 0x310, 4, uint64_t{d} << 24);
+    probe::Fault f = probe::store(xapic_base() + kIcrHigh, 4, hw::Icr::xapic_high(d));
     if (!f.none())
         return f;
-    return probe::store(xapic_base() + 0x300, 4, low);
+    return probe::store(xapic_base() + kIcrLow, 4, low);
 }
 
 void icr_vectors(bool x2)
@@ -145,8 +154,9 @@ struct Lvt {
     bool x2_only;
 };
 constexpr Lvt kLvts[] = {
-    {"lint0", 0x350, false}, {"lint1", 0x360, false}, {"thermal", 0x330, false},
-    {"perf", 0x340, false},  {"cmci", 0x2f0, true},
+    {"lint0", hw::offset(Reg::LvtLint0), false}, {"lint1", hw::offset(Reg::LvtLint1), false},
+    {"thermal", hw::offset(Reg::LvtThermal), false}, {"perf", hw::offset(Reg::LvtPerf), false},
+    {"cmci", hw::offset(Reg::LvtCmci), true},
 };
 struct Mode {
     const char* name;
@@ -157,14 +167,14 @@ constexpr Mode kModes[] = {{"nmi", kModeNmi}, {"smi", kModeSmi}, {"init", kModeI
 probe::Fault lvt_read(bool x2, uint32_t off, uint64_t& v)
 {
     if (x2)
-        return probe::rdmsr(0x800 + off / 16, v);
+        return probe::rdmsr(hw::x2apic_msr_of_offset(off), v);
     v = 0;
     return probe::load(xapic_base() + off, 4, v);
 }
 
 probe::Fault lvt_write(bool x2, uint32_t off, uint32_t v)
 {
-    return x2 ? probe::wrmsr(0x800 + off / 16, v) : probe::store(xapic_base() + off, 4, v);
+    return x2 ? probe::wrmsr(hw::x2apic_msr_of_offset(off), v) : probe::store(xapic_base() + off, 4, v);
 }
 
 void lvt_vectors(bool x2)
@@ -286,9 +296,9 @@ void compat_mode_xapic()
     }
     {
         Attempt a("lapic-compat-icr-init", "lapic", "refused_other +1 (INIT to rt0 from compatibility mode), or #GP");
-        probe::Fault f = probe::store(base + 0x310, 4, uint64_t{kRt0Apic} << 24);
+        probe::Fault f = probe::store(base + kIcrHigh, 4, hw::Icr::xapic_high(kRt0Apic));
         if (f.none())
-            f = probe::store32_compat(base + 0x300, kModeInit | kAssert);
+            f = probe::store32_compat(base + kIcrLow, kModeInit | kAssert);
         Delta d = a.delta();
         a.report((f.none() || faulted_with(f, probe::kGP)) && counts(d, 0, 0, 1), f);
     }
@@ -360,7 +370,7 @@ void x2apic_switch()
         const char* name;
         uint32_t msr;
     };
-    const Ro ro[] = {{"x2apic-id-write", 0x802}, {"x2apic-ldr-write", 0x80d}};
+    const Ro ro[] = {{"x2apic-id-write", hw::x2apic_msr(Reg::Id)}, {"x2apic-ldr-write", hw::x2apic_msr(Reg::Ldr)}};
     for (const Ro& r : ro) {
         Attempt a(r.name, "x2apic", "#GP (read-only in x2APIC mode)");
         uint64_t before = cpu::rdmsr(r.msr);
@@ -403,7 +413,7 @@ void x2apic_self_ipi()
     idt::set_handler(kVectorSelf, on_self);
     Attempt a("x2apic-self-ipi-msr", "x2apic", "delivered to this core once, no refusal");
     uint64_t seen = g_self_hits;
-    probe::Fault f = probe::wrmsr(0x83f, kVectorSelf);
+    probe::Fault f = probe::wrmsr(hw::x2apic_msr(Reg::SelfIpi), kVectorSelf);
     uint64_t hits = settle(seen);
     Delta d = a.delta();
     a.report(f.none() && hits == 1 && counts(d, 0, 0, 0), f, "\"self_hits\":%llu", ull{hits});

@@ -26,7 +26,8 @@ struct Mode {
     const char* name;
     uint64_t bits;
 };
-constexpr Mode kModes[] = {{"smi", 2ull << 8}, {"nmi", 4ull << 8}, {"init", 5ull << 8}, {"extint", 7ull << 8}};
+constexpr uint64_t mode(unsigned m) { return uint64_t{m} << ioapic::DELIVERY_SHIFT; }   // 82093AA 3.2.4
+constexpr Mode kModes[] = {{"smi", mode(2)}, {"nmi", mode(4)}, {"init", mode(5)}, {"extint", mode(7)}};
 
 bool own_pin(unsigned& pin)
 {
@@ -47,11 +48,11 @@ void entry_vector(const char* name, const char* expect, unsigned pin, uint64_t v
     ioapic::write_entry(pin, value);
     Delta d = a.delta();
     uint64_t after = ioapic::read_entry(pin);
-    constexpr uint64_t kWritable = ~(ioapic::kDeliveryStatus | ioapic::kRemoteIrr);
+    constexpr uint64_t kWritable = ~(ioapic::DELIVERY_STATUS | ioapic::REMOTE_IRR);
     // One entry write is several IOREGSEL/IOWIN accesses: at least one refusal.
     // Refused: the entry never becomes deliverable. write_entry masks first,
     // so the guest's view may keep the masked halves it wrote; it must stay masked.
-    bool stays_off = after == before || (after & ioapic::kMasked);
+    bool stays_off = after == before || (after & ioapic::MASKED);
     bool pass = accepted ? (after & kWritable) == (value & kWritable) && counts(d, 0, 0, 0)
                          : stays_off && d.known && d.other >= 1 && d.io == 0 && d.msr == 0;
     if (after != before)
@@ -67,7 +68,7 @@ void ioapic_string(uintptr_t b)
     probe::Fault f = probe::rep_movsl(b, src, 5);  // IOREGSEL = pin 9 low, 3 pads, IOWIN
     Delta d = a.delta();
     uint64_t entry = ioapic::read_entry(kForeignPin);
-    bool pass = (faulted_with(f, probe::kGP) ? d.other >= 1 : f.none()) && (entry & ioapic::kMasked);
+    bool pass = (faulted_with(f, probe::kGP) ? d.other >= 1 : f.none()) && (entry & ioapic::MASKED);
     a.report(pass, f, "\"pin9\":\"0x%llx\"", ull{entry});
 }
 
@@ -79,8 +80,8 @@ void ioapic_vectors()
         a.report(false, probe::Fault{}, "\"reason\":\"no own INTx pin or no IOAPIC page\"");
         return;
     }
-    const uint64_t dest = uint64_t{lapic::id()} << ioapic::kDestShift;
-    const uint64_t base_entry = dest | ioapic::kLevel | ioapic::kActiveLow | 0x46;
+    const uint64_t dest = uint64_t{lapic::id()} << ioapic::DEST_SHIFT;
+    const uint64_t base_entry = dest | ioapic::LEVEL | ioapic::ACTIVE_LOW | 0x46;
     entry_vector("ioapic-foreign-pin", "refused_other >= 1, entry unchanged", kForeignPin, base_entry, false);
     char name[64];
     for (const Mode& m : kModes) {
@@ -91,9 +92,9 @@ void ioapic_vectors()
         entry_vector(name, "unmasking refused: refused_other >= 1, the entry stays masked", pin, base_entry | m.bits, false);
     }
     entry_vector("ioapic-own-pin-logical", "accepted into the guest's view (masked); the physical entry stays "
-                 "physical to this core", pin, base_entry | (1ull << 11) | ioapic::kMasked, true);
+                 "physical to this core", pin, base_entry | ioapic::DEST_LOGICAL | ioapic::MASKED, true);
     entry_vector("ioapic-own-pin-fixed", "accepted (fixed, masked): reads back as written", pin,
-                 base_entry | ioapic::kMasked, true);
+                 base_entry | ioapic::MASKED, true);
 
     const uintptr_t b = ioapic::base();
     struct Eoi {

@@ -8,11 +8,7 @@
 namespace ioapic {
 namespace {
 
-// Direct registers (82093AA data sheet 3.0): index at +0x00, data at +0x10.
-constexpr uint64_t kRegSelect = 0x00;
-constexpr uint64_t kRegWindow = 0x10;
 constexpr uint64_t kDefaultBase = 0xfec00000;
-constexpr uint64_t kPageSize = 0x1000;
 
 uint64_t g_base = 0;
 unsigned g_pins = 0;
@@ -27,15 +23,15 @@ struct IrqGuard {
 uint32_t read_reg(uint32_t index)
 {
     IrqGuard g;
-    *reinterpret_cast<volatile uint32_t*>(g_base + kRegSelect) = index;
-    return *reinterpret_cast<volatile uint32_t*>(g_base + kRegWindow);
+    *reinterpret_cast<volatile uint32_t*>(g_base + IOREGSEL) = index;
+    return *reinterpret_cast<volatile uint32_t*>(g_base + IOWIN);
 }
 
 void write_reg(uint32_t index, uint32_t v)
 {
     IrqGuard g;
-    *reinterpret_cast<volatile uint32_t*>(g_base + kRegSelect) = index;
-    *reinterpret_cast<volatile uint32_t*>(g_base + kRegWindow) = v;
+    *reinterpret_cast<volatile uint32_t*>(g_base + IOREGSEL) = index;
+    *reinterpret_cast<volatile uint32_t*>(g_base + IOWIN) = v;
 }
 
 uint64_t locate()
@@ -56,9 +52,9 @@ Status init()
     uint64_t b = locate();
     if (b == 0)
         return Status::NoIoapic;
-    paging::map_uncached(b, kPageSize);
+    paging::map_uncached(b, PAGE_SIZE);
     g_base = b;
-    g_pins = pin_count(read_reg(kRegVersion));
+    g_pins = pin_count(read_reg(REG_VERSION));
     return Status::Ok;
 }
 
@@ -76,7 +72,7 @@ uint64_t read_entry(unsigned pin)
 // entry is never live with a half-written destination.
 void write_entry(unsigned pin, uint64_t entry)
 {
-    write_reg(redirection_low(pin), static_cast<uint32_t>(entry) | static_cast<uint32_t>(kMasked));
+    write_reg(redirection_low(pin), static_cast<uint32_t>(entry) | static_cast<uint32_t>(MASKED));
     write_reg(redirection_high(pin), static_cast<uint32_t>(entry >> 32));
     write_reg(redirection_low(pin), static_cast<uint32_t>(entry));
 }
@@ -93,11 +89,11 @@ Status route_pci_intx(unsigned pin, uint8_t vector)
     return Status::Ok;
 }
 
-void mask(unsigned pin) { write_reg(redirection_low(pin), static_cast<uint32_t>(read_entry(pin) | kMasked)); }
+void mask(unsigned pin) { write_reg(redirection_low(pin), static_cast<uint32_t>(read_entry(pin) | MASKED)); }
 
 void unmask(unsigned pin)
 {
-    write_reg(redirection_low(pin), static_cast<uint32_t>(read_entry(pin) & ~kMasked));
+    write_reg(redirection_low(pin), static_cast<uint32_t>(read_entry(pin) & ~MASKED));
 }
 
 }  // namespace ioapic

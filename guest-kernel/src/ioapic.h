@@ -5,9 +5,12 @@
 #pragma once
 #include <stdint.h>
 
-#include "ioapic_entry.h"
+#include "drivers/x86/ioapic.hpp"
 
 namespace ioapic {
+
+// Registers and the redirection-entry type: drivers/x86/ioapic.hpp.
+using namespace natsume::drivers::ioapic;
 
 enum class Status : uint8_t { Ok, NoIoapic, BadPin };
 

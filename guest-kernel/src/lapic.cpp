@@ -1,47 +1,26 @@
 #include "lapic.h"
 
+#include "drivers/x86/lapic.hpp"
+#include "drivers/x86/msr.hpp"
+
 #include "cpu.h"
 #include "timer_math.h"
 
 namespace lapic {
 namespace {
 
-// Register offsets in the xAPIC page; the x2APIC MSR is 0x800 + offset / 16
-// (SDM Vol. 3A, APIC chapter: "Local APIC Register Address Map" and
-// "x2APIC Register Address Space").
-enum class Reg : uint32_t {
-    Id = 0x020,
-    Tpr = 0x080,
-    Eoi = 0x0b0,
-    Svr = 0x0f0,
-    IcrLow = 0x300,
-    IcrHigh = 0x310,
-    LvtTimer = 0x320,
-    TimerInitial = 0x380,
-    TimerCurrent = 0x390,
-    TimerDivide = 0x3e0,
-};
+// Registers, LVT and ICR fields, MSR numbers: drivers/x86 (one definition
+// with the hypervisor's).
+namespace hw = natsume::drivers::lapic;
+namespace msr = natsume::drivers::msr;
+using hw::Reg;
 
-constexpr uint32_t kMsrApicBase = 0x1b;
-constexpr uint64_t kApicBaseEnable = 1ull << 11;
-constexpr uint64_t kApicBaseX2 = 1ull << 10;
-constexpr uint64_t kApicBaseAddrMask = 0xffffff000ull;
-constexpr uint32_t kMsrX2apicFirst = 0x800;
 constexpr uint32_t kCpuid1EdxApic = 1u << 9;
 constexpr uint32_t kCpuid1EcxX2apic = 1u << 21;
-
-constexpr uint32_t kSvrEnable = 1u << 8;
-constexpr uint32_t kLvtMasked = 1u << 16;
-constexpr uint32_t kLvtPeriodic = 1u << 17;  // timer mode bits 18:17 = 01
-constexpr uint32_t kDivideBy1 = 0xb;         // divide configuration 1011b
-constexpr uint32_t kLvtTscDeadline = 2u << 17;  // timer mode 10b
-constexpr uint32_t kMsrTscDeadline = 0x6e0;      // IA32_TSC_DEADLINE
 constexpr uint32_t kCpuid1EcxTscDeadline = 1u << 24;
-// ICR (SDM Vol. 3A, "Interrupt Command Register"): delivery mode 10:8
-// (000 fixed, 101 INIT), delivery status 12, level 14 (assert).
-constexpr uint32_t kIcrInit = 5u << 8;
-constexpr uint32_t kIcrPending = 1u << 12;
-constexpr uint32_t kIcrAssert = 1u << 14;
+
+constexpr uint32_t kLvtMasked = hw::lvt::MASKED;
+constexpr auto kIcrPending = static_cast<uint32_t>(hw::icr::DELIVERY_PENDING);
 
 constexpr uint64_t kCalibrationUs = 10000;
 
@@ -51,19 +30,17 @@ uint64_t g_timer_khz = 0;
 
 uint32_t read(Reg r)
 {
-    auto off = static_cast<uint32_t>(r);
     if (g_x2apic)
-        return static_cast<uint32_t>(cpu::rdmsr(kMsrX2apicFirst + off / 16));
-    return *reinterpret_cast<volatile uint32_t*>(g_mmio + off);
+        return static_cast<uint32_t>(cpu::rdmsr(hw::x2apic_msr(r)));
+    return *reinterpret_cast<volatile uint32_t*>(g_mmio + hw::offset(r));
 }
 
 void write(Reg r, uint32_t v)
 {
-    auto off = static_cast<uint32_t>(r);
     if (g_x2apic)
-        cpu::wrmsr(kMsrX2apicFirst + off / 16, v);
+        cpu::wrmsr(hw::x2apic_msr(r), v);
     else
-        *reinterpret_cast<volatile uint32_t*>(g_mmio + off) = v;
+        *reinterpret_cast<volatile uint32_t*>(g_mmio + hw::offset(r)) = v;
 }
 
 }  // namespace
@@ -73,22 +50,22 @@ Status init(uint8_t spurious_vector, bool switch_to_x2apic)
     cpu::CpuidResult l1 = cpu::cpuid(1);
     if (!(l1.edx & kCpuid1EdxApic))
         return Status::NotPresent;
-    uint64_t base = cpu::rdmsr(kMsrApicBase);
-    if (!(base & kApicBaseEnable)) {
-        base |= kApicBaseEnable;
-        cpu::wrmsr(kMsrApicBase, base);
+    uint64_t base = cpu::rdmsr(msr::IA32_APIC_BASE);
+    if (!(base & msr::apic_base::GLOBAL_ENABLE)) {
+        base |= msr::apic_base::GLOBAL_ENABLE;
+        cpu::wrmsr(msr::IA32_APIC_BASE, base);
     }
     // xAPIC -> x2APIC is a legal transition from the enabled state (SDM
     // Vol. 3A, x2APIC state transitions).
-    if (switch_to_x2apic && (l1.ecx & kCpuid1EcxX2apic) && !(base & kApicBaseX2)) {
-        base |= kApicBaseX2;
-        cpu::wrmsr(kMsrApicBase, base);
+    if (switch_to_x2apic && (l1.ecx & kCpuid1EcxX2apic) && !(base & msr::apic_base::X2APIC_ENABLE)) {
+        base |= msr::apic_base::X2APIC_ENABLE;
+        cpu::wrmsr(msr::IA32_APIC_BASE, base);
     }
-    g_x2apic = (l1.ecx & kCpuid1EcxX2apic) && (base & kApicBaseX2);
-    g_mmio = base & kApicBaseAddrMask;
+    g_x2apic = (l1.ecx & kCpuid1EcxX2apic) && (base & msr::apic_base::X2APIC_ENABLE);
+    g_mmio = base & msr::apic_base::ADDRESS_MASK;
     write(Reg::Tpr, 0);
     write(Reg::LvtTimer, kLvtMasked);
-    write(Reg::Svr, kSvrEnable | spurious_vector);
+    write(Reg::Svr, hw::SVR_ENABLE | spurious_vector);
     return Status::Ok;
 }
 
@@ -97,7 +74,7 @@ bool x2apic() { return g_x2apic; }
 uint32_t id()
 {
     uint32_t v = read(Reg::Id);
-    return g_x2apic ? v : v >> 24;  // xAPIC: ID in bits 31:24
+    return g_x2apic ? v : v >> hw::XAPIC_ID_SHIFT;
 }
 
 void eoi() { write(Reg::Eoi, 0); }
@@ -106,7 +83,7 @@ Status calibrate_timer(uint64_t tsc_khz)
 {
     if (tsc_khz == 0)
         return Status::CalibrationFailed;
-    write(Reg::TimerDivide, kDivideBy1);
+    write(Reg::TimerDivide, hw::TIMER_DIVIDE_BY_1);
     write(Reg::LvtTimer, kLvtMasked);
     uint64_t window = tsc_khz * kCalibrationUs / 1000;
     uint64_t start = cpu::rdtsc();
@@ -125,8 +102,8 @@ uint64_t timer_khz() { return g_timer_khz; }
 
 void start_timer(TimerMode mode, uint8_t vector, uint64_t period_us)
 {
-    write(Reg::TimerDivide, kDivideBy1);
-    write(Reg::LvtTimer, vector | (mode == TimerMode::Periodic ? kLvtPeriodic : 0));
+    write(Reg::TimerDivide, hw::TIMER_DIVIDE_BY_1);
+    write(Reg::LvtTimer, vector | (mode == TimerMode::Periodic ? hw::lvt::TIMER_PERIODIC : 0));
     write(Reg::TimerInitial, timer_math::lapic_count_for_us(g_timer_khz, period_us));
 }
 
@@ -144,27 +121,29 @@ bool has_tsc_deadline() { return cpu::cpuid(1).ecx & kCpuid1EcxTscDeadline; }
 // Vol. 3A, "TSC-Deadline Mode").
 void arm_tsc_deadline(uint8_t vector, uint64_t tsc)
 {
-    write(Reg::LvtTimer, vector | kLvtTscDeadline);
+    write(Reg::LvtTimer, vector | hw::lvt::TIMER_TSC_DEADLINE);
     asm volatile("mfence" ::: "memory");
-    cpu::wrmsr(kMsrTscDeadline, tsc);
+    cpu::wrmsr(msr::IA32_TSC_DEADLINE, tsc);
 }
 
 void arm_oneshot_counts(uint8_t vector, uint32_t counts)
 {
-    write(Reg::TimerDivide, kDivideBy1);
+    write(Reg::TimerDivide, hw::TIMER_DIVIDE_BY_1);
     write(Reg::LvtTimer, vector);
     write(Reg::TimerInitial, counts);
 }
 
 uint64_t icr_value(uint32_t dest, Ipi kind, uint8_t vector)
 {
-    uint32_t lo = kind == Ipi::Init ? (kIcrInit | kIcrAssert) : vector;
-    return g_x2apic ? (uint64_t{dest} << 32 | lo) : lo;
+    uint64_t value = kind == Ipi::Init
+                         ? hw::Icr::make(0, hw::DeliveryMode::Init).raw | hw::icr::LEVEL_ASSERT
+                         : hw::Icr::make(vector, hw::DeliveryMode::Fixed).raw;
+    return g_x2apic ? (uint64_t{dest} << hw::icr::X2APIC_DEST_SHIFT | value) : value;
 }
 
-uint32_t icr_msr() { return kMsrX2apicFirst + static_cast<uint32_t>(Reg::IcrLow) / 16; }
-uintptr_t icr_low_address() { return g_mmio + static_cast<uint32_t>(Reg::IcrLow); }
-uintptr_t icr_high_address() { return g_mmio + static_cast<uint32_t>(Reg::IcrHigh); }
+uint32_t icr_msr() { return hw::x2apic_msr(Reg::IcrLow); }
+uintptr_t icr_low_address() { return g_mmio + hw::offset(Reg::IcrLow); }
+uintptr_t icr_high_address() { return g_mmio + hw::offset(Reg::IcrHigh); }
 
 bool icr_idle(uint64_t max_polls)
 {

@@ -4,22 +4,12 @@
 
 #include "boot.h"
 #include "cpu.h"
+#include "drivers/pci/cf8.hpp"
 
 namespace pci {
 namespace {
 
-// Configuration mechanism #1 (PCI 3.0, 3.2.2.3.2).
-constexpr uint16_t kConfigAddress = 0xcf8;
-constexpr uint16_t kConfigData = 0xcfc;
 constexpr unsigned kMaxBridgeDepth = 4;
-
-inline void outl(uint16_t port, uint32_t v) { asm volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
-inline uint32_t inl(uint16_t port)
-{
-    uint32_t v;
-    asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
 
 // Interrupts off around the address/data pair so no handler's access can
 // slip in between.
@@ -88,8 +78,7 @@ void match_one(const Function& f, void* p)
 uint32_t read32(uint16_t bdf, uint8_t offset)
 {
     IrqGuard g;
-    outl(kConfigAddress, config_address(bdf, offset));
-    return inl(kConfigData);
+    return cf8::read32(bdf, offset);
 }
 
 uint16_t read16(uint16_t bdf, uint8_t offset)
@@ -102,8 +91,7 @@ uint8_t read8(uint16_t bdf, uint8_t offset) { return static_cast<uint8_t>(read32
 void write32(uint16_t bdf, uint8_t offset, uint32_t v)
 {
     IrqGuard g;
-    outl(kConfigAddress, config_address(bdf, offset));
-    outl(kConfigData, v);
+    cf8::write32(bdf, offset, v);
 }
 
 // Read-modify-write of the containing dword. For the command register this
@@ -127,7 +115,7 @@ bool probe(uint16_t bdf, Function& out)
     out.bdf = bdf;
     out.vendor = static_cast<uint16_t>(id);
     out.device = static_cast<uint16_t>(id >> 16);
-    out.class_rev = read32(bdf, kClassRev);
+    out.class_rev = read32(bdf, kRevisionId);
     out.irq_line = read8(bdf, kInterruptLine);
     out.irq_pin = read8(bdf, kInterruptPin);
     return true;
@@ -172,10 +160,10 @@ bool read_bar(uint16_t bdf, unsigned index, SizedBar& out)
         return false;
     auto off = static_cast<uint8_t>(kBar0 + 4 * index);
     uint32_t lo = read32(bdf, off);
-    uint32_t hi = ((lo & 7) == 4 && index < 5) ? read32(bdf, static_cast<uint8_t>(off + 4)) : 0;
+    uint32_t hi = ((lo & (kBarIo | kBarMemTypeMask)) == kBarMemType64 && index < 5) ? read32(bdf, static_cast<uint8_t>(off + 4)) : 0;
     out.bar = decode_bar(lo, hi);
     uint16_t cmd = read16(bdf, kCommand);
-    write16(bdf, kCommand, static_cast<uint16_t>(cmd & ~(kCmdIo | kCmdMemory)));
+    write16(bdf, kCommand, static_cast<uint16_t>(cmd & ~(kCmdIoSpace | kCmdMemorySpace)));
     write32(bdf, off, 0xffffffffu);
     uint32_t mask = read32(bdf, off);
     write32(bdf, off, lo);
@@ -187,7 +175,7 @@ bool read_bar(uint16_t bdf, unsigned index, SizedBar& out)
 void enable_mmio_and_dma(uint16_t bdf)
 {
     uint16_t cmd = read16(bdf, kCommand);
-    cmd = static_cast<uint16_t>((cmd | kCmdMemory | kCmdBusMaster) & ~kCmdIntxDisable);
+    cmd = static_cast<uint16_t>((cmd | kCmdMemorySpace | kCmdBusMaster) & ~kCmdInterruptDisable);
     write16(bdf, kCommand, cmd);
 }
 

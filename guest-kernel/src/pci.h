@@ -4,9 +4,13 @@
 #pragma once
 #include <stdint.h>
 
-#include "pci_addr.h"
+#include "drivers/pci/config.hpp"
 
 namespace pci {
+
+// Register offsets, bits, addresses and BAR decoding: drivers/pci/config.hpp.
+using namespace natsume::pci;
+using Bar = BarRegister;
 
 uint32_t read32(uint16_t bdf, uint8_t offset);
 uint16_t read16(uint16_t bdf, uint8_t offset);

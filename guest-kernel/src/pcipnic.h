@@ -4,9 +4,12 @@
 #pragma once
 #include <stdint.h>
 
-#include "pcipnic_protocol.h"
+#include "drivers/net/pcipnic.hpp"
 
 namespace pcipnic {
+
+// Registers and the command protocol: drivers/net/pcipnic.hpp.
+using namespace natsume::drivers::pcipnic;
 
 enum class Status : uint8_t { Ok, NoDevice, BadBar, NoResponse, BadApiVersion };
 const char* status_name(Status s);

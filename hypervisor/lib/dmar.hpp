@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "drivers/pci/config.hpp"
+
 namespace natsume::dmar {
 
 inline constexpr size_t kMaxUnits = 8;
@@ -95,13 +97,7 @@ const char* to_string(Error);
 [[nodiscard]] Error parse(const uint8_t* table, size_t len, Dmar& out);
 
 // PCI bus/device/function; raw() is the 16-bit requester id (source-id).
-struct Bdf {
-    uint8_t bus, device, function;
-    constexpr uint16_t raw() const {
-        return static_cast<uint16_t>(bus << 8 | device << 3 | function);
-    }
-    constexpr bool operator==(const Bdf&) const = default;
-};
+using Bdf = pci::Bdf;
 
 // Configuration-space byte read (segment 0); returns 0xff for absent devices,
 // as PCI does.

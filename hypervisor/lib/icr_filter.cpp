@@ -2,6 +2,7 @@
 
 namespace natsume::icr {
 namespace {
+namespace reg = drivers::lapic::icr;
 
 // Vectors 0..15 are illegal for fixed IPIs (SDM Vol. 3A 10.5.3, "Send Illegal Vector").
 constexpr uint8_t kFirstLegalVector = 16;
@@ -17,9 +18,8 @@ struct Fields {
 };
 
 Fields fields(uint64_t low, uint32_t destination, uint32_t broadcast_id) {
-    return {static_cast<uint8_t>(low & kVectorMask),
-            static_cast<DeliveryMode>((low & kDeliveryMask) >> kDeliveryShift), (low & kDestLogical) != 0,
-            static_cast<Shorthand>((low & kShorthandMask) >> kShorthandShift), destination, broadcast_id};
+    const drivers::lapic::Icr c{low};
+    return {c.vector(), c.mode(), c.logical(), c.shorthand(), destination, broadcast_id};
 }
 
 constexpr Verdict refuse(Reason reason, const char* why) { return {false, why, reason}; }
@@ -72,14 +72,14 @@ Verdict check(const Fields& f, const Partition& p) {
 }  // namespace
 
 Verdict check_x2apic(uint64_t icr, const Partition& p) {
-    if (icr & kX2apicReserved)
+    if (icr & reg::X2APIC_RESERVED)
         return refuse(Reason::ReservedBits, "reserved ICR bits set: the write raises #GP in the guest");
-    return check(fields(icr, static_cast<uint32_t>(icr >> 32), kX2apicBroadcast), p);
+    return check(fields(icr, drivers::lapic::Icr{icr}.x2apic_destination(), reg::X2APIC_BROADCAST), p);
 }
 
 Verdict check_xapic(uint32_t low, uint32_t high, const Partition& p) {
     // xAPIC physical destination: ICR bits 63:56, i.e. bits 31:24 of the high dword.
-    return check(fields(low, high >> 24, kXapicBroadcast), p);
+    return check(fields(low, drivers::lapic::Icr::xapic_destination(high), reg::XAPIC_BROADCAST), p);
 }
 
 }  // namespace natsume::icr

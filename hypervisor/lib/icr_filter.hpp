@@ -8,28 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "drivers/x86/lapic.hpp"
+
 namespace natsume::icr {
 
-// ICR fields (SDM Vol. 3A 10.6.1).
-inline constexpr uint64_t kVectorMask = 0xFF;
-inline constexpr unsigned kDeliveryShift = 8;
-inline constexpr uint64_t kDeliveryMask = 0x7ull << kDeliveryShift;
-inline constexpr uint64_t kDestLogical = 1ull << 11;
-inline constexpr uint64_t kDeliveryStatus = 1ull << 12;
-inline constexpr uint64_t kLevelAssert = 1ull << 14;
-inline constexpr uint64_t kTriggerLevel = 1ull << 15;
-inline constexpr unsigned kShorthandShift = 18;
-inline constexpr uint64_t kShorthandMask = 0x3ull << kShorthandShift;
-// x2APIC: bits 12, 13, 16, 17 and 31:20 are reserved and a WRMSR setting any
-// of them raises #GP (SDM Vol. 3A 10.12.1.3, 10.12.9).
-inline constexpr uint64_t kX2apicReserved = 0x00000000FFF33000ull;
-inline constexpr uint32_t kXapicBroadcast = 0xFF;
-inline constexpr uint32_t kX2apicBroadcast = 0xFFFFFFFF;
-
-enum class DeliveryMode : uint8_t {
-    Fixed = 0, LowestPriority = 1, Smi = 2, Reserved3 = 3, Nmi = 4, Init = 5, Startup = 6, Reserved7 = 7,
-};
-enum class Shorthand : uint8_t { None = 0, Self = 1, AllIncludingSelf = 2, AllExcludingSelf = 3 };
+// The register's fields and modes: drivers/x86/lapic.hpp.
+using drivers::lapic::DeliveryMode;
+using drivers::lapic::Shorthand;
 
 enum class Reason : uint8_t {
     Allowed,

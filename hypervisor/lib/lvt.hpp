@@ -7,13 +7,19 @@
 #pragma once
 #include <stdint.h>
 
+#include "drivers/x86/lapic.hpp"
+
 namespace natsume::lvt {
 
-// xAPIC page offsets; the x2APIC MSR is 0x800 + offset / 16 (SDM 10.12.1.2).
-inline constexpr uint32_t kCmci = 0x2f0, kTimer = 0x320, kThermal = 0x330, kPerf = 0x340, kLint0 = 0x350,
-                          kLint1 = 0x360, kError = 0x370;
-inline constexpr uint32_t kDeliveryShift = 8, kDeliveryMask = 0x7u << kDeliveryShift;
-inline constexpr uint32_t kMasked = 1u << 16;
+// Offsets of the entries in the xAPIC page (drivers/x86/lapic.hpp); the
+// x2APIC MSR is 0x800 + offset / 16.
+namespace reg = drivers::lapic;
+inline constexpr uint32_t kCmci = reg::offset(reg::Reg::LvtCmci), kTimer = reg::offset(reg::Reg::LvtTimer),
+                          kThermal = reg::offset(reg::Reg::LvtThermal), kPerf = reg::offset(reg::Reg::LvtPerf),
+                          kLint0 = reg::offset(reg::Reg::LvtLint0), kLint1 = reg::offset(reg::Reg::LvtLint1),
+                          kError = reg::offset(reg::Reg::LvtError);
+inline constexpr uint32_t kDeliveryShift = reg::lvt::DELIVERY_SHIFT, kDeliveryMask = reg::lvt::DELIVERY_MASK;
+inline constexpr uint32_t kMasked = reg::lvt::MASKED;
 
 constexpr bool has_delivery_mode(uint32_t offset) {
     return offset == kCmci || offset == kThermal || offset == kPerf || offset == kLint0 || offset == kLint1;

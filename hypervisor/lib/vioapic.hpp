@@ -15,37 +15,37 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "drivers/x86/ioapic.hpp"
+
 namespace natsume::vioapic {
 
 // One Vioapic per physical IOAPIC; pins beyond 64 are not supported.
 inline constexpr uint8_t kMaxPins = 64;
 
-// MMIO offsets in the IOAPIC page (datasheet 3.1).
-inline constexpr uint32_t kIoRegSel = 0x00;
-inline constexpr uint32_t kIoWin = 0x10;
-inline constexpr uint32_t kEoi = 0x40;  // version 0x20 only
-
-// Indirect register indexes (datasheet 3.2).
-inline constexpr uint8_t kRegId = 0x00;
-inline constexpr uint8_t kRegVersion = 0x01;
-inline constexpr uint8_t kRegArbitration = 0x02;
-inline constexpr uint8_t kRegRedirBase = 0x10;
-
-// Redirection entry fields (datasheet 3.2.4; VT-d 5.1.5.1 for the remappable format).
-inline constexpr uint64_t kVectorMask = 0xFF;
-inline constexpr uint64_t kDeliveryModeMask = 0x7ull << 8;
-inline constexpr uint64_t kDeliveryFixed = 0x0ull << 8;
-inline constexpr uint64_t kDeliveryLowestPriority = 0x1ull << 8;
-inline constexpr uint64_t kDestLogical = 1ull << 11;
-inline constexpr uint64_t kDeliveryStatus = 1ull << 12;  // read-only
-inline constexpr uint64_t kPolarityLow = 1ull << 13;
-inline constexpr uint64_t kRemoteIrr = 1ull << 14;       // read-only
-inline constexpr uint64_t kTriggerLevel = 1ull << 15;
-inline constexpr uint64_t kMasked = 1ull << 16;
-inline constexpr unsigned kDestShift = 56;               // physical APIC ID, bits 63:56
-inline constexpr uint64_t kRemappableFormat = 1ull << 48;
-inline constexpr unsigned kHandleLowShift = 49;          // handle bits 14:0 in 63:49
-inline constexpr unsigned kHandleHighBit = 11;           // handle bit 15 in bit 11
+// Registers and entry fields: drivers/x86/ioapic.hpp (named here as the
+// virtual IOAPIC's code and tests use them).
+namespace hw = drivers::ioapic;
+inline constexpr uint32_t kIoRegSel = hw::IOREGSEL;
+inline constexpr uint32_t kIoWin = hw::IOWIN;
+inline constexpr uint32_t kEoi = hw::EOI;
+inline constexpr uint8_t kRegId = hw::REG_ID;
+inline constexpr uint8_t kRegVersion = hw::REG_VERSION;
+inline constexpr uint8_t kRegArbitration = hw::REG_ARBITRATION;
+inline constexpr uint8_t kRegRedirBase = hw::REG_REDIR_BASE;
+inline constexpr uint64_t kVectorMask = hw::VECTOR_MASK;
+inline constexpr uint64_t kDeliveryModeMask = hw::DELIVERY_MASK;
+inline constexpr uint64_t kDeliveryFixed = hw::DELIVERY_FIXED;
+inline constexpr uint64_t kDeliveryLowestPriority = hw::DELIVERY_LOWEST_PRIORITY;
+inline constexpr uint64_t kDestLogical = hw::DEST_LOGICAL;
+inline constexpr uint64_t kDeliveryStatus = hw::DELIVERY_STATUS;
+inline constexpr uint64_t kPolarityLow = hw::ACTIVE_LOW;
+inline constexpr uint64_t kRemoteIrr = hw::REMOTE_IRR;
+inline constexpr uint64_t kTriggerLevel = hw::LEVEL;
+inline constexpr uint64_t kMasked = hw::MASKED;
+inline constexpr unsigned kDestShift = hw::DEST_SHIFT;
+inline constexpr uint64_t kRemappableFormat = hw::REMAPPABLE;
+inline constexpr unsigned kHandleLowShift = hw::INDEX_LOW_SHIFT;
+inline constexpr unsigned kHandleHighBit = hw::INDEX_HIGH_BIT;
 
 // Vectors 0x00-0x0F are reserved for exceptions (SDM Vol. 3A 10.5.2 treats them
 // as illegal), 0xFF is kept for the guest's spurious vector.

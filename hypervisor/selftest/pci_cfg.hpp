@@ -1,11 +1,16 @@
-// Minimal PCI configuration access for the self-test image: configuration
-// mechanism #1 (ports 0xCF8/0xCFC, PCI Local Bus 3.0, 3.2.2.3.2), segment 0.
+// PCI configuration access for the self-test image, by bus/device/function:
+// configuration mechanism #1 (drivers/pci/cf8.hpp) under the hypervisor's
+// own lib/pci accessors, segment 0.
 #pragma once
 #include <stdint.h>
 
 #include "lib/dmar.hpp"
+#include "lib/pci.hpp"
 
 namespace natsume::selftest::pci {
+
+// The port accessor as a lib/pci ConfigAccess.
+const natsume::pci::ConfigAccess& access();
 
 uint32_t read32(dmar::Bdf d, uint16_t offset);
 uint16_t read16(dmar::Bdf d, uint16_t offset);
@@ -23,8 +28,9 @@ uint8_t find_capability(dmar::Bdf d, uint8_t id);
 // Memory BAR address (32- or 64-bit BAR at config offset 0x10 + 4*index).
 uint64_t bar_address(dmar::Bdf d, unsigned index);
 
-inline constexpr uint16_t COMMAND = 0x04;
-inline constexpr uint16_t CMD_MEMORY = 1u << 1, CMD_BUS_MASTER = 1u << 2, CMD_INTX_DISABLE = 1u << 10;
-inline constexpr uint8_t CAP_MSI = 0x05;
+inline constexpr uint16_t COMMAND = natsume::pci::kCommand;
+inline constexpr uint16_t CMD_MEMORY = natsume::pci::kCmdMemorySpace, CMD_BUS_MASTER = natsume::pci::kCmdBusMaster,
+                          CMD_INTX_DISABLE = natsume::pci::kCmdInterruptDisable;
+inline constexpr uint8_t CAP_MSI = natsume::pci::kCapMsi;
 
 }  // namespace natsume::selftest::pci

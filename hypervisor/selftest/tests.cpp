@@ -8,6 +8,7 @@
 #include "arch/x86/vtd/erratum.hpp"
 #include "arch/x86/vtd/iommu.hpp"
 #include "core/log.hpp"
+#include "drivers/net/e1000.hpp"
 #include "lib/msix.hpp"
 #include "lib/pci.hpp"
 #include "lib/vpci.hpp"
@@ -470,15 +471,6 @@ void Suite::test_msi_injection_blocked() {
 // interrupt must arrive on the owner core with the guest's vector. Then the
 // guest changes the vector while MSI stays enabled (the entry's lower half
 // is rewritten in place) and the new vector arrives, with no fault.
-uint32_t port_read32(void*, uint16_t bdf, uint16_t offset) {
-    return pci::read32(dmar::Bdf{static_cast<uint8_t>(bdf >> 8), static_cast<uint8_t>(bdf >> 3 & 31),
-                                 static_cast<uint8_t>(bdf & 7)}, offset);
-}
-void port_write32(void*, uint16_t bdf, uint16_t offset, uint32_t v) {
-    pci::write32(dmar::Bdf{static_cast<uint8_t>(bdf >> 8), static_cast<uint8_t>(bdf >> 3 & 31),
-                           static_cast<uint8_t>(bdf & 7)}, offset, v);
-}
-
 struct VirtualRoute {
     vtd::Iommu* iommu;
     uint16_t source_id;
@@ -496,12 +488,11 @@ const char* route_virtual(void* ctx, uint16_t slot, uint8_t vector, uint32_t api
     return s == vtd::Status::Ok ? nullptr : vtd::to_string(s);
 }
 
-const natsume::pci::ConfigAccess port_access{port_read32, port_write32, nullptr};
 
 // The first function with this id, enumerated by lib/pci as the hypervisor does.
 const natsume::pci::Function* find_function(uint16_t vendor, uint16_t device) {
     static natsume::pci::Inventory inv;
-    if (inv.count == 0 && natsume::pci::enumerate(port_access, inv) != natsume::pci::Error::Ok) return nullptr;
+    if (inv.count == 0 && natsume::pci::enumerate(pci::access(), inv) != natsume::pci::Error::Ok) return nullptr;
     for (size_t i = 0; i < inv.count; i++)
         if (inv.functions[i].vendor_id == vendor && inv.functions[i].device_id == device) return &inv.functions[i];
     return nullptr;
@@ -509,7 +500,7 @@ const natsume::pci::Function* find_function(uint16_t vendor, uint16_t device) {
 
 void Suite::test_msi_virtualized() {
     static vpci::ConfigSpace view;
-    const natsume::pci::ConfigAccess& hw = port_access;
+    const natsume::pci::ConfigAccess& hw = pci::access();
     const uint16_t bdf = edu_.bdf().raw();
     const natsume::pci::Function* fn = find_function(Edu::VENDOR, Edu::DEVICE);
     uint32_t dest = target_core(p_);
@@ -558,18 +549,17 @@ void Suite::test_msi_virtualized() {
 // raised through ICS) must arrive on the owner core with the guest's vector.
 // Then the guest masks the entry: nothing may arrive.
 namespace e1000e {
-// 82574 registers (Intel 82574 datasheet 10.2.4): ICR read-to-clear, ICS
-// sets causes, IMS/IMC set/clear the mask, IVAR maps causes to MSI-X entries
-// (RxQ0 in bits 3:0: entry in 2:0, valid bit 3).
-constexpr uint32_t ICR = 0xc0, ICS = 0xc8, IMS = 0xd0, IMC = 0xd8, IVAR = 0xe4;
-constexpr uint32_t CAUSE_RXQ0 = 1u << 20, IVAR_VALID = 0x8;
+namespace nic = drivers::e1000;
+constexpr uint32_t ICR = nic::reg(nic::Reg::Icr), ICS = nic::reg(nic::Reg::Ics), IMS = nic::reg(nic::Reg::Ims),
+                   IMC = nic::reg(nic::Reg::Imc), IVAR = nic::reg(nic::Reg::Ivar);
+constexpr uint32_t CAUSE_RXQ0 = nic::kIntRxq0, IVAR_VALID = nic::kIvarValid;
 }  // namespace e1000e
 
 void Suite::test_msix_virtualized() {
     constexpr uint16_t ENTRY = 2;
-    const natsume::pci::ConfigAccess& hw = port_access;
+    const natsume::pci::ConfigAccess& hw = pci::access();
     static natsume::pci::Function fn;
-    const natsume::pci::Function* found = find_function(0x8086, 0x10d3);
+    const natsume::pci::Function* found = find_function(drivers::e1000::kVendorIntel, drivers::e1000::kDevice82574L);
     if (!found || !found->cap_msix) {
         report("msix-virtualized-remapped", false, "\"error\":\"no e1000e (8086:10d3) with MSI-X: run with -device e1000e\"");
         return;

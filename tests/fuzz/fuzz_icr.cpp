@@ -14,6 +14,7 @@
 
 using namespace natsume;
 using namespace natsume::icr;
+namespace reg = natsume::drivers::lapic::icr;
 
 namespace {
 
@@ -24,12 +25,12 @@ bool owned(const Partition& p, uint32_t id) {
 }
 
 void check_allowed(uint64_t low, uint32_t dest, uint32_t broadcast, const Partition& p) {
-    FUZZ_CHECK(((low & kDeliveryMask) >> kDeliveryShift) == static_cast<uint64_t>(DeliveryMode::Fixed));
-    FUZZ_CHECK((low & kVectorMask) >= 16);
-    const auto sh = static_cast<Shorthand>((low & kShorthandMask) >> kShorthandShift);
+    FUZZ_CHECK(((low & reg::DELIVERY_MASK) >> reg::DELIVERY_SHIFT) == static_cast<uint64_t>(DeliveryMode::Fixed));
+    FUZZ_CHECK((low & reg::VECTOR_MASK) >= 16);
+    const auto sh = static_cast<Shorthand>((low & reg::SHORTHAND_MASK) >> reg::SHORTHAND_SHIFT);
     FUZZ_CHECK(sh == Shorthand::None || sh == Shorthand::Self);
     if (sh == Shorthand::Self) return;  // the destination field and mode are ignored (SDM Vol. 3A 10.6.1)
-    FUZZ_CHECK((low & kDestLogical) == 0);
+    FUZZ_CHECK((low & reg::DEST_LOGICAL) == 0);
     FUZZ_CHECK(dest != broadcast);
     FUZZ_CHECK(owned(p, dest));
 }
@@ -54,17 +55,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const Verdict x2 = check_x2apic(icr, p);
     check_verdict(x2);
     if (x2.allow) {
-        FUZZ_CHECK((icr & kX2apicReserved) == 0);
-        check_allowed(icr, static_cast<uint32_t>(icr >> 32), kX2apicBroadcast, p);
+        FUZZ_CHECK((icr & reg::X2APIC_RESERVED) == 0);
+        check_allowed(icr, static_cast<uint32_t>(icr >> 32), reg::X2APIC_BROADCAST, p);
     }
-    if (icr & kX2apicReserved) FUZZ_CHECK(x2.reason == Reason::ReservedBits);
+    if (icr & reg::X2APIC_RESERVED) FUZZ_CHECK(x2.reason == Reason::ReservedBits);
 
     const uint32_t low = static_cast<uint32_t>(icr);
     const Verdict xa = check_xapic(low, high, p);
     check_verdict(xa);
-    if (xa.allow) check_allowed(low, high >> 24, kXapicBroadcast, p);
+    if (xa.allow) check_allowed(low, high >> 24, reg::XAPIC_BROADCAST, p);
     // Bits the filter does not read cannot change its decision.
-    const uint32_t ignored = static_cast<uint32_t>(kDeliveryStatus | kLevelAssert | kTriggerLevel);
+    const uint32_t ignored = static_cast<uint32_t>(reg::DELIVERY_PENDING | reg::LEVEL_ASSERT | reg::TRIGGER_LEVEL);
     const Verdict xb = check_xapic(low ^ ignored, high ^ 0x00FFFFFFu, p);
     FUZZ_CHECK(xb.allow == xa.allow && xb.reason == xa.reason);
     return 0;

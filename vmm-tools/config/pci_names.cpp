@@ -61,7 +61,7 @@ std::variant<PciId, std::string> parse_pci_id(std::string_view text) {
 }
 
 std::string format_bdf(uint16_t bdf) {
-    return fmt::format("{:02x}:{:02x}.{:x}", bdf_bus(bdf), bdf_device(bdf), bdf_function(bdf));
+    return fmt::format("{:02x}:{:02x}.{:x}", pci::bdf_bus(bdf), pci::bdf_dev(bdf), pci::bdf_fn(bdf));
 }
 
 }  // namespace natsume::tools

@@ -93,15 +93,17 @@ bool pci_port_access(Vcpu& v, const IoAccess& io) {
 }
 
 
-constexpr uint64_t XAPIC_PAGE = 0xfee00000;
-constexpr uint32_t XAPIC_ID = 0x20, XAPIC_LDR = 0xd0, XAPIC_DFR = 0xe0, XAPIC_ICR_LOW = 0x300,
-                   XAPIC_ICR_HIGH = 0x310;
+namespace apic = drivers::lapic;
+constexpr uint64_t XAPIC_PAGE = apic::XAPIC_DEFAULT_BASE;
+constexpr uint32_t XAPIC_ID = apic::offset(apic::Reg::Id), XAPIC_LDR = apic::offset(apic::Reg::Ldr),
+                   XAPIC_DFR = apic::offset(apic::Reg::Dfr), XAPIC_ICR_LOW = apic::offset(apic::Reg::IcrLow),
+                   XAPIC_ICR_HIGH = apic::offset(apic::Reg::IcrHigh);
 
 Action lapic_icr_write(Vcpu& v, uint32_t value) {
     icr::Verdict verdict = icr::check_xapic(value, v.part.xapic_icr_high, icr::Partition{&v.part.apic_id, 1, v.part.apic_id});
     if (!verdict.allow) {
         partition_refuse(v.part, Refusal::Ipi, "interrupt command 0x%x to APIC ID %u refused: %s", value,
-                         v.part.xapic_icr_high >> 24, verdict.why);
+                         apic::Icr::xapic_destination(v.part.xapic_icr_high), verdict.why);
         return Action::Resume;
     }
     *reinterpret_cast<volatile uint32_t*>(XAPIC_PAGE + XAPIC_ICR_HIGH) = v.part.xapic_icr_high;
@@ -195,7 +197,7 @@ Action on_io(Vcpu& v) {
 namespace {
 // The emulated page gpa falls in, or nullptr.
 const char* emulated_page(const Partition& p, uint64_t gpa) {
-    if (p.cfg.lapic_mode == NATSUME_LAPIC_TRAPPED && gpa - XAPIC_PAGE < 0x1000) return "local APIC";
+    if (p.cfg.lapic_mode == NATSUME_LAPIC_TRAPPED && gpa - XAPIC_PAGE < apic::XAPIC_PAGE_SIZE) return "local APIC";
     if (p.ioapic_gpa && gpa - p.ioapic_gpa < 0x1000) return "IOAPIC";
     for (uint32_t i = 0; i < p.device_count; i++) {
         const PartitionDevice& d = p.devices[i];
@@ -226,7 +228,7 @@ Action on_ept_violation(Vcpu& v) {
         return stop(v, "EPT violation: guest page walk for linear 0x%lx reads guest-physical 0x%lx outside the "
                     "partition's memory", vmread(Vmcs::GUEST_LINEAR_ADDRESS), gpa);
     }
-    if (v.part.cfg.lapic_mode == NATSUME_LAPIC_TRAPPED && gpa - XAPIC_PAGE < 0x1000) {
+    if (v.part.cfg.lapic_mode == NATSUME_LAPIC_TRAPPED && gpa - XAPIC_PAGE < apic::XAPIC_PAGE_SIZE) {
         auto offset = static_cast<uint32_t>(gpa - XAPIC_PAGE);
         return emulate_mmio(v, "local APIC", [&](bool write, uint8_t size, uint64_t& value) {
             uint32_t v32 = static_cast<uint32_t>(value);

@@ -1,12 +1,14 @@
 #include "arch/x86/ioapic_hw.hpp"
 
 #include "core/spinlock.hpp"
+#include "drivers/x86/ioapic.hpp"
 
 namespace natsume::x86::ioapic_hw {
 namespace {
-constexpr uint32_t IOREGSEL = 0x00, IOWIN = 0x10;
-constexpr uint32_t REG_ID = 0x00, REG_VERSION = 0x01, REG_REDIR = 0x10;
-constexpr uint32_t ENTRY_MASKED = 1u << 16, ENTRY_LEVEL = 1u << 15, ENTRY_REMOTE_IRR = 1u << 14;
+namespace hw = drivers::ioapic;
+using hw::IOREGSEL, hw::IOWIN, hw::REG_ID, hw::REG_VERSION;
+constexpr auto ENTRY_MASKED = static_cast<uint32_t>(hw::MASKED), ENTRY_LEVEL = static_cast<uint32_t>(hw::LEVEL),
+               ENTRY_REMOTE_IRR = static_cast<uint32_t>(hw::REMOTE_IRR);
 constexpr uint32_t MAX_UNITS = 8;
 
 Unit units[MAX_UNITS];
@@ -30,12 +32,12 @@ void add_unit(uint64_t base, uint32_t gsi_base) {
     u.base = base;
     u.gsi_base = gsi_base;
     uint32_t ver = read_reg(u, REG_VERSION);
-    u.version = static_cast<uint8_t>(ver & 0xff);
-    u.pins = static_cast<uint8_t>(((ver >> 16) & 0xff) + 1);
-    u.id = static_cast<uint8_t>((read_reg(u, REG_ID) >> 24) & 0xf);
+    u.version = hw::version_of(ver);
+    u.pins = static_cast<uint8_t>(hw::pin_count(ver));
+    u.id = hw::id_of(read_reg(u, REG_ID));
     for (uint32_t pin = 0; pin < u.pins; pin++) {
-        write_reg(u, REG_REDIR + 2 * pin, ENTRY_MASKED);
-        write_reg(u, REG_REDIR + 2 * pin + 1, 0);
+        write_reg(u, hw::redirection_low(pin), ENTRY_MASKED);
+        write_reg(u, hw::redirection_high(pin), 0);
     }
 }
 
@@ -53,22 +55,22 @@ void write_entry(uint32_t gsi, uint32_t low, uint32_t high) {
     if (!u) return;
     uint32_t pin = gsi - u->gsi_base;
     LockGuard g(lock);
-    write_reg(*u, REG_REDIR + 2 * pin + 1, high);
-    write_reg(*u, REG_REDIR + 2 * pin, low);
+    write_reg(*u, hw::redirection_high(pin), high);
+    write_reg(*u, hw::redirection_low(pin), low);
 }
 
 uint32_t read_entry_low(uint32_t gsi) {
     const Unit* u = unit_for_gsi(gsi);
     if (!u) return ENTRY_MASKED;
     LockGuard g(lock);
-    return read_reg(*u, REG_REDIR + 2 * (gsi - u->gsi_base));
+    return read_reg(*u, hw::redirection_low(gsi - u->gsi_base));
 }
 
 void set_masked(uint32_t gsi, bool masked) {
     const Unit* u = unit_for_gsi(gsi);
     if (!u) return;
     LockGuard g(lock);
-    uint32_t reg = REG_REDIR + 2 * (gsi - u->gsi_base);
+    uint32_t reg = hw::redirection_low(gsi - u->gsi_base);
     uint32_t low = read_reg(*u, reg);
     write_reg(*u, reg, masked ? low | ENTRY_MASKED : low & ~ENTRY_MASKED);
 }
@@ -82,7 +84,7 @@ void eoi_pin(uint32_t gsi) {
     const Unit* u = unit_for_gsi(gsi);
     if (!u) return;
     LockGuard g(lock);
-    uint32_t reg = REG_REDIR + 2 * (gsi - u->gsi_base);
+    uint32_t reg = hw::redirection_low(gsi - u->gsi_base);
     uint32_t low = read_reg(*u, reg);
     if (!(low & ENTRY_LEVEL) || !(low & ENTRY_REMOTE_IRR)) return;
     write_reg(*u, reg, (low | ENTRY_MASKED) & ~ENTRY_LEVEL);

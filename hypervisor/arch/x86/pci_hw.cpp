@@ -2,29 +2,20 @@
 
 #include "arch/x86/cpu.hpp"
 #include "core/spinlock.hpp"
+#include "drivers/pci/cf8.hpp"
 
 namespace natsume::x86::pci_hw {
 namespace {
 Spinlock lock;
 
-uint32_t address(uint16_t bdf, uint16_t offset) {
-    return 0x80000000u | (uint32_t(bdf) << 8) | (offset & 0xfc);
-}
-
 uint32_t read32(void*, uint16_t bdf, uint16_t offset) {
-    if (offset >= pci::kConfigSize) return 0xffffffffu;   // mechanism #1 reaches 256 bytes only
     LockGuard g(lock);
-    asm volatile("outl %0, %1" ::"a"(address(bdf, offset)), "Nd"(uint16_t(pci::kConfigAddressPort)));
-    uint32_t v;
-    asm volatile("inl %1, %0" : "=a"(v) : "Nd"(uint16_t(pci::kConfigDataPort)));
-    return v;
+    return pci::cf8::read32(bdf, offset);
 }
 
 void write32(void*, uint16_t bdf, uint16_t offset, uint32_t value) {
-    if (offset >= pci::kConfigSize) return;
     LockGuard g(lock);
-    asm volatile("outl %0, %1" ::"a"(address(bdf, offset)), "Nd"(uint16_t(pci::kConfigAddressPort)));
-    asm volatile("outl %0, %1" ::"a"(value), "Nd"(uint16_t(pci::kConfigDataPort)));
+    pci::cf8::write32(bdf, offset, value);
 }
 
 const pci::ConfigAccess port_access{read32, write32, nullptr};
@@ -34,8 +25,7 @@ EcamWindow window;
 volatile uint32_t* ecam_register(uint16_t bdf, uint16_t offset) {
     if (pci::bdf_bus(bdf) < window.start_bus || pci::bdf_bus(bdf) > window.end_bus || offset >= pci::kExtConfigSize)
         return nullptr;
-    uint64_t rel = (uint64_t(bdf) - (uint64_t(window.start_bus) << 8)) << 12;
-    return reinterpret_cast<volatile uint32_t*>(window.base + rel + (offset & ~3u));
+    return reinterpret_cast<volatile uint32_t*>(window.base + pci::ecam_offset(bdf, window.start_bus, offset));
 }
 
 uint32_t ecam_read32(void*, uint16_t bdf, uint16_t offset) {

@@ -5,6 +5,8 @@
 #include "arch/x86/pci_hw.hpp"
 #include "arch/x86/timing.hpp"
 #include "arch/x86/vtd/platform.hpp"
+#include "drivers/net/e1000.hpp"
+#include "drivers/x86/ioapic.hpp"
 #include "core/log.hpp"
 #include "lib/intx_route.hpp"
 #include "arch/x86/cpu.hpp"
@@ -43,12 +45,8 @@ struct Line {
 Line lines[MAX_LINES];
 size_t line_count;
 
-// 8254x family (82540EM/82541GI/82545EM ...): ICR at 0xC0 of BAR0 (Intel 8254x SDM 13.4.17).
-constexpr uint32_t E1000_ICR = 0xc0;
-bool is_e1000(uint16_t vendor, uint16_t device) {
-    return vendor == 0x8086 && (device == 0x100e || device == 0x100f || device == 0x1076 || device == 0x1075 ||
-                                device == 0x107c || device == 0x1019);
-}
+// 8254x family: the read-to-clear ICR (drivers/net/e1000.hpp).
+constexpr uint32_t E1000_ICR = drivers::e1000::reg(drivers::e1000::Reg::Icr);
 
 // A level line whose asserting device cannot be told is masked this long after
 // each delivery, so the owner can service it before the line is sampled again.
@@ -56,7 +54,7 @@ constexpr uint64_t NONE_HOLD_US = 50;
 
 Check check_for(const PartitionDevice& d) {
     if (d.fn->intx_status_supported_hint) return Check::StatusBit3;
-    if (is_e1000(d.vendor_id, d.device_id) && d.fn->bar_count && !d.fn->bars[0].io && d.fn->bars[0].base)
+    if (drivers::e1000::is_8254x(d.vendor_id, d.device_id) && d.fn->bar_count && !d.fn->bars[0].io && d.fn->bars[0].base)
         return Check::E1000Icr;
     return Check::None;
 }
@@ -162,8 +160,9 @@ namespace {
 // the IOAPIC). False with the reason when the remapping unit refused.
 bool route_line(const Line& l, uint8_t vector, uint32_t boot_apic_id, char* why, size_t n) {
     if (!vtd::interrupt_remapping_on()) {
-        // PCI INTx: level-triggered, active low (PCI Local Bus Spec 3.0, 2.2.6).
-        ioapic_hw::write_entry(l.gsi, vector | (1u << 13) | (1u << 15), boot_apic_id << 24);
+        uint64_t rte = drivers::ioapic::encode(drivers::ioapic::pci_intx(vector, static_cast<uint8_t>(boot_apic_id)));
+        rte &= ~drivers::ioapic::MASKED;
+        ioapic_hw::write_entry(l.gsi, static_cast<uint32_t>(rte), static_cast<uint32_t>(rte >> 32));
         return true;
     }
     uint64_t rte = 0;

@@ -59,7 +59,7 @@ TEST_CASE("Text writes fixed-width hex and PCI addresses", "[config][text]") {
     Text u(b2, sizeof b2);
     put_pci_id(put_bdf(u, NATSUME_BDF(0xff, 31, 7)).ch(' '), 0x8086, 0x100e);
     CHECK(std::string(u.c_str()) == "ff:1f.7 8086:100e");
-    CHECK(bdf_bus(NATSUME_BDF(0x12, 3, 4)) == 0x12);
-    CHECK(bdf_device(NATSUME_BDF(0x12, 3, 4)) == 3);
-    CHECK(bdf_function(NATSUME_BDF(0x12, 3, 4)) == 4);
+    CHECK(pci::bdf_bus(NATSUME_BDF(0x12, 3, 4)) == 0x12);
+    CHECK(pci::bdf_dev(NATSUME_BDF(0x12, 3, 4)) == 3);
+    CHECK(pci::bdf_fn(NATSUME_BDF(0x12, 3, 4)) == 4);
 }

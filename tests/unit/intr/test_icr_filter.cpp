@@ -5,6 +5,7 @@
 #include "hypervisor/lib/icr_filter.hpp"
 
 using namespace natsume::icr;
+namespace reg = natsume::drivers::lapic::icr;
 
 namespace {
 
@@ -13,8 +14,8 @@ const uint32_t kOwn[] = {2, 3};
 const Partition kPart{kOwn, 2, 2};
 
 uint64_t x2(uint8_t vector, DeliveryMode mode, uint32_t dest, Shorthand sh = Shorthand::None, bool logical = false) {
-    return vector | (uint64_t(mode) << kDeliveryShift) | (logical ? kDestLogical : 0) |
-           (uint64_t(sh) << kShorthandShift) | (uint64_t(dest) << 32);
+    return vector | (uint64_t(mode) << reg::DELIVERY_SHIFT) | (logical ? reg::DEST_LOGICAL : 0) |
+           (uint64_t(sh) << reg::SHORTHAND_SHIFT) | (uint64_t(dest) << 32);
 }
 
 // The same request through the xAPIC pair (low dword, high dword).
@@ -37,7 +38,7 @@ TEST_CASE("fixed IPIs to the partition's own cores are allowed", "[icr]") {
         CHECK(xapic(0x40, DeliveryMode::Fixed, static_cast<uint8_t>(dest)).allow);
     }
     // Level/trigger bits do not change a fixed IPI's reach.
-    CHECK(check_x2apic(x2(0x40, DeliveryMode::Fixed, 3) | kLevelAssert | kTriggerLevel, kPart).allow);
+    CHECK(check_x2apic(x2(0x40, DeliveryMode::Fixed, 3) | reg::LEVEL_ASSERT | reg::TRIGGER_LEVEL, kPart).allow);
 }
 
 TEST_CASE("fixed IPIs to other partitions' cores are refused", "[icr]") {
@@ -69,7 +70,7 @@ TEST_CASE("every non-fixed delivery mode is refused, even to an own core", "[icr
         CHECK(x2apic(0x40, m, 0, Shorthand::Self).reason == Reason::NotFixed);
     }
     // INIT level de-assert (INIT, level 0, trigger level) is still INIT.
-    CHECK(check_x2apic(x2(0, DeliveryMode::Init, 3) | kTriggerLevel, kPart).reason == Reason::NotFixed);
+    CHECK(check_x2apic(x2(0, DeliveryMode::Init, 3) | reg::TRIGGER_LEVEL, kPart).reason == Reason::NotFixed);
     // Each refusal explains itself differently.
     CHECK(std::strcmp(x2apic(0x40, DeliveryMode::Nmi, 3).why, x2apic(0x40, DeliveryMode::Init, 3).why) != 0);
 }

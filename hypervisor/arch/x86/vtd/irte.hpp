@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "arch/x86/vtd/tables.hpp"
+#include "drivers/x86/ioapic.hpp"
 #include "lib/msi_route.hpp"
 
 namespace natsume::x86::vtd {
@@ -65,17 +66,9 @@ constexpr int msi_index(uint64_t address) {
     return static_cast<int>(((address >> 5) & 0x7fff) | ((address >> 2) & 1) << 15);
 }
 
-// Remappable IOAPIC redirection entry (5.1.5.1): index[14:0] in bits 63:49,
-// format bit 48 = 1, index[15] in bit 11. Vector and trigger mode repeat the
-// IRTE's so the IOAPIC's EOI matching (level lines) keeps working.
-inline constexpr uint64_t RTE_REMAPPABLE = uint64_t{1} << 48;
-inline constexpr uint64_t RTE_MASKED = uint64_t{1} << 16;
-inline constexpr uint64_t RTE_LEVEL = uint64_t{1} << 15;
-inline constexpr uint64_t RTE_ACTIVE_LOW = uint64_t{1} << 13;
-
+// Remappable IOAPIC redirection entry (5.1.5.1): drivers/x86/ioapic.hpp.
 constexpr uint64_t remappable_rte(uint16_t index, uint8_t vector, bool level, bool active_low, bool masked) {
-    return uint64_t(index & 0x7fff) << 49 | RTE_REMAPPABLE | uint64_t(index >> 15) << 11 |
-           (masked ? RTE_MASKED : 0) | (level ? RTE_LEVEL : 0) | (active_low ? RTE_ACTIVE_LOW : 0) | vector;
+    return drivers::ioapic::remappable(index, vector, level, active_low, masked);
 }
 
 // IRTA register (10.4.29): table address, EIME bit 11, size 2^(S+1) entries.

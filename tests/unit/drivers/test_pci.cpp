@@ -1,10 +1,11 @@
 #include <catch2/catch.hpp>
 
-#include "pci_addr.h"
+#include "drivers/pci/config.hpp"
 
-using namespace pci;
+using namespace natsume::pci;
+using Bar = BarRegister;
 
-TEST_CASE("BDF packing matches NATSUME_BDF", "[guest][pci]")
+TEST_CASE("BDF packing matches NATSUME_BDF", "[drivers][pci]")
 {
     CHECK(make_bdf(0, 2, 0) == 0x0010);
     CHECK(make_bdf(1, 31, 7) == 0x01ff);
@@ -15,7 +16,7 @@ TEST_CASE("BDF packing matches NATSUME_BDF", "[guest][pci]")
     CHECK(bdf_fn(b) == 5);
 }
 
-TEST_CASE("configuration mechanism #1 addresses", "[guest][pci]")
+TEST_CASE("configuration mechanism #1 addresses", "[drivers][pci]")
 {
     CHECK(config_address(make_bdf(0, 0, 0), 0) == 0x80000000u);
     CHECK(config_address(make_bdf(0, 2, 0), kBar0) == 0x80001010u);
@@ -25,7 +26,7 @@ TEST_CASE("configuration mechanism #1 addresses", "[guest][pci]")
     CHECK(config_address(make_bdf(0, 2, 0), 0x06) == config_address(make_bdf(0, 2, 0), 0x04));
 }
 
-TEST_CASE("BAR decoding", "[guest][pci]")
+TEST_CASE("BAR decoding", "[drivers][pci]")
 {
     Bar m = decode_bar(0xc0000000u, 0);
     CHECK_FALSE(m.io);
@@ -42,10 +43,23 @@ TEST_CASE("BAR decoding", "[guest][pci]")
     CHECK(m64.base == 0x1fe000000ull);
 }
 
-TEST_CASE("memory BAR size from the all-ones readback", "[guest][pci]")
+TEST_CASE("memory BAR size from the all-ones readback", "[drivers][pci]")
 {
     CHECK(memory_bar_size(0xfffe0000u) == 0x20000u);  // e1000 BAR0: 128 KiB
     CHECK(memory_bar_size(0xfffff000u) == 0x1000u);
     CHECK(memory_bar_size(0xfffe0008u) == 0x20000u);  // type bits ignored
     CHECK(memory_bar_size(0) == 0);
+}
+
+TEST_CASE("BDF value type and ECAM offsets", "[drivers][pci]")
+{
+    Bdf b = Bdf::of(0x01ff);
+    CHECK(b.bus == 1);
+    CHECK(b.device == 31);
+    CHECK(b.function == 7);
+    CHECK(b.raw() == 0x01ff);
+    CHECK(Bdf{0, 3, 0}.raw() == 0x0018);
+    CHECK(ecam_offset(make_bdf(0, 2, 0), 0, 0x40) == 0x10040u);
+    CHECK(ecam_offset(make_bdf(1, 0, 0), 1, 0x104) == 0x104u);   // window starting at bus 1
+    CHECK(ecam_offset(make_bdf(0, 0, 1), 0, 0xfff) == 0x1ffcu);  // dword-aligned
 }

@@ -2,11 +2,11 @@
 
 #include <cstring>
 
-#include "e1000_regs.h"
+#include "drivers/net/e1000.hpp"
 
-using namespace e1000;
+using namespace natsume::drivers::e1000;
 
-TEST_CASE("descriptor layouts match the 8254x manual", "[guest][e1000]")
+TEST_CASE("descriptor layouts match the 8254x manual", "[drivers][e1000]")
 {
     RxDesc rx{};
     auto* rb = reinterpret_cast<uint8_t*>(&rx);
@@ -29,7 +29,7 @@ TEST_CASE("descriptor layouts match the 8254x manual", "[guest][e1000]")
     CHECK(tb[12] == 0x01);
 }
 
-TEST_CASE("register offsets and bits", "[guest][e1000]")
+TEST_CASE("register offsets and bits", "[drivers][e1000]")
 {
     CHECK(static_cast<uint32_t>(Reg::Icr) == 0xc0);
     CHECK(static_cast<uint32_t>(Reg::Ics) == 0xc8);
@@ -42,7 +42,7 @@ TEST_CASE("register offsets and bits", "[guest][e1000]")
     CHECK(kCtrlRst == 0x04000000u);
 }
 
-TEST_CASE("rings and receive address", "[guest][e1000]")
+TEST_CASE("rings and receive address", "[drivers][e1000]")
 {
     CHECK(valid_ring_bytes(32 * sizeof(RxDesc)));
     CHECK(valid_ring_bytes(8 * sizeof(TxDesc)));

@@ -9,8 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "pcipnic_protocol.h"
+#include "drivers/net/pcipnic.hpp"
 
+namespace pcipnic = natsume::drivers::pcipnic;
 using pcipnic::Command;
 using pcipnic::Reg;
 

@@ -5,7 +5,7 @@
 #pragma once
 #include <stdint.h>
 
-namespace pcipnic {
+namespace natsume::drivers::pcipnic {
 
 inline constexpr uint16_t kVendor = 0xfefe;
 inline constexpr uint16_t kDevice = 0xefef;
@@ -63,4 +63,4 @@ Reply run_command(Io& io, Command c, const uint8_t* in, uint16_t in_len, uint8_t
     return r;
 }
 
-}  // namespace pcipnic
+}  // namespace natsume::drivers::pcipnic

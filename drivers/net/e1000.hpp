@@ -1,15 +1,26 @@
 // Intel 8254x (82540EM) register map and descriptor layouts, from the
 // "PCI/PCI-X Family of Gigabit Ethernet Controllers Software Developer's
-// Manual" (8254x SDM): section 13 registers, 3.2.3 / 3.3.3 descriptors.
-// Pure definitions, host-tested.
+// Manual" (8254x SDM): section 13 registers, 3.2.3 / 3.3.3 descriptors; the
+// 82574's IVAR from its datasheet (10.2.4.9). Used by the guest kernel's
+// driver, the hypervisor's shared-line check and the VT-d self-test. Pure
+// definitions, host-tested.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
 
-namespace e1000 {
+namespace natsume::drivers::e1000 {
 
 inline constexpr uint16_t kVendorIntel = 0x8086;
 inline constexpr uint16_t kDevice82540EM = 0x100e;
+inline constexpr uint16_t kDevice82574L = 0x10d3;   // e1000e: MSI-X
+
+// The 8254x family members that share this register map (and a
+// read-to-clear ICR at 0xC0): 82540EM, 82545EM, 82541GI, 82547GI, 82541PI, 82544GC.
+constexpr bool is_8254x(uint16_t vendor, uint16_t device)
+{
+    return vendor == kVendorIntel && (device == 0x100e || device == 0x100f || device == 0x1076 ||
+                                      device == 0x1075 || device == 0x107c || device == 0x1019);
+}
 
 enum class Reg : uint32_t {
     Ctrl = 0x0000,
@@ -19,6 +30,7 @@ enum class Reg : uint32_t {
     Ics = 0x00c8,
     Ims = 0x00d0,
     Imc = 0x00d8,
+    Ivar = 0x00e4,  // 82574 only: interrupt cause to MSI-X entry
     Rctl = 0x0100,
     Tctl = 0x0400,
     Tipg = 0x0410,
@@ -56,6 +68,10 @@ inline constexpr uint32_t kIntLsc = 1u << 2;
 inline constexpr uint32_t kIntRxdmt0 = 1u << 4;
 inline constexpr uint32_t kIntRxo = 1u << 6;
 inline constexpr uint32_t kIntRxt0 = 1u << 7;
+inline constexpr uint32_t kIntRxq0 = 1u << 20;   // 82574: receive queue 0 (MSI-X)
+// 82574 IVAR: receive queue 0's MSI-X entry in bits 2:0, valid bit 3.
+inline constexpr uint32_t kIvarValid = 1u << 3;
+constexpr uint32_t reg(Reg r) { return static_cast<uint32_t>(r); }
 // RCTL (13.4.22): enable, broadcast accept, 2048-byte buffers (BSIZE 00,
 // BSEX 0), strip CRC.
 inline constexpr uint32_t kRctlEn = 1u << 1;
@@ -121,4 +137,4 @@ constexpr uint32_t ral_from_mac(const uint8_t m[6])
 }
 constexpr uint32_t rah_from_mac(const uint8_t m[6]) { return uint32_t{m[4]} | uint32_t{m[5]} << 8 | kRahAv; }
 
-}  // namespace e1000
+}  // namespace natsume::drivers::e1000
