@@ -3,6 +3,7 @@
 // boot information (multiboot2 spec 3.3). This stub clears .bss, builds the
 // identity page tables, enables long mode and SSE and jumps to 64-bit code.
 #include "../src/layout.h"
+#include "drivers/x86/segments.h"
 
 // multiboot2 spec 3.1
 #define MB2_HEADER_MAGIC 0xe85250d6
@@ -53,8 +54,8 @@ guest_page_tables:
     .balign 8
 boot_gdt:
     .quad 0
-    .quad 0x00af9a000000ffff  // 0x08: 64-bit code, DPL 0
-    .quad 0x00cf92000000ffff  // 0x10: data, DPL 0
+    .quad X86_GDT_CODE64      // GUEST_SEL_CODE64: 64-bit code, DPL 0
+    .quad X86_GDT_DATA        // GUEST_SEL_DATA: data, DPL 0
 boot_gdt_end:
 boot_gdt_ptr:
     .short boot_gdt_end - boot_gdt - 1

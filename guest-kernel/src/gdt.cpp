@@ -2,47 +2,20 @@
 
 #include <stdint.h>
 
+#include "drivers/x86/descriptors.hpp"
 #include "layout.h"
 
 namespace gdt {
 namespace {
 
-// 64-bit TSS (SDM Vol. 3A 8.7, figure 8-11).
-struct [[gnu::packed]] Tss {
-    uint32_t reserved0;
-    uint64_t rsp[3];
-    uint64_t reserved1;
-    uint64_t ist[7];
-    uint64_t reserved2;
-    uint16_t reserved3;
-    uint16_t iomap_base;
-};
-static_assert(sizeof(Tss) == 104);
-
-struct [[gnu::packed]] Pointer {
-    uint16_t limit;
-    uint64_t base;
-};
-
-constexpr uint64_t kCode64 = 0x00af9a000000ffff;  // present, DPL 0, L=1
-constexpr uint64_t kData = 0x00cf92000000ffff;    // present, DPL 0, writable
-constexpr uint64_t kUserData = 0x00cff2000000ffff;    // present, DPL 3, writable
-constexpr uint64_t kUserCode64 = 0x00affa000000ffff;  // present, DPL 3, L=1
-constexpr uint64_t kCode32 = 0x00cf9a000000ffff;      // present, DPL 0, D=1 L=0: compatibility mode
-constexpr uint64_t kTssAvailable = 0x9;           // SDM Vol. 3A table 3-2
-constexpr uint64_t kPresent = 1ull << 47;
+// The TSS, descriptor values and the GDTR image: drivers/x86/descriptors.hpp.
+namespace hw = natsume::drivers::x86;
+using hw::Tss;
+using Pointer = hw::DescriptorPointer;
 
 alignas(16) uint8_t g_fault_stack[8192];
 Tss g_tss;
 alignas(8) uint64_t g_gdt[8];
-
-// A system descriptor takes two GDT slots in 64-bit mode (SDM Vol. 3A 8.2.3).
-void set_tss_descriptor(uint64_t* slot, uint64_t base, uint32_t limit)
-{
-    slot[0] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (kTssAvailable << 40) | kPresent |
-              (uint64_t{(limit >> 16) & 0xf} << 48) | (((base >> 24) & 0xff) << 56);
-    slot[1] = base >> 32;
-}
 
 }  // namespace
 
@@ -53,12 +26,12 @@ void install()
     g_tss.ist[kIstFault - 1] = reinterpret_cast<uintptr_t>(g_fault_stack + sizeof g_fault_stack);
     g_tss.iomap_base = sizeof(Tss);  // no I/O permission bitmap
     g_gdt[0] = 0;
-    g_gdt[1] = kCode64;
-    g_gdt[2] = kData;
-    set_tss_descriptor(&g_gdt[3], reinterpret_cast<uintptr_t>(&g_tss), sizeof(Tss) - 1);
-    g_gdt[5] = kUserData;
-    g_gdt[6] = kUserCode64;
-    g_gdt[7] = kCode32;
+    g_gdt[1] = hw::GDT_CODE64;
+    g_gdt[2] = hw::GDT_DATA;
+    hw::tss_descriptor(&g_gdt[3], reinterpret_cast<uintptr_t>(&g_tss), sizeof(Tss) - 1);
+    g_gdt[5] = hw::GDT_USER_DATA;
+    g_gdt[6] = hw::GDT_USER_CODE64;
+    g_gdt[7] = hw::GDT_CODE32;
     Pointer p{sizeof g_gdt - 1, reinterpret_cast<uintptr_t>(g_gdt)};
     // Reload CS with a far return, then the data segments and the task register.
     asm volatile(

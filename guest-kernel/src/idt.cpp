@@ -1,5 +1,6 @@
 #include "idt.h"
 
+#include "drivers/x86/descriptors.hpp"
 #include "exceptions.h"
 #include "gdt.h"
 
@@ -9,28 +10,17 @@ extern "C" volatile uint64_t isr_entry_tsc;
 namespace idt {
 namespace {
 
-// 64-bit interrupt gate (SDM Vol. 3A 6.14.1, figure 6-8).
-struct Gate {
-    uint64_t lo, hi;
-};
-constexpr uint64_t kInterruptGate = 0xe;  // clears IF on entry
-constexpr uint64_t kPresent = 1ull << 47;
+// 64-bit interrupt gates and the IDTR image: drivers/x86/descriptors.hpp.
+namespace hw = natsume::drivers::x86;
+using Gate = hw::IdtEntry;
+using Pointer = hw::DescriptorPointer;
 
 alignas(16) Gate g_idt[256];
 Handler g_handlers[256];
 
-struct [[gnu::packed]] Pointer {
-    uint16_t limit;
-    uint64_t base;
-};
-
 Gate make_gate(uint64_t target, unsigned ist)
 {
-    Gate g;
-    g.lo = (target & 0xffff) | (uint64_t{GUEST_SEL_CODE64} << 16) | (uint64_t{ist} << 32) | (kInterruptGate << 40) |
-           kPresent | (((target >> 16) & 0xffff) << 48);
-    g.hi = target >> 32;
-    return g;
+    return hw::interrupt_gate(target, GUEST_SEL_CODE64, static_cast<uint8_t>(ist));
 }
 
 bool uses_fault_stack(unsigned vector)

@@ -9,6 +9,7 @@
 #include "arch/x86/host_paging.hpp"
 #include "arch/x86/ioapic_hw.hpp"
 #include "arch/x86/pci_hw.hpp"
+#include "arch/x86/host_layout.h"
 #include "arch/x86/shared_intx.hpp"
 #include "arch/x86/lapic.hpp"
 #include "arch/x86/partition_build.hpp"
@@ -39,8 +40,8 @@ namespace {
 
 constexpr uint32_t MB2_BOOT_MAGIC = 0x36d76289;
 constexpr uint64_t RENDEZVOUS_TIMEOUT_US = 2000000;
-constexpr uint8_t WAKE_VECTOR = 240;
-constexpr uint8_t VTD_FAULT_VECTOR = 0xe8;   // isr.S, after the shared-line vectors
+constexpr uint8_t WAKE_VECTOR = HOST_VECTOR_WAKE;             // arch/x86/host_layout.h, with isr.S
+constexpr uint8_t VTD_FAULT_VECTOR = HOST_VECTOR_VTD_FAULT;
 
 Options opts;
 uint64_t measured_tsc_khz;

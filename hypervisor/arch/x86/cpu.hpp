@@ -2,6 +2,8 @@
 #pragma once
 #include <stdint.h>
 
+#include "drivers/x86/descriptors.hpp"
+
 namespace natsume::x86 {
 
 struct CpuidResult { uint32_t eax, ebx, ecx, edx; };
@@ -41,7 +43,7 @@ inline void cli() { asm volatile("cli" ::: "memory"); }
 inline void halt_forever [[noreturn]] () { for (;;) asm volatile("cli; hlt" ::: "memory"); }
 inline uint64_t read_rflags() { uint64_t f; asm volatile("pushfq; popq %0" : "=r"(f)); return f; }
 
-struct DescriptorPointer { uint16_t limit; uint64_t base; } __attribute__((packed));
+using DescriptorPointer = drivers::x86::DescriptorPointer;
 inline DescriptorPointer sgdt() { DescriptorPointer p; asm volatile("sgdt %0" : "=m"(p)); return p; }
 inline DescriptorPointer sidt() { DescriptorPointer p; asm volatile("sidt %0" : "=m"(p)); return p; }
 inline uint16_t str() { uint16_t s; asm volatile("str %0" : "=r"(s)); return s; }

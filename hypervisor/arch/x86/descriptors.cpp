@@ -1,12 +1,14 @@
 // GDT, TSS and IDT of the hypervisor (SDM Vol. 3A 3.4.5, 6.14, 8.2.3).
 #include "arch/x86/cpu.hpp"
+#include "arch/x86/host_layout.h"
 #include "arch/x86/host_paging.hpp"
 #include "arch/x86/percpu.hpp"
 #include "arch/x86/vmx_defs.hpp"
+#include "drivers/x86/descriptors.hpp"
 
 extern "C" const uint64_t isr_table[33];
-extern "C" void isr_240();
-extern "C" const uint64_t shared_isr_table[8];
+extern "C" void isr_wake();
+extern "C" const uint64_t shared_isr_table[HOST_SHARED_LINES];
 extern "C" const uint64_t vtd_fault_isr[1];
 
 namespace natsume::x86 {
@@ -15,21 +17,14 @@ PerCpu cpus[MAX_CPUS];
 uint32_t cpu_count;
 
 namespace {
-struct IdtEntry { uint64_t lo, hi; };
+using drivers::x86::IdtEntry;
 IdtEntry idt[256] __attribute__((aligned(16)));
 bool idt_built;
 
-constexpr uint16_t KERNEL_CS = 0x08, KERNEL_DS = 0x10, TSS_SEL = 0x18;
-constexpr uint64_t GDT_CODE64 = 0x00af9a000000ffffull;
-constexpr uint64_t GDT_DATA = 0x00cf92000000ffffull;
-constexpr uint8_t IST_NMI_DF = 1;
+constexpr uint16_t KERNEL_CS = HOST_SEL_CODE64, KERNEL_DS = HOST_SEL_DATA, TSS_SEL = HOST_SEL_TSS;
+constexpr uint8_t IST_NMI_DF = HOST_IST_NMI_DF;
 
-IdtEntry gate(uint64_t handler, uint8_t ist) {
-    // Present, DPL 0, 64-bit interrupt gate (type 0xE).
-    uint64_t lo = (handler & 0xffff) | (uint64_t(KERNEL_CS) << 16) | (uint64_t(ist) << 32) |
-                  (0x8eull << 40) | (((handler >> 16) & 0xffff) << 48);
-    return {lo, handler >> 32};
-}
+IdtEntry gate(uint64_t handler, uint8_t ist) { return drivers::x86::interrupt_gate(handler, KERNEL_CS, ist); }
 
 void build_idt() {
     for (auto& e : idt) e = gate(isr_table[32], 0);
@@ -37,18 +32,14 @@ void build_idt() {
         bool nmi_or_df = v == 2 || v == 8;
         idt[v] = gate(isr_table[v], nmi_or_df ? IST_NMI_DF : 0);
     }
-    idt[240] = gate(reinterpret_cast<uint64_t>(&isr_240), 0);
-    for (unsigned i = 0; i < 8; i++) idt[0xe0 + i] = gate(shared_isr_table[i], 0);
-    idt[0xe8] = gate(vtd_fault_isr[0], 0);
+    idt[HOST_VECTOR_WAKE] = gate(reinterpret_cast<uint64_t>(&isr_wake), 0);
+    for (unsigned i = 0; i < HOST_SHARED_LINES; i++) idt[HOST_VECTOR_SHARED_FIRST + i] = gate(shared_isr_table[i], 0);
+    idt[HOST_VECTOR_VTD_FAULT] = gate(vtd_fault_isr[0], 0);
     idt_built = true;
 }
 
 void tss_descriptor(uint64_t* slot, const Tss* tss) {
-    auto base = reinterpret_cast<uint64_t>(tss);
-    uint64_t limit = sizeof(Tss) - 1;
-    slot[0] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
-              (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
-    slot[1] = base >> 32;
+    drivers::x86::tss_descriptor(slot, reinterpret_cast<uint64_t>(tss), sizeof(Tss) - 1);
 }
 }  // namespace
 
@@ -61,8 +52,8 @@ void cpu_local_init(PerCpu& c) {
     if (!idt_built) build_idt();
     c.self = &c;
     c.gdt[0] = 0;
-    c.gdt[1] = GDT_CODE64;
-    c.gdt[2] = GDT_DATA;
+    c.gdt[1] = drivers::x86::GDT_CODE64;
+    c.gdt[2] = drivers::x86::GDT_DATA;
     c.tss.ist[IST_NMI_DF - 1] = stack_top(c.ist_stack, sizeof c.ist_stack);
     c.tss.iomap_base = sizeof(Tss);
     tss_descriptor(&c.gdt[3], &c.tss);

@@ -4,6 +4,7 @@
  * and calls host_trap(TrapFrame*). host_trap returns only for NMIs.
  */
 #include "arch/x86/gprs.S.inc"
+#include "arch/x86/host_layout.h"
 
     .text
 .macro ISR_NOERR n
@@ -11,6 +12,14 @@
 isr_\n:
     pushq $0
     pushq $\n
+    jmp isr_common
+.endm
+/* A stub named by its role, for the boot core's own vectors (host_layout.h). */
+.macro ISR_AT name, vector
+    .globl \name
+\name:
+    pushq $0
+    pushq $\vector
     jmp isr_common
 .endm
 .macro ISR_ERR n
@@ -52,17 +61,20 @@ ISR_NOERR 28
 ISR_ERR   29
 ISR_ERR   30
 ISR_NOERR 31
-ISR_NOERR 255                            /* spurious / unexpected vector */
-ISR_NOERR 240                            /* wake-up IPI to the boot core */
-ISR_NOERR 224                            /* shared INTx lines (shared_intx.hpp VECTOR_BASE) */
-ISR_NOERR 225
-ISR_NOERR 226
-ISR_NOERR 227
-ISR_NOERR 228
-ISR_NOERR 229
-ISR_NOERR 230
-ISR_NOERR 231
-ISR_NOERR 232                            /* VT-d fault events */
+ISR_AT isr_spurious, HOST_VECTOR_SPURIOUS  /* spurious / unexpected vector */
+ISR_AT isr_wake, HOST_VECTOR_WAKE          /* wake-up IPI to the boot core */
+ISR_AT isr_shared_0, HOST_VECTOR_SHARED_FIRST + 0   /* shared INTx lines */
+ISR_AT isr_shared_1, HOST_VECTOR_SHARED_FIRST + 1
+ISR_AT isr_shared_2, HOST_VECTOR_SHARED_FIRST + 2
+ISR_AT isr_shared_3, HOST_VECTOR_SHARED_FIRST + 3
+ISR_AT isr_shared_4, HOST_VECTOR_SHARED_FIRST + 4
+ISR_AT isr_shared_5, HOST_VECTOR_SHARED_FIRST + 5
+ISR_AT isr_shared_6, HOST_VECTOR_SHARED_FIRST + 6
+ISR_AT isr_shared_7, HOST_VECTOR_SHARED_FIRST + 7
+.if HOST_SHARED_LINES != 8
+    .error "isr.S has 8 shared-line stubs: keep HOST_SHARED_LINES in step"
+.endif
+ISR_AT isr_vtd_fault, HOST_VECTOR_VTD_FAULT
 
 isr_common:
     PUSH_GPRS
@@ -83,10 +95,11 @@ isr_table:
     .quad isr_8, isr_9, isr_10, isr_11, isr_12, isr_13, isr_14, isr_15
     .quad isr_16, isr_17, isr_18, isr_19, isr_20, isr_21, isr_22, isr_23
     .quad isr_24, isr_25, isr_26, isr_27, isr_28, isr_29, isr_30, isr_31
-    .quad isr_255
+    .quad isr_spurious
     .globl shared_isr_table
 shared_isr_table:
-    .quad isr_224, isr_225, isr_226, isr_227, isr_228, isr_229, isr_230, isr_231
+    .quad isr_shared_0, isr_shared_1, isr_shared_2, isr_shared_3
+    .quad isr_shared_4, isr_shared_5, isr_shared_6, isr_shared_7
     .globl vtd_fault_isr
 vtd_fault_isr:
-    .quad isr_232
+    .quad isr_vtd_fault

@@ -1,6 +1,7 @@
 #include "arch/x86/lapic.hpp"
 
 #include "arch/x86/cpu.hpp"
+#include "arch/x86/host_layout.h"
 #include "arch/x86/timing.hpp"
 #include "arch/x86/vmx_defs.hpp"
 
@@ -8,7 +9,7 @@ namespace natsume::x86::lapic {
 namespace {
 namespace reg = drivers::lapic;
 using reg::Reg;
-constexpr uint32_t SPURIOUS_VECTOR = 0xff;
+constexpr uint32_t SPURIOUS_VECTOR = HOST_VECTOR_SPURIOUS;
 constexpr auto ICR_DELIVERY_PENDING = static_cast<uint32_t>(reg::icr::DELIVERY_PENDING);
 constexpr uint32_t icr_command(reg::DeliveryMode mode, uint8_t vector = 0) {
     return reg::Icr::make(vector, mode).low() | static_cast<uint32_t>(reg::icr::LEVEL_ASSERT);

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "drivers/x86/descriptors.hpp"
+
 namespace natsume {
 struct Partition;
 }
@@ -29,16 +31,7 @@ struct TrapFrame {
 };
 static_assert(offsetof(TrapFrame, vector) == 15 * 8, "isr.S pushes 15 registers above the vector");
 
-struct Tss {
-    uint32_t reserved0;
-    uint64_t rsp[3];
-    uint64_t reserved1;
-    uint64_t ist[7];
-    uint64_t reserved2;
-    uint16_t reserved3;
-    uint16_t iomap_base;
-} __attribute__((packed));
-static_assert(sizeof(Tss) == 104, "64-bit TSS is 104 bytes (SDM Vol. 3A 8.7)");
+using Tss = drivers::x86::Tss;   // SDM Vol. 3A 8.7
 
 enum class CpuState : uint32_t {
     Absent, Online, VmxReady, Failed, Running, Parked,

@@ -6,13 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/x86/host_layout.h"
 #include "core/partition.hpp"
 
 namespace natsume::x86::shared_intx {
 
-// First of the boot core's vectors for shared lines (one per line).
-constexpr uint8_t VECTOR_BASE = 0xe0;
-constexpr size_t MAX_LINES = 8;
+// First of the boot core's vectors for shared lines (one per line): host_layout.h.
+constexpr uint8_t VECTOR_BASE = HOST_VECTOR_SHARED_FIRST;
+constexpr size_t MAX_LINES = HOST_SHARED_LINES;
 
 // Finds the lines that devices of different partitions share (after every
 // partition's devices are resolved) and marks devices whose assertion check

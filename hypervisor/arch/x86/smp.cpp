@@ -1,6 +1,7 @@
 #include "arch/x86/smp.hpp"
 
 #include "arch/x86/cpu.hpp"
+#include "arch/x86/host_layout.h"
 #include "arch/x86/lapic.hpp"
 #include "arch/x86/percpu.hpp"
 #include "arch/x86/timing.hpp"
@@ -14,8 +15,8 @@ extern uint64_t ap_boot_stack_top;
 
 namespace natsume::x86::smp {
 namespace {
-// Must match AP_TRAMPOLINE_PHYS in entry.S; SIPI vector = page number.
-constexpr uint64_t TRAMPOLINE_PHYS = 0x8000;
+// host_layout.h, shared with entry.S; SIPI vector = page number.
+constexpr uint64_t TRAMPOLINE_PHYS = AP_TRAMPOLINE_PHYS;
 constexpr uint8_t TRAMPOLINE_PAGE = TRAMPOLINE_PHYS >> 12;
 // SDM 8.4.4.1: 10 ms after INIT, 200 us between the SIPIs.
 constexpr uint64_t INIT_DELAY_US = 10000, SIPI_DELAY_US = 200;

@@ -5,6 +5,9 @@
  * processors arrive through the real-mode trampoline below and share the
  * long-mode switch.
  */
+#include "arch/x86/host_layout.h"
+#include "drivers/x86/segments.h"
+
 #define MB2_MAGIC        0xe85250d6
 #define MB2_BOOT_MAGIC   0x36d76289
 #define MSR_EFER         0xc0000080
@@ -101,7 +104,7 @@ build_boot_page_tables:
     orl  $CR0_PE_PG, %eax
     movl %eax, %cr0
     lgdt boot_gdt_ptr
-    ljmp $0x08, $\target
+    ljmp $BOOT_SEL_CODE64, $\target
 .endm
 
 enter_long_mode_bsp:
@@ -109,7 +112,7 @@ enter_long_mode_bsp:
 
     .globl ap_entry32
 ap_entry32:
-    movw $0x10, %ax
+    movw $BOOT_SEL_DATA, %ax
     movw %ax, %ds
     movw %ax, %es
     movw %ax, %ss
@@ -133,7 +136,7 @@ early_fail:
 
     .code64
 bsp_long_mode:
-    movw $0x10, %ax
+    movw $BOOT_SEL_DATA, %ax
     movw %ax, %ds
     movw %ax, %es
     movw %ax, %ss
@@ -149,7 +152,7 @@ bsp_long_mode:
     jmp 1b
 
 ap_long_mode:
-    movw $0x10, %ax
+    movw $BOOT_SEL_DATA, %ax
     movw %ax, %ds
     movw %ax, %es
     movw %ax, %ss
@@ -167,7 +170,6 @@ ap_long_mode:
  * 1 MiB) and started by SIPI. Position-independent: it only uses offsets
  * from its own start and absolute addresses in the hypervisor image.
  */
-#define AP_TRAMPOLINE_PHYS 0x8000
     .section .rodata
     .code16
     .globl ap_trampoline_start, ap_trampoline_end
@@ -181,7 +183,7 @@ ap_trampoline_start:
     movl %cr0, %eax
     orl  $1, %eax
     movl %eax, %cr0
-    ljmpl $0x18, $ap_entry32
+    ljmpl $BOOT_SEL_CODE32, $ap_entry32
     .balign 8
 tramp_gdt_ptr:
     .word boot_gdt_end - boot_gdt - 1
@@ -193,9 +195,12 @@ ap_trampoline_end:
     .balign 16
 boot_gdt:
     .quad 0
-    .quad 0x00af9a000000ffff            /* 0x08: 64-bit code */
-    .quad 0x00cf92000000ffff            /* 0x10: data */
-    .quad 0x00cf9a000000ffff            /* 0x18: 32-bit code (AP trampoline) */
+    .quad X86_GDT_CODE64                /* BOOT_SEL_CODE64 */
+    .quad X86_GDT_DATA                  /* BOOT_SEL_DATA */
+    .quad X86_GDT_CODE32                /* BOOT_SEL_CODE32: the AP trampoline's 32-bit code */
+.if BOOT_SEL_CODE64 != 0x08 || BOOT_SEL_DATA != 0x10 || BOOT_SEL_CODE32 != 0x18
+    .error "boot_gdt's slots and host_layout.h's BOOT_SEL_* disagree"
+.endif
 boot_gdt_end:
 boot_gdt_ptr:
     .word boot_gdt_end - boot_gdt - 1
