@@ -3,7 +3,7 @@
 // 0x20 IOAPICs: ICH datasheets; the remappable entry format: Intel VT-d
 // specification 5.1.5.1). One definition for the hypervisor and the guest
 // kernel; who may program which pin is the hypervisor's policy
-// (hypervisor/lib/vioapic).
+// (hypervisor/vdev/vioapic).
 #pragma once
 #include <stdint.h>
 

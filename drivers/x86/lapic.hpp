@@ -2,7 +2,7 @@
 // architecture defines them (Intel SDM Vol. 3A chapter 10 "Advanced
 // Programmable Interrupt Controller"): one definition for the hypervisor,
 // its self-test and the guest kernel. Facts only: who may write what is
-// the hypervisor's policy (hypervisor/lib/icr_filter, lvt).
+// the hypervisor's policy (hypervisor/vdev/icr_filter, lvt).
 #pragma once
 #include <stdint.h>
 

@@ -1,14 +1,15 @@
 // Boot of the VT-d platform self-test: the hypervisor's boot path (console,
 // multiboot2, TSC, ACPI, application processors) without VMX, then the test
 // cases in tests.cpp against the emulated remapping hardware.
-#include "arch/x86/cpu.hpp"
+#include "drivers/x86/cpu.hpp"
+#include "arch/x86/ioapic_hw.hpp"
 #include "arch/x86/lapic.hpp"
 #include "arch/x86/percpu.hpp"
 #include "arch/x86/smp.hpp"
 #include "arch/x86/timing.hpp"
-#include "core/boot.hpp"
-#include "core/log.hpp"
-#include "core/panic.hpp"
+#include "boot/boot.hpp"
+#include "base/log.hpp"
+#include "base/panic.hpp"
 #include "lib/cmdline.hpp"
 #include "lib/multiboot2.hpp"
 #include "selftest/platform.hpp"
@@ -33,11 +34,8 @@ extern "C" void selftest_isr_0x44();
 namespace natsume::boot {
 namespace {
 Options opts{true, false};   // the self-test always ends the emulator run
-uint64_t khz;
 }  // namespace
 const Options& options() { return opts; }
-uint64_t tsc_khz() { return khz; }
-void notify_partition_stopped() {}
 
 // Application processors only wait for test interrupts.
 void ap_run(x86::PerCpu&) {
@@ -102,6 +100,7 @@ void install_gate(uint8_t vector, void (*handler)()) {
 }
 
 void start_first_ap() {
+    x86::smp::set_ap_continuation(boot::ap_run);
     x86::cpu_count = 1;
     for (size_t i = 0; i < platform.madt.cpu_count; i++) {
         const acpi::Lapic& c = platform.madt.cpus[i];
@@ -137,14 +136,12 @@ extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
     log::print("\nnatsume: boot: Natsume VT-d platform self-test starting\n");
     x86::cpus[0].index = 0;
     x86::cpu_local_init(x86::cpus[0]);
-    x86::outb(0x21, 0xff);   // 8259 pair masked: every test interrupt is an MSI
-    x86::outb(0xa1, 0xff);
+    x86::ioapic_hw::mask_legacy_pic();   // every test interrupt is an MSI
     x86::lapic::init_this_core();
     selftest::platform.bsp_apic_id = x86::lapic::id();
     x86::cpus[0].apic_id = selftest::platform.bsp_apic_id;
     selftest::parse_multiboot(magic, info);
-    boot::khz = x86::calibrate_tsc_khz();
-    if (!boot::khz) NATSUME_PANIC("TSC calibration failed: PIT channel 2 never counted down");
+    if (!x86::calibrate_tsc_khz()) NATSUME_PANIC("TSC calibration failed: PIT channel 2 never counted down");
     selftest::parse_acpi();
     selftest::install_gate(0x41, selftest_isr_0x41);
     selftest::install_gate(0x42, selftest_isr_0x42);

@@ -2,16 +2,16 @@
 // unit, with QEMU's edu device doing the DMA and raising the MSIs.
 #include <stdarg.h>
 
-#include "arch/x86/cpu.hpp"
+#include "drivers/x86/cpu.hpp"
 #include "arch/x86/lapic.hpp"
 #include "arch/x86/timing.hpp"
 #include "arch/x86/vtd/erratum.hpp"
 #include "arch/x86/vtd/iommu.hpp"
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "drivers/net/e1000.hpp"
-#include "lib/msix.hpp"
+#include "vdev/msix.hpp"
 #include "lib/pci.hpp"
-#include "lib/vpci.hpp"
+#include "vdev/vpci.hpp"
 #include "selftest/edu.hpp"
 #include "selftest/pci_cfg.hpp"
 #include "selftest/platform.hpp"
@@ -464,7 +464,7 @@ void Suite::test_msi_injection_blocked() {
            !nothing && qemu ? "true" : "false", f.count, f.last.reason);
 }
 
-// The hypervisor's virtual config space (lib/vpci) in front of edu, with a
+// The hypervisor's virtual config space (vdev/vpci) in front of edu, with a
 // remapping route shaped like arch/x86/devices.cpp's: the "guest" aims its
 // MSI at a core it does not own (APIC id 0xfe) with its own vector; the
 // device must hold the remappable message of the device's own entry, and the
@@ -542,7 +542,7 @@ void Suite::test_msi_virtualized() {
 }
 
 // MSI-X the same way, with QEMU's e1000e (82574, 5 MSI-X entries) and the
-// hypervisor's MSI-X table virtualization (lib/msix): the "guest" programs
+// hypervisor's MSI-X table virtualization (vdev/msix): the "guest" programs
 // entry 2 for another core with its own vector and unmasks it; the hardware
 // entry must hold the remappable message of that entry's own remapping
 // entry, and the NIC's receive-queue-0 cause (IVAR routes it to entry 2,

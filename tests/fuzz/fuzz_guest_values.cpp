@@ -1,5 +1,5 @@
 // The checks a guest's register values pass before they reach hardware in
-// root mode: IA32_APIC_BASE (hypervisor/lib/apic_base.cpp), XSETBV
+// root mode: IA32_APIC_BASE (hypervisor/vdev/apic_base.cpp), XSETBV
 // (xcr0.cpp), MOV to CR0/CR3/CR4 (control_regs.cpp) and LVT writes (lvt.cpp).
 //
 // Asserts, as the SDM states the rules: an accepted APIC base sets no
@@ -15,10 +15,10 @@
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include "fuzz_util.hpp"
-#include "hypervisor/lib/apic_base.hpp"
-#include "hypervisor/lib/control_regs.hpp"
-#include "hypervisor/lib/lvt.hpp"
-#include "hypervisor/lib/xcr0.hpp"
+#include "hypervisor/vdev/apic_base.hpp"
+#include "hypervisor/vdev/control_regs.hpp"
+#include "hypervisor/vdev/lvt.hpp"
+#include "hypervisor/vdev/xcr0.hpp"
 
 using namespace natsume;
 

@@ -1,4 +1,4 @@
-// The interrupt-command filter (hypervisor/lib/icr_filter.cpp), x2APIC and
+// The interrupt-command filter (hypervisor/vdev/icr_filter.cpp), x2APIC and
 // xAPIC forms, with a fuzzed partition (up to 8 owned APIC IDs and a self ID).
 //
 // Asserts on every allowed command: fixed delivery, vector >= 16, shorthand
@@ -10,7 +10,7 @@
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include "fuzz_util.hpp"
-#include "hypervisor/lib/icr_filter.hpp"
+#include "hypervisor/vdev/icr_filter.hpp"
 
 using namespace natsume;
 using namespace natsume::icr;

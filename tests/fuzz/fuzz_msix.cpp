@@ -1,4 +1,4 @@
-// MSI-X (hypervisor/lib/msix.cpp): locate() on the MSI-X test machine
+// MSI-X (hypervisor/vdev/msix.cpp): locate() on the MSI-X test machine
 // (tests/unit/msix/msix_machine.hpp) with fuzzed Message Control and
 // Table/PBA Offset/BIR registers, then a Table with a fuzzed size and owner
 // driven by a sequence of guest table writes and reads and owner moves, in
@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "fuzz_util.hpp"
-#include "lib/msix.hpp"
+#include "vdev/msix.hpp"
 #include "msix_machine.hpp"
 
 using namespace natsume;

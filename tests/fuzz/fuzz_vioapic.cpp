@@ -1,4 +1,4 @@
-// The virtual IOAPIC (hypervisor/lib/vioapic.cpp): a fuzzed configuration,
+// The virtual IOAPIC (hypervisor/vdev/vioapic.cpp): a fuzzed configuration,
 // then a sequence of guest reads and writes at fuzzed offsets, sizes and
 // values (mostly the IOREGSEL/IOWIN/EOI protocol, sometimes anything).
 //
@@ -11,7 +11,7 @@
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include "fuzz_util.hpp"
-#include "hypervisor/lib/vioapic.hpp"
+#include "hypervisor/vdev/vioapic.hpp"
 
 using namespace natsume;
 using namespace natsume::vioapic;

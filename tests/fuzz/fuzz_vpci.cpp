@@ -1,4 +1,4 @@
-// One partition's virtual PCI configuration space (hypervisor/lib/vpci.cpp)
+// One partition's virtual PCI configuration space (hypervisor/vdev/vpci.cpp)
 // over the PCI test machine (tests/unit/pci/test_machine.hpp): a fuzzed set
 // of owned functions with fuzzed options, then a sequence of guest config
 // reads and writes at fuzzed BDFs, offsets, sizes and values.
@@ -14,7 +14,7 @@
 #include <memory>
 
 #include "fuzz_util.hpp"
-#include "lib/vpci.hpp"
+#include "vdev/vpci.hpp"
 #include "test_machine.hpp"
 
 using namespace natsume;

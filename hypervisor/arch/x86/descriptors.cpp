@@ -1,5 +1,5 @@
 // GDT, TSS and IDT of the hypervisor (SDM Vol. 3A 3.4.5, 6.14, 8.2.3).
-#include "arch/x86/cpu.hpp"
+#include "drivers/x86/cpu.hpp"
 #include "arch/x86/host_layout.h"
 #include "arch/x86/host_paging.hpp"
 #include "arch/x86/percpu.hpp"

@@ -6,7 +6,7 @@
 #include "arch/x86/pci_hw.hpp"
 #include "arch/x86/shared_intx.hpp"
 #include "arch/x86/vtd/platform.hpp"
-#include "core/log.hpp"
+#include "base/log.hpp"
 
 namespace natsume::x86::devices {
 namespace {

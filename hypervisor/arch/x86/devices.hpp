@@ -2,7 +2,7 @@
 // resolved against it (BDF, identity, INTx GSI), its virtual config space and
 // its virtual IOAPIC.
 #pragma once
-#include "core/partition.hpp"
+#include "partition/partition.hpp"
 #include "lib/acpi.hpp"
 #include "lib/pci.hpp"
 

@@ -5,7 +5,7 @@
 #include "arch/x86/exit_context.hpp"
 #include "arch/x86/vmx.hpp"
 #include "arch/x86/vmx_defs.hpp"
-#include "core/log.hpp"
+#include "base/log.hpp"
 
 namespace natsume::x86 {
 

@@ -1,17 +1,17 @@
 // Control registers, XSETBV and the exceptions Natsume intercepts (#AC, #DB):
 // every guest value is checked the way the processor would check it
-// (lib/control_regs.hpp, lib/xcr0.hpp) before it reaches the VMCS or the
+// (vdev/control_regs.hpp, vdev/xcr0.hpp) before it reaches the VMCS or the
 // hardware, and an architectural fault stays the guest's own #GP or #UD.
 
-#include "arch/x86/cpu.hpp"
+#include "drivers/x86/cpu.hpp"
 #include "arch/x86/exit_context.hpp"
 #include "arch/x86/safe_access.hpp"
 #include "arch/x86/vcpu.hpp"
 #include "arch/x86/vmx.hpp"
 #include "arch/x86/vmx_caps.hpp"
-#include "core/log.hpp"
-#include "lib/control_regs.hpp"
-#include "lib/xcr0.hpp"
+#include "base/log.hpp"
+#include "vdev/control_regs.hpp"
+#include "vdev/xcr0.hpp"
 
 namespace natsume::x86 {
 

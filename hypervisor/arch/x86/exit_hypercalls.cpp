@@ -3,8 +3,8 @@
 
 #include "arch/x86/exit_context.hpp"
 #include "arch/x86/vmx.hpp"
-#include "core/boot.hpp"
-#include "core/log.hpp"
+#include "base/clock.hpp"
+#include "base/log.hpp"
 
 namespace natsume::x86 {
 
@@ -25,7 +25,7 @@ int64_t hc_partition_info(Vcpu& v) {
     info->partition_id = v.part.id;
     info->apic_id = v.part.apic_id;
     info->ram_size = v.part.ram_size;
-    info->tsc_khz = boot::tsc_khz();
+    info->tsc_khz = clock::tsc_khz();
     return NATSUME_OK;
 }
 

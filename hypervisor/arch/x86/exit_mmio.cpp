@@ -10,14 +10,14 @@
 #include "arch/x86/vmx.hpp"
 #include "arch/x86/vmx_defs.hpp"
 #include "arch/x86/vtd/platform.hpp"
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "lib/guest_paging.hpp"
-#include "lib/icr_filter.hpp"
+#include "vdev/icr_filter.hpp"
 #include "lib/insn_decode.hpp"
-#include "lib/lvt.hpp"
+#include "vdev/lvt.hpp"
 #include "lib/pci.hpp"
-#include "lib/vioapic.hpp"
-#include "lib/vpci.hpp"
+#include "vdev/vioapic.hpp"
+#include "vdev/vpci.hpp"
 
 namespace natsume::x86 {
 

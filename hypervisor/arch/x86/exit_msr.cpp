@@ -3,16 +3,16 @@
 // fault-safe form: a value the checks missed is a #GP for the guest, never a
 // root-mode fault.
 
-#include "arch/x86/cpu.hpp"
+#include "drivers/x86/cpu.hpp"
 #include "arch/x86/exit_context.hpp"
 #include "arch/x86/lapic.hpp"
 #include "arch/x86/safe_access.hpp"
 #include "arch/x86/vcpu.hpp"
 #include "arch/x86/vmx.hpp"
 #include "arch/x86/vmx_defs.hpp"
-#include "lib/apic_base.hpp"
-#include "lib/icr_filter.hpp"
-#include "lib/lvt.hpp"
+#include "vdev/apic_base.hpp"
+#include "vdev/icr_filter.hpp"
+#include "vdev/lvt.hpp"
 
 namespace natsume::x86 {
 

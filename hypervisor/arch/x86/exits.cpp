@@ -4,14 +4,13 @@
 #include <initializer_list>
 #include <natsume/hypercall.h>
 
-#include "arch/x86/cpu.hpp"
+#include "drivers/x86/cpu.hpp"
 #include "arch/x86/devices.hpp"
 #include "arch/x86/exit_context.hpp"
 #include "arch/x86/vcpu.hpp"
 #include "arch/x86/vmx.hpp"
 #include "arch/x86/vmx_caps.hpp"
-#include "core/boot.hpp"
-#include "core/log.hpp"
+#include "base/log.hpp"
 
 namespace natsume::x86 {
 namespace {
@@ -130,7 +129,6 @@ constexpr HandlerTable handlers;
         log::print("natsume: partition %s: %u device(s) quiesced (bus master off, interrupts masked)\n", p.cfg.name, n);
     partition_report_stop(p, reason);
     this_cpu().state = CpuState::Parked;
-    boot::notify_partition_stopped();
     halt_forever();
 }
 

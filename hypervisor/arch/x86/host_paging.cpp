@@ -1,11 +1,11 @@
 #include "arch/x86/host_paging.hpp"
 
-#include "arch/x86/cpu.hpp"
+#include "drivers/x86/cpu.hpp"
 #include "arch/x86/percpu.hpp"
 #include "arch/x86/safe_access.hpp"
 #include "arch/x86/vmx_defs.hpp"
-#include "core/log.hpp"
-#include "core/page_pool.hpp"
+#include "base/log.hpp"
+#include "base/page_pool.hpp"
 
 extern "C" const uint8_t __image_start[], __image_end[], __rodata_start[], __data_start[];
 

@@ -1,7 +1,9 @@
 #include "arch/x86/ioapic_hw.hpp"
 
-#include "core/spinlock.hpp"
+#include "base/spinlock.hpp"
+#include "drivers/x86/cpu.hpp"
 #include "drivers/x86/ioapic.hpp"
+#include "drivers/x86/pic8259.hpp"
 
 namespace natsume::x86::ioapic_hw {
 namespace {
@@ -39,6 +41,13 @@ void add_unit(uint64_t base, uint32_t gsi_base) {
         write_reg(u, hw::redirection_low(pin), ENTRY_MASKED);
         write_reg(u, hw::redirection_high(pin), 0);
     }
+}
+
+void mask_legacy_pic() {
+    struct Out {
+        static void out8(uint16_t port, uint8_t v) { outb(port, v); }
+    };
+    drivers::pic8259::mask_all<Out>();
 }
 
 const Unit* unit_for_gsi(uint32_t gsi) {

@@ -17,6 +17,8 @@ struct Unit {
 // Registers a unit found in the MADT and masks all its pins: nothing reaches
 // a core until a partition programs a pin it owns.
 void add_unit(uint64_t base, uint32_t gsi_base);
+// The legacy 8259 pair stays masked: device interrupts go through the IOAPIC.
+void mask_legacy_pic();
 const Unit* unit_for_gsi(uint32_t gsi);
 uint32_t unit_count();
 const Unit& unit(uint32_t i);

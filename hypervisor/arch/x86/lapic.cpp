@@ -1,6 +1,6 @@
 #include "arch/x86/lapic.hpp"
 
-#include "arch/x86/cpu.hpp"
+#include "drivers/x86/cpu.hpp"
 #include "arch/x86/host_layout.h"
 #include "arch/x86/timing.hpp"
 #include "arch/x86/vmx_defs.hpp"

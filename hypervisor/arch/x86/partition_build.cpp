@@ -5,14 +5,14 @@
 
 #include <natsume/bootinfo.h>
 
-#include "arch/x86/cpu.hpp"
+#include "drivers/x86/cpu.hpp"
 #include "arch/x86/devices.hpp"
 #include "arch/x86/page_table.hpp"
 #include "arch/x86/vmx_defs.hpp"
-#include "core/log.hpp"
-#include "core/page_pool.hpp"
+#include "base/log.hpp"
+#include "base/page_pool.hpp"
 #include "lib/elf.hpp"
-#include "lib/lvt.hpp"
+#include "vdev/lvt.hpp"
 
 extern "C" void* memset(void*, int, unsigned long);
 extern "C" void* memcpy(void*, const void*, unsigned long);

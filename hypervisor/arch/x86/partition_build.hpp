@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/partition.hpp"
+#include "partition/partition.hpp"
 
 namespace natsume::x86 {
 

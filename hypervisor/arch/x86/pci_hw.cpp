@@ -1,7 +1,7 @@
 #include "arch/x86/pci_hw.hpp"
 
-#include "arch/x86/cpu.hpp"
-#include "core/spinlock.hpp"
+#include "drivers/x86/cpu.hpp"
+#include "base/spinlock.hpp"
 #include "drivers/pci/cf8.hpp"
 
 namespace natsume::x86::pci_hw {

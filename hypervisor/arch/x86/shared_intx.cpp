@@ -5,11 +5,12 @@
 #include "arch/x86/pci_hw.hpp"
 #include "arch/x86/timing.hpp"
 #include "arch/x86/vtd/platform.hpp"
+#include "base/clock.hpp"
 #include "drivers/net/e1000.hpp"
 #include "drivers/x86/ioapic.hpp"
-#include "core/log.hpp"
-#include "lib/intx_route.hpp"
-#include "arch/x86/cpu.hpp"
+#include "base/log.hpp"
+#include "vdev/intx_route.hpp"
+#include "drivers/x86/cpu.hpp"
 #include "lib/tsc_math.hpp"
 
 namespace natsume::x86::shared_intx {
@@ -225,7 +226,7 @@ void handle(size_t index) {
     }
     // Only a device that cannot tell holds the line: keep it masked while its owner services it.
     ioapic_hw::mask(l.gsi);
-    l.held_until = rdtsc() + us_to_ticks(NONE_HOLD_US, tsc_khz());
+    l.held_until = rdtsc() + us_to_ticks(NONE_HOLD_US, clock::tsc_khz());
 }
 
 void guest_pin_changed(Partition& p, uint32_t gsi) {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "arch/x86/host_layout.h"
-#include "core/partition.hpp"
+#include "partition/partition.hpp"
 
 namespace natsume::x86::shared_intx {
 

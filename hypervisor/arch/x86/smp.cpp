@@ -1,12 +1,11 @@
 #include "arch/x86/smp.hpp"
 
-#include "arch/x86/cpu.hpp"
+#include "drivers/x86/cpu.hpp"
 #include "arch/x86/host_layout.h"
 #include "arch/x86/lapic.hpp"
 #include "arch/x86/percpu.hpp"
 #include "arch/x86/timing.hpp"
-#include "core/boot.hpp"
-#include "core/log.hpp"
+#include "base/log.hpp"
 
 extern "C" {
 extern const uint8_t ap_trampoline_start[], ap_trampoline_end[];
@@ -14,6 +13,8 @@ extern uint64_t ap_boot_stack_top;
 }
 
 namespace natsume::x86::smp {
+ApContinuation ap_continuation;
+void set_ap_continuation(ApContinuation fn) { ap_continuation = fn; }
 namespace {
 // host_layout.h, shared with entry.S; SIPI vector = page number.
 constexpr uint64_t TRAMPOLINE_PHYS = AP_TRAMPOLINE_PHYS;
@@ -77,5 +78,6 @@ extern "C" void ap_main() {
     lapic::init_this_core();
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     c.state = CpuState::Online;
-    natsume::boot::ap_run(c);
+    if (smp::ap_continuation) smp::ap_continuation(c);
+    halt_forever();
 }

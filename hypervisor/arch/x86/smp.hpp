@@ -3,7 +3,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+namespace natsume::x86 { struct PerCpu; }
+
 namespace natsume::x86::smp {
+
+// What each AP runs once it is online: the boot flow's rendezvous (or the
+// self-test's idle loop). Set before the first start_ap; never returns.
+using ApContinuation = void (*)(PerCpu&);
+void set_ap_continuation(ApContinuation fn);
 
 // Starts the core with this APIC ID as cpus[index]; waits until it reports
 // online. False (with a sentence in cpus[index].failure) when it does not.

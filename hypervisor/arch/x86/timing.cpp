@@ -1,13 +1,11 @@
 #include "arch/x86/timing.hpp"
 
-#include "arch/x86/cpu.hpp"
+#include "base/clock.hpp"
+#include "drivers/x86/cpu.hpp"
 #include "lib/tsc_math.hpp"
 
 namespace natsume::x86 {
 namespace {
-// Until calibration, assume a fast 4 GHz TSC so early deadlines err long.
-uint64_t khz = 4000000;
-
 // PIT: 1.193182 MHz input clock; channel 2 gate and output on port 0x61.
 constexpr uint32_t PIT_HZ = 1193182;
 constexpr uint16_t PIT_CH2 = 0x42, PIT_CMD = 0x43, PORT_B = 0x61;
@@ -28,15 +26,13 @@ uint64_t calibrate_tsc_khz() {
     }
     uint64_t t1 = rdtsc();
     uint64_t measured = (t1 - t0) / CALIBRATION_MS;
-    if (measured) khz = measured;
+    if (measured) clock::set_tsc_khz(measured);
     return measured;
 }
 
-uint64_t tsc_khz() { return khz; }
-
 Deadline Deadline::in_us(uint64_t us) {
     Deadline d;
-    d.end_ = rdtsc() + us_to_ticks(us, khz);
+    d.end_ = rdtsc() + us_to_ticks(us, clock::tsc_khz());
     return d;
 }
 

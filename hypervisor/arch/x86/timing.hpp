@@ -7,7 +7,6 @@ namespace natsume::x86 {
 // Measures the TSC against PIT channel 2 over 10 ms; 0 if the PIT never
 // counted down (then a conservative default is used).
 uint64_t calibrate_tsc_khz();
-uint64_t tsc_khz();
 
 class Deadline {
 public:

@@ -3,12 +3,12 @@
 #include <natsume/bootinfo.h>
 #include <stdarg.h>
 
-#include "arch/x86/cpu.hpp"
+#include "drivers/x86/cpu.hpp"
 #include "arch/x86/exit_context.hpp"
 #include "arch/x86/vmx.hpp"
 #include "arch/x86/vmx_caps.hpp"
 #include "arch/x86/vmx_defs.hpp"
-#include "core/log.hpp"
+#include "base/log.hpp"
 
 extern "C" {
 void vmx_exit_entry();

@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 #include "arch/x86/percpu.hpp"
-#include "core/partition.hpp"
+#include "partition/partition.hpp"
 
 namespace natsume::x86 {
 

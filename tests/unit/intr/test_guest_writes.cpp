@@ -5,11 +5,11 @@
 
 #include <string>
 
-#include "hypervisor/lib/apic_base.hpp"
-#include "hypervisor/lib/control_regs.hpp"
-#include "hypervisor/lib/lvt.hpp"
+#include "hypervisor/vdev/apic_base.hpp"
+#include "hypervisor/vdev/control_regs.hpp"
+#include "hypervisor/vdev/lvt.hpp"
 #include "hypervisor/lib/rate_limit.hpp"
-#include "hypervisor/lib/xcr0.hpp"
+#include "hypervisor/vdev/xcr0.hpp"
 
 using namespace natsume;
 

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "hypervisor/lib/icr_filter.hpp"
+#include "hypervisor/vdev/icr_filter.hpp"
 
 using namespace natsume::icr;
 namespace reg = natsume::drivers::lapic::icr;

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "hypervisor/lib/intx_route.hpp"
+#include "hypervisor/vdev/intx_route.hpp"
 
 using namespace natsume::intx;
 

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "hypervisor/lib/vioapic.hpp"
+#include "hypervisor/vdev/vioapic.hpp"
 
 using namespace natsume::vioapic;
 

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "lib/msix.hpp"
+#include "vdev/msix.hpp"
 #include "msix_machine.hpp"
 
 using namespace natsume;

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "lib/msix.hpp"
+#include "vdev/msix.hpp"
 
 using namespace natsume;
 using Kind = msix::Action::Kind;

@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "lib/vpci.hpp"
+#include "vdev/vpci.hpp"
 #include "test_machine.hpp"
 
 using namespace natsume;

@@ -2,7 +2,7 @@
 
 #include "arch/x86/timing.hpp"
 #include "arch/x86/vtd/invalidation.hpp"
-#include "core/page_pool.hpp"
+#include "base/page_pool.hpp"
 
 namespace natsume::x86::vtd {
 namespace {

@@ -7,7 +7,7 @@
 
 #include "arch/x86/vtd/tables.hpp"
 #include "drivers/x86/ioapic.hpp"
-#include "lib/msi_route.hpp"
+#include "vdev/msi_route.hpp"
 
 namespace natsume::x86::vtd {
 

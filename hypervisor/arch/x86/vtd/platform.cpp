@@ -7,9 +7,9 @@
 #include "arch/x86/shared_intx.hpp"
 #include "arch/x86/vtd/erratum.hpp"
 #include "arch/x86/vtd/iommu.hpp"
-#include "core/log.hpp"
-#include "core/spinlock.hpp"
-#include "lib/msi_route.hpp"
+#include "base/log.hpp"
+#include "base/spinlock.hpp"
+#include "vdev/msi_route.hpp"
 
 namespace natsume::x86::vtd {
 namespace {

@@ -13,10 +13,10 @@
 #include <stdint.h>
 
 #include "common/config/validate.hpp"
-#include "core/partition.hpp"
+#include "partition/partition.hpp"
 #include "lib/acpi.hpp"
 #include "lib/dmar.hpp"
-#include "lib/msi_route.hpp"
+#include "vdev/msi_route.hpp"
 #include "lib/pci.hpp"
 
 namespace natsume::x86::vtd {

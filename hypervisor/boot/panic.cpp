@@ -1,11 +1,11 @@
-#include "core/panic.hpp"
+#include "base/panic.hpp"
 
 #include <stdarg.h>
 
-#include "arch/x86/cpu.hpp"
+#include "drivers/x86/cpu.hpp"
 #include "arch/x86/percpu.hpp"
-#include "core/boot.hpp"
-#include "core/log.hpp"
+#include "boot/boot.hpp"
+#include "base/log.hpp"
 
 namespace natsume {
 

@@ -1,11 +1,11 @@
-#include "core/partition.hpp"
+#include "partition/partition.hpp"
 
 #include <stdarg.h>
 
-#include "arch/x86/cpu.hpp"
-#include "core/boot.hpp"
-#include "core/log.hpp"
-#include "core/spinlock.hpp"
+#include "drivers/x86/cpu.hpp"
+#include "base/clock.hpp"
+#include "base/log.hpp"
+#include "base/spinlock.hpp"
 
 namespace natsume {
 
@@ -21,7 +21,7 @@ constexpr uint64_t REFUSAL_BURST = 16, REFUSALS_PER_SECOND = 4;
 constexpr uint64_t CONSOLE_BURST = 16384, CONSOLE_BYTES_PER_SECOND = 4096;
 
 rate::Limit limit(uint64_t burst, uint64_t per_second) {
-    return {burst, rate::ticks_per_token(boot::tsc_khz(), per_second)};
+    return {burst, rate::ticks_per_token(clock::tsc_khz(), per_second)};
 }
 // Keeps one partition's stop report together on the console.
 Spinlock report_lock;
@@ -77,6 +77,11 @@ void partition_print_counters(const Partition& p) {
     log::print("%s total=%lu (reason:count)\n", line, total);
 }
 
+namespace {
+// Told after a partition stopped (the boot core's wake-up, set by the boot flow).
+void (*stop_listener)();
+}  // namespace
+
 void partition_report_stop(Partition& p, const char* reason) {
     LockGuard g(report_lock);
     if (p.console_len) flush_line(p);
@@ -85,7 +90,10 @@ void partition_report_stop(Partition& p, const char* reason) {
     partition_print_counters(p);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     p.state = PartitionState::Stopped;
+    if (auto fn = __atomic_load_n(&stop_listener, __ATOMIC_ACQUIRE)) fn();
 }
+
+void partition_set_stop_listener(void (*fn)()) { __atomic_store_n(&stop_listener, fn, __ATOMIC_RELEASE); }
 
 void partition_refuse(Partition& p, Refusal kind, const char* fmt, ...) {
     va_list ap;

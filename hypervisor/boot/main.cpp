@@ -4,7 +4,7 @@
 #include <natsume/config_blob.h>
 #include <natsume/hypercall.h>
 
-#include "arch/x86/cpu.hpp"
+#include "drivers/x86/cpu.hpp"
 #include "arch/x86/devices.hpp"
 #include "arch/x86/host_paging.hpp"
 #include "arch/x86/ioapic_hw.hpp"
@@ -20,11 +20,11 @@
 #include "arch/x86/vcpu.hpp"
 #include "arch/x86/vtd/platform.hpp"
 #include "common/config/validate.hpp"
-#include "core/boot.hpp"
-#include "core/log.hpp"
-#include "core/page_pool.hpp"
-#include "core/panic.hpp"
-#include "core/partition.hpp"
+#include "boot/boot.hpp"
+#include "base/log.hpp"
+#include "base/page_pool.hpp"
+#include "base/panic.hpp"
+#include "partition/partition.hpp"
 #include "lib/acpi.hpp"
 #include "lib/cmdline.hpp"
 #include "lib/cpu_topology.hpp"
@@ -338,6 +338,7 @@ void setup_partitions(const natsume_config_header* h) {
 }
 
 void start_cores() {
+    x86::smp::set_ap_continuation(ap_run);
     x86::cpu_count = 1;
     for (size_t i = 0; i < madt.cpu_count; i++) {
         if (!madt.cpus[i].enabled || madt.cpus[i].apic_id == bsp_apic_id) continue;
@@ -385,6 +386,8 @@ bool wake_boot_core() { return x86::lapic::send_fixed(bsp_apic_id, WAKE_VECTOR);
 [[noreturn]] void supervise() {
     // Partition cores queue their console lines; this core writes them out.
     log::defer_to(wake_boot_core);
+    // A partition that stops wakes this core to look again.
+    partition_set_stop_listener([] { (void)wake_boot_core(); });
     while (!all_stopped()) {
         // With interrupts on: shared lines must not wait behind the UART.
         asm volatile("sti" ::: "memory");
@@ -404,9 +407,7 @@ bool wake_boot_core() { return x86::lapic::send_fixed(bsp_apic_id, WAKE_VECTOR);
 }  // namespace
 
 const Options& options() { return opts; }
-uint64_t tsc_khz() { return measured_tsc_khz; }
 
-void notify_partition_stopped() { (void)wake_boot_core(); }
 
 void ap_run(x86::PerCpu& c) {
     while (phase == Phase::Starting) x86::pause();
@@ -440,9 +441,7 @@ extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
     log::print("\nnatsume: boot: Natsume %u.%u hypervisor starting\n", NATSUME_VERSION_MAJOR, NATSUME_VERSION_MINOR);
     x86::cpus[0].index = 0;
     x86::cpu_local_init(x86::cpus[0]);
-    // The legacy 8259 pair stays masked: device interrupts go through the IOAPIC.
-    x86::outb(0x21, 0xff);
-    x86::outb(0xa1, 0xff);
+    x86::ioapic_hw::mask_legacy_pic();
     x86::lapic::init_this_core();
     boot::bsp_apic_id = x86::lapic::id();
     x86::cpus[0].apic_id = boot::bsp_apic_id;

@@ -1,6 +1,6 @@
-#include "core/page_pool.hpp"
+#include "base/page_pool.hpp"
 
-#include "core/spinlock.hpp"
+#include "base/spinlock.hpp"
 
 extern "C" void* memset(void*, int, unsigned long);
 

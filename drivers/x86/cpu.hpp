@@ -1,10 +1,11 @@
-// Thin wrappers around x86 instructions the hypervisor uses.
+// Thin wrappers around the x86 instructions the hypervisor and its self-test
+// use (CPUID, MSRs, TSC, control registers, port I/O, descriptor tables).
 #pragma once
 #include <stdint.h>
 
 #include "drivers/x86/descriptors.hpp"
 
-namespace natsume::x86 {
+namespace natsume::drivers::x86 {
 
 struct CpuidResult { uint32_t eax, ebx, ecx, edx; };
 
@@ -43,14 +44,18 @@ inline void cli() { asm volatile("cli" ::: "memory"); }
 inline void halt_forever [[noreturn]] () { for (;;) asm volatile("cli; hlt" ::: "memory"); }
 inline uint64_t read_rflags() { uint64_t f; asm volatile("pushfq; popq %0" : "=r"(f)); return f; }
 
-using DescriptorPointer = drivers::x86::DescriptorPointer;
 inline DescriptorPointer sgdt() { DescriptorPointer p; asm volatile("sgdt %0" : "=m"(p)); return p; }
 inline DescriptorPointer sidt() { DescriptorPointer p; asm volatile("sidt %0" : "=m"(p)); return p; }
 inline uint16_t str() { uint16_t s; asm volatile("str %0" : "=r"(s)); return s; }
 
-// Control-register bits (Intel SDM Vol. 3A 2.5); MSR numbers are in vmx_defs.hpp.
+// Control-register bits (Intel SDM Vol. 3A 2.5); MSR numbers are in drivers/x86/msr.hpp.
 namespace cr0 { constexpr uint64_t PE = 1u << 0, MP = 1u << 1, NE = 1u << 5, WP = 1u << 16, PG = 1ull << 31; }
 namespace cr4 { constexpr uint64_t PAE = 1u << 5, OSFXSR = 1u << 9, OSXMMEXCPT = 1u << 10, VMXE = 1u << 13,
                        OSXSAVE = 1u << 18, SMEP = 1u << 20, SMAP = 1u << 21; }
 
+}  // namespace natsume::drivers::x86
+
+// The hypervisor's x86 code (namespace natsume::x86) uses these unqualified.
+namespace natsume::x86 {
+using namespace drivers::x86;
 }  // namespace natsume::x86

@@ -1,4 +1,4 @@
-#include "lib/msix.hpp"
+#include "vdev/msix.hpp"
 
 namespace natsume::msix {
 namespace {

@@ -12,9 +12,6 @@ enum class Phase : uint32_t { Starting, VmxInit, Launch, Abort };
 
 // Application processors wait here for the boot CPU's phases; never returns.
 [[noreturn]] void ap_run(x86::PerCpu& c);
-// Called on a partition's core after it stopped its partition.
-void notify_partition_stopped();
-uint64_t tsc_khz();
 
 struct Options {
     bool emulator_exit;   // "emulator-exit": end the emulator run when done / on panic

@@ -1,4 +1,4 @@
-#include "lib/vpci.hpp"
+#include "vdev/vpci.hpp"
 
 namespace natsume::vpci {
 namespace {

@@ -1,6 +1,6 @@
-#include "arch/x86/serial.hpp"
+#include "base/serial.hpp"
 
-#include "arch/x86/cpu.hpp"
+#include "drivers/x86/cpu.hpp"
 #include "drivers/uart16550.hpp"
 
 namespace natsume::serial {

@@ -5,7 +5,7 @@
 // table are trapped. The guest reads and writes a shadow of the table; the
 // hardware table only ever holds entries the hypervisor wrote: the owner
 // core as the destination (a compatibility-format message, or a remappable
-// one naming an interrupt-remapping entry: lib/msi_route.hpp), the guest's
+// one naming an interrupt-remapping entry: vdev/msi_route.hpp), the guest's
 // vector, and masked whenever the guest masked the entry, has not finished
 // programming it, or asked for a reserved vector. That is what makes it safe
 // to pass the guest's MSI-X Enable and Function Mask bits straight through
@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/msi_route.hpp"
+#include "vdev/msi_route.hpp"
 #include "lib/pci.hpp"
 
 namespace natsume::msix {

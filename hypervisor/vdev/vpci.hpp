@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/msi_route.hpp"
+#include "vdev/msi_route.hpp"
 #include "lib/pci.hpp"
 
 namespace natsume::vpci {
@@ -53,7 +53,7 @@ struct DeviceOptions {
     // MSI-X virtualized: the capability is shown; the guest's MSI-X Enable and
     // Function Mask bits reach the hardware, table size and Table/PBA
     // Offset/BIR read through and are read-only. Safe only because the
-    // hypervisor traps the table's pages (lib/msix.hpp) so the hardware
+    // hypervisor traps the table's pages (vdev/msix.hpp) so the hardware
     // table holds nothing but its own masked or owner-targeted entries; the
     // device starts with MSI-X disabled.
     bool msix_virtual = false;

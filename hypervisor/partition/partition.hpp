@@ -8,11 +8,11 @@
 #include <natsume/config_blob.h>
 
 #include "lib/guest_range.hpp"
-#include "lib/msix.hpp"
+#include "vdev/msix.hpp"
 #include "lib/pci.hpp"
 #include "lib/rate_limit.hpp"
-#include "lib/vioapic.hpp"
-#include "lib/vpci.hpp"
+#include "vdev/vioapic.hpp"
+#include "vdev/vpci.hpp"
 
 namespace natsume {
 
@@ -113,6 +113,8 @@ inline uint8_t* gpa_to_host(const Partition& p, uint64_t gpa) {
 void partition_console_write(Partition& p, const char* bytes, size_t len);
 // Marks the partition stopped with a reason and prints its exit counters.
 void partition_report_stop(Partition& p, const char* reason);
+// Called with no arguments after every partition_report_stop (null: nobody).
+void partition_set_stop_listener(void (*fn)());
 void partition_print_counters(const Partition& p);
 // Counts a refusal (refused_msr, refused_io or refused_other by kind) and
 // logs it as "natsume: refuse: partition NAME: ..." within the rate limit.

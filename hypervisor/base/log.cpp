@@ -1,8 +1,8 @@
-#include "core/log.hpp"
+#include "base/log.hpp"
 
-#include "arch/x86/cpu.hpp"
-#include "arch/x86/serial.hpp"
-#include "core/spinlock.hpp"
+#include "drivers/x86/cpu.hpp"
+#include "base/serial.hpp"
+#include "base/spinlock.hpp"
 #include "lib/byte_ring.hpp"
 #include "lib/format.hpp"
 
