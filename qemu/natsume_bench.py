@@ -4,6 +4,9 @@
   natsume_bench.py --build BUILD irq [--quick] [--samples N] [--cpu MODEL ...]
                    [--load LOAD ...] [--lapic MODE ...] [--results DIR]
                    [--docs DIR | --no-docs] [--echo]
+  natsume_bench.py --build BUILD exits [--quick] [--samples N] [--cpu MODEL ...]
+
+`exits` times each common VM exit from inside a partition (qemu/bench_exits.py).
 
 `irq` runs the guest kernel's `test=bench-irq` (device interrupt latency via
 e1000 ICS, LAPIC timer latency) natively (guest kernel alone via multiboot2)
@@ -276,6 +279,17 @@ def parse_args(argv):
     irq.add_argument("--render-only", action="store_true",
                      help="run nothing: redraw irq.md and irq-latency.svg from the irq.json in "
                           "--results (after a change of the report's layout)")
+    ex = sub.add_parser("exits", help="VM-exit round trips from inside a partition")
+    ex.add_argument("--quick", action="store_true", help="200 samples per case; results stay in BUILD/results")
+    ex.add_argument("--samples", type=int, help="samples per case (default 1000)")
+    ex.add_argument("--cpu", action="append", choices=sorted(bochs.CPU_MODELS),
+                    help="Bochs model (repeatable; default: all)")
+    ex.add_argument("--ips", type=int, default=bochs.DEFAULT_IPS)
+    ex.add_argument("--results", help="where exits.json goes (default BUILD/results)")
+    ex.add_argument("--docs", help="where exits.md goes (default docs/results, BUILD/results for --quick)")
+    ex.add_argument("--timeout", type=float, help="wall seconds per run")
+    ex.add_argument("--echo", action="store_true", help="stream every serial log")
+    ex.add_argument("--baseline", help="exits.json of another commit: its p50 beside each case")
     return ap.parse_args(argv)
 
 
@@ -374,6 +388,13 @@ def main(argv=None) -> int:
     build = BuildTree(Path(args.build).resolve())
     if args.bench == "irq":
         return cmd_irq(args, build)
+    if args.bench == "exits":
+        import bench_exits  # noqa: E402
+        commit = git("rev-parse", "--short", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        common = {"git_commit": commit + ("-dirty" if commit and dirty else ""), "bochs": bochs_version(),
+                  "host_cpu": host_cpu()}
+        return bench_exits.cmd_exits(args, build, ROOT, common)
     return EXIT_SETUP
 
 

@@ -28,6 +28,7 @@ bool wait_count_change(const volatile uint64_t* counter, uint64_t seen, uint64_t
 void run_e1000();
 void run_pci_list();
 void run_bench_irq();
+void run_bench_exits();
 void run_load_cpu();
 void run_load_irq();
 void run_load_attack();

@@ -33,7 +33,7 @@ struct Entry {
 };
 constexpr Entry kEntries[] = {
     {"pci", run_pci_list},           {"e1000", run_e1000},
-    {"bench-irq", run_bench_irq},    {"load-cpu", run_load_cpu},
+    {"bench-irq", run_bench_irq},    {"bench-exits", run_bench_exits}, {"load-cpu", run_load_cpu},
     {"load-irq", run_load_irq},      {"load-attack", run_load_attack},
     {"attack-pci", run_attack_pci},
     {"attack-ioapic", run_attack_ioapic}, {"attack-ipi", run_attack_ipi},
