@@ -8,6 +8,7 @@
 #include <natsume/config_blob.h>
 
 #include "lib/guest_range.hpp"
+#include "partition/mmio_regions.hpp"
 #include "vdev/msix.hpp"
 #include "lib/pci.hpp"
 #include "lib/rate_limit.hpp"
@@ -94,6 +95,7 @@ struct Partition {
     vpci::ConfigSpace vpci;         // its view of PCI configuration space
     uint32_t cf8;                   // its latched configuration address (port 0xCF8)
     uint64_t ioapic_gpa;            // trapped IOAPIC page (0: the partition owns no INTx line)
+    MmioRegistry mmio;              // what the hypervisor emulates: out of the EPT, one handler each
     uint32_t xapic_icr_high;        // lapic = "trapped": ICR destination, sent with the low half
     vioapic::Vioapic* vioapic;      // lives in vioapic_storage when ioapic_gpa != 0
     alignas(vioapic::Vioapic) unsigned char vioapic_storage[sizeof(vioapic::Vioapic)];

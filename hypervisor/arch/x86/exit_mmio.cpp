@@ -195,96 +195,98 @@ Action on_io(Vcpu& v) {
 
 
 namespace {
-// The emulated page gpa falls in, or nullptr.
-const char* emulated_page(const Partition& p, uint64_t gpa) {
-    if (p.cfg.lapic_mode == NATSUME_LAPIC_TRAPPED && gpa - XAPIC_PAGE < apic::XAPIC_PAGE_SIZE) return "local APIC";
-    if (p.ioapic_gpa && gpa - p.ioapic_gpa < 0x1000) return "IOAPIC";
-    for (uint32_t i = 0; i < p.device_count; i++) {
-        const PartitionDevice& d = p.devices[i];
-        if (d.trapped_page && (gpa & ~0xfffull) == d.trapped_page) return "device register";
-        if (d.msix && msix::in_table_pages(d.msix_loc, gpa)) return "MSI-X table";
-    }
-    uint16_t bdf = 0, offset = 0;
+Action emulate_lapic(Vcpu& v, uint64_t gpa) {
+    auto offset = static_cast<uint32_t>(gpa - XAPIC_PAGE);
+    return emulate_mmio(v, "local APIC", [&](bool write, uint8_t size, uint64_t& value) {
+        uint32_t v32 = static_cast<uint32_t>(value);
+        Action a = lapic_access(v, offset, write, size, v32);
+        value = v32;
+        return a;
+    });
+}
+
+Action emulate_device_register(Vcpu& v, uint64_t gpa) {
+    return emulate_mmio(v, "device register", [&](bool write, uint8_t size, uint64_t& value) {
+        uint32_t v32 = static_cast<uint32_t>(value);
+        if (!shared_intx::register_access(v.part, gpa, write, size, v32))
+            return refuse_gp(v, Refusal::Emulation, "device register 0x%lx accessed with %u bytes: #GP injected", gpa,
+                             size);
+        value = v32;
+        return Action::Resume;
+    });
+}
+
+Action emulate_msix(Vcpu& v, uint64_t gpa) {
+    return emulate_mmio(v, "MSI-X table", [&](bool write, uint8_t size, uint64_t& value) {
+        bool refused = false;
+        const char* why = "";
+        if (!devices::msix_access(v.part, gpa, write, size, value, refused, why))
+            return refuse_gp(v, Refusal::Msix, "MSI-X table access of %u bytes at 0x%lx: #GP injected", size, gpa);
+        if (refused) partition_refuse(v.part, Refusal::Msix, "MSI-X table access at 0x%lx refused: %s", gpa, why);
+        return Action::Resume;
+    });
+}
+
+Action emulate_ecam(Vcpu& v, uint64_t gpa) {
     const pci_hw::EcamWindow& w = pci_hw::ecam();
-    if (w.present && pci::decode_ecam(gpa, w.base, w.start_bus, w.end_bus, bdf, offset)) return "PCI ECAM";
-    return nullptr;
+    uint16_t bdf = 0, offset = 0;
+    if (!pci::decode_ecam(gpa, w.base, w.start_bus, w.end_bus, bdf, offset))
+        return refuse_gp(v, Refusal::PciConfig, "ECAM access at 0x%lx outside the window: #GP injected", gpa);
+    return emulate_mmio(v, "PCI ECAM", [&](bool write, uint8_t size, uint64_t& value) {
+        // The partition's ECAM accesses see the same filtered space as its port accesses.
+        if (size > 4) return refuse_gp(v, Refusal::PciConfig, "ECAM access of %u bytes at 0x%lx: #GP injected", size, gpa);
+        if (!write) { value = v.part.vpci.read(bdf, offset, size, pci_hw::access()); return Action::Resume; }
+        vpci::WriteResult r = v.part.vpci.write(bdf, offset, size, static_cast<uint32_t>(value), pci_hw::access());
+        if (r.kind == vpci::WriteResult::Kind::Refused)
+            partition_refuse(v.part, Refusal::PciConfig, "ECAM config write at 0x%lx refused: %s", gpa, r.why);
+        return Action::Resume;
+    });
+}
+
+Action emulate_ioapic(Vcpu& v, uint64_t gpa) {
+    auto offset = static_cast<uint32_t>(gpa - v.part.ioapic_gpa);
+    return emulate_mmio(v, "IOAPIC", [&](bool write, uint8_t size, uint64_t& value) {
+        uint32_t v32 = static_cast<uint32_t>(value);
+        vioapic::Action a = write ? v.part.vioapic->write(offset, size, v32) : v.part.vioapic->read(offset, size, v32);
+        value = v32;
+        apply_ioapic_action(v, a);
+        return Action::Resume;
+    });
+}
+
+Action emulate_region(Vcpu& v, const MmioRegion& r, uint64_t gpa) {
+    switch (r.kind) {
+    case MmioKind::Lapic: return emulate_lapic(v, gpa);
+    case MmioKind::Ioapic: return emulate_ioapic(v, gpa);
+    case MmioKind::DeviceRegister: return emulate_device_register(v, gpa);
+    case MmioKind::MsixTable: return emulate_msix(v, gpa);
+    case MmioKind::Ecam: return emulate_ecam(v, gpa);
+    }
+    return stop(v, "emulated region of unknown kind %u at 0x%lx (hypervisor bug)", static_cast<unsigned>(r.kind), gpa);
 }
 }  // namespace
 
+// Every page the partition's EPT leaves out on purpose is in its MMIO
+// registry (partition_build.cpp): the registry says which emulation runs.
 Action on_ept_violation(Vcpu& v) {
     uint64_t gpa = vmread(Vmcs::GUEST_PHYSICAL_ADDRESS);
+    EptViolation e = decode_ept_violation(vmread(Vmcs::EXIT_QUALIFICATION));
+    const MmioRegion* r = v.part.mmio.find(gpa);
     // The processor's own page walk (not the instruction's access) reached a
     // page the hypervisor emulates: the guest keeps page tables there.
     // Emulating it as the instruction's operand would hand the walk register
     // values as entries (and a store to the instruction's target could land
     // on the device), so the access is refused (SDM Vol. 3C 28.2.1, Table
     // 28-7: bit 7 set and bit 8 clear = an access to a paging-structure entry).
-    EptViolation walk = decode_ept_violation(vmread(Vmcs::EXIT_QUALIFICATION));
-    if (walk.linear_valid && !walk.final_translation) {
-        if (const char* what = emulated_page(v.part, gpa))
+    if (e.linear_valid && !e.final_translation) {
+        if (r)
             return refuse_gp(v, Refusal::Emulation, "guest page walk for linear 0x%lx at RIP 0x%lx reads the %s page at "
                              "0x%lx: page tables in an emulated page, #GP injected",
-                             vmread(Vmcs::GUEST_LINEAR_ADDRESS), vmread(Vmcs::GUEST_RIP), what, gpa);
+                             vmread(Vmcs::GUEST_LINEAR_ADDRESS), vmread(Vmcs::GUEST_RIP), to_string(r->kind), gpa);
         return stop(v, "EPT violation: guest page walk for linear 0x%lx reads guest-physical 0x%lx outside the "
                     "partition's memory", vmread(Vmcs::GUEST_LINEAR_ADDRESS), gpa);
     }
-    if (v.part.cfg.lapic_mode == NATSUME_LAPIC_TRAPPED && gpa - XAPIC_PAGE < apic::XAPIC_PAGE_SIZE) {
-        auto offset = static_cast<uint32_t>(gpa - XAPIC_PAGE);
-        return emulate_mmio(v, "local APIC", [&](bool write, uint8_t size, uint64_t& value) {
-            uint32_t v32 = static_cast<uint32_t>(value);
-            Action a = lapic_access(v, offset, write, size, v32);
-            value = v32;
-            return a;
-        });
-    }
-    for (uint32_t i = 0; i < v.part.device_count; i++) {
-        if (!v.part.devices[i].trapped_page || (gpa & ~0xfffull) != v.part.devices[i].trapped_page) continue;
-        return emulate_mmio(v, "device register", [&](bool write, uint8_t size, uint64_t& value) {
-            uint32_t v32 = static_cast<uint32_t>(value);
-            if (!shared_intx::register_access(v.part, gpa, write, size, v32))
-                return refuse_gp(v, Refusal::Emulation, "device register 0x%lx accessed with %u bytes: #GP injected", gpa,
-                                 size);
-            value = v32;
-            return Action::Resume;
-        });
-    }
-    for (uint32_t i = 0; i < v.part.device_count; i++) {
-        const PartitionDevice& d = v.part.devices[i];
-        if (!d.msix || !msix::in_table_pages(d.msix_loc, gpa)) continue;
-        return emulate_mmio(v, "MSI-X table", [&](bool write, uint8_t size, uint64_t& value) {
-            bool refused = false;
-            const char* why = "";
-            if (!devices::msix_access(v.part, gpa, write, size, value, refused, why))
-                return refuse_gp(v, Refusal::Msix, "MSI-X table access of %u bytes at 0x%lx: #GP injected", size, gpa);
-            if (refused) partition_refuse(v.part, Refusal::Msix, "MSI-X table access at 0x%lx refused: %s", gpa, why);
-            return Action::Resume;
-        });
-    }
-    if (const pci_hw::EcamWindow& w = pci_hw::ecam(); w.present) {
-        uint16_t bdf = 0, offset = 0;
-        if (pci::decode_ecam(gpa, w.base, w.start_bus, w.end_bus, bdf, offset))
-            return emulate_mmio(v, "PCI ECAM", [&](bool write, uint8_t size, uint64_t& value) {
-                // The partition's ECAM accesses see the same filtered space as its port accesses.
-                if (size > 4)
-                    return refuse_gp(v, Refusal::PciConfig, "ECAM access of %u bytes at 0x%lx: #GP injected", size, gpa);
-                if (!write) { value = v.part.vpci.read(bdf, offset, size, pci_hw::access()); return Action::Resume; }
-                vpci::WriteResult r = v.part.vpci.write(bdf, offset, size, static_cast<uint32_t>(value), pci_hw::access());
-                if (r.kind == vpci::WriteResult::Kind::Refused)
-                    partition_refuse(v.part, Refusal::PciConfig, "ECAM config write at 0x%lx refused: %s", gpa, r.why);
-                return Action::Resume;
-            });
-    }
-    if (v.part.ioapic_gpa && gpa - v.part.ioapic_gpa < 0x1000) {
-        auto offset = static_cast<uint32_t>(gpa - v.part.ioapic_gpa);
-        return emulate_mmio(v, "IOAPIC", [&](bool write, uint8_t size, uint64_t& value) {
-            uint32_t v32 = static_cast<uint32_t>(value);
-            vioapic::Action a = write ? v.part.vioapic->write(offset, size, v32) : v.part.vioapic->read(offset, size, v32);
-            value = v32;
-            apply_ioapic_action(v, a);
-            return Action::Resume;
-        });
-    }
-    EptViolation e = decode_ept_violation(vmread(Vmcs::EXIT_QUALIFICATION));
+    if (r) return emulate_region(v, *r, gpa);
     return stop(v, "EPT violation: %s guest-physical address 0x%lx outside the partition's memory",
                 e.fetch ? "instruction fetch at" : e.write ? "write to" : "read of", gpa);
 }

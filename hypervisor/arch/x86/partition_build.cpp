@@ -8,6 +8,7 @@
 #include "drivers/x86/cpu.hpp"
 #include "arch/x86/devices.hpp"
 #include "arch/x86/page_table.hpp"
+#include "arch/x86/pci_hw.hpp"
 #include "arch/x86/vmx_defs.hpp"
 #include "base/log.hpp"
 #include "base/page_pool.hpp"
@@ -106,6 +107,34 @@ MapError map_with_holes(Ept& ept, uint64_t lo, uint64_t hi, const Hole* holes, s
     return MapError::Ok;
 }
 
+// Every region the partition's accesses are emulated in, before any mapping:
+// the BAR mappings leave exactly the registered pages out, and the exit
+// handler dispatches on the same registry.
+bool register_mmio(Partition& p, BuildError& err) {
+    p.mmio.clear();
+    auto add = [&](uint64_t base, uint64_t size, MmioKind kind, uint8_t device) {
+        MmioRegistry::Error e = p.mmio.add(base, size, kind, device);
+        if (e == MmioRegistry::Error::Ok) return true;
+        return fail(err, "%s region at 0x%lx+0x%lx: %s", to_string(kind), base, size, to_string(e));
+    };
+    if (p.cfg.lapic_mode == NATSUME_LAPIC_TRAPPED && !add(LAPIC_MMIO, PAGE_4K, MmioKind::Lapic, 0)) return false;
+    if (p.ioapic_gpa && !add(p.ioapic_gpa, PAGE_4K, MmioKind::Ioapic, 0)) return false;
+    for (uint32_t i = 0; i < p.device_count; i++) {
+        const PartitionDevice& d = p.devices[i];
+        auto index = static_cast<uint8_t>(i);
+        if (d.trapped_page && !add(d.trapped_page, PAGE_4K, MmioKind::DeviceRegister, index)) return false;
+        if (d.msix && !add(d.msix_loc.table_first_page, uint64_t(d.msix_loc.table_page_count) * PAGE_4K,
+                           MmioKind::MsixTable, index))
+            return false;
+    }
+    const pci_hw::EcamWindow& w = pci_hw::ecam();
+    if (w.present) {
+        uint64_t first = w.base + (uint64_t(w.start_bus) << 20), size = (uint64_t(w.end_bus) - w.start_bus + 1) << 20;
+        if (!add(first, size, MmioKind::Ecam, 0)) return false;
+    }
+    return true;
+}
+
 bool map_device_bars(Partition& p, Ept& ept, BuildError& err) {
     for (uint32_t i = 0; i < p.device_count; i++) {
         const pci::Function& f = *p.devices[i].fn;
@@ -124,11 +153,10 @@ bool map_device_bars(Partition& p, Ept& ept, BuildError& err) {
             // Device registers: uncached, never executable, at their physical address,
             // except pages the hypervisor must see accesses to (a shared-line check
             // register page, the MSI-X table).
-            const PartitionDevice& pd = p.devices[i];
-            Hole holes[2] = {{pd.trapped_page, pd.trapped_page ? PAGE_4K : 0},
-                             {pd.msix ? pd.msix_loc.table_first_page : 0,
-                              pd.msix ? uint64_t(pd.msix_loc.table_page_count) * PAGE_4K : 0}};
-            MapError e = map_with_holes(ept, lo, hi, holes, 2);
+            Hole holes[MmioRegistry::kMax];
+            size_t n = 0;
+            for (size_t r = 0; r < p.mmio.count(); r++) holes[n++] = {p.mmio.at(r).base, p.mmio.at(r).size};
+            MapError e = map_with_holes(ept, lo, hi, holes, n);
             if (e != MapError::Ok) {
                 return fail(err, "EPT mapping of device %s BAR%u failed: %s", bdf, bar.index, to_string(e));
             }
@@ -148,7 +176,7 @@ bool build_ept(Partition& p, BuildError& err) {
         e = ept.map(p.dma_base, p.dma_base, p.dma_size, Attr{true, true, false, false, Cache::WB});
         if (e != MapError::Ok) return fail(err, "EPT mapping of the DMA window failed: %s", to_string(e));
     }
-    if (!map_device_bars(p, ept, err)) return false;
+    if (!register_mmio(p, err) || !map_device_bars(p, ept, err)) return false;
     if (p.cfg.lapic_mode == NATSUME_LAPIC_PASSTHROUGH) {
         // lapic = "passthrough": the local APIC page reaches the hardware (trusted guest).
         e = ept.map(LAPIC_MMIO, LAPIC_MMIO, PAGE_4K, Attr{true, true, false, false, Cache::UC});
