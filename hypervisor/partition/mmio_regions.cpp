@@ -13,12 +13,6 @@ MmioRegistry::Error MmioRegistry::add(uint64_t base, uint64_t size, MmioKind kin
     return Error::Ok;
 }
 
-const MmioRegion* MmioRegistry::find(uint64_t gpa) const {
-    for (size_t i = 0; i < count_; i++)
-        if (gpa - r_[i].base < r_[i].size) return &r_[i];
-    return nullptr;
-}
-
 const char* to_string(MmioKind k) {
     switch (k) {
     case MmioKind::Lapic: return "local APIC";

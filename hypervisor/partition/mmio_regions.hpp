@@ -31,8 +31,13 @@ public:
     enum class [[nodiscard]] Error : uint8_t { Ok, Full, Unaligned, Empty, Overlap };
     // Adds a region; a region may not overlap another (one handler per page).
     Error add(uint64_t base, uint64_t size, MmioKind kind, uint8_t device = 0);
-    // The region gpa falls in, or nullptr.
-    const MmioRegion* find(uint64_t gpa) const;
+    // The region gpa falls in, or nullptr. Inline: it is on every emulated
+    // access's exit path.
+    const MmioRegion* find(uint64_t gpa) const {
+        for (size_t i = 0; i < count_; i++)
+            if (gpa - r_[i].base < r_[i].size) return &r_[i];
+        return nullptr;
+    }
     size_t count() const { return count_; }
     const MmioRegion& at(size_t i) const { return r_[i]; }
     void clear() { count_ = 0; }

@@ -145,14 +145,22 @@ Action emulate_mmio(Vcpu& v, const char* what, Access access) {
     uint8_t bytes[insn::kMaxLength];
     size_t fetched = 0;
     gpt::PhysRead mem{read_guest_u64, &p};
-    uint64_t rip = vmread(Vmcs::GUEST_RIP);
-    gpt::Error ge = gpt::fetch(vmread(Vmcs::GUEST_CR3), rip, bytes, sizeof bytes, mem, fetched);
+    uint64_t rip = vmread(Vmcs::GUEST_RIP), cr3 = vmread(Vmcs::GUEST_CR3);
+    // Most MMIO instructions fit in 8 bytes: fetch those first, and all 15
+    // only when the decoder says the instruction goes on.
+    constexpr size_t FIRST_FETCH = 8;
+    gpt::Error ge = gpt::fetch(cr3, rip, bytes, FIRST_FETCH, mem, fetched);
+    insn::Decoded d{};
+    insn::Error de = fetched ? insn::decode(bytes, fetched, d) : insn::Error::Truncated;
+    if (de == insn::Error::Truncated && fetched == FIRST_FETCH) {
+        ge = gpt::fetch(cr3, rip, bytes, sizeof bytes, mem, fetched);
+        d = insn::Decoded{};
+        de = insn::decode(bytes, fetched, d);
+    }
     // What cannot be emulated is refused with #GP: the partition goes on.
     if (ge != gpt::Error::Ok && fetched == 0)
         return refuse_gp(v, Refusal::Emulation, "%s access at RIP 0x%lx: cannot fetch the instruction (%s): #GP injected",
                          what, rip, gpt::to_string(ge));
-    insn::Decoded d{};
-    insn::Error de = insn::decode(bytes, fetched, d);
     if (de != insn::Error::Ok)
         return refuse_gp(v, Refusal::Emulation, "%s access at RIP 0x%lx: instruction not emulated (%s, opcode 0x%x): "
                          "#GP injected", what, rip, insn::to_string(de), d.opcode);

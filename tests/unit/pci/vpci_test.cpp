@@ -447,6 +447,14 @@ TEST_CASE("a static ConfigSpace is constant-initialized with the default capabil
     g_static_view.reset();
 }
 
+// The machine's functions enumerated into inv; the one at bdf, or nullptr.
+const pci::Function* enumerated(const pci::ConfigAccess& a, pci::Inventory& inv, uint16_t bdf) {
+    if (pci::enumerate(a, inv) != pci::Error::Ok) return nullptr;
+    for (size_t i = 0; i < inv.count; ++i)
+        if (inv.functions[i].bdf == bdf) return &inv.functions[i];
+    return nullptr;
+}
+
 TEST_CASE("virtual MSI: the guest's vector, the owner core as destination, one message", "[vpci][msi]") {
     FakeConfigSpace hw;
     build_machine(hw);
@@ -454,10 +462,7 @@ TEST_CASE("virtual MSI: the guest's vector, the owner core as destination, one m
     hw.writable(kPcieDev, kMsi + 12, 0x0000FFFF);
     pci::ConfigAccess a = hw.access();
     auto inv = std::make_unique<pci::Inventory>();
-    REQUIRE(pci::enumerate(a, *inv) == pci::Error::Ok);
-    const pci::Function* dev = nullptr;
-    for (size_t i = 0; i < inv->count; ++i)
-        if (inv->functions[i].bdf == kPcieDev) dev = &inv->functions[i];
+    const pci::Function* dev = enumerated(a, *inv, kPcieDev);
     REQUIRE(dev != nullptr);
     auto view = std::make_unique<vpci::ConfigSpace>();
     vpci::DeviceOptions opt{true, false, true, 2};
@@ -500,10 +505,7 @@ TEST_CASE("virtual MSI under interrupt remapping: the device names its remapping
     build_machine(hw);
     pci::ConfigAccess a = hw.access();
     auto inv = std::make_unique<pci::Inventory>();
-    REQUIRE(pci::enumerate(a, *inv) == pci::Error::Ok);
-    const pci::Function* dev = nullptr;
-    for (size_t i = 0; i < inv->count; ++i)
-        if (inv->functions[i].bdf == kPcieDev) dev = &inv->functions[i];
+    const pci::Function* dev = enumerated(a, *inv, kPcieDev);
     REQUIRE(dev != nullptr);
     struct Fake {
         uint8_t vector = 0;
@@ -551,10 +553,7 @@ TEST_CASE("virtual MSI-X: shown, Enable and Function Mask reach the device, the 
     hw.writable(kPcieDev, kMsiX + 8, 0xFFFFFFFFu);
     pci::ConfigAccess a = hw.access();
     auto inv = std::make_unique<pci::Inventory>();
-    REQUIRE(pci::enumerate(a, *inv) == pci::Error::Ok);
-    const pci::Function* dev = nullptr;
-    for (size_t i = 0; i < inv->count; ++i)
-        if (inv->functions[i].bdf == kPcieDev) dev = &inv->functions[i];
+    const pci::Function* dev = enumerated(a, *inv, kPcieDev);
     REQUIRE(dev != nullptr);
     auto view = std::make_unique<vpci::ConfigSpace>();
     vpci::DeviceOptions opt{true, false};
