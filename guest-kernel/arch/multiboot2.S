@@ -3,10 +3,10 @@
 // boot information (multiboot2 spec 3.3). This stub clears .bss, builds the
 // identity page tables, enables long mode and SSE and jumps to 64-bit code.
 #include "../src/layout.h"
+#include "drivers/multiboot2.h"
 #include "drivers/x86/segments.h"
 
 // multiboot2 spec 3.1
-#define MB2_HEADER_MAGIC 0xe85250d6
 #define MB2_ARCH_I386    0
 #define MB2_TAG_END      0
 #define MB2_TAG_ENTRY    3

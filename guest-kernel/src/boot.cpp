@@ -6,6 +6,7 @@
 #include <natsume/hypercall.h>
 
 #include "console.h"
+#include "drivers/multiboot2.h"
 #include "gdt.h"
 #include "idt.h"
 #include "kprint.h"
@@ -75,7 +76,7 @@ void from_multiboot2(uint64_t info, uint32_t magic)
     console::init(console::Backend::Uart, uart::kCom1);
     g_ctx.ram_top = kFallbackRamTop;
     mb2::Info mi;
-    if (magic != MULTIBOOT2_BOOTLOADER_MAGIC) {
+    if (magic != MB2_BOOTLOADER_MAGIC) {
         kprint::Line().str("natsume-guest: bad multiboot2 magic ").hex(magic).emit();
     } else if (mb2::parse(reinterpret_cast<const uint8_t*>(info), reinterpret_cast<uintptr_t>(__image_start), mi) !=
                mb2::Status::Ok) {

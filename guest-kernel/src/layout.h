@@ -13,7 +13,6 @@
 #define GUEST_ENTRY_64BIT      2
 
 // multiboot2 spec 3.3: EAX on entry from a multiboot2 loader.
-#define MULTIBOOT2_BOOTLOADER_MAGIC 0x36d76289
 
 #define GUEST_BOOT_STACK_SIZE 0x4000
 #define GUEST_PAGE_TABLE_PAGES 6  // PML4, PDPT, 4 page directories: 4 GiB of 2 MiB pages

@@ -5,6 +5,7 @@
 #include <natsume/hypercall.h>
 
 #include "drivers/x86/cpu.hpp"
+#include "arch/x86/boot_info.hpp"
 #include "arch/x86/devices.hpp"
 #include "arch/x86/host_paging.hpp"
 #include "arch/x86/ioapic_hw.hpp"
@@ -38,7 +39,6 @@ void* memcpy(void*, const void*, unsigned long);
 namespace natsume::boot {
 namespace {
 
-constexpr uint32_t MB2_BOOT_MAGIC = 0x36d76289;
 constexpr uint64_t RENDEZVOUS_TIMEOUT_US = 2000000;
 constexpr uint8_t WAKE_VECTOR = HOST_VECTOR_WAKE;             // arch/x86/host_layout.h, with isr.S
 constexpr uint8_t VTD_FAULT_VECTOR = HOST_VECTOR_VTD_FAULT;
@@ -54,19 +54,12 @@ acpi::Tables acpi_tables;
 x86::vtd::PlatformInfo vtd_info;
 alignas(8) uint8_t config_copy[sizeof(natsume_config_header) + NATSUME_CONFIG_MAX_PARTITIONS * sizeof(natsume_config_partition)];
 
-// The boot identity map (entry.S, MAPPED_GIB) covers the low 64 GiB.
-constexpr uint64_t HYPERVISOR_MAPPED = 64ull << 30;
-
-const void* phys_map(void*, uint64_t phys, size_t len) {
-    if (phys >= HYPERVISOR_MAPPED || len > HYPERVISOR_MAPPED - phys) return nullptr;
-    return reinterpret_cast<const void*>(phys);
-}
+// The boot identity map (entry.S) covers the low HOST_MAPPED_GIB GiB.
+constexpr uint64_t HYPERVISOR_MAPPED = x86::boot_info::MAPPED;
+using x86::boot_info::phys_map;
 
 void parse_multiboot(uint32_t magic, uint64_t info) {
-    if (magic != MB2_BOOT_MAGIC) NATSUME_PANIC("not started by a multiboot2 loader (magic 0x%x)", magic);
-    uint32_t total = *reinterpret_cast<const uint32_t*>(info);
-    mb2::Error e = mb2::parse(reinterpret_cast<const void*>(info), total, mbi);
-    if (e != mb2::Error::Ok) NATSUME_PANIC("multiboot2 information is malformed: %s", mb2::to_string(e));
+    x86::boot_info::read_multiboot(magic, info, mbi);
     opts.emulator_exit = cmdline::has_word(mbi.cmdline, "emulator-exit");
     opts.acpi_dump = cmdline::has_word(mbi.cmdline, "acpi-dump");
     log::print("natsume: boot: loader '%s', command line '%s'\n", mbi.bootloader_name, mbi.cmdline);

@@ -2,6 +2,7 @@
 // multiboot2, TSC, ACPI, application processors) without VMX, then the test
 // cases in tests.cpp against the emulated remapping hardware.
 #include "drivers/x86/cpu.hpp"
+#include "arch/x86/boot_info.hpp"
 #include "arch/x86/ioapic_hw.hpp"
 #include "arch/x86/lapic.hpp"
 #include "arch/x86/percpu.hpp"
@@ -46,24 +47,16 @@ void ap_run(x86::PerCpu&) {
 namespace natsume::selftest {
 namespace {
 
-constexpr uint32_t MB2_BOOT_MAGIC = 0x36d76289;
-constexpr uint64_t MAPPED = 64ull << 30;   // entry.S identity map
 
 Platform platform;
 mb2::Info mbi;
 constexpr uint8_t FIRST_TEST_VECTOR = 0x41, TEST_VECTORS = 4;   // irq.S
 IrqLog irq_logs[TEST_VECTORS];
 
-const void* phys_map(void*, uint64_t phys, size_t len) {
-    if (phys >= MAPPED || len > MAPPED - phys) return nullptr;
-    return reinterpret_cast<const void*>(phys);
-}
+using x86::boot_info::phys_map;
 
 void parse_multiboot(uint32_t magic, uint64_t info) {
-    if (magic != MB2_BOOT_MAGIC) NATSUME_PANIC("not started by a multiboot2 loader (magic 0x%x)", magic);
-    uint32_t total = *reinterpret_cast<const uint32_t*>(info);
-    mb2::Error e = mb2::parse(reinterpret_cast<const void*>(info), total, mbi);
-    if (e != mb2::Error::Ok) NATSUME_PANIC("multiboot2 information is malformed: %s", mb2::to_string(e));
+    x86::boot_info::read_multiboot(magic, info, mbi);
     platform.expected_levels = static_cast<unsigned>(cmdline::number(mbi.cmdline, "vtd-levels", 0));
     platform.register_invalidation = cmdline::has_word(mbi.cmdline, "vtd-register-invalidation");
     platform.emulator_is_qemu = running_under_qemu();

@@ -26,5 +26,8 @@
 #define HOST_VECTOR_WAKE         240   /* console wake-up IPI */
 #define HOST_VECTOR_SPURIOUS     255   /* local APIC spurious vector, and any unexpected one */
 
+/* The boot identity map (boot/entry.S): the low 64 GiB, 2 MiB pages. */
+#define HOST_MAPPED_GIB 64
+
 /* Below 1 MiB, page-aligned: the SIPI vector is its page number. */
 #define AP_TRAMPOLINE_PHYS 0x8000

@@ -6,10 +6,9 @@
  * long-mode switch.
  */
 #include "arch/x86/host_layout.h"
+#include "drivers/multiboot2.h"
 #include "drivers/x86/segments.h"
 
-#define MB2_MAGIC        0xe85250d6
-#define MB2_BOOT_MAGIC   0x36d76289
 #define MSR_EFER         0xc0000080
 #define EFER_LME         0x100
 #define CR4_PAE          0x20
@@ -17,16 +16,15 @@
 #define PTE_P_RW         0x3
 #define PDE_P_RW_PS      0x83
 #define PDE_UC           0x18          /* PCD | PWT: MMIO window 3-4 GiB */
-#define MAPPED_GIB       64
 #define BOOT_STACK_SIZE  16384
 
     .section .multiboot2, "a"
     .balign 8
 mb2_header:
-    .long MB2_MAGIC
+    .long MB2_HEADER_MAGIC
     .long 0                             /* i386 protected mode */
     .long mb2_header_end - mb2_header
-    .long -(MB2_MAGIC + 0 + (mb2_header_end - mb2_header))
+    .long -(MB2_HEADER_MAGIC + 0 + (mb2_header_end - mb2_header))
     .balign 8                           /* end tag */
     .short 0, 0
     .long 8
@@ -41,7 +39,7 @@ natsume_entry32:
     movl %eax, boot_mb2_magic
     movl %ebx, boot_mb2_info
     movl $boot_stack_top, %esp
-    cmpl $MB2_BOOT_MAGIC, %eax
+    cmpl $MB2_BOOTLOADER_MAGIC, %eax
     jne  fail_no_multiboot
     /* CPUID 0x80000001 EDX bit 29: long mode. */
     movl $0x80000000, %eax
@@ -69,7 +67,7 @@ build_boot_page_tables:
     movl %eax, boot_pdpt(,%ecx,8)
     movl $0, boot_pdpt + 4(,%ecx,8)
     incl %ecx
-    cmpl $MAPPED_GIB, %ecx
+    cmpl $HOST_MAPPED_GIB, %ecx
     jb   1b
     /* ecx = 2 MiB page index; physical = index << 21 (high dword = index >> 11) */
     xorl %ecx, %ecx
@@ -86,7 +84,7 @@ build_boot_page_tables:
     shrl $11, %eax
     movl %eax, boot_pd + 4(,%ecx,8)
     incl %ecx
-    cmpl $(MAPPED_GIB * 512), %ecx
+    cmpl $(HOST_MAPPED_GIB * 512), %ecx
     jb   2b
     ret
 
@@ -220,7 +218,7 @@ ap_boot_stack_top: .quad 0
     .balign 4096
 boot_pml4:  .skip 4096
 boot_pdpt:  .skip 4096
-boot_pd:    .skip 4096 * MAPPED_GIB
+boot_pd:    .skip 4096 * HOST_MAPPED_GIB
     .balign 16
 boot_stack: .skip BOOT_STACK_SIZE
 boot_stack_top:
