@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/x86/guest_regs.h"
 #include "drivers/x86/descriptors.hpp"
 
 namespace natsume {
@@ -21,8 +22,16 @@ static_assert(STACK_SIZE % 4096 == 0, "stacks are whole pages, each above a guar
 struct GuestRegs {
     uint64_t rax, rcx, rdx, rbx, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15;
 };
-static_assert(offsetof(GuestRegs, rdi) == 0x30 && offsetof(GuestRegs, r15) == 0x70,
-              "vmx_entry.S loads GuestRegs by these offsets");
+// vmx_entry.S loads GuestRegs by the offsets in guest_regs.h.
+static_assert(offsetof(GuestRegs, rax) == GR_RAX && offsetof(GuestRegs, rcx) == GR_RCX &&
+              offsetof(GuestRegs, rdx) == GR_RDX && offsetof(GuestRegs, rbx) == GR_RBX &&
+              offsetof(GuestRegs, rbp) == GR_RBP && offsetof(GuestRegs, rsi) == GR_RSI &&
+              offsetof(GuestRegs, rdi) == GR_RDI && offsetof(GuestRegs, r8) == GR_R8 &&
+              offsetof(GuestRegs, r9) == GR_R9 && offsetof(GuestRegs, r10) == GR_R10 &&
+              offsetof(GuestRegs, r11) == GR_R11 && offsetof(GuestRegs, r12) == GR_R12 &&
+              offsetof(GuestRegs, r13) == GR_R13 && offsetof(GuestRegs, r14) == GR_R14 &&
+              offsetof(GuestRegs, r15) == GR_R15 && sizeof(GuestRegs) == GR_SIZE,
+              "guest_regs.h and GuestRegs disagree");
 
 // Saved by isr.S.
 struct TrapFrame {

@@ -5,6 +5,7 @@
  * core's exit stack, so every exit starts on a fresh, 16-byte-aligned frame.
  */
 #include "arch/x86/gprs.S.inc"
+#include "arch/x86/guest_regs.h"
 
     .text
     .globl vmx_exit_entry
@@ -23,21 +24,21 @@ vmx_exit_entry:
 /* void vmx_launch(const GuestRegs*) — returns only through vmx_launch_failed. */
     .globl vmx_launch
 vmx_launch:
-    movq 0x00(%rdi), %rax
-    movq 0x08(%rdi), %rcx
-    movq 0x10(%rdi), %rdx
-    movq 0x18(%rdi), %rbx
-    movq 0x20(%rdi), %rbp
-    movq 0x28(%rdi), %rsi
-    movq 0x38(%rdi), %r8
-    movq 0x40(%rdi), %r9
-    movq 0x48(%rdi), %r10
-    movq 0x50(%rdi), %r11
-    movq 0x58(%rdi), %r12
-    movq 0x60(%rdi), %r13
-    movq 0x68(%rdi), %r14
-    movq 0x70(%rdi), %r15
-    movq 0x30(%rdi), %rdi
+    movq GR_RAX(%rdi), %rax
+    movq GR_RCX(%rdi), %rcx
+    movq GR_RDX(%rdi), %rdx
+    movq GR_RBX(%rdi), %rbx
+    movq GR_RBP(%rdi), %rbp
+    movq GR_RSI(%rdi), %rsi
+    movq GR_R8(%rdi), %r8
+    movq GR_R9(%rdi), %r9
+    movq GR_R10(%rdi), %r10
+    movq GR_R11(%rdi), %r11
+    movq GR_R12(%rdi), %r12
+    movq GR_R13(%rdi), %r13
+    movq GR_R14(%rdi), %r14
+    movq GR_R15(%rdi), %r15
+    movq GR_RDI(%rdi), %rdi
     vmlaunch
     pushfq
     popq %rdi
