@@ -1,5 +1,6 @@
-// Thin wrappers around the x86 instructions the hypervisor and its self-test
-// use (CPUID, MSRs, TSC, control registers, port I/O, descriptor tables).
+// Thin wrappers around the x86 instructions the hypervisor, its self-test and
+// the guest kernel use (CPUID, MSRs, TSC, control registers, port I/O,
+// descriptor tables).
 #pragma once
 #include <stdint.h>
 
@@ -39,6 +40,8 @@ NATSUME_CR_ACCESSORS(4)
 inline uint8_t inb(uint16_t port) { uint8_t v; asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
 inline void outw(uint16_t port, uint16_t v) { asm volatile("outw %0, %1" ::"a"(v), "Nd"(port)); }
+inline uint32_t inl(uint16_t port) { uint32_t v; asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+inline void outl(uint16_t port, uint32_t v) { asm volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
 inline void pause() { asm volatile("pause" ::: "memory"); }
 inline void cli() { asm volatile("cli" ::: "memory"); }
 inline void halt_forever [[noreturn]] () { for (;;) asm volatile("cli; hlt" ::: "memory"); }

@@ -27,10 +27,12 @@ struct [[gnu::packed]] Tss {
 };
 static_assert(sizeof(Tss) == 104, "64-bit TSS is 104 bytes (SDM Vol. 3A 8.7)");
 
-// An available 64-bit TSS (type 9), present: two GDT slots.
-inline constexpr uint64_t TSS_AVAILABLE = 0x9, DESCRIPTOR_PRESENT = 1ull << 47;
-constexpr void tss_descriptor(uint64_t slot[2], uint64_t base, uint32_t limit) {
-    slot[0] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (TSS_AVAILABLE << 40) | DESCRIPTOR_PRESENT |
+// A 64-bit TSS, available (type 9) or busy (type 11, as a loaded TR is),
+// present: two GDT slots.
+inline constexpr uint64_t TSS_AVAILABLE = 0x9, TSS_BUSY = 0xB, DESCRIPTOR_PRESENT = 1ull << 47;
+constexpr void tss_descriptor(uint64_t slot[2], uint64_t base, uint32_t limit, bool busy = false) {
+    slot[0] = (limit & 0xffff) | ((base & 0xffffff) << 16) | ((busy ? TSS_BUSY : TSS_AVAILABLE) << 40) |
+              DESCRIPTOR_PRESENT |
               (uint64_t{(limit >> 16) & 0xf} << 48) | (((base >> 24) & 0xff) << 56);
     slot[1] = base >> 32;
 }

@@ -1,5 +1,6 @@
 #include "gdt.h"
 
+#include <natsume/bootinfo.h>
 #include <stdint.h>
 
 #include "drivers/x86/descriptors.hpp"
@@ -22,6 +23,9 @@ alignas(8) uint64_t g_gdt[8];
 void install()
 {
     static_assert(GUEST_SEL_CODE64 == 1 * 8 && GUEST_SEL_DATA == 2 * 8 && GUEST_SEL_TSS == 3 * 8);
+    // The hypervisor's boot GDT uses the same selectors (natsume/bootinfo.h).
+    static_assert(GUEST_SEL_CODE64 == NATSUME_GUEST_SEL_CODE64 && GUEST_SEL_DATA == NATSUME_GUEST_SEL_DATA &&
+                  GUEST_SEL_TSS == NATSUME_GUEST_SEL_TSS);
     static_assert(GUEST_SEL_USER_DATA == 5 * 8 && GUEST_SEL_USER_CODE64 == 6 * 8 && GUEST_SEL_CODE32 == 7 * 8);
     g_tss.ist[kIstFault - 1] = reinterpret_cast<uintptr_t>(g_fault_stack + sizeof g_fault_stack);
     g_tss.iomap_base = sizeof(Tss);  // no I/O permission bitmap

@@ -6,6 +6,7 @@
 #include <natsume/bootinfo.h>
 
 #include "drivers/x86/cpu.hpp"
+#include "drivers/x86/descriptors.hpp"
 #include "arch/x86/devices.hpp"
 #include "arch/x86/page_table.hpp"
 #include "arch/x86/pci_hw.hpp"
@@ -202,11 +203,13 @@ bool build_guest_paging(Partition& p, BuildError& err) {
 void build_guest_gdt(Partition& p) {
     auto* gdt = reinterpret_cast<uint64_t*>(p.ram_base + NATSUME_GUEST_GDT_GPA);
     gdt[0] = 0;
-    gdt[1] = 0x00af9b000000ffffull;
-    gdt[2] = 0x00cf93000000ffffull;
-    const uint64_t base = GUEST_TSS_GPA, limit = 0x67;
-    gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x8bull << 40) | ((base >> 24 & 0xff) << 56);
-    gdt[4] = base >> 32;
+    // Flat code and data with the accessed bit set, as the VMCS access rights say (vcpu.cpp).
+    gdt[NATSUME_GUEST_SEL_CODE64 / 8] = 0x00af9b000000ffffull;
+    gdt[NATSUME_GUEST_SEL_DATA / 8] = 0x00cf93000000ffffull;
+    const uint64_t base = GUEST_TSS_GPA;
+    const uint32_t limit = sizeof(drivers::x86::Tss) - 1;
+    // Busy: the VMCS loads TR with it (guest TR access rights 0x8b, vcpu.cpp).
+    drivers::x86::tss_descriptor(&gdt[NATSUME_GUEST_SEL_TSS / 8], base, limit, true);
 }
 
 void build_boot_info(Partition& p, uint64_t tsc_khz) {

@@ -5,6 +5,7 @@
 
 #include "drivers/x86/cpu.hpp"
 #include "arch/x86/exit_context.hpp"
+#include "arch/x86/host_layout.h"
 #include "arch/x86/vmx.hpp"
 #include "arch/x86/vmx_caps.hpp"
 #include "arch/x86/vmx_defs.hpp"
@@ -168,13 +169,13 @@ void write_host_state(FieldWriter& w, PerCpu& c) {
     w(Vmcs::HOST_CR0, read_cr0());
     w(Vmcs::HOST_CR3, read_cr3());
     w(Vmcs::HOST_CR4, read_cr4());
-    w(Vmcs::HOST_CS_SELECTOR, 0x08);
+    w(Vmcs::HOST_CS_SELECTOR, HOST_SEL_CODE64);
     w(Vmcs::HOST_SS_SELECTOR, 0x10);
     w(Vmcs::HOST_DS_SELECTOR, 0x10);
     w(Vmcs::HOST_ES_SELECTOR, 0x10);
     w(Vmcs::HOST_FS_SELECTOR, 0);
     w(Vmcs::HOST_GS_SELECTOR, 0);
-    w(Vmcs::HOST_TR_SELECTOR, 0x18);
+    w(Vmcs::HOST_TR_SELECTOR, HOST_SEL_TSS);
     w(Vmcs::HOST_FS_BASE, 0);
     w(Vmcs::HOST_GS_BASE, reinterpret_cast<uint64_t>(&c));
     w(Vmcs::HOST_TR_BASE, reinterpret_cast<uint64_t>(&c.tss));
@@ -194,13 +195,13 @@ struct Segment { Vmcs sel, base, limit, ar; uint16_t selector; uint32_t limit_va
 void write_segments(FieldWriter& w) {
     // Access rights (SDM 24.4.1): 64-bit code 0xa09b, data 0xc093, busy TSS 0x8b.
     const Segment segs[] = {
-        {Vmcs::GUEST_CS_SELECTOR, Vmcs::GUEST_CS_BASE, Vmcs::GUEST_CS_LIMIT, Vmcs::GUEST_CS_ACCESS_RIGHTS, 0x08, 0xffffffff, 0xa09b},
-        {Vmcs::GUEST_SS_SELECTOR, Vmcs::GUEST_SS_BASE, Vmcs::GUEST_SS_LIMIT, Vmcs::GUEST_SS_ACCESS_RIGHTS, 0x10, 0xffffffff, 0xc093},
-        {Vmcs::GUEST_DS_SELECTOR, Vmcs::GUEST_DS_BASE, Vmcs::GUEST_DS_LIMIT, Vmcs::GUEST_DS_ACCESS_RIGHTS, 0x10, 0xffffffff, 0xc093},
-        {Vmcs::GUEST_ES_SELECTOR, Vmcs::GUEST_ES_BASE, Vmcs::GUEST_ES_LIMIT, Vmcs::GUEST_ES_ACCESS_RIGHTS, 0x10, 0xffffffff, 0xc093},
-        {Vmcs::GUEST_FS_SELECTOR, Vmcs::GUEST_FS_BASE, Vmcs::GUEST_FS_LIMIT, Vmcs::GUEST_FS_ACCESS_RIGHTS, 0x10, 0xffffffff, 0xc093},
-        {Vmcs::GUEST_GS_SELECTOR, Vmcs::GUEST_GS_BASE, Vmcs::GUEST_GS_LIMIT, Vmcs::GUEST_GS_ACCESS_RIGHTS, 0x10, 0xffffffff, 0xc093},
-        {Vmcs::GUEST_TR_SELECTOR, Vmcs::GUEST_TR_BASE, Vmcs::GUEST_TR_LIMIT, Vmcs::GUEST_TR_ACCESS_RIGHTS, 0x18, 0x67, 0x8b},
+        {Vmcs::GUEST_CS_SELECTOR, Vmcs::GUEST_CS_BASE, Vmcs::GUEST_CS_LIMIT, Vmcs::GUEST_CS_ACCESS_RIGHTS, NATSUME_GUEST_SEL_CODE64, 0xffffffff, 0xa09b},
+        {Vmcs::GUEST_SS_SELECTOR, Vmcs::GUEST_SS_BASE, Vmcs::GUEST_SS_LIMIT, Vmcs::GUEST_SS_ACCESS_RIGHTS, NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
+        {Vmcs::GUEST_DS_SELECTOR, Vmcs::GUEST_DS_BASE, Vmcs::GUEST_DS_LIMIT, Vmcs::GUEST_DS_ACCESS_RIGHTS, NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
+        {Vmcs::GUEST_ES_SELECTOR, Vmcs::GUEST_ES_BASE, Vmcs::GUEST_ES_LIMIT, Vmcs::GUEST_ES_ACCESS_RIGHTS, NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
+        {Vmcs::GUEST_FS_SELECTOR, Vmcs::GUEST_FS_BASE, Vmcs::GUEST_FS_LIMIT, Vmcs::GUEST_FS_ACCESS_RIGHTS, NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
+        {Vmcs::GUEST_GS_SELECTOR, Vmcs::GUEST_GS_BASE, Vmcs::GUEST_GS_LIMIT, Vmcs::GUEST_GS_ACCESS_RIGHTS, NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
+        {Vmcs::GUEST_TR_SELECTOR, Vmcs::GUEST_TR_BASE, Vmcs::GUEST_TR_LIMIT, Vmcs::GUEST_TR_ACCESS_RIGHTS, NATSUME_GUEST_SEL_TSS, sizeof(drivers::x86::Tss) - 1, 0x8b},
         {Vmcs::GUEST_LDTR_SELECTOR, Vmcs::GUEST_LDTR_BASE, Vmcs::GUEST_LDTR_LIMIT, Vmcs::GUEST_LDTR_ACCESS_RIGHTS, 0, 0, ACCESS_RIGHTS_UNUSABLE},
     };
     for (const Segment& s : segs) {
