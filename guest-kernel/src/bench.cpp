@@ -92,14 +92,6 @@ struct ExitProbe {
     }
 };
 
-// rdtsc ordered against the MMIO store that follows it.
-inline uint64_t rdtsc_ordered()
-{
-    uint32_t lo, hi;
-    asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-    return (uint64_t{hi} << 32) | lo;
-}
-
 // --- device interrupt: e1000 ICS -> INTx -> IOAPIC -> this core ---------------
 
 // The bench's own e1000 handler. A sample is the entry of the handler run

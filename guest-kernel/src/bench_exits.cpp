@@ -32,12 +32,6 @@ constexpr uint64_t kDefaultSamples = 1000, kMaxSamples = 100000;
 constexpr uint64_t kUnknownHypercall = 0x7fff;
 constexpr uint16_t kUnownedPort = 0x80;   // the POST port: no partition owns it
 
-inline uint64_t rdtsc_ordered()
-{
-    uint32_t lo, hi;
-    asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-    return (uint64_t{hi} << 32) | lo;
-}
 
 struct Case {
     const char* name;

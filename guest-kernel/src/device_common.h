@@ -12,6 +12,14 @@ inline bool in_partition() { return boot::context().mode == boot::Mode::Partitio
 inline uint64_t ticks_for_us(uint64_t us) { return boot::context().tsc_khz * us / 1000; }
 uint64_t arg(const char* key, uint64_t fallback);
 
+// rdtsc ordered against the accesses around it (lfence first).
+inline uint64_t rdtsc_ordered()
+{
+    uint32_t lo, hi;
+    asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+    return (uint64_t{hi} << 32) | lo;
+}
+
 // NATSUME_HC_STATS_READ; false natively or when the call fails.
 bool read_stats(natsume_stats& out);
 // VM exits between two snapshots that were not hypercalls, i.e. exits the

@@ -85,6 +85,8 @@ bool reserve_entries(PartitionDevice& d, bool remap, char* why, size_t n) {
 
 bool setup_msix(PartitionDevice& d, const pci::ConfigAccess& hw, uint32_t owner_apic_id, bool remap, char* why,
                 size_t n) {
+    // The route reads the device's entries when the guest first programs one:
+    // they are reserved right after this (attach).
     d.msix = false;
     if (!d.fn->cap_msix) return true;
     char bdf[8];
@@ -94,7 +96,6 @@ bool setup_msix(PartitionDevice& d, const pci::ConfigAccess& hw, uint32_t owner_
         return true;
     }
     d.msix = true;
-    if (!reserve_entries(d, remap, why, n)) return false;
     msix::Error e = d.msix_table.init(d.msix_loc.table_entries, route_for(d, owner_apic_id, remap, route_msix));
     if (e != msix::Error::Ok) { log::format(why, n, "device %s MSI-X: %s", bdf, msix::to_string(e)); return false; }
     for (uint16_t i = 0; i < d.msix_loc.table_entries; i++) write_msix_hw(d, d.msix_table.sync(i));
@@ -164,7 +165,7 @@ bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, si
         // MSI and MSI-X go straight to the owner core's local APIC: no exit, no other core.
         PartitionDevice& md = p.devices[i];
         if (!setup_msix(md, hw, p.apic_id, remap, why, n)) return false;
-        if (!md.msix && !reserve_entries(md, remap, why, n)) return false;
+        if (!reserve_entries(md, remap, why, n)) return false;
         vpci::DeviceOptions opt{!(d.flags & NATSUME_DEVICE_NO_DMA), d.gsi != NO_GSI && shared_intx::is_shared(d.gsi),
                                 d.fn->cap_msi != 0, route_for(md, p.apic_id, remap, route_msi), md.msix};
         vpci::Error e = p.vpci.add_device(*d.fn, opt, hw);

@@ -140,7 +140,7 @@ Action lapic_access(Vcpu& v, uint32_t offset, bool write, uint8_t size, uint32_t
 // Fetches and decodes the instruction that touched an emulated MMIO page,
 // lets `access` perform it, and advances RIP.
 template <typename Access>
-Action emulate_mmio(Vcpu& v, const char* what, Access access) {
+Action emulate_mmio(Vcpu& v, uint64_t gpa, const char* what, Access access) {
     Partition& p = v.part;
     uint8_t bytes[insn::kMaxLength];
     size_t fetched = 0;
@@ -166,7 +166,6 @@ Action emulate_mmio(Vcpu& v, const char* what, Access access) {
                          "#GP injected", what, rip, insn::to_string(de), d.opcode);
     // An access that runs past the end of the page would touch a page the
     // partition may not own.
-    uint64_t gpa = vmread(Vmcs::GUEST_PHYSICAL_ADDRESS);
     if ((gpa & 0xfff) + d.size > 0x1000)
         return refuse_gp(v, Refusal::Emulation, "%s access of %u bytes at 0x%lx crosses a page: #GP injected", what,
                          d.size, gpa);
@@ -205,7 +204,7 @@ Action on_io(Vcpu& v) {
 namespace {
 Action emulate_lapic(Vcpu& v, uint64_t gpa) {
     auto offset = static_cast<uint32_t>(gpa - XAPIC_PAGE);
-    return emulate_mmio(v, "local APIC", [&](bool write, uint8_t size, uint64_t& value) {
+    return emulate_mmio(v, gpa, "local APIC", [&](bool write, uint8_t size, uint64_t& value) {
         uint32_t v32 = static_cast<uint32_t>(value);
         Action a = lapic_access(v, offset, write, size, v32);
         value = v32;
@@ -214,7 +213,7 @@ Action emulate_lapic(Vcpu& v, uint64_t gpa) {
 }
 
 Action emulate_device_register(Vcpu& v, uint64_t gpa) {
-    return emulate_mmio(v, "device register", [&](bool write, uint8_t size, uint64_t& value) {
+    return emulate_mmio(v, gpa, "device register", [&](bool write, uint8_t size, uint64_t& value) {
         uint32_t v32 = static_cast<uint32_t>(value);
         if (!shared_intx::register_access(v.part, gpa, write, size, v32))
             return refuse_gp(v, Refusal::Emulation, "device register 0x%lx accessed with %u bytes: #GP injected", gpa,
@@ -225,7 +224,7 @@ Action emulate_device_register(Vcpu& v, uint64_t gpa) {
 }
 
 Action emulate_msix(Vcpu& v, uint64_t gpa) {
-    return emulate_mmio(v, "MSI-X table", [&](bool write, uint8_t size, uint64_t& value) {
+    return emulate_mmio(v, gpa, "MSI-X table", [&](bool write, uint8_t size, uint64_t& value) {
         bool refused = false;
         const char* why = "";
         if (!devices::msix_access(v.part, gpa, write, size, value, refused, why))
@@ -240,7 +239,7 @@ Action emulate_ecam(Vcpu& v, uint64_t gpa) {
     uint16_t bdf = 0, offset = 0;
     if (!pci::decode_ecam(gpa, w.base, w.start_bus, w.end_bus, bdf, offset))
         return refuse_gp(v, Refusal::PciConfig, "ECAM access at 0x%lx outside the window: #GP injected", gpa);
-    return emulate_mmio(v, "PCI ECAM", [&](bool write, uint8_t size, uint64_t& value) {
+    return emulate_mmio(v, gpa, "PCI ECAM", [&](bool write, uint8_t size, uint64_t& value) {
         // The partition's ECAM accesses see the same filtered space as its port accesses.
         if (size > 4) return refuse_gp(v, Refusal::PciConfig, "ECAM access of %u bytes at 0x%lx: #GP injected", size, gpa);
         if (!write) { value = v.part.vpci.read(bdf, offset, size, pci_hw::access()); return Action::Resume; }
@@ -253,7 +252,7 @@ Action emulate_ecam(Vcpu& v, uint64_t gpa) {
 
 Action emulate_ioapic(Vcpu& v, uint64_t gpa) {
     auto offset = static_cast<uint32_t>(gpa - v.part.ioapic_gpa);
-    return emulate_mmio(v, "IOAPIC", [&](bool write, uint8_t size, uint64_t& value) {
+    return emulate_mmio(v, gpa, "IOAPIC", [&](bool write, uint8_t size, uint64_t& value) {
         uint32_t v32 = static_cast<uint32_t>(value);
         vioapic::Action a = write ? v.part.vioapic->write(offset, size, v32) : v.part.vioapic->read(offset, size, v32);
         value = v32;

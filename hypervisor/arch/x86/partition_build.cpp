@@ -85,17 +85,14 @@ bool bar_page_shared(const Partition& p, uint64_t lo, uint64_t hi, uint16_t& oth
     return false;
 }
 
-struct Hole { uint64_t base, size; };
-
-// Maps [lo, hi) identity, uncached, leaving out the holes (page-aligned).
-MapError map_with_holes(Ept& ept, uint64_t lo, uint64_t hi, const Hole* holes, size_t n) {
+// Maps [lo, hi) identity, uncached, leaving out the emulated regions (page-aligned).
+MapError map_with_holes(Ept& ept, uint64_t lo, uint64_t hi, const MmioRegistry& holes) {
     uint64_t at = lo;
     while (at < hi) {
         uint64_t next = hi;
         bool in_hole = false;
-        for (size_t h = 0; h < n; h++) {
-            if (!holes[h].size) continue;
-            uint64_t hb = holes[h].base, he = holes[h].base + holes[h].size;
+        for (size_t h = 0; h < holes.count(); h++) {
+            uint64_t hb = holes.at(h).base, he = hb + holes.at(h).size;
             if (at >= hb && at < he) { in_hole = true; next = he < hi ? he : hi; break; }
             if (hb > at && hb < next) next = hb;
         }
@@ -154,10 +151,7 @@ bool map_device_bars(Partition& p, Ept& ept, BuildError& err) {
             // Device registers: uncached, never executable, at their physical address,
             // except pages the hypervisor must see accesses to (a shared-line check
             // register page, the MSI-X table).
-            Hole holes[MmioRegistry::kMax];
-            size_t n = 0;
-            for (size_t r = 0; r < p.mmio.count(); r++) holes[n++] = {p.mmio.at(r).base, p.mmio.at(r).size};
-            MapError e = map_with_holes(ept, lo, hi, holes, n);
+            MapError e = map_with_holes(ept, lo, hi, p.mmio);
             if (e != MapError::Ok) {
                 return fail(err, "EPT mapping of device %s BAR%u failed: %s", bdf, bar.index, to_string(e));
             }

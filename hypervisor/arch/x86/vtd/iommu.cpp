@@ -292,6 +292,9 @@ Status Iommu::set_irte(uint16_t index, const IrteSpec& spec) {
     // destination arrive in one 64-bit store of the lower half (VT-d spec
     // 9.10: software updates an IRTE atomically), and no interrupt is lost.
     Entry128 e = make_irte(spec);
+    // The guest rewrites MSI address and data often without changing the
+    // vector: an identical entry needs neither a store nor an invalidation.
+    if (irt_[index].lo == e.lo && irt_[index].hi == e.hi) return Status::Ok;
     if ((irt_[index].lo & irte::PRESENT) && irt_[index].hi != e.hi) {
         Status s = clear_irte(index);
         if (s != Status::Ok) return s;

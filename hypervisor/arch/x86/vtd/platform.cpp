@@ -347,15 +347,6 @@ bool enable_units(char* why, size_t n) {
 
 // ---- interrupt remapping ----------------------------------------------------
 
-// Pins programmed in compatibility format would be blocked once IR is on
-// (GCMD.CFI clear), so IR starts only when every partition's virtual IOAPIC
-// produces remappable entries.
-const Partition* compatibility_user(const Partition* parts, uint32_t count) {
-    for (uint32_t i = 0; i < count; i++)
-        if (parts[i].vioapic && !parts[i].vioapic->config().remapped) return &parts[i];
-    return nullptr;
-}
-
 bool destinations_fit(const Partition* parts, uint32_t count, bool eim, char* why, size_t n) {
     if (eim) return true;
     for (uint32_t i = 0; i < count; i++)
@@ -385,11 +376,6 @@ bool start_interrupt_remapping(const PlatformInfo& info, const Partition* parts,
     if (!info.ir_capable) {
         log::print("natsume: vtd: interrupt remapping not used (%s): IOAPIC entries go straight to the owner "
                    "core\n", ir_off_reason);
-        return true;
-    }
-    if (const Partition* p = compatibility_user(parts, count)) {
-        log::print("natsume: vtd: interrupt remapping left off: partition %s's IOAPIC pins are programmed in "
-                   "compatibility format\n", p->cfg.name);
         return true;
     }
     if (!destinations_fit(parts, count, info.eim, why, n)) return false;
@@ -499,6 +485,17 @@ size_t drain_and_log_faults(const Partition* parts, uint32_t count) {
 // pin number itself is a collision-free entry index for every partition.
 uint16_t irte_base_for(const Partition&) { return IOAPIC_IRTE_BASE; }
 
+namespace {
+// Every runtime IRTE write: the destination checked against the format in
+// use, one writer at a time per table and invalidation queue.
+const char* write_irte(uint32_t unit, uint16_t index, const IrteSpec& spec, MsiMessage* msi) {
+    if (!ir_eim && spec.destination > MAX_XAPIC_DESTINATION) return "the core's APIC id needs x2APIC destinations (EIM)";
+    LockGuard g(irte_lock);
+    Status s = msi ? units[unit].route_msi(index, spec, *msi) : units[unit].set_irte(index, spec);
+    return s == Status::Ok ? nullptr : to_string(s);
+}
+}  // namespace
+
 bool program_irte(const Partition& p, uint16_t index, uint8_t vector, bool level, char* why, size_t n) {
     if (!ir_on) return fail(why, n, "interrupt remapping is off");
     uint16_t base = irte_base_for(p);
@@ -512,10 +509,9 @@ bool program_irte(const Partition& p, uint16_t index, uint8_t vector, bool level
         return false;
     }
     IrteSpec spec{vector, p.apic_id, ir_eim, level, false, ioapic_source.sid, SourceCheck::RequesterId};
-    LockGuard g(irte_lock);
-    Status s = units[ioapic_source.unit].set_irte(index, spec);
-    if (s == Status::Ok) return true;
-    log::format(why, n, "interrupt-remapping entry %u: %s", index, to_string(s));
+    const char* refused = write_irte(ioapic_source.unit, index, spec, nullptr);
+    if (!refused) return true;
+    log::format(why, n, "interrupt-remapping entry %u: %s", index, refused);
     return false;
 }
 
@@ -534,13 +530,10 @@ const char* route_device_msi(uint16_t bdf, uint16_t index, uint8_t vector, uint3
     if (!ir_on) return "interrupt remapping is off";
     if (index < MSI_IRTE_BASE || index >= next_msi_irte) return "remapping entry not reserved for a device";
     if (vector < msi::kMinVector) return "vectors 0-15 are reserved exceptions";
-    if (!ir_eim && apic_id > MAX_XAPIC_DESTINATION) return "the core's APIC id needs x2APIC destinations (EIM)";
     int u = unit_of(bdf);
     if (u < 0) return "the device is under no remapping unit";
     IrteSpec spec{vector, apic_id, ir_eim, false, false, bdf, SourceCheck::RequesterId};
-    LockGuard g(irte_lock);
-    Status s = units[u].route_msi(index, spec, out);
-    return s == Status::Ok ? nullptr : to_string(s);
+    return write_irte(static_cast<uint32_t>(u), index, spec, &out);
 }
 
 const char* program_shared_line(uint32_t gsi, uint8_t vector, uint32_t apic_id, uint64_t& rte) {
@@ -548,13 +541,10 @@ const char* program_shared_line(uint32_t gsi, uint8_t vector, uint32_t apic_id, 
     const ioapic_hw::Unit& io = ioapic_hw::unit(0);
     if (gsi < io.gsi_base || gsi - io.gsi_base >= io.pins || gsi - io.gsi_base >= vioapic::kMaxPins)
         return "the line is not on the first IOAPIC";
-    if (!ir_eim && apic_id > MAX_XAPIC_DESTINATION) return "the core's APIC id needs x2APIC destinations (EIM)";
     auto index = static_cast<uint16_t>(IOAPIC_IRTE_BASE + gsi - io.gsi_base);
     // PCI INTx: level-triggered, active low (PCI Local Bus Spec 3.0, 2.2.6).
     IrteSpec spec{vector, apic_id, ir_eim, true, false, ioapic_source.sid, SourceCheck::RequesterId};
-    LockGuard g(irte_lock);
-    Status s = units[ioapic_source.unit].set_irte(index, spec);
-    if (s != Status::Ok) return to_string(s);
+    if (const char* refused = write_irte(ioapic_source.unit, index, spec, nullptr)) return refused;
     rte = remappable_rte(index, vector, true, true, false);
     return nullptr;
 }
