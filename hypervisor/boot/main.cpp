@@ -5,6 +5,7 @@
 #include <natsume/hypercall.h>
 
 #include "drivers/x86/cpu.hpp"
+#include "drivers/x86/cpuid.hpp"
 #include "arch/x86/boot_info.hpp"
 #include "arch/x86/devices.hpp"
 #include "arch/x86/host_paging.hpp"
@@ -180,11 +181,12 @@ const natsume_config_header* load_config() {
 // Lines that devices of different partitions share are delivered per device
 // (the owner of the device that asserted), never per pin.
 uint8_t smt_shift_of_this_cpu() {
-    x86::CpuidResult c0 = x86::cpuid(0), c1 = x86::cpuid(1);
+    namespace leaf = drivers::cpuid::leaf;
+    x86::CpuidResult c0 = x86::cpuid(leaf::BASIC), c1 = x86::cpuid(leaf::FEATURES);
     topology::Leaves l{c0.eax, c1.ebx, c1.edx, 0, 0, 0, 0};
-    if (c0.eax >= 4) l.l4_eax = x86::cpuid(4, 0).eax;
-    if (c0.eax >= 0xb) {
-        x86::CpuidResult cb = x86::cpuid(0xb, 0);
+    if (c0.eax >= leaf::CACHE_PARAMS) l.l4_eax = x86::cpuid(leaf::CACHE_PARAMS, 0).eax;
+    if (c0.eax >= leaf::TOPOLOGY) {
+        x86::CpuidResult cb = x86::cpuid(leaf::TOPOLOGY, 0);
         l.lb_eax = cb.eax, l.lb_ebx = cb.ebx, l.lb_ecx = cb.ecx;
     }
     return topology::smt_shift(l);

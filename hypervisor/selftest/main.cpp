@@ -2,6 +2,7 @@
 // multiboot2, TSC, ACPI, application processors) without VMX, then the test
 // cases in tests.cpp against the emulated remapping hardware.
 #include "drivers/x86/cpu.hpp"
+#include "drivers/x86/cpuid.hpp"
 #include "arch/x86/boot_info.hpp"
 #include "arch/x86/ioapic_hw.hpp"
 #include "arch/x86/lapic.hpp"
@@ -19,8 +20,8 @@ namespace {
 // QEMU's accelerators name themselves in the hypervisor CPUID leaf
 // (0x40000000): "TCGTCGTCGTCG" under TCG, "KVMKVMKVM" under KVM.
 bool running_under_qemu() {
-    if (!(natsume::x86::cpuid(1).ecx & (1u << 31))) return false;
-    natsume::x86::CpuidResult r = natsume::x86::cpuid(0x40000000);
+    if (!natsume::drivers::cpuid::has_ecx1(natsume::drivers::cpuid::ecx1::HYPERVISOR)) return false;
+    natsume::x86::CpuidResult r = natsume::x86::cpuid(natsume::drivers::cpuid::leaf::HYPERVISOR);
     bool tcg = r.ebx == 0x54474354 && r.ecx == 0x43544743 && r.edx == 0x47435447;   // "TCGT" "CGTC" "GTCG"
     bool kvm = r.ebx == 0x4b4d564b && r.ecx == 0x564b4d56 && r.edx == 0x4d;         // "KVMK" "VMKV" "M"
     return tcg || kvm;

@@ -5,6 +5,7 @@
 #include <natsume/hypercall.h>
 
 #include "drivers/x86/cpu.hpp"
+#include "drivers/x86/cpuid.hpp"
 #include "arch/x86/devices.hpp"
 #include "arch/x86/exit_context.hpp"
 #include "arch/x86/vcpu.hpp"
@@ -29,7 +30,7 @@ Action on_cpuid(Vcpu& v) {
     } else {
         r = cpuid(leaf, sub);
         if (leaf == 1) {
-            r.ecx &= ~CPUID1_ECX_VMX;       // no nested VMX
+            r.ecx &= ~drivers::cpuid::ecx1::VMX;       // no nested VMX
             r.ecx |= 1u << 31;              // "hypervisor present"
             // Initial APIC ID in EBX[31:24] is the core's own: the vCPU is pinned to it.
         }

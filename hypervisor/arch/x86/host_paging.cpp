@@ -1,6 +1,7 @@
 #include "arch/x86/host_paging.hpp"
 
 #include "drivers/x86/cpu.hpp"
+#include "drivers/x86/cpuid.hpp"
 #include "arch/x86/percpu.hpp"
 #include "arch/x86/safe_access.hpp"
 #include "arch/x86/vmx_defs.hpp"
@@ -59,17 +60,13 @@ bool hardened_pde(uint64_t base, uint64_t boot, uint64_t& out) {
 }  // namespace
 
 void enable_protections_on_this_core() {
-    uint32_t ext = cpuid(0x80000000).eax;
-    if (ext >= 0x80000001 && (cpuid(0x80000001).edx & (1u << 20)))
+    if (drivers::cpuid::has_extended(drivers::cpuid::edx81::NX))
         wrmsr(msr::IA32_EFER, rdmsr(msr::IA32_EFER) | efer::NXE);
     write_cr0(read_cr0() | cr0::WP);   // read-only pages bind the hypervisor too
-    if (cpuid(0).eax >= 7) {
-        uint32_t ebx = cpuid(7, 0).ebx;
-        uint64_t cr4 = read_cr4();
-        if (ebx & (1u << 7)) cr4 |= cr4::SMEP;    // never execute a user page
-        if (ebx & (1u << 20)) cr4 |= cr4::SMAP;   // never touch one without STAC
-        write_cr4(cr4);
-    }
+    uint64_t cr4 = read_cr4();
+    if (drivers::cpuid::has_structured(drivers::cpuid::ebx7::SMEP)) cr4 |= cr4::SMEP;   // never execute a user page
+    if (drivers::cpuid::has_structured(drivers::cpuid::ebx7::SMAP)) cr4 |= cr4::SMAP;   // never touch one without STAC
+    write_cr4(cr4);
 }
 
 bool build(char* why, size_t n) {

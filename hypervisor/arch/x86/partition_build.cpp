@@ -6,6 +6,7 @@
 #include <natsume/bootinfo.h>
 
 #include "drivers/x86/cpu.hpp"
+#include "drivers/x86/cpuid.hpp"
 #include "drivers/x86/descriptors.hpp"
 #include "arch/x86/devices.hpp"
 #include "arch/x86/page_table.hpp"
@@ -271,7 +272,7 @@ void open_device_ports(Partition& p) {
 bool build_l1d_flush(Partition& p, BuildError& err) {
     p.entry_msr_load = 0;
     if (!(p.cfg.flags & NATSUME_PARTITION_L1D_FLUSH)) return true;
-    if (cpuid(0).eax < 7 || !(cpuid(7, 0).edx & (1u << 28))) {
+    if (!drivers::cpuid::has_structured_edx(drivers::cpuid::edx7::L1D_FLUSH)) {
         log::print("natsume: partition: %s: l1d_flush requested, but this CPU has no IA32_FLUSH_CMD: L1D not flushed\n",
                    p.cfg.name);
         return true;

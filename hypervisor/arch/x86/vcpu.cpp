@@ -4,6 +4,7 @@
 #include <stdarg.h>
 
 #include "drivers/x86/cpu.hpp"
+#include "drivers/x86/cpuid.hpp"
 #include "arch/x86/exit_context.hpp"
 #include "arch/x86/host_layout.h"
 #include "arch/x86/vmx.hpp"
@@ -56,7 +57,7 @@ void report(const VmxPlatform& v, const EptVpidCaps& ept) {
 
 bool vmx_probe(char* why, size_t n) {
     VmxPlatform& v = vmx_platform;
-    if (!(cpuid(1).ecx & CPUID1_ECX_VMX))
+    if (!(drivers::cpuid::has_ecx1(drivers::cpuid::ecx1::VMX)))
         return fail(why, n, "this CPU has no VMX (CPUID.1:ECX.VMX = 0): Natsume needs Intel VT-x");
     FeatureControlVerdict fc = feature_control_verdict(rdmsr(msr::IA32_FEATURE_CONTROL));
     if (!fc.usable) return fail(why, n, "%s", fc.why);
@@ -65,16 +66,17 @@ bool vmx_probe(char* why, size_t n) {
     VmxBasic basic = decode_vmx_basic(rdmsr(msr::IA32_VMX_BASIC));
     if (basic.region_size > 4096) return fail(why, n, "VMCS region larger than 4 KiB is not supported");
     v.revision = basic.revision;
-    v.nx = cpuid(0x80000001).edx & (1u << 20);
-    v.x2apic = cpuid(1).ecx & (1u << 21);
-    v.maxphyaddr = cpuid(0x80000000).eax >= 0x80000008 ? static_cast<uint8_t>(cpuid(0x80000008).eax & 0xff) : 36;
-    v.xsave = cpuid(1).ecx & (1u << 26);
+    namespace id = drivers::cpuid;
+    v.nx = id::has_extended(id::edx81::NX);
+    v.x2apic = id::has_ecx1(id::ecx1::X2APIC);
+    v.maxphyaddr = id::maxphyaddr();
+    v.xsave = id::has_ecx1(id::ecx1::XSAVE);
     if (v.xsave) {
-        CpuidResult x = cpuid(0xd, 0);
+        CpuidResult x = cpuid(id::leaf::XSAVE, 0);
         v.xcr0_supported = (uint64_t(x.edx) << 32) | x.eax;
     }
-    bool rdtscp = cpuid(0x80000001).edx & (1u << 27);
-    bool invpcid = cpuid(0).eax >= 7 && (cpuid(7).ebx & (1u << 10));
+    bool rdtscp = id::has_extended(id::edx81::RDTSCP);
+    bool invpcid = id::has_structured(id::ebx7::INVPCID);
 
     if (!adjust(pin_controls_msr(basic), pin::NMI_EXITING, pin::NMI_EXITING, v.pin, "pin-based", why, n)) return false;
     uint32_t proc_req = proc::USE_IO_BITMAPS | proc::USE_MSR_BITMAPS | proc::ACTIVATE_SECONDARY_CONTROLS;
@@ -111,7 +113,7 @@ bool vmx_probe(char* why, size_t n) {
 }
 
 bool vmx_enable_this_core(PerCpu& c, char* why, size_t n) {
-    if (!(cpuid(1).ecx & CPUID1_ECX_VMX)) return fail(why, n, "no VMX on this core");
+    if (!(drivers::cpuid::has_ecx1(drivers::cpuid::ecx1::VMX))) return fail(why, n, "no VMX on this core");
     uint64_t fcr = rdmsr(msr::IA32_FEATURE_CONTROL);
     FeatureControlVerdict fc = feature_control_verdict(fcr);
     if (!fc.usable) return fail(why, n, "%s", fc.why);

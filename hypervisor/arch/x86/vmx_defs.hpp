@@ -350,9 +350,6 @@ constexpr const char* vm_instruction_error_string(uint32_t error) {
     return "unknown VM-instruction error";
 }
 
-// CPUID.1:ECX.VMX[bit 5] (SDM 23.6).
-inline constexpr uint32_t CPUID1_ECX_VMX = bit32(5);
-
 // Architectural MSRs and their bits: drivers/x86/msr.hpp.
 namespace msr = drivers::msr;
 namespace feature_control = drivers::msr::feature_control;
