@@ -10,17 +10,17 @@
 namespace natsume::x86 {
 
 void skip_instruction() {
-    vmwrite(Vmcs::GUEST_RIP, vmread(Vmcs::GUEST_RIP) + vmread(Vmcs::EXIT_INSTRUCTION_LENGTH)) || true;
+    vmcs::write<Vmcs::GUEST_RIP>(vmcs::read<Vmcs::GUEST_RIP>() + vmcs::read<Vmcs::EXIT_INSTRUCTION_LENGTH>());
 }
 
 void inject_hw_exception(uint8_t vector, bool has_error, uint32_t error) {
-    (void)vmwrite(Vmcs::ENTRY_INTERRUPTION_INFO, make_intr_info(vector, InterruptionType::HardwareException, has_error));
-    if (has_error) (void)vmwrite(Vmcs::ENTRY_EXCEPTION_ERROR_CODE, error);
+    vmcs::write<Vmcs::ENTRY_INTERRUPTION_INFO>(make_intr_info(vector, InterruptionType::HardwareException, has_error));
+    if (has_error) vmcs::write<Vmcs::ENTRY_EXCEPTION_ERROR_CODE>(error);
 }
 
 // Access rights (SDM Vol. 3C 24.4.1): DPL in bits 6:5, L in bit 13.
-unsigned guest_cpl() { return static_cast<unsigned>(vmread(Vmcs::GUEST_SS_ACCESS_RIGHTS) >> 5) & 3; }
-bool guest_in_64bit_code() { return vmread(Vmcs::GUEST_CS_ACCESS_RIGHTS) & (1u << 13); }
+unsigned guest_cpl() { return (vmcs::read<Vmcs::GUEST_SS_ACCESS_RIGHTS>() >> 5) & 3u; }
+bool guest_in_64bit_code() { return vmcs::read<Vmcs::GUEST_CS_ACCESS_RIGHTS>() & (1u << 13); }
 
 // GuestRegs holds the registers in encoding order without RSP (number 4).
 static_assert(offsetof(GuestRegs, rbx) == 3 * 8 && offsetof(GuestRegs, rbp) == 4 * 8 &&
@@ -31,7 +31,7 @@ uint64_t& gpr(GuestRegs& r, unsigned n) {
     // RSP lives in the VMCS: reads get this core's copy (writes go through set_gpr).
     if (n == 4) {
         uint64_t& rsp = this_cpu().guest_rsp_copy;
-        rsp = vmread(Vmcs::GUEST_RSP);
+        rsp = vmcs::read<Vmcs::GUEST_RSP>();
         return rsp;
     }
     return (&r.rax)[n < 4 ? n : n - 1];
@@ -40,18 +40,18 @@ uint64_t& gpr(GuestRegs& r, unsigned n) {
 void dump_registers(const Vcpu& v) {
     const GuestRegs& r = v.regs;
     const char* n = v.part.cfg.name;
-    log::print("natsume: dump: %s: RIP=0x%016lx RSP=0x%016lx RFLAGS=0x%08lx\n", n, vmread(Vmcs::GUEST_RIP),
-               vmread(Vmcs::GUEST_RSP), vmread(Vmcs::GUEST_RFLAGS));
+    log::print("natsume: dump: %s: RIP=0x%016lx RSP=0x%016lx RFLAGS=0x%08lx\n", n, vmcs::read<Vmcs::GUEST_RIP>(),
+               vmcs::read<Vmcs::GUEST_RSP>(), vmcs::read<Vmcs::GUEST_RFLAGS>());
     log::print("natsume: dump: %s: RAX=0x%016lx RBX=0x%016lx RCX=0x%016lx RDX=0x%016lx\n", n, r.rax, r.rbx, r.rcx, r.rdx);
     log::print("natsume: dump: %s: RSI=0x%016lx RDI=0x%016lx RBP=0x%016lx R8 =0x%016lx\n", n, r.rsi, r.rdi, r.rbp, r.r8);
     log::print("natsume: dump: %s: R9 =0x%016lx R10=0x%016lx R11=0x%016lx R12=0x%016lx\n", n, r.r9, r.r10, r.r11, r.r12);
     log::print("natsume: dump: %s: R13=0x%016lx R14=0x%016lx R15=0x%016lx\n", n, r.r13, r.r14, r.r15);
-    log::print("natsume: dump: %s: CR0=0x%lx CR3=0x%lx CR4=0x%lx EFER=0x%lx CS=0x%lx\n", n,
-               vmread(Vmcs::CR0_READ_SHADOW), vmread(Vmcs::GUEST_CR3), vmread(Vmcs::CR4_READ_SHADOW),
-               vmread(Vmcs::GUEST_IA32_EFER), vmread(Vmcs::GUEST_CS_SELECTOR));
-    log::print("natsume: dump: %s: exit reason %u (%s) qualification=0x%lx IDT-vectoring=0x%lx\n", n, v.reason,
-               to_string(static_cast<ExitReason>(v.reason)), vmread(Vmcs::EXIT_QUALIFICATION),
-               vmread(Vmcs::IDT_VECTORING_INFO));
+    log::print("natsume: dump: %s: CR0=0x%lx CR3=0x%lx CR4=0x%lx EFER=0x%lx CS=0x%x\n", n,
+               vmcs::read<Vmcs::CR0_READ_SHADOW>(), vmcs::read<Vmcs::GUEST_CR3>(), vmcs::read<Vmcs::CR4_READ_SHADOW>(),
+               vmcs::read<Vmcs::GUEST_IA32_EFER>(), vmcs::read<Vmcs::GUEST_CS_SELECTOR>());
+    log::print("natsume: dump: %s: exit reason %u (%s) qualification=0x%lx IDT-vectoring=0x%x\n", n, v.reason,
+               to_string(static_cast<ExitReason>(v.reason)), vmcs::read<Vmcs::EXIT_QUALIFICATION>(),
+               vmcs::read<Vmcs::IDT_VECTORING_INFO>());
 }
 
 Action refuse_gp(Vcpu& v, Refusal kind, const char* fmt, ...) {
@@ -82,7 +82,7 @@ bool read_guest_u64(void* ctx, uint64_t gpa, uint64_t& value) {
 }
 
 void set_gpr(GuestRegs& r, unsigned n, uint64_t value) {
-    if (n == 4) { (void)vmwrite(Vmcs::GUEST_RSP, value); return; }
+    if (n == 4) { vmcs::write<Vmcs::GUEST_RSP>(value); return; }
     gpr(r, n) = value;
 }
 

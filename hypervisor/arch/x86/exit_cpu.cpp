@@ -18,7 +18,7 @@ namespace natsume::x86 {
 namespace {
 
 Action fault(Vcpu& v, uint8_t vector, const char* what, const char* why) {
-    partition_refuse(v.part, Refusal::Instruction, "%s at RIP 0x%lx: %s, %s injected", what, vmread(Vmcs::GUEST_RIP),
+    partition_refuse(v.part, Refusal::Instruction, "%s at RIP 0x%lx: %s, %s injected", what, vmcs::read<Vmcs::GUEST_RIP>(),
                      why, vector == VEC_UD ? "#UD" : "#GP");
     inject_hw_exception(vector, vector == VEC_GP, 0);
     return Action::Resume;
@@ -29,29 +29,29 @@ Action mov_to_cr0(Vcpu& v, uint64_t value) {
     if (r.verdict == cregs::Verdict::Unsupported) return stop(v, "MOV to CR0 0x%lx: %s", value, r.why);
     if (r.verdict == cregs::Verdict::Gp) return fault(v, VEC_GP, "MOV to CR0", r.why);
     const VmxPlatform& p = vmx_platform;
-    (void)vmwrite(Vmcs::CR0_READ_SHADOW, value);
-    (void)vmwrite(Vmcs::GUEST_CR0, fixed_cr(value, p.cr0_fixed0, p.cr0_fixed1));
+    vmcs::write<Vmcs::CR0_READ_SHADOW>(value);
+    vmcs::write<Vmcs::GUEST_CR0>(fixed_cr(value, p.cr0_fixed0, p.cr0_fixed1));
     skip_instruction();
     return Action::Resume;
 }
 
 Action mov_to_cr4(Vcpu& v, uint64_t value) {
     const VmxPlatform& p = vmx_platform;
-    uint64_t old = vmread(Vmcs::GUEST_CR4) & ~cr4::VMXE;   // VMXE is the hypervisor's, never the guest's
-    cregs::Result r = cregs::check_cr4(value, old, p.cr4_fixed1 & ~cr4::VMXE, vmread(Vmcs::GUEST_CR3));
+    uint64_t old = vmcs::read<Vmcs::GUEST_CR4>() & ~cr4::VMXE;   // VMXE is the hypervisor's, never the guest's
+    cregs::Result r = cregs::check_cr4(value, old, p.cr4_fixed1 & ~cr4::VMXE, vmcs::read<Vmcs::GUEST_CR3>());
     if (r.verdict != cregs::Verdict::Ok) return fault(v, VEC_GP, "MOV to CR4", r.why);
-    (void)vmwrite(Vmcs::CR4_READ_SHADOW, value);
-    (void)vmwrite(Vmcs::GUEST_CR4, fixed_cr(value, p.cr4_fixed0, p.cr4_fixed1));
+    vmcs::write<Vmcs::CR4_READ_SHADOW>(value);
+    vmcs::write<Vmcs::GUEST_CR4>(fixed_cr(value, p.cr4_fixed0, p.cr4_fixed1));
     skip_instruction();
     return Action::Resume;
 }
 
 Action mov_to_cr3(Vcpu& v, uint64_t value) {
     uint64_t load = 0;
-    bool pcide = vmread(Vmcs::GUEST_CR4) & cregs::cr4::PCIDE;
+    bool pcide = vmcs::read<Vmcs::GUEST_CR4>() & cregs::cr4::PCIDE;
     cregs::Result r = cregs::check_cr3(value, vmx_platform.maxphyaddr, pcide, &load);
     if (r.verdict != cregs::Verdict::Ok) return fault(v, VEC_GP, "MOV to CR3", r.why);
-    (void)vmwrite(Vmcs::GUEST_CR3, load);
+    vmcs::write<Vmcs::GUEST_CR3>(load);
     // The guest's own MOV to CR3 would have flushed its non-global TLB entries
     // (unless PCIDE and the no-flush bit); with VPID, the exit did not.
     if (!(pcide && (value >> 63)) &&
@@ -64,14 +64,14 @@ Action mov_to_cr3(Vcpu& v, uint64_t value) {
 // Reflects an intercepted exception back into the guest.
 Action reflect(Vcpu& v, uint32_t info) {
     auto vector = static_cast<uint8_t>(info & intr_info::VECTOR_MASK);
-    uint32_t vectoring = static_cast<uint32_t>(vmread(Vmcs::IDT_VECTORING_INFO));
+    uint32_t vectoring = vmcs::read<Vmcs::IDT_VECTORING_INFO>();
     // An exception raised while the processor delivers an event (the
     // CVE-2015-5307 #AC and CVE-2015-8104 #DB loops start this way) would need
     // both events emulated: the partition stops instead of looping.
     if (vectoring & intr_info::VALID)
         return stop(v, "exception %u raised while delivering vector %u (IDT-vectoring 0x%x): exception loop", vector,
                     vectoring & intr_info::VECTOR_MASK, vectoring);
-    uint64_t rip = vmread(Vmcs::GUEST_RIP);
+    uint64_t rip = vmcs::read<Vmcs::GUEST_RIP>();
     Partition& p = v.part;
     p.reflect_repeats = (p.reflect_rip == rip && p.reflect_vector == vector) ? p.reflect_repeats + 1 : 0;
     p.reflect_rip = rip;
@@ -82,24 +82,24 @@ Action reflect(Vcpu& v, uint32_t info) {
     if (vector == VEC_DB) {
         // A #DB exit leaves DR6 untouched and reports its bits in the
         // qualification (SDM Vol. 3C 28.2.1): DR6 gets them before delivery.
-        uint64_t q = vmread(Vmcs::EXIT_QUALIFICATION);
+        uint64_t q = vmcs::read<Vmcs::EXIT_QUALIFICATION>();
         uint64_t dr6 = DR6_FIXED_ONES | (q & DR6_EXIT_BITS);
         if (q & DR6_RTM) dr6 &= ~DR6_RTM;
         asm volatile("mov %0, %%dr6" ::"r"(dr6));
     }
     auto type = static_cast<InterruptionType>((info & intr_info::TYPE_MASK) >> intr_info::TYPE_SHIFT);
     bool has_error = info & intr_info::ERROR_CODE_VALID;
-    (void)vmwrite(Vmcs::ENTRY_INTERRUPTION_INFO, make_intr_info(vector, type, has_error));
-    if (has_error) (void)vmwrite(Vmcs::ENTRY_EXCEPTION_ERROR_CODE, vmread(Vmcs::EXIT_INTERRUPTION_ERROR_CODE));
+    vmcs::write<Vmcs::ENTRY_INTERRUPTION_INFO>(make_intr_info(vector, type, has_error));
+    if (has_error) vmcs::write<Vmcs::ENTRY_EXCEPTION_ERROR_CODE>(vmcs::read<Vmcs::EXIT_INTERRUPTION_ERROR_CODE>());
     if (type == InterruptionType::PrivilegedSoftwareException || type == InterruptionType::SoftwareException)
-        (void)vmwrite(Vmcs::ENTRY_INSTRUCTION_LENGTH, vmread(Vmcs::EXIT_INSTRUCTION_LENGTH));
+        vmcs::write<Vmcs::ENTRY_INSTRUCTION_LENGTH>(vmcs::read<Vmcs::EXIT_INSTRUCTION_LENGTH>());
     return Action::Resume;
 }
 
 }  // namespace
 
 Action on_cr_access(Vcpu& v) {
-    CrAccess a = decode_cr_access(vmread(Vmcs::EXIT_QUALIFICATION));
+    CrAccess a = decode_cr_access(vmcs::read<Vmcs::EXIT_QUALIFICATION>());
     if (a.type == CrAccessType::MovToCr) {
         uint64_t value = gpr(v.regs, a.gpr);
         if (a.cr == 0) return mov_to_cr0(v, value);
@@ -107,15 +107,15 @@ Action on_cr_access(Vcpu& v) {
         if (a.cr == 3) return mov_to_cr3(v, value);
     }
     if (a.cr == 3 && a.type == CrAccessType::MovFromCr) {
-        set_gpr(v.regs, a.gpr, vmread(Vmcs::GUEST_CR3));
+        set_gpr(v.regs, a.gpr, vmcs::read<Vmcs::GUEST_CR3>());
         skip_instruction();
         return Action::Resume;
     }
-    return stop(v, "unsupported control-register access (qualification 0x%lx)", vmread(Vmcs::EXIT_QUALIFICATION));
+    return stop(v, "unsupported control-register access (qualification 0x%lx)", vmcs::read<Vmcs::EXIT_QUALIFICATION>());
 }
 
 Action on_exception_or_nmi(Vcpu& v) {
-    uint32_t info = static_cast<uint32_t>(vmread(Vmcs::EXIT_INTERRUPTION_INFO));
+    uint32_t info = vmcs::read<Vmcs::EXIT_INTERRUPTION_INFO>();
     uint32_t vector = info & intr_info::VECTOR_MASK;
     if (vector == 2) {   // NMI: hypervisor control (mailbox, later)
         v.part.counters.nmis++;
@@ -128,7 +128,7 @@ Action on_exception_or_nmi(Vcpu& v) {
 Action on_xsetbv(Vcpu& v) {
     const char* why = nullptr;
     xcr0::Request r{static_cast<uint32_t>(v.regs.rcx), (v.regs.rdx << 32) | static_cast<uint32_t>(v.regs.rax),
-                    vmx_platform.xsave && (vmread(Vmcs::GUEST_CR4) & cr4::OSXSAVE), guest_cpl(),
+                    vmx_platform.xsave && (vmcs::read<Vmcs::GUEST_CR4>() & cr4::OSXSAVE), guest_cpl(),
                     vmx_platform.xcr0_supported};
     xcr0::Verdict verdict = xcr0::check(r, &why);
     if (verdict == xcr0::Verdict::Ud) return fault(v, VEC_UD, "XSETBV", why);

@@ -65,7 +65,7 @@ Action on_vmcall(Vcpu& v) {
     // Guest user code must not reach the hypervisor behind its kernel's back.
     if (unsigned cpl = guest_cpl(); cpl != 0) {
         partition_refuse(v.part, Refusal::Hypercall, "hypercall %lu at CPL %u (RIP 0x%lx): returned EPERM", nr, cpl,
-                         vmread(Vmcs::GUEST_RIP));
+                         vmcs::read<Vmcs::GUEST_RIP>());
         v.regs.rax = static_cast<uint64_t>(int64_t{NATSUME_EPERM});
         return Action::Resume;
     }
@@ -79,7 +79,7 @@ Action on_vmcall(Vcpu& v) {
     int64_t ret = NATSUME_ENOSYS;
     if (nr < NATSUME_HC_COUNT && table[nr]) ret = table[nr](v);
     else partition_refuse(v.part, Refusal::Hypercall, "unknown hypercall %lu at RIP 0x%lx: returned ENOSYS", nr,
-                          vmread(Vmcs::GUEST_RIP));
+                          vmcs::read<Vmcs::GUEST_RIP>());
     v.regs.rax = static_cast<uint64_t>(ret);
     return Action::Resume;
 }

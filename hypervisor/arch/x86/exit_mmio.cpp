@@ -120,7 +120,7 @@ Action lapic_access(Vcpu& v, uint32_t offset, bool write, uint8_t size, uint32_t
     auto* reg = reinterpret_cast<volatile uint32_t*>(XAPIC_PAGE + (offset & ~3u));
     if (size != 4 || (offset & 0xf))
         return refuse_gp(v, Refusal::Lapic, "local APIC register 0x%x accessed with %u bytes at RIP 0x%lx: #GP injected",
-                         offset, size, vmread(Vmcs::GUEST_RIP));
+                         offset, size, vmcs::read<Vmcs::GUEST_RIP>());
     if (!write) { value = *reg; return Action::Resume; }
     if (offset == XAPIC_ICR_HIGH) { v.part.xapic_icr_high = value; return Action::Resume; }
     if (offset == XAPIC_ICR_LOW) return lapic_icr_write(v, value);
@@ -145,7 +145,7 @@ Action emulate_mmio(Vcpu& v, uint64_t gpa, const char* what, Access access) {
     uint8_t bytes[insn::kMaxLength];
     size_t fetched = 0;
     gpt::PhysRead mem{read_guest_u64, &p};
-    uint64_t rip = vmread(Vmcs::GUEST_RIP), cr3 = vmread(Vmcs::GUEST_CR3);
+    uint64_t rip = vmcs::read<Vmcs::GUEST_RIP>(), cr3 = vmcs::read<Vmcs::GUEST_CR3>();
     // Most MMIO instructions fit in 8 bytes: fetch those first, and all 15
     // only when the decoder says the instruction goes on.
     constexpr size_t FIRST_FETCH = 8;
@@ -176,21 +176,21 @@ Action emulate_mmio(Vcpu& v, uint64_t gpa, const char* what, Access access) {
     }
     if (access(d.write, d.size, value) == Action::Stop) return Action::Stop;
     if (!d.write) set_gpr(v.regs, d.reg, insn::load_result(d, gpr(v.regs, d.reg), value));
-    (void)vmwrite(Vmcs::GUEST_RIP, rip + d.length);
+    vmcs::write<Vmcs::GUEST_RIP>(rip + d.length);
     return Action::Resume;
 }
 
 }  // namespace
 
 Action on_io(Vcpu& v) {
-    IoAccess io = decode_io_access(vmread(Vmcs::EXIT_QUALIFICATION));
+    IoAccess io = decode_io_access(vmcs::read<Vmcs::EXIT_QUALIFICATION>());
     if (pci_port_access(v, io)) {
         skip_instruction();
         return Action::Resume;
     }
     partition_refuse(v.part, Refusal::Io, "%s port 0x%x (%u bytes%s) at RIP 0x%lx: the port belongs to no partition",
                      io.in ? "read from" : "write to", io.port, io.size, io.string ? ", string" : "",
-                     vmread(Vmcs::GUEST_RIP));
+                     vmcs::read<Vmcs::GUEST_RIP>());
     if (io.in && !io.string) {
         // Reads of an absent port float high, as on real hardware.
         uint64_t mask = io.size == 1 ? 0xff : io.size == 2 ? 0xffff : 0xffffffffull;
@@ -276,8 +276,8 @@ Action emulate_region(Vcpu& v, const MmioRegion& r, uint64_t gpa) {
 // Every page the partition's EPT leaves out on purpose is in its MMIO
 // registry (partition_build.cpp): the registry says which emulation runs.
 Action on_ept_violation(Vcpu& v) {
-    uint64_t gpa = vmread(Vmcs::GUEST_PHYSICAL_ADDRESS);
-    EptViolation e = decode_ept_violation(vmread(Vmcs::EXIT_QUALIFICATION));
+    uint64_t gpa = vmcs::read<Vmcs::GUEST_PHYSICAL_ADDRESS>();
+    EptViolation e = decode_ept_violation(vmcs::read<Vmcs::EXIT_QUALIFICATION>());
     const MmioRegion* r = v.part.mmio.find(gpa);
     // The processor's own page walk (not the instruction's access) reached a
     // page the hypervisor emulates: the guest keeps page tables there.
@@ -289,9 +289,9 @@ Action on_ept_violation(Vcpu& v) {
         if (r)
             return refuse_gp(v, Refusal::Emulation, "guest page walk for linear 0x%lx at RIP 0x%lx reads the %s page at "
                              "0x%lx: page tables in an emulated page, #GP injected",
-                             vmread(Vmcs::GUEST_LINEAR_ADDRESS), vmread(Vmcs::GUEST_RIP), to_string(r->kind), gpa);
+                             vmcs::read<Vmcs::GUEST_LINEAR_ADDRESS>(), vmcs::read<Vmcs::GUEST_RIP>(), to_string(r->kind), gpa);
         return stop(v, "EPT violation: guest page walk for linear 0x%lx reads guest-physical 0x%lx outside the "
-                    "partition's memory", vmread(Vmcs::GUEST_LINEAR_ADDRESS), gpa);
+                    "partition's memory", vmcs::read<Vmcs::GUEST_LINEAR_ADDRESS>(), gpa);
     }
     if (r) return emulate_region(v, *r, gpa);
     return stop(v, "EPT violation: %s guest-physical address 0x%lx outside the partition's memory",

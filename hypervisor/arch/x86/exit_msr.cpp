@@ -19,7 +19,7 @@ namespace natsume::x86 {
 namespace {
 Action refuse_msr(Vcpu& v, bool write, uint32_t m, const char* why) {
     return refuse_gp(v, Refusal::Msr, "%s MSR 0x%x at RIP 0x%lx: %s, #GP injected", write ? "WRMSR to" : "RDMSR of", m,
-                     vmread(Vmcs::GUEST_RIP), why);
+                     vmcs::read<Vmcs::GUEST_RIP>(), why);
 }
 
 // The checked value goes to hardware; should it still fault, the guest gets
@@ -63,10 +63,10 @@ Action on_apic_base(Vcpu& v, uint64_t value) {
 
 Action on_efer(Vcpu& v, uint64_t value) {
     // The guest stays in long mode: it may change SCE and NXE only.
-    uint64_t cur = vmread(Vmcs::GUEST_IA32_EFER);
+    uint64_t cur = vmcs::read<Vmcs::GUEST_IA32_EFER>();
     uint64_t changeable = efer::SCE | (vmx_platform.nx ? efer::NXE : 0);
     if ((value ^ cur) & ~changeable) return refuse_msr(v, true, msr::IA32_EFER, "only SCE and NXE may change");
-    (void)vmwrite(Vmcs::GUEST_IA32_EFER, value);
+    vmcs::write<Vmcs::GUEST_IA32_EFER>(value);
     skip_instruction();
     return Action::Resume;
 }
@@ -78,7 +78,7 @@ bool is_x2apic_msr(uint32_t m) { return m >= msr::X2APIC_FIRST && m <= msr::X2AP
 Action on_rdmsr(Vcpu& v) {
     auto m = static_cast<uint32_t>(v.regs.rcx);
     uint64_t value;
-    if (m == msr::IA32_EFER) value = vmread(Vmcs::GUEST_IA32_EFER);
+    if (m == msr::IA32_EFER) value = vmcs::read<Vmcs::GUEST_IA32_EFER>();
     else if (m == msr::IA32_APIC_BASE) value = rdmsr(msr::IA32_APIC_BASE);
     else return refuse_msr(v, false, m, "not allowed");
     v.regs.rax = static_cast<uint32_t>(value);

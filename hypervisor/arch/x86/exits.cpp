@@ -45,7 +45,7 @@ Action on_hlt(Vcpu&) {
     // HLT exiting is off on partition cores; if a CPU forces it, halt in the
     // guest's own activity state so its interrupts still wake it directly.
     skip_instruction();
-    (void)vmwrite(Vmcs::GUEST_ACTIVITY_STATE, static_cast<uint32_t>(ActivityState::Hlt));
+    vmcs::write<Vmcs::GUEST_ACTIVITY_STATE>(static_cast<uint32_t>(ActivityState::Hlt));
     return Action::Resume;
 }
 
@@ -61,7 +61,7 @@ Action on_external_interrupt(Vcpu&) { return Action::Resume; }
 // can send one) must not be able to reset this core, so it is dropped.
 Action on_init_signal(Vcpu& v) {
     partition_refuse(v.part, Refusal::Signal, "INIT signal at RIP 0x%lx ignored: a core is reset only by the hypervisor",
-                     vmread(Vmcs::GUEST_RIP));
+                     vmcs::read<Vmcs::GUEST_RIP>());
     return Action::Resume;
 }
 
@@ -74,7 +74,7 @@ Action on_triple_fault(Vcpu& v) { return stop(v, "triple fault (the guest could 
 
 
 Action on_ept_misconfig(Vcpu& v) {
-    return stop(v, "EPT misconfiguration at guest-physical 0x%lx (hypervisor bug)", vmread(Vmcs::GUEST_PHYSICAL_ADDRESS));
+    return stop(v, "EPT misconfiguration at guest-physical 0x%lx (hypervisor bug)", vmcs::read<Vmcs::GUEST_PHYSICAL_ADDRESS>());
 }
 
 Action on_invd(Vcpu&) {
@@ -86,7 +86,7 @@ Action on_invd(Vcpu&) {
 
 Action on_vmx_instruction(Vcpu& v) {
     partition_refuse(v.part, Refusal::Instruction, "VMX instruction (exit reason %u) at RIP 0x%lx: #UD injected",
-                     v.reason, vmread(Vmcs::GUEST_RIP));
+                     v.reason, vmcs::read<Vmcs::GUEST_RIP>());
     inject_hw_exception(VEC_UD, false);
     return Action::Resume;
 }
@@ -142,12 +142,12 @@ using namespace natsume::x86;
 extern "C" void vmx_exit_dispatch(GuestRegs* regs) {
     PerCpu& c = this_cpu();
     Partition& p = *c.partition;
-    auto raw = static_cast<uint32_t>(vmread(Vmcs::EXIT_REASON));
+    auto raw = vmcs::read<Vmcs::EXIT_REASON>();
     Vcpu v{c, p, *regs, static_cast<uint32_t>(basic_exit_reason(raw)), {}};
     if (v.reason < EXIT_REASON_SLOTS) p.counters.exits[v.reason]++;
     if (entry_failed(raw)) {
         log::format(v.stop_reason, sizeof v.stop_reason, "VM entry failed: exit reason %u (%s), qualification 0x%lx",
-                    v.reason, to_string(static_cast<ExitReason>(v.reason)), vmread(Vmcs::EXIT_QUALIFICATION));
+                    v.reason, to_string(static_cast<ExitReason>(v.reason)), vmcs::read<Vmcs::EXIT_QUALIFICATION>());
         dump_registers(v);
         stop_partition(p, v.stop_reason);
     }
@@ -160,7 +160,7 @@ namespace {
     PerCpu& c = this_cpu();
     char why[160];
     if (rflags & 0x40) {   // ZF: VMfailValid, the error number is in the VMCS
-        auto err = static_cast<uint32_t>(vmread(Vmcs::VM_INSTRUCTION_ERROR));
+        auto err = vmcs::read<Vmcs::VM_INSTRUCTION_ERROR>();
         log::format(why, sizeof why, "%s failed: VM-instruction error %u (%s)", what, err, vm_instruction_error_string(err));
     } else {
         log::format(why, sizeof why, "%s failed: no current VMCS (VMfailInvalid)", what);

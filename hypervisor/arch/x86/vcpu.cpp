@@ -11,6 +11,7 @@
 #include "arch/x86/vmx_caps.hpp"
 #include "arch/x86/vmx_defs.hpp"
 #include "base/log.hpp"
+#include "base/panic.hpp"
 
 extern "C" {
 void vmx_exit_entry();
@@ -133,8 +134,11 @@ namespace {
 struct FieldWriter {
     bool ok = true;
     Vmcs first_bad{};
+    // A value wider than the field would be cut by the CPU without a word:
+    // refused here like a field the CPU refuses.
     void operator()(Vmcs f, uint64_t v) {
-        if (!vmwrite(f, v) && ok) { ok = false; first_bad = f; }
+        bool fits = access_bytes(f) == 8 || (v >> (8 * access_bytes(f))) == 0;
+        if (!(fits && try_vmwrite(f, v)) && ok) { ok = false; first_bad = f; }
     }
 };
 
@@ -172,9 +176,9 @@ void write_host_state(FieldWriter& w, PerCpu& c) {
     w(Vmcs::HOST_CR3, read_cr3());
     w(Vmcs::HOST_CR4, read_cr4());
     w(Vmcs::HOST_CS_SELECTOR, HOST_SEL_CODE64);
-    w(Vmcs::HOST_SS_SELECTOR, 0x10);
-    w(Vmcs::HOST_DS_SELECTOR, 0x10);
-    w(Vmcs::HOST_ES_SELECTOR, 0x10);
+    w(Vmcs::HOST_SS_SELECTOR, HOST_SEL_DATA);
+    w(Vmcs::HOST_DS_SELECTOR, HOST_SEL_DATA);
+    w(Vmcs::HOST_ES_SELECTOR, HOST_SEL_DATA);
     w(Vmcs::HOST_FS_SELECTOR, 0);
     w(Vmcs::HOST_GS_SELECTOR, 0);
     w(Vmcs::HOST_TR_SELECTOR, HOST_SEL_TSS);
@@ -246,22 +250,28 @@ void write_guest_state(FieldWriter& w, const Partition& p) {
 }  // namespace
 
 bool vcpu_setup(PerCpu& c, Partition& p, char* why, size_t n) {
-    uint64_t vmcs = reinterpret_cast<uint64_t>(c.vmcs_region);
+    uint64_t vmcs_pa = reinterpret_cast<uint64_t>(c.vmcs_region);
     *reinterpret_cast<uint32_t*>(c.vmcs_region) = vmx_platform.revision;
-    if (!vmclear(vmcs)) return fail(why, n, "VMCLEAR of the VMCS failed");
-    if (!vmptrld(vmcs)) return fail(why, n, "VMPTRLD of the VMCS failed");
+    if (!vmclear(vmcs_pa)) return fail(why, n, "VMCLEAR of the VMCS failed");
+    if (!vmptrld(vmcs_pa)) return fail(why, n, "VMPTRLD of the VMCS failed");
     FieldWriter w;
     write_controls(w, p);
     write_host_state(w, c);
     write_guest_state(w, p);
     if (!w.ok) {
-        log::format(why, n, "VMWRITE to VMCS field 0x%x was refused", encoding(w.first_bad));
+        log::format(why, n, "VMWRITE to VMCS field 0x%x was refused (or its value is wider than the field)", encoding(w.first_bad));
         return false;
     }
     if (!invept_all()) return fail(why, n, "INVEPT (all contexts) failed");
     c.launch_regs = GuestRegs{};
     c.launch_regs.rdi = NATSUME_GUEST_BOOT_INFO_GPA;
     return true;
+}
+
+void vmcs::write_failed(Vmcs f) {
+    uint32_t err = vmcs::read<Vmcs::VM_INSTRUCTION_ERROR>();
+    NATSUME_PANIC("VMWRITE to VMCS field 0x%x refused on a live VMCS: VM-instruction error %u (%s)", encoding(f), err,
+                  vm_instruction_error_string(err));
 }
 
 void vcpu_launch(PerCpu& c) {

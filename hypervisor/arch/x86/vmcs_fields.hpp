@@ -230,11 +230,19 @@ constexpr unsigned access_bytes(Vmcs f) {
     return 0;
 }
 
-// Lets typed accessors reject e.g. read<uint16_t>(Vmcs::GUEST_RIP) at compile time:
-//   static_assert(fits_v<F, T>, "value type does not match the VMCS field width");
+// The value type of a field, from its width: what vmcs::read<F>() returns and
+// the widest type vmcs::write<F>() accepts (arch/x86/vmx.hpp).
+namespace vmcs {
+template <Vmcs F>
+using value_t = std::conditional_t<access_bytes(F) == 2, uint16_t,
+                                   std::conditional_t<access_bytes(F) == 4, uint32_t, uint64_t>>;
+
+// What vmcs::write<F>(T) accepts: a writable field and an integer no wider
+// than it, so nothing is cut silently.
 template <Vmcs F, typename T>
-inline constexpr bool fits_v =
-    (std::is_integral_v<T> || std::is_enum_v<T>) && sizeof(T) == access_bytes(F);
+inline constexpr bool writable_v =
+    !is_read_only(F) && (std::is_integral_v<T> || std::is_enum_v<T>) && sizeof(T) <= access_bytes(F);
+}  // namespace vmcs
 
 static_assert(width(Vmcs::GUEST_RIP) == Width::Natural);
 static_assert(width(Vmcs::VMCS_LINK_POINTER) == Width::W64);

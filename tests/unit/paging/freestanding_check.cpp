@@ -23,7 +23,7 @@ template class natsume::x86::PageTable<natsume::x86::Pte, StaticPool>;
 
 uint32_t natsume_freestanding_check(uint64_t ticks, uint64_t khz) {
     using namespace natsume::x86;
-    static_assert(fits_v<Vmcs::GUEST_RIP, uint64_t> && !fits_v<Vmcs::GUEST_RIP, uint16_t>);
+    static_assert(vmcs::writable_v<Vmcs::GUEST_RIP, uint64_t> && !vmcs::writable_v<Vmcs::GUEST_CS_SELECTOR, uint32_t>);
     return natsume::preemption_timer_value(natsume::ns_to_ticks(ticks, khz), 5) +
            adjust_controls(ticks, pin::NMI_EXITING).value;
 }

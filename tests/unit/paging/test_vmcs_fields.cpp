@@ -77,17 +77,20 @@ TEST_CASE("VMCS field type and access type", "[vmcs]") {
     CHECK(access_bytes(Vmcs::GUEST_RFLAGS) == 8);
 }
 
-TEST_CASE("fits_v rejects value types of the wrong width", "[vmcs]") {
-    STATIC_REQUIRE(fits_v<Vmcs::GUEST_RIP, uint64_t>);
-    STATIC_REQUIRE_FALSE(fits_v<Vmcs::GUEST_RIP, uint16_t>);
-    STATIC_REQUIRE_FALSE(fits_v<Vmcs::GUEST_RIP, uint32_t>);
-    STATIC_REQUIRE(fits_v<Vmcs::GUEST_CS_SELECTOR, uint16_t>);
-    STATIC_REQUIRE_FALSE(fits_v<Vmcs::GUEST_CS_SELECTOR, uint64_t>);
-    STATIC_REQUIRE(fits_v<Vmcs::PIN_BASED_CONTROLS, uint32_t>);
-    STATIC_REQUIRE_FALSE(fits_v<Vmcs::PIN_BASED_CONTROLS, uint64_t>);
-    STATIC_REQUIRE(fits_v<Vmcs::EPT_POINTER, uint64_t>);
-    STATIC_REQUIRE(fits_v<static_cast<Vmcs>(0x2801), uint32_t>);
-    STATIC_REQUIRE_FALSE(fits_v<Vmcs::GUEST_RIP, double>);
+TEST_CASE("the value type follows the field width; writes reject wider values and read-only fields", "[vmcs]") {
+    STATIC_REQUIRE(std::is_same_v<vmcs::value_t<Vmcs::GUEST_RIP>, uint64_t>);
+    STATIC_REQUIRE(std::is_same_v<vmcs::value_t<Vmcs::EPT_POINTER>, uint64_t>);
+    STATIC_REQUIRE(std::is_same_v<vmcs::value_t<Vmcs::EXIT_REASON>, uint32_t>);
+    STATIC_REQUIRE(std::is_same_v<vmcs::value_t<Vmcs::GUEST_CS_SELECTOR>, uint16_t>);
+    STATIC_REQUIRE(std::is_same_v<vmcs::value_t<static_cast<Vmcs>(0x2801)>, uint32_t>);
+    STATIC_REQUIRE(vmcs::writable_v<Vmcs::GUEST_RIP, uint64_t>);
+    STATIC_REQUIRE(vmcs::writable_v<Vmcs::GUEST_RIP, uint32_t>);
+    STATIC_REQUIRE_FALSE(vmcs::writable_v<Vmcs::GUEST_CS_SELECTOR, uint64_t>);
+    STATIC_REQUIRE_FALSE(vmcs::writable_v<Vmcs::GUEST_CS_SELECTOR, int>);
+    STATIC_REQUIRE(vmcs::writable_v<Vmcs::PIN_BASED_CONTROLS, uint32_t>);
+    STATIC_REQUIRE_FALSE(vmcs::writable_v<Vmcs::PIN_BASED_CONTROLS, uint64_t>);
+    STATIC_REQUIRE_FALSE(vmcs::writable_v<Vmcs::EXIT_QUALIFICATION, uint64_t>);
+    STATIC_REQUIRE_FALSE(vmcs::writable_v<Vmcs::GUEST_RIP, double>);
 }
 
 TEST_CASE("every listed field is a full-width encoding with bit 12 clear", "[vmcs]") {
