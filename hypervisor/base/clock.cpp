@@ -1,11 +1,13 @@
 #include "base/clock.hpp"
 
+#include <atomic>
+
 namespace natsume::clock {
 namespace {
-uint64_t khz = 4000000;
+std::atomic<uint64_t> khz{4000000};   // set once by the boot core, read by every core
 }  // namespace
 
-uint64_t tsc_khz() { return __atomic_load_n(&khz, __ATOMIC_RELAXED); }
-void set_tsc_khz(uint64_t k) { __atomic_store_n(&khz, k, __ATOMIC_RELAXED); }
+uint64_t tsc_khz() { return khz.load(std::memory_order_relaxed); }
+void set_tsc_khz(uint64_t k) { khz.store(k, std::memory_order_relaxed); }
 
 }  // namespace natsume::clock

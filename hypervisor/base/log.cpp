@@ -1,5 +1,7 @@
 #include "base/log.hpp"
 
+#include <atomic>
+
 #include "drivers/x86/cpu.hpp"
 #include "base/serial.hpp"
 #include "base/spinlock.hpp"
@@ -17,8 +19,10 @@ Spinlock drain_lock;     // one drainer at a time keeps the output in order
 constexpr size_t RING_BYTES = 64 * 1024;
 char ring_storage[RING_BYTES];
 constinit ByteRing ring(ring_storage, RING_BYTES);   // no constructor run at boot
-bool (*volatile wake_drainer)() = nullptr;
-volatile bool wake_owed;   // the last wake-up could not be sent: the next line tries again
+// Set once by the boot core before partitions run, cleared on the stop path;
+// any core reads it (acquire: the drainer's state is set up before it is named).
+std::atomic<bool (*)()> wake_drainer;
+std::atomic<bool> wake_owed;   // the last wake-up could not be sent: the next line tries again
 
 // The ring lock is also taken from interrupt handlers (a handler's log line
 // while its core drains): held with interrupts off only.
@@ -55,7 +59,7 @@ size_t format(char* buf, size_t size, const char* fmt, ...) {
 void init() { serial::init(); }
 
 void write(const char* s, size_t n) {
-    bool (*wake)() = wake_drainer;
+    bool (*wake)() = wake_drainer.load(std::memory_order_acquire);
     if (!wake) { to_uart(s, n); return; }
     bool was_empty, queued;
     {
@@ -63,10 +67,11 @@ void write(const char* s, size_t n) {
         was_empty = ring.empty();
         queued = ring.push(s, n);
     }
-    if (queued && (was_empty || wake_owed)) wake_owed = !wake();
+    if (queued && (was_empty || wake_owed.load(std::memory_order_relaxed)))
+        wake_owed.store(!wake(), std::memory_order_relaxed);
 }
 
-void defer_to(bool (*wake)()) { wake_drainer = wake; }
+void defer_to(bool (*wake)()) { wake_drainer.store(wake, std::memory_order_release); }
 
 // Writes the queue out chunk by chunk; the UART is written with the caller's
 // interrupt state, so a core draining with interrupts on keeps serving them.
@@ -115,7 +120,7 @@ void print(const char* fmt, ...) {
 }
 
 void drain() {
-    wake_drainer = nullptr;   // from here on every line goes straight out
+    wake_drainer.store(nullptr, std::memory_order_release);   // from here on every line goes straight out
     // The stop and panic paths: if the drainer cannot be had within a bounded
     // wait (this very core may hold it, interrupted), write out regardless.
     bool locked = false;

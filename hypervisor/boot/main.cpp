@@ -1,6 +1,8 @@
 // Boot CPU flow: console, multiboot2, ACPI, VMX, partition file, partitions,
 // application processors, rendezvous, launch. Any failure before launch
 // stops the machine with a sentence saying what and where.
+#include <atomic>
+
 #include <natsume/config_blob.h>
 #include <natsume/hypercall.h>
 
@@ -46,7 +48,11 @@ constexpr uint8_t VTD_FAULT_VECTOR = HOST_VECTOR_VTD_FAULT;
 
 Options opts;
 uint64_t measured_tsc_khz;
-volatile Phase phase = Phase::Starting;
+// Set by the boot core (release), watched by every other core (acquire): what
+// a core has written for the boot core is visible before it sees the next phase.
+std::atomic<Phase> phase{Phase::Starting};
+void enter(Phase p) { phase.store(p, std::memory_order_release); }
+Phase current_phase() { return phase.load(std::memory_order_acquire); }
 uint32_t bsp_apic_id;
 
 mb2::Info mbi;
@@ -250,39 +256,39 @@ uint32_t cpu_index_of(uint32_t apic_id) {
 
 void setup_devices(Partition& p) {
     char why[200];
-    if (p.dma_size && p.dma_base < p.ram_size)
-        NATSUME_PANIC("partition %s: DMA window 0x%lx overlaps its guest-physical RAM [0, 0x%lx)", p.cfg.name,
-                      p.dma_base, p.ram_size);
+    if (p.devices.dma_size && p.devices.dma_base < p.config.ram_size)
+        NATSUME_PANIC("partition %s: DMA window 0x%lx overlaps its guest-physical RAM [0, 0x%lx)", p.name(),
+                      p.devices.dma_base, p.config.ram_size);
     // Interrupt remapping is used wherever the machine has it: IOAPIC pins,
     // the boot core's shared lines, MSI and MSI-X all go through remapping
     // entries (source-id checked), and compatibility format stays blocked.
     bool remap = vtd_info.ir_capable;
     if (!x86::devices::attach(p, x86::pci_hw::access(), remap, why, sizeof why))
-        NATSUME_PANIC("partition %s: %s", p.cfg.name, why);
+        NATSUME_PANIC("partition %s: %s", p.name(), why);
     bool dma_capable = false;
-    for (uint32_t i = 0; i < p.device_count; i++) {
-        const PartitionDevice& d = p.devices[i];
+    for (uint32_t i = 0; i < p.devices.count; i++) {
+        const PartitionDevice& d = p.devices.list[i];
         char bdf[8];
         pci::format_bdf(bdf, d.bdf);
-        if (d.gsi == NO_GSI) log::print("natsume: partition: %s: device %s %04x:%04x, no INTx\n", p.cfg.name, bdf, d.vendor_id, d.device_id);
-        else log::print("natsume: partition: %s: device %s %04x:%04x, INTx on GSI %u -> core %u\n", p.cfg.name, bdf,
-                        d.vendor_id, d.device_id, d.gsi, p.apic_id);
+        if (d.gsi == NO_GSI) log::print("natsume: partition: %s: device %s %04x:%04x, no INTx\n", p.name(), bdf, d.vendor_id, d.device_id);
+        else log::print("natsume: partition: %s: device %s %04x:%04x, INTx on GSI %u -> core %u\n", p.name(), bdf,
+                        d.vendor_id, d.device_id, d.gsi, p.config.apic_id);
         dma_capable |= !(d.flags & NATSUME_DEVICE_NO_DMA);
     }
     // Without an IOMMU a device can reach any host address; without interrupt
     // remapping its DMA to 0xFEEx_xxxx is an MSI to any core. Both need the
     // file's explicit acknowledgement (validate_platform checks the first).
-    bool acknowledged = p.cfg.flags & NATSUME_PARTITION_UNISOLATED_DMA;
+    bool acknowledged = p.config.file.flags & NATSUME_PARTITION_UNISOLATED_DMA;
     if (dma_capable && !vtd_info.present)
         log::print("natsume: partition: %s: DMA not isolated (no IOMMU in use; allow_unisolated_dma): its devices can "
                    "read and write all memory and send any interrupt to any core; buffers belong in its identity DMA "
-                   "window 0x%lx+0x%lx\n", p.cfg.name, p.dma_base, p.dma_size);
+                   "window 0x%lx+0x%lx\n", p.name(), p.devices.dma_base, p.devices.dma_size);
     if (dma_capable && vtd_info.present && !remap) {
         if (!acknowledged)
             NATSUME_PANIC("partition %s: interrupt remapping is off on this machine, so its bus-master devices could "
-                          "send an MSI to any core; set allow_unisolated_dma = true to accept that", p.cfg.name);
+                          "send an MSI to any core; set allow_unisolated_dma = true to accept that", p.name());
         log::print("natsume: partition: %s: interrupts not isolated (interrupt remapping off; allow_unisolated_dma): "
-                   "its devices' DMA stays in its domain, but a write to 0xfee00000 reaches any core\n", p.cfg.name);
+                   "its devices' DMA stays in its domain, but a write to 0xfee00000 reaches any core\n", p.name());
     }
 }
 
@@ -293,41 +299,41 @@ void setup_partitions(const natsume_config_header* h) {
     log::print("natsume: partition:   id name             core  ram (host-physical)                 image        lapic\n");
     for (uint32_t i = 0; i < partition_count; i++) {
         Partition& p = partitions[i];
-        p.id = i;
-        p.cfg = cfg[i];
-        p.apic_id = cfg[i].cores[0];
-        p.cpu_index = cpu_index_of(p.apic_id);
-        p.ram_base = cfg[i].ram_base;
-        p.ram_size = cfg[i].ram_size;
-        p.vpid = static_cast<uint16_t>(i + 1);
-        if (p.ram_base + p.ram_size > HYPERVISOR_MAPPED)
-            NATSUME_PANIC("partition %s: RAM ends at 0x%lx, above the %lu GiB the hypervisor maps", p.cfg.name,
-                          p.ram_base + p.ram_size, HYPERVISOR_MAPPED >> 30);
-        p.state = PartitionState::Loaded;
-        log::print("natsume: partition: %4u %-16s %4u  0x%09lx-0x%09lx %5luM  %-12s %s\n", i, p.cfg.name, p.apic_id,
-                   p.ram_base, p.ram_base + p.ram_size - 1, p.ram_size >> 20, p.cfg.image,
-                   config::lapic_mode_name(p.cfg.lapic_mode));
-        if (p.cfg.lapic_mode == NATSUME_LAPIC_PASSTHROUGH)
+        p.config.id = i;
+        p.config.file = cfg[i];
+        p.config.apic_id = cfg[i].cores[0];
+        p.config.cpu_index = cpu_index_of(p.config.apic_id);
+        p.config.ram_base = cfg[i].ram_base;
+        p.config.ram_size = cfg[i].ram_size;
+        p.x86.vpid = static_cast<uint16_t>(i + 1);
+        if (p.config.ram_base + p.config.ram_size > HYPERVISOR_MAPPED)
+            NATSUME_PANIC("partition %s: RAM ends at 0x%lx, above the %lu GiB the hypervisor maps", p.name(),
+                          p.config.ram_base + p.config.ram_size, HYPERVISOR_MAPPED >> 30);
+        p.publish_state(PartitionState::Loaded);
+        log::print("natsume: partition: %4u %-16s %4u  0x%09lx-0x%09lx %5luM  %-12s %s\n", i, p.name(), p.config.apic_id,
+                   p.config.ram_base, p.config.ram_base + p.config.ram_size - 1, p.config.ram_size >> 20, p.config.file.image,
+                   config::lapic_mode_name(p.config.file.lapic_mode));
+        if (p.config.file.lapic_mode == NATSUME_LAPIC_PASSTHROUGH)
             log::print("natsume: partition: %s: local APIC passed through (trusted guest: its IPIs are not filtered)\n",
-                       p.cfg.name);
+                       p.name());
     }
     char why[200];
     for (uint32_t i = 0; i < partition_count; i++) {
         if (!x86::devices::resolve(partitions[i], madt, why, sizeof why))
-            NATSUME_PANIC("partition %s: %s", partitions[i].cfg.name, why);
+            NATSUME_PANIC("partition %s: %s", partitions[i].name(), why);
     }
     if (!x86::shared_intx::plan(partitions, partition_count, why, sizeof why)) NATSUME_PANIC("%s", why);
     for (uint32_t i = 0; i < partition_count; i++) {
         Partition& p = partitions[i];
         setup_devices(p);
-        const mb2::Module* m = mb2::find_module(mbi, p.cfg.image);
-        if (!m) NATSUME_PANIC("partition %s: guest image module '%s' was not loaded", p.cfg.name, p.cfg.image);
+        const mb2::Module* m = mb2::find_module(mbi, p.config.file.image);
+        if (!m) NATSUME_PANIC("partition %s: guest image module '%s' was not loaded", p.name(), p.config.file.image);
         x86::BuildError err{};
         if (!x86::build_partition(p, reinterpret_cast<const uint8_t*>(m->start), m->end - m->start, measured_tsc_khz, err))
-            NATSUME_PANIC("partition %s: %s", p.cfg.name, err.text);
-        x86::cpus[p.cpu_index].partition = &p;
-        log::print("natsume: partition: %s: image loaded, entry 0x%lx, EPT root 0x%lx, VPID %u\n", p.cfg.name, p.entry,
-                   static_cast<unsigned long>(p.eptp & ~0xfffull), p.vpid);
+            NATSUME_PANIC("partition %s: %s", p.name(), err.text);
+        x86::cpus[p.config.cpu_index].partition = &p;
+        log::print("natsume: partition: %s: image loaded, entry 0x%lx, EPT root 0x%lx, VPID %u\n", p.name(), p.config.entry,
+                   static_cast<unsigned long>(p.x86.eptp & ~0xfffull), p.x86.vpid);
     }
     log::print("natsume: memory: page pool %lu of %lu pages used\n", page_pool::pages_used(), page_pool::pages_total());
 }
@@ -340,39 +346,41 @@ void start_cores() {
         uint32_t index = x86::cpu_count++;
         if (index >= x86::MAX_CPUS) NATSUME_PANIC("more than %zu cores are not supported", x86::MAX_CPUS);
         if (!x86::smp::start_ap(index, madt.cpus[i].apic_id))
-            NATSUME_PANIC("core apic_id=%u: %s", madt.cpus[i].apic_id, x86::cpus[index].failure);
+            NATSUME_PANIC("core apic_id=%u: %s", madt.cpus[i].apic_id, x86::cpus[index].shared.failure);
         log::print("natsume: smp: core %u (apic_id=%u) online\n", index, madt.cpus[i].apic_id);
     }
 }
 
 bool core_settled(uint32_t i) {
-    auto s = x86::cpus[i].state;
+    auto s = x86::cpus[i].shared.observe();
     return s == x86::CpuState::VmxReady || s == x86::CpuState::Failed;
 }
 
 void rendezvous() {
-    phase = Phase::VmxInit;
+    enter(Phase::VmxInit);
     bool failed = false;
     for (uint32_t i = 1; i < x86::cpu_count; i++) {
         if (!x86::wait_until(RENDEZVOUS_TIMEOUT_US, [i] { return core_settled(i); })) {
-            log::print("natsume: boot: core %u (apic_id=%u) did not finish VMX set-up in time\n", i, x86::cpus[i].apic_id);
+            log::print("natsume: boot: core %u (apic_id=%u) did not finish VMX set-up in time\n", i,
+                       x86::cpus[i].shared.apic_id);
             failed = true;
-        } else if (x86::cpus[i].state == x86::CpuState::Failed) {
-            log::print("natsume: boot: core %u (apic_id=%u) failed: %s\n", i, x86::cpus[i].apic_id, x86::cpus[i].failure);
+        } else if (x86::cpus[i].shared.observe() == x86::CpuState::Failed) {
+            const x86::CpuShared& s = x86::cpus[i].shared;
+            log::print("natsume: boot: core %u (apic_id=%u) failed: %s\n", i, s.apic_id, s.failure);
             failed = true;
         }
     }
     if (failed) {
-        phase = Phase::Abort;
+        enter(Phase::Abort);
         NATSUME_PANIC("boot stopped before any guest ran: a core could not prepare its partition");
     }
     log::print("natsume: boot: all %u cores checked in; launching %u partitions\n", x86::cpu_count, partition_count);
-    phase = Phase::Launch;
+    enter(Phase::Launch);
 }
 
 bool all_stopped() {
     for (uint32_t i = 0; i < partition_count; i++)
-        if (partitions[i].state != PartitionState::Stopped) return false;
+        if (partitions[i].observe_state() != PartitionState::Stopped) return false;
     return true;
 }
 
@@ -405,25 +413,26 @@ const Options& options() { return opts; }
 
 
 void ap_run(x86::PerCpu& c) {
-    while (phase == Phase::Starting) x86::pause();
+    while (current_phase() == Phase::Starting) x86::pause();
     x86::host_paging::load_on_this_core();   // before VMX: HOST_CR3 is taken from CR3
     if (c.partition) {
-        bool ok = x86::vmx_enable_this_core(c, c.failure, sizeof c.failure) &&
-                  x86::vcpu_setup(c, *c.partition, c.failure, sizeof c.failure);
-        c.state = ok ? x86::CpuState::VmxReady : x86::CpuState::Failed;
+        char* why = c.shared.failure;
+        bool ok = x86::vmx_enable_this_core(c, why, sizeof c.shared.failure) &&
+                  x86::vcpu_setup(c, *c.partition, why, sizeof c.shared.failure);
+        c.shared.publish(ok ? x86::CpuState::VmxReady : x86::CpuState::Failed);
     } else {
         // A parked core waits in VMX root operation, where INIT is blocked
         // (SDM Vol. 3C 24.8): no guest can reset it into firmware or a trampoline.
-        c.state = x86::vmx_enable_this_core(c, c.failure, sizeof c.failure) ? x86::CpuState::VmxReady
-                                                                             : x86::CpuState::Failed;
+        bool ok = x86::vmx_enable_this_core(c, c.shared.failure, sizeof c.shared.failure);
+        c.shared.publish(ok ? x86::CpuState::VmxReady : x86::CpuState::Failed);
     }
-    while (phase == Phase::VmxInit) x86::pause();
-    if (phase == Phase::Launch && c.partition && c.state == x86::CpuState::VmxReady) {
-        c.state = x86::CpuState::Running;
-        c.partition->state = PartitionState::Running;
+    while (current_phase() == Phase::VmxInit) x86::pause();
+    if (current_phase() == Phase::Launch && c.partition && c.shared.observe() == x86::CpuState::VmxReady) {
+        c.shared.publish(x86::CpuState::Running);
+        c.partition->publish_state(PartitionState::Running);
         x86::vcpu_launch(c);
     }
-    c.state = x86::CpuState::Parked;
+    c.shared.publish(x86::CpuState::Parked);
     x86::halt_forever();
 }
 
@@ -434,13 +443,13 @@ using namespace natsume;
 extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
     log::init();
     log::print("\nnatsume: boot: Natsume %u.%u hypervisor starting\n", NATSUME_VERSION_MAJOR, NATSUME_VERSION_MINOR);
-    x86::cpus[0].index = 0;
+    x86::cpus[0].shared.index = 0;
     x86::cpu_local_init(x86::cpus[0]);
     x86::ioapic_hw::mask_legacy_pic();
     x86::lapic::init_this_core();
     boot::bsp_apic_id = x86::lapic::id();
-    x86::cpus[0].apic_id = boot::bsp_apic_id;
-    x86::cpus[0].state = x86::CpuState::Online;
+    x86::cpus[0].shared.apic_id = boot::bsp_apic_id;
+    x86::cpus[0].shared.publish(x86::CpuState::Online);
     boot::parse_multiboot(magic, info);
     boot::measured_tsc_khz = x86::calibrate_tsc_khz();
     if (!boot::measured_tsc_khz) NATSUME_PANIC("TSC calibration failed: PIT channel 2 never counted down");

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 
 #include "drivers/x86/cpu.hpp"
+#include "drivers/x86/msr.hpp"
 #include "arch/x86/percpu.hpp"
 #include "boot/boot.hpp"
 #include "base/log.hpp"
@@ -26,8 +27,8 @@ void panic_at(const char* file, int line, const char* fmt, ...) {
     va_start(ap, fmt);
     log::vformat(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    uint64_t gs = x86::rdmsr(0xc0000101);
-    unsigned cpu = gs ? reinterpret_cast<x86::PerCpu*>(gs)->index : 0;
+    uint64_t gs = x86::rdmsr(drivers::msr::IA32_GS_BASE);
+    unsigned cpu = gs ? reinterpret_cast<x86::PerCpu*>(gs)->shared.index : 0;
     log::print("natsume: PANIC on cpu %u: %s (%s:%d)\n", cpu, msg, file, line);
     log::print("natsume: PANIC: the machine is stopped\n");
     machine_stop(3);

@@ -9,7 +9,7 @@
 
 namespace natsume {
 
-Partition partitions[MAX_PARTITIONS];
+constinit Partition partitions[MAX_PARTITIONS];   // constant-initialized: the image runs no constructors
 uint32_t partition_count;
 
 namespace {
@@ -27,27 +27,27 @@ rate::Limit limit(uint64_t burst, uint64_t per_second) {
 Spinlock report_lock;
 
 void flush_line(Partition& p) {
-    if (!rate::take(p.console_budget, limit(CONSOLE_BURST, CONSOLE_BYTES_PER_SECOND), x86::rdtsc(), p.console_len + 1)) {
-        p.console_dropped += p.console_len + 1;
-        p.console_dropped_total += p.console_len + 1;
-        p.console_len = 0;
+    if (!rate::take(p.console.budget, limit(CONSOLE_BURST, CONSOLE_BYTES_PER_SECOND), x86::rdtsc(), p.console.len + 1)) {
+        p.console.dropped += p.console.len + 1;
+        p.console.dropped_total += p.console.len + 1;
+        p.console.len = 0;
         return;
     }
-    if (p.console_dropped) {
-        log::print("natsume: console: partition %s: %lu bytes dropped by the rate limit\n", p.cfg.name,
-                   p.console_dropped);
-        p.console_dropped = 0;
+    if (p.console.dropped) {
+        log::print("natsume: console: partition %s: %lu bytes dropped by the rate limit\n", p.name(),
+                   p.console.dropped);
+        p.console.dropped = 0;
     }
-    char line[sizeof p.console_line + 48];
-    size_t n = log::format(line, sizeof line, "[%s] ", p.cfg.name);
-    for (size_t i = 0; i < p.console_len && n + 2 < sizeof line; i++) {
-        char c = p.console_line[i];
+    char line[sizeof p.console.line + 48];
+    size_t n = log::format(line, sizeof line, "[%s] ", p.name());
+    for (size_t i = 0; i < p.console.len && n + 2 < sizeof line; i++) {
+        char c = p.console.line[i];
         // Keep the console one line per record: control bytes become '.'.
         line[n++] = (c >= 0x20 && c < 0x7f) || c == '\t' ? c : '.';
     }
     line[n++] = '\n';
     log::write(line, n);
-    p.console_len = 0;
+    p.console.len = 0;
 }
 }  // namespace
 
@@ -56,18 +56,18 @@ void partition_console_write(Partition& p, const char* bytes, size_t len) {
         char c = bytes[i];
         if (c == '\r') continue;
         if (c == '\n') { flush_line(p); continue; }
-        p.console_line[p.console_len++] = c;
-        if (p.console_len == sizeof p.console_line) flush_line(p);
+        p.console.line[p.console.len++] = c;
+        if (p.console.len == sizeof p.console.line) flush_line(p);
     }
 }
 
 void partition_print_counters(const Partition& p) {
     log::print("natsume: stats: partition %s: hypercalls=%lu refused io=%lu msr=%lu other=%lu (unlogged %lu), "
                "console bytes dropped %lu\n",
-               p.cfg.name, p.counters.hypercalls, p.counters.refused_io, p.counters.refused_msr,
-               p.counters.refused_other, p.refusals.unlogged_total, p.console_dropped_total);
+               p.name(), p.counters.hypercalls, p.counters.refused_io, p.counters.refused_msr,
+               p.counters.refused_other, p.refusals.unlogged_total, p.console.dropped_total);
     char line[400];
-    size_t n = log::format(line, sizeof line, "natsume: stats: partition %s: exits", p.cfg.name);
+    size_t n = log::format(line, sizeof line, "natsume: stats: partition %s: exits", p.name());
     uint64_t total = 0;
     for (size_t r = 0; r < EXIT_REASON_SLOTS; r++) {
         if (!p.counters.exits[r]) continue;
@@ -79,21 +79,20 @@ void partition_print_counters(const Partition& p) {
 
 namespace {
 // Told after a partition stopped (the boot core's wake-up, set by the boot flow).
-void (*stop_listener)();
+std::atomic<void (*)()> stop_listener;
 }  // namespace
 
 void partition_report_stop(Partition& p, const char* reason) {
     LockGuard g(report_lock);
-    if (p.console_len) flush_line(p);
+    if (p.console.len) flush_line(p);
     log::format(p.stop_reason, sizeof p.stop_reason, "%s", reason);
-    log::print("natsume: partition %s stopped: %s\n", p.cfg.name, reason);
+    log::print("natsume: partition %s stopped: %s\n", p.name(), reason);
     partition_print_counters(p);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    p.state = PartitionState::Stopped;
-    if (auto fn = __atomic_load_n(&stop_listener, __ATOMIC_ACQUIRE)) fn();
+    p.publish_state(PartitionState::Stopped);   // the reason is visible before the state
+    if (auto fn = stop_listener.load(std::memory_order_seq_cst)) fn();   // see Partition::state
 }
 
-void partition_set_stop_listener(void (*fn)()) { __atomic_store_n(&stop_listener, fn, __ATOMIC_RELEASE); }
+void partition_set_stop_listener(void (*fn)()) { stop_listener.store(fn, std::memory_order_seq_cst); }
 
 void partition_refuse(Partition& p, Refusal kind, const char* fmt, ...) {
     va_list ap;
@@ -115,11 +114,11 @@ void partition_vrefuse(Partition& p, Refusal kind, const char* fmt, va_list ap) 
     char msg[256];
     log::vformat(msg, sizeof msg, fmt, ap);
     if (r.unlogged) {
-        log::print("natsume: refuse: partition %s: %s (and %lu refusals counted, not logged)\n", p.cfg.name, msg,
+        log::print("natsume: refuse: partition %s: %s (and %lu refusals counted, not logged)\n", p.name(), msg,
                    r.unlogged);
         r.unlogged = 0;
     } else {
-        log::print("natsume: refuse: partition %s: %s\n", p.cfg.name, msg);
+        log::print("natsume: refuse: partition %s: %s\n", p.name(), msg);
     }
 }
 

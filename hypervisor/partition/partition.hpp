@@ -1,9 +1,11 @@
-// A partition as the hypervisor keeps it after boot: its slice of the
-// partition file, where its RAM is, its state and its counters.
+// A partition as the hypervisor keeps it after boot: its configuration, its
+// x86 state, its devices, its console and its counters, each a part of its own.
 #pragma once
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <atomic>
 
 #include <natsume/config_blob.h>
 
@@ -62,53 +64,85 @@ struct PartitionDevice {
     uint16_t msix_irte, msix_irte_count;
 };
 
-struct Partition {
+// Fixed before any guest runs: the partition file's entry and where the
+// platform put it.
+struct PartitionConfig {
     uint32_t id;
-    natsume_config_partition cfg;   // copied from the validated blob
+    natsume_config_partition file;  // copied from the validated blob
     uint32_t apic_id;               // the one core it runs on
     uint32_t cpu_index;             // index into the per-CPU table
     uint64_t ram_base, ram_size;    // host-physical RAM; guest-physical [0, ram_size)
     uint64_t entry;                 // ELF entry (guest-physical)
     uint64_t image_end;
+};
+
+// The VMX and EPT state the arch layer builds and its exit handlers keep.
+struct PartitionX86 {
     uint64_t eptp;
     uint16_t vpid;
     uint8_t* io_bitmap;             // 2 pages: ports 0-0x7fff, 0x8000-0xffff (SDM 24.6.4)
     uint8_t* msr_bitmap;            // 1 page (SDM 24.6.9)
     uint64_t entry_msr_load;        // VM-entry MSR-load list (l1d_flush: IA32_FLUSH_CMD), 0 = none
-    volatile PartitionState state;
-    char stop_reason[160];
-    PartitionCounters counters;
-    char console_line[1024];        // a partial console line, flushed at '\n'
-    size_t console_len;
-    RefusalLog refusals;            // rate-limited refusal lines
-    rate::Bucket console_budget;    // console bytes it may still print now
-    uint64_t console_dropped;       // console bytes dropped by the rate limit, not yet reported
-    uint64_t console_dropped_total; // since the partition started
+    uint32_t xapic_icr_high;        // lapic = "trapped": ICR destination, sent with the low half
     // #AC/#DB reflected to the guest: the same vector at the same RIP again and
     // again means an exception loop (CVE-2015-5307/-8104 class).
     uint64_t reflect_rip;
     uint32_t reflect_vector, reflect_repeats;
-    // Devices (issue: passthrough).
-    PartitionDevice devices[NATSUME_CONFIG_MAX_DEVICES];
-    uint32_t device_count;
+};
+
+// The devices it owns and the virtual devices in front of them.
+struct PartitionDevices {
+    PartitionDevice list[NATSUME_CONFIG_MAX_DEVICES];
+    uint32_t count;
     uint64_t dma_base, dma_size;    // identity-mapped DMA window, 0/0 when absent
     vpci::ConfigSpace vpci;         // its view of PCI configuration space
     uint32_t cf8;                   // its latched configuration address (port 0xCF8)
     uint64_t ioapic_gpa;            // trapped IOAPIC page (0: the partition owns no INTx line)
     MmioRegistry mmio;              // what the hypervisor emulates: out of the EPT, one handler each
-    uint32_t xapic_icr_high;        // lapic = "trapped": ICR destination, sent with the low half
     vioapic::Vioapic* vioapic;      // lives in vioapic_storage when ioapic_gpa != 0
     alignas(vioapic::Vioapic) unsigned char vioapic_storage[sizeof(vioapic::Vioapic)];
+};
+
+// Its console: the partial line and the rate limit on its bytes.
+struct PartitionConsole {
+    char line[1024];                // a partial console line, flushed at '\n'
+    size_t len;
+    rate::Bucket budget;            // console bytes it may still print now
+    uint64_t dropped;               // bytes dropped by the rate limit, not yet reported
+    uint64_t dropped_total;         // since the partition started
+};
+
+struct Partition {
+    PartitionConfig config;
+    // Run state: written by its own core or the boot core, read by every core
+    // (stop_reason is written before the state is published as Stopped).
+    // Sequentially consistent: a stopping core stores the state, then loads the
+    // stop listener; the boot core stores the listener, then loads the states;
+    // with weaker orders both could miss the other and the boot core would
+    // sleep for ever. State changes are rare; loads cost a plain move on x86.
+    std::atomic<PartitionState> state;
+    char stop_reason[160];
+    PartitionX86 x86;
+    PartitionDevices devices;
+    PartitionConsole console;
+    PartitionCounters counters;
+    RefusalLog refusals;            // rate-limited refusal lines
+
+    const char* name() const { return config.file.name; }
+    void publish_state(PartitionState s) { state.store(s, std::memory_order_seq_cst); }
+    PartitionState observe_state() const { return state.load(std::memory_order_seq_cst); }
 };
 
 extern Partition partitions[MAX_PARTITIONS];
 extern uint32_t partition_count;
 
 // True when [gpa, gpa+len) lies inside the partition's RAM.
-inline bool gpa_range_ok(const Partition& p, uint64_t gpa, uint64_t len) { return guest_range_ok(p.ram_size, gpa, len); }
+inline bool gpa_range_ok(const Partition& p, uint64_t gpa, uint64_t len) {
+    return guest_range_ok(p.config.ram_size, gpa, len);
+}
 // Host pointer to guest-physical memory (RAM is identity-mapped in the hypervisor).
 inline uint8_t* gpa_to_host(const Partition& p, uint64_t gpa) {
-    return reinterpret_cast<uint8_t*>(p.ram_base + gpa);
+    return reinterpret_cast<uint8_t*>(p.config.ram_base + gpa);
 }
 
 // Appends guest console bytes; complete lines go to the console as "[name] text".

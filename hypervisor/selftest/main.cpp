@@ -128,12 +128,12 @@ extern "C" void selftest_irq(uint32_t vector) {
 extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
     log::init();
     log::print("\nnatsume: boot: Natsume VT-d platform self-test starting\n");
-    x86::cpus[0].index = 0;
+    x86::cpus[0].shared.index = 0;
     x86::cpu_local_init(x86::cpus[0]);
     x86::ioapic_hw::mask_legacy_pic();   // every test interrupt is an MSI
     x86::lapic::init_this_core();
     selftest::platform.bsp_apic_id = x86::lapic::id();
-    x86::cpus[0].apic_id = selftest::platform.bsp_apic_id;
+    x86::cpus[0].shared.apic_id = selftest::platform.bsp_apic_id;
     selftest::parse_multiboot(magic, info);
     if (!x86::calibrate_tsc_khz()) NATSUME_PANIC("TSC calibration failed: PIT channel 2 never counted down");
     selftest::parse_acpi();

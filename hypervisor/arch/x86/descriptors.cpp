@@ -13,7 +13,7 @@ extern "C" const uint64_t vtd_fault_isr[1];
 
 namespace natsume::x86 {
 
-PerCpu cpus[MAX_CPUS];
+constinit PerCpu cpus[MAX_CPUS]{};   // constant-initialized: the image runs no constructors
 uint32_t cpu_count;
 
 namespace {

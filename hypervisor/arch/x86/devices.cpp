@@ -127,9 +127,9 @@ uint32_t resolve_gsi(const pci::Function& fn, const acpi::Madt& madt) {
 }
 
 bool resolve(Partition& p, const acpi::Madt& madt, char* why, size_t n) {
-    p.device_count = p.cfg.device_count;
-    for (uint32_t i = 0; i < p.device_count; i++) {
-        const natsume_config_device& d = p.cfg.devices[i];
+    p.devices.count = p.config.file.device_count;
+    for (uint32_t i = 0; i < p.devices.count; i++) {
+        const natsume_config_device& d = p.config.file.devices[i];
         char bdf[8];
         pci::format_bdf(bdf, d.bdf);
         const pci::Function* fn = find_function(d.bdf);
@@ -140,7 +140,7 @@ bool resolve(Partition& p, const acpi::Madt& madt, char* why, size_t n) {
                         fn->device_id, d.vendor_id, d.device_id);
             return false;
         }
-        PartitionDevice& pd = p.devices[i];
+        PartitionDevice& pd = p.devices.list[i];
         pd.bdf = d.bdf;
         pd.vendor_id = fn->vendor_id;
         pd.device_id = fn->device_id;
@@ -150,25 +150,25 @@ bool resolve(Partition& p, const acpi::Madt& madt, char* why, size_t n) {
         pd.trapped_page = 0;
         pd.msix = false;
     }
-    p.dma_base = p.cfg.dma_base;
-    p.dma_size = p.cfg.dma_size;
+    p.devices.dma_base = p.config.file.dma_base;
+    p.devices.dma_size = p.config.file.dma_size;
     return true;
 }
 
 bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, size_t n) {
-    p.vpci.reset();
+    p.devices.vpci.reset();
     uint64_t owned = 0;
     const ioapic_hw::Unit* unit = ioapic_hw::unit_count() ? &ioapic_hw::unit(0) : nullptr;
-    for (uint32_t i = 0; i < p.device_count; i++) {
-        const PartitionDevice& d = p.devices[i];
+    for (uint32_t i = 0; i < p.devices.count; i++) {
+        const PartitionDevice& d = p.devices.list[i];
         // On a shared line the hypervisor owns command bit 10; the guest's stays virtual.
         // MSI and MSI-X go straight to the owner core's local APIC: no exit, no other core.
-        PartitionDevice& md = p.devices[i];
-        if (!setup_msix(md, hw, p.apic_id, remap, why, n)) return false;
+        PartitionDevice& md = p.devices.list[i];
+        if (!setup_msix(md, hw, p.config.apic_id, remap, why, n)) return false;
         if (!reserve_entries(md, remap, why, n)) return false;
         vpci::DeviceOptions opt{!(d.flags & NATSUME_DEVICE_NO_DMA), d.gsi != NO_GSI && shared_intx::is_shared(d.gsi),
-                                d.fn->cap_msi != 0, route_for(md, p.apic_id, remap, route_msi), md.msix};
-        vpci::Error e = p.vpci.add_device(*d.fn, opt, hw);
+                                d.fn->cap_msi != 0, route_for(md, p.config.apic_id, remap, route_msi), md.msix};
+        vpci::Error e = p.devices.vpci.add_device(*d.fn, opt, hw);
         if (e != vpci::Error::Ok) { log::format(why, n, "virtual config space: %s", vpci::to_string(e)); return false; }
         if (d.gsi == NO_GSI) continue;
         if (!unit || d.gsi < unit->gsi_base || d.gsi >= unit->gsi_base + unit->pins || d.gsi - unit->gsi_base >= 64) {
@@ -178,19 +178,19 @@ bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, si
         owned |= 1ull << (d.gsi - unit->gsi_base);
     }
     if (!owned) return true;
-    vioapic::Config cfg{unit->pins, owned, p.apic_id, remap, remap ? vtd::irte_base_for(p) : uint16_t(0), unit->id,
+    vioapic::Config cfg{unit->pins, owned, p.config.apic_id, remap, remap ? vtd::irte_base_for(p) : uint16_t(0), unit->id,
                         unit->version, live_low, reinterpret_cast<void*>(static_cast<uintptr_t>(unit->gsi_base))};
     if (!vioapic::config_ok(cfg)) { log::format(why, n, "virtual IOAPIC configuration rejected"); return false; }
-    p.vioapic = new (p.vioapic_storage) vioapic::Vioapic(cfg);
-    p.ioapic_gpa = unit->base & ~(IOAPIC_PAGE - 1);
+    p.devices.vioapic = new (p.devices.vioapic_storage) vioapic::Vioapic(cfg);
+    p.devices.ioapic_gpa = unit->base & ~(IOAPIC_PAGE - 1);
     return true;
 }
 
 bool msix_access(Partition& p, uint64_t gpa, bool write, uint8_t size, uint64_t& value, bool& refused,
                  const char*& why) {
     refused = false;
-    for (uint32_t i = 0; i < p.device_count; i++) {
-        PartitionDevice& d = p.devices[i];
+    for (uint32_t i = 0; i < p.devices.count; i++) {
+        PartitionDevice& d = p.devices.list[i];
         if (!d.msix || !msix::in_table_pages(d.msix_loc, gpa)) continue;
         if (const char* bad = msix::access_refusal(d.msix_loc, gpa, size, write)) {
             why = bad;
@@ -218,8 +218,8 @@ bool msix_access(Partition& p, uint64_t gpa, bool write, uint8_t size, uint64_t&
 
 uint32_t quiesce(Partition& p) {
     const pci::ConfigAccess& hw = pci_hw::access();
-    for (uint32_t i = 0; i < p.device_count; i++) {
-        const PartitionDevice& d = p.devices[i];
+    for (uint32_t i = 0; i < p.devices.count; i++) {
+        const PartitionDevice& d = p.devices.list[i];
         uint16_t cmd = pci::read16(hw, d.bdf, pci::kCommand);
         pci::write16(hw, d.bdf, pci::kCommand,
                      static_cast<uint16_t>((cmd & ~pci::kCmdBusMaster) | pci::kCmdInterruptDisable));
@@ -233,7 +233,7 @@ uint32_t quiesce(Partition& p) {
         }
         if (d.gsi != NO_GSI && !shared_intx::is_shared(d.gsi)) ioapic_hw::mask(d.gsi);
     }
-    return p.device_count;
+    return p.devices.count;
 }
 
 }  // namespace natsume::x86::devices

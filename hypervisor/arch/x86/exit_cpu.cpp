@@ -55,7 +55,7 @@ Action mov_to_cr3(Vcpu& v, uint64_t value) {
     // The guest's own MOV to CR3 would have flushed its non-global TLB entries
     // (unless PCIDE and the no-flush bit); with VPID, the exit did not.
     if (!(pcide && (value >> 63)) &&
-        !invvpid(static_cast<InvvpidType>(vmx_platform.cr3_flush_type), v.part.vpid))
+        !invvpid(static_cast<InvvpidType>(vmx_platform.cr3_flush_type), v.part.x86.vpid))
         return stop(v, "INVVPID for the partition's MOV to CR3 failed");
     skip_instruction();
     return Action::Resume;
@@ -73,12 +73,12 @@ Action reflect(Vcpu& v, uint32_t info) {
                     vectoring & intr_info::VECTOR_MASK, vectoring);
     uint64_t rip = vmcs::read<Vmcs::GUEST_RIP>();
     Partition& p = v.part;
-    p.reflect_repeats = (p.reflect_rip == rip && p.reflect_vector == vector) ? p.reflect_repeats + 1 : 0;
-    p.reflect_rip = rip;
-    p.reflect_vector = vector;
-    if (p.reflect_repeats >= REFLECT_LOOP_LIMIT)
+    p.x86.reflect_repeats = (p.x86.reflect_rip == rip && p.x86.reflect_vector == vector) ? p.x86.reflect_repeats + 1 : 0;
+    p.x86.reflect_rip = rip;
+    p.x86.reflect_vector = vector;
+    if (p.x86.reflect_repeats >= REFLECT_LOOP_LIMIT)
         return stop(v, "exception %u at RIP 0x%lx reflected %u times without progress: exception loop", vector, rip,
-                    p.reflect_repeats);
+                    p.x86.reflect_repeats);
     if (vector == VEC_DB) {
         // A #DB exit leaves DR6 untouched and reports its bits in the
         // qualification (SDM Vol. 3C 28.2.1): DR6 gets them before delivery.

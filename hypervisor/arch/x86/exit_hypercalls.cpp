@@ -11,7 +11,7 @@ namespace natsume::x86 {
 namespace {
 int64_t hc_console_write(Vcpu& v) {
     uint64_t gpa = v.regs.rdi, len = v.regs.rsi;
-    if (int64_t bad = console_write_args(v.part.ram_size, gpa, len); bad != NATSUME_OK) return bad;
+    if (int64_t bad = console_write_args(v.part.config.ram_size, gpa, len); bad != NATSUME_OK) return bad;
     partition_console_write(v.part, reinterpret_cast<const char*>(gpa_to_host(v.part, gpa)), len);
     return static_cast<int64_t>(len);
 }
@@ -20,11 +20,11 @@ int64_t hc_partition_info(Vcpu& v) {
     uint64_t gpa = v.regs.rdi;
     if (!gpa_range_ok(v.part, gpa, sizeof(natsume_partition_info))) return NATSUME_EFAULT;
     auto* info = reinterpret_cast<natsume_partition_info*>(gpa_to_host(v.part, gpa));
-    for (size_t i = 0; i < sizeof info->name; i++) info->name[i] = v.part.cfg.name[i];
+    for (size_t i = 0; i < sizeof info->name; i++) info->name[i] = v.part.config.file.name[i];
     info->name[sizeof info->name - 1] = 0;
-    info->partition_id = v.part.id;
-    info->apic_id = v.part.apic_id;
-    info->ram_size = v.part.ram_size;
+    info->partition_id = v.part.config.id;
+    info->apic_id = v.part.config.apic_id;
+    info->ram_size = v.part.config.ram_size;
     info->tsc_khz = clock::tsc_khz();
     return NATSUME_OK;
 }
@@ -46,7 +46,7 @@ int64_t hc_stats_read(Vcpu& v) {
     st->refused_msr = c.refused_msr;
     st->refused_other = c.refused_other;
     st->nmis = c.nmis;
-    st->console_dropped = v.part.console_dropped_total;
+    st->console_dropped = v.part.console.dropped_total;
     st->refusals_unlogged = v.part.refusals.unlogged_total;
     return NATSUME_OK;
 }

@@ -23,7 +23,7 @@ namespace natsume::x86 {
 
 namespace {
 void program_pin(Vcpu& v, uint32_t gsi, const vioapic::Action& a) {
-    if (v.part.vioapic->config().remapped) {
+    if (v.part.devices.vioapic->config().remapped) {
         char why[160];
         if (!vtd::program_irte(v.part, a.irte_index, a.vector, a.level, why, sizeof why)) {
             partition_refuse(v.part, Refusal::Ioapic, "IOAPIC pin %u: interrupt-remapping entry refused: %s", a.pin, why);
@@ -49,7 +49,7 @@ void apply_ioapic_action(Vcpu& v, const vioapic::Action& a) {
         // vector, other partitions' and the hypervisor's too: only the
         // partition's own pins are acknowledged (ioapic_hw::eoi_pin).
         for (uint8_t pin = 0; pin < unit.pins && pin < vioapic::kMaxPins; pin++)
-            if (v.part.vioapic->owns(pin) && (v.part.vioapic->shadow(pin) & vioapic::kVectorMask) == a.vector &&
+            if (v.part.devices.vioapic->owns(pin) && (v.part.devices.vioapic->shadow(pin) & vioapic::kVectorMask) == a.vector &&
                 !shared_intx::is_shared(unit.gsi_base + pin))
                 ioapic_hw::eoi_pin(unit.gsi_base + pin);
         break;
@@ -67,22 +67,22 @@ bool pci_port_access(Vcpu& v, const IoAccess& io) {
     if (io.string) return false;
     uint32_t mask = io.size == 1 ? 0xffu : io.size == 2 ? 0xffffu : 0xffffffffu;
     if (io.port == pci::kConfigAddressPort && io.size == 4) {
-        if (io.in) v.regs.rax = p.cf8;
-        else p.cf8 = static_cast<uint32_t>(v.regs.rax);
+        if (io.in) v.regs.rax = p.devices.cf8;
+        else p.devices.cf8 = static_cast<uint32_t>(v.regs.rax);
         return true;
     }
     if (io.port < pci::kConfigDataPort || io.port + io.size > pci::kConfigDataPort + 4) return false;
-    pci::PortAccess a = pci::decode_cf8(p.cf8, io.port);
+    pci::PortAccess a = pci::decode_cf8(p.devices.cf8, io.port);
     if (!a.enabled) {
         if (io.in) v.regs.rax = (v.regs.rax & ~uint64_t(mask)) | mask;
         return true;
     }
     if (io.in) {
-        uint32_t value = p.vpci.read(a.bdf, a.offset, io.size, pci_hw::access());
+        uint32_t value = p.devices.vpci.read(a.bdf, a.offset, io.size, pci_hw::access());
         v.regs.rax = (v.regs.rax & ~uint64_t(mask)) | (value & mask);
         return true;
     }
-    vpci::WriteResult r = p.vpci.write(a.bdf, a.offset, io.size, static_cast<uint32_t>(v.regs.rax) & mask,
+    vpci::WriteResult r = p.devices.vpci.write(a.bdf, a.offset, io.size, static_cast<uint32_t>(v.regs.rax) & mask,
                                        pci_hw::access());
     if (r.kind == vpci::WriteResult::Kind::Refused) {
         char bdf[8];
@@ -100,13 +100,13 @@ constexpr uint32_t XAPIC_ID = apic::offset(apic::Reg::Id), XAPIC_LDR = apic::off
                    XAPIC_ICR_HIGH = apic::offset(apic::Reg::IcrHigh);
 
 Action lapic_icr_write(Vcpu& v, uint32_t value) {
-    icr::Verdict verdict = icr::check_xapic(value, v.part.xapic_icr_high, icr::Partition{&v.part.apic_id, 1, v.part.apic_id});
+    icr::Verdict verdict = icr::check_xapic(value, v.part.x86.xapic_icr_high, icr::Partition{&v.part.config.apic_id, 1, v.part.config.apic_id});
     if (!verdict.allow) {
         partition_refuse(v.part, Refusal::Ipi, "interrupt command 0x%x to APIC ID %u refused: %s", value,
-                         apic::Icr::xapic_destination(v.part.xapic_icr_high), verdict.why);
+                         apic::Icr::xapic_destination(v.part.x86.xapic_icr_high), verdict.why);
         return Action::Resume;
     }
-    *reinterpret_cast<volatile uint32_t*>(XAPIC_PAGE + XAPIC_ICR_HIGH) = v.part.xapic_icr_high;
+    *reinterpret_cast<volatile uint32_t*>(XAPIC_PAGE + XAPIC_ICR_HIGH) = v.part.x86.xapic_icr_high;
     *reinterpret_cast<volatile uint32_t*>(XAPIC_PAGE + XAPIC_ICR_LOW) = value;
     return Action::Resume;
 }
@@ -122,7 +122,7 @@ Action lapic_access(Vcpu& v, uint32_t offset, bool write, uint8_t size, uint32_t
         return refuse_gp(v, Refusal::Lapic, "local APIC register 0x%x accessed with %u bytes at RIP 0x%lx: #GP injected",
                          offset, size, vmcs::read<Vmcs::GUEST_RIP>());
     if (!write) { value = *reg; return Action::Resume; }
-    if (offset == XAPIC_ICR_HIGH) { v.part.xapic_icr_high = value; return Action::Resume; }
+    if (offset == XAPIC_ICR_HIGH) { v.part.x86.xapic_icr_high = value; return Action::Resume; }
     if (offset == XAPIC_ICR_LOW) return lapic_icr_write(v, value);
     if (offset == XAPIC_ID || offset == XAPIC_LDR || offset == XAPIC_DFR) {
         partition_refuse(v.part, Refusal::Lapic, "local APIC %s write 0x%x ignored: addressing is the hypervisor's",
@@ -242,8 +242,8 @@ Action emulate_ecam(Vcpu& v, uint64_t gpa) {
     return emulate_mmio(v, gpa, "PCI ECAM", [&](bool write, uint8_t size, uint64_t& value) {
         // The partition's ECAM accesses see the same filtered space as its port accesses.
         if (size > 4) return refuse_gp(v, Refusal::PciConfig, "ECAM access of %u bytes at 0x%lx: #GP injected", size, gpa);
-        if (!write) { value = v.part.vpci.read(bdf, offset, size, pci_hw::access()); return Action::Resume; }
-        vpci::WriteResult r = v.part.vpci.write(bdf, offset, size, static_cast<uint32_t>(value), pci_hw::access());
+        if (!write) { value = v.part.devices.vpci.read(bdf, offset, size, pci_hw::access()); return Action::Resume; }
+        vpci::WriteResult r = v.part.devices.vpci.write(bdf, offset, size, static_cast<uint32_t>(value), pci_hw::access());
         if (r.kind == vpci::WriteResult::Kind::Refused)
             partition_refuse(v.part, Refusal::PciConfig, "ECAM config write at 0x%lx refused: %s", gpa, r.why);
         return Action::Resume;
@@ -251,10 +251,10 @@ Action emulate_ecam(Vcpu& v, uint64_t gpa) {
 }
 
 Action emulate_ioapic(Vcpu& v, uint64_t gpa) {
-    auto offset = static_cast<uint32_t>(gpa - v.part.ioapic_gpa);
+    auto offset = static_cast<uint32_t>(gpa - v.part.devices.ioapic_gpa);
     return emulate_mmio(v, gpa, "IOAPIC", [&](bool write, uint8_t size, uint64_t& value) {
         uint32_t v32 = static_cast<uint32_t>(value);
-        vioapic::Action a = write ? v.part.vioapic->write(offset, size, v32) : v.part.vioapic->read(offset, size, v32);
+        vioapic::Action a = write ? v.part.devices.vioapic->write(offset, size, v32) : v.part.devices.vioapic->read(offset, size, v32);
         value = v32;
         apply_ioapic_action(v, a);
         return Action::Resume;
@@ -278,7 +278,7 @@ Action emulate_region(Vcpu& v, const MmioRegion& r, uint64_t gpa) {
 Action on_ept_violation(Vcpu& v) {
     uint64_t gpa = vmcs::read<Vmcs::GUEST_PHYSICAL_ADDRESS>();
     EptViolation e = decode_ept_violation(vmcs::read<Vmcs::EXIT_QUALIFICATION>());
-    const MmioRegion* r = v.part.mmio.find(gpa);
+    const MmioRegion* r = v.part.devices.mmio.find(gpa);
     // The processor's own page walk (not the instruction's access) reached a
     // page the hypervisor emulates: the guest keeps page tables there.
     // Emulating it as the instruction's operand would hand the walk register

@@ -32,7 +32,7 @@ Action forward_wrmsr(Vcpu& v, uint32_t m, uint64_t value) {
 
 Action on_x2apic_icr(Vcpu& v, uint64_t value) {
     auto dest = static_cast<uint32_t>(value >> 32);
-    icr::Verdict verdict = icr::check_x2apic(value, icr::Partition{&v.part.apic_id, 1, v.part.apic_id});
+    icr::Verdict verdict = icr::check_x2apic(value, icr::Partition{&v.part.config.apic_id, 1, v.part.config.apic_id});
     if (!verdict.allow) {
         partition_refuse(v.part, Refusal::Ipi, "interrupt command 0x%lx to APIC ID %u refused: %s", value, dest,
                          verdict.why);

@@ -127,9 +127,9 @@ constexpr HandlerTable handlers;
 [[noreturn]] void stop_partition(Partition& p, const char* reason) {
     // Before the report: once it says "stopped", nothing of p may still run.
     if (uint32_t n = devices::quiesce(p))
-        log::print("natsume: partition %s: %u device(s) quiesced (bus master off, interrupts masked)\n", p.cfg.name, n);
+        log::print("natsume: partition %s: %u device(s) quiesced (bus master off, interrupts masked)\n", p.name(), n);
     partition_report_stop(p, reason);
-    this_cpu().state = CpuState::Parked;
+    this_cpu().shared.publish(CpuState::Parked);
     halt_forever();
 }
 

@@ -1,6 +1,8 @@
 // The exception-fixup table of safe_access.hpp, searched by the exception entry.
 
 #include "arch/x86/percpu.hpp"
+
+#include <atomic>
 #include "arch/x86/safe_access.hpp"
 
 extern "C" const natsume::x86::FixupEntry __fixup_start[], __fixup_end[];
@@ -9,7 +11,7 @@ namespace natsume::x86 {
 
 namespace {
 constexpr uint64_t VEC_UD = 6, VEC_GP = 13, VEC_PF = 14;
-uint64_t taken = 0;
+std::atomic<uint64_t> taken;   // any core may take a fixup
 }  // namespace
 
 bool apply_fixup(TrapFrame* f) {
@@ -19,12 +21,12 @@ bool apply_fixup(TrapFrame* f) {
     for (const FixupEntry* e = __fixup_start; e != __fixup_end; ++e) {
         if (e->insn != f->rip) continue;
         f->rip = e->fixup;
-        __atomic_fetch_add(&taken, 1, __ATOMIC_RELAXED);
+        taken.fetch_add(1, std::memory_order_relaxed);
         return true;
     }
     return false;
 }
 
-uint64_t fixups_taken() { return __atomic_load_n(&taken, __ATOMIC_RELAXED); }
+uint64_t fixups_taken() { return taken.load(std::memory_order_relaxed); }
 
 }  // namespace natsume::x86

@@ -66,8 +66,8 @@ uint64_t page_down(uint64_t a) { return a & ~(PAGE_4K - 1); }
 uint64_t page_up(uint64_t a) { return (a + PAGE_4K - 1) & ~(PAGE_4K - 1); }
 
 bool owned_by(const Partition& p, uint16_t bdf) {
-    for (uint32_t i = 0; i < p.device_count; i++)
-        if (p.devices[i].bdf == bdf) return true;
+    for (uint32_t i = 0; i < p.devices.count; i++)
+        if (p.devices.list[i].bdf == bdf) return true;
     return false;
 }
 
@@ -110,16 +110,16 @@ MapError map_with_holes(Ept& ept, uint64_t lo, uint64_t hi, const MmioRegistry& 
 // the BAR mappings leave exactly the registered pages out, and the exit
 // handler dispatches on the same registry.
 bool register_mmio(Partition& p, BuildError& err) {
-    p.mmio.clear();
+    p.devices.mmio.clear();
     auto add = [&](uint64_t base, uint64_t size, MmioKind kind, uint8_t device) {
-        MmioRegistry::Error e = p.mmio.add(base, size, kind, device);
+        MmioRegistry::Error e = p.devices.mmio.add(base, size, kind, device);
         if (e == MmioRegistry::Error::Ok) return true;
         return fail(err, "%s region at 0x%lx+0x%lx: %s", to_string(kind), base, size, to_string(e));
     };
-    if (p.cfg.lapic_mode == NATSUME_LAPIC_TRAPPED && !add(LAPIC_MMIO, PAGE_4K, MmioKind::Lapic, 0)) return false;
-    if (p.ioapic_gpa && !add(p.ioapic_gpa, PAGE_4K, MmioKind::Ioapic, 0)) return false;
-    for (uint32_t i = 0; i < p.device_count; i++) {
-        const PartitionDevice& d = p.devices[i];
+    if (p.config.file.lapic_mode == NATSUME_LAPIC_TRAPPED && !add(LAPIC_MMIO, PAGE_4K, MmioKind::Lapic, 0)) return false;
+    if (p.devices.ioapic_gpa && !add(p.devices.ioapic_gpa, PAGE_4K, MmioKind::Ioapic, 0)) return false;
+    for (uint32_t i = 0; i < p.devices.count; i++) {
+        const PartitionDevice& d = p.devices.list[i];
         auto index = static_cast<uint8_t>(i);
         if (d.trapped_page && !add(d.trapped_page, PAGE_4K, MmioKind::DeviceRegister, index)) return false;
         if (d.msix && !add(d.msix_loc.table_first_page, uint64_t(d.msix_loc.table_page_count) * PAGE_4K,
@@ -135,8 +135,8 @@ bool register_mmio(Partition& p, BuildError& err) {
 }
 
 bool map_device_bars(Partition& p, Ept& ept, BuildError& err) {
-    for (uint32_t i = 0; i < p.device_count; i++) {
-        const pci::Function& f = *p.devices[i].fn;
+    for (uint32_t i = 0; i < p.devices.count; i++) {
+        const pci::Function& f = *p.devices.list[i].fn;
         for (uint8_t b = 0; b < f.bar_count; b++) {
             const pci::Bar& bar = f.bars[b];
             if (bar.io || !bar.size || !bar.base) continue;
@@ -152,7 +152,7 @@ bool map_device_bars(Partition& p, Ept& ept, BuildError& err) {
             // Device registers: uncached, never executable, at their physical address,
             // except pages the hypervisor must see accesses to (a shared-line check
             // register page, the MSI-X table).
-            MapError e = map_with_holes(ept, lo, hi, p.mmio);
+            MapError e = map_with_holes(ept, lo, hi, p.devices.mmio);
             if (e != MapError::Ok) {
                 return fail(err, "EPT mapping of device %s BAR%u failed: %s", bdf, bar.index, to_string(e));
             }
@@ -165,25 +165,25 @@ bool build_ept(Partition& p, BuildError& err) {
     PoolMemory mem;
     Ept ept(mem);
     if (ept.init() != MapError::Ok) return fail(err, "EPT: out of hypervisor page-pool memory");
-    MapError e = ept.map(0, p.ram_base, p.ram_size, Attr{true, true, true, false, Cache::WB});
+    MapError e = ept.map(0, p.config.ram_base, p.config.ram_size, Attr{true, true, true, false, Cache::WB});
     if (e != MapError::Ok) return fail(err, "EPT mapping of the partition RAM failed: %s", to_string(e));
-    if (p.dma_size) {
+    if (p.devices.dma_size) {
         // Identity window: the device's DMA addresses are the guest's own.
-        e = ept.map(p.dma_base, p.dma_base, p.dma_size, Attr{true, true, false, false, Cache::WB});
+        e = ept.map(p.devices.dma_base, p.devices.dma_base, p.devices.dma_size, Attr{true, true, false, false, Cache::WB});
         if (e != MapError::Ok) return fail(err, "EPT mapping of the DMA window failed: %s", to_string(e));
     }
     if (!register_mmio(p, err) || !map_device_bars(p, ept, err)) return false;
-    if (p.cfg.lapic_mode == NATSUME_LAPIC_PASSTHROUGH) {
+    if (p.config.file.lapic_mode == NATSUME_LAPIC_PASSTHROUGH) {
         // lapic = "passthrough": the local APIC page reaches the hardware (trusted guest).
         e = ept.map(LAPIC_MMIO, LAPIC_MMIO, PAGE_4K, Attr{true, true, false, false, Cache::UC});
         if (e != MapError::Ok) return fail(err, "EPT mapping of the local APIC page failed: %s", to_string(e));
     }
-    p.eptp = make_eptp(ept.root());
+    p.x86.eptp = make_eptp(ept.root());
     return true;
 }
 
 bool build_guest_paging(Partition& p, BuildError& err) {
-    GuestTableMemory mem{p.ram_base};
+    GuestTableMemory mem{p.config.ram_base};
     PageTable<Pte, GuestTableMemory> pt(mem);
     if (pt.init() != MapError::Ok || pt.root() != NATSUME_GUEST_PML4_GPA)
         return fail(err, "guest page tables: could not place the PML4");
@@ -196,7 +196,7 @@ bool build_guest_paging(Partition& p, BuildError& err) {
 
 // GDT: null, 64-bit code (0x08), data (0x10), 64-bit busy TSS (0x18, 16 bytes).
 void build_guest_gdt(Partition& p) {
-    auto* gdt = reinterpret_cast<uint64_t*>(p.ram_base + NATSUME_GUEST_GDT_GPA);
+    auto* gdt = reinterpret_cast<uint64_t*>(p.config.ram_base + NATSUME_GUEST_GDT_GPA);
     gdt[0] = 0;
     // Flat code and data with the accessed bit set, as the VMCS access rights say (vcpu.cpp).
     gdt[NATSUME_GUEST_SEL_CODE64 / 8] = 0x00af9b000000ffffull;
@@ -208,27 +208,27 @@ void build_guest_gdt(Partition& p) {
 }
 
 void build_boot_info(Partition& p, uint64_t tsc_khz) {
-    auto* bi = reinterpret_cast<natsume_boot_info*>(p.ram_base + NATSUME_GUEST_BOOT_INFO_GPA);
+    auto* bi = reinterpret_cast<natsume_boot_info*>(p.config.ram_base + NATSUME_GUEST_BOOT_INFO_GPA);
     memset(bi, 0, sizeof *bi);
     bi->magic = NATSUME_BOOT_INFO_MAGIC;
     bi->version = NATSUME_BOOT_INFO_VERSION;
     bi->size = sizeof *bi;
-    memcpy(bi->name, p.cfg.name, sizeof bi->name);
+    memcpy(bi->name, p.name(), sizeof bi->name);
     bi->name[sizeof bi->name - 1] = 0;
-    bi->partition_id = p.id;
-    bi->apic_id = p.apic_id;
-    bi->ram_size = p.ram_size;
+    bi->partition_id = p.config.id;
+    bi->apic_id = p.config.apic_id;
+    bi->ram_size = p.config.ram_size;
     bi->tsc_khz = tsc_khz;
     bi->console = NATSUME_CONSOLE_HYPERCALL;
-    bi->image_end = p.image_end;
-    memcpy(bi->cmdline, p.cfg.cmdline, sizeof bi->cmdline);
+    bi->image_end = p.config.image_end;
+    memcpy(bi->cmdline, p.config.file.cmdline, sizeof bi->cmdline);
     bi->cmdline[sizeof bi->cmdline - 1] = 0;
-    bi->dma_base = p.dma_base;
-    bi->dma_size = p.dma_size;
-    bi->ioapic_gpa = p.ioapic_gpa;
-    bi->device_count = p.device_count;
-    for (uint32_t i = 0; i < p.device_count && i < NATSUME_BOOT_MAX_DEVICES; i++) {
-        const PartitionDevice& d = p.devices[i];
+    bi->dma_base = p.devices.dma_base;
+    bi->dma_size = p.devices.dma_size;
+    bi->ioapic_gpa = p.devices.ioapic_gpa;
+    bi->device_count = p.devices.count;
+    for (uint32_t i = 0; i < p.devices.count && i < NATSUME_BOOT_MAX_DEVICES; i++) {
+        const PartitionDevice& d = p.devices.list[i];
         bi->devices[i] = {d.bdf, d.vendor_id, d.device_id, d.flags, d.gsi, 0};
     }
 }
@@ -255,13 +255,13 @@ void open_port(uint8_t* io_bitmap, uint32_t port) {
 
 // I/O BARs of owned devices reach the hardware with no exit (SDM 24.6.4).
 void open_device_ports(Partition& p) {
-    for (uint32_t i = 0; i < p.device_count; i++) {
-        const pci::Function& f = *p.devices[i].fn;
+    for (uint32_t i = 0; i < p.devices.count; i++) {
+        const pci::Function& f = *p.devices.list[i].fn;
         for (uint8_t b = 0; b < f.bar_count; b++) {
             const pci::Bar& bar = f.bars[b];
             if (!bar.io || !bar.size) continue;
             for (uint64_t port = bar.base; port < bar.base + bar.size && port < 0x10000; port++)
-                open_port(p.io_bitmap, static_cast<uint32_t>(port));
+                open_port(p.x86.io_bitmap, static_cast<uint32_t>(port));
         }
     }
 }
@@ -270,11 +270,11 @@ void open_device_ports(Partition& p) {
 // from a one-entry VM-entry MSR-load list (SDM Vol. 3C 26.4; the list format
 // is Table 24-15: index, reserved, value). CPUID.7.0:EDX[28] says it exists.
 bool build_l1d_flush(Partition& p, BuildError& err) {
-    p.entry_msr_load = 0;
-    if (!(p.cfg.flags & NATSUME_PARTITION_L1D_FLUSH)) return true;
+    p.x86.entry_msr_load = 0;
+    if (!(p.config.file.flags & NATSUME_PARTITION_L1D_FLUSH)) return true;
     if (!drivers::cpuid::has_structured_edx(drivers::cpuid::edx7::L1D_FLUSH)) {
         log::print("natsume: partition: %s: l1d_flush requested, but this CPU has no IA32_FLUSH_CMD: L1D not flushed\n",
-                   p.cfg.name);
+                   p.name());
         return true;
     }
     uint64_t page = page_pool::alloc();
@@ -282,8 +282,8 @@ bool build_l1d_flush(Partition& p, BuildError& err) {
     auto* entry = reinterpret_cast<uint64_t*>(page);
     entry[0] = msr::IA32_FLUSH_CMD;   // bits 31:0 index, 63:32 reserved
     entry[1] = 1;                     // L1D_FLUSH
-    p.entry_msr_load = page;
-    log::print("natsume: partition: %s: L1D flushed on every VM entry\n", p.cfg.name);
+    p.x86.entry_msr_load = page;
+    log::print("natsume: partition: %s: L1D flushed on every VM entry\n", p.name());
     return true;
 }
 
@@ -291,27 +291,27 @@ bool build_bitmaps(Partition& p, BuildError& err) {
     uint64_t io_a = page_pool::alloc(), io_b = page_pool::alloc(), msrs = page_pool::alloc();
     if (!io_a || !io_b || io_b != io_a + PAGE_4K || !msrs)
         return fail(err, "I/O and MSR bitmaps: out of hypervisor page-pool memory");
-    p.io_bitmap = reinterpret_cast<uint8_t*>(io_a);
-    p.msr_bitmap = reinterpret_cast<uint8_t*>(msrs);
+    p.x86.io_bitmap = reinterpret_cast<uint8_t*>(io_a);
+    p.x86.msr_bitmap = reinterpret_cast<uint8_t*>(msrs);
     // No partition owns I/O ports yet: every port access exits and is refused.
-    memset(p.io_bitmap, 0xff, 2 * PAGE_4K);
-    memset(p.msr_bitmap, 0xff, PAGE_4K);
+    memset(p.x86.io_bitmap, 0xff, 2 * PAGE_4K);
+    memset(p.x86.msr_bitmap, 0xff, PAGE_4K);
     // Registers that are the guest's own and that VM exits/entries switch
     // or that the hypervisor never uses itself.
     for (uint32_t m : {msr::IA32_FS_BASE, msr::IA32_GS_BASE, msr::IA32_KERNEL_GS_BASE, msr::IA32_STAR,
                        msr::IA32_LSTAR, msr::IA32_CSTAR, msr::IA32_FMASK, msr::IA32_SYSENTER_CS,
                        msr::IA32_SYSENTER_ESP, msr::IA32_SYSENTER_EIP, msr::IA32_PAT})
-        msr_passthrough(p.msr_bitmap, m);
+        msr_passthrough(p.x86.msr_bitmap, m);
     // The core's own local APIC belongs to the partition: its timer, EOI and
     // the other x2APIC registers need no exit. Interrupt commands are filtered
     // in every mode: a partition may IPI only its own cores (the xAPIC page is
     // filtered in "trapped" mode; "passthrough" maps it and trusts the guest).
-    msr_passthrough(p.msr_bitmap, msr::IA32_TSC_DEADLINE);
-    for (uint32_t m = msr::X2APIC_FIRST; m <= msr::X2APIC_LAST; m++) msr_passthrough(p.msr_bitmap, m);
-    msr_intercept(p.msr_bitmap, msr::X2APIC_ICR, MsrAccess::Write, true);
+    msr_passthrough(p.x86.msr_bitmap, msr::IA32_TSC_DEADLINE);
+    for (uint32_t m = msr::X2APIC_FIRST; m <= msr::X2APIC_LAST; m++) msr_passthrough(p.x86.msr_bitmap, m);
+    msr_intercept(p.x86.msr_bitmap, msr::X2APIC_ICR, MsrAccess::Write, true);
     // LVT entries that carry a delivery mode are checked (lvt.hpp).
     for (uint32_t offset : {lvt::kCmci, lvt::kThermal, lvt::kPerf, lvt::kLint0, lvt::kLint1})
-        msr_intercept(p.msr_bitmap, msr::X2APIC_FIRST + offset / 16, MsrAccess::Write, true);
+        msr_intercept(p.x86.msr_bitmap, msr::X2APIC_FIRST + offset / 16, MsrAccess::Write, true);
     open_device_ports(p);
     return build_l1d_flush(p, err);
 }
@@ -319,18 +319,18 @@ bool build_bitmaps(Partition& p, BuildError& err) {
 bool load_image(Partition& p, const uint8_t* image, size_t size, BuildError& err) {
     elf::Image img;
     elf::Error e = elf::parse(image, size, img);
-    if (e == elf::Error::Ok) e = elf::check_placement(img, NATSUME_GUEST_IMAGE_MIN_GPA, p.ram_size);
-    if (e == elf::Error::Ok) e = elf::load(img, image, size, reinterpret_cast<uint8_t*>(p.ram_base), p.ram_size);
-    if (e != elf::Error::Ok) return fail(err, "guest image '%s': %s", p.cfg.image, elf::to_string(e));
-    p.entry = img.entry;
-    p.image_end = img.highest;
+    if (e == elf::Error::Ok) e = elf::check_placement(img, NATSUME_GUEST_IMAGE_MIN_GPA, p.config.ram_size);
+    if (e == elf::Error::Ok) e = elf::load(img, image, size, reinterpret_cast<uint8_t*>(p.config.ram_base), p.config.ram_size);
+    if (e != elf::Error::Ok) return fail(err, "guest image '%s': %s", p.config.file.image, elf::to_string(e));
+    p.config.entry = img.entry;
+    p.config.image_end = img.highest;
     return true;
 }
 
 }  // namespace
 
 bool build_partition(Partition& p, const uint8_t* image, size_t image_size, uint64_t tsc_khz, BuildError& err) {
-    memset(reinterpret_cast<void*>(p.ram_base), 0, p.ram_size);
+    memset(reinterpret_cast<void*>(p.config.ram_base), 0, p.config.ram_size);
     return load_image(p, image, image_size, err) && build_ept(p, err) && build_guest_paging(p, err) &&
            (build_guest_gdt(p), build_boot_info(p, tsc_khz), true) && build_bitmaps(p, err);
 }

@@ -1,9 +1,11 @@
 // Per-core state, reached through GS (GS base = the structure; `self` points to it).
-// Other cores read only `state`, `apic_id` and `failure`; everything else
-// is private to the owning core.
+// Other cores read only its `shared` part; everything else is private to the
+// owning core.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+
+#include <atomic>
 
 #include "arch/x86/guest_regs.h"
 #include "drivers/x86/descriptors.hpp"
@@ -46,6 +48,21 @@ enum class CpuState : uint32_t {
     Absent, Online, VmxReady, Failed, Running, Parked,
 };
 
+// What other cores read: the boot rendezvous reads `state` and, for a failed
+// core, `failure`. The owner writes `failure` first and then publishes the
+// state with release; a reader loads the state with acquire before it reads
+// `failure`, so it never sees a half-written sentence.
+struct CpuShared {
+    uint32_t index;                   // position in the MADT; fixed before the core starts
+    uint32_t apic_id;
+    std::atomic<CpuState> state;
+    char failure[160];                // why this core could not start
+
+    void publish(CpuState s) { state.store(s, std::memory_order_release); }
+    CpuState observe() const { return state.load(std::memory_order_acquire); }
+};
+static_assert(std::atomic<CpuState>::is_always_lock_free);
+
 struct alignas(4096) PerCpu {
     alignas(4096) uint8_t vmxon_region[4096];
     alignas(4096) uint8_t vmcs_region[4096];
@@ -60,10 +77,8 @@ struct alignas(4096) PerCpu {
     alignas(4096) uint8_t ist_stack_guard[4096];
     alignas(4096) uint8_t ist_stack[4096];        // NMI and double fault
     PerCpu* self;
-    uint32_t index;                               // position in the MADT
-    uint32_t apic_id;
-    volatile CpuState state;
-    char failure[160];                            // why this core could not start
+    CpuShared shared;
+    // Private to the owning core from here on.
     Partition* partition;                         // the partition this core runs, if any
     uint64_t gdt[6];                              // null, code, data, TSS (2 slots), spare
     Tss tss;

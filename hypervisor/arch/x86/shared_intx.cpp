@@ -1,5 +1,7 @@
 #include "arch/x86/shared_intx.hpp"
 
+#include <atomic>
+
 #include "arch/x86/ioapic_hw.hpp"
 #include "arch/x86/lapic.hpp"
 #include "arch/x86/pci_hw.hpp"
@@ -29,7 +31,7 @@ struct Device {
     Check check;
     uint64_t icr;              // E1000Icr: host-physical address of ICR
     uint64_t page;             // E1000Icr: the trapped register page
-    volatile uint32_t saved;   // E1000Icr: causes read by the hypervisor, not yet seen by the owner
+    std::atomic<uint32_t> saved;   // E1000Icr: causes read by the hypervisor (boot core), not yet seen by the owner
     bool held;                 // StatusBit3: INTx disabled by the hypervisor until the device is serviced
 };
 
@@ -37,13 +39,13 @@ struct Line {
     uint32_t gsi;
     Device devices[8];
     size_t count;
-    uint64_t pending;          // partitions (bit = id) owed an interrupt while their pin is masked
+    std::atomic<uint64_t> pending;   // partitions (bit = id) owed an interrupt while their pin is masked
     uint64_t held_until;       // None: IOAPIC pin masked until this TSC (level re-delivery guard)
     uint64_t delivered, spurious;
     bool resample_pending;
 };
 
-Line lines[MAX_LINES];
+constinit Line lines[MAX_LINES];
 size_t line_count;
 
 // 8254x family: the read-to-clear ICR (drivers/net/e1000.hpp).
@@ -106,7 +108,7 @@ bool asserted(Device& d, bool& known) {
     case Check::E1000Icr: {
         uint32_t causes = *reinterpret_cast<volatile uint32_t*>(d.icr);   // deasserts the line
         if (causes == 0xffffffffu) return false;   // memory decode off or reset: not answering
-        if (causes) __atomic_fetch_or(&d.saved, causes, __ATOMIC_SEQ_CST);
+        if (causes) d.saved.fetch_or(causes);
         return causes != 0;
     }
     case Check::None:
@@ -118,24 +120,24 @@ bool asserted(Device& d, bool& known) {
 
 void deliver(Line& l, Partition& p) {
     uint8_t pin = static_cast<uint8_t>(l.gsi - ioapic_hw::unit(0).gsi_base);
-    uint64_t entry = p.vioapic ? p.vioapic->shadow(pin) : vioapic::kMasked;
+    uint64_t entry = p.devices.vioapic ? p.devices.vioapic->shadow(pin) : vioapic::kMasked;
     if (entry & vioapic::kMasked) {
-        __atomic_fetch_or(&l.pending, 1ull << p.id, __ATOMIC_SEQ_CST);
+        l.pending.fetch_or(1ull << p.config.id);
         return;
     }
-    (void)lapic::send_fixed(p.apic_id, static_cast<uint8_t>(entry & vioapic::kVectorMask));
+    (void)lapic::send_fixed(p.config.apic_id, static_cast<uint8_t>(entry & vioapic::kVectorMask));
     l.delivered++;
 }
 }  // namespace
 
 bool plan(Partition* parts, uint32_t count, char* why, size_t n) {
     for (uint32_t a = 0; a < count; a++)
-        for (uint32_t i = 0; i < parts[a].device_count; i++) {
-            PartitionDevice& d = parts[a].devices[i];
+        for (uint32_t i = 0; i < parts[a].devices.count; i++) {
+            PartitionDevice& d = parts[a].devices.list[i];
             if (d.gsi == NO_GSI) continue;
             bool shared = false;
             for (uint32_t b = 0; b < count; b++)
-                for (uint32_t j = 0; b != a && j < parts[b].device_count; j++) shared |= parts[b].devices[j].gsi == d.gsi;
+                for (uint32_t j = 0; b != a && j < parts[b].devices.count; j++) shared |= parts[b].devices.list[j].gsi == d.gsi;
             if (!shared) continue;
             if (!add_device(d.gsi, parts[a], d)) {
                 log::format(why, n, "too many shared INTx lines or devices on GSI %u", d.gsi);
@@ -188,7 +190,7 @@ bool activate(uint32_t boot_apic_id, char* why, size_t n) {
             pci::format_bdf(bdf, l.devices[d].bdf);
             const char* how = l.devices[d].check == Check::StatusBit3 ? "status bit 3"
                               : l.devices[d].check == Check::E1000Icr ? "ICR" : "by elimination";
-            len += log::format(line + len, sizeof line - len, " %s (%s, %s)", bdf, l.devices[d].owner->cfg.name, how);
+            len += log::format(line + len, sizeof line - len, " %s (%s, %s)", bdf, l.devices[d].owner->name(), how);
         }
         log::print("%s\n", line);
     }
@@ -214,7 +216,7 @@ void handle(size_t index) {
     for (size_t i = 0; i < l.count; i++) {
         bool known;
         bool on = asserted(l.devices[i], known);
-        status[i] = {l.devices[i].bdf, static_cast<uint8_t>(l.devices[i].owner->id), known, on};
+        status[i] = {l.devices[i].bdf, static_cast<uint8_t>(l.devices[i].owner->config.id), known, on};
     }
     intx::Decision d = intx::decide(status, l.count, intx::Unknown::ByElimination);
     if (d.spurious) { l.spurious++; return; }
@@ -231,10 +233,10 @@ void handle(size_t index) {
 
 void guest_pin_changed(Partition& p, uint32_t gsi) {
     Line* l = line_for(gsi);
-    if (!l || !(__atomic_load_n(&l->pending, __ATOMIC_SEQ_CST) & (1ull << p.id))) return;
+    if (!l || !(l->pending.load() & (1ull << p.config.id))) return;
     uint8_t pin = static_cast<uint8_t>(gsi - ioapic_hw::unit(0).gsi_base);
-    if (p.vioapic->shadow(pin) & vioapic::kMasked) return;
-    __atomic_fetch_and(&l->pending, ~(1ull << p.id), __ATOMIC_SEQ_CST);
+    if (p.devices.vioapic->shadow(pin) & vioapic::kMasked) return;
+    l->pending.fetch_and(~(1ull << p.config.id));
     deliver(*l, p);
 }
 
@@ -247,7 +249,7 @@ bool register_access(Partition& p, uint64_t gpa, bool write, uint8_t size, uint3
             auto* reg = reinterpret_cast<volatile uint32_t*>(gpa);   // BARs sit at gpa == hpa
             if (write) { *reg = value; return true; }
             value = *reg;
-            if (gpa == dev.icr) value |= __atomic_exchange_n(&dev.saved, 0u, __ATOMIC_SEQ_CST);
+            if (gpa == dev.icr) value |= dev.saved.exchange(0u);
             return true;
         }
     return false;
@@ -276,7 +278,7 @@ bool poll() {
             // A stopped owner never services its device (its INTx stays disabled,
             // devices::quiesce); a function that reads all ones cannot be serviced.
             uint16_t status = pci::read16(pci_hw::access(), dev.bdf, pci::kStatus);
-            if (dev.owner->state == PartitionState::Stopped || status == 0xffff) { dev.held = false; continue; }
+            if (dev.owner->observe_state() == PartitionState::Stopped || status == 0xffff) { dev.held = false; continue; }
             if (status & pci::kStatusInterrupt) { busy = true; continue; }
             uint16_t cmd = pci::read16(pci_hw::access(), dev.bdf, pci::kCommand);
             pci::write16(pci_hw::access(), dev.bdf, pci::kCommand, cmd & static_cast<uint16_t>(~pci::kCmdInterruptDisable));

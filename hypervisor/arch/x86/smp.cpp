@@ -23,28 +23,31 @@ constexpr uint8_t TRAMPOLINE_PAGE = TRAMPOLINE_PHYS >> 12;
 constexpr uint64_t INIT_DELAY_US = 10000, SIPI_DELAY_US = 200;
 constexpr uint64_t ONLINE_TIMEOUT_US = 200000;
 
-volatile uint32_t ap_next_index;
-volatile bool ap_start_closed;
+// Read by the starting core: published before its IPIs (release), read
+// before it uses the slot (acquire).
+std::atomic<uint32_t> ap_next_index;
+std::atomic<bool> ap_start_closed;
 // cli; hlt; jmp back to the hlt: what a late start-up IPI finds at the trampoline.
 constexpr uint8_t HALT_LOOP[] = {0xfa, 0xf4, 0xeb, 0xfd};
 
-bool online(uint32_t index) { return cpus[index].state != CpuState::Absent; }
+bool online(uint32_t index) { return cpus[index].shared.observe() != CpuState::Absent; }
 
 void fail(PerCpu& c, const char* why) {
-    log::format(c.failure, sizeof c.failure, "%s", why);
-    c.state = CpuState::Failed;
+    log::format(c.shared.failure, sizeof c.shared.failure, "%s", why);
+    c.shared.publish(CpuState::Failed);
 }
 }  // namespace
 
 bool start_ap(uint32_t index, uint32_t apic_id) {
     PerCpu& c = cpus[index];
-    c.index = index;
-    c.apic_id = apic_id;
-    c.state = CpuState::Absent;
+    c.shared.index = index;
+    c.shared.apic_id = apic_id;
+    c.shared.publish(CpuState::Absent);
     auto* dst = reinterpret_cast<uint8_t*>(TRAMPOLINE_PHYS);
     for (const uint8_t* p = ap_trampoline_start; p < ap_trampoline_end; p++) *dst++ = *p;
-    ap_next_index = index;
-    ap_boot_stack_top = stack_top(c.stack, sizeof c.stack);
+    ap_boot_stack_top = stack_top(c.stack, sizeof c.stack);   // read by the trampoline, ordered by the release below
+    ap_next_index.store(index, std::memory_order_release);
+    // The trampoline copy and the slot are in memory before the IPI's MMIO write.
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
 
     if (!lapic::send_init(apic_id)) { fail(c, "INIT IPI was not accepted by the local APIC"); return false; }
@@ -61,7 +64,7 @@ bool start_ap(uint32_t index, uint32_t apic_id) {
 }
 
 void close_ap_start() {
-    ap_start_closed = true;
+    ap_start_closed.store(true, std::memory_order_release);
     auto* dst = reinterpret_cast<volatile uint8_t*>(TRAMPOLINE_PHYS);
     size_t size = static_cast<size_t>(ap_trampoline_end - ap_trampoline_start);
     for (size_t i = 0; i < size; i++) dst[i] = i < sizeof HALT_LOOP ? HALT_LOOP[i] : 0;
@@ -72,12 +75,11 @@ void close_ap_start() {
 
 extern "C" void ap_main() {
     using namespace natsume::x86;
-    if (natsume::x86::smp::ap_start_closed) halt_forever();
-    PerCpu& c = cpus[natsume::x86::smp::ap_next_index];
+    if (smp::ap_start_closed.load(std::memory_order_acquire)) halt_forever();
+    PerCpu& c = cpus[smp::ap_next_index.load(std::memory_order_acquire)];
     cpu_local_init(c);
     lapic::init_this_core();
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    c.state = CpuState::Online;
+    c.shared.publish(CpuState::Online);
     if (smp::ap_continuation) smp::ap_continuation(c);
     halt_forever();
 }

@@ -155,15 +155,15 @@ void write_controls(FieldWriter& w, const Partition& p) {
     w(Vmcs::CR3_TARGET_COUNT, 0);
     w(Vmcs::EXIT_MSR_STORE_COUNT, 0);
     w(Vmcs::EXIT_MSR_LOAD_COUNT, 0);
-    w(Vmcs::ENTRY_MSR_LOAD_COUNT, p.entry_msr_load ? 1 : 0);
-    if (p.entry_msr_load) w(Vmcs::ENTRY_MSR_LOAD_ADDR, p.entry_msr_load);
+    w(Vmcs::ENTRY_MSR_LOAD_COUNT, p.x86.entry_msr_load ? 1 : 0);
+    if (p.x86.entry_msr_load) w(Vmcs::ENTRY_MSR_LOAD_ADDR, p.x86.entry_msr_load);
     w(Vmcs::ENTRY_INTERRUPTION_INFO, 0);
     w(Vmcs::TSC_OFFSET, 0);
-    w(Vmcs::VPID, p.vpid);
-    w(Vmcs::EPT_POINTER, p.eptp);
-    w(Vmcs::IO_BITMAP_A, reinterpret_cast<uint64_t>(p.io_bitmap));
-    w(Vmcs::IO_BITMAP_B, reinterpret_cast<uint64_t>(p.io_bitmap) + 4096);
-    w(Vmcs::MSR_BITMAP, reinterpret_cast<uint64_t>(p.msr_bitmap));
+    w(Vmcs::VPID, p.x86.vpid);
+    w(Vmcs::EPT_POINTER, p.x86.eptp);
+    w(Vmcs::IO_BITMAP_A, reinterpret_cast<uint64_t>(p.x86.io_bitmap));
+    w(Vmcs::IO_BITMAP_B, reinterpret_cast<uint64_t>(p.x86.io_bitmap) + 4096);
+    w(Vmcs::MSR_BITMAP, reinterpret_cast<uint64_t>(p.x86.msr_bitmap));
     // Bits the CPU fixes are owned by the hypervisor; the guest reads its own view.
     uint64_t cr0_owned = (v.cr0_fixed0 | ~v.cr0_fixed1) & 0xffffffffull;
     uint64_t cr4_owned = (v.cr4_fixed0 | ~v.cr4_fixed1) & 0xffffffffull;
@@ -233,7 +233,7 @@ void write_guest_state(FieldWriter& w, const Partition& p) {
     w(Vmcs::GUEST_CR3, NATSUME_GUEST_PML4_GPA);
     w(Vmcs::GUEST_DR7, 0x400);
     w(Vmcs::GUEST_RSP, NATSUME_GUEST_BOOT_STACK_TOP);
-    w(Vmcs::GUEST_RIP, p.entry);
+    w(Vmcs::GUEST_RIP, p.config.entry);
     w(Vmcs::GUEST_RFLAGS, 0x2);
     write_segments(w);
     w(Vmcs::GUEST_IA32_EFER, efer::LME | efer::LMA | (v.nx ? efer::NXE : 0));

@@ -34,7 +34,7 @@ const char* to_string(Status);
 // flushed from the CPU caches when the unit does not snoop (ECAP.C = 0).
 class TableMemory {
 public:
-    explicit TableMemory(bool coherent) : coherent_(coherent) {}
+    constexpr explicit TableMemory(bool coherent) : coherent_(coherent) {}
     uint64_t alloc_table();
     uint64_t* table(uint64_t phys) { return reinterpret_cast<uint64_t*>(phys); }
     void store(uint64_t* slot, uint64_t v);

@@ -37,7 +37,7 @@ struct IoapicSource {
 
 dmar::Dmar table;
 uint32_t unit_count;
-Iommu units[MAX_UNITS];
+constinit Iommu units[MAX_UNITS]{};   // constant-initialized: the image runs no constructors
 alignas(SlDomain) unsigned char domain_storage[DOMAIN_SLOTS][MAX_UNITS][sizeof(SlDomain)];
 SlDomain* domains[DOMAIN_SLOTS][MAX_UNITS];
 IoapicSource ioapic_source;     // of the first IOAPIC: the one partitions' INTx pins are on
@@ -167,8 +167,8 @@ int unit_of(uint16_t bdf) {
 }
 
 bool large_iova(const Partition& p) {
-    uint64_t top = p.dma_size ? p.dma_base + p.dma_size : 0;
-    if (p.ram_size > top) top = p.ram_size;
+    uint64_t top = p.devices.dma_size ? p.devices.dma_base + p.devices.dma_size : 0;
+    if (p.config.ram_size > top) top = p.config.ram_size;
     return top > (uint64_t{1} << address_bits(3));
 }
 
@@ -208,21 +208,21 @@ bool map_or_fail(SlDomain& d, uint64_t iova, uint64_t hpa, uint64_t size, const 
 // Guest RAM at IOVA 0 (the guest's physical addresses) and the DMA window at
 // its own address: exactly what the partition's EPT gives the guest.
 bool build_partition_domain(const Partition& p, uint32_t u, char* why, size_t n) {
-    bool fresh = domains[p.id][u] == nullptr;
-    SlDomain* d = domain_on(p.id, u, large_iova(p), why, n);
+    bool fresh = domains[p.config.id][u] == nullptr;
+    SlDomain* d = domain_on(p.config.id, u, large_iova(p), why, n);
     if (!d) return false;
     if (!fresh) return true;
-    if (!map_or_fail(*d, 0, p.ram_base, p.ram_size, "RAM", why, n)) return false;
-    return p.dma_size == 0 || map_or_fail(*d, p.dma_base, p.dma_base, p.dma_size, "DMA window", why, n);
+    if (!map_or_fail(*d, 0, p.config.ram_base, p.config.ram_size, "RAM", why, n)) return false;
+    return p.devices.dma_size == 0 || map_or_fail(*d, p.devices.dma_base, p.devices.dma_base, p.devices.dma_size, "DMA window", why, n);
 }
 
 bool build_partition_domains(const Partition& p, char* why, size_t n) {
-    for (uint32_t i = 0; i < p.device_count; i++) {
+    for (uint32_t i = 0; i < p.devices.count; i++) {
         char bdf[8];
-        int u = unit_of(p.devices[i].bdf);
+        int u = unit_of(p.devices.list[i].bdf);
         if (u < 0) {
             log::format(why, n, "partition %s: device %s is under no DMA-remapping unit of the DMAR, so its DMA "
-                        "cannot be confined", p.cfg.name, bdf_text(bdf, p.devices[i].bdf));
+                        "cannot be confined", p.name(), bdf_text(bdf, p.devices.list[i].bdf));
             return false;
         }
         if (!build_partition_domain(p, static_cast<uint32_t>(u), why, n)) return false;
@@ -232,8 +232,8 @@ bool build_partition_domains(const Partition& p, char* why, size_t n) {
 
 int owner_of(uint16_t bdf, const Partition* parts, uint32_t count) {
     for (uint32_t i = 0; i < count; i++)
-        for (uint32_t k = 0; k < parts[i].device_count; k++)
-            if (parts[i].devices[k].bdf == bdf) return static_cast<int>(i);
+        for (uint32_t k = 0; k < parts[i].devices.count; k++)
+            if (parts[i].devices.list[k].bdf == bdf) return static_cast<int>(i);
     return -1;
 }
 
@@ -253,12 +253,12 @@ bool place_rmrr_device(const dmar::Rmrr& r, uint16_t bdf, Partition* parts, uint
     int owner = owner_of(bdf, parts, count);
     if (owner >= 0) {
         const Partition& p = parts[owner];
-        SlDomain* d = domains[p.id][u];
-        if (iova_taken(p.ram_size, p.dma_base, p.dma_size, r.base, r.limit)) {
+        SlDomain* d = domains[p.config.id][u];
+        if (iova_taken(p.config.ram_size, p.devices.dma_base, p.devices.dma_size, r.base, r.limit)) {
             log::format(why, n, "RMRR 0x%lx-0x%lx of device %s (partition %s) falls inside that partition's guest "
                         "RAM or DMA window at those IOVAs; firmware needs it identity-mapped: give the device to "
                         "another partition or shrink the RAM below 0x%lx", r.base, r.limit, bdf_text(b, bdf),
-                        p.cfg.name, r.base);
+                        p.name(), r.base);
             return false;
         }
         return map_rmrr(*d, r, why, n);
@@ -289,13 +289,13 @@ bool place_rmrrs(Partition* parts, uint32_t count, char* why, size_t n) {
 }
 
 bool attach_devices(const Partition& p, char* why, size_t n) {
-    for (uint32_t i = 0; i < p.device_count; i++) {
-        uint16_t bdf = p.devices[i].bdf;
+    for (uint32_t i = 0; i < p.devices.count; i++) {
+        uint16_t bdf = p.devices.list[i].bdf;
         auto u = static_cast<uint32_t>(unit_of(bdf));
-        Status s = units[u].attach(bdf, *domains[p.id][u]);
+        Status s = units[u].attach(bdf, *domains[p.config.id][u]);
         if (s != Status::Ok) {
             char b[8];
-            log::format(why, n, "partition %s: device %s: context entry on unit %u: %s", p.cfg.name, bdf_text(b, bdf),
+            log::format(why, n, "partition %s: device %s: context entry on unit %u: %s", p.name(), bdf_text(b, bdf),
                         u, to_string(s));
             return false;
         }
@@ -305,18 +305,18 @@ bool attach_devices(const Partition& p, char* why, size_t n) {
 
 void print_partition(const Partition& p) {
     char line[300];
-    size_t len = log::format(line, sizeof line, "natsume: vtd: partition %s: ", p.cfg.name);
-    if (p.device_count == 0) {
+    size_t len = log::format(line, sizeof line, "natsume: vtd: partition %s: ", p.name());
+    if (p.devices.count == 0) {
         log::print("%sno devices, no DMA domain needed\n", line);
         return;
     }
-    len += log::format(line + len, sizeof line - len, "domain %u, devices", partition_domain_id(p.id));
-    for (uint32_t i = 0; i < p.device_count; i++) {
+    len += log::format(line + len, sizeof line - len, "domain %u, devices", partition_domain_id(p.config.id));
+    for (uint32_t i = 0; i < p.devices.count; i++) {
         char b[8];
-        len += log::format(line + len, sizeof line - len, "%s%s", i ? ", " : " ", bdf_text(b, p.devices[i].bdf));
+        len += log::format(line + len, sizeof line - len, "%s%s", i ? ", " : " ", bdf_text(b, p.devices.list[i].bdf));
     }
-    len += log::format(line + len, sizeof line - len, ", RAM 0x%lx+0x%lx -> gpa 0", p.ram_base, p.ram_size);
-    if (p.dma_size) len += log::format(line + len, sizeof line - len, ", window 0x%lx+0x%lx identity", p.dma_base, p.dma_size);
+    len += log::format(line + len, sizeof line - len, ", RAM 0x%lx+0x%lx -> gpa 0", p.config.ram_base, p.config.ram_size);
+    if (p.devices.dma_size) len += log::format(line + len, sizeof line - len, ", window 0x%lx+0x%lx identity", p.devices.dma_base, p.devices.dma_size);
     log::print("%s, DMA isolated\n", line);
 }
 
@@ -350,20 +350,20 @@ bool enable_units(char* why, size_t n) {
 bool destinations_fit(const Partition* parts, uint32_t count, bool eim, char* why, size_t n) {
     if (eim) return true;
     for (uint32_t i = 0; i < count; i++)
-        if (parts[i].apic_id > MAX_XAPIC_DESTINATION) {
+        if (parts[i].config.apic_id > MAX_XAPIC_DESTINATION) {
             log::format(why, n, "partition %s: core %u cannot be an interrupt destination without EIM (x2APIC ids)",
-                        parts[i].cfg.name, parts[i].apic_id);
+                        parts[i].name(), parts[i].config.apic_id);
             return false;
         }
     return true;
 }
 
 void print_msi_entries(const Partition& p) {
-    for (uint32_t i = 0; i < p.device_count; i++) {
-        const PartitionDevice& d = p.devices[i];
+    for (uint32_t i = 0; i < p.devices.count; i++) {
+        const PartitionDevice& d = p.devices.list[i];
         if (!d.msi_irte_count && !d.msix_irte_count) continue;
         char b[8], line[200];
-        size_t len = log::format(line, sizeof line, "natsume: vtd: partition %s: device %s:", p.cfg.name, bdf_text(b, d.bdf));
+        size_t len = log::format(line, sizeof line, "natsume: vtd: partition %s: device %s:", p.name(), bdf_text(b, d.bdf));
         if (d.msi_irte_count) len += log::format(line + len, sizeof line - len, " MSI through entry %u", d.msi_irte);
         if (d.msix_irte_count)
             len += log::format(line + len, sizeof line - len, "%s MSI-X through entries %u-%u", d.msi_irte_count ? "," : "",
@@ -458,8 +458,8 @@ struct FaultLog { const Partition* parts; uint32_t count; uint32_t unit; };
 
 const char* owner_of(const FaultLog& f, uint16_t sid) {
     for (uint32_t i = 0; i < f.count; i++)
-        for (uint32_t d = 0; d < f.parts[i].device_count; d++)
-            if (f.parts[i].devices[d].bdf == sid) return f.parts[i].cfg.name;
+        for (uint32_t d = 0; d < f.parts[i].devices.count; d++)
+            if (f.parts[i].devices.list[d].bdf == sid) return f.parts[i].name();
     return "no partition";
 }
 
@@ -499,16 +499,16 @@ const char* write_irte(uint32_t unit, uint16_t index, const IrteSpec& spec, MsiM
 bool program_irte(const Partition& p, uint16_t index, uint8_t vector, bool level, char* why, size_t n) {
     if (!ir_on) return fail(why, n, "interrupt remapping is off");
     uint16_t base = irte_base_for(p);
-    if (index < base || index - base >= vioapic::kMaxPins || !p.vioapic ||
-        !p.vioapic->owns(static_cast<uint8_t>(index - base))) {
-        log::format(why, n, "interrupt-remapping entry %u is not a pin of partition %s", index, p.cfg.name);
+    if (index < base || index - base >= vioapic::kMaxPins || !p.devices.vioapic ||
+        !p.devices.vioapic->owns(static_cast<uint8_t>(index - base))) {
+        log::format(why, n, "interrupt-remapping entry %u is not a pin of partition %s", index, p.name());
         return false;
     }
     if (shared_intx::is_shared(ioapic_hw::unit(0).gsi_base + index - base)) {
         log::format(why, n, "pin %u is a shared line the hypervisor routes", index - base);
         return false;
     }
-    IrteSpec spec{vector, p.apic_id, ir_eim, level, false, ioapic_source.sid, SourceCheck::RequesterId};
+    IrteSpec spec{vector, p.config.apic_id, ir_eim, level, false, ioapic_source.sid, SourceCheck::RequesterId};
     const char* refused = write_irte(ioapic_source.unit, index, spec, nullptr);
     if (!refused) return true;
     log::format(why, n, "interrupt-remapping entry %u: %s", index, refused);

@@ -1,0 +1,28 @@
+# Where each library's sources are, defined once for the main build
+# (hypervisor/, common/, vmm-tools/) and the standalone fuzzing project
+# (tests/fuzz/), which compiles the same files with clang and sanitizers.
+# Include it after setting NATSUME_ROOT to the repository's top.
+if(NOT DEFINED NATSUME_ROOT)
+  message(FATAL_ERROR "cmake/sources.cmake: set NATSUME_ROOT first")
+endif()
+
+# The hypervisor's layers, bottom up (docs/architecture.md "Source map").
+file(GLOB NATSUME_HV_LIB_SOURCES CONFIGURE_DEPENDS ${NATSUME_ROOT}/hypervisor/lib/*.cpp)
+file(GLOB NATSUME_HV_BASE_SOURCES CONFIGURE_DEPENDS ${NATSUME_ROOT}/hypervisor/base/*.cpp)
+file(GLOB NATSUME_HV_VDEV_SOURCES CONFIGURE_DEPENDS ${NATSUME_ROOT}/hypervisor/vdev/*.cpp)
+file(GLOB NATSUME_HV_PARTITION_SOURCES CONFIGURE_DEPENDS ${NATSUME_ROOT}/hypervisor/partition/*.cpp)
+file(GLOB NATSUME_HV_ARCH_SOURCES CONFIGURE_DEPENDS
+  ${NATSUME_ROOT}/hypervisor/arch/x86/*.cpp
+  ${NATSUME_ROOT}/hypervisor/arch/x86/vtd/*.cpp
+  ${NATSUME_ROOT}/hypervisor/arch/x86/*.S
+  ${NATSUME_ROOT}/hypervisor/arch/x86/boot/*.S)
+file(GLOB NATSUME_HV_BOOT_SOURCES CONFIGURE_DEPENDS ${NATSUME_ROOT}/hypervisor/boot/*.cpp)
+# Of the partition layer only the registry is pure (partition.cpp uses the CPU).
+set(NATSUME_HV_PARTITION_PURE_SOURCES ${NATSUME_ROOT}/hypervisor/partition/mmio_regions.cpp)
+
+# Shared by the host tools and the hypervisor (freestanding-clean).
+file(GLOB NATSUME_COMMON_SOURCES CONFIGURE_DEPENDS ${NATSUME_ROOT}/common/*.cpp ${NATSUME_ROOT}/common/config/*.cpp)
+
+# The partition-file compiler behind natsume-config (its main.cpp apart).
+file(GLOB NATSUME_CONFIG_COMPILER_SOURCES CONFIGURE_DEPENDS ${NATSUME_ROOT}/vmm-tools/config/*.cpp)
+list(REMOVE_ITEM NATSUME_CONFIG_COMPILER_SOURCES ${NATSUME_ROOT}/vmm-tools/config/main.cpp)
