@@ -1,4 +1,4 @@
-// Boot flow and the boot rendezvous (STYLE 9): every core checks in, each
+// Boot flow and the boot rendezvous: every core checks in, each
 // step succeeds on every core or the boot stops with a report before any
 // guest runs.
 #pragma once

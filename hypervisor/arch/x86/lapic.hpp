@@ -16,6 +16,5 @@ void eoi();
 [[nodiscard]] bool send_init(uint32_t apic_id);
 [[nodiscard]] bool send_sipi(uint32_t apic_id, uint8_t vector_page);
 [[nodiscard]] bool send_fixed(uint32_t apic_id, uint8_t vector);
-[[nodiscard]] bool send_nmi(uint32_t apic_id);
 
 }  // namespace natsume::x86::lapic

@@ -198,7 +198,6 @@ bool activate(uint32_t boot_apic_id, char* why, size_t n) {
 }
 
 bool is_shared(uint32_t gsi) { return line_for(gsi) != nullptr; }
-bool any() { return line_count != 0; }
 
 // Makes the IOAPIC look at the line again. A device that still holds the
 // (wire-ORed) line after another was serviced must not be lost: real IOAPICs

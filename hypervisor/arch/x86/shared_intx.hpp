@@ -25,7 +25,6 @@ constexpr size_t MAX_LINES = HOST_SHARED_LINES;
 // line's remapping entry was refused.
 [[nodiscard]] bool activate(uint32_t boot_apic_id, char* why, size_t n);
 bool is_shared(uint32_t gsi);
-bool any();
 // Interrupt of shared line `index` on the boot core.
 void handle(size_t index);
 // The partition changed its virtual entry of this GSI: deliver what was held

@@ -1,4 +1,5 @@
-// TSC calibration and deadlines: every wait on hardware has one (STYLE 6).
+// TSC calibration and deadlines: every wait on hardware has one, so a device
+// that stops answering is reported instead of hanging the core.
 #pragma once
 #include <stdint.h>
 

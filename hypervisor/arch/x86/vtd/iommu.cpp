@@ -213,17 +213,6 @@ Status Iommu::attach(uint16_t source_id, const SlDomain& d) {
     return invalidate_iotlb(Granularity::Domain, d.id());
 }
 
-Status Iommu::detach(uint16_t source_id) {
-    if (root_ == nullptr) return Status::NotReady;
-    Entry128* slot = context_slot(source_id, false);
-    if (slot == nullptr) return Status::Ok;
-    uint16_t did = context_domain(*slot);
-    store_entry(slot, Entry128{0, 0});
-    Status s = invalidate_context(Granularity::Device, did, source_id);
-    if (s != Status::Ok) return s;
-    return invalidate_iotlb(Granularity::Domain, did);
-}
-
 Status Iommu::flush_domain(uint16_t domain_id) {
     Status s = flush_write_buffer();
     if (s != Status::Ok) return s;
@@ -235,7 +224,6 @@ Status Iommu::enable_translation() {
     Status s = flush_write_buffer();
     return s == Status::Ok ? command(gcmd::TE, true) : s;
 }
-Status Iommu::disable_translation() { return command(gcmd::TE, false); }
 bool Iommu::translation_enabled() const { return (read(Reg32::GSTS) & gcmd::TE) != 0; }
 
 void Iommu::enable_fault_event(uint8_t vector, uint32_t apic_id) {

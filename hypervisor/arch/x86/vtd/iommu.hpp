@@ -3,7 +3,8 @@
 // translation, fault recording and interrupt remapping.
 //
 // Every command to the hardware is a GCMD/GSTS handshake or an invalidation
-// completion, each with a deadline (STYLE 6): a unit that stops answering
+// completion, each with a deadline (a real-time hypervisor never spins
+// forever): a unit that stops answering
 // yields Status::Timeout, never a silent hang.
 #pragma once
 #include <stddef.h>
@@ -66,12 +67,10 @@ public:
     // Points bus:devfn at the domain's tables and invalidates the device's
     // context-cache entry and the domain's IOTLB entries.
     [[nodiscard]] Status attach(uint16_t source_id, const SlDomain& d);
-    [[nodiscard]] Status detach(uint16_t source_id);
     // After changing an attached domain's mappings.
     [[nodiscard]] Status flush_domain(uint16_t domain_id);
 
     [[nodiscard]] Status enable_translation();
-    [[nodiscard]] Status disable_translation();
     bool translation_enabled() const;
 
     // Pending fault records, oldest first; each is cleared after fn saw it.

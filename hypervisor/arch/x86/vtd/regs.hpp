@@ -1,5 +1,5 @@
 // Remapping-unit registers (VT-d spec 10.4) as typed offsets: the enum picks
-// the access width (STYLE 5).
+// the access width, so a 32-bit register is never read with a 64-bit access.
 #pragma once
 #include <stdint.h>
 
