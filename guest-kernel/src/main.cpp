@@ -2,16 +2,16 @@
 // page tables, GDT and IDT.
 #include <stdio.h>
 
-#include "boot.h"
-#include "cmdline.h"
-#include "cpu.h"
-#include "idt.h"
-#include "lapic.h"
-#include "machine.h"
-#include "pic.h"
-#include "results.h"
-#include "tests.h"
-#include "tsc.h"
+#include "arch/cpu.h"
+#include "arch/idt.h"
+#include "boot/boot.h"
+#include "devices/lapic.h"
+#include "devices/pic.h"
+#include "devices/tsc.h"
+#include "kernel/machine.h"
+#include "lib/cmdline.h"
+#include "tests/results.h"
+#include "tests/tests.h"
 
 extern "C" void (*__init_array_start[])();
 extern "C" void (*__init_array_end[])();

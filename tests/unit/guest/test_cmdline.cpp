@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 
-#include "cmdline.h"
+#include "lib/cmdline.h"
 
 TEST_CASE("cmdline: finds values by exact key", "[guest][cmdline]")
 {

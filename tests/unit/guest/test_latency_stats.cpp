@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "latency_stats.h"
+#include "bench/latency_stats.h"
 
 TEST_CASE("heap sort matches std::sort", "[guest][stats]")
 {

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <vector>
 
-#include "multiboot2.h"
+#include "boot/multiboot2.h"
 
 namespace {
 

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "net_frames.h"
+#include "lib/net_frames.h"
 
 using namespace net;
 

@@ -2,7 +2,7 @@
 #include <cstdarg>
 #include <string>
 
-#include "results.h"
+#include "tests/results.h"
 
 namespace {
 std::string fmt(const char* test, bool pass, const char* extra, ...)

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "timer_math.h"
+#include "lib/timer_math.h"
 
 using namespace timer_math;
 
