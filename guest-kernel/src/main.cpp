@@ -16,6 +16,7 @@
 extern "C" void (*__init_array_start[])();
 extern "C" void (*__init_array_end[])();
 
+namespace natsume::guest {
 namespace {
 
 constexpr uint64_t kDefaultTicks = 5;
@@ -49,9 +50,11 @@ void calibrate_timers()
 }
 
 }  // namespace
+}  // namespace natsume::guest
 
 extern "C" [[noreturn]] void kernel_main()
 {
+    using namespace natsume::guest;
     run_constructors();
     const boot::Context& c = boot::context();
     machine::set_exit_on_stop(cmdline::get_u64(c.cmdline, "exit", 0) != 0);

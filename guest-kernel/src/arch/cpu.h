@@ -5,7 +5,7 @@
 
 #include "drivers/x86/cpu.hpp"
 
-namespace cpu {
+namespace natsume::guest::cpu {
 
 using namespace natsume::drivers::x86;
 
@@ -15,4 +15,4 @@ inline void disable_interrupts() { asm volatile("cli" ::: "memory"); }
 // between the check that led here and the hlt.
 inline void enable_interrupts_and_halt() { asm volatile("sti; hlt" ::: "memory"); }
 
-}  // namespace cpu
+}  // namespace natsume::guest::cpu

@@ -4,7 +4,7 @@
 #include "kernel/kprint.h"
 #include "kernel/machine.h"
 
-namespace exceptions {
+namespace natsume::guest::exceptions {
 namespace {
 
 struct Name {
@@ -91,4 +91,4 @@ void fatal(const idt::InterruptFrame& f)
     machine::stop(kExitCodeBase + v);
 }
 
-}  // namespace exceptions
+}  // namespace natsume::guest::exceptions

@@ -2,7 +2,7 @@
 #pragma once
 #include "arch/idt.h"
 
-namespace exceptions {
+namespace natsume::guest::exceptions {
 
 // Architectural exception vectors used by name (SDM Vol. 3A table 6-1).
 inline constexpr unsigned kBreakpoint = 3;
@@ -19,4 +19,4 @@ const char* description(unsigned vector);
 // kernel with exit code 0x100 + vector.
 [[noreturn]] void fatal(const idt::InterruptFrame& f);
 
-}  // namespace exceptions
+}  // namespace natsume::guest::exceptions

@@ -7,7 +7,7 @@
 
 #include "arch/layout.h"
 
-namespace gdt {
+namespace natsume::guest::gdt {
 namespace {
 
 // The TSS, descriptor values and the GDTR image: drivers/x86/descriptors.hpp.
@@ -61,4 +61,4 @@ void install()
 
 void set_rsp0(uint64_t rsp) { g_tss.rsp[0] = rsp; }
 
-}  // namespace gdt
+}  // namespace natsume::guest::gdt

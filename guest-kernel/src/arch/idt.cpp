@@ -8,7 +8,7 @@
 extern "C" const uint64_t isr_stub_table[256];
 extern "C" volatile uint64_t isr_entry_tsc;
 
-namespace idt {
+namespace natsume::guest::idt {
 namespace {
 
 // 64-bit interrupt gates and the IDTR image: drivers/x86/descriptors.hpp.
@@ -49,10 +49,11 @@ uint64_t last_entry_tsc() { return isr_entry_tsc; }
 
 void load_empty() { load(Pointer{0, 0}); }
 
-}  // namespace idt
+}  // namespace natsume::guest::idt
 
-extern "C" void isr_dispatch(idt::InterruptFrame* f)
+extern "C" void isr_dispatch(natsume::guest::idt::InterruptFrame* f)
 {
+    using namespace natsume::guest;
     if (idt::Handler h = idt::g_handlers[f->vector & 0xff]) {
         h(*f);
         return;

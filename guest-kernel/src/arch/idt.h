@@ -5,7 +5,7 @@
 
 #include "arch/layout.h"
 
-namespace idt {
+namespace natsume::guest::idt {
 
 // Mirrors the stack built by arch/isr.S, lowest address first.
 struct InterruptFrame {
@@ -37,4 +37,4 @@ void set_user_gate(uint8_t vector);
 // Loads an IDT with limit 0: any exception after this escalates to a triple fault.
 void load_empty();
 
-}  // namespace idt
+}  // namespace natsume::guest::idt

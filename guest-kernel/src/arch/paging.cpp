@@ -9,7 +9,7 @@
 // them with the same entries, so rewriting them is harmless there.
 extern "C" uint64_t guest_page_tables[GUEST_PAGE_TABLE_PAGES][512];
 
-namespace paging {
+namespace natsume::guest::paging {
 namespace {
 constexpr uint64_t kTable = PTE_P | PTE_RW;
 constexpr uint64_t kLarge = PTE_P | PTE_RW | PTE_PS;
@@ -68,4 +68,4 @@ bool set_directory(unsigned gib, uint64_t directory)
     return true;
 }
 
-}  // namespace paging
+}  // namespace natsume::guest::paging

@@ -1,7 +1,7 @@
 #pragma once
 #include <stdint.h>
 
-namespace paging {
+namespace natsume::guest::paging {
 // Builds the kernel's own identity map of [0, 4 GiB) with 2 MiB pages (the
 // 0xFE000000+ window uncached) and switches CR3 to it.
 void install();
@@ -17,4 +17,4 @@ bool allow_user(uint64_t base, uint64_t size);
 // paging structure where they want one. gib must lie above the identity
 // map (4..511). False otherwise.
 bool set_directory(unsigned gib, uint64_t directory);
-}  // namespace paging
+}  // namespace natsume::guest::paging

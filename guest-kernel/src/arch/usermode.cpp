@@ -58,7 +58,7 @@ usermode_exit_stub:
     ud2
 )");
 
-namespace usermode {
+namespace natsume::guest::usermode {
 namespace {
 
 static_assert(GUEST_SEL_USER_DATA == 0x28 && GUEST_SEL_USER_CODE64 == 0x30, "selectors in usermode_enter");
@@ -135,4 +135,4 @@ Outcome run(uint64_t (*fn)(uint64_t), uint64_t arg, uint64_t extra_rflags)
     return o;
 }
 
-}  // namespace usermode
+}  // namespace natsume::guest::usermode

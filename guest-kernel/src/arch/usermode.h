@@ -6,7 +6,7 @@
 
 #include "arch/idt.h"
 
-namespace usermode {
+namespace natsume::guest::usermode {
 
 inline constexpr uint8_t kReturnVector = 0x80;  // the DPL-3 gate back to the kernel
 inline constexpr uint64_t kRflagsAc = 1ull << 18;
@@ -28,4 +28,4 @@ Outcome run(uint64_t (*fn)(uint64_t), uint64_t arg, uint64_t extra_rflags = 0);
 // Called by the exception handler for a fault whose CS has RPL 3.
 void on_user_fault(idt::InterruptFrame& f);
 
-}  // namespace usermode
+}  // namespace natsume::guest::usermode

@@ -14,7 +14,7 @@
 #include "tests/device_common.h"
 #include "tests/results.h"
 
-namespace device_tests {
+namespace natsume::guest::device_tests {
 namespace {
 
 constexpr uint64_t kDefaultSamples = 10000;
@@ -443,4 +443,4 @@ void run_load_irq()
                     static_cast<unsigned long long>(per_s));
 }
 
-}  // namespace device_tests
+}  // namespace natsume::guest::device_tests

@@ -24,7 +24,7 @@
 #include "tests/probe.h"
 #include "tests/results.h"
 
-namespace device_tests {
+namespace natsume::guest::device_tests {
 namespace {
 
 using ull = unsigned long long;
@@ -175,4 +175,4 @@ void run_bench_exits()
                     ull{n});
 }
 
-}  // namespace device_tests
+}  // namespace natsume::guest::device_tests

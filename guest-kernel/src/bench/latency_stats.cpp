@@ -1,6 +1,6 @@
 #include "bench/latency_stats.h"
 
-namespace stats {
+namespace natsume::guest::stats {
 namespace {
 
 void sift_down(int64_t* v, size_t root, size_t n)
@@ -103,4 +103,4 @@ Histogram histogram(const int64_t* sorted, size_t n)
     return h;
 }
 
-}  // namespace stats
+}  // namespace natsume::guest::stats

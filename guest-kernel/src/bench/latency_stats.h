@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-namespace stats {
+namespace natsume::guest::stats {
 
 struct Summary {
     int64_t min = 0, p50 = 0, p99 = 0, max = 0;
@@ -34,4 +34,4 @@ struct Histogram {
 int64_t bucket_floor(int64_t min_sample, unsigned k);
 Histogram histogram(const int64_t* sorted, size_t n);
 
-}  // namespace stats
+}  // namespace natsume::guest::stats

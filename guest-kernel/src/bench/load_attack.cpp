@@ -14,7 +14,7 @@
 #include "tests/device_common.h"
 #include "tests/results.h"
 
-namespace device_tests {
+namespace natsume::guest::device_tests {
 namespace {
 
 using ull = unsigned long long;
@@ -108,4 +108,4 @@ void run_load_attack()
                     static_cast<ull>(rounds), stats ? static_cast<long long>(b.exits_total - a.exits_total) : -1ll);
 }
 
-}  // namespace device_tests
+}  // namespace natsume::guest::device_tests

@@ -19,7 +19,7 @@
 
 extern "C" char __image_start[], __image_end[];
 
-namespace boot {
+namespace natsume::guest::boot {
 namespace {
 
 Context g_ctx;
@@ -109,13 +109,14 @@ void place_heap()
 const Context& context() { return g_ctx; }
 void set_tsc_khz(uint64_t khz) { g_ctx.tsc_khz = khz; }
 
-}  // namespace boot
+}  // namespace natsume::guest::boot
 
 // Runs on the small boot stack. Everything it reads from the loader is copied
 // before the heap or the main stack can overwrite it.
 extern "C" uint64_t kernel_early(uint32_t kind, uint64_t info, uint32_t magic)
 {
-    using namespace boot;
+    using namespace natsume::guest;
+    using namespace natsume::guest::boot;
     const natsume_boot_info* bi = kind == GUEST_ENTRY_64BIT ? find_boot_info(info) : nullptr;
     if (bi) {
         from_boot_info(*bi);

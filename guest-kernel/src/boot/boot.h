@@ -3,7 +3,7 @@
 #include <natsume/bootinfo.h>
 #include <stdint.h>
 
-namespace boot {
+namespace natsume::guest::boot {
 
 enum class Mode : uint8_t { Native, Partition };
 
@@ -31,4 +31,4 @@ void set_tsc_khz(uint64_t khz);
 // The main stack sits at the top of RAM; the heap ends below it.
 inline constexpr uint64_t kStackRegionSize = 256 * 1024;
 
-}  // namespace boot
+}  // namespace natsume::guest::boot

@@ -1,6 +1,6 @@
 #include "boot/multiboot2.h"
 
-namespace mb2 {
+namespace natsume::guest::mb2 {
 namespace {
 
 // multiboot2 spec 3.6: tag types and memory-map entry type.
@@ -66,4 +66,4 @@ Status parse(const uint8_t* info, uint64_t image_addr, Info& out)
     return in_ram ? Status::Ok : Status::ImageNotInRam;
 }
 
-}  // namespace mb2
+}  // namespace natsume::guest::mb2

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-namespace mb2 {
+namespace natsume::guest::mb2 {
 
 enum class Status : uint8_t { Ok, BadHeader, NoMemoryMap, ImageNotInRam };
 
@@ -17,4 +17,4 @@ struct Info {
 // the kernel image, used to pick the RAM region the kernel lives in.
 [[nodiscard]] Status parse(const uint8_t* info, uint64_t image_addr, Info& out);
 
-}  // namespace mb2
+}  // namespace natsume::guest::mb2

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-namespace acpi {
+namespace natsume::guest::acpi {
 namespace {
 
 // The RSDP lies on a 16-byte boundary in the BIOS area 0xE0000-0xFFFFF
@@ -74,4 +74,4 @@ uint64_t ioapic_address()
     return 0;
 }
 
-}  // namespace acpi
+}  // namespace natsume::guest::acpi

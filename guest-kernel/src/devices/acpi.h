@@ -4,7 +4,7 @@
 #pragma once
 #include <stdint.h>
 
-namespace acpi {
+namespace natsume::guest::acpi {
 // Address of the IOAPIC with GSI base 0, or 0 when no MADT names one.
 uint64_t ioapic_address();
-}  // namespace acpi
+}  // namespace natsume::guest::acpi

@@ -4,7 +4,7 @@
 
 #include "boot/boot.h"
 
-namespace dma {
+namespace natsume::guest::dma {
 namespace {
 
 constexpr size_t kNativePoolSize = 256 * 1024;
@@ -49,4 +49,4 @@ void* alloc(size_t size, size_t align)
 uint64_t window_base() { return g_base; }
 uint64_t window_size() { return g_size; }
 
-}  // namespace dma
+}  // namespace natsume::guest::dma

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-namespace dma {
+namespace natsume::guest::dma {
 
 enum class Status : uint8_t { Ok, NoWindow };
 
@@ -18,4 +18,4 @@ inline uint64_t bus_address(const void* p) { return reinterpret_cast<uintptr_t>(
 uint64_t window_base();
 uint64_t window_size();
 
-}  // namespace dma
+}  // namespace natsume::guest::dma

@@ -12,7 +12,7 @@
 #include "devices/pci.h"
 #include "lib/cmdline.h"
 
-namespace e1000 {
+namespace natsume::guest::e1000 {
 namespace {
 
 constexpr uint32_t kRxCount = 32;
@@ -262,4 +262,4 @@ size_t receive(void* buf, size_t cap)
 
 void write_ics(uint32_t causes) { wr(Reg::Ics, causes); }
 
-}  // namespace e1000
+}  // namespace natsume::guest::e1000

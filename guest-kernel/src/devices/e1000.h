@@ -7,7 +7,7 @@
 
 #include "drivers/net/e1000.hpp"
 
-namespace e1000 {
+namespace natsume::guest::e1000 {
 
 // Registers and descriptors: drivers/net/e1000.hpp.
 using namespace natsume::drivers::e1000;
@@ -48,4 +48,4 @@ size_t receive(void* buf, size_t cap);
 void write_ics(uint32_t causes);
 volatile uint32_t* register_address(Reg r);
 
-}  // namespace e1000
+}  // namespace natsume::guest::e1000

@@ -5,7 +5,7 @@
 #include "devices/acpi.h"
 #include "devices/lapic.h"
 
-namespace ioapic {
+namespace natsume::guest::ioapic {
 namespace {
 
 constexpr uint64_t kDefaultBase = 0xfec00000;
@@ -96,4 +96,4 @@ void unmask(unsigned pin)
     write_reg(redirection_low(pin), static_cast<uint32_t>(read_entry(pin) & ~MASKED));
 }
 
-}  // namespace ioapic
+}  // namespace natsume::guest::ioapic

@@ -7,7 +7,7 @@
 
 #include "drivers/x86/ioapic.hpp"
 
-namespace ioapic {
+namespace natsume::guest::ioapic {
 
 // Registers and the redirection-entry type: drivers/x86/ioapic.hpp.
 using namespace natsume::drivers::ioapic;
@@ -27,4 +27,4 @@ void write_entry(unsigned pin, uint64_t entry);
 void mask(unsigned pin);
 void unmask(unsigned pin);
 
-}  // namespace ioapic
+}  // namespace natsume::guest::ioapic

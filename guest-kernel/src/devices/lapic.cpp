@@ -6,7 +6,7 @@
 #include "arch/cpu.h"
 #include "lib/timer_math.h"
 
-namespace lapic {
+namespace natsume::guest::lapic {
 namespace {
 
 // Registers, LVT and ICR fields, MSR numbers: drivers/x86 (one definition
@@ -155,4 +155,4 @@ bool icr_idle(uint64_t max_polls)
     return false;
 }
 
-}  // namespace lapic
+}  // namespace natsume::guest::lapic

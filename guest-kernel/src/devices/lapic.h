@@ -3,7 +3,7 @@
 #pragma once
 #include <stdint.h>
 
-namespace lapic {
+namespace natsume::guest::lapic {
 
 enum class Status : uint8_t { Ok, NotPresent, CalibrationFailed };
 
@@ -41,4 +41,4 @@ uintptr_t icr_high_address();
 // xAPIC: waits (bounded) for the ICR delivery-status bit to clear.
 bool icr_idle(uint64_t max_polls);
 
-}  // namespace lapic
+}  // namespace natsume::guest::lapic

@@ -7,7 +7,7 @@
 #include "arch/cpu.h"
 #include "boot/boot.h"
 
-namespace pci {
+namespace natsume::guest::pci {
 namespace {
 
 constexpr unsigned kMaxBridgeDepth = 4;
@@ -180,4 +180,4 @@ void enable_mmio_and_dma(uint16_t bdf)
     write16(bdf, kCommand, cmd);
 }
 
-}  // namespace pci
+}  // namespace natsume::guest::pci

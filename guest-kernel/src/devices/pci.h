@@ -6,7 +6,7 @@
 
 #include "drivers/pci/config.hpp"
 
-namespace pci {
+namespace natsume::guest::pci {
 
 // Register offsets, bits, addresses and BAR decoding: drivers/pci/config.hpp.
 using namespace natsume::pci;
@@ -50,4 +50,4 @@ struct SizedBar {
 // Memory space and bus mastering on, INTx not disabled.
 void enable_mmio_and_dma(uint16_t bdf);
 
-}  // namespace pci
+}  // namespace natsume::guest::pci

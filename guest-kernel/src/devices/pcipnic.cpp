@@ -3,7 +3,7 @@
 #include "boot/boot.h"
 #include "devices/pci.h"
 
-namespace pcipnic {
+namespace natsume::guest::pcipnic {
 namespace {
 
 constexpr uint8_t kPciCommand = 0x04;
@@ -107,4 +107,4 @@ Status init()
 
 const Info& info() { return g_info; }
 
-}  // namespace pcipnic
+}  // namespace natsume::guest::pcipnic

@@ -6,7 +6,7 @@
 
 #include "drivers/net/pcipnic.hpp"
 
-namespace pcipnic {
+namespace natsume::guest::pcipnic {
 
 // Registers and the command protocol: drivers/net/pcipnic.hpp.
 using namespace natsume::drivers::pcipnic;
@@ -37,4 +37,4 @@ Reply command(Command c, const uint8_t* in = nullptr, uint16_t in_len = 0, uint8
 // RECV_QLEN; 0xffff when the command fails.
 uint16_t receive_queue_length();
 
-}  // namespace pcipnic
+}  // namespace natsume::guest::pcipnic

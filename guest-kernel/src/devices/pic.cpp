@@ -6,7 +6,7 @@
 
 #include "arch/cpu.h"
 
-namespace pic {
+namespace natsume::guest::pic {
 namespace {
 constexpr uint8_t kMasterBase = 0x20, kSlaveBase = 0x28;
 struct Out {
@@ -16,4 +16,4 @@ struct Out {
 
 void remap_and_mask() { natsume::drivers::pic8259::remap_and_mask<Out>(kMasterBase, kSlaveBase); }
 
-}  // namespace pic
+}  // namespace natsume::guest::pic

@@ -3,7 +3,7 @@
 #include "arch/cpu.h"
 #include "lib/timer_math.h"
 
-namespace tsc {
+namespace natsume::guest::tsc {
 namespace {
 // 8254 PIT: channel 2 data, mode/command port, and the PC's port 0x61
 // (bit 0 = channel 2 gate, bit 1 = speaker, bit 5 = channel 2 output).
@@ -35,4 +35,4 @@ uint64_t calibrate_with_pit()
     return done ? timer_math::tsc_khz_from_pit(end - start, kTicks) : 0;
 }
 
-}  // namespace tsc
+}  // namespace natsume::guest::tsc

@@ -4,7 +4,7 @@
 
 #include "arch/cpu.h"
 
-namespace uart {
+namespace natsume::guest::uart {
 namespace {
 namespace hw = natsume::drivers::uart16550;
 
@@ -35,4 +35,4 @@ void write(uint16_t base, const char* s, size_t n)
 
 void drain(uint16_t base) { (void)at(base).drain(); }
 
-}  // namespace uart
+}  // namespace natsume::guest::uart

@@ -5,7 +5,7 @@
 
 #include "drivers/uart16550.hpp"
 
-namespace uart {
+namespace natsume::guest::uart {
 
 inline constexpr uint16_t kCom1 = natsume::drivers::uart16550::COM1;
 
@@ -15,4 +15,4 @@ void write(uint16_t base, const char* s, size_t n);
 // shutdown right after does not cut the last byte.
 void drain(uint16_t base);
 
-}  // namespace uart
+}  // namespace natsume::guest::uart

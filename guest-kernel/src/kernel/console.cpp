@@ -5,7 +5,7 @@
 #include "devices/uart.h"
 #include "kernel/hypercall.h"
 
-namespace console {
+namespace natsume::guest::console {
 namespace {
 
 Backend g_backend = Backend::None;
@@ -56,4 +56,4 @@ void drain()
         uart::drain(g_port);
 }
 
-}  // namespace console
+}  // namespace natsume::guest::console

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-namespace console {
+namespace natsume::guest::console {
 
 enum class Backend : uint8_t { None, Uart, Hypercall };
 
@@ -14,4 +14,4 @@ void write(const char* s);
 // Blocks (bounded) until everything written has left the machine.
 void drain();
 
-}  // namespace console
+}  // namespace natsume::guest::console

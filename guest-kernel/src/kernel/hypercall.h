@@ -3,7 +3,7 @@
 #include <natsume/hypercall.h>
 #include <stdint.h>
 
-namespace hypercall {
+namespace natsume::guest::hypercall {
 
 // VMCALL: number in RAX, arguments in RDI, RSI, RDX, result in RAX.
 inline int64_t call(uint64_t nr, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0)
@@ -26,4 +26,4 @@ inline int64_t console_write(const void* buf, uint64_t len)
         asm volatile("cli; hlt");  // STOP_SELF does not return; never run on
 }
 
-}  // namespace hypercall
+}  // namespace natsume::guest::hypercall

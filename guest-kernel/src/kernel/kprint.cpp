@@ -2,7 +2,7 @@
 
 #include "kernel/console.h"
 
-namespace kprint {
+namespace natsume::guest::kprint {
 
 void Line::put(char c)
 {
@@ -49,4 +49,4 @@ void Line::emit()
     console::write(buf_, len_);
 }
 
-}  // namespace kprint
+}  // namespace natsume::guest::kprint

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-namespace kprint {
+namespace natsume::guest::kprint {
 
 // Appends into a fixed buffer; output past the end is dropped, never overflowed.
 class Line {
@@ -22,4 +22,4 @@ private:
     size_t len_ = 0;
 };
 
-}  // namespace kprint
+}  // namespace natsume::guest::kprint

@@ -6,7 +6,7 @@
 #include "kernel/hypercall.h"
 #include "kernel/kprint.h"
 
-namespace machine {
+namespace natsume::guest::machine {
 namespace {
 
 bool g_exit_on_stop = false;
@@ -46,4 +46,4 @@ void fatal(const char* why)
     stop(1);
 }
 
-}  // namespace machine
+}  // namespace natsume::guest::machine

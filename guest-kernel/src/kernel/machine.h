@@ -3,10 +3,10 @@
 #pragma once
 #include <stdint.h>
 
-namespace machine {
+namespace natsume::guest::machine {
 
 void set_exit_on_stop(bool on);
 [[noreturn]] void stop(uint64_t code);
 [[noreturn]] void fatal(const char* why);  // prints why, stops with code 1
 
-}  // namespace machine
+}  // namespace natsume::guest::machine

@@ -12,13 +12,17 @@
 #include "kernel/console.h"
 #include "kernel/machine.h"
 
+namespace natsume::guest {
 namespace {
 uintptr_t g_brk = 0;
 
 bool is_console(int fd) { return fd >= 0 && fd <= 2; }
 }  // namespace
+}  // namespace natsume::guest
 
 extern "C" {
+
+using namespace natsume::guest;
 
 // The heap grows from the end of the image to the bottom of the stack region
 // (or to a DMA window inside RAM, boot::Context::heap_end).

@@ -1,6 +1,6 @@
 #include "lib/cmdline.h"
 
-namespace cmdline {
+namespace natsume::guest::cmdline {
 namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n'; }
@@ -78,4 +78,4 @@ uint64_t get_u64(const char* line, const char* key, uint64_t fallback)
     return v;
 }
 
-}  // namespace cmdline
+}  // namespace natsume::guest::cmdline

@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-namespace cmdline {
+namespace natsume::guest::cmdline {
 
 // Copies the value of `key` into out (NUL-terminated, truncated to fit).
 // Returns false when the key is absent. A bare word "key" has value "".
@@ -12,4 +12,4 @@ namespace cmdline {
 // or not a number.
 [[nodiscard]] uint64_t get_u64(const char* line, const char* key, uint64_t fallback);
 
-}  // namespace cmdline
+}  // namespace natsume::guest::cmdline

@@ -1,6 +1,6 @@
 #include "lib/net_frames.h"
 
-namespace net {
+namespace natsume::guest::net {
 namespace {
 
 constexpr size_t kArpBody = 28;
@@ -149,4 +149,4 @@ bool is_icmp_echo_reply(const uint8_t* f, size_t n, const Ip4& from, uint16_t id
            internet_checksum(icmp, ip_len - ihl) == 0;
 }
 
-}  // namespace net
+}  // namespace natsume::guest::net

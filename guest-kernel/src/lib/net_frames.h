@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-namespace net {
+namespace natsume::guest::net {
 
 struct Mac {
     uint8_t b[6];
@@ -37,4 +37,4 @@ bool is_arp_reply_from(const uint8_t* f, size_t n, const Ip4& ip, Mac& mac);
 // An ICMP echo reply with this id and sequence number and a valid checksum.
 bool is_icmp_echo_reply(const uint8_t* f, size_t n, const Ip4& from, uint16_t id, uint16_t seq);
 
-}  // namespace net
+}  // namespace natsume::guest::net

@@ -2,7 +2,7 @@
 #pragma once
 #include <stdint.h>
 
-namespace timer_math {
+namespace natsume::guest::timer_math {
 
 // Counts of a clock running at `khz` in `us` microseconds, saturated to the
 // 32-bit LAPIC initial-count register and at least 1 (0 stops the timer).
@@ -38,4 +38,4 @@ constexpr uint64_t tsc_to_us(uint64_t cycles, uint64_t tsc_khz)
     return tsc_khz == 0 ? 0 : static_cast<uint64_t>(static_cast<unsigned __int128>(cycles) * 1000 / tsc_khz);
 }
 
-}  // namespace timer_math
+}  // namespace natsume::guest::timer_math

@@ -14,7 +14,7 @@
 #include "tests/probe.h"
 #include "tests/results.h"
 
-namespace device_tests {
+namespace natsume::guest::device_tests {
 namespace {
 
 using ull = unsigned long long;
@@ -171,4 +171,4 @@ void run_attack_ipi()
                     ull{refused_other}, ull{exits}, refused ? "true" : "false", expect_refused ? "true" : "false");
 }
 
-}  // namespace device_tests
+}  // namespace natsume::guest::device_tests

@@ -6,7 +6,7 @@
 #include "arch/cpu.h"
 #include "boot/boot.h"
 
-namespace device_tests {
+namespace natsume::guest::device_tests {
 
 inline bool in_partition() { return boot::context().mode == boot::Mode::Partition; }
 inline uint64_t ticks_for_us(uint64_t us) { return boot::context().tsc_khz * us / 1000; }
@@ -47,4 +47,4 @@ void run_shared_line_rt();
 void run_shared_line_gp();
 void run_shared_line_native();
 
-}  // namespace device_tests
+}  // namespace natsume::guest::device_tests

@@ -6,7 +6,7 @@
 #include "lib/cmdline.h"
 #include "tests/device_common.h"
 
-namespace device_tests {
+namespace natsume::guest::device_tests {
 
 uint64_t arg(const char* key, uint64_t fallback) { return cmdline::get_u64(boot::context().cmdline, key, fallback); }
 
@@ -53,4 +53,4 @@ bool run(const char* name)
     return false;
 }
 
-}  // namespace device_tests
+}  // namespace natsume::guest::device_tests

@@ -3,7 +3,7 @@
 // shared-line-native.
 #pragma once
 
-namespace device_tests {
+namespace natsume::guest::device_tests {
 // Returns false when no device test has that name.
 [[nodiscard]] bool run(const char* name);
-}  // namespace device_tests
+}  // namespace natsume::guest::device_tests

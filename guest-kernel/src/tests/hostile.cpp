@@ -11,7 +11,7 @@
 #include "tests/results.h"
 #include "tests/tests.h"
 
-namespace hostile {
+namespace natsume::guest::hostile {
 namespace {
 
 using ull = unsigned long long;
@@ -167,4 +167,4 @@ void run()
     pace_output(64);  // room for NATSUME-DONE
 }
 
-}  // namespace hostile
+}  // namespace natsume::guest::hostile

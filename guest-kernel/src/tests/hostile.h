@@ -10,7 +10,7 @@
 
 #include "tests/probe.h"
 
-namespace hostile {
+namespace natsume::guest::hostile {
 
 // Refusal counters between two snapshots of NATSUME_HC_STATS_READ.
 struct Delta {
@@ -65,4 +65,4 @@ void stop_db_loop();
 
 void run();
 
-}  // namespace hostile
+}  // namespace natsume::guest::hostile

@@ -15,7 +15,7 @@
 #include "tests/device_common.h"
 #include "tests/hostile.h"
 
-namespace hostile {
+namespace natsume::guest::hostile {
 namespace {
 
 using ull = unsigned long long;
@@ -434,4 +434,4 @@ void run_x2apic()
     x2apic_self_ipi();
 }
 
-}  // namespace hostile
+}  // namespace natsume::guest::hostile

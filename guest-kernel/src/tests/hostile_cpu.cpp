@@ -11,7 +11,7 @@
 #include "kernel/console.h"
 #include "tests/hostile.h"
 
-namespace hostile {
+namespace natsume::guest::hostile {
 namespace {
 
 using ull = unsigned long long;
@@ -284,4 +284,4 @@ void run_cpu()
     vmx_instructions();
 }
 
-}  // namespace hostile
+}  // namespace natsume::guest::hostile

@@ -9,7 +9,7 @@
 #include "tests/device_common.h"
 #include "tests/hostile.h"
 
-namespace hostile {
+namespace natsume::guest::hostile {
 namespace {
 
 using ll = long long;
@@ -89,4 +89,4 @@ void run_flood()
              ull{n}, ull{accepted}, ull{bytes}, ull{errors}, ull{ticks}, ull{dropped});
 }
 
-}  // namespace hostile
+}  // namespace natsume::guest::hostile

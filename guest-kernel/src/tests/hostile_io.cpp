@@ -13,7 +13,7 @@
 #include "devices/pci.h"
 #include "tests/hostile.h"
 
-namespace hostile {
+namespace natsume::guest::hostile {
 namespace {
 
 using ull = unsigned long long;
@@ -256,4 +256,4 @@ void run_io()
     pci_vectors();
 }
 
-}  // namespace hostile
+}  // namespace natsume::guest::hostile

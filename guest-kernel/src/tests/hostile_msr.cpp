@@ -6,7 +6,7 @@
 #include "arch/cpu.h"
 #include "tests/hostile.h"
 
-namespace hostile {
+namespace natsume::guest::hostile {
 namespace {
 
 using ull = unsigned long long;
@@ -193,4 +193,4 @@ void run_msr()
     architectural();
 }
 
-}  // namespace hostile
+}  // namespace natsume::guest::hostile

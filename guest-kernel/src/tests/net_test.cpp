@@ -12,7 +12,7 @@
 #include "tests/device_common.h"
 #include "tests/results.h"
 
-namespace device_tests {
+namespace natsume::guest::device_tests {
 namespace {
 
 constexpr uint64_t kReplyTimeoutUs = 2000000;
@@ -139,4 +139,4 @@ void run_e1000()
     e1000::disable_interrupts();
 }
 
-}  // namespace device_tests
+}  // namespace natsume::guest::device_tests

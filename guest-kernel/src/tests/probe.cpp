@@ -10,7 +10,7 @@
 extern "C" volatile uint64_t g_probe_fixup;
 volatile uint64_t g_probe_fixup = 0;
 
-namespace probe {
+namespace natsume::guest::probe {
 namespace {
 
 volatile int g_vector = kNone;
@@ -275,4 +275,4 @@ Fault vmcall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, int64_t& ret)
     return result();
 }
 
-}  // namespace probe
+}  // namespace natsume::guest::probe

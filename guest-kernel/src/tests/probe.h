@@ -6,7 +6,7 @@
 #pragma once
 #include <stdint.h>
 
-namespace probe {
+namespace natsume::guest::probe {
 
 inline constexpr int kNone = -1;
 // Architectural vectors the probes report (SDM Vol. 3A table 6-1).
@@ -62,4 +62,4 @@ Fault wbinvd();
 // VMCALL: number in RAX, arguments in RDI, RSI, RDX; the result in `ret`.
 Fault vmcall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, int64_t& ret);
 
-}  // namespace probe
+}  // namespace natsume::guest::probe

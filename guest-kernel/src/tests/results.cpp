@@ -2,7 +2,7 @@
 
 #include <stdio.h>
 
-namespace results {
+namespace natsume::guest::results {
 namespace {
 unsigned g_pass = 0;
 unsigned g_fail = 0;
@@ -48,4 +48,4 @@ void done()
 unsigned passed() { return g_pass; }
 unsigned failed() { return g_fail; }
 
-}  // namespace results
+}  // namespace natsume::guest::results

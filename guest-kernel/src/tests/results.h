@@ -6,7 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-namespace results {
+namespace natsume::guest::results {
 
 // Formats a result line (without newline) into buf; extra_fmt/args give
 // additional JSON members, e.g. "\"ticks\":%u", or nullptr. Returns the
@@ -20,4 +20,4 @@ void done();
 unsigned passed();
 unsigned failed();
 
-}  // namespace results
+}  // namespace natsume::guest::results

@@ -15,7 +15,7 @@
 #include "tests/device_common.h"
 #include "tests/results.h"
 
-namespace device_tests {
+namespace natsume::guest::device_tests {
 namespace {
 
 using ull = unsigned long long;
@@ -235,4 +235,4 @@ void run_shared_line_native()
                     ull{g_handler_calls});
 }
 
-}  // namespace device_tests
+}  // namespace natsume::guest::device_tests

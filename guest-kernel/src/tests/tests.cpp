@@ -18,7 +18,7 @@
 #include "tests/hostile.h"
 #include "tests/results.h"
 
-namespace tests {
+namespace natsume::guest::tests {
 namespace {
 
 bool in_partition() { return boot::context().mode == boot::Mode::Partition; }
@@ -294,4 +294,4 @@ bool run(const char* name)
     return device_tests::run(name);
 }
 
-}  // namespace tests
+}  // namespace natsume::guest::tests

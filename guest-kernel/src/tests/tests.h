@@ -2,11 +2,11 @@
 #pragma once
 #include <stdint.h>
 
-namespace tests {
+namespace natsume::guest::tests {
 
 // Returns false when no test has that name.
 [[nodiscard]] bool run(const char* name);
 // The default run: `ticks` periodic LAPIC timer interrupts ~10 ms apart.
 void lapic_periodic(uint64_t ticks);
 
-}  // namespace tests
+}  // namespace natsume::guest::tests

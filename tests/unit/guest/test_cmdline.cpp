@@ -3,6 +3,8 @@
 
 #include "lib/cmdline.h"
 
+namespace cmdline = natsume::guest::cmdline;
+
 TEST_CASE("cmdline: finds values by exact key", "[guest][cmdline]")
 {
     const char* line = "role=gp test=newlib ticks=12 exit=1";

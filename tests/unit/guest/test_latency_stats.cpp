@@ -5,6 +5,8 @@
 
 #include "bench/latency_stats.h"
 
+namespace stats = natsume::guest::stats;
+
 TEST_CASE("heap sort matches std::sort", "[guest][stats]")
 {
     std::vector<int64_t> v;

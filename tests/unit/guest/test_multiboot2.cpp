@@ -6,6 +6,8 @@
 
 #include "boot/multiboot2.h"
 
+namespace mb2 = natsume::guest::mb2;
+
 namespace {
 
 // Builds a multiboot2 information structure the way a loader lays it out.

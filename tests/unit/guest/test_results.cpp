@@ -4,6 +4,8 @@
 
 #include "tests/results.h"
 
+namespace results = natsume::guest::results;
+
 namespace {
 std::string fmt(const char* test, bool pass, const char* extra, ...)
 {

@@ -2,7 +2,7 @@
 
 #include "lib/timer_math.h"
 
-using namespace timer_math;
+using namespace natsume::guest::timer_math;
 
 TEST_CASE("timer math: LAPIC counts saturate and never reach zero", "[guest][timer]")
 {
