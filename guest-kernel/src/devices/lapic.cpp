@@ -1,5 +1,6 @@
 #include "devices/lapic.h"
 
+#include "drivers/x86/cpuid.hpp"
 #include "drivers/x86/lapic.hpp"
 #include "drivers/x86/msr.hpp"
 
@@ -9,15 +10,14 @@
 namespace natsume::guest::lapic {
 namespace {
 
-// Registers, LVT and ICR fields, MSR numbers: drivers/x86 (one definition
-// with the hypervisor's).
+// Registers, LVT and ICR fields, MSR numbers, CPUID bits: drivers/x86 (one
+// definition with the hypervisor's). cpu::cpuid is the instruction.
 namespace hw = natsume::drivers::lapic;
 namespace msr = natsume::drivers::msr;
+namespace cpuid_bits = natsume::drivers::cpuid;
 using hw::Reg;
 
-constexpr uint32_t kCpuid1EdxApic = 1u << 9;
-constexpr uint32_t kCpuid1EcxX2apic = 1u << 21;
-constexpr uint32_t kCpuid1EcxTscDeadline = 1u << 24;
+constexpr uint32_t kCpuid1EdxApic = 1u << 9;  // CPUID.1:EDX.APIC; drivers/x86/cpuid.hpp lists no EDX.1 bits
 
 constexpr uint32_t kLvtMasked = hw::lvt::MASKED;
 constexpr auto kIcrPending = static_cast<uint32_t>(hw::icr::DELIVERY_PENDING);
@@ -47,7 +47,7 @@ void write(Reg r, uint32_t v)
 
 Status init(uint8_t spurious_vector, bool switch_to_x2apic)
 {
-    cpu::CpuidResult l1 = cpu::cpuid(1);
+    cpu::CpuidResult l1 = cpu::cpuid(cpuid_bits::leaf::FEATURES);
     if (!(l1.edx & kCpuid1EdxApic))
         return Status::NotPresent;
     uint64_t base = cpu::rdmsr(msr::IA32_APIC_BASE);
@@ -57,11 +57,11 @@ Status init(uint8_t spurious_vector, bool switch_to_x2apic)
     }
     // xAPIC -> x2APIC is a legal transition from the enabled state (SDM
     // Vol. 3A, x2APIC state transitions).
-    if (switch_to_x2apic && (l1.ecx & kCpuid1EcxX2apic) && !(base & msr::apic_base::X2APIC_ENABLE)) {
+    if (switch_to_x2apic && (l1.ecx & cpuid_bits::ecx1::X2APIC) && !(base & msr::apic_base::X2APIC_ENABLE)) {
         base |= msr::apic_base::X2APIC_ENABLE;
         cpu::wrmsr(msr::IA32_APIC_BASE, base);
     }
-    g_x2apic = (l1.ecx & kCpuid1EcxX2apic) && (base & msr::apic_base::X2APIC_ENABLE);
+    g_x2apic = (l1.ecx & cpuid_bits::ecx1::X2APIC) && (base & msr::apic_base::X2APIC_ENABLE);
     g_mmio = base & msr::apic_base::ADDRESS_MASK;
     write(Reg::Tpr, 0);
     write(Reg::LvtTimer, kLvtMasked);
@@ -115,7 +115,7 @@ void stop_timer()
 
 uint32_t timer_current_count() { return read(Reg::TimerCurrent); }
 
-bool has_tsc_deadline() { return cpu::cpuid(1).ecx & kCpuid1EcxTscDeadline; }
+bool has_tsc_deadline() { return cpuid_bits::has_ecx1(cpuid_bits::ecx1::TSC_DEADLINE); }
 
 // The LVT must be in TSC-deadline mode before the MSR write arms it (SDM
 // Vol. 3A, "TSC-Deadline Mode").

@@ -5,6 +5,7 @@
 // ICR filters through the x2APIC MSRs.
 #include <stdio.h>
 
+#include "drivers/x86/cpuid.hpp"
 #include "drivers/x86/lapic.hpp"
 #include "drivers/x86/msr.hpp"
 
@@ -421,7 +422,7 @@ void x2apic_self_ipi()
 
 void run_x2apic()
 {
-    if (!(cpu::cpuid(1).ecx & (1u << 21))) {
+    if (!drivers::cpuid::has_ecx1(drivers::cpuid::ecx1::X2APIC)) {
         skipped("x2apic", "x2apic", "x2APIC vectors", "CPUID.1:ECX.x2APIC[21] = 0 on this model");
         return;
     }

@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 
+#include "drivers/x86/cpuid.hpp"
+
 #include "arch/cpu.h"
 #include "arch/idt.h"
 #include "arch/usermode.h"
@@ -23,7 +25,6 @@ constexpr uint64_t kCr0Nw = 1ull << 29;
 constexpr uint64_t kCr0Am = 1ull << 18;
 constexpr uint64_t kCr4Vmxe = 1ull << 13;
 constexpr uint64_t kCr4Osxsave = 1ull << 18;
-constexpr uint32_t kCpuid1EcxXsave = 1u << 26;
 
 void cr_refused(const char* name, const char* what, bool cr4, uint64_t v)
 {
@@ -90,7 +91,7 @@ void xsave()
 {
     const char* names[] = {"xsetbv-no-osxsave", "xsetbv-x87",       "xsetbv-x87-sse",    "xsetbv-zero",
                            "xsetbv-sse-only",   "xsetbv-avx-no-sse", "xsetbv-unlisted-bit", "xsetbv-xcr1"};
-    if (!(cpu::cpuid(1).ecx & kCpuid1EcxXsave)) {
+    if (!drivers::cpuid::has_ecx1(drivers::cpuid::ecx1::XSAVE)) {
         for (const char* n : names)
             skipped(n, kXsaveGroup, "as the contract says with XSAVE", "CPUID.1:ECX.XSAVE[26] = 0 on this model");
         return;
@@ -103,7 +104,7 @@ void xsave()
     }
     probe::Fault osx = probe::write_cr4(cr4 | kCr4Osxsave);
     bool on = osx.none() && (probe::read_cr4() & kCr4Osxsave);
-    cpu::CpuidResult d = cpu::cpuid(0xd, 0);
+    cpu::CpuidResult d = cpu::cpuid(drivers::cpuid::leaf::XSAVE, 0);
     uint64_t supported = (uint64_t{d.edx} << 32) | d.eax;
     uint64_t unlisted = 0;
     for (unsigned b = 2; b < 63 && !unlisted; ++b)

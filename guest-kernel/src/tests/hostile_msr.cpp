@@ -3,6 +3,8 @@
 // speculation control, MTRRs, numbers outside the MSR-bitmap ranges).
 #include <stdio.h>
 
+#include "drivers/x86/cpuid.hpp"
+
 #include "arch/cpu.h"
 #include "tests/hostile.h"
 
@@ -17,14 +19,6 @@ constexpr uint64_t kBsp = 1ull << 8;
 constexpr uint64_t kReserved9 = 1ull << 9;
 constexpr uint64_t kX2apic = 1ull << 10;
 constexpr uint64_t kEnable = 1ull << 11;
-constexpr uint32_t kCpuid1EcxX2apic = 1u << 21;
-
-unsigned maxphyaddr()
-{
-    if (cpu::cpuid(0x80000000).eax < 0x80000008)
-        return 36;
-    return cpu::cpuid(0x80000008).eax & 0xff;
-}
 
 // WRMSR IA32_APIC_BASE with `v`: #GP, one MSR refusal, value unchanged.
 void apic_base_refused(const char* name, const char* what, uint64_t v)
@@ -49,7 +43,7 @@ void apic_base()
         a.report(f.none() && (base & kEnable) && (base & ~0xfffull) != 0, f, "\"value\":\"0x%llx\"", ull{base});
     }
     apic_base_refused("msr-apic-base-bit9", "reserved bit 9 (the issue 7 panic)", base | kReserved9);
-    unsigned phys = maxphyaddr();
+    unsigned phys = drivers::cpuid::maxphyaddr();
     if (phys < 52)
         apic_base_refused("msr-apic-base-maxphys", "bit MAXPHYADDR set", base | (1ull << phys));
     else
@@ -57,7 +51,7 @@ void apic_base()
     apic_base_refused("msr-apic-base-move", "base moved to 0xfed00000", (base & 0xfffull) | 0xfed00000ull);
     apic_base_refused("msr-apic-base-disable", "global enable cleared", base & ~kEnable);
     apic_base_refused("msr-apic-base-bsp", "BSP flag set", base | kBsp);
-    if (!(cpu::cpuid(1).ecx & kCpuid1EcxX2apic))
+    if (!drivers::cpuid::has_ecx1(drivers::cpuid::ecx1::X2APIC))
         apic_base_refused("msr-apic-base-x2apic-absent", "x2APIC enable without x2APIC", base | kX2apic);
     else
         skipped("msr-apic-base-x2apic-absent", "msr", "#GP",

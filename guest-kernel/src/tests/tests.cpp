@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drivers/x86/cpuid.hpp"
+
 #include "arch/cpu.h"
 #include "arch/exceptions.h"
 #include "arch/idt.h"
@@ -232,9 +234,8 @@ void hypercalls()
     cpu::CpuidResult sig = cpu::cpuid(NATSUME_CPUID_BASE);
     results::report("cpuid-signature", has_natsume_signature(), "\"max_leaf\":\"0x%x\"", sig.eax);
 
-    constexpr uint32_t kCpuid1EcxVmx = 1u << 5;
-    uint32_t ecx = cpu::cpuid(1).ecx;
-    results::report("cpuid-no-vmx", !(ecx & kCpuid1EcxVmx), "\"ecx\":\"0x%x\"", ecx);
+    uint32_t ecx = cpu::cpuid(drivers::cpuid::leaf::FEATURES).ecx;
+    results::report("cpuid-no-vmx", !(ecx & drivers::cpuid::ecx1::VMX), "\"ecx\":\"0x%x\"", ecx);
 }
 
 struct Test {
