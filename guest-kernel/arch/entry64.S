@@ -1,5 +1,5 @@
 // 64-bit entry points and the switch to the kernel's main stack.
-#include "../src/layout.h"
+#include "../src/arch/layout.h"
 
     .section .bss
     .balign 16

@@ -1,8 +1,8 @@
 // Interrupt and exception entry. Every vector gets a stub that pushes a
 // uniform (vector, error code) pair; the common path saves the general
 // registers and the FP/SSE state (the kernel and newlib use SSE freely) and
-// calls isr_dispatch(InterruptFrame*). Layout checked in src/idt.h.
-#include "../src/layout.h"
+// calls isr_dispatch(InterruptFrame*). Layout checked in src/arch/idt.h.
+#include "../src/arch/layout.h"
 
 
     .text

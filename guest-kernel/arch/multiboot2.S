@@ -2,7 +2,7 @@
 // protected mode, paging off, EAX = magic, EBX = physical address of the
 // boot information (multiboot2 spec 3.3). This stub clears .bss, builds the
 // identity page tables, enables long mode and SSE and jumps to 64-bit code.
-#include "../src/layout.h"
+#include "../src/arch/layout.h"
 #include "drivers/multiboot2.h"
 #include "drivers/x86/segments.h"
 

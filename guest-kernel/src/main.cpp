@@ -2,20 +2,21 @@
 // page tables, GDT and IDT.
 #include <stdio.h>
 
-#include "boot.h"
-#include "cmdline.h"
-#include "cpu.h"
-#include "idt.h"
-#include "lapic.h"
-#include "machine.h"
-#include "pic.h"
-#include "results.h"
-#include "tests.h"
-#include "tsc.h"
+#include "arch/cpu.h"
+#include "arch/idt.h"
+#include "boot/boot.h"
+#include "devices/lapic.h"
+#include "devices/pic.h"
+#include "devices/tsc.h"
+#include "kernel/machine.h"
+#include "lib/cmdline.h"
+#include "tests/results.h"
+#include "tests/tests.h"
 
 extern "C" void (*__init_array_start[])();
 extern "C" void (*__init_array_end[])();
 
+namespace natsume::guest {
 namespace {
 
 constexpr uint64_t kDefaultTicks = 5;
@@ -49,9 +50,11 @@ void calibrate_timers()
 }
 
 }  // namespace
+}  // namespace natsume::guest
 
 extern "C" [[noreturn]] void kernel_main()
 {
+    using namespace natsume::guest;
     run_constructors();
     const boot::Context& c = boot::context();
     machine::set_exit_on_stop(cmdline::get_u64(c.cmdline, "exit", 0) != 0);

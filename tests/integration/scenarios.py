@@ -78,7 +78,7 @@ QUICK_BENCH_SAMPLES = 200   # keep in step with configs/bench-gate.toml
 
 # --- the hostile-partition suite (issue 7 section 5) ----------------------------
 # gp0 runs test=hostile group=...; every vector reports NATSUME-RESULT
-# "hv-<vector>" (guest-kernel/src/hostile*.cpp), passing only when the
+# "hv-<vector>" (guest-kernel/src/tests/hostile*.cpp), passing only when the
 # expected outcome happened. These lists name every vector of each group, so
 # a vector that never reported (the partition stopped early) fails too.
 _DENIED_MSRS = ["tsc", "debugctl", "misc-enable", "feature-control", "spec-ctrl", "mtrr-deftype",

@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 
-#include "cmdline.h"
+#include "lib/cmdline.h"
+
+namespace cmdline = natsume::guest::cmdline;
 
 TEST_CASE("cmdline: finds values by exact key", "[guest][cmdline]")
 {

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <vector>
 
-#include "latency_stats.h"
+#include "bench/latency_stats.h"
+
+namespace stats = natsume::guest::stats;
 
 TEST_CASE("heap sort matches std::sort", "[guest][stats]")
 {

@@ -4,7 +4,9 @@
 #include <cstring>
 #include <vector>
 
-#include "multiboot2.h"
+#include "boot/multiboot2.h"
+
+namespace mb2 = natsume::guest::mb2;
 
 namespace {
 

@@ -2,9 +2,9 @@
 
 #include <cstring>
 
-#include "net_frames.h"
+#include "lib/net_frames.h"
 
-using namespace net;
+using namespace natsume::guest::net;
 
 namespace {
 const Mac kMe = {{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};

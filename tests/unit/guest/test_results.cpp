@@ -2,7 +2,9 @@
 #include <cstdarg>
 #include <string>
 
-#include "results.h"
+#include "tests/results.h"
+
+namespace results = natsume::guest::results;
 
 namespace {
 std::string fmt(const char* test, bool pass, const char* extra, ...)

@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
-#include "timer_math.h"
+#include "lib/timer_math.h"
 
-using namespace timer_math;
+using namespace natsume::guest::timer_math;
 
 TEST_CASE("timer math: LAPIC counts saturate and never reach zero", "[guest][timer]")
 {

@@ -1,0 +1,265 @@
+#include "devices/e1000.h"
+
+#include <string.h>
+
+#include "arch/cpu.h"
+#include "arch/idt.h"
+#include "arch/paging.h"
+#include "boot/boot.h"
+#include "devices/dma.h"
+#include "devices/ioapic.h"
+#include "devices/lapic.h"
+#include "devices/pci.h"
+#include "lib/cmdline.h"
+
+namespace natsume::guest::e1000 {
+namespace {
+
+constexpr uint32_t kRxCount = 32;
+constexpr uint32_t kTxCount = 8;
+static_assert(valid_ring_bytes(kRxCount * sizeof(RxDesc)) && valid_ring_bytes(kTxCount * sizeof(TxDesc)));
+constexpr uint64_t kResetTimeoutUs = 100000;
+constexpr uint64_t kTxTimeoutUs = 100000;
+constexpr uint64_t kEepromTimeoutUs = 10000;
+constexpr unsigned kMacBar = 0;
+
+Info g_info;
+volatile RxDesc* g_rx = nullptr;
+volatile TxDesc* g_tx = nullptr;
+uint8_t* g_rx_buf = nullptr;
+uint8_t* g_tx_buf = nullptr;
+uint32_t g_rx_next = 0;
+uint32_t g_tx_tail = 0;
+volatile uint64_t g_irqs = 0;
+volatile uint32_t g_causes = 0;
+
+uint32_t rd(Reg r) { return *register_address(r); }
+void wr(Reg r, uint32_t v) { *register_address(r) = v; }
+Reg at(Reg base, unsigned index) { return static_cast<Reg>(static_cast<uint32_t>(base) + 4 * index); }
+
+// Deadline in TSC ticks `us` from now (every hardware wait is bounded).
+uint64_t deadline_us(uint64_t us) { return cpu::rdtsc() + boot::context().tsc_khz * us / 1000; }
+
+bool find_device(uint16_t& bdf, uint32_t& gsi)
+{
+    if (!pci::find_assigned(kVendorIntel, kDevice82540EM, bdf, gsi))
+        return false;
+    // Chipsets whose PCI INTx reaches the IOAPIC elsewhere than the ISA IRQ
+    // (QEMU q35: PIRQA-H on GSI 16-23) need the GSI from the command line.
+    if (boot::context().mode != boot::Mode::Partition)
+        gsi = static_cast<uint32_t>(cmdline::get_u64(boot::context().cmdline, "gsi", gsi));
+    return true;
+}
+
+bool reset()
+{
+    wr(Reg::Imc, 0xffffffffu);
+    wr(Reg::Ctrl, rd(Reg::Ctrl) | kCtrlRst);
+    uint64_t end = deadline_us(kResetTimeoutUs);
+    while (rd(Reg::Ctrl) & kCtrlRst)
+        if (cpu::rdtsc() > end)
+            return false;
+    wr(Reg::Imc, 0xffffffffu);  // reset re-enables nothing, but be explicit
+    (void)rd(Reg::Icr);
+    return true;
+}
+
+bool eeprom_word(uint8_t addr, uint16_t& out)
+{
+    wr(Reg::Eerd, kEerdStart | uint32_t{addr} << kEerdAddrShift);
+    uint64_t end = deadline_us(kEepromTimeoutUs);
+    uint32_t v;
+    while (!((v = rd(Reg::Eerd)) & kEerdDone))
+        if (cpu::rdtsc() > end)
+            return false;
+    out = static_cast<uint16_t>(v >> kEerdDataShift);
+    return true;
+}
+
+// EEPROM words 0-2 hold the MAC (8254x SDM 5.6.1); RAL0/RAH0 as loaded at
+// reset are the fallback.
+void read_mac()
+{
+    uint16_t w[3];
+    if (eeprom_word(0, w[0]) && eeprom_word(1, w[1]) && eeprom_word(2, w[2]) && (w[0] | w[1] | w[2]) != 0) {
+        for (unsigned i = 0; i < 3; ++i) {
+            g_info.mac[2 * i] = static_cast<uint8_t>(w[i]);
+            g_info.mac[2 * i + 1] = static_cast<uint8_t>(w[i] >> 8);
+        }
+        g_info.mac_from_eeprom = true;
+        return;
+    }
+    uint32_t lo = rd(Reg::Ral0), hi = rd(Reg::Rah0);
+    for (unsigned i = 0; i < 4; ++i)
+        g_info.mac[i] = static_cast<uint8_t>(lo >> (8 * i));
+    g_info.mac[4] = static_cast<uint8_t>(hi);
+    g_info.mac[5] = static_cast<uint8_t>(hi >> 8);
+}
+
+bool alloc_rings()
+{
+    g_rx = static_cast<RxDesc*>(dma::alloc(kRxCount * sizeof(RxDesc), kRingAlign));
+    g_tx = static_cast<TxDesc*>(dma::alloc(kTxCount * sizeof(TxDesc), kRingAlign));
+    g_rx_buf = static_cast<uint8_t*>(dma::alloc(kRxCount * kBufferSize, 4096));
+    g_tx_buf = static_cast<uint8_t*>(dma::alloc(kTxCount * kBufferSize, 4096));
+    return g_rx && g_tx && g_rx_buf && g_tx_buf;
+}
+
+void setup_rx()
+{
+    for (uint32_t i = 0; i < kRxCount; ++i)
+        g_rx[i].addr = dma::bus_address(g_rx_buf + i * kBufferSize);
+    uint64_t ring = dma::bus_address(const_cast<RxDesc*>(g_rx));
+    wr(Reg::Rdbal, static_cast<uint32_t>(ring));
+    wr(Reg::Rdbah, static_cast<uint32_t>(ring >> 32));
+    wr(Reg::Rdlen, kRxCount * sizeof(RxDesc));
+    wr(Reg::Rdh, 0);
+    wr(Reg::Rdt, kRxCount - 1);  // head == tail means "no free buffers"
+    wr(Reg::Rdtr, 0);            // no receive delay: RXT0 per packet
+    g_rx_next = 0;
+    wr(Reg::Ral0, ral_from_mac(g_info.mac));
+    wr(Reg::Rah0, rah_from_mac(g_info.mac));
+    for (unsigned i = 0; i < kMtaEntries; ++i)
+        wr(at(Reg::Mta, i), 0);
+    wr(Reg::Rctl, kRctlEn | kRctlBam | kRctlSecrc);
+}
+
+void setup_tx()
+{
+    uint64_t ring = dma::bus_address(const_cast<TxDesc*>(g_tx));
+    wr(Reg::Tdbal, static_cast<uint32_t>(ring));
+    wr(Reg::Tdbah, static_cast<uint32_t>(ring >> 32));
+    wr(Reg::Tdlen, kTxCount * sizeof(TxDesc));
+    wr(Reg::Tdh, 0);
+    wr(Reg::Tdt, 0);
+    g_tx_tail = 0;
+    wr(Reg::Tipg, kTipgCopper);
+    wr(Reg::Tctl, kTctlEn | kTctlPsp | kTctlCt | kTctlCold);
+}
+
+Status map_registers()
+{
+    pci::SizedBar bar;
+    if (!pci::read_bar(g_info.bdf, kMacBar, bar) || bar.bar.io)
+        return Status::BadBar;
+    if (!paging::map_uncached(bar.bar.base, bar.size))
+        return Status::BadBar;
+    g_info.mmio = bar.bar.base;
+    g_info.mmio_size = bar.size;
+    pci::enable_mmio_and_dma(g_info.bdf);
+    return Status::Ok;
+}
+
+void on_interrupt(idt::InterruptFrame&)
+{
+    g_causes = g_causes | rd(Reg::Icr);  // read-to-clear: this is the acknowledge
+    g_irqs = g_irqs + 1;
+    lapic::eoi();
+}
+
+}  // namespace
+
+const char* status_name(Status s)
+{
+    switch (s) {
+    case Status::Ok: return "ok";
+    case Status::NoDevice: return "no-device";
+    case Status::BadBar: return "bad-bar";
+    case Status::ResetTimeout: return "reset-timeout";
+    case Status::NoDmaMemory: return "no-dma-memory";
+    case Status::NoIoapic: return "no-ioapic";
+    case Status::BadPin: return "bad-pin";
+    case Status::NoGsi: return "no-gsi";
+    }
+    return "?";
+}
+
+volatile uint32_t* register_address(Reg r)
+{
+    return reinterpret_cast<volatile uint32_t*>(g_info.mmio + static_cast<uint32_t>(r));
+}
+
+Status init()
+{
+    if (g_info.mmio)
+        return Status::Ok;
+    if (!find_device(g_info.bdf, g_info.gsi))
+        return Status::NoDevice;
+    if (Status s = map_registers(); s != Status::Ok)
+        return s;
+    if (!reset())
+        return Status::ResetTimeout;
+    if (dma::init() != dma::Status::Ok || !alloc_rings())
+        return Status::NoDmaMemory;
+    read_mac();
+    wr(Reg::Ctrl, rd(Reg::Ctrl) | kCtrlSlu | kCtrlAsde);
+    setup_rx();
+    setup_tx();
+    return Status::Ok;
+}
+
+const Info& info() { return g_info; }
+bool link_up() { return rd(Reg::Status) & kStatusLinkUp; }
+
+Status enable_interrupts(uint8_t vector, uint32_t causes)
+{
+    if (g_info.gsi == 0xffffffffu)
+        return Status::NoGsi;
+    if (ioapic::init() != ioapic::Status::Ok)
+        return Status::NoIoapic;
+    idt::set_handler(vector, on_interrupt);
+    if (ioapic::route_pci_intx(g_info.gsi, vector) != ioapic::Status::Ok)
+        return Status::BadPin;
+    (void)rd(Reg::Icr);
+    wr(Reg::Ims, causes);
+    ioapic::unmask(g_info.gsi);
+    return Status::Ok;
+}
+
+void disable_interrupts()
+{
+    wr(Reg::Imc, 0xffffffffu);
+    if (g_info.gsi != 0xffffffffu && ioapic::base())
+        ioapic::mask(g_info.gsi);
+}
+
+uint64_t irq_count() { return g_irqs; }
+const volatile uint64_t* irq_counter() { return &g_irqs; }
+uint32_t causes_seen() { return g_causes; }
+
+bool send(const void* frame, size_t len)
+{
+    if (len > kBufferSize)
+        return false;
+    uint32_t i = g_tx_tail;
+    memcpy(g_tx_buf + i * kBufferSize, frame, len);
+    g_tx[i].addr = dma::bus_address(g_tx_buf + i * kBufferSize);
+    g_tx[i].length = static_cast<uint16_t>(len);
+    g_tx[i].cmd = kTxCmdEop | kTxCmdIfcs | kTxCmdRs;
+    g_tx[i].status = 0;
+    g_tx_tail = ring_next(i, kTxCount);
+    asm volatile("" ::: "memory");  // descriptor stores before the doorbell (x86: ordered)
+    wr(Reg::Tdt, g_tx_tail);
+    uint64_t end = deadline_us(kTxTimeoutUs);
+    while (!(g_tx[i].status & kTxStatusDd))
+        if (cpu::rdtsc() > end)
+            return false;
+    return true;
+}
+
+size_t receive(void* buf, size_t cap)
+{
+    volatile RxDesc& d = g_rx[g_rx_next];
+    if (!(d.status & kRxStatusDd))
+        return 0;
+    size_t n = d.length < cap ? d.length : cap;
+    memcpy(buf, g_rx_buf + g_rx_next * kBufferSize, n);
+    d.status = 0;
+    wr(Reg::Rdt, g_rx_next);  // hand the buffer back
+    g_rx_next = ring_next(g_rx_next, kRxCount);
+    return n;
+}
+
+void write_ics(uint32_t causes) { wr(Reg::Ics, causes); }
+
+}  // namespace natsume::guest::e1000

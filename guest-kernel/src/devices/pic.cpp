@@ -1,0 +1,19 @@
+#include "devices/pic.h"
+
+#include <stdint.h>
+
+#include "drivers/x86/pic8259.hpp"
+
+#include "arch/cpu.h"
+
+namespace natsume::guest::pic {
+namespace {
+constexpr uint8_t kMasterBase = 0x20, kSlaveBase = 0x28;
+struct Out {
+    static void out8(uint16_t port, uint8_t v) { cpu::outb(port, v); }
+};
+}  // namespace
+
+void remap_and_mask() { natsume::drivers::pic8259::remap_and_mask<Out>(kMasterBase, kSlaveBase); }
+
+}  // namespace natsume::guest::pic

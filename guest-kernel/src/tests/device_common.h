@@ -1,0 +1,50 @@
+// Helpers shared by the device tests.
+#pragma once
+#include <natsume/hypercall.h>
+#include <stdint.h>
+
+#include "arch/cpu.h"
+#include "boot/boot.h"
+
+namespace natsume::guest::device_tests {
+
+inline bool in_partition() { return boot::context().mode == boot::Mode::Partition; }
+inline uint64_t ticks_for_us(uint64_t us) { return boot::context().tsc_khz * us / 1000; }
+uint64_t arg(const char* key, uint64_t fallback);
+
+// rdtsc ordered against the accesses around it (lfence first).
+inline uint64_t rdtsc_ordered()
+{
+    uint32_t lo, hi;
+    asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+    return (uint64_t{hi} << 32) | lo;
+}
+
+// NATSUME_HC_STATS_READ; false natively or when the call fails.
+bool read_stats(natsume_stats& out);
+// VM exits between two snapshots that were not hypercalls, i.e. exits the
+// measured code caused (0 on a zero-exit path).
+inline uint64_t foreign_exits(const natsume_stats& a, const natsume_stats& b)
+{
+    return (b.exits_total - a.exits_total) - (b.hypercalls - a.hypercalls);
+}
+
+// Waits with interrupts enabled until *counter differs from `seen` or the
+// TSC passes `deadline`; interrupts are off again on return.
+bool wait_count_change(const volatile uint64_t* counter, uint64_t seen, uint64_t deadline);
+
+void run_e1000();
+void run_pci_list();
+void run_bench_irq();
+void run_bench_exits();
+void run_load_cpu();
+void run_load_irq();
+void run_load_attack();
+void run_attack_pci();
+void run_attack_ioapic();
+void run_attack_ipi();
+void run_shared_line_rt();
+void run_shared_line_gp();
+void run_shared_line_native();
+
+}  // namespace natsume::guest::device_tests
