@@ -32,6 +32,11 @@ inline constexpr uint32_t XSAVE        = bit(26);
 inline constexpr uint32_t HYPERVISOR   = bit(31);   // set by hypervisors, zero on bare metal
 }  // namespace ecx1
 
+// CPUID.1:EDX
+namespace edx1 {
+inline constexpr uint32_t APIC = bit(9);            // an on-chip local APIC
+}  // namespace edx1
+
 // CPUID.7.0:EBX and EDX
 namespace ebx7 {
 inline constexpr uint32_t SMEP    = bit(7);

@@ -9,16 +9,32 @@
 
 namespace natsume::drivers::ioapic {
 
-// Direct registers in the IOAPIC page: index at +0x00, data at +0x10.
-inline constexpr uint32_t IOREGSEL = 0x00, IOWIN = 0x10;
-inline constexpr uint32_t EOI = 0x40;   // version 0x20 only
+// Direct registers: offsets in the IOAPIC page (datasheet 3.0). The index
+// register selects what the data window reads and writes.
+enum class Mmio : uint32_t {
+    IOREGSEL = 0x00,
+    IOWIN    = 0x10,
+    EOI      = 0x40,   // version 0x20 only
+};
+constexpr uint32_t offset(Mmio r) { return static_cast<uint32_t>(r); }
+// The direct register `r` of the IOAPIC page at `base` (mapped uncached).
+inline volatile uint32_t& mmio(uint64_t base, Mmio r) {
+    return *reinterpret_cast<volatile uint32_t*>(base + offset(r));
+}
 inline constexpr uint64_t PAGE_SIZE = 0x1000;
 
-// Indirect registers: ID, version, arbitration; redirection entry `pin` is
-// the pair 0x10 + 2 * pin (bits 31:0), + 1 (bits 63:32).
-inline constexpr uint32_t REG_ID = 0x00, REG_VERSION = 0x01, REG_ARBITRATION = 0x02, REG_REDIR_BASE = 0x10;
-constexpr uint32_t redirection_low(unsigned pin) { return REG_REDIR_BASE + 2 * pin; }
-constexpr uint32_t redirection_high(unsigned pin) { return REG_REDIR_BASE + 2 * pin + 1; }
+// Indirect registers, selected through IOREGSEL (datasheet 3.1-3.2): ID,
+// version, arbitration; redirection entry `pin` is the pair 0x10 + 2 * pin
+// (bits 31:0) and + 1 (bits 63:32).
+enum class Reg : uint32_t {
+    ID          = 0x00,
+    VERSION     = 0x01,
+    ARBITRATION = 0x02,
+    REDIR_BASE  = 0x10,
+};
+constexpr uint32_t index(Reg r) { return static_cast<uint32_t>(r); }
+constexpr uint32_t redirection_low(unsigned pin) { return index(Reg::REDIR_BASE) + 2 * pin; }
+constexpr uint32_t redirection_high(unsigned pin) { return index(Reg::REDIR_BASE) + 2 * pin + 1; }
 // Version register: version in bits 7:0, index of the last entry in 23:16.
 constexpr unsigned pin_count(uint32_t version) { return ((version >> 16) & 0xff) + 1; }
 constexpr uint8_t version_of(uint32_t version) { return static_cast<uint8_t>(version & 0xff); }

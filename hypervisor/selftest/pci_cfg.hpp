@@ -28,9 +28,4 @@ uint8_t find_capability(dmar::Bdf d, uint8_t id);
 // Memory BAR address (32- or 64-bit BAR at config offset 0x10 + 4*index).
 uint64_t bar_address(dmar::Bdf d, unsigned index);
 
-inline constexpr uint16_t COMMAND = natsume::pci::kCommand;
-inline constexpr uint16_t CMD_MEMORY = natsume::pci::kCmdMemorySpace, CMD_BUS_MASTER = natsume::pci::kCmdBusMaster,
-                          CMD_INTX_DISABLE = natsume::pci::kCmdInterruptDisable;
-inline constexpr uint8_t CAP_MSI = natsume::pci::kCapMsi;
-
 }  // namespace natsume::selftest::pci

@@ -277,15 +277,15 @@ void Suite::test_dma_peer_to_peer() {
     constexpr uint32_t TABLES = 0x5200;   // 8254x MTA, then RAL/RAH and VFTA (8254x SDM 13.5)
     uint64_t bar = pci::bar_address(other_, 0);
     auto* regs = reinterpret_cast<volatile uint32_t*>(bar + TABLES);
-    uint16_t command = pci::read16(other_, pci::COMMAND);
-    pci::write16(other_, pci::COMMAND, static_cast<uint16_t>(command | pci::CMD_MEMORY));
+    uint16_t command = pci::read16(other_, natsume::pci::kCommand);
+    pci::write16(other_, natsume::pci::kCommand, static_cast<uint16_t>(command | natsume::pci::kCmdMemorySpace));
     bool usable = bar != 0;
     for (unsigned i = 0; usable && i < 4; i++) regs[i] = 0x12345670u + i;
     bool done = usable && edu_.dma_from_device(bar + TABLES, LEN);
     bool untouched = usable;
     for (unsigned i = 0; usable && i < 4; i++) untouched = untouched && regs[i] == 0x12345670u + i;
     for (unsigned i = 0; usable && i < 4; i++) regs[i] = 0;
-    pci::write16(other_, pci::COMMAND, command);
+    pci::write16(other_, natsume::pci::kCommand, command);
     FaultSummary f = faults();
     // Fault records carry the page (VT-d 10.4.14: FI is bits 63:12).
     bool recorded = f.count >= 1 && f.last.source_id == edu_.bdf().raw() &&
@@ -321,12 +321,12 @@ void Suite::test_dma_fault_storm() {
 // What a stopped partition's device gets (devices::quiesce): bus mastering
 // off. A DMA it then starts reaches no memory, not even a mapped page.
 void Suite::test_dma_bus_master_off() {
-    uint16_t command = pci::read16(edu_.bdf(), pci::COMMAND);
+    uint16_t command = pci::read16(edu_.bdf(), natsume::pci::kCommand);
     memset(dst_page, SENTINEL, LEN);
-    pci::write16(edu_.bdf(), pci::COMMAND, static_cast<uint16_t>(command & ~pci::CMD_BUS_MASTER));
+    pci::write16(edu_.bdf(), natsume::pci::kCommand, static_cast<uint16_t>(command & ~natsume::pci::kCmdBusMaster));
     bool done = edu_.dma_from_device(DST_IOVA, LEN);
     bool untouched = all_equal(dst_page, LEN, SENTINEL);
-    pci::write16(edu_.bdf(), pci::COMMAND, command);
+    pci::write16(edu_.bdf(), natsume::pci::kCommand, command);
     FaultSummary f = faults();
     report("dma-bus-master-off", done && untouched,
            "\"iova\":\"0x%lx\",\"untouched\":%s,\"faults\":%zu", DST_IOVA, untouched ? "true" : "false", f.count);

@@ -14,15 +14,9 @@ namespace natsume::lvt {
 // Offsets of the entries in the xAPIC page (drivers/x86/lapic.hpp); the
 // x2APIC MSR is 0x800 + offset / 16.
 namespace reg = drivers::lapic;
-inline constexpr uint32_t kCmci = reg::offset(reg::Reg::LvtCmci), kTimer = reg::offset(reg::Reg::LvtTimer),
-                          kThermal = reg::offset(reg::Reg::LvtThermal), kPerf = reg::offset(reg::Reg::LvtPerf),
-                          kLint0 = reg::offset(reg::Reg::LvtLint0), kLint1 = reg::offset(reg::Reg::LvtLint1),
-                          kError = reg::offset(reg::Reg::LvtError);
-inline constexpr uint32_t kDeliveryShift = reg::lvt::DELIVERY_SHIFT, kDeliveryMask = reg::lvt::DELIVERY_MASK;
-inline constexpr uint32_t kMasked = reg::lvt::MASKED;
 
 constexpr bool has_delivery_mode(uint32_t offset) {
-    return offset == kCmci || offset == kThermal || offset == kPerf || offset == kLint0 || offset == kLint1;
+    return offset == reg::offset(reg::Reg::LvtCmci) || offset == reg::offset(reg::Reg::LvtThermal) || offset == reg::offset(reg::Reg::LvtPerf) || offset == reg::offset(reg::Reg::LvtLint0) || offset == reg::offset(reg::Reg::LvtLint1);
 }
 
 // Why a write of value to the entry at offset is refused, or nullptr. A

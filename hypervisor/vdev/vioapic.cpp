@@ -11,8 +11,8 @@ constexpr uint32_t kIdMask = 0xF;
 constexpr uint32_t kMaxRedirShift = 16;  // VER: maximum redirection entry, bits 23:16
 constexpr uint8_t kVersion82093 = 0x11, kVersionWithEoi = 0x20;
 // Bits the guest may choose in the physical entry; everything else is forced.
-constexpr uint64_t kGuestKept = kVectorMask | kPolarityLow | kTriggerLevel | kMasked;
-constexpr uint64_t kReadOnly = kDeliveryStatus | kRemoteIrr;
+constexpr uint64_t kGuestKept = hw::VECTOR_MASK | hw::ACTIVE_LOW | hw::LEVEL | hw::MASKED;
+constexpr uint64_t kReadOnly = hw::DELIVERY_STATUS | hw::REMOTE_IRR;
 constexpr uint32_t kMaxXapicId = 0xFE;  // 0xFF is the physical broadcast ID
 
 uint64_t pin_mask(uint8_t pins) { return pins >= 64 ? ~0ull : (1ull << pins) - 1; }
@@ -34,13 +34,13 @@ Action simple(Kind kind, uint8_t pin = 0) {
 
 // Remappable entry: handle bits 14:0 in 63:49, bit 15 in bit 11 (VT-d 5.1.5.1).
 uint64_t remappable_bits(uint16_t handle) {
-    return kRemappableFormat | (static_cast<uint64_t>(handle & 0x7FFF) << kHandleLowShift) |
-           (static_cast<uint64_t>(handle >> 15) << kHandleHighBit);
+    return hw::REMAPPABLE | (static_cast<uint64_t>(handle & 0x7FFF) << hw::INDEX_LOW_SHIFT) |
+           (static_cast<uint64_t>(handle >> 15) << hw::INDEX_HIGH_BIT);
 }
 
 bool pin_register(uint8_t index, uint8_t pins, uint8_t& pin, bool& high_half) {
-    if (index < kRegRedirBase) return false;
-    const unsigned rel = index - kRegRedirBase;
+    if (index < hw::index(hw::Reg::REDIR_BASE)) return false;
+    const unsigned rel = index - hw::index(hw::Reg::REDIR_BASE);
     if (rel >= 2u * pins) return false;
     pin = static_cast<uint8_t>(rel / 2);
     high_half = rel & 1;
@@ -58,9 +58,9 @@ bool config_ok(const Config& c) {
 }
 
 Action translate_entry(const Config& c, uint8_t pin, uint64_t guest) {
-    const uint8_t vector = static_cast<uint8_t>(guest & kVectorMask);
-    const uint8_t mode = static_cast<uint8_t>((guest & kDeliveryModeMask) >> 8);
-    if (!(guest & kMasked)) {
+    const uint8_t vector = static_cast<uint8_t>(guest & hw::VECTOR_MASK);
+    const uint8_t mode = static_cast<uint8_t>((guest & hw::DELIVERY_MASK) >> 8);
+    if (!(guest & hw::MASKED)) {
         if (vector < kMinVector || vector > kMaxVector) return refused(Why::BadVector, pin);
         // Lowest priority among one destination core is Fixed.
         if (mode != kModeFixed && mode != kModeLowestPriority) return refused(Why::BadDeliveryMode, pin);
@@ -72,27 +72,27 @@ Action translate_entry(const Config& c, uint8_t pin, uint64_t guest) {
         a.irte_index = static_cast<uint16_t>(c.irte_base + pin);
         phys |= remappable_bits(a.irte_index);
     } else {
-        phys |= static_cast<uint64_t>(c.owner_apic_id & 0xFF) << kDestShift;
+        phys |= static_cast<uint64_t>(c.owner_apic_id & 0xFF) << hw::DEST_SHIFT;
     }
     a.low = static_cast<uint32_t>(phys);
     a.high = static_cast<uint32_t>(phys >> 32);
     a.vector = vector;
-    a.level = (guest & kTriggerLevel) != 0;
+    a.level = (guest & hw::LEVEL) != 0;
     return a;
 }
 
 Vioapic::Vioapic(const Config& config) : config_(config), id_(static_cast<uint8_t>(config.ioapic_id & kIdMask)) {
     if (config_.pins > kMaxPins) config_.pins = kMaxPins;
     config_.owned &= pin_mask(config_.pins);
-    for (uint64_t& e : shadow_) e = kMasked;  // reset state: every entry masked
+    for (uint64_t& e : shadow_) e = hw::MASKED;  // reset state: every entry masked
 }
 
 bool Vioapic::owns(uint8_t pin) const { return pin < config_.pins && ((config_.owned >> pin) & 1); }
 
-uint64_t Vioapic::shadow(uint8_t pin) const { return pin < kMaxPins ? shadow_[pin] : kMasked; }
+uint64_t Vioapic::shadow(uint8_t pin) const { return pin < kMaxPins ? shadow_[pin] : hw::MASKED; }
 
 uint64_t Vioapic::initial_entry(uint8_t pin) const {
-    const Action a = translate_entry(config_, pin, kMasked);
+    const Action a = translate_entry(config_, pin, hw::MASKED);
     return (static_cast<uint64_t>(a.high) << 32) | a.low;
 }
 
@@ -100,9 +100,9 @@ Action Vioapic::read(uint32_t offset, uint8_t size, uint32_t& value) const {
     value = 0;
     if (size != 4 || (offset & 3) != 0) return refused(Why::BadAccess);
     switch (offset) {
-        case kIoRegSel: value = select_; return simple(Kind::None);
-        case kIoWin: return read_window(value);
-        case kEoi:  // write-only
+        case hw::offset(hw::Mmio::IOREGSEL): value = select_; return simple(Kind::None);
+        case hw::offset(hw::Mmio::IOWIN): return read_window(value);
+        case hw::offset(hw::Mmio::EOI):  // write-only
             return config_.version == kVersionWithEoi ? simple(Kind::None) : refused(Why::NoSuchRegister);
         default: return refused(Why::NoSuchRegister);
     }
@@ -111,15 +111,15 @@ Action Vioapic::read(uint32_t offset, uint8_t size, uint32_t& value) const {
 Action Vioapic::write(uint32_t offset, uint8_t size, uint32_t value) {
     if (size != 4 || (offset & 3) != 0) return refused(Why::BadAccess);
     switch (offset) {
-        case kIoRegSel: select_ = static_cast<uint8_t>(value); return simple(Kind::None);
-        case kIoWin: return write_window(value);
-        case kEoi: return config_.version == kVersionWithEoi ? write_eoi(value) : refused(Why::NoSuchRegister);
+        case hw::offset(hw::Mmio::IOREGSEL): select_ = static_cast<uint8_t>(value); return simple(Kind::None);
+        case hw::offset(hw::Mmio::IOWIN): return write_window(value);
+        case hw::offset(hw::Mmio::EOI): return config_.version == kVersionWithEoi ? write_eoi(value) : refused(Why::NoSuchRegister);
         default: return refused(Why::NoSuchRegister);
     }
 }
 
 uint32_t Vioapic::read_entry_half(uint8_t pin, bool high_half) const {
-    if (!owns(pin)) return high_half ? 0 : static_cast<uint32_t>(kMasked);
+    if (!owns(pin)) return high_half ? 0 : static_cast<uint32_t>(hw::MASKED);
     const uint64_t e = shadow_[pin];
     if (high_half) return static_cast<uint32_t>(e >> 32);
     uint32_t low = static_cast<uint32_t>(e & ~kReadOnly);
@@ -133,9 +133,9 @@ Action Vioapic::read_window(uint32_t& value) const {
     uint8_t pin = 0;
     bool high_half = false;
     switch (select_) {
-        case kRegId:
-        case kRegArbitration: value = static_cast<uint32_t>(id_) << kIdShift; return simple(Kind::None);
-        case kRegVersion:
+        case hw::index(hw::Reg::ID):
+        case hw::index(hw::Reg::ARBITRATION): value = static_cast<uint32_t>(id_) << kIdShift; return simple(Kind::None);
+        case hw::index(hw::Reg::VERSION):
             value = config_.version | (static_cast<uint32_t>(config_.pins - 1) << kMaxRedirShift);
             return simple(Kind::None);
         default: break;
@@ -149,9 +149,9 @@ Action Vioapic::write_window(uint32_t value) {
     uint8_t pin = 0;
     bool high_half = false;
     switch (select_) {
-        case kRegId: id_ = static_cast<uint8_t>((value >> kIdShift) & kIdMask); return simple(Kind::ShadowOnly);
-        case kRegVersion:
-        case kRegArbitration: return refused(Why::ReadOnlyRegister);
+        case hw::index(hw::Reg::ID): id_ = static_cast<uint8_t>((value >> kIdShift) & kIdMask); return simple(Kind::ShadowOnly);
+        case hw::index(hw::Reg::VERSION):
+        case hw::index(hw::Reg::ARBITRATION): return refused(Why::ReadOnlyRegister);
         default: break;
     }
     if (!pin_register(select_, config_.pins, pin, high_half)) return refused(Why::NoSuchRegister);
@@ -175,10 +175,10 @@ Action Vioapic::write_entry(uint8_t pin, bool high_half, uint32_t value) {
 }
 
 Action Vioapic::write_eoi(uint32_t value) const {
-    const uint8_t vector = static_cast<uint8_t>(value & kVectorMask);
+    const uint8_t vector = static_cast<uint8_t>(value & hw::VECTOR_MASK);
     if (vector < kMinVector || vector > kMaxVector) return refused(Why::ForeignVector);
     for (uint8_t pin = 0; pin < config_.pins; ++pin) {
-        if (!owns(pin) || (shadow_[pin] & kVectorMask) != vector) continue;
+        if (!owns(pin) || (shadow_[pin] & hw::VECTOR_MASK) != vector) continue;
         Action a = simple(Kind::Eoi, pin);
         a.vector = vector;
         return a;

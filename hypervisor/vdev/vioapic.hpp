@@ -22,30 +22,8 @@ namespace natsume::vioapic {
 // One Vioapic per physical IOAPIC; pins beyond 64 are not supported.
 inline constexpr uint8_t kMaxPins = 64;
 
-// Registers and entry fields: drivers/x86/ioapic.hpp (named here as the
-// virtual IOAPIC's code and tests use them).
+// Registers and entry fields: drivers/x86/ioapic.hpp.
 namespace hw = drivers::ioapic;
-inline constexpr uint32_t kIoRegSel = hw::IOREGSEL;
-inline constexpr uint32_t kIoWin = hw::IOWIN;
-inline constexpr uint32_t kEoi = hw::EOI;
-inline constexpr uint8_t kRegId = hw::REG_ID;
-inline constexpr uint8_t kRegVersion = hw::REG_VERSION;
-inline constexpr uint8_t kRegArbitration = hw::REG_ARBITRATION;
-inline constexpr uint8_t kRegRedirBase = hw::REG_REDIR_BASE;
-inline constexpr uint64_t kVectorMask = hw::VECTOR_MASK;
-inline constexpr uint64_t kDeliveryModeMask = hw::DELIVERY_MASK;
-inline constexpr uint64_t kDeliveryFixed = hw::DELIVERY_FIXED;
-inline constexpr uint64_t kDeliveryLowestPriority = hw::DELIVERY_LOWEST_PRIORITY;
-inline constexpr uint64_t kDestLogical = hw::DEST_LOGICAL;
-inline constexpr uint64_t kDeliveryStatus = hw::DELIVERY_STATUS;
-inline constexpr uint64_t kPolarityLow = hw::ACTIVE_LOW;
-inline constexpr uint64_t kRemoteIrr = hw::REMOTE_IRR;
-inline constexpr uint64_t kTriggerLevel = hw::LEVEL;
-inline constexpr uint64_t kMasked = hw::MASKED;
-inline constexpr unsigned kDestShift = hw::DEST_SHIFT;
-inline constexpr uint64_t kRemappableFormat = hw::REMAPPABLE;
-inline constexpr unsigned kHandleLowShift = hw::INDEX_LOW_SHIFT;
-inline constexpr unsigned kHandleHighBit = hw::INDEX_HIGH_BIT;
 
 // Vectors 0x00-0x0F are reserved for exceptions (SDM Vol. 3A 10.5.2 treats them
 // as illegal), 0xFF is kept for the guest's spurious vector.

@@ -87,18 +87,18 @@ void control_registers(FuzzedDataProvider& in) {
 }
 
 void lvt_entry(FuzzedDataProvider& in) {
-    static const uint32_t kRegs[] = {lvt::kCmci, lvt::kTimer, lvt::kThermal, lvt::kPerf, lvt::kLint0, lvt::kLint1,
-                                     lvt::kError};
+    static const uint32_t kRegs[] = {lvt::reg::offset(lvt::reg::Reg::LvtCmci), lvt::reg::offset(lvt::reg::Reg::LvtTimer), lvt::reg::offset(lvt::reg::Reg::LvtThermal), lvt::reg::offset(lvt::reg::Reg::LvtPerf), lvt::reg::offset(lvt::reg::Reg::LvtLint0), lvt::reg::offset(lvt::reg::Reg::LvtLint1),
+                                     lvt::reg::offset(lvt::reg::Reg::LvtError)};
     const uint32_t offset = in.ConsumeBool() ? kRegs[in.ConsumeIntegralInRange<size_t>(0, 6)]
                                              : in.ConsumeIntegral<uint16_t>() & 0xFF0u;
     const uint32_t value = in.ConsumeIntegral<uint32_t>();
     const char* why = lvt::refuse_reason(offset, value);
     if (why != nullptr) {
-        FUZZ_CHECK(why[0] != '\0' && lvt::has_delivery_mode(offset) && !(value & lvt::kMasked));
+        FUZZ_CHECK(why[0] != '\0' && lvt::has_delivery_mode(offset) && !(value & lvt::reg::lvt::MASKED));
         return;
     }
-    const uint32_t mode = (value & lvt::kDeliveryMask) >> lvt::kDeliveryShift;
-    FUZZ_CHECK(!lvt::has_delivery_mode(offset) || (value & lvt::kMasked) || mode == 0);
+    const uint32_t mode = (value & lvt::reg::lvt::DELIVERY_MASK) >> lvt::reg::lvt::DELIVERY_SHIFT;
+    FUZZ_CHECK(!lvt::has_delivery_mode(offset) || (value & lvt::reg::lvt::MASKED) || mode == 0);
 }
 
 }  // namespace

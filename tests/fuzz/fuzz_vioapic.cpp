@@ -23,22 +23,22 @@ uint32_t live_low(void* ctx, uint8_t pin) { return *static_cast<uint32_t*>(ctx) 
 FUZZ_MODEL void check_program(const Config& c, const Vioapic& v, const Action& a) {
     FUZZ_CHECK(a.pin < c.pins && v.owns(a.pin));
     const uint64_t e = static_cast<uint64_t>(a.high) << 32 | a.low;
-    FUZZ_CHECK((e & kDeliveryModeMask) == kDeliveryFixed);
-    FUZZ_CHECK((e & (kDeliveryStatus | kRemoteIrr)) == 0);
+    FUZZ_CHECK((e & hw::DELIVERY_MASK) == hw::DELIVERY_FIXED);
+    FUZZ_CHECK((e & (hw::DELIVERY_STATUS | hw::REMOTE_IRR)) == 0);
     if (c.remapped) {
-        FUZZ_CHECK(e & kRemappableFormat);
-        const uint32_t handle = static_cast<uint32_t>(e >> kHandleLowShift) |
-                                static_cast<uint32_t>((e >> kHandleHighBit) & 1) << 15;
+        FUZZ_CHECK(e & hw::REMAPPABLE);
+        const uint32_t handle = static_cast<uint32_t>(e >> hw::INDEX_LOW_SHIFT) |
+                                static_cast<uint32_t>((e >> hw::INDEX_HIGH_BIT) & 1) << 15;
         FUZZ_CHECK(handle == c.irte_base + a.pin && a.irte_index == handle);
     } else {
-        FUZZ_CHECK((e & (kDestLogical | kRemappableFormat)) == 0);
-        FUZZ_CHECK((e >> kDestShift) == c.owner_apic_id);
+        FUZZ_CHECK((e & (hw::DEST_LOGICAL | hw::REMAPPABLE)) == 0);
+        FUZZ_CHECK((e >> hw::DEST_SHIFT) == c.owner_apic_id);
     }
-    if (!(e & kMasked)) FUZZ_CHECK(a.vector >= kMinVector && a.vector <= kMaxVector);
-    FUZZ_CHECK((e & kVectorMask) == a.vector);
-    FUZZ_CHECK(a.level == ((e & kTriggerLevel) != 0));
+    if (!(e & hw::MASKED)) FUZZ_CHECK(a.vector >= kMinVector && a.vector <= kMaxVector);
+    FUZZ_CHECK((e & hw::VECTOR_MASK) == a.vector);
+    FUZZ_CHECK(a.level == ((e & hw::LEVEL) != 0));
     // The shadow keeps what the guest asked for; hardware got the same vector, trigger, mask.
-    const uint64_t kept = kVectorMask | kTriggerLevel | kPolarityLow | kMasked;
+    const uint64_t kept = hw::VECTOR_MASK | hw::LEVEL | hw::ACTIVE_LOW | hw::MASKED;
     FUZZ_CHECK((v.shadow(a.pin) & kept) == (e & kept));
 }
 
@@ -72,18 +72,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         initial[p] = v.shadow(p);
         if (v.owns(p)) {
             const uint64_t e = v.initial_entry(p);
-            FUZZ_CHECK(e & kMasked);
+            FUZZ_CHECK(e & hw::MASKED);
         }
     }
 
     while (in.remaining_bytes() > 0) {
         const uint8_t op = in.ConsumeIntegral<uint8_t>();
-        uint32_t offset = kIoWin;
+        uint32_t offset = hw::offset(hw::Mmio::IOWIN);
         uint8_t sz = 4;
         switch (op & 3) {
-        case 0: offset = kIoRegSel; break;
-        case 1: offset = kIoWin; break;
-        case 2: offset = kEoi; break;
+        case 0: offset = hw::offset(hw::Mmio::IOREGSEL); break;
+        case 1: offset = hw::offset(hw::Mmio::IOWIN); break;
+        case 2: offset = hw::offset(hw::Mmio::EOI); break;
         default:
             offset = in.ConsumeIntegral<uint8_t>();
             sz = in.ConsumeIntegralInRange<uint8_t>(0, 8);
@@ -101,7 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (a.kind == Kind::ProgramPin) check_program(c, v, a);
         if (a.kind == Kind::Eoi) {
             FUZZ_CHECK(c.version == 0x20 && a.pin < c.pins && v.owns(a.pin));
-            FUZZ_CHECK((v.shadow(a.pin) & kVectorMask) == a.vector);
+            FUZZ_CHECK((v.shadow(a.pin) & hw::VECTOR_MASK) == a.vector);
             FUZZ_CHECK(a.vector >= kMinVector && a.vector <= kMaxVector);
         }
         if (a.kind == Kind::ShadowOnly && a.pin != 0) FUZZ_CHECK(v.owns(a.pin));

@@ -105,9 +105,9 @@ bool prepare()
     g_lapic_tpr = lapic::x2apic() ? 0 : lapic_base + natsume::drivers::lapic::offset(natsume::drivers::lapic::Reg::Tpr);
     if (ioapic::init() != ioapic::Status::Ok)
         return false;
-    *reinterpret_cast<volatile uint32_t*>(ioapic::base() + natsume::drivers::ioapic::IOREGSEL) =
-        natsume::drivers::ioapic::REG_VERSION;
-    g_ioapic_win = ioapic::base() + natsume::drivers::ioapic::IOWIN;
+    namespace hw = natsume::drivers::ioapic;
+    hw::mmio(ioapic::base(), hw::Mmio::IOREGSEL) = hw::index(hw::Reg::VERSION);
+    g_ioapic_win = ioapic::base() + hw::offset(hw::Mmio::IOWIN);
     uint32_t gsi = 0;
     if (!pci::find_assigned(0x8086, 0x100e, g_cfg_bdf, gsi))
         return false;

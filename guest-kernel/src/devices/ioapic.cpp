@@ -23,15 +23,15 @@ struct IrqGuard {
 uint32_t read_reg(uint32_t index)
 {
     IrqGuard g;
-    *reinterpret_cast<volatile uint32_t*>(g_base + IOREGSEL) = index;
-    return *reinterpret_cast<volatile uint32_t*>(g_base + IOWIN);
+    mmio(g_base, Mmio::IOREGSEL) = index;
+    return mmio(g_base, Mmio::IOWIN);
 }
 
 void write_reg(uint32_t index, uint32_t v)
 {
     IrqGuard g;
-    *reinterpret_cast<volatile uint32_t*>(g_base + IOREGSEL) = index;
-    *reinterpret_cast<volatile uint32_t*>(g_base + IOWIN) = v;
+    mmio(g_base, Mmio::IOREGSEL) = index;
+    mmio(g_base, Mmio::IOWIN) = v;
 }
 
 uint64_t locate()
@@ -54,7 +54,7 @@ Status init()
         return Status::NoIoapic;
     paging::map_uncached(b, PAGE_SIZE);
     g_base = b;
-    g_pins = pin_count(read_reg(REG_VERSION));
+    g_pins = pin_count(read_reg(index(Reg::VERSION)));
     return Status::Ok;
 }
 

@@ -17,7 +17,6 @@ namespace msr = natsume::drivers::msr;
 namespace cpuid_bits = natsume::drivers::cpuid;
 using hw::Reg;
 
-constexpr uint32_t kCpuid1EdxApic = 1u << 9;  // CPUID.1:EDX.APIC; drivers/x86/cpuid.hpp lists no EDX.1 bits
 
 constexpr uint32_t kLvtMasked = hw::lvt::MASKED;
 constexpr auto kIcrPending = static_cast<uint32_t>(hw::icr::DELIVERY_PENDING);
@@ -48,7 +47,7 @@ void write(Reg r, uint32_t v)
 Status init(uint8_t spurious_vector, bool switch_to_x2apic)
 {
     cpu::CpuidResult l1 = cpu::cpuid(cpuid_bits::leaf::FEATURES);
-    if (!(l1.edx & kCpuid1EdxApic))
+    if (!(l1.edx & cpuid_bits::edx1::APIC))
         return Status::NotPresent;
     uint64_t base = cpu::rdmsr(msr::IA32_APIC_BASE);
     if (!(base & msr::apic_base::GLOBAL_ENABLE)) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "drivers/x86/cpuid.hpp"
+#include "drivers/x86/msr.hpp"
 
 #include "arch/cpu.h"
 #include "tests/hostile.h"
@@ -13,12 +14,13 @@ namespace {
 
 using ull = unsigned long long;
 
-// SDM Vol. 3A, "Local APIC Status and Location" (IA32_APIC_BASE).
-constexpr uint32_t kApicBase = 0x1b;
-constexpr uint64_t kBsp = 1ull << 8;
+// IA32_APIC_BASE and its bits: drivers/x86/msr.hpp. Bit 9 is reserved
+// (SDM Vol. 3A, "Local APIC Status and Location").
+constexpr uint32_t kApicBase = natsume::drivers::msr::IA32_APIC_BASE;
+constexpr uint64_t kBsp = natsume::drivers::msr::apic_base::BSP;
 constexpr uint64_t kReserved9 = 1ull << 9;
-constexpr uint64_t kX2apic = 1ull << 10;
-constexpr uint64_t kEnable = 1ull << 11;
+constexpr uint64_t kX2apic = natsume::drivers::msr::apic_base::X2APIC_ENABLE;
+constexpr uint64_t kEnable = natsume::drivers::msr::apic_base::GLOBAL_ENABLE;
 
 // WRMSR IA32_APIC_BASE with `v`: #GP, one MSR refusal, value unchanged.
 void apic_base_refused(const char* name, const char* what, uint64_t v)
@@ -156,7 +158,7 @@ void architectural()
         uint64_t flip;  // bits the write sets (or clears, for clear = true)
         bool clear;
     };
-    constexpr uint32_t kEfer = 0xc0000080, kPat = 0x277;
+    constexpr uint32_t kEfer = natsume::drivers::msr::IA32_EFER, kPat = natsume::drivers::msr::IA32_PAT;
     const Bad bad[] = {
         {"msr-efer-reserved", kEfer, 1ull << 1, false},  // EFER bit 1 is reserved
         {"msr-efer-lme-clear", kEfer, 1ull << 8, true},  // LME off with paging on

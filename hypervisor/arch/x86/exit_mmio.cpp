@@ -49,7 +49,7 @@ void apply_ioapic_action(Vcpu& v, const vioapic::Action& a) {
         // vector, other partitions' and the hypervisor's too: only the
         // partition's own pins are acknowledged (ioapic_hw::eoi_pin).
         for (uint8_t pin = 0; pin < unit.pins && pin < vioapic::kMaxPins; pin++)
-            if (v.part.devices.vioapic->owns(pin) && (v.part.devices.vioapic->shadow(pin) & vioapic::kVectorMask) == a.vector &&
+            if (v.part.devices.vioapic->owns(pin) && (v.part.devices.vioapic->shadow(pin) & drivers::ioapic::VECTOR_MASK) == a.vector &&
                 !shared_intx::is_shared(unit.gsi_base + pin))
                 ioapic_hw::eoi_pin(unit.gsi_base + pin);
         break;

@@ -8,7 +8,6 @@
 namespace natsume::x86::ioapic_hw {
 namespace {
 namespace hw = drivers::ioapic;
-using hw::IOREGSEL, hw::IOWIN, hw::REG_ID, hw::REG_VERSION;
 constexpr auto ENTRY_MASKED = static_cast<uint32_t>(hw::MASKED), ENTRY_LEVEL = static_cast<uint32_t>(hw::LEVEL),
                ENTRY_REMOTE_IRR = static_cast<uint32_t>(hw::REMOTE_IRR);
 constexpr uint32_t MAX_UNITS = 8;
@@ -18,12 +17,12 @@ uint32_t count;
 Spinlock lock;   // IOREGSEL/IOWIN is a shared two-step protocol
 
 uint32_t read_reg(const Unit& u, uint32_t reg) {
-    *reinterpret_cast<volatile uint32_t*>(u.base + IOREGSEL) = reg;
-    return *reinterpret_cast<volatile uint32_t*>(u.base + IOWIN);
+    hw::mmio(u.base, hw::Mmio::IOREGSEL) = reg;
+    return hw::mmio(u.base, hw::Mmio::IOWIN);
 }
 void write_reg(const Unit& u, uint32_t reg, uint32_t v) {
-    *reinterpret_cast<volatile uint32_t*>(u.base + IOREGSEL) = reg;
-    *reinterpret_cast<volatile uint32_t*>(u.base + IOWIN) = v;
+    hw::mmio(u.base, hw::Mmio::IOREGSEL) = reg;
+    hw::mmio(u.base, hw::Mmio::IOWIN) = v;
 }
 }  // namespace
 
@@ -33,10 +32,10 @@ void add_unit(uint64_t base, uint32_t gsi_base) {
     Unit& u = units[count++];
     u.base = base;
     u.gsi_base = gsi_base;
-    uint32_t ver = read_reg(u, REG_VERSION);
+    uint32_t ver = read_reg(u, hw::index(hw::Reg::VERSION));
     u.version = hw::version_of(ver);
     u.pins = static_cast<uint8_t>(hw::pin_count(ver));
-    u.id = hw::id_of(read_reg(u, REG_ID));
+    u.id = hw::id_of(read_reg(u, hw::index(hw::Reg::ID)));
     for (uint32_t pin = 0; pin < u.pins; pin++) {
         write_reg(u, hw::redirection_low(pin), ENTRY_MASKED);
         write_reg(u, hw::redirection_high(pin), 0);

@@ -310,7 +310,7 @@ bool build_bitmaps(Partition& p, BuildError& err) {
     for (uint32_t m = msr::X2APIC_FIRST; m <= msr::X2APIC_LAST; m++) msr_passthrough(p.x86.msr_bitmap, m);
     msr_intercept(p.x86.msr_bitmap, msr::X2APIC_ICR, MsrAccess::Write, true);
     // LVT entries that carry a delivery mode are checked (lvt.hpp).
-    for (uint32_t offset : {lvt::kCmci, lvt::kThermal, lvt::kPerf, lvt::kLint0, lvt::kLint1})
+    for (uint32_t offset : {lvt::reg::offset(lvt::reg::Reg::LvtCmci), lvt::reg::offset(lvt::reg::Reg::LvtThermal), lvt::reg::offset(lvt::reg::Reg::LvtPerf), lvt::reg::offset(lvt::reg::Reg::LvtLint0), lvt::reg::offset(lvt::reg::Reg::LvtLint1)})
         msr_intercept(p.x86.msr_bitmap, msr::X2APIC_FIRST + offset / 16, MsrAccess::Write, true);
     open_device_ports(p);
     return build_l1d_flush(p, err);

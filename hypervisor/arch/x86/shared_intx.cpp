@@ -120,12 +120,12 @@ bool asserted(Device& d, bool& known) {
 
 void deliver(Line& l, Partition& p) {
     uint8_t pin = static_cast<uint8_t>(l.gsi - ioapic_hw::unit(0).gsi_base);
-    uint64_t entry = p.devices.vioapic ? p.devices.vioapic->shadow(pin) : vioapic::kMasked;
-    if (entry & vioapic::kMasked) {
+    uint64_t entry = p.devices.vioapic ? p.devices.vioapic->shadow(pin) : drivers::ioapic::MASKED;
+    if (entry & drivers::ioapic::MASKED) {
         l.pending.fetch_or(1ull << p.config.id);
         return;
     }
-    (void)lapic::send_fixed(p.config.apic_id, static_cast<uint8_t>(entry & vioapic::kVectorMask));
+    (void)lapic::send_fixed(p.config.apic_id, static_cast<uint8_t>(entry & drivers::ioapic::VECTOR_MASK));
     l.delivered++;
 }
 }  // namespace
@@ -234,7 +234,7 @@ void guest_pin_changed(Partition& p, uint32_t gsi) {
     Line* l = line_for(gsi);
     if (!l || !(l->pending.load() & (1ull << p.config.id))) return;
     uint8_t pin = static_cast<uint8_t>(gsi - ioapic_hw::unit(0).gsi_base);
-    if (p.devices.vioapic->shadow(pin) & vioapic::kMasked) return;
+    if (p.devices.vioapic->shadow(pin) & drivers::ioapic::MASKED) return;
     l->pending.fetch_and(~(1ull << p.config.id));
     deliver(*l, p);
 }

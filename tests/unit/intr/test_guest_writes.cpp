@@ -75,15 +75,15 @@ TEST_CASE("XSETBV: XCR0 combinations of the SDM, CR4.OSXSAVE, CPL and index", "[
 }
 
 TEST_CASE("LVT: only fixed delivery, or masked entries, in registers with a delivery mode", "[lvt]") {
-    for (uint32_t off : {lvt::kCmci, lvt::kThermal, lvt::kPerf, lvt::kLint0, lvt::kLint1}) {
+    for (uint32_t off : {lvt::reg::offset(lvt::reg::Reg::LvtCmci), lvt::reg::offset(lvt::reg::Reg::LvtThermal), lvt::reg::offset(lvt::reg::Reg::LvtPerf), lvt::reg::offset(lvt::reg::Reg::LvtLint0), lvt::reg::offset(lvt::reg::Reg::LvtLint1)}) {
         CHECK(lvt::refuse_reason(off, 0x40) == nullptr);               // fixed, vector 0x40
         for (uint32_t mode : {1u, 2u, 3u, 4u, 5u, 6u, 7u})
             CHECK(lvt::refuse_reason(off, 0x40 | (mode << 8)) != nullptr);
-        CHECK(lvt::refuse_reason(off, (7u << 8) | lvt::kMasked) == nullptr);   // Linux: LINT0 masked ExtINT
+        CHECK(lvt::refuse_reason(off, (7u << 8) | lvt::reg::lvt::MASKED) == nullptr);   // Linux: LINT0 masked ExtINT
     }
     // The timer and error entries have no delivery mode field.
-    CHECK(lvt::refuse_reason(lvt::kTimer, 0x400 | 0x20) == nullptr);
-    CHECK(lvt::refuse_reason(lvt::kError, 0x400 | 0x20) == nullptr);
+    CHECK(lvt::refuse_reason(lvt::reg::offset(lvt::reg::Reg::LvtTimer), 0x400 | 0x20) == nullptr);
+    CHECK(lvt::refuse_reason(lvt::reg::offset(lvt::reg::Reg::LvtError), 0x400 | 0x20) == nullptr);
     CHECK(lvt::refuse_reason(0x80, 0x400) == nullptr);   // TPR: not an LVT entry
 }
 

@@ -27,19 +27,19 @@ Config config(bool remapped = false, uint8_t version = 0x20) {
 // The guest's two-step access: select, then read or write the window.
 uint32_t read_reg(Vioapic& v, uint8_t index) {
     uint32_t value = 0xCCCCCCCC;
-    REQUIRE(v.write(kIoRegSel, 4, index).kind == Kind::None);
-    const Action a = v.read(kIoWin, 4, value);
+    REQUIRE(v.write(hw::offset(hw::Mmio::IOREGSEL), 4, index).kind == Kind::None);
+    const Action a = v.read(hw::offset(hw::Mmio::IOWIN), 4, value);
     CHECK(a.kind == Kind::None);
     return value;
 }
 
 Action write_reg(Vioapic& v, uint8_t index, uint32_t value) {
-    REQUIRE(v.write(kIoRegSel, 4, index).kind == Kind::None);
-    return v.write(kIoWin, 4, value);
+    REQUIRE(v.write(hw::offset(hw::Mmio::IOREGSEL), 4, index).kind == Kind::None);
+    return v.write(hw::offset(hw::Mmio::IOWIN), 4, value);
 }
 
-uint8_t low_index(uint8_t pin) { return static_cast<uint8_t>(kRegRedirBase + 2 * pin); }
-uint8_t high_index(uint8_t pin) { return static_cast<uint8_t>(kRegRedirBase + 2 * pin + 1); }
+uint8_t low_index(uint8_t pin) { return static_cast<uint8_t>(hw::index(hw::Reg::REDIR_BASE) + 2 * pin); }
+uint8_t high_index(uint8_t pin) { return static_cast<uint8_t>(hw::index(hw::Reg::REDIR_BASE) + 2 * pin + 1); }
 
 uint64_t entry(const Action& a) { return (static_cast<uint64_t>(a.high) << 32) | a.low; }
 
@@ -47,42 +47,42 @@ uint64_t entry(const Action& a) { return (static_cast<uint64_t>(a.high) << 32) |
 
 TEST_CASE("ID, version and arbitration registers", "[vioapic]") {
     Vioapic v(config());
-    CHECK(read_reg(v, kRegId) == (1u << 24));
-    CHECK(read_reg(v, kRegVersion) == (0x20u | (23u << 16)));  // max redirection entry = pins - 1
-    CHECK(read_reg(v, kRegArbitration) == (1u << 24));
-    CHECK(write_reg(v, kRegVersion, 0).why == Why::ReadOnlyRegister);
-    CHECK(write_reg(v, kRegArbitration, 0).kind == Kind::Refused);
-    CHECK(write_reg(v, kRegId, 5u << 24).kind == Kind::ShadowOnly);
-    CHECK(read_reg(v, kRegId) == (5u << 24));
+    CHECK(read_reg(v, hw::index(hw::Reg::ID)) == (1u << 24));
+    CHECK(read_reg(v, hw::index(hw::Reg::VERSION)) == (0x20u | (23u << 16)));  // max redirection entry = pins - 1
+    CHECK(read_reg(v, hw::index(hw::Reg::ARBITRATION)) == (1u << 24));
+    CHECK(write_reg(v, hw::index(hw::Reg::VERSION), 0).why == Why::ReadOnlyRegister);
+    CHECK(write_reg(v, hw::index(hw::Reg::ARBITRATION), 0).kind == Kind::Refused);
+    CHECK(write_reg(v, hw::index(hw::Reg::ID), 5u << 24).kind == Kind::ShadowOnly);
+    CHECK(read_reg(v, hw::index(hw::Reg::ID)) == (5u << 24));
 
     Vioapic old(config(false, 0x11));
-    CHECK((read_reg(old, kRegVersion) & 0xFF) == 0x11);
+    CHECK((read_reg(old, hw::index(hw::Reg::VERSION)) & 0xFF) == 0x11);
 }
 
 TEST_CASE("IOREGSEL reads back and unknown indexes are no registers", "[vioapic]") {
     Vioapic v(config());
-    REQUIRE(v.write(kIoRegSel, 4, 0x23).kind == Kind::None);
+    REQUIRE(v.write(hw::offset(hw::Mmio::IOREGSEL), 4, 0x23).kind == Kind::None);
     uint32_t value = 0;
-    CHECK(v.read(kIoRegSel, 4, value).kind == Kind::None);
+    CHECK(v.read(hw::offset(hw::Mmio::IOREGSEL), 4, value).kind == Kind::None);
     CHECK(value == 0x23);
     CHECK(v.selected() == 0x23);
     // Pin 24 would be index 0x40: beyond a 24-pin table.
-    REQUIRE(v.write(kIoRegSel, 4, 0x40).kind == Kind::None);
-    CHECK(v.read(kIoWin, 4, value).why == Why::NoSuchRegister);
+    REQUIRE(v.write(hw::offset(hw::Mmio::IOREGSEL), 4, 0x40).kind == Kind::None);
+    CHECK(v.read(hw::offset(hw::Mmio::IOWIN), 4, value).why == Why::NoSuchRegister);
     CHECK(value == 0);
-    CHECK(v.write(kIoWin, 4, 0x30).why == Why::NoSuchRegister);
-    REQUIRE(v.write(kIoRegSel, 4, 0x05).kind == Kind::None);
-    CHECK(v.write(kIoWin, 4, 0).why == Why::NoSuchRegister);
+    CHECK(v.write(hw::offset(hw::Mmio::IOWIN), 4, 0x30).why == Why::NoSuchRegister);
+    REQUIRE(v.write(hw::offset(hw::Mmio::IOREGSEL), 4, 0x05).kind == Kind::None);
+    CHECK(v.write(hw::offset(hw::Mmio::IOWIN), 4, 0).why == Why::NoSuchRegister);
 }
 
 TEST_CASE("only aligned 32-bit accesses to the three registers", "[vioapic]") {
     Vioapic v(config());
     uint32_t value = 0;
     for (uint8_t size : {1, 2, 8}) {
-        CHECK(v.read(kIoWin, size, value).why == Why::BadAccess);
-        CHECK(v.write(kIoRegSel, size, 0x10).why == Why::BadAccess);
+        CHECK(v.read(hw::offset(hw::Mmio::IOWIN), size, value).why == Why::BadAccess);
+        CHECK(v.write(hw::offset(hw::Mmio::IOREGSEL), size, 0x10).why == Why::BadAccess);
     }
-    CHECK(v.write(kIoRegSel + 1, 4, 0x10).why == Why::BadAccess);
+    CHECK(v.write(hw::offset(hw::Mmio::IOREGSEL) + 1, 4, 0x10).why == Why::BadAccess);
     CHECK(v.write(0x20, 4, 0).why == Why::NoSuchRegister);
     CHECK(v.read(0x30, 4, value).why == Why::NoSuchRegister);
     CHECK(v.selected() == 0);  // the refused IOREGSEL writes changed nothing
@@ -92,14 +92,14 @@ TEST_CASE("an owned pin gets the guest's vector and the owner as destination", "
     Vioapic v(config());
     // The guest asks for logical mode, lowest priority, destination 0xFF.
     CHECK(write_reg(v, high_index(kOwnedPin), 0xFF000000).kind == Kind::ShadowOnly);
-    const uint32_t guest_low = 0x41 | kDeliveryLowestPriority | kDestLogical | kPolarityLow | kTriggerLevel;
+    const uint32_t guest_low = 0x41 | hw::DELIVERY_LOWEST_PRIORITY | hw::DEST_LOGICAL | hw::ACTIVE_LOW | hw::LEVEL;
     const Action a = write_reg(v, low_index(kOwnedPin), guest_low);
     REQUIRE(a.kind == Kind::ProgramPin);
     CHECK(a.pin == kOwnedPin);
     CHECK(a.vector == 0x41);
     CHECK(a.level);
     // Fixed, physical, unmasked, active-low, level, destination APIC ID 1.
-    CHECK(a.low == (0x41u | kPolarityLow | kTriggerLevel));
+    CHECK(a.low == (0x41u | hw::ACTIVE_LOW | hw::LEVEL));
     CHECK(a.high == (kOwnerApic << 24));
     // The guest reads back what it wrote.
     CHECK(read_reg(v, low_index(kOwnedPin)) == guest_low);
@@ -112,9 +112,9 @@ TEST_CASE("edge-triggered active-high entry and masking", "[vioapic]") {
     REQUIRE(a.kind == Kind::ProgramPin);
     CHECK(entry(a) == ((uint64_t{kOwnerApic} << 56) | 0x30));
     CHECK_FALSE(a.level);
-    a = write_reg(v, low_index(kOtherOwned), 0x30 | kMasked);
+    a = write_reg(v, low_index(kOtherOwned), 0x30 | hw::MASKED);
     REQUIRE(a.kind == Kind::ProgramPin);
-    CHECK((a.low & kMasked) != 0);
+    CHECK((a.low & hw::MASKED) != 0);
 }
 
 TEST_CASE("the physical destination ignores the guest's high half", "[vioapic]") {
@@ -135,9 +135,9 @@ TEST_CASE("foreign pins are refused and read as masked", "[vioapic]") {
     CHECK(a.why == Why::ForeignPin);
     CHECK(a.pin == kForeignPin);
     CHECK(write_reg(v, high_index(kForeignPin), 0).why == Why::ForeignPin);
-    CHECK(read_reg(v, low_index(kForeignPin)) == kMasked);
+    CHECK(read_reg(v, low_index(kForeignPin)) == hw::MASKED);
     CHECK(read_reg(v, high_index(kForeignPin)) == 0);
-    CHECK(v.shadow(kForeignPin) == kMasked);
+    CHECK(v.shadow(kForeignPin) == hw::MASKED);
     for (uint8_t pin = 0; pin < kPins; ++pin) {
         if (pin == kOwnedPin || pin == kOtherOwned) continue;
         INFO("pin " << int(pin));
@@ -147,8 +147,8 @@ TEST_CASE("foreign pins are refused and read as masked", "[vioapic]") {
 
 TEST_CASE("owned pins start masked with the owner as destination", "[vioapic]") {
     Vioapic v(config());
-    CHECK(read_reg(v, low_index(kOwnedPin)) == kMasked);
-    CHECK(v.initial_entry(kOwnedPin) == ((uint64_t{kOwnerApic} << 56) | kMasked));
+    CHECK(read_reg(v, low_index(kOwnedPin)) == hw::MASKED);
+    CHECK(v.initial_entry(kOwnedPin) == ((uint64_t{kOwnerApic} << 56) | hw::MASKED));
 }
 
 TEST_CASE("bad vectors are refused only when the entry is unmasked", "[vioapic]") {
@@ -163,9 +163,9 @@ TEST_CASE("bad vectors are refused only when the entry is unmasked", "[vioapic]"
     CHECK(write_reg(v, low_index(kOwnedPin), 0x10).kind == Kind::ProgramPin);
     CHECK(write_reg(v, low_index(kOwnedPin), 0xFE).kind == Kind::ProgramPin);
     // Linux clears a pin by writing a masked all-zero entry: accepted.
-    const Action a = write_reg(v, low_index(kOwnedPin), kMasked);
+    const Action a = write_reg(v, low_index(kOwnedPin), hw::MASKED);
     REQUIRE(a.kind == Kind::ProgramPin);
-    CHECK(a.low == kMasked);
+    CHECK(a.low == hw::MASKED);
 }
 
 TEST_CASE("delivery modes: fixed and lowest priority become fixed, others refused", "[vioapic]") {
@@ -180,13 +180,13 @@ TEST_CASE("delivery modes: fixed and lowest priority become fixed, others refuse
         const Action a = write_reg(v, low_index(kOwnedPin), 0x45 | (c.mode << 8));
         if (c.ok) {
             REQUIRE(a.kind == Kind::ProgramPin);
-            CHECK((a.low & kDeliveryModeMask) == kDeliveryFixed);
+            CHECK((a.low & hw::DELIVERY_MASK) == hw::DELIVERY_FIXED);
         } else {
             CHECK(a.why == Why::BadDeliveryMode);
             // Masked, the same entry cannot fire and is accepted as Fixed.
-            const Action m = write_reg(v, low_index(kOwnedPin), 0x45 | (c.mode << 8) | kMasked);
+            const Action m = write_reg(v, low_index(kOwnedPin), 0x45 | (c.mode << 8) | hw::MASKED);
             REQUIRE(m.kind == Kind::ProgramPin);
-            CHECK((m.low & kDeliveryModeMask) == kDeliveryFixed);
+            CHECK((m.low & hw::DELIVERY_MASK) == hw::DELIVERY_FIXED);
         }
     }
 }
@@ -194,46 +194,46 @@ TEST_CASE("delivery modes: fixed and lowest priority become fixed, others refuse
 TEST_CASE("read-only status bits are not stored and come from hardware", "[vioapic]") {
     Config c = config();
     c.live_low = [](void*, uint8_t pin) -> uint32_t {
-        return pin == kOwnedPin ? static_cast<uint32_t>(kRemoteIrr | kDeliveryStatus | 0xEE) : 0;
+        return pin == kOwnedPin ? static_cast<uint32_t>(hw::REMOTE_IRR | hw::DELIVERY_STATUS | 0xEE) : 0;
     };
     Vioapic v(c);
-    const Action a = write_reg(v, low_index(kOwnedPin), 0x41 | kTriggerLevel | kRemoteIrr | kDeliveryStatus);
+    const Action a = write_reg(v, low_index(kOwnedPin), 0x41 | hw::LEVEL | hw::REMOTE_IRR | hw::DELIVERY_STATUS);
     REQUIRE(a.kind == Kind::ProgramPin);
-    CHECK((a.low & (kRemoteIrr | kDeliveryStatus)) == 0);
-    CHECK(read_reg(v, low_index(kOwnedPin)) == (0x41u | kTriggerLevel | kRemoteIrr | kDeliveryStatus));
+    CHECK((a.low & (hw::REMOTE_IRR | hw::DELIVERY_STATUS)) == 0);
+    CHECK(read_reg(v, low_index(kOwnedPin)) == (0x41u | hw::LEVEL | hw::REMOTE_IRR | hw::DELIVERY_STATUS));
     Vioapic plain(config());
-    REQUIRE(write_reg(plain, low_index(kOwnedPin), 0x41 | kRemoteIrr).kind == Kind::ProgramPin);
+    REQUIRE(write_reg(plain, low_index(kOwnedPin), 0x41 | hw::REMOTE_IRR).kind == Kind::ProgramPin);
     CHECK(read_reg(plain, low_index(kOwnedPin)) == 0x41u);
 }
 
 TEST_CASE("remappable format carries the handle, not a destination", "[vioapic]") {
     Vioapic v(config(true));
-    const Action a = write_reg(v, low_index(kOwnedPin), 0x41 | kTriggerLevel);
+    const Action a = write_reg(v, low_index(kOwnedPin), 0x41 | hw::LEVEL);
     REQUIRE(a.kind == Kind::ProgramPin);
     const uint16_t handle = 0x100 + kOwnedPin;
     CHECK(a.irte_index == handle);
-    CHECK(entry(a) == (kRemappableFormat | (uint64_t{handle} << kHandleLowShift) | 0x41 | kTriggerLevel));
+    CHECK(entry(a) == (hw::REMAPPABLE | (uint64_t{handle} << hw::INDEX_LOW_SHIFT) | 0x41 | hw::LEVEL));
     Config c = config(true);
     c.irte_base = 0x8000;  // handle bit 15 goes to entry bit 11
     const Action b = translate_entry(c, 1, 0x42);
     CHECK(b.irte_index == 0x8001);
-    CHECK(entry(b) == (kRemappableFormat | (1ull << kHandleLowShift) | (1ull << kHandleHighBit) | 0x42));
+    CHECK(entry(b) == (hw::REMAPPABLE | (1ull << hw::INDEX_LOW_SHIFT) | (1ull << hw::INDEX_HIGH_BIT) | 0x42));
 }
 
 TEST_CASE("EOI register: owned vectors pass, others refused, absent on version 0x11", "[vioapic]") {
     Vioapic v(config());
-    REQUIRE(write_reg(v, low_index(kOwnedPin), 0x41 | kTriggerLevel).kind == Kind::ProgramPin);
-    Action a = v.write(kEoi, 4, 0x41);
+    REQUIRE(write_reg(v, low_index(kOwnedPin), 0x41 | hw::LEVEL).kind == Kind::ProgramPin);
+    Action a = v.write(hw::offset(hw::Mmio::EOI), 4, 0x41);
     CHECK(a.kind == Kind::Eoi);
     CHECK(a.vector == 0x41);
     CHECK(a.pin == kOwnedPin);
-    CHECK(v.write(kEoi, 4, 0x42).why == Why::ForeignVector);
-    CHECK(v.write(kEoi, 4, 0x00).why == Why::ForeignVector);  // masked reset entries hold vector 0
-    CHECK(v.write(kEoi, 2, 0x41).why == Why::BadAccess);
+    CHECK(v.write(hw::offset(hw::Mmio::EOI), 4, 0x42).why == Why::ForeignVector);
+    CHECK(v.write(hw::offset(hw::Mmio::EOI), 4, 0x00).why == Why::ForeignVector);  // masked reset entries hold vector 0
+    CHECK(v.write(hw::offset(hw::Mmio::EOI), 2, 0x41).why == Why::BadAccess);
 
     Vioapic old(config(false, 0x11));
     REQUIRE(write_reg(old, low_index(kOwnedPin), 0x41).kind == Kind::ProgramPin);
-    CHECK(old.write(kEoi, 4, 0x41).why == Why::NoSuchRegister);
+    CHECK(old.write(hw::offset(hw::Mmio::EOI), 4, 0x41).why == Why::NoSuchRegister);
 }
 
 TEST_CASE("config_ok rejects inconsistent configurations", "[vioapic]") {
