@@ -11,9 +11,9 @@
 namespace natsume {
 
 // The layout itself and its parts: drivers/pci/config.hpp.
-constexpr uint32_t kPciBuses = pci::kBuses;
-constexpr uint32_t kPciDevices = pci::kDevicesPerBus;
-constexpr uint32_t kPciFunctions = pci::kFunctionsPerDevice;
+constexpr uint32_t PCI_BUSES = pci::BUSES;
+constexpr uint32_t PCI_DEVICES = pci::DEVICES_PER_BUS;
+constexpr uint32_t PCI_FUNCTIONS = pci::FUNCTIONS_PER_DEVICE;
 
 // "00:02.0": bus and device as two hex digits, function as one.
 inline Text& put_bdf(Text& t, uint16_t bdf) {

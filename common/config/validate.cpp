@@ -9,8 +9,8 @@ namespace natsume::config {
 
 namespace {
 
-constexpr uint64_t kMiB = 1024 * 1024;
-constexpr uint32_t kMaxApicId = 256;  // xAPIC IDs are 8 bits (SDM Vol. 3A, 11.4.6)
+constexpr uint64_t MI_B = 1024 * 1024;
+constexpr uint32_t MAX_APIC_ID = 256;  // xAPIC IDs are 8 bits (SDM Vol. 3A, 11.4.6)
 
 using Part = natsume_config_partition;
 
@@ -135,9 +135,9 @@ bool check_cores(const Part& p, uint32_t i, Report& r) {
         return fail(t.str("has ").dec(p.core_count)
                         .str(" cores; multi-core partitions are not supported yet, give exactly one core"));
     for (uint32_t k = 0; k < p.core_count; ++k) {
-        if (p.cores[k] >= kMaxApicId)
+        if (p.cores[k] >= MAX_APIC_ID)
             return fail(t.str("core ").dec(p.cores[k]).str(" is not a valid local APIC ID (must be below ")
-                            .dec(kMaxApicId).str(")"));
+                            .dec(MAX_APIC_ID).str(")"));
     }
     for (uint32_t k = p.core_count; k < NATSUME_CONFIG_MAX_CORES; ++k) {
         if (p.cores[k] != 0)
@@ -167,7 +167,7 @@ bool check_ram(const Part& p, uint32_t i, Report& r) {
                                     p.ram_size, true));
     if (p.ram_size < NATSUME_CONFIG_RAM_MIN)
         return fail(t.str("ram size ").hex(p.ram_size).str(" is below the minimum of ")
-                        .dec(NATSUME_CONFIG_RAM_MIN / kMiB).str(" MiB"));
+                        .dec(NATSUME_CONFIG_RAM_MIN / MI_B).str(" MiB"));
     if (!range_fits(p.ram_base, p.ram_size))
         return fail(ram_range(t.str("ram "), p.ram_base, p.ram_size).str(" runs past the end of the address space"));
     return true;
@@ -226,9 +226,9 @@ bool check_device(const Part& p, uint32_t i, const natsume_config_device& d, Rep
     if ((d.vendor_id == NATSUME_DEVICE_ANY_ID) != (d.device_id == NATSUME_DEVICE_ANY_ID))
         return fail(put_pci_id(device_label(t, d).str(" expects id "), d.vendor_id, d.device_id)
                         .str("; give vendor and device together, or neither (ffff:ffff)"));
-    if (d.intx_gsi != NATSUME_GSI_AUTO && d.intx_gsi >= kMaxIntxGsi)
+    if (d.intx_gsi != NATSUME_GSI_AUTO && d.intx_gsi >= MAX_INTX_GSI)
         return fail(device_label(t, d).str(": INTx GSI ").dec(d.intx_gsi).str(" is out of range (0 to ")
-                        .dec(kMaxIntxGsi - 1).str(", or automatic)"));
+                        .dec(MAX_INTX_GSI - 1).str(", or automatic)"));
     return true;
 }
 

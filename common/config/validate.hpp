@@ -19,7 +19,7 @@ struct Report {
 
 // Explicit INTx GSIs in a partition file lie below this: a bound that catches
 // typos (ten 24-pin IOAPICs fit); natsume-config applies the same limit.
-constexpr uint32_t kMaxIntxGsi = 256;
+constexpr uint32_t MAX_INTX_GSI = 256;
 
 // Structure and internal consistency: magic, version, sizes, crc32, strings,
 // names, cores, RAM alignment and overlap, LAPIC mode, reserved fields;

@@ -7,9 +7,9 @@
 
 namespace natsume::drivers::pcipnic {
 
-inline constexpr uint16_t kVendor = 0xfefe;
-inline constexpr uint16_t kDevice = 0xefef;
-inline constexpr unsigned kIoBar = 4;  // the device decodes BAR4 only
+inline constexpr uint16_t VENDOR = 0xfefe;
+inline constexpr uint16_t DEVICE = 0xefef;
+inline constexpr unsigned IO_BAR = 4;  // the device decodes BAR4 only
 
 // Register offsets in the I/O BAR. CMD (write) and STAT (read) share offset 0.
 enum class Reg : uint16_t { Cmd = 0x00, Stat = 0x00, Len = 0x02, Data = 0x04 };
@@ -27,16 +27,16 @@ enum class Command : uint16_t {
 };
 
 // Status values avoid what a floating bus reads (0x0000, 0xffff).
-inline constexpr uint16_t kStatusOk = 0x4f4b;          // "OK"
-inline constexpr uint16_t kStatusUnknownCommand = 0x3f3f;  // "??"
-inline constexpr uint16_t kApiVersion = 0x0101;         // 1.1
+inline constexpr uint16_t STATUS_OK = 0x4f4b;          // "OK"
+inline constexpr uint16_t STATUS_UNKNOWN_COMMAND = 0x3f3f;  // "??"
+inline constexpr uint16_t API_VERSION = 0x0101;         // 1.1
 // The device keeps one frame-sized data buffer; a longer length is a device error.
-inline constexpr uint16_t kMaxData = 1536;
+inline constexpr uint16_t MAX_DATA = 1536;
 
 struct Reply {
     uint16_t status = 0;
     uint16_t length = 0;  // bytes the device returned (may exceed what was copied)
-    bool ok() const { return status == kStatusOk; }
+    bool ok() const { return status == STATUS_OK; }
 };
 
 // Io needs: void out16(Reg, uint16_t), void out8(Reg, uint8_t),
@@ -48,7 +48,7 @@ struct Reply {
 template <typename Io>
 Reply run_command(Io& io, Command c, const uint8_t* in, uint16_t in_len, uint8_t* out, uint16_t out_cap)
 {
-    if (in_len > kMaxData)
+    if (in_len > MAX_DATA)
         return Reply{};
     io.out16(Reg::Len, in_len);
     for (uint16_t i = 0; i < in_len; ++i)

@@ -11,17 +11,17 @@
 namespace natsume::pci::cf8 {
 
 inline uint32_t read32(uint16_t bdf, uint16_t offset) {
-    if (offset >= kPortConfigLimit) return 0xFFFFFFFFu;
-    asm volatile("outl %0, %1" ::"a"(config_address(bdf, offset)), "Nd"(kConfigAddressPort));
+    if (offset >= PORT_CONFIG_LIMIT) return 0xFFFFFFFFu;
+    asm volatile("outl %0, %1" ::"a"(config_address(bdf, offset)), "Nd"(CONFIG_ADDRESS_PORT));
     uint32_t v;
-    asm volatile("inl %1, %0" : "=a"(v) : "Nd"(kConfigDataPort));
+    asm volatile("inl %1, %0" : "=a"(v) : "Nd"(CONFIG_DATA_PORT));
     return v;
 }
 
 inline void write32(uint16_t bdf, uint16_t offset, uint32_t value) {
-    if (offset >= kPortConfigLimit) return;
-    asm volatile("outl %0, %1" ::"a"(config_address(bdf, offset)), "Nd"(kConfigAddressPort));
-    asm volatile("outl %0, %1" ::"a"(value), "Nd"(kConfigDataPort));
+    if (offset >= PORT_CONFIG_LIMIT) return;
+    asm volatile("outl %0, %1" ::"a"(config_address(bdf, offset)), "Nd"(CONFIG_ADDRESS_PORT));
+    asm volatile("outl %0, %1" ::"a"(value), "Nd"(CONFIG_DATA_PORT));
 }
 
 }  // namespace natsume::pci::cf8

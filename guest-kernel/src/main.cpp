@@ -19,7 +19,7 @@ extern "C" void (*__init_array_end[])();
 namespace natsume::guest {
 namespace {
 
-constexpr uint64_t kDefaultTicks = 5;
+constexpr uint64_t DEFAULT_TICKS = 5;
 
 void run_constructors()
 {
@@ -62,7 +62,7 @@ extern "C" [[noreturn]] void kernel_main()
     if (c.mode == boot::Mode::Native)
         pic::remap_and_mask();
     bool want_x2apic = cmdline::get_u64(c.cmdline, "x2apic", 0) != 0;
-    if (lapic::init(idt::kVectorSpurious, want_x2apic) != lapic::Status::Ok)
+    if (lapic::init(idt::VECTOR_SPURIOUS, want_x2apic) != lapic::Status::Ok)
         machine::fatal("no local APIC");
 
     char role[16] = "rt";
@@ -72,7 +72,7 @@ extern "C" [[noreturn]] void kernel_main()
 
     char test[32];
     if (!cmdline::get(c.cmdline, "test", test, sizeof test)) {
-        tests::lapic_periodic(cmdline::get_u64(c.cmdline, "ticks", kDefaultTicks));
+        tests::lapic_periodic(cmdline::get_u64(c.cmdline, "ticks", DEFAULT_TICKS));
     } else if (!tests::run(test)) {
         printf("natsume-guest: unknown test '%s'\n", test);
         results::report("unknown-test", false, "\"name\":\"%s\"", test);

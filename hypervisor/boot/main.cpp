@@ -73,7 +73,7 @@ void parse_multiboot(uint32_t magic, uint64_t info) {
     for (size_t i = 0; i < mbi.memory_count; i++) {
         const mb2::MemoryRange& m = mbi.memory[i];
         log::print("natsume: memory: 0x%016lx-0x%016lx %s\n", m.base, m.base + m.length - 1,
-                   m.type == mb2::kMemoryAvailable ? "usable" : "reserved");
+                   m.type == mb2::MEMORY_AVAILABLE ? "usable" : "reserved");
     }
     for (size_t i = 0; i < mbi.module_count; i++)
         log::print("natsume: module: 0x%lx-0x%lx '%s'\n", mbi.modules[i].start, mbi.modules[i].end, mbi.modules[i].cmdline);
@@ -215,19 +215,19 @@ void report_shared_lines(const natsume_config_header* h, const config::Platform&
 }
 
 void check_platform(const natsume_config_header* h) {
-    static uint32_t apic_ids[acpi::kMaxCpus];
-    static config::Range usable[mb2::kMaxMemoryRanges], reserved[mb2::kMaxModules + 2];
+    static uint32_t apic_ids[acpi::MAX_CPUS];
+    static config::Range usable[mb2::MAX_MEMORY_RANGES], reserved[mb2::MAX_MODULES + 2];
     size_t na = 0, nu = 0, nr = 0;
     for (size_t i = 0; i < madt.cpu_count; i++)
         if (madt.cpus[i].enabled) apic_ids[na++] = madt.cpus[i].apic_id;
     for (size_t i = 0; i < mbi.memory_count; i++)
-        if (mbi.memory[i].type == mb2::kMemoryAvailable) usable[nu++] = {mbi.memory[i].base, mbi.memory[i].length};
+        if (mbi.memory[i].type == mb2::MEMORY_AVAILABLE) usable[nu++] = {mbi.memory[i].base, mbi.memory[i].length};
     auto image_start = reinterpret_cast<uint64_t>(__image_start), image_end = reinterpret_cast<uint64_t>(__image_end);
     reserved[nr++] = {image_start, image_end - image_start};    // code, data, page pool, per-CPU state
     reserved[nr++] = {0, 0x100000};                             // real-mode area: AP trampoline, BIOS data
     for (size_t i = 0; i < mbi.module_count; i++)
         reserved[nr++] = {mbi.modules[i].start, mbi.modules[i].end - mbi.modules[i].start};
-    static config::PlatformDevice devs[pci::kMaxFunctions];
+    static config::PlatformDevice devs[pci::MAX_FUNCTIONS];
     const pci::Inventory& inv = x86::devices::inventory();
     for (size_t i = 0; i < inv.count; i++) {
         const pci::Function& f = inv.functions[i];

@@ -4,24 +4,24 @@ namespace natsume::acpi {
 namespace {
 
 // ACPI 6.5 section 5.2.5.3, RSDP structure.
-constexpr size_t kRsdpV1Size = 20;  // through RsdtAddress, covered by the first checksum
-constexpr size_t kRsdpV2Size = 36;  // through the reserved bytes
-constexpr size_t kRsdpRevision = 15, kRsdpOem = 9, kRsdpRsdt = 16, kRsdpLength = 20, kRsdpXsdt = 24;
+constexpr size_t RSDP_V1_SIZE = 20;  // through RsdtAddress, covered by the first checksum
+constexpr size_t RSDP_V2_SIZE = 36;  // through the reserved bytes
+constexpr size_t RSDP_REVISION = 15, RSDP_OEM = 9, RSDP_RSDT = 16, RSDP_LENGTH = 20, RSDP_XSDT = 24;
 // Section 5.2.6, system description table header.
-constexpr size_t kHeaderSize = 36;
-constexpr size_t kHeaderLength = 4;
+constexpr size_t HEADER_SIZE = 36;
+constexpr size_t HEADER_LENGTH = 4;
 // Section 5.2.12, MADT: local APIC address and flags precede the entries.
-constexpr size_t kMadtEntries = 44;
+constexpr size_t MADT_ENTRIES = 44;
 // Section 5.2.9, FADT field offsets.
-constexpr size_t kFadtFacs = 36, kFadtDsdt = 40, kFadtXFacs = 132, kFadtXDsdt = 140;
+constexpr size_t FADT_FACS = 36, FADT_DSDT = 40, FADT_X_FACS = 132, FADT_X_DSDT = 140;
 // Section 5.2.10, FACS: signature and length, no checksum.
-constexpr size_t kFacsMinSize = 64;
+constexpr size_t FACS_MIN_SIZE = 64;
 // Section 5.2.5.1: where BIOS firmware places the RSDP.
-constexpr uint64_t kEbdaSegmentPtr = 0x40E;
-constexpr size_t kEbdaSearch = 1024;
-constexpr uint64_t kBiosArea = 0xE0000;
-constexpr size_t kBiosAreaSize = 0x20000;
-constexpr size_t kRsdpAlign = 16;
+constexpr uint64_t EBDA_SEGMENT_PTR = 0x40E;
+constexpr size_t EBDA_SEARCH = 1024;
+constexpr uint64_t BIOS_AREA = 0xE0000;
+constexpr size_t BIOS_AREA_SIZE = 0x20000;
+constexpr size_t RSDP_ALIGN = 16;
 
 template <typename T>
 T read(const uint8_t* p) {
@@ -45,10 +45,10 @@ const uint8_t* map(const PhysMem& mem, uint64_t phys, size_t len) {
 
 // Maps a whole table at phys after reading its length; checks nothing else.
 Error map_table(const PhysMem& mem, uint64_t phys, const uint8_t*& table, uint32_t& len) {
-    const uint8_t* hdr = map(mem, phys, kHeaderSize);
+    const uint8_t* hdr = map(mem, phys, HEADER_SIZE);
     if (hdr == nullptr) return Error::Unmapped;
-    len = read<uint32_t>(hdr + kHeaderLength);
-    if (len < kHeaderSize) return Error::TableBadLength;
+    len = read<uint32_t>(hdr + HEADER_LENGTH);
+    if (len < HEADER_SIZE) return Error::TableBadLength;
     table = map(mem, phys, len);
     return table == nullptr ? Error::Unmapped : Error::Ok;
 }
@@ -67,7 +67,7 @@ struct Root {
     uint32_t length;
 
     uint64_t entry(size_t i) const {
-        const uint8_t* p = table + kHeaderSize + i * entry_size;
+        const uint8_t* p = table + HEADER_SIZE + i * entry_size;
         return entry_size == 8 ? read<uint64_t>(p) : read<uint32_t>(p);
     }
 };
@@ -81,14 +81,14 @@ Error open_root(const PhysMem& mem, const Tables& t, Root& root, bool check_sum)
     if (e != Error::Ok) return e;
     if (!sig_is(root.table, use_xsdt ? "XSDT" : "RSDT", 4)) return Error::RootBadSignature;
     // Like most OSes, ignore a partial trailing entry rather than reject the root.
-    root.count = (root.length - kHeaderSize) / root.entry_size;
+    root.count = (root.length - HEADER_SIZE) / root.entry_size;
     return check_sum ? check_table(root.table, root.length) : Error::Ok;
 }
 
 Error scan_for_rsdp(const PhysMem& mem, uint64_t base, size_t size, uint64_t& found) {
     const uint8_t* p = map(mem, base, size);
     if (p == nullptr) return Error::Unmapped;
-    for (size_t off = 0; off + kRsdpV1Size <= size; off += kRsdpAlign) {
+    for (size_t off = 0; off + RSDP_V1_SIZE <= size; off += RSDP_ALIGN) {
         Tables t;
         if (parse_rsdp(p + off, size - off, t) == Error::Ok) {
             found = base + off;
@@ -102,14 +102,14 @@ Error scan_for_rsdp(const PhysMem& mem, uint64_t base, size_t size, uint64_t& fo
 Error add_cpu(Madt& m, uint32_t apic_id, uint32_t uid, uint32_t flags) {
     for (size_t i = 0; i < m.cpu_count; ++i)
         if (m.cpus[i].apic_id == apic_id) return Error::Ok;  // x2APIC twin of a LAPIC entry
-    if (m.cpu_count == kMaxCpus) return Error::TooManyCpus;
+    if (m.cpu_count == MAX_CPUS) return Error::TooManyCpus;
     // Table 5.23: bit 0 enabled, bit 1 online capable.
     m.cpus[m.cpu_count++] = Lapic{apic_id, uid, (flags & 1) != 0, (flags & 2) != 0};
     return Error::Ok;
 }
 
 Error add_nmi(Madt& m, uint32_t uid, uint16_t flags, uint8_t lint) {
-    if (m.nmi_count == kMaxNmis) return Error::TooManyNmis;
+    if (m.nmi_count == MAX_NMIS) return Error::TooManyNmis;
     m.nmis[m.nmi_count++] = LapicNmi{uid, flags, lint};
     return Error::Ok;
 }
@@ -119,19 +119,19 @@ Error madt_lapic(Madt& m, const uint8_t* e) {  // 5.2.12.2
 }
 
 Error madt_ioapic(Madt& m, const uint8_t* e) {  // 5.2.12.3
-    if (m.ioapic_count == kMaxIoapics) return Error::TooManyIoapics;
+    if (m.ioapic_count == MAX_IOAPICS) return Error::TooManyIoapics;
     m.ioapics[m.ioapic_count++] = Ioapic{e[2], read<uint32_t>(e + 4), read<uint32_t>(e + 8)};
     return Error::Ok;
 }
 
 Error madt_iso(Madt& m, const uint8_t* e) {  // 5.2.12.5
-    if (m.override_count == kMaxOverrides) return Error::TooManyOverrides;
+    if (m.override_count == MAX_OVERRIDES) return Error::TooManyOverrides;
     m.overrides[m.override_count++] = Override{e[2], e[3], read<uint32_t>(e + 4), read<uint16_t>(e + 8)};
     return Error::Ok;
 }
 
 Error madt_lapic_nmi(Madt& m, const uint8_t* e) {  // 5.2.12.7
-    const uint32_t uid = e[2] == 0xFF ? kAllProcessors : e[2];
+    const uint32_t uid = e[2] == 0xFF ? ALL_PROCESSORS : e[2];
     return add_nmi(m, uid, read<uint16_t>(e + 3), e[5]);
 }
 
@@ -155,14 +155,14 @@ struct EntryKind {
 };
 
 // Table 5.21 entry types with the length each structure has in ACPI 6.5.
-constexpr EntryKind kEntryKinds[] = {
+constexpr EntryKind ENTRY_KINDS[] = {
     {0x0, 8, madt_lapic},       {0x1, 12, madt_ioapic},          {0x2, 10, madt_iso},
     {0x4, 6, madt_lapic_nmi},   {0x5, 12, madt_lapic_override},  {0x9, 16, madt_x2apic},
     {0xA, 12, madt_x2apic_nmi},
 };
 
 Error madt_entry(Madt& m, const uint8_t* e, uint8_t len) {
-    for (const EntryKind& k : kEntryKinds) {
+    for (const EntryKind& k : ENTRY_KINDS) {
         if (k.type != e[0]) continue;
         if (len < k.min_len) return Error::MadtEntryTooShort;
         return k.handle(m, e);
@@ -184,12 +184,12 @@ enum class Kind { Listed, FadtChild, Facs };
 // Reports the table at phys by its header and verifies it. Only tables listed
 // in the root are followed into, so a FADT pointing at itself cannot loop.
 void report_table(const PhysMem& mem, uint64_t phys, Kind kind, Error& first, ReportFn fn, void* ctx) {
-    const uint8_t* hdr = map(mem, phys, kHeaderSize);
+    const uint8_t* hdr = map(mem, phys, HEADER_SIZE);
     if (hdr == nullptr) return note(first, Error::Unmapped);
-    const uint32_t len = read<uint32_t>(hdr + kHeaderLength);
+    const uint32_t len = read<uint32_t>(hdr + HEADER_LENGTH);
     fn(ctx, reinterpret_cast<const char*>(hdr), phys, len);
     if (kind == Kind::Facs) {
-        if (len < kFacsMinSize) note(first, Error::TableBadLength);
+        if (len < FACS_MIN_SIZE) note(first, Error::TableBadLength);
         return;
     }
     const uint8_t* table;
@@ -209,9 +209,9 @@ uint64_t fadt_pointer(const uint8_t* fadt, uint32_t len, size_t off32, size_t of
 
 void report_fadt_children(const PhysMem& mem, const uint8_t* fadt, uint32_t len, Error& first, ReportFn fn,
                           void* ctx) {
-    if (uint64_t dsdt = fadt_pointer(fadt, len, kFadtDsdt, kFadtXDsdt); dsdt != 0)
+    if (uint64_t dsdt = fadt_pointer(fadt, len, FADT_DSDT, FADT_X_DSDT); dsdt != 0)
         report_table(mem, dsdt, Kind::FadtChild, first, fn, ctx);
-    if (uint64_t facs = fadt_pointer(fadt, len, kFadtFacs, kFadtXFacs); facs != 0)
+    if (uint64_t facs = fadt_pointer(fadt, len, FADT_FACS, FADT_X_FACS); facs != 0)
         report_table(mem, facs, Kind::Facs, first, fn, ctx);
 }
 
@@ -220,36 +220,36 @@ void report_fadt_children(const PhysMem& mem, const uint8_t* fadt, uint32_t len,
 Error parse_rsdp(const uint8_t* rsdp, size_t len, Tables& out) {
     __builtin_memset(&out, 0, sizeof out);
     if (rsdp == nullptr) return Error::NullPointer;
-    if (len < kRsdpV1Size) return Error::RsdpTruncated;
+    if (len < RSDP_V1_SIZE) return Error::RsdpTruncated;
     if (!sig_is(rsdp, "RSD PTR ", 8)) return Error::RsdpBadSignature;
-    if (!sum_is_zero(rsdp, kRsdpV1Size)) return Error::RsdpChecksum;
-    out.revision = rsdp[kRsdpRevision];
-    out.rsdt = read<uint32_t>(rsdp + kRsdpRsdt);
-    __builtin_memcpy(out.oem, rsdp + kRsdpOem, 6);
+    if (!sum_is_zero(rsdp, RSDP_V1_SIZE)) return Error::RsdpChecksum;
+    out.revision = rsdp[RSDP_REVISION];
+    out.rsdt = read<uint32_t>(rsdp + RSDP_RSDT);
+    __builtin_memcpy(out.oem, rsdp + RSDP_OEM, 6);
     if (out.revision >= 2) {
-        if (len < kRsdpV2Size) return Error::RsdpTruncated;
-        const uint32_t length = read<uint32_t>(rsdp + kRsdpLength);
-        if (length < kRsdpV2Size || length > len) return Error::RsdpBadLength;
+        if (len < RSDP_V2_SIZE) return Error::RsdpTruncated;
+        const uint32_t length = read<uint32_t>(rsdp + RSDP_LENGTH);
+        if (length < RSDP_V2_SIZE || length > len) return Error::RsdpBadLength;
         if (!sum_is_zero(rsdp, length)) return Error::RsdpExtendedChecksum;
-        out.xsdt = read<uint64_t>(rsdp + kRsdpXsdt);
+        out.xsdt = read<uint64_t>(rsdp + RSDP_XSDT);
     }
     return out.rsdt == 0 && out.xsdt == 0 ? Error::NoRootTable : Error::Ok;
 }
 
 Error find_rsdp_in_bios(const PhysMem& mem, uint64_t& rsdp_phys) {
-    if (const uint8_t* p = map(mem, kEbdaSegmentPtr, 2); p != nullptr) {
+    if (const uint8_t* p = map(mem, EBDA_SEGMENT_PTR, 2); p != nullptr) {
         const uint64_t ebda = uint64_t{read<uint16_t>(p)} << 4;
-        if (ebda != 0 && scan_for_rsdp(mem, ebda, kEbdaSearch, rsdp_phys) == Error::Ok) return Error::Ok;
+        if (ebda != 0 && scan_for_rsdp(mem, ebda, EBDA_SEARCH, rsdp_phys) == Error::Ok) return Error::Ok;
     }
-    const Error e = scan_for_rsdp(mem, kBiosArea, kBiosAreaSize, rsdp_phys);
+    const Error e = scan_for_rsdp(mem, BIOS_AREA, BIOS_AREA_SIZE, rsdp_phys);
     return e == Error::Unmapped ? Error::RsdpNotFound : e;
 }
 
 Error check_table(const uint8_t* table, size_t len) {
     if (table == nullptr) return Error::NullPointer;
-    if (len < kHeaderSize) return Error::TableTruncated;
-    const uint32_t length = read<uint32_t>(table + kHeaderLength);
-    if (length < kHeaderSize) return Error::TableBadLength;
+    if (len < HEADER_SIZE) return Error::TableTruncated;
+    const uint32_t length = read<uint32_t>(table + HEADER_LENGTH);
+    if (length < HEADER_SIZE) return Error::TableBadLength;
     if (length > len) return Error::TableTruncated;
     return sum_is_zero(table, length) ? Error::Ok : Error::TableChecksum;
 }
@@ -261,7 +261,7 @@ Error find_table(const PhysMem& mem, const Tables& t, const char sig[4], uint64_
     for (size_t i = 0; i < root.count; ++i) {
         const uint64_t p = root.entry(i);
         if (p == 0) continue;
-        const uint8_t* hdr = map(mem, p, kHeaderSize);
+        const uint8_t* hdr = map(mem, p, HEADER_SIZE);
         if (hdr == nullptr) return Error::Unmapped;
         if (!sig_is(hdr, sig, 4) || index-- != 0) continue;
         const uint8_t* table;
@@ -274,14 +274,14 @@ Error find_table(const PhysMem& mem, const Tables& t, const char sig[4], uint64_
 }
 
 Error parse_mcfg(const uint8_t* table, size_t len, Mcfg& out) {
-    constexpr size_t kMcfgEntries = 44, kMcfgEntrySize = 16;
+    constexpr size_t MCFG_ENTRIES = 44, MCFG_ENTRY_SIZE = 16;
     __builtin_memset(&out, 0, sizeof out);
     if (Error e = check_table(table, len); e != Error::Ok) return e;
     if (!sig_is(table, "MCFG", 4)) return Error::TableBadSignature;
-    const uint32_t length = read<uint32_t>(table + kHeaderLength);
-    if (length < kMcfgEntries || (length - kMcfgEntries) % kMcfgEntrySize != 0) return Error::TableBadLength;
-    for (size_t off = kMcfgEntries; off + kMcfgEntrySize <= length; off += kMcfgEntrySize) {
-        if (out.count == kMaxEcamWindows) return Error::TooManyEcamWindows;
+    const uint32_t length = read<uint32_t>(table + HEADER_LENGTH);
+    if (length < MCFG_ENTRIES || (length - MCFG_ENTRIES) % MCFG_ENTRY_SIZE != 0) return Error::TableBadLength;
+    for (size_t off = MCFG_ENTRIES; off + MCFG_ENTRY_SIZE <= length; off += MCFG_ENTRY_SIZE) {
+        if (out.count == MAX_ECAM_WINDOWS) return Error::TooManyEcamWindows;
         EcamWindow& w = out.windows[out.count++];
         w.base = read<uint64_t>(table + off);
         w.segment = read<uint16_t>(table + off + 8);
@@ -296,12 +296,12 @@ Error parse_madt(const uint8_t* table, size_t len, Madt& out) {
     __builtin_memset(&out, 0, sizeof out);
     if (Error e = check_table(table, len); e != Error::Ok) return e;
     if (!sig_is(table, "APIC", 4)) return Error::TableBadSignature;
-    const uint32_t length = read<uint32_t>(table + kHeaderLength);
-    if (length < kMadtEntries) return Error::TableBadLength;
-    out.lapic_address = read<uint32_t>(table + kHeaderSize);
-    out.flags = read<uint32_t>(table + kHeaderSize + 4);
+    const uint32_t length = read<uint32_t>(table + HEADER_LENGTH);
+    if (length < MADT_ENTRIES) return Error::TableBadLength;
+    out.lapic_address = read<uint32_t>(table + HEADER_SIZE);
+    out.flags = read<uint32_t>(table + HEADER_SIZE + 4);
     out.lapic_base = out.lapic_address;
-    for (size_t off = kMadtEntries; off < length;) {
+    for (size_t off = MADT_ENTRIES; off < length;) {
         if (length - off < 2) return Error::MadtEntryTruncated;
         const uint8_t entry_len = table[off + 1];
         if (entry_len == 0) return Error::MadtEntryZeroLength;

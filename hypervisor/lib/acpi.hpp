@@ -16,18 +16,18 @@ struct PhysMem {
     void* ctx;
 };
 
-inline constexpr size_t kMaxCpus = 256;
-inline constexpr size_t kMaxIoapics = 16;
-inline constexpr size_t kMaxOverrides = 32;
-inline constexpr size_t kMaxNmis = 32;
+inline constexpr size_t MAX_CPUS = 256;
+inline constexpr size_t MAX_IOAPICS = 16;
+inline constexpr size_t MAX_OVERRIDES = 32;
+inline constexpr size_t MAX_NMIS = 32;
 
 // LapicNmi::acpi_uid for "all processors" (MADT type 4 uid 0xFF and type 0xA
 // uid 0xFFFFFFFF are both stored as this value).
-inline constexpr uint32_t kAllProcessors = 0xFFFFFFFFu;
+inline constexpr uint32_t ALL_PROCESSORS = 0xFFFFFFFFu;
 
 // MPS INTI flags (ACPI 6.5 table 5.26): polarity bits 1:0, trigger bits 3:2.
-inline constexpr uint16_t kPolarityMask = 0x3, kPolarityHigh = 0x1, kPolarityLow = 0x3;
-inline constexpr uint16_t kTriggerMask = 0xC, kTriggerEdge = 0x4, kTriggerLevel = 0xC;
+inline constexpr uint16_t POLARITY_MASK = 0x3, POLARITY_HIGH = 0x1, POLARITY_LOW = 0x3;
+inline constexpr uint16_t TRIGGER_MASK = 0xC, TRIGGER_EDGE = 0x4, TRIGGER_LEVEL = 0xC;
 
 struct Lapic {
     uint32_t apic_id;
@@ -46,20 +46,20 @@ struct Override {
     uint16_t flags;  // MPS INTI flags
 };
 struct LapicNmi {
-    uint32_t acpi_uid;  // kAllProcessors for every processor
+    uint32_t acpi_uid;  // ALL_PROCESSORS for every processor
     uint16_t flags;     // MPS INTI flags
     uint8_t lint;       // 0 or 1
 };
 struct Madt {
     uint32_t lapic_address;
     uint32_t flags;  // bit 0: PC-AT compatible 8259 pair present
-    Lapic cpus[kMaxCpus];
+    Lapic cpus[MAX_CPUS];
     size_t cpu_count;
-    Ioapic ioapics[kMaxIoapics];
+    Ioapic ioapics[MAX_IOAPICS];
     size_t ioapic_count;
-    Override overrides[kMaxOverrides];
+    Override overrides[MAX_OVERRIDES];
     size_t override_count;
-    LapicNmi nmis[kMaxNmis];
+    LapicNmi nmis[MAX_NMIS];
     size_t nmi_count;
     uint64_t lapic_base;  // type 5 override when present, else lapic_address
 };
@@ -118,9 +118,9 @@ struct EcamWindow {
     uint16_t segment;
     uint8_t start_bus, end_bus;
 };
-inline constexpr size_t kMaxEcamWindows = 8;
+inline constexpr size_t MAX_ECAM_WINDOWS = 8;
 struct Mcfg {
-    EcamWindow windows[kMaxEcamWindows];
+    EcamWindow windows[MAX_ECAM_WINDOWS];
     size_t count;
 };
 [[nodiscard]] Error parse_mcfg(const uint8_t* table, size_t len, Mcfg& out);

@@ -16,8 +16,8 @@ struct Leaves {
     uint32_t lb_eax, lb_ebx, lb_ecx; // CPUID 0xB subleaf 0
 };
 
-constexpr uint32_t kHtt = 1u << 28;
-constexpr uint32_t kLevelTypeSmt = 1;
+constexpr uint32_t HTT = 1u << 28;
+constexpr uint32_t LEVEL_TYPE_SMT = 1;
 
 constexpr uint8_t ceil_log2(uint32_t n) {
     uint8_t s = 0;
@@ -26,9 +26,9 @@ constexpr uint8_t ceil_log2(uint32_t n) {
 }
 
 constexpr uint8_t smt_shift(const Leaves& l) {
-    if (l.max_leaf >= 0xb && (l.lb_ebx & 0xffff) != 0 && ((l.lb_ecx >> 8) & 0xff) == kLevelTypeSmt)
+    if (l.max_leaf >= 0xb && (l.lb_ebx & 0xffff) != 0 && ((l.lb_ecx >> 8) & 0xff) == LEVEL_TYPE_SMT)
         return static_cast<uint8_t>(l.lb_eax & 0x1f);
-    if (!(l.l1_edx & kHtt)) return 0;
+    if (!(l.l1_edx & HTT)) return 0;
     uint32_t logical = (l.l1_ebx >> 16) & 0xff;
     uint32_t cores = l.max_leaf >= 4 ? ((l.l4_eax >> 26) & 0x3f) + 1 : 1;
     if (logical <= cores) return 0;

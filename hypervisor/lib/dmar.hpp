@@ -14,15 +14,15 @@
 
 namespace natsume::dmar {
 
-inline constexpr size_t kMaxUnits = 8;
-inline constexpr size_t kMaxRmrrs = 16;
-inline constexpr size_t kMaxScopes = 96;
-inline constexpr size_t kMaxPathDepth = 8;
+inline constexpr size_t MAX_UNITS = 8;
+inline constexpr size_t MAX_RMRRS = 16;
+inline constexpr size_t MAX_SCOPES = 96;
+inline constexpr size_t MAX_PATH_DEPTH = 8;
 
 // DMAR flags (8.1) and DRHD flags (8.3).
-inline constexpr uint8_t kDmarIntrRemap = 1u << 0;
-inline constexpr uint8_t kDmarX2apicOptOut = 1u << 1;
-inline constexpr uint8_t kDrhdIncludePciAll = 1u << 0;
+inline constexpr uint8_t DMAR_INTR_REMAP = 1u << 0;
+inline constexpr uint8_t DMAR_X2APIC_OPT_OUT = 1u << 1;
+inline constexpr uint8_t DRHD_INCLUDE_PCI_ALL = 1u << 0;
 
 // Device scope entry types (8.3.1, Table 8-2).
 enum class ScopeType : uint8_t {
@@ -43,7 +43,7 @@ struct Scope {
     uint8_t enumeration_id;   // IOAPIC id / HPET number / ACPI device number
     uint8_t start_bus;
     uint8_t depth;            // path elements used
-    PathElement path[kMaxPathDepth];
+    PathElement path[MAX_PATH_DEPTH];
 };
 
 // A remapping hardware unit (DRHD, type 0). Its scopes are
@@ -53,7 +53,7 @@ struct Unit {
     uint16_t segment;
     uint64_t base;            // register base, 4 KiB aligned
     size_t first_scope, scope_count;
-    bool include_pci_all() const { return (flags & kDrhdIncludePciAll) != 0; }
+    bool include_pci_all() const { return (flags & DRHD_INCLUDE_PCI_ALL) != 0; }
 };
 
 // A reserved memory region (RMRR, type 1) that must stay DMA-mapped for its
@@ -67,11 +67,11 @@ struct Rmrr {
 struct Dmar {
     uint8_t host_address_width;   // bits, i.e. the table's HAW field + 1
     uint8_t flags;
-    Unit units[kMaxUnits];
+    Unit units[MAX_UNITS];
     size_t unit_count;
-    Rmrr rmrrs[kMaxRmrrs];
+    Rmrr rmrrs[MAX_RMRRS];
     size_t rmrr_count;
-    Scope scopes[kMaxScopes];
+    Scope scopes[MAX_SCOPES];
     size_t scope_count;
     size_t skipped;               // ATSR, RHSA, ANDD, SATC and unknown types
 };

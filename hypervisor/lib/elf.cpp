@@ -5,17 +5,17 @@ namespace {
 
 // ELF-64 Object File Format 1.5: file header (section 3) and program header
 // (section 6) offsets, and the identification values Natsume accepts.
-constexpr size_t kEhdrSize = 64;
-constexpr size_t kPhdrSize = 56;
-constexpr size_t kEiClass = 4, kEiData = 5, kEiVersion = 6;
-constexpr uint8_t kClass64 = 2, kDataLsb = 1, kVersionCurrent = 1;
-constexpr size_t kEType = 16, kEMachine = 18, kEVersion = 20, kEEntry = 24, kEPhoff = 32;
-constexpr size_t kEPhentsize = 54, kEPhnum = 56;
-constexpr uint16_t kTypeExec = 2;
+constexpr size_t EHDR_SIZE = 64;
+constexpr size_t PHDR_SIZE = 56;
+constexpr size_t EI_CLASS = 4, EI_DATA = 5, EI_VERSION = 6;
+constexpr uint8_t CLASS64 = 2, DATA_LSB = 1, VERSION_CURRENT = 1;
+constexpr size_t E_TYPE = 16, E_MACHINE = 18, E_VERSION = 20, E_ENTRY = 24, E_PHOFF = 32;
+constexpr size_t E_PHENTSIZE = 54, E_PHNUM = 56;
+constexpr uint16_t TYPE_EXEC = 2;
 constexpr uint16_t kMachineX86_64 = 62;
-constexpr size_t kPType = 0, kPFlags = 4, kPOffset = 8, kPVaddr = 16, kPPaddr = 24, kPFilesz = 32,
-                 kPMemsz = 40;
-constexpr uint32_t kPtLoad = 1;
+constexpr size_t P_TYPE = 0, P_FLAGS = 4, P_OFFSET = 8, P_VADDR = 16, P_PADDR = 24, P_FILESZ = 32,
+                 P_MEMSZ = 40;
+constexpr uint32_t PT_LOAD = 1;
 
 template <typename T>
 T read(const uint8_t* p) {
@@ -30,20 +30,20 @@ bool inside(uint64_t offset, uint64_t len, uint64_t size) { return offset <= siz
 bool wraps(uint64_t base, uint64_t len) { return len > UINT64_MAX - base; }
 
 Error check_ident(const uint8_t* d, size_t size) {
-    if (size < kEhdrSize) return Error::TooSmall;
+    if (size < EHDR_SIZE) return Error::TooSmall;
     if (d[0] != 0x7F || d[1] != 'E' || d[2] != 'L' || d[3] != 'F') return Error::BadMagic;
-    if (d[kEiClass] != kClass64) return Error::NotElf64;
-    if (d[kEiData] != kDataLsb) return Error::NotLittleEndian;
-    if (d[kEiVersion] != kVersionCurrent || read<uint32_t>(d + kEVersion) != kVersionCurrent)
+    if (d[EI_CLASS] != CLASS64) return Error::NotElf64;
+    if (d[EI_DATA] != DATA_LSB) return Error::NotLittleEndian;
+    if (d[EI_VERSION] != VERSION_CURRENT || read<uint32_t>(d + E_VERSION) != VERSION_CURRENT)
         return Error::BadVersion;
-    if (read<uint16_t>(d + kEType) != kTypeExec) return Error::NotExecutable;
-    if (read<uint16_t>(d + kEMachine) != kMachineX86_64) return Error::WrongMachine;
+    if (read<uint16_t>(d + E_TYPE) != TYPE_EXEC) return Error::NotExecutable;
+    if (read<uint16_t>(d + E_MACHINE) != kMachineX86_64) return Error::WrongMachine;
     return Error::Ok;
 }
 
 Error read_segment(const uint8_t* ph, size_t size, Segment& s) {
-    s = Segment{read<uint64_t>(ph + kPPaddr),  read<uint64_t>(ph + kPVaddr), read<uint64_t>(ph + kPOffset),
-                read<uint64_t>(ph + kPFilesz), read<uint64_t>(ph + kPMemsz), read<uint32_t>(ph + kPFlags)};
+    s = Segment{read<uint64_t>(ph + P_PADDR),  read<uint64_t>(ph + P_VADDR), read<uint64_t>(ph + P_OFFSET),
+                read<uint64_t>(ph + P_FILESZ), read<uint64_t>(ph + P_MEMSZ), read<uint32_t>(ph + P_FLAGS)};
     if (!inside(s.offset, s.file_size, size)) return Error::SegmentOutsideFile;
     if (s.file_size > s.mem_size) return Error::FileSizeExceedsMemSize;
     if (wraps(s.paddr, s.mem_size) || wraps(s.vaddr, s.mem_size)) return Error::SegmentOverflow;
@@ -59,7 +59,7 @@ void add_segment(Image& img, const Segment& s) {
 Error resolve_entry(Image& img) {
     for (size_t i = 0; i < img.segment_count; ++i) {
         const Segment& s = img.segments[i];
-        if ((s.flags & kFlagExecute) == 0 || img.entry < s.vaddr || img.entry - s.vaddr >= s.mem_size) continue;
+        if ((s.flags & FLAG_EXECUTE) == 0 || img.entry < s.vaddr || img.entry - s.vaddr >= s.mem_size) continue;
         img.entry_paddr = s.paddr + (img.entry - s.vaddr);
         return Error::Ok;
     }
@@ -76,20 +76,20 @@ Error parse(const uint8_t* data, size_t size, Image& out) {
     __builtin_memset(&out, 0, sizeof out);
     if (data == nullptr) return Error::NullPointer;
     if (Error e = check_ident(data, size); e != Error::Ok) return e;
-    const uint64_t phoff = read<uint64_t>(data + kEPhoff);
-    const uint16_t phentsize = read<uint16_t>(data + kEPhentsize);
-    const uint16_t phnum = read<uint16_t>(data + kEPhnum);
-    if (phentsize < kPhdrSize) return Error::BadPhdrSize;
+    const uint64_t phoff = read<uint64_t>(data + E_PHOFF);
+    const uint16_t phentsize = read<uint16_t>(data + E_PHENTSIZE);
+    const uint16_t phnum = read<uint16_t>(data + E_PHNUM);
+    if (phentsize < PHDR_SIZE) return Error::BadPhdrSize;
     // phnum * phentsize < 2^32, so the product cannot wrap.
     if (!inside(phoff, uint64_t{phnum} * phentsize, size)) return Error::PhdrsOutsideFile;
-    out.entry = read<uint64_t>(data + kEEntry);
+    out.entry = read<uint64_t>(data + E_ENTRY);
     for (size_t i = 0; i < phnum; ++i) {
         const uint8_t* ph = data + phoff + i * phentsize;
-        if (read<uint32_t>(ph + kPType) != kPtLoad) continue;
+        if (read<uint32_t>(ph + P_TYPE) != PT_LOAD) continue;
         Segment s;
         if (Error e = read_segment(ph, size, s); e != Error::Ok) return e;
         if (s.mem_size == 0) continue;
-        if (out.segment_count == kMaxSegments) return Error::TooManySegments;
+        if (out.segment_count == MAX_SEGMENTS) return Error::TooManySegments;
         add_segment(out, s);
     }
     if (out.segment_count == 0) return Error::NoLoadableSegments;
@@ -109,7 +109,7 @@ Error check_placement(const Image& img, uint64_t min_addr, uint64_t limit) {
 
 Error load(const Image& img, const uint8_t* data, size_t size, uint8_t* dest, uint64_t dest_size) {
     if (data == nullptr || dest == nullptr) return Error::NullPointer;
-    if (img.segment_count > kMaxSegments) return Error::TooManySegments;
+    if (img.segment_count > MAX_SEGMENTS) return Error::TooManySegments;
     for (size_t i = 0; i < img.segment_count; ++i) {
         const Segment& s = img.segments[i];
         if (!inside(s.offset, s.file_size, size)) return Error::SegmentOutsideFile;

@@ -9,19 +9,19 @@
 
 namespace natsume::elf {
 
-inline constexpr size_t kMaxSegments = 16;
+inline constexpr size_t MAX_SEGMENTS = 16;
 
 // Program header p_flags.
-inline constexpr uint32_t kFlagExecute = 1, kFlagWrite = 2, kFlagRead = 4;
+inline constexpr uint32_t FLAG_EXECUTE = 1, FLAG_WRITE = 2, FLAG_READ = 4;
 
 struct Segment {
     uint64_t paddr, vaddr, offset, file_size, mem_size;
-    uint32_t flags;  // kFlag*
+    uint32_t flags;  // FLAG*
 };
 
 struct Image {
     uint64_t entry;  // e_entry, a virtual address
-    Segment segments[kMaxSegments];  // PT_LOAD with mem_size > 0, in file order
+    Segment segments[MAX_SEGMENTS];  // PT_LOAD with mem_size > 0, in file order
     size_t segment_count;
     uint64_t lowest, highest;  // paddr range covered by PT_LOAD, highest exclusive
     uint64_t entry_paddr;      // entry translated through the segment that holds it

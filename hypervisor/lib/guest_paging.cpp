@@ -4,15 +4,15 @@ namespace natsume::gpt {
 namespace {
 
 // Paging-structure entry bits (SDM Vol. 3A 4.5.4, tables 4-15 to 4-20).
-constexpr uint64_t kPresent = 1ull << 0;
-constexpr uint64_t kWritable = 1ull << 1;
-constexpr uint64_t kUser = 1ull << 2;
-constexpr uint64_t kPageSize = 1ull << 7;
-constexpr uint64_t kExecuteDisable = 1ull << 63;
+constexpr uint64_t PRESENT = 1ull << 0;
+constexpr uint64_t WRITABLE = 1ull << 1;
+constexpr uint64_t USER = 1ull << 2;
+constexpr uint64_t PAGE_SIZE = 1ull << 7;
+constexpr uint64_t EXECUTE_DISABLE = 1ull << 63;
 // Bits 51:12 hold a physical address; bits 62:52 are ignored (or protection
 // keys), so only 51:MAXPHYADDR are reserved in every entry.
-constexpr unsigned kAddressTop = 52;
-constexpr uint64_t kPage4K = 1ull << 12, kPage2M = 1ull << 21, kPage1G = 1ull << 30;
+constexpr unsigned ADDRESS_TOP = 52;
+constexpr uint64_t PAGE4_K = 1ull << 12, PAGE2_M = 1ull << 21, PAGE1_G = 1ull << 30;
 
 constexpr uint64_t bits(unsigned hi, unsigned lo) {
     return ((hi >= 63 ? ~0ull : (1ull << (hi + 1)) - 1)) & ~((1ull << lo) - 1);
@@ -24,8 +24,8 @@ bool canonical(uint64_t linear) {
 }
 
 uint64_t reserved_address_bits(uint8_t maxphyaddr) {
-    if (maxphyaddr >= kAddressTop) return 0;
-    return bits(kAddressTop - 1, maxphyaddr);
+    if (maxphyaddr >= ADDRESS_TOP) return 0;
+    return bits(ADDRESS_TOP - 1, maxphyaddr);
 }
 
 unsigned index_at(uint64_t linear, unsigned level) {
@@ -41,12 +41,12 @@ struct Step {
 };
 
 Error check_entry(uint64_t entry, unsigned level, uint64_t reserved, Step& s) {
-    if ((entry & kPresent) == 0) return Error::NotPresent;
+    if ((entry & PRESENT) == 0) return Error::NotPresent;
     if (entry & reserved) return Error::ReservedBit;
     s.entry = entry;
-    s.leaf = level == 1 || (level <= 3 && (entry & kPageSize));
-    if (level == 4 && (entry & kPageSize)) return Error::ReservedBit;
-    s.page_size = level == 3 ? kPage1G : level == 2 ? kPage2M : kPage4K;
+    s.leaf = level == 1 || (level <= 3 && (entry & PAGE_SIZE));
+    if (level == 4 && (entry & PAGE_SIZE)) return Error::ReservedBit;
+    s.page_size = level == 3 ? PAGE1_G : level == 2 ? PAGE2_M : PAGE4_K;
     if (!s.leaf || level == 1) return Error::Ok;
     // Between PAT (bit 12) and the frame: 20:13 for 2 MiB, 29:13 for 1 GiB.
     const uint64_t large_reserved = bits(level == 3 ? 29 : 20, 13);
@@ -54,7 +54,7 @@ Error check_entry(uint64_t entry, unsigned level, uint64_t reserved, Step& s) {
 }
 
 uint64_t frame(const Step& s) {
-    const uint64_t addr = s.entry & bits(kAddressTop - 1, 12);
+    const uint64_t addr = s.entry & bits(ADDRESS_TOP - 1, 12);
     // Large-page entries keep PAT in bit 12, below the frame, so it drops out here.
     return s.leaf ? addr & ~(s.page_size - 1) : addr;
 }
@@ -66,16 +66,16 @@ Error walk(uint64_t cr3, uint64_t linear, const PhysRead& mem, Walk& out, uint8_
     if (!canonical(linear)) return Error::NonCanonical;
     if (mem.read64 == nullptr) return Error::ReadFailed;
     const uint64_t reserved = reserved_address_bits(maxphyaddr);
-    uint64_t table = cr3 & bits(kAddressTop - 1, 12);
+    uint64_t table = cr3 & bits(ADDRESS_TOP - 1, 12);
     bool writable = true, user = true, executable = true;
     for (unsigned level = 4; level >= 1; --level) {
         uint64_t entry = 0;
         if (!mem.read64(mem.ctx, table + 8ull * index_at(linear, level), entry)) return Error::ReadFailed;
         Step s{};
         if (Error e = check_entry(entry, level, reserved, s); e != Error::Ok) return e;
-        writable = writable && (entry & kWritable);
-        user = user && (entry & kUser);
-        executable = executable && !(entry & kExecuteDisable);
+        writable = writable && (entry & WRITABLE);
+        user = user && (entry & USER);
+        executable = executable && !(entry & EXECUTE_DISABLE);
         if (s.leaf) {
             out = {frame(s) | (linear & (s.page_size - 1)), s.page_size, writable, user, executable};
             return Error::Ok;
@@ -116,7 +116,7 @@ Error fetch(uint64_t cr3, uint64_t linear, uint8_t* out, size_t len, const PhysR
         const uint64_t at = linear + fetched;
         uint64_t gpa = 0;
         if (Error e = translate(cr3, at, mem, gpa, maxphyaddr); e != Error::Ok) return e;
-        const size_t in_page = static_cast<size_t>(kPage4K - (at & (kPage4K - 1)));
+        const size_t in_page = static_cast<size_t>(PAGE4_K - (at & (PAGE4_K - 1)));
         const size_t chunk = len - fetched < in_page ? len - fetched : in_page;
         const size_t copied = copy_phys(mem, gpa, out + fetched, chunk);
         fetched += copied;

@@ -27,7 +27,7 @@ struct PhysRead {
 };
 
 // MAXPHYADDR when the caller does not know better (SDM Vol. 3A 4.1.4: at most 52).
-inline constexpr uint8_t kDefaultMaxPhysAddr = 52;
+inline constexpr uint8_t DEFAULT_MAX_PHYS_ADDR = 52;
 
 struct Walk {
     uint64_t gpa;
@@ -40,10 +40,10 @@ struct Walk {
 // cr3: the guest's CR3 (PCID bits 11:0 and bit 63 are ignored).
 // maxphyaddr: entry address bits at or above it are reserved.
 [[nodiscard]] Error walk(uint64_t cr3, uint64_t linear, const PhysRead& mem, Walk& out,
-                         uint8_t maxphyaddr = kDefaultMaxPhysAddr);
+                         uint8_t maxphyaddr = DEFAULT_MAX_PHYS_ADDR);
 
 [[nodiscard]] Error translate(uint64_t cr3, uint64_t linear, const PhysRead& mem, uint64_t& gpa,
-                              uint8_t maxphyaddr = kDefaultMaxPhysAddr);
+                              uint8_t maxphyaddr = DEFAULT_MAX_PHYS_ADDR);
 
 // Copies len bytes at guest linear address `linear` into out, translating
 // every page the range touches. `fetched` is how many bytes were copied: on
@@ -51,7 +51,7 @@ struct Walk {
 // before an unmapped page can still be decoded from it.
 [[nodiscard]] Error fetch(uint64_t cr3, uint64_t linear, uint8_t* out, size_t len,
                           const PhysRead& mem, size_t& fetched,
-                          uint8_t maxphyaddr = kDefaultMaxPhysAddr);
+                          uint8_t maxphyaddr = DEFAULT_MAX_PHYS_ADDR);
 
 const char* to_string(Error);
 

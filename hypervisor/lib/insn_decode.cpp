@@ -4,11 +4,11 @@ namespace natsume::insn {
 namespace {
 
 // Legacy prefixes (SDM Vol. 2A 2.1.1).
-constexpr uint8_t kOperandSize = 0x66, kAddressSize = 0x67, kLock = 0xF0, kRepne = 0xF2, kRep = 0xF3;
-constexpr uint8_t kSegCs = 0x2E, kSegSs = 0x36, kSegDs = 0x3E, kSegEs = 0x26, kSegFs = 0x64, kSegGs = 0x65;
+constexpr uint8_t OPERAND_SIZE = 0x66, ADDRESS_SIZE = 0x67, LOCK = 0xF0, REPNE = 0xF2, REP = 0xF3;
+constexpr uint8_t SEG_CS = 0x2E, SEG_SS = 0x36, SEG_DS = 0x3E, SEG_ES = 0x26, SEG_FS = 0x64, SEG_GS = 0x65;
 // REX (SDM Vol. 2A 2.2.1.2): 0100WRXB.
-constexpr uint8_t kRexW = 0x8, kRexR = 0x4, kRexX = 0x2, kRexB = 0x1;
-constexpr uint8_t kTwoByteEscape = 0x0F;
+constexpr uint8_t REX_W = 0x8, REX_R = 0x4, REX_X = 0x2, REX_B = 0x1;
+constexpr uint8_t TWO_BYTE_ESCAPE = 0x0F;
 
 bool is_rex(uint8_t b) { return (b & 0xF0) == 0x40; }
 
@@ -20,7 +20,7 @@ struct Cursor {
 
     // n more bytes must exist and the instruction must stay within 15 bytes.
     Error need(size_t n) const {
-        if (pos + n > kMaxLength) return Error::TooLong;
+        if (pos + n > MAX_LENGTH) return Error::TooLong;
         if (pos + n > len) return Error::Truncated;
         return Error::Ok;
     }
@@ -55,17 +55,17 @@ Error read_prefixes(Cursor& c, Prefixes& p) {
             continue;
         }
         switch (b) {
-            case kLock: return Error::LockPrefix;
-            case kRepne:
-            case kRep: return Error::RepPrefix;
-            case kOperandSize: p.operand_16 = true; break;
-            case kAddressSize: p.address_32 = true; break;
-            case kSegFs: p.segment = Segment::Fs; break;
-            case kSegGs: p.segment = Segment::Gs; break;
-            case kSegCs:
-            case kSegSs:
-            case kSegDs:
-            case kSegEs: p.segment = Segment::Default; break;
+            case LOCK: return Error::LockPrefix;
+            case REPNE:
+            case REP: return Error::RepPrefix;
+            case OPERAND_SIZE: p.operand_16 = true; break;
+            case ADDRESS_SIZE: p.address_32 = true; break;
+            case SEG_FS: p.segment = Segment::Fs; break;
+            case SEG_GS: p.segment = Segment::Gs; break;
+            case SEG_CS:
+            case SEG_SS:
+            case SEG_DS:
+            case SEG_ES: p.segment = Segment::Default; break;
             default: return Error::Ok;
         }
         p.rex = 0;
@@ -75,7 +75,7 @@ Error read_prefixes(Cursor& c, Prefixes& p) {
 }
 
 uint8_t operand_size(const Prefixes& p) {
-    if (p.rex & kRexW) return 8;
+    if (p.rex & REX_W) return 8;
     return p.operand_16 ? 2 : 4;
 }
 
@@ -137,26 +137,26 @@ Error read_modrm(Cursor& c, const Prefixes& p, uint8_t& reg_field, MemOperand& m
     if (Error e = c.need(1); e != Error::Ok) return e;
     const uint8_t modrm = c.take();
     const uint8_t mod = modrm >> 6, rm = modrm & 7;
-    reg_field = static_cast<uint8_t>(((modrm >> 3) & 7) | ((p.rex & kRexR) ? 8 : 0));
+    reg_field = static_cast<uint8_t>(((modrm >> 3) & 7) | ((p.rex & REX_R) ? 8 : 0));
     if (mod == 3) return Error::RegisterOperand;
-    m = {kNoRegister, kNoRegister, 1, 0, false, p.address_32};
+    m = {NO_REGISTER, NO_REGISTER, 1, 0, false, p.address_32};
     size_t disp_size = mod == 1 ? 1 : mod == 2 ? 4 : 0;
     if (rm == 4) {
         if (Error e = c.need(1); e != Error::Ok) return e;
         const uint8_t sib = c.take();
-        const uint8_t index = static_cast<uint8_t>(((sib >> 3) & 7) | ((p.rex & kRexX) ? 8 : 0));
+        const uint8_t index = static_cast<uint8_t>(((sib >> 3) & 7) | ((p.rex & REX_X) ? 8 : 0));
         m.scale = static_cast<uint8_t>(1u << (sib >> 6));
         if (index != 4) m.index = index;  // 100b without REX.X means "no index"
         if ((sib & 7) == 5 && mod == 0) {
             disp_size = 4;  // no base, disp32
         } else {
-            m.base = static_cast<uint8_t>((sib & 7) | ((p.rex & kRexB) ? 8 : 0));
+            m.base = static_cast<uint8_t>((sib & 7) | ((p.rex & REX_B) ? 8 : 0));
         }
     } else if (rm == 5 && mod == 0) {
         m.rip_relative = true;  // REX.B does not change this (2.2.1.6)
         disp_size = 4;
     } else {
-        m.base = static_cast<uint8_t>(rm | ((p.rex & kRexB) ? 8 : 0));
+        m.base = static_cast<uint8_t>(rm | ((p.rex & REX_B) ? 8 : 0));
     }
     if (Error e = c.need(disp_size); e != Error::Ok) return e;
     const uint64_t raw = c.take_le(disp_size);
@@ -184,14 +184,14 @@ void set_register(Decoded& d, uint8_t reg_field, const Prefixes& p, uint8_t reg_
 Error read_moffs(Cursor& c, const Prefixes& p, MemOperand& m) {
     const size_t n = p.address_32 ? 4 : 8;
     if (Error e = c.need(n); e != Error::Ok) return e;
-    m = {kNoRegister, kNoRegister, 1, static_cast<int64_t>(c.take_le(n)), false, p.address_32};
+    m = {NO_REGISTER, NO_REGISTER, 1, static_cast<int64_t>(c.take_le(n)), false, p.address_32};
     return Error::Ok;
 }
 
 Error read_opcode(Cursor& c, const Prefixes& p, Decoded& d, Form& f) {
     if (Error e = c.need(1); e != Error::Ok) return e;
     d.opcode = c.take();
-    if (d.opcode == kTwoByteEscape) {
+    if (d.opcode == TWO_BYTE_ESCAPE) {
         if (Error e = c.need(1); e != Error::Ok) return e;
         d.two_byte_opcode = true;
         d.opcode = c.take();
@@ -204,7 +204,7 @@ Error read_opcode(Cursor& c, const Prefixes& p, Decoded& d, Form& f) {
 
 Error decode(const uint8_t* bytes, size_t len, Decoded& out) {
     out = {};
-    out.reg = kNoRegister;
+    out.reg = NO_REGISTER;
     if (bytes == nullptr) len = 0;
     Cursor c{bytes, len, 0};
     Prefixes p;

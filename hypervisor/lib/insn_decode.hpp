@@ -18,7 +18,7 @@
 namespace natsume::insn {
 
 // SDM Vol. 2A 2.3.11: an instruction is at most 15 bytes long.
-inline constexpr size_t kMaxLength = 15;
+inline constexpr size_t MAX_LENGTH = 15;
 
 enum class [[nodiscard]] Error : uint8_t {
     Ok,
@@ -38,11 +38,11 @@ enum class Segment : uint8_t { Default, Fs, Gs };
 
 // Register numbers follow the encoding: 0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP,
 // 5 RBP, 6 RSI, 7 RDI, 8..15 R8..R15.
-inline constexpr uint8_t kNoRegister = 0xFF;
+inline constexpr uint8_t NO_REGISTER = 0xFF;
 
 struct MemOperand {
-    uint8_t base;         // kNoRegister when absent
-    uint8_t index;        // kNoRegister when absent
+    uint8_t base;         // NO_REGISTER when absent
+    uint8_t index;        // NO_REGISTER when absent
     uint8_t scale;        // 1, 2, 4 or 8
     // With no base, no index and not RIP-relative, disp is an absolute
     // address (for MOV moffs the full 64-bit one).
@@ -61,7 +61,7 @@ struct Decoded {
     // holds it (0..3: RAX..RBX), the byte being bits 15:8.
     uint8_t reg;
     bool high_byte_reg;
-    // (kNoRegister for an Immediate source)
+    // (NO_REGISTER for an Immediate source)
     uint64_t imm;         // Immediate source, already sign-extended to 64 bits
     bool zero_extend;     // MOVZX: load widens with zeros into reg_size bytes
     bool sign_extend;     // MOVSX/MOVSXD: load widens with the sign into reg_size bytes

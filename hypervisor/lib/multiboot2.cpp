@@ -5,23 +5,23 @@ namespace {
 
 // Tag types, Multiboot2 Specification 2.0 section 3.6.
 enum TagType : uint32_t {
-    kTagEnd = 0,
-    kTagCmdline = 1,
-    kTagBootloaderName = 2,
-    kTagModule = 3,
-    kTagBasicMeminfo = 4,
-    kTagMmap = 6,
-    kTagEfi64 = 12,
-    kTagAcpiOld = 14,
-    kTagAcpiNew = 15,
-    kTagLoadBaseAddr = 21,
+    TAG_END = 0,
+    TAG_CMDLINE = 1,
+    TAG_BOOTLOADER_NAME = 2,
+    TAG_MODULE = 3,
+    TAG_BASIC_MEMINFO = 4,
+    TAG_MMAP = 6,
+    TAG_EFI64 = 12,
+    TAG_ACPI_OLD = 14,
+    TAG_ACPI_NEW = 15,
+    TAG_LOAD_BASE_ADDR = 21,
 };
 
-constexpr size_t kFixedHeader = 8;  // u32 total_size, u32 reserved
-constexpr size_t kTagHeader = 8;    // u32 type, u32 size
-constexpr size_t kTagAlign = 8;     // section 3.6.1: tags start 8-byte aligned
-constexpr size_t kMmapHeader = 16;  // tag header + entry_size + entry_version
-constexpr size_t kMmapEntryMin = 24;
+constexpr size_t FIXED_HEADER = 8;  // u32 total_size, u32 reserved
+constexpr size_t TAG_HEADER = 8;    // u32 type, u32 size
+constexpr size_t TAG_ALIGN = 8;     // section 3.6.1: tags start 8-byte aligned
+constexpr size_t MMAP_HEADER = 16;  // tag header + entry_size + entry_version
+constexpr size_t MMAP_ENTRY_MIN = 24;
 
 template <typename T>
 T read(const uint8_t* p) {
@@ -64,23 +64,23 @@ Error parse_module(const Tag& t, Info& out) {
     Module m{read<uint32_t>(t.data), read<uint32_t>(t.data + 4), nullptr};
     if (m.end < m.start) return Error::ModuleBadRange;
     if (Error e = parse_string(t, 8, m.cmdline); e != Error::Ok) return e;
-    if (out.module_count == kMaxModules) return Error::TooManyModules;
+    if (out.module_count == MAX_MODULES) return Error::TooManyModules;
     out.modules[out.module_count++] = m;
     return Error::Ok;
 }
 
 Error parse_mmap(const Tag& t, Info& out) {
-    if (t.len < kMmapHeader - kTagHeader) return Error::TagTooSmall;
+    if (t.len < MMAP_HEADER - TAG_HEADER) return Error::TagTooSmall;
     const uint32_t entry_size = read<uint32_t>(t.data);
     // Section 3.6.8: entry_size is a multiple of 8 and at least one entry's size.
-    if (entry_size < kMmapEntryMin || entry_size % 8 != 0) return Error::MemoryMapBadEntrySize;
-    const size_t body = t.len - (kMmapHeader - kTagHeader);
+    if (entry_size < MMAP_ENTRY_MIN || entry_size % 8 != 0) return Error::MemoryMapBadEntrySize;
+    const size_t body = t.len - (MMAP_HEADER - TAG_HEADER);
     if (body % entry_size != 0) return Error::MemoryMapBadLength;
     for (size_t off = 0; off < body; off += entry_size) {
-        const uint8_t* e = t.data + (kMmapHeader - kTagHeader) + off;
+        const uint8_t* e = t.data + (MMAP_HEADER - TAG_HEADER) + off;
         MemoryRange r{read<uint64_t>(e), read<uint64_t>(e + 8), read<uint32_t>(e + 16)};
         if (r.length > UINT64_MAX - r.base) return Error::MemoryRangeOverflow;
-        if (out.memory_count == kMaxMemoryRanges) return Error::TooManyMemoryRanges;
+        if (out.memory_count == MAX_MEMORY_RANGES) return Error::TooManyMemoryRanges;
         out.memory[out.memory_count++] = r;
     }
     return Error::Ok;
@@ -95,29 +95,29 @@ Error parse_rsdp_copy(const Tag& t, const uint8_t*& ptr, size_t& len) {
 
 Error parse_tag(const Tag& t, Info& out, bool& seen_cmdline, bool& seen_mmap) {
     switch (t.type) {
-    case kTagCmdline:
+    case TAG_CMDLINE:
         if (seen_cmdline) return Error::DuplicateTag;
         seen_cmdline = true;
         return parse_string(t, 0, out.cmdline);
-    case kTagBootloaderName: return parse_string(t, 0, out.bootloader_name);
-    case kTagModule: return parse_module(t, out);
-    case kTagBasicMeminfo:
+    case TAG_BOOTLOADER_NAME: return parse_string(t, 0, out.bootloader_name);
+    case TAG_MODULE: return parse_module(t, out);
+    case TAG_BASIC_MEMINFO:
         if (t.len < 8) return Error::TagTooSmall;
         out.has_basic_meminfo = true;
         out.mem_lower_kib = read<uint32_t>(t.data);
         out.mem_upper_kib = read<uint32_t>(t.data + 4);
         return Error::Ok;
-    case kTagMmap:
+    case TAG_MMAP:
         if (seen_mmap) return Error::DuplicateTag;
         seen_mmap = true;
         return parse_mmap(t, out);
-    case kTagEfi64:
+    case TAG_EFI64:
         if (t.len < 8) return Error::TagTooSmall;
         out.efi64_system_table = read<uint64_t>(t.data);
         return Error::Ok;
-    case kTagAcpiOld: return parse_rsdp_copy(t, out.rsdp_v1, out.rsdp_v1_len);
-    case kTagAcpiNew: return parse_rsdp_copy(t, out.rsdp_v2, out.rsdp_v2_len);
-    case kTagLoadBaseAddr:
+    case TAG_ACPI_OLD: return parse_rsdp_copy(t, out.rsdp_v1, out.rsdp_v1_len);
+    case TAG_ACPI_NEW: return parse_rsdp_copy(t, out.rsdp_v2, out.rsdp_v2_len);
+    case TAG_LOAD_BASE_ADDR:
         if (t.len < 4) return Error::TagTooSmall;
         out.load_base_addr = read<uint32_t>(t.data);
         return Error::Ok;
@@ -127,13 +127,13 @@ Error parse_tag(const Tag& t, Info& out, bool& seen_cmdline, bool& seen_mmap) {
 
 // Reads the tag header at off; total is already known to fit the buffer.
 Error next_tag(const uint8_t* base, size_t off, size_t total, Tag& t) {
-    if (total - off < kTagHeader) return Error::TagHeaderTruncated;
+    if (total - off < TAG_HEADER) return Error::TagHeaderTruncated;
     t.type = read<uint32_t>(base + off);
     const uint32_t size = read<uint32_t>(base + off + 4);
-    if (size < kTagHeader) return Error::TagTooSmall;
+    if (size < TAG_HEADER) return Error::TagTooSmall;
     if (size > total - off) return Error::TagExceedsTotalSize;
-    t.data = base + off + kTagHeader;
-    t.len = size - kTagHeader;
+    t.data = base + off + TAG_HEADER;
+    t.len = size - TAG_HEADER;
     return Error::Ok;
 }
 
@@ -148,22 +148,22 @@ void reset(Info& out) {
 Error parse(const void* info, size_t max_size, Info& out) {
     reset(out);
     if (info == nullptr) return Error::NullInfo;
-    if (reinterpret_cast<uintptr_t>(info) % kTagAlign != 0) return Error::Misaligned;
-    if (max_size < kFixedHeader) return Error::BufferTooSmall;
+    if (reinterpret_cast<uintptr_t>(info) % TAG_ALIGN != 0) return Error::Misaligned;
+    if (max_size < FIXED_HEADER) return Error::BufferTooSmall;
     const auto* base = static_cast<const uint8_t*>(info);
     const uint32_t total = read<uint32_t>(base);
-    if (total < kFixedHeader + kTagHeader) return Error::TotalSizeTooSmall;
+    if (total < FIXED_HEADER + TAG_HEADER) return Error::TotalSizeTooSmall;
     if (total > max_size) return Error::TotalSizeExceedsBuffer;
     out.info_size = total;
 
     bool seen_cmdline = false, seen_mmap = false;
-    for (size_t off = kFixedHeader; off < total;) {
+    for (size_t off = FIXED_HEADER; off < total;) {
         Tag t;
         if (Error e = next_tag(base, off, total, t); e != Error::Ok) return e;
-        if (t.type == kTagEnd) return t.len == 0 ? Error::Ok : Error::BadEndTag;
+        if (t.type == TAG_END) return t.len == 0 ? Error::Ok : Error::BadEndTag;
         if (Error e = parse_tag(t, out, seen_cmdline, seen_mmap); e != Error::Ok) return e;
         // Sizes are at most total (< 4 GiB), so this cannot wrap a 64-bit size_t.
-        off += (t.len + kTagHeader + kTagAlign - 1) & ~(kTagAlign - 1);
+        off += (t.len + TAG_HEADER + TAG_ALIGN - 1) & ~(TAG_ALIGN - 1);
     }
     return Error::MissingEndTag;
 }

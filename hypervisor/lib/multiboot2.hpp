@@ -11,18 +11,18 @@
 namespace natsume::mb2 {
 
 // Memory map entry types (section 3.6.8).
-inline constexpr uint32_t kMemoryAvailable = 1;
-inline constexpr uint32_t kMemoryReserved = 2;
-inline constexpr uint32_t kMemoryAcpiReclaimable = 3;
-inline constexpr uint32_t kMemoryNvs = 4;
-inline constexpr uint32_t kMemoryBad = 5;
+inline constexpr uint32_t MEMORY_AVAILABLE = 1;
+inline constexpr uint32_t MEMORY_RESERVED = 2;
+inline constexpr uint32_t MEMORY_ACPI_RECLAIMABLE = 3;
+inline constexpr uint32_t MEMORY_NVS = 4;
+inline constexpr uint32_t MEMORY_BAD = 5;
 
-inline constexpr size_t kMaxMemoryRanges = 128;
-inline constexpr size_t kMaxModules = 32;
+inline constexpr size_t MAX_MEMORY_RANGES = 128;
+inline constexpr size_t MAX_MODULES = 32;
 
 struct MemoryRange {
     uint64_t base, length;
-    uint32_t type;  // kMemory*; 1 = available
+    uint32_t type;  // MEMORY*; 1 = available
 };
 
 struct Module {
@@ -32,9 +32,9 @@ struct Module {
 
 struct Info {
     const char* cmdline;  // may be "" (never null after parse)
-    MemoryRange memory[kMaxMemoryRanges];
+    MemoryRange memory[MAX_MEMORY_RANGES];
     size_t memory_count;
-    Module modules[kMaxModules];
+    Module modules[MAX_MODULES];
     size_t module_count;
     const uint8_t* rsdp_v1;  // copies of the RSDP from tags 14 / 15, or null
     size_t rsdp_v1_len;

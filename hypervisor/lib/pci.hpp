@@ -38,7 +38,7 @@ struct Function {
     uint8_t irq_line, irq_pin;                            // pin: 0 none, 1..4 INTA#..INTD#
     bool multifunction, is_bridge;
     uint8_t secondary_bus;  // bridges only: as programmed by firmware
-    Bar bars[kMaxBars];     // filled by size_bars, packed; bars[i].index names the slot
+    Bar bars[MAX_BARS];     // filled by size_bars, packed; bars[i].index names the slot
     uint8_t bar_count;
     uint8_t cap_msi, cap_msix, cap_pcie, cap_pm;  // capability offsets, 0 = absent
     // Command bit 10 (Interrupt Disable) sticks, or the function is PCI Express
@@ -50,9 +50,9 @@ struct Function {
     uint8_t revision;
 };
 
-inline constexpr size_t kMaxFunctions = 64;
+inline constexpr size_t MAX_FUNCTIONS = 64;
 struct Inventory {
-    Function functions[kMaxFunctions];
+    Function functions[MAX_FUNCTIONS];
     size_t count;
 };
 

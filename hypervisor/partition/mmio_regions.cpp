@@ -8,7 +8,7 @@ MmioRegistry::Error MmioRegistry::add(uint64_t base, uint64_t size, MmioKind kin
     if (base + size < base) return Error::Overlap;   // wraps: overlaps everything below it
     for (size_t i = 0; i < count_; i++)
         if (base < r_[i].base + r_[i].size && r_[i].base < base + size) return Error::Overlap;
-    if (count_ == kMax) return Error::Full;
+    if (count_ == MAX) return Error::Full;
     r_[count_++] = {base, size, kind, device};
     return Error::Ok;
 }

@@ -26,7 +26,7 @@ struct MmioRegion {
 
 class MmioRegistry {
 public:
-    static constexpr size_t kMax = 40;   // lapic, ioapic, ecam, 2 per device (16 devices), spare
+    static constexpr size_t MAX = 40;   // lapic, ioapic, ecam, 2 per device (16 devices), spare
 
     enum class [[nodiscard]] Error : uint8_t { Ok, Full, Unaligned, Empty, Overlap };
     // Adds a region; a region may not overlap another (one handler per page).
@@ -43,7 +43,7 @@ public:
     void clear() { count_ = 0; }
 
 private:
-    MmioRegion r_[kMax]{};
+    MmioRegion r_[MAX]{};
     size_t count_ = 0;
 };
 const char* to_string(MmioRegistry::Error);

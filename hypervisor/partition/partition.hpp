@@ -59,7 +59,7 @@ struct PartitionDevice {
     msix::Location msix_loc;
     msix::Table msix_table;
     // Interrupt remapping: the remapping entries of its MSI (one) and of the
-    // MSI-X entries kept (msix::kMaxVectors at most); counts 0 without.
+    // MSI-X entries kept (msix::MAX_VECTORS at most); counts 0 without.
     uint16_t msi_irte, msi_irte_count;
     uint16_t msix_irte, msix_irte_count;
 };

@@ -19,8 +19,8 @@ constexpr uint16_t MSI_ENABLE = 1u << 0, MSI_64BIT = 1u << 7, MSI_MULTIPLE_ENABL
 bool Edu::probe() {
     if (!pci::find(VENDOR, DEVICE, bdf_)) return false;
     mmio_ = pci::bar_address(bdf_, 0);
-    uint16_t cmd = pci::read16(bdf_, natsume::pci::kCommand);
-    pci::write16(bdf_, natsume::pci::kCommand, cmd | natsume::pci::kCmdMemorySpace | natsume::pci::kCmdBusMaster | natsume::pci::kCmdInterruptDisable);
+    uint16_t cmd = pci::read16(bdf_, natsume::pci::COMMAND);
+    pci::write16(bdf_, natsume::pci::COMMAND, cmd | natsume::pci::CMD_MEMORY_SPACE | natsume::pci::CMD_BUS_MASTER | natsume::pci::CMD_INTERRUPT_DISABLE);
     return mmio_ != 0;
 }
 
@@ -41,7 +41,7 @@ bool Edu::dma_to_device(uint64_t iova, uint32_t len) { return dma(iova, BUFFER, 
 bool Edu::dma_from_device(uint64_t iova, uint32_t len) { return dma(BUFFER, iova, len, DMA_TO_RAM); }
 
 bool Edu::set_msi(uint64_t address, uint32_t data) {
-    uint8_t cap = pci::find_capability(bdf_, natsume::pci::kCapMsi);
+    uint8_t cap = pci::find_capability(bdf_, natsume::pci::CAP_MSI);
     if (cap == 0) return false;
     uint16_t control = pci::read16(bdf_, static_cast<uint16_t>(cap + MSI_CONTROL));
     bool wide = (control & MSI_64BIT) != 0;

@@ -30,7 +30,7 @@ bool find(uint16_t vendor, uint16_t device, dmar::Bdf& out) {
     for (uint8_t dev = 0; dev < 32; dev++) {
         for (uint8_t fn = 0; fn < 8; fn++) {
             dmar::Bdf b{0, dev, fn};
-            uint32_t id = read32(b, hw::kVendorId);
+            uint32_t id = read32(b, hw::VENDOR_ID);
             if ((id & 0xffff) == 0xffff) {
                 if (fn == 0) break;   // no device: its other functions cannot exist
                 continue;
@@ -47,9 +47,9 @@ bool find(uint16_t vendor, uint16_t device, dmar::Bdf& out) {
 uint8_t find_capability(dmar::Bdf d, uint8_t id) { return hw::find_capability(access(), d.raw(), id); }
 
 uint64_t bar_address(dmar::Bdf d, unsigned index) {
-    auto off = static_cast<uint16_t>(hw::kBar0 + 4 * index);
+    auto off = static_cast<uint16_t>(hw::BAR0 + 4 * index);
     uint32_t lo = read32(d, off);
-    uint32_t hi = (lo & hw::kBarMemTypeMask) == hw::kBarMemType64 ? read32(d, static_cast<uint16_t>(off + 4)) : 0;
+    uint32_t hi = (lo & hw::BAR_MEM_TYPE_MASK) == hw::BAR_MEM_TYPE64 ? read32(d, static_cast<uint16_t>(off + 4)) : 0;
     hw::BarRegister b = hw::decode_bar(lo, hi);
     return b.io ? 0 : b.base;
 }

@@ -156,7 +156,7 @@ void Suite::test_dmar() {
     }
     unit_ = dmar::unit_for(d, 0, edu_.bdf(), pci::config_read8, nullptr);
     report("dmar", unit_ >= 0, "\"units\":%zu,\"haw\":%u,\"intr_remap\":%s,\"edu_unit\":%d,\"base\":\"0x%lx\"",
-           d.unit_count, d.host_address_width, (d.flags & dmar::kDmarIntrRemap) ? "true" : "false", unit_,
+           d.unit_count, d.host_address_width, (d.flags & dmar::DMAR_INTR_REMAP) ? "true" : "false", unit_,
            unit_ >= 0 ? d.units[unit_].base : 0);
 }
 
@@ -277,15 +277,15 @@ void Suite::test_dma_peer_to_peer() {
     constexpr uint32_t TABLES = 0x5200;   // 8254x MTA, then RAL/RAH and VFTA (8254x SDM 13.5)
     uint64_t bar = pci::bar_address(other_, 0);
     auto* regs = reinterpret_cast<volatile uint32_t*>(bar + TABLES);
-    uint16_t command = pci::read16(other_, natsume::pci::kCommand);
-    pci::write16(other_, natsume::pci::kCommand, static_cast<uint16_t>(command | natsume::pci::kCmdMemorySpace));
+    uint16_t command = pci::read16(other_, natsume::pci::COMMAND);
+    pci::write16(other_, natsume::pci::COMMAND, static_cast<uint16_t>(command | natsume::pci::CMD_MEMORY_SPACE));
     bool usable = bar != 0;
     for (unsigned i = 0; usable && i < 4; i++) regs[i] = 0x12345670u + i;
     bool done = usable && edu_.dma_from_device(bar + TABLES, LEN);
     bool untouched = usable;
     for (unsigned i = 0; usable && i < 4; i++) untouched = untouched && regs[i] == 0x12345670u + i;
     for (unsigned i = 0; usable && i < 4; i++) regs[i] = 0;
-    pci::write16(other_, natsume::pci::kCommand, command);
+    pci::write16(other_, natsume::pci::COMMAND, command);
     FaultSummary f = faults();
     // Fault records carry the page (VT-d 10.4.14: FI is bits 63:12).
     bool recorded = f.count >= 1 && f.last.source_id == edu_.bdf().raw() &&
@@ -321,12 +321,12 @@ void Suite::test_dma_fault_storm() {
 // What a stopped partition's device gets (devices::quiesce): bus mastering
 // off. A DMA it then starts reaches no memory, not even a mapped page.
 void Suite::test_dma_bus_master_off() {
-    uint16_t command = pci::read16(edu_.bdf(), natsume::pci::kCommand);
+    uint16_t command = pci::read16(edu_.bdf(), natsume::pci::COMMAND);
     memset(dst_page, SENTINEL, LEN);
-    pci::write16(edu_.bdf(), natsume::pci::kCommand, static_cast<uint16_t>(command & ~natsume::pci::kCmdBusMaster));
+    pci::write16(edu_.bdf(), natsume::pci::COMMAND, static_cast<uint16_t>(command & ~natsume::pci::CMD_BUS_MASTER));
     bool done = edu_.dma_from_device(DST_IOVA, LEN);
     bool untouched = all_equal(dst_page, LEN, SENTINEL);
-    pci::write16(edu_.bdf(), natsume::pci::kCommand, command);
+    pci::write16(edu_.bdf(), natsume::pci::COMMAND, command);
     FaultSummary f = faults();
     report("dma-bus-master-off", done && untouched,
            "\"iova\":\"0x%lx\",\"untouched\":%s,\"faults\":%zu", DST_IOVA, untouched ? "true" : "false", f.count);
@@ -552,14 +552,14 @@ namespace e1000e {
 namespace nic = drivers::e1000;
 constexpr uint32_t ICR = nic::reg(nic::Reg::Icr), ICS = nic::reg(nic::Reg::Ics), IMS = nic::reg(nic::Reg::Ims),
                    IMC = nic::reg(nic::Reg::Imc), IVAR = nic::reg(nic::Reg::Ivar);
-constexpr uint32_t CAUSE_RXQ0 = nic::kIntRxq0, IVAR_VALID = nic::kIvarValid;
+constexpr uint32_t CAUSE_RXQ0 = nic::INT_RXQ0, IVAR_VALID = nic::IVAR_VALID;
 }  // namespace e1000e
 
 void Suite::test_msix_virtualized() {
     constexpr uint16_t ENTRY = 2;
     const natsume::pci::ConfigAccess& hw = pci::access();
     static natsume::pci::Function fn;
-    const natsume::pci::Function* found = find_function(drivers::e1000::kVendorIntel, drivers::e1000::kDevice82574L);
+    const natsume::pci::Function* found = find_function(drivers::e1000::VENDOR_INTEL, drivers::e1000::DEVICE82574_L);
     if (!found || !found->cap_msix) {
         report("msix-virtualized-remapped", false, "\"error\":\"no e1000e (8086:10d3) with MSI-X: run with -device e1000e\"");
         return;
@@ -568,7 +568,7 @@ void Suite::test_msix_virtualized() {
     static msix::Location loc;
     bool located = natsume::pci::size_bars(hw, fn) == natsume::pci::Error::Ok && msix::locate(fn, hw, fn.cap_msix, loc);
     uint32_t dest = target_core(p_);
-    VirtualRoute route{&iommu_, fn.bdf, x86::lapic::x2apic_mode(), IRTE_VIRTUAL_MSIX, msix::kMaxVectors, 0};
+    VirtualRoute route{&iommu_, fn.bdf, x86::lapic::x2apic_mode(), IRTE_VIRTUAL_MSIX, msix::MAX_VECTORS, 0};
     static msix::Table table;
     bool ready = located && table.init(loc.table_entries, msi::Route{dest, route_virtual, &route}) == msix::Error::Ok;
     auto apply = [&](const msix::Action& a) {
@@ -577,27 +577,27 @@ void Suite::test_msix_virtualized() {
         return a.kind != msix::Action::Kind::Refused;
     };
     for (uint16_t i = 0; ready && i < loc.table_entries; i++) ready = apply(table.sync(i));
-    auto guest = [&](uint32_t field, uint32_t v) { return apply(table.write(ENTRY * msix::kEntrySize + field, 4, v)); };
-    bool programmed = ready && guest(msix::kAddressLo, 0xfeefe000u) && guest(msix::kAddressHi, 0) &&
-                      guest(msix::kData, VECTOR_GUEST) && guest(msix::kVectorControl, 0);
-    auto* hw_entry = reinterpret_cast<volatile uint32_t*>(loc.table_address + ENTRY * msix::kEntrySize);
+    auto guest = [&](uint32_t field, uint32_t v) { return apply(table.write(ENTRY * msix::ENTRY_SIZE + field, 4, v)); };
+    bool programmed = ready && guest(msix::ADDRESS_LO, 0xfeefe000u) && guest(msix::ADDRESS_HI, 0) &&
+                      guest(msix::DATA, VECTOR_GUEST) && guest(msix::VECTOR_CONTROL, 0);
+    auto* hw_entry = reinterpret_cast<volatile uint32_t*>(loc.table_address + ENTRY * msix::ENTRY_SIZE);
     uint32_t hw_address = ready ? hw_entry[0] : 0, hw_data = ready ? hw_entry[2] : ~0u;
     bool remappable = hw_address == static_cast<uint32_t>(vtd::remappable_msi(IRTE_VIRTUAL_MSIX + ENTRY).address) &&
                       hw_data == 0;
     // MSI-X on (function mask clear), the NIC's RxQ0 cause routed to the entry.
-    auto control_at = static_cast<uint16_t>(fn.cap_msix + msix::kMessageControl);
+    auto control_at = static_cast<uint16_t>(fn.cap_msix + msix::MESSAGE_CONTROL);
     uint16_t control = natsume::pci::read16(hw, fn.bdf, control_at);
-    uint16_t command = natsume::pci::read16(hw, fn.bdf, natsume::pci::kCommand);
+    uint16_t command = natsume::pci::read16(hw, fn.bdf, natsume::pci::COMMAND);
     const uint64_t regs = fn.bar_count ? fn.bars[0].base : 0;
     auto reg = [&](uint32_t off) -> volatile uint32_t& { return *reinterpret_cast<volatile uint32_t*>(regs + off); };
     auto clear_causes = [&] { uint32_t icr = reg(e1000e::ICR); (void)icr; };   // read-to-clear
     bool raised = false, masked_quiet = false;
     uint32_t before = irq_log(VECTOR_GUEST).count, core = 0;
     if (programmed && regs) {
-        natsume::pci::write16(hw, fn.bdf, natsume::pci::kCommand,
-                              static_cast<uint16_t>(command | natsume::pci::kCmdMemorySpace | natsume::pci::kCmdBusMaster));
+        natsume::pci::write16(hw, fn.bdf, natsume::pci::COMMAND,
+                              static_cast<uint16_t>(command | natsume::pci::CMD_MEMORY_SPACE | natsume::pci::CMD_BUS_MASTER));
         natsume::pci::write16(hw, fn.bdf, control_at,
-                              static_cast<uint16_t>((control | msix::kControlEnable) & ~msix::kControlFunctionMask));
+                              static_cast<uint16_t>((control | msix::CONTROL_ENABLE) & ~msix::CONTROL_FUNCTION_MASK));
         reg(e1000e::IVAR) = e1000e::IVAR_VALID | ENTRY;
         reg(e1000e::IMS) = e1000e::CAUSE_RXQ0;
         reg(e1000e::ICS) = e1000e::CAUSE_RXQ0;
@@ -606,13 +606,13 @@ void Suite::test_msix_virtualized() {
         clear_causes();   // so the next cause is a new one
         // The guest masks the entry: the device must stay silent.
         uint32_t at_mask = irq_log(VECTOR_GUEST).count;
-        (void)guest(msix::kVectorControl, msix::kVectorMasked);
+        (void)guest(msix::VECTOR_CONTROL, msix::VECTOR_MASKED);
         reg(e1000e::ICS) = e1000e::CAUSE_RXQ0;
         masked_quiet = !wait_irq(VECTOR_GUEST, at_mask + 1);
         reg(e1000e::IMC) = ~0u;
         clear_causes();
-        natsume::pci::write16(hw, fn.bdf, control_at, static_cast<uint16_t>(control & ~msix::kControlEnable));
-        natsume::pci::write16(hw, fn.bdf, natsume::pci::kCommand, command);
+        natsume::pci::write16(hw, fn.bdf, control_at, static_cast<uint16_t>(control & ~msix::CONTROL_ENABLE));
+        natsume::pci::write16(hw, fn.bdf, natsume::pci::COMMAND, command);
     }
     FaultSummary f = faults();
     char b[8];

@@ -4,11 +4,11 @@ namespace natsume::apic_msr {
 
 Verdict check(uint64_t current, uint64_t value, const Caps& caps) {
     if (value & reserved_bits(caps)) return Verdict::Reserved;
-    uint64_t address_mask = ~reserved_bits(caps) & ~((1ull << kAddressShift) - 1);
+    uint64_t address_mask = ~reserved_bits(caps) & ~((1ull << ADDRESS_SHIFT) - 1);
     if ((value ^ current) & address_mask) return Verdict::Moved;
-    if ((value ^ current) & kBsp) return Verdict::Bsp;
-    if (!(value & kGlobalEnable)) return (current & kX2apicEnable) ? Verdict::LeavesX2apic : Verdict::Disabled;
-    if ((current & kX2apicEnable) && !(value & kX2apicEnable)) return Verdict::LeavesX2apic;
+    if ((value ^ current) & BSP) return Verdict::Bsp;
+    if (!(value & GLOBAL_ENABLE)) return (current & X2APIC_ENABLE) ? Verdict::LeavesX2apic : Verdict::Disabled;
+    if ((current & X2APIC_ENABLE) && !(value & X2APIC_ENABLE)) return Verdict::LeavesX2apic;
     return Verdict::Ok;
 }
 

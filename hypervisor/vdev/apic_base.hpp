@@ -13,10 +13,10 @@
 
 namespace natsume::apic_msr {
 
-inline constexpr uint64_t kBsp = 1ull << 8;
-inline constexpr uint64_t kX2apicEnable = 1ull << 10;
-inline constexpr uint64_t kGlobalEnable = 1ull << 11;
-inline constexpr unsigned kAddressShift = 12;
+inline constexpr uint64_t BSP = 1ull << 8;
+inline constexpr uint64_t X2APIC_ENABLE = 1ull << 10;
+inline constexpr uint64_t GLOBAL_ENABLE = 1ull << 11;
+inline constexpr unsigned ADDRESS_SHIFT = 12;
 
 struct Caps {
     uint8_t maxphyaddr;  // CPUID 0x80000008 EAX[7:0]
@@ -34,8 +34,8 @@ enum class Verdict : uint8_t {
 
 // The bits that must be zero in any IA32_APIC_BASE value on this CPU.
 constexpr uint64_t reserved_bits(const Caps& c) {
-    uint64_t address = (c.maxphyaddr >= 64 ? ~0ull : (1ull << c.maxphyaddr) - 1) & ~((1ull << kAddressShift) - 1);
-    uint64_t allowed = address | kBsp | kGlobalEnable | (c.x2apic ? kX2apicEnable : 0);
+    uint64_t address = (c.maxphyaddr >= 64 ? ~0ull : (1ull << c.maxphyaddr) - 1) & ~((1ull << ADDRESS_SHIFT) - 1);
+    uint64_t allowed = address | BSP | GLOBAL_ENABLE | (c.x2apic ? X2APIC_ENABLE : 0);
     return ~allowed;
 }
 

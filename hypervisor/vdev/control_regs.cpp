@@ -5,7 +5,7 @@ namespace natsume::cregs {
 namespace {
 constexpr Result ok() { return {Verdict::Ok, nullptr}; }
 constexpr Result gp(const char* why) { return {Verdict::Gp, why}; }
-constexpr uint64_t kCr3PcidMask = 0xfff, kCr3NoFlush = 1ull << 63;
+constexpr uint64_t CR3_PCID_MASK = 0xfff, CR3_NO_FLUSH = 1ull << 63;
 }  // namespace
 
 Result check_cr0(uint64_t value, bool in_64bit_code) {
@@ -23,13 +23,13 @@ Result check_cr4(uint64_t value, uint64_t old, uint64_t fixed1, uint64_t cr3) {
     if (value & ~fixed1) return gp("a CR4 bit this CPU reserves");
     if (!(value & cr4::PAE)) return gp("CR4.PAE cleared in IA-32e mode");
     if ((value ^ old) & cr4::LA57) return gp("CR4.LA57 changed in IA-32e mode");
-    if ((value & cr4::PCIDE) && !(old & cr4::PCIDE) && (cr3 & kCr3PcidMask))
+    if ((value & cr4::PCIDE) && !(old & cr4::PCIDE) && (cr3 & CR3_PCID_MASK))
         return gp("CR4.PCIDE set while CR3[11:0] is not 0");
     return ok();
 }
 
 Result check_cr3(uint64_t value, uint8_t maxphyaddr, bool pcide, uint64_t* load) {
-    uint64_t v = pcide ? value & ~kCr3NoFlush : value;
+    uint64_t v = pcide ? value & ~CR3_NO_FLUSH : value;
     uint64_t reserved = maxphyaddr >= 64 ? 0 : ~((1ull << maxphyaddr) - 1);
     if (v & reserved) return gp("CR3 bits above MAXPHYADDR are reserved");
     *load = v;

@@ -5,7 +5,7 @@ namespace {
 namespace reg = drivers::lapic::icr;
 
 // Vectors 0..15 are illegal for fixed IPIs (SDM Vol. 3A 10.5.3, "Send Illegal Vector").
-constexpr uint8_t kFirstLegalVector = 16;
+constexpr uint8_t FIRST_LEGAL_VECTOR = 16;
 
 // The fields both ICR forms share in their low 32 bits.
 struct Fields {
@@ -51,7 +51,7 @@ bool owned(const Partition& p, uint32_t apic_id) {
 
 Verdict check(const Fields& f, const Partition& p) {
     if (Verdict v = refuse_mode(f.mode); !v.allow) return v;
-    if (f.vector < kFirstLegalVector)
+    if (f.vector < FIRST_LEGAL_VECTOR)
         return refuse(Reason::IllegalVector, "vectors 0-15 are illegal for fixed IPIs");
     switch (f.shorthand) {
         case Shorthand::Self: return {true, "fixed IPI to self", Reason::Allowed};

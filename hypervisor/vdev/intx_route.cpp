@@ -4,9 +4,9 @@ namespace natsume::intx {
 namespace {
 
 bool input_ok(const Device* devices, size_t count) {
-    if (count > kMaxDevicesPerLine || (count != 0 && devices == nullptr)) return false;
+    if (count > MAX_DEVICES_PER_LINE || (count != 0 && devices == nullptr)) return false;
     for (size_t i = 0; i < count; ++i)
-        if (devices[i].owner >= kMaxPartitions) return false;
+        if (devices[i].owner >= MAX_PARTITIONS) return false;
     return true;
 }
 

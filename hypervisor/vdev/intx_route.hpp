@@ -13,12 +13,12 @@
 
 namespace natsume::intx {
 
-inline constexpr size_t kMaxDevicesPerLine = 32;  // bitmaps below are 32 bits
-inline constexpr uint8_t kMaxPartitions = 64;     // owners bitmap is 64 bits
+inline constexpr size_t MAX_DEVICES_PER_LINE = 32;  // bitmaps below are 32 bits
+inline constexpr uint8_t MAX_PARTITIONS = 64;     // owners bitmap is 64 bits
 
 struct Device {
     uint16_t bdf;                 // bus << 8 | device << 3 | function
-    uint8_t owner;                // partition index, < kMaxPartitions
+    uint8_t owner;                // partition index, < MAX_PARTITIONS
     bool status_bit3_supported;   // the device (or a device-specific check) can tell
     bool status_bit3_value;       // it asserted INTx (meaningful only if supported)
 };

@@ -23,15 +23,15 @@ struct Message {
     constexpr bool operator==(const Message&) const = default;
 };
 
-inline constexpr uint32_t kAddressBase = 0xFEE00000u;
-inline constexpr uint32_t kDestShift = 12;
-inline constexpr uint32_t kMaxCompatibilityApicId = 0xFF;   // 8 destination bits
+inline constexpr uint32_t ADDRESS_BASE = 0xFEE00000u;
+inline constexpr uint32_t DEST_SHIFT = 12;
+inline constexpr uint32_t MAX_COMPATIBILITY_APIC_ID = 0xFF;   // 8 destination bits
 // Vectors 0-15 are exceptions (SDM Vol. 3A 6.2): a message carrying one would
 // be taken as an exception by the guest, so no route ever programs one.
-inline constexpr uint8_t kMinVector = 0x10;
+inline constexpr uint8_t MIN_VECTOR = 0x10;
 
 constexpr Message compatibility(uint32_t apic_id, uint8_t vector) {
-    return {kAddressBase | (apic_id & kMaxCompatibilityApicId) << kDestShift, vector};
+    return {ADDRESS_BASE | (apic_id & MAX_COMPATIBILITY_APIC_ID) << DEST_SHIFT, vector};
 }
 
 // slot: 0 for MSI (one message: Multiple Message Enable is kept at 0), the

@@ -17,7 +17,7 @@
 // reported as NotInTable and the caller performs them on the hardware as
 // they are.
 //
-// Memory is bounded: a Table keeps the guest's view of the first kMaxVectors
+// Memory is bounded: a Table keeps the guest's view of the first MAX_VECTORS
 // entries. Entries beyond that stay masked in hardware; writes to them are
 // dropped, and an attempt to unmask one is refused with a reason to log.
 #pragma once
@@ -30,26 +30,26 @@
 namespace natsume::msix {
 
 // Capability registers, offsets from the capability (6.8.2.1-6.8.2.3).
-inline constexpr uint8_t kMessageControl = 0x02, kTableOffsetBir = 0x04, kPbaOffsetBir = 0x08;
+inline constexpr uint8_t MESSAGE_CONTROL = 0x02, TABLE_OFFSET_BIR = 0x04, PBA_OFFSET_BIR = 0x08;
 // Message Control: table size N-1 in bits 10:0, Function Mask, MSI-X Enable.
-inline constexpr uint16_t kControlTableSizeMask = 0x07FF;
-inline constexpr uint16_t kControlFunctionMask = 1u << 14, kControlEnable = 1u << 15;
+inline constexpr uint16_t CONTROL_TABLE_SIZE_MASK = 0x07FF;
+inline constexpr uint16_t CONTROL_FUNCTION_MASK = 1u << 14, CONTROL_ENABLE = 1u << 15;
 // Table/PBA Offset registers: BAR indicator in bits 2:0, qword-aligned offset above.
-inline constexpr uint32_t kBirMask = 0x7, kOffsetMask = ~0x7u;
+inline constexpr uint32_t BIR_MASK = 0x7, OFFSET_MASK = ~0x7u;
 
 // Table entries (6.8.2.6-6.8.2.9): 16 bytes each.
-inline constexpr uint32_t kEntrySize = 16;
-inline constexpr uint32_t kAddressLo = 0x0, kAddressHi = 0x4, kData = 0x8, kVectorControl = 0xC;
-inline constexpr uint32_t kVectorMasked = 1u << 0;  // the other vector control bits are reserved
-inline constexpr uint16_t kMaxTableEntries = 2048;  // the 11-bit table size field
-inline constexpr uint16_t kMaxVectors = 64;         // entries a Table keeps; see the header comment
+inline constexpr uint32_t ENTRY_SIZE = 16;
+inline constexpr uint32_t ADDRESS_LO = 0x0, ADDRESS_HI = 0x4, DATA = 0x8, VECTOR_CONTROL = 0xC;
+inline constexpr uint32_t VECTOR_MASKED = 1u << 0;  // the other vector control bits are reserved
+inline constexpr uint16_t MAX_TABLE_ENTRIES = 2048;  // the 11-bit table size field
+inline constexpr uint16_t MAX_VECTORS = 64;         // entries a Table keeps; see the header comment
 
 // The guest's message data: the vector in bits 7:0 (SDM Vol. 3A 10.11.2).
-inline constexpr uint32_t kDataVectorMask = 0xFF;
-inline constexpr uint8_t kMinVector = msi::kMinVector;
+inline constexpr uint32_t DATA_VECTOR_MASK = 0xFF;
+inline constexpr uint8_t MIN_VECTOR = msi::MIN_VECTOR;
 
-inline constexpr uint64_t kPageSize = 4096;
-inline constexpr uint32_t kNotInTable = 0xFFFFFFFFu;
+inline constexpr uint64_t PAGE_SIZE = 4096;
+inline constexpr uint32_t NOT_IN_TABLE = 0xFFFFFFFFu;
 
 // Where a function's MSI-X table and PBA live. Addresses are physical; BARs
 // stay where the platform put them, so they are also the owner's
@@ -77,7 +77,7 @@ struct Location {
 // is then unspecified).
 bool locate(const pci::Function& fn, const pci::ConfigAccess& hw, uint8_t cap_offset, Location& out);
 
-// The offset of a physical address within the table, or kNotInTable.
+// The offset of a physical address within the table, or NOT_IN_TABLE.
 uint32_t offset_in_table(const Location& loc, uint64_t address);
 // Why an access to the table's pages is not carried out, or nullptr: only
 // naturally aligned 4- and 8-byte accesses (PCI Local Bus 3.0, 6.8.2: the
@@ -94,7 +94,7 @@ struct HwWrite {
 };
 
 // Mask, address lo, address hi, data, unmask: the most one entry ever needs.
-inline constexpr uint8_t kMaxHwWrites = 5;
+inline constexpr uint8_t MAX_HW_WRITES = 5;
 
 // What a guest write means for the hardware. The writes touch one entry and
 // come in a safe order: if the entry's address or data must change while it
@@ -108,7 +108,7 @@ struct Action {
         Refused,     // as Handled (writes keep the entry masked), and log why
     } kind;
     uint8_t count;
-    HwWrite writes[kMaxHwWrites];
+    HwWrite writes[MAX_HW_WRITES];
     const char* why;  // Refused only
 };
 
@@ -164,13 +164,13 @@ private:
         bool hw_programmed, hw_masked;
     };
 
-    uint32_t bytes() const { return static_cast<uint32_t>(entries_) * kEntrySize; }
+    uint32_t bytes() const { return static_cast<uint32_t>(entries_) * ENTRY_SIZE; }
     bool complete(const Entry& e) const;
     void store(uint32_t offset, uint32_t lane_mask, uint32_t value);
     Action apply(uint16_t entry);
     const char* program(uint16_t entry, uint8_t vector, Action& a);
 
-    Entry e_[kMaxVectors]{};
+    Entry e_[MAX_VECTORS]{};
     uint16_t entries_ = 0;
     msi::Route route_{};
 };

@@ -5,15 +5,15 @@ namespace {
 
 // Delivery modes (datasheet 3.2.4, bits 10:8). SMI (2), NMI (4), INIT (5) and
 // ExtINT (7) would let a partition reach another core's firmware or reset path.
-constexpr uint8_t kModeFixed = 0, kModeLowestPriority = 1;
-constexpr uint32_t kIdShift = 24;        // ID and ARB: bits 27:24
-constexpr uint32_t kIdMask = 0xF;
-constexpr uint32_t kMaxRedirShift = 16;  // VER: maximum redirection entry, bits 23:16
-constexpr uint8_t kVersion82093 = 0x11, kVersionWithEoi = 0x20;
+constexpr uint8_t MODE_FIXED = 0, MODE_LOWEST_PRIORITY = 1;
+constexpr uint32_t ID_SHIFT = 24;        // ID and ARB: bits 27:24
+constexpr uint32_t ID_MASK = 0xF;
+constexpr uint32_t MAX_REDIR_SHIFT = 16;  // VER: maximum redirection entry, bits 23:16
+constexpr uint8_t VERSION82093 = 0x11, VERSION_WITH_EOI = 0x20;
 // Bits the guest may choose in the physical entry; everything else is forced.
-constexpr uint64_t kGuestKept = hw::VECTOR_MASK | hw::ACTIVE_LOW | hw::LEVEL | hw::MASKED;
-constexpr uint64_t kReadOnly = hw::DELIVERY_STATUS | hw::REMOTE_IRR;
-constexpr uint32_t kMaxXapicId = 0xFE;  // 0xFF is the physical broadcast ID
+constexpr uint64_t GUEST_KEPT = hw::VECTOR_MASK | hw::ACTIVE_LOW | hw::LEVEL | hw::MASKED;
+constexpr uint64_t READ_ONLY = hw::DELIVERY_STATUS | hw::REMOTE_IRR;
+constexpr uint32_t MAX_XAPIC_ID = 0xFE;  // 0xFF is the physical broadcast ID
 
 uint64_t pin_mask(uint8_t pins) { return pins >= 64 ? ~0ull : (1ull << pins) - 1; }
 
@@ -50,10 +50,10 @@ bool pin_register(uint8_t index, uint8_t pins, uint8_t& pin, bool& high_half) {
 }  // namespace
 
 bool config_ok(const Config& c) {
-    if (c.pins == 0 || c.pins > kMaxPins) return false;
+    if (c.pins == 0 || c.pins > MAX_PINS) return false;
     if (c.owned & ~pin_mask(c.pins)) return false;
-    if (c.version != kVersion82093 && c.version != kVersionWithEoi) return false;
-    if (!c.remapped) return c.owner_apic_id <= kMaxXapicId;
+    if (c.version != VERSION82093 && c.version != VERSION_WITH_EOI) return false;
+    if (!c.remapped) return c.owner_apic_id <= MAX_XAPIC_ID;
     return static_cast<uint32_t>(c.irte_base) + c.pins - 1 <= 0xFFFF;
 }
 
@@ -61,12 +61,12 @@ Action translate_entry(const Config& c, uint8_t pin, uint64_t guest) {
     const uint8_t vector = static_cast<uint8_t>(guest & hw::VECTOR_MASK);
     const uint8_t mode = static_cast<uint8_t>((guest & hw::DELIVERY_MASK) >> 8);
     if (!(guest & hw::MASKED)) {
-        if (vector < kMinVector || vector > kMaxVector) return refused(Why::BadVector, pin);
+        if (vector < MIN_VECTOR || vector > MAX_VECTOR) return refused(Why::BadVector, pin);
         // Lowest priority among one destination core is Fixed.
-        if (mode != kModeFixed && mode != kModeLowestPriority) return refused(Why::BadDeliveryMode, pin);
+        if (mode != MODE_FIXED && mode != MODE_LOWEST_PRIORITY) return refused(Why::BadDeliveryMode, pin);
     }
     // Fixed delivery and physical destination mode are the zero encodings.
-    uint64_t phys = guest & kGuestKept;
+    uint64_t phys = guest & GUEST_KEPT;
     Action a = simple(Kind::ProgramPin, pin);
     if (c.remapped) {
         a.irte_index = static_cast<uint16_t>(c.irte_base + pin);
@@ -81,15 +81,15 @@ Action translate_entry(const Config& c, uint8_t pin, uint64_t guest) {
     return a;
 }
 
-Vioapic::Vioapic(const Config& config) : config_(config), id_(static_cast<uint8_t>(config.ioapic_id & kIdMask)) {
-    if (config_.pins > kMaxPins) config_.pins = kMaxPins;
+Vioapic::Vioapic(const Config& config) : config_(config), id_(static_cast<uint8_t>(config.ioapic_id & ID_MASK)) {
+    if (config_.pins > MAX_PINS) config_.pins = MAX_PINS;
     config_.owned &= pin_mask(config_.pins);
     for (uint64_t& e : shadow_) e = hw::MASKED;  // reset state: every entry masked
 }
 
 bool Vioapic::owns(uint8_t pin) const { return pin < config_.pins && ((config_.owned >> pin) & 1); }
 
-uint64_t Vioapic::shadow(uint8_t pin) const { return pin < kMaxPins ? shadow_[pin] : hw::MASKED; }
+uint64_t Vioapic::shadow(uint8_t pin) const { return pin < MAX_PINS ? shadow_[pin] : hw::MASKED; }
 
 uint64_t Vioapic::initial_entry(uint8_t pin) const {
     const Action a = translate_entry(config_, pin, hw::MASKED);
@@ -103,7 +103,7 @@ Action Vioapic::read(uint32_t offset, uint8_t size, uint32_t& value) const {
         case hw::offset(hw::Mmio::IOREGSEL): value = select_; return simple(Kind::None);
         case hw::offset(hw::Mmio::IOWIN): return read_window(value);
         case hw::offset(hw::Mmio::EOI):  // write-only
-            return config_.version == kVersionWithEoi ? simple(Kind::None) : refused(Why::NoSuchRegister);
+            return config_.version == VERSION_WITH_EOI ? simple(Kind::None) : refused(Why::NoSuchRegister);
         default: return refused(Why::NoSuchRegister);
     }
 }
@@ -113,7 +113,7 @@ Action Vioapic::write(uint32_t offset, uint8_t size, uint32_t value) {
     switch (offset) {
         case hw::offset(hw::Mmio::IOREGSEL): select_ = static_cast<uint8_t>(value); return simple(Kind::None);
         case hw::offset(hw::Mmio::IOWIN): return write_window(value);
-        case hw::offset(hw::Mmio::EOI): return config_.version == kVersionWithEoi ? write_eoi(value) : refused(Why::NoSuchRegister);
+        case hw::offset(hw::Mmio::EOI): return config_.version == VERSION_WITH_EOI ? write_eoi(value) : refused(Why::NoSuchRegister);
         default: return refused(Why::NoSuchRegister);
     }
 }
@@ -122,10 +122,10 @@ uint32_t Vioapic::read_entry_half(uint8_t pin, bool high_half) const {
     if (!owns(pin)) return high_half ? 0 : static_cast<uint32_t>(hw::MASKED);
     const uint64_t e = shadow_[pin];
     if (high_half) return static_cast<uint32_t>(e >> 32);
-    uint32_t low = static_cast<uint32_t>(e & ~kReadOnly);
+    uint32_t low = static_cast<uint32_t>(e & ~READ_ONLY);
     // Delivery Status and Remote IRR are the hardware's; level-triggered
     // guests poll Remote IRR, so show the live bits when the caller can.
-    if (config_.live_low != nullptr) low |= config_.live_low(config_.live_ctx, pin) & static_cast<uint32_t>(kReadOnly);
+    if (config_.live_low != nullptr) low |= config_.live_low(config_.live_ctx, pin) & static_cast<uint32_t>(READ_ONLY);
     return low;
 }
 
@@ -134,9 +134,9 @@ Action Vioapic::read_window(uint32_t& value) const {
     bool high_half = false;
     switch (select_) {
         case hw::index(hw::Reg::ID):
-        case hw::index(hw::Reg::ARBITRATION): value = static_cast<uint32_t>(id_) << kIdShift; return simple(Kind::None);
+        case hw::index(hw::Reg::ARBITRATION): value = static_cast<uint32_t>(id_) << ID_SHIFT; return simple(Kind::None);
         case hw::index(hw::Reg::VERSION):
-            value = config_.version | (static_cast<uint32_t>(config_.pins - 1) << kMaxRedirShift);
+            value = config_.version | (static_cast<uint32_t>(config_.pins - 1) << MAX_REDIR_SHIFT);
             return simple(Kind::None);
         default: break;
     }
@@ -149,7 +149,7 @@ Action Vioapic::write_window(uint32_t value) {
     uint8_t pin = 0;
     bool high_half = false;
     switch (select_) {
-        case hw::index(hw::Reg::ID): id_ = static_cast<uint8_t>((value >> kIdShift) & kIdMask); return simple(Kind::ShadowOnly);
+        case hw::index(hw::Reg::ID): id_ = static_cast<uint8_t>((value >> ID_SHIFT) & ID_MASK); return simple(Kind::ShadowOnly);
         case hw::index(hw::Reg::VERSION):
         case hw::index(hw::Reg::ARBITRATION): return refused(Why::ReadOnlyRegister);
         default: break;
@@ -168,7 +168,7 @@ Action Vioapic::write_entry(uint8_t pin, bool high_half, uint32_t value) {
         shadow_[pin] = (e & 0xFFFFFFFFull) | (static_cast<uint64_t>(value) << 32);
         return simple(Kind::ShadowOnly, pin);
     }
-    e = (e & ~0xFFFFFFFFull) | (value & ~kReadOnly);
+    e = (e & ~0xFFFFFFFFull) | (value & ~READ_ONLY);
     const Action a = translate_entry(config_, pin, e);
     if (a.kind == Kind::ProgramPin) shadow_[pin] = e;
     return a;
@@ -176,7 +176,7 @@ Action Vioapic::write_entry(uint8_t pin, bool high_half, uint32_t value) {
 
 Action Vioapic::write_eoi(uint32_t value) const {
     const uint8_t vector = static_cast<uint8_t>(value & hw::VECTOR_MASK);
-    if (vector < kMinVector || vector > kMaxVector) return refused(Why::ForeignVector);
+    if (vector < MIN_VECTOR || vector > MAX_VECTOR) return refused(Why::ForeignVector);
     for (uint8_t pin = 0; pin < config_.pins; ++pin) {
         if (!owns(pin) || (shadow_[pin] & hw::VECTOR_MASK) != vector) continue;
         Action a = simple(Kind::Eoi, pin);

@@ -20,15 +20,15 @@
 namespace natsume::vioapic {
 
 // One Vioapic per physical IOAPIC; pins beyond 64 are not supported.
-inline constexpr uint8_t kMaxPins = 64;
+inline constexpr uint8_t MAX_PINS = 64;
 
 // Registers and entry fields: drivers/x86/ioapic.hpp.
 namespace hw = drivers::ioapic;
 
 // Vectors 0x00-0x0F are reserved for exceptions (SDM Vol. 3A 10.5.2 treats them
 // as illegal), 0xFF is kept for the guest's spurious vector.
-inline constexpr uint8_t kMinVector = 0x10;
-inline constexpr uint8_t kMaxVector = 0xFE;
+inline constexpr uint8_t MIN_VECTOR = 0x10;
+inline constexpr uint8_t MAX_VECTOR = 0xFE;
 
 struct Config {
     uint8_t pins;            // redirection entries of the physical IOAPIC (24 on PC chipsets)
@@ -78,7 +78,7 @@ struct Action {
     bool level;           // ProgramPin: level-triggered
 };
 
-// Checks a Config before use: pin count 1..kMaxPins, owned pins within it,
+// Checks a Config before use: pin count 1..MAX_PINS, owned pins within it,
 // version 0x11 or 0x20, an owner APIC ID below 0xFF (the xAPIC broadcast ID)
 // unless remapped, and remapping entries that fit a 16-bit handle.
 [[nodiscard]] bool config_ok(const Config&);
@@ -114,7 +114,7 @@ private:
     Config config_;
     uint8_t select_ = 0;
     uint8_t id_ = 0;
-    uint64_t shadow_[kMaxPins] = {};
+    uint64_t shadow_[MAX_PINS] = {};
 };
 
 const char* to_string(Why);

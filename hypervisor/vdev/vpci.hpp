@@ -21,22 +21,22 @@
 
 namespace natsume::vpci {
 
-inline constexpr size_t kMaxDevices = 16;
-inline constexpr size_t kMaxCapabilities = 16;  // per device; real devices have fewer than ten
+inline constexpr size_t MAX_DEVICES = 16;
+inline constexpr size_t MAX_CAPABILITIES = 16;  // per device; real devices have fewer than ten
 
 // Identity of the virtual host bridge: the i440FX PMC (8086:1237, revision 2),
 // class 06/00/00, header type 0, no BARs, no capabilities. It is what Bochs and
 // QEMU's pc machine put at 00:00.0, so guests already know it and apply no
 // quirks that touch real hardware; Natsume has no PCI vendor ID of its own.
-inline constexpr uint16_t kHostBridgeVendor = 0x8086, kHostBridgeDevice = 0x1237;
-inline constexpr uint8_t kHostBridgeRevision = 0x02;
+inline constexpr uint16_t HOST_BRIDGE_VENDOR = 0x8086, HOST_BRIDGE_DEVICE = 0x1237;
+inline constexpr uint8_t HOST_BRIDGE_REVISION = 0x02;
 
 // A set of capability IDs 0..31 (IDs above 31 are never shown).
 constexpr uint32_t cap_bit(uint8_t id) { return id < 32 ? 1u << id : 0u; }
 // Shown by default: power management and PCI Express. MSI and MSI-X stay
 // hidden unless a device's options virtualize them (msi_virtual, msix_virtual).
-inline constexpr uint32_t kDefaultShownCapabilities =
-    cap_bit(pci::kCapPowerManagement) | cap_bit(pci::kCapPciExpress);
+inline constexpr uint32_t DEFAULT_SHOWN_CAPABILITIES =
+    cap_bit(pci::CAP_POWER_MANAGEMENT) | cap_bit(pci::CAP_PCI_EXPRESS);
 
 struct DeviceOptions {
     bool dma_allowed;  // may the guest set Bus Master Enable?
@@ -72,7 +72,7 @@ struct Device {
     uint8_t irq_line;           // what the guest last wrote (initially the physical value)
     bool guest_intx_disable;    // guest's command bit 10 when options.intx_virtual
     uint8_t bar_sizing;         // bit per BAR slot: all ones written, reads give the size mask
-    Capability caps[kMaxCapabilities];  // the physical chain, in list order
+    Capability caps[MAX_CAPABILITIES];  // the physical chain, in list order
     uint8_t cap_count;
     uint8_t first_shown_cap;  // 0: the guest sees no capability list
     // MSI as the guest programmed it (msi_virtual).
@@ -101,9 +101,9 @@ class ConfigSpace {
 public:
     // Empty partition view: no devices, virtual host bridge present. constexpr
     // so a static ConfigSpace needs no constructor run at boot.
-    constexpr explicit ConfigSpace(uint32_t shown_capabilities = kDefaultShownCapabilities)
+    constexpr explicit ConfigSpace(uint32_t shown_capabilities = DEFAULT_SHOWN_CAPABILITIES)
         : devices_{}, count_{0}, shown_caps_{shown_capabilities} {}
-    void reset(uint32_t shown_capabilities = kDefaultShownCapabilities);
+    void reset(uint32_t shown_capabilities = DEFAULT_SHOWN_CAPABILITIES);
 
     // Takes ownership of fn (a copy; its BARs must already be sized). Checks
     // that hw still answers at fn.bdf with fn's vendor ID and walks the
@@ -126,7 +126,7 @@ public:
 private:
     Device* find_mutable(uint16_t bdf);
 
-    Device devices_[kMaxDevices];
+    Device devices_[MAX_DEVICES];
     size_t count_;
     uint32_t shown_caps_;
 };

@@ -8,12 +8,12 @@ constexpr bool all_or_none(uint64_t value, uint64_t group) { return (value & gro
 
 const char* invalid_reason(uint64_t value, uint64_t supported) {
     if (value & ~supported) return "a state component the CPU does not enumerate";
-    if (!(value & kX87)) return "x87 state (bit 0) must stay enabled";
-    if ((value & kAvx) && !(value & kSse)) return "AVX state needs SSE state";
-    if (!all_or_none(value, kMpx)) return "the two MPX components go together";
-    if (!all_or_none(value, kAvx512)) return "the three AVX-512 components go together";
-    if ((value & kAvx512) && !(value & kAvx)) return "AVX-512 state needs AVX state";
-    if (!all_or_none(value, kAmx)) return "the two AMX components go together";
+    if (!(value & X87)) return "x87 state (bit 0) must stay enabled";
+    if ((value & AVX) && !(value & SSE)) return "AVX state needs SSE state";
+    if (!all_or_none(value, MPX)) return "the two MPX components go together";
+    if (!all_or_none(value, AVX512)) return "the three AVX-512 components go together";
+    if ((value & AVX512) && !(value & AVX)) return "AVX-512 state needs AVX state";
+    if (!all_or_none(value, AMX)) return "the two AMX components go together";
     return nullptr;
 }
 

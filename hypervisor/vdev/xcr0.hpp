@@ -9,10 +9,10 @@
 
 namespace natsume::xcr0 {
 
-inline constexpr uint64_t kX87 = 1ull << 0, kSse = 1ull << 1, kAvx = 1ull << 2;
-inline constexpr uint64_t kMpx = (1ull << 3) | (1ull << 4);
-inline constexpr uint64_t kAvx512 = (1ull << 5) | (1ull << 6) | (1ull << 7);
-inline constexpr uint64_t kAmx = (1ull << 17) | (1ull << 18);
+inline constexpr uint64_t X87 = 1ull << 0, SSE = 1ull << 1, AVX = 1ull << 2;
+inline constexpr uint64_t MPX = (1ull << 3) | (1ull << 4);
+inline constexpr uint64_t AVX512 = (1ull << 5) | (1ull << 6) | (1ull << 7);
+inline constexpr uint64_t AMX = (1ull << 17) | (1ull << 18);
 
 enum class Verdict : uint8_t { Ok, Ud, Gp };
 

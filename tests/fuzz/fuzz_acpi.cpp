@@ -30,16 +30,16 @@ const void* map(void* ctx, uint64_t phys, size_t len) {
 }
 
 void check_madt(const acpi::Madt& m) {
-    FUZZ_CHECK(m.cpu_count <= acpi::kMaxCpus);
-    FUZZ_CHECK(m.ioapic_count <= acpi::kMaxIoapics);
-    FUZZ_CHECK(m.override_count <= acpi::kMaxOverrides);
-    FUZZ_CHECK(m.nmi_count <= acpi::kMaxNmis);
+    FUZZ_CHECK(m.cpu_count <= acpi::MAX_CPUS);
+    FUZZ_CHECK(m.ioapic_count <= acpi::MAX_IOAPICS);
+    FUZZ_CHECK(m.override_count <= acpi::MAX_OVERRIDES);
+    FUZZ_CHECK(m.nmi_count <= acpi::MAX_NMIS);
     for (size_t i = 0; i < m.cpu_count; ++i)
         for (size_t j = 0; j < i; ++j) FUZZ_CHECK(m.cpus[i].apic_id != m.cpus[j].apic_id);
 }
 
 void check_mcfg(const acpi::Mcfg& m) {
-    FUZZ_CHECK(m.count <= acpi::kMaxEcamWindows);
+    FUZZ_CHECK(m.count <= acpi::MAX_ECAM_WINDOWS);
     for (size_t i = 0; i < m.count; ++i) FUZZ_CHECK(m.windows[i].start_bus <= m.windows[i].end_bus);
 }
 

@@ -32,9 +32,9 @@ uint8_t read8(void* ctx, uint8_t bus, uint8_t device, uint8_t function, uint16_t
 }
 
 FUZZ_MODEL void check(const dmar::Dmar& d) {
-    FUZZ_CHECK(d.unit_count <= dmar::kMaxUnits);
-    FUZZ_CHECK(d.rmrr_count <= dmar::kMaxRmrrs);
-    FUZZ_CHECK(d.scope_count <= dmar::kMaxScopes);
+    FUZZ_CHECK(d.unit_count <= dmar::MAX_UNITS);
+    FUZZ_CHECK(d.rmrr_count <= dmar::MAX_RMRRS);
+    FUZZ_CHECK(d.scope_count <= dmar::MAX_SCOPES);
     for (size_t i = 0; i < d.unit_count; ++i)
         FUZZ_CHECK(d.units[i].first_scope + d.units[i].scope_count <= d.scope_count);
     for (size_t i = 0; i < d.rmrr_count; ++i) {
@@ -46,14 +46,14 @@ FUZZ_MODEL void check(const dmar::Dmar& d) {
     }
     void* ctx = const_cast<test::FakeConfigSpace*>(&machine());
     for (size_t i = 0; i < d.scope_count; ++i) {
-        FUZZ_CHECK(d.scopes[i].depth <= dmar::kMaxPathDepth);
+        FUZZ_CHECK(d.scopes[i].depth <= dmar::MAX_PATH_DEPTH);
         dmar::Bdf bdf{};
         if (dmar::resolve_path(d.scopes[i], &read8, ctx, bdf) == dmar::PathError::Ok)
             FUZZ_CHECK(bdf.device < 32 && bdf.function < 8);
     }
-    static const uint16_t kBdfs[] = {test::kHostBdf, test::kE1000, test::kPcieDev, test::kBridge,
-                                     test::kMulti0,  test::kMulti3, test::kLoopDev, test::kBehind};
-    for (uint16_t raw : kBdfs) {
+    static const uint16_t BDFS[] = {test::HOST_BDF, test::E1000, test::PCIE_DEV, test::BRIDGE,
+                                     test::MULTI0,  test::MULTI3, test::LOOP_DEV, test::BEHIND};
+    for (uint16_t raw : BDFS) {
         const dmar::Bdf bdf{static_cast<uint8_t>(raw >> 8), static_cast<uint8_t>((raw >> 3) & 31),
                             static_cast<uint8_t>(raw & 7)};
         const int u = dmar::unit_for(d, 0, bdf, &read8, ctx);

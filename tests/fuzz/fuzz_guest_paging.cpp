@@ -60,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
 
     // The instruction fetch at RIP = linear, as after an MMIO EPT violation.
-    uint8_t bytes[insn::kMaxLength];
+    uint8_t bytes[insn::MAX_LENGTH];
     size_t fetched = 0;
     const gpt::Error fe = gpt::fetch(cr3, linear, bytes, sizeof bytes, mem, fetched, maxphyaddr);
     FUZZ_CHECK(fetched <= sizeof bytes);

@@ -33,10 +33,10 @@ void apic_base(FuzzedDataProvider& in) {
     FUZZ_CHECK((value & apic_msr::reserved_bits(caps)) == 0);
     const uint64_t base_mask = ((1ull << caps.maxphyaddr) - 1) & ~0xFFFull;
     FUZZ_CHECK(((value ^ current) & base_mask) == 0);
-    FUZZ_CHECK(((value ^ current) & apic_msr::kBsp) == 0);
-    FUZZ_CHECK(value & apic_msr::kGlobalEnable);
-    if (current & apic_msr::kX2apicEnable) FUZZ_CHECK(value & apic_msr::kX2apicEnable);
-    if (value & apic_msr::kX2apicEnable) FUZZ_CHECK(caps.x2apic);
+    FUZZ_CHECK(((value ^ current) & apic_msr::BSP) == 0);
+    FUZZ_CHECK(value & apic_msr::GLOBAL_ENABLE);
+    if (current & apic_msr::X2APIC_ENABLE) FUZZ_CHECK(value & apic_msr::X2APIC_ENABLE);
+    if (value & apic_msr::X2APIC_ENABLE) FUZZ_CHECK(caps.x2apic);
 }
 
 bool whole(uint64_t v, uint64_t group) { return (v & group) == 0 || (v & group) == group; }
@@ -52,10 +52,10 @@ void xsetbv(FuzzedDataProvider& in) {
     if (v != xcr0::Verdict::Ok) return;
     const uint64_t x = r.value;
     FUZZ_CHECK(r.index == 0 && r.cpl == 0 && r.osxsave);
-    FUZZ_CHECK((x & ~r.supported) == 0 && (x & xcr0::kX87));
-    FUZZ_CHECK(!(x & xcr0::kAvx) || (x & xcr0::kSse));
-    FUZZ_CHECK(whole(x, xcr0::kMpx) && whole(x, xcr0::kAvx512) && whole(x, xcr0::kAmx));
-    FUZZ_CHECK(!(x & xcr0::kAvx512) || (x & xcr0::kAvx));
+    FUZZ_CHECK((x & ~r.supported) == 0 && (x & xcr0::X87));
+    FUZZ_CHECK(!(x & xcr0::AVX) || (x & xcr0::SSE));
+    FUZZ_CHECK(whole(x, xcr0::MPX) && whole(x, xcr0::AVX512) && whole(x, xcr0::AMX));
+    FUZZ_CHECK(!(x & xcr0::AVX512) || (x & xcr0::AVX));
 }
 
 void control_registers(FuzzedDataProvider& in) {
@@ -87,9 +87,9 @@ void control_registers(FuzzedDataProvider& in) {
 }
 
 void lvt_entry(FuzzedDataProvider& in) {
-    static const uint32_t kRegs[] = {lvt::reg::offset(lvt::reg::Reg::LvtCmci), lvt::reg::offset(lvt::reg::Reg::LvtTimer), lvt::reg::offset(lvt::reg::Reg::LvtThermal), lvt::reg::offset(lvt::reg::Reg::LvtPerf), lvt::reg::offset(lvt::reg::Reg::LvtLint0), lvt::reg::offset(lvt::reg::Reg::LvtLint1),
+    static const uint32_t REGS[] = {lvt::reg::offset(lvt::reg::Reg::LvtCmci), lvt::reg::offset(lvt::reg::Reg::LvtTimer), lvt::reg::offset(lvt::reg::Reg::LvtThermal), lvt::reg::offset(lvt::reg::Reg::LvtPerf), lvt::reg::offset(lvt::reg::Reg::LvtLint0), lvt::reg::offset(lvt::reg::Reg::LvtLint1),
                                      lvt::reg::offset(lvt::reg::Reg::LvtError)};
-    const uint32_t offset = in.ConsumeBool() ? kRegs[in.ConsumeIntegralInRange<size_t>(0, 6)]
+    const uint32_t offset = in.ConsumeBool() ? REGS[in.ConsumeIntegralInRange<size_t>(0, 6)]
                                              : in.ConsumeIntegral<uint16_t>() & 0xFF0u;
     const uint32_t value = in.ConsumeIntegral<uint32_t>();
     const char* why = lvt::refuse_reason(offset, value);

@@ -33,11 +33,11 @@ bool same(const Decoded& a, const Decoded& b) {
 }
 
 void check(const Decoded& d, const std::vector<uint8_t>& bytes, uint64_t reg, uint64_t mem) {
-    FUZZ_CHECK(d.length >= 1 && d.length <= kMaxLength && d.length <= bytes.size());
+    FUZZ_CHECK(d.length >= 1 && d.length <= MAX_LENGTH && d.length <= bytes.size());
     FUZZ_CHECK(valid_size(d.size) && valid_size(d.reg_size));
     FUZZ_CHECK(d.mem.scale == 1 || d.mem.scale == 2 || d.mem.scale == 4 || d.mem.scale == 8);
-    FUZZ_CHECK(d.mem.base < 16 || d.mem.base == kNoRegister);
-    FUZZ_CHECK(d.mem.index < 16 || d.mem.index == kNoRegister);
+    FUZZ_CHECK(d.mem.base < 16 || d.mem.base == NO_REGISTER);
+    FUZZ_CHECK(d.mem.index < 16 || d.mem.index == NO_REGISTER);
     FUZZ_CHECK(!(d.zero_extend && d.sign_extend));
     if (d.src_kind == Operand::Immediate) FUZZ_CHECK(d.write);
     else FUZZ_CHECK(d.reg < 16);

@@ -8,11 +8,11 @@
 // A model of the hardware table applies every HwWrite the Table asks for.
 // Asserts: located table and PBA lie inside their memory BARs and the
 // trapped pages cover the table; writes stay in the table, at most
-// kMaxHwWrites, all in one entry, dword aligned; an entry whose address or
+// MAX_HW_WRITES, all in one entry, dword aligned; an entry whose address or
 // data changes is masked in hardware first; an entry unmasked in hardware
 // always holds the owner core's address (physical, no redirection hint),
 // address high 0, fixed delivery, edge, a vector >= 0x10 (the guest's), and
-// never lies beyond the kMaxVectors entries kept; hw_unmasked() agrees with
+// never lies beyond the MAX_VECTORS entries kept; hw_unmasked() agrees with
 // the model; reads carry only `size` bytes. Remapped: an unmasked entry holds
 // its own slot's remappable address with data 0, and that slot was last
 // programmed with the guest's vector and the current owner.
@@ -40,12 +40,12 @@ void check_locate(FuzzedDataProvider& in) {
     MsixMachine& m = machine();
     FakeConfigSpace& hw = m.hw;
     set_msix_regs(hw, in.ConsumeIntegral<uint16_t>(), in.ConsumeIntegral<uint32_t>(), in.ConsumeIntegral<uint32_t>());
-    const pci::Function* fn = m.fn(kPcieDev);
+    const pci::Function* fn = m.fn(PCIE_DEV);
     FUZZ_CHECK(fn != nullptr);
     msix::Location loc{};
-    if (!msix::locate(*fn, hw.access(), kMsiX, loc)) return;
-    FUZZ_CHECK(loc.table_entries >= 1 && loc.table_entries <= msix::kMaxTableEntries);
-    FUZZ_CHECK(loc.table_bytes == loc.table_entries * msix::kEntrySize);
+    if (!msix::locate(*fn, hw.access(), MSI_X, loc)) return;
+    FUZZ_CHECK(loc.table_entries >= 1 && loc.table_entries <= msix::MAX_TABLE_ENTRIES);
+    FUZZ_CHECK(loc.table_bytes == loc.table_entries * msix::ENTRY_SIZE);
     auto inside_bar = [&](uint8_t bir, uint64_t address, uint32_t bytes) {
         for (size_t i = 0; i < fn->bar_count; ++i) {
             const pci::Bar& b = fn->bars[i];
@@ -55,24 +55,24 @@ void check_locate(FuzzedDataProvider& in) {
     };
     FUZZ_CHECK(inside_bar(loc.table_bar, loc.table_address, loc.table_bytes));
     FUZZ_CHECK(inside_bar(loc.pba_bar, loc.pba_address, loc.pba_bytes));
-    FUZZ_CHECK(loc.table_first_page % msix::kPageSize == 0 && loc.table_first_page <= loc.table_address);
-    FUZZ_CHECK(loc.table_first_page + uint64_t{loc.table_page_count} * msix::kPageSize >=
+    FUZZ_CHECK(loc.table_first_page % msix::PAGE_SIZE == 0 && loc.table_first_page <= loc.table_address);
+    FUZZ_CHECK(loc.table_first_page + uint64_t{loc.table_page_count} * msix::PAGE_SIZE >=
                loc.table_address + loc.table_bytes);
     const uint64_t probe = loc.table_first_page + in.ConsumeIntegral<uint16_t>();
     const uint32_t off = msix::offset_in_table(loc, probe);
-    if (off != msix::kNotInTable) FUZZ_CHECK(off < loc.table_bytes && msix::in_table_pages(loc, probe));
+    if (off != msix::NOT_IN_TABLE) FUZZ_CHECK(off < loc.table_bytes && msix::in_table_pages(loc, probe));
 }
 
 // The remapping slots a remapped Table programmed, as a unit's table would hold them.
 struct FakeRemap {
-    static constexpr uint8_t kRefusedVector = 0xEE;
-    uint8_t vector[msix::kMaxVectors];
-    uint32_t apic[msix::kMaxVectors];
-    static uint64_t address(uint16_t slot) { return msi::kAddressBase | 0x10u | uint64_t{slot} << 5; }
+    static constexpr uint8_t REFUSED_VECTOR = 0xEE;
+    uint8_t vector[msix::MAX_VECTORS];
+    uint32_t apic[msix::MAX_VECTORS];
+    static uint64_t address(uint16_t slot) { return msi::ADDRESS_BASE | 0x10u | uint64_t{slot} << 5; }
     static const char* route(void* ctx, uint16_t slot, uint8_t vector, uint32_t apic_id, msi::Message& out) {
         auto& r = *static_cast<FakeRemap*>(ctx);
-        FUZZ_CHECK(slot < msix::kMaxVectors && vector >= msi::kMinVector);
-        if (vector == kRefusedVector) return "fake unit refused the entry";
+        FUZZ_CHECK(slot < msix::MAX_VECTORS && vector >= msi::MIN_VECTOR);
+        if (vector == REFUSED_VECTOR) return "fake unit refused the entry";
         r.vector[slot] = vector;
         r.apic[slot] = apic_id;
         out = {address(slot), 0};
@@ -84,18 +84,18 @@ bool remapped;
 
 struct HwTable {
     std::vector<std::array<uint32_t, 4>> e;
-    FUZZ_MODEL bool unmasked(size_t i) const { return (e[i][3] & msix::kVectorMasked) == 0; }
+    FUZZ_MODEL bool unmasked(size_t i) const { return (e[i][3] & msix::VECTOR_MASKED) == 0; }
 };
 
 FUZZ_MODEL void apply(const Action& a, HwTable& hw, const msix::Table& t) {
-    FUZZ_CHECK(a.count <= msix::kMaxHwWrites);
+    FUZZ_CHECK(a.count <= msix::MAX_HW_WRITES);
     if (a.kind == Action::Kind::NotInTable) FUZZ_CHECK(a.count == 0);
     FUZZ_CHECK((a.kind == Action::Kind::Refused) == (a.why != nullptr));
     for (uint8_t i = 0; i < a.count; ++i) {
         const msix::HwWrite& w = a.writes[i];
-        FUZZ_CHECK(w.offset % 4 == 0 && w.offset / msix::kEntrySize < t.entries());
-        FUZZ_CHECK(w.offset / msix::kEntrySize == a.writes[0].offset / msix::kEntrySize);
-        const size_t entry = w.offset / msix::kEntrySize, dw = w.offset % msix::kEntrySize / 4;
+        FUZZ_CHECK(w.offset % 4 == 0 && w.offset / msix::ENTRY_SIZE < t.entries());
+        FUZZ_CHECK(w.offset / msix::ENTRY_SIZE == a.writes[0].offset / msix::ENTRY_SIZE);
+        const size_t entry = w.offset / msix::ENTRY_SIZE, dw = w.offset % msix::ENTRY_SIZE / 4;
         // Address and data never change under an unmasked entry.
         if (dw != 3 && hw.unmasked(entry)) FUZZ_CHECK(hw.e[entry][dw] == w.value);
         hw.e[entry][dw] = w.value;
@@ -105,20 +105,20 @@ FUZZ_MODEL void apply(const Action& a, HwTable& hw, const msix::Table& t) {
 FUZZ_MODEL void check_entry(const HwTable& hw, const msix::Table& t, size_t i) {
     FUZZ_CHECK(t.hw_unmasked(static_cast<uint16_t>(i)) == hw.unmasked(i));
     if (!hw.unmasked(i)) return;
-    FUZZ_CHECK(i < msix::kMaxVectors);
+    FUZZ_CHECK(i < msix::MAX_VECTORS);
     const auto& e = hw.e[i];
-    const uint32_t guest_data = static_cast<uint32_t>(t.read(static_cast<uint32_t>(i * msix::kEntrySize + 8), 4));
+    const uint32_t guest_data = static_cast<uint32_t>(t.read(static_cast<uint32_t>(i * msix::ENTRY_SIZE + 8), 4));
     FUZZ_CHECK(e[1] == 0);
     if (remapped) {
         FUZZ_CHECK(e[0] == static_cast<uint32_t>(FakeRemap::address(static_cast<uint16_t>(i))) && e[2] == 0);
-        FUZZ_CHECK(remap.vector[i] == (guest_data & msix::kDataVectorMask) && remap.apic[i] == t.owner_apic_id());
+        FUZZ_CHECK(remap.vector[i] == (guest_data & msix::DATA_VECTOR_MASK) && remap.apic[i] == t.owner_apic_id());
     } else {
         FUZZ_CHECK(e[0] == msi::compatibility(t.owner_apic_id(), 0).address);
-        FUZZ_CHECK((e[2] & ~msix::kDataVectorMask) == 0);  // fixed, edge
-        FUZZ_CHECK((guest_data & msix::kDataVectorMask) == e[2]);
+        FUZZ_CHECK((e[2] & ~msix::DATA_VECTOR_MASK) == 0);  // fixed, edge
+        FUZZ_CHECK((guest_data & msix::DATA_VECTOR_MASK) == e[2]);
     }
-    FUZZ_CHECK((guest_data & msix::kDataVectorMask) >= msix::kMinVector);
-    FUZZ_CHECK((t.read(static_cast<uint32_t>(i * msix::kEntrySize + 12), 4) & msix::kVectorMasked) == 0);
+    FUZZ_CHECK((guest_data & msix::DATA_VECTOR_MASK) >= msix::MIN_VECTOR);
+    FUZZ_CHECK((t.read(static_cast<uint32_t>(i * msix::ENTRY_SIZE + 12), 4) & msix::VECTOR_MASKED) == 0);
 }
 
 FUZZ_MODEL void sync_all(msix::Table& t, HwTable& hw) {
@@ -133,7 +133,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check_locate(in);
 
     static msix::Table t;
-    // Mostly tables around the kMaxVectors entries kept; one input in 32 up to
+    // Mostly tables around the MAX_VECTORS entries kept; one input in 32 up to
     // the limit and past it (syncing 2048 entries is slow).
     const bool large = in.ConsumeIntegral<uint8_t>() < 8;
     const uint16_t entries = large ? in.ConsumeIntegralInRange<uint16_t>(0, 2100)
@@ -142,15 +142,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     remapped = in.ConsumeBool();
     remap = FakeRemap{};
     const msix::Error e = t.init(entries, remapped ? msi::Route{owner, FakeRemap::route, &remap} : msi::Route{owner});
-    if (entries == 0 || entries > msix::kMaxTableEntries) FUZZ_CHECK(e == msix::Error::BadTableSize);
-    else if (!remapped) FUZZ_CHECK((e == msix::Error::ApicIdTooLarge) == (owner > msi::kMaxCompatibilityApicId));
+    if (entries == 0 || entries > msix::MAX_TABLE_ENTRIES) FUZZ_CHECK(e == msix::Error::BadTableSize);
+    else if (!remapped) FUZZ_CHECK((e == msix::Error::ApicIdTooLarge) == (owner > msi::MAX_COMPATIBILITY_APIC_ID));
     if (e != msix::Error::Ok) return 0;
     // The hardware holds garbage, unmasked, until the hypervisor syncs it.
     HwTable hw{std::vector<std::array<uint32_t, 4>>(entries, {0xDEADBEEF, 1, 2, 0})};
     hw.e.shrink_to_fit();
     sync_all(t, hw);
 
-    const uint32_t bytes = entries * msix::kEntrySize;
+    const uint32_t bytes = entries * msix::ENTRY_SIZE;
     while (in.remaining_bytes() > 0) {
         const uint8_t op = in.ConsumeIntegral<uint8_t>();
         const uint32_t offset = (op & 0x80) ? in.ConsumeIntegral<uint32_t>()
@@ -176,7 +176,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             const Action a = t.write(offset, odd, in.ConsumeIntegral<uint64_t>());
             if (offset >= bytes) FUZZ_CHECK(a.kind == Action::Kind::NotInTable);
             apply(a, hw, t);
-            if (a.count != 0) check_entry(hw, t, a.writes[0].offset / msix::kEntrySize);
+            if (a.count != 0) check_entry(hw, t, a.writes[0].offset / msix::ENTRY_SIZE);
             break;
         }
         }

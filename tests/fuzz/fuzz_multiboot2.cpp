@@ -35,8 +35,8 @@ struct Buffer {
 
 void check(const mb2::Info& info, const Buffer& buf) {
     FUZZ_CHECK(info.info_size <= buf.size);
-    FUZZ_CHECK(info.memory_count <= mb2::kMaxMemoryRanges);
-    FUZZ_CHECK(info.module_count <= mb2::kMaxModules);
+    FUZZ_CHECK(info.memory_count <= mb2::MAX_MEMORY_RANGES);
+    FUZZ_CHECK(info.module_count <= mb2::MAX_MODULES);
     FUZZ_CHECK(buf.holds_string(info.cmdline) || info.cmdline[0] == '\0');
     FUZZ_CHECK(info.bootloader_name != nullptr);
     FUZZ_CHECK(buf.holds_string(info.bootloader_name) || info.bootloader_name[0] == '\0');

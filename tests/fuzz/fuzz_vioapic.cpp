@@ -34,7 +34,7 @@ FUZZ_MODEL void check_program(const Config& c, const Vioapic& v, const Action& a
         FUZZ_CHECK((e & (hw::DEST_LOGICAL | hw::REMAPPABLE)) == 0);
         FUZZ_CHECK((e >> hw::DEST_SHIFT) == c.owner_apic_id);
     }
-    if (!(e & hw::MASKED)) FUZZ_CHECK(a.vector >= kMinVector && a.vector <= kMaxVector);
+    if (!(e & hw::MASKED)) FUZZ_CHECK(a.vector >= MIN_VECTOR && a.vector <= MAX_VECTOR);
     FUZZ_CHECK((e & hw::VECTOR_MASK) == a.vector);
     FUZZ_CHECK(a.level == ((e & hw::LEVEL) != 0));
     // The shadow keeps what the guest asked for; hardware got the same vector, trigger, mask.
@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FuzzedDataProvider in(data, size);
     uint32_t live_seed = in.ConsumeIntegral<uint32_t>();
     Config c{};
-    c.pins = in.ConsumeIntegralInRange<uint8_t>(1, kMaxPins);
+    c.pins = in.ConsumeIntegralInRange<uint8_t>(1, MAX_PINS);
     c.owned = in.ConsumeIntegral<uint64_t>() & (c.pins >= 64 ? ~0ull : (1ull << c.pins) - 1);
     c.remapped = in.ConsumeBool();
     c.owner_apic_id = c.remapped ? in.ConsumeIntegral<uint32_t>() : in.ConsumeIntegralInRange<uint32_t>(0, 0xFE);
@@ -67,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     if (!config_ok(c)) return 0;
     Vioapic v(c);
-    uint64_t initial[kMaxPins];
+    uint64_t initial[MAX_PINS];
     for (uint8_t p = 0; p < c.pins; ++p) {
         initial[p] = v.shadow(p);
         if (v.owns(p)) {
@@ -102,7 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (a.kind == Kind::Eoi) {
             FUZZ_CHECK(c.version == 0x20 && a.pin < c.pins && v.owns(a.pin));
             FUZZ_CHECK((v.shadow(a.pin) & hw::VECTOR_MASK) == a.vector);
-            FUZZ_CHECK(a.vector >= kMinVector && a.vector <= kMaxVector);
+            FUZZ_CHECK(a.vector >= MIN_VECTOR && a.vector <= MAX_VECTOR);
         }
         if (a.kind == Kind::ShadowOnly && a.pin != 0) FUZZ_CHECK(v.owns(a.pin));
         check_foreign_pins(c, v, initial);

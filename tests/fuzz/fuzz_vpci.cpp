@@ -51,19 +51,19 @@ uint32_t size_mask(uint8_t size) { return size >= 4 ? ~0u : (1u << (8u * size)) 
 
 bool is_bar_or_rom(const pci::Function& fn, uint16_t aligned) {
     const uint16_t bars_end = fn.is_bridge ? 0x18 : 0x28;
-    const uint16_t rom = fn.is_bridge ? pci::kRomBarType1 : pci::kRomBarType0;
-    return (aligned >= pci::kBar0 && aligned < bars_end) || aligned == rom;
+    const uint16_t rom = fn.is_bridge ? pci::ROM_BAR_TYPE1 : pci::ROM_BAR_TYPE0;
+    return (aligned >= pci::BAR0 && aligned < bars_end) || aligned == rom;
 }
 
 // A remapping route as the hypervisor's, refusing vector 0xEE as a unit might.
-constexpr uint32_t kFakeRemapAddress = 0xFEE00010u;
+constexpr uint32_t FAKE_REMAP_ADDRESS = 0xFEE00010u;
 uint8_t fake_remap_vector;
 uint32_t msi_address_written;
 const char* fake_remap(void*, uint16_t slot, uint8_t vector, uint32_t, msi::Message& out) {
     FUZZ_CHECK(slot == 0 && vector >= 0x10);
     if (vector == 0xEE) return "fake unit refused the entry";
     fake_remap_vector = vector;
-    out = {kFakeRemapAddress, 0};
+    out = {FAKE_REMAP_ADDRESS, 0};
     return nullptr;
 }
 
@@ -78,11 +78,11 @@ FUZZ_MODEL void check_writes(const FakeConfigSpace& hw, size_t first, const vpci
         const ConfigWrite& w = hw.writes[i];
         const vpci::Device* d = view.find(w.bdf);
         FUZZ_CHECK(d != nullptr);
-        FUZZ_CHECK(w.offset < pci::kConfigSize && w.offset % 4 == 0);
+        FUZZ_CHECK(w.offset < pci::CONFIG_SIZE && w.offset % 4 == 0);
         FUZZ_CHECK(!is_bar_or_rom(d->fn, w.offset));
         const size_t idx = static_cast<size_t>(d - &view.device(0));
-        if (w.offset == pci::kCommand) {
-            if (!d->options.dma_allowed) FUZZ_CHECK((w.value & pci::kCmdBusMaster) == 0);
+        if (w.offset == pci::COMMAND) {
+            if (!d->options.dma_allowed) FUZZ_CHECK((w.value & pci::CMD_BUS_MASTER) == 0);
             if (d->options.intx_virtual) FUZZ_CHECK((w.value & 0x400) == (cmd_before[idx] & 0x400u));
         }
         if (d->options.msi_virtual && d->fn.cap_msi != 0) {
@@ -94,14 +94,14 @@ FUZZ_MODEL void check_writes(const FakeConfigSpace& hw, size_t first, const vpci
             // remapped device holds), or the remapping entry's message.
             const bool compat = (w.value & ~0xFF000u) == 0xFEE00000u && (w.value >> 12 & 0xFFu) == (r.apic_id & 0xFFu);
             if (w.offset == cap + 4) {
-                FUZZ_CHECK(compat || (r.remapped() && w.value == kFakeRemapAddress));
+                FUZZ_CHECK(compat || (r.remapped() && w.value == FAKE_REMAP_ADDRESS));
                 msi_address_written = w.value;
             }
             if (w.offset == data_at) msi_data_written = w.value & 0xFF;
             // Enabled only with a usable vector: in the data register, or in
             // the remapping entry the message names.
             if (w.offset == cap && (w.value & (1u << 16))) {
-                if (r.remapped()) FUZZ_CHECK(msi_address_written == kFakeRemapAddress && fake_remap_vector >= 0x10);
+                if (r.remapped()) FUZZ_CHECK(msi_address_written == FAKE_REMAP_ADDRESS && fake_remap_vector >= 0x10);
                 else FUZZ_CHECK(msi_data_written >= 0x10);
             }
         }
@@ -109,7 +109,7 @@ FUZZ_MODEL void check_writes(const FakeConfigSpace& hw, size_t first, const vpci
 }
 
 FUZZ_MODEL void snapshot_commands(const FakeConfigSpace& hw, const vpci::ConfigSpace& view, uint16_t out[]) {
-    for (size_t i = 0; i < view.device_count(); ++i) out[i] = hw.get16(view.device(i).fn.bdf, pci::kCommand);
+    for (size_t i = 0; i < view.device_count(); ++i) out[i] = hw.get16(view.device(i).fn.bdf, pci::COMMAND);
 }
 
 }  // namespace
@@ -121,7 +121,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     restore(hw);
     const pci::ConfigAccess a = hw.access();
 
-    const uint32_t shown = in.ConsumeBool() ? vpci::kDefaultShownCapabilities : in.ConsumeIntegral<uint32_t>();
+    const uint32_t shown = in.ConsumeBool() ? vpci::DEFAULT_SHOWN_CAPABILITIES : in.ConsumeIntegral<uint32_t>();
     auto view = std::make_unique<vpci::ConfigSpace>(shown);
     const uint16_t own_mask = in.ConsumeIntegral<uint16_t>();
     for (size_t i = 0; i < m.inv->count; ++i) {
@@ -135,7 +135,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     uint32_t msi_data_written = 0;
     fake_remap_vector = 0;
     msi_address_written = 0;
-    uint16_t cmd_before[vpci::kMaxDevices];
+    uint16_t cmd_before[vpci::MAX_DEVICES];
     snapshot_commands(hw, *view, cmd_before);
     check_writes(hw, 0, *view, cmd_before, msi_data_written);
 

@@ -25,15 +25,15 @@ namespace {
 // own layout version, NATSUME_CONFIG_VERSION in include/natsume/config_blob.h.
 constexpr int64_t PARTITION_FILE_VERSION = 1;
 
-constexpr uint64_t kMiB = 1024 * 1024;
-constexpr uint32_t kMaxApicId = 256;  // xAPIC IDs are 8 bits; the hypervisor checks the same
+constexpr uint64_t MI_B = 1024 * 1024;
+constexpr uint32_t MAX_APIC_ID = 256;  // xAPIC IDs are 8 bits; the hypervisor checks the same
 
-const std::vector<std::string_view> kRootKeys = {"version", "name", "partition"};
-const std::vector<std::string_view> kPartitionKeys = {"name",    "cores", "ram", "image",
+const std::vector<std::string_view> ROOT_KEYS = {"version", "name", "partition"};
+const std::vector<std::string_view> PARTITION_KEYS = {"name",    "cores", "ram", "image",
                                                       "cmdline", "lapic", "dma", "device",
                                                       "allow_smt_sharing", "allow_unisolated_dma", "l1d_flush"};
-const std::vector<std::string_view> kRamKeys = {"base", "size"};
-const std::vector<std::string_view> kDeviceKeys = {"bdf", "id", "intx_gsi", "dma"};
+const std::vector<std::string_view> RAM_KEYS = {"base", "size"};
+const std::vector<std::string_view> DEVICE_KEYS = {"bdf", "id", "intx_gsi", "dma"};
 
 struct Position {
     uint32_t line = 1, column = 1;
@@ -209,7 +209,7 @@ bool Compiler::parse_name(const toml::node& n, std::string_view what, size_t cap
 }
 
 void Compiler::parse_root(const toml::table& root) {
-    check_keys(root, kRootKeys, "at the top level");
+    check_keys(root, ROOT_KEYS, "at the top level");
     parse_version(root);
     if (const toml::node* n = require(root, "name", {}, "at the top level (the machine's name)", "name = \"default\""))
         parse_name(*n, "name", NATSUME_CONFIG_NAME_LEN, machine_name_);
@@ -248,7 +248,7 @@ void Compiler::parse_partition(const toml::table& t, size_t index) {
         error(where, fmt::format("missing key 'name' in {}; add e.g. name = \"rt{}\"", p.label, index));
     }
     p.who = p.name_ok ? fmt::format("'{}'", name) : p.label;
-    check_keys(t, kPartitionKeys, fmt::format("in {}", p.label));
+    check_keys(t, PARTITION_KEYS, fmt::format("in {}", p.label));
     std::string ctx = fmt::format("in {}", p.label);
     if (const toml::node* n = require(t, "cores", where, ctx, "cores = [1]"))
         parse_cores(*n, p);
@@ -291,9 +291,9 @@ void Compiler::parse_cores(const toml::node& n, Parsed& p) {
         if (!c.is_integer()) {
             error(pos_of(c), fmt::format("core in {} must be an integer local APIC ID, not {}", p.label, type_name(c)));
             ok = false;
-        } else if (*v < 0 || *v >= kMaxApicId) {
+        } else if (*v < 0 || *v >= MAX_APIC_ID) {
             error(pos_of(c), fmt::format("core {} in {} is not a local APIC ID; use 0 to {}", *v, p.label,
-                                         kMaxApicId - 1));
+                                         MAX_APIC_ID - 1));
             ok = false;
         } else if (std::find(ids.begin(), ids.end(), *v) != ids.end()) {
             error(pos_of(c), fmt::format("core {} is given twice in {}", *v, p.label));
@@ -353,7 +353,7 @@ void Compiler::parse_ram(const toml::node& n, Parsed& p) {
                                      "size = \"32M\" }}", p.label, type_name(n)));
         return;
     }
-    check_keys(*t, kRamKeys, fmt::format("in the ram of {}", p.label));
+    check_keys(*t, RAM_KEYS, fmt::format("in the ram of {}", p.label));
     std::string ctx = fmt::format("in the ram of {}", p.label);
     const toml::node* bn = require(*t, "base", pos_of(n), ctx, "base = 0x04000000");
     const toml::node* sn = require(*t, "size", pos_of(n), ctx, "size = \"32M\"");
@@ -379,7 +379,7 @@ void Compiler::parse_ram(const toml::node& n, Parsed& p) {
         ok = false;
     } else if (size && *size < NATSUME_CONFIG_RAM_MIN) {
         error(pos_of(*sn), fmt::format("ram size {} of {} is below the minimum of {} MiB", describe_mib(*size),
-                                       p.label, NATSUME_CONFIG_RAM_MIN / kMiB));
+                                       p.label, NATSUME_CONFIG_RAM_MIN / MI_B));
         ok = false;
     }
     if (ok && !range_fits(*base, *size)) {
@@ -404,7 +404,7 @@ void Compiler::parse_dma(const toml::node& n, Parsed& p) {
                                      "size = \"8M\" }}", p.label, type_name(n)));
         return;
     }
-    check_keys(*t, kRamKeys, fmt::format("in the dma window of {}", p.label));
+    check_keys(*t, RAM_KEYS, fmt::format("in the dma window of {}", p.label));
     std::string ctx = fmt::format("in the dma window of {}", p.label);
     const toml::node* bn = require(*t, "base", pos_of(n), ctx, "base = 0x08000000");
     const toml::node* sn = require(*t, "size", pos_of(n), ctx, "size = \"8M\"");
@@ -481,7 +481,7 @@ void Compiler::parse_devices(const toml::node& n, Parsed& p) {
 void Compiler::parse_device(const toml::table& t, size_t index, Parsed& p) {
     ParsedDevice d;
     std::string where = fmt::format("device {} of {}", index + 1, p.label);
-    check_keys(t, kDeviceKeys, fmt::format("in {}", where));
+    check_keys(t, DEVICE_KEYS, fmt::format("in {}", where));
     if (const toml::node* n = require(t, "bdf", pos_of(t), fmt::format("in {}", where), "bdf = \"00:02.0\"")) {
         d.bdf_pos = pos_of(*n);
         if (!n->is_string()) {
@@ -531,9 +531,9 @@ void Compiler::parse_device_gsi(const toml::node& n, ParsedDevice& d, const std:
                                      "device's Interrupt Line", where, type_name(n)));
         return;
     }
-    if (*v < 0 || *v >= config::kMaxIntxGsi) {
+    if (*v < 0 || *v >= config::MAX_INTX_GSI) {
         error(pos_of(n), fmt::format("intx_gsi {} of {} is out of range; use 0 to {}, or leave it out", *v, where,
-                                     config::kMaxIntxGsi - 1));
+                                     config::MAX_INTX_GSI - 1));
         return;
     }
     d.dev.intx_gsi = static_cast<uint32_t>(*v);

@@ -36,11 +36,11 @@ std::variant<uint16_t, std::string> parse_bdf(std::string_view text) {
     auto fn = hex_field(text.substr(dot + 1), 4);
     if (!bus || !dev || !fn)
         return syntax;
-    if (*bus >= kPciBuses)
+    if (*bus >= PCI_BUSES)
         return fmt::format("has bus {:#x}; buses are 00 to ff", *bus);
-    if (*dev >= kPciDevices)
+    if (*dev >= PCI_DEVICES)
         return fmt::format("has device {:#x}; devices are 00 to 1f", *dev);
-    if (*fn >= kPciFunctions)
+    if (*fn >= PCI_FUNCTIONS)
         return fmt::format("has function {:#x}; functions are 0 to 7", *fn);
     return NATSUME_BDF(*bus, *dev, *fn);
 }

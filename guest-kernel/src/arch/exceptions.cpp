@@ -13,7 +13,7 @@ struct Name {
 };
 
 // SDM Vol. 3A table 6-1.
-constexpr Name kNames[32] = {
+constexpr Name NAMES[32] = {
     {"#DE", "divide error"},
     {"#DB", "debug"},
     {"NMI", "non-maskable interrupt"},
@@ -48,14 +48,14 @@ constexpr Name kNames[32] = {
     {"#31", "reserved"},
 };
 
-constexpr unsigned kExitCodeBase = 0x100;
+constexpr unsigned EXIT_CODE_BASE = 0x100;
 
 void reg(kprint::Line& l, const char* name, uint64_t v) { l.str(" ").str(name).str("=").hex(v); }
 
 }  // namespace
 
-const char* mnemonic(unsigned vector) { return vector < 32 ? kNames[vector].mnemonic : "INT"; }
-const char* description(unsigned vector) { return vector < 32 ? kNames[vector].description : "unexpected interrupt"; }
+const char* mnemonic(unsigned vector) { return vector < 32 ? NAMES[vector].mnemonic : "INT"; }
+const char* description(unsigned vector) { return vector < 32 ? NAMES[vector].description : "unexpected interrupt"; }
 
 void fatal(const idt::InterruptFrame& f)
 {
@@ -88,7 +88,7 @@ void fatal(const idt::InterruptFrame& f)
     l3.str("natsume-guest:");
     reg(l3, "cs", f.cs), reg(l3, "ss", f.ss), reg(l3, "rflags", f.rflags), reg(l3, "cr3", cpu::read_cr3());
     l3.emit();
-    machine::stop(kExitCodeBase + v);
+    machine::stop(EXIT_CODE_BASE + v);
 }
 
 }  // namespace natsume::guest::exceptions

@@ -28,7 +28,7 @@ void install()
     static_assert(GUEST_SEL_CODE64 == NATSUME_GUEST_SEL_CODE64 && GUEST_SEL_DATA == NATSUME_GUEST_SEL_DATA &&
                   GUEST_SEL_TSS == NATSUME_GUEST_SEL_TSS);
     static_assert(GUEST_SEL_USER_DATA == 5 * 8 && GUEST_SEL_USER_CODE64 == 6 * 8 && GUEST_SEL_CODE32 == 7 * 8);
-    g_tss.ist[kIstFault - 1] = reinterpret_cast<uintptr_t>(g_fault_stack + sizeof g_fault_stack);
+    g_tss.ist[IST_FAULT - 1] = reinterpret_cast<uintptr_t>(g_fault_stack + sizeof g_fault_stack);
     g_tss.iomap_base = sizeof(Tss);  // no I/O permission bitmap
     g_gdt[0] = 0;
     g_gdt[1] = hw::GDT_CODE64;

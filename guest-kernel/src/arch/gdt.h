@@ -7,7 +7,7 @@ namespace natsume::guest::gdt {
 // gives #DF, NMI and #MC a known-good stack (IST1), so a kernel stack
 // overflow is still reported.
 void install();
-inline constexpr unsigned kIstFault = 1;
+inline constexpr unsigned IST_FAULT = 1;
 // The stack the CPU switches to on an interrupt or exception from ring 3.
 void set_rsp0(uint64_t rsp);
 }  // namespace natsume::guest::gdt

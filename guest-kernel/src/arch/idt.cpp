@@ -26,7 +26,7 @@ Gate make_gate(uint64_t target, unsigned ist)
 
 bool uses_fault_stack(unsigned vector)
 {
-    return vector == exceptions::kNmi || vector == exceptions::kDoubleFault || vector == exceptions::kMachineCheck;
+    return vector == exceptions::NMI || vector == exceptions::DOUBLE_FAULT || vector == exceptions::MACHINE_CHECK;
 }
 
 void load(const Pointer& p) { asm volatile("lidt %0" ::"m"(p) : "memory"); }
@@ -36,7 +36,7 @@ void load(const Pointer& p) { asm volatile("lidt %0" ::"m"(p) : "memory"); }
 void install()
 {
     for (unsigned v = 0; v < 256; ++v)
-        g_idt[v] = make_gate(isr_stub_table[v], uses_fault_stack(v) ? gdt::kIstFault : 0);
+        g_idt[v] = make_gate(isr_stub_table[v], uses_fault_stack(v) ? gdt::IST_FAULT : 0);
     load(Pointer{sizeof g_idt - 1, reinterpret_cast<uintptr_t>(g_idt)});
 }
 
@@ -60,6 +60,6 @@ extern "C" void isr_dispatch(natsume::guest::idt::InterruptFrame* f)
     }
     // The spurious vector needs no EOI (SDM Vol. 3A 11.9); any other vector
     // without a handler is a fault or an interrupt nobody asked for.
-    if (f->vector != idt::kVectorSpurious)
+    if (f->vector != idt::VECTOR_SPURIOUS)
         exceptions::fatal(*f);
 }

@@ -18,12 +18,12 @@ static_assert(sizeof(InterruptFrame) == ISR_FRAME_WORDS * 8);
 
 using Handler = void (*)(InterruptFrame&);
 
-inline constexpr uint8_t kVectorTimer = 0x40;
-inline constexpr uint8_t kVectorDevice = 0x41;   // the e1000's INTx
-inline constexpr uint8_t kVectorBenchTimer = 0x42;
-inline constexpr uint8_t kVectorAttackIpi = 0x43;  // what attack-ipi sends elsewhere
-inline constexpr uint8_t kVectorSpurious = 0xff;
-inline constexpr unsigned kExceptionVectors = 32;
+inline constexpr uint8_t VECTOR_TIMER = 0x40;
+inline constexpr uint8_t VECTOR_DEVICE = 0x41;   // the e1000's INTx
+inline constexpr uint8_t VECTOR_BENCH_TIMER = 0x42;
+inline constexpr uint8_t VECTOR_ATTACK_IPI = 0x43;  // what attack-ipi sends elsewhere
+inline constexpr uint8_t VECTOR_SPURIOUS = 0xff;
+inline constexpr unsigned EXCEPTION_VECTORS = 32;
 
 void install();
 // TSC read first thing in the entry stub of the latest external interrupt

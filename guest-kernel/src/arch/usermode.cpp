@@ -70,7 +70,7 @@ volatile int g_fault = -1;
 volatile uint64_t g_error = 0;
 volatile uint64_t g_cs = 0;
 
-constexpr uint64_t kRflagsReserved = 1ull << 1;
+constexpr uint64_t RFLAGS_RESERVED = 1ull << 1;
 
 void return_to_kernel(idt::InterruptFrame& f)
 {
@@ -79,7 +79,7 @@ void return_to_kernel(idt::InterruptFrame& f)
     f.cs = GUEST_SEL_CODE64;
     f.ss = GUEST_SEL_DATA;
     f.rsp = g_user_return_rsp;
-    f.rflags = kRflagsReserved;  // interrupts stay off, as in the caller
+    f.rflags = RFLAGS_RESERVED;  // interrupts stay off, as in the caller
 }
 
 void on_return_gate(idt::InterruptFrame& f)
@@ -109,8 +109,8 @@ bool setup()
     if (!paging::allow_user(0, boot::context().image_end))
         return false;
     gdt::set_rsp0(reinterpret_cast<uintptr_t>(g_kernel_stack + sizeof g_kernel_stack));
-    idt::set_user_gate(kReturnVector);
-    idt::set_handler(kReturnVector, on_return_gate);
+    idt::set_user_gate(RETURN_VECTOR);
+    idt::set_handler(RETURN_VECTOR, on_return_gate);
     g_ready = true;
     return true;
 }
@@ -125,7 +125,7 @@ Outcome run(uint64_t (*fn)(uint64_t), uint64_t arg, uint64_t extra_rflags)
     g_fault = -1;
     g_error = 0;
     g_cs = 0;
-    g_user_rflags = kRflagsReserved | extra_rflags;
+    g_user_rflags = RFLAGS_RESERVED | extra_rflags;
     uint64_t v = usermode_enter(reinterpret_cast<uintptr_t>(fn), arg,
                                 reinterpret_cast<uintptr_t>(g_user_stack + sizeof g_user_stack));
     o.fault = g_fault;

@@ -8,8 +8,8 @@
 
 namespace natsume::guest::usermode {
 
-inline constexpr uint8_t kReturnVector = 0x80;  // the DPL-3 gate back to the kernel
-inline constexpr uint64_t kRflagsAc = 1ull << 18;
+inline constexpr uint8_t RETURN_VECTOR = 0x80;  // the DPL-3 gate back to the kernel
+inline constexpr uint64_t RFLAGS_AC = 1ull << 18;
 
 struct Outcome {
     int fault = -1;       // exception vector taken at CPL 3, -1: none
@@ -22,7 +22,7 @@ struct Outcome {
 // Idempotent. Returns false when it could not (no room in the page tables).
 bool setup();
 
-// Runs fn(arg) at CPL 3 with RFLAGS |= extra_rflags (e.g. kRflagsAc).
+// Runs fn(arg) at CPL 3 with RFLAGS |= extra_rflags (e.g. RFLAGS_AC).
 Outcome run(uint64_t (*fn)(uint64_t), uint64_t arg, uint64_t extra_rflags = 0);
 
 // Called by the exception handler for a fault whose CS has RPL 3.

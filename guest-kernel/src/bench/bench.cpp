@@ -17,12 +17,12 @@
 namespace natsume::guest::device_tests {
 namespace {
 
-constexpr uint64_t kDefaultSamples = 10000;
-constexpr uint64_t kMaxSamples = 1000000;
-constexpr uint64_t kDefaultPeriodUs = 100;
-constexpr uint64_t kIrqTimeoutUs = 100000;
-constexpr uint64_t kDefaultLoadSeconds = 5;
-constexpr uint32_t kMsrTscDeadline = 0x6e0;  // IA32_TSC_DEADLINE (SDM Vol. 3A, "TSC-Deadline Mode")
+constexpr uint64_t DEFAULT_SAMPLES = 10000;
+constexpr uint64_t MAX_SAMPLES = 1000000;
+constexpr uint64_t DEFAULT_PERIOD_US = 100;
+constexpr uint64_t IRQ_TIMEOUT_US = 100000;
+constexpr uint64_t DEFAULT_LOAD_SECONDS = 5;
+constexpr uint32_t MSR_TSC_DEADLINE = 0x6e0;  // IA32_TSC_DEADLINE (SDM Vol. 3A, "TSC-Deadline Mode")
 
 struct Case {
     const char* source;
@@ -74,7 +74,7 @@ void print_case(Case& c)
         l.add("\"irqs_without_cause\":%llu,", ull{c.empty_irqs});
     l.add("\"irqs\":%llu,\"hist\":[", ull{c.irqs});
     stats::Histogram h = stats::histogram(c.samples, c.n);
-    for (unsigned k = 0; k < stats::kBuckets; ++k)
+    for (unsigned k = 0; k < stats::BUCKETS; ++k)
         l.add("%s[%lld,%llu]", k ? "," : "", sll{h.lo[k]}, ull{h.count[k]});
     l.add("]}");
     printf("%s\n", l.buf);
@@ -126,10 +126,10 @@ inline void drain_pending() { asm volatile("sti; nop; nop; cli" ::: "memory"); }
 bool device_case(Case& c)
 {
     if (e1000::init() != e1000::Status::Ok ||
-        e1000::enable_interrupts(idt::kVectorDevice, e1000::kIntTxdw) != e1000::Status::Ok)
+        e1000::enable_interrupts(idt::VECTOR_DEVICE, e1000::INT_TXDW) != e1000::Status::Ok)
         return false;
     g_icr = e1000::register_address(e1000::Reg::Icr);
-    idt::set_handler(idt::kVectorDevice, on_bench_device);
+    idt::set_handler(idt::VECTOR_DEVICE, on_bench_device);
     volatile uint32_t* ics = e1000::register_address(e1000::Reg::Ics);
     uint64_t first = g_dev_acks, first_empty = g_dev_empty;
     ExitProbe probe;
@@ -139,8 +139,8 @@ bool device_case(Case& c)
         drain_pending();
         uint64_t seen = g_dev_acks;
         uint64_t t0 = rdtsc_ordered();
-        *ics = e1000::kIntTxdw;
-        if (!wait_count_change(&g_dev_acks, seen, cpu::rdtsc() + ticks_for_us(kIrqTimeoutUs)))
+        *ics = e1000::INT_TXDW;
+        if (!wait_count_change(&g_dev_acks, seen, cpu::rdtsc() + ticks_for_us(IRQ_TIMEOUT_US)))
             break;
         c.samples[got++] = static_cast<int64_t>(g_dev_entry - t0);
     }
@@ -172,16 +172,16 @@ void on_bench_timer(idt::InterruptFrame&)
 // write of the initial count restarts the countdown (SDM Vol. 3A, "APIC
 // Timer"). Offsets and MSR numbers: drivers/x86/lapic.hpp.
 namespace apic = natsume::drivers::lapic;
-constexpr uintptr_t kXapicIcrLow = apic::offset(apic::Reg::IcrLow);
-constexpr uintptr_t kXapicTimerInitial = apic::offset(apic::Reg::TimerInitial);
-constexpr uint32_t kMsrX2apicTimerInitial = apic::x2apic_msr(apic::Reg::TimerInitial);
+constexpr uintptr_t XAPIC_ICR_LOW = apic::offset(apic::Reg::IcrLow);
+constexpr uintptr_t XAPIC_TIMER_INITIAL = apic::offset(apic::Reg::TimerInitial);
+constexpr uint32_t MSR_X2APIC_TIMER_INITIAL = apic::x2apic_msr(apic::Reg::TimerInitial);
 
 void write_initial_count(uint32_t counts)
 {
     if (lapic::x2apic())
-        cpu::wrmsr(kMsrX2apicTimerInitial, counts);
+        cpu::wrmsr(MSR_X2APIC_TIMER_INITIAL, counts);
     else
-        *reinterpret_cast<volatile uint32_t*>(lapic::icr_low_address() - kXapicIcrLow + kXapicTimerInitial) =
+        *reinterpret_cast<volatile uint32_t*>(lapic::icr_low_address() - XAPIC_ICR_LOW + XAPIC_TIMER_INITIAL) =
             counts;
 }
 
@@ -212,7 +212,7 @@ uint64_t arm(TimerKind kind, uint64_t period, OneShotPeriod oneshot)
 {
     if (kind == TimerKind::TscDeadline) {
         uint64_t expected = rdtsc_ordered() + period;
-        cpu::wrmsr(kMsrTscDeadline, expected);
+        cpu::wrmsr(MSR_TSC_DEADLINE, expected);
         return expected;
     }
     uint64_t t0 = rdtsc_ordered();
@@ -223,14 +223,14 @@ uint64_t arm(TimerKind kind, uint64_t period, OneShotPeriod oneshot)
 bool timer_case(Case& c, TimerKind kind, uint64_t period_us)
 {
     c.timer_mode = kind == TimerKind::TscDeadline ? "tsc-deadline" : "oneshot";
-    idt::set_handler(idt::kVectorBenchTimer, on_bench_timer);
+    idt::set_handler(idt::VECTOR_BENCH_TIMER, on_bench_timer);
     uint64_t period = ticks_for_us(period_us);
     OneShotPeriod oneshot = oneshot_period(period);
     // LVT mode, vector and divider once; the loop only restarts the count.
     if (kind == TimerKind::TscDeadline)
-        lapic::arm_tsc_deadline(idt::kVectorBenchTimer, 0);  // 0 disarms (SDM "TSC-Deadline Mode")
+        lapic::arm_tsc_deadline(idt::VECTOR_BENCH_TIMER, 0);  // 0 disarms (SDM "TSC-Deadline Mode")
     else
-        lapic::arm_oneshot_counts(idt::kVectorBenchTimer, 0);  // count 0 does not start it
+        lapic::arm_oneshot_counts(idt::VECTOR_BENCH_TIMER, 0);  // count 0 does not start it
     uint64_t first = g_timer_irqs;
     ExitProbe probe;
     probe.start();
@@ -238,7 +238,7 @@ bool timer_case(Case& c, TimerKind kind, uint64_t period_us)
     for (size_t i = 0; i < c.n; ++i) {
         uint64_t seen = g_timer_irqs;
         uint64_t expected = arm(kind, period, oneshot);
-        if (!wait_count_change(&g_timer_irqs, seen, expected + ticks_for_us(kIrqTimeoutUs)))
+        if (!wait_count_change(&g_timer_irqs, seen, expected + ticks_for_us(IRQ_TIMEOUT_US)))
             break;
         // Signed: an early interrupt is a finding, not a zero.
         c.samples[got++] = static_cast<int64_t>(g_timer_entry - expected);
@@ -280,9 +280,9 @@ bool hypercall_case(Case& c)
 
 void run_bench_irq()
 {
-    uint64_t n = arg("samples", kDefaultSamples);
-    if (n == 0 || n > kMaxSamples)
-        n = kDefaultSamples;
+    uint64_t n = arg("samples", DEFAULT_SAMPLES);
+    if (n == 0 || n > MAX_SAMPLES)
+        n = DEFAULT_SAMPLES;
     int64_t* buf = sample_buffer(n);
     if (!buf) {
         results::report("bench-irq", false, "\"reason\":\"no memory for %llu samples\"",
@@ -301,10 +301,10 @@ void run_bench_irq()
     // TSC-deadline where the CPU has it, and one-shot on every CPU: the
     // one-shot figures compare across CPU models, and they stand beside the
     // TSC-deadline ones where an emulator's deadline timer misbehaves.
-    uint64_t period_us = arg("period_us", kDefaultPeriodUs);
+    uint64_t period_us = arg("period_us", DEFAULT_PERIOD_US);
     bool deadline = lapic::has_tsc_deadline();
-    constexpr TimerKind kKinds[] = {TimerKind::TscDeadline, TimerKind::OneShot};
-    for (TimerKind kind : kKinds) {
+    constexpr TimerKind KINDS[] = {TimerKind::TscDeadline, TimerKind::OneShot};
+    for (TimerKind kind : KINDS) {
         if (kind == TimerKind::TscDeadline && !deadline)
             continue;
         Case tim{"timer"};
@@ -371,8 +371,8 @@ namespace {
 // from "another device line changing level" (see docs/results/irq.md).
 // x2APIC: the SELF IPI register (SDM Vol. 3A, "Self IPI Register"); xAPIC:
 // the ICR with destination shorthand self, fixed delivery.
-constexpr uint32_t kMsrX2apicSelfIpi = apic::x2apic_msr(apic::Reg::SelfIpi);
-constexpr auto kIcrShorthandSelf = static_cast<uint32_t>(uint64_t(apic::Shorthand::Self) << apic::icr::SHORTHAND_SHIFT);
+constexpr uint32_t MSR_X2APIC_SELF_IPI = apic::x2apic_msr(apic::Reg::SelfIpi);
+constexpr auto ICR_SHORTHAND_SELF = static_cast<uint32_t>(uint64_t(apic::Shorthand::Self) << apic::icr::SHORTHAND_SHIFT);
 volatile uint64_t g_ipis = 0;
 
 void on_load_ipi(idt::InterruptFrame&)
@@ -384,21 +384,21 @@ void on_load_ipi(idt::InterruptFrame&)
 void send_self_ipi(uint8_t vector)
 {
     if (lapic::x2apic())
-        cpu::wrmsr(kMsrX2apicSelfIpi, vector);
+        cpu::wrmsr(MSR_X2APIC_SELF_IPI, vector);
     else
-        *reinterpret_cast<volatile uint32_t*>(lapic::icr_low_address()) = kIcrShorthandSelf | vector;
+        *reinterpret_cast<volatile uint32_t*>(lapic::icr_low_address()) = ICR_SHORTHAND_SELF | vector;
 }
 
 void run_load_ipi(uint64_t seconds)
 {
     // The bench-timer vector is free here: a load partition runs no timer case.
-    idt::set_handler(idt::kVectorBenchTimer, on_load_ipi);
+    idt::set_handler(idt::VECTOR_BENCH_TIMER, on_load_ipi);
     uint64_t first = g_ipis, lost = 0;
     uint64_t end = cpu::rdtsc() + seconds * boot::context().tsc_khz * 1000;
     while (cpu::rdtsc() < end) {
         uint64_t seen = g_ipis;
-        send_self_ipi(idt::kVectorBenchTimer);
-        if (!wait_count_change(&g_ipis, seen, cpu::rdtsc() + ticks_for_us(kIrqTimeoutUs)))
+        send_self_ipi(idt::VECTOR_BENCH_TIMER);
+        if (!wait_count_change(&g_ipis, seen, cpu::rdtsc() + ticks_for_us(IRQ_TIMEOUT_US)))
             ++lost;
     }
     uint64_t n = g_ipis - first;
@@ -414,14 +414,14 @@ void run_load_ipi(uint64_t seconds)
 // or with ipi=1 by self-IPIs (no device involved).
 void run_load_irq()
 {
-    uint64_t seconds = arg("seconds", kDefaultLoadSeconds);
+    uint64_t seconds = arg("seconds", DEFAULT_LOAD_SECONDS);
     if (arg("ipi", 0)) {
         run_load_ipi(seconds);
         return;
     }
     e1000::Status s = e1000::init();
     if (s == e1000::Status::Ok)
-        s = e1000::enable_interrupts(idt::kVectorDevice, e1000::kIntTxdw);
+        s = e1000::enable_interrupts(idt::VECTOR_DEVICE, e1000::INT_TXDW);
     if (s != e1000::Status::Ok) {
         results::report("load-irq", false, "\"error\":\"%s\"", e1000::status_name(s));
         return;
@@ -431,8 +431,8 @@ void run_load_irq()
     uint64_t start = cpu::rdtsc(), end = start + seconds * boot::context().tsc_khz * 1000;
     while (cpu::rdtsc() < end) {
         uint64_t seen = *irqs;
-        e1000::write_ics(e1000::kIntTxdw);
-        if (!wait_count_change(irqs, seen, cpu::rdtsc() + ticks_for_us(kIrqTimeoutUs)))
+        e1000::write_ics(e1000::INT_TXDW);
+        if (!wait_count_change(irqs, seen, cpu::rdtsc() + ticks_for_us(IRQ_TIMEOUT_US)))
             ++lost;
     }
     e1000::disable_interrupts();

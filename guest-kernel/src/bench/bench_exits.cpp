@@ -29,9 +29,9 @@ namespace {
 
 using ull = unsigned long long;
 using sll = long long;
-constexpr uint64_t kDefaultSamples = 1000, kMaxSamples = 100000;
-constexpr uint64_t kUnknownHypercall = 0x7fff;
-constexpr uint16_t kUnownedPort = 0x80;   // the POST port: no partition owns it
+constexpr uint64_t DEFAULT_SAMPLES = 1000, MAX_SAMPLES = 100000;
+constexpr uint64_t UNKNOWN_HYPERCALL = 0x7fff;
+constexpr uint16_t UNOWNED_PORT = 0x80;   // the POST port: no partition owns it
 
 
 struct Case {
@@ -54,16 +54,16 @@ bool do_cpuid()
 }
 bool do_hc_info() { return hypercall::call(NATSUME_HC_PARTITION_INFO, reinterpret_cast<uintptr_t>(&g_info)) == NATSUME_OK; }
 bool do_hc_stats() { return hypercall::call(NATSUME_HC_STATS_READ, reinterpret_cast<uintptr_t>(&g_stats)) == NATSUME_OK; }
-bool do_hc_unknown() { return hypercall::call(kUnknownHypercall) == NATSUME_ENOSYS; }
+bool do_hc_unknown() { return hypercall::call(UNKNOWN_HYPERCALL) == NATSUME_ENOSYS; }
 bool do_port()
 {
-    uint8_t v = cpu::inb(kUnownedPort);
+    uint8_t v = cpu::inb(UNOWNED_PORT);
     return v == 0xff;   // all ones: nobody answers
 }
 bool do_msr()
 {
     uint64_t v = 0;
-    return probe::rdmsr(natsume::drivers::msr::IA32_TSC, v).vector == probe::kGP;
+    return probe::rdmsr(natsume::drivers::msr::IA32_TSC, v).vector == probe::GP;
 }
 bool do_lapic()
 {
@@ -83,11 +83,11 @@ bool do_ioapic()
 }
 bool do_pci()
 {
-    uint32_t v = cpu::inl(natsume::pci::kConfigDataPort);
+    uint32_t v = cpu::inl(natsume::pci::CONFIG_DATA_PORT);
     return (v & 0xffff) != 0xffff;
 }
 
-constexpr Case kCases[] = {
+constexpr Case CASES[] = {
     {"cpuid", "CPUID leaf 0", do_cpuid},
     {"hc-partition-info", "hypercall PARTITION_INFO (fills 64 bytes)", do_hc_info},
     {"hc-stats-read", "hypercall STATS_READ (copies the counters)", do_hc_stats},
@@ -111,7 +111,7 @@ bool prepare()
     uint32_t gsi = 0;
     if (!pci::find_assigned(0x8086, 0x100e, g_cfg_bdf, gsi))
         return false;
-    cpu::outl(natsume::pci::kConfigAddressPort, natsume::pci::config_address(g_cfg_bdf, natsume::pci::kVendorId));
+    cpu::outl(natsume::pci::CONFIG_ADDRESS_PORT, natsume::pci::config_address(g_cfg_bdf, natsume::pci::VENDOR_ID));
     return true;
 }
 
@@ -150,9 +150,9 @@ bool run_case(const Case& c, int64_t* samples, size_t n)
 
 void run_bench_exits()
 {
-    uint64_t n = arg("samples", kDefaultSamples);
-    if (n == 0 || n > kMaxSamples)
-        n = kDefaultSamples;
+    uint64_t n = arg("samples", DEFAULT_SAMPLES);
+    if (n == 0 || n > MAX_SAMPLES)
+        n = DEFAULT_SAMPLES;
     auto* buf = static_cast<int64_t*>(malloc(n * sizeof(int64_t)));
     probe::install();   // the refused-MSR case takes a #GP and returns from it
     bool ready = buf && in_partition() && prepare();
@@ -164,14 +164,14 @@ void run_bench_exits()
         return;
     }
     unsigned done = 0;
-    for (const Case& c : kCases) {
+    for (const Case& c : CASES) {
         bool ok = run_case(c, buf, n);
         if (!ok)
             printf("natsume-guest: bench-exits: case %s could not run\n", c.name);
         done += ok ? 1 : 0;
     }
     free(buf);
-    results::report("bench-exits", done == sizeof kCases / sizeof kCases[0], "\"cases\":%u,\"samples\":%llu", done,
+    results::report("bench-exits", done == sizeof CASES / sizeof CASES[0], "\"cases\":%u,\"samples\":%llu", done,
                     ull{n});
 }
 

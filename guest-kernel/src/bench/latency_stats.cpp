@@ -21,7 +21,7 @@ void sift_down(int64_t* v, size_t root, size_t n)
 }
 
 // 2^(j/4) for j = 0..3, in thousandths.
-constexpr uint64_t kQuarterOctave[4] = {1000, 1189, 1414, 1682};
+constexpr uint64_t QUARTER_OCTAVE[4] = {1000, 1189, 1414, 1682};
 
 uint64_t floor_pow2(uint64_t v)
 {
@@ -71,7 +71,7 @@ namespace {
 uint64_t positive_floor(uint64_t min_sample, unsigned k)
 {
     uint64_t base = floor_pow2(min_sample == 0 ? 1 : min_sample);
-    return (base << (k / 4)) * kQuarterOctave[k % 4] / 1000;
+    return (base << (k / 4)) * QUARTER_OCTAVE[k % 4] / 1000;
 }
 
 }  // namespace
@@ -89,14 +89,14 @@ Histogram histogram(const int64_t* sorted, size_t n)
     int64_t min = n ? sorted[0] : 0;
     // Strictly increasing bounds, also where integer rounding of small
     // values would repeat one.
-    for (unsigned k = 0; k < kBuckets; ++k) {
+    for (unsigned k = 0; k < BUCKETS; ++k) {
         int64_t lo = bucket_floor(min, k);
         h.lo[k] = k > 0 && lo <= h.lo[k - 1] ? h.lo[k - 1] + 1 : lo;
     }
     unsigned k = 0;
     // Sorted input: one forward sweep over samples and buckets.
     for (size_t i = 0; i < n; ++i) {
-        while (k + 1 < kBuckets && sorted[i] >= h.lo[k + 1])
+        while (k + 1 < BUCKETS && sorted[i] >= h.lo[k + 1])
             ++k;
         ++h.count[k];
     }

@@ -26,10 +26,10 @@ Summary summarize(const int64_t* sorted, size_t n);
 // the same steps are laid over the distance from it (min + step - 1), so
 // negative latencies keep a fine grid. The last bucket also holds everything
 // above.
-inline constexpr unsigned kBuckets = 32;
+inline constexpr unsigned BUCKETS = 32;
 struct Histogram {
-    int64_t lo[kBuckets] = {};
-    uint64_t count[kBuckets] = {};
+    int64_t lo[BUCKETS] = {};
+    uint64_t count[BUCKETS] = {};
 };
 int64_t bucket_floor(int64_t min_sample, unsigned k);
 Histogram histogram(const int64_t* sorted, size_t n);

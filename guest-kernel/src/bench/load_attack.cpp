@@ -44,7 +44,7 @@ void io_round(uint64_t round)
 // filter (x2APIC, or a trapped xAPIC page).
 void ipi_round(uint64_t)
 {
-    uint64_t icr = lapic::icr_value(1, lapic::Ipi::Fixed, idt::kVectorAttackIpi);
+    uint64_t icr = lapic::icr_value(1, lapic::Ipi::Fixed, idt::VECTOR_ATTACK_IPI);
     if (lapic::x2apic()) {
         cpu::wrmsr(lapic::icr_msr(), icr);
         return;
@@ -58,7 +58,7 @@ void ipi_round(uint64_t)
 // no such register and every write is a refused access.
 void eoi_round(uint64_t)
 {
-    *reinterpret_cast<volatile uint32_t*>(ioapic::base() + 0x40) = idt::kVectorDevice;
+    *reinterpret_cast<volatile uint32_t*>(ioapic::base() + 0x40) = idt::VECTOR_DEVICE;
 }
 
 // A refused MSR write (IA32_TSC): #GP every time, the handler skips WRMSR.
@@ -69,7 +69,7 @@ struct Kind {
     const char* name;
     void (*round)(uint64_t);
 };
-constexpr Kind kKinds[] = {{"console", console_round}, {"io", io_round}, {"ipi", ipi_round},
+constexpr Kind KINDS[] = {{"console", console_round}, {"io", io_round}, {"ipi", ipi_round},
                            {"eoi", eoi_round},         {"msr", refusal_round}};
 
 }  // namespace
@@ -79,7 +79,7 @@ void run_load_attack()
     char name[16] = "";
     (void)cmdline::get(boot::context().cmdline, "kind", name, sizeof name);
     const Kind* kind = nullptr;
-    for (const Kind& k : kKinds)
+    for (const Kind& k : KINDS)
         if (strcmp(name, k.name) == 0)
             kind = &k;
     if (!kind || !in_partition()) {
@@ -92,7 +92,7 @@ void run_load_attack()
         return;
     }
     idt::set_handler(13, on_refused_msr);
-    idt::set_handler(idt::kVectorAttackIpi, [](idt::InterruptFrame&) { lapic::eoi(); });
+    idt::set_handler(idt::VECTOR_ATTACK_IPI, [](idt::InterruptFrame&) { lapic::eoi(); });
     uint64_t seconds = arg("seconds", 3600);
     uint64_t end = cpu::rdtsc() + seconds * boot::context().tsc_khz * 1000;
     printf("natsume-guest: load-attack %s running\n", kind->name);

@@ -70,12 +70,12 @@ void from_boot_info(const natsume_boot_info& bi)
 
 // Without usable information the kernel still runs, on the assumption of the
 // smallest partition size it is built for.
-constexpr uint64_t kFallbackRamTop = 32ull << 20;
+constexpr uint64_t FALLBACK_RAM_TOP = 32ull << 20;
 
 void from_multiboot2(uint64_t info, uint32_t magic)
 {
-    console::init(console::Backend::Uart, uart::kCom1);
-    g_ctx.ram_top = kFallbackRamTop;
+    console::init(console::Backend::Uart, uart::COM1);
+    g_ctx.ram_top = FALLBACK_RAM_TOP;
     mb2::Info mi;
     if (magic != MB2_BOOTLOADER_MAGIC) {
         kprint::Line().str("natsume-guest: bad multiboot2 magic ").hex(magic).emit();
@@ -95,7 +95,7 @@ void from_multiboot2(uint64_t info, uint32_t magic)
 // below it. One overlapping the image or the stack cannot be honoured.
 void place_heap()
 {
-    g_ctx.heap_end = g_ctx.ram_top - kStackRegionSize;
+    g_ctx.heap_end = g_ctx.ram_top - STACK_REGION_SIZE;
     uint64_t lo = g_ctx.dma_base, hi = g_ctx.dma_base + g_ctx.dma_size;
     if (g_ctx.dma_size == 0 || lo >= g_ctx.ram_top)
         return;
@@ -123,15 +123,15 @@ extern "C" uint64_t kernel_early(uint32_t kind, uint64_t info, uint32_t magic)
     } else if (kind == GUEST_ENTRY_MULTIBOOT2) {
         from_multiboot2(info, magic);
     } else {
-        console::init(console::Backend::Uart, uart::kCom1);
-        g_ctx.ram_top = kFallbackRamTop;
-        g_ctx.ram_size = kFallbackRamTop;
+        console::init(console::Backend::Uart, uart::COM1);
+        g_ctx.ram_top = FALLBACK_RAM_TOP;
+        g_ctx.ram_size = FALLBACK_RAM_TOP;
     }
     g_ctx.image_end = reinterpret_cast<uintptr_t>(__image_end);
     paging::install();
     gdt::install();
     idt::install();
-    if (g_ctx.ram_top < g_ctx.image_end + kStackRegionSize + (1u << 20))
+    if (g_ctx.ram_top < g_ctx.image_end + STACK_REGION_SIZE + (1u << 20))
         machine::fatal("RAM too small for image, heap and stack");
     place_heap();
     return (g_ctx.ram_top - 16) & ~uint64_t{15};

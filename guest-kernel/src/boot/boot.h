@@ -29,6 +29,6 @@ const Context& context();
 void set_tsc_khz(uint64_t khz);
 
 // The main stack sits at the top of RAM; the heap ends below it.
-inline constexpr uint64_t kStackRegionSize = 256 * 1024;
+inline constexpr uint64_t STACK_REGION_SIZE = 256 * 1024;
 
 }  // namespace natsume::guest::boot

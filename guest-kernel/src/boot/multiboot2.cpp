@@ -4,12 +4,12 @@ namespace natsume::guest::mb2 {
 namespace {
 
 // multiboot2 spec 3.6: tag types and memory-map entry type.
-constexpr uint32_t kTagEnd = 0;
-constexpr uint32_t kTagCmdline = 1;
-constexpr uint32_t kTagMmap = 6;
-constexpr uint32_t kMemoryAvailable = 1;
+constexpr uint32_t TAG_END = 0;
+constexpr uint32_t TAG_CMDLINE = 1;
+constexpr uint32_t TAG_MMAP = 6;
+constexpr uint32_t MEMORY_AVAILABLE = 1;
 // A bound on the structure size keeps a corrupt header from walking off.
-constexpr uint32_t kMaxInfoSize = 1u << 20;
+constexpr uint32_t MAX_INFO_SIZE = 1u << 20;
 
 template <typename T>
 T load(const uint8_t* p)
@@ -28,7 +28,7 @@ bool region_top(const uint8_t* tag, uint32_t tag_size, uint64_t image_addr, uint
         uint64_t base = load<uint64_t>(tag + off);
         uint64_t len = load<uint64_t>(tag + off + 8);
         uint32_t type = load<uint32_t>(tag + off + 16);
-        if (type == kMemoryAvailable && image_addr >= base && image_addr - base < len) {
+        if (type == MEMORY_AVAILABLE && image_addr >= base && image_addr - base < len) {
             top = base + len;
             return true;
         }
@@ -41,7 +41,7 @@ bool region_top(const uint8_t* tag, uint32_t tag_size, uint64_t image_addr, uint
 Status parse(const uint8_t* info, uint64_t image_addr, Info& out)
 {
     uint32_t total = load<uint32_t>(info);
-    if (total < 16 || total > kMaxInfoSize)
+    if (total < 16 || total > MAX_INFO_SIZE)
         return Status::BadHeader;
     bool have_mmap = false;
     bool in_ram = false;
@@ -49,13 +49,13 @@ Status parse(const uint8_t* info, uint64_t image_addr, Info& out)
         const uint8_t* tag = info + off;
         uint32_t type = load<uint32_t>(tag);
         uint32_t size = load<uint32_t>(tag + 4);
-        if (type == kTagEnd)
+        if (type == TAG_END)
             break;
         if (size < 8 || off + size > total)
             return Status::BadHeader;
-        if (type == kTagCmdline)
+        if (type == TAG_CMDLINE)
             out.cmdline = reinterpret_cast<const char*>(tag + 8);
-        if (type == kTagMmap) {
+        if (type == TAG_MMAP) {
             have_mmap = true;
             in_ram = in_ram || region_top(tag, size, image_addr, out.ram_top);
         }

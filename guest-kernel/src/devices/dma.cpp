@@ -7,8 +7,8 @@
 namespace natsume::guest::dma {
 namespace {
 
-constexpr size_t kNativePoolSize = 256 * 1024;
-alignas(4096) uint8_t g_native_pool[kNativePoolSize];
+constexpr size_t NATIVE_POOL_SIZE = 256 * 1024;
+alignas(4096) uint8_t g_native_pool[NATIVE_POOL_SIZE];
 
 uint64_t g_base = 0;
 uint64_t g_size = 0;
@@ -29,7 +29,7 @@ Status init()
         g_size = c.dma_size;
     } else {
         g_base = reinterpret_cast<uintptr_t>(g_native_pool);
-        g_size = kNativePoolSize;
+        g_size = NATIVE_POOL_SIZE;
     }
     g_used = 0;
     return Status::Ok;

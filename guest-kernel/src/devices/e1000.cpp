@@ -15,13 +15,13 @@
 namespace natsume::guest::e1000 {
 namespace {
 
-constexpr uint32_t kRxCount = 32;
-constexpr uint32_t kTxCount = 8;
-static_assert(valid_ring_bytes(kRxCount * sizeof(RxDesc)) && valid_ring_bytes(kTxCount * sizeof(TxDesc)));
-constexpr uint64_t kResetTimeoutUs = 100000;
-constexpr uint64_t kTxTimeoutUs = 100000;
-constexpr uint64_t kEepromTimeoutUs = 10000;
-constexpr unsigned kMacBar = 0;
+constexpr uint32_t RX_COUNT = 32;
+constexpr uint32_t TX_COUNT = 8;
+static_assert(valid_ring_bytes(RX_COUNT * sizeof(RxDesc)) && valid_ring_bytes(TX_COUNT * sizeof(TxDesc)));
+constexpr uint64_t RESET_TIMEOUT_US = 100000;
+constexpr uint64_t TX_TIMEOUT_US = 100000;
+constexpr uint64_t EEPROM_TIMEOUT_US = 10000;
+constexpr unsigned MAC_BAR = 0;
 
 Info g_info;
 volatile RxDesc* g_rx = nullptr;
@@ -42,7 +42,7 @@ uint64_t deadline_us(uint64_t us) { return cpu::rdtsc() + boot::context().tsc_kh
 
 bool find_device(uint16_t& bdf, uint32_t& gsi)
 {
-    if (!pci::find_assigned(kVendorIntel, kDevice82540EM, bdf, gsi))
+    if (!pci::find_assigned(VENDOR_INTEL, DEVICE82540_EM, bdf, gsi))
         return false;
     // Chipsets whose PCI INTx reaches the IOAPIC elsewhere than the ISA IRQ
     // (QEMU q35: PIRQA-H on GSI 16-23) need the GSI from the command line.
@@ -54,9 +54,9 @@ bool find_device(uint16_t& bdf, uint32_t& gsi)
 bool reset()
 {
     wr(Reg::Imc, 0xffffffffu);
-    wr(Reg::Ctrl, rd(Reg::Ctrl) | kCtrlRst);
-    uint64_t end = deadline_us(kResetTimeoutUs);
-    while (rd(Reg::Ctrl) & kCtrlRst)
+    wr(Reg::Ctrl, rd(Reg::Ctrl) | CTRL_RST);
+    uint64_t end = deadline_us(RESET_TIMEOUT_US);
+    while (rd(Reg::Ctrl) & CTRL_RST)
         if (cpu::rdtsc() > end)
             return false;
     wr(Reg::Imc, 0xffffffffu);  // reset re-enables nothing, but be explicit
@@ -66,13 +66,13 @@ bool reset()
 
 bool eeprom_word(uint8_t addr, uint16_t& out)
 {
-    wr(Reg::Eerd, kEerdStart | uint32_t{addr} << kEerdAddrShift);
-    uint64_t end = deadline_us(kEepromTimeoutUs);
+    wr(Reg::Eerd, EERD_START | uint32_t{addr} << EERD_ADDR_SHIFT);
+    uint64_t end = deadline_us(EEPROM_TIMEOUT_US);
     uint32_t v;
-    while (!((v = rd(Reg::Eerd)) & kEerdDone))
+    while (!((v = rd(Reg::Eerd)) & EERD_DONE))
         if (cpu::rdtsc() > end)
             return false;
-    out = static_cast<uint16_t>(v >> kEerdDataShift);
+    out = static_cast<uint16_t>(v >> EERD_DATA_SHIFT);
     return true;
 }
 
@@ -98,30 +98,30 @@ void read_mac()
 
 bool alloc_rings()
 {
-    g_rx = static_cast<RxDesc*>(dma::alloc(kRxCount * sizeof(RxDesc), kRingAlign));
-    g_tx = static_cast<TxDesc*>(dma::alloc(kTxCount * sizeof(TxDesc), kRingAlign));
-    g_rx_buf = static_cast<uint8_t*>(dma::alloc(kRxCount * kBufferSize, 4096));
-    g_tx_buf = static_cast<uint8_t*>(dma::alloc(kTxCount * kBufferSize, 4096));
+    g_rx = static_cast<RxDesc*>(dma::alloc(RX_COUNT * sizeof(RxDesc), RING_ALIGN));
+    g_tx = static_cast<TxDesc*>(dma::alloc(TX_COUNT * sizeof(TxDesc), RING_ALIGN));
+    g_rx_buf = static_cast<uint8_t*>(dma::alloc(RX_COUNT * BUFFER_SIZE, 4096));
+    g_tx_buf = static_cast<uint8_t*>(dma::alloc(TX_COUNT * BUFFER_SIZE, 4096));
     return g_rx && g_tx && g_rx_buf && g_tx_buf;
 }
 
 void setup_rx()
 {
-    for (uint32_t i = 0; i < kRxCount; ++i)
-        g_rx[i].addr = dma::bus_address(g_rx_buf + i * kBufferSize);
+    for (uint32_t i = 0; i < RX_COUNT; ++i)
+        g_rx[i].addr = dma::bus_address(g_rx_buf + i * BUFFER_SIZE);
     uint64_t ring = dma::bus_address(const_cast<RxDesc*>(g_rx));
     wr(Reg::Rdbal, static_cast<uint32_t>(ring));
     wr(Reg::Rdbah, static_cast<uint32_t>(ring >> 32));
-    wr(Reg::Rdlen, kRxCount * sizeof(RxDesc));
+    wr(Reg::Rdlen, RX_COUNT * sizeof(RxDesc));
     wr(Reg::Rdh, 0);
-    wr(Reg::Rdt, kRxCount - 1);  // head == tail means "no free buffers"
+    wr(Reg::Rdt, RX_COUNT - 1);  // head == tail means "no free buffers"
     wr(Reg::Rdtr, 0);            // no receive delay: RXT0 per packet
     g_rx_next = 0;
     wr(Reg::Ral0, ral_from_mac(g_info.mac));
     wr(Reg::Rah0, rah_from_mac(g_info.mac));
-    for (unsigned i = 0; i < kMtaEntries; ++i)
+    for (unsigned i = 0; i < MTA_ENTRIES; ++i)
         wr(at(Reg::Mta, i), 0);
-    wr(Reg::Rctl, kRctlEn | kRctlBam | kRctlSecrc);
+    wr(Reg::Rctl, RCTL_EN | RCTL_BAM | RCTL_SECRC);
 }
 
 void setup_tx()
@@ -129,18 +129,18 @@ void setup_tx()
     uint64_t ring = dma::bus_address(const_cast<TxDesc*>(g_tx));
     wr(Reg::Tdbal, static_cast<uint32_t>(ring));
     wr(Reg::Tdbah, static_cast<uint32_t>(ring >> 32));
-    wr(Reg::Tdlen, kTxCount * sizeof(TxDesc));
+    wr(Reg::Tdlen, TX_COUNT * sizeof(TxDesc));
     wr(Reg::Tdh, 0);
     wr(Reg::Tdt, 0);
     g_tx_tail = 0;
-    wr(Reg::Tipg, kTipgCopper);
-    wr(Reg::Tctl, kTctlEn | kTctlPsp | kTctlCt | kTctlCold);
+    wr(Reg::Tipg, TIPG_COPPER);
+    wr(Reg::Tctl, TCTL_EN | TCTL_PSP | TCTL_CT | TCTL_COLD);
 }
 
 Status map_registers()
 {
     pci::SizedBar bar;
-    if (!pci::read_bar(g_info.bdf, kMacBar, bar) || bar.bar.io)
+    if (!pci::read_bar(g_info.bdf, MAC_BAR, bar) || bar.bar.io)
         return Status::BadBar;
     if (!paging::map_uncached(bar.bar.base, bar.size))
         return Status::BadBar;
@@ -192,14 +192,14 @@ Status init()
     if (dma::init() != dma::Status::Ok || !alloc_rings())
         return Status::NoDmaMemory;
     read_mac();
-    wr(Reg::Ctrl, rd(Reg::Ctrl) | kCtrlSlu | kCtrlAsde);
+    wr(Reg::Ctrl, rd(Reg::Ctrl) | CTRL_SLU | CTRL_ASDE);
     setup_rx();
     setup_tx();
     return Status::Ok;
 }
 
 const Info& info() { return g_info; }
-bool link_up() { return rd(Reg::Status) & kStatusLinkUp; }
+bool link_up() { return rd(Reg::Status) & STATUS_LINK_UP; }
 
 Status enable_interrupts(uint8_t vector, uint32_t causes)
 {
@@ -229,19 +229,19 @@ uint32_t causes_seen() { return g_causes; }
 
 bool send(const void* frame, size_t len)
 {
-    if (len > kBufferSize)
+    if (len > BUFFER_SIZE)
         return false;
     uint32_t i = g_tx_tail;
-    memcpy(g_tx_buf + i * kBufferSize, frame, len);
-    g_tx[i].addr = dma::bus_address(g_tx_buf + i * kBufferSize);
+    memcpy(g_tx_buf + i * BUFFER_SIZE, frame, len);
+    g_tx[i].addr = dma::bus_address(g_tx_buf + i * BUFFER_SIZE);
     g_tx[i].length = static_cast<uint16_t>(len);
-    g_tx[i].cmd = kTxCmdEop | kTxCmdIfcs | kTxCmdRs;
+    g_tx[i].cmd = TX_CMD_EOP | TX_CMD_IFCS | TX_CMD_RS;
     g_tx[i].status = 0;
-    g_tx_tail = ring_next(i, kTxCount);
+    g_tx_tail = ring_next(i, TX_COUNT);
     asm volatile("" ::: "memory");  // descriptor stores before the doorbell (x86: ordered)
     wr(Reg::Tdt, g_tx_tail);
-    uint64_t end = deadline_us(kTxTimeoutUs);
-    while (!(g_tx[i].status & kTxStatusDd))
+    uint64_t end = deadline_us(TX_TIMEOUT_US);
+    while (!(g_tx[i].status & TX_STATUS_DD))
         if (cpu::rdtsc() > end)
             return false;
     return true;
@@ -250,13 +250,13 @@ bool send(const void* frame, size_t len)
 size_t receive(void* buf, size_t cap)
 {
     volatile RxDesc& d = g_rx[g_rx_next];
-    if (!(d.status & kRxStatusDd))
+    if (!(d.status & RX_STATUS_DD))
         return 0;
     size_t n = d.length < cap ? d.length : cap;
-    memcpy(buf, g_rx_buf + g_rx_next * kBufferSize, n);
+    memcpy(buf, g_rx_buf + g_rx_next * BUFFER_SIZE, n);
     d.status = 0;
     wr(Reg::Rdt, g_rx_next);  // hand the buffer back
-    g_rx_next = ring_next(g_rx_next, kRxCount);
+    g_rx_next = ring_next(g_rx_next, RX_COUNT);
     return n;
 }
 

@@ -8,7 +8,7 @@
 namespace natsume::guest::ioapic {
 namespace {
 
-constexpr uint64_t kDefaultBase = 0xfec00000;
+constexpr uint64_t DEFAULT_BASE = 0xfec00000;
 
 uint64_t g_base = 0;
 unsigned g_pins = 0;
@@ -40,7 +40,7 @@ uint64_t locate()
     if (c.mode == boot::Mode::Partition)
         return c.ioapic_gpa;
     uint64_t madt = acpi::ioapic_address();
-    return madt ? madt : kDefaultBase;
+    return madt ? madt : DEFAULT_BASE;
 }
 
 }  // namespace

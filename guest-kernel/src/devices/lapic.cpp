@@ -18,10 +18,10 @@ namespace cpuid_bits = natsume::drivers::cpuid;
 using hw::Reg;
 
 
-constexpr uint32_t kLvtMasked = hw::lvt::MASKED;
-constexpr auto kIcrPending = static_cast<uint32_t>(hw::icr::DELIVERY_PENDING);
+constexpr uint32_t LVT_MASKED = hw::lvt::MASKED;
+constexpr auto ICR_PENDING = static_cast<uint32_t>(hw::icr::DELIVERY_PENDING);
 
-constexpr uint64_t kCalibrationUs = 10000;
+constexpr uint64_t CALIBRATION_US = 10000;
 
 bool g_x2apic = false;
 uintptr_t g_mmio = 0;
@@ -63,7 +63,7 @@ Status init(uint8_t spurious_vector, bool switch_to_x2apic)
     g_x2apic = (l1.ecx & cpuid_bits::ecx1::X2APIC) && (base & msr::apic_base::X2APIC_ENABLE);
     g_mmio = base & msr::apic_base::ADDRESS_MASK;
     write(Reg::Tpr, 0);
-    write(Reg::LvtTimer, kLvtMasked);
+    write(Reg::LvtTimer, LVT_MASKED);
     write(Reg::Svr, hw::SVR_ENABLE | spurious_vector);
     return Status::Ok;
 }
@@ -83,8 +83,8 @@ Status calibrate_timer(uint64_t tsc_khz)
     if (tsc_khz == 0)
         return Status::CalibrationFailed;
     write(Reg::TimerDivide, hw::TIMER_DIVIDE_BY_1);
-    write(Reg::LvtTimer, kLvtMasked);
-    uint64_t window = tsc_khz * kCalibrationUs / 1000;
+    write(Reg::LvtTimer, LVT_MASKED);
+    uint64_t window = tsc_khz * CALIBRATION_US / 1000;
     uint64_t start = cpu::rdtsc();
     write(Reg::TimerInitial, 0xffffffffu);
     uint64_t now;
@@ -108,7 +108,7 @@ void start_timer(TimerMode mode, uint8_t vector, uint64_t period_us)
 
 void stop_timer()
 {
-    write(Reg::LvtTimer, kLvtMasked);
+    write(Reg::LvtTimer, LVT_MASKED);
     write(Reg::TimerInitial, 0);
 }
 
@@ -149,7 +149,7 @@ bool icr_idle(uint64_t max_polls)
     if (g_x2apic)
         return true;  // x2APIC has no delivery-status bit
     for (uint64_t i = 0; i < max_polls; ++i)
-        if (!(read(Reg::IcrLow) & kIcrPending))
+        if (!(read(Reg::IcrLow) & ICR_PENDING))
             return true;
     return false;
 }

@@ -10,7 +10,7 @@
 namespace natsume::guest::pci {
 namespace {
 
-constexpr unsigned kMaxBridgeDepth = 4;
+constexpr unsigned MAX_BRIDGE_DEPTH = 4;
 
 // Interrupts off around the address/data pair so no handler's access can
 // slip in between.
@@ -29,9 +29,9 @@ unsigned scan_function(uint16_t bdf, unsigned depth, void (*fn)(const Function&,
         return 0;
     fn(f, ctx);
     unsigned n = 1;
-    uint8_t header = read8(bdf, kHeaderType);
-    if ((header & kHeaderLayoutMask) == kHeaderBridge && depth < kMaxBridgeDepth) {
-        unsigned secondary = read8(bdf, kSecondaryBus);
+    uint8_t header = read8(bdf, HEADER_TYPE);
+    if ((header & HEADER_LAYOUT_MASK) == HEADER_BRIDGE && depth < MAX_BRIDGE_DEPTH) {
+        unsigned secondary = read8(bdf, SECONDARY_BUS);
         if (secondary != 0 && secondary != bdf_bus(bdf))
             n += scan_bus(secondary, depth + 1, fn, ctx);
     }
@@ -43,9 +43,9 @@ unsigned scan_bus(unsigned bus, unsigned depth, void (*fn)(const Function&, void
     unsigned n = 0;
     for (unsigned dev = 0; dev < 32; ++dev) {
         uint16_t fn0 = make_bdf(bus, dev, 0);
-        if (read16(fn0, kVendorId) == 0xffff)
+        if (read16(fn0, VENDOR_ID) == 0xffff)
             continue;
-        bool multi = read8(fn0, kHeaderType) & kHeaderMultiFunction;
+        bool multi = read8(fn0, HEADER_TYPE) & HEADER_MULTI_FUNCTION;
         for (unsigned f = 0; f < (multi ? 8u : 1u); ++f)
             n += scan_function(make_bdf(bus, dev, f), depth, fn, ctx);
     }
@@ -102,7 +102,7 @@ void write16(uint16_t bdf, uint8_t offset, uint16_t v)
 {
     unsigned shift = (offset & 2) * 8;
     uint32_t d = read32(bdf, offset);
-    if ((offset & 0xfc) == kCommand)
+    if ((offset & 0xfc) == COMMAND)
         d &= 0x0000ffffu;  // status bits are write-1-to-clear: write zeros
     d = (d & ~(0xffffu << shift)) | (uint32_t{v} << shift);
     write32(bdf, offset, d);
@@ -110,15 +110,15 @@ void write16(uint16_t bdf, uint8_t offset, uint16_t v)
 
 bool probe(uint16_t bdf, Function& out)
 {
-    uint32_t id = read32(bdf, kVendorId);
+    uint32_t id = read32(bdf, VENDOR_ID);
     if ((id & 0xffff) == 0xffff || (id & 0xffff) == 0)
         return false;
     out.bdf = bdf;
     out.vendor = static_cast<uint16_t>(id);
     out.device = static_cast<uint16_t>(id >> 16);
-    out.class_rev = read32(bdf, kRevisionId);
-    out.irq_line = read8(bdf, kInterruptLine);
-    out.irq_pin = read8(bdf, kInterruptPin);
+    out.class_rev = read32(bdf, REVISION_ID);
+    out.irq_line = read8(bdf, INTERRUPT_LINE);
+    out.irq_pin = read8(bdf, INTERRUPT_PIN);
     return true;
 }
 
@@ -159,25 +159,25 @@ bool read_bar(uint16_t bdf, unsigned index, SizedBar& out)
 {
     if (index > 5)
         return false;
-    auto off = static_cast<uint8_t>(kBar0 + 4 * index);
+    auto off = static_cast<uint8_t>(BAR0 + 4 * index);
     uint32_t lo = read32(bdf, off);
-    uint32_t hi = ((lo & (kBarIo | kBarMemTypeMask)) == kBarMemType64 && index < 5) ? read32(bdf, static_cast<uint8_t>(off + 4)) : 0;
+    uint32_t hi = ((lo & (BAR_IO | BAR_MEM_TYPE_MASK)) == BAR_MEM_TYPE64 && index < 5) ? read32(bdf, static_cast<uint8_t>(off + 4)) : 0;
     out.bar = decode_bar(lo, hi);
-    uint16_t cmd = read16(bdf, kCommand);
-    write16(bdf, kCommand, static_cast<uint16_t>(cmd & ~(kCmdIoSpace | kCmdMemorySpace)));
+    uint16_t cmd = read16(bdf, COMMAND);
+    write16(bdf, COMMAND, static_cast<uint16_t>(cmd & ~(CMD_IO_SPACE | CMD_MEMORY_SPACE)));
     write32(bdf, off, 0xffffffffu);
     uint32_t mask = read32(bdf, off);
     write32(bdf, off, lo);
-    write16(bdf, kCommand, cmd);
+    write16(bdf, COMMAND, cmd);
     out.size = out.bar.io ? uint64_t{~(mask & ~3u) + 1} & 0xffff : memory_bar_size(mask);
     return out.bar.base != 0 && out.size != 0;
 }
 
 void enable_mmio_and_dma(uint16_t bdf)
 {
-    uint16_t cmd = read16(bdf, kCommand);
-    cmd = static_cast<uint16_t>((cmd | kCmdMemorySpace | kCmdBusMaster) & ~kCmdInterruptDisable);
-    write16(bdf, kCommand, cmd);
+    uint16_t cmd = read16(bdf, COMMAND);
+    cmd = static_cast<uint16_t>((cmd | CMD_MEMORY_SPACE | CMD_BUS_MASTER) & ~CMD_INTERRUPT_DISABLE);
+    write16(bdf, COMMAND, cmd);
 }
 
 }  // namespace natsume::guest::pci

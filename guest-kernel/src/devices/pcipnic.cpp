@@ -6,9 +6,9 @@
 namespace natsume::guest::pcipnic {
 namespace {
 
-constexpr uint8_t kPciCommand = 0x04;
-constexpr uint16_t kPciCommandIo = 1u << 0;
-constexpr uint16_t kPciCommandIntxDisable = 1u << 10;
+constexpr uint8_t PCI_COMMAND = 0x04;
+constexpr uint16_t PCI_COMMAND_IO = 1u << 0;
+constexpr uint16_t PCI_COMMAND_INTX_DISABLE = 1u << 10;
 
 Info g_info;
 
@@ -31,17 +31,17 @@ struct PortIo {
     }
 };
 
-bool find_device(uint16_t& bdf, uint32_t& gsi) { return pci::find_assigned(kVendor, kDevice, bdf, gsi); }
+bool find_device(uint16_t& bdf, uint32_t& gsi) { return pci::find_assigned(VENDOR, DEVICE, bdf, gsi); }
 
 Status map_ports()
 {
     pci::SizedBar bar;
-    if (!pci::read_bar(g_info.bdf, kIoBar, bar) || !bar.bar.io || bar.bar.base + bar.size > 0x10000 ||
+    if (!pci::read_bar(g_info.bdf, IO_BAR, bar) || !bar.bar.io || bar.bar.base + bar.size > 0x10000 ||
         bar.size <= static_cast<uint16_t>(Reg::Data))
         return Status::BadBar;
     g_info.io_base = static_cast<uint16_t>(bar.bar.base);
-    uint16_t cmd = pci::read16(g_info.bdf, kPciCommand);
-    pci::write16(g_info.bdf, kPciCommand, static_cast<uint16_t>((cmd | kPciCommandIo) & ~kPciCommandIntxDisable));
+    uint16_t cmd = pci::read16(g_info.bdf, PCI_COMMAND);
+    pci::write16(g_info.bdf, PCI_COMMAND, static_cast<uint16_t>((cmd | PCI_COMMAND_IO) & ~PCI_COMMAND_INTX_DISABLE));
     return Status::Ok;
 }
 
@@ -97,7 +97,7 @@ Status init()
     uint8_t ver[2] = {};
     Reply r = command(Command::ApiVersion, nullptr, 0, ver, sizeof ver);
     g_info.api_version = static_cast<uint16_t>(ver[0] | ver[1] << 8);
-    if (!r.ok() || r.length != 2 || g_info.api_version != kApiVersion) {
+    if (!r.ok() || r.length != 2 || g_info.api_version != API_VERSION) {
         g_info.io_base = 0;
         return Status::BadApiVersion;
     }

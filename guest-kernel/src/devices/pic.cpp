@@ -8,12 +8,12 @@
 
 namespace natsume::guest::pic {
 namespace {
-constexpr uint8_t kMasterBase = 0x20, kSlaveBase = 0x28;
+constexpr uint8_t MASTER_BASE = 0x20, SLAVE_BASE = 0x28;
 struct Out {
     static void out8(uint16_t port, uint8_t v) { cpu::outb(port, v); }
 };
 }  // namespace
 
-void remap_and_mask() { natsume::drivers::pic8259::remap_and_mask<Out>(kMasterBase, kSlaveBase); }
+void remap_and_mask() { natsume::drivers::pic8259::remap_and_mask<Out>(MASTER_BASE, SLAVE_BASE); }
 
 }  // namespace natsume::guest::pic

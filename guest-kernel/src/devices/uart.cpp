@@ -16,8 +16,8 @@ struct Port {
 
 // Generous: 16 bytes at 115200 baud take ~1.4 ms; one poll is >= 1 port read.
 // A missing or stuck UART drops output rather than hang.
-constexpr uint32_t kPollLimit = 1000000;
-hw::Uart<Port> at(uint16_t base) { return {base, kPollLimit}; }
+constexpr uint32_t POLL_LIMIT = 1000000;
+hw::Uart<Port> at(uint16_t base) { return {base, POLL_LIMIT}; }
 
 }  // namespace
 

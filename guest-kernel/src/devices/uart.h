@@ -7,7 +7,7 @@
 
 namespace natsume::guest::uart {
 
-inline constexpr uint16_t kCom1 = natsume::drivers::uart16550::COM1;
+inline constexpr uint16_t COM1 = natsume::drivers::uart16550::COM1;
 
 void init(uint16_t base);  // 115200 8N1, FIFOs on, interrupts off
 void write(uint16_t base, const char* s, size_t n);

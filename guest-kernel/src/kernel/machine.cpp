@@ -12,17 +12,17 @@ namespace {
 bool g_exit_on_stop = false;
 
 // Bochs ends the simulation when "Shutdown" is written to its 0x8900 port.
-constexpr uint16_t kBochsShutdownPort = 0x8900;
+constexpr uint16_t BOCHS_SHUTDOWN_PORT = 0x8900;
 // QEMU's isa-debug-exit device, configured at iobase=0xf4: the process exits
 // with status (value << 1) | 1.
-constexpr uint16_t kQemuDebugExitPort = 0xf4;
+constexpr uint16_t QEMU_DEBUG_EXIT_PORT = 0xf4;
 
 void emulator_exit(uint64_t code)
 {
     console::drain();
     for (const char* p = "Shutdown"; *p; ++p)
-        cpu::outb(kBochsShutdownPort, static_cast<uint8_t>(*p));
-    cpu::outb(kQemuDebugExitPort, code == 0 ? 0 : 1);
+        cpu::outb(BOCHS_SHUTDOWN_PORT, static_cast<uint8_t>(*p));
+    cpu::outb(QEMU_DEBUG_EXIT_PORT, code == 0 ? 0 : 1);
 }
 
 }  // namespace

@@ -3,14 +3,14 @@
 namespace natsume::guest::net {
 namespace {
 
-constexpr size_t kArpBody = 28;
-constexpr size_t kIpHeader = 20;
-constexpr size_t kIcmpHeader = 8;
-constexpr uint8_t kIpProtoIcmp = 1;
-constexpr uint8_t kIcmpEchoReply = 0;
-constexpr uint8_t kIcmpEchoRequest = 8;
-constexpr uint16_t kArpRequest = 1;
-constexpr uint16_t kArpReply = 2;
+constexpr size_t ARP_BODY = 28;
+constexpr size_t IP_HEADER = 20;
+constexpr size_t ICMP_HEADER = 8;
+constexpr uint8_t IP_PROTO_ICMP = 1;
+constexpr uint8_t ICMP_ECHO_REPLY = 0;
+constexpr uint8_t ICMP_ECHO_REQUEST = 8;
+constexpr uint16_t ARP_REQUEST = 1;
+constexpr uint16_t ARP_REPLY = 2;
 
 void put16(uint8_t* p, uint16_t v)
 {
@@ -44,7 +44,7 @@ void eth_header(uint8_t* f, const uint8_t* dst, const Mac& src, uint16_t type)
     put16(f + 12, type);
 }
 
-size_t padded(size_t n) { return n < kMinFrame ? kMinFrame : n; }
+size_t padded(size_t n) { return n < MIN_FRAME ? MIN_FRAME : n; }
 
 }  // namespace
 
@@ -77,57 +77,57 @@ uint16_t internet_checksum(const uint8_t* p, size_t n)
 
 size_t build_arp_request(uint8_t* out, size_t cap, const Mac& src, const Ip4& src_ip, const Ip4& target_ip)
 {
-    if (cap < kMinFrame)
+    if (cap < MIN_FRAME)
         return 0;
-    zero(out, kMinFrame);
+    zero(out, MIN_FRAME);
     const uint8_t broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-    eth_header(out, broadcast, src, kEtherTypeArp);
-    uint8_t* a = out + kEthHeader;
+    eth_header(out, broadcast, src, ETHER_TYPE_ARP);
+    uint8_t* a = out + ETH_HEADER;
     put16(a, 1);               // hardware: Ethernet
-    put16(a + 2, kEtherTypeIp4);
+    put16(a + 2, ETHER_TYPE_IP4);
     a[4] = 6;
     a[5] = 4;
-    put16(a + 6, kArpRequest);
+    put16(a + 6, ARP_REQUEST);
     copy(a + 8, src.b, 6);
     copy(a + 14, src_ip.b, 4);
     copy(a + 24, target_ip.b, 4);  // target MAC (18..23) stays zero
-    return padded(kEthHeader + kArpBody);
+    return padded(ETH_HEADER + ARP_BODY);
 }
 
 size_t build_icmp_echo(uint8_t* out, size_t cap, const Mac& src, const Mac& dst, const Ip4& src_ip,
                        const Ip4& dst_ip, uint16_t id, uint16_t seq, size_t payload)
 {
-    size_t ip_len = kIpHeader + kIcmpHeader + payload;
-    size_t n = kEthHeader + ip_len;
+    size_t ip_len = IP_HEADER + ICMP_HEADER + payload;
+    size_t n = ETH_HEADER + ip_len;
     if (cap < padded(n) || ip_len > 0xffff)
         return 0;
     zero(out, padded(n));
-    eth_header(out, dst.b, src, kEtherTypeIp4);
-    uint8_t* ip = out + kEthHeader;
+    eth_header(out, dst.b, src, ETHER_TYPE_IP4);
+    uint8_t* ip = out + ETH_HEADER;
     ip[0] = 0x45;  // version 4, 5-dword header
     put16(ip + 2, static_cast<uint16_t>(ip_len));
     put16(ip + 4, seq);
     ip[8] = 64;  // TTL
-    ip[9] = kIpProtoIcmp;
+    ip[9] = IP_PROTO_ICMP;
     copy(ip + 12, src_ip.b, 4);
     copy(ip + 16, dst_ip.b, 4);
-    put16(ip + 10, internet_checksum(ip, kIpHeader));
-    uint8_t* icmp = ip + kIpHeader;
-    icmp[0] = kIcmpEchoRequest;
+    put16(ip + 10, internet_checksum(ip, IP_HEADER));
+    uint8_t* icmp = ip + IP_HEADER;
+    icmp[0] = ICMP_ECHO_REQUEST;
     put16(icmp + 4, id);
     put16(icmp + 6, seq);
     for (size_t i = 0; i < payload; ++i)
-        icmp[kIcmpHeader + i] = static_cast<uint8_t>('a' + i % 26);
-    put16(icmp + 2, internet_checksum(icmp, kIcmpHeader + payload));
+        icmp[ICMP_HEADER + i] = static_cast<uint8_t>('a' + i % 26);
+    put16(icmp + 2, internet_checksum(icmp, ICMP_HEADER + payload));
     return padded(n);
 }
 
 bool is_arp_reply_from(const uint8_t* f, size_t n, const Ip4& ip, Mac& mac)
 {
-    if (n < kEthHeader + kArpBody || get16(f + 12) != kEtherTypeArp)
+    if (n < ETH_HEADER + ARP_BODY || get16(f + 12) != ETHER_TYPE_ARP)
         return false;
-    const uint8_t* a = f + kEthHeader;
-    if (get16(a + 6) != kArpReply || !same(a + 14, ip.b, 4))
+    const uint8_t* a = f + ETH_HEADER;
+    if (get16(a + 6) != ARP_REPLY || !same(a + 14, ip.b, 4))
         return false;
     copy(mac.b, a + 8, 6);
     return true;
@@ -135,17 +135,17 @@ bool is_arp_reply_from(const uint8_t* f, size_t n, const Ip4& ip, Mac& mac)
 
 bool is_icmp_echo_reply(const uint8_t* f, size_t n, const Ip4& from, uint16_t id, uint16_t seq)
 {
-    if (n < kEthHeader + kIpHeader + kIcmpHeader || get16(f + 12) != kEtherTypeIp4)
+    if (n < ETH_HEADER + IP_HEADER + ICMP_HEADER || get16(f + 12) != ETHER_TYPE_IP4)
         return false;
-    const uint8_t* ip = f + kEthHeader;
+    const uint8_t* ip = f + ETH_HEADER;
     size_t ip_len = get16(ip + 2);
-    if ((ip[0] >> 4) != 4 || ip[9] != kIpProtoIcmp || !same(ip + 12, from.b, 4))
+    if ((ip[0] >> 4) != 4 || ip[9] != IP_PROTO_ICMP || !same(ip + 12, from.b, 4))
         return false;
     size_t ihl = size_t{ip[0] & 0xfu} * 4;
-    if (ip_len < ihl + kIcmpHeader || kEthHeader + ip_len > n)
+    if (ip_len < ihl + ICMP_HEADER || ETH_HEADER + ip_len > n)
         return false;
     const uint8_t* icmp = ip + ihl;
-    return icmp[0] == kIcmpEchoReply && get16(icmp + 4) == id && get16(icmp + 6) == seq &&
+    return icmp[0] == ICMP_ECHO_REPLY && get16(icmp + 4) == id && get16(icmp + 6) == seq &&
            internet_checksum(icmp, ip_len - ihl) == 0;
 }
 

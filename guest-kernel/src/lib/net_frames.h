@@ -14,10 +14,10 @@ struct Ip4 {
     uint8_t b[4];
 };
 
-inline constexpr size_t kEthHeader = 14;
-inline constexpr size_t kMinFrame = 60;  // without FCS; shorter frames are padded
-inline constexpr uint16_t kEtherTypeArp = 0x0806;
-inline constexpr uint16_t kEtherTypeIp4 = 0x0800;
+inline constexpr size_t ETH_HEADER = 14;
+inline constexpr size_t MIN_FRAME = 60;  // without FCS; shorter frames are padded
+inline constexpr uint16_t ETHER_TYPE_ARP = 0x0806;
+inline constexpr uint16_t ETHER_TYPE_IP4 = 0x0800;
 
 // "a.b.c.d" (the whole string) into out.
 bool parse_ip4(const char* s, Ip4& out);
@@ -26,7 +26,7 @@ bool parse_ip4(const char* s, Ip4& out);
 // complemented; a buffer containing a correct checksum sums to 0).
 uint16_t internet_checksum(const uint8_t* p, size_t n);
 
-// Each builder returns the frame length written (>= kMinFrame), 0 when `cap`
+// Each builder returns the frame length written (>= MIN_FRAME), 0 when `cap`
 // is too small.
 size_t build_arp_request(uint8_t* out, size_t cap, const Mac& src, const Ip4& src_ip, const Ip4& target_ip);
 size_t build_icmp_echo(uint8_t* out, size_t cap, const Mac& src, const Mac& dst, const Ip4& src_ip,

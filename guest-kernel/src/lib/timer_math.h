@@ -25,12 +25,12 @@ constexpr uint64_t khz_from_tsc_window(uint64_t counts, uint64_t tsc_cycles, uin
 
 // TSC frequency from a PIT gate of `pit_ticks` at the PIT's 1.193182 MHz
 // (8254 data sheet; PC input clock 14.31818 MHz / 12).
-inline constexpr uint64_t kPitHz = 1193182;
+inline constexpr uint64_t PIT_HZ = 1193182;
 constexpr uint64_t tsc_khz_from_pit(uint64_t tsc_cycles, uint64_t pit_ticks)
 {
     if (pit_ticks == 0)
         return 0;
-    return static_cast<uint64_t>(static_cast<unsigned __int128>(tsc_cycles) * kPitHz / (pit_ticks * 1000));
+    return static_cast<uint64_t>(static_cast<unsigned __int128>(tsc_cycles) * PIT_HZ / (pit_ticks * 1000));
 }
 
 constexpr uint64_t tsc_to_us(uint64_t cycles, uint64_t tsc_khz)

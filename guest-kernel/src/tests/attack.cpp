@@ -94,11 +94,11 @@ void run_attack_ioapic()
         results::report("attack-ioapic", false, "\"pin\":%llu,\"pins\":%u", ull{pin}, ioapic::pins());
         return;
     }
-    idt::set_handler(idt::kVectorAttackIpi, on_stray);
+    idt::set_handler(idt::VECTOR_ATTACK_IPI, on_stray);
     natsume_stats a{}, b{};
     bool stats = read_stats(a);
     uint64_t before = ioapic::read_entry(static_cast<unsigned>(pin));
-    ioapic::Redirection want = ioapic::pci_intx(idt::kVectorAttackIpi, static_cast<uint8_t>(lapic::id()));
+    ioapic::Redirection want = ioapic::pci_intx(idt::VECTOR_ATTACK_IPI, static_cast<uint8_t>(lapic::id()));
     want.masked = false;
     ioapic::write_entry(static_cast<unsigned>(pin), ioapic::encode(want));
     uint64_t after = ioapic::read_entry(static_cast<unsigned>(pin));
@@ -127,7 +127,7 @@ struct IpiOutcome {
 IpiOutcome send(uint32_t target, lapic::Ipi kind)
 {
     IpiOutcome o;
-    uint64_t icr = lapic::icr_value(target, kind, idt::kVectorAttackIpi);
+    uint64_t icr = lapic::icr_value(target, kind, idt::VECTOR_ATTACK_IPI);
     // A fault (the hypervisor's #GP) is recorded by its vector, 0 = none.
     auto vector = [](const probe::Fault& f) { return f.none() ? uint64_t{0} : static_cast<uint64_t>(f.vector); };
     if (lapic::x2apic()) {

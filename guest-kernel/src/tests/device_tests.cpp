@@ -31,7 +31,7 @@ struct Entry {
     const char* name;
     void (*run)();
 };
-constexpr Entry kEntries[] = {
+constexpr Entry ENTRIES[] = {
     {"pci", run_pci_list},           {"e1000", run_e1000},
     {"bench-irq", run_bench_irq},    {"bench-exits", run_bench_exits}, {"load-cpu", run_load_cpu},
     {"load-irq", run_load_irq},      {"load-attack", run_load_attack},
@@ -44,7 +44,7 @@ constexpr Entry kEntries[] = {
 
 bool run(const char* name)
 {
-    for (const Entry& e : kEntries) {
+    for (const Entry& e : ENTRIES) {
         if (strcmp(name, e.name) == 0) {
             e.run();
             return true;

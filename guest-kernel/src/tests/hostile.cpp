@@ -22,24 +22,24 @@ bool snapshot(natsume_stats& s) { return device_tests::read_stats(s); }
 // KiB a second) and drops whole lines beyond it, silently for the caller.
 // This suite prints far more than the burst, so it paces its own result
 // lines with a more conservative bucket: none of them is lost.
-constexpr uint64_t kPaceBurst = 14336, kPaceBytesPerSecond = 3584;
-uint64_t g_pace_tokens = kPaceBurst;
+constexpr uint64_t PACE_BURST = 14336, PACE_BYTES_PER_SECOND = 3584;
+uint64_t g_pace_tokens = PACE_BURST;
 uint64_t g_pace_last = 0;
 
 void pace_output(uint64_t bytes)
 {
     const uint64_t khz = boot::context().tsc_khz;
-    const uint64_t ticks_per_byte = khz * 1000 / kPaceBytesPerSecond + 1;
+    const uint64_t ticks_per_byte = khz * 1000 / PACE_BYTES_PER_SECOND + 1;
     if (g_pace_last == 0)
         g_pace_last = cpu::rdtsc();
     for (;;) {
         uint64_t now = cpu::rdtsc();
         uint64_t earned = (now - g_pace_last) / ticks_per_byte;
         if (earned) {
-            g_pace_tokens = earned >= kPaceBurst - g_pace_tokens ? kPaceBurst : g_pace_tokens + earned;
+            g_pace_tokens = earned >= PACE_BURST - g_pace_tokens ? PACE_BURST : g_pace_tokens + earned;
             g_pace_last += earned * ticks_per_byte;
         }
-        if (g_pace_tokens >= bytes || g_pace_tokens == kPaceBurst) {
+        if (g_pace_tokens >= bytes || g_pace_tokens == PACE_BURST) {
             g_pace_tokens -= g_pace_tokens >= bytes ? bytes : g_pace_tokens;
             return;
         }
@@ -57,7 +57,7 @@ struct Group {
     void (*run)();
 };
 
-constexpr Group kGroups[] = {
+constexpr Group GROUPS[] = {
     {"msr", run_msr},       {"cpu", run_cpu},       {"hypercall", run_hypercall}, {"flood", run_flood},
     {"lapic", run_lapic},   {"x2apic", run_x2apic}, {"ioapic", run_ioapic},       {"io", run_io},
     {"page-table", run_page_table}, {"stop-triple", stop_triple}, {"stop-ept", stop_ept}, {"stop-db-loop", stop_db_loop},
@@ -65,7 +65,7 @@ constexpr Group kGroups[] = {
 
 bool run_group(const char* name, size_t len)
 {
-    for (const Group& g : kGroups) {
+    for (const Group& g : GROUPS) {
         if (strlen(g.name) == len && strncmp(g.name, name, len) == 0) {
             printf("natsume-guest: hostile: group %s\n", g.name);
             fflush(stdout);

@@ -21,32 +21,32 @@ namespace {
 
 using ull = unsigned long long;
 
-constexpr uint8_t kVectorSelf = 0x44;  // what the hostile self-IPIs send
-constexpr uint8_t kVectorForeign = idt::kVectorAttackIpi;  // rt0 counts it as a stray IPI
-constexpr uint32_t kRt0Apic = 1;
-constexpr uint32_t kBootApic = 0;
-constexpr uint32_t kParkedApic = 3;  // a core no partition owns (4-CPU scenarios)
+constexpr uint8_t VECTOR_SELF = 0x44;  // what the hostile self-IPIs send
+constexpr uint8_t VECTOR_FOREIGN = idt::VECTOR_ATTACK_IPI;  // rt0 counts it as a stray IPI
+constexpr uint32_t RT0_APIC = 1;
+constexpr uint32_t BOOT_APIC = 0;
+constexpr uint32_t PARKED_APIC = 3;  // a core no partition owns (4-CPU scenarios)
 
 // ICR / LVT fields, register offsets and MSR numbers: drivers/x86.
 namespace hw = natsume::drivers::lapic;
 using hw::Reg;
 constexpr uint32_t mode(hw::DeliveryMode m) { return uint32_t(m) << hw::icr::DELIVERY_SHIFT; }
-constexpr uint32_t kModeFixed = mode(hw::DeliveryMode::Fixed), kModeLowest = mode(hw::DeliveryMode::LowestPriority),
-                   kModeSmi = mode(hw::DeliveryMode::Smi), kModeNmi = mode(hw::DeliveryMode::Nmi),
-                   kModeInit = mode(hw::DeliveryMode::Init), kModeSipi = mode(hw::DeliveryMode::Startup),
-                   kModeExtint = hw::lvt::delivery(hw::lvt::Delivery::ExtInt);   // reserved in the ICR
-constexpr auto kLogical = static_cast<uint32_t>(hw::icr::DEST_LOGICAL);
-constexpr auto kAssert = static_cast<uint32_t>(hw::icr::LEVEL_ASSERT);
-constexpr auto kLevelTrigger = static_cast<uint32_t>(hw::icr::TRIGGER_LEVEL);
-constexpr uint32_t kMasked = hw::lvt::MASKED;
+constexpr uint32_t MODE_FIXED = mode(hw::DeliveryMode::Fixed), MODE_LOWEST = mode(hw::DeliveryMode::LowestPriority),
+                   MODE_SMI = mode(hw::DeliveryMode::Smi), MODE_NMI = mode(hw::DeliveryMode::Nmi),
+                   MODE_INIT = mode(hw::DeliveryMode::Init), MODE_SIPI = mode(hw::DeliveryMode::Startup),
+                   MODE_EXTINT = hw::lvt::delivery(hw::lvt::Delivery::ExtInt);   // reserved in the ICR
+constexpr auto LOGICAL = static_cast<uint32_t>(hw::icr::DEST_LOGICAL);
+constexpr auto ASSERT = static_cast<uint32_t>(hw::icr::LEVEL_ASSERT);
+constexpr auto LEVEL_TRIGGER = static_cast<uint32_t>(hw::icr::TRIGGER_LEVEL);
+constexpr uint32_t MASKED = hw::lvt::MASKED;
 constexpr uint32_t shorthand(hw::Shorthand s) { return uint32_t(s) << hw::icr::SHORTHAND_SHIFT; }
-constexpr uint32_t kSelf = shorthand(hw::Shorthand::Self), kAllIncluding = shorthand(hw::Shorthand::AllIncludingSelf),
-                   kAllExcluding = shorthand(hw::Shorthand::AllExcludingSelf);
+constexpr uint32_t SELF = shorthand(hw::Shorthand::Self), ALL_INCLUDING = shorthand(hw::Shorthand::AllIncludingSelf),
+                   ALL_EXCLUDING = shorthand(hw::Shorthand::AllExcludingSelf);
 
-constexpr uint32_t kMsrApicBase = natsume::drivers::msr::IA32_APIC_BASE;
-constexpr uint64_t kApicBaseX2 = natsume::drivers::msr::apic_base::X2APIC_ENABLE;
-constexpr uint32_t kX2apicIcr = hw::x2apic_msr(Reg::IcrLow);
-constexpr uint32_t kIcrLow = hw::offset(Reg::IcrLow), kIcrHigh = hw::offset(Reg::IcrHigh);
+constexpr uint32_t MSR_APIC_BASE = natsume::drivers::msr::IA32_APIC_BASE;
+constexpr uint64_t APIC_BASE_X2 = natsume::drivers::msr::apic_base::X2APIC_ENABLE;
+constexpr uint32_t X2APIC_ICR = hw::x2apic_msr(Reg::IcrLow);
+constexpr uint32_t ICR_LOW = hw::offset(Reg::IcrLow), ICR_HIGH = hw::offset(Reg::IcrHigh);
 
 volatile uint64_t g_self_hits = 0;
 
@@ -64,7 +64,7 @@ uint64_t settle(uint64_t seen)
     return g_self_hits - seen;
 }
 
-uintptr_t xapic_base() { return cpu::rdmsr(kMsrApicBase) & 0xffffff000ull; }
+uintptr_t xapic_base() { return cpu::rdmsr(MSR_APIC_BASE) & 0xffffff000ull; }
 
 uint32_t mmio_read(uint32_t off)
 {
@@ -76,62 +76,62 @@ uint32_t mmio_read(uint32_t off)
 struct Icr {
     const char* name;
     uint32_t low;
-    uint32_t dest;  // physical: APIC ID; kBroadcast: all ones of the mode
+    uint32_t dest;  // physical: APIC ID; BROADCAST: all ones of the mode
     bool delivered;  // fixed to self: must arrive
 };
-constexpr uint32_t kBroadcast = 0xffffffffu;
-constexpr uint32_t kOwn = 0xfffffffeu;  // this core's APIC ID
+constexpr uint32_t BROADCAST = 0xffffffffu;
+constexpr uint32_t OWN = 0xfffffffeu;  // this core's APIC ID
 
-constexpr Icr kIcrs[] = {
-    {"icr-fixed-foreign", kModeFixed | kVectorForeign, kRt0Apic, false},
-    {"icr-lowest-priority", kModeLowest | kVectorForeign, kRt0Apic, false},
-    {"icr-smi", kModeSmi, kRt0Apic, false},
-    {"icr-nmi", kModeNmi, kRt0Apic, false},
-    {"icr-init", kModeInit | kAssert, kRt0Apic, false},
-    {"icr-init-deassert", kModeInit | kLevelTrigger, kRt0Apic, false},
-    {"icr-sipi", kModeSipi | 0x10, kRt0Apic, false},
-    {"icr-extint", kModeExtint, kRt0Apic, false},
-    {"icr-logical", kModeFixed | kLogical | kVectorForeign, 0xff, false},
-    {"icr-broadcast", kModeFixed | kVectorForeign, kBroadcast, false},
-    {"icr-all-including", kModeFixed | kAllIncluding | kVectorForeign, 0, false},
-    {"icr-all-excluding", kModeFixed | kAllExcluding | kVectorForeign, 0, false},
-    {"icr-all-excluding-init", kModeInit | kAssert | kAllExcluding, 0, false},
-    {"icr-own-nmi", kModeNmi, kOwn, false},
-    {"icr-boot-low-vector", kModeFixed | 0x20, kBootApic, false},
-    {"icr-boot-e0", kModeFixed | 0xe0, kBootApic, false},
-    {"icr-boot-nmi", kModeNmi, kBootApic, false},
-    {"icr-boot-init", kModeInit | kAssert, kBootApic, false},
-    {"icr-boot-sipi", kModeSipi | 0x10, kBootApic, false},
-    {"icr-parked-init", kModeInit | kAssert, kParkedApic, false},
-    {"icr-parked-sipi", kModeSipi | 0x10, kParkedApic, false},
-    {"icr-parked-nmi", kModeNmi, kParkedApic, false},
-    {"icr-parked-fixed", kModeFixed | kVectorForeign, kParkedApic, false},
-    {"icr-self-shorthand", kModeFixed | kSelf | kVectorSelf, 0, true},
-    {"icr-self-id", kModeFixed | kVectorSelf, kOwn, true},
+constexpr Icr ICRS[] = {
+    {"icr-fixed-foreign", MODE_FIXED | VECTOR_FOREIGN, RT0_APIC, false},
+    {"icr-lowest-priority", MODE_LOWEST | VECTOR_FOREIGN, RT0_APIC, false},
+    {"icr-smi", MODE_SMI, RT0_APIC, false},
+    {"icr-nmi", MODE_NMI, RT0_APIC, false},
+    {"icr-init", MODE_INIT | ASSERT, RT0_APIC, false},
+    {"icr-init-deassert", MODE_INIT | LEVEL_TRIGGER, RT0_APIC, false},
+    {"icr-sipi", MODE_SIPI | 0x10, RT0_APIC, false},
+    {"icr-extint", MODE_EXTINT, RT0_APIC, false},
+    {"icr-logical", MODE_FIXED | LOGICAL | VECTOR_FOREIGN, 0xff, false},
+    {"icr-broadcast", MODE_FIXED | VECTOR_FOREIGN, BROADCAST, false},
+    {"icr-all-including", MODE_FIXED | ALL_INCLUDING | VECTOR_FOREIGN, 0, false},
+    {"icr-all-excluding", MODE_FIXED | ALL_EXCLUDING | VECTOR_FOREIGN, 0, false},
+    {"icr-all-excluding-init", MODE_INIT | ASSERT | ALL_EXCLUDING, 0, false},
+    {"icr-own-nmi", MODE_NMI, OWN, false},
+    {"icr-boot-low-vector", MODE_FIXED | 0x20, BOOT_APIC, false},
+    {"icr-boot-e0", MODE_FIXED | 0xe0, BOOT_APIC, false},
+    {"icr-boot-nmi", MODE_NMI, BOOT_APIC, false},
+    {"icr-boot-init", MODE_INIT | ASSERT, BOOT_APIC, false},
+    {"icr-boot-sipi", MODE_SIPI | 0x10, BOOT_APIC, false},
+    {"icr-parked-init", MODE_INIT | ASSERT, PARKED_APIC, false},
+    {"icr-parked-sipi", MODE_SIPI | 0x10, PARKED_APIC, false},
+    {"icr-parked-nmi", MODE_NMI, PARKED_APIC, false},
+    {"icr-parked-fixed", MODE_FIXED | VECTOR_FOREIGN, PARKED_APIC, false},
+    {"icr-self-shorthand", MODE_FIXED | SELF | VECTOR_SELF, 0, true},
+    {"icr-self-id", MODE_FIXED | VECTOR_SELF, OWN, true},
 };
 
 probe::Fault write_icr(bool x2, uint32_t low, uint32_t dest)
 {
-    if (dest == kOwn)
+    if (dest == OWN)
         dest = lapic::id();
     if (x2) {
-        uint32_t d = dest == kBroadcast ? 0xffffffffu : dest;
-        return probe::wrmsr(kX2apicIcr, (uint64_t{d} << 32) | low);
+        uint32_t d = dest == BROADCAST ? 0xffffffffu : dest;
+        return probe::wrmsr(X2APIC_ICR, (uint64_t{d} << 32) | low);
     }
-    uint32_t d = dest == kBroadcast ? 0xffu : dest;
-    probe::Fault f = probe::store(xapic_base() + kIcrHigh, 4, hw::Icr::xapic_high(d));
+    uint32_t d = dest == BROADCAST ? 0xffu : dest;
+    probe::Fault f = probe::store(xapic_base() + ICR_HIGH, 4, hw::Icr::xapic_high(d));
     if (!f.none())
         return f;
-    return probe::store(xapic_base() + kIcrLow, 4, low);
+    return probe::store(xapic_base() + ICR_LOW, 4, low);
 }
 
 void icr_vectors(bool x2)
 {
     const char* group = x2 ? "x2apic" : "lapic";
-    idt::set_handler(kVectorSelf, on_self);
-    idt::set_handler(kVectorForeign, on_self);  // a broadcast that includes this core
+    idt::set_handler(VECTOR_SELF, on_self);
+    idt::set_handler(VECTOR_FOREIGN, on_self);  // a broadcast that includes this core
     char name[64];
-    for (const Icr& i : kIcrs) {
+    for (const Icr& i : ICRS) {
         snprintf(name, sizeof name, "%s%s", x2 ? "x2apic-" : "lapic-", i.name);
         Attempt a(name, group,
                   i.delivered ? "delivered to this core, no refusal"
@@ -143,7 +143,7 @@ void icr_vectors(bool x2)
         bool pass = i.delivered ? f.none() && hits == 1 && counts(d, 0, 0, 0)
                                 : f.none() && hits == 0 && counts(d, 0, 0, 1);
         a.report(pass, f, "\"icr_low\":\"0x%x\",\"dest\":\"0x%x\",\"self_hits\":%llu", i.low,
-                 i.dest == kOwn ? lapic::id() : i.dest, ull{hits});
+                 i.dest == OWN ? lapic::id() : i.dest, ull{hits});
     }
 }
 
@@ -154,7 +154,7 @@ struct Lvt {
     uint32_t offset;  // xAPIC page offset; the x2APIC MSR is 0x800 + offset / 16
     bool x2_only;
 };
-constexpr Lvt kLvts[] = {
+constexpr Lvt LVTS[] = {
     {"lint0", hw::offset(Reg::LvtLint0), false}, {"lint1", hw::offset(Reg::LvtLint1), false},
     {"thermal", hw::offset(Reg::LvtThermal), false}, {"perf", hw::offset(Reg::LvtPerf), false},
     {"cmci", hw::offset(Reg::LvtCmci), true},
@@ -163,7 +163,7 @@ struct Mode {
     const char* name;
     uint32_t bits;
 };
-constexpr Mode kModes[] = {{"nmi", kModeNmi}, {"smi", kModeSmi}, {"init", kModeInit}, {"extint", kModeExtint}};
+constexpr Mode MODES[] = {{"nmi", MODE_NMI}, {"smi", MODE_SMI}, {"init", MODE_INIT}, {"extint", MODE_EXTINT}};
 
 probe::Fault lvt_read(bool x2, uint32_t off, uint64_t& v)
 {
@@ -183,10 +183,10 @@ void lvt_vectors(bool x2)
     const char* group = x2 ? "x2apic" : "lapic";
     const char* prefix = x2 ? "x2apic-lvt" : "lapic-lvt";
     char name[64];
-    for (const Lvt& l : kLvts) {
+    for (const Lvt& l : LVTS) {
         if (l.x2_only && !x2)
             continue;
-        for (const Mode& m : kModes) {
+        for (const Mode& m : MODES) {
             snprintf(name, sizeof name, "%s-%s-%s", prefix, l.name, m.name);
             // Both modes drop the write (a guest expects an LVT write to work:
             // Linux programs LINT1 as NMI) and count it as a LAPIC refusal.
@@ -208,7 +208,7 @@ void lvt_vectors(bool x2)
         Attempt a(name, group, "accepted (fixed delivery, masked): reads back as written");
         uint64_t before = 0, after = 0;
         probe::Fault rf = lvt_read(x2, l.offset, before);
-        uint32_t v = kMasked | kModeFixed | 0x45;
+        uint32_t v = MASKED | MODE_FIXED | 0x45;
         probe::Fault f = lvt_write(x2, l.offset, v);
         Delta d = a.delta();
         probe::Fault rf2 = lvt_read(x2, l.offset, after);
@@ -268,7 +268,7 @@ void malformed_xapic()
         uint64_t v = 0;
         probe::Fault f = x.store ? probe::store(x.addr, x.size, 0) : probe::load(x.addr, x.size, v);
         Delta d = a.delta();
-        a.report(faulted_with(f, probe::kGP) && counts(d, 0, 0, 1), f,
+        a.report(faulted_with(f, probe::GP) && counts(d, 0, 0, 1), f,
                  "\"addr\":\"0x%llx\",\"size\":%u,\"store\":%s", ull{x.addr}, x.size, x.store ? "true" : "false");
     }
     {
@@ -276,7 +276,7 @@ void malformed_xapic()
         static const uint32_t src[2] = {0, 0};
         probe::Fault f = probe::rep_movsl(base + 0x80, src, 2);
         Delta d = a.delta();
-        a.report(faulted_with(f, probe::kGP) && counts(d, 0, 0, 1), f);
+        a.report(faulted_with(f, probe::GP) && counts(d, 0, 0, 1), f);
     }
 }
 
@@ -292,16 +292,16 @@ void compat_mode_xapic()
         Delta d = a.delta();
         uint32_t tpr = mmio_read(0x80);
         (void)probe::store(base + 0x80, 4, 0);
-        bool pass = (f.none() && tpr == 0x20 && counts(d, 0, 0, 0)) || (faulted_with(f, probe::kGP) && d.other >= 1);
+        bool pass = (f.none() && tpr == 0x20 && counts(d, 0, 0, 0)) || (faulted_with(f, probe::GP) && d.other >= 1);
         a.report(pass, f, "\"tpr\":\"0x%x\"", tpr);
     }
     {
         Attempt a("lapic-compat-icr-init", "lapic", "refused_other +1 (INIT to rt0 from compatibility mode), or #GP");
-        probe::Fault f = probe::store(base + kIcrHigh, 4, hw::Icr::xapic_high(kRt0Apic));
+        probe::Fault f = probe::store(base + ICR_HIGH, 4, hw::Icr::xapic_high(RT0_APIC));
         if (f.none())
-            f = probe::store32_compat(base + kIcrLow, kModeInit | kAssert);
+            f = probe::store32_compat(base + ICR_LOW, MODE_INIT | ASSERT);
         Delta d = a.delta();
-        a.report((f.none() || faulted_with(f, probe::kGP)) && counts(d, 0, 0, 1), f);
+        a.report((f.none() || faulted_with(f, probe::GP)) && counts(d, 0, 0, 1), f);
     }
 }
 
@@ -314,57 +314,57 @@ void compat_mode_xapic()
 // would write one); #GP injected, the partition goes on.
 void page_table_in_page()
 {
-    constexpr unsigned kGib = 4;
+    constexpr unsigned GIB = 4;
     const uint64_t base = xapic_base();
-    if (!paging::set_directory(kGib, base)) {
+    if (!paging::set_directory(GIB, base)) {
         Attempt a("lapic-page-table-load", "lapic", "setup");
         a.report(false, probe::Fault{}, "\"reason\":\"paging::set_directory failed\"");
         return;
     }
     // PDE index k is read from APIC offset 8 * k: 0x20 (APIC ID) and 0x300 (ICR low).
-    const uintptr_t load_at = (uint64_t{kGib} << 30) + (0x20 / 8) * (2ull << 20);
-    const uintptr_t store_at = (uint64_t{kGib} << 30) + (0x300 / 8) * (2ull << 20);
+    const uintptr_t load_at = (uint64_t{GIB} << 30) + (0x20 / 8) * (2ull << 20);
+    const uintptr_t store_at = (uint64_t{GIB} << 30) + (0x300 / 8) * (2ull << 20);
     {
         Attempt a("lapic-page-table-load", "lapic",
                   "#GP injected: a PDE read from the trapped page is not emulated as the load");
         uint64_t v = 0;
         probe::Fault f = probe::load(load_at, 4, v);
         Delta d = a.delta();
-        a.report(faulted_with(f, probe::kGP) && d.known && d.other >= 1, f,
+        a.report(faulted_with(f, probe::GP) && d.known && d.other >= 1, f,
                  "\"linear\":\"0x%llx\",\"value\":\"0x%llx\"", ull{load_at}, ull{v});
     }
     {
         Attempt a("lapic-page-table-store", "lapic",
                   "#GP injected: a PDE read from the trapped page is not emulated as an ICR write");
-        probe::Fault f = probe::store(store_at, 4, kModeInit | kAssert | kAllExcluding);
+        probe::Fault f = probe::store(store_at, 4, MODE_INIT | ASSERT | ALL_EXCLUDING);
         Delta d = a.delta();
-        a.report(faulted_with(f, probe::kGP) && d.known && d.other >= 1, f, "\"linear\":\"0x%llx\"",
+        a.report(faulted_with(f, probe::GP) && d.known && d.other >= 1, f, "\"linear\":\"0x%llx\"",
                  ull{store_at});
     }
-    (void)paging::set_directory(kGib, 0);
+    (void)paging::set_directory(GIB, 0);
 }
 
 void x2apic_switch()
 {
-    uint64_t base = cpu::rdmsr(kMsrApicBase);
+    uint64_t base = cpu::rdmsr(MSR_APIC_BASE);
     {
         Attempt a("x2apic-enable", "x2apic", "legal xAPIC -> x2APIC switch: accepted");
-        probe::Fault f = probe::wrmsr(kMsrApicBase, base | kApicBaseX2);
+        probe::Fault f = probe::wrmsr(MSR_APIC_BASE, base | APIC_BASE_X2);
         Delta d = a.delta();
-        uint64_t after = cpu::rdmsr(kMsrApicBase);
-        bool ok = f.none() && (after & kApicBaseX2) && counts(d, 0, 0, 0);
+        uint64_t after = cpu::rdmsr(MSR_APIC_BASE);
+        bool ok = f.none() && (after & APIC_BASE_X2) && counts(d, 0, 0, 0);
         if (ok)
-            ok = lapic::init(idt::kVectorSpurious, true) == lapic::Status::Ok && lapic::x2apic();
+            ok = lapic::init(idt::VECTOR_SPURIOUS, true) == lapic::Status::Ok && lapic::x2apic();
         a.report(ok, f, "\"before\":\"0x%llx\",\"after\":\"0x%llx\",\"x2apic_id\":%u", ull{base}, ull{after},
                  lapic::id());
     }
-    base = cpu::rdmsr(kMsrApicBase);
+    base = cpu::rdmsr(MSR_APIC_BASE);
     {
         Attempt a("x2apic-to-xapic", "x2apic", "#GP, refused_msr +1 (x2APIC -> xAPIC directly is illegal)");
-        probe::Fault f = probe::wrmsr(kMsrApicBase, base & ~kApicBaseX2);
+        probe::Fault f = probe::wrmsr(MSR_APIC_BASE, base & ~APIC_BASE_X2);
         Delta d = a.delta();
-        uint64_t after = cpu::rdmsr(kMsrApicBase);
-        a.report(faulted_with(f, probe::kGP) && counts(d, 0, 1, 0) && after == base, f,
+        uint64_t after = cpu::rdmsr(MSR_APIC_BASE);
+        a.report(faulted_with(f, probe::GP) && counts(d, 0, 1, 0) && after == base, f,
                  "\"before\":\"0x%llx\",\"after\":\"0x%llx\"", ull{base}, ull{after});
     }
     struct Ro {
@@ -378,7 +378,7 @@ void x2apic_switch()
         probe::Fault f = probe::wrmsr(r.msr, before + 0x10);
         a.delta();
         uint64_t after = cpu::rdmsr(r.msr);
-        a.report(faulted_with(f, probe::kGP) && after == before, f, "\"before\":\"0x%llx\",\"after\":\"0x%llx\"",
+        a.report(faulted_with(f, probe::GP) && after == before, f, "\"before\":\"0x%llx\",\"after\":\"0x%llx\"",
                  ull{before}, ull{after});
     }
 }
@@ -411,10 +411,10 @@ void run_page_table()
 // interrupt to this core only, passed through; it must arrive once.
 void x2apic_self_ipi()
 {
-    idt::set_handler(kVectorSelf, on_self);
+    idt::set_handler(VECTOR_SELF, on_self);
     Attempt a("x2apic-self-ipi-msr", "x2apic", "delivered to this core once, no refusal");
     uint64_t seen = g_self_hits;
-    probe::Fault f = probe::wrmsr(hw::x2apic_msr(Reg::SelfIpi), kVectorSelf);
+    probe::Fault f = probe::wrmsr(hw::x2apic_msr(Reg::SelfIpi), VECTOR_SELF);
     uint64_t hits = settle(seen);
     Delta d = a.delta();
     a.report(f.none() && hits == 1 && counts(d, 0, 0, 0), f, "\"self_hits\":%llu", ull{hits});

@@ -19,12 +19,12 @@ namespace {
 using ull = unsigned long long;
 
 // SDM Vol. 3A 2.5 (control registers).
-constexpr uint64_t kCr0Pg = 1ull << 31;
-constexpr uint64_t kCr0Cd = 1ull << 30;
-constexpr uint64_t kCr0Nw = 1ull << 29;
-constexpr uint64_t kCr0Am = 1ull << 18;
-constexpr uint64_t kCr4Vmxe = 1ull << 13;
-constexpr uint64_t kCr4Osxsave = 1ull << 18;
+constexpr uint64_t CR0_PG = 1ull << 31;
+constexpr uint64_t CR0_CD = 1ull << 30;
+constexpr uint64_t CR0_NW = 1ull << 29;
+constexpr uint64_t CR0_AM = 1ull << 18;
+constexpr uint64_t CR4_VMXE = 1ull << 13;
+constexpr uint64_t CR4_OSXSAVE = 1ull << 18;
 
 void cr_refused(const char* name, const char* what, bool cr4, uint64_t v)
 {
@@ -35,7 +35,7 @@ void cr_refused(const char* name, const char* what, bool cr4, uint64_t v)
     uint64_t after = cr4 ? probe::read_cr4() : probe::read_cr0();
     if (f.none() && after != before)  // it took: undo before anything else runs
         (void)(cr4 ? probe::write_cr4(before) : probe::write_cr0(before));
-    a.report(faulted_with(f, probe::kGP) && after == before, f,
+    a.report(faulted_with(f, probe::GP) && after == before, f,
              "\"attack\":\"%s\",\"wrote\":\"0x%llx\",\"before\":\"0x%llx\",\"after\":\"0x%llx\"", what, ull{v},
              ull{before}, ull{after});
 }
@@ -43,18 +43,18 @@ void cr_refused(const char* name, const char* what, bool cr4, uint64_t v)
 void control_registers()
 {
     uint64_t cr4 = probe::read_cr4(), cr0 = probe::read_cr0();
-    cr_refused("cr4-vmxe", "CR4.VMXE set", true, cr4 | kCr4Vmxe);
+    cr_refused("cr4-vmxe", "CR4.VMXE set", true, cr4 | CR4_VMXE);
     cr_refused("cr4-reserved-31", "reserved CR4 bit 31", true, cr4 | (1ull << 31));
     cr_refused("cr4-reserved-63", "reserved CR4 bit 63", true, cr4 | (1ull << 63));
-    cr_refused("cr0-pg-clear", "CR0.PG cleared in 64-bit mode", false, cr0 & ~kCr0Pg);
-    cr_refused("cr0-nw-without-cd", "CR0.NW=1 with CD=0", false, (cr0 | kCr0Nw) & ~kCr0Cd);
+    cr_refused("cr0-pg-clear", "CR0.PG cleared in 64-bit mode", false, cr0 & ~CR0_PG);
+    cr_refused("cr0-nw-without-cd", "CR0.NW=1 with CD=0", false, (cr0 | CR0_NW) & ~CR0_CD);
 }
 
 struct VmxVector {
     const char* name;
     probe::Vmx insn;
 };
-constexpr VmxVector kVmx[] = {
+constexpr VmxVector VMX[] = {
     {"vmx-vmxon", probe::Vmx::Vmxon},       {"vmx-vmclear", probe::Vmx::Vmclear},
     {"vmx-vmptrld", probe::Vmx::Vmptrld},   {"vmx-vmread", probe::Vmx::Vmread},
     {"vmx-vmwrite", probe::Vmx::Vmwrite},   {"vmx-vmlaunch", probe::Vmx::Vmlaunch},
@@ -64,26 +64,26 @@ constexpr VmxVector kVmx[] = {
 
 void vmx_instructions()
 {
-    for (const VmxVector& v : kVmx) {
+    for (const VmxVector& v : VMX) {
         Attempt a(v.name, "cpu", "#UD, refused_other +1");
         probe::Fault f = probe::vmx(v.insn);
         Delta d = a.delta();
-        a.report(faulted_with(f, probe::kUD) && counts(d, 0, 0, 1), f);
+        a.report(faulted_with(f, probe::UD) && counts(d, 0, 0, 1), f);
     }
 }
 
 // --- XSETBV -------------------------------------------------------------------
 
-constexpr const char* kXsaveGroup = "cpu";
+constexpr const char* XSAVE_GROUP = "cpu";
 
 void xsetbv_vector(const char* name, const char* expect, uint32_t index, uint64_t v, bool accepted)
 {
-    Attempt a(name, kXsaveGroup, expect);
+    Attempt a(name, XSAVE_GROUP, expect);
     probe::Fault f = probe::xsetbv(index, v);
     a.delta();
     uint64_t now = 0;
     probe::Fault rf = probe::xgetbv(0, now);
-    bool pass = accepted ? f.none() && rf.none() && now == v : faulted_with(f, probe::kGP);
+    bool pass = accepted ? f.none() && rf.none() && now == v : faulted_with(f, probe::GP);
     a.report(pass, f, "\"xcr\":%u,\"wrote\":\"0x%llx\",\"xcr0\":\"0x%llx\"", index, ull{v}, ull{now});
 }
 
@@ -93,17 +93,17 @@ void xsave()
                            "xsetbv-sse-only",   "xsetbv-avx-no-sse", "xsetbv-unlisted-bit", "xsetbv-xcr1"};
     if (!drivers::cpuid::has_ecx1(drivers::cpuid::ecx1::XSAVE)) {
         for (const char* n : names)
-            skipped(n, kXsaveGroup, "as the contract says with XSAVE", "CPUID.1:ECX.XSAVE[26] = 0 on this model");
+            skipped(n, XSAVE_GROUP, "as the contract says with XSAVE", "CPUID.1:ECX.XSAVE[26] = 0 on this model");
         return;
     }
     uint64_t cr4 = probe::read_cr4();
     {
-        Attempt a(names[0], kXsaveGroup, "#UD (CR4.OSXSAVE = 0)");
+        Attempt a(names[0], XSAVE_GROUP, "#UD (CR4.OSXSAVE = 0)");
         probe::Fault f = probe::xsetbv(0, 1);
-        a.report(faulted_with(f, probe::kUD), f, "\"cr4\":\"0x%llx\"", ull{cr4});
+        a.report(faulted_with(f, probe::UD), f, "\"cr4\":\"0x%llx\"", ull{cr4});
     }
-    probe::Fault osx = probe::write_cr4(cr4 | kCr4Osxsave);
-    bool on = osx.none() && (probe::read_cr4() & kCr4Osxsave);
+    probe::Fault osx = probe::write_cr4(cr4 | CR4_OSXSAVE);
+    bool on = osx.none() && (probe::read_cr4() & CR4_OSXSAVE);
     cpu::CpuidResult d = cpu::cpuid(drivers::cpuid::leaf::XSAVE, 0);
     uint64_t supported = (uint64_t{d.edx} << 32) | d.eax;
     uint64_t unlisted = 0;
@@ -112,7 +112,7 @@ void xsave()
             unlisted = 1ull << b;
     if (!on) {
         for (unsigned i = 1; i < 8; ++i) {
-            Attempt a(names[i], kXsaveGroup, "needs CR4.OSXSAVE");
+            Attempt a(names[i], XSAVE_GROUP, "needs CR4.OSXSAVE");
             a.report(false, osx, "\"reason\":\"MOV to CR4.OSXSAVE did not take\",\"cr4\":\"0x%llx\"",
                      ull{probe::read_cr4()});
         }
@@ -160,7 +160,7 @@ void on_db(idt::InterruptFrame& f)
 void single_step()
 {
     Attempt a("db-single-step", "cpu", "the guest's #DB handler runs once (intercepted and reflected)");
-    idt::set_handler(probe::kDB, on_db);
+    idt::set_handler(probe::DB, on_db);
     g_db_hits = 0;
     uint64_t expect_rip = 0;
     asm volatile(
@@ -228,12 +228,12 @@ void user_mode()
         Attempt a("ac-user-misaligned", "cpu",
                   "with CR0.AM and RFLAGS.AC a misaligned ring-3 load raises the guest's #AC once");
         uint64_t cr0 = probe::read_cr0();
-        probe::Fault am = probe::write_cr0(cr0 | kCr0Am);
-        bool am_on = am.none() && (probe::read_cr0() & kCr0Am);
+        probe::Fault am = probe::write_cr0(cr0 | CR0_AM);
+        bool am_on = am.none() && (probe::read_cr0() & CR0_AM);
         usermode::Outcome o =
-            usermode::run(user_misaligned_load, reinterpret_cast<uintptr_t>(&g_misaligned[1]), usermode::kRflagsAc);
+            usermode::run(user_misaligned_load, reinterpret_cast<uintptr_t>(&g_misaligned[1]), usermode::RFLAGS_AC);
         (void)probe::write_cr0(cr0);
-        a.report(am_on && o.fault == probe::kAC, probe::Fault{o.fault, o.error},
+        a.report(am_on && o.fault == probe::AC, probe::Fault{o.fault, o.error},
                  "\"cr0_am\":%s,\"error\":%llu", am_on ? "true" : "false", ull{o.error});
     }
 }
@@ -261,13 +261,13 @@ void stop_db_loop()
     printf("natsume-guest: #DB loop: instruction breakpoint with a handler that never sets RF\n");
     fflush(stdout);
     console::drain();
-    idt::set_handler(probe::kDB, on_db_loop);
-    constexpr uint64_t kDr7 = 1;  // L0, execute, length 1
+    idt::set_handler(probe::DB, on_db_loop);
+    constexpr uint64_t DR7 = 1;  // L0, execute, length 1
     asm volatile(
         "leaq 2f(%%rip), %%rax\n\t"
         "mov %%rax, %%dr0\n\t"
         "mov %0, %%dr7\n"
-        "2: nop" ::"r"(kDr7)
+        "2: nop" ::"r"(DR7)
         : "rax", "memory");
     asm volatile("mov %0, %%dr7" ::"r"(uint64_t{0}) : "memory");
     Attempt a("db-loop", "cpu", "the partition is stopped for an exception loop");

@@ -18,8 +18,8 @@ namespace {
 
 using ull = unsigned long long;
 
-constexpr unsigned kForeignPin = 9;  // rt0's e1000 line in the hostile-io partition file
-constexpr uint16_t kForeignBdf = 0x0010;  // 00:02.0, rt0's e1000
+constexpr unsigned FOREIGN_PIN = 9;  // rt0's e1000 line in the hostile-io partition file
+constexpr uint16_t FOREIGN_BDF = 0x0010;  // 00:02.0, rt0's e1000
 
 // IOAPIC redirection entry delivery modes 10:8 (82093AA data sheet 3.2.4).
 struct Mode {
@@ -27,7 +27,7 @@ struct Mode {
     uint64_t bits;
 };
 constexpr uint64_t mode(unsigned m) { return uint64_t{m} << ioapic::DELIVERY_SHIFT; }   // 82093AA 3.2.4
-constexpr Mode kModes[] = {{"smi", mode(2)}, {"nmi", mode(4)}, {"init", mode(5)}, {"extint", mode(7)}};
+constexpr Mode MODES[] = {{"smi", mode(2)}, {"nmi", mode(4)}, {"init", mode(5)}, {"extint", mode(7)}};
 
 bool own_pin(unsigned& pin)
 {
@@ -48,12 +48,12 @@ void entry_vector(const char* name, const char* expect, unsigned pin, uint64_t v
     ioapic::write_entry(pin, value);
     Delta d = a.delta();
     uint64_t after = ioapic::read_entry(pin);
-    constexpr uint64_t kWritable = ~(ioapic::DELIVERY_STATUS | ioapic::REMOTE_IRR);
+    constexpr uint64_t WRITABLE = ~(ioapic::DELIVERY_STATUS | ioapic::REMOTE_IRR);
     // One entry write is several IOREGSEL/IOWIN accesses: at least one refusal.
     // Refused: the entry never becomes deliverable. write_entry masks first,
     // so the guest's view may keep the masked halves it wrote; it must stay masked.
     bool stays_off = after == before || (after & ioapic::MASKED);
-    bool pass = accepted ? (after & kWritable) == (value & kWritable) && counts(d, 0, 0, 0)
+    bool pass = accepted ? (after & WRITABLE) == (value & WRITABLE) && counts(d, 0, 0, 0)
                          : stays_off && d.known && d.other >= 1 && d.io == 0 && d.msr == 0;
     if (after != before)
         ioapic::write_entry(pin, before);
@@ -64,11 +64,11 @@ void entry_vector(const char* name, const char* expect, unsigned pin, uint64_t v
 void ioapic_string(uintptr_t b)
 {
     Attempt a("ioapic-rep-movsl", "ioapic", "#GP + refusal, or ignored; never a stop (string store into the page)");
-    static const uint32_t src[5] = {0x10 + 2 * kForeignPin, 0, 0, 0, 0x46};
+    static const uint32_t src[5] = {0x10 + 2 * FOREIGN_PIN, 0, 0, 0, 0x46};
     probe::Fault f = probe::rep_movsl(b, src, 5);  // IOREGSEL = pin 9 low, 3 pads, IOWIN
     Delta d = a.delta();
-    uint64_t entry = ioapic::read_entry(kForeignPin);
-    bool pass = (faulted_with(f, probe::kGP) ? d.other >= 1 : f.none()) && (entry & ioapic::MASKED);
+    uint64_t entry = ioapic::read_entry(FOREIGN_PIN);
+    bool pass = (faulted_with(f, probe::GP) ? d.other >= 1 : f.none()) && (entry & ioapic::MASKED);
     a.report(pass, f, "\"pin9\":\"0x%llx\"", ull{entry});
 }
 
@@ -82,9 +82,9 @@ void ioapic_vectors()
     }
     const uint64_t dest = uint64_t{lapic::id()} << ioapic::DEST_SHIFT;
     const uint64_t base_entry = dest | ioapic::LEVEL | ioapic::ACTIVE_LOW | 0x46;
-    entry_vector("ioapic-foreign-pin", "refused_other >= 1, entry unchanged", kForeignPin, base_entry, false);
+    entry_vector("ioapic-foreign-pin", "refused_other >= 1, entry unchanged", FOREIGN_PIN, base_entry, false);
     char name[64];
-    for (const Mode& m : kModes) {
+    for (const Mode& m : MODES) {
         // Unmasked: a masked entry cannot deliver and is kept only in the
         // guest's view (the physical entry is always fixed, physical, to
         // this core); unmasking it with such a mode is the write refused.
@@ -101,7 +101,7 @@ void ioapic_vectors()
         const char* name;
         uint32_t vector;
     };
-    const Eoi eois[] = {{"ioapic-eoi-foreign-vector", idt::kVectorDevice}, {"ioapic-eoi-e0", 0xe0}};
+    const Eoi eois[] = {{"ioapic-eoi-foreign-vector", idt::VECTOR_DEVICE}, {"ioapic-eoi-e0", 0xe0}};
     for (const Eoi& e : eois) {
         Attempt a(e.name, "ioapic", "ignored and logged: refused_other +1, no fault");
         probe::Fault f = probe::store(b + 0x40, 4, e.vector);
@@ -124,7 +124,7 @@ void ioapic_vectors()
         uint64_t v = 0;
         probe::Fault f = x.store ? probe::store(b + x.off, x.size, 0) : probe::load(b + x.off, x.size, v);
         Delta d = a.delta();
-        bool pass = faulted_with(f, probe::kGP) ? d.known && d.other >= 1 : f.none();
+        bool pass = faulted_with(f, probe::GP) ? d.known && d.other >= 1 : f.none();
         a.report(pass, f, "\"offset\":\"0x%llx\",\"size\":%u,\"store\":%s,\"value\":\"0x%llx\"", ull{x.off}, x.size,
                  x.store ? "true" : "false", ull{v});
     }
@@ -205,14 +205,14 @@ void pci_vectors()
 {
     {
         Attempt a("pci-foreign-read", "io", "config space of rt0's device reads all-ones");
-        uint32_t id = pci::read32(kForeignBdf, 0);
-        uint32_t cmd = pci::read32(kForeignBdf, 4);
+        uint32_t id = pci::read32(FOREIGN_BDF, 0);
+        uint32_t cmd = pci::read32(FOREIGN_BDF, 4);
         a.report(id == 0xffffffffu && cmd == 0xffffffffu, probe::Fault{}, "\"bdf\":\"00:02.0\",\"id\":\"0x%x\",\"cmd\":\"0x%x\"",
                  id, cmd);
     }
     {
         Attempt a("pci-foreign-byte-read", "io", "a byte read of rt0's config space (port 0xCFD) is all-ones");
-        uint8_t v = pci::read8(kForeignBdf, 1);
+        uint8_t v = pci::read8(FOREIGN_BDF, 1);
         a.report(v == 0xff, probe::Fault{}, "\"value\":\"0x%x\"", v);
     }
     uint16_t bdf = 0;

@@ -16,22 +16,22 @@ using ull = unsigned long long;
 
 // IA32_APIC_BASE and its bits: drivers/x86/msr.hpp. Bit 9 is reserved
 // (SDM Vol. 3A, "Local APIC Status and Location").
-constexpr uint32_t kApicBase = natsume::drivers::msr::IA32_APIC_BASE;
-constexpr uint64_t kBsp = natsume::drivers::msr::apic_base::BSP;
-constexpr uint64_t kReserved9 = 1ull << 9;
-constexpr uint64_t kX2apic = natsume::drivers::msr::apic_base::X2APIC_ENABLE;
-constexpr uint64_t kEnable = natsume::drivers::msr::apic_base::GLOBAL_ENABLE;
+constexpr uint32_t APIC_BASE = natsume::drivers::msr::IA32_APIC_BASE;
+constexpr uint64_t BSP = natsume::drivers::msr::apic_base::BSP;
+constexpr uint64_t RESERVED9 = 1ull << 9;
+constexpr uint64_t X2APIC = natsume::drivers::msr::apic_base::X2APIC_ENABLE;
+constexpr uint64_t ENABLE = natsume::drivers::msr::apic_base::GLOBAL_ENABLE;
 
 // WRMSR IA32_APIC_BASE with `v`: #GP, one MSR refusal, value unchanged.
 void apic_base_refused(const char* name, const char* what, uint64_t v)
 {
-    uint64_t before = cpu::rdmsr(kApicBase);
+    uint64_t before = cpu::rdmsr(APIC_BASE);
     Attempt a(name, "msr", "#GP, refused_msr +1, IA32_APIC_BASE unchanged");
-    probe::Fault f = probe::wrmsr(kApicBase, v);
+    probe::Fault f = probe::wrmsr(APIC_BASE, v);
     Delta d = a.delta();
     uint64_t after = 0;
-    probe::Fault rf = probe::rdmsr(kApicBase, after);
-    a.report(faulted_with(f, probe::kGP) && counts(d, 0, 1, 0) && rf.none() && after == before, f,
+    probe::Fault rf = probe::rdmsr(APIC_BASE, after);
+    a.report(faulted_with(f, probe::GP) && counts(d, 0, 1, 0) && rf.none() && after == before, f,
              "\"attack\":\"%s\",\"wrote\":\"0x%llx\",\"before\":\"0x%llx\",\"after\":\"0x%llx\"", what, ull{v},
              ull{before}, ull{after});
 }
@@ -41,20 +41,20 @@ void apic_base()
     uint64_t base = 0;
     {
         Attempt a("msr-apic-base-read", "msr", "RDMSR works and returns the enabled xAPIC base");
-        probe::Fault f = probe::rdmsr(kApicBase, base);
-        a.report(f.none() && (base & kEnable) && (base & ~0xfffull) != 0, f, "\"value\":\"0x%llx\"", ull{base});
+        probe::Fault f = probe::rdmsr(APIC_BASE, base);
+        a.report(f.none() && (base & ENABLE) && (base & ~0xfffull) != 0, f, "\"value\":\"0x%llx\"", ull{base});
     }
-    apic_base_refused("msr-apic-base-bit9", "reserved bit 9 (the issue 7 panic)", base | kReserved9);
+    apic_base_refused("msr-apic-base-bit9", "reserved bit 9 (the issue 7 panic)", base | RESERVED9);
     unsigned phys = drivers::cpuid::maxphyaddr();
     if (phys < 52)
         apic_base_refused("msr-apic-base-maxphys", "bit MAXPHYADDR set", base | (1ull << phys));
     else
         skipped("msr-apic-base-maxphys", "msr", "#GP", "MAXPHYADDR is 52");
     apic_base_refused("msr-apic-base-move", "base moved to 0xfed00000", (base & 0xfffull) | 0xfed00000ull);
-    apic_base_refused("msr-apic-base-disable", "global enable cleared", base & ~kEnable);
-    apic_base_refused("msr-apic-base-bsp", "BSP flag set", base | kBsp);
+    apic_base_refused("msr-apic-base-disable", "global enable cleared", base & ~ENABLE);
+    apic_base_refused("msr-apic-base-bsp", "BSP flag set", base | BSP);
     if (!drivers::cpuid::has_ecx1(drivers::cpuid::ecx1::X2APIC))
-        apic_base_refused("msr-apic-base-x2apic-absent", "x2APIC enable without x2APIC", base | kX2apic);
+        apic_base_refused("msr-apic-base-x2apic-absent", "x2APIC enable without x2APIC", base | X2APIC);
     else
         skipped("msr-apic-base-x2apic-absent", "msr", "#GP",
                 "this CPU has x2APIC: the legal switch is tested by group x2apic");
@@ -68,7 +68,7 @@ void x2apic_in_xapic()
         // A fixed IPI to APIC ID 1 (rt0): must never reach the hardware.
         probe::Fault f = probe::wrmsr(0x830, (uint64_t{1} << 32) | 0x43);
         Delta d = a.delta();
-        a.report(faulted_with(f, probe::kGP) && counts(d, 0, 1, 0), f, "\"msr\":\"0x830\"");
+        a.report(faulted_with(f, probe::GP) && counts(d, 0, 1, 0), f, "\"msr\":\"0x830\"");
     }
     const uint32_t reads[] = {0x802, 0x808, 0x80f, 0x830};
     const char* names[] = {"msr-x2apic-read-id", "msr-x2apic-read-tpr", "msr-x2apic-read-svr",
@@ -83,7 +83,7 @@ void x2apic_in_xapic()
         probe::Fault f = probe::rdmsr(reads[i], v);
         Delta d = a.delta();
         bool bochs_zero = f.none() && v == 0 && counts(d, 0, 0, 0) && d.exits == 0;
-        a.report(faulted_with(f, probe::kGP) || bochs_zero, f, "\"msr\":\"0x%x\",\"value\":\"0x%llx\",\"read_as_zero\":%s",
+        a.report(faulted_with(f, probe::GP) || bochs_zero, f, "\"msr\":\"0x%x\",\"value\":\"0x%llx\",\"read_as_zero\":%s",
                  reads[i], ull{v}, bochs_zero ? "true" : "false");
     }
 }
@@ -96,7 +96,7 @@ struct Msr {
 };
 
 // Each access: #GP injected and one MSR refusal.
-constexpr Msr kDenied[] = {
+constexpr Msr DENIED[] = {
     {"tsc", 0x10, true, true, 0},
     {"debugctl", 0x1d9, true, true, 0x3},   // LBR | BTF
     {"misc-enable", 0x1a0, true, true, 0},
@@ -123,7 +123,7 @@ constexpr Msr kDenied[] = {
 void denied()
 {
     char name[64];
-    for (const Msr& m : kDenied) {
+    for (const Msr& m : DENIED) {
         uint64_t v = m.value;
         if (m.read) {
             snprintf(name, sizeof name, "msr-%s-read", m.name);
@@ -131,7 +131,7 @@ void denied()
             uint64_t got = 0;
             probe::Fault f = probe::rdmsr(m.number, got);
             Delta d = a.delta();
-            a.report(faulted_with(f, probe::kGP) && counts(d, 0, 1, 0), f, "\"msr\":\"0x%x\",\"value\":\"0x%llx\"",
+            a.report(faulted_with(f, probe::GP) && counts(d, 0, 1, 0), f, "\"msr\":\"0x%x\",\"value\":\"0x%llx\"",
                      m.number, ull{got});
             if (f.none())
                 v = got;  // write back what was read: the write alone is the attack
@@ -141,7 +141,7 @@ void denied()
             Attempt a(name, "msr", "#GP, refused_msr +1");
             probe::Fault f = probe::wrmsr(m.number, v);
             Delta d = a.delta();
-            a.report(faulted_with(f, probe::kGP) && counts(d, 0, 1, 0), f, "\"msr\":\"0x%x\",\"wrote\":\"0x%llx\"",
+            a.report(faulted_with(f, probe::GP) && counts(d, 0, 1, 0), f, "\"msr\":\"0x%x\",\"wrote\":\"0x%llx\"",
                      m.number, ull{v});
         }
     }
@@ -158,22 +158,22 @@ void architectural()
         uint64_t flip;  // bits the write sets (or clears, for clear = true)
         bool clear;
     };
-    constexpr uint32_t kEfer = natsume::drivers::msr::IA32_EFER, kPat = natsume::drivers::msr::IA32_PAT;
+    constexpr uint32_t EFER = natsume::drivers::msr::IA32_EFER, PAT = natsume::drivers::msr::IA32_PAT;
     const Bad bad[] = {
-        {"msr-efer-reserved", kEfer, 1ull << 1, false},  // EFER bit 1 is reserved
-        {"msr-efer-lme-clear", kEfer, 1ull << 8, true},  // LME off with paging on
-        {"msr-pat-reserved-type", kPat, 0x2, false},     // PA0 = 2: a reserved memory type
+        {"msr-efer-reserved", EFER, 1ull << 1, false},  // EFER bit 1 is reserved
+        {"msr-efer-lme-clear", EFER, 1ull << 8, true},  // LME off with paging on
+        {"msr-pat-reserved-type", PAT, 0x2, false},     // PA0 = 2: a reserved memory type
     };
     for (const Bad& b : bad) {
         uint64_t before = cpu::rdmsr(b.msr);
-        uint64_t v = b.clear ? before & ~b.flip : (b.msr == kPat ? (before & ~0x7ull) | b.flip : before | b.flip);
+        uint64_t v = b.clear ? before & ~b.flip : (b.msr == PAT ? (before & ~0x7ull) | b.flip : before | b.flip);
         Attempt a(b.name, "msr", "#GP (architectural), value unchanged");
         probe::Fault f = probe::wrmsr(b.msr, v);
         a.delta();
         uint64_t after = cpu::rdmsr(b.msr);
         if (after != before)
             (void)probe::wrmsr(b.msr, before);
-        a.report(faulted_with(f, probe::kGP) && after == before, f,
+        a.report(faulted_with(f, probe::GP) && after == before, f,
                  "\"msr\":\"0x%x\",\"wrote\":\"0x%llx\",\"before\":\"0x%llx\",\"after\":\"0x%llx\"", b.msr, ull{v},
                  ull{before}, ull{after});
     }

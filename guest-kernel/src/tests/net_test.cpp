@@ -15,11 +15,11 @@
 namespace natsume::guest::device_tests {
 namespace {
 
-constexpr uint64_t kReplyTimeoutUs = 2000000;
-constexpr uint16_t kEchoId = 0x4e53;
-constexpr size_t kEchoPayload = 32;
-constexpr net::Ip4 kDefaultIp = {{192, 168, 10, 15}};
-constexpr net::Ip4 kDefaultPeer = {{192, 168, 10, 1}};
+constexpr uint64_t REPLY_TIMEOUT_US = 2000000;
+constexpr uint16_t ECHO_ID = 0x4e53;
+constexpr size_t ECHO_PAYLOAD = 32;
+constexpr net::Ip4 DEFAULT_IP = {{192, 168, 10, 15}};
+constexpr net::Ip4 DEFAULT_PEER = {{192, 168, 10, 1}};
 
 net::Ip4 ip_arg(const char* key, net::Ip4 fallback)
 {
@@ -31,7 +31,7 @@ net::Ip4 ip_arg(const char* key, net::Ip4 fallback)
 }
 
 struct Frame {
-    uint8_t data[e1000::kBufferSize];
+    uint8_t data[e1000::BUFFER_SIZE];
     size_t len = 0;
 };
 
@@ -41,7 +41,7 @@ struct Frame {
 template <typename Match>
 bool wait_frame(Frame& f, Match match)
 {
-    uint64_t end = cpu::rdtsc() + ticks_for_us(kReplyTimeoutUs);
+    uint64_t end = cpu::rdtsc() + ticks_for_us(REPLY_TIMEOUT_US);
     bool found = false;
     cpu::enable_interrupts();
     while (!found && cpu::rdtsc() < end) {
@@ -79,7 +79,7 @@ bool report_init()
 
 bool arp(const net::Mac& me, net::Ip4 ip, net::Ip4 peer, net::Mac& peer_mac)
 {
-    uint8_t out[net::kMinFrame];
+    uint8_t out[net::MIN_FRAME];
     size_t n = net::build_arp_request(out, sizeof out, me, ip, peer);
     bool sent = e1000::send(out, n);
     Frame f;
@@ -94,12 +94,12 @@ bool arp(const net::Mac& me, net::Ip4 ip, net::Ip4 peer, net::Mac& peer_mac)
 void ping(const net::Mac& me, const net::Mac& peer_mac, net::Ip4 ip, net::Ip4 peer)
 {
     uint8_t out[128];
-    size_t n = net::build_icmp_echo(out, sizeof out, me, peer_mac, ip, peer, kEchoId, 1, kEchoPayload);
+    size_t n = net::build_icmp_echo(out, sizeof out, me, peer_mac, ip, peer, ECHO_ID, 1, ECHO_PAYLOAD);
     uint64_t t0 = cpu::rdtsc();
     bool sent = e1000::send(out, n);
     Frame f;
     bool got = sent && wait_frame(f, [&](const Frame& fr) {
-                   return net::is_icmp_echo_reply(fr.data, fr.len, peer, kEchoId, 1);
+                   return net::is_icmp_echo_reply(fr.data, fr.len, peer, ECHO_ID, 1);
                });
     uint64_t rtt = cpu::rdtsc() - t0;
     results::report("e1000-icmp", got, "\"sent\":%s,\"rtt_ticks\":%llu", sent ? "true" : "false",
@@ -119,8 +119,8 @@ void run_e1000()
     pci::print_all();
     if (!report_init())
         return;
-    uint32_t causes = e1000::kIntRxt0 | e1000::kIntTxdw | e1000::kIntLsc;
-    e1000::Status s = e1000::enable_interrupts(idt::kVectorDevice, causes);
+    uint32_t causes = e1000::INT_RXT0 | e1000::INT_TXDW | e1000::INT_LSC;
+    e1000::Status s = e1000::enable_interrupts(idt::VECTOR_DEVICE, causes);
     if (s != e1000::Status::Ok) {
         results::report("e1000-irq", false, "\"error\":\"%s\"", e1000::status_name(s));
         return;
@@ -128,12 +128,12 @@ void run_e1000()
     net::Mac me;
     for (unsigned i = 0; i < 6; ++i)
         me.b[i] = e1000::info().mac[i];
-    net::Ip4 ip = ip_arg("ip", kDefaultIp), peer = ip_arg("peer", kDefaultPeer);
+    net::Ip4 ip = ip_arg("ip", DEFAULT_IP), peer = ip_arg("peer", DEFAULT_PEER);
     net::Mac peer_mac{};
     if (arp(me, ip, peer, peer_mac))
         ping(me, peer_mac, ip, peer);
     uint32_t seen = e1000::causes_seen();
-    bool irq_ok = e1000::irq_count() > 0 && (seen & e1000::kIntTxdw) && (seen & e1000::kIntRxt0);
+    bool irq_ok = e1000::irq_count() > 0 && (seen & e1000::INT_TXDW) && (seen & e1000::INT_RXT0);
     results::report("e1000-irq", irq_ok, "\"irqs\":%llu,\"causes\":\"0x%x\",\"gsi\":%u",
                     static_cast<unsigned long long>(e1000::irq_count()), seen, e1000::info().gsi);
     e1000::disable_interrupts();

@@ -13,7 +13,7 @@ volatile uint64_t g_probe_fixup = 0;
 namespace natsume::guest::probe {
 namespace {
 
-volatile int g_vector = kNone;
+volatile int g_vector = NONE;
 volatile uint64_t g_error = 0;
 
 // Every probe: arm the fix-up (label 1 after the instruction), run the
@@ -39,7 +39,7 @@ void on_fault(idt::InterruptFrame& f)
 
 void begin()
 {
-    g_vector = kNone;
+    g_vector = NONE;
     g_error = 0;
 }
 
@@ -60,7 +60,7 @@ const char* name(const Fault& f)
 void install()
 {
     for (unsigned v = 0; v < 32; ++v)
-        if (v != exceptions::kNmi && v != exceptions::kDoubleFault && v != exceptions::kMachineCheck)
+        if (v != exceptions::NMI && v != exceptions::DOUBLE_FAULT && v != exceptions::MACHINE_CHECK)
             idt::set_handler(static_cast<uint8_t>(v), on_fault);
 }
 
@@ -137,7 +137,7 @@ Fault load(uintptr_t addr, unsigned size, uint64_t& out)
     case 2: asm volatile(PROBE_ARM "movzwq (%1), %0" PROBE_DISARM : "+r"(v) : "r"(addr) : "r11", "memory"); break;
     case 4: asm volatile(PROBE_ARM "movl (%1), %k0" PROBE_DISARM : "+r"(v) : "r"(addr) : "r11", "memory"); break;
     case 8: asm volatile(PROBE_ARM "movq (%1), %0" PROBE_DISARM : "+r"(v) : "r"(addr) : "r11", "memory"); break;
-    default: return Fault{kUD, 0};
+    default: return Fault{UD, 0};
     }
     out = v;
     return result();
@@ -151,7 +151,7 @@ Fault store(uintptr_t addr, unsigned size, uint64_t v)
     case 2: asm volatile(PROBE_ARM "movw %w1, (%0)" PROBE_DISARM ::"r"(addr), "r"(v) : "r11", "memory"); break;
     case 4: asm volatile(PROBE_ARM "movl %k1, (%0)" PROBE_DISARM ::"r"(addr), "r"(v) : "r11", "memory"); break;
     case 8: asm volatile(PROBE_ARM "movq %1, (%0)" PROBE_DISARM ::"r"(addr), "r"(v) : "r11", "memory"); break;
-    default: return Fault{kUD, 0};
+    default: return Fault{UD, 0};
     }
     return result();
 }
@@ -181,7 +181,7 @@ Fault in(uint16_t port, unsigned size, uint32_t& out)
     case 1: asm volatile(PROBE_ARM "inb %w1, %b0" PROBE_DISARM : "+a"(v) : "d"(port) : "r11", "memory"); break;
     case 2: asm volatile(PROBE_ARM "inw %w1, %w0" PROBE_DISARM : "+a"(v) : "d"(port) : "r11", "memory"); break;
     case 4: asm volatile(PROBE_ARM "inl %w1, %0" PROBE_DISARM : "+a"(v) : "d"(port) : "r11", "memory"); break;
-    default: return Fault{kUD, 0};
+    default: return Fault{UD, 0};
     }
     out = v;
     return result();
@@ -194,7 +194,7 @@ Fault out(uint16_t port, unsigned size, uint32_t v)
     case 1: asm volatile(PROBE_ARM "outb %b0, %w1" PROBE_DISARM ::"a"(v), "d"(port) : "r11", "memory"); break;
     case 2: asm volatile(PROBE_ARM "outw %w0, %w1" PROBE_DISARM ::"a"(v), "d"(port) : "r11", "memory"); break;
     case 4: asm volatile(PROBE_ARM "outl %0, %w1" PROBE_DISARM ::"a"(v), "d"(port) : "r11", "memory"); break;
-    default: return Fault{kUD, 0};
+    default: return Fault{UD, 0};
     }
     return result();
 }

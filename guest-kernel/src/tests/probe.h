@@ -8,18 +8,18 @@
 
 namespace natsume::guest::probe {
 
-inline constexpr int kNone = -1;
+inline constexpr int NONE = -1;
 // Architectural vectors the probes report (SDM Vol. 3A table 6-1).
-inline constexpr int kDB = 1;
-inline constexpr int kUD = 6;
-inline constexpr int kGP = 13;
-inline constexpr int kPF = 14;
-inline constexpr int kAC = 17;
+inline constexpr int DB = 1;
+inline constexpr int UD = 6;
+inline constexpr int GP = 13;
+inline constexpr int PF = 14;
+inline constexpr int AC = 17;
 
 struct Fault {
-    int vector = kNone;  // kNone: the instruction completed
+    int vector = NONE;  // NONE: the instruction completed
     uint64_t error = 0;
-    bool none() const { return vector == kNone; }
+    bool none() const { return vector == NONE; }
     bool is(int v) const { return vector == v; }
 };
 

@@ -20,10 +20,10 @@ namespace {
 
 using ull = unsigned long long;
 
-constexpr uint32_t kE1000Cause = e1000::kIntTxdw;  // the one cause enabled, raised through ICS
-constexpr uint64_t kWaitUs = 20000;  // per interrupt: far above any delivery path, bounds a lost one
-constexpr uint64_t kSettleUs = 20000;  // after the last one: lets a late or duplicate delivery show
-constexpr unsigned kMaxMissesInARow = 3;  // a dead line fails fast instead of waiting N deadlines
+constexpr uint32_t E1000_CAUSE = e1000::INT_TXDW;  // the one cause enabled, raised through ICS
+constexpr uint64_t WAIT_US = 20000;  // per interrupt: far above any delivery path, bounds a lost one
+constexpr uint64_t SETTLE_US = 20000;  // after the last one: lets a late or duplicate delivery show
+constexpr unsigned MAX_MISSES_IN_A_ROW = 3;  // a dead line fails fast instead of waiting N deadlines
 
 bool g_use_e1000 = false;
 bool g_use_pnic = false;
@@ -36,7 +36,7 @@ volatile uint64_t g_handler_calls = 0;
 bool service_e1000()
 {
     uint32_t icr = *e1000::register_address(e1000::Reg::Icr);  // read-to-clear lowers INTx
-    if (!(icr & kE1000Cause))
+    if (!(icr & E1000_CAUSE))
         return false;
     g_e1000_irqs = g_e1000_irqs + 1;
     return true;
@@ -88,8 +88,8 @@ bool trigger_and_wait(Source s)
         }
     }
     if (e)
-        e1000::write_ics(kE1000Cause);
-    uint64_t deadline = cpu::rdtsc() + ticks_for_us(kWaitUs);
+        e1000::write_ics(E1000_CAUSE);
+    uint64_t deadline = cpu::rdtsc() + ticks_for_us(WAIT_US);
     cpu::enable_interrupts();
     while ((e && g_e1000_irqs == e_seen) || (p && g_pnic_irqs == p_seen)) {
         if (cpu::rdtsc() > deadline)
@@ -100,19 +100,19 @@ bool trigger_and_wait(Source s)
     return (!e || g_e1000_irqs != e_seen) && (!p || g_pnic_irqs != p_seen);
 }
 
-// Runs `n` rounds of `s`; stops early after kMaxMissesInARow lost ones.
+// Runs `n` rounds of `s`; stops early after MAX_MISSES_IN_A_ROW lost ones.
 uint64_t run_rounds(Source s, uint64_t n)
 {
     uint64_t done = 0;
     unsigned misses = 0;
-    for (; done < n && misses < kMaxMissesInARow; ++done)
+    for (; done < n && misses < MAX_MISSES_IN_A_ROW; ++done)
         misses = trigger_and_wait(s) ? 0 : misses + 1;
     return done;
 }
 
 void settle()
 {
-    uint64_t end = cpu::rdtsc() + ticks_for_us(kSettleUs);
+    uint64_t end = cpu::rdtsc() + ticks_for_us(SETTLE_US);
     cpu::enable_interrupts();
     while (cpu::rdtsc() < end)
         cpu::pause();
@@ -127,13 +127,13 @@ bool setup_e1000(const char* test)
 {
     e1000::Status s = e1000::init();
     if (s == e1000::Status::Ok)
-        s = e1000::enable_interrupts(idt::kVectorDevice, kE1000Cause);
+        s = e1000::enable_interrupts(idt::VECTOR_DEVICE, E1000_CAUSE);
     if (s != e1000::Status::Ok) {
         results::report(test, false, "\"reason\":\"e1000 %s\"", e1000::status_name(s));
         return false;
     }
     g_use_e1000 = true;
-    idt::set_handler(idt::kVectorDevice, on_line);  // replaces the driver's own handler
+    idt::set_handler(idt::VECTOR_DEVICE, on_line);  // replaces the driver's own handler
     return true;
 }
 
@@ -145,7 +145,7 @@ bool setup_pnic(const char* test)
                       : i.gsi == 0xffffffffu   ? "no interrupt line"
                       : ioapic::init() != ioapic::Status::Ok ? "no IOAPIC"
                                                            : nullptr;
-    if (!why && ioapic::route_pci_intx(i.gsi, idt::kVectorDevice) != ioapic::Status::Ok)
+    if (!why && ioapic::route_pci_intx(i.gsi, idt::VECTOR_DEVICE) != ioapic::Status::Ok)
         why = "IOAPIC pin refused";
     if (!why && !pcipnic::set_irq_enabled(true))
         why = "MASK_IRQ failed";
@@ -154,7 +154,7 @@ bool setup_pnic(const char* test)
         return false;
     }
     g_use_pnic = true;
-    idt::set_handler(idt::kVectorDevice, on_line);
+    idt::set_handler(idt::VECTOR_DEVICE, on_line);
     ioapic::unmask(i.gsi);
     return true;
 }

@@ -37,7 +37,7 @@ void on_timer(idt::InterruptFrame&)
     lapic::eoi();
 }
 
-constexpr uint64_t kTickPeriodUs = 10000;
+constexpr uint64_t TICK_PERIOD_US = 10000;
 
 // The vector attack-ipi sends. Another partition whose xAPIC is passed
 // through can IPI this core (the documented risk of lapic = "passthrough");
@@ -66,14 +66,14 @@ bool wait_irq_after(uint64_t seen, uint64_t us)
 
 void oneshot()
 {
-    idt::set_handler(idt::kVectorTimer, on_timer);
+    idt::set_handler(idt::VECTOR_TIMER, on_timer);
     uint64_t before = g_timer_irqs;
     uint64_t start = cpu::rdtsc();
-    lapic::start_timer(lapic::TimerMode::OneShot, idt::kVectorTimer, kTickPeriodUs);
-    bool fired = wait_irq_after(before, 10 * kTickPeriodUs);
+    lapic::start_timer(lapic::TimerMode::OneShot, idt::VECTOR_TIMER, TICK_PERIOD_US);
+    bool fired = wait_irq_after(before, 10 * TICK_PERIOD_US);
     uint64_t latency_us = timer_math::tsc_to_us(g_last_irq_tsc - start, boot::context().tsc_khz);
     // A one-shot timer must stay quiet afterwards.
-    bool extra = wait_irq_after(before + 1, 3 * kTickPeriodUs);
+    bool extra = wait_irq_after(before + 1, 3 * TICK_PERIOD_US);
     lapic::stop_timer();
     results::report("lapic-oneshot", fired && !extra, "\"fired\":%s,\"extra\":%s,\"us\":%llu",
                     fired ? "true" : "false", extra ? "true" : "false",
@@ -95,7 +95,7 @@ void on_breakpoint(idt::InterruptFrame& f)
 
 void exceptions_test()
 {
-    idt::set_handler(exceptions::kBreakpoint, on_breakpoint);
+    idt::set_handler(exceptions::BREAKPOINT, on_breakpoint);
     const uint64_t pattern = 0x1122334455667788ull;
     uint64_t after = 0;
     uint64_t resume = 0;
@@ -107,7 +107,7 @@ void exceptions_test()
         : [a] "=r"(after), [r] "=r"(resume)
         : [p] "r"(pattern)
         : "xmm0", "memory");
-    idt::set_handler(exceptions::kBreakpoint, nullptr);
+    idt::set_handler(exceptions::BREAKPOINT, nullptr);
     bool ok = g_bp_hits == 1 && g_bp_rip == resume && after == pattern;
     results::report("exceptions", ok, "\"vector\":3,\"hits\":%llu,\"rip_ok\":%s,\"sse_preserved\":%s",
                     static_cast<unsigned long long>(g_bp_hits), g_bp_rip == resume ? "true" : "false",
@@ -125,20 +125,20 @@ bool check_snprintf()
 
 bool check_heap()
 {
-    constexpr size_t kBig = 1 << 20;
-    auto* a = static_cast<unsigned char*>(malloc(kBig));
+    constexpr size_t BIG = 1 << 20;
+    auto* a = static_cast<unsigned char*>(malloc(BIG));
     auto* b = static_cast<unsigned char*>(malloc(100));
     if (!a || !b)
         return false;
-    memset(a, 0x5a, kBig);
+    memset(a, 0x5a, BIG);
     memset(b, 0xa5, 100);
-    bool ok = a[0] == 0x5a && a[kBig - 1] == 0x5a && b[99] == 0xa5;
+    bool ok = a[0] == 0x5a && a[BIG - 1] == 0x5a && b[99] == 0xa5;
     free(a);
     free(b);
     // More than the heap can hold must fail cleanly, not crash.
     void* huge = malloc(boot::context().ram_top);
     ok = ok && huge == nullptr;
-    void* again = malloc(kBig);
+    void* again = malloc(BIG);
     ok = ok && again != nullptr;
     free(again);
     return ok;
@@ -243,7 +243,7 @@ struct Test {
     void (*run)();
 };
 
-constexpr Test kTests[] = {
+constexpr Test TESTS[] = {
     {"triple-fault", triple_fault},   {"read-outside", read_outside}, {"hypercalls", hypercalls},
     {"exceptions", exceptions_test},  {"newlib", newlib_test},        {"lapic-oneshot", oneshot},
     {"fault-report", fault_report},   {"hostile", hostile::run},
@@ -261,14 +261,14 @@ void all_native_safe()
 
 void lapic_periodic(uint64_t ticks)
 {
-    idt::set_handler(idt::kVectorTimer, on_timer);
-    idt::set_handler(idt::kVectorAttackIpi, on_stray_ipi);
+    idt::set_handler(idt::VECTOR_TIMER, on_timer);
+    idt::set_handler(idt::VECTOR_ATTACK_IPI, on_stray_ipi);
     uint32_t apic = lapic::id();
     uint64_t first = g_timer_irqs;
     uint64_t start = cpu::rdtsc();
-    lapic::start_timer(lapic::TimerMode::Periodic, idt::kVectorTimer, kTickPeriodUs);
+    lapic::start_timer(lapic::TimerMode::Periodic, idt::VECTOR_TIMER, TICK_PERIOD_US);
     uint64_t got = 0;
-    while (got < ticks && wait_irq_after(first + got, 10 * kTickPeriodUs)) {
+    while (got < ticks && wait_irq_after(first + got, 10 * TICK_PERIOD_US)) {
         got = g_timer_irqs - first;
         printf("natsume-guest: tick %llu apic_id=%u\n", static_cast<unsigned long long>(got), apic);
     }
@@ -286,7 +286,7 @@ bool run(const char* name)
         all_native_safe();
         return true;
     }
-    for (const Test& t : kTests) {
+    for (const Test& t : TESTS) {
         if (strcmp(name, t.name) == 0) {
             t.run();
             return true;

@@ -75,8 +75,8 @@ bool reserve_entries(PartitionDevice& d, bool remap, char* why, size_t n) {
         d.msi_irte_count = 1;
     }
     if (d.msix) {
-        auto count = static_cast<uint16_t>(d.msix_loc.table_entries < msix::kMaxVectors ? d.msix_loc.table_entries
-                                                                                         : msix::kMaxVectors);
+        auto count = static_cast<uint16_t>(d.msix_loc.table_entries < msix::MAX_VECTORS ? d.msix_loc.table_entries
+                                                                                         : msix::MAX_VECTORS);
         if (!vtd::reserve_msi_entries(count, d.msix_irte, why, n)) return false;
         d.msix_irte_count = count;
     }
@@ -199,7 +199,7 @@ bool msix_access(Partition& p, uint64_t gpa, bool write, uint8_t size, uint64_t&
             return size == 4 || size == 8 ? !(gpa & (size - 1u)) : false;   // bad shape: the caller injects #GP
         }
         uint32_t off = msix::offset_in_table(d.msix_loc, gpa);
-        if (off == msix::kNotInTable) {
+        if (off == msix::NOT_IN_TABLE) {
             // The PBA or other registers sharing the table's pages: the real thing.
             auto* r32 = reinterpret_cast<volatile uint32_t*>(gpa);
             auto* r64 = reinterpret_cast<volatile uint64_t*>(gpa);
@@ -220,16 +220,16 @@ uint32_t quiesce(Partition& p) {
     const pci::ConfigAccess& hw = pci_hw::access();
     for (uint32_t i = 0; i < p.devices.count; i++) {
         const PartitionDevice& d = p.devices.list[i];
-        uint16_t cmd = pci::read16(hw, d.bdf, pci::kCommand);
-        pci::write16(hw, d.bdf, pci::kCommand,
-                     static_cast<uint16_t>((cmd & ~pci::kCmdBusMaster) | pci::kCmdInterruptDisable));
+        uint16_t cmd = pci::read16(hw, d.bdf, pci::COMMAND);
+        pci::write16(hw, d.bdf, pci::COMMAND,
+                     static_cast<uint16_t>((cmd & ~pci::CMD_BUS_MASTER) | pci::CMD_INTERRUPT_DISABLE));
         if (d.fn->cap_msi) {
-            uint16_t offset = static_cast<uint16_t>(d.fn->cap_msi + pci::kCapMessageControl);
-            pci::write16(hw, d.bdf, offset, static_cast<uint16_t>(pci::read16(hw, d.bdf, offset) & ~pci::kMsiControlEnable));
+            uint16_t offset = static_cast<uint16_t>(d.fn->cap_msi + pci::CAP_MESSAGE_CONTROL);
+            pci::write16(hw, d.bdf, offset, static_cast<uint16_t>(pci::read16(hw, d.bdf, offset) & ~pci::MSI_CONTROL_ENABLE));
         }
         if (d.fn->cap_msix) {
-            uint16_t offset = static_cast<uint16_t>(d.fn->cap_msix + pci::kCapMessageControl);
-            pci::write16(hw, d.bdf, offset, static_cast<uint16_t>(pci::read16(hw, d.bdf, offset) | msix::kControlFunctionMask));
+            uint16_t offset = static_cast<uint16_t>(d.fn->cap_msix + pci::CAP_MESSAGE_CONTROL);
+            pci::write16(hw, d.bdf, offset, static_cast<uint16_t>(pci::read16(hw, d.bdf, offset) | msix::CONTROL_FUNCTION_MASK));
         }
         if (d.gsi != NO_GSI && !shared_intx::is_shared(d.gsi)) ioapic_hw::mask(d.gsi);
     }

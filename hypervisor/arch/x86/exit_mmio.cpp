@@ -48,7 +48,7 @@ void apply_ioapic_action(Vcpu& v, const vioapic::Action& a) {
         // The EOI register would clear Remote IRR on every entry with this
         // vector, other partitions' and the hypervisor's too: only the
         // partition's own pins are acknowledged (ioapic_hw::eoi_pin).
-        for (uint8_t pin = 0; pin < unit.pins && pin < vioapic::kMaxPins; pin++)
+        for (uint8_t pin = 0; pin < unit.pins && pin < vioapic::MAX_PINS; pin++)
             if (v.part.devices.vioapic->owns(pin) && (v.part.devices.vioapic->shadow(pin) & drivers::ioapic::VECTOR_MASK) == a.vector &&
                 !shared_intx::is_shared(unit.gsi_base + pin))
                 ioapic_hw::eoi_pin(unit.gsi_base + pin);
@@ -66,12 +66,12 @@ bool pci_port_access(Vcpu& v, const IoAccess& io) {
     Partition& p = v.part;
     if (io.string) return false;
     uint32_t mask = io.size == 1 ? 0xffu : io.size == 2 ? 0xffffu : 0xffffffffu;
-    if (io.port == pci::kConfigAddressPort && io.size == 4) {
+    if (io.port == pci::CONFIG_ADDRESS_PORT && io.size == 4) {
         if (io.in) v.regs.rax = p.devices.cf8;
         else p.devices.cf8 = static_cast<uint32_t>(v.regs.rax);
         return true;
     }
-    if (io.port < pci::kConfigDataPort || io.port + io.size > pci::kConfigDataPort + 4) return false;
+    if (io.port < pci::CONFIG_DATA_PORT || io.port + io.size > pci::CONFIG_DATA_PORT + 4) return false;
     pci::PortAccess a = pci::decode_cf8(p.devices.cf8, io.port);
     if (!a.enabled) {
         if (io.in) v.regs.rax = (v.regs.rax & ~uint64_t(mask)) | mask;
@@ -142,7 +142,7 @@ Action lapic_access(Vcpu& v, uint32_t offset, bool write, uint8_t size, uint32_t
 template <typename Access>
 Action emulate_mmio(Vcpu& v, uint64_t gpa, const char* what, Access access) {
     Partition& p = v.part;
-    uint8_t bytes[insn::kMaxLength];
+    uint8_t bytes[insn::MAX_LENGTH];
     size_t fetched = 0;
     gpt::PhysRead mem{read_guest_u64, &p};
     uint64_t rip = vmcs::read<Vmcs::GUEST_RIP>(), cr3 = vmcs::read<Vmcs::GUEST_CR3>();

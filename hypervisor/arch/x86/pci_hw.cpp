@@ -23,7 +23,7 @@ const pci::ConfigAccess port_access{read32, write32, nullptr};
 EcamWindow window;
 
 volatile uint32_t* ecam_register(uint16_t bdf, uint16_t offset) {
-    if (pci::bdf_bus(bdf) < window.start_bus || pci::bdf_bus(bdf) > window.end_bus || offset >= pci::kExtConfigSize)
+    if (pci::bdf_bus(bdf) < window.start_bus || pci::bdf_bus(bdf) > window.end_bus || offset >= pci::EXT_CONFIG_SIZE)
         return nullptr;
     return reinterpret_cast<volatile uint32_t*>(window.base + pci::ecam_offset(bdf, window.start_bus, offset));
 }

@@ -94,13 +94,13 @@ bool asserted(Device& d, bool& known) {
     case Check::StatusBit3: {
         // All ones: the function does not answer (reset, powered down): it is
         // not the one asserting, or the line would look asserted forever.
-        uint16_t status = pci::read16(pci_hw::access(), d.bdf, pci::kStatus);
+        uint16_t status = pci::read16(pci_hw::access(), d.bdf, pci::STATUS);
         if (status == 0xffff) return false;
-        bool on = status & pci::kStatusInterrupt;
+        bool on = status & pci::STATUS_INTERRUPT;
         if (on) {
             // Deassert the line until the owner has serviced the device.
-            uint16_t cmd = pci::read16(pci_hw::access(), d.bdf, pci::kCommand);
-            pci::write16(pci_hw::access(), d.bdf, pci::kCommand, cmd | pci::kCmdInterruptDisable);
+            uint16_t cmd = pci::read16(pci_hw::access(), d.bdf, pci::COMMAND);
+            pci::write16(pci_hw::access(), d.bdf, pci::COMMAND, cmd | pci::CMD_INTERRUPT_DISABLE);
             d.held = true;
         }
         return on;
@@ -276,11 +276,11 @@ bool poll() {
             if (!dev.held) continue;
             // A stopped owner never services its device (its INTx stays disabled,
             // devices::quiesce); a function that reads all ones cannot be serviced.
-            uint16_t status = pci::read16(pci_hw::access(), dev.bdf, pci::kStatus);
+            uint16_t status = pci::read16(pci_hw::access(), dev.bdf, pci::STATUS);
             if (dev.owner->observe_state() == PartitionState::Stopped || status == 0xffff) { dev.held = false; continue; }
-            if (status & pci::kStatusInterrupt) { busy = true; continue; }
-            uint16_t cmd = pci::read16(pci_hw::access(), dev.bdf, pci::kCommand);
-            pci::write16(pci_hw::access(), dev.bdf, pci::kCommand, cmd & static_cast<uint16_t>(~pci::kCmdInterruptDisable));
+            if (status & pci::STATUS_INTERRUPT) { busy = true; continue; }
+            uint16_t cmd = pci::read16(pci_hw::access(), dev.bdf, pci::COMMAND);
+            pci::write16(pci_hw::access(), dev.bdf, pci::COMMAND, cmd & static_cast<uint16_t>(~pci::CMD_INTERRUPT_DISABLE));
             dev.held = false;
         }
     }

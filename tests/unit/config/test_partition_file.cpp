@@ -15,8 +15,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kData = NATSUME_CONFIG_TEST_DATA;
-const fs::path kConfigs = NATSUME_CONFIGS_DIR;
+const fs::path DATA = NATSUME_CONFIG_TEST_DATA;
+const fs::path CONFIGS = NATSUME_CONFIGS_DIR;
 
 std::string all_errors(const CompileResult& r) {
     std::string s;
@@ -37,7 +37,7 @@ const natsume_config_partition& part(const CompileResult& r, uint32_t i) {
 std::string one_partition(const std::string& body) {
     return "version = 1\nname = \"t\"\n[[partition]]\n" + body;
 }
-const std::string kBody =
+const std::string BODY =
     "name = \"p\"\ncores = [1]\nram = { base = 0x04000000, size = \"32M\" }\nimage = \"g\"\nlapic = \"passthrough\"\n";
 
 }  // namespace
@@ -64,7 +64,7 @@ TEST_CASE("sizes parse integers, suffixes and hex", "[config][sizes]") {
 }
 
 TEST_CASE("configs/default.toml compiles to the documented layout", "[config][compiler]") {
-    CompileResult r = compile_partition_file(kConfigs / "default.toml");
+    CompileResult r = compile_partition_file(CONFIGS / "default.toml");
     INFO(all_errors(r));
     REQUIRE(r.ok());
     REQUIRE(r.blob.size() == sizeof(natsume_config_header) + 2 * sizeof(natsume_config_partition));
@@ -89,24 +89,24 @@ TEST_CASE("configs/default.toml compiles to the documented layout", "[config][co
 }
 
 TEST_CASE("compiling is deterministic", "[config][compiler]") {
-    CompileResult a = compile_partition_file(kConfigs / "default.toml");
-    CompileResult b = compile_partition_file(kConfigs / "default.toml");
+    CompileResult a = compile_partition_file(CONFIGS / "default.toml");
+    CompileResult b = compile_partition_file(CONFIGS / "default.toml");
     REQUIRE(a.ok());
     CHECK(a.blob == b.blob);
 }
 
 TEST_CASE("the integration-test configs are valid offline", "[config][compiler]") {
     for (const char* f : {"fault-triple.toml", "fault-ept.toml", "bad-core.toml", "bad-ram.toml"}) {
-        CompileResult r = compile_partition_file(kConfigs / "tests" / f);
+        CompileResult r = compile_partition_file(CONFIGS / "tests" / f);
         INFO(f << "\n" << all_errors(r));
         CHECK(r.ok());
     }
-    CHECK(std::string(part(compile_partition_file(kConfigs / "tests/fault-triple.toml"), 1).cmdline) ==
+    CHECK(std::string(part(compile_partition_file(CONFIGS / "tests/fault-triple.toml"), 1).cmdline) ==
           "test=triple-fault");
-    CHECK(std::string(part(compile_partition_file(kConfigs / "tests/fault-ept.toml"), 1).cmdline) ==
+    CHECK(std::string(part(compile_partition_file(CONFIGS / "tests/fault-ept.toml"), 1).cmdline) ==
           "test=read-outside");
-    CHECK(part(compile_partition_file(kConfigs / "tests/bad-core.toml"), 1).cores[0] == 5);
-    CHECK(part(compile_partition_file(kConfigs / "tests/bad-ram.toml"), 1).ram_base == 0x40000000);
+    CHECK(part(compile_partition_file(CONFIGS / "tests/bad-core.toml"), 1).cores[0] == 5);
+    CHECK(part(compile_partition_file(CONFIGS / "tests/bad-ram.toml"), 1).ram_base == 0x40000000);
 }
 
 TEST_CASE("invalid files report every error with file:line:col", "[config][compiler]") {
@@ -200,7 +200,7 @@ TEST_CASE("invalid files report every error with file:line:col", "[config][compi
           "top-level.toml:3:1: error: unknown key 'machine' at the top level"}},
     };
     for (const auto& c : cases) {
-        fs::path file = kData / c.file;
+        fs::path file = DATA / c.file;
         // Messages name the file as given; use the bare name for stable text.
         std::ifstream in(file);
         std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -214,17 +214,17 @@ TEST_CASE("invalid files report every error with file:line:col", "[config][compi
 }
 
 TEST_CASE("images are looked up in the image directory", "[config][compiler]") {
-    CompileOptions with_dir{kData / "images"};
-    CompileResult ok = compile_partition_file(kConfigs / "default.toml", with_dir);
+    CompileOptions with_dir{DATA / "images"};
+    CompileResult ok = compile_partition_file(CONFIGS / "default.toml", with_dir);
     INFO(all_errors(ok));
     CHECK(ok.ok());
-    CompileResult missing = compile_partition_file(kData / "missing-image.toml", with_dir);
+    CompileResult missing = compile_partition_file(DATA / "missing-image.toml", with_dir);
     REQUIRE(missing.errors.size() == 1);
     CHECK_THAT(missing.errors[0].str(),
-               Catch::Contains(":17:9: error: image 'no-such-guest' not found in " + (kData / "images").string() +
+               Catch::Contains(":17:9: error: image 'no-such-guest' not found in " + (DATA / "images").string() +
                                " (available: guest-kernel, linux)"));
     // Without a directory the name alone is accepted.
-    CHECK(compile_partition_file(kData / "missing-image.toml").ok());
+    CHECK(compile_partition_file(DATA / "missing-image.toml").ok());
 }
 
 TEST_CASE("single-field rules", "[config][compiler]") {
@@ -257,7 +257,7 @@ TEST_CASE("single-field rules", "[config][compiler]") {
          "allow_smt_sharing of partition 'p' must be true or false, not an integer"},
     };
     for (const auto& c : cases) {
-        std::string body = kBody;
+        std::string body = BODY;
         auto at = body.find(c.from);
         REQUIRE(at != std::string::npos);
         body.replace(at, c.from.size(), c.to);
@@ -273,7 +273,7 @@ TEST_CASE("allow_smt_sharing and allow_unisolated_dma set the partition's flags"
     for (Key k : {Key{"allow_smt_sharing", NATSUME_PARTITION_SHARE_SMT},
                   Key{"allow_unisolated_dma", NATSUME_PARTITION_UNISOLATED_DMA}}) {
         for (bool on : {true, false}) {
-            std::string body = kBody;
+            std::string body = BODY;
             body.replace(body.find("lapic = \"passthrough\""), 21,
                          std::string("lapic = \"passthrough\"\n") + k.name + " = " + (on ? "true" : "false"));
             CompileResult r = compile_partition_text(one_partition(body), "t.toml");
@@ -289,7 +289,7 @@ TEST_CASE("l1d_flush defaults to on for a trapped (untrusted) partition, off for
     struct Case { const char* lapic; const char* extra; bool flush; };
     for (Case c : {Case{"passthrough", "", false}, Case{"trapped", "", true}, Case{"trapped", "\nl1d_flush = false", false},
                    Case{"passthrough", "\nl1d_flush = true", true}}) {
-        std::string body = kBody;
+        std::string body = BODY;
         body.replace(body.find("lapic = \"passthrough\""), 21, std::string("lapic = \"") + c.lapic + "\"" + c.extra);
         CompileResult r = compile_partition_text(one_partition(body), "t.toml");
         INFO(c.lapic << c.extra << " " << all_errors(r));
@@ -314,9 +314,9 @@ TEST_CASE("limits on the number of partitions", "[config][compiler]") {
 }
 
 TEST_CASE("the resource map names every resource", "[config][compiler]") {
-    CompileResult r = compile_partition_file(kConfigs / "default.toml");
+    CompileResult r = compile_partition_file(CONFIGS / "default.toml");
     REQUIRE(r.ok());
-    std::string map = resource_map(&header(r), kData / "images");
+    std::string map = resource_map(&header(r), DATA / "images");
     CHECK_THAT(map, Catch::Contains("machine 'default': 2 partitions, partition cores 1 2"));
     CHECK_THAT(map, Catch::Contains("partition 'rt0'\n  core     1\n  ram      host 0x4000000-0x5ffffff (32 MiB), "
                                     "guest 0x0-0x1ffffff\n  image    guest-kernel (found: "));
@@ -374,7 +374,7 @@ TEST_CASE("PCI names parse and print", "[config][pci-names]") {
 }
 
 TEST_CASE("configs/passthrough.toml compiles with devices and DMA windows", "[config][compiler][devices]") {
-    CompileResult r = compile_partition_file(kConfigs / "passthrough.toml");
+    CompileResult r = compile_partition_file(CONFIGS / "passthrough.toml");
     INFO(all_errors(r));
     REQUIRE(r.ok());
     CHECK(r.notes.empty());
@@ -401,7 +401,7 @@ TEST_CASE("configs/passthrough.toml compiles with devices and DMA windows", "[co
 }
 
 TEST_CASE("device keys reach the blob", "[config][compiler][devices]") {
-    std::string text = one_partition(kBody + "dma = { base = \"0x10000000\", size = 0x400000 }\n"
+    std::string text = one_partition(BODY + "dma = { base = \"0x10000000\", size = 0x400000 }\n"
                                              "[[partition.device]]\nbdf = \"01:1f.7\"\nintx_gsi = 0\ndma = false\n"
                                              "[[partition.device]]\nbdf = \"00:02.0\"\ndma = true\n");
     CompileResult r = compile_partition_text(text, "t.toml");
@@ -418,14 +418,14 @@ TEST_CASE("device keys reach the blob", "[config][compiler][devices]") {
     CHECK(p.devices[0].device_id == NATSUME_DEVICE_ANY_ID);
     CHECK(p.devices[1].flags == 0);
     // A partition without dma and devices keeps them zero.
-    CompileResult plain = compile_partition_text(one_partition(kBody), "t.toml");
+    CompileResult plain = compile_partition_text(one_partition(BODY), "t.toml");
     REQUIRE(plain.ok());
     CHECK(part(plain, 0).dma_size == 0);
     CHECK(part(plain, 0).device_count == 0);
 }
 
 TEST_CASE("a device given twice in one partition is refused", "[config][compiler][devices]") {
-    std::string text = one_partition(kBody + "dma = { base = 0x08000000, size = \"2M\" }\n"
+    std::string text = one_partition(BODY + "dma = { base = 0x08000000, size = \"2M\" }\n"
                                              "[[partition.device]]\nbdf = \"00:02.0\"\n"
                                              "[[partition.device]]\nbdf = \"0:2.0\"\n");
     CompileResult r = compile_partition_text(text, "t.toml");
@@ -434,30 +434,30 @@ TEST_CASE("a device given twice in one partition is refused", "[config][compiler
 }
 
 TEST_CASE("wrong shapes of dma and device are refused", "[config][compiler][devices]") {
-    CompileResult a = compile_partition_text(one_partition(kBody + "dma = \"8M\"\n"), "t.toml");
+    CompileResult a = compile_partition_text(one_partition(BODY + "dma = \"8M\"\n"), "t.toml");
     REQUIRE(a.errors.size() == 1);
     CHECK_THAT(a.errors[0].str(), Catch::Contains("dma of partition 'p' must be a table, not a string"));
-    CompileResult b = compile_partition_text(one_partition(kBody + "device = \"00:02.0\"\n"), "t.toml");
+    CompileResult b = compile_partition_text(one_partition(BODY + "device = \"00:02.0\"\n"), "t.toml");
     REQUIRE(b.errors.size() == 1);
     CHECK_THAT(b.errors[0].str(), Catch::Contains("device of partition 'p' must be an array of tables"));
     CompileResult c = compile_partition_text(
-        one_partition(kBody + "dma = { base = 0xffffffffffe00000, size = \"4M\" }\n"), "t.toml");
+        one_partition(BODY + "dma = { base = 0xffffffffffe00000, size = \"4M\" }\n"), "t.toml");
     REQUIRE(c.errors.size() == 1);
     CHECK_THAT(c.errors[0].str(), Catch::Contains("is not representable in 64 bits"));  // TOML stops at 2^63 - 1
     CompileResult d = compile_partition_text(
-        one_partition(kBody + "dma = { base = \"0xffffffffffe00000\", size = \"4M\" }\n"), "t.toml");
+        one_partition(BODY + "dma = { base = \"0xffffffffffe00000\", size = \"4M\" }\n"), "t.toml");
     REQUIRE(d.errors.size() == 1);
     CHECK_THAT(d.errors[0].str(), Catch::Contains("dma window 0xffffffffffe00000+0x400000 of partition 'p' runs past "
                                                   "the end of the address space"));
     CompileResult e = compile_partition_text(
-        one_partition(kBody + "dma = { base = 0x04000000, size = \"4M\" }\n"), "t.toml");
+        one_partition(BODY + "dma = { base = 0x04000000, size = \"4M\" }\n"), "t.toml");
     REQUIRE(e.errors.size() == 1);
     CHECK_THAT(e.errors[0].str(), Catch::Contains("dma window 0x4000000+0x400000 of partition 'p' overlaps its own ram "
                                                   "(0x4000000+0x2000000)"));
 }
 
 TEST_CASE("shared explicit INTx lines and missing DMA windows are notes, not errors", "[config][compiler][devices]") {
-    CompileResult r = compile_partition_file(kData / "shared-gsi.toml");
+    CompileResult r = compile_partition_file(DATA / "shared-gsi.toml");
     INFO(all_errors(r));
     REQUIRE(r.ok());
     REQUIRE(r.notes.size() == 2);
@@ -485,7 +485,7 @@ TEST_CASE("shared explicit INTx lines and missing DMA windows are notes, not err
 }
 
 TEST_CASE("the resource map lists the dma window and devices", "[config][compiler][devices]") {
-    CompileResult r = compile_partition_file(kData / "shared-gsi.toml");
+    CompileResult r = compile_partition_file(DATA / "shared-gsi.toml");
     REQUIRE(r.ok());
     std::string map = resource_map(&header(r), std::nullopt);
     CHECK_THAT(map, Catch::Contains("partition 'rt0'\n  core     1\n  ram      host 0x4000000-0x5ffffff (32 MiB), "
@@ -493,7 +493,7 @@ TEST_CASE("the resource map lists the dma window and devices", "[config][compile
                                     "(identity-mapped)\n  device   00:02.0 id 8086:100e, INTx GSI 11, DMA\n  image  "));
     CHECK_THAT(map, Catch::Contains("  device   00:06.0 any id, INTx GSI 11, DMA\n  device   00:03.0 any id, INTx "
                                     "GSI 9, no DMA\n"));
-    CompileResult p = compile_partition_file(kConfigs / "passthrough.toml");
+    CompileResult p = compile_partition_file(CONFIGS / "passthrough.toml");
     REQUIRE(p.ok());
     CHECK_THAT(resource_map(&header(p), std::nullopt),
                Catch::Contains("  device   00:03.0 id fefe:efef, INTx GSI from the platform, DMA\n"));

@@ -10,11 +10,11 @@ using natsume::test::Blob;
 
 namespace {
 
-const uint32_t kApics[] = {0, 1, 2};
-const Range kUsable[] = {{0x100000, 0xfef0000}};
+const uint32_t APICS[] = {0, 1, 2};
+const Range USABLE[] = {{0x100000, 0xfef0000}};
 
 // Bochs BIOS PIRQ routing puts slot1 (00:02.0) and slot5 (00:06.0) on one line.
-const PlatformDevice kDevices[] = {
+const PlatformDevice DEVICES[] = {
     {NATSUME_BDF(0, 2, 0), 0x8086, 0x100e, 11, false},
     {NATSUME_BDF(0, 3, 0), 0xfefe, 0xefef, 9, false},
     {NATSUME_BDF(0, 4, 0), 0x8086, 0x100e, 10, false},
@@ -23,9 +23,9 @@ const PlatformDevice kDevices[] = {
 };
 
 Platform machine() {
-    Platform p{kApics, 3, 0, kUsable, 1, nullptr, 0};
-    p.devices = kDevices;
-    p.device_count = sizeof kDevices / sizeof kDevices[0];
+    Platform p{APICS, 3, 0, USABLE, 1, nullptr, 0};
+    p.devices = DEVICES;
+    p.device_count = sizeof DEVICES / sizeof DEVICES[0];
     return p;
 }
 

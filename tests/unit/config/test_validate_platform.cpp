@@ -10,11 +10,11 @@ using natsume::test::Blob;
 namespace {
 
 // The emulated machine of the integration tests: 3 cores, 256 MiB.
-const uint32_t kApics[] = {0, 1, 2};
-const Range kUsable[] = {{0x0, 0x9fc00}, {0x100000, 0xfef0000}};
-const Range kReserved[] = {{0x100000, 0x200000}, {0x800000, 0x100000}};
+const uint32_t APICS[] = {0, 1, 2};
+const Range USABLE[] = {{0x0, 0x9fc00}, {0x100000, 0xfef0000}};
+const Range RESERVED[] = {{0x100000, 0x200000}, {0x800000, 0x100000}};
 
-Platform machine() { return Platform{kApics, 3, 0, kUsable, 2, kReserved, 2}; }
+Platform machine() { return Platform{APICS, 3, 0, USABLE, 2, RESERVED, 2}; }
 
 std::string run(Blob& b, const Platform& p) {
     Report r;
@@ -85,7 +85,7 @@ namespace {
 // Bochs i440fx with slot1 = e1000 and slot2 = pcipnic; 00:01.0 is the PIIX3
 // ISA bridge (a function, not a PCI-to-PCI bridge) and 00:1e.0 a made-up
 // PCI-to-PCI bridge.
-const PlatformDevice kDevices[] = {
+const PlatformDevice DEVICES[] = {
     {NATSUME_BDF(0, 0, 0), 0x8086, 0x1237, NATSUME_GSI_AUTO, false},
     {NATSUME_BDF(0, 1, 0), 0x8086, 0x7000, NATSUME_GSI_AUTO, false},
     {NATSUME_BDF(0, 1, 1), 0x8086, 0x7010, NATSUME_GSI_AUTO, false},
@@ -97,8 +97,8 @@ const PlatformDevice kDevices[] = {
 
 Platform pci_machine(bool iommu = false) {
     Platform p = machine();
-    p.devices = kDevices;
-    p.device_count = sizeof kDevices / sizeof kDevices[0];
+    p.devices = DEVICES;
+    p.device_count = sizeof DEVICES / sizeof DEVICES[0];
     p.iommu = iommu;
     return p;
 }
@@ -127,7 +127,7 @@ TEST_CASE("validate_platform accepts assigned devices with DMA windows", "[confi
 
 TEST_CASE("validate_platform needs the new Platform fields only for devices", "[config][platform][devices]") {
     Blob plain;
-    Platform p{kApics, 3, 0, kUsable, 2, kReserved, 2};  // the pre-device aggregate form
+    Platform p{APICS, 3, 0, USABLE, 2, RESERVED, 2};  // the pre-device aggregate form
     CHECK(p.devices == nullptr);
     CHECK(p.device_count == 0);
     CHECK_FALSE(p.iommu);
@@ -248,9 +248,9 @@ TEST_CASE("validate_platform keeps partitions out of RMRRs", "[config][platform]
 // A 2-core, 4-thread machine: APIC IDs 0/1 are one core's threads, 2/3 the
 // other's (SMT shift 1). Default blob: rt0 on APIC 1, gp0 on APIC 2.
 namespace {
-const uint32_t kSmtApics[] = {0, 1, 2, 3};
+const uint32_t SMT_APICS[] = {0, 1, 2, 3};
 Platform smt_machine() {
-    Platform p{kSmtApics, 4, 0, kUsable, 2, kReserved, 2};
+    Platform p{SMT_APICS, 4, 0, USABLE, 2, RESERVED, 2};
     p.smt_shift = 1;
     return p;
 }

@@ -19,7 +19,7 @@ TEST_CASE("BDF packing matches NATSUME_BDF", "[drivers][pci]")
 TEST_CASE("configuration mechanism #1 addresses", "[drivers][pci]")
 {
     CHECK(config_address(make_bdf(0, 0, 0), 0) == 0x80000000u);
-    CHECK(config_address(make_bdf(0, 2, 0), kBar0) == 0x80001010u);
+    CHECK(config_address(make_bdf(0, 2, 0), BAR0) == 0x80001010u);
     CHECK(config_address(make_bdf(1, 3, 2), 0x3c) == 0x80011a3cu);
     // Byte offsets inside a dword select the same dword.
     CHECK(config_address(make_bdf(0, 2, 0), 0x3d) == config_address(make_bdf(0, 2, 0), 0x3c));

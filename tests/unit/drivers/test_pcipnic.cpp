@@ -21,7 +21,7 @@ struct FakePnic {
     uint16_t status = 0;
     uint16_t length = 0;
     uint16_t cursor = 0;
-    uint8_t data[pcipnic::kMaxData] = {};
+    uint8_t data[pcipnic::MAX_DATA] = {};
     bool irq = false;
     bool irq_enabled = false;
     uint16_t queue = 0;
@@ -32,7 +32,7 @@ struct FakePnic {
     {
         if (r == Reg::Len) {
             trace.push_back("len=" + std::to_string(v));
-            if (v > pcipnic::kMaxData)
+            if (v > pcipnic::MAX_DATA)
                 errors.push_back("length too large");
             length = v;
             cursor = 0;
@@ -89,20 +89,20 @@ struct FakePnic {
         const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x53};
         const uint8_t ver[2] = {0x01, 0x01};
         switch (c) {
-        case Command::ApiVersion: reply(pcipnic::kStatusOk, ver, 2); break;
-        case Command::ReadMac: reply(pcipnic::kStatusOk, mac, 6); break;
+        case Command::ApiVersion: reply(pcipnic::STATUS_OK, ver, 2); break;
+        case Command::ReadMac: reply(pcipnic::STATUS_OK, mac, 6); break;
         case Command::MaskIrq:
             irq_enabled = data[0] != 0;
             irq = irq_enabled && queue > 0;
-            reply(pcipnic::kStatusOk, nullptr, 0);
+            reply(pcipnic::STATUS_OK, nullptr, 0);
             break;
         case Command::ForceIrq:
             irq = true;
-            reply(pcipnic::kStatusOk, nullptr, 0);
+            reply(pcipnic::STATUS_OK, nullptr, 0);
             break;
         case Command::Noop:
-        case Command::Reset: reply(pcipnic::kStatusOk, nullptr, 0); break;
-        default: reply(pcipnic::kStatusUnknownCommand, nullptr, 0); break;
+        case Command::Reset: reply(pcipnic::STATUS_OK, nullptr, 0); break;
+        default: reply(pcipnic::STATUS_UNKNOWN_COMMAND, nullptr, 0); break;
         }
     }
 };
@@ -116,7 +116,7 @@ TEST_CASE("pcipnic: a command with a reply reads back exactly the reply's bytes"
     pcipnic::Reply r = pcipnic::run_command(dev, Command::ApiVersion, nullptr, 0, ver, sizeof ver);
     CHECK(r.ok());
     CHECK(r.length == 2);
-    CHECK((ver[0] | ver[1] << 8) == pcipnic::kApiVersion);
+    CHECK((ver[0] | ver[1] << 8) == pcipnic::API_VERSION);
     CHECK(dev.errors.empty());
 }
 
@@ -168,8 +168,8 @@ TEST_CASE("pcipnic: an unknown command reports its status, an oversized input is
     FakePnic dev;
     pcipnic::Reply r = pcipnic::run_command(dev, static_cast<Command>(0x77), nullptr, 0, nullptr, 0);
     CHECK_FALSE(r.ok());
-    CHECK(r.status == pcipnic::kStatusUnknownCommand);
-    static uint8_t huge[pcipnic::kMaxData + 1] = {};
+    CHECK(r.status == pcipnic::STATUS_UNKNOWN_COMMAND);
+    static uint8_t huge[pcipnic::MAX_DATA + 1] = {};
     dev.trace.clear();
     r = pcipnic::run_command(dev, Command::Xmit, huge, sizeof huge, nullptr, 0);
     CHECK_FALSE(r.ok());

@@ -54,7 +54,7 @@ TEST_CASE("log-spaced histogram", "[guest][stats]")
     std::vector<int64_t> v = {30, 30, 31, 40, 100, 1000000000};
     stats::Histogram h = stats::histogram(v.data(), v.size());
     uint64_t total = 0;
-    for (unsigned k = 0; k < stats::kBuckets; ++k) {
+    for (unsigned k = 0; k < stats::BUCKETS; ++k) {
         total += h.count[k];
         if (k > 0)
             CHECK(h.lo[k] > h.lo[k - 1]);
@@ -64,11 +64,11 @@ TEST_CASE("log-spaced histogram", "[guest][stats]")
     CHECK(h.count[3] == 3);                   // [26, 32): 30, 30, 31
     CHECK(h.count[5] == 1);                   // [38, 45): 40
     CHECK(h.count[10] == 1);                  // [90, 107): 100
-    CHECK(h.count[stats::kBuckets - 1] == 1);  // the far outlier lands in the last bucket
+    CHECK(h.count[stats::BUCKETS - 1] == 1);  // the far outlier lands in the last bucket
     // Small values still give strictly increasing bucket bounds.
     int64_t two[2] = {2, 2};
     stats::Histogram s = stats::histogram(two, 2);
-    for (unsigned k = 1; k < stats::kBuckets; ++k)
+    for (unsigned k = 1; k < stats::BUCKETS; ++k)
         CHECK(s.lo[k] > s.lo[k - 1]);
 }
 
@@ -100,7 +100,7 @@ TEST_CASE("histogram below one starts at the smallest sample", "[guest][stats]")
     CHECK(h.lo[1] == -996);
     CHECK(h.count[1] == 1);
     uint64_t total = 0;
-    for (unsigned k = 0; k < stats::kBuckets; ++k) {
+    for (unsigned k = 0; k < stats::BUCKETS; ++k) {
         total += h.count[k];
         if (k > 0)
             CHECK(h.lo[k] > h.lo[k - 1]);
@@ -108,6 +108,6 @@ TEST_CASE("histogram below one starts at the smallest sample", "[guest][stats]")
     CHECK(total == v.size());
     // -3, 0 and 12 are about a thousand ticks above the minimum: past the
     // last bound (min + 215), so they share the last bucket.
-    CHECK(h.lo[stats::kBuckets - 1] < -3);
-    CHECK(h.count[stats::kBuckets - 1] == 3);
+    CHECK(h.lo[stats::BUCKETS - 1] < -3);
+    CHECK(h.count[stats::BUCKETS - 1] == 3);
 }

@@ -51,7 +51,7 @@ private:
     std::vector<uint8_t> bytes_;
 };
 
-constexpr uint64_t kImage = 0x200000;
+constexpr uint64_t IMAGE = 0x200000;
 
 }  // namespace
 
@@ -62,7 +62,7 @@ TEST_CASE("multiboot2: command line and the RAM region holding the image", "[gue
                     .mmap({{0, 0x9fc00, 1}, {0xf0000, 0x10000, 2}, {0x100000, 0xfef0000, 1}, {0xfff0000, 0x10000, 3}})
                     .finish();
     mb2::Info out;
-    REQUIRE(mb2::parse(info.data(), kImage, out) == mb2::Status::Ok);
+    REQUIRE(mb2::parse(info.data(), IMAGE, out) == mb2::Status::Ok);
     CHECK(std::strcmp(out.cmdline, "test=newlib exit=1") == 0);
     CHECK(out.ram_top == 0xfff0000);
 }
@@ -71,21 +71,21 @@ TEST_CASE("multiboot2: image outside available RAM is reported", "[guest][multib
 {
     auto info = InfoBuilder().mmap({{0, 0x9fc00, 1}, {0x100000, 0x100000, 1}, {0x200000, 0x100000, 2}}).finish();
     mb2::Info out;
-    CHECK(mb2::parse(info.data(), kImage, out) == mb2::Status::ImageNotInRam);
+    CHECK(mb2::parse(info.data(), IMAGE, out) == mb2::Status::ImageNotInRam);
 }
 
 TEST_CASE("multiboot2: missing memory map and corrupt sizes", "[guest][multiboot2]")
 {
     auto no_map = InfoBuilder().cmdline("x").finish();
     mb2::Info out;
-    CHECK(mb2::parse(no_map.data(), kImage, out) == mb2::Status::NoMemoryMap);
+    CHECK(mb2::parse(no_map.data(), IMAGE, out) == mb2::Status::NoMemoryMap);
     CHECK(std::strcmp(out.cmdline, "x") == 0);
 
     auto bad = InfoBuilder().cmdline("abc").finish();
     uint32_t huge = 0x1000;  // tag size beyond the total size
     std::memcpy(bad.data() + 12, &huge, 4);
-    CHECK(mb2::parse(bad.data(), kImage, out) == mb2::Status::BadHeader);
+    CHECK(mb2::parse(bad.data(), IMAGE, out) == mb2::Status::BadHeader);
 
     std::vector<uint8_t> tiny(16, 0);
-    CHECK(mb2::parse(tiny.data(), kImage, out) == mb2::Status::BadHeader);
+    CHECK(mb2::parse(tiny.data(), IMAGE, out) == mb2::Status::BadHeader);
 }

@@ -43,7 +43,7 @@ TEST_CASE("MMIO registry refuses overlaps, unaligned and empty regions, and over
     CHECK(r.add(0xfffffffffffff000ull, 0x2000, MmioKind::Lapic) == Error::Overlap); // wraps
     CHECK(r.count() == 2);
     MmioRegistry full;
-    for (size_t i = 0; i < MmioRegistry::kMax; i++) REQUIRE(full.add(0x100000 + i * 0x1000, 0x1000, MmioKind::Lapic) == Error::Ok);
+    for (size_t i = 0; i < MmioRegistry::MAX; i++) REQUIRE(full.add(0x100000 + i * 0x1000, 0x1000, MmioKind::Lapic) == Error::Ok);
     CHECK(full.add(0x900000, 0x1000, MmioKind::Lapic) == Error::Full);
     CHECK(std::strlen(to_string(Error::Overlap)) > 10);
 }

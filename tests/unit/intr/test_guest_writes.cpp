@@ -14,37 +14,37 @@
 using namespace natsume;
 
 namespace {
-constexpr apic_msr::Caps kNehalem{36, false}, kSkylake{46, true};
-constexpr uint64_t kXapic = 0xfee00000 | apic_msr::kGlobalEnable;       // an AP in xAPIC mode
-constexpr uint64_t kX2apic = kXapic | apic_msr::kX2apicEnable;
+constexpr apic_msr::Caps NEHALEM{36, false}, SKYLAKE{46, true};
+constexpr uint64_t XAPIC = 0xfee00000 | apic_msr::GLOBAL_ENABLE;       // an AP in xAPIC mode
+constexpr uint64_t X2APIC = XAPIC | apic_msr::X2APIC_ENABLE;
 }  // namespace
 
 TEST_CASE("APIC base: the x2APIC switch is the one change a partition may make", "[apic_base]") {
     using apic_msr::Verdict;
-    CHECK(apic_msr::check(kXapic, kXapic, kNehalem) == Verdict::Ok);            // writing back what is there
-    CHECK(apic_msr::check(kXapic, kX2apic, kSkylake) == Verdict::Ok);
-    CHECK(apic_msr::check(kX2apic, kX2apic, kSkylake) == Verdict::Ok);
+    CHECK(apic_msr::check(XAPIC, XAPIC, NEHALEM) == Verdict::Ok);            // writing back what is there
+    CHECK(apic_msr::check(XAPIC, X2APIC, SKYLAKE) == Verdict::Ok);
+    CHECK(apic_msr::check(X2APIC, X2APIC, SKYLAKE) == Verdict::Ok);
     // The regression of the hostile-partition report: reserved bit 9 used to reach WRMSR.
-    CHECK(apic_msr::check(kXapic, kXapic | (1u << 9), kNehalem) == Verdict::Reserved);
-    CHECK(apic_msr::check(kXapic, kXapic | 0x1, kSkylake) == Verdict::Reserved);
-    CHECK(apic_msr::check(kXapic, kXapic | (1ull << 36), kNehalem) == Verdict::Reserved);   // at MAXPHYADDR
-    CHECK(apic_msr::check(kXapic, kXapic | (1ull << 36), kSkylake) == Verdict::Moved);      // below it: a move
-    CHECK(apic_msr::check(kXapic, kXapic | (1ull << 63), kSkylake) == Verdict::Reserved);
-    CHECK(apic_msr::check(kXapic, kX2apic, kNehalem) == Verdict::Reserved);                 // no x2APIC on this CPU
-    CHECK(apic_msr::check(kXapic, kXapic + 0x1000, kSkylake) == Verdict::Moved);
-    CHECK(apic_msr::check(kXapic, kXapic | apic_msr::kBsp, kSkylake) == Verdict::Bsp);
-    CHECK(apic_msr::check(kXapic | apic_msr::kBsp, kXapic, kSkylake) == Verdict::Bsp);
-    CHECK(apic_msr::check(kXapic, 0xfee00000, kSkylake) == Verdict::Disabled);
-    CHECK(apic_msr::check(kX2apic, kXapic, kSkylake) == Verdict::LeavesX2apic);              // SDM 10.12.5: #GP
-    CHECK(apic_msr::check(kX2apic, 0xfee00000, kSkylake) == Verdict::LeavesX2apic);
-    CHECK(apic_msr::check(kXapic, 0xfee00000 | apic_msr::kX2apicEnable, kSkylake) == Verdict::Disabled);  // invalid state
+    CHECK(apic_msr::check(XAPIC, XAPIC | (1u << 9), NEHALEM) == Verdict::Reserved);
+    CHECK(apic_msr::check(XAPIC, XAPIC | 0x1, SKYLAKE) == Verdict::Reserved);
+    CHECK(apic_msr::check(XAPIC, XAPIC | (1ull << 36), NEHALEM) == Verdict::Reserved);   // at MAXPHYADDR
+    CHECK(apic_msr::check(XAPIC, XAPIC | (1ull << 36), SKYLAKE) == Verdict::Moved);      // below it: a move
+    CHECK(apic_msr::check(XAPIC, XAPIC | (1ull << 63), SKYLAKE) == Verdict::Reserved);
+    CHECK(apic_msr::check(XAPIC, X2APIC, NEHALEM) == Verdict::Reserved);                 // no x2APIC on this CPU
+    CHECK(apic_msr::check(XAPIC, XAPIC + 0x1000, SKYLAKE) == Verdict::Moved);
+    CHECK(apic_msr::check(XAPIC, XAPIC | apic_msr::BSP, SKYLAKE) == Verdict::Bsp);
+    CHECK(apic_msr::check(XAPIC | apic_msr::BSP, XAPIC, SKYLAKE) == Verdict::Bsp);
+    CHECK(apic_msr::check(XAPIC, 0xfee00000, SKYLAKE) == Verdict::Disabled);
+    CHECK(apic_msr::check(X2APIC, XAPIC, SKYLAKE) == Verdict::LeavesX2apic);              // SDM 10.12.5: #GP
+    CHECK(apic_msr::check(X2APIC, 0xfee00000, SKYLAKE) == Verdict::LeavesX2apic);
+    CHECK(apic_msr::check(XAPIC, 0xfee00000 | apic_msr::X2APIC_ENABLE, SKYLAKE) == Verdict::Disabled);  // invalid state
     for (auto v : {Verdict::Ok, Verdict::Reserved, Verdict::Moved, Verdict::Bsp, Verdict::Disabled, Verdict::LeavesX2apic})
         CHECK(std::string(apic_msr::to_string(v)).size() > 5);
 }
 
 TEST_CASE("APIC base: reserved bits follow MAXPHYADDR and the x2APIC feature", "[apic_base]") {
-    CHECK(apic_msr::reserved_bits(kNehalem) == ~(0xffffff000ull | 0x900));
-    CHECK(apic_msr::reserved_bits(kSkylake) == ~(0x3ffffffff000ull | 0xd00));
+    CHECK(apic_msr::reserved_bits(NEHALEM) == ~(0xffffff000ull | 0x900));
+    CHECK(apic_msr::reserved_bits(SKYLAKE) == ~(0x3ffffffff000ull | 0xd00));
     CHECK(apic_msr::reserved_bits({64, true}) == (0xfffull & ~0xd00ull));
 }
 

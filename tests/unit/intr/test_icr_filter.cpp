@@ -10,8 +10,8 @@ namespace reg = natsume::drivers::lapic::icr;
 namespace {
 
 // Partition with cores 2 and 3 writing from core 2; core 0 and 1 belong to others.
-const uint32_t kOwn[] = {2, 3};
-const Partition kPart{kOwn, 2, 2};
+const uint32_t OWN[] = {2, 3};
+const Partition PART{OWN, 2, 2};
 
 uint64_t x2(uint8_t vector, DeliveryMode mode, uint32_t dest, Shorthand sh = Shorthand::None, bool logical = false) {
     return vector | (uint64_t(mode) << reg::DELIVERY_SHIFT) | (logical ? reg::DEST_LOGICAL : 0) |
@@ -21,11 +21,11 @@ uint64_t x2(uint8_t vector, DeliveryMode mode, uint32_t dest, Shorthand sh = Sho
 // The same request through the xAPIC pair (low dword, high dword).
 Verdict xapic(uint8_t vector, DeliveryMode mode, uint8_t dest, Shorthand sh = Shorthand::None, bool logical = false) {
     const uint64_t v = x2(vector, mode, 0, sh, logical);
-    return check_xapic(static_cast<uint32_t>(v), uint32_t(dest) << 24, kPart);
+    return check_xapic(static_cast<uint32_t>(v), uint32_t(dest) << 24, PART);
 }
 
 Verdict x2apic(uint8_t vector, DeliveryMode mode, uint32_t dest, Shorthand sh = Shorthand::None, bool logical = false) {
-    return check_x2apic(x2(vector, mode, dest, sh, logical), kPart);
+    return check_x2apic(x2(vector, mode, dest, sh, logical), PART);
 }
 
 }  // namespace
@@ -38,7 +38,7 @@ TEST_CASE("fixed IPIs to the partition's own cores are allowed", "[icr]") {
         CHECK(xapic(0x40, DeliveryMode::Fixed, static_cast<uint8_t>(dest)).allow);
     }
     // Level/trigger bits do not change a fixed IPI's reach.
-    CHECK(check_x2apic(x2(0x40, DeliveryMode::Fixed, 3) | reg::LEVEL_ASSERT | reg::TRIGGER_LEVEL, kPart).allow);
+    CHECK(check_x2apic(x2(0x40, DeliveryMode::Fixed, 3) | reg::LEVEL_ASSERT | reg::TRIGGER_LEVEL, PART).allow);
 }
 
 TEST_CASE("fixed IPIs to other partitions' cores are refused", "[icr]") {
@@ -51,8 +51,8 @@ TEST_CASE("fixed IPIs to other partitions' cores are refused", "[icr]") {
     }
     CHECK(xapic(0x40, DeliveryMode::Fixed, 1).reason == Reason::ForeignDestination);
     // xAPIC takes the destination from bits 31:24 of the high dword only.
-    CHECK(check_xapic(0x40, 0x00FFFFFF | (3u << 24), kPart).allow);
-    CHECK(check_xapic(0x40, 0x00000003, kPart).reason == Reason::ForeignDestination);
+    CHECK(check_xapic(0x40, 0x00FFFFFF | (3u << 24), PART).allow);
+    CHECK(check_xapic(0x40, 0x00000003, PART).reason == Reason::ForeignDestination);
 }
 
 TEST_CASE("every non-fixed delivery mode is refused, even to an own core", "[icr]") {
@@ -70,7 +70,7 @@ TEST_CASE("every non-fixed delivery mode is refused, even to an own core", "[icr
         CHECK(x2apic(0x40, m, 0, Shorthand::Self).reason == Reason::NotFixed);
     }
     // INIT level de-assert (INIT, level 0, trigger level) is still INIT.
-    CHECK(check_x2apic(x2(0, DeliveryMode::Init, 3) | reg::TRIGGER_LEVEL, kPart).reason == Reason::NotFixed);
+    CHECK(check_x2apic(x2(0, DeliveryMode::Init, 3) | reg::TRIGGER_LEVEL, PART).reason == Reason::NotFixed);
     // Each refusal explains itself differently.
     CHECK(std::strcmp(x2apic(0x40, DeliveryMode::Nmi, 3).why, x2apic(0x40, DeliveryMode::Init, 3).why) != 0);
 }
@@ -106,11 +106,11 @@ TEST_CASE("illegal vectors 0-15 are refused", "[icr]") {
 TEST_CASE("x2APIC reserved bits are refused because hardware would fault", "[icr]") {
     for (unsigned bit : {12u, 13u, 16u, 17u, 20u, 25u, 31u}) {
         INFO("bit " << bit);
-        const Verdict v = check_x2apic(x2(0x40, DeliveryMode::Fixed, 3) | (1ull << bit), kPart);
+        const Verdict v = check_x2apic(x2(0x40, DeliveryMode::Fixed, 3) | (1ull << bit), PART);
         CHECK(v.reason == Reason::ReservedBits);
     }
     // xAPIC has no such #GP; bit 12 (delivery status) is read-only there.
-    CHECK(check_xapic(0x40 | (1u << 12), 3u << 24, kPart).allow);
+    CHECK(check_xapic(0x40 | (1u << 12), 3u << 24, PART).allow);
 }
 
 TEST_CASE("a partition without a core list can only IPI itself", "[icr]") {

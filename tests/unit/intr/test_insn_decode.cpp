@@ -43,7 +43,7 @@ TEST_CASE("store of a 32-bit register: *(volatile uint32_t*)p = v", "[insn]") {
     CHECK(d.reg == RSI);
     CHECK_FALSE(d.high_byte_reg);
     CHECK(d.mem.base == RDI);
-    CHECK(d.mem.index == kNoRegister);
+    CHECK(d.mem.index == NO_REGISTER);
     CHECK(d.segment == Segment::Default);
     CHECK(store_value(d, 0xAAAAAAAA'12345678ull) == 0x12345678u);
 }
@@ -222,7 +222,7 @@ TEST_CASE("REX.R and REX.B select r8-r15", "[insn]") {
 TEST_CASE("RSP, RBP, R12 and R13 bases take their special encodings", "[insn]") {
     Decoded d = ok({0x89, 0x04, 0x24});  // mov %eax,(%rsp): SIB required
     CHECK(d.mem.base == RSP);
-    CHECK(d.mem.index == kNoRegister);
+    CHECK(d.mem.index == NO_REGISTER);
     d = ok({0x8B, 0x4D, 0x40});  // mov 0x40(%rbp),%ecx
     CHECK(d.mem.base == RBP);
     CHECK(d.reg == RCX);
@@ -236,7 +236,7 @@ TEST_CASE("RSP, RBP, R12 and R13 bases take their special encodings", "[insn]") 
 TEST_CASE("RIP-relative and absolute disp32 operands", "[insn]") {
     Decoded d = ok({0x8B, 0x05, 0x00, 0x00, 0x00, 0x00});  // mov 0x0(%rip),%eax
     CHECK(d.mem.rip_relative);
-    CHECK(d.mem.base == kNoRegister);
+    CHECK(d.mem.base == NO_REGISTER);
     d = ok({0x89, 0x05, 0x78, 0x56, 0x34, 0x12});  // mov %eax,0x12345678(%rip)
     CHECK(d.mem.rip_relative);
     CHECK(d.mem.disp == 0x12345678);
@@ -244,7 +244,7 @@ TEST_CASE("RIP-relative and absolute disp32 operands", "[insn]") {
     d = ok({0x89, 0x3D, 0xF0, 0xFF, 0xFF, 0xFF});  // mov %edi,-0x10(%rip)
     CHECK(d.mem.disp == -16);
     d = ok({0x8B, 0x0C, 0xC5, 0x10, 0x00, 0x00, 0x00});  // mov 0x10(,%rax,8),%ecx
-    CHECK(d.mem.base == kNoRegister);
+    CHECK(d.mem.base == NO_REGISTER);
     CHECK(d.mem.index == RAX);
     CHECK(d.mem.scale == 8);
     CHECK(d.mem.disp == 0x10);
@@ -260,8 +260,8 @@ TEST_CASE("MOV moffs: g++ -O2 for a constant address above 2 GiB", "[insn]") {
     CHECK(d.size == 4);
     CHECK(d.reg == RAX);
     CHECK(d.src_kind == Operand::Register);
-    CHECK(d.mem.base == kNoRegister);
-    CHECK(d.mem.index == kNoRegister);
+    CHECK(d.mem.base == NO_REGISTER);
+    CHECK(d.mem.index == NO_REGISTER);
     CHECK(d.mem.disp == 0xFEC00010);
     // v = *(volatile uint32_t*)0xFEC00010  ->  movabs 0xfec00010,%eax
     d = ok({0xA1, 0x10, 0x00, 0xC0, 0xFE, 0x00, 0x00, 0x00, 0x00});
@@ -293,15 +293,15 @@ TEST_CASE("absolute disp32 below 2 GiB uses a SIB without base", "[insn]") {
     // *(volatile uint32_t*)0xB0000 = v  ->  mov %edi,0xb0000
     const Decoded d = ok({0x89, 0x3C, 0x25, 0x00, 0x00, 0x0B, 0x00});
     CHECK(d.reg == RDI);
-    CHECK(d.mem.base == kNoRegister);
-    CHECK(d.mem.index == kNoRegister);
+    CHECK(d.mem.base == NO_REGISTER);
+    CHECK(d.mem.index == NO_REGISTER);
     CHECK(d.mem.disp == 0xB0000);
 }
 
 TEST_CASE("segment overrides: FS/GS reported, others ignored", "[insn]") {
     Decoded d = ok({0x64, 0x8B, 0x04, 0x25, 0x10, 0x00, 0x00, 0x00});  // mov %fs:0x10,%eax
     CHECK(d.segment == Segment::Fs);
-    CHECK(d.mem.base == kNoRegister);
+    CHECK(d.mem.base == NO_REGISTER);
     CHECK(d.mem.disp == 0x10);
     d = ok({0x65, 0x89, 0x10});  // mov %edx,%gs:(%rax)
     CHECK(d.segment == Segment::Gs);

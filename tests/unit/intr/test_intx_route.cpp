@@ -96,11 +96,11 @@ TEST_CASE("out-of-range input is invalid and routes nowhere", "[intx]") {
     const Decision d = decide(bad_owner, 1);
     CHECK_FALSE(d.valid);
     CHECK(d.owners == 0);
-    Device many[kMaxDevicesPerLine + 1];
-    for (size_t i = 0; i < kMaxDevicesPerLine + 1; ++i) many[i] = dev(static_cast<uint16_t>(i), 0, true, true);
-    CHECK(route_for(many, kMaxDevicesPerLine + 1) == Route::Invalid);
-    CHECK_FALSE(decide(many, kMaxDevicesPerLine + 1).valid);
-    const Decision full = decide(many, kMaxDevicesPerLine);
+    Device many[MAX_DEVICES_PER_LINE + 1];
+    for (size_t i = 0; i < MAX_DEVICES_PER_LINE + 1; ++i) many[i] = dev(static_cast<uint16_t>(i), 0, true, true);
+    CHECK(route_for(many, MAX_DEVICES_PER_LINE + 1) == Route::Invalid);
+    CHECK_FALSE(decide(many, MAX_DEVICES_PER_LINE + 1).valid);
+    const Decision full = decide(many, MAX_DEVICES_PER_LINE);
     CHECK(full.valid);
     CHECK(full.asserted == 0xFFFFFFFFu);
     CHECK(route_for(nullptr, 2) == Route::Invalid);

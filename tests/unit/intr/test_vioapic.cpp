@@ -8,15 +8,15 @@ using namespace natsume::vioapic;
 
 namespace {
 
-constexpr uint8_t kPins = 24;
-constexpr uint8_t kOwnedPin = 11, kOtherOwned = 9, kForeignPin = 10;
-constexpr uint32_t kOwnerApic = 1;
+constexpr uint8_t PINS = 24;
+constexpr uint8_t OWNED_PIN = 11, OTHER_OWNED = 9, FOREIGN_PIN = 10;
+constexpr uint32_t OWNER_APIC = 1;
 
 Config config(bool remapped = false, uint8_t version = 0x20) {
     Config c{};
-    c.pins = kPins;
-    c.owned = (1ull << kOwnedPin) | (1ull << kOtherOwned);
-    c.owner_apic_id = kOwnerApic;
+    c.pins = PINS;
+    c.owned = (1ull << OWNED_PIN) | (1ull << OTHER_OWNED);
+    c.owner_apic_id = OWNER_APIC;
     c.remapped = remapped;
     c.irte_base = 0x100;
     c.ioapic_id = 1;
@@ -91,55 +91,55 @@ TEST_CASE("only aligned 32-bit accesses to the three registers", "[vioapic]") {
 TEST_CASE("an owned pin gets the guest's vector and the owner as destination", "[vioapic]") {
     Vioapic v(config());
     // The guest asks for logical mode, lowest priority, destination 0xFF.
-    CHECK(write_reg(v, high_index(kOwnedPin), 0xFF000000).kind == Kind::ShadowOnly);
+    CHECK(write_reg(v, high_index(OWNED_PIN), 0xFF000000).kind == Kind::ShadowOnly);
     const uint32_t guest_low = 0x41 | hw::DELIVERY_LOWEST_PRIORITY | hw::DEST_LOGICAL | hw::ACTIVE_LOW | hw::LEVEL;
-    const Action a = write_reg(v, low_index(kOwnedPin), guest_low);
+    const Action a = write_reg(v, low_index(OWNED_PIN), guest_low);
     REQUIRE(a.kind == Kind::ProgramPin);
-    CHECK(a.pin == kOwnedPin);
+    CHECK(a.pin == OWNED_PIN);
     CHECK(a.vector == 0x41);
     CHECK(a.level);
     // Fixed, physical, unmasked, active-low, level, destination APIC ID 1.
     CHECK(a.low == (0x41u | hw::ACTIVE_LOW | hw::LEVEL));
-    CHECK(a.high == (kOwnerApic << 24));
+    CHECK(a.high == (OWNER_APIC << 24));
     // The guest reads back what it wrote.
-    CHECK(read_reg(v, low_index(kOwnedPin)) == guest_low);
-    CHECK(read_reg(v, high_index(kOwnedPin)) == 0xFF000000);
+    CHECK(read_reg(v, low_index(OWNED_PIN)) == guest_low);
+    CHECK(read_reg(v, high_index(OWNED_PIN)) == 0xFF000000);
 }
 
 TEST_CASE("edge-triggered active-high entry and masking", "[vioapic]") {
     Vioapic v(config());
-    Action a = write_reg(v, low_index(kOtherOwned), 0x30);
+    Action a = write_reg(v, low_index(OTHER_OWNED), 0x30);
     REQUIRE(a.kind == Kind::ProgramPin);
-    CHECK(entry(a) == ((uint64_t{kOwnerApic} << 56) | 0x30));
+    CHECK(entry(a) == ((uint64_t{OWNER_APIC} << 56) | 0x30));
     CHECK_FALSE(a.level);
-    a = write_reg(v, low_index(kOtherOwned), 0x30 | hw::MASKED);
+    a = write_reg(v, low_index(OTHER_OWNED), 0x30 | hw::MASKED);
     REQUIRE(a.kind == Kind::ProgramPin);
     CHECK((a.low & hw::MASKED) != 0);
 }
 
 TEST_CASE("the physical destination ignores the guest's high half", "[vioapic]") {
     Vioapic v(config());
-    REQUIRE(write_reg(v, low_index(kOwnedPin), 0x50).kind == Kind::ProgramPin);
+    REQUIRE(write_reg(v, low_index(OWNED_PIN), 0x50).kind == Kind::ProgramPin);
     for (uint32_t high : {0x00000000u, 0x03000000u, 0xFF000000u, 0x12345678u}) {
-        CHECK(write_reg(v, high_index(kOwnedPin), high).kind == Kind::ShadowOnly);
-        const Action a = write_reg(v, low_index(kOwnedPin), 0x50);
+        CHECK(write_reg(v, high_index(OWNED_PIN), high).kind == Kind::ShadowOnly);
+        const Action a = write_reg(v, low_index(OWNED_PIN), 0x50);
         REQUIRE(a.kind == Kind::ProgramPin);
-        CHECK(a.high == (kOwnerApic << 24));
+        CHECK(a.high == (OWNER_APIC << 24));
     }
 }
 
 TEST_CASE("foreign pins are refused and read as masked", "[vioapic]") {
     Vioapic v(config());
-    Action a = write_reg(v, low_index(kForeignPin), 0x41);
+    Action a = write_reg(v, low_index(FOREIGN_PIN), 0x41);
     CHECK(a.kind == Kind::Refused);
     CHECK(a.why == Why::ForeignPin);
-    CHECK(a.pin == kForeignPin);
-    CHECK(write_reg(v, high_index(kForeignPin), 0).why == Why::ForeignPin);
-    CHECK(read_reg(v, low_index(kForeignPin)) == hw::MASKED);
-    CHECK(read_reg(v, high_index(kForeignPin)) == 0);
-    CHECK(v.shadow(kForeignPin) == hw::MASKED);
-    for (uint8_t pin = 0; pin < kPins; ++pin) {
-        if (pin == kOwnedPin || pin == kOtherOwned) continue;
+    CHECK(a.pin == FOREIGN_PIN);
+    CHECK(write_reg(v, high_index(FOREIGN_PIN), 0).why == Why::ForeignPin);
+    CHECK(read_reg(v, low_index(FOREIGN_PIN)) == hw::MASKED);
+    CHECK(read_reg(v, high_index(FOREIGN_PIN)) == 0);
+    CHECK(v.shadow(FOREIGN_PIN) == hw::MASKED);
+    for (uint8_t pin = 0; pin < PINS; ++pin) {
+        if (pin == OWNED_PIN || pin == OTHER_OWNED) continue;
         INFO("pin " << int(pin));
         CHECK(write_reg(v, low_index(pin), 0x41).why == Why::ForeignPin);
     }
@@ -147,23 +147,23 @@ TEST_CASE("foreign pins are refused and read as masked", "[vioapic]") {
 
 TEST_CASE("owned pins start masked with the owner as destination", "[vioapic]") {
     Vioapic v(config());
-    CHECK(read_reg(v, low_index(kOwnedPin)) == hw::MASKED);
-    CHECK(v.initial_entry(kOwnedPin) == ((uint64_t{kOwnerApic} << 56) | hw::MASKED));
+    CHECK(read_reg(v, low_index(OWNED_PIN)) == hw::MASKED);
+    CHECK(v.initial_entry(OWNED_PIN) == ((uint64_t{OWNER_APIC} << 56) | hw::MASKED));
 }
 
 TEST_CASE("bad vectors are refused only when the entry is unmasked", "[vioapic]") {
     Vioapic v(config());
-    REQUIRE(write_reg(v, low_index(kOwnedPin), 0x60).kind == Kind::ProgramPin);
+    REQUIRE(write_reg(v, low_index(OWNED_PIN), 0x60).kind == Kind::ProgramPin);
     for (uint32_t vec : {0x00u, 0x0Fu, 0xFFu}) {
-        const Action a = write_reg(v, low_index(kOwnedPin), vec);
+        const Action a = write_reg(v, low_index(OWNED_PIN), vec);
         CHECK(a.kind == Kind::Refused);
         CHECK(a.why == Why::BadVector);
     }
-    CHECK(read_reg(v, low_index(kOwnedPin)) == 0x60);  // the refused writes left the shadow alone
-    CHECK(write_reg(v, low_index(kOwnedPin), 0x10).kind == Kind::ProgramPin);
-    CHECK(write_reg(v, low_index(kOwnedPin), 0xFE).kind == Kind::ProgramPin);
+    CHECK(read_reg(v, low_index(OWNED_PIN)) == 0x60);  // the refused writes left the shadow alone
+    CHECK(write_reg(v, low_index(OWNED_PIN), 0x10).kind == Kind::ProgramPin);
+    CHECK(write_reg(v, low_index(OWNED_PIN), 0xFE).kind == Kind::ProgramPin);
     // Linux clears a pin by writing a masked all-zero entry: accepted.
-    const Action a = write_reg(v, low_index(kOwnedPin), hw::MASKED);
+    const Action a = write_reg(v, low_index(OWNED_PIN), hw::MASKED);
     REQUIRE(a.kind == Kind::ProgramPin);
     CHECK(a.low == hw::MASKED);
 }
@@ -177,14 +177,14 @@ TEST_CASE("delivery modes: fixed and lowest priority become fixed, others refuse
     for (Case c : {Case{0, true}, Case{1, true}, Case{2, false}, Case{3, false}, Case{4, false}, Case{5, false},
                    Case{6, false}, Case{7, false}}) {
         INFO("mode " << c.mode);
-        const Action a = write_reg(v, low_index(kOwnedPin), 0x45 | (c.mode << 8));
+        const Action a = write_reg(v, low_index(OWNED_PIN), 0x45 | (c.mode << 8));
         if (c.ok) {
             REQUIRE(a.kind == Kind::ProgramPin);
             CHECK((a.low & hw::DELIVERY_MASK) == hw::DELIVERY_FIXED);
         } else {
             CHECK(a.why == Why::BadDeliveryMode);
             // Masked, the same entry cannot fire and is accepted as Fixed.
-            const Action m = write_reg(v, low_index(kOwnedPin), 0x45 | (c.mode << 8) | hw::MASKED);
+            const Action m = write_reg(v, low_index(OWNED_PIN), 0x45 | (c.mode << 8) | hw::MASKED);
             REQUIRE(m.kind == Kind::ProgramPin);
             CHECK((m.low & hw::DELIVERY_MASK) == hw::DELIVERY_FIXED);
         }
@@ -194,23 +194,23 @@ TEST_CASE("delivery modes: fixed and lowest priority become fixed, others refuse
 TEST_CASE("read-only status bits are not stored and come from hardware", "[vioapic]") {
     Config c = config();
     c.live_low = [](void*, uint8_t pin) -> uint32_t {
-        return pin == kOwnedPin ? static_cast<uint32_t>(hw::REMOTE_IRR | hw::DELIVERY_STATUS | 0xEE) : 0;
+        return pin == OWNED_PIN ? static_cast<uint32_t>(hw::REMOTE_IRR | hw::DELIVERY_STATUS | 0xEE) : 0;
     };
     Vioapic v(c);
-    const Action a = write_reg(v, low_index(kOwnedPin), 0x41 | hw::LEVEL | hw::REMOTE_IRR | hw::DELIVERY_STATUS);
+    const Action a = write_reg(v, low_index(OWNED_PIN), 0x41 | hw::LEVEL | hw::REMOTE_IRR | hw::DELIVERY_STATUS);
     REQUIRE(a.kind == Kind::ProgramPin);
     CHECK((a.low & (hw::REMOTE_IRR | hw::DELIVERY_STATUS)) == 0);
-    CHECK(read_reg(v, low_index(kOwnedPin)) == (0x41u | hw::LEVEL | hw::REMOTE_IRR | hw::DELIVERY_STATUS));
+    CHECK(read_reg(v, low_index(OWNED_PIN)) == (0x41u | hw::LEVEL | hw::REMOTE_IRR | hw::DELIVERY_STATUS));
     Vioapic plain(config());
-    REQUIRE(write_reg(plain, low_index(kOwnedPin), 0x41 | hw::REMOTE_IRR).kind == Kind::ProgramPin);
-    CHECK(read_reg(plain, low_index(kOwnedPin)) == 0x41u);
+    REQUIRE(write_reg(plain, low_index(OWNED_PIN), 0x41 | hw::REMOTE_IRR).kind == Kind::ProgramPin);
+    CHECK(read_reg(plain, low_index(OWNED_PIN)) == 0x41u);
 }
 
 TEST_CASE("remappable format carries the handle, not a destination", "[vioapic]") {
     Vioapic v(config(true));
-    const Action a = write_reg(v, low_index(kOwnedPin), 0x41 | hw::LEVEL);
+    const Action a = write_reg(v, low_index(OWNED_PIN), 0x41 | hw::LEVEL);
     REQUIRE(a.kind == Kind::ProgramPin);
-    const uint16_t handle = 0x100 + kOwnedPin;
+    const uint16_t handle = 0x100 + OWNED_PIN;
     CHECK(a.irte_index == handle);
     CHECK(entry(a) == (hw::REMAPPABLE | (uint64_t{handle} << hw::INDEX_LOW_SHIFT) | 0x41 | hw::LEVEL));
     Config c = config(true);
@@ -222,17 +222,17 @@ TEST_CASE("remappable format carries the handle, not a destination", "[vioapic]"
 
 TEST_CASE("EOI register: owned vectors pass, others refused, absent on version 0x11", "[vioapic]") {
     Vioapic v(config());
-    REQUIRE(write_reg(v, low_index(kOwnedPin), 0x41 | hw::LEVEL).kind == Kind::ProgramPin);
+    REQUIRE(write_reg(v, low_index(OWNED_PIN), 0x41 | hw::LEVEL).kind == Kind::ProgramPin);
     Action a = v.write(hw::offset(hw::Mmio::EOI), 4, 0x41);
     CHECK(a.kind == Kind::Eoi);
     CHECK(a.vector == 0x41);
-    CHECK(a.pin == kOwnedPin);
+    CHECK(a.pin == OWNED_PIN);
     CHECK(v.write(hw::offset(hw::Mmio::EOI), 4, 0x42).why == Why::ForeignVector);
     CHECK(v.write(hw::offset(hw::Mmio::EOI), 4, 0x00).why == Why::ForeignVector);  // masked reset entries hold vector 0
     CHECK(v.write(hw::offset(hw::Mmio::EOI), 2, 0x41).why == Why::BadAccess);
 
     Vioapic old(config(false, 0x11));
-    REQUIRE(write_reg(old, low_index(kOwnedPin), 0x41).kind == Kind::ProgramPin);
+    REQUIRE(write_reg(old, low_index(OWNED_PIN), 0x41).kind == Kind::ProgramPin);
     CHECK(old.write(hw::offset(hw::Mmio::EOI), 4, 0x41).why == Why::NoSuchRegister);
 }
 

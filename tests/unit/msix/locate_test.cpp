@@ -11,31 +11,31 @@ namespace {
 bool locate_with(uint16_t control, uint32_t table, uint32_t pba, msix::Location& loc) {
     MsixMachine m;
     set_msix_regs(m.hw, control, table, pba);
-    const pci::Function* f = m.fn(kPcieDev);
+    const pci::Function* f = m.fn(PCIE_DEV);
     REQUIRE(f != nullptr);
-    return msix::locate(*f, m.a, kMsiX, loc);
+    return msix::locate(*f, m.a, MSI_X, loc);
 }
 
 }  // namespace
 
 TEST_CASE("locate finds the PCIe device's table and PBA in BAR2", "[msix][locate]") {
     MsixMachine m;
-    const pci::Function* f = m.fn(kPcieDev);
+    const pci::Function* f = m.fn(PCIE_DEV);
     REQUIRE(f != nullptr);
-    CHECK(f->cap_msix == kMsiX);
+    CHECK(f->cap_msix == MSI_X);
     msix::Location loc{};
-    REQUIRE(msix::locate(*f, m.a, kMsiX, loc));
-    CHECK(loc.cap_offset == kMsiX);
+    REQUIRE(msix::locate(*f, m.a, MSI_X, loc));
+    CHECK(loc.cap_offset == MSI_X);
     CHECK(loc.table_entries == 8);
     CHECK(loc.table_bar == 2);
     CHECK(loc.table_offset == 0x2000u);
-    CHECK(loc.table_address == kPcieBar2 + 0x2000u);
+    CHECK(loc.table_address == PCIE_BAR2 + 0x2000u);
     CHECK(loc.table_bytes == 128u);
     CHECK(loc.pba_bar == 2);
     CHECK(loc.pba_offset == 0x3000u);
-    CHECK(loc.pba_address == kPcieBar2 + 0x3000u);
+    CHECK(loc.pba_address == PCIE_BAR2 + 0x3000u);
     CHECK(loc.pba_bytes == 8u);
-    CHECK(loc.table_first_page == kPcieBar2 + 0x2000u);
+    CHECK(loc.table_first_page == PCIE_BAR2 + 0x2000u);
     CHECK(loc.table_page_count == 1u);
     CHECK_FALSE(loc.pba_in_table_pages);
     // locate only reads config space.
@@ -43,8 +43,8 @@ TEST_CASE("locate finds the PCIe device's table and PBA in BAR2", "[msix][locate
 
     CHECK(msix::offset_in_table(loc, loc.table_address) == 0u);
     CHECK(msix::offset_in_table(loc, loc.table_address + 127) == 127u);
-    CHECK(msix::offset_in_table(loc, loc.table_address + 128) == msix::kNotInTable);
-    CHECK(msix::offset_in_table(loc, loc.table_address - 4) == msix::kNotInTable);
+    CHECK(msix::offset_in_table(loc, loc.table_address + 128) == msix::NOT_IN_TABLE);
+    CHECK(msix::offset_in_table(loc, loc.table_address - 4) == msix::NOT_IN_TABLE);
     CHECK(msix::in_table_pages(loc, loc.table_address + 0xFFC));
     CHECK_FALSE(msix::in_table_pages(loc, loc.table_address + 0x1000));
     CHECK_FALSE(msix::in_table_pages(loc, loc.table_address - 1));
@@ -52,14 +52,14 @@ TEST_CASE("locate finds the PCIe device's table and PBA in BAR2", "[msix][locate
 
 TEST_CASE("a PBA in the table's page is passed through, not emulated", "[msix][locate]") {
     msix::Location loc{};
-    REQUIRE(locate_with(0x0007, 0x0100 | kMsixBir, 0x0800 | kMsixBir, loc));
-    CHECK(loc.table_first_page == kPcieBar2);
+    REQUIRE(locate_with(0x0007, 0x0100 | MSIX_BIR, 0x0800 | MSIX_BIR, loc));
+    CHECK(loc.table_first_page == PCIE_BAR2);
     CHECK(loc.table_page_count == 1u);
     CHECK(loc.pba_in_table_pages);
     CHECK(msix::in_table_pages(loc, loc.pba_address));
     // The trapped access at the PBA, and at a register before the table, are not the table's.
-    CHECK(msix::offset_in_table(loc, loc.pba_address) == msix::kNotInTable);
-    CHECK(msix::offset_in_table(loc, kPcieBar2) == msix::kNotInTable);
+    CHECK(msix::offset_in_table(loc, loc.pba_address) == msix::NOT_IN_TABLE);
+    CHECK(msix::offset_in_table(loc, PCIE_BAR2) == msix::NOT_IN_TABLE);
     msix::Table t;
     REQUIRE(t.init(loc.table_entries, msi::Route{1}) == msix::Error::Ok);
     const uint32_t pba_rel = static_cast<uint32_t>(loc.pba_address - loc.table_address);
@@ -70,17 +70,17 @@ TEST_CASE("a PBA in the table's page is passed through, not emulated", "[msix][l
 TEST_CASE("a table crossing a page boundary traps every page it touches", "[msix][locate]") {
     msix::Location loc{};
     // 256 entries = 4 KiB starting half-way into a page: two pages.
-    REQUIRE(locate_with(0x00FF, 0x0800 | kMsixBir, 0x3000 | kMsixBir, loc));
+    REQUIRE(locate_with(0x00FF, 0x0800 | MSIX_BIR, 0x3000 | MSIX_BIR, loc));
     CHECK(loc.table_entries == 256);
     CHECK(loc.table_bytes == 4096u);
     CHECK(loc.pba_bytes == 32u);
-    CHECK(loc.table_first_page == kPcieBar2);
+    CHECK(loc.table_first_page == PCIE_BAR2);
     CHECK(loc.table_page_count == 2u);
     CHECK_FALSE(loc.pba_in_table_pages);
     // A 64-bit BAR above 4 GiB: the BIR names its lower slot.
     REQUIRE(locate_with(0x07FF, 0x10000 | 0, 0x20000 | 0, loc));
     CHECK(loc.table_entries == 2048);
-    CHECK(loc.table_address == kPcieBar + 0x10000);
+    CHECK(loc.table_address == PCIE_BAR + 0x10000);
     CHECK(loc.table_page_count == 8u);
     CHECK(loc.pba_bytes == 256u);
 }
@@ -96,20 +96,20 @@ TEST_CASE("locate refuses what cannot be trapped safely", "[msix][locate]") {
     CHECK(locate_with(0x0007, 0x3F80 | 2, 0x3FF8 | 2, loc));          // exactly at the end: fine
 
     MsixMachine m;
-    const pci::Function* f = m.fn(kPcieDev);
+    const pci::Function* f = m.fn(PCIE_DEV);
     REQUIRE(f != nullptr);
-    CHECK_FALSE(msix::locate(*f, m.a, kMsi, loc));  // not an MSI-X capability
+    CHECK_FALSE(msix::locate(*f, m.a, MSI, loc));  // not an MSI-X capability
     CHECK_FALSE(msix::locate(*f, m.a, 0x10, loc));  // inside the header
     // A function whose BARs were not sized has nothing to map.
     pci::Function unsized = *f;
     unsized.bar_count = 0;
-    CHECK_FALSE(msix::locate(unsized, m.a, kMsiX, loc));
+    CHECK_FALSE(msix::locate(unsized, m.a, MSI_X, loc));
 }
 
 TEST_CASE("only naturally aligned 4- and 8-byte accesses reach the table pages; the PBA is read-only",
           "[msix][locate][hostile]") {
     msix::Location loc{};
-    REQUIRE(locate_with(0x0007, 0x0100 | kMsixBir, 0x0800 | kMsixBir, loc));   // PBA in the table's page
+    REQUIRE(locate_with(0x0007, 0x0100 | MSIX_BIR, 0x0800 | MSIX_BIR, loc));   // PBA in the table's page
     const uint64_t entry = loc.table_address;
     CHECK(msix::access_refusal(loc, entry, 4, true) == nullptr);
     CHECK(msix::access_refusal(loc, entry + 8, 8, true) == nullptr);

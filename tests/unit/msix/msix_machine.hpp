@@ -10,13 +10,13 @@
 
 namespace natsume::test {
 
-inline constexpr uint32_t kMsixTableOffset = 0x2000, kMsixPbaOffset = 0x3000;
-inline constexpr uint8_t kMsixBir = 2;
+inline constexpr uint32_t MSIX_TABLE_OFFSET = 0x2000, MSIX_PBA_OFFSET = 0x3000;
+inline constexpr uint8_t MSIX_BIR = 2;
 
 inline void set_msix_regs(FakeConfigSpace& hw, uint16_t control, uint32_t table, uint32_t pba) {
-    hw.set16(kPcieDev, kMsiX + 2, control);
-    hw.set32(kPcieDev, kMsiX + 4, table);
-    hw.set32(kPcieDev, kMsiX + 8, pba);
+    hw.set16(PCIE_DEV, MSI_X + 2, control);
+    hw.set32(PCIE_DEV, MSI_X + 4, table);
+    hw.set32(PCIE_DEV, MSI_X + 8, pba);
 }
 
 struct MsixMachine {
@@ -26,8 +26,8 @@ struct MsixMachine {
 
     MsixMachine() {
         build_machine(hw);
-        set_msix_regs(hw, 0x0007, kMsixTableOffset | kMsixBir, kMsixPbaOffset | kMsixBir);
-        hw.writable(kPcieDev, kMsiX, 0xC0000000u);  // Enable and Function Mask
+        set_msix_regs(hw, 0x0007, MSIX_TABLE_OFFSET | MSIX_BIR, MSIX_PBA_OFFSET | MSIX_BIR);
+        hw.writable(PCIE_DEV, MSI_X, 0xC0000000u);  // Enable and Function Mask
         a = hw.access();
         if (pci::enumerate(a, *inv) != pci::Error::Ok || pci::size_all_bars(a, *inv) != pci::Error::Ok)
             inv->count = 0;

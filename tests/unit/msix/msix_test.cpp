@@ -11,8 +11,8 @@ using Kind = msix::Action::Kind;
 
 namespace {
 
-constexpr uint32_t kOwner = 2;
-constexpr uint32_t kOwnerAddress = 0xFEE00000u | kOwner << 12;
+constexpr uint32_t OWNER = 2;
+constexpr uint32_t OWNER_ADDRESS = 0xFEE00000u | OWNER << 12;
 
 // The device's table as the hardware holds it. Every dword store is checked
 // against the rule the whole design rests on: an unmasked entry always holds
@@ -24,8 +24,8 @@ struct HwTable {
     explicit HwTable(uint16_t entries) : dw(entries * 4u, 0xDEADBEEFu) {
         for (uint16_t i = 0; i < entries; ++i) dw[i * 4u + 3] = 0;  // firmware left them unmasked
     }
-    uint32_t at(uint16_t entry, uint32_t field) const { return dw[(entry * msix::kEntrySize + field) / 4]; }
-    bool masked(uint16_t entry) const { return (at(entry, msix::kVectorControl) & 1u) != 0; }
+    uint32_t at(uint16_t entry, uint32_t field) const { return dw[(entry * msix::ENTRY_SIZE + field) / 4]; }
+    bool masked(uint16_t entry) const { return (at(entry, msix::VECTOR_CONTROL) & 1u) != 0; }
     void apply(const msix::Action& a, bool check_safe = true) {
         for (uint8_t i = 0; i < a.count; ++i) {
             const msix::HwWrite& w = a.writes[i];
@@ -33,12 +33,12 @@ struct HwTable {
             REQUIRE(w.offset / 4 < dw.size());
             dw[w.offset / 4] = w.value;
             log.push_back(w);
-            const uint16_t e = static_cast<uint16_t>(w.offset / msix::kEntrySize);
+            const uint16_t e = static_cast<uint16_t>(w.offset / msix::ENTRY_SIZE);
             if (check_safe && !masked(e)) {
-                CHECK(at(e, msix::kAddressLo) == kOwnerAddress);
-                CHECK(at(e, msix::kAddressHi) == 0u);
-                CHECK((at(e, msix::kData) & ~0xFFu) == 0u);  // fixed delivery, edge
-                CHECK(at(e, msix::kData) >= msix::kMinVector);
+                CHECK(at(e, msix::ADDRESS_LO) == OWNER_ADDRESS);
+                CHECK(at(e, msix::ADDRESS_HI) == 0u);
+                CHECK((at(e, msix::DATA) & ~0xFFu) == 0u);  // fixed delivery, edge
+                CHECK(at(e, msix::DATA) >= msix::MIN_VECTOR);
             }
         }
     }
@@ -49,7 +49,7 @@ struct Fixture {
     msix::Table t;
     HwTable hw;
     explicit Fixture(uint16_t entries = 8) : hw(entries) {
-        REQUIRE(t.init(entries, msi::Route{kOwner}) == msix::Error::Ok);
+        REQUIRE(t.init(entries, msi::Route{OWNER}) == msix::Error::Ok);
         for (uint16_t i = 0; i < entries; ++i) {
             const msix::Action a = t.sync(i);
             CHECK(a.kind == Kind::Handled);
@@ -58,17 +58,17 @@ struct Fixture {
         hw.log.clear();
     }
     msix::Action w(uint16_t entry, uint32_t field, uint32_t value, uint8_t size = 4) {
-        const msix::Action a = t.write(entry * msix::kEntrySize + field, size, value);
+        const msix::Action a = t.write(entry * msix::ENTRY_SIZE + field, size, value);
         hw.apply(a);
         return a;
     }
     msix::Action w64(uint16_t entry, uint32_t field, uint64_t value) {
-        const msix::Action a = t.write(entry * msix::kEntrySize + field, 8, value);
+        const msix::Action a = t.write(entry * msix::ENTRY_SIZE + field, 8, value);
         hw.apply(a);
         return a;
     }
     uint64_t r(uint16_t entry, uint32_t field, uint8_t size = 4) const {
-        return t.read(entry * msix::kEntrySize + field, size);
+        return t.read(entry * msix::ENTRY_SIZE + field, size);
     }
 };
 
@@ -78,48 +78,48 @@ TEST_CASE("sync at boot leaves every hardware entry masked, aimed at the owner",
     Fixture f(8);
     for (uint16_t i = 0; i < 8; ++i) {
         CHECK(f.hw.masked(i));
-        CHECK(f.hw.at(i, msix::kAddressLo) == kOwnerAddress);
-        CHECK(f.hw.at(i, msix::kAddressHi) == 0u);
-        CHECK(f.hw.at(i, msix::kData) == 0u);
+        CHECK(f.hw.at(i, msix::ADDRESS_LO) == OWNER_ADDRESS);
+        CHECK(f.hw.at(i, msix::ADDRESS_HI) == 0u);
+        CHECK(f.hw.at(i, msix::DATA) == 0u);
         CHECK_FALSE(f.t.hw_unmasked(i));
         // The guest sees reset values: masked, address and data zero.
-        CHECK(f.r(i, msix::kVectorControl) == 1u);
-        CHECK(f.r(i, msix::kAddressLo) == 0u);
+        CHECK(f.r(i, msix::VECTOR_CONTROL) == 1u);
+        CHECK(f.r(i, msix::ADDRESS_LO) == 0u);
     }
     // Mask is the first store of each synced entry.
     msix::Table t;
-    REQUIRE(t.init(4, msi::Route{kOwner}) == msix::Error::Ok);
+    REQUIRE(t.init(4, msi::Route{OWNER}) == msix::Error::Ok);
     const msix::Action a = t.sync(3);
     REQUIRE(a.count == 4);
-    CHECK(a.writes[0].offset == 3 * 16 + msix::kVectorControl);
-    CHECK(a.writes[0].value == msix::kVectorMasked);
+    CHECK(a.writes[0].offset == 3 * 16 + msix::VECTOR_CONTROL);
+    CHECK(a.writes[0].value == msix::VECTOR_MASKED);
     CHECK(t.sync(4).kind == Kind::NotInTable);
 }
 
 TEST_CASE("a destination of another core becomes the owner's; the guest reads its own values", "[msix]") {
     Fixture f;
     // Linux's order: address lo, address hi, data, then unmask.
-    CHECK(f.w(1, msix::kAddressLo, 0xFEE07000u).kind == Kind::Handled);  // APIC ID 7: another partition's core
-    CHECK(f.w(1, msix::kAddressHi, 0).kind == Kind::Handled);
-    CHECK(f.w(1, msix::kData, 0x4041u).kind == Kind::Handled);  // level-triggered asked for, vector 0x41
+    CHECK(f.w(1, msix::ADDRESS_LO, 0xFEE07000u).kind == Kind::Handled);  // APIC ID 7: another partition's core
+    CHECK(f.w(1, msix::ADDRESS_HI, 0).kind == Kind::Handled);
+    CHECK(f.w(1, msix::DATA, 0x4041u).kind == Kind::Handled);  // level-triggered asked for, vector 0x41
     CHECK(f.hw.masked(1));
-    const msix::Action unmask = f.w(1, msix::kVectorControl, 0);
+    const msix::Action unmask = f.w(1, msix::VECTOR_CONTROL, 0);
     CHECK(unmask.kind == Kind::Handled);
     REQUIRE(unmask.count == 1);
-    CHECK(unmask.writes[0].offset == 16 + msix::kVectorControl);
+    CHECK(unmask.writes[0].offset == 16 + msix::VECTOR_CONTROL);
     CHECK(unmask.writes[0].value == 0u);
 
-    CHECK(f.hw.at(1, msix::kAddressLo) == kOwnerAddress);
-    CHECK(f.hw.at(1, msix::kAddressHi) == 0u);
-    CHECK(f.hw.at(1, msix::kData) == 0x41u);
+    CHECK(f.hw.at(1, msix::ADDRESS_LO) == OWNER_ADDRESS);
+    CHECK(f.hw.at(1, msix::ADDRESS_HI) == 0u);
+    CHECK(f.hw.at(1, msix::DATA) == 0x41u);
     CHECK_FALSE(f.hw.masked(1));
     CHECK(f.t.hw_unmasked(1));
 
-    CHECK(f.r(1, msix::kAddressLo) == 0xFEE07000u);
-    CHECK(f.r(1, msix::kData) == 0x4041u);
-    CHECK(f.r(1, msix::kVectorControl) == 0u);
-    CHECK(f.r(1, msix::kData + 1, 1) == 0x40u);
-    CHECK(f.r(1, msix::kAddressLo + 2, 2) == 0xFEE0u);
+    CHECK(f.r(1, msix::ADDRESS_LO) == 0xFEE07000u);
+    CHECK(f.r(1, msix::DATA) == 0x4041u);
+    CHECK(f.r(1, msix::VECTOR_CONTROL) == 0u);
+    CHECK(f.r(1, msix::DATA + 1, 1) == 0x40u);
+    CHECK(f.r(1, msix::ADDRESS_LO + 2, 2) == 0xFEE0u);
     // Other entries are untouched.
     CHECK(f.hw.masked(0));
     CHECK(f.hw.masked(2));
@@ -127,130 +127,130 @@ TEST_CASE("a destination of another core becomes the owner's; the guest reads it
 
 TEST_CASE("an unmask before address and data are complete stays masked in hardware", "[msix]") {
     Fixture f;
-    CHECK(f.w(0, msix::kVectorControl, 0).count == 0);
+    CHECK(f.w(0, msix::VECTOR_CONTROL, 0).count == 0);
     CHECK(f.hw.masked(0));
-    CHECK(f.r(0, msix::kVectorControl) == 0u);  // the guest still sees its own write
-    CHECK(f.w(0, msix::kData, 0x30).count == 0);  // no address yet
+    CHECK(f.r(0, msix::VECTOR_CONTROL) == 0u);  // the guest still sees its own write
+    CHECK(f.w(0, msix::DATA, 0x30).count == 0);  // no address yet
     CHECK(f.hw.masked(0));
     CHECK_FALSE(f.t.hw_unmasked(0));
 
     // The address completes the entry: program, then unmask, in that order.
-    const msix::Action a = f.w(0, msix::kAddressLo, 0xFEE00000u);
+    const msix::Action a = f.w(0, msix::ADDRESS_LO, 0xFEE00000u);
     REQUIRE(a.count == 4);
-    CHECK(a.writes[0].offset == msix::kAddressLo);
-    CHECK(a.writes[1].offset == msix::kAddressHi);
-    CHECK(a.writes[2].offset == msix::kData);
+    CHECK(a.writes[0].offset == msix::ADDRESS_LO);
+    CHECK(a.writes[1].offset == msix::ADDRESS_HI);
+    CHECK(a.writes[2].offset == msix::DATA);
     CHECK(a.writes[2].value == 0x30u);
-    CHECK(a.writes[3].offset == msix::kVectorControl);
+    CHECK(a.writes[3].offset == msix::VECTOR_CONTROL);
     CHECK(a.writes[3].value == 0u);
     CHECK_FALSE(f.hw.masked(0));
 }
 
 TEST_CASE("a live entry is masked while its vector changes, then unmasked", "[msix]") {
     Fixture f;
-    f.w(2, msix::kAddressLo, 0xFEE00000u);
-    f.w(2, msix::kData, 0x50);
-    f.w(2, msix::kVectorControl, 0);
+    f.w(2, msix::ADDRESS_LO, 0xFEE00000u);
+    f.w(2, msix::DATA, 0x50);
+    f.w(2, msix::VECTOR_CONTROL, 0);
     REQUIRE_FALSE(f.hw.masked(2));
     f.hw.log.clear();
 
-    const msix::Action a = f.w(2, msix::kData, 0x51);
+    const msix::Action a = f.w(2, msix::DATA, 0x51);
     REQUIRE(a.count == 5);
-    CHECK(a.writes[0].offset == 2 * 16 + msix::kVectorControl);
+    CHECK(a.writes[0].offset == 2 * 16 + msix::VECTOR_CONTROL);
     CHECK(a.writes[0].value == 1u);
-    CHECK(a.writes[3].offset == 2 * 16 + msix::kData);
+    CHECK(a.writes[3].offset == 2 * 16 + msix::DATA);
     CHECK(a.writes[3].value == 0x51u);
-    CHECK(a.writes[4].offset == 2 * 16 + msix::kVectorControl);
+    CHECK(a.writes[4].offset == 2 * 16 + msix::VECTOR_CONTROL);
     CHECK(a.writes[4].value == 0u);
 
     // Rewriting the same data or a new foreign address changes nothing in hardware.
-    CHECK(f.w(2, msix::kData, 0x51).count == 0);
-    CHECK(f.w(2, msix::kAddressLo, 0xFEE0F00Cu).count == 0);
-    CHECK(f.r(2, msix::kAddressLo) == 0xFEE0F00Cu);
+    CHECK(f.w(2, msix::DATA, 0x51).count == 0);
+    CHECK(f.w(2, msix::ADDRESS_LO, 0xFEE0F00Cu).count == 0);
+    CHECK(f.r(2, msix::ADDRESS_LO) == 0xFEE0F00Cu);
     // Guest masking and unmasking: one store each.
-    const msix::Action m = f.w(2, msix::kVectorControl, 1);
+    const msix::Action m = f.w(2, msix::VECTOR_CONTROL, 1);
     REQUIRE(m.count == 1);
     CHECK(m.writes[0].value == 1u);
     CHECK(f.hw.masked(2));
-    CHECK(f.w(2, msix::kVectorControl, 1).count == 0);
-    CHECK(f.w(2, msix::kVectorControl, 0).count == 1);
+    CHECK(f.w(2, msix::VECTOR_CONTROL, 1).count == 0);
+    CHECK(f.w(2, msix::VECTOR_CONTROL, 0).count == 1);
     CHECK_FALSE(f.hw.masked(2));
 }
 
 TEST_CASE("vectors below 16 are refused and the entry stays masked", "[msix]") {
     Fixture f;
-    f.w(3, msix::kAddressLo, 0xFEE00000u);
+    f.w(3, msix::ADDRESS_LO, 0xFEE00000u);
     // While the guest keeps the entry masked, a reserved vector is only held.
-    CHECK(f.w(3, msix::kData, 0x0E).kind == Kind::Handled);
-    const msix::Action a = f.w(3, msix::kVectorControl, 0);
+    CHECK(f.w(3, msix::DATA, 0x0E).kind == Kind::Handled);
+    const msix::Action a = f.w(3, msix::VECTOR_CONTROL, 0);
     CHECK(a.kind == Kind::Refused);
     REQUIRE(a.why != nullptr);
     CHECK(std::string(a.why).find("vector") != std::string::npos);
     CHECK(f.hw.masked(3));
-    CHECK(f.hw.at(3, msix::kData) == 0u);  // never written to the device
-    CHECK(f.r(3, msix::kData) == 0x0Eu);
+    CHECK(f.hw.at(3, msix::DATA) == 0u);  // never written to the device
+    CHECK(f.r(3, msix::DATA) == 0x0Eu);
 
     // A live entry switched to a reserved vector is masked at once.
-    f.w(4, msix::kAddressLo, 0xFEE00000u);
-    f.w(4, msix::kData, 0x60);
-    f.w(4, msix::kVectorControl, 0);
+    f.w(4, msix::ADDRESS_LO, 0xFEE00000u);
+    f.w(4, msix::DATA, 0x60);
+    f.w(4, msix::VECTOR_CONTROL, 0);
     REQUIRE_FALSE(f.hw.masked(4));
-    const msix::Action b = f.w(4, msix::kData, 0x02);
+    const msix::Action b = f.w(4, msix::DATA, 0x02);
     CHECK(b.kind == Kind::Refused);
     REQUIRE(b.count == 1);
     CHECK(b.writes[0].value == 1u);
     CHECK(f.hw.masked(4));
-    CHECK(f.hw.at(4, msix::kData) == 0x60u);
+    CHECK(f.hw.at(4, msix::DATA) == 0x60u);
 
     // Fixing the vector delivers again.
-    CHECK(f.w(3, msix::kData, 0x22).kind == Kind::Handled);
+    CHECK(f.w(3, msix::DATA, 0x22).kind == Kind::Handled);
     CHECK_FALSE(f.hw.masked(3));
-    CHECK(f.hw.at(3, msix::kData) == 0x22u);
+    CHECK(f.hw.at(3, msix::DATA) == 0x22u);
 }
 
 TEST_CASE("qword accesses cover address lo+hi and data+vector control", "[msix]") {
     Fixture f;
-    CHECK(f.w64(5, msix::kAddressLo, 0x00000000FEE05000ull).count == 0);
-    CHECK(f.r(5, msix::kAddressLo, 8) == 0x00000000FEE05000ull);
-    CHECK(f.r(5, msix::kAddressHi) == 0u);
+    CHECK(f.w64(5, msix::ADDRESS_LO, 0x00000000FEE05000ull).count == 0);
+    CHECK(f.r(5, msix::ADDRESS_LO, 8) == 0x00000000FEE05000ull);
+    CHECK(f.r(5, msix::ADDRESS_HI) == 0u);
     // Data 0x91 and vector control 0 in one store: programmed and unmasked.
-    const msix::Action a = f.w64(5, msix::kData, 0x0000000000000091ull);
+    const msix::Action a = f.w64(5, msix::DATA, 0x0000000000000091ull);
     REQUIRE(a.count == 4);
-    CHECK(a.writes[3].offset == 5 * 16 + msix::kVectorControl);
+    CHECK(a.writes[3].offset == 5 * 16 + msix::VECTOR_CONTROL);
     CHECK(a.writes[3].value == 0u);
     CHECK_FALSE(f.hw.masked(5));
-    CHECK(f.hw.at(5, msix::kData) == 0x91u);
-    CHECK(f.r(5, msix::kData, 8) == 0x91ull);
+    CHECK(f.hw.at(5, msix::DATA) == 0x91u);
+    CHECK(f.r(5, msix::DATA, 8) == 0x91ull);
     // Mask through the upper half of a qword.
-    CHECK(f.w64(5, msix::kData, 0x0000000100000091ull).count == 1);
+    CHECK(f.w64(5, msix::DATA, 0x0000000100000091ull).count == 1);
     CHECK(f.hw.masked(5));
-    CHECK(f.r(5, msix::kData, 8) == 0x0000000100000091ull);
+    CHECK(f.r(5, msix::DATA, 8) == 0x0000000100000091ull);
     // A qword that straddles two dwords of different qwords is undefined: dropped.
     CHECK(f.t.write(5 * 16 + 4, 8, 0).count == 0);
-    CHECK(f.r(5, msix::kAddressHi) == 0u);
+    CHECK(f.r(5, msix::ADDRESS_HI) == 0u);
     CHECK(f.t.read(5 * 16 + 4, 8) == ~0ull);
 }
 
 TEST_CASE("sub-dword writes merge into the guest's entry", "[msix]") {
     Fixture f;
-    f.w(6, msix::kAddressLo, 0xFEE00000u);
-    f.w(6, msix::kData, 0x7700, 2);      // upper byte only: vector still 0
-    CHECK(f.r(6, msix::kData) == 0x7700u);
+    f.w(6, msix::ADDRESS_LO, 0xFEE00000u);
+    f.w(6, msix::DATA, 0x7700, 2);      // upper byte only: vector still 0
+    CHECK(f.r(6, msix::DATA) == 0x7700u);
     // Complete while the guest keeps it masked: programmed now, still masked.
-    CHECK(f.w(6, msix::kData, 0x35, 1).count == 3);
+    CHECK(f.w(6, msix::DATA, 0x35, 1).count == 3);
     CHECK(f.hw.masked(6));
-    CHECK(f.r(6, msix::kData) == 0x7735u);
-    CHECK(f.w(6, msix::kVectorControl, 0, 1).count == 1);
+    CHECK(f.r(6, msix::DATA) == 0x7735u);
+    CHECK(f.w(6, msix::VECTOR_CONTROL, 0, 1).count == 1);
     CHECK_FALSE(f.hw.masked(6));
-    CHECK(f.hw.at(6, msix::kData) == 0x35u);
+    CHECK(f.hw.at(6, msix::DATA) == 0x35u);
     // Reserved vector control bits read back as written; only bit 0 reaches hardware.
-    f.w(6, msix::kVectorControl + 2, 0xABCD, 2);
-    CHECK(f.r(6, msix::kVectorControl) == 0xABCD0000u);
-    CHECK(f.hw.at(6, msix::kVectorControl) == 0u);
+    f.w(6, msix::VECTOR_CONTROL + 2, 0xABCD, 2);
+    CHECK(f.r(6, msix::VECTOR_CONTROL) == 0xABCD0000u);
+    CHECK(f.hw.at(6, msix::VECTOR_CONTROL) == 0u);
     // Misaligned word and odd sizes are undefined: dropped, read as all ones.
     CHECK(f.t.write(6 * 16 + 1, 2, 0xFFFF).count == 0);
     CHECK(f.t.write(6 * 16, 3, 0xFFFFFF).count == 0);
-    CHECK(f.r(6, msix::kData) == 0x7735u);
+    CHECK(f.r(6, msix::DATA) == 0x7735u);
     CHECK(f.t.read(6 * 16 + 1, 2) == 0xFFFFu);
 }
 
@@ -268,25 +268,25 @@ TEST_CASE("entries beyond the kept 64 stay masked; unmasking one is refused", "[
     Fixture f(2048);
     CHECK(f.t.entries() == 2048);
     CHECK(f.hw.masked(2047));
-    CHECK(f.hw.at(2047, msix::kAddressLo) == kOwnerAddress);
+    CHECK(f.hw.at(2047, msix::ADDRESS_LO) == OWNER_ADDRESS);
     // Masking (as Linux does for every entry at init) and programming are dropped silently.
-    CHECK(f.w(100, msix::kVectorControl, 1).kind == Kind::Handled);
-    CHECK(f.w(100, msix::kData, 0x40).count == 0);
-    CHECK(f.w64(100, msix::kAddressLo, 0xFEE00000ull).kind == Kind::Handled);
-    const msix::Action a = f.w(100, msix::kVectorControl, 0);
+    CHECK(f.w(100, msix::VECTOR_CONTROL, 1).kind == Kind::Handled);
+    CHECK(f.w(100, msix::DATA, 0x40).count == 0);
+    CHECK(f.w64(100, msix::ADDRESS_LO, 0xFEE00000ull).kind == Kind::Handled);
+    const msix::Action a = f.w(100, msix::VECTOR_CONTROL, 0);
     CHECK(a.kind == Kind::Refused);
     CHECK(a.count == 0);
     REQUIRE(a.why != nullptr);
     CHECK(std::string(a.why).find("64") != std::string::npos);
-    CHECK(f.w64(100, msix::kData, 0x40ull).kind == Kind::Refused);  // unmask in the qword's upper half
-    CHECK(f.w(100, msix::kVectorControl + 1, 0, 1).kind == Kind::Handled);  // does not touch bit 0
+    CHECK(f.w64(100, msix::DATA, 0x40ull).kind == Kind::Refused);  // unmask in the qword's upper half
+    CHECK(f.w(100, msix::VECTOR_CONTROL + 1, 0, 1).kind == Kind::Handled);  // does not touch bit 0
     CHECK(f.hw.masked(100));
-    CHECK(f.r(100, msix::kVectorControl) == 1u);
-    CHECK(f.r(100, msix::kData) == 0u);
+    CHECK(f.r(100, msix::VECTOR_CONTROL) == 1u);
+    CHECK(f.r(100, msix::DATA) == 0u);
     // The last kept entry still works.
-    f.w(63, msix::kAddressLo, 0xFEE00000u);
-    f.w(63, msix::kData, 0x99);
-    f.w(63, msix::kVectorControl, 0);
+    f.w(63, msix::ADDRESS_LO, 0xFEE00000u);
+    f.w(63, msix::DATA, 0x99);
+    f.w(63, msix::VECTOR_CONTROL, 0);
     CHECK_FALSE(f.hw.masked(63));
     CHECK(sizeof(msix::Table) < 2048);  // bounded, whatever the device's table size
 }
@@ -305,19 +305,19 @@ TEST_CASE("init and set_owner check their arguments", "[msix]") {
 
 TEST_CASE("set_owner then sync moves live entries to the new core, masked meanwhile", "[msix]") {
     Fixture f;
-    f.w(1, msix::kAddressLo, 0xFEE00000u);
-    f.w(1, msix::kData, 0x44);
-    f.w(1, msix::kVectorControl, 0);
+    f.w(1, msix::ADDRESS_LO, 0xFEE00000u);
+    f.w(1, msix::DATA, 0x44);
+    f.w(1, msix::VECTOR_CONTROL, 0);
     REQUIRE(f.t.set_owner(5) == msix::Error::Ok);
     const msix::Action a = f.t.sync(1);
     f.hw.apply(a, false);  // the helper's safety check knows only the old owner
     REQUIRE(a.count == 5);
-    CHECK(a.writes[0].offset == 16 + msix::kVectorControl);
+    CHECK(a.writes[0].offset == 16 + msix::VECTOR_CONTROL);
     CHECK(a.writes[0].value == 1u);
-    CHECK(a.writes[4].offset == 16 + msix::kVectorControl);
+    CHECK(a.writes[4].offset == 16 + msix::VECTOR_CONTROL);
     CHECK(a.writes[4].value == 0u);
-    CHECK(f.hw.at(1, msix::kAddressLo) == (0xFEE00000u | 5u << 12));
-    CHECK(f.hw.at(1, msix::kData) == 0x44u);
+    CHECK(f.hw.at(1, msix::ADDRESS_LO) == (0xFEE00000u | 5u << 12));
+    CHECK(f.hw.at(1, msix::DATA) == 0x44u);
     CHECK_FALSE(f.hw.masked(1));
     // An entry the guest never unmasked stays masked after the move.
     const msix::Action b = f.t.sync(0);
@@ -336,7 +336,7 @@ struct FakeRemap {
         uint32_t apic_id;
         int times;
     };
-    Programmed slots[msix::kMaxVectors]{};
+    Programmed slots[msix::MAX_VECTORS]{};
     static uint32_t address(uint16_t slot) { return 0xFEE00010u | (100u + slot) << 5; }
     static const char* route(void* ctx, uint16_t slot, uint8_t vector, uint32_t apic_id, msi::Message& out) {
         auto& r = *static_cast<FakeRemap*>(ctx);
@@ -351,45 +351,45 @@ struct FakeRemap {
 TEST_CASE("remapped MSI-X: each entry names its own remapping entry, which carries vector and owner", "[msix][remap]") {
     FakeRemap remap;
     msix::Table t;
-    REQUIRE(t.init(4, msi::Route{kOwner, FakeRemap::route, &remap}) == msix::Error::Ok);
+    REQUIRE(t.init(4, msi::Route{OWNER, FakeRemap::route, &remap}) == msix::Error::Ok);
     HwTable hw(4);
     for (uint16_t i = 0; i < 4; ++i) hw.apply(t.sync(i), false);
     for (uint16_t i = 0; i < 4; ++i) CHECK(hw.masked(i));
     CHECK(remap.slots[2].times == 0);   // nothing routed before the guest programs an entry
 
     auto w = [&](uint16_t e, uint32_t field, uint32_t v) {
-        msix::Action a = t.write(e * msix::kEntrySize + field, 4, v);
+        msix::Action a = t.write(e * msix::ENTRY_SIZE + field, 4, v);
         hw.apply(a, false);
         return a;
     };
-    w(2, msix::kAddressLo, 0xFEE07000u);   // another core: ignored
-    w(2, msix::kData, 0x4051u);            // level asked for, vector 0x51
-    CHECK(w(2, msix::kVectorControl, 0).kind == Kind::Handled);
+    w(2, msix::ADDRESS_LO, 0xFEE07000u);   // another core: ignored
+    w(2, msix::DATA, 0x4051u);            // level asked for, vector 0x51
+    CHECK(w(2, msix::VECTOR_CONTROL, 0).kind == Kind::Handled);
     CHECK_FALSE(hw.masked(2));
-    CHECK(hw.at(2, msix::kAddressLo) == FakeRemap::address(2));
-    CHECK(hw.at(2, msix::kAddressHi) == 0u);
-    CHECK(hw.at(2, msix::kData) == 0u);
+    CHECK(hw.at(2, msix::ADDRESS_LO) == FakeRemap::address(2));
+    CHECK(hw.at(2, msix::ADDRESS_HI) == 0u);
+    CHECK(hw.at(2, msix::DATA) == 0u);
     CHECK(remap.slots[2].vector == 0x51);
-    CHECK(remap.slots[2].apic_id == kOwner);
+    CHECK(remap.slots[2].apic_id == OWNER);
     CHECK(remap.slots[2].times == 1);
     // The guest sees what it wrote.
-    CHECK(t.read(2 * msix::kEntrySize + msix::kData, 4) == 0x4051u);
+    CHECK(t.read(2 * msix::ENTRY_SIZE + msix::DATA, 4) == 0x4051u);
 
     // A new vector re-routes the same slot; the message stays the same.
-    w(2, msix::kData, 0x52u);
+    w(2, msix::DATA, 0x52u);
     CHECK(remap.slots[2].vector == 0x52);
-    CHECK(hw.at(2, msix::kAddressLo) == FakeRemap::address(2));
+    CHECK(hw.at(2, msix::ADDRESS_LO) == FakeRemap::address(2));
     CHECK_FALSE(hw.masked(2));
 
     // A vector the unit refuses: the entry is masked and the refusal reported.
-    const msix::Action refused = w(2, msix::kData, 0xEEu);
+    const msix::Action refused = w(2, msix::DATA, 0xEEu);
     CHECK(refused.kind == Kind::Refused);
     CHECK(std::string(refused.why) == "remapping entry refused");
     CHECK(hw.masked(2));
     CHECK(remap.slots[2].vector == 0x52);   // the unit kept the old entry
 
     // Moving the owner re-routes live entries to the new core.
-    w(2, msix::kData, 0x53u);
+    w(2, msix::DATA, 0x53u);
     REQUIRE(t.set_owner(0x1234) == msix::Error::Ok);   // x2APIC ids are fine when remapped
     hw.apply(t.sync(2), false);
     CHECK(remap.slots[2].apic_id == 0x1234u);
@@ -400,21 +400,21 @@ TEST_CASE("remapped MSI-X: each entry names its own remapping entry, which carri
 TEST_CASE("remapped MSI-X: a refused route at sync keeps the entry masked and says why", "[msix][remap]") {
     FakeRemap remap;
     msix::Table t;
-    REQUIRE(t.init(2, msi::Route{kOwner, FakeRemap::route, &remap}) == msix::Error::Ok);
+    REQUIRE(t.init(2, msi::Route{OWNER, FakeRemap::route, &remap}) == msix::Error::Ok);
     HwTable hw(2);
     hw.apply(t.sync(0), false);
-    hw.apply(t.write(0 * msix::kEntrySize + msix::kAddressLo, 4, 0xFEE00000u), false);
-    hw.apply(t.write(0 * msix::kEntrySize + msix::kData, 4, 0xEEu), false);
-    const msix::Action a = t.write(0 * msix::kEntrySize + msix::kVectorControl, 4, 0);
+    hw.apply(t.write(0 * msix::ENTRY_SIZE + msix::ADDRESS_LO, 4, 0xFEE00000u), false);
+    hw.apply(t.write(0 * msix::ENTRY_SIZE + msix::DATA, 4, 0xEEu), false);
+    const msix::Action a = t.write(0 * msix::ENTRY_SIZE + msix::VECTOR_CONTROL, 4, 0);
     hw.apply(a, false);
     CHECK(a.kind == Kind::Refused);
     CHECK(hw.masked(0));
     const msix::Action s = t.sync(0);
     hw.apply(s, false);
     CHECK(s.kind == Kind::Refused);
-    CHECK(s.count <= msix::kMaxHwWrites);
+    CHECK(s.count <= msix::MAX_HW_WRITES);
     CHECK(hw.masked(0));
-    CHECK(hw.at(0, msix::kAddressLo) == msi::compatibility(kOwner, 0).address);   // idle message
+    CHECK(hw.at(0, msix::ADDRESS_LO) == msi::compatibility(OWNER, 0).address);   // idle message
 }
 
 TEST_CASE("compatibility messages: owner in bits 19:12, vector in the data", "[msix][remap]") {

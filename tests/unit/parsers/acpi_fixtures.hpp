@@ -120,7 +120,7 @@ inline Bytes bochs_3cpu_madt() {
 
 // Shaped like the MADT QEMU builds for -M q35 with one CPU.
 inline Bytes q35_madt() {
-    const uint16_t level_high = acpi::kTriggerLevel | acpi::kPolarityHigh;
+    const uint16_t level_high = acpi::TRIGGER_LEVEL | acpi::POLARITY_HIGH;
     return MadtBuilder{}
         .lapic(0, 0)
         .ioapic(0, 0xFEC00000u, 0)

@@ -20,24 +20,24 @@ acpi::Error parse(const Bytes& t, acpi::Madt& m) { return acpi::parse_madt(t.dat
 // A Bochs-like machine: RSDP in the BIOS area, RSDT -> FACP (-> DSDT, FACS), APIC, HPET.
 struct BochsMachine {
     FakeMem mem;
-    static constexpr uint64_t kRsdp = 0xFBA10, kRsdt = 0x7FFF0000, kFacp = 0x7FFF0100, kDsdt = 0x7FFF0400,
-                              kFacs = 0x7FFF0300, kApic = 0x7FFF1000, kHpet = 0x7FFF2000;
+    static constexpr uint64_t RSDP = 0xFBA10, RSDT = 0x7FFF0000, FACP = 0x7FFF0100, DSDT = 0x7FFF0400,
+                              FACS = 0x7FFF0300, APIC = 0x7FFF1000, HPET = 0x7FFF2000;
     BochsMachine() {
         mem.place(0x40E, Bytes{0, 0});  // no EBDA
         Bytes bios(0x20000, 0);
-        const Bytes r = rsdp_v0(kRsdt);
-        std::copy(r.begin(), r.end(), bios.begin() + (kRsdp - 0xE0000));
+        const Bytes r = rsdp_v0(RSDT);
+        std::copy(r.begin(), r.end(), bios.begin() + (RSDP - 0xE0000));
         mem.place(0xE0000, bios);
-        mem.place(kRsdt, rsdt({kFacp, kApic, kHpet}));
-        mem.place(kFacp, fadt(kFacs, kDsdt));
-        mem.place(kFacs, facs());
-        mem.place(kDsdt, acpi_table("DSDT", Bytes(100, 0x5B)));
-        mem.place(kApic, bochs_3cpu_madt());
-        mem.place(kHpet, acpi_table("HPET", Bytes(20, 0)));
+        mem.place(RSDT, rsdt({FACP, APIC, HPET}));
+        mem.place(FACP, fadt(FACS, DSDT));
+        mem.place(FACS, facs());
+        mem.place(DSDT, acpi_table("DSDT", Bytes(100, 0x5B)));
+        mem.place(APIC, bochs_3cpu_madt());
+        mem.place(HPET, acpi_table("HPET", Bytes(20, 0)));
     }
     acpi::Tables tables() {
         acpi::Tables t;
-        REQUIRE(acpi::parse_rsdp(rsdp_v0(kRsdt).data(), 20, t) == acpi::Error::Ok);
+        REQUIRE(acpi::parse_rsdp(rsdp_v0(RSDT).data(), 20, t) == acpi::Error::Ok);
         return t;
     }
 };
@@ -147,16 +147,16 @@ TEST_CASE("acpi: tables are found through the RSDT", "[acpi]") {
     const acpi::Tables t = m.tables();
     uint64_t at = 0;
     REQUIRE(acpi::find_table(m.mem.phys(), t, "APIC", at) == acpi::Error::Ok);
-    CHECK(at == BochsMachine::kApic);
+    CHECK(at == BochsMachine::APIC);
     REQUIRE(acpi::find_table(m.mem.phys(), t, "HPET", at) == acpi::Error::Ok);
-    CHECK(at == BochsMachine::kHpet);
+    CHECK(at == BochsMachine::HPET);
     CHECK(acpi::find_table(m.mem.phys(), t, "DMAR", at) == acpi::Error::TableNotFound);
     CHECK(acpi::find_table(m.mem.phys(), t, "APIC", at, 1) == acpi::Error::TableNotFound);
 
     // Found through the BIOS scan, end to end.
     uint64_t rsdp_at = 0;
     REQUIRE(acpi::find_rsdp_in_bios(m.mem.phys(), rsdp_at) == acpi::Error::Ok);
-    CHECK(rsdp_at == BochsMachine::kRsdp);
+    CHECK(rsdp_at == BochsMachine::RSDP);
 }
 
 TEST_CASE("acpi: index selects among tables with the same signature", "[acpi]") {
@@ -198,19 +198,19 @@ TEST_CASE("acpi: broken roots and tables are reported, not used", "[acpi]") {
     const acpi::Tables t = m.tables();
     uint64_t at = 0;
 
-    m.mem.regions[BochsMachine::kApic][40] ^= 1;  // MADT flags changed, checksum not
+    m.mem.regions[BochsMachine::APIC][40] ^= 1;  // MADT flags changed, checksum not
     CHECK(acpi::find_table(m.mem.phys(), t, "APIC", at) == acpi::Error::TableChecksum);
     // Other tables stay reachable.
     CHECK(acpi::find_table(m.mem.phys(), t, "HPET", at) == acpi::Error::Ok);
 
-    Bytes& hpet = m.mem.regions[BochsMachine::kHpet];
+    Bytes& hpet = m.mem.regions[BochsMachine::HPET];
     put<uint32_t>(hpet, 4, 20);
     fix_checksum(hpet, 9, 0, 20);
     CHECK(acpi::find_table(m.mem.phys(), t, "HPET", at) == acpi::Error::TableBadLength);
     put<uint32_t>(hpet, 4, 0x10000);  // longer than what is mapped
     CHECK(acpi::find_table(m.mem.phys(), t, "HPET", at) == acpi::Error::Unmapped);
 
-    Bytes& root = m.mem.regions[BochsMachine::kRsdt];
+    Bytes& root = m.mem.regions[BochsMachine::RSDT];
     root[36] ^= 0x40;
     CHECK(acpi::find_table(m.mem.phys(), t, "HPET", at) == acpi::Error::TableChecksum);
     root[36] ^= 0x40;
@@ -232,9 +232,9 @@ TEST_CASE("acpi: for_each_table walks root, listed tables, DSDT and FACS", "[acp
     std::vector<std::string> sigs;
     for (const Seen& s : seen) sigs.push_back(s.sig);
     CHECK(sigs == std::vector<std::string>{"RSDT", "FACP", "DSDT", "FACS", "APIC", "HPET"});
-    CHECK(seen[0].phys == BochsMachine::kRsdt);
+    CHECK(seen[0].phys == BochsMachine::RSDT);
     CHECK(seen[0].len == 36 + 12);
-    CHECK(seen[2].phys == BochsMachine::kDsdt);
+    CHECK(seen[2].phys == BochsMachine::DSDT);
     CHECK(seen[2].len == 136);
     CHECK(seen[3].len == 64);
 }
@@ -242,9 +242,9 @@ TEST_CASE("acpi: for_each_table walks root, listed tables, DSDT and FACS", "[acp
 TEST_CASE("acpi: for_each_table keeps going past a broken table and reports it", "[acpi]") {
     BochsMachine m;
     const acpi::Tables t = m.tables();
-    m.mem.regions[BochsMachine::kApic][50] ^= 1;
+    m.mem.regions[BochsMachine::APIC][50] ^= 1;
     // The FADT's X_DSDT points back at the FADT itself: must not loop.
-    m.mem.place(BochsMachine::kFacp, fadt(BochsMachine::kFacs, BochsMachine::kDsdt, BochsMachine::kFacp));
+    m.mem.place(BochsMachine::FACP, fadt(BochsMachine::FACS, BochsMachine::DSDT, BochsMachine::FACP));
     std::vector<Seen> seen;
     CHECK(acpi::for_each_table(m.mem.phys(), t, record, &seen) == acpi::Error::TableChecksum);
     std::vector<std::string> sigs;
@@ -293,11 +293,11 @@ TEST_CASE("acpi: MADT shaped like QEMU q35", "[acpi][madt]") {
         const acpi::Override& o = m->overrides[i + 1];
         CHECK(o.source == level_irqs[i]);
         CHECK(o.gsi == level_irqs[i]);
-        CHECK((o.flags & acpi::kTriggerMask) == acpi::kTriggerLevel);
-        CHECK((o.flags & acpi::kPolarityMask) == acpi::kPolarityHigh);
+        CHECK((o.flags & acpi::TRIGGER_MASK) == acpi::TRIGGER_LEVEL);
+        CHECK((o.flags & acpi::POLARITY_MASK) == acpi::POLARITY_HIGH);
     }
     REQUIRE(m->nmi_count == 1);
-    CHECK(m->nmis[0].acpi_uid == acpi::kAllProcessors);
+    CHECK(m->nmis[0].acpi_uid == acpi::ALL_PROCESSORS);
     CHECK(m->nmis[0].lint == 1);
     CHECK(m->nmis[0].flags == 0);
 }
@@ -323,7 +323,7 @@ TEST_CASE("acpi: x2APIC entries, address override and unknown types", "[acpi][ma
     CHECK(m->cpus[2].acpi_uid == 300);
     CHECK(m->cpus[3].apic_id == 2);
     REQUIRE(m->nmi_count == 2);
-    CHECK(m->nmis[0].acpi_uid == acpi::kAllProcessors);
+    CHECK(m->nmis[0].acpi_uid == acpi::ALL_PROCESSORS);
     CHECK(m->nmis[0].flags == 5);
     CHECK(m->nmis[0].lint == 1);
     CHECK(m->nmis[1].acpi_uid == 300);
@@ -410,7 +410,7 @@ TEST_CASE("acpi: random MADT corruption never reads outside the table", "[acpi][
         fix_checksum(b, 9, 0, b.size());
         if (parse(b, *m) == acpi::Error::Ok) {
             ++ok;
-            REQUIRE(m->cpu_count <= acpi::kMaxCpus);
+            REQUIRE(m->cpu_count <= acpi::MAX_CPUS);
         } else {
             ++failed;
         }

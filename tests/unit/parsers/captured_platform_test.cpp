@@ -49,7 +49,7 @@ TEST_CASE("captured: QEMU q35 4-CPU MADT with intel-iommu", "[acpi][captured]") 
     REQUIRE(m.override_count == 5);
     // IRQ 9 is the ACPI SCI: level-triggered, active high.
     CHECK(m.overrides[2].source == 9);
-    CHECK((m.overrides[2].flags & natsume::acpi::kTriggerMask) == natsume::acpi::kTriggerLevel);
+    CHECK((m.overrides[2].flags & natsume::acpi::TRIGGER_MASK) == natsume::acpi::TRIGGER_LEVEL);
 }
 
 TEST_CASE("captured: QEMU q35 DMAR table is intact", "[acpi][captured]") {

@@ -87,9 +87,9 @@ Bytes read_capture(const char* name) {
     return Bytes(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
 
-const char* const kQ35Tables[] = {"facp", "dsdt", "apic", "hpet", "mcfg", "waet"};
+const char* const Q35_TABLES[] = {"facp", "dsdt", "apic", "hpet", "mcfg", "waet"};
 // The order in which the captured RSDT lists its tables.
-const char* const kQ35RsdtOrder[] = {"FACP", "APIC", "HPET", "MCFG", "WAET"};
+const char* const Q35_RSDT_ORDER[] = {"FACP", "APIC", "HPET", "MCFG", "WAET"};
 
 // Guest RAM of the captured q35 machine, rebuilt from the table files at the
 // addresses the captured RSDP, RSDT and FADT name.
@@ -102,17 +102,17 @@ struct CapturedQ35 {
         const Bytes rsdp = read_capture("qemu-q35-2cpu-rsdp.bin");
         const Bytes rsdt = read_capture("qemu-q35-2cpu-rsdt.bin");
         REQUIRE(rsdp.size() == 20);
-        REQUIRE(rsdt.size() == 36 + 4 * std::size(kQ35RsdtOrder));
+        REQUIRE(rsdt.size() == 36 + 4 * std::size(Q35_RSDT_ORDER));
         std::copy(rsdp.begin(), rsdp.end(), bios.begin() + (0xF59E0 - 0xE0000));
         place("RSDT", test::get<uint32_t>(rsdp, 16), rsdt);
         std::map<std::string, Bytes> by_sig;
-        for (const char* n : kQ35Tables) {
+        for (const char* n : Q35_TABLES) {
             Bytes t = read_capture((std::string("qemu-q35-2cpu-") + n + ".bin").c_str());
             REQUIRE(t.size() >= 36);
             by_sig[std::string(t.begin(), t.begin() + 4)] = t;
         }
-        for (size_t i = 0; i < std::size(kQ35RsdtOrder); ++i)
-            place(kQ35RsdtOrder[i], test::get<uint32_t>(rsdt, 36 + 4 * i), by_sig[kQ35RsdtOrder[i]]);
+        for (size_t i = 0; i < std::size(Q35_RSDT_ORDER); ++i)
+            place(Q35_RSDT_ORDER[i], test::get<uint32_t>(rsdt, 36 + 4 * i), by_sig[Q35_RSDT_ORDER[i]]);
         place("DSDT", test::get<uint32_t>(by_sig["FACP"], 40), by_sig["DSDT"]);
         place("FACS", test::get<uint32_t>(by_sig["FACP"], 36), read_capture("qemu-q35-2cpu-facs.bin"));
     }
@@ -145,9 +145,9 @@ TEST_CASE("data: captured QEMU q35 MADT", "[data][acpi]") {
     REQUIRE(m->override_count == 5);
     CHECK(m->overrides[0].gsi == 2);
     CHECK(m->overrides[4].source == 11);
-    CHECK(m->overrides[4].flags == (acpi::kTriggerLevel | acpi::kPolarityHigh));
+    CHECK(m->overrides[4].flags == (acpi::TRIGGER_LEVEL | acpi::POLARITY_HIGH));
     REQUIRE(m->nmi_count == 1);
-    CHECK(m->nmis[0].acpi_uid == acpi::kAllProcessors);
+    CHECK(m->nmis[0].acpi_uid == acpi::ALL_PROCESSORS);
     CHECK(m->nmis[0].lint == 1);
 }
 
@@ -162,7 +162,7 @@ TEST_CASE("data: captured QEMU q35 tables walked end to end", "[data][acpi]") {
             acpi::Error::Ok);
     CHECK(t.revision == 0);
     CHECK(std::string(t.oem) == "BOCHS ");
-    for (const char* sig : kQ35RsdtOrder) {
+    for (const char* sig : Q35_RSDT_ORDER) {
         uint64_t at = 0;
         INFO(sig);
         REQUIRE(acpi::find_table(mem, t, sig, at) == acpi::Error::Ok);

@@ -17,8 +17,8 @@ using test::put;
 
 namespace {
 
-constexpr size_t kRamSize = 4u << 20;
-constexpr uint8_t kPoison = 0xAA;
+constexpr size_t RAM_SIZE = 4u << 20;
+constexpr uint8_t POISON = 0xAA;
 
 struct Phdr {
     uint32_t type, flags;
@@ -54,15 +54,15 @@ Bytes make_elf(const std::vector<Phdr>& phdrs, uint64_t entry, size_t size) {
     return b;
 }
 
-constexpr uint32_t kRX = elf::kFlagRead | elf::kFlagExecute, kRW = elf::kFlagRead | elf::kFlagWrite;
-constexpr size_t kPhdr0 = 64, kPhdr1 = 64 + 56;
+constexpr uint32_t RX = elf::FLAG_READ | elf::FLAG_EXECUTE, RW = elf::FLAG_READ | elf::FLAG_WRITE;
+constexpr size_t PHDR0 = 64, PHDR1 = 64 + 56;
 
 // Text at 1 MiB (16 bytes), data at 1 MiB + 4 KiB (8 file bytes, 8 KiB in memory),
 // and a PT_GNU_STACK that must be ignored.
 Bytes tiny_elf() {
-    Bytes b = make_elf({{1, kRX, 0x100, 0x100000, 0x100000, 16, 16},
-                        {1, kRW, 0x200, 0x101000, 0x101000, 8, 0x2000},
-                        {0x6474E551, kRW, 0, 0, 0, 0, 0}},
+    Bytes b = make_elf({{1, RX, 0x100, 0x100000, 0x100000, 16, 16},
+                        {1, RW, 0x200, 0x101000, 0x101000, 8, 0x2000},
+                        {0x6474E551, RW, 0, 0, 0, 0, 0}},
                        0x100004, 0x300);
     for (size_t i = 0; i < 16; ++i) b[0x100 + i] = static_cast<uint8_t>(0x90 + i);
     for (size_t i = 0; i < 8; ++i) b[0x200 + i] = static_cast<uint8_t>(0x10 + i);
@@ -108,7 +108,7 @@ TEST_CASE("elf: a hand-made image parses into its PT_LOAD segments", "[elf]") {
     REQUIRE(img.segment_count == 2);
     CHECK(img.segments[0].paddr == 0x100000);
     CHECK(img.segments[0].offset == 0x100);
-    CHECK(img.segments[0].flags == kRX);
+    CHECK(img.segments[0].flags == RX);
     CHECK(img.segments[1].file_size == 8);
     CHECK(img.segments[1].mem_size == 0x2000);
     CHECK(img.lowest == 0x100000);
@@ -116,7 +116,7 @@ TEST_CASE("elf: a hand-made image parses into its PT_LOAD segments", "[elf]") {
 }
 
 TEST_CASE("elf: entry is translated from virtual to physical", "[elf]") {
-    Bytes b = make_elf({{1, kRX, 0x100, 0xFFFFFFFF80100000ull, 0x100000, 16, 16}}, 0xFFFFFFFF80100008ull, 0x200);
+    Bytes b = make_elf({{1, RX, 0x100, 0xFFFFFFFF80100000ull, 0x100000, 16, 16}}, 0xFFFFFFFF80100008ull, 0x200);
     elf::Image img;
     REQUIRE(parse(b, img) == elf::Error::Ok);
     CHECK(img.entry_paddr == 0x100008);
@@ -150,13 +150,13 @@ TEST_CASE("elf: the program header table must lie inside the file", "[elf]") {
 
 TEST_CASE("elf: segment ranges are checked against the file and for overflow", "[elf]") {
     const Bytes b = tiny_elf();
-    CHECK(parse_patched(b, kPhdr1 + 8, 0x2F9, 8) == elf::Error::SegmentOutsideFile);
-    CHECK(parse_patched(b, kPhdr1 + 8, ~0ull - 4, 8) == elf::Error::SegmentOutsideFile);  // offset + size wraps
-    CHECK(parse_patched(b, kPhdr1 + 32, 0x101, 8) == elf::Error::SegmentOutsideFile);
-    CHECK(parse_patched(b, kPhdr0 + 32, 17, 8) == elf::Error::FileSizeExceedsMemSize);
-    CHECK(parse_patched(b, kPhdr1 + 24, 0xFFFFFFFFFFFFF000ull, 8) == elf::Error::SegmentOverflow);
-    CHECK(parse_patched(b, kPhdr1 + 16, 0xFFFFFFFFFFFFF000ull, 8) == elf::Error::SegmentOverflow);
-    CHECK(parse_patched(b, kPhdr1 + 40, ~0ull, 8) == elf::Error::SegmentOverflow);
+    CHECK(parse_patched(b, PHDR1 + 8, 0x2F9, 8) == elf::Error::SegmentOutsideFile);
+    CHECK(parse_patched(b, PHDR1 + 8, ~0ull - 4, 8) == elf::Error::SegmentOutsideFile);  // offset + size wraps
+    CHECK(parse_patched(b, PHDR1 + 32, 0x101, 8) == elf::Error::SegmentOutsideFile);
+    CHECK(parse_patched(b, PHDR0 + 32, 17, 8) == elf::Error::FileSizeExceedsMemSize);
+    CHECK(parse_patched(b, PHDR1 + 24, 0xFFFFFFFFFFFFF000ull, 8) == elf::Error::SegmentOverflow);
+    CHECK(parse_patched(b, PHDR1 + 16, 0xFFFFFFFFFFFFF000ull, 8) == elf::Error::SegmentOverflow);
+    CHECK(parse_patched(b, PHDR1 + 40, ~0ull, 8) == elf::Error::SegmentOverflow);
 }
 
 TEST_CASE("elf: the entry must be in a loaded executable segment", "[elf]") {
@@ -164,45 +164,45 @@ TEST_CASE("elf: the entry must be in a loaded executable segment", "[elf]") {
     CHECK(parse_patched(b, 24, 0x100010, 8) == elf::Error::EntryNotExecutable);  // one past text
     CHECK(parse_patched(b, 24, 0x101000, 8) == elf::Error::EntryNotExecutable);  // data segment
     CHECK(parse_patched(b, 24, 0, 8) == elf::Error::EntryNotExecutable);
-    CHECK(parse_patched(b, kPhdr0 + 4, elf::kFlagRead, 4) == elf::Error::EntryNotExecutable);
+    CHECK(parse_patched(b, PHDR0 + 4, elf::FLAG_READ, 4) == elf::Error::EntryNotExecutable);
 }
 
 TEST_CASE("elf: more than 16 loadable segments are rejected", "[elf]") {
     std::vector<Phdr> ph;
-    for (uint64_t i = 0; i < 17; ++i) ph.push_back({1, kRX, 0, 0x100000 + i * 0x1000, 0x100000 + i * 0x1000, 0, 16});
+    for (uint64_t i = 0; i < 17; ++i) ph.push_back({1, RX, 0, 0x100000 + i * 0x1000, 0x100000 + i * 0x1000, 0, 16});
     elf::Image img;
     CHECK(parse(make_elf(ph, 0x100000, 0x1000), img) == elf::Error::TooManySegments);
     ph.pop_back();
     REQUIRE(parse(make_elf(ph, 0x100000, 0x1000), img) == elf::Error::Ok);
     CHECK(img.segment_count == 16);
     // Empty PT_LOADs take no slot.
-    ph.push_back({1, kRW, 0, 0x200000, 0x200000, 0, 0});
+    ph.push_back({1, RW, 0, 0x200000, 0x200000, 0, 0});
     CHECK(parse(make_elf(ph, 0x100000, 0x1000), img) == elf::Error::Ok);
 }
 
 TEST_CASE("elf: placement inside partition RAM", "[elf]") {
     elf::Image img;
     REQUIRE(parse(tiny_elf(), img) == elf::Error::Ok);
-    CHECK(elf::check_placement(img, 0x100000, kRamSize) == elf::Error::Ok);
+    CHECK(elf::check_placement(img, 0x100000, RAM_SIZE) == elf::Error::Ok);
     CHECK(elf::check_placement(img, 0x100000, 0x103000) == elf::Error::Ok);
-    CHECK(elf::check_placement(img, 0x100001, kRamSize) == elf::Error::SegmentBelowMinimum);
+    CHECK(elf::check_placement(img, 0x100001, RAM_SIZE) == elf::Error::SegmentBelowMinimum);
     CHECK(elf::check_placement(img, 0x100000, 0x102FFF) == elf::Error::SegmentAboveLimit);
     CHECK(elf::check_placement(img, 0, 0x1000) == elf::Error::SegmentAboveLimit);
 
     Bytes b = tiny_elf();
-    put<uint64_t>(b, kPhdr1 + 24, 0x10000F);  // data paddr overlaps the text's last byte
+    put<uint64_t>(b, PHDR1 + 24, 0x10000F);  // data paddr overlaps the text's last byte
     REQUIRE(parse(b, img) == elf::Error::Ok);
-    CHECK(elf::check_placement(img, 0x100000, kRamSize) == elf::Error::SegmentsOverlap);
-    put<uint64_t>(b, kPhdr1 + 24, 0x100010);  // adjacent is fine
+    CHECK(elf::check_placement(img, 0x100000, RAM_SIZE) == elf::Error::SegmentsOverlap);
+    put<uint64_t>(b, PHDR1 + 24, 0x100010);  // adjacent is fine
     REQUIRE(parse(b, img) == elf::Error::Ok);
-    CHECK(elf::check_placement(img, 0x100000, kRamSize) == elf::Error::Ok);
+    CHECK(elf::check_placement(img, 0x100000, RAM_SIZE) == elf::Error::Ok);
 }
 
 TEST_CASE("elf: load copies file bytes and zeroes bss in a 4 MiB RAM", "[elf]") {
     const Bytes b = tiny_elf();
     elf::Image img;
     REQUIRE(parse(b, img) == elf::Error::Ok);
-    Bytes ram(kRamSize, kPoison);
+    Bytes ram(RAM_SIZE, POISON);
     REQUIRE(elf::load(img, b.data(), b.size(), ram.data(), ram.size()) == elf::Error::Ok);
     check_loaded(img, b, ram);
     CHECK(ram[0x100000] == 0x90);
@@ -210,19 +210,19 @@ TEST_CASE("elf: load copies file bytes and zeroes bss in a 4 MiB RAM", "[elf]") 
     CHECK(ram[0x101007] == 0x17);
     CHECK(ram[0x102FFF] == 0);
     // Bytes around the segments are untouched.
-    CHECK(ram[0x0FFFFF] == kPoison);
-    CHECK(ram[0x100010] == kPoison);
-    CHECK(ram[0x100FFF] == kPoison);
-    CHECK(ram[0x103000] == kPoison);
+    CHECK(ram[0x0FFFFF] == POISON);
+    CHECK(ram[0x100010] == POISON);
+    CHECK(ram[0x100FFF] == POISON);
+    CHECK(ram[0x103000] == POISON);
 }
 
 TEST_CASE("elf: load re-checks its bounds", "[elf]") {
     const Bytes b = tiny_elf();
     elf::Image img;
     REQUIRE(parse(b, img) == elf::Error::Ok);
-    Bytes ram(0x103000, kPoison);
+    Bytes ram(0x103000, POISON);
     CHECK(elf::load(img, b.data(), b.size(), ram.data(), 0x102FFF) == elf::Error::DestinationTooSmall);
-    CHECK(ram[0x100000] == kPoison);  // nothing written on failure
+    CHECK(ram[0x100000] == POISON);  // nothing written on failure
     CHECK(elf::load(img, b.data(), b.size(), nullptr, 0x103000) == elf::Error::NullPointer);
     CHECK(elf::load(img, b.data(), 0x207, ram.data(), ram.size()) == elf::Error::SegmentOutsideFile);
     elf::Image tampered = img;
@@ -247,10 +247,10 @@ TEST_CASE("elf: a real static executable from the host toolchain", "[elf]") {
     for (size_t i = 0; i < img.segment_count; ++i) has_bss |= img.segments[i].mem_size > img.segments[i].file_size;
     CHECK(has_bss);
     CHECK(img.lowest >= 0x100000);
-    CHECK(img.highest <= kRamSize);
-    REQUIRE(elf::check_placement(img, 0x100000, kRamSize) == elf::Error::Ok);
+    CHECK(img.highest <= RAM_SIZE);
+    REQUIRE(elf::check_placement(img, 0x100000, RAM_SIZE) == elf::Error::Ok);
 
-    Bytes ram(kRamSize, kPoison);
+    Bytes ram(RAM_SIZE, POISON);
     REQUIRE(elf::load(img, b.data(), b.size(), ram.data(), ram.size()) == elf::Error::Ok);
     check_loaded(img, b, ram);
     const std::string marker = "natsume-elf-sample";

@@ -104,8 +104,8 @@ TEST_CASE("mb2: a GRUB-like block parses into every field", "[mb2]") {
     REQUIRE(info.memory_count == 4);
     CHECK(info.memory[2].base == 0x100000);
     CHECK(info.memory[2].length == 0x1FF00000);
-    CHECK(info.memory[2].type == mb2::kMemoryAvailable);
-    CHECK(info.memory[3].type == mb2::kMemoryReserved);
+    CHECK(info.memory[2].type == mb2::MEMORY_AVAILABLE);
+    CHECK(info.memory[3].type == mb2::MEMORY_RESERVED);
     REQUIRE(info.module_count == 2);
     CHECK(info.modules[1].start == 0x500000);
     CHECK(info.modules[1].end == 0x580123);
@@ -248,7 +248,7 @@ TEST_CASE("mb2: memory map layout is validated", "[mb2]") {
     CHECK(parse_bytes(Mb2Builder{}.mmap({{0, 0x1000, 1}, {0x1000, 0x1000, 3}}, 32).finish(), info) ==
           mb2::Error::Ok);
     CHECK(info.memory_count == 2);
-    CHECK(info.memory[1].type == mb2::kMemoryAcpiReclaimable);
+    CHECK(info.memory[1].type == mb2::MEMORY_ACPI_RECLAIMABLE);
     CHECK(parse_bytes(Mb2Builder{}.mmap({{0, 0x1000, 1}}, 20).finish(), info) ==
           mb2::Error::MemoryMapBadEntrySize);
     CHECK(parse_bytes(Mb2Builder{}.mmap({{0, 0x1000, 1}}, 28).finish(), info) ==
@@ -298,8 +298,8 @@ TEST_CASE("mb2: truncation and random corruption never read outside the buffer",
         if (e == mb2::Error::Ok) {
             ++ok;
             REQUIRE(info.cmdline != nullptr);
-            REQUIRE(info.module_count <= mb2::kMaxModules);
-            REQUIRE(info.memory_count <= mb2::kMaxMemoryRanges);
+            REQUIRE(info.module_count <= mb2::MAX_MODULES);
+            REQUIRE(info.memory_count <= mb2::MAX_MEMORY_RANGES);
         }
     }
     CHECK(ok > 0);  // corruption inside payloads is legitimately accepted

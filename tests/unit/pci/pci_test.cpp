@@ -45,33 +45,33 @@ TEST_CASE("BDF packing and formatting", "[pci]") {
 TEST_CASE("byte and word helpers merge into the dword and spare Status RW1C bits", "[pci]") {
     Machine m;
     auto a = m.access();
-    CHECK(pci::read16(a, kE1000, pci::kVendorId) == 0x8086);
-    CHECK(pci::read16(a, kE1000, pci::kDeviceId) == 0x100e);
-    CHECK(pci::read8(a, kE1000, pci::kClassCode) == 0x02);
-    CHECK(pci::read8(a, kE1000, pci::kInterruptLine) == 11);
-    CHECK(pci::read8(a, kE1000, pci::kInterruptPin) == 1);
+    CHECK(pci::read16(a, E1000, pci::VENDOR_ID) == 0x8086);
+    CHECK(pci::read16(a, E1000, pci::DEVICE_ID) == 0x100e);
+    CHECK(pci::read8(a, E1000, pci::CLASS_CODE) == 0x02);
+    CHECK(pci::read8(a, E1000, pci::INTERRUPT_LINE) == 11);
+    CHECK(pci::read8(a, E1000, pci::INTERRUPT_PIN) == 1);
     CHECK(pci::read32(a, pci::make_bdf(0, 9, 0), 0) == 0xFFFFFFFFu);
 
-    m.hw.set16(kE1000, pci::kStatus, 0x2010);  // received master abort pending
-    pci::write16(a, kE1000, pci::kCommand, 0x0002);
-    CHECK(m.hw.get16(kE1000, pci::kCommand) == 0x0002);
-    CHECK(m.hw.get16(kE1000, pci::kStatus) == 0x2010);  // not cleared by the merge
-    pci::write8(a, kE1000, pci::kLatencyTimer, 0x40);
-    CHECK(m.hw.get8(kE1000, pci::kLatencyTimer) == 0x40);
-    CHECK(m.hw.get8(kE1000, pci::kCacheLineSize) == 0x00);
-    pci::write16(a, kE1000, pci::kStatus, 0x2000);
-    CHECK(m.hw.get16(kE1000, pci::kStatus) == 0x0010);
-    CHECK(m.hw.get16(kE1000, pci::kCommand) == 0x0002);
+    m.hw.set16(E1000, pci::STATUS, 0x2010);  // received master abort pending
+    pci::write16(a, E1000, pci::COMMAND, 0x0002);
+    CHECK(m.hw.get16(E1000, pci::COMMAND) == 0x0002);
+    CHECK(m.hw.get16(E1000, pci::STATUS) == 0x2010);  // not cleared by the merge
+    pci::write8(a, E1000, pci::LATENCY_TIMER, 0x40);
+    CHECK(m.hw.get8(E1000, pci::LATENCY_TIMER) == 0x40);
+    CHECK(m.hw.get8(E1000, pci::CACHE_LINE_SIZE) == 0x00);
+    pci::write16(a, E1000, pci::STATUS, 0x2000);
+    CHECK(m.hw.get16(E1000, pci::STATUS) == 0x0010);
+    CHECK(m.hw.get16(E1000, pci::COMMAND) == 0x0002);
 }
 
 TEST_CASE("enumeration finds bus 0, buses behind bridges and all functions", "[pci]") {
     Machine m;
     REQUIRE(pci::enumerate(m.access(), *m.inv) == pci::Error::Ok);
     REQUIRE(m.inv->count == 8);
-    const uint16_t expected[] = {kHostBdf, kE1000, kPcieDev, kBridge, kMulti0, kMulti3, kLoopDev, kBehind};
+    const uint16_t expected[] = {HOST_BDF, E1000, PCIE_DEV, BRIDGE, MULTI0, MULTI3, LOOP_DEV, BEHIND};
     for (size_t i = 0; i < 8; ++i) CHECK(m.inv->functions[i].bdf == expected[i]);
 
-    const pci::Function& e = *m.fn(kE1000);
+    const pci::Function& e = *m.fn(E1000);
     CHECK(e.vendor_id == 0x8086);
     CHECK(e.device_id == 0x100e);
     CHECK(e.class_code == 0x02);
@@ -88,32 +88,32 @@ TEST_CASE("enumeration finds bus 0, buses behind bridges and all functions", "[p
     CHECK_FALSE(e.cap_list_broken);
     CHECK(e.bar_count == 0);  // enumerate does not size
 
-    const pci::Function& p = *m.fn(kPcieDev);
-    CHECK(p.cap_pm == kPm);
-    CHECK(p.cap_msi == kMsi);
-    CHECK(p.cap_pcie == kPcie);
-    CHECK(p.cap_msix == kMsiX);
+    const pci::Function& p = *m.fn(PCIE_DEV);
+    CHECK(p.cap_pm == PM);
+    CHECK(p.cap_msi == MSI);
+    CHECK(p.cap_pcie == PCIE);
+    CHECK(p.cap_msix == MSI_X);
 
-    const pci::Function& b = *m.fn(kBridge);
+    const pci::Function& b = *m.fn(BRIDGE);
     CHECK(b.is_bridge);
-    CHECK(b.header_type == pci::kHeaderBridge);
+    CHECK(b.header_type == pci::HEADER_BRIDGE);
     CHECK(b.secondary_bus == 1);
 
-    CHECK(m.fn(kMulti0)->multifunction);
-    CHECK(m.fn(kMulti3)->class_code == 0x0C);
-    CHECK(m.fn(kLoopDev)->cap_list_broken);
-    CHECK(m.fn(kBehind)->device_id == 0x0011);
+    CHECK(m.fn(MULTI0)->multifunction);
+    CHECK(m.fn(MULTI3)->class_code == 0x0C);
+    CHECK(m.fn(LOOP_DEV)->cap_list_broken);
+    CHECK(m.fn(BEHIND)->device_id == 0x0011);
 }
 
 TEST_CASE("INTx status hint: PCIe, or a command bit 10 that sticks; the probe restores the command", "[pci]") {
     Machine m;
     REQUIRE(pci::enumerate(m.access(), *m.inv) == pci::Error::Ok);
-    CHECK_FALSE(m.fn(kE1000)->intx_status_supported_hint);  // bit 10 ignored, like Bochs' e1000
-    CHECK(m.fn(kPcieDev)->intx_status_supported_hint);
-    CHECK(m.fn(kBehind)->intx_status_supported_hint);
-    CHECK_FALSE(m.fn(kBridge)->intx_status_supported_hint);  // no interrupt pin
-    CHECK((m.hw.get16(kBehind, pci::kCommand) & pci::kCmdInterruptDisable) == 0);
-    CHECK(m.hw.get16(kE1000, pci::kCommand) == 0x0003);
+    CHECK_FALSE(m.fn(E1000)->intx_status_supported_hint);  // bit 10 ignored, like Bochs' e1000
+    CHECK(m.fn(PCIE_DEV)->intx_status_supported_hint);
+    CHECK(m.fn(BEHIND)->intx_status_supported_hint);
+    CHECK_FALSE(m.fn(BRIDGE)->intx_status_supported_hint);  // no interrupt pin
+    CHECK((m.hw.get16(BEHIND, pci::COMMAND) & pci::CMD_INTERRUPT_DISABLE) == 0);
+    CHECK(m.hw.get16(E1000, pci::COMMAND) == 0x0003);
 }
 
 TEST_CASE("enumeration without a bridge does not reach bus 1; a function-0-less slot is absent", "[pci]") {
@@ -149,7 +149,7 @@ TEST_CASE("more functions than the inventory holds stop the scan with an error",
         for (uint8_t fn = 0; fn < 8; ++fn) hw.add(pci::make_bdf(0, dev, fn), 0x8086, 0x1000, 2, 0, 0x80);
     auto inv = std::make_unique<pci::Inventory>();
     CHECK(pci::enumerate(hw.access(), *inv) == pci::Error::TooManyFunctions);
-    CHECK(inv->count == pci::kMaxFunctions);
+    CHECK(inv->count == pci::MAX_FUNCTIONS);
     CHECK(inv->functions[63].bdf == pci::make_bdf(0, 7, 7));
 }
 
@@ -158,47 +158,47 @@ TEST_CASE("capability walk: order kept, loops and bad pointers end with an error
     auto a = m.access();
     pci::Capability caps[8];
     size_t n = 0;
-    REQUIRE(pci::walk_capabilities(a, kPcieDev, caps, 8, n) == pci::Error::Ok);
+    REQUIRE(pci::walk_capabilities(a, PCIE_DEV, caps, 8, n) == pci::Error::Ok);
     REQUIRE(n == 4);
-    CHECK(caps[0].offset == kPm);
-    CHECK(caps[1].offset == kMsi);
-    CHECK(caps[1].id == pci::kCapMsi);
-    CHECK(caps[2].offset == kPcie);
-    CHECK(caps[3].offset == kMsiX);
-    CHECK(pci::walk_capabilities(a, kPcieDev, caps, 2, n) == pci::Error::TooManyCapabilities);
+    CHECK(caps[0].offset == PM);
+    CHECK(caps[1].offset == MSI);
+    CHECK(caps[1].id == pci::CAP_MSI);
+    CHECK(caps[2].offset == PCIE);
+    CHECK(caps[3].offset == MSI_X);
+    CHECK(pci::walk_capabilities(a, PCIE_DEV, caps, 2, n) == pci::Error::TooManyCapabilities);
     CHECK(n == 2);
 
     pci::Capability many[64];
-    CHECK(pci::walk_capabilities(a, kLoopDev, many, 64, n) == pci::Error::CapabilityLoop);
-    CHECK(n == pci::kMaxCapabilityEntries);
-    CHECK(pci::find_capability(a, kLoopDev, pci::kCapMsi) == 0);
+    CHECK(pci::walk_capabilities(a, LOOP_DEV, many, 64, n) == pci::Error::CapabilityLoop);
+    CHECK(n == pci::MAX_CAPABILITY_ENTRIES);
+    CHECK(pci::find_capability(a, LOOP_DEV, pci::CAP_MSI) == 0);
 
     // A self-loop terminates too.
-    m.hw.set8(kE1000, 0xDD, 0xDC);
-    CHECK(pci::walk_capabilities(a, kE1000, many, 64, n) == pci::Error::CapabilityLoop);
+    m.hw.set8(E1000, 0xDD, 0xDC);
+    CHECK(pci::walk_capabilities(a, E1000, many, 64, n) == pci::Error::CapabilityLoop);
 
     // Pointers into the header are refused; reserved low bits are masked.
-    m.hw.set8(kE1000, 0xDD, 0x10);
-    CHECK(pci::walk_capabilities(a, kE1000, many, 64, n) == pci::Error::CapabilityBadPointer);
+    m.hw.set8(E1000, 0xDD, 0x10);
+    CHECK(pci::walk_capabilities(a, E1000, many, 64, n) == pci::Error::CapabilityBadPointer);
     CHECK(n == 1);
-    m.hw.set8(kE1000, 0xDD, 0x00);
-    m.hw.set8(kE1000, 0x34, 0xDF);
-    REQUIRE(pci::walk_capabilities(a, kE1000, many, 64, n) == pci::Error::Ok);
+    m.hw.set8(E1000, 0xDD, 0x00);
+    m.hw.set8(E1000, 0x34, 0xDF);
+    REQUIRE(pci::walk_capabilities(a, E1000, many, 64, n) == pci::Error::Ok);
     CHECK(n == 1);
     CHECK(many[0].offset == 0xDC);
-    CHECK(pci::find_capability(a, kE1000, pci::kCapPowerManagement) == 0xDC);
-    CHECK(pci::find_capability(a, kE1000, pci::kCapMsi) == 0);
+    CHECK(pci::find_capability(a, E1000, pci::CAP_POWER_MANAGEMENT) == 0xDC);
+    CHECK(pci::find_capability(a, E1000, pci::CAP_MSI) == 0);
 
     // Without the Status capability-list bit, the pointer is not followed.
-    m.hw.set16(kE1000, pci::kStatus, 0);
-    REQUIRE(pci::walk_capabilities(a, kE1000, many, 64, n) == pci::Error::Ok);
+    m.hw.set16(E1000, pci::STATUS, 0);
+    REQUIRE(pci::walk_capabilities(a, E1000, many, 64, n) == pci::Error::Ok);
     CHECK(n == 0);
 }
 
 TEST_CASE("BAR sizing: 32-bit memory and I/O BARs of the e1000", "[pci]") {
     Machine m;
     REQUIRE(pci::enumerate(m.access(), *m.inv) == pci::Error::Ok);
-    pci::Function f = *m.fn(kE1000);
+    pci::Function f = *m.fn(E1000);
     m.hw.writes.clear();
     REQUIRE(pci::size_bars(m.access(), f) == pci::Error::Ok);
     REQUIRE(f.bar_count == 2);
@@ -206,26 +206,26 @@ TEST_CASE("BAR sizing: 32-bit memory and I/O BARs of the e1000", "[pci]") {
     CHECK_FALSE(f.bars[0].io);
     CHECK_FALSE(f.bars[0].is64);
     CHECK_FALSE(f.bars[0].prefetchable);
-    CHECK(f.bars[0].base == kE1000Mmio);
+    CHECK(f.bars[0].base == E1000_MMIO);
     CHECK(f.bars[0].size == 128 * 1024);
     CHECK(f.bars[1].index == 1);
     CHECK(f.bars[1].io);
-    CHECK(f.bars[1].base == kE1000Io);
+    CHECK(f.bars[1].base == E1000_IO);
     CHECK(f.bars[1].size == 64);
 
     // Restored BARs and command register.
-    CHECK(m.hw.get32(kE1000, 0x10) == kE1000Mmio);
-    CHECK(m.hw.get32(kE1000, 0x14) == (kE1000Io | 1));
-    CHECK(m.hw.get16(kE1000, pci::kCommand) == 0x0003);
+    CHECK(m.hw.get32(E1000, 0x10) == E1000_MMIO);
+    CHECK(m.hw.get32(E1000, 0x14) == (E1000_IO | 1));
+    CHECK(m.hw.get16(E1000, pci::COMMAND) == 0x0003);
 
     // Decoding was off whenever a BAR held all ones.
     uint16_t cmd = 0x0003;
     bool probed = false;
     for (const ConfigWrite& w : m.hw.writes) {
-        if (w.offset == pci::kCommand) cmd = static_cast<uint16_t>(w.value);
+        if (w.offset == pci::COMMAND) cmd = static_cast<uint16_t>(w.value);
         if (w.offset >= 0x10 && w.offset < 0x28 && w.value == 0xFFFFFFFFu) {
             probed = true;
-            CHECK((cmd & (pci::kCmdIoSpace | pci::kCmdMemorySpace)) == 0);
+            CHECK((cmd & (pci::CMD_IO_SPACE | pci::CMD_MEMORY_SPACE)) == 0);
         }
     }
     CHECK(probed);
@@ -236,29 +236,29 @@ TEST_CASE("BAR sizing: 64-bit prefetchable BAR above 4 GiB, bridge and errors", 
     Machine m;
     REQUIRE(pci::enumerate(m.access(), *m.inv) == pci::Error::Ok);
     REQUIRE(pci::size_all_bars(m.access(), *m.inv) == pci::Error::Ok);
-    const pci::Function& p = *m.fn(kPcieDev);
+    const pci::Function& p = *m.fn(PCIE_DEV);
     REQUIRE(p.bar_count == 2);
     CHECK(p.bars[0].index == 0);
     CHECK(p.bars[0].is64);
     CHECK(p.bars[0].prefetchable);
-    CHECK(p.bars[0].base == kPcieBar);
-    CHECK(p.bars[0].size == kPcieBarSize);
+    CHECK(p.bars[0].base == PCIE_BAR);
+    CHECK(p.bars[0].size == PCIE_BAR_SIZE);
     CHECK(p.bars[1].index == 2);
     CHECK_FALSE(p.bars[1].is64);
-    CHECK(p.bars[1].base == kPcieBar2);
+    CHECK(p.bars[1].base == PCIE_BAR2);
     CHECK(p.bars[1].size == 16 * 1024);
-    CHECK(m.hw.get32(kPcieDev, 0x10) == 0x0000000Cu);
-    CHECK(m.hw.get32(kPcieDev, 0x14) == 0x8u);
+    CHECK(m.hw.get32(PCIE_DEV, 0x10) == 0x0000000Cu);
+    CHECK(m.hw.get32(PCIE_DEV, 0x14) == 0x8u);
 
-    CHECK(m.fn(kBridge)->bar_count == 0);
-    CHECK(m.fn(kBehind)->bar_count == 1);
-    CHECK(m.fn(kBehind)->bars[0].size == 4096);
+    CHECK(m.fn(BRIDGE)->bar_count == 0);
+    CHECK(m.fn(BEHIND)->bar_count == 1);
+    CHECK(m.fn(BEHIND)->bars[0].size == 4096);
 
     // A 64-bit BAR cannot start in the last slot.
-    pci::Function f = *m.fn(kMulti3);
-    m.hw.mem_bar(kMulti3, 5, 0xE0000000, 0x1000, true, false);
+    pci::Function f = *m.fn(MULTI3);
+    m.hw.mem_bar(MULTI3, 5, 0xE0000000, 0x1000, true, false);
     CHECK(pci::size_bars(m.access(), f) == pci::Error::Bar64InLastSlot);
-    m.hw.set32(kMulti3, 0x24, 0xE0000006);  // reserved memory type 11b
+    m.hw.set32(MULTI3, 0x24, 0xE0000006);  // reserved memory type 11b
     CHECK(pci::size_bars(m.access(), f) == pci::Error::BarReservedType);
 }
 

@@ -13,64 +13,64 @@
 
 namespace natsume::test {
 
-inline constexpr uint16_t kHostBdf = pci::make_bdf(0, 0, 0);
-inline constexpr uint16_t kE1000 = pci::make_bdf(0, 1, 0);
-inline constexpr uint16_t kPcieDev = pci::make_bdf(0, 2, 0);
-inline constexpr uint16_t kBridge = pci::make_bdf(0, 3, 0);
-inline constexpr uint16_t kMulti0 = pci::make_bdf(0, 4, 0);
-inline constexpr uint16_t kMulti3 = pci::make_bdf(0, 4, 3);
-inline constexpr uint16_t kLoopDev = pci::make_bdf(0, 5, 0);
-inline constexpr uint16_t kBehind = pci::make_bdf(1, 0, 0);
+inline constexpr uint16_t HOST_BDF = pci::make_bdf(0, 0, 0);
+inline constexpr uint16_t E1000 = pci::make_bdf(0, 1, 0);
+inline constexpr uint16_t PCIE_DEV = pci::make_bdf(0, 2, 0);
+inline constexpr uint16_t BRIDGE = pci::make_bdf(0, 3, 0);
+inline constexpr uint16_t MULTI0 = pci::make_bdf(0, 4, 0);
+inline constexpr uint16_t MULTI3 = pci::make_bdf(0, 4, 3);
+inline constexpr uint16_t LOOP_DEV = pci::make_bdf(0, 5, 0);
+inline constexpr uint16_t BEHIND = pci::make_bdf(1, 0, 0);
 
-inline constexpr uint32_t kE1000Mmio = 0xFEBC0000, kE1000Io = 0xC000;
-inline constexpr uint64_t kPcieBar = 0x800000000ull, kPcieBarSize = 0x10000000ull;
-inline constexpr uint32_t kPcieBar2 = 0xFEB00000;
-inline constexpr uint8_t kPm = 0xC8, kMsi = 0xD0, kPcie = 0xE0, kMsiX = 0xA0;
+inline constexpr uint32_t E1000_MMIO = 0xFEBC0000, E1000_IO = 0xC000;
+inline constexpr uint64_t PCIE_BAR = 0x800000000ull, PCIE_BAR_SIZE = 0x10000000ull;
+inline constexpr uint32_t PCIE_BAR2 = 0xFEB00000;
+inline constexpr uint8_t PM = 0xC8, MSI = 0xD0, PCIE = 0xE0, MSI_X = 0xA0;
 
 inline void build_machine(FakeConfigSpace& hw) {
-    hw.add(kHostBdf, 0x8086, 0x29c0, 0x06, 0x00);
+    hw.add(HOST_BDF, 0x8086, 0x29c0, 0x06, 0x00);
 
-    hw.add(kE1000, 0x8086, 0x100e, 0x02, 0x00);
-    hw.mem_bar(kE1000, 0, kE1000Mmio, 128 * 1024, false, false);
-    hw.io_bar(kE1000, 1, kE1000Io, 64);
-    hw.cap(kE1000, 0xDC, pci::kCapPowerManagement, 0x0022);
-    hw.writable(kE1000, 0xDC + 4, 0x0103);  // PMCSR power state, PME_En
-    hw.rw1c(kE1000, 0xDC + 4, 0x8000);      // PME_Status
-    hw.irq(kE1000, 11, 1);
-    hw.set16(kE1000, 0x04, 0x0003);
+    hw.add(E1000, 0x8086, 0x100e, 0x02, 0x00);
+    hw.mem_bar(E1000, 0, E1000_MMIO, 128 * 1024, false, false);
+    hw.io_bar(E1000, 1, E1000_IO, 64);
+    hw.cap(E1000, 0xDC, pci::CAP_POWER_MANAGEMENT, 0x0022);
+    hw.writable(E1000, 0xDC + 4, 0x0103);  // PMCSR power state, PME_En
+    hw.rw1c(E1000, 0xDC + 4, 0x8000);      // PME_Status
+    hw.irq(E1000, 11, 1);
+    hw.set16(E1000, 0x04, 0x0003);
 
-    hw.add(kPcieDev, 0x1234, 0x0064, 0x01, 0x08);
-    hw.mem_bar(kPcieDev, 0, kPcieBar, kPcieBarSize, true, true);
-    hw.mem_bar(kPcieDev, 2, kPcieBar2, 16 * 1024, false, false);
-    hw.set32(kPcieDev, pci::kRomBarType0, 0xFEA00000);
-    hw.writable(kPcieDev, 0x04, 0x07FF);  // every command bit writable: filtering must hold them
-    hw.cap(kPcieDev, kPm, pci::kCapPowerManagement, 0x0003);
-    hw.writable(kPcieDev, kPm + 4, 0x0103);
-    hw.rw1c(kPcieDev, kPm + 4, 0x8000);
-    hw.cap(kPcieDev, kMsi, pci::kCapMsi, 0x0080);  // 64-bit address: 14 bytes
-    hw.writable(kPcieDev, kMsi, 0x00710000);
-    hw.writable(kPcieDev, kMsi + 4, 0xFFFFFFFC);
-    hw.cap(kPcieDev, kPcie, pci::kCapPciExpress, 0x0002);  // version 2: 0x3C bytes
-    hw.writable(kPcieDev, kPcie + 8, 0x0000FFFF);          // Device Control
-    hw.rw1c(kPcieDev, kPcie + 8, 0x000F0000);              // Device Status errors
-    hw.cap(kPcieDev, kMsiX, pci::kCapMsiX, 0x0007);
-    hw.irq(kPcieDev, 10, 1);
+    hw.add(PCIE_DEV, 0x1234, 0x0064, 0x01, 0x08);
+    hw.mem_bar(PCIE_DEV, 0, PCIE_BAR, PCIE_BAR_SIZE, true, true);
+    hw.mem_bar(PCIE_DEV, 2, PCIE_BAR2, 16 * 1024, false, false);
+    hw.set32(PCIE_DEV, pci::ROM_BAR_TYPE0, 0xFEA00000);
+    hw.writable(PCIE_DEV, 0x04, 0x07FF);  // every command bit writable: filtering must hold them
+    hw.cap(PCIE_DEV, PM, pci::CAP_POWER_MANAGEMENT, 0x0003);
+    hw.writable(PCIE_DEV, PM + 4, 0x0103);
+    hw.rw1c(PCIE_DEV, PM + 4, 0x8000);
+    hw.cap(PCIE_DEV, MSI, pci::CAP_MSI, 0x0080);  // 64-bit address: 14 bytes
+    hw.writable(PCIE_DEV, MSI, 0x00710000);
+    hw.writable(PCIE_DEV, MSI + 4, 0xFFFFFFFC);
+    hw.cap(PCIE_DEV, PCIE, pci::CAP_PCI_EXPRESS, 0x0002);  // version 2: 0x3C bytes
+    hw.writable(PCIE_DEV, PCIE + 8, 0x0000FFFF);          // Device Control
+    hw.rw1c(PCIE_DEV, PCIE + 8, 0x000F0000);              // Device Status errors
+    hw.cap(PCIE_DEV, MSI_X, pci::CAP_MSI_X, 0x0007);
+    hw.irq(PCIE_DEV, 10, 1);
 
-    hw.add(kBridge, 0x8086, 0x244e, 0x06, 0x04, 0x01);
-    hw.bridge(kBridge, 0, 1, 1);
+    hw.add(BRIDGE, 0x8086, 0x244e, 0x06, 0x04, 0x01);
+    hw.bridge(BRIDGE, 0, 1, 1);
 
-    hw.add(kMulti0, 0x8086, 0x7010, 0x01, 0x01, 0x80);
-    hw.add(kMulti3, 0x8086, 0x7011, 0x0C, 0x03, 0x00);
+    hw.add(MULTI0, 0x8086, 0x7010, 0x01, 0x01, 0x80);
+    hw.add(MULTI3, 0x8086, 0x7011, 0x0C, 0x03, 0x00);
 
-    hw.add(kLoopDev, 0x1234, 0x0099, 0xFF, 0x00);
-    hw.cap(kLoopDev, 0x40, pci::kCapPowerManagement);
-    hw.cap(kLoopDev, 0x50, pci::kCapMsi);
-    hw.set8(kLoopDev, 0x51, 0x40);
+    hw.add(LOOP_DEV, 0x1234, 0x0099, 0xFF, 0x00);
+    hw.cap(LOOP_DEV, 0x40, pci::CAP_POWER_MANAGEMENT);
+    hw.cap(LOOP_DEV, 0x50, pci::CAP_MSI);
+    hw.set8(LOOP_DEV, 0x51, 0x40);
 
-    hw.add(kBehind, 0x1234, 0x0011, 0x02, 0x80);
-    hw.mem_bar(kBehind, 0, 0xFE800000, 4096, false, false);
-    hw.writable(kBehind, 0x04, 0x0400);
-    hw.irq(kBehind, 5, 2);
+    hw.add(BEHIND, 0x1234, 0x0011, 0x02, 0x80);
+    hw.mem_bar(BEHIND, 0, 0xFE800000, 4096, false, false);
+    hw.writable(BEHIND, 0x04, 0x0400);
+    hw.irq(BEHIND, 5, 2);
 }
 
 }  // namespace natsume::test

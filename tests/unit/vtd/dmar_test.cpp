@@ -79,10 +79,10 @@ void add_other(Bytes& t, uint16_t type, uint16_t len) {
 // IOAPIC; one RMRR for the USB controller 00:1a.0 (BIOS legacy keyboard DMA);
 // an ATSR and an RHSA that must be skipped.
 Bytes x58_table() {
-    Bytes t = header(39, kDmarIntrRemap);
+    Bytes t = header(39, DMAR_INTR_REMAP);
     add_drhd(t, 0, 0xfbffe000,
              {scope(2, 0, 0, {{1, 0}}), scope(1, 0, 0, {{3, 0}, {0, 0}})});
-    add_drhd(t, kDrhdIncludePciAll, 0xfbfff000, {scope(3, 8, 0, {{0x13, 0}})});
+    add_drhd(t, DRHD_INCLUDE_PCI_ALL, 0xfbfff000, {scope(3, 8, 0, {{0x13, 0}})});
     add_rmrr(t, 0x000e8000, 0x000e8fff, {scope(1, 0, 0, {{0x1a, 0}}), scope(1, 0, 0, {{0x1d, 7}})});
     add_other(t, 2, 16);   // ATSR
     add_other(t, 3, 20);   // RHSA
@@ -114,7 +114,7 @@ TEST_CASE("QEMU q35 DMAR: one unit at 0xfed90000 with explicit scopes", "[dmar]"
     Dmar d;
     REQUIRE(parse(t.data(), t.size(), d) == Error::Ok);
     CHECK(d.host_address_width == 39);
-    CHECK((d.flags & kDmarIntrRemap) != 0);
+    CHECK((d.flags & DMAR_INTR_REMAP) != 0);
     REQUIRE(d.unit_count == 1);
     CHECK(d.units[0].base == 0xfed90000);
     CHECK(d.units[0].segment == 0);
@@ -235,7 +235,7 @@ TEST_CASE("DMAR: malformed tables are rejected with the reason", "[dmar]") {
     CHECK(parse(overlong.data(), overlong.size(), d) == Error::ScopeBadLength);
 
     Bytes deep = header(38, 0);
-    std::vector<std::pair<uint8_t, uint8_t>> path(kMaxPathDepth + 1, {1, 0});
+    std::vector<std::pair<uint8_t, uint8_t>> path(MAX_PATH_DEPTH + 1, {1, 0});
     add_drhd(deep, 0, 0xfed90000, {scope(1, 0, 0, path)});
     fix(deep);
     CHECK(parse(deep.data(), deep.size(), d) == Error::PathTooDeep);
@@ -258,16 +258,16 @@ TEST_CASE("DMAR: malformed tables are rejected with the reason", "[dmar]") {
 TEST_CASE("DMAR: fixed capacities are enforced, not overrun", "[dmar]") {
     Dmar d;
     Bytes units = header(38, 0);
-    for (size_t i = 0; i <= kMaxUnits; i++) add_drhd(units, 0, 0xfed90000 + i * 0x1000, {});
+    for (size_t i = 0; i <= MAX_UNITS; i++) add_drhd(units, 0, 0xfed90000 + i * 0x1000, {});
     fix(units);
     CHECK(parse(units.data(), units.size(), d) == Error::TooManyUnits);
 
     Bytes scopes = header(38, 0);
-    std::vector<Bytes> many(kMaxScopes + 1, scope(1, 0, 0, {{1, 0}}));
+    std::vector<Bytes> many(MAX_SCOPES + 1, scope(1, 0, 0, {{1, 0}}));
     add_drhd(scopes, 0, 0xfed90000, many);
     fix(scopes);
     CHECK(parse(scopes.data(), scopes.size(), d) == Error::TooManyScopes);
-    CHECK(d.scope_count <= kMaxScopes);
+    CHECK(d.scope_count <= MAX_SCOPES);
 }
 
 TEST_CASE("DMAR: every prefix of a valid table fails cleanly", "[dmar]") {

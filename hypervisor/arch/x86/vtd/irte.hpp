@@ -53,7 +53,7 @@ constexpr uint16_t irte_source_id(Entry128 e) { return static_cast<uint16_t>(e.h
 // bits 19:5, interrupt format bit 4 = 1, SHV bit 3 = 0, handle[15] in bit 2.
 // With SHV clear the data register is not used for the index: write 0.
 using MsiMessage = msi::Message;
-inline constexpr uint64_t MSI_BASE = msi::kAddressBase;
+inline constexpr uint64_t MSI_BASE = msi::ADDRESS_BASE;
 inline constexpr uint64_t MSI_REMAPPABLE = uint64_t{1} << 4;
 
 constexpr MsiMessage remappable_msi(uint16_t index) {

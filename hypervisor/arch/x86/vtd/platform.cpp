@@ -14,7 +14,7 @@
 namespace natsume::x86::vtd {
 namespace {
 
-constexpr uint32_t MAX_UNITS = dmar::kMaxUnits;
+constexpr uint32_t MAX_UNITS = dmar::MAX_UNITS;
 constexpr uint32_t DOMAIN_SLOTS = MAX_PARTITIONS + 1;   // partitions, then the hypervisor's RMRR domain
 constexpr uint32_t HV_SLOT = MAX_PARTITIONS;
 constexpr unsigned IRT_LOG2 = 8;                        // 256 entries: one page
@@ -23,7 +23,7 @@ constexpr uint16_t IOAPIC_IRTE_BASE = 0;
 // Entries 0..63 follow the IOAPIC's pins (partitions' and the boot core's
 // shared lines alike: a pin has one owner); MSI and MSI-X entries of the
 // partitions' devices are handed out above them at boot.
-constexpr uint16_t MSI_IRTE_BASE = vioapic::kMaxPins;
+constexpr uint16_t MSI_IRTE_BASE = vioapic::MAX_PINS;
 constexpr uint32_t IRT_ENTRIES = 1u << IRT_LOG2;
 static_assert(MSI_IRTE_BASE < IRT_ENTRIES);
 
@@ -76,7 +76,7 @@ void print_unit(uint32_t u, const dmar::Unit& d, Cap cap, Ecap ecap) {
 
 // Registers are only read here; nothing is written before setup_platform.
 bool probe_units(PlatformInfo& out, char* why, size_t n) {
-    bool ir = (table.flags & dmar::kDmarIntrRemap) != 0, eim = true;
+    bool ir = (table.flags & dmar::DMAR_INTR_REMAP) != 0, eim = true;
     if (!ir) log::format(ir_off_reason, sizeof ir_off_reason, "the DMAR's INTR_REMAP flag is clear");
     for (uint32_t u = 0; u < table.unit_count; u++) {
         const dmar::Unit& d = table.units[u];
@@ -151,7 +151,7 @@ void check_ir_usable(PlatformInfo& out, const pci::Inventory& inv) {
 
 void collect_rmrrs(PlatformInfo& out) {
     out.rmrr_count = 0;
-    for (size_t i = 0; i < table.rmrr_count && i < dmar::kMaxRmrrs; i++) {
+    for (size_t i = 0; i < table.rmrr_count && i < dmar::MAX_RMRRS; i++) {
         const dmar::Rmrr& r = table.rmrrs[i];
         out.rmrr[out.rmrr_count++] = {r.base, r.limit - r.base + 1};
         log::print("natsume: vtd: RMRR 0x%lx-0x%lx (%zu device scopes): kept identity-mapped for its devices\n", r.base,
@@ -499,7 +499,7 @@ const char* write_irte(uint32_t unit, uint16_t index, const IrteSpec& spec, MsiM
 bool program_irte(const Partition& p, uint16_t index, uint8_t vector, bool level, char* why, size_t n) {
     if (!ir_on) return fail(why, n, "interrupt remapping is off");
     uint16_t base = irte_base_for(p);
-    if (index < base || index - base >= vioapic::kMaxPins || !p.devices.vioapic ||
+    if (index < base || index - base >= vioapic::MAX_PINS || !p.devices.vioapic ||
         !p.devices.vioapic->owns(static_cast<uint8_t>(index - base))) {
         log::format(why, n, "interrupt-remapping entry %u is not a pin of partition %s", index, p.name());
         return false;
@@ -529,7 +529,7 @@ bool reserve_msi_entries(uint16_t count, uint16_t& first, char* why, size_t n) {
 const char* route_device_msi(uint16_t bdf, uint16_t index, uint8_t vector, uint32_t apic_id, msi::Message& out) {
     if (!ir_on) return "interrupt remapping is off";
     if (index < MSI_IRTE_BASE || index >= next_msi_irte) return "remapping entry not reserved for a device";
-    if (vector < msi::kMinVector) return "vectors 0-15 are reserved exceptions";
+    if (vector < msi::MIN_VECTOR) return "vectors 0-15 are reserved exceptions";
     int u = unit_of(bdf);
     if (u < 0) return "the device is under no remapping unit";
     IrteSpec spec{vector, apic_id, ir_eim, false, false, bdf, SourceCheck::RequesterId};
@@ -539,7 +539,7 @@ const char* route_device_msi(uint16_t bdf, uint16_t index, uint8_t vector, uint3
 const char* program_shared_line(uint32_t gsi, uint8_t vector, uint32_t apic_id, uint64_t& rte) {
     if (!ir_on) return "interrupt remapping is off";
     const ioapic_hw::Unit& io = ioapic_hw::unit(0);
-    if (gsi < io.gsi_base || gsi - io.gsi_base >= io.pins || gsi - io.gsi_base >= vioapic::kMaxPins)
+    if (gsi < io.gsi_base || gsi - io.gsi_base >= io.pins || gsi - io.gsi_base >= vioapic::MAX_PINS)
         return "the line is not on the first IOAPIC";
     auto index = static_cast<uint16_t>(IOAPIC_IRTE_BASE + gsi - io.gsi_base);
     // PCI INTx: level-triggered, active low (PCI Local Bus Spec 3.0, 2.2.6).

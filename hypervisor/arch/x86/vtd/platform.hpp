@@ -28,7 +28,7 @@ struct PlatformInfo {
     bool eim;                             // every unit has EIM: x2APIC (32-bit) IRTE destinations
     char summary[160];
     // Host-physical ranges firmware keeps DMA-ing to (RMRRs), for the validator.
-    config::Range rmrr[dmar::kMaxRmrrs];
+    config::Range rmrr[dmar::MAX_RMRRS];
     size_t rmrr_count;
 };
 
