@@ -5,19 +5,24 @@
 #pragma once
 #include <stdint.h>
 
-#include "common/text.hpp"
 #include "drivers/pci/config.hpp"
+
+#include "common/text.hpp"
 
 namespace natsume {
 
 // The layout itself and its parts: drivers/pci/config.hpp.
-constexpr uint32_t PCI_BUSES = pci::BUSES;
-constexpr uint32_t PCI_DEVICES = pci::DEVICES_PER_BUS;
+constexpr uint32_t PCI_BUSES     = pci::BUSES;
+constexpr uint32_t PCI_DEVICES   = pci::DEVICES_PER_BUS;
 constexpr uint32_t PCI_FUNCTIONS = pci::FUNCTIONS_PER_DEVICE;
 
 // "00:02.0": bus and device as two hex digits, function as one.
 inline Text& put_bdf(Text& t, uint16_t bdf) {
-    return t.hex_fixed(pci::bdf_bus(bdf), 2).ch(':').hex_fixed(pci::bdf_dev(bdf), 2).ch('.').hex_fixed(pci::bdf_fn(bdf), 1);
+    return t.hex_fixed(pci::bdf_bus(bdf), 2)
+        .ch(':')
+        .hex_fixed(pci::bdf_dev(bdf), 2)
+        .ch('.')
+        .hex_fixed(pci::bdf_fn(bdf), 1);
 }
 
 // "8086:100e"

@@ -12,18 +12,14 @@ namespace natsume {
 
 // Empty ranges overlap nothing. Both ranges must satisfy range_fits.
 [[nodiscard]] constexpr bool ranges_overlap(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) {
-    if (a_size == 0 || b_size == 0)
-        return false;
+    if (a_size == 0 || b_size == 0) return false;
     return a <= b + (b_size - 1) && b <= a + (a_size - 1);
 }
 
 // True when [inner, inner + inner_size) lies entirely inside [outer, outer + outer_size).
-[[nodiscard]] constexpr bool range_contains(uint64_t outer, uint64_t outer_size, uint64_t inner,
-                                            uint64_t inner_size) {
-    if (inner_size == 0)
-        return outer_size != 0 && inner >= outer && inner - outer < outer_size;
-    if (outer_size == 0 || inner < outer)
-        return false;
+[[nodiscard]] constexpr bool range_contains(uint64_t outer, uint64_t outer_size, uint64_t inner, uint64_t inner_size) {
+    if (inner_size == 0) return outer_size != 0 && inner >= outer && inner - outer < outer_size;
+    if (outer_size == 0 || inner < outer) return false;
     return inner + (inner_size - 1) <= outer + (outer_size - 1);
 }
 

@@ -3,8 +3,7 @@
 namespace natsume {
 
 Text::Text(char* buf, size_t cap) : buf_(buf), cap_(cap) {
-    if (cap_ > 0)
-        buf_[0] = '\0';
+    if (cap_ > 0) buf_[0] = '\0';
 }
 
 Text& Text::ch(char c) {
@@ -13,13 +12,12 @@ Text& Text::ch(char c) {
         return *this;
     }
     buf_[len_++] = c;
-    buf_[len_] = '\0';
+    buf_[len_]   = '\0';
     return *this;
 }
 
 Text& Text::str(const char* s) {
-    while (*s)
-        ch(*s++);
+    while (*s) ch(*s++);
     return *this;
 }
 
@@ -30,8 +28,7 @@ Text& Text::dec(uint64_t v) {
         digits[n++] = static_cast<char>('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    while (n > 0)
-        ch(digits[--n]);
+    while (n > 0) ch(digits[--n]);
     return *this;
 }
 
@@ -43,8 +40,7 @@ Text& Text::hex(uint64_t v) {
         v >>= 4;
     } while (v != 0);
     str("0x");
-    while (n > 0)
-        ch(digits[--n]);
+    while (n > 0) ch(digits[--n]);
     return *this;
 }
 
@@ -58,8 +54,7 @@ Text& Text::hex_fixed(uint64_t v, unsigned digits) {
 
 size_t bounded_strlen(const char* s, size_t cap) {
     size_t n = 0;
-    while (n < cap && s[n] != '\0')
-        ++n;
+    while (n < cap && s[n] != '\0') ++n;
     return n;
 }
 

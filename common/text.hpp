@@ -26,7 +26,7 @@ public:
 private:
     char* buf_;
     size_t cap_;
-    size_t len_ = 0;
+    size_t len_     = 0;
     bool truncated_ = false;
 };
 

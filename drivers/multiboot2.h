@@ -5,5 +5,5 @@
  */
 #pragma once
 
-#define MB2_HEADER_MAGIC     0xe85250d6   /* in the image's multiboot2 header */
-#define MB2_BOOTLOADER_MAGIC 0x36d76289   /* in EAX when a multiboot2 loader enters the image */
+#define MB2_HEADER_MAGIC     0xe85250d6 /* in the image's multiboot2 header */
+#define MB2_BOOTLOADER_MAGIC 0x36d76289 /* in EAX when a multiboot2 loader enters the image */

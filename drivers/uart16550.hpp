@@ -14,19 +14,19 @@ inline constexpr uint16_t COM1 = 0x3F8;
 // Offsets from the base port; DivLo/DivHi while LCR.DLAB is set.
 enum class Reg : uint16_t { Data = 0, Ier = 1, Fcr = 2, Lcr = 3, Mcr = 4, Lsr = 5, DivLo = 0, DivHi = 1 };
 inline constexpr uint8_t LCR_DLAB = 0x80, LCR_8N1 = 0x03;
-inline constexpr uint8_t MCR_DTR_RTS = 0x03;
-inline constexpr uint8_t FCR_ENABLE_CLEAR = 0x07;           // FIFOs on, both cleared
-inline constexpr uint8_t FCR_ENABLE_CLEAR_TRIGGER14 = 0xC7; // the same, receive trigger at 14 bytes
-inline constexpr uint8_t LSR_THRE = 0x20;   // transmit holding register empty
-inline constexpr uint8_t LSR_TEMT = 0x40;   // holding and shift registers empty
-inline constexpr uint16_t DIVISOR_115200 = 1;   // 1.8432 MHz / 16 / 115200
+inline constexpr uint8_t MCR_DTR_RTS                = 0x03;
+inline constexpr uint8_t FCR_ENABLE_CLEAR           = 0x07;  // FIFOs on, both cleared
+inline constexpr uint8_t FCR_ENABLE_CLEAR_TRIGGER14 = 0xC7;  // the same, receive trigger at 14 bytes
+inline constexpr uint8_t LSR_THRE                   = 0x20;  // transmit holding register empty
+inline constexpr uint8_t LSR_TEMT                   = 0x40;  // holding and shift registers empty
+inline constexpr uint16_t DIVISOR_115200            = 1;     // 1.8432 MHz / 16 / 115200
 
 // Port: static uint8_t in8(uint16_t), static void out8(uint16_t, uint8_t),
 // static void relax() (a pause between polls, or nothing).
 template <class Port>
 struct Uart {
     uint16_t base;
-    uint32_t polls;   // per wait
+    uint32_t polls;  // per wait
 
     void out(Reg r, uint8_t v) const { Port::out8(static_cast<uint16_t>(base + static_cast<uint16_t>(r)), v); }
     uint8_t in(Reg r) const { return Port::in8(static_cast<uint16_t>(base + static_cast<uint16_t>(r))); }
@@ -43,7 +43,7 @@ struct Uart {
     }
     bool wait(uint8_t lsr_bit) const {
         for (uint32_t i = 0; i < polls; ++i) {
-            if (in(Reg::Lsr) & lsr_bit) return true;
+            if (in(Reg::Lsr)&lsr_bit) return true;
             Port::relax();
         }
         return false;

@@ -52,7 +52,6 @@ CPUS = 3
 # a different line, so rt0's line stays a direct, unshared route).
 RT_DEVICE = bochs.PciDevice("e1000", 1, ethmod="null")
 GP_DEVICE = bochs.PciDevice("e1000", 2, ethmod="null")
-E1000_ID = "8086:100e"
 # Both loads run far longer than rt0's measurement (load-irq stops after
 # seconds=, 5 by default); the run ends when rt0 is done.
 GP_TEST = {"cpu": "test=load-cpu", "irq-storm": "test=load-irq seconds=3600",
@@ -98,28 +97,6 @@ class RunOutcome:
     work_dir: str = ""
 
 
-def partition_block(name: str, core: int, ram_base: int, dma_base: int, cmdline: str, lapic: str,
-                    device: bochs.PciDevice) -> str:
-    """One [[partition]] of the bench machine: 32 MiB of RAM, an 8 MiB identity
-    DMA window and, as Bochs has no IOMMU, the file's acknowledgement that its
-    e1000's DMA is not isolated."""
-    return f'''
-[[partition]]
-name = "{name}"
-cores = [{core}]
-ram = {{ base = {ram_base:#010x}, size = "32M" }}
-dma = {{ base = {dma_base:#010x}, size = "8M" }}
-allow_unisolated_dma = true
-image = "guest-kernel"
-cmdline = "{cmdline}"
-lapic = "{lapic}"
-
-[[partition.device]]
-bdf = "{device.bdf}"
-id = "{E1000_ID}"
-'''
-
-
 def gp_lapic(load: str) -> str:
     """The load partition's local APIC: an attacker is untrusted (trapped,
     its interrupt commands filtered); the other loads pass it through."""
@@ -133,11 +110,11 @@ def partition_toml(spec: bench.CaseSpec, samples: int) -> str:
 version = 1
 name = "bench-irq"
 '''
-    text += partition_block("rt0", 1, 0x04000000, 0x08000000, f"role=rt test=bench-irq samples={samples}",
-                            spec.lapic, RT_DEVICE)
+    text += bench.partition_block("rt0", 1, 0x04000000, 0x08000000, f"role=rt test=bench-irq samples={samples}",
+                                  spec.lapic, RT_DEVICE.bdf)
     if spec.load != "none":
-        text += partition_block("gp0", 2, 0x06000000, 0x08800000, f"role=gp {GP_TEST[spec.load]}",
-                                gp_lapic(spec.load), GP_DEVICE)
+        text += bench.partition_block("gp0", 2, 0x06000000, 0x08800000, f"role=gp {GP_TEST[spec.load]}",
+                                      gp_lapic(spec.load), GP_DEVICE.bdf)
     return text
 
 

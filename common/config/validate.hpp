@@ -48,14 +48,14 @@ struct PlatformDevice {
 struct Platform {
     const uint32_t* apic_ids;  // enabled local APICs
     size_t apic_count;
-    uint32_t bsp_apic_id;      // stays with the hypervisor
-    const Range* usable;       // usable RAM
+    uint32_t bsp_apic_id;  // stays with the hypervisor
+    const Range* usable;   // usable RAM
     size_t usable_count;
-    const Range* reserved;     // hypervisor image, heap, modules
+    const Range* reserved;  // hypervisor image, heap, modules
     size_t reserved_count;
     const PlatformDevice* devices = nullptr;  // every PCI function enumerated
-    size_t device_count = 0;
-    bool iommu = false;                       // DMA remapping will isolate devices
+    size_t device_count           = 0;
+    bool iommu                    = false;  // DMA remapping will isolate devices
     // Host-physical regions firmware keeps DMA-ing to (ACPI DMAR RMRRs): they
     // stay identity-mapped for their devices, so no partition may own them.
     const Range* rmrr = nullptr;
@@ -95,8 +95,7 @@ struct SharedLine {
 // with an empty Platform only explicit GSIs count, as offline). Writes at most
 // `cap` lines to `out` and returns how many shared lines exist (more than
 // `cap` means some were not written).
-[[nodiscard]] size_t shared_intx_lines(const natsume_config_header* h, const Platform& p, SharedLine* out,
-                                       size_t cap);
+[[nodiscard]] size_t shared_intx_lines(const natsume_config_header* h, const Platform& p, SharedLine* out, size_t cap);
 
 // The partition array that follows the header (valid after validate_blob).
 [[nodiscard]] const natsume_config_partition* partitions(const natsume_config_header* h);

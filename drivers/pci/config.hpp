@@ -15,14 +15,14 @@ namespace natsume::pci {
 inline constexpr uint16_t VENDOR_ID = 0x00, DEVICE_ID = 0x02, COMMAND = 0x04, STATUS = 0x06;
 inline constexpr uint16_t REVISION_ID = 0x08, PROG_IF = 0x09, SUBCLASS = 0x0A, CLASS_CODE = 0x0B;
 inline constexpr uint16_t CACHE_LINE_SIZE = 0x0C, LATENCY_TIMER = 0x0D, HEADER_TYPE = 0x0E, BIST = 0x0F;
-inline constexpr uint16_t BAR0 = 0x10;
+inline constexpr uint16_t BAR0          = 0x10;
 inline constexpr uint16_t ROM_BAR_TYPE0 = 0x30, ROM_BAR_TYPE1 = 0x38;
 inline constexpr uint16_t CAPABILITY_POINTER = 0x34;
 inline constexpr uint16_t INTERRUPT_LINE = 0x3C, INTERRUPT_PIN = 0x3D;
 inline constexpr uint16_t PRIMARY_BUS = 0x18, SECONDARY_BUS = 0x19, SUBORDINATE_BUS = 0x1A;
-inline constexpr uint16_t BRIDGE_CONTROL = 0x3E;
-inline constexpr uint16_t CONFIG_SIZE = 0x100;    // conventional config space
-inline constexpr uint16_t EXT_CONFIG_SIZE = 0x1000; // PCI Express extended config space
+inline constexpr uint16_t BRIDGE_CONTROL  = 0x3E;
+inline constexpr uint16_t CONFIG_SIZE     = 0x100;   // conventional config space
+inline constexpr uint16_t EXT_CONFIG_SIZE = 0x1000;  // PCI Express extended config space
 
 // Command register bits (section 6.2.2).
 inline constexpr uint16_t CMD_IO_SPACE = 1u << 0, CMD_MEMORY_SPACE = 1u << 1, CMD_BUS_MASTER = 1u << 2;
@@ -36,7 +36,7 @@ inline constexpr uint8_t HEADER_LAYOUT_MASK = 0x7F, HEADER_MULTI_FUNCTION = 0x80
 inline constexpr uint8_t HEADER_NORMAL = 0, HEADER_BRIDGE = 1, HEADER_CARD_BUS = 2;
 // Base address register low bits (section 6.2.5.1).
 inline constexpr uint32_t BAR_IO = 1u << 0, BAR_MEM_TYPE64 = 2u << 1, BAR_MEM_TYPE_MASK = 3u << 1;
-inline constexpr uint32_t BAR_PREFETCHABLE = 1u << 3;
+inline constexpr uint32_t BAR_PREFETCHABLE    = 1u << 3;
 inline constexpr uint32_t BAR_IO_ADDRESS_MASK = ~0x3u, BAR_MEM_ADDRESS_MASK = ~0xFu;
 inline constexpr size_t MAX_BARS = 6;  // type 0 header; a type 1 header has two
 
@@ -46,7 +46,7 @@ inline constexpr uint8_t CAP_PCI_EXPRESS = 0x10, CAP_MSI_X = 0x11;
 // MSI and MSI-X message control: a word at capability + 2 (PCI 3.0, 6.8.1.3 and 6.8.2.3).
 inline constexpr uint16_t CAP_MESSAGE_CONTROL = 0x02, MSI_CONTROL_ENABLE = 1u << 0;
 // The capability list lives in 0x40..0xFF: at most (0x100 - 0x40) / 4 entries.
-inline constexpr size_t MAX_CAPABILITY_ENTRIES = 48;
+inline constexpr size_t MAX_CAPABILITY_ENTRIES   = 48;
 inline constexpr uint8_t FIRST_CAPABILITY_OFFSET = 0x40;
 
 // Bus/device/function packed as bus[15:8] device[7:3] function[2:0], the
@@ -87,21 +87,21 @@ constexpr uint64_t ecam_offset(uint16_t bdf, uint8_t start_bus, uint16_t offset)
 // A BAR as its register(s) encode it (section 6.2.5.1): lo is the BAR dword,
 // hi the next one (used only for a 64-bit memory BAR).
 struct BarRegister {
-    uint64_t base = 0;
-    bool io = false;
-    bool is64 = false;
+    uint64_t base     = 0;
+    bool io           = false;
+    bool is64         = false;
     bool prefetchable = false;
 };
 constexpr BarRegister decode_bar(uint32_t lo, uint32_t hi) {
     BarRegister b;
     if (lo & BAR_IO) {
-        b.io = true;
+        b.io   = true;
         b.base = lo & BAR_IO_ADDRESS_MASK;
         return b;
     }
-    b.is64 = (lo & BAR_MEM_TYPE_MASK) == BAR_MEM_TYPE64;
+    b.is64         = (lo & BAR_MEM_TYPE_MASK) == BAR_MEM_TYPE64;
     b.prefetchable = (lo & BAR_PREFETCHABLE) != 0;
-    b.base = (lo & BAR_MEM_ADDRESS_MASK) | (b.is64 ? uint64_t{hi} << 32 : 0);
+    b.base         = (lo & BAR_MEM_ADDRESS_MASK) | (b.is64 ? uint64_t{hi} << 32 : 0);
     return b;
 }
 // Size from the value read back after writing all ones to a 32-bit memory

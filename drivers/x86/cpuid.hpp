@@ -11,30 +11,30 @@ namespace natsume::drivers::cpuid {
 constexpr uint32_t bit(unsigned n) { return uint32_t{1} << n; }
 
 namespace leaf {
-inline constexpr uint32_t BASIC          = 0x00;        // EAX = highest basic leaf
-inline constexpr uint32_t FEATURES       = 0x01;
-inline constexpr uint32_t CACHE_PARAMS   = 0x04;        // deterministic cache parameters
-inline constexpr uint32_t STRUCTURED     = 0x07;        // structured extended features
-inline constexpr uint32_t TOPOLOGY       = 0x0B;        // extended topology enumeration
-inline constexpr uint32_t XSAVE          = 0x0D;        // subleaf 0: EDX:EAX = supported XCR0 bits
-inline constexpr uint32_t HYPERVISOR     = 0x40000000;  // reserved for hypervisors (SDM: "invalid" on bare metal)
-inline constexpr uint32_t EXT_MAX        = 0x80000000;  // EAX = highest extended leaf
-inline constexpr uint32_t EXT_FEATURES   = 0x80000001;
-inline constexpr uint32_t ADDRESS_SIZES  = 0x80000008;  // EAX[7:0] = MAXPHYADDR
+inline constexpr uint32_t BASIC         = 0x00;  // EAX = highest basic leaf
+inline constexpr uint32_t FEATURES      = 0x01;
+inline constexpr uint32_t CACHE_PARAMS  = 0x04;        // deterministic cache parameters
+inline constexpr uint32_t STRUCTURED    = 0x07;        // structured extended features
+inline constexpr uint32_t TOPOLOGY      = 0x0B;        // extended topology enumeration
+inline constexpr uint32_t XSAVE         = 0x0D;        // subleaf 0: EDX:EAX = supported XCR0 bits
+inline constexpr uint32_t HYPERVISOR    = 0x40000000;  // reserved for hypervisors (SDM: "invalid" on bare metal)
+inline constexpr uint32_t EXT_MAX       = 0x80000000;  // EAX = highest extended leaf
+inline constexpr uint32_t EXT_FEATURES  = 0x80000001;
+inline constexpr uint32_t ADDRESS_SIZES = 0x80000008;  // EAX[7:0] = MAXPHYADDR
 }  // namespace leaf
 
 // CPUID.1:ECX
 namespace ecx1 {
-inline constexpr uint32_t VMX          = bit(5);    // SDM 23.6 "Discovering support for VMX"
+inline constexpr uint32_t VMX          = bit(5);  // SDM 23.6 "Discovering support for VMX"
 inline constexpr uint32_t X2APIC       = bit(21);
 inline constexpr uint32_t TSC_DEADLINE = bit(24);
 inline constexpr uint32_t XSAVE        = bit(26);
-inline constexpr uint32_t HYPERVISOR   = bit(31);   // set by hypervisors, zero on bare metal
+inline constexpr uint32_t HYPERVISOR   = bit(31);  // set by hypervisors, zero on bare metal
 }  // namespace ecx1
 
 // CPUID.1:EDX
 namespace edx1 {
-inline constexpr uint32_t APIC = bit(9);            // an on-chip local APIC
+inline constexpr uint32_t APIC = bit(9);  // an on-chip local APIC
 }  // namespace edx1
 
 // CPUID.7.0:EBX and EDX
@@ -44,12 +44,12 @@ inline constexpr uint32_t INVPCID = bit(10);
 inline constexpr uint32_t SMAP    = bit(20);
 }  // namespace ebx7
 namespace edx7 {
-inline constexpr uint32_t L1D_FLUSH = bit(28);      // IA32_FLUSH_CMD exists
+inline constexpr uint32_t L1D_FLUSH = bit(28);  // IA32_FLUSH_CMD exists
 }  // namespace edx7
 
 // CPUID.80000001H:EDX
 namespace edx81 {
-inline constexpr uint32_t NX     = bit(20);         // execute-disable
+inline constexpr uint32_t NX     = bit(20);  // execute-disable
 inline constexpr uint32_t RDTSCP = bit(27);
 }  // namespace edx81
 

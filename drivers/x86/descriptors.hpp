@@ -10,11 +10,11 @@
 namespace natsume::drivers::x86 {
 
 // Flat code and data segments: drivers/x86/segments.h (shared with assembly).
-inline constexpr uint64_t GDT_CODE64 = X86_GDT_CODE64;
-inline constexpr uint64_t GDT_DATA = X86_GDT_DATA;
-inline constexpr uint64_t GDT_CODE32 = X86_GDT_CODE32;
+inline constexpr uint64_t GDT_CODE64      = X86_GDT_CODE64;
+inline constexpr uint64_t GDT_DATA        = X86_GDT_DATA;
+inline constexpr uint64_t GDT_CODE32      = X86_GDT_CODE32;
 inline constexpr uint64_t GDT_USER_CODE64 = X86_GDT_USER_CODE64;
-inline constexpr uint64_t GDT_USER_DATA = X86_GDT_USER_DATA;
+inline constexpr uint64_t GDT_USER_DATA   = X86_GDT_USER_DATA;
 
 struct [[gnu::packed]] Tss {
     uint32_t reserved0;
@@ -32,8 +32,7 @@ static_assert(sizeof(Tss) == 104, "64-bit TSS is 104 bytes (SDM Vol. 3A 8.7)");
 inline constexpr uint64_t TSS_AVAILABLE = 0x9, TSS_BUSY = 0xB, DESCRIPTOR_PRESENT = 1ull << 47;
 constexpr void tss_descriptor(uint64_t slot[2], uint64_t base, uint32_t limit, bool busy = false) {
     slot[0] = (limit & 0xffff) | ((base & 0xffffff) << 16) | ((busy ? TSS_BUSY : TSS_AVAILABLE) << 40) |
-              DESCRIPTOR_PRESENT |
-              (uint64_t{(limit >> 16) & 0xf} << 48) | (((base >> 24) & 0xff) << 56);
+              DESCRIPTOR_PRESENT | (uint64_t{(limit >> 16) & 0xf} << 48) | (((base >> 24) & 0xff) << 56);
     slot[1] = base >> 32;
 }
 

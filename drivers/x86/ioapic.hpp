@@ -14,7 +14,7 @@ namespace natsume::drivers::ioapic {
 enum class Mmio : uint32_t {
     IOREGSEL = 0x00,
     IOWIN    = 0x10,
-    EOI      = 0x40,   // version 0x20 only
+    EOI      = 0x40,  // version 0x20 only
 };
 constexpr uint32_t offset(Mmio r) { return static_cast<uint32_t>(r); }
 // The direct register `r` of the IOAPIC page at `base` (mapped uncached).
@@ -42,60 +42,56 @@ constexpr uint8_t version_of(uint32_t version) { return static_cast<uint8_t>(ver
 constexpr uint8_t id_of(uint32_t id) { return static_cast<uint8_t>((id >> 24) & 0xf); }
 
 // Redirection-entry fields (datasheet 3.2.4).
-inline constexpr uint64_t VECTOR_MASK = 0xff;
-inline constexpr unsigned DELIVERY_SHIFT = 8;
-inline constexpr uint64_t DELIVERY_MASK = 0x7ull << DELIVERY_SHIFT;
-inline constexpr uint64_t DELIVERY_FIXED = 0x0ull << DELIVERY_SHIFT;
+inline constexpr uint64_t VECTOR_MASK              = 0xff;
+inline constexpr unsigned DELIVERY_SHIFT           = 8;
+inline constexpr uint64_t DELIVERY_MASK            = 0x7ull << DELIVERY_SHIFT;
+inline constexpr uint64_t DELIVERY_FIXED           = 0x0ull << DELIVERY_SHIFT;
 inline constexpr uint64_t DELIVERY_LOWEST_PRIORITY = 0x1ull << DELIVERY_SHIFT;
-inline constexpr uint64_t DEST_LOGICAL = 1ull << 11;
-inline constexpr uint64_t DELIVERY_STATUS = 1ull << 12;   // read-only
-inline constexpr uint64_t ACTIVE_LOW = 1ull << 13;
-inline constexpr uint64_t REMOTE_IRR = 1ull << 14;        // read-only
-inline constexpr uint64_t LEVEL = 1ull << 15;
-inline constexpr uint64_t MASKED = 1ull << 16;
-inline constexpr unsigned DEST_SHIFT = 56;                // physical mode: APIC ID in 63:56
+inline constexpr uint64_t DEST_LOGICAL             = 1ull << 11;
+inline constexpr uint64_t DELIVERY_STATUS          = 1ull << 12;  // read-only
+inline constexpr uint64_t ACTIVE_LOW               = 1ull << 13;
+inline constexpr uint64_t REMOTE_IRR               = 1ull << 14;  // read-only
+inline constexpr uint64_t LEVEL                    = 1ull << 15;
+inline constexpr uint64_t MASKED                   = 1ull << 16;
+inline constexpr unsigned DEST_SHIFT               = 56;  // physical mode: APIC ID in 63:56
 // Remappable format (VT-d 5.1.5.1): format bit 48, interrupt index bits
 // 14:0 in 63:49 and bit 15 in bit 11; vector and trigger mode repeat the
 // remapping entry's so the IOAPIC's EOI matching keeps working.
-inline constexpr uint64_t REMAPPABLE = 1ull << 48;
+inline constexpr uint64_t REMAPPABLE      = 1ull << 48;
 inline constexpr unsigned INDEX_LOW_SHIFT = 49, INDEX_HIGH_BIT = 11;
 
 // Delivery mode fixed (000b) and destination mode physical (bit 11 = 0):
 // an interrupt goes to one named core, never a lowest-priority guess.
 struct Redirection {
-    uint8_t vector = 0;
-    bool level = false;
-    bool active_low = false;
-    bool masked = true;
+    uint8_t vector       = 0;
+    bool level           = false;
+    bool active_low      = false;
+    bool masked          = true;
     uint8_t dest_apic_id = 0;
 };
 
-constexpr uint64_t encode(const Redirection& r)
-{
+constexpr uint64_t encode(const Redirection& r) {
     return uint64_t{r.vector} | (r.active_low ? ACTIVE_LOW : 0) | (r.level ? LEVEL : 0) | (r.masked ? MASKED : 0) |
            (uint64_t{r.dest_apic_id} << DEST_SHIFT);
 }
 
-constexpr Redirection decode(uint64_t v)
-{
+constexpr Redirection decode(uint64_t v) {
     Redirection r;
-    r.vector = static_cast<uint8_t>(v & VECTOR_MASK);
-    r.active_low = v & ACTIVE_LOW;
-    r.level = v & LEVEL;
-    r.masked = v & MASKED;
+    r.vector       = static_cast<uint8_t>(v & VECTOR_MASK);
+    r.active_low   = v & ACTIVE_LOW;
+    r.level        = v & LEVEL;
+    r.masked       = v & MASKED;
     r.dest_apic_id = static_cast<uint8_t>(v >> DEST_SHIFT);
     return r;
 }
 
 // PCI INTx is level-triggered and active low (PCI Local Bus 3.0, 2.2.6).
-constexpr Redirection pci_intx(uint8_t vector, uint8_t dest_apic_id)
-{
+constexpr Redirection pci_intx(uint8_t vector, uint8_t dest_apic_id) {
     return Redirection{vector, true, true, true, dest_apic_id};
 }
 
 // A remappable entry naming interrupt-remapping entry `index`.
-constexpr uint64_t remappable(uint16_t index, uint8_t vector, bool level, bool active_low, bool masked)
-{
+constexpr uint64_t remappable(uint16_t index, uint8_t vector, bool level, bool active_low, bool masked) {
     return uint64_t(index & 0x7fff) << INDEX_LOW_SHIFT | REMAPPABLE | uint64_t(index >> 15) << INDEX_HIGH_BIT |
            (masked ? MASKED : 0) | (level ? LEVEL : 0) | (active_low ? ACTIVE_LOW : 0) | vector;
 }

@@ -10,27 +10,27 @@ namespace natsume::drivers::lapic {
 
 // Register offsets in the 4 KiB xAPIC page (SDM Table 10-1).
 enum class Reg : uint32_t {
-    Id = 0x020,
-    Version = 0x030,
-    Tpr = 0x080,
-    Eoi = 0x0B0,
-    Ldr = 0x0D0,
-    Dfr = 0x0E0,
-    Svr = 0x0F0,
-    Esr = 0x280,
-    LvtCmci = 0x2F0,
-    IcrLow = 0x300,
-    IcrHigh = 0x310,
-    LvtTimer = 0x320,
-    LvtThermal = 0x330,
-    LvtPerf = 0x340,
-    LvtLint0 = 0x350,
-    LvtLint1 = 0x360,
-    LvtError = 0x370,
+    Id           = 0x020,
+    Version      = 0x030,
+    Tpr          = 0x080,
+    Eoi          = 0x0B0,
+    Ldr          = 0x0D0,
+    Dfr          = 0x0E0,
+    Svr          = 0x0F0,
+    Esr          = 0x280,
+    LvtCmci      = 0x2F0,
+    IcrLow       = 0x300,
+    IcrHigh      = 0x310,
+    LvtTimer     = 0x320,
+    LvtThermal   = 0x330,
+    LvtPerf      = 0x340,
+    LvtLint0     = 0x350,
+    LvtLint1     = 0x360,
+    LvtError     = 0x370,
     TimerInitial = 0x380,
     TimerCurrent = 0x390,
-    TimerDivide = 0x3E0,
-    SelfIpi = 0x3F0,   // x2APIC only
+    TimerDivide  = 0x3E0,
+    SelfIpi      = 0x3F0,  // x2APIC only
 };
 constexpr uint32_t offset(Reg r) { return static_cast<uint32_t>(r); }
 
@@ -48,7 +48,7 @@ inline constexpr unsigned XAPIC_ID_SHIFT = 24;
 
 // The xAPIC page's architectural default address (SDM 10.4.1).
 inline constexpr uint64_t XAPIC_DEFAULT_BASE = 0xFEE00000;
-inline constexpr uint64_t XAPIC_PAGE_SIZE = 0x1000;
+inline constexpr uint64_t XAPIC_PAGE_SIZE    = 0x1000;
 
 // Spurious-interrupt vector register: software enable (SDM 10.9).
 inline constexpr uint32_t SVR_ENABLE = 1u << 8;
@@ -56,10 +56,10 @@ inline constexpr uint32_t SVR_ENABLE = 1u << 8;
 // Local vector table entries (SDM Figure 10-8): vector 7:0, delivery mode
 // 10:8 (CMCI, thermal, performance, LINT0/1 only), mask 16, timer mode 18:17.
 namespace lvt {
-inline constexpr uint32_t VECTOR_MASK = 0xFF;
+inline constexpr uint32_t VECTOR_MASK    = 0xFF;
 inline constexpr unsigned DELIVERY_SHIFT = 8;
-inline constexpr uint32_t DELIVERY_MASK = 0x7u << DELIVERY_SHIFT;
-inline constexpr uint32_t MASKED = 1u << 16;
+inline constexpr uint32_t DELIVERY_MASK  = 0x7u << DELIVERY_SHIFT;
+inline constexpr uint32_t MASKED         = 1u << 16;
 inline constexpr uint32_t TIMER_ONE_SHOT = 0u << 17, TIMER_PERIODIC = 1u << 17, TIMER_TSC_DEADLINE = 2u << 17;
 // Delivery modes of the entries that have one (111b is ExtINT here, reserved in the ICR).
 enum class Delivery : uint8_t { Fixed = 0, Smi = 2, Nmi = 4, Init = 5, ExtInt = 7 };
@@ -71,25 +71,32 @@ inline constexpr uint32_t TIMER_DIVIDE_BY_1 = 0xB;
 // Interrupt command register (SDM 10.6.1, Figure 10-12; x2APIC form 10.12.9:
 // one 64-bit MSR, 32-bit destination in bits 63:32).
 namespace icr {
-inline constexpr uint64_t VECTOR_MASK = 0xFF;
-inline constexpr unsigned DELIVERY_SHIFT = 8;
-inline constexpr uint64_t DELIVERY_MASK = 0x7ull << DELIVERY_SHIFT;
-inline constexpr uint64_t DEST_LOGICAL = 1ull << 11;
-inline constexpr uint64_t DELIVERY_PENDING = 1ull << 12;   // xAPIC only
-inline constexpr uint64_t LEVEL_ASSERT = 1ull << 14;
-inline constexpr uint64_t TRIGGER_LEVEL = 1ull << 15;
-inline constexpr unsigned SHORTHAND_SHIFT = 18;
-inline constexpr uint64_t SHORTHAND_MASK = 0x3ull << SHORTHAND_SHIFT;
-inline constexpr unsigned XAPIC_DEST_SHIFT = 24;   // in the high dword
+inline constexpr uint64_t VECTOR_MASK       = 0xFF;
+inline constexpr unsigned DELIVERY_SHIFT    = 8;
+inline constexpr uint64_t DELIVERY_MASK     = 0x7ull << DELIVERY_SHIFT;
+inline constexpr uint64_t DEST_LOGICAL      = 1ull << 11;
+inline constexpr uint64_t DELIVERY_PENDING  = 1ull << 12;  // xAPIC only
+inline constexpr uint64_t LEVEL_ASSERT      = 1ull << 14;
+inline constexpr uint64_t TRIGGER_LEVEL     = 1ull << 15;
+inline constexpr unsigned SHORTHAND_SHIFT   = 18;
+inline constexpr uint64_t SHORTHAND_MASK    = 0x3ull << SHORTHAND_SHIFT;
+inline constexpr unsigned XAPIC_DEST_SHIFT  = 24;  // in the high dword
 inline constexpr unsigned X2APIC_DEST_SHIFT = 32;
 // x2APIC: bits 12, 13, 16, 17 and 31:20 are reserved; setting one is #GP (SDM 10.12.9).
-inline constexpr uint64_t X2APIC_RESERVED = 0x00000000FFF33000ull;
-inline constexpr uint32_t XAPIC_BROADCAST = 0xFF;
+inline constexpr uint64_t X2APIC_RESERVED  = 0x00000000FFF33000ull;
+inline constexpr uint32_t XAPIC_BROADCAST  = 0xFF;
 inline constexpr uint32_t X2APIC_BROADCAST = 0xFFFFFFFF;
 }  // namespace icr
 
 enum class DeliveryMode : uint8_t {
-    Fixed = 0, LowestPriority = 1, Smi = 2, Reserved3 = 3, Nmi = 4, Init = 5, Startup = 6, Reserved7 = 7,
+    Fixed          = 0,
+    LowestPriority = 1,
+    Smi            = 2,
+    Reserved3      = 3,
+    Nmi            = 4,
+    Init           = 5,
+    Startup        = 6,
+    Reserved7      = 7,
 };
 enum class Shorthand : uint8_t { None = 0, Self = 1, AllIncludingSelf = 2, AllExcludingSelf = 3 };
 

@@ -7,9 +7,9 @@
 namespace natsume::drivers::pic8259 {
 
 inline constexpr uint16_t MASTER_COMMAND = 0x20, MASTER_DATA = 0x21, SLAVE_COMMAND = 0xA0, SLAVE_DATA = 0xA1;
-inline constexpr uint8_t ICW1_INIT = 0x11;    // edge triggered, cascade, ICW4 follows
+inline constexpr uint8_t ICW1_INIT                 = 0x11;  // edge triggered, cascade, ICW4 follows
 inline constexpr uint8_t ICW3_MASTER_SLAVE_ON_IRQ2 = 1 << 2, ICW3_SLAVE_IDENTITY = 2;
-inline constexpr uint8_t ICW4_8086 = 0x01;
+inline constexpr uint8_t ICW4_8086  = 0x01;
 inline constexpr uint8_t ALL_MASKED = 0xFF;
 
 // Out: static void out8(uint16_t port, uint8_t value).

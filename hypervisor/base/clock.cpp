@@ -4,7 +4,7 @@
 
 namespace natsume::clock {
 namespace {
-std::atomic<uint64_t> khz{4000000};   // set once by the boot core, read by every core
+std::atomic<uint64_t> khz{4000000};  // set once by the boot core, read by every core
 }  // namespace
 
 uint64_t tsc_khz() { return khz.load(std::memory_order_relaxed); }

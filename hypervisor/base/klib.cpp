@@ -10,8 +10,11 @@ void* memcpy(void* dst, const void* src, size_t n) {
 void* memmove(void* dst, const void* src, size_t n) {
     auto* d = static_cast<uint8_t*>(dst);
     auto* s = static_cast<const uint8_t*>(src);
-    if (d < s) { for (size_t i = 0; i < n; i++) d[i] = s[i]; }
-    else { for (size_t i = n; i > 0; i--) d[i - 1] = s[i - 1]; }
+    if (d < s) {
+        for (size_t i = 0; i < n; i++) d[i] = s[i];
+    } else {
+        for (size_t i = n; i > 0; i--) d[i - 1] = s[i - 1];
+    }
     return dst;
 }
 void* memset(void* dst, int c, size_t n) {
@@ -32,7 +35,10 @@ size_t strlen(const char* s) {
     return n;
 }
 int strcmp(const char* a, const char* b) {
-    while (*a && *a == *b) { a++; b++; }
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
     return static_cast<unsigned char>(*a) - static_cast<unsigned char>(*b);
 }
 int strncmp(const char* a, const char* b, size_t n) {

@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "drivers/x86/cpu.hpp"
+
 #include "base/serial.hpp"
 #include "base/spinlock.hpp"
 #include "lib/byte_ring.hpp"
@@ -10,28 +11,35 @@
 
 namespace natsume::log {
 namespace {
-Spinlock uart_lock;      // the UART itself
-Spinlock ring_lock;      // the ring's indexes
-Spinlock drain_lock;     // one drainer at a time keeps the output in order
+Spinlock uart_lock;   // the UART itself
+Spinlock ring_lock;   // the ring's indexes
+Spinlock drain_lock;  // one drainer at a time keeps the output in order
 // Deferred mode: lines go into this ring and the boot core writes them out,
 // so no partition core ever waits for the UART (a flooding partition cannot
 // hold up another one's exit handling for the time a line takes to send).
 constexpr size_t RING_BYTES = 64 * 1024;
 char ring_storage[RING_BYTES];
-constinit ByteRing ring(ring_storage, RING_BYTES);   // no constructor run at boot
+constinit ByteRing ring(ring_storage, RING_BYTES);  // no constructor run at boot
 // Set once by the boot core before partitions run, cleared on the stop path;
 // any core reads it (acquire: the drainer's state is set up before it is named).
 std::atomic<bool (*)()> wake_drainer;
-std::atomic<bool> wake_owed;   // the last wake-up could not be sent: the next line tries again
+std::atomic<bool> wake_owed;  // the last wake-up could not be sent: the next line tries again
 
 // The ring lock is also taken from interrupt handlers (a handler's log line
 // while its core drains): held with interrupts off only.
 class RingGuard {
 public:
-    RingGuard() : flags_(x86::read_rflags()) { x86::cli(); ring_lock.lock(); }
-    ~RingGuard() { ring_lock.unlock(); if (flags_ & IF) asm volatile("sti" ::: "memory"); }
-    RingGuard(const RingGuard&) = delete;
+    RingGuard() : flags_(x86::read_rflags()) {
+        x86::cli();
+        ring_lock.lock();
+    }
+    ~RingGuard() {
+        ring_lock.unlock();
+        if (flags_ & IF) asm volatile("sti" ::: "memory");
+    }
+    RingGuard(const RingGuard&)            = delete;
     RingGuard& operator=(const RingGuard&) = delete;
+
 private:
     static constexpr uint64_t IF = 1u << 9;
     uint64_t flags_;
@@ -60,12 +68,15 @@ void init() { serial::init(); }
 
 void write(const char* s, size_t n) {
     bool (*wake)() = wake_drainer.load(std::memory_order_acquire);
-    if (!wake) { to_uart(s, n); return; }
+    if (!wake) {
+        to_uart(s, n);
+        return;
+    }
     bool was_empty, queued;
     {
         RingGuard g;
         was_empty = ring.empty();
-        queued = ring.push(s, n);
+        queued    = ring.push(s, n);
     }
     if (queued && (was_empty || wake_owed.load(std::memory_order_relaxed)))
         wake_owed.store(!wake(), std::memory_order_relaxed);
@@ -83,7 +94,7 @@ bool flush_queue() {
         uint64_t dropped;
         {
             RingGuard g;
-            n = ring.pop(chunk, sizeof chunk);
+            n       = ring.pop(chunk, sizeof chunk);
             dropped = n ? 0 : ring.take_dropped();
         }
         if (dropped) {
@@ -120,7 +131,7 @@ void print(const char* fmt, ...) {
 }
 
 void drain() {
-    wake_drainer.store(nullptr, std::memory_order_release);   // from here on every line goes straight out
+    wake_drainer.store(nullptr, std::memory_order_release);  // from here on every line goes straight out
     // The stop and panic paths: if the drainer cannot be had within a bounded
     // wait (this very core may hold it, interrupted), write out regardless.
     bool locked = false;

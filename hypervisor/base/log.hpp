@@ -19,9 +19,9 @@ void write(const char* s, size_t n);
 // Deferred output: from now on lines are queued and wake() is called when
 // the queue was empty; the core that wakes calls flush_pending(). Until then,
 // and after drain(), lines go straight to the UART.
-void defer_to(bool (*wake)());   // wake returns whether it reached the drainer
-bool flush_pending();   // true when it wrote anything
-bool pending();         // lines are queued
+void defer_to(bool (*wake)());  // wake returns whether it reached the drainer
+bool flush_pending();           // true when it wrote anything
+bool pending();                 // lines are queued
 // Writes out everything queued, waits for the UART, and turns deferral off
 // (the stop and panic paths).
 void drain();

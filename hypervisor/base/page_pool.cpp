@@ -6,7 +6,7 @@ extern "C" void* memset(void*, int, unsigned long);
 
 namespace natsume::page_pool {
 namespace {
-constexpr uint64_t POOL_PAGES = 1024;   // 4 MiB: EPT + bitmaps for 16 partitions with room to spare
+constexpr uint64_t POOL_PAGES = 1024;  // 4 MiB: EPT + bitmaps for 16 partitions with room to spare
 alignas(4096) uint8_t pool[POOL_PAGES][4096];
 uint64_t used;
 Spinlock lock;

@@ -8,5 +8,7 @@ namespace natsume {
 }  // namespace natsume
 
 #define NATSUME_PANIC(...) ::natsume::panic_at(__FILE__, __LINE__, __VA_ARGS__)
-#define NATSUME_ASSERT(cond, ...) \
-    do { if (!(cond)) NATSUME_PANIC(__VA_ARGS__); } while (0)
+#define NATSUME_ASSERT(cond, ...)                \
+    do {                                         \
+        if (!(cond)) NATSUME_PANIC(__VA_ARGS__); \
+    } while (0)

@@ -1,7 +1,7 @@
 #include "base/serial.hpp"
 
-#include "drivers/x86/cpu.hpp"
 #include "drivers/uart16550.hpp"
+#include "drivers/x86/cpu.hpp"
 
 namespace natsume::serial {
 namespace {

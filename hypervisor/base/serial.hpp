@@ -5,5 +5,5 @@
 namespace natsume::serial {
 void init();
 void put(char c);
-void drain();   // waits for LSR.TEMT so nothing is lost at shutdown
-}
+void drain();  // waits for LSR.TEMT so nothing is lost at shutdown
+}  // namespace natsume::serial

@@ -4,7 +4,9 @@
 #pragma once
 #include <stdint.h>
 
-namespace natsume::x86 { struct PerCpu; }
+namespace natsume::x86 {
+struct PerCpu;
+}
 
 namespace natsume::boot {
 
@@ -14,8 +16,8 @@ enum class Phase : uint32_t { Starting, VmxInit, Launch, Abort };
 [[noreturn]] void ap_run(x86::PerCpu& c);
 
 struct Options {
-    bool emulator_exit;   // "emulator-exit": end the emulator run when done / on panic
-    bool acpi_dump;       // "acpi-dump": hex-dump every ACPI table at boot
+    bool emulator_exit;  // "emulator-exit": end the emulator run when done / on panic
+    bool acpi_dump;      // "acpi-dump": hex-dump every ACPI table at boot
 };
 const Options& options();
 

@@ -8,31 +8,32 @@
 
 #include "drivers/x86/cpu.hpp"
 #include "drivers/x86/cpuid.hpp"
+
 #include "arch/x86/boot_info.hpp"
 #include "arch/x86/devices.hpp"
+#include "arch/x86/host_layout.h"
 #include "arch/x86/host_paging.hpp"
 #include "arch/x86/ioapic_hw.hpp"
-#include "arch/x86/pci_hw.hpp"
-#include "arch/x86/host_layout.h"
-#include "arch/x86/shared_intx.hpp"
 #include "arch/x86/lapic.hpp"
 #include "arch/x86/partition_build.hpp"
+#include "arch/x86/pci_hw.hpp"
 #include "arch/x86/percpu.hpp"
 #include "arch/x86/safe_access.hpp"
+#include "arch/x86/shared_intx.hpp"
 #include "arch/x86/smp.hpp"
 #include "arch/x86/timing.hpp"
 #include "arch/x86/vcpu.hpp"
 #include "arch/x86/vtd/platform.hpp"
-#include "common/config/validate.hpp"
-#include "boot/boot.hpp"
 #include "base/log.hpp"
 #include "base/page_pool.hpp"
 #include "base/panic.hpp"
-#include "partition/partition.hpp"
+#include "boot/boot.hpp"
+#include "common/config/validate.hpp"
 #include "lib/acpi.hpp"
 #include "lib/cmdline.hpp"
 #include "lib/cpu_topology.hpp"
 #include "lib/multiboot2.hpp"
+#include "partition/partition.hpp"
 
 extern "C" {
 extern uint8_t __image_start[], __image_end[];
@@ -43,8 +44,8 @@ namespace natsume::boot {
 namespace {
 
 constexpr uint64_t RENDEZVOUS_TIMEOUT_US = 2000000;
-constexpr uint8_t WAKE_VECTOR = HOST_VECTOR_WAKE;             // arch/x86/host_layout.h, with isr.S
-constexpr uint8_t VTD_FAULT_VECTOR = HOST_VECTOR_VTD_FAULT;
+constexpr uint8_t WAKE_VECTOR            = HOST_VECTOR_WAKE;  // arch/x86/host_layout.h, with isr.S
+constexpr uint8_t VTD_FAULT_VECTOR       = HOST_VECTOR_VTD_FAULT;
 
 Options opts;
 uint64_t measured_tsc_khz;
@@ -59,7 +60,8 @@ mb2::Info mbi;
 acpi::Madt madt;
 acpi::Tables acpi_tables;
 x86::vtd::PlatformInfo vtd_info;
-alignas(8) uint8_t config_copy[sizeof(natsume_config_header) + NATSUME_CONFIG_MAX_PARTITIONS * sizeof(natsume_config_partition)];
+alignas(8) uint8_t
+    config_copy[sizeof(natsume_config_header) + NATSUME_CONFIG_MAX_PARTITIONS * sizeof(natsume_config_partition)];
 
 // The boot identity map (entry.S) covers the low HOST_MAPPED_GIB GiB.
 constexpr uint64_t HYPERVISOR_MAPPED = x86::boot_info::MAPPED;
@@ -68,7 +70,7 @@ using x86::boot_info::phys_map;
 void parse_multiboot(uint32_t magic, uint64_t info) {
     x86::boot_info::read_multiboot(magic, info, mbi);
     opts.emulator_exit = cmdline::has_word(mbi.cmdline, "emulator-exit");
-    opts.acpi_dump = cmdline::has_word(mbi.cmdline, "acpi-dump");
+    opts.acpi_dump     = cmdline::has_word(mbi.cmdline, "acpi-dump");
     log::print("natsume: boot: loader '%s', command line '%s'\n", mbi.bootloader_name, mbi.cmdline);
     for (size_t i = 0; i < mbi.memory_count; i++) {
         const mb2::MemoryRange& m = mbi.memory[i];
@@ -76,7 +78,8 @@ void parse_multiboot(uint32_t magic, uint64_t info) {
                    m.type == mb2::MEMORY_AVAILABLE ? "usable" : "reserved");
     }
     for (size_t i = 0; i < mbi.module_count; i++)
-        log::print("natsume: module: 0x%lx-0x%lx '%s'\n", mbi.modules[i].start, mbi.modules[i].end, mbi.modules[i].cmdline);
+        log::print("natsume: module: 0x%lx-0x%lx '%s'\n", mbi.modules[i].start, mbi.modules[i].end,
+                   mbi.modules[i].cmdline);
 }
 
 void dump_table(void*, const char sig[4], uint64_t phys, uint32_t len) {
@@ -84,7 +87,8 @@ void dump_table(void*, const char sig[4], uint64_t phys, uint32_t len) {
     auto* p = reinterpret_cast<const uint8_t*>(phys);
     for (uint32_t off = 0; off < len; off += 32) {
         char line[100];
-        size_t n = log::format(line, sizeof line, "natsume: acpi-dump: %c%c%c%c %04x:", sig[0], sig[1], sig[2], sig[3], off);
+        size_t n =
+            log::format(line, sizeof line, "natsume: acpi-dump: %c%c%c%c %04x:", sig[0], sig[1], sig[2], sig[3], off);
         for (uint32_t i = off; i < len && i < off + 32; i++) n += log::format(line + n, sizeof line - n, "%02x", p[i]);
         log::print("%s\n", line);
     }
@@ -98,7 +102,7 @@ void parse_acpi() {
     if (e != acpi::Error::Ok && mbi.rsdp_v1) e = acpi::parse_rsdp(mbi.rsdp_v1, mbi.rsdp_v1_len, tables);
     if (e != acpi::Error::Ok) {
         uint64_t rsdp = 0;
-        e = acpi::find_rsdp_in_bios(mem, rsdp);
+        e             = acpi::find_rsdp_in_bios(mem, rsdp);
         if (e == acpi::Error::Ok) e = acpi::parse_rsdp(reinterpret_cast<const uint8_t*>(rsdp), 36, tables);
     }
     if (e != acpi::Error::Ok) NATSUME_PANIC("no usable ACPI RSDP: %s", acpi::to_string(e));
@@ -107,15 +111,15 @@ void parse_acpi() {
                tables.xsdt ? "XSDT" : "RSDT", tables.xsdt ? tables.xsdt : tables.rsdt);
     if (opts.acpi_dump) {
         const uint8_t* rsdp = mbi.rsdp_v2 ? mbi.rsdp_v2 : mbi.rsdp_v1;
-        size_t rsdp_len = mbi.rsdp_v2 ? mbi.rsdp_v2_len : mbi.rsdp_v1_len;
+        size_t rsdp_len     = mbi.rsdp_v2 ? mbi.rsdp_v2_len : mbi.rsdp_v1_len;
         if (rsdp) dump_table(nullptr, "RSDP", reinterpret_cast<uint64_t>(rsdp), static_cast<uint32_t>(rsdp_len));
         (void)acpi::for_each_table(mem, tables, dump_table, nullptr);
     }
     uint64_t madt_phys = 0;
-    e = acpi::find_table(mem, tables, "APIC", madt_phys);
+    e                  = acpi::find_table(mem, tables, "APIC", madt_phys);
     if (e != acpi::Error::Ok) NATSUME_PANIC("ACPI MADT (APIC table) not found: %s", acpi::to_string(e));
     uint32_t len = *reinterpret_cast<const uint32_t*>(madt_phys + 4);
-    e = acpi::parse_madt(reinterpret_cast<const uint8_t*>(madt_phys), len, madt);
+    e            = acpi::parse_madt(reinterpret_cast<const uint8_t*>(madt_phys), len, madt);
     if (e != acpi::Error::Ok) NATSUME_PANIC("ACPI MADT is malformed: %s", acpi::to_string(e));
     for (size_t i = 0; i < madt.cpu_count; i++)
         log::print("natsume: acpi: cpu apic_id=%u uid=%u %s\n", madt.cpus[i].apic_id, madt.cpus[i].acpi_uid,
@@ -137,7 +141,7 @@ void choose_pci_access() {
         return;
     }
     static acpi::Mcfg mcfg;
-    uint32_t len = *reinterpret_cast<const uint32_t*>(phys + 4);
+    uint32_t len  = *reinterpret_cast<const uint32_t*>(phys + 4);
     acpi::Error e = acpi::parse_mcfg(reinterpret_cast<const uint8_t*>(phys), len, mcfg);
     if (e != acpi::Error::Ok) NATSUME_PANIC("ACPI MCFG is malformed: %s", acpi::to_string(e));
     for (size_t i = 0; i < mcfg.count; i++) {
@@ -187,7 +191,7 @@ const natsume_config_header* load_config() {
 // Lines that devices of different partitions share are delivered per device
 // (the owner of the device that asserted), never per pin.
 uint8_t smt_shift_of_this_cpu() {
-    namespace leaf = drivers::cpuid::leaf;
+    namespace leaf      = drivers::cpuid::leaf;
     x86::CpuidResult c0 = x86::cpuid(leaf::BASIC), c1 = x86::cpuid(leaf::FEATURES);
     topology::Leaves l{c0.eax, c1.ebx, c1.edx, 0, 0, 0, 0};
     if (c0.eax >= leaf::CACHE_PARAMS) l.l4_eax = x86::cpuid(leaf::CACHE_PARAMS, 0).eax;
@@ -200,7 +204,7 @@ uint8_t smt_shift_of_this_cpu() {
 
 void report_shared_lines(const natsume_config_header* h, const config::Platform& p) {
     static config::SharedLine lines[8];
-    size_t n = config::shared_intx_lines(h, p, lines, 8);
+    size_t n                              = config::shared_intx_lines(h, p, lines, 8);
     const natsume_config_partition* parts = config::partitions(h);
     for (size_t i = 0; i < n && i < 8; i++) {
         char line[300];
@@ -223,21 +227,21 @@ void check_platform(const natsume_config_header* h) {
     for (size_t i = 0; i < mbi.memory_count; i++)
         if (mbi.memory[i].type == mb2::MEMORY_AVAILABLE) usable[nu++] = {mbi.memory[i].base, mbi.memory[i].length};
     auto image_start = reinterpret_cast<uint64_t>(__image_start), image_end = reinterpret_cast<uint64_t>(__image_end);
-    reserved[nr++] = {image_start, image_end - image_start};    // code, data, page pool, per-CPU state
-    reserved[nr++] = {0, 0x100000};                             // real-mode area: AP trampoline, BIOS data
+    reserved[nr++] = {image_start, image_end - image_start};  // code, data, page pool, per-CPU state
+    reserved[nr++] = {0, 0x100000};                           // real-mode area: AP trampoline, BIOS data
     for (size_t i = 0; i < mbi.module_count; i++)
         reserved[nr++] = {mbi.modules[i].start, mbi.modules[i].end - mbi.modules[i].start};
     static config::PlatformDevice devs[pci::MAX_FUNCTIONS];
     const pci::Inventory& inv = x86::devices::inventory();
     for (size_t i = 0; i < inv.count; i++) {
         const pci::Function& f = inv.functions[i];
-        uint32_t gsi = x86::devices::resolve_gsi(f, madt);
-        devs[i] = {f.bdf, f.vendor_id, f.device_id, gsi == NO_GSI ? NATSUME_GSI_AUTO : gsi, f.is_bridge};
+        uint32_t gsi           = x86::devices::resolve_gsi(f, madt);
+        devs[i]                = {f.bdf, f.vendor_id, f.device_id, gsi == NO_GSI ? NATSUME_GSI_AUTO : gsi, f.is_bridge};
     }
     config::Platform p{apic_ids, na, bsp_apic_id, usable, nu, reserved, nr, devs, inv.count, vtd_info.present};
-    p.rmrr = vtd_info.rmrr;
+    p.rmrr       = vtd_info.rmrr;
     p.rmrr_count = vtd_info.rmrr_count;
-    p.smt_shift = smt_shift_of_this_cpu();
+    p.smt_shift  = smt_shift_of_this_cpu();
     if (p.smt_shift) log::print("natsume: cpu: SMT: APIC ID bits 0-%u number the threads of a core\n", p.smt_shift - 1);
     config::Report r{};
     if (!config::validate_platform(h, p, r)) NATSUME_PANIC("partition file does not fit this machine: %s", r.text);
@@ -245,7 +249,7 @@ void check_platform(const natsume_config_header* h) {
 }
 
 uint32_t cpu_index_of(uint32_t apic_id) {
-    uint32_t index = 1;   // index 0 is the boot CPU
+    uint32_t index = 1;  // index 0 is the boot CPU
     for (size_t i = 0; i < madt.cpu_count; i++) {
         if (!madt.cpus[i].enabled || madt.cpus[i].apic_id == bsp_apic_id) continue;
         if (madt.cpus[i].apic_id == apic_id) return index;
@@ -270,9 +274,12 @@ void setup_devices(Partition& p) {
         const PartitionDevice& d = p.devices.list[i];
         char bdf[8];
         pci::format_bdf(bdf, d.bdf);
-        if (d.gsi == NO_GSI) log::print("natsume: partition: %s: device %s %04x:%04x, no INTx\n", p.name(), bdf, d.vendor_id, d.device_id);
-        else log::print("natsume: partition: %s: device %s %04x:%04x, INTx on GSI %u -> core %u\n", p.name(), bdf,
-                        d.vendor_id, d.device_id, d.gsi, p.config.apic_id);
+        if (d.gsi == NO_GSI)
+            log::print("natsume: partition: %s: device %s %04x:%04x, no INTx\n", p.name(), bdf, d.vendor_id,
+                       d.device_id);
+        else
+            log::print("natsume: partition: %s: device %s %04x:%04x, INTx on GSI %u -> core %u\n", p.name(), bdf,
+                       d.vendor_id, d.device_id, d.gsi, p.config.apic_id);
         dma_capable |= !(d.flags & NATSUME_DEVICE_NO_DMA);
     }
     // Without an IOMMU a device can reach any host address; without interrupt
@@ -280,39 +287,46 @@ void setup_devices(Partition& p) {
     // file's explicit acknowledgement (validate_platform checks the first).
     bool acknowledged = p.config.file.flags & NATSUME_PARTITION_UNISOLATED_DMA;
     if (dma_capable && !vtd_info.present)
-        log::print("natsume: partition: %s: DMA not isolated (no IOMMU in use; allow_unisolated_dma): its devices can "
-                   "read and write all memory and send any interrupt to any core; buffers belong in its identity DMA "
-                   "window 0x%lx+0x%lx\n", p.name(), p.devices.dma_base, p.devices.dma_size);
+        log::print(
+            "natsume: partition: %s: DMA not isolated (no IOMMU in use; allow_unisolated_dma): its devices can "
+            "read and write all memory and send any interrupt to any core; buffers belong in its identity DMA "
+            "window 0x%lx+0x%lx\n",
+            p.name(), p.devices.dma_base, p.devices.dma_size);
     if (dma_capable && vtd_info.present && !remap) {
         if (!acknowledged)
-            NATSUME_PANIC("partition %s: interrupt remapping is off on this machine, so its bus-master devices could "
-                          "send an MSI to any core; set allow_unisolated_dma = true to accept that", p.name());
-        log::print("natsume: partition: %s: interrupts not isolated (interrupt remapping off; allow_unisolated_dma): "
-                   "its devices' DMA stays in its domain, but a write to 0xfee00000 reaches any core\n", p.name());
+            NATSUME_PANIC(
+                "partition %s: interrupt remapping is off on this machine, so its bus-master devices could "
+                "send an MSI to any core; set allow_unisolated_dma = true to accept that",
+                p.name());
+        log::print(
+            "natsume: partition: %s: interrupts not isolated (interrupt remapping off; allow_unisolated_dma): "
+            "its devices' DMA stays in its domain, but a write to 0xfee00000 reaches any core\n",
+            p.name());
     }
 }
 
 void setup_partitions(const natsume_config_header* h) {
     const natsume_config_partition* cfg = config::partitions(h);
-    partition_count = h->partition_count;
+    partition_count                     = h->partition_count;
     log::print("natsume: partition: table of '%s': %u partitions\n", h->name, h->partition_count);
-    log::print("natsume: partition:   id name             core  ram (host-physical)                 image        lapic\n");
+    log::print(
+        "natsume: partition:   id name             core  ram (host-physical)                 image        lapic\n");
     for (uint32_t i = 0; i < partition_count; i++) {
-        Partition& p = partitions[i];
-        p.config.id = i;
-        p.config.file = cfg[i];
-        p.config.apic_id = cfg[i].cores[0];
+        Partition& p       = partitions[i];
+        p.config.id        = i;
+        p.config.file      = cfg[i];
+        p.config.apic_id   = cfg[i].cores[0];
         p.config.cpu_index = cpu_index_of(p.config.apic_id);
-        p.config.ram_base = cfg[i].ram_base;
-        p.config.ram_size = cfg[i].ram_size;
-        p.x86.vpid = static_cast<uint16_t>(i + 1);
+        p.config.ram_base  = cfg[i].ram_base;
+        p.config.ram_size  = cfg[i].ram_size;
+        p.x86.vpid         = static_cast<uint16_t>(i + 1);
         if (p.config.ram_base + p.config.ram_size > HYPERVISOR_MAPPED)
             NATSUME_PANIC("partition %s: RAM ends at 0x%lx, above the %lu GiB the hypervisor maps", p.name(),
                           p.config.ram_base + p.config.ram_size, HYPERVISOR_MAPPED >> 30);
         p.publish_state(PartitionState::Loaded);
-        log::print("natsume: partition: %4u %-16s %4u  0x%09lx-0x%09lx %5luM  %-12s %s\n", i, p.name(), p.config.apic_id,
-                   p.config.ram_base, p.config.ram_base + p.config.ram_size - 1, p.config.ram_size >> 20, p.config.file.image,
-                   config::lapic_mode_name(p.config.file.lapic_mode));
+        log::print("natsume: partition: %4u %-16s %4u  0x%09lx-0x%09lx %5luM  %-12s %s\n", i, p.name(),
+                   p.config.apic_id, p.config.ram_base, p.config.ram_base + p.config.ram_size - 1,
+                   p.config.ram_size >> 20, p.config.file.image, config::lapic_mode_name(p.config.file.lapic_mode));
         if (p.config.file.lapic_mode == NATSUME_LAPIC_PASSTHROUGH)
             log::print("natsume: partition: %s: local APIC passed through (trusted guest: its IPIs are not filtered)\n",
                        p.name());
@@ -329,11 +343,12 @@ void setup_partitions(const natsume_config_header* h) {
         const mb2::Module* m = mb2::find_module(mbi, p.config.file.image);
         if (!m) NATSUME_PANIC("partition %s: guest image module '%s' was not loaded", p.name(), p.config.file.image);
         x86::BuildError err{};
-        if (!x86::build_partition(p, reinterpret_cast<const uint8_t*>(m->start), m->end - m->start, measured_tsc_khz, err))
+        if (!x86::build_partition(p, reinterpret_cast<const uint8_t*>(m->start), m->end - m->start, measured_tsc_khz,
+                                  err))
             NATSUME_PANIC("partition %s: %s", p.name(), err.text);
         x86::cpus[p.config.cpu_index].partition = &p;
-        log::print("natsume: partition: %s: image loaded, entry 0x%lx, EPT root 0x%lx, VPID %u\n", p.name(), p.config.entry,
-                   static_cast<unsigned long>(p.x86.eptp & ~0xfffull), p.x86.vpid);
+        log::print("natsume: partition: %s: image loaded, entry 0x%lx, EPT root 0x%lx, VPID %u\n", p.name(),
+                   p.config.entry, static_cast<unsigned long>(p.x86.eptp & ~0xfffull), p.x86.vpid);
     }
     log::print("natsume: memory: page pool %lu of %lu pages used\n", page_pool::pages_used(), page_pool::pages_total());
 }
@@ -399,8 +414,10 @@ bool wake_boot_core() { return x86::lapic::send_fixed(bsp_apic_id, WAKE_VECTOR);
         // A wake-up taken while flushing is spent: look again before halting.
         if (all_stopped() || log::pending()) continue;
         // Shared lines may hold a device or pin masked for a moment: poll then.
-        if (x86::shared_intx::poll()) asm volatile("sti; pause; cli" ::: "memory");
-        else asm volatile("sti; hlt; cli" ::: "memory");
+        if (x86::shared_intx::poll())
+            asm volatile("sti; pause; cli" ::: "memory");
+        else
+            asm volatile("sti; hlt; cli" ::: "memory");
     }
     log::drain();
     log::print("natsume: all partitions stopped\n");
@@ -411,13 +428,12 @@ bool wake_boot_core() { return x86::lapic::send_fixed(bsp_apic_id, WAKE_VECTOR);
 
 const Options& options() { return opts; }
 
-
 void ap_run(x86::PerCpu& c) {
     while (current_phase() == Phase::Starting) x86::pause();
-    x86::host_paging::load_on_this_core();   // before VMX: HOST_CR3 is taken from CR3
+    x86::host_paging::load_on_this_core();  // before VMX: HOST_CR3 is taken from CR3
     if (c.partition) {
         char* why = c.shared.failure;
-        bool ok = x86::vmx_enable_this_core(c, why, sizeof c.shared.failure) &&
+        bool ok   = x86::vmx_enable_this_core(c, why, sizeof c.shared.failure) &&
                   x86::vcpu_setup(c, *c.partition, why, sizeof c.shared.failure);
         c.shared.publish(ok ? x86::CpuState::VmxReady : x86::CpuState::Failed);
     } else {
@@ -447,7 +463,7 @@ extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
     x86::cpu_local_init(x86::cpus[0]);
     x86::ioapic_hw::mask_legacy_pic();
     x86::lapic::init_this_core();
-    boot::bsp_apic_id = x86::lapic::id();
+    boot::bsp_apic_id           = x86::lapic::id();
     x86::cpus[0].shared.apic_id = boot::bsp_apic_id;
     x86::cpus[0].shared.publish(x86::CpuState::Online);
     boot::parse_multiboot(magic, info);
@@ -483,19 +499,26 @@ extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
 }
 
 extern "C" void host_trap(x86::TrapFrame* f) {
-    if (f->vector == 2) { x86::this_cpu().host_nmis++; return; }
-    if (f->vector == boot::WAKE_VECTOR) { x86::lapic::eoi(); return; }
+    if (f->vector == 2) {
+        x86::this_cpu().host_nmis++;
+        return;
+    }
+    if (f->vector == boot::WAKE_VECTOR) {
+        x86::lapic::eoi();
+        return;
+    }
     if (f->vector == boot::VTD_FAULT_VECTOR) {
         x86::vtd::drain_and_log_faults(partitions, partition_count);
         x86::lapic::eoi();
         return;
     }
-    if (f->vector >= x86::shared_intx::VECTOR_BASE && f->vector < x86::shared_intx::VECTOR_BASE + x86::shared_intx::MAX_LINES) {
+    if (f->vector >= x86::shared_intx::VECTOR_BASE &&
+        f->vector < x86::shared_intx::VECTOR_BASE + x86::shared_intx::MAX_LINES) {
         x86::shared_intx::handle(f->vector - x86::shared_intx::VECTOR_BASE);
         x86::lapic::eoi();
         return;
     }
-    if (f->vector == 255) return;   // spurious: no EOI (SDM Vol. 3A 10.9)
+    if (f->vector == 255) return;  // spurious: no EOI (SDM Vol. 3A 10.9)
     // A marked instruction that faulted on a guest value (safe_access.hpp):
     // its caller gets the error. Anything else is a hypervisor bug.
     if (x86::apply_fixup(f)) return;

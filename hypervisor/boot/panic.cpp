@@ -4,9 +4,10 @@
 
 #include "drivers/x86/cpu.hpp"
 #include "drivers/x86/msr.hpp"
+
 #include "arch/x86/percpu.hpp"
-#include "boot/boot.hpp"
 #include "base/log.hpp"
+#include "boot/boot.hpp"
 
 namespace natsume {
 
@@ -27,7 +28,7 @@ void panic_at(const char* file, int line, const char* fmt, ...) {
     va_start(ap, fmt);
     log::vformat(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    uint64_t gs = x86::rdmsr(drivers::msr::IA32_GS_BASE);
+    uint64_t gs  = x86::rdmsr(drivers::msr::IA32_GS_BASE);
     unsigned cpu = gs ? reinterpret_cast<x86::PerCpu*>(gs)->shared.index : 0;
     log::print("natsume: PANIC on cpu %u: %s (%s:%d)\n", cpu, msg, file, line);
     log::print("natsume: PANIC: the machine is stopped\n");

@@ -4,11 +4,11 @@ namespace natsume::acpi {
 namespace {
 
 // ACPI 6.5 section 5.2.5.3, RSDP structure.
-constexpr size_t RSDP_V1_SIZE = 20;  // through RsdtAddress, covered by the first checksum
-constexpr size_t RSDP_V2_SIZE = 36;  // through the reserved bytes
+constexpr size_t RSDP_V1_SIZE  = 20;  // through RsdtAddress, covered by the first checksum
+constexpr size_t RSDP_V2_SIZE  = 36;  // through the reserved bytes
 constexpr size_t RSDP_REVISION = 15, RSDP_OEM = 9, RSDP_RSDT = 16, RSDP_LENGTH = 20, RSDP_XSDT = 24;
 // Section 5.2.6, system description table header.
-constexpr size_t HEADER_SIZE = 36;
+constexpr size_t HEADER_SIZE   = 36;
 constexpr size_t HEADER_LENGTH = 4;
 // Section 5.2.12, MADT: local APIC address and flags precede the entries.
 constexpr size_t MADT_ENTRIES = 44;
@@ -18,10 +18,10 @@ constexpr size_t FADT_FACS = 36, FADT_DSDT = 40, FADT_X_FACS = 132, FADT_X_DSDT 
 constexpr size_t FACS_MIN_SIZE = 64;
 // Section 5.2.5.1: where BIOS firmware places the RSDP.
 constexpr uint64_t EBDA_SEGMENT_PTR = 0x40E;
-constexpr size_t EBDA_SEARCH = 1024;
-constexpr uint64_t BIOS_AREA = 0xE0000;
-constexpr size_t BIOS_AREA_SIZE = 0x20000;
-constexpr size_t RSDP_ALIGN = 16;
+constexpr size_t EBDA_SEARCH        = 1024;
+constexpr uint64_t BIOS_AREA        = 0xE0000;
+constexpr size_t BIOS_AREA_SIZE     = 0x20000;
+constexpr size_t RSDP_ALIGN         = 16;
 
 template <typename T>
 T read(const uint8_t* p) {
@@ -74,8 +74,8 @@ struct Root {
 
 Error open_root(const PhysMem& mem, const Tables& t, Root& root, bool check_sum) {
     const bool use_xsdt = t.revision >= 2 && t.xsdt != 0;
-    root.phys = use_xsdt ? t.xsdt : t.rsdt;
-    root.entry_size = use_xsdt ? 8 : 4;
+    root.phys           = use_xsdt ? t.xsdt : t.rsdt;
+    root.entry_size     = use_xsdt ? 8 : 4;
     if (root.phys == 0) return Error::NoRootTable;
     Error e = map_table(mem, root.phys, root.table, root.length);
     if (e != Error::Ok) return e;
@@ -156,9 +156,8 @@ struct EntryKind {
 
 // Table 5.21 entry types with the length each structure has in ACPI 6.5.
 constexpr EntryKind ENTRY_KINDS[] = {
-    {0x0, 8, madt_lapic},       {0x1, 12, madt_ioapic},          {0x2, 10, madt_iso},
-    {0x4, 6, madt_lapic_nmi},   {0x5, 12, madt_lapic_override},  {0x9, 16, madt_x2apic},
-    {0xA, 12, madt_x2apic_nmi},
+    {0x0, 8, madt_lapic},           {0x1, 12, madt_ioapic}, {0x2, 10, madt_iso},        {0x4, 6, madt_lapic_nmi},
+    {0x5, 12, madt_lapic_override}, {0x9, 16, madt_x2apic}, {0xA, 12, madt_x2apic_nmi},
 };
 
 Error madt_entry(Madt& m, const uint8_t* e, uint8_t len) {
@@ -172,8 +171,7 @@ Error madt_entry(Madt& m, const uint8_t* e, uint8_t len) {
 
 using ReportFn = void (*)(void*, const char[4], uint64_t, uint32_t);
 
-void report_fadt_children(const PhysMem& mem, const uint8_t* fadt, uint32_t len, Error& first, ReportFn fn,
-                          void* ctx);
+void report_fadt_children(const PhysMem& mem, const uint8_t* fadt, uint32_t len, Error& first, ReportFn fn, void* ctx);
 
 void note(Error& first, Error e) {
     if (first == Error::Ok) first = e;
@@ -207,8 +205,7 @@ uint64_t fadt_pointer(const uint8_t* fadt, uint32_t len, size_t off32, size_t of
     return len >= off32 + 4 ? read<uint32_t>(fadt + off32) : 0;
 }
 
-void report_fadt_children(const PhysMem& mem, const uint8_t* fadt, uint32_t len, Error& first, ReportFn fn,
-                          void* ctx) {
+void report_fadt_children(const PhysMem& mem, const uint8_t* fadt, uint32_t len, Error& first, ReportFn fn, void* ctx) {
     if (uint64_t dsdt = fadt_pointer(fadt, len, FADT_DSDT, FADT_X_DSDT); dsdt != 0)
         report_table(mem, dsdt, Kind::FadtChild, first, fn, ctx);
     if (uint64_t facs = fadt_pointer(fadt, len, FADT_FACS, FADT_X_FACS); facs != 0)
@@ -224,7 +221,7 @@ Error parse_rsdp(const uint8_t* rsdp, size_t len, Tables& out) {
     if (!sig_is(rsdp, "RSD PTR ", 8)) return Error::RsdpBadSignature;
     if (!sum_is_zero(rsdp, RSDP_V1_SIZE)) return Error::RsdpChecksum;
     out.revision = rsdp[RSDP_REVISION];
-    out.rsdt = read<uint32_t>(rsdp + RSDP_RSDT);
+    out.rsdt     = read<uint32_t>(rsdp + RSDP_RSDT);
     __builtin_memcpy(out.oem, rsdp + RSDP_OEM, 6);
     if (out.revision >= 2) {
         if (len < RSDP_V2_SIZE) return Error::RsdpTruncated;
@@ -283,10 +280,10 @@ Error parse_mcfg(const uint8_t* table, size_t len, Mcfg& out) {
     for (size_t off = MCFG_ENTRIES; off + MCFG_ENTRY_SIZE <= length; off += MCFG_ENTRY_SIZE) {
         if (out.count == MAX_ECAM_WINDOWS) return Error::TooManyEcamWindows;
         EcamWindow& w = out.windows[out.count++];
-        w.base = read<uint64_t>(table + off);
-        w.segment = read<uint16_t>(table + off + 8);
-        w.start_bus = table[off + 10];
-        w.end_bus = table[off + 11];
+        w.base        = read<uint64_t>(table + off);
+        w.segment     = read<uint16_t>(table + off + 8);
+        w.start_bus   = table[off + 10];
+        w.end_bus     = table[off + 11];
         if (w.end_bus < w.start_bus) return Error::TableBadLength;
     }
     return Error::Ok;
@@ -299,8 +296,8 @@ Error parse_madt(const uint8_t* table, size_t len, Madt& out) {
     const uint32_t length = read<uint32_t>(table + HEADER_LENGTH);
     if (length < MADT_ENTRIES) return Error::TableBadLength;
     out.lapic_address = read<uint32_t>(table + HEADER_SIZE);
-    out.flags = read<uint32_t>(table + HEADER_SIZE + 4);
-    out.lapic_base = out.lapic_address;
+    out.flags         = read<uint32_t>(table + HEADER_SIZE + 4);
+    out.lapic_base    = out.lapic_address;
     for (size_t off = MADT_ENTRIES; off < length;) {
         if (length - off < 2) return Error::MadtEntryTruncated;
         const uint8_t entry_len = table[off + 1];
@@ -329,7 +326,8 @@ const char* to_string(Error e) {
     switch (e) {
     case Error::Ok: return "The ACPI data is valid.";
     case Error::NullPointer: return "A null pointer was passed where ACPI data was expected.";
-    case Error::RsdpTruncated: return "The RSDP is shorter than its revision requires (20 bytes, or 36 for revision 2).";
+    case Error::RsdpTruncated:
+        return "The RSDP is shorter than its revision requires (20 bytes, or 36 for revision 2).";
     case Error::RsdpBadSignature: return "The RSDP does not start with \"RSD PTR \".";
     case Error::RsdpChecksum: return "The RSDP checksum over its first 20 bytes is wrong.";
     case Error::RsdpExtendedChecksum: return "The RSDP extended checksum over its whole length is wrong.";
@@ -348,7 +346,8 @@ const char* to_string(Error e) {
     case Error::MadtEntryTooShort: return "A MADT entry is shorter than its type requires.";
     case Error::TooManyCpus: return "The MADT lists more processors than the hypervisor can hold (256).";
     case Error::TooManyIoapics: return "The MADT lists more I/O APICs than the hypervisor can hold (16).";
-    case Error::TooManyOverrides: return "The MADT lists more interrupt source overrides than the hypervisor can hold (32).";
+    case Error::TooManyOverrides:
+        return "The MADT lists more interrupt source overrides than the hypervisor can hold (32).";
     case Error::TooManyNmis: return "The MADT lists more local APIC NMI entries than the hypervisor can hold (32).";
     case Error::TooManyEcamWindows: return "The MCFG lists more ECAM windows than the hypervisor can hold (8).";
     }

@@ -16,10 +16,10 @@ struct PhysMem {
     void* ctx;
 };
 
-inline constexpr size_t MAX_CPUS = 256;
-inline constexpr size_t MAX_IOAPICS = 16;
+inline constexpr size_t MAX_CPUS      = 256;
+inline constexpr size_t MAX_IOAPICS   = 16;
 inline constexpr size_t MAX_OVERRIDES = 32;
-inline constexpr size_t MAX_NMIS = 32;
+inline constexpr size_t MAX_NMIS      = 32;
 
 // LapicNmi::acpi_uid for "all processors" (MADT type 4 uid 0xFF and type 0xA
 // uid 0xFFFFFFFF are both stored as this value).
@@ -70,7 +70,7 @@ struct Tables {
     char oem[7];  // NUL-terminated OEMID
 };
 
-enum class [[nodiscard]] Error {
+enum class [[nodiscard]] Error{
     Ok,
     NullPointer,
     RsdpTruncated,
@@ -103,8 +103,7 @@ enum class [[nodiscard]] Error {
 [[nodiscard]] Error find_rsdp_in_bios(const PhysMem&, uint64_t& rsdp_phys);
 // The index-th table with signature sig. Prefers the XSDT; validates the root's
 // and the found table's signature, length and checksum.
-[[nodiscard]] Error find_table(const PhysMem&, const Tables&, const char sig[4], uint64_t& phys,
-                               size_t index = 0);
+[[nodiscard]] Error find_table(const PhysMem&, const Tables&, const char sig[4], uint64_t& phys, size_t index = 0);
 // Checks a complete table in memory: header fits, length <= len, checksum.
 [[nodiscard]] Error check_table(const uint8_t* table, size_t len);
 // Types 0 (LAPIC), 1 (IOAPIC), 2 (ISO), 4 (LAPIC NMI), 5 (LAPIC address
@@ -128,8 +127,7 @@ struct Mcfg {
 // named by the FADT. Keeps going past a broken table and returns the first
 // error seen, so a dump shows as much as the firmware offers.
 [[nodiscard]] Error for_each_table(const PhysMem&, const Tables&,
-                                   void (*fn)(void* ctx, const char sig[4], uint64_t phys, uint32_t len),
-                                   void* ctx);
+                                   void (*fn)(void* ctx, const char sig[4], uint64_t phys, uint32_t len), void* ctx);
 const char* to_string(Error);
 
 }  // namespace natsume::acpi

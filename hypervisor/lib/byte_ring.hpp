@@ -14,7 +14,10 @@ public:
 
     // Appends all n bytes, or none when they do not fit (dropped_ grows by n).
     bool push(const char* s, size_t n) {
-        if (n > cap_ - used()) { dropped_ += n; return false; }
+        if (n > cap_ - used()) {
+            dropped_ += n;
+            return false;
+        }
         for (size_t i = 0; i < n; i++) buf_[(head_ + i) % cap_] = s[i];
         head_ += n;
         return true;
@@ -29,12 +32,16 @@ public:
     size_t used() const { return static_cast<size_t>(head_ - tail_); }
     bool empty() const { return head_ == tail_; }
     // Bytes dropped since the last call.
-    uint64_t take_dropped() { uint64_t d = dropped_; dropped_ = 0; return d; }
+    uint64_t take_dropped() {
+        uint64_t d = dropped_;
+        dropped_   = 0;
+        return d;
+    }
 
 private:
     char* buf_;
     size_t cap_;
-    uint64_t head_ = 0, tail_ = 0;   // total bytes in and out; never wrap in practice
+    uint64_t head_ = 0, tail_ = 0;  // total bytes in and out; never wrap in practice
     uint64_t dropped_ = 0;
 };
 

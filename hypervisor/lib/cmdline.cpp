@@ -8,7 +8,10 @@ const char* find_word(const char* cmdline, const char* word, char terminator) {
         if (p != cmdline && p[-1] != ' ') continue;
         const char* q = p;
         const char* w = word;
-        while (*w && *q == *w) { q++; w++; }
+        while (*w && *q == *w) {
+            q++;
+            w++;
+        }
         if (*w == 0 && (*q == terminator || (terminator == ' ' && *q == 0))) return q;
     }
     return nullptr;

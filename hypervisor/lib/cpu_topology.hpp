@@ -10,13 +10,13 @@
 namespace natsume::topology {
 
 struct Leaves {
-    uint32_t max_leaf;               // CPUID 0 EAX
-    uint32_t l1_ebx, l1_edx;         // CPUID 1
-    uint32_t l4_eax;                 // CPUID 4 subleaf 0
-    uint32_t lb_eax, lb_ebx, lb_ecx; // CPUID 0xB subleaf 0
+    uint32_t max_leaf;                // CPUID 0 EAX
+    uint32_t l1_ebx, l1_edx;          // CPUID 1
+    uint32_t l4_eax;                  // CPUID 4 subleaf 0
+    uint32_t lb_eax, lb_ebx, lb_ecx;  // CPUID 0xB subleaf 0
 };
 
-constexpr uint32_t HTT = 1u << 28;
+constexpr uint32_t HTT            = 1u << 28;
 constexpr uint32_t LEVEL_TYPE_SMT = 1;
 
 constexpr uint8_t ceil_log2(uint32_t n) {
@@ -30,7 +30,7 @@ constexpr uint8_t smt_shift(const Leaves& l) {
         return static_cast<uint8_t>(l.lb_eax & 0x1f);
     if (!(l.l1_edx & HTT)) return 0;
     uint32_t logical = (l.l1_ebx >> 16) & 0xff;
-    uint32_t cores = l.max_leaf >= 4 ? ((l.l4_eax >> 26) & 0x3f) + 1 : 1;
+    uint32_t cores   = l.max_leaf >= 4 ? ((l.l4_eax >> 26) & 0x3f) + 1 : 1;
     if (logical <= cores) return 0;
     return ceil_log2(logical / cores);
 }

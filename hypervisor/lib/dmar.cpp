@@ -10,7 +10,7 @@ constexpr size_t HAW_OFFSET = 36, FLAGS_OFFSET = 37;
 constexpr uint16_t TYPE_DRHD = 0, TYPE_RMRR = 1;
 constexpr size_t DRHD_FIXED = 16, RMRR_FIXED = 24;
 constexpr size_t SCOPE_FIXED = 6;
-constexpr uint64_t PAGE = 4096;
+constexpr uint64_t PAGE      = 4096;
 
 uint16_t le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
 uint32_t le32(const uint8_t* p) { return le16(p) | static_cast<uint32_t>(le16(p + 2)) << 16; }
@@ -39,7 +39,7 @@ Error parse_scopes(const uint8_t* p, const uint8_t* end, Dmar& out, size_t& firs
         if (depth > MAX_PATH_DEPTH) return Error::PathTooDeep;
         if (out.scope_count == MAX_SCOPES) return Error::TooManyScopes;
         Scope& s = out.scopes[out.scope_count++];
-        s = Scope{static_cast<ScopeType>(p[0]), p[4], p[5], static_cast<uint8_t>(depth), {}};
+        s        = Scope{static_cast<ScopeType>(p[0]), p[4], p[5], static_cast<uint8_t>(depth), {}};
         for (size_t i = 0; i < depth; i++) s.path[i] = PathElement{p[6 + 2 * i], p[7 + 2 * i]};
         count++;
         p += len;
@@ -75,19 +75,22 @@ Error parse_rmrr(const uint8_t* p, size_t len, Dmar& out) {
 }  // namespace
 
 Error parse(const uint8_t* t, size_t len, Dmar& out) {
-    out = Dmar{};
+    out     = Dmar{};
     Error e = check_header(t, len);
     if (e != Error::Ok) return e;
-    uint32_t total = le32(t + 4);
+    uint32_t total         = le32(t + 4);
     out.host_address_width = static_cast<uint8_t>(t[HAW_OFFSET] + 1);
-    out.flags = t[FLAGS_OFFSET];
+    out.flags              = t[FLAGS_OFFSET];
     for (size_t off = HEADER_LEN; off < total;) {
         if (total - off < 4) return Error::StructTruncated;
         uint16_t type = le16(t + off), slen = le16(t + off + 2);
         if (slen < 4 || slen > total - off) return Error::StructBadLength;
-        if (type == TYPE_DRHD) e = parse_drhd(t + off, slen, out);
-        else if (type == TYPE_RMRR) e = parse_rmrr(t + off, slen, out);
-        else out.skipped++;
+        if (type == TYPE_DRHD)
+            e = parse_drhd(t + off, slen, out);
+        else if (type == TYPE_RMRR)
+            e = parse_rmrr(t + off, slen, out);
+        else
+            out.skipped++;
         if (e != Error::Ok) return e;
         off += slen;
     }
@@ -113,11 +116,11 @@ PathError resolve_path(const Scope& s, ConfigRead8 read, void* ctx, Bdf& out) {
         if ((read(ctx, bus, el.device, el.function, HEADER_TYPE) & 0x7f) != HEADER_TYPE_BRIDGE)
             return PathError::NotABridge;
         uint8_t secondary = read(ctx, bus, el.device, el.function, SECONDARY_BUS);
-        uint8_t primary = read(ctx, bus, el.device, el.function, PRIMARY_BUS);
+        uint8_t primary   = read(ctx, bus, el.device, el.function, PRIMARY_BUS);
         if (secondary == 0 || secondary == 0xff || secondary <= primary) return PathError::BridgeNoBus;
         bus = secondary;
     }
-    return PathError::EmptyPath;   // unreachable: the loop returns at the last element
+    return PathError::EmptyPath;  // unreachable: the loop returns at the last element
 }
 
 int unit_for(const Dmar& d, uint16_t segment, Bdf bdf, ConfigRead8 read, void* ctx) {
@@ -125,7 +128,10 @@ int unit_for(const Dmar& d, uint16_t segment, Bdf bdf, ConfigRead8 read, void* c
     for (size_t u = 0; u < d.unit_count; u++) {
         const Unit& unit = d.units[u];
         if (unit.segment != segment) continue;
-        if (unit.include_pci_all()) { catch_all = static_cast<int>(u); continue; }
+        if (unit.include_pci_all()) {
+            catch_all = static_cast<int>(u);
+            continue;
+        }
         for (size_t i = 0; i < unit.scope_count; i++) {
             const Scope& s = d.scopes[unit.first_scope + i];
             Bdf got{};
@@ -148,7 +154,8 @@ const char* to_string(Error e) {
     case Error::StructBadLength: return "remapping structure length too small or past the table";
     case Error::ScopeBadLength: return "device scope length malformed or past its structure";
     case Error::PathTooDeep: return "device scope path deeper than supported";
-    case Error::RmrrBadRange: return "RMRR base/limit not 4 KiB aligned, limit below base, or limit at the top of the address space";
+    case Error::RmrrBadRange:
+        return "RMRR base/limit not 4 KiB aligned, limit below base, or limit at the top of the address space";
     case Error::TooManyUnits: return "more remapping units than supported";
     case Error::TooManyRmrrs: return "more RMRRs than supported";
     case Error::TooManyScopes: return "more device scopes than supported";

@@ -14,23 +14,23 @@
 
 namespace natsume::dmar {
 
-inline constexpr size_t MAX_UNITS = 8;
-inline constexpr size_t MAX_RMRRS = 16;
-inline constexpr size_t MAX_SCOPES = 96;
+inline constexpr size_t MAX_UNITS      = 8;
+inline constexpr size_t MAX_RMRRS      = 16;
+inline constexpr size_t MAX_SCOPES     = 96;
 inline constexpr size_t MAX_PATH_DEPTH = 8;
 
 // DMAR flags (8.1) and DRHD flags (8.3).
-inline constexpr uint8_t DMAR_INTR_REMAP = 1u << 0;
-inline constexpr uint8_t DMAR_X2APIC_OPT_OUT = 1u << 1;
+inline constexpr uint8_t DMAR_INTR_REMAP      = 1u << 0;
+inline constexpr uint8_t DMAR_X2APIC_OPT_OUT  = 1u << 1;
 inline constexpr uint8_t DRHD_INCLUDE_PCI_ALL = 1u << 0;
 
 // Device scope entry types (8.3.1, Table 8-2).
 enum class ScopeType : uint8_t {
-    PciEndpoint = 1,
+    PciEndpoint     = 1,
     PciSubHierarchy = 2,
-    Ioapic = 3,
-    Hpet = 4,
-    AcpiNamespace = 5,
+    Ioapic          = 3,
+    Hpet            = 4,
+    AcpiNamespace   = 5,
 };
 
 struct PathElement {
@@ -40,9 +40,9 @@ struct PathElement {
 
 struct Scope {
     ScopeType type;
-    uint8_t enumeration_id;   // IOAPIC id / HPET number / ACPI device number
+    uint8_t enumeration_id;  // IOAPIC id / HPET number / ACPI device number
     uint8_t start_bus;
-    uint8_t depth;            // path elements used
+    uint8_t depth;  // path elements used
     PathElement path[MAX_PATH_DEPTH];
 };
 
@@ -51,7 +51,7 @@ struct Scope {
 struct Unit {
     uint8_t flags;
     uint16_t segment;
-    uint64_t base;            // register base, 4 KiB aligned
+    uint64_t base;  // register base, 4 KiB aligned
     size_t first_scope, scope_count;
     bool include_pci_all() const { return (flags & DRHD_INCLUDE_PCI_ALL) != 0; }
 };
@@ -65,7 +65,7 @@ struct Rmrr {
 };
 
 struct Dmar {
-    uint8_t host_address_width;   // bits, i.e. the table's HAW field + 1
+    uint8_t host_address_width;  // bits, i.e. the table's HAW field + 1
     uint8_t flags;
     Unit units[MAX_UNITS];
     size_t unit_count;
@@ -73,21 +73,21 @@ struct Dmar {
     size_t rmrr_count;
     Scope scopes[MAX_SCOPES];
     size_t scope_count;
-    size_t skipped;               // ATSR, RHSA, ANDD, SATC and unknown types
+    size_t skipped;  // ATSR, RHSA, ANDD, SATC and unknown types
 };
 
-enum class [[nodiscard]] Error {
+enum class [[nodiscard]] Error{
     Ok,
     NullPointer,
-    TooShort,            // buffer shorter than the 48-byte DMAR header
+    TooShort,  // buffer shorter than the 48-byte DMAR header
     BadSignature,
-    BadLength,           // header length below 48 or beyond the buffer
+    BadLength,  // header length below 48 or beyond the buffer
     Checksum,
-    StructTruncated,     // a remapping structure header runs past the table
-    StructBadLength,     // zero, below its type's minimum, or past the table
-    ScopeBadLength,      // a device scope shorter than 6, odd path bytes, or past its structure
+    StructTruncated,  // a remapping structure header runs past the table
+    StructBadLength,  // zero, below its type's minimum, or past the table
+    ScopeBadLength,   // a device scope shorter than 6, odd path bytes, or past its structure
     PathTooDeep,
-    RmrrBadRange,        // base/limit+1 not 4 KiB aligned, or limit below base
+    RmrrBadRange,  // base/limit+1 not 4 KiB aligned, or limit below base
     TooManyUnits,
     TooManyRmrrs,
     TooManyScopes,
@@ -103,12 +103,11 @@ using Bdf = pci::Bdf;
 // as PCI does.
 using ConfigRead8 = uint8_t (*)(void* ctx, uint8_t bus, uint8_t device, uint8_t function, uint16_t offset);
 
-enum class [[nodiscard]] PathError {
-    Ok,
-    EmptyPath,
-    BadElement,          // device > 31 or function > 7
-    NotABridge,          // an intermediate element is not a PCI-to-PCI bridge (header type 1)
-    BridgeNoBus,         // bridge secondary bus is 0 or not above its primary
+enum class [[nodiscard]] PathError{
+    Ok,          EmptyPath,
+    BadElement,   // device > 31 or function > 7
+    NotABridge,   // an intermediate element is not a PCI-to-PCI bridge (header type 1)
+    BridgeNoBus,  // bridge secondary bus is 0 or not above its primary
 };
 const char* to_string(PathError);
 

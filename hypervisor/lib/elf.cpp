@@ -11,10 +11,9 @@ constexpr size_t EI_CLASS = 4, EI_DATA = 5, EI_VERSION = 6;
 constexpr uint8_t CLASS64 = 2, DATA_LSB = 1, VERSION_CURRENT = 1;
 constexpr size_t E_TYPE = 16, E_MACHINE = 18, E_VERSION = 20, E_ENTRY = 24, E_PHOFF = 32;
 constexpr size_t E_PHENTSIZE = 54, E_PHNUM = 56;
-constexpr uint16_t TYPE_EXEC = 2;
+constexpr uint16_t TYPE_EXEC      = 2;
 constexpr uint16_t kMachineX86_64 = 62;
-constexpr size_t P_TYPE = 0, P_FLAGS = 4, P_OFFSET = 8, P_VADDR = 16, P_PADDR = 24, P_FILESZ = 32,
-                 P_MEMSZ = 40;
+constexpr size_t P_TYPE = 0, P_FLAGS = 4, P_OFFSET = 8, P_VADDR = 16, P_PADDR = 24, P_FILESZ = 32, P_MEMSZ = 40;
 constexpr uint32_t PT_LOAD = 1;
 
 template <typename T>
@@ -34,8 +33,7 @@ Error check_ident(const uint8_t* d, size_t size) {
     if (d[0] != 0x7F || d[1] != 'E' || d[2] != 'L' || d[3] != 'F') return Error::BadMagic;
     if (d[EI_CLASS] != CLASS64) return Error::NotElf64;
     if (d[EI_DATA] != DATA_LSB) return Error::NotLittleEndian;
-    if (d[EI_VERSION] != VERSION_CURRENT || read<uint32_t>(d + E_VERSION) != VERSION_CURRENT)
-        return Error::BadVersion;
+    if (d[EI_VERSION] != VERSION_CURRENT || read<uint32_t>(d + E_VERSION) != VERSION_CURRENT) return Error::BadVersion;
     if (read<uint16_t>(d + E_TYPE) != TYPE_EXEC) return Error::NotExecutable;
     if (read<uint16_t>(d + E_MACHINE) != kMachineX86_64) return Error::WrongMachine;
     return Error::Ok;
@@ -76,9 +74,9 @@ Error parse(const uint8_t* data, size_t size, Image& out) {
     __builtin_memset(&out, 0, sizeof out);
     if (data == nullptr) return Error::NullPointer;
     if (Error e = check_ident(data, size); e != Error::Ok) return e;
-    const uint64_t phoff = read<uint64_t>(data + E_PHOFF);
+    const uint64_t phoff     = read<uint64_t>(data + E_PHOFF);
     const uint16_t phentsize = read<uint16_t>(data + E_PHENTSIZE);
-    const uint16_t phnum = read<uint16_t>(data + E_PHNUM);
+    const uint16_t phnum     = read<uint16_t>(data + E_PHNUM);
     if (phentsize < PHDR_SIZE) return Error::BadPhdrSize;
     // phnum * phentsize < 2^32, so the product cannot wrap.
     if (!inside(phoff, uint64_t{phnum} * phentsize, size)) return Error::PhdrsOutsideFile;
@@ -118,7 +116,7 @@ Error load(const Image& img, const uint8_t* data, size_t size, uint8_t* dest, ui
     }
     for (size_t i = 0; i < img.segment_count; ++i) {
         const Segment& s = img.segments[i];
-        uint8_t* at = dest + s.paddr;
+        uint8_t* at      = dest + s.paddr;
         __builtin_memcpy(at, data + s.offset, s.file_size);
         __builtin_memset(at + s.file_size, 0, s.mem_size - s.file_size);
     }
@@ -134,7 +132,8 @@ const char* to_string(Error e) {
     case Error::NotElf64: return "The ELF file is not 64-bit (ELFCLASS64).";
     case Error::NotLittleEndian: return "The ELF file is not little-endian.";
     case Error::BadVersion: return "The ELF file has an unknown ELF version.";
-    case Error::NotExecutable: return "The ELF file is not a static executable (ET_EXEC); relocatable and PIE files are not loaded.";
+    case Error::NotExecutable:
+        return "The ELF file is not a static executable (ET_EXEC); relocatable and PIE files are not loaded.";
     case Error::WrongMachine: return "The ELF file is not for x86-64 (EM_X86_64).";
     case Error::BadPhdrSize: return "The ELF program header entry size is smaller than 56 bytes.";
     case Error::PhdrsOutsideFile: return "The ELF program header table lies outside the file.";
@@ -142,7 +141,8 @@ const char* to_string(Error e) {
     case Error::NoLoadableSegments: return "The ELF file has no loadable (PT_LOAD) segment.";
     case Error::SegmentOutsideFile: return "An ELF segment's file bytes lie outside the file.";
     case Error::FileSizeExceedsMemSize: return "An ELF segment's file size is larger than its memory size.";
-    case Error::SegmentOverflow: return "An ELF segment's address plus size wraps past the end of the 64-bit address space.";
+    case Error::SegmentOverflow:
+        return "An ELF segment's address plus size wraps past the end of the 64-bit address space.";
     case Error::EntryNotExecutable: return "The ELF entry point is not inside a loaded executable segment.";
     case Error::SegmentBelowMinimum: return "An ELF segment starts below the lowest address a partition image may use.";
     case Error::SegmentAboveLimit: return "An ELF segment ends above the partition's RAM.";

@@ -20,14 +20,14 @@ struct Segment {
 };
 
 struct Image {
-    uint64_t entry;  // e_entry, a virtual address
+    uint64_t entry;                  // e_entry, a virtual address
     Segment segments[MAX_SEGMENTS];  // PT_LOAD with mem_size > 0, in file order
     size_t segment_count;
     uint64_t lowest, highest;  // paddr range covered by PT_LOAD, highest exclusive
     uint64_t entry_paddr;      // entry translated through the segment that holds it
 };
 
-enum class [[nodiscard]] Error {
+enum class [[nodiscard]] Error{
     Ok,
     NullPointer,
     TooSmall,

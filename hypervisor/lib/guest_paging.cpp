@@ -4,10 +4,10 @@ namespace natsume::gpt {
 namespace {
 
 // Paging-structure entry bits (SDM Vol. 3A 4.5.4, tables 4-15 to 4-20).
-constexpr uint64_t PRESENT = 1ull << 0;
-constexpr uint64_t WRITABLE = 1ull << 1;
-constexpr uint64_t USER = 1ull << 2;
-constexpr uint64_t PAGE_SIZE = 1ull << 7;
+constexpr uint64_t PRESENT         = 1ull << 0;
+constexpr uint64_t WRITABLE        = 1ull << 1;
+constexpr uint64_t USER            = 1ull << 2;
+constexpr uint64_t PAGE_SIZE       = 1ull << 7;
 constexpr uint64_t EXECUTE_DISABLE = 1ull << 63;
 // Bits 51:12 hold a physical address; bits 62:52 are ignored (or protection
 // keys), so only 51:MAXPHYADDR are reserved in every entry.
@@ -44,7 +44,7 @@ Error check_entry(uint64_t entry, unsigned level, uint64_t reserved, Step& s) {
     if ((entry & PRESENT) == 0) return Error::NotPresent;
     if (entry & reserved) return Error::ReservedBit;
     s.entry = entry;
-    s.leaf = level == 1 || (level <= 3 && (entry & PAGE_SIZE));
+    s.leaf  = level == 1 || (level <= 3 && (entry & PAGE_SIZE));
     if (level == 4 && (entry & PAGE_SIZE)) return Error::ReservedBit;
     s.page_size = level == 3 ? PAGE1_G : level == 2 ? PAGE2_M : PAGE4_K;
     if (!s.leaf || level == 1) return Error::Ok;
@@ -66,15 +66,15 @@ Error walk(uint64_t cr3, uint64_t linear, const PhysRead& mem, Walk& out, uint8_
     if (!canonical(linear)) return Error::NonCanonical;
     if (mem.read64 == nullptr) return Error::ReadFailed;
     const uint64_t reserved = reserved_address_bits(maxphyaddr);
-    uint64_t table = cr3 & bits(ADDRESS_TOP - 1, 12);
+    uint64_t table          = cr3 & bits(ADDRESS_TOP - 1, 12);
     bool writable = true, user = true, executable = true;
     for (unsigned level = 4; level >= 1; --level) {
         uint64_t entry = 0;
         if (!mem.read64(mem.ctx, table + 8ull * index_at(linear, level), entry)) return Error::ReadFailed;
         Step s{};
         if (Error e = check_entry(entry, level, reserved, s); e != Error::Ok) return e;
-        writable = writable && (entry & WRITABLE);
-        user = user && (entry & USER);
+        writable   = writable && (entry & WRITABLE);
+        user       = user && (entry & USER);
         executable = executable && !(entry & EXECUTE_DISABLE);
         if (s.leaf) {
             out = {frame(s) | (linear & (s.page_size - 1)), s.page_size, writable, user, executable};
@@ -88,7 +88,7 @@ Error walk(uint64_t cr3, uint64_t linear, const PhysRead& mem, Walk& out, uint8_
 Error translate(uint64_t cr3, uint64_t linear, const PhysRead& mem, uint64_t& gpa, uint8_t maxphyaddr) {
     Walk w{};
     const Error e = walk(cr3, linear, mem, w, maxphyaddr);
-    gpa = w.gpa;
+    gpa           = w.gpa;
     return e;
 }
 
@@ -100,7 +100,7 @@ size_t copy_phys(const PhysRead& mem, uint64_t gpa, uint8_t* out, size_t len) {
     size_t done = 0;
     while (done < len) {
         const uint64_t at = gpa + done;
-        uint64_t q = 0;
+        uint64_t q        = 0;
         if (!mem.read64(mem.ctx, at & ~7ull, q)) break;
         for (size_t off = at & 7; off < 8 && done < len; ++off) out[done++] = static_cast<uint8_t>(q >> (8 * off));
     }
@@ -114,11 +114,11 @@ Error fetch(uint64_t cr3, uint64_t linear, uint8_t* out, size_t len, const PhysR
     fetched = 0;
     while (fetched < len) {
         const uint64_t at = linear + fetched;
-        uint64_t gpa = 0;
+        uint64_t gpa      = 0;
         if (Error e = translate(cr3, at, mem, gpa, maxphyaddr); e != Error::Ok) return e;
         const size_t in_page = static_cast<size_t>(PAGE4_K - (at & (PAGE4_K - 1)));
-        const size_t chunk = len - fetched < in_page ? len - fetched : in_page;
-        const size_t copied = copy_phys(mem, gpa, out + fetched, chunk);
+        const size_t chunk   = len - fetched < in_page ? len - fetched : in_page;
+        const size_t copied  = copy_phys(mem, gpa, out + fetched, chunk);
         fetched += copied;
         if (copied != chunk) return Error::ReadFailed;
     }
@@ -127,11 +127,11 @@ Error fetch(uint64_t cr3, uint64_t linear, uint8_t* out, size_t len, const PhysR
 
 const char* to_string(Error e) {
     switch (e) {
-        case Error::Ok: return "ok";
-        case Error::NonCanonical: return "non-canonical linear address";
-        case Error::NotPresent: return "page not present";
-        case Error::ReservedBit: return "reserved bit set in a paging entry";
-        case Error::ReadFailed: return "paging structure outside guest memory";
+    case Error::Ok: return "ok";
+    case Error::NonCanonical: return "non-canonical linear address";
+    case Error::NotPresent: return "page not present";
+    case Error::ReservedBit: return "reserved bit set in a paging entry";
+    case Error::ReadFailed: return "paging structure outside guest memory";
     }
     return "unknown error";
 }

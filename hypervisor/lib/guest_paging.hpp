@@ -12,7 +12,7 @@
 
 namespace natsume::gpt {
 
-enum class [[nodiscard]] Error : uint8_t {
+enum class [[nodiscard]] Error : uint8_t{
     Ok,
     NonCanonical,  // bits 63:47 of the linear address are not all equal
     NotPresent,    // an entry on the walk has P = 0
@@ -49,8 +49,7 @@ struct Walk {
 // every page the range touches. `fetched` is how many bytes were copied: on
 // error it is the prefix that was readable, so an instruction that ends
 // before an unmapped page can still be decoded from it.
-[[nodiscard]] Error fetch(uint64_t cr3, uint64_t linear, uint8_t* out, size_t len,
-                          const PhysRead& mem, size_t& fetched,
+[[nodiscard]] Error fetch(uint64_t cr3, uint64_t linear, uint8_t* out, size_t len, const PhysRead& mem, size_t& fetched,
                           uint8_t maxphyaddr = DEFAULT_MAX_PHYS_ADDR);
 
 const char* to_string(Error);

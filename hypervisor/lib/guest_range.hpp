@@ -18,8 +18,7 @@ constexpr bool guest_range_ok(uint64_t ram_size, uint64_t gpa, uint64_t len) {
 // its natural alignment (align is a power of two), e.g. a guest page-table
 // entry or a structure a hypercall fills in.
 constexpr bool guest_aligned_range_ok(uint64_t ram_size, uint64_t gpa, uint64_t len, uint64_t align) {
-    return align != 0 && (align & (align - 1)) == 0 && (gpa & (align - 1)) == 0 &&
-           guest_range_ok(ram_size, gpa, len);
+    return align != 0 && (align & (align - 1)) == 0 && (gpa & (align - 1)) == 0 && guest_range_ok(ram_size, gpa, len);
 }
 
 // NATSUME_HC_CONSOLE_WRITE's arguments (include/natsume/hypercall.h):

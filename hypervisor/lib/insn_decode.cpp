@@ -34,11 +34,11 @@ struct Cursor {
 };
 
 struct Prefixes {
-    bool operand_16 = false;
-    bool address_32 = false;
-    uint8_t rex = 0;
+    bool operand_16  = false;
+    bool address_32  = false;
+    uint8_t rex      = 0;
     bool rex_present = false;
-    Segment segment = Segment::Default;
+    Segment segment  = Segment::Default;
 };
 
 // Consumes legacy prefixes and a REX byte. A REX byte counts only when the
@@ -49,26 +49,26 @@ Error read_prefixes(Cursor& c, Prefixes& p) {
         if (Error e = c.need(1); e != Error::Ok) return e;
         const uint8_t b = c.bytes[c.pos];
         if (is_rex(b)) {
-            p.rex = b;
+            p.rex         = b;
             p.rex_present = true;
             ++c.pos;
             continue;
         }
         switch (b) {
-            case LOCK: return Error::LockPrefix;
-            case REPNE:
-            case REP: return Error::RepPrefix;
-            case OPERAND_SIZE: p.operand_16 = true; break;
-            case ADDRESS_SIZE: p.address_32 = true; break;
-            case SEG_FS: p.segment = Segment::Fs; break;
-            case SEG_GS: p.segment = Segment::Gs; break;
-            case SEG_CS:
-            case SEG_SS:
-            case SEG_DS:
-            case SEG_ES: p.segment = Segment::Default; break;
-            default: return Error::Ok;
+        case LOCK: return Error::LockPrefix;
+        case REPNE:
+        case REP: return Error::RepPrefix;
+        case OPERAND_SIZE: p.operand_16 = true; break;
+        case ADDRESS_SIZE: p.address_32 = true; break;
+        case SEG_FS: p.segment = Segment::Fs; break;
+        case SEG_GS: p.segment = Segment::Gs; break;
+        case SEG_CS:
+        case SEG_SS:
+        case SEG_DS:
+        case SEG_ES: p.segment = Segment::Default; break;
+        default: return Error::Ok;
         }
-        p.rex = 0;
+        p.rex         = 0;
         p.rex_present = false;
         ++c.pos;
     }
@@ -94,40 +94,40 @@ struct Form {
 bool one_byte_form(uint8_t op, const Prefixes& p, Form& f) {
     const uint8_t osz = operand_size(p);
     switch (op) {
-        case 0x88: f = {true, 1, 1, Operand::Register, 0, false, false, false, false}; return true;
-        case 0x89: f = {true, osz, osz, Operand::Register, 0, false, false, false, false}; return true;
-        case 0x8A: f = {false, 1, 1, Operand::Register, 0, false, false, false, false}; return true;
-        case 0x8B: f = {false, osz, osz, Operand::Register, 0, false, false, false, false}; return true;
-        case 0xC6: f = {true, 1, 1, Operand::Immediate, 1, false, false, true, false}; return true;
-        case 0xC7: {
-            // MOV r/m64, imm32 sign-extends the immediate (SDM Vol. 2B, MOV).
-            const uint8_t imm = osz == 2 ? 2 : 4;
-            f = {true, osz, osz, Operand::Immediate, imm, false, false, true, false};
-            return true;
-        }
-        // MOV AL/eAX <-> moffs (SDM Vol. 2B, MOV: A0-A3); bit 1 is the direction.
-        case 0xA0:
-        case 0xA2: f = {op == 0xA2, 1, 1, Operand::Register, 0, false, false, false, true}; return true;
-        case 0xA1:
-        case 0xA3: f = {op == 0xA3, osz, osz, Operand::Register, 0, false, false, false, true}; return true;
-        case 0x63: {
-            // MOVSXD: only REX.W widens; without it the form is a plain move.
-            const bool widen = osz == 8;
-            const uint8_t msz = widen ? 4 : osz;
-            f = {false, msz, osz, Operand::Register, 0, false, widen, false, false};
-            return true;
-        }
-        default: return false;
+    case 0x88: f = {true, 1, 1, Operand::Register, 0, false, false, false, false}; return true;
+    case 0x89: f = {true, osz, osz, Operand::Register, 0, false, false, false, false}; return true;
+    case 0x8A: f = {false, 1, 1, Operand::Register, 0, false, false, false, false}; return true;
+    case 0x8B: f = {false, osz, osz, Operand::Register, 0, false, false, false, false}; return true;
+    case 0xC6: f = {true, 1, 1, Operand::Immediate, 1, false, false, true, false}; return true;
+    case 0xC7: {
+        // MOV r/m64, imm32 sign-extends the immediate (SDM Vol. 2B, MOV).
+        const uint8_t imm = osz == 2 ? 2 : 4;
+        f                 = {true, osz, osz, Operand::Immediate, imm, false, false, true, false};
+        return true;
+    }
+    // MOV AL/eAX <-> moffs (SDM Vol. 2B, MOV: A0-A3); bit 1 is the direction.
+    case 0xA0:
+    case 0xA2: f = {op == 0xA2, 1, 1, Operand::Register, 0, false, false, false, true}; return true;
+    case 0xA1:
+    case 0xA3: f = {op == 0xA3, osz, osz, Operand::Register, 0, false, false, false, true}; return true;
+    case 0x63: {
+        // MOVSXD: only REX.W widens; without it the form is a plain move.
+        const bool widen  = osz == 8;
+        const uint8_t msz = widen ? 4 : osz;
+        f                 = {false, msz, osz, Operand::Register, 0, false, widen, false, false};
+        return true;
+    }
+    default: return false;
     }
 }
 
 bool two_byte_form(uint8_t op, const Prefixes& p, Form& f) {
     const uint8_t osz = operand_size(p);
-    const bool zero = op == 0xB6 || op == 0xB7;
-    const bool sign = op == 0xBE || op == 0xBF;
+    const bool zero   = op == 0xB6 || op == 0xB7;
+    const bool sign   = op == 0xBE || op == 0xBF;
     if (!zero && !sign) return false;
     const uint8_t msz = (op & 1) ? 2 : 1;
-    f = {false, msz, osz, Operand::Register, 0, zero, sign, false, false};
+    f                 = {false, msz, osz, Operand::Register, 0, zero, sign, false, false};
     return true;
 }
 
@@ -139,13 +139,13 @@ Error read_modrm(Cursor& c, const Prefixes& p, uint8_t& reg_field, MemOperand& m
     const uint8_t mod = modrm >> 6, rm = modrm & 7;
     reg_field = static_cast<uint8_t>(((modrm >> 3) & 7) | ((p.rex & REX_R) ? 8 : 0));
     if (mod == 3) return Error::RegisterOperand;
-    m = {NO_REGISTER, NO_REGISTER, 1, 0, false, p.address_32};
+    m                = {NO_REGISTER, NO_REGISTER, 1, 0, false, p.address_32};
     size_t disp_size = mod == 1 ? 1 : mod == 2 ? 4 : 0;
     if (rm == 4) {
         if (Error e = c.need(1); e != Error::Ok) return e;
-        const uint8_t sib = c.take();
+        const uint8_t sib   = c.take();
         const uint8_t index = static_cast<uint8_t>(((sib >> 3) & 7) | ((p.rex & REX_X) ? 8 : 0));
-        m.scale = static_cast<uint8_t>(1u << (sib >> 6));
+        m.scale             = static_cast<uint8_t>(1u << (sib >> 6));
         if (index != 4) m.index = index;  // 100b without REX.X means "no index"
         if ((sib & 7) == 5 && mod == 0) {
             disp_size = 4;  // no base, disp32
@@ -154,7 +154,7 @@ Error read_modrm(Cursor& c, const Prefixes& p, uint8_t& reg_field, MemOperand& m
         }
     } else if (rm == 5 && mod == 0) {
         m.rip_relative = true;  // REX.B does not change this (2.2.1.6)
-        disp_size = 4;
+        disp_size      = 4;
     } else {
         m.base = static_cast<uint8_t>(rm | ((p.rex & REX_B) ? 8 : 0));
     }
@@ -175,7 +175,7 @@ uint64_t low_mask(uint8_t bytes) { return bytes >= 8 ? ~0ull : (1ull << (8u * by
 
 // AH, CH, DH, BH exist only without any REX prefix (SDM Vol. 2A 3.7.2.1).
 void set_register(Decoded& d, uint8_t reg_field, const Prefixes& p, uint8_t reg_size) {
-    d.reg = reg_field;
+    d.reg           = reg_field;
     d.high_byte_reg = reg_size == 1 && !p.rex_present && reg_field >= 4 && reg_field <= 7;
     if (d.high_byte_reg) d.reg = static_cast<uint8_t>(reg_field - 4);
 }
@@ -194,7 +194,7 @@ Error read_opcode(Cursor& c, const Prefixes& p, Decoded& d, Form& f) {
     if (d.opcode == TWO_BYTE_ESCAPE) {
         if (Error e = c.need(1); e != Error::Ok) return e;
         d.two_byte_opcode = true;
-        d.opcode = c.take();
+        d.opcode          = c.take();
         return two_byte_form(d.opcode, p, f) ? Error::Ok : Error::Unsupported;
     }
     return one_byte_form(d.opcode, p, f) ? Error::Ok : Error::Unsupported;
@@ -203,7 +203,7 @@ Error read_opcode(Cursor& c, const Prefixes& p, Decoded& d, Form& f) {
 }  // namespace
 
 Error decode(const uint8_t* bytes, size_t len, Decoded& out) {
-    out = {};
+    out     = {};
     out.reg = NO_REGISTER;
     if (bytes == nullptr) len = 0;
     Cursor c{bytes, len, 0};
@@ -212,30 +212,30 @@ Error decode(const uint8_t* bytes, size_t len, Decoded& out) {
     if (Error e = read_prefixes(c, p); e != Error::Ok) return e;
     if (Error e = read_opcode(c, p, out, f); e != Error::Ok) return e;
     uint8_t reg_field = 0;  // AL/eAX for moffs forms
-    const Error mem = f.moffs ? read_moffs(c, p, out.mem) : read_modrm(c, p, reg_field, out.mem);
+    const Error mem   = f.moffs ? read_moffs(c, p, out.mem) : read_modrm(c, p, reg_field, out.mem);
     if (mem != Error::Ok) return mem;
     if (f.needs_reg_zero && (reg_field & 7) != 0) return Error::Unsupported;
     if (Error e = c.need(f.imm_size); e != Error::Ok) return e;
     if (f.imm_size != 0) out.imm = sign_extend_from(c.take_le(f.imm_size), f.imm_size);
     if (f.src == Operand::Register) set_register(out, reg_field, p, f.reg_size);
-    out.write = f.write;
-    out.size = f.mem_size;
-    out.reg_size = f.src == Operand::Register ? f.reg_size : f.mem_size;
-    out.src_kind = f.src;
+    out.write       = f.write;
+    out.size        = f.mem_size;
+    out.reg_size    = f.src == Operand::Register ? f.reg_size : f.mem_size;
+    out.src_kind    = f.src;
     out.zero_extend = f.zero_extend;
     out.sign_extend = f.sign_extend;
-    out.segment = p.segment;
-    out.length = static_cast<uint8_t>(c.pos);
+    out.segment     = p.segment;
+    out.length      = static_cast<uint8_t>(c.pos);
     return Error::Ok;
 }
 
 uint64_t merge_register(uint64_t old, uint64_t value, uint8_t size, bool high_byte) {
     if (high_byte) return (old & ~0xFF00ull) | ((value & 0xFF) << 8);
     switch (size) {
-        case 1: return (old & ~0xFFull) | (value & 0xFF);
-        case 2: return (old & ~0xFFFFull) | (value & 0xFFFF);
-        case 4: return value & 0xFFFFFFFFull;  // 32-bit destinations clear bits 63:32
-        default: return value;
+    case 1: return (old & ~0xFFull) | (value & 0xFF);
+    case 2: return (old & ~0xFFFFull) | (value & 0xFFFF);
+    case 4: return value & 0xFFFFFFFFull;  // 32-bit destinations clear bits 63:32
+    default: return value;
     }
 }
 
@@ -253,13 +253,13 @@ uint64_t load_result(const Decoded& d, uint64_t old_reg, uint64_t mem_value) {
 
 const char* to_string(Error e) {
     switch (e) {
-        case Error::Ok: return "ok";
-        case Error::Truncated: return "instruction bytes end early";
-        case Error::TooLong: return "instruction longer than 15 bytes";
-        case Error::Unsupported: return "unsupported opcode for MMIO";
-        case Error::LockPrefix: return "LOCK prefix on MMIO";
-        case Error::RepPrefix: return "REP/REPNE prefix on MMIO";
-        case Error::RegisterOperand: return "no memory operand";
+    case Error::Ok: return "ok";
+    case Error::Truncated: return "instruction bytes end early";
+    case Error::TooLong: return "instruction longer than 15 bytes";
+    case Error::Unsupported: return "unsupported opcode for MMIO";
+    case Error::LockPrefix: return "LOCK prefix on MMIO";
+    case Error::RepPrefix: return "REP/REPNE prefix on MMIO";
+    case Error::RegisterOperand: return "no memory operand";
     }
     return "unknown error";
 }

@@ -20,14 +20,14 @@ namespace natsume::insn {
 // SDM Vol. 2A 2.3.11: an instruction is at most 15 bytes long.
 inline constexpr size_t MAX_LENGTH = 15;
 
-enum class [[nodiscard]] Error : uint8_t {
+enum class [[nodiscard]] Error : uint8_t{
     Ok,
-    Truncated,       // the bytes end before the instruction does
-    TooLong,         // more than 15 bytes of prefixes and instruction
-    Unsupported,     // opcode not in the accepted set (Decoded::opcode says which)
-    LockPrefix,      // F0: an atomic MMIO access cannot be emulated as a plain one
-    RepPrefix,       // F2/F3 change the meaning or are reserved for these opcodes
-    RegisterOperand, // ModRM.mod == 3: no memory operand, so it cannot be the faulting access
+    Truncated,        // the bytes end before the instruction does
+    TooLong,          // more than 15 bytes of prefixes and instruction
+    Unsupported,      // opcode not in the accepted set (Decoded::opcode says which)
+    LockPrefix,       // F0: an atomic MMIO access cannot be emulated as a plain one
+    RepPrefix,        // F2/F3 change the meaning or are reserved for these opcodes
+    RegisterOperand,  // ModRM.mod == 3: no memory operand, so it cannot be the faulting access
 };
 
 enum class Operand : uint8_t { Register, Immediate };
@@ -41,31 +41,31 @@ enum class Segment : uint8_t { Default, Fs, Gs };
 inline constexpr uint8_t NO_REGISTER = 0xFF;
 
 struct MemOperand {
-    uint8_t base;         // NO_REGISTER when absent
-    uint8_t index;        // NO_REGISTER when absent
-    uint8_t scale;        // 1, 2, 4 or 8
+    uint8_t base;   // NO_REGISTER when absent
+    uint8_t index;  // NO_REGISTER when absent
+    uint8_t scale;  // 1, 2, 4 or 8
     // With no base, no index and not RIP-relative, disp is an absolute
     // address (for MOV moffs the full 64-bit one).
     int64_t disp;
-    bool rip_relative;    // disp is relative to the next instruction's RIP
-    bool address_32;      // 67 prefix: the effective address wraps at 4 GiB
+    bool rip_relative;  // disp is relative to the next instruction's RIP
+    bool address_32;    // 67 prefix: the effective address wraps at 4 GiB
 };
 
 struct Decoded {
-    uint8_t length;       // bytes to add to RIP after emulation
-    bool write;           // true: guest stores to MMIO; false: guest loads
-    uint8_t size;         // bytes accessed in memory: 1, 2, 4 or 8
-    Operand src_kind;     // for writes: where the stored value comes from
+    uint8_t length;    // bytes to add to RIP after emulation
+    bool write;        // true: guest stores to MMIO; false: guest loads
+    uint8_t size;      // bytes accessed in memory: 1, 2, 4 or 8
+    Operand src_kind;  // for writes: where the stored value comes from
     // The general register read (write) or written (load). When high_byte_reg
     // is set the operand is AH/CH/DH/BH and reg is already the register that
     // holds it (0..3: RAX..RBX), the byte being bits 15:8.
     uint8_t reg;
     bool high_byte_reg;
     // (NO_REGISTER for an Immediate source)
-    uint64_t imm;         // Immediate source, already sign-extended to 64 bits
-    bool zero_extend;     // MOVZX: load widens with zeros into reg_size bytes
-    bool sign_extend;     // MOVSX/MOVSXD: load widens with the sign into reg_size bytes
-    uint8_t reg_size;     // width of the register operand: 1, 2, 4 or 8
+    uint64_t imm;      // Immediate source, already sign-extended to 64 bits
+    bool zero_extend;  // MOVZX: load widens with zeros into reg_size bytes
+    bool sign_extend;  // MOVSX/MOVSXD: load widens with the sign into reg_size bytes
+    uint8_t reg_size;  // width of the register operand: 1, 2, 4 or 8
     Segment segment;
     MemOperand mem;
     // The opcode (after 0F for two-byte opcodes); also filled on Unsupported.

@@ -5,22 +5,22 @@ namespace {
 
 // Tag types, Multiboot2 Specification 2.0 section 3.6.
 enum TagType : uint32_t {
-    TAG_END = 0,
-    TAG_CMDLINE = 1,
+    TAG_END             = 0,
+    TAG_CMDLINE         = 1,
     TAG_BOOTLOADER_NAME = 2,
-    TAG_MODULE = 3,
-    TAG_BASIC_MEMINFO = 4,
-    TAG_MMAP = 6,
-    TAG_EFI64 = 12,
-    TAG_ACPI_OLD = 14,
-    TAG_ACPI_NEW = 15,
-    TAG_LOAD_BASE_ADDR = 21,
+    TAG_MODULE          = 3,
+    TAG_BASIC_MEMINFO   = 4,
+    TAG_MMAP            = 6,
+    TAG_EFI64           = 12,
+    TAG_ACPI_OLD        = 14,
+    TAG_ACPI_NEW        = 15,
+    TAG_LOAD_BASE_ADDR  = 21,
 };
 
-constexpr size_t FIXED_HEADER = 8;  // u32 total_size, u32 reserved
-constexpr size_t TAG_HEADER = 8;    // u32 type, u32 size
-constexpr size_t TAG_ALIGN = 8;     // section 3.6.1: tags start 8-byte aligned
-constexpr size_t MMAP_HEADER = 16;  // tag header + entry_size + entry_version
+constexpr size_t FIXED_HEADER   = 8;   // u32 total_size, u32 reserved
+constexpr size_t TAG_HEADER     = 8;   // u32 type, u32 size
+constexpr size_t TAG_ALIGN      = 8;   // section 3.6.1: tags start 8-byte aligned
+constexpr size_t MMAP_HEADER    = 16;  // tag header + entry_size + entry_version
 constexpr size_t MMAP_ENTRY_MIN = 24;
 
 template <typename T>
@@ -104,8 +104,8 @@ Error parse_tag(const Tag& t, Info& out, bool& seen_cmdline, bool& seen_mmap) {
     case TAG_BASIC_MEMINFO:
         if (t.len < 8) return Error::TagTooSmall;
         out.has_basic_meminfo = true;
-        out.mem_lower_kib = read<uint32_t>(t.data);
-        out.mem_upper_kib = read<uint32_t>(t.data + 4);
+        out.mem_lower_kib     = read<uint32_t>(t.data);
+        out.mem_upper_kib     = read<uint32_t>(t.data + 4);
         return Error::Ok;
     case TAG_MMAP:
         if (seen_mmap) return Error::DuplicateTag;
@@ -128,18 +128,18 @@ Error parse_tag(const Tag& t, Info& out, bool& seen_cmdline, bool& seen_mmap) {
 // Reads the tag header at off; total is already known to fit the buffer.
 Error next_tag(const uint8_t* base, size_t off, size_t total, Tag& t) {
     if (total - off < TAG_HEADER) return Error::TagHeaderTruncated;
-    t.type = read<uint32_t>(base + off);
+    t.type              = read<uint32_t>(base + off);
     const uint32_t size = read<uint32_t>(base + off + 4);
     if (size < TAG_HEADER) return Error::TagTooSmall;
     if (size > total - off) return Error::TagExceedsTotalSize;
     t.data = base + off + TAG_HEADER;
-    t.len = size - TAG_HEADER;
+    t.len  = size - TAG_HEADER;
     return Error::Ok;
 }
 
 void reset(Info& out) {
     __builtin_memset(&out, 0, sizeof out);
-    out.cmdline = "";
+    out.cmdline         = "";
     out.bootloader_name = "";
 }
 
@@ -150,7 +150,7 @@ Error parse(const void* info, size_t max_size, Info& out) {
     if (info == nullptr) return Error::NullInfo;
     if (reinterpret_cast<uintptr_t>(info) % TAG_ALIGN != 0) return Error::Misaligned;
     if (max_size < FIXED_HEADER) return Error::BufferTooSmall;
-    const auto* base = static_cast<const uint8_t*>(info);
+    const auto* base     = static_cast<const uint8_t*>(info);
     const uint32_t total = read<uint32_t>(base);
     if (total < FIXED_HEADER + TAG_HEADER) return Error::TotalSizeTooSmall;
     if (total > max_size) return Error::TotalSizeExceedsBuffer;
@@ -176,19 +176,25 @@ const char* to_string(Error e) {
     case Error::BufferTooSmall: return "The buffer is too small to hold the multiboot2 information header.";
     case Error::TotalSizeTooSmall: return "The multiboot2 total_size is too small to hold even the end tag.";
     case Error::TotalSizeExceedsBuffer: return "The multiboot2 total_size runs past the end of the buffer.";
-    case Error::TagHeaderTruncated: return "A multiboot2 tag header is cut off by total_size (tags misaligned or missing end tag).";
+    case Error::TagHeaderTruncated:
+        return "A multiboot2 tag header is cut off by total_size (tags misaligned or missing end tag).";
     case Error::TagTooSmall: return "A multiboot2 tag is smaller than its type requires.";
     case Error::TagExceedsTotalSize: return "A multiboot2 tag's size runs past total_size.";
     case Error::MissingEndTag: return "The multiboot2 information has no end tag within total_size.";
     case Error::BadEndTag: return "The multiboot2 end tag has a size other than 8.";
-    case Error::StringNotTerminated: return "A multiboot2 string (command line or name) is not NUL-terminated inside its tag.";
+    case Error::StringNotTerminated:
+        return "A multiboot2 string (command line or name) is not NUL-terminated inside its tag.";
     case Error::DuplicateTag: return "A multiboot2 tag that may appear only once appears twice.";
     case Error::ModuleBadRange: return "A multiboot2 module ends before it starts.";
-    case Error::TooManyModules: return "The boot loader passed more multiboot2 modules than the hypervisor can hold (32).";
-    case Error::MemoryMapBadEntrySize: return "The multiboot2 memory map entry_size is below 24 or not a multiple of 8.";
+    case Error::TooManyModules:
+        return "The boot loader passed more multiboot2 modules than the hypervisor can hold (32).";
+    case Error::MemoryMapBadEntrySize:
+        return "The multiboot2 memory map entry_size is below 24 or not a multiple of 8.";
     case Error::MemoryMapBadLength: return "The multiboot2 memory map tag is not a whole number of entries.";
-    case Error::MemoryRangeOverflow: return "A multiboot2 memory map range wraps past the end of the 64-bit address space.";
-    case Error::TooManyMemoryRanges: return "The multiboot2 memory map has more ranges than the hypervisor can hold (128).";
+    case Error::MemoryRangeOverflow:
+        return "A multiboot2 memory map range wraps past the end of the 64-bit address space.";
+    case Error::TooManyMemoryRanges:
+        return "The multiboot2 memory map has more ranges than the hypervisor can hold (128).";
     }
     return "Unknown multiboot2 parse error.";
 }

@@ -11,14 +11,14 @@
 namespace natsume::mb2 {
 
 // Memory map entry types (section 3.6.8).
-inline constexpr uint32_t MEMORY_AVAILABLE = 1;
-inline constexpr uint32_t MEMORY_RESERVED = 2;
+inline constexpr uint32_t MEMORY_AVAILABLE        = 1;
+inline constexpr uint32_t MEMORY_RESERVED         = 2;
 inline constexpr uint32_t MEMORY_ACPI_RECLAIMABLE = 3;
-inline constexpr uint32_t MEMORY_NVS = 4;
-inline constexpr uint32_t MEMORY_BAD = 5;
+inline constexpr uint32_t MEMORY_NVS              = 4;
+inline constexpr uint32_t MEMORY_BAD              = 5;
 
 inline constexpr size_t MAX_MEMORY_RANGES = 128;
-inline constexpr size_t MAX_MODULES = 32;
+inline constexpr size_t MAX_MODULES       = 32;
 
 struct MemoryRange {
     uint64_t base, length;
@@ -49,7 +49,7 @@ struct Info {
     uint64_t load_base_addr;      // tag 21, 0 when absent
 };
 
-enum class [[nodiscard]] Error {
+enum class [[nodiscard]] Error{
     Ok,
     NullInfo,
     Misaligned,

@@ -5,7 +5,7 @@ namespace {
 
 constexpr uint16_t CARD_BUS_CAPABILITY_POINTER = 0x14;  // type 2 header (PC Card spec)
 constexpr size_t TYPE0_BARS = 6, TYPE1_BARS = 2;
-constexpr uint16_t BUS_COUNT = 256;
+constexpr uint16_t BUS_COUNT      = 256;
 constexpr uint8_t DEVICES_PER_BUS = 32, FUNCTIONS_PER_DEVICE = 8;
 
 uint32_t dword(const ConfigAccess& a, uint16_t bdf, uint16_t offset) {
@@ -15,9 +15,7 @@ uint32_t dword(const ConfigAccess& a, uint16_t bdf, uint16_t offset) {
 uint32_t shift_of(uint16_t offset) { return (offset & 3u) * 8u; }
 
 // RW1C bits of the dword holding offset that a merged write must not set.
-uint32_t rw1c_for(uint16_t offset) {
-    return (offset & ~3u) == COMMAND ? static_cast<uint32_t>(STATUS_RW1C) << 16 : 0;
-}
+uint32_t rw1c_for(uint16_t offset) { return (offset & ~3u) == COMMAND ? static_cast<uint32_t>(STATUS_RW1C) << 16 : 0; }
 
 // Lowest set bit of a decoder mask: the region size (section 6.2.5.1).
 uint64_t lowest_bit(uint64_t mask) { return mask & (~mask + 1); }
@@ -28,13 +26,12 @@ bool present(uint32_t id_dword) {
 }
 
 uint8_t capability_pointer_offset(uint8_t header_type) {
-    return static_cast<uint8_t>(header_type == HEADER_CARD_BUS ? CARD_BUS_CAPABILITY_POINTER
-                                                              : CAPABILITY_POINTER);
+    return static_cast<uint8_t>(header_type == HEADER_CARD_BUS ? CARD_BUS_CAPABILITY_POINTER : CAPABILITY_POINTER);
 }
 
 void record_capabilities(const ConfigAccess& a, Function& f) {
     Capability caps[MAX_CAPABILITY_ENTRIES];
-    size_t n = 0;
+    size_t n          = 0;
     f.cap_list_broken = walk_capabilities(a, f.bdf, caps, MAX_CAPABILITY_ENTRIES, n) != Error::Ok;
     for (size_t i = 0; i < n; ++i) {
         uint8_t* slot = nullptr;
@@ -61,21 +58,21 @@ bool probe_intx_disable(const ConfigAccess& a, uint16_t bdf) {
 
 Function describe(const ConfigAccess& a, uint16_t bdf, uint32_t id_dword) {
     Function f{};
-    f.bdf = bdf;
-    f.vendor_id = static_cast<uint16_t>(id_dword);
-    f.device_id = static_cast<uint16_t>(id_dword >> 16);
+    f.bdf                    = bdf;
+    f.vendor_id              = static_cast<uint16_t>(id_dword);
+    f.device_id              = static_cast<uint16_t>(id_dword >> 16);
     const uint32_t class_rev = dword(a, bdf, REVISION_ID);
-    f.revision = static_cast<uint8_t>(class_rev);
-    f.prog_if = static_cast<uint8_t>(class_rev >> 8);
-    f.subclass = static_cast<uint8_t>(class_rev >> 16);
-    f.class_code = static_cast<uint8_t>(class_rev >> 24);
-    const uint8_t header = read8(a, bdf, HEADER_TYPE);
-    f.header_type = header & HEADER_LAYOUT_MASK;
-    f.multifunction = (header & HEADER_MULTI_FUNCTION) != 0;
-    f.is_bridge = f.header_type == HEADER_BRIDGE;
+    f.revision               = static_cast<uint8_t>(class_rev);
+    f.prog_if                = static_cast<uint8_t>(class_rev >> 8);
+    f.subclass               = static_cast<uint8_t>(class_rev >> 16);
+    f.class_code             = static_cast<uint8_t>(class_rev >> 24);
+    const uint8_t header     = read8(a, bdf, HEADER_TYPE);
+    f.header_type            = header & HEADER_LAYOUT_MASK;
+    f.multifunction          = (header & HEADER_MULTI_FUNCTION) != 0;
+    f.is_bridge              = f.header_type == HEADER_BRIDGE;
     if (f.is_bridge) f.secondary_bus = read8(a, bdf, SECONDARY_BUS);
     f.irq_line = read8(a, bdf, INTERRUPT_LINE);
-    f.irq_pin = read8(a, bdf, INTERRUPT_PIN);
+    f.irq_pin  = read8(a, bdf, INTERRUPT_PIN);
     record_capabilities(a, f);
     f.intx_status_supported_hint = f.irq_pin != 0 && (f.cap_pcie != 0 || probe_intx_disable(a, f.bdf));
     return f;
@@ -112,7 +109,7 @@ struct Scan {
             return false;
         }
         Function& f = inv.functions[inv.count++];
-        f = describe(access, bdf, id_dword);
+        f           = describe(access, bdf, id_dword);
         if (f.is_bridge && f.secondary_bus != 0 && !queue.push(f.secondary_bus)) note(Error::BusLoop);
         return true;
     }
@@ -125,7 +122,7 @@ struct Scan {
         if (!inv.functions[inv.count - 1].multifunction) return true;
         for (uint8_t fn = 1; fn < FUNCTIONS_PER_DEVICE; ++fn) {
             const uint16_t bdf = make_bdf(bus, dev, fn);
-            const uint32_t id = dword(access, bdf, VENDOR_ID);
+            const uint32_t id  = dword(access, bdf, VENDOR_ID);
             if (present(id) && !add(bdf, id)) return false;
         }
         return true;
@@ -162,26 +159,26 @@ BarProbe probe_bar(const ConfigAccess& a, uint16_t bdf, size_t slot, bool is64) 
 
 // Sizes the BAR in slot; sets used to the number of slots it occupies (1 or 2).
 Error size_one(const ConfigAccess& a, Function& f, size_t slot, size_t slots, size_t& used) {
-    used = 1;
-    const uint32_t cur = dword(a, f.bdf, static_cast<uint16_t>(BAR0 + slot * 4));
-    const bool io = (cur & BAR_IO) != 0;
+    used                = 1;
+    const uint32_t cur  = dword(a, f.bdf, static_cast<uint16_t>(BAR0 + slot * 4));
+    const bool io       = (cur & BAR_IO) != 0;
     const uint32_t type = cur & BAR_MEM_TYPE_MASK;
     if (!io && type == (3u << 1)) return Error::BarReservedType;
     const bool is64 = !io && type == BAR_MEM_TYPE64;
     if (is64 && slot + 1 >= slots) return Error::Bar64InLastSlot;
     if (is64) used = 2;
-    const BarProbe p = probe_bar(a, f.bdf, slot, is64);
+    const BarProbe p    = probe_bar(a, f.bdf, slot, is64);
     const uint64_t mask = io ? (p.mask_lo & BAR_IO_ADDRESS_MASK)
                              : (static_cast<uint64_t>(p.mask_hi) << 32 | (p.mask_lo & BAR_MEM_ADDRESS_MASK));
     if (mask == 0) return Error::Ok;  // unimplemented slot
-    Bar& b = f.bars[f.bar_count++];
-    b.index = static_cast<uint8_t>(slot);
-    b.io = io;
-    b.is64 = is64;
+    Bar& b         = f.bars[f.bar_count++];
+    b.index        = static_cast<uint8_t>(slot);
+    b.io           = io;
+    b.is64         = is64;
     b.prefetchable = !io && (cur & BAR_PREFETCHABLE) != 0;
-    b.base = io ? (p.orig_lo & BAR_IO_ADDRESS_MASK)
-                : (static_cast<uint64_t>(p.orig_hi) << 32 | (p.orig_lo & BAR_MEM_ADDRESS_MASK));
-    b.size = lowest_bit(mask);
+    b.base         = io ? (p.orig_lo & BAR_IO_ADDRESS_MASK)
+                        : (static_cast<uint64_t>(p.orig_hi) << 32 | (p.orig_lo & BAR_MEM_ADDRESS_MASK));
+    b.size         = lowest_bit(mask);
     return Error::Ok;
 }
 
@@ -211,10 +208,9 @@ uint16_t read16(const ConfigAccess& a, uint16_t bdf, uint16_t offset) {
 
 uint32_t read32(const ConfigAccess& a, uint16_t bdf, uint16_t offset) { return dword(a, bdf, offset); }
 
-void write_merged(const ConfigAccess& a, uint16_t bdf, uint16_t offset, uint32_t mask, uint32_t value,
-                  uint32_t rw1c) {
+void write_merged(const ConfigAccess& a, uint16_t bdf, uint16_t offset, uint32_t mask, uint32_t value, uint32_t rw1c) {
     const uint16_t aligned = static_cast<uint16_t>(offset & ~3u);
-    const uint32_t old = a.read32(a.ctx, bdf, aligned);
+    const uint32_t old     = a.read32(a.ctx, bdf, aligned);
     a.write32(a.ctx, bdf, aligned, (old & ~mask & ~rw1c) | (value & mask));
 }
 
@@ -243,8 +239,8 @@ Error walk_capabilities(const ConfigAccess& a, uint16_t bdf, Capability* out, si
         if (visited == MAX_CAPABILITY_ENTRIES) return Error::CapabilityLoop;
         if (count == max) return Error::TooManyCapabilities;
         const uint16_t header_word = read16(a, bdf, next);
-        out[count++] = Capability{static_cast<uint8_t>(header_word), next};
-        next = static_cast<uint8_t>(header_word >> 8) & 0xFC;
+        out[count++]               = Capability{static_cast<uint8_t>(header_word), next};
+        next                       = static_cast<uint8_t>(header_word >> 8) & 0xFC;
     }
     return Error::Ok;
 }
@@ -266,14 +262,12 @@ Error enumerate(const ConfigAccess& a, Inventory& inv) {
 }
 
 Error size_bars(const ConfigAccess& a, Function& f) {
-    f.bar_count = 0;
-    const size_t slots = f.header_type == HEADER_NORMAL ? TYPE0_BARS
-                         : f.header_type == HEADER_BRIDGE ? TYPE1_BARS
-                                                          : 0;
+    f.bar_count        = 0;
+    const size_t slots = f.header_type == HEADER_NORMAL ? TYPE0_BARS : f.header_type == HEADER_BRIDGE ? TYPE1_BARS : 0;
     if (slots == 0) return Error::Ok;
     // Section 6.2.5.1: decoding is off while a BAR holds all ones, so the
     // function cannot claim addresses that belong to someone else meanwhile.
-    const uint16_t cmd = read16(a, f.bdf, COMMAND);
+    const uint16_t cmd    = read16(a, f.bdf, COMMAND);
     const uint16_t decode = CMD_IO_SPACE | CMD_MEMORY_SPACE;
     if ((cmd & decode) != 0) write16(a, f.bdf, COMMAND, static_cast<uint16_t>(cmd & ~decode));
     Error result = Error::Ok;
@@ -296,7 +290,7 @@ PortAccess decode_cf8(uint32_t cf8, uint16_t data_port) {
     const bool in_window = data_port >= CONFIG_DATA_PORT && data_port <= CONFIG_DATA_PORT + 3;
     if ((cf8 >> 31) == 0 || !in_window) return PortAccess{false, 0, 0};
     // Bits 23:16 bus, 15:11 device, 10:8 function: the BDF layout shifted by 8.
-    const uint16_t bdf = static_cast<uint16_t>(cf8 >> 8);
+    const uint16_t bdf    = static_cast<uint16_t>(cf8 >> 8);
     const uint16_t offset = static_cast<uint16_t>((cf8 & 0xFC) | (data_port - CONFIG_DATA_PORT));
     return PortAccess{true, bdf, offset};
 }
@@ -307,7 +301,7 @@ bool decode_ecam(uint64_t addr, uint64_t ecam_base, uint8_t start_bus, uint8_t e
     const uint64_t rel = addr - ecam_base;
     const uint64_t bus = rel >> 20;
     if (bus < start_bus || bus > end_bus) return false;
-    bdf = static_cast<uint16_t>(rel >> 12);
+    bdf    = static_cast<uint16_t>(rel >> 12);
     offset = static_cast<uint16_t>(rel & 0xFFF);
     return true;
 }
@@ -315,10 +309,13 @@ bool decode_ecam(uint64_t addr, uint64_t ecam_base, uint8_t start_bus, uint8_t e
 const char* to_string(Error e) {
     switch (e) {
     case Error::Ok: return "PCI enumeration succeeded.";
-    case Error::TooManyFunctions: return "The platform has more PCI functions than the inventory holds (64); the rest were not scanned.";
-    case Error::BusLoop: return "Two PCI-PCI bridges name the same secondary bus (or a bridge loops back); the bus was scanned once.";
+    case Error::TooManyFunctions:
+        return "The platform has more PCI functions than the inventory holds (64); the rest were not scanned.";
+    case Error::BusLoop:
+        return "Two PCI-PCI bridges name the same secondary bus (or a bridge loops back); the bus was scanned once.";
     case Error::CapabilityLoop: return "A PCI capability list has more than 48 entries: it loops.";
-    case Error::CapabilityBadPointer: return "A PCI capability pointer points below offset 0x40, into the standard header.";
+    case Error::CapabilityBadPointer:
+        return "A PCI capability pointer points below offset 0x40, into the standard header.";
     case Error::TooManyCapabilities: return "A PCI capability list has more entries than the caller's buffer.";
     case Error::Bar64InLastSlot: return "A 64-bit BAR sits in the last BAR slot, with no slot left for its upper half.";
     case Error::BarReservedType: return "A memory BAR has the reserved type 11b.";

@@ -35,7 +35,7 @@ struct Bar {
 struct Function {
     uint16_t bdf, vendor_id, device_id;
     uint8_t class_code, subclass, prog_if, header_type;  // header_type without the multi-function bit
-    uint8_t irq_line, irq_pin;                            // pin: 0 none, 1..4 INTA#..INTD#
+    uint8_t irq_line, irq_pin;                           // pin: 0 none, 1..4 INTA#..INTD#
     bool multifunction, is_bridge;
     uint8_t secondary_bus;  // bridges only: as programmed by firmware
     Bar bars[MAX_BARS];     // filled by size_bars, packed; bars[i].index names the slot
@@ -56,7 +56,7 @@ struct Inventory {
     size_t count;
 };
 
-enum class [[nodiscard]] Error {
+enum class [[nodiscard]] Error{
     Ok,
     TooManyFunctions,
     BusLoop,
@@ -79,8 +79,7 @@ void write16(const ConfigAccess&, uint16_t bdf, uint16_t offset, uint16_t value)
 void write32(const ConfigAccess&, uint16_t bdf, uint16_t offset, uint32_t value);
 // The general form: within the dword at offset & ~3, bits in mask take value's
 // bits; other bits keep their current value except those in rw1c, written as 0.
-void write_merged(const ConfigAccess&, uint16_t bdf, uint16_t offset, uint32_t mask, uint32_t value,
-                  uint32_t rw1c);
+void write_merged(const ConfigAccess&, uint16_t bdf, uint16_t offset, uint32_t mask, uint32_t value, uint32_t rw1c);
 
 struct Capability {
     uint8_t id;
@@ -91,8 +90,7 @@ struct Capability {
 // CapabilityBadPointer, more than 48 entries is CapabilityLoop, more than max
 // entries is TooManyCapabilities. count holds the entries read before any error.
 // A function without the Status capability-list bit has an empty list.
-[[nodiscard]] Error walk_capabilities(const ConfigAccess&, uint16_t bdf, Capability* out, size_t max,
-                                      size_t& count);
+[[nodiscard]] Error walk_capabilities(const ConfigAccess&, uint16_t bdf, Capability* out, size_t max, size_t& count);
 // Offset of the first capability with this id, 0 if absent or the list is broken.
 uint8_t find_capability(const ConfigAccess&, uint16_t bdf, uint8_t id);
 

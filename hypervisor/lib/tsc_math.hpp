@@ -15,17 +15,14 @@ inline constexpr uint64_t TSC_SATURATED = ~uint64_t{0};
 namespace detail {
 __extension__ typedef unsigned __int128 tsc_u128;
 
-constexpr uint64_t saturate64(tsc_u128 v) {
-    return v > TSC_SATURATED ? TSC_SATURATED : static_cast<uint64_t>(v);
-}
+constexpr uint64_t saturate64(tsc_u128 v) { return v > TSC_SATURATED ? TSC_SATURATED : static_cast<uint64_t>(v); }
 constexpr tsc_u128 div_round_up(tsc_u128 n, tsc_u128 d) { return n / d + (n % d != 0 ? 1 : 0); }
 }  // namespace detail
 
 // Elapsed nanoseconds, rounded down (a measurement is never inflated). An unknown
 // frequency (0 kHz) yields TSC_SATURATED.
 constexpr uint64_t ticks_to_ns(uint64_t ticks, uint64_t tsc_khz) {
-    if (tsc_khz == 0)
-        return TSC_SATURATED;
+    if (tsc_khz == 0) return TSC_SATURATED;
     return detail::saturate64(detail::tsc_u128{ticks} * 1'000'000u / tsc_khz);
 }
 
@@ -44,10 +41,9 @@ constexpr uint64_t us_to_ticks(uint64_t us, uint64_t tsc_khz) {
 // where rate_shift = IA32_VMX_MISC[4:0] (SDM 25.5.1). Rounded up so the timer
 // never fires before the budget; saturated to the 32-bit VMCS field.
 constexpr uint32_t preemption_timer_value(uint64_t ticks, unsigned rate_shift) {
-    if (rate_shift >= 64)
-        return ticks != 0 ? 1u : 0u;
+    if (rate_shift >= 64) return ticks != 0 ? 1u : 0u;
     uint64_t low = ticks & ((uint64_t{1} << rate_shift) - 1);
-    uint64_t v = (ticks >> rate_shift) + (low != 0 ? 1 : 0);
+    uint64_t v   = (ticks >> rate_shift) + (low != 0 ? 1 : 0);
     return v > 0xFFFF'FFFFu ? 0xFFFF'FFFFu : static_cast<uint32_t>(v);
 }
 

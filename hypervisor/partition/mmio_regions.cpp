@@ -5,7 +5,7 @@ namespace natsume {
 MmioRegistry::Error MmioRegistry::add(uint64_t base, uint64_t size, MmioKind kind, uint8_t device) {
     if (size == 0) return Error::Empty;
     if ((base | size) & 0xfff) return Error::Unaligned;
-    if (base + size < base) return Error::Overlap;   // wraps: overlaps everything below it
+    if (base + size < base) return Error::Overlap;  // wraps: overlaps everything below it
     for (size_t i = 0; i < count_; i++)
         if (base < r_[i].base + r_[i].size && r_[i].base < base + size) return Error::Overlap;
     if (count_ == MAX) return Error::Full;

@@ -19,16 +19,16 @@ enum class MmioKind : uint8_t {
 const char* to_string(MmioKind);
 
 struct MmioRegion {
-    uint64_t base, size;   // page-aligned
+    uint64_t base, size;  // page-aligned
     MmioKind kind;
-    uint8_t device;        // DeviceRegister, MsixTable: index in Partition::devices
+    uint8_t device;  // DeviceRegister, MsixTable: index in Partition::devices
 };
 
 class MmioRegistry {
 public:
-    static constexpr size_t MAX = 40;   // lapic, ioapic, ecam, 2 per device (16 devices), spare
+    static constexpr size_t MAX = 40;  // lapic, ioapic, ecam, 2 per device (16 devices), spare
 
-    enum class [[nodiscard]] Error : uint8_t { Ok, Full, Unaligned, Empty, Overlap };
+    enum class [[nodiscard]] Error : uint8_t{Ok, Full, Unaligned, Empty, Overlap};
     // Adds a region; a region may not overlap another (one handler per page).
     Error add(uint64_t base, uint64_t size, MmioKind kind, uint8_t device = 0);
     // The region gpa falls in, or nullptr. Inline: it is on every emulated

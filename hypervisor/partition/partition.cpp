@@ -3,13 +3,14 @@
 #include <stdarg.h>
 
 #include "drivers/x86/cpu.hpp"
+
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "base/spinlock.hpp"
 
 namespace natsume {
 
-constinit Partition partitions[MAX_PARTITIONS];   // constant-initialized: the image runs no constructors
+constinit Partition partitions[MAX_PARTITIONS];  // constant-initialized: the image runs no constructors
 uint32_t partition_count;
 
 namespace {
@@ -27,7 +28,8 @@ rate::Limit limit(uint64_t burst, uint64_t per_second) {
 Spinlock report_lock;
 
 void flush_line(Partition& p) {
-    if (!rate::take(p.console.budget, limit(CONSOLE_BURST, CONSOLE_BYTES_PER_SECOND), x86::rdtsc(), p.console.len + 1)) {
+    if (!rate::take(p.console.budget, limit(CONSOLE_BURST, CONSOLE_BYTES_PER_SECOND), x86::rdtsc(),
+                    p.console.len + 1)) {
         p.console.dropped += p.console.len + 1;
         p.console.dropped_total += p.console.len + 1;
         p.console.len = 0;
@@ -55,19 +57,23 @@ void partition_console_write(Partition& p, const char* bytes, size_t len) {
     for (size_t i = 0; i < len; i++) {
         char c = bytes[i];
         if (c == '\r') continue;
-        if (c == '\n') { flush_line(p); continue; }
+        if (c == '\n') {
+            flush_line(p);
+            continue;
+        }
         p.console.line[p.console.len++] = c;
         if (p.console.len == sizeof p.console.line) flush_line(p);
     }
 }
 
 void partition_print_counters(const Partition& p) {
-    log::print("natsume: stats: partition %s: hypercalls=%lu refused io=%lu msr=%lu other=%lu (unlogged %lu), "
-               "console bytes dropped %lu\n",
-               p.name(), p.counters.hypercalls, p.counters.refused_io, p.counters.refused_msr,
-               p.counters.refused_other, p.refusals.unlogged_total, p.console.dropped_total);
+    log::print(
+        "natsume: stats: partition %s: hypercalls=%lu refused io=%lu msr=%lu other=%lu (unlogged %lu), "
+        "console bytes dropped %lu\n",
+        p.name(), p.counters.hypercalls, p.counters.refused_io, p.counters.refused_msr, p.counters.refused_other,
+        p.refusals.unlogged_total, p.console.dropped_total);
     char line[400];
-    size_t n = log::format(line, sizeof line, "natsume: stats: partition %s: exits", p.name());
+    size_t n       = log::format(line, sizeof line, "natsume: stats: partition %s: exits", p.name());
     uint64_t total = 0;
     for (size_t r = 0; r < EXIT_REASON_SLOTS; r++) {
         if (!p.counters.exits[r]) continue;
@@ -88,8 +94,8 @@ void partition_report_stop(Partition& p, const char* reason) {
     log::format(p.stop_reason, sizeof p.stop_reason, "%s", reason);
     log::print("natsume: partition %s stopped: %s\n", p.name(), reason);
     partition_print_counters(p);
-    p.publish_state(PartitionState::Stopped);   // the reason is visible before the state
-    if (auto fn = stop_listener.load(std::memory_order_seq_cst)) fn();   // see Partition::state
+    p.publish_state(PartitionState::Stopped);                           // the reason is visible before the state
+    if (auto fn = stop_listener.load(std::memory_order_seq_cst)) fn();  // see Partition::state
 }
 
 void partition_set_stop_listener(void (*fn)()) { stop_listener.store(fn, std::memory_order_seq_cst); }
@@ -102,15 +108,22 @@ void partition_refuse(Partition& p, Refusal kind, const char* fmt, ...) {
 }
 
 void partition_vrefuse(Partition& p, Refusal kind, const char* fmt, va_list ap) {
-    if (kind == Refusal::Msr) p.counters.refused_msr++;
-    else if (kind == Refusal::Io) p.counters.refused_io++;
-    else p.counters.refused_other++;
+    if (kind == Refusal::Msr)
+        p.counters.refused_msr++;
+    else if (kind == Refusal::Io)
+        p.counters.refused_io++;
+    else
+        p.counters.refused_other++;
     RefusalLog& r = p.refusals;
-    uint32_t bit = 1u << static_cast<unsigned>(kind);
-    bool first = !(r.kinds_seen & bit);
+    uint32_t bit  = 1u << static_cast<unsigned>(kind);
+    bool first    = !(r.kinds_seen & bit);
     r.kinds_seen |= bit;
     bool budget = rate::take(r.budget, limit(REFUSAL_BURST, REFUSALS_PER_SECOND), x86::rdtsc(), 1);
-    if (!first && !budget) { r.unlogged++; r.unlogged_total++; return; }
+    if (!first && !budget) {
+        r.unlogged++;
+        r.unlogged_total++;
+        return;
+    }
     char msg[256];
     log::vformat(msg, sizeof msg, fmt, ap);
     if (r.unlogged) {

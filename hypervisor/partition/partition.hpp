@@ -1,19 +1,18 @@
 // A partition as the hypervisor keeps it after boot: its configuration, its
 // x86 state, its devices, its console and its counters, each a part of its own.
 #pragma once
+#include <atomic>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include <atomic>
-
 #include <natsume/config_blob.h>
 
 #include "lib/guest_range.hpp"
-#include "partition/mmio_regions.hpp"
-#include "vdev/msix.hpp"
 #include "lib/pci.hpp"
 #include "lib/rate_limit.hpp"
+#include "partition/mmio_regions.hpp"
+#include "vdev/msix.hpp"
 #include "vdev/vioapic.hpp"
 #include "vdev/vpci.hpp"
 
@@ -23,7 +22,7 @@ enum class PartitionState : uint32_t { Loaded, Running, Stopped };
 
 // Exit counters are kept per basic exit reason (SDM Appendix C has < 80).
 constexpr size_t EXIT_REASON_SLOTS = 80;
-constexpr size_t MAX_PARTITIONS = NATSUME_CONFIG_MAX_PARTITIONS;
+constexpr size_t MAX_PARTITIONS    = NATSUME_CONFIG_MAX_PARTITIONS;
 
 struct PartitionCounters {
     uint64_t exits[EXIT_REASON_SLOTS];
@@ -39,23 +38,34 @@ constexpr uint32_t NO_GSI = 0xffffffffu;
 // What a refusal was about: the first refusal of each kind is always logged,
 // later ones only while the partition's log budget lasts (then counted).
 enum class Refusal : uint8_t {
-    Msr, Io, PciConfig, Ioapic, Lapic, Ipi, Msix, Hypercall, Instruction, Emulation, Signal, Count
+    Msr,
+    Io,
+    PciConfig,
+    Ioapic,
+    Lapic,
+    Ipi,
+    Msix,
+    Hypercall,
+    Instruction,
+    Emulation,
+    Signal,
+    Count
 };
 
 struct RefusalLog {
-    uint32_t kinds_seen;     // bit per Refusal already logged once
-    rate::Bucket budget;     // further lines
-    uint64_t unlogged;       // refusals counted but not printed since the last logged one
-    uint64_t unlogged_total; // since the partition started
+    uint32_t kinds_seen;      // bit per Refusal already logged once
+    rate::Bucket budget;      // further lines
+    uint64_t unlogged;        // refusals counted but not printed since the last logged one
+    uint64_t unlogged_total;  // since the partition started
 };
 
 // A PCI function the partition owns, resolved against the platform at boot.
 struct PartitionDevice {
     uint16_t bdf, vendor_id, device_id, flags;
-    uint32_t gsi;                   // INTx input of the IOAPIC, NO_GSI when the function has no INTx
-    const pci::Function* fn;        // in the boot-time inventory
-    uint64_t trapped_page;          // a register page kept out of the EPT (shared-line check), 0 = none
-    bool msix;                      // MSI-X virtualized: its table pages are kept out of the EPT
+    uint32_t gsi;             // INTx input of the IOAPIC, NO_GSI when the function has no INTx
+    const pci::Function* fn;  // in the boot-time inventory
+    uint64_t trapped_page;    // a register page kept out of the EPT (shared-line check), 0 = none
+    bool msix;                // MSI-X virtualized: its table pages are kept out of the EPT
     msix::Location msix_loc;
     msix::Table msix_table;
     // Interrupt remapping: the remapping entries of its MSI (one) and of the
@@ -80,10 +90,10 @@ struct PartitionConfig {
 struct PartitionX86 {
     uint64_t eptp;
     uint16_t vpid;
-    uint8_t* io_bitmap;             // 2 pages: ports 0-0x7fff, 0x8000-0xffff (SDM 24.6.4)
-    uint8_t* msr_bitmap;            // 1 page (SDM 24.6.9)
-    uint64_t entry_msr_load;        // VM-entry MSR-load list (l1d_flush: IA32_FLUSH_CMD), 0 = none
-    uint32_t xapic_icr_high;        // lapic = "trapped": ICR destination, sent with the low half
+    uint8_t* io_bitmap;       // 2 pages: ports 0-0x7fff, 0x8000-0xffff (SDM 24.6.4)
+    uint8_t* msr_bitmap;      // 1 page (SDM 24.6.9)
+    uint64_t entry_msr_load;  // VM-entry MSR-load list (l1d_flush: IA32_FLUSH_CMD), 0 = none
+    uint32_t xapic_icr_high;  // lapic = "trapped": ICR destination, sent with the low half
     // #AC/#DB reflected to the guest: the same vector at the same RIP again and
     // again means an exception loop (CVE-2015-5307/-8104 class).
     uint64_t reflect_rip;
@@ -94,22 +104,22 @@ struct PartitionX86 {
 struct PartitionDevices {
     PartitionDevice list[NATSUME_CONFIG_MAX_DEVICES];
     uint32_t count;
-    uint64_t dma_base, dma_size;    // identity-mapped DMA window, 0/0 when absent
-    vpci::ConfigSpace vpci;         // its view of PCI configuration space
-    uint32_t cf8;                   // its latched configuration address (port 0xCF8)
-    uint64_t ioapic_gpa;            // trapped IOAPIC page (0: the partition owns no INTx line)
-    MmioRegistry mmio;              // what the hypervisor emulates: out of the EPT, one handler each
-    vioapic::Vioapic* vioapic;      // lives in vioapic_storage when ioapic_gpa != 0
+    uint64_t dma_base, dma_size;  // identity-mapped DMA window, 0/0 when absent
+    vpci::ConfigSpace vpci;       // its view of PCI configuration space
+    uint32_t cf8;                 // its latched configuration address (port 0xCF8)
+    uint64_t ioapic_gpa;          // trapped IOAPIC page (0: the partition owns no INTx line)
+    MmioRegistry mmio;            // what the hypervisor emulates: out of the EPT, one handler each
+    vioapic::Vioapic* vioapic;    // lives in vioapic_storage when ioapic_gpa != 0
     alignas(vioapic::Vioapic) unsigned char vioapic_storage[sizeof(vioapic::Vioapic)];
 };
 
 // Its console: the partial line and the rate limit on its bytes.
 struct PartitionConsole {
-    char line[1024];                // a partial console line, flushed at '\n'
+    char line[1024];  // a partial console line, flushed at '\n'
     size_t len;
-    rate::Bucket budget;            // console bytes it may still print now
-    uint64_t dropped;               // bytes dropped by the rate limit, not yet reported
-    uint64_t dropped_total;         // since the partition started
+    rate::Bucket budget;     // console bytes it may still print now
+    uint64_t dropped;        // bytes dropped by the rate limit, not yet reported
+    uint64_t dropped_total;  // since the partition started
 };
 
 struct Partition {
@@ -126,7 +136,7 @@ struct Partition {
     PartitionDevices devices;
     PartitionConsole console;
     PartitionCounters counters;
-    RefusalLog refusals;            // rate-limited refusal lines
+    RefusalLog refusals;  // rate-limited refusal lines
 
     const char* name() const { return config.file.name; }
     void publish_state(PartitionState s) { state.store(s, std::memory_order_seq_cst); }

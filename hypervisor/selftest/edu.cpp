@@ -18,9 +18,11 @@ constexpr uint16_t MSI_ENABLE = 1u << 0, MSI_64BIT = 1u << 7, MSI_MULTIPLE_ENABL
 
 bool Edu::probe() {
     if (!pci::find(VENDOR, DEVICE, bdf_)) return false;
-    mmio_ = pci::bar_address(bdf_, 0);
+    mmio_        = pci::bar_address(bdf_, 0);
     uint16_t cmd = pci::read16(bdf_, natsume::pci::COMMAND);
-    pci::write16(bdf_, natsume::pci::COMMAND, cmd | natsume::pci::CMD_MEMORY_SPACE | natsume::pci::CMD_BUS_MASTER | natsume::pci::CMD_INTERRUPT_DISABLE);
+    pci::write16(
+        bdf_, natsume::pci::COMMAND,
+        cmd | natsume::pci::CMD_MEMORY_SPACE | natsume::pci::CMD_BUS_MASTER | natsume::pci::CMD_INTERRUPT_DISABLE);
     return mmio_ != 0;
 }
 
@@ -44,7 +46,7 @@ bool Edu::set_msi(uint64_t address, uint32_t data) {
     uint8_t cap = pci::find_capability(bdf_, natsume::pci::CAP_MSI);
     if (cap == 0) return false;
     uint16_t control = pci::read16(bdf_, static_cast<uint16_t>(cap + MSI_CONTROL));
-    bool wide = (control & MSI_64BIT) != 0;
+    bool wide        = (control & MSI_64BIT) != 0;
     uint16_t data_at = static_cast<uint16_t>(cap + (wide ? 12 : 8));
     pci::write16(bdf_, static_cast<uint16_t>(cap + MSI_CONTROL), static_cast<uint16_t>(control & ~MSI_ENABLE));
     pci::write32(bdf_, static_cast<uint16_t>(cap + MSI_ADDRESS), static_cast<uint32_t>(address));

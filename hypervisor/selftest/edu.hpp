@@ -13,7 +13,7 @@ class Edu {
 public:
     static constexpr uint16_t VENDOR = 0x1234, DEVICE = 0x11e8;
     // The device-side buffer's address as the DMA engine sees it.
-    static constexpr uint64_t BUFFER = 0x40000;
+    static constexpr uint64_t BUFFER      = 0x40000;
     static constexpr uint64_t BUFFER_SIZE = 4096;
 
     bool probe();

@@ -3,15 +3,16 @@
 // cases in tests.cpp against the emulated remapping hardware.
 #include "drivers/x86/cpu.hpp"
 #include "drivers/x86/cpuid.hpp"
+
 #include "arch/x86/boot_info.hpp"
 #include "arch/x86/ioapic_hw.hpp"
 #include "arch/x86/lapic.hpp"
 #include "arch/x86/percpu.hpp"
 #include "arch/x86/smp.hpp"
 #include "arch/x86/timing.hpp"
-#include "boot/boot.hpp"
 #include "base/log.hpp"
 #include "base/panic.hpp"
+#include "boot/boot.hpp"
 #include "lib/cmdline.hpp"
 #include "lib/multiboot2.hpp"
 #include "selftest/platform.hpp"
@@ -22,8 +23,8 @@ namespace {
 bool running_under_qemu() {
     if (!natsume::drivers::cpuid::has_ecx1(natsume::drivers::cpuid::ecx1::HYPERVISOR)) return false;
     natsume::x86::CpuidResult r = natsume::x86::cpuid(natsume::drivers::cpuid::leaf::HYPERVISOR);
-    bool tcg = r.ebx == 0x54474354 && r.ecx == 0x43544743 && r.edx == 0x47435447;   // "TCGT" "CGTC" "GTCG"
-    bool kvm = r.ebx == 0x4b4d564b && r.ecx == 0x564b4d56 && r.edx == 0x4d;         // "KVMK" "VMKV" "M"
+    bool tcg = r.ebx == 0x54474354 && r.ecx == 0x43544743 && r.edx == 0x47435447;  // "TCGT" "CGTC" "GTCG"
+    bool kvm = r.ebx == 0x4b4d564b && r.ecx == 0x564b4d56 && r.edx == 0x4d;        // "KVMK" "VMKV" "M"
     return tcg || kvm;
 }
 }  // namespace
@@ -35,7 +36,7 @@ extern "C" void selftest_isr_0x44();
 
 namespace natsume::boot {
 namespace {
-Options opts{true, false};   // the self-test always ends the emulator run
+Options opts{true, false};  // the self-test always ends the emulator run
 }  // namespace
 const Options& options() { return opts; }
 
@@ -48,19 +49,18 @@ void ap_run(x86::PerCpu&) {
 namespace natsume::selftest {
 namespace {
 
-
 Platform platform;
 mb2::Info mbi;
-constexpr uint8_t FIRST_TEST_VECTOR = 0x41, TEST_VECTORS = 4;   // irq.S
+constexpr uint8_t FIRST_TEST_VECTOR = 0x41, TEST_VECTORS = 4;  // irq.S
 IrqLog irq_logs[TEST_VECTORS];
 
 using x86::boot_info::phys_map;
 
 void parse_multiboot(uint32_t magic, uint64_t info) {
     x86::boot_info::read_multiboot(magic, info, mbi);
-    platform.expected_levels = static_cast<unsigned>(cmdline::number(mbi.cmdline, "vtd-levels", 0));
+    platform.expected_levels       = static_cast<unsigned>(cmdline::number(mbi.cmdline, "vtd-levels", 0));
     platform.register_invalidation = cmdline::has_word(mbi.cmdline, "vtd-register-invalidation");
-    platform.emulator_is_qemu = running_under_qemu();
+    platform.emulator_is_qemu      = running_under_qemu();
     log::print("natsume: boot: command line '%s'\n", mbi.cmdline);
 }
 
@@ -75,8 +75,7 @@ void parse_acpi() {
     if (e != acpi::Error::Ok && mbi.rsdp_v1) e = acpi::parse_rsdp(mbi.rsdp_v1, mbi.rsdp_v1_len, tables);
     if (e != acpi::Error::Ok) NATSUME_PANIC("no usable ACPI RSDP: %s", acpi::to_string(e));
     uint64_t phys = 0;
-    if (acpi::find_table(mem, tables, "APIC", phys) != acpi::Error::Ok)
-        NATSUME_PANIC("ACPI MADT not found");
+    if (acpi::find_table(mem, tables, "APIC", phys) != acpi::Error::Ok) NATSUME_PANIC("ACPI MADT not found");
     if (acpi::parse_madt(table_at(phys), table_len(phys), platform.madt) != acpi::Error::Ok)
         NATSUME_PANIC("ACPI MADT is malformed");
     platform.dmar_found = acpi::find_table(mem, tables, "DMAR", phys) == acpi::Error::Ok;
@@ -87,9 +86,9 @@ void parse_acpi() {
 
 void install_gate(uint8_t vector, void (*handler)()) {
     auto* idt = reinterpret_cast<uint64_t*>(x86::sidt().base);
-    auto h = reinterpret_cast<uint64_t>(handler);
+    auto h    = reinterpret_cast<uint64_t>(handler);
     // Present, DPL 0, 64-bit interrupt gate, code selector 0x08 (SDM Vol. 3A 6.14.1).
-    idt[2 * vector] = (h & 0xffff) | (uint64_t{0x08} << 16) | (0x8eull << 40) | (((h >> 16) & 0xffff) << 48);
+    idt[2 * vector]     = (h & 0xffff) | (uint64_t{0x08} << 16) | (0x8eull << 40) | (((h >> 16) & 0xffff) << 48);
     idt[2 * vector + 1] = h >> 32;
 }
 
@@ -99,9 +98,9 @@ void start_first_ap() {
     for (size_t i = 0; i < platform.madt.cpu_count; i++) {
         const acpi::Lapic& c = platform.madt.cpus[i];
         if (!c.enabled || c.apic_id == platform.bsp_apic_id) continue;
-        platform.ap_online = x86::smp::start_ap(1, c.apic_id);
+        platform.ap_online  = x86::smp::start_ap(1, c.apic_id);
         platform.ap_apic_id = c.apic_id;
-        x86::cpu_count = 2;
+        x86::cpu_count      = 2;
         log::print("natsume: smp: core apic_id=%u %s\n", c.apic_id, platform.ap_online ? "online" : "did not start");
         return;
     }
@@ -120,8 +119,8 @@ using namespace natsume;
 
 extern "C" void selftest_irq(uint32_t vector) {
     selftest::IrqLog& l = selftest::irq_log(static_cast<uint8_t>(vector));
-    l.apic_id = x86::lapic::id();
-    l.count = l.count + 1;
+    l.apic_id           = x86::lapic::id();
+    l.count             = l.count + 1;
     x86::lapic::eoi();
 }
 
@@ -130,10 +129,10 @@ extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
     log::print("\nnatsume: boot: Natsume VT-d platform self-test starting\n");
     x86::cpus[0].shared.index = 0;
     x86::cpu_local_init(x86::cpus[0]);
-    x86::ioapic_hw::mask_legacy_pic();   // every test interrupt is an MSI
+    x86::ioapic_hw::mask_legacy_pic();  // every test interrupt is an MSI
     x86::lapic::init_this_core();
     selftest::platform.bsp_apic_id = x86::lapic::id();
-    x86::cpus[0].shared.apic_id = selftest::platform.bsp_apic_id;
+    x86::cpus[0].shared.apic_id    = selftest::platform.bsp_apic_id;
     selftest::parse_multiboot(magic, info);
     if (!x86::calibrate_tsc_khz()) NATSUME_PANIC("TSC calibration failed: PIT channel 2 never counted down");
     selftest::parse_acpi();
@@ -149,7 +148,7 @@ extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
 }
 
 extern "C" void host_trap(x86::TrapFrame* f) {
-    if (f->vector == 255) return;   // spurious: no EOI (SDM Vol. 3A 10.9)
+    if (f->vector == 255) return;  // spurious: no EOI (SDM Vol. 3A 10.9)
     NATSUME_PANIC("self-test exception %lu (error 0x%lx) at RIP 0x%lx, CR2 0x%lx", f->vector, f->error_code, f->rip,
                   x86::read_cr2());
 }

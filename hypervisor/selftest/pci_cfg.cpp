@@ -1,6 +1,7 @@
 #include "selftest/pci_cfg.hpp"
 
 #include "drivers/pci/cf8.hpp"
+
 #include "lib/pci.hpp"
 
 namespace natsume::selftest::pci {
@@ -32,7 +33,7 @@ bool find(uint16_t vendor, uint16_t device, dmar::Bdf& out) {
             dmar::Bdf b{0, dev, fn};
             uint32_t id = read32(b, hw::VENDOR_ID);
             if ((id & 0xffff) == 0xffff) {
-                if (fn == 0) break;   // no device: its other functions cannot exist
+                if (fn == 0) break;  // no device: its other functions cannot exist
                 continue;
             }
             if ((id & 0xffff) == vendor && (id >> 16) == device) {
@@ -47,7 +48,7 @@ bool find(uint16_t vendor, uint16_t device, dmar::Bdf& out) {
 uint8_t find_capability(dmar::Bdf d, uint8_t id) { return hw::find_capability(access(), d.raw(), id); }
 
 uint64_t bar_address(dmar::Bdf d, unsigned index) {
-    auto off = static_cast<uint16_t>(hw::BAR0 + 4 * index);
+    auto off    = static_cast<uint16_t>(hw::BAR0 + 4 * index);
     uint32_t lo = read32(d, off);
     uint32_t hi = (lo & hw::BAR_MEM_TYPE_MASK) == hw::BAR_MEM_TYPE64 ? read32(d, static_cast<uint16_t>(off + 4)) : 0;
     hw::BarRegister b = hw::decode_bar(lo, hi);

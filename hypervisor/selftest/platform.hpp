@@ -13,17 +13,17 @@ struct Platform {
     dmar::Dmar dmar;
     bool dmar_found;
     uint32_t bsp_apic_id;
-    uint32_t ap_apic_id;          // the first application processor, if any
+    uint32_t ap_apic_id;  // the first application processor, if any
     bool ap_online;
-    unsigned expected_levels;     // from the command line "vtd-levels=N", 0 = any
-    bool register_invalidation;   // command line "vtd-register-invalidation": no queued invalidation
-    bool emulator_is_qemu;        // CPUID hypervisor leaf says TCG or KVM: QEMU's intel-iommu model
+    unsigned expected_levels;    // from the command line "vtd-levels=N", 0 = any
+    bool register_invalidation;  // command line "vtd-register-invalidation": no queued invalidation
+    bool emulator_is_qemu;       // CPUID hypervisor leaf says TCG or KVM: QEMU's intel-iommu model
 };
 
 // Interrupts seen by selftest_irq, per test vector.
 struct IrqLog {
     volatile uint32_t count;
-    volatile uint32_t apic_id;    // core it last arrived on
+    volatile uint32_t apic_id;  // core it last arrived on
 };
 IrqLog& irq_log(uint8_t vector);
 

@@ -2,19 +2,20 @@
 // unit, with QEMU's edu device doing the DMA and raising the MSIs.
 #include <stdarg.h>
 
+#include "drivers/net/e1000.hpp"
 #include "drivers/x86/cpu.hpp"
+
 #include "arch/x86/lapic.hpp"
 #include "arch/x86/timing.hpp"
 #include "arch/x86/vtd/erratum.hpp"
 #include "arch/x86/vtd/iommu.hpp"
 #include "base/log.hpp"
-#include "drivers/net/e1000.hpp"
-#include "vdev/msix.hpp"
 #include "lib/pci.hpp"
-#include "vdev/vpci.hpp"
 #include "selftest/edu.hpp"
 #include "selftest/pci_cfg.hpp"
 #include "selftest/platform.hpp"
+#include "vdev/msix.hpp"
+#include "vdev/vpci.hpp"
 
 extern "C" {
 void* memset(void*, int, unsigned long);
@@ -28,14 +29,14 @@ namespace vtd = x86::vtd;
 // IOVA layout of the test domain. Every IOVA also names RAM at the same
 // physical address; that RAM holds a sentinel so a DMA that bypassed the
 // translation would be caught.
-constexpr uint64_t SRC_IOVA = 0x0400'0000;
-constexpr uint64_t DST_IOVA = 0x0410'0000;
-constexpr uint64_t RO_IOVA = 0x0420'0000;
+constexpr uint64_t SRC_IOVA      = 0x0400'0000;
+constexpr uint64_t DST_IOVA      = 0x0410'0000;
+constexpr uint64_t RO_IOVA       = 0x0420'0000;
 constexpr uint64_t UNMAPPED_IOVA = 0x0430'0000;
-constexpr uint64_t LARGE_IOVA = 0x0800'0000;     // 2 MiB, backed by LARGE_HPA
-constexpr uint64_t LARGE_HPA = 0x0100'0000;
-constexpr uint64_t HIGH_IOVA = uint64_t{1} << 40;   // reachable only with 4 levels
-constexpr uint16_t DOMAIN_ID = 1;
+constexpr uint64_t LARGE_IOVA    = 0x0800'0000;  // 2 MiB, backed by LARGE_HPA
+constexpr uint64_t LARGE_HPA     = 0x0100'0000;
+constexpr uint64_t HIGH_IOVA     = uint64_t{1} << 40;  // reachable only with 4 levels
+constexpr uint16_t DOMAIN_ID     = 1;
 constexpr uint16_t IRTE_GOOD = 5, IRTE_WRONG_SID = 6, IRTE_VIRTUAL = 70, IRTE_VIRTUAL_MSIX = 80;
 constexpr uint8_t VECTOR_GOOD = 0x41, VECTOR_WRONG_SID = 0x42, VECTOR_GUEST = 0x43, VECTOR_GUEST_NEW = 0x44;
 constexpr uint64_t IRQ_WAIT_US = 200000;
@@ -49,7 +50,7 @@ alignas(4096) uint8_t src_page[4096];
 alignas(4096) uint8_t dst_page[4096];
 alignas(4096) uint8_t ro_page[4096];
 alignas(4096) uint8_t high_page[4096];
-alignas(4096) uint8_t hypervisor_page[4096];   // stands for the hypervisor's own memory: in no domain
+alignas(4096) uint8_t hypervisor_page[4096];  // stands for the hypervisor's own memory: in no domain
 
 uint64_t phys(const void* p) { return reinterpret_cast<uint64_t>(p); }
 uint8_t* at(uint64_t phys_addr) { return reinterpret_cast<uint8_t*>(phys_addr); }
@@ -68,7 +69,7 @@ struct FaultSummary {
 void log_fault(void* ctx, const vtd::FaultRecord& f) {
     auto* s = static_cast<FaultSummary*>(ctx);
     s->count++;
-    s->last = f;
+    s->last          = f;
     const char* kind = vtd::is_interrupt_fault(f.reason) ? "interrupt" : (f.read ? "DMA read" : "DMA write");
     log::print("natsume: vtd: fault: device %02x:%02x.%x %s %s 0x%lx: reason 0x%02x (%s), owner: self-test domain %u\n",
                f.source_id >> 8, (f.source_id >> 3) & 31, f.source_id & 7, kind,
@@ -110,9 +111,9 @@ private:
 
     Platform& p_;
     Edu edu_;
-    dmar::Bdf other_{};          // a second device whose source-id edu must not be able to use
-    bool ready_ = false;         // translation on with the test domain attached
-    int unit_ = -1;
+    dmar::Bdf other_{};   // a second device whose source-id edu must not be able to use
+    bool ready_ = false;  // translation on with the test domain attached
+    int unit_   = -1;
     vtd::Iommu iommu_;
     vtd::SlDomain domain_{iommu_.memory(), DOMAIN_ID};
     unsigned levels_ = 0;
@@ -163,7 +164,7 @@ void Suite::test_dmar() {
 void Suite::test_erratum() {
     dmar::Bdf host{0, 0, 0};
     uint16_t vendor = pci::read16(host, 0), device = pci::read16(host, 2);
-    uint8_t rev = pci::read8(host, 8);
+    uint8_t rev      = pci::read8(host, 8);
     vtd::IrVerdict v = vtd::x58_ir_verdict(vendor, device, rev);
     if (v != vtd::IrVerdict::Usable) log::print("natsume: vtd: %s\n", vtd::to_string(v));
     // q35's host bridge is 8086:29c0: interrupt remapping must stay usable.
@@ -178,20 +179,22 @@ void Suite::test_init() {
         return;
     }
     vtd::Status s = iommu_.init(p_.dmar.units[unit_].base, !p_.register_invalidation);
-    vtd::Cap c = iommu_.cap();
-    vtd::Ecap e = iommu_.ecap();
-    levels_ = iommu_.domain_levels(true);
-    log::print("natsume: vtd: unit version %u.%u: SAGAW 0x%x MGAW %u, %u-bit domain ids, %u fault records at 0x%x, "
-               "QI %s, IR %s, EIM %s, caching mode %s, coherent %s, 2M pages %s, invalidation %s\n",
-               (iommu_.version() >> 4) & 0xf, iommu_.version() & 0xf, c.sagaw(), c.mgaw(), c.domain_id_bits(),
-               c.fault_recording_count(), c.fault_recording_offset(), e.queued_invalidation() ? "yes" : "no",
-               e.interrupt_remapping() ? "yes" : "no", e.extended_interrupt_mode() ? "yes" : "no",
-               c.caching_mode() ? "on" : "off", e.coherent() ? "yes" : "no (clflush)", c.large_2m() ? "yes" : "no",
-               iommu_.queued() ? "queued" : "register-based");
+    vtd::Cap c    = iommu_.cap();
+    vtd::Ecap e   = iommu_.ecap();
+    levels_       = iommu_.domain_levels(true);
+    log::print(
+        "natsume: vtd: unit version %u.%u: SAGAW 0x%x MGAW %u, %u-bit domain ids, %u fault records at 0x%x, "
+        "QI %s, IR %s, EIM %s, caching mode %s, coherent %s, 2M pages %s, invalidation %s\n",
+        (iommu_.version() >> 4) & 0xf, iommu_.version() & 0xf, c.sagaw(), c.mgaw(), c.domain_id_bits(),
+        c.fault_recording_count(), c.fault_recording_offset(), e.queued_invalidation() ? "yes" : "no",
+        e.interrupt_remapping() ? "yes" : "no", e.extended_interrupt_mode() ? "yes" : "no",
+        c.caching_mode() ? "on" : "off", e.coherent() ? "yes" : "no (clflush)", c.large_2m() ? "yes" : "no",
+        iommu_.queued() ? "queued" : "register-based");
     bool levels_ok = levels_ != 0 && (p_.expected_levels == 0 || levels_ == p_.expected_levels);
-    bool mode_ok = iommu_.queued() == (e.queued_invalidation() && !p_.register_invalidation);
-    report("vtd-init", s == vtd::Status::Ok && levels_ok && mode_ok, "\"status_text\":\"%s\",\"sagaw\":%u,\"mgaw\":%u,\"qi\":%s",
-           vtd::to_string(s), c.sagaw(), c.mgaw(), iommu_.queued() ? "true" : "false");
+    bool mode_ok   = iommu_.queued() == (e.queued_invalidation() && !p_.register_invalidation);
+    report("vtd-init", s == vtd::Status::Ok && levels_ok && mode_ok,
+           "\"status_text\":\"%s\",\"sagaw\":%u,\"mgaw\":%u,\"qi\":%s", vtd::to_string(s), c.sagaw(), c.mgaw(),
+           iommu_.queued() ? "true" : "false");
 }
 
 void Suite::test_enable() {
@@ -211,9 +214,9 @@ void Suite::test_enable() {
     vtd::Status s = m == x86::MapError::Ok ? iommu_.attach(edu_.bdf().raw(), domain_) : vtd::Status::BadArgument;
     if (s == vtd::Status::Ok) s = iommu_.enable_translation();
     ready_ = s == vtd::Status::Ok && iommu_.translation_enabled();
-    report("vtd-enable", ready_, "\"map\":\"%s\",\"status_text\":\"%s\",\"slptptr\":\"0x%lx\",\"device\":\"%02x:%02x.%x\"",
-           x86::to_string(m), vtd::to_string(s), domain_.slptptr(), edu_.bdf().bus, edu_.bdf().device,
-           edu_.bdf().function);
+    report("vtd-enable", ready_,
+           "\"map\":\"%s\",\"status_text\":\"%s\",\"slptptr\":\"0x%lx\",\"device\":\"%02x:%02x.%x\"", x86::to_string(m),
+           vtd::to_string(s), domain_.slptptr(), edu_.bdf().bus, edu_.bdf().device, edu_.bdf().function);
 }
 
 bool Suite::dma_pattern_to_device() {
@@ -224,10 +227,10 @@ bool Suite::dma_pattern_to_device() {
 void Suite::test_dma_mapped() {
     memset(dst_page, 0, LEN);
     memset(at(DST_IOVA), SENTINEL, PAGE);
-    bool done = dma_pattern_to_device() && edu_.dma_from_device(DST_IOVA, LEN);
-    bool landed = all_equal(dst_page, LEN, PATTERN);
+    bool done               = dma_pattern_to_device() && edu_.dma_from_device(DST_IOVA, LEN);
+    bool landed             = all_equal(dst_page, LEN, PATTERN);
     bool identity_untouched = all_equal(at(DST_IOVA), PAGE, SENTINEL);
-    FaultSummary f = faults();
+    FaultSummary f          = faults();
     report("dma-mapped", done && landed && identity_untouched && f.count == 0,
            "\"iova\":\"0x%lx\",\"hpa\":\"0x%lx\",\"landed\":%s,\"identity_untouched\":%s,\"faults\":%zu", DST_IOVA,
            phys(dst_page), landed ? "true" : "false", identity_untouched ? "true" : "false", f.count);
@@ -237,10 +240,10 @@ void Suite::test_dma_large() {
     constexpr uint64_t OFFSET = 0x3000;
     memset(at(LARGE_HPA + OFFSET), 0, LEN);
     memset(at(LARGE_IOVA + OFFSET), SENTINEL, PAGE);
-    bool done = edu_.dma_from_device(LARGE_IOVA + OFFSET, LEN);
-    bool landed = all_equal(at(LARGE_HPA + OFFSET), LEN, PATTERN);
+    bool done               = edu_.dma_from_device(LARGE_IOVA + OFFSET, LEN);
+    bool landed             = all_equal(at(LARGE_HPA + OFFSET), LEN, PATTERN);
     bool identity_untouched = all_equal(at(LARGE_IOVA + OFFSET), PAGE, SENTINEL);
-    FaultSummary f = faults();
+    FaultSummary f          = faults();
     report("dma-2mib-mapping", done && landed && identity_untouched && f.count == 0,
            "\"iova\":\"0x%lx\",\"hpa\":\"0x%lx\",\"large_page\":%s,\"faults\":%zu", LARGE_IOVA + OFFSET,
            LARGE_HPA + OFFSET, iommu_.cap().large_2m() ? "true" : "false", f.count);
@@ -250,11 +253,11 @@ void Suite::test_dma_large() {
 // a fault naming edu and the page.
 bool Suite::dma_fault_test(uint64_t iova, uint8_t* watched, uint8_t expected_reason, const char* name) {
     memset(watched, SENTINEL, PAGE);
-    bool done = edu_.dma_from_device(iova, LEN);
+    bool done      = edu_.dma_from_device(iova, LEN);
     bool untouched = all_equal(watched, PAGE, SENTINEL);
     FaultSummary f = faults();
-    bool recorded = f.count >= 1 && f.last.source_id == edu_.bdf().raw() && f.last.address == iova &&
-                    !f.last.read && (expected_reason == 0 ? f.last.reason != 0 : f.last.reason == expected_reason);
+    bool recorded  = f.count >= 1 && f.last.source_id == edu_.bdf().raw() && f.last.address == iova && !f.last.read &&
+                    (expected_reason == 0 ? f.last.reason != 0 : f.last.reason == expected_reason);
     report(name, done && untouched && recorded,
            "\"iova\":\"0x%lx\",\"untouched\":%s,\"faults\":%zu,\"sid\":\"0x%04x\",\"fault_address\":\"0x%lx\","
            "\"reason\":\"0x%02x\",\"reason_text\":\"%s\"",
@@ -274,22 +277,22 @@ void Suite::test_dma_hypervisor_memory() {
 // address is no IOVA of edu's domain: the write faults and the registers
 // keep what was written there before.
 void Suite::test_dma_peer_to_peer() {
-    constexpr uint32_t TABLES = 0x5200;   // 8254x MTA, then RAL/RAH and VFTA (8254x SDM 13.5)
-    uint64_t bar = pci::bar_address(other_, 0);
-    auto* regs = reinterpret_cast<volatile uint32_t*>(bar + TABLES);
-    uint16_t command = pci::read16(other_, natsume::pci::COMMAND);
+    constexpr uint32_t TABLES = 0x5200;  // 8254x MTA, then RAL/RAH and VFTA (8254x SDM 13.5)
+    uint64_t bar              = pci::bar_address(other_, 0);
+    auto* regs                = reinterpret_cast<volatile uint32_t*>(bar + TABLES);
+    uint16_t command          = pci::read16(other_, natsume::pci::COMMAND);
     pci::write16(other_, natsume::pci::COMMAND, static_cast<uint16_t>(command | natsume::pci::CMD_MEMORY_SPACE));
     bool usable = bar != 0;
     for (unsigned i = 0; usable && i < 4; i++) regs[i] = 0x12345670u + i;
-    bool done = usable && edu_.dma_from_device(bar + TABLES, LEN);
+    bool done      = usable && edu_.dma_from_device(bar + TABLES, LEN);
     bool untouched = usable;
     for (unsigned i = 0; usable && i < 4; i++) untouched = untouched && regs[i] == 0x12345670u + i;
     for (unsigned i = 0; usable && i < 4; i++) regs[i] = 0;
     pci::write16(other_, natsume::pci::COMMAND, command);
     FaultSummary f = faults();
     // Fault records carry the page (VT-d 10.4.14: FI is bits 63:12).
-    bool recorded = f.count >= 1 && f.last.source_id == edu_.bdf().raw() &&
-                    f.last.address == ((bar + TABLES) & ~0xfffull);
+    bool recorded =
+        f.count >= 1 && f.last.source_id == edu_.bdf().raw() && f.last.address == ((bar + TABLES) & ~0xfffull);
     report("dma-peer-to-peer", done && untouched && recorded,
            "\"target\":\"%02x:%02x.%x BAR0+0x%x\",\"iova\":\"0x%lx\",\"registers_untouched\":%s,\"faults\":%zu,"
            "\"reason\":\"0x%02x\"",
@@ -303,7 +306,7 @@ void Suite::test_dma_fault_storm() {
     constexpr unsigned STORM = 64;
     memset(at(UNMAPPED_IOVA), SENTINEL, PAGE);
     unsigned completed = 0;
-    size_t records = 0;
+    size_t records     = 0;
     for (unsigned i = 0; i < STORM; i++) {
         completed += edu_.dma_from_device(UNMAPPED_IOVA, 64) ? 1 : 0;
         records += faults().count;
@@ -324,12 +327,12 @@ void Suite::test_dma_bus_master_off() {
     uint16_t command = pci::read16(edu_.bdf(), natsume::pci::COMMAND);
     memset(dst_page, SENTINEL, LEN);
     pci::write16(edu_.bdf(), natsume::pci::COMMAND, static_cast<uint16_t>(command & ~natsume::pci::CMD_BUS_MASTER));
-    bool done = edu_.dma_from_device(DST_IOVA, LEN);
+    bool done      = edu_.dma_from_device(DST_IOVA, LEN);
     bool untouched = all_equal(dst_page, LEN, SENTINEL);
     pci::write16(edu_.bdf(), natsume::pci::COMMAND, command);
     FaultSummary f = faults();
-    report("dma-bus-master-off", done && untouched,
-           "\"iova\":\"0x%lx\",\"untouched\":%s,\"faults\":%zu", DST_IOVA, untouched ? "true" : "false", f.count);
+    report("dma-bus-master-off", done && untouched, "\"iova\":\"0x%lx\",\"untouched\":%s,\"faults\":%zu", DST_IOVA,
+           untouched ? "true" : "false", f.count);
 }
 
 void Suite::test_dma_unmapped() { (void)dma_fault_test(UNMAPPED_IOVA, at(UNMAPPED_IOVA), 0, "dma-unmapped-faulted"); }
@@ -342,8 +345,8 @@ void Suite::test_dma_high() {
     x86::Attr rw{true, true, false, false, x86::Cache::WB};
     if (levels_ == 4) {
         memset(high_page, 0, LEN);
-        bool done = edu_.dma_from_device(HIGH_IOVA, LEN);
-        bool landed = all_equal(high_page, LEN, PATTERN);
+        bool done      = edu_.dma_from_device(HIGH_IOVA, LEN);
+        bool landed    = all_equal(high_page, LEN, PATTERN);
         FaultSummary f = faults();
         report("dma-above-39-bits", done && landed && f.count == 0,
                "\"iova\":\"0x%lx\",\"hpa\":\"0x%lx\",\"landed\":%s,\"faults\":%zu", HIGH_IOVA, phys(high_page),
@@ -352,7 +355,7 @@ void Suite::test_dma_high() {
     }
     bool refused = domain_.map(HIGH_IOVA, phys(high_page), PAGE, rw) == x86::MapError::OutOfRange;
     memset(high_page, SENTINEL, PAGE);
-    bool done = edu_.dma_from_device(HIGH_IOVA, LEN);
+    bool done      = edu_.dma_from_device(HIGH_IOVA, LEN);
     bool untouched = all_equal(high_page, PAGE, SENTINEL);
     FaultSummary f = faults();
     report("dma-above-39-bits", refused && done && untouched && f.count >= 1 && f.last.source_id == edu_.bdf().raw(),
@@ -372,18 +375,18 @@ bool wait_irq(uint8_t vector, uint32_t count) {
 }
 
 void Suite::test_msi_remapped() {
-    bool eim = x86::lapic::x2apic_mode();
+    bool eim      = x86::lapic::x2apic_mode();
     vtd::Status s = iommu_.enable_interrupt_remapping(8, eim);
     uint32_t dest = target_core(p_);
     if (s == vtd::Status::Ok)
         s = iommu_.set_irte(IRTE_GOOD, vtd::IrteSpec{VECTOR_GOOD, dest, eim, false, false, edu_.bdf().raw()});
     vtd::MsiMessage msg = vtd::remappable_msi(IRTE_GOOD);
-    bool programmed = s == vtd::Status::Ok && edu_.set_msi(msg.address, msg.data);
-    uint32_t before = irq_log(VECTOR_GOOD).count;
+    bool programmed     = s == vtd::Status::Ok && edu_.set_msi(msg.address, msg.data);
+    uint32_t before     = irq_log(VECTOR_GOOD).count;
     if (programmed) edu_.raise_interrupt(1);
     bool arrived = programmed && wait_irq(VECTOR_GOOD, before + 1);
     edu_.ack_interrupt(1);
-    uint32_t core = irq_log(VECTOR_GOOD).apic_id;
+    uint32_t core  = irq_log(VECTOR_GOOD).apic_id;
     FaultSummary f = faults();
     report("msi-remapped", arrived && core == dest && f.count == 0,
            "\"status_text\":\"%s\",\"irte\":%u,\"vector\":\"0x%x\",\"msi_address\":\"0x%lx\",\"target_apic\":%u,"
@@ -398,26 +401,27 @@ void Suite::test_msi_remapped() {
 // interrupt-remapping faults at all, so a missing record is reported (and
 // logged by the test) rather than failed, while a wrong record still fails.
 void Suite::test_msi_wrong_source() {
-    bool eim = x86::lapic::x2apic_mode();
+    bool eim      = x86::lapic::x2apic_mode();
     uint32_t dest = target_core(p_);
     vtd::Status s =
         iommu_.set_irte(IRTE_WRONG_SID, vtd::IrteSpec{VECTOR_WRONG_SID, dest, eim, false, false, other_.raw()});
     vtd::MsiMessage msg = vtd::remappable_msi(IRTE_WRONG_SID);
-    bool programmed = s == vtd::Status::Ok && edu_.set_msi(msg.address, msg.data);
+    bool programmed     = s == vtd::Status::Ok && edu_.set_msi(msg.address, msg.data);
     uint32_t before = irq_log(VECTOR_WRONG_SID).count, good_before = irq_log(VECTOR_GOOD).count;
     if (programmed) edu_.raise_interrupt(1);
     bool arrived = wait_irq(VECTOR_WRONG_SID, before + 1);
     edu_.ack_interrupt(1);
-    bool blocked = programmed && !arrived && irq_log(VECTOR_GOOD).count == good_before;
-    FaultSummary f = faults();
-    bool recorded = f.count >= 1;
+    bool blocked      = programmed && !arrived && irq_log(VECTOR_GOOD).count == good_before;
+    FaultSummary f    = faults();
+    bool recorded     = f.count >= 1;
     bool record_right = f.last.reason == 0x26 && f.last.source_id == edu_.bdf().raw() &&
                         vtd::interrupt_fault_index(f.last) == IRTE_WRONG_SID;
     if (blocked && !recorded)
-        log::print("natsume: vtd: fault: device %02x:%02x.%x interrupt via IRTE %u blocked: source-id does not match "
-                   "%02x:%02x.%x; the unit recorded no fault record (QEMU 7.2 reports no interrupt-remapping faults)\n",
-                   edu_.bdf().bus, edu_.bdf().device, edu_.bdf().function, IRTE_WRONG_SID, other_.bus, other_.device,
-                   other_.function);
+        log::print(
+            "natsume: vtd: fault: device %02x:%02x.%x interrupt via IRTE %u blocked: source-id does not match "
+            "%02x:%02x.%x; the unit recorded no fault record (QEMU 7.2 reports no interrupt-remapping faults)\n",
+            edu_.bdf().bus, edu_.bdf().device, edu_.bdf().function, IRTE_WRONG_SID, other_.bus, other_.device,
+            other_.function);
     report("msi-wrong-source-id", blocked && (!recorded || record_right),
            "\"irte_sid\":\"0x%04x\",\"device_sid\":\"0x%04x\",\"blocked\":%s,\"hw_fault_recorded\":%s,"
            "\"reason\":\"0x%02x\",\"reason_text\":\"%s\"",
@@ -435,7 +439,7 @@ void Suite::test_msi_wrong_source() {
 // of the contract (IR on, CFIS clear) and reports the delivery as the
 // emulator's; on a unit that blocks, any delivery fails the test.
 void Suite::test_msi_injection_blocked() {
-    uint32_t dest = target_core(p_);
+    uint32_t dest   = target_core(p_);
     uint64_t compat = 0xfee00000ull | (uint64_t{dest & 0xff} << 12);
     uint32_t good = irq_log(VECTOR_GOOD).count, other = irq_log(VECTOR_WRONG_SID).count;
     bool programmed = edu_.set_msi(compat, VECTOR_WRONG_SID);
@@ -443,25 +447,27 @@ void Suite::test_msi_injection_blocked() {
     bool via_msi = wait_irq(VECTOR_WRONG_SID, other + 1);
     edu_.ack_interrupt(1);
     // The DMA engine writes the message data itself to the interrupt address.
-    auto* data = reinterpret_cast<volatile uint32_t*>(src_page);
-    *data = VECTOR_WRONG_SID;
-    bool staged = edu_.dma_to_device(SRC_IOVA, 4);
-    bool dma_done = staged && edu_.dma_from_device(compat, 4);
-    bool via_dma = wait_irq(VECTOR_WRONG_SID, other + 1);
-    bool nothing = irq_log(VECTOR_GOOD).count == good && irq_log(VECTOR_WRONG_SID).count == other;
-    bool contract = iommu_.compatibility_format_blocked();
-    bool qemu = p_.emulator_is_qemu;
+    auto* data     = reinterpret_cast<volatile uint32_t*>(src_page);
+    *data          = VECTOR_WRONG_SID;
+    bool staged    = edu_.dma_to_device(SRC_IOVA, 4);
+    bool dma_done  = staged && edu_.dma_from_device(compat, 4);
+    bool via_dma   = wait_irq(VECTOR_WRONG_SID, other + 1);
+    bool nothing   = irq_log(VECTOR_GOOD).count == good && irq_log(VECTOR_WRONG_SID).count == other;
+    bool contract  = iommu_.compatibility_format_blocked();
+    bool qemu      = p_.emulator_is_qemu;
     FaultSummary f = faults();
     if (contract && !nothing && qemu)
-        log::print("natsume: vtd: compatibility-format interrupt from %02x:%02x.%x delivered although GSTS.CFIS is clear "
-                   "(QEMU's intel-iommu does not block them; VT-d hardware does, spec 5.1.4)\n", edu_.bdf().bus,
-                   edu_.bdf().device, edu_.bdf().function);
-    report("msi-injection-blocked", programmed && staged && dma_done && contract && (nothing || qemu),
-           "\"msi_address\":\"0x%lx\",\"vector\":\"0x%x\",\"via_msi_capability\":%s,\"via_dma_write\":%s,"
-           "\"dma_completed\":%s,\"ir_on_cfis_clear\":%s,\"emulator_deviation\":%s,\"faults\":%zu,\"reason\":\"0x%02x\"",
-           compat, VECTOR_WRONG_SID, via_msi ? "\"delivered\"" : "\"blocked\"",
-           via_dma ? "\"delivered\"" : "\"blocked\"", dma_done ? "true" : "false", contract ? "true" : "false",
-           !nothing && qemu ? "true" : "false", f.count, f.last.reason);
+        log::print(
+            "natsume: vtd: compatibility-format interrupt from %02x:%02x.%x delivered although GSTS.CFIS is clear "
+            "(QEMU's intel-iommu does not block them; VT-d hardware does, spec 5.1.4)\n",
+            edu_.bdf().bus, edu_.bdf().device, edu_.bdf().function);
+    report(
+        "msi-injection-blocked", programmed && staged && dma_done && contract && (nothing || qemu),
+        "\"msi_address\":\"0x%lx\",\"vector\":\"0x%x\",\"via_msi_capability\":%s,\"via_dma_write\":%s,"
+        "\"dma_completed\":%s,\"ir_on_cfis_clear\":%s,\"emulator_deviation\":%s,\"faults\":%zu,\"reason\":\"0x%02x\"",
+        compat, VECTOR_WRONG_SID, via_msi ? "\"delivered\"" : "\"blocked\"", via_dma ? "\"delivered\"" : "\"blocked\"",
+        dma_done ? "true" : "false", contract ? "true" : "false", !nothing && qemu ? "true" : "false", f.count,
+        f.last.reason);
 }
 
 // The hypervisor's virtual config space (vdev/vpci) in front of edu, with a
@@ -488,7 +494,6 @@ const char* route_virtual(void* ctx, uint16_t slot, uint8_t vector, uint32_t api
     return s == vtd::Status::Ok ? nullptr : vtd::to_string(s);
 }
 
-
 // The first function with this id, enumerated by lib/pci as the hypervisor does.
 const natsume::pci::Function* find_function(uint16_t vendor, uint16_t device) {
     static natsume::pci::Inventory inv;
@@ -501,24 +506,24 @@ const natsume::pci::Function* find_function(uint16_t vendor, uint16_t device) {
 void Suite::test_msi_virtualized() {
     static vpci::ConfigSpace view;
     const natsume::pci::ConfigAccess& hw = pci::access();
-    const uint16_t bdf = edu_.bdf().raw();
-    const natsume::pci::Function* fn = find_function(Edu::VENDOR, Edu::DEVICE);
-    uint32_t dest = target_core(p_);
+    const uint16_t bdf                   = edu_.bdf().raw();
+    const natsume::pci::Function* fn     = find_function(Edu::VENDOR, Edu::DEVICE);
+    uint32_t dest                        = target_core(p_);
     VirtualRoute route{&iommu_, bdf, x86::lapic::x2apic_mode(), IRTE_VIRTUAL, 1, 0};
     vpci::DeviceOptions opt{true, false, true, msi::Route{dest, route_virtual, &route}};
-    bool added = fn && fn->cap_msi && view.add_device(*fn, opt, hw) == vpci::Error::Ok;
+    bool added         = fn && fn->cap_msi && view.add_device(*fn, opt, hw) == vpci::Error::Ok;
     const uint16_t cap = fn ? fn->cap_msi : 0;
-    const bool wide = added && (natsume::pci::read16(hw, bdf, static_cast<uint16_t>(cap + 2)) & 0x80);
+    const bool wide    = added && (natsume::pci::read16(hw, bdf, static_cast<uint16_t>(cap + 2)) & 0x80);
     const auto data_at = static_cast<uint16_t>(cap + (wide ? 12 : 8));
-    auto guest = [&](uint16_t off, uint8_t size, uint32_t v) {
+    auto guest         = [&](uint16_t off, uint8_t size, uint32_t v) {
         return view.write(bdf, off, size, v, hw).kind != vpci::WriteResult::Kind::Refused;
     };
     bool written = added && guest(static_cast<uint16_t>(cap + 4), 4, 0xfeefe000u) &&
                    (!wide || guest(static_cast<uint16_t>(cap + 8), 4, 0)) && guest(data_at, 2, VECTOR_GUEST) &&
                    guest(static_cast<uint16_t>(cap + 2), 2, 1);
     uint32_t hw_address = added ? natsume::pci::read32(hw, bdf, static_cast<uint16_t>(cap + 4)) : 0;
-    bool remappable = hw_address == static_cast<uint32_t>(vtd::remappable_msi(IRTE_VIRTUAL).address);
-    uint32_t before = irq_log(VECTOR_GUEST).count;
+    bool remappable     = hw_address == static_cast<uint32_t>(vtd::remappable_msi(IRTE_VIRTUAL).address);
+    uint32_t before     = irq_log(VECTOR_GUEST).count;
     if (written) edu_.raise_interrupt(1);
     bool first = written && wait_irq(VECTOR_GUEST, before + 1);
     edu_.ack_interrupt(1);
@@ -530,7 +535,7 @@ void Suite::test_msi_virtualized() {
     bool second = rewritten && wait_irq(VECTOR_GUEST_NEW, before_new + 1);
     edu_.ack_interrupt(1);
     bool old_quiet = irq_log(VECTOR_GUEST).count == old_count;
-    (void)guest(static_cast<uint16_t>(cap + 2), 2, 0);   // the guest disables MSI again
+    (void)guest(static_cast<uint16_t>(cap + 2), 2, 0);  // the guest disables MSI again
     FaultSummary f = faults();
     report("msi-virtualized-remapped",
            written && remappable && first && first_core == dest && second && old_quiet && f.count == 0,
@@ -549,19 +554,20 @@ void Suite::test_msi_virtualized() {
 // raised through ICS) must arrive on the owner core with the guest's vector.
 // Then the guest masks the entry: nothing may arrive.
 namespace e1000e {
-namespace nic = drivers::e1000;
+namespace nic          = drivers::e1000;
 constexpr uint32_t ICR = nic::reg(nic::Reg::Icr), ICS = nic::reg(nic::Reg::Ics), IMS = nic::reg(nic::Reg::Ims),
                    IMC = nic::reg(nic::Reg::Imc), IVAR = nic::reg(nic::Reg::Ivar);
 constexpr uint32_t CAUSE_RXQ0 = nic::INT_RXQ0, IVAR_VALID = nic::IVAR_VALID;
 }  // namespace e1000e
 
 void Suite::test_msix_virtualized() {
-    constexpr uint16_t ENTRY = 2;
+    constexpr uint16_t ENTRY             = 2;
     const natsume::pci::ConfigAccess& hw = pci::access();
     static natsume::pci::Function fn;
     const natsume::pci::Function* found = find_function(drivers::e1000::VENDOR_INTEL, drivers::e1000::DEVICE82574_L);
     if (!found || !found->cap_msix) {
-        report("msix-virtualized-remapped", false, "\"error\":\"no e1000e (8086:10d3) with MSI-X: run with -device e1000e\"");
+        report("msix-virtualized-remapped", false,
+               "\"error\":\"no e1000e (8086:10d3) with MSI-X: run with -device e1000e\"");
         return;
     }
     fn = *found;
@@ -580,35 +586,39 @@ void Suite::test_msix_virtualized() {
     auto guest = [&](uint32_t field, uint32_t v) { return apply(table.write(ENTRY * msix::ENTRY_SIZE + field, 4, v)); };
     bool programmed = ready && guest(msix::ADDRESS_LO, 0xfeefe000u) && guest(msix::ADDRESS_HI, 0) &&
                       guest(msix::DATA, VECTOR_GUEST) && guest(msix::VECTOR_CONTROL, 0);
-    auto* hw_entry = reinterpret_cast<volatile uint32_t*>(loc.table_address + ENTRY * msix::ENTRY_SIZE);
+    auto* hw_entry      = reinterpret_cast<volatile uint32_t*>(loc.table_address + ENTRY * msix::ENTRY_SIZE);
     uint32_t hw_address = ready ? hw_entry[0] : 0, hw_data = ready ? hw_entry[2] : ~0u;
-    bool remappable = hw_address == static_cast<uint32_t>(vtd::remappable_msi(IRTE_VIRTUAL_MSIX + ENTRY).address) &&
-                      hw_data == 0;
+    bool remappable =
+        hw_address == static_cast<uint32_t>(vtd::remappable_msi(IRTE_VIRTUAL_MSIX + ENTRY).address) && hw_data == 0;
     // MSI-X on (function mask clear), the NIC's RxQ0 cause routed to the entry.
-    auto control_at = static_cast<uint16_t>(fn.cap_msix + msix::MESSAGE_CONTROL);
-    uint16_t control = natsume::pci::read16(hw, fn.bdf, control_at);
-    uint16_t command = natsume::pci::read16(hw, fn.bdf, natsume::pci::COMMAND);
+    auto control_at     = static_cast<uint16_t>(fn.cap_msix + msix::MESSAGE_CONTROL);
+    uint16_t control    = natsume::pci::read16(hw, fn.bdf, control_at);
+    uint16_t command    = natsume::pci::read16(hw, fn.bdf, natsume::pci::COMMAND);
     const uint64_t regs = fn.bar_count ? fn.bars[0].base : 0;
     auto reg = [&](uint32_t off) -> volatile uint32_t& { return *reinterpret_cast<volatile uint32_t*>(regs + off); };
-    auto clear_causes = [&] { uint32_t icr = reg(e1000e::ICR); (void)icr; };   // read-to-clear
+    auto clear_causes = [&] {
+        uint32_t icr = reg(e1000e::ICR);
+        (void)icr;
+    };  // read-to-clear
     bool raised = false, masked_quiet = false;
     uint32_t before = irq_log(VECTOR_GUEST).count, core = 0;
     if (programmed && regs) {
-        natsume::pci::write16(hw, fn.bdf, natsume::pci::COMMAND,
-                              static_cast<uint16_t>(command | natsume::pci::CMD_MEMORY_SPACE | natsume::pci::CMD_BUS_MASTER));
+        natsume::pci::write16(
+            hw, fn.bdf, natsume::pci::COMMAND,
+            static_cast<uint16_t>(command | natsume::pci::CMD_MEMORY_SPACE | natsume::pci::CMD_BUS_MASTER));
         natsume::pci::write16(hw, fn.bdf, control_at,
                               static_cast<uint16_t>((control | msix::CONTROL_ENABLE) & ~msix::CONTROL_FUNCTION_MASK));
         reg(e1000e::IVAR) = e1000e::IVAR_VALID | ENTRY;
-        reg(e1000e::IMS) = e1000e::CAUSE_RXQ0;
-        reg(e1000e::ICS) = e1000e::CAUSE_RXQ0;
-        raised = wait_irq(VECTOR_GUEST, before + 1);
-        core = irq_log(VECTOR_GUEST).apic_id;
-        clear_causes();   // so the next cause is a new one
+        reg(e1000e::IMS)  = e1000e::CAUSE_RXQ0;
+        reg(e1000e::ICS)  = e1000e::CAUSE_RXQ0;
+        raised            = wait_irq(VECTOR_GUEST, before + 1);
+        core              = irq_log(VECTOR_GUEST).apic_id;
+        clear_causes();  // so the next cause is a new one
         // The guest masks the entry: the device must stay silent.
         uint32_t at_mask = irq_log(VECTOR_GUEST).count;
         (void)guest(msix::VECTOR_CONTROL, msix::VECTOR_MASKED);
         reg(e1000e::ICS) = e1000e::CAUSE_RXQ0;
-        masked_quiet = !wait_irq(VECTOR_GUEST, at_mask + 1);
+        masked_quiet     = !wait_irq(VECTOR_GUEST, at_mask + 1);
         reg(e1000e::IMC) = ~0u;
         clear_causes();
         natsume::pci::write16(hw, fn.bdf, control_at, static_cast<uint16_t>(control & ~msix::CONTROL_ENABLE));
@@ -616,7 +626,8 @@ void Suite::test_msix_virtualized() {
     }
     FaultSummary f = faults();
     char b[8];
-    report("msix-virtualized-remapped", programmed && remappable && raised && core == dest && masked_quiet && f.count == 0,
+    report("msix-virtualized-remapped",
+           programmed && remappable && raised && core == dest && masked_quiet && f.count == 0,
            "\"device\":\"%s\",\"entry\":%u,\"guest_address\":\"0xfeefe000\",\"device_address\":\"0x%x\","
            "\"device_data\":\"0x%x\",\"irte\":%u,\"routes\":%d,\"guest_vector\":\"0x%x\",\"arrived\":%s,"
            "\"arrived_on_apic\":%u,\"target_apic\":%u,\"masked_quiet\":%s,\"faults\":%zu",

@@ -14,12 +14,12 @@ Verdict check(uint64_t current, uint64_t value, const Caps& caps) {
 
 const char* to_string(Verdict v) {
     switch (v) {
-        case Verdict::Ok: return "allowed";
-        case Verdict::Reserved: return "a reserved bit is set";
-        case Verdict::Moved: return "the local APIC base may not move";
-        case Verdict::Bsp: return "the BSP flag is the hardware's";
-        case Verdict::Disabled: return "the local APIC may not be disabled (the hypervisor's control path)";
-        case Verdict::LeavesX2apic: return "x2APIC mode is left only through a reset";
+    case Verdict::Ok: return "allowed";
+    case Verdict::Reserved: return "a reserved bit is set";
+    case Verdict::Moved: return "the local APIC base may not move";
+    case Verdict::Bsp: return "the BSP flag is the hardware's";
+    case Verdict::Disabled: return "the local APIC may not be disabled (the hypervisor's control path)";
+    case Verdict::LeavesX2apic: return "x2APIC mode is left only through a reset";
     }
     return "unknown";
 }

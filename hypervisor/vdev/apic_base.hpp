@@ -13,7 +13,7 @@
 
 namespace natsume::apic_msr {
 
-inline constexpr uint64_t BSP = 1ull << 8;
+inline constexpr uint64_t BSP           = 1ull << 8;
 inline constexpr uint64_t X2APIC_ENABLE = 1ull << 10;
 inline constexpr uint64_t GLOBAL_ENABLE = 1ull << 11;
 inline constexpr unsigned ADDRESS_SHIFT = 12;
@@ -25,11 +25,11 @@ struct Caps {
 
 enum class Verdict : uint8_t {
     Ok,
-    Reserved,           // a reserved bit is set (bits 0-7, 9, MAXPHYADDR..63, or 10 without x2APIC)
-    Moved,              // the base address changes
-    Bsp,                // the BSP flag changes
-    Disabled,           // global enable cleared
-    LeavesX2apic,       // x2APIC -> xAPIC (architecturally #GP) or -> disabled (refused by Natsume)
+    Reserved,      // a reserved bit is set (bits 0-7, 9, MAXPHYADDR..63, or 10 without x2APIC)
+    Moved,         // the base address changes
+    Bsp,           // the BSP flag changes
+    Disabled,      // global enable cleared
+    LeavesX2apic,  // x2APIC -> xAPIC (architecturally #GP) or -> disabled (refused by Natsume)
 };
 
 // The bits that must be zero in any IA32_APIC_BASE value on this CPU.

@@ -29,7 +29,7 @@ Result check_cr4(uint64_t value, uint64_t old, uint64_t fixed1, uint64_t cr3) {
 }
 
 Result check_cr3(uint64_t value, uint8_t maxphyaddr, bool pcide, uint64_t* load) {
-    uint64_t v = pcide ? value & ~CR3_NO_FLUSH : value;
+    uint64_t v        = pcide ? value & ~CR3_NO_FLUSH : value;
     uint64_t reserved = maxphyaddr >= 64 ? 0 : ~((1ull << maxphyaddr) - 1);
     if (v & reserved) return gp("CR3 bits above MAXPHYADDR are reserved");
     *load = v;

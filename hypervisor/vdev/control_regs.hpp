@@ -21,7 +21,7 @@ enum class Verdict : uint8_t { Ok, Gp, Unsupported };
 
 struct Result {
     Verdict verdict;
-    const char* why;    // nullptr when Ok
+    const char* why;  // nullptr when Ok
 };
 
 // in_64bit_code: CS.L of the guest (64-bit mode rather than compatibility mode).

@@ -26,18 +26,18 @@ constexpr Verdict refuse(Reason reason, const char* why) { return {false, why, r
 
 Verdict refuse_mode(DeliveryMode mode) {
     switch (mode) {
-        case DeliveryMode::Fixed: break;
-        case DeliveryMode::LowestPriority:
-            return refuse(Reason::NotFixed, "lowest-priority arbitration may pick a core of another partition");
-        case DeliveryMode::Smi:
-            return refuse(Reason::NotFixed, "an SMI would put a core into firmware's system management mode");
-        case DeliveryMode::Nmi:
-            return refuse(Reason::NotFixed, "NMIs are the hypervisor's control path to partition cores");
-        case DeliveryMode::Init: return refuse(Reason::NotFixed, "INIT would reset a core");
-        case DeliveryMode::Startup:
-            return refuse(Reason::NotFixed, "a start-up IPI would restart a core at a guest-chosen address");
-        case DeliveryMode::Reserved3:
-        case DeliveryMode::Reserved7: return refuse(Reason::NotFixed, "reserved delivery mode");
+    case DeliveryMode::Fixed: break;
+    case DeliveryMode::LowestPriority:
+        return refuse(Reason::NotFixed, "lowest-priority arbitration may pick a core of another partition");
+    case DeliveryMode::Smi:
+        return refuse(Reason::NotFixed, "an SMI would put a core into firmware's system management mode");
+    case DeliveryMode::Nmi:
+        return refuse(Reason::NotFixed, "NMIs are the hypervisor's control path to partition cores");
+    case DeliveryMode::Init: return refuse(Reason::NotFixed, "INIT would reset a core");
+    case DeliveryMode::Startup:
+        return refuse(Reason::NotFixed, "a start-up IPI would restart a core at a guest-chosen address");
+    case DeliveryMode::Reserved3:
+    case DeliveryMode::Reserved7: return refuse(Reason::NotFixed, "reserved delivery mode");
     }
     return {true, "fixed IPI", Reason::Allowed};
 }
@@ -51,14 +51,13 @@ bool owned(const Partition& p, uint32_t apic_id) {
 
 Verdict check(const Fields& f, const Partition& p) {
     if (Verdict v = refuse_mode(f.mode); !v.allow) return v;
-    if (f.vector < FIRST_LEGAL_VECTOR)
-        return refuse(Reason::IllegalVector, "vectors 0-15 are illegal for fixed IPIs");
+    if (f.vector < FIRST_LEGAL_VECTOR) return refuse(Reason::IllegalVector, "vectors 0-15 are illegal for fixed IPIs");
     switch (f.shorthand) {
-        case Shorthand::Self: return {true, "fixed IPI to self", Reason::Allowed};
-        case Shorthand::AllIncludingSelf:
-        case Shorthand::AllExcludingSelf:
-            return refuse(Reason::Broadcast, "a broadcast reaches cores of other partitions and the hypervisor");
-        case Shorthand::None: break;
+    case Shorthand::Self: return {true, "fixed IPI to self", Reason::Allowed};
+    case Shorthand::AllIncludingSelf:
+    case Shorthand::AllExcludingSelf:
+        return refuse(Reason::Broadcast, "a broadcast reaches cores of other partitions and the hypervisor");
+    case Shorthand::None: break;
     }
     if (f.logical)
         return refuse(Reason::LogicalMode, "logical destinations are set by each core and may name other partitions");

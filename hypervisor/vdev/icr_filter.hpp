@@ -18,12 +18,12 @@ using drivers::lapic::Shorthand;
 
 enum class Reason : uint8_t {
     Allowed,
-    ReservedBits,       // x2APIC: hardware would #GP; the guest's write faults instead
-    NotFixed,           // SMI, NMI, INIT, SIPI, lowest priority or a reserved mode
-    LogicalMode,        // logical destinations may name cores of other partitions
-    Broadcast,          // all-including/excluding-self shorthands or the broadcast ID
-    ForeignDestination, // the physical destination is not one of the partition's cores
-    IllegalVector,      // vectors 0..15: hardware reports a send-illegal-vector error
+    ReservedBits,        // x2APIC: hardware would #GP; the guest's write faults instead
+    NotFixed,            // SMI, NMI, INIT, SIPI, lowest priority or a reserved mode
+    LogicalMode,         // logical destinations may name cores of other partitions
+    Broadcast,           // all-including/excluding-self shorthands or the broadcast ID
+    ForeignDestination,  // the physical destination is not one of the partition's cores
+    IllegalVector,       // vectors 0..15: hardware reports a send-illegal-vector error
 };
 
 struct Verdict {

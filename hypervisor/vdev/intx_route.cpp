@@ -30,11 +30,11 @@ Route route_for(const Device* devices, size_t count) {
 Decision decide(const Device* devices, size_t count, Unknown unknown) {
     Decision d{};
     if (!input_ok(devices, count)) return d;
-    d.valid = true;
-    uint64_t told = 0;  // owners with a device that reported asserting
+    d.valid          = true;
+    uint64_t told    = 0;  // owners with a device that reported asserting
     uint64_t guessed = 0;
     for (size_t i = 0; i < count; ++i) {
-        const Device& dev = devices[i];
+        const Device& dev  = devices[i];
         const uint32_t bit = 1u << i;
         if (!dev.status_bit3_supported) {
             d.unknown |= bit;
@@ -45,18 +45,18 @@ Decision decide(const Device* devices, size_t count, Unknown unknown) {
         }
     }
     if (unknown == Unknown::ByElimination && d.asserted != 0) guessed = 0;
-    d.owners = told | guessed;
+    d.owners         = told | guessed;
     d.could_not_tell = (guessed & ~told) != 0;
-    d.spurious = d.owners == 0;
+    d.spurious       = d.owners == 0;
     return d;
 }
 
 const char* to_string(Route r) {
     switch (r) {
-        case Route::Unused: return "unused";
-        case Route::Direct: return "direct";
-        case Route::PerDevice: return "per-device";
-        case Route::Invalid: return "invalid";
+    case Route::Unused: return "unused";
+    case Route::Direct: return "direct";
+    case Route::PerDevice: return "per-device";
+    case Route::Invalid: return "invalid";
     }
     return "unknown";
 }

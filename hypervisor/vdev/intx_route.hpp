@@ -14,13 +14,13 @@
 namespace natsume::intx {
 
 inline constexpr size_t MAX_DEVICES_PER_LINE = 32;  // bitmaps below are 32 bits
-inline constexpr uint8_t MAX_PARTITIONS = 64;     // owners bitmap is 64 bits
+inline constexpr uint8_t MAX_PARTITIONS      = 64;  // owners bitmap is 64 bits
 
 struct Device {
-    uint16_t bdf;                 // bus << 8 | device << 3 | function
-    uint8_t owner;                // partition index, < MAX_PARTITIONS
-    bool status_bit3_supported;   // the device (or a device-specific check) can tell
-    bool status_bit3_value;       // it asserted INTx (meaningful only if supported)
+    uint16_t bdf;                // bus << 8 | device << 3 | function
+    uint8_t owner;               // partition index, < MAX_PARTITIONS
+    bool status_bit3_supported;  // the device (or a device-specific check) can tell
+    bool status_bit3_value;      // it asserted INTx (meaningful only if supported)
 };
 
 enum class Route : uint8_t {
@@ -31,12 +31,12 @@ enum class Route : uint8_t {
 };
 
 struct Decision {
-    uint64_t owners;        // bit p: partition p must receive this interrupt
-    uint32_t asserted;      // bit i: devices[i] reported bit 3 set
-    uint32_t unknown;       // bit i: devices[i] cannot report bit 3
-    bool could_not_tell;    // some owner is in `owners` only because its device cannot report
-    bool spurious;          // no device asserted and none is unknown
-    bool valid;             // false if the input was out of range (then owners == 0)
+    uint64_t owners;      // bit p: partition p must receive this interrupt
+    uint32_t asserted;    // bit i: devices[i] reported bit 3 set
+    uint32_t unknown;     // bit i: devices[i] cannot report bit 3
+    bool could_not_tell;  // some owner is in `owners` only because its device cannot report
+    bool spurious;        // no device asserted and none is unknown
+    bool valid;           // false if the input was out of range (then owners == 0)
 };
 
 // True when the line carries devices of more than one partition.

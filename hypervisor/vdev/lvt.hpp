@@ -16,7 +16,9 @@ namespace natsume::lvt {
 namespace reg = drivers::lapic;
 
 constexpr bool has_delivery_mode(uint32_t offset) {
-    return offset == reg::offset(reg::Reg::LvtCmci) || offset == reg::offset(reg::Reg::LvtThermal) || offset == reg::offset(reg::Reg::LvtPerf) || offset == reg::offset(reg::Reg::LvtLint0) || offset == reg::offset(reg::Reg::LvtLint1);
+    return offset == reg::offset(reg::Reg::LvtCmci) || offset == reg::offset(reg::Reg::LvtThermal) ||
+           offset == reg::offset(reg::Reg::LvtPerf) || offset == reg::offset(reg::Reg::LvtLint0) ||
+           offset == reg::offset(reg::Reg::LvtLint1);
 }
 
 // Why a write of value to the entry at offset is refused, or nullptr. A

@@ -23,9 +23,9 @@ struct Message {
     constexpr bool operator==(const Message&) const = default;
 };
 
-inline constexpr uint32_t ADDRESS_BASE = 0xFEE00000u;
-inline constexpr uint32_t DEST_SHIFT = 12;
-inline constexpr uint32_t MAX_COMPATIBILITY_APIC_ID = 0xFF;   // 8 destination bits
+inline constexpr uint32_t ADDRESS_BASE              = 0xFEE00000u;
+inline constexpr uint32_t DEST_SHIFT                = 12;
+inline constexpr uint32_t MAX_COMPATIBILITY_APIC_ID = 0xFF;  // 8 destination bits
 // Vectors 0-15 are exceptions (SDM Vol. 3A 6.2): a message carrying one would
 // be taken as an exception by the guest, so no route ever programs one.
 inline constexpr uint8_t MIN_VECTOR = 0x10;
@@ -41,8 +41,8 @@ using RouteFn = const char* (*)(void* ctx, uint16_t slot, uint8_t vector, uint32
 
 struct Route {
     uint32_t apic_id = 0;        // the owner core
-    RouteFn remap = nullptr;     // null: compatibility format
-    void* ctx = nullptr;
+    RouteFn remap    = nullptr;  // null: compatibility format
+    void* ctx        = nullptr;
 
     bool remapped() const { return remap != nullptr; }
     const char* message(uint16_t slot, uint8_t vector, Message& out) const {

@@ -3,14 +3,13 @@
 namespace natsume::msix {
 namespace {
 
-constexpr uint32_t ALL_ONES = 0xFFFFFFFFu;
+constexpr uint32_t ALL_ONES     = 0xFFFFFFFFu;
 constexpr uint8_t DW_ADDRESS_LO = 0, DW_DATA = 2, DW_CONTROL = 3;
 constexpr uint8_t WRITTEN_COMPLETE = 1u << DW_ADDRESS_LO | 1u << DW_DATA;
 
 constexpr const char* WHY_VECTOR =
     "MSI-X vector below 0x10 refused: vectors 0-15 are reserved exceptions; the entry stays masked.";
-constexpr const char* WHY_BEYOND_CAP =
-    "MSI-X entry beyond the 64 vectors kept per device: it stays masked.";
+constexpr const char* WHY_BEYOND_CAP = "MSI-X entry beyond the 64 vectors kept per device: it stays masked.";
 
 bool valid_access(uint32_t offset, uint8_t size) {
     const bool size_ok = size == 1 || size == 2 || size == 4 || size == 8;
@@ -26,12 +25,11 @@ const pci::Bar* memory_bar(const pci::Function& fn, uint32_t bir) {
 }
 
 // A BIR/offset register's region of `bytes` bytes, checked to lie in its BAR.
-bool region(const pci::Function& fn, uint32_t reg, uint32_t bytes, uint8_t& bar, uint32_t& offset,
-            uint64_t& address) {
+bool region(const pci::Function& fn, uint32_t reg, uint32_t bytes, uint8_t& bar, uint32_t& offset, uint64_t& address) {
     const pci::Bar* b = memory_bar(fn, reg & BIR_MASK);
     if (b == nullptr) return false;
-    bar = static_cast<uint8_t>(reg & BIR_MASK);
-    offset = reg & OFFSET_MASK;
+    bar     = static_cast<uint8_t>(reg & BIR_MASK);
+    offset  = reg & OFFSET_MASK;
     address = b->base + offset;
     return static_cast<uint64_t>(offset) + bytes <= b->size;
 }
@@ -54,26 +52,23 @@ void push_message(Action& a, uint16_t entry, const msi::Message& m) {
     push(a, entry, DATA, m.data);
 }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 bool locate(const pci::Function& fn, const pci::ConfigAccess& hw, uint8_t cap_offset, Location& out) {
-    if (cap_offset < pci::FIRST_CAPABILITY_OFFSET || pci::read8(hw, fn.bdf, cap_offset) != pci::CAP_MSI_X)
-        return false;
+    if (cap_offset < pci::FIRST_CAPABILITY_OFFSET || pci::read8(hw, fn.bdf, cap_offset) != pci::CAP_MSI_X) return false;
     const uint16_t control = pci::read16(hw, fn.bdf, static_cast<uint16_t>(cap_offset + MESSAGE_CONTROL));
-    out = Location{};
-    out.cap_offset = cap_offset;
-    out.table_entries = static_cast<uint16_t>((control & CONTROL_TABLE_SIZE_MASK) + 1u);
-    out.table_bytes = out.table_entries * ENTRY_SIZE;
-    out.pba_bytes = (out.table_entries + 63u) / 64u * 8u;  // one pending bit per entry, in qwords
-    const uint32_t t = pci::read32(hw, fn.bdf, static_cast<uint16_t>(cap_offset + TABLE_OFFSET_BIR));
-    const uint32_t p = pci::read32(hw, fn.bdf, static_cast<uint16_t>(cap_offset + PBA_OFFSET_BIR));
+    out                    = Location{};
+    out.cap_offset         = cap_offset;
+    out.table_entries      = static_cast<uint16_t>((control & CONTROL_TABLE_SIZE_MASK) + 1u);
+    out.table_bytes        = out.table_entries * ENTRY_SIZE;
+    out.pba_bytes          = (out.table_entries + 63u) / 64u * 8u;  // one pending bit per entry, in qwords
+    const uint32_t t       = pci::read32(hw, fn.bdf, static_cast<uint16_t>(cap_offset + TABLE_OFFSET_BIR));
+    const uint32_t p       = pci::read32(hw, fn.bdf, static_cast<uint16_t>(cap_offset + PBA_OFFSET_BIR));
     if (!region(fn, t, out.table_bytes, out.table_bar, out.table_offset, out.table_address)) return false;
     if (!region(fn, p, out.pba_bytes, out.pba_bar, out.pba_offset, out.pba_address)) return false;
-    out.table_first_page = page_down(out.table_address);
+    out.table_first_page           = page_down(out.table_address);
     const uint64_t table_pages_end = page_up(out.table_address + out.table_bytes);
-    out.table_page_count = static_cast<uint32_t>((table_pages_end - out.table_first_page) / PAGE_SIZE);
+    out.table_page_count           = static_cast<uint32_t>((table_pages_end - out.table_first_page) / PAGE_SIZE);
     out.pba_in_table_pages =
         out.pba_address < table_pages_end && out.pba_address + out.pba_bytes > out.table_first_page;
     return true;
@@ -87,7 +82,8 @@ uint32_t offset_in_table(const Location& loc, uint64_t address) {
 const char* access_refusal(const Location& loc, uint64_t address, uint8_t size, bool write) {
     if (size != 4 && size != 8) return "MSI-X pages take only 4- and 8-byte accesses";
     if (address & (size - 1u)) return "MSI-X page access not naturally aligned";
-    if (!in_table_pages(loc, address) || !in_table_pages(loc, address + size - 1)) return "access outside the MSI-X table pages";
+    if (!in_table_pages(loc, address) || !in_table_pages(loc, address + size - 1))
+        return "access outside the MSI-X table pages";
     if (write && address + size > loc.pba_address && address < loc.pba_address + loc.pba_bytes)
         return "the pending-bit array is read-only";
     return nullptr;
@@ -113,7 +109,7 @@ Error Table::init(uint16_t table_entries, const msi::Route& route) {
     if (!route.remapped() && route.apic_id > msi::MAX_COMPATIBILITY_APIC_ID) return Error::ApicIdTooLarge;
     for (Entry& e : e_) e = Entry{{0, 0, 0, VECTOR_MASKED}, 0, 0, false, false};
     entries_ = table_entries;
-    route_ = route;
+    route_   = route;
     return Error::Ok;
 }
 
@@ -131,10 +127,10 @@ bool Table::hw_unmasked(uint16_t entry) const {
 }
 
 void Table::store(uint32_t offset, uint32_t lane_mask, uint32_t value) {
-    Entry& e = e_[offset / ENTRY_SIZE];
+    Entry& e          = e_[offset / ENTRY_SIZE];
     const uint32_t dw = offset % ENTRY_SIZE / 4u;
-    e.dw[dw] = (e.dw[dw] & ~lane_mask) | (value & lane_mask);
-    e.written = static_cast<uint8_t>(e.written | 1u << dw);
+    e.dw[dw]          = (e.dw[dw] & ~lane_mask) | (value & lane_mask);
+    e.written         = static_cast<uint8_t>(e.written | 1u << dw);
 }
 
 // Routes the guest's vector and writes the resulting message into the
@@ -151,26 +147,26 @@ const char* Table::program(uint16_t entry, uint8_t vector, Action& a) {
     e.hw_masked = true;
     push_message(a, entry, m);
     e.hw_programmed = true;
-    e.hw_vector = vector;
+    e.hw_vector     = vector;
     return nullptr;
 }
 
 // Brings the hardware entry in line with the guest's: programs the message
 // when the vector changed, then sets the mask the entry should have.
 Action Table::apply(uint16_t entry) {
-    Entry& e = e_[entry];
-    Action a = handled();
-    const uint8_t vector = static_cast<uint8_t>(e.dw[DW_DATA] & DATA_VECTOR_MASK);
-    const bool ready = complete(e);
+    Entry& e                = e_[entry];
+    Action a                = handled();
+    const uint8_t vector    = static_cast<uint8_t>(e.dw[DW_DATA] & DATA_VECTOR_MASK);
+    const bool ready        = complete(e);
     const bool guest_masked = (e.dw[DW_CONTROL] & VECTOR_MASKED) != 0;
-    const char* refusal = ready && vector < MIN_VECTOR ? WHY_VECTOR : nullptr;
+    const char* refusal     = ready && vector < MIN_VECTOR ? WHY_VECTOR : nullptr;
     if (ready && !refusal && (!e.hw_programmed || e.hw_vector != vector)) refusal = program(entry, vector, a);
     const bool want_masked = guest_masked || !ready || refusal != nullptr;
     if (want_masked != e.hw_masked) push(a, entry, VECTOR_CONTROL, want_masked ? VECTOR_MASKED : 0);
     e.hw_masked = want_masked;
     if (refusal && !guest_masked) {
         a.kind = Action::Kind::Refused;
-        a.why = refusal;
+        a.why  = refusal;
     }
     return a;
 }
@@ -182,9 +178,9 @@ Action Table::write(uint32_t offset, uint8_t size, uint64_t value) {
     const uint16_t entry = static_cast<uint16_t>(offset / ENTRY_SIZE);
     if (entry >= MAX_VECTORS) {
         // Only an unmask matters: masking and programming a dropped entry change nothing.
-        const uint32_t rel = offset % ENTRY_SIZE;
+        const uint32_t rel     = offset % ENTRY_SIZE;
         const bool covers_mask = rel <= VECTOR_CONTROL && VECTOR_CONTROL < rel + size;
-        const bool unmask = covers_mask && ((value >> ((VECTOR_CONTROL - rel) * 8u)) & VECTOR_MASKED) == 0;
+        const bool unmask      = covers_mask && ((value >> ((VECTOR_CONTROL - rel) * 8u)) & VECTOR_MASKED) == 0;
         if (!unmask) return none;
         return Action{Action::Kind::Refused, 0, {}, WHY_BEYOND_CAP};
     }
@@ -201,8 +197,8 @@ Action Table::write(uint32_t offset, uint8_t size, uint64_t value) {
 uint64_t Table::read(uint32_t offset, uint8_t size) const {
     if (!contains(offset) || !valid_access(offset, size)) return size == 8 ? ~uint64_t{0} : lane_mask(size);
     const uint16_t entry = static_cast<uint16_t>(offset / ENTRY_SIZE);
-    const uint32_t dw = offset % ENTRY_SIZE / 4u;
-    auto dword = [&](uint32_t i) -> uint32_t {
+    const uint32_t dw    = offset % ENTRY_SIZE / 4u;
+    auto dword           = [&](uint32_t i) -> uint32_t {
         if (entry < MAX_VECTORS) return e_[entry].dw[i];
         return i == DW_CONTROL ? VECTOR_MASKED : 0;  // dropped entries read as after reset
     };
@@ -218,11 +214,11 @@ Action Table::sync(uint16_t entry) {
         push_message(a, entry, route_.idle());
         return a;
     }
-    Entry& e = e_[entry];
-    e.hw_masked = true;
-    e.hw_programmed = false;
+    Entry& e             = e_[entry];
+    e.hw_masked          = true;
+    e.hw_programmed      = false;
     const uint8_t vector = static_cast<uint8_t>(e.dw[DW_DATA] & DATA_VECTOR_MASK);
-    const char* refusal = !complete(e) ? nullptr : vector < MIN_VECTOR ? WHY_VECTOR : program(entry, vector, a);
+    const char* refusal  = !complete(e) ? nullptr : vector < MIN_VECTOR ? WHY_VECTOR : program(entry, vector, a);
     if (!e.hw_programmed) push_message(a, entry, route_.idle());
     // The last step is the ordinary one: unmask if the guest's entry asks for it.
     const bool guest_masked = (e.dw[DW_CONTROL] & VECTOR_MASKED) != 0;
@@ -232,7 +228,7 @@ Action Table::sync(uint16_t entry) {
     }
     if (refusal && !guest_masked) {
         a.kind = Action::Kind::Refused;
-        a.why = refusal;
+        a.why  = refusal;
     }
     return a;
 }

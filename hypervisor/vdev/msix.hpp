@@ -24,8 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vdev/msi_route.hpp"
 #include "lib/pci.hpp"
+#include "vdev/msi_route.hpp"
 
 namespace natsume::msix {
 
@@ -40,15 +40,15 @@ inline constexpr uint32_t BIR_MASK = 0x7, OFFSET_MASK = ~0x7u;
 // Table entries (6.8.2.6-6.8.2.9): 16 bytes each.
 inline constexpr uint32_t ENTRY_SIZE = 16;
 inline constexpr uint32_t ADDRESS_LO = 0x0, ADDRESS_HI = 0x4, DATA = 0x8, VECTOR_CONTROL = 0xC;
-inline constexpr uint32_t VECTOR_MASKED = 1u << 0;  // the other vector control bits are reserved
-inline constexpr uint16_t MAX_TABLE_ENTRIES = 2048;  // the 11-bit table size field
-inline constexpr uint16_t MAX_VECTORS = 64;         // entries a Table keeps; see the header comment
+inline constexpr uint32_t VECTOR_MASKED     = 1u << 0;  // the other vector control bits are reserved
+inline constexpr uint16_t MAX_TABLE_ENTRIES = 2048;     // the 11-bit table size field
+inline constexpr uint16_t MAX_VECTORS       = 64;       // entries a Table keeps; see the header comment
 
 // The guest's message data: the vector in bits 7:0 (SDM Vol. 3A 10.11.2).
 inline constexpr uint32_t DATA_VECTOR_MASK = 0xFF;
-inline constexpr uint8_t MIN_VECTOR = msi::MIN_VECTOR;
+inline constexpr uint8_t MIN_VECTOR        = msi::MIN_VECTOR;
 
-inline constexpr uint64_t PAGE_SIZE = 4096;
+inline constexpr uint64_t PAGE_SIZE    = 4096;
 inline constexpr uint32_t NOT_IN_TABLE = 0xFFFFFFFFu;
 
 // Where a function's MSI-X table and PBA live. Addresses are physical; BARs
@@ -116,10 +116,10 @@ struct Action {
 void push(Action& a, uint16_t entry, uint32_t field, uint32_t value);
 void push_message(Action& a, uint16_t entry, const msi::Message& m);
 
-enum class [[nodiscard]] Error {
+enum class [[nodiscard]] Error{
     Ok,
-    BadTableSize,        // 0 or more than 2048 entries
-    ApicIdTooLarge,      // a compatibility-format message addresses APIC IDs 0..255 only
+    BadTableSize,    // 0 or more than 2048 entries
+    ApicIdTooLarge,  // a compatibility-format message addresses APIC IDs 0..255 only
 };
 const char* to_string(Error);
 
@@ -158,9 +158,9 @@ public:
 
 private:
     struct Entry {
-        uint32_t dw[4];    // guest's address lo, address hi, data, vector control
-        uint8_t written;   // bit per dword the guest has written since reset
-        uint8_t hw_vector; // vector in the hardware entry (valid when hw_programmed)
+        uint32_t dw[4];     // guest's address lo, address hi, data, vector control
+        uint8_t written;    // bit per dword the guest has written since reset
+        uint8_t hw_vector;  // vector in the hardware entry (valid when hw_programmed)
         bool hw_programmed, hw_masked;
     };
 

@@ -6,13 +6,13 @@ namespace {
 // Delivery modes (datasheet 3.2.4, bits 10:8). SMI (2), NMI (4), INIT (5) and
 // ExtINT (7) would let a partition reach another core's firmware or reset path.
 constexpr uint8_t MODE_FIXED = 0, MODE_LOWEST_PRIORITY = 1;
-constexpr uint32_t ID_SHIFT = 24;        // ID and ARB: bits 27:24
-constexpr uint32_t ID_MASK = 0xF;
+constexpr uint32_t ID_SHIFT        = 24;  // ID and ARB: bits 27:24
+constexpr uint32_t ID_MASK         = 0xF;
 constexpr uint32_t MAX_REDIR_SHIFT = 16;  // VER: maximum redirection entry, bits 23:16
 constexpr uint8_t VERSION82093 = 0x11, VERSION_WITH_EOI = 0x20;
 // Bits the guest may choose in the physical entry; everything else is forced.
-constexpr uint64_t GUEST_KEPT = hw::VECTOR_MASK | hw::ACTIVE_LOW | hw::LEVEL | hw::MASKED;
-constexpr uint64_t READ_ONLY = hw::DELIVERY_STATUS | hw::REMOTE_IRR;
+constexpr uint64_t GUEST_KEPT   = hw::VECTOR_MASK | hw::ACTIVE_LOW | hw::LEVEL | hw::MASKED;
+constexpr uint64_t READ_ONLY    = hw::DELIVERY_STATUS | hw::REMOTE_IRR;
 constexpr uint32_t MAX_XAPIC_ID = 0xFE;  // 0xFF is the physical broadcast ID
 
 uint64_t pin_mask(uint8_t pins) { return pins >= 64 ? ~0ull : (1ull << pins) - 1; }
@@ -20,15 +20,15 @@ uint64_t pin_mask(uint8_t pins) { return pins >= 64 ? ~0ull : (1ull << pins) - 1
 Action refused(Why why, uint8_t pin = 0) {
     Action a{};
     a.kind = Kind::Refused;
-    a.why = why;
-    a.pin = pin;
+    a.why  = why;
+    a.pin  = pin;
     return a;
 }
 
 Action simple(Kind kind, uint8_t pin = 0) {
     Action a{};
     a.kind = kind;
-    a.pin = pin;
+    a.pin  = pin;
     return a;
 }
 
@@ -42,7 +42,7 @@ bool pin_register(uint8_t index, uint8_t pins, uint8_t& pin, bool& high_half) {
     if (index < hw::index(hw::Reg::REDIR_BASE)) return false;
     const unsigned rel = index - hw::index(hw::Reg::REDIR_BASE);
     if (rel >= 2u * pins) return false;
-    pin = static_cast<uint8_t>(rel / 2);
+    pin       = static_cast<uint8_t>(rel / 2);
     high_half = rel & 1;
     return true;
 }
@@ -59,7 +59,7 @@ bool config_ok(const Config& c) {
 
 Action translate_entry(const Config& c, uint8_t pin, uint64_t guest) {
     const uint8_t vector = static_cast<uint8_t>(guest & hw::VECTOR_MASK);
-    const uint8_t mode = static_cast<uint8_t>((guest & hw::DELIVERY_MASK) >> 8);
+    const uint8_t mode   = static_cast<uint8_t>((guest & hw::DELIVERY_MASK) >> 8);
     if (!(guest & hw::MASKED)) {
         if (vector < MIN_VECTOR || vector > MAX_VECTOR) return refused(Why::BadVector, pin);
         // Lowest priority among one destination core is Fixed.
@@ -67,17 +67,17 @@ Action translate_entry(const Config& c, uint8_t pin, uint64_t guest) {
     }
     // Fixed delivery and physical destination mode are the zero encodings.
     uint64_t phys = guest & GUEST_KEPT;
-    Action a = simple(Kind::ProgramPin, pin);
+    Action a      = simple(Kind::ProgramPin, pin);
     if (c.remapped) {
         a.irte_index = static_cast<uint16_t>(c.irte_base + pin);
         phys |= remappable_bits(a.irte_index);
     } else {
         phys |= static_cast<uint64_t>(c.owner_apic_id & 0xFF) << hw::DEST_SHIFT;
     }
-    a.low = static_cast<uint32_t>(phys);
-    a.high = static_cast<uint32_t>(phys >> 32);
+    a.low    = static_cast<uint32_t>(phys);
+    a.high   = static_cast<uint32_t>(phys >> 32);
     a.vector = vector;
-    a.level = (guest & hw::LEVEL) != 0;
+    a.level  = (guest & hw::LEVEL) != 0;
     return a;
 }
 
@@ -100,21 +100,22 @@ Action Vioapic::read(uint32_t offset, uint8_t size, uint32_t& value) const {
     value = 0;
     if (size != 4 || (offset & 3) != 0) return refused(Why::BadAccess);
     switch (offset) {
-        case hw::offset(hw::Mmio::IOREGSEL): value = select_; return simple(Kind::None);
-        case hw::offset(hw::Mmio::IOWIN): return read_window(value);
-        case hw::offset(hw::Mmio::EOI):  // write-only
-            return config_.version == VERSION_WITH_EOI ? simple(Kind::None) : refused(Why::NoSuchRegister);
-        default: return refused(Why::NoSuchRegister);
+    case hw::offset(hw::Mmio::IOREGSEL): value = select_; return simple(Kind::None);
+    case hw::offset(hw::Mmio::IOWIN): return read_window(value);
+    case hw::offset(hw::Mmio::EOI):  // write-only
+        return config_.version == VERSION_WITH_EOI ? simple(Kind::None) : refused(Why::NoSuchRegister);
+    default: return refused(Why::NoSuchRegister);
     }
 }
 
 Action Vioapic::write(uint32_t offset, uint8_t size, uint32_t value) {
     if (size != 4 || (offset & 3) != 0) return refused(Why::BadAccess);
     switch (offset) {
-        case hw::offset(hw::Mmio::IOREGSEL): select_ = static_cast<uint8_t>(value); return simple(Kind::None);
-        case hw::offset(hw::Mmio::IOWIN): return write_window(value);
-        case hw::offset(hw::Mmio::EOI): return config_.version == VERSION_WITH_EOI ? write_eoi(value) : refused(Why::NoSuchRegister);
-        default: return refused(Why::NoSuchRegister);
+    case hw::offset(hw::Mmio::IOREGSEL): select_ = static_cast<uint8_t>(value); return simple(Kind::None);
+    case hw::offset(hw::Mmio::IOWIN): return write_window(value);
+    case hw::offset(hw::Mmio::EOI):
+        return config_.version == VERSION_WITH_EOI ? write_eoi(value) : refused(Why::NoSuchRegister);
+    default: return refused(Why::NoSuchRegister);
     }
 }
 
@@ -130,15 +131,15 @@ uint32_t Vioapic::read_entry_half(uint8_t pin, bool high_half) const {
 }
 
 Action Vioapic::read_window(uint32_t& value) const {
-    uint8_t pin = 0;
+    uint8_t pin    = 0;
     bool high_half = false;
     switch (select_) {
-        case hw::index(hw::Reg::ID):
-        case hw::index(hw::Reg::ARBITRATION): value = static_cast<uint32_t>(id_) << ID_SHIFT; return simple(Kind::None);
-        case hw::index(hw::Reg::VERSION):
-            value = config_.version | (static_cast<uint32_t>(config_.pins - 1) << MAX_REDIR_SHIFT);
-            return simple(Kind::None);
-        default: break;
+    case hw::index(hw::Reg::ID):
+    case hw::index(hw::Reg::ARBITRATION): value = static_cast<uint32_t>(id_) << ID_SHIFT; return simple(Kind::None);
+    case hw::index(hw::Reg::VERSION):
+        value = config_.version | (static_cast<uint32_t>(config_.pins - 1) << MAX_REDIR_SHIFT);
+        return simple(Kind::None);
+    default: break;
     }
     if (!pin_register(select_, config_.pins, pin, high_half)) return refused(Why::NoSuchRegister);
     value = read_entry_half(pin, high_half);
@@ -146,13 +147,15 @@ Action Vioapic::read_window(uint32_t& value) const {
 }
 
 Action Vioapic::write_window(uint32_t value) {
-    uint8_t pin = 0;
+    uint8_t pin    = 0;
     bool high_half = false;
     switch (select_) {
-        case hw::index(hw::Reg::ID): id_ = static_cast<uint8_t>((value >> ID_SHIFT) & ID_MASK); return simple(Kind::ShadowOnly);
-        case hw::index(hw::Reg::VERSION):
-        case hw::index(hw::Reg::ARBITRATION): return refused(Why::ReadOnlyRegister);
-        default: break;
+    case hw::index(hw::Reg::ID):
+        id_ = static_cast<uint8_t>((value >> ID_SHIFT) & ID_MASK);
+        return simple(Kind::ShadowOnly);
+    case hw::index(hw::Reg::VERSION):
+    case hw::index(hw::Reg::ARBITRATION): return refused(Why::ReadOnlyRegister);
+    default: break;
     }
     if (!pin_register(select_, config_.pins, pin, high_half)) return refused(Why::NoSuchRegister);
     if (!owns(pin)) return refused(Why::ForeignPin, pin);
@@ -168,7 +171,7 @@ Action Vioapic::write_entry(uint8_t pin, bool high_half, uint32_t value) {
         shadow_[pin] = (e & 0xFFFFFFFFull) | (static_cast<uint64_t>(value) << 32);
         return simple(Kind::ShadowOnly, pin);
     }
-    e = (e & ~0xFFFFFFFFull) | (value & ~READ_ONLY);
+    e              = (e & ~0xFFFFFFFFull) | (value & ~READ_ONLY);
     const Action a = translate_entry(config_, pin, e);
     if (a.kind == Kind::ProgramPin) shadow_[pin] = e;
     return a;
@@ -188,25 +191,25 @@ Action Vioapic::write_eoi(uint32_t value) const {
 
 const char* to_string(Why why) {
     switch (why) {
-        case Why::None: return "none";
-        case Why::ForeignPin: return "pin belongs to no device of this partition";
-        case Why::BadVector: return "vector outside 0x10..0xFE";
-        case Why::BadDeliveryMode: return "delivery mode other than fixed or lowest priority";
-        case Why::BadAccess: return "IOAPIC registers take aligned 32-bit accesses only";
-        case Why::NoSuchRegister: return "no such IOAPIC register";
-        case Why::ReadOnlyRegister: return "read-only IOAPIC register";
-        case Why::ForeignVector: return "EOI for a vector no owned pin uses";
+    case Why::None: return "none";
+    case Why::ForeignPin: return "pin belongs to no device of this partition";
+    case Why::BadVector: return "vector outside 0x10..0xFE";
+    case Why::BadDeliveryMode: return "delivery mode other than fixed or lowest priority";
+    case Why::BadAccess: return "IOAPIC registers take aligned 32-bit accesses only";
+    case Why::NoSuchRegister: return "no such IOAPIC register";
+    case Why::ReadOnlyRegister: return "read-only IOAPIC register";
+    case Why::ForeignVector: return "EOI for a vector no owned pin uses";
     }
     return "unknown";
 }
 
 const char* to_string(Kind kind) {
     switch (kind) {
-        case Kind::None: return "none";
-        case Kind::ShadowOnly: return "shadow only";
-        case Kind::ProgramPin: return "program pin";
-        case Kind::Eoi: return "eoi";
-        case Kind::Refused: return "refused";
+    case Kind::None: return "none";
+    case Kind::ShadowOnly: return "shadow only";
+    case Kind::ProgramPin: return "program pin";
+    case Kind::Eoi: return "eoi";
+    case Kind::Refused: return "refused";
     }
     return "unknown";
 }

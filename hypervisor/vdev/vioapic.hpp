@@ -52,7 +52,7 @@ enum class Kind : uint8_t {
     // on every entry with that vector, so another partition's level pin using
     // the same vector may see its still-asserted line delivered once more.
     Eoi,
-    Refused,     // no hardware change; log why
+    Refused,  // no hardware change; log why
 };
 
 enum class Why : uint8_t {
@@ -69,13 +69,13 @@ enum class Why : uint8_t {
 struct Action {
     Kind kind;
     Why why;
-    uint8_t pin;          // ProgramPin, Eoi, and Refused for pin registers
-    uint32_t low, high;   // ProgramPin: the physical entry
-    uint8_t vector;       // ProgramPin and Eoi: the guest's vector
+    uint8_t pin;         // ProgramPin, Eoi, and Refused for pin registers
+    uint32_t low, high;  // ProgramPin: the physical entry
+    uint8_t vector;      // ProgramPin and Eoi: the guest's vector
     // ProgramPin with Config::remapped: the interrupt-remapping entry to
     // program with vector, owner_apic_id and the trigger mode before unmasking.
     uint16_t irte_index;
-    bool level;           // ProgramPin: level-triggered
+    bool level;  // ProgramPin: level-triggered
 };
 
 // Checks a Config before use: pin count 1..MAX_PINS, owned pins within it,
@@ -112,8 +112,8 @@ private:
     Action write_eoi(uint32_t value) const;
 
     Config config_;
-    uint8_t select_ = 0;
-    uint8_t id_ = 0;
+    uint8_t select_            = 0;
+    uint8_t id_                = 0;
     uint64_t shadow_[MAX_PINS] = {};
 };
 

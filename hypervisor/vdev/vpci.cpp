@@ -5,10 +5,10 @@ namespace {
 
 using pci::ConfigAccess;
 
-constexpr uint32_t ALL_ONES = 0xFFFFFFFFu;
+constexpr uint32_t ALL_ONES            = 0xFFFFFFFFu;
 constexpr uint16_t TYPE1_WINDOWS_FIRST = 0x18, TYPE1_WINDOWS_LAST = 0x30;  // bus numbers .. I/O upper
 constexpr uint16_t TYPE1_SECONDARY_STATUS_DWORD = 0x1C;
-constexpr uint32_t STATUS_RW1C_HIGH = static_cast<uint32_t>(pci::STATUS_RW1C) << 16;
+constexpr uint32_t STATUS_RW1C_HIGH             = static_cast<uint32_t>(pci::STATUS_RW1C) << 16;
 // Bridge Control bit 6, Secondary Bus Reset (bridge spec 3.2.5.18): it would
 // reset every device below the bridge, including other partitions' devices.
 constexpr uint32_t SECONDARY_BUS_RESET_HIGH = 1u << (16 + 6);
@@ -24,12 +24,10 @@ constexpr WriteResult IGNORED{WriteResult::Kind::Ignored, nullptr};
 constexpr WriteResult refused(const char* why) { return WriteResult{WriteResult::Kind::Refused, why}; }
 
 constexpr const char* WHY_BAR_RELOCATION = "BAR relocation refused: BARs stay where the platform put them.";
-constexpr const char* WHY_BUS_MASTER =
-    "Bus mastering refused: the partition file does not allow DMA for this device.";
+constexpr const char* WHY_BUS_MASTER = "Bus mastering refused: the partition file does not allow DMA for this device.";
 constexpr const char* WHY_BRIDGE_WINDOW =
     "Bridge bus numbers and windows are fixed by the platform: the write was refused.";
-constexpr const char* WHY_BUS_RESET =
-    "Secondary bus reset refused: it would reset devices of other partitions.";
+constexpr const char* WHY_BUS_RESET = "Secondary bus reset refused: it would reset devices of other partitions.";
 constexpr const char* WHY_DEVICE_SPECIFIC =
     "Writes to device-specific config registers outside known capabilities are not passed through.";
 
@@ -58,7 +56,7 @@ uint8_t capability_length(const ConfigAccess& hw, uint16_t bdf, const pci::Capab
     case pci::CAP_PCI_EXPRESS: return (pci::read16(hw, bdf, reg) & 0xF) >= 2 ? PCIE_V2_LENGTH : PCIE_V1_LENGTH;
     case pci::CAP_MSI: {
         const uint16_t control = pci::read16(hw, bdf, reg);
-        const uint8_t base = (control & MSI64_BIT) != 0 ? 14 : 10;
+        const uint8_t base     = (control & MSI64_BIT) != 0 ? 14 : 10;
         return static_cast<uint8_t>(base + ((control & MSI_PER_VECTOR_MASK) != 0 ? 10 : 0));
     }
     case pci::CAP_VENDOR_SPECIFIC: {
@@ -74,7 +72,7 @@ uint8_t capability_length(const ConfigAccess& hw, uint16_t bdf, const pci::Capab
 uint32_t capability_rw1c(uint8_t id, uint16_t rel) {
     if (id == pci::CAP_POWER_MANAGEMENT && rel == 4) return 1u << 15;  // PMCSR PME_Status
     if (id != pci::CAP_PCI_EXPRESS) return 0;
-    switch (rel) {  // PCIe base 2.0 sections 7.8.5, 7.8.8, 7.8.11, 7.8.13
+    switch (rel) {                  // PCIe base 2.0 sections 7.8.5, 7.8.8, 7.8.11, 7.8.13
     case 0x08: return 0x000F0000u;  // Device Status error bits
     case 0x10: return 0xC0000000u;  // Link Status bandwidth notifications
     case 0x18: return 0x011F0000u;  // Slot Status events
@@ -120,7 +118,7 @@ uint16_t rom_bar(const Device& d) {
 const pci::Bar* bar_for_slot(const Device& d, size_t slot, bool& high) {
     for (size_t i = 0; i < d.fn.bar_count; ++i) {
         const pci::Bar& b = d.fn.bars[i];
-        high = b.is64 && b.index + 1u == slot;
+        high              = b.is64 && b.index + 1u == slot;
         if (b.index == slot || high) return &b;
     }
     return nullptr;
@@ -136,17 +134,17 @@ BarView bar_view(const pci::Bar& b, bool high) {
     const uint64_t decode = ~(b.size - 1);
     if (high) return BarView{static_cast<uint32_t>(decode >> 32), 0, static_cast<uint32_t>(b.base >> 32)};
     const uint32_t low_mask = b.io ? pci::BAR_IO_ADDRESS_MASK : pci::BAR_MEM_ADDRESS_MASK;
-    const uint32_t type = b.io ? pci::BAR_IO
-                               : (b.is64 ? pci::BAR_MEM_TYPE64 : 0u) | (b.prefetchable ? pci::BAR_PREFETCHABLE : 0u);
+    const uint32_t type =
+        b.io ? pci::BAR_IO : (b.is64 ? pci::BAR_MEM_TYPE64 : 0u) | (b.prefetchable ? pci::BAR_PREFETCHABLE : 0u);
     const uint32_t mask = static_cast<uint32_t>(decode) & low_mask;
     return BarView{mask, type, static_cast<uint32_t>(b.base) & mask};
 }
 
 uint32_t bar_dword(const Device& d, size_t slot) {
-    bool high = false;
+    bool high         = false;
     const pci::Bar* b = bar_for_slot(d, slot, high);
     if (b == nullptr) return 0;  // unimplemented BARs are hardwired to zero
-    const BarView v = bar_view(*b, high);
+    const BarView v   = bar_view(*b, high);
     const bool sizing = (d.bar_sizing >> slot & 1u) != 0;
     return (sizing ? v.address_mask : v.physical) | v.type_bits;
 }
@@ -158,8 +156,7 @@ bool is_bar(const Device& d, uint16_t aligned, size_t& slot) {
 }
 
 bool is_bridge_window(const Device& d, uint16_t aligned) {
-    return d.fn.header_type == pci::HEADER_BRIDGE && aligned >= TYPE1_WINDOWS_FIRST &&
-           aligned <= TYPE1_WINDOWS_LAST;
+    return d.fn.header_type == pci::HEADER_BRIDGE && aligned >= TYPE1_WINDOWS_FIRST && aligned <= TYPE1_WINDOWS_LAST;
 }
 
 uint32_t command_status_dword(const Device& d, uint32_t hw_value) {
@@ -175,20 +172,19 @@ uint32_t command_status_dword(const Device& d, uint32_t hw_value) {
 // MSI capability layout (PCI 3.0 6.8.1): control at +2 (bit 0 enable, 3:1
 // multiple message capable, 6:4 multiple message enable, 7 64-bit, 8
 // per-vector masking); address at +4, upper address at +8 when 64-bit, then data.
-constexpr uint32_t MSI_ENABLE = pci::MSI_CONTROL_ENABLE, MSI_MMC_MASK = 7u << 1, MSI_MME_MASK = 7u << 4, MSI64 = 1u << 7;
+constexpr uint32_t MSI_ENABLE = pci::MSI_CONTROL_ENABLE, MSI_MMC_MASK = 7u << 1, MSI_MME_MASK = 7u << 4,
+                   MSI64 = 1u << 7;
 
 bool msi_is64(const Device& d) { return (d.msi_control & MSI64) != 0; }
 uint16_t msi_data_rel(const Device& d) { return msi_is64(d) ? 0x0C : 0x08; }
 
-bool is_virtual_msi(const Device& d, const Capability& c) {
-    return c.id == pci::CAP_MSI && d.options.msi_virtual;
-}
+bool is_virtual_msi(const Device& d, const Capability& c) { return c.id == pci::CAP_MSI && d.options.msi_virtual; }
 
 uint32_t msi_dword(const Device& d, uint16_t rel, uint32_t hw_value) {
     if (rel == 0x04) return d.msi_address_lo;
     if (rel == 0x08 && msi_is64(d)) return d.msi_address_hi;
     if (rel == msi_data_rel(d)) return (hw_value & 0xFFFF0000u) | d.msi_data;
-    return hw_value;   // mask and pending bits
+    return hw_value;  // mask and pending bits
 }
 
 uint32_t capability_dword(const Device& d, const Capability& c, uint16_t aligned, uint32_t hw_value) {
@@ -201,7 +197,7 @@ uint32_t capability_dword(const Device& d, const Capability& c, uint16_t aligned
         // One message only: capable of 1, enabled for 1; enable as the guest set it.
         uint16_t control = static_cast<uint16_t>((d.msi_control & ~(MSI_MMC_MASK | MSI_MME_MASK | MSI_ENABLE)) |
                                                  (d.msi_control & MSI_ENABLE));
-        v = (v & 0xFFFFu) | static_cast<uint32_t>(control) << 16;
+        v                = (v & 0xFFFFu) | static_cast<uint32_t>(control) << 16;
     }
     return v;
 }
@@ -233,8 +229,8 @@ struct Lanes {
 };
 
 WriteResult write_command(Device& d, const Lanes& w, const ConfigAccess& hw) {
-    const uint16_t bdf = d.fn.bdf;
-    const uint32_t cur = hw_dword(hw, bdf, pci::COMMAND);
+    const uint16_t bdf   = d.fn.bdf;
+    const uint32_t cur   = hw_dword(hw, bdf, pci::COMMAND);
     const uint16_t lanes = static_cast<uint16_t>(w.mask), req = static_cast<uint16_t>(w.value);
     uint16_t allowed = pci::CMD_IO_SPACE | pci::CMD_MEMORY_SPACE | pci::CMD_PARITY_ERROR_RESPONSE |
                        pci::CMD_SERR_ENABLE | pci::CMD_INTERRUPT_DISABLE;
@@ -245,20 +241,20 @@ WriteResult write_command(Device& d, const Lanes& w, const ConfigAccess& hw) {
         allowed &= static_cast<uint16_t>(~pci::CMD_INTERRUPT_DISABLE);
     }
     const uint16_t writable = allowed & lanes;
-    const uint16_t old_cmd = static_cast<uint16_t>(cur);
-    const uint16_t new_cmd = static_cast<uint16_t>((old_cmd & ~writable) | (req & writable));
-    const uint32_t clear = w.value & w.mask & STATUS_RW1C_HIGH;
+    const uint16_t old_cmd  = static_cast<uint16_t>(cur);
+    const uint16_t new_cmd  = static_cast<uint16_t>((old_cmd & ~writable) | (req & writable));
+    const uint32_t clear    = w.value & w.mask & STATUS_RW1C_HIGH;
     if (new_cmd != old_cmd || clear != 0) hw.write32(hw.ctx, bdf, pci::COMMAND, new_cmd | clear);
     return bm_refused ? refused(WHY_BUS_MASTER) : DONE;
 }
 
 WriteResult write_bar(Device& d, size_t slot, const Lanes& w) {
-    bool high = false;
+    bool high         = false;
     const pci::Bar* b = bar_for_slot(d, slot, high);
     if (b == nullptr) return IGNORED;
-    const BarView v = bar_view(*b, high);
+    const BarView v        = bar_view(*b, high);
     const uint32_t address = w.merged(bar_dword(d, slot)) & v.address_mask;
-    const uint8_t bit = static_cast<uint8_t>(1u << slot);
+    const uint8_t bit      = static_cast<uint8_t>(1u << slot);
     // The hardware BAR is never written: sizing is answered from the sizes
     // found at boot, and the only accepted value is the one already there.
     if (address == v.address_mask) {
@@ -276,10 +272,10 @@ WriteResult write_passthrough(const Device& d, const Lanes& w, uint32_t rw1c, co
 }
 
 WriteResult write_bridge_window(const Device& d, const Lanes& w, const ConfigAccess& hw) {
-    const uint32_t rw1c = w.aligned == TYPE1_SECONDARY_STATUS_DWORD ? STATUS_RW1C_HIGH : 0;
-    const uint32_t cur = hw_dword(hw, d.fn.bdf, w.aligned);
+    const uint32_t rw1c  = w.aligned == TYPE1_SECONDARY_STATUS_DWORD ? STATUS_RW1C_HIGH : 0;
+    const uint32_t cur   = hw_dword(hw, d.fn.bdf, w.aligned);
     const uint32_t clear = w.value & w.mask & rw1c;
-    const bool changes = (w.merged(cur) & ~rw1c) != (cur & ~rw1c);
+    const bool changes   = (w.merged(cur) & ~rw1c) != (cur & ~rw1c);
     if (clear != 0) hw.write32(hw.ctx, d.fn.bdf, w.aligned, (cur & ~rw1c) | clear);
     if (changes) return refused(WHY_BRIDGE_WINDOW);
     return clear != 0 ? DONE : IGNORED;
@@ -289,7 +285,7 @@ WriteResult write_interrupt_dword(Device& d, const Lanes& w, const ConfigAccess&
     WriteResult r = IGNORED;
     if ((w.mask & 0xFFu) != 0) {
         d.irq_line = static_cast<uint8_t>(w.value);
-        r = DONE;
+        r          = DONE;
     }
     const uint32_t bridge_control = w.mask & 0xFFFF0000u;
     if (d.fn.header_type != pci::HEADER_BRIDGE || bridge_control == 0) return r;
@@ -306,10 +302,10 @@ constexpr const char* WHY_MSI_VECTOR = "MSI vector below 0x10 refused: vectors 0
 // vector the route cannot take leaves the device disabled.
 WriteResult program_msi(const Device& d, const ConfigAccess& hw, const Capability& c) {
     const uint8_t vector = static_cast<uint8_t>(d.msi_data & 0xFFu);
-    const bool enable = (d.msi_control & MSI_ENABLE) != 0;
-    const uint16_t cap = c.offset;
-    uint16_t hw_control = pci::read16(hw, d.fn.bdf, static_cast<uint16_t>(cap + 2));
-    const auto disable = [&] {
+    const bool enable    = (d.msi_control & MSI_ENABLE) != 0;
+    const uint16_t cap   = c.offset;
+    uint16_t hw_control  = pci::read16(hw, d.fn.bdf, static_cast<uint16_t>(cap + 2));
+    const auto disable   = [&] {
         pci::write16(hw, d.fn.bdf, static_cast<uint16_t>(cap + 2), static_cast<uint16_t>(hw_control & ~MSI_ENABLE));
     };
     if (enable && vector < msi::MIN_VECTOR) {
@@ -344,7 +340,7 @@ WriteResult write_msi(Device& d, const Capability& c, const Lanes& w, const Conf
     } else if (rel == msi_data_rel(d)) {
         d.msi_data = static_cast<uint16_t>(w.merged(d.msi_data) & 0xFFFFu);
     } else {
-        return write_passthrough(d, w, 0, hw);   // per-vector mask bits
+        return write_passthrough(d, w, 0, hw);  // per-vector mask bits
     }
     return program_msi(d, hw, c);
 }
@@ -355,9 +351,7 @@ WriteResult write_msi(Device& d, const Capability& c, const Lanes& w, const Conf
 // hardware as they are: the hardware table holds only hypervisor-written entries.
 constexpr uint16_t MSIX_ENABLE = 1u << 15, MSIX_FUNCTION_MASK = 1u << 14;
 
-bool is_virtual_msix(const Device& d, const Capability& c) {
-    return c.id == pci::CAP_MSI_X && d.options.msix_virtual;
-}
+bool is_virtual_msix(const Device& d, const Capability& c) { return c.id == pci::CAP_MSI_X && d.options.msix_virtual; }
 
 WriteResult write_msix(const Device& d, const Capability& c, const Lanes& w, const ConfigAccess& hw) {
     if (w.aligned != c.offset) return IGNORED;
@@ -396,7 +390,7 @@ WriteResult write_device(Device& d, const Lanes& w, const ConfigAccess& hw) {
 }  // namespace
 
 void ConfigSpace::reset(uint32_t shown_capabilities) {
-    count_ = 0;
+    count_      = 0;
     shown_caps_ = shown_capabilities;
 }
 
@@ -414,27 +408,28 @@ Error ConfigSpace::add_device(const pci::Function& fn, const DeviceOptions& opti
     if (fn.cap_list_broken) return Error::BrokenCapabilityList;
     if (pci::read16(hw, fn.bdf, pci::VENDOR_ID) != fn.vendor_id) return Error::NotPresent;
     pci::Capability found[MAX_CAPABILITIES];
-    size_t n = 0;
+    size_t n           = 0;
     const pci::Error e = pci::walk_capabilities(hw, fn.bdf, found, MAX_CAPABILITIES, n);
     if (e == pci::Error::TooManyCapabilities) return Error::TooManyCapabilities;
     if (e != pci::Error::Ok) return Error::BrokenCapabilityList;
 
-    Device& d = devices_[count_];
-    d = Device{};
-    d.fn = fn;
-    d.options = options;
-    d.irq_line = fn.irq_line;
+    Device& d            = devices_[count_];
+    d                    = Device{};
+    d.fn                 = fn;
+    d.options            = options;
+    d.irq_line           = fn.irq_line;
     d.guest_intx_disable = (pci::read16(hw, fn.bdf, pci::COMMAND) & pci::CMD_INTERRUPT_DISABLE) != 0;
     for (size_t i = 0; i < n; ++i) {
-        Capability& c = d.caps[d.cap_count++];
-        const bool msi = found[i].id == pci::CAP_MSI && options.msi_virtual;
+        Capability& c   = d.caps[d.cap_count++];
+        const bool msi  = found[i].id == pci::CAP_MSI && options.msi_virtual;
         const bool msix = found[i].id == pci::CAP_MSI_X && options.msix_virtual;
         c = Capability{found[i].id, found[i].offset, 0, msi || msix || (shown_caps_ & cap_bit(found[i].id)) != 0};
         if (msix) {
             // Until the guest enables it, the device keeps using INTx as the guest expects.
             const uint16_t control = pci::read16(hw, fn.bdf, static_cast<uint16_t>(c.offset + 2));
             if ((control & MSIX_ENABLE) != 0)
-                pci::write16(hw, fn.bdf, static_cast<uint16_t>(c.offset + 2), static_cast<uint16_t>(control & ~MSIX_ENABLE));
+                pci::write16(hw, fn.bdf, static_cast<uint16_t>(c.offset + 2),
+                             static_cast<uint16_t>(control & ~MSIX_ENABLE));
         }
         if (msi) {
             const uint16_t control = pci::read16(hw, fn.bdf, static_cast<uint16_t>(c.offset + 2));
@@ -452,7 +447,7 @@ Error ConfigSpace::add_device(const pci::Function& fn, const DeviceOptions& opti
 uint32_t ConfigSpace::read(uint16_t bdf, uint16_t offset, uint8_t size, const ConfigAccess& hw) const {
     if (!valid_access(offset, size)) return size_mask(size);
     const uint16_t aligned = static_cast<uint16_t>(offset & ~3u);
-    uint32_t value = ALL_ONES;  // absent, as the hardware answers
+    uint32_t value         = ALL_ONES;  // absent, as the hardware answers
     if (const Device* d = find(bdf))
         value = device_dword(*d, aligned, hw);
     else if (bdf == 0)
@@ -460,8 +455,7 @@ uint32_t ConfigSpace::read(uint16_t bdf, uint16_t offset, uint8_t size, const Co
     return (value >> ((offset & 3u) * 8u)) & size_mask(size);
 }
 
-WriteResult ConfigSpace::write(uint16_t bdf, uint16_t offset, uint8_t size, uint32_t value,
-                               const ConfigAccess& hw) {
+WriteResult ConfigSpace::write(uint16_t bdf, uint16_t offset, uint8_t size, uint32_t value, const ConfigAccess& hw) {
     Device* d = find_mutable(bdf);
     if (d == nullptr || !valid_access(offset, size)) return IGNORED;
     const uint32_t shift = (offset & 3u) * 8u;
@@ -472,10 +466,13 @@ WriteResult ConfigSpace::write(uint16_t bdf, uint16_t offset, uint8_t size, uint
 const char* to_string(Error e) {
     switch (e) {
     case Error::Ok: return "The device was added to the partition's PCI view.";
-    case Error::TooManyDevices: return "The partition owns more PCI functions than the virtual config space holds (16).";
+    case Error::TooManyDevices:
+        return "The partition owns more PCI functions than the virtual config space holds (16).";
     case Error::DuplicateDevice: return "The PCI function is already in this partition's view.";
-    case Error::BrokenCapabilityList: return "The function's capability list loops or points into the header; it cannot be filtered safely.";
-    case Error::TooManyCapabilities: return "The function has more capabilities than the virtual config space tracks (16).";
+    case Error::BrokenCapabilityList:
+        return "The function's capability list loops or points into the header; it cannot be filtered safely.";
+    case Error::TooManyCapabilities:
+        return "The function has more capabilities than the virtual config space tracks (16).";
     case Error::NotPresent: return "The function is not present on the platform, or another device answers at its BDF.";
     }
     return "Unknown virtual PCI error.";

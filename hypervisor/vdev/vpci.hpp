@@ -16,12 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vdev/msi_route.hpp"
 #include "lib/pci.hpp"
+#include "vdev/msi_route.hpp"
 
 namespace natsume::vpci {
 
-inline constexpr size_t MAX_DEVICES = 16;
+inline constexpr size_t MAX_DEVICES      = 16;
 inline constexpr size_t MAX_CAPABILITIES = 16;  // per device; real devices have fewer than ten
 
 // Identity of the virtual host bridge: the i440FX PMC (8086:1237, revision 2),
@@ -69,9 +69,9 @@ struct Capability {
 struct Device {
     pci::Function fn;  // as enumerated and sized on the real platform
     DeviceOptions options;
-    uint8_t irq_line;           // what the guest last wrote (initially the physical value)
-    bool guest_intx_disable;    // guest's command bit 10 when options.intx_virtual
-    uint8_t bar_sizing;         // bit per BAR slot: all ones written, reads give the size mask
+    uint8_t irq_line;                   // what the guest last wrote (initially the physical value)
+    bool guest_intx_disable;            // guest's command bit 10 when options.intx_virtual
+    uint8_t bar_sizing;                 // bit per BAR slot: all ones written, reads give the size mask
     Capability caps[MAX_CAPABILITIES];  // the physical chain, in list order
     uint8_t cap_count;
     uint8_t first_shown_cap;  // 0: the guest sees no capability list
@@ -80,12 +80,8 @@ struct Device {
     uint16_t msi_data, msi_control;
 };
 
-enum class [[nodiscard]] Error {
-    Ok,
-    TooManyDevices,
-    DuplicateDevice,
-    BrokenCapabilityList,
-    TooManyCapabilities,
+enum class [[nodiscard]] Error{
+    Ok,         TooManyDevices, DuplicateDevice, BrokenCapabilityList, TooManyCapabilities,
     NotPresent,  // hw has no function with fn's vendor ID at fn.bdf
 };
 const char* to_string(Error);
@@ -108,8 +104,7 @@ public:
     // Takes ownership of fn (a copy; its BARs must already be sized). Checks
     // that hw still answers at fn.bdf with fn's vendor ID and walks the
     // function's capability list through hw once to build the filtered chain.
-    [[nodiscard]] Error add_device(const pci::Function& fn, const DeviceOptions& options,
-                                   const pci::ConfigAccess& hw);
+    [[nodiscard]] Error add_device(const pci::Function& fn, const DeviceOptions& options, const pci::ConfigAccess& hw);
 
     // size is 1, 2 or 4 and the access stays within one dword; offset is the
     // byte offset (0..0xFFF). Other sizes read as all ones and writes are ignored.

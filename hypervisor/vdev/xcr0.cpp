@@ -19,9 +19,18 @@ const char* invalid_reason(uint64_t value, uint64_t supported) {
 
 Verdict check(const Request& r, const char** why) {
     *why = nullptr;
-    if (!r.osxsave) { *why = "CR4.OSXSAVE is clear"; return Verdict::Ud; }
-    if (r.cpl != 0) { *why = "XSETBV at CPL > 0"; return Verdict::Gp; }
-    if (r.index != 0) { *why = "only XCR0 can be written"; return Verdict::Gp; }
+    if (!r.osxsave) {
+        *why = "CR4.OSXSAVE is clear";
+        return Verdict::Ud;
+    }
+    if (r.cpl != 0) {
+        *why = "XSETBV at CPL > 0";
+        return Verdict::Gp;
+    }
+    if (r.index != 0) {
+        *why = "only XCR0 can be written";
+        return Verdict::Gp;
+    }
     if ((*why = invalid_reason(r.value, r.supported))) return Verdict::Gp;
     return Verdict::Ok;
 }

@@ -10,18 +10,18 @@
 namespace natsume::xcr0 {
 
 inline constexpr uint64_t X87 = 1ull << 0, SSE = 1ull << 1, AVX = 1ull << 2;
-inline constexpr uint64_t MPX = (1ull << 3) | (1ull << 4);
+inline constexpr uint64_t MPX    = (1ull << 3) | (1ull << 4);
 inline constexpr uint64_t AVX512 = (1ull << 5) | (1ull << 6) | (1ull << 7);
-inline constexpr uint64_t AMX = (1ull << 17) | (1ull << 18);
+inline constexpr uint64_t AMX    = (1ull << 17) | (1ull << 18);
 
 enum class Verdict : uint8_t { Ok, Ud, Gp };
 
 struct Request {
-    uint32_t index;       // ECX
-    uint64_t value;       // EDX:EAX
-    bool osxsave;         // the guest's CR4.OSXSAVE (its own view)
-    unsigned cpl;         // the guest's current privilege level
-    uint64_t supported;   // CPUID.(EAX=0DH,ECX=0):EDX:EAX
+    uint32_t index;      // ECX
+    uint64_t value;      // EDX:EAX
+    bool osxsave;        // the guest's CR4.OSXSAVE (its own view)
+    unsigned cpl;        // the guest's current privilege level
+    uint64_t supported;  // CPUID.(EAX=0DH,ECX=0):EDX:EAX
 };
 
 // Why a value is refused, or nullptr when it is a valid XCR0.

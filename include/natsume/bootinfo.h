@@ -18,19 +18,19 @@
 #pragma once
 #include <stdint.h>
 
-#define NATSUME_BOOT_INFO_MAGIC     0x4f4f42534d54414eull  // "NATMSBOO"
-#define NATSUME_BOOT_INFO_VERSION   2u
-#define NATSUME_GUEST_BOOT_INFO_GPA 0x1000u
-#define NATSUME_GUEST_GDT_GPA       0x2000u
+#define NATSUME_BOOT_INFO_MAGIC      0x4f4f42534d54414eull  // "NATMSBOO"
+#define NATSUME_BOOT_INFO_VERSION    2u
+#define NATSUME_GUEST_BOOT_INFO_GPA  0x1000u
+#define NATSUME_GUEST_GDT_GPA        0x2000u
 // Selectors of the boot GDT at NATSUME_GUEST_GDT_GPA (the entry contract above).
-#define NATSUME_GUEST_SEL_CODE64    0x08u
-#define NATSUME_GUEST_SEL_DATA      0x10u
-#define NATSUME_GUEST_SEL_TSS       0x18u
-#define NATSUME_GUEST_PML4_GPA      0x3000u
+#define NATSUME_GUEST_SEL_CODE64     0x08u
+#define NATSUME_GUEST_SEL_DATA       0x10u
+#define NATSUME_GUEST_SEL_TSS        0x18u
+#define NATSUME_GUEST_PML4_GPA       0x3000u
 #define NATSUME_GUEST_BOOT_STACK_TOP 0x10000u
-#define NATSUME_GUEST_IMAGE_MIN_GPA 0x100000u
+#define NATSUME_GUEST_IMAGE_MIN_GPA  0x100000u
 
-#define NATSUME_BOOT_MAX_DEVICES  8u
+#define NATSUME_BOOT_MAX_DEVICES 8u
 
 #define NATSUME_CONSOLE_HYPERCALL 1u  // write through NATSUME_HC_CONSOLE_WRITE
 #define NATSUME_CONSOLE_UART      2u  // the partition owns a 16550 at console_port
@@ -39,32 +39,32 @@
 // ports 0xCF8/0xCFC (filtered by the hypervisor); its memory BARs are mapped
 // uncached at their physical addresses, its I/O BARs opened.
 struct natsume_boot_device {
-    uint16_t bdf;            // bus << 8 | device << 3 | function
+    uint16_t bdf;  // bus << 8 | device << 3 | function
     uint16_t vendor_id;
     uint16_t device_id;
-    uint16_t flags;          // NATSUME_DEVICE_* from config_blob.h
-    uint32_t gsi;            // IOAPIC input of its INTx pin, 0xffffffff when it has none
+    uint16_t flags;  // NATSUME_DEVICE_* from config_blob.h
+    uint32_t gsi;    // IOAPIC input of its INTx pin, 0xffffffff when it has none
     uint32_t reserved;
 };
 
 struct natsume_boot_info {
-    uint64_t magic;          // NATSUME_BOOT_INFO_MAGIC
-    uint32_t version;        // NATSUME_BOOT_INFO_VERSION
-    uint32_t size;           // sizeof(struct natsume_boot_info)
-    char     name[32];       // partition name, NUL-terminated
+    uint64_t magic;    // NATSUME_BOOT_INFO_MAGIC
+    uint32_t version;  // NATSUME_BOOT_INFO_VERSION
+    uint32_t size;     // sizeof(struct natsume_boot_info)
+    char name[32];     // partition name, NUL-terminated
     uint32_t partition_id;
-    uint32_t apic_id;        // local APIC ID of this vCPU's physical core
-    uint64_t ram_size;       // guest-physical RAM is [0, ram_size)
-    uint64_t tsc_khz;        // TSC frequency measured by the hypervisor
-    uint32_t console;        // NATSUME_CONSOLE_*
-    uint16_t console_port;   // I/O port of the UART when console == NATSUME_CONSOLE_UART
+    uint32_t apic_id;       // local APIC ID of this vCPU's physical core
+    uint64_t ram_size;      // guest-physical RAM is [0, ram_size)
+    uint64_t tsc_khz;       // TSC frequency measured by the hypervisor
+    uint32_t console;       // NATSUME_CONSOLE_*
+    uint16_t console_port;  // I/O port of the UART when console == NATSUME_CONSOLE_UART
     uint16_t reserved0;
-    uint64_t image_end;      // first gpa past the loaded ELF image (heap may start here)
-    char     cmdline[256];   // partition command line from the partition file, NUL-terminated
+    uint64_t image_end;  // first gpa past the loaded ELF image (heap may start here)
+    char cmdline[256];   // partition command line from the partition file, NUL-terminated
     // Version 2:
-    uint64_t dma_base;       // identity-mapped window (gpa == hpa) for DMA buffers; 0 when none
+    uint64_t dma_base;  // identity-mapped window (gpa == hpa) for DMA buffers; 0 when none
     uint64_t dma_size;
-    uint64_t ioapic_gpa;     // the (trapped) IOAPIC page the partition programs its pins through; 0 = none
+    uint64_t ioapic_gpa;  // the (trapped) IOAPIC page the partition programs its pins through; 0 = none
     uint32_t device_count;
     uint32_t reserved1;
     struct natsume_boot_device devices[NATSUME_BOOT_MAX_DEVICES];

@@ -10,70 +10,70 @@
 #pragma once
 #include <stdint.h>
 
-#define NATSUME_CONFIG_MAGIC        0x4746435355544e41ull  // "ANTUSCFG"
-#define NATSUME_CONFIG_VERSION      2u   // blob layout; the TOML file has its own version
+#define NATSUME_CONFIG_MAGIC          0x4746435355544e41ull  // "ANTUSCFG"
+#define NATSUME_CONFIG_VERSION        2u                     // blob layout; the TOML file has its own version
 #define NATSUME_CONFIG_MAX_PARTITIONS 16u
-#define NATSUME_CONFIG_MAX_CORES    8u
-#define NATSUME_CONFIG_NAME_LEN     32u
-#define NATSUME_CONFIG_IMAGE_LEN    64u
-#define NATSUME_CONFIG_CMDLINE_LEN  256u
-#define NATSUME_CONFIG_MAX_DEVICES  8u
+#define NATSUME_CONFIG_MAX_CORES      8u
+#define NATSUME_CONFIG_NAME_LEN       32u
+#define NATSUME_CONFIG_IMAGE_LEN      64u
+#define NATSUME_CONFIG_CMDLINE_LEN    256u
+#define NATSUME_CONFIG_MAX_DEVICES    8u
 
 // Partition RAM is mapped with 2 MiB EPT pages: base and size are multiples.
-#define NATSUME_CONFIG_RAM_ALIGN    0x200000ull
-#define NATSUME_CONFIG_RAM_MIN      0x400000ull
+#define NATSUME_CONFIG_RAM_ALIGN 0x200000ull
+#define NATSUME_CONFIG_RAM_MIN   0x400000ull
 
-#define NATSUME_LAPIC_PASSTHROUGH   1u  // xAPIC page / x2APIC MSRs reach the hardware (trusted guest)
-#define NATSUME_LAPIC_TRAPPED       2u  // reserved for the trapped, filtered LAPIC
+#define NATSUME_LAPIC_PASSTHROUGH 1u  // xAPIC page / x2APIC MSRs reach the hardware (trusted guest)
+#define NATSUME_LAPIC_TRAPPED     2u  // reserved for the trapped, filtered LAPIC
 
 // PCI function address: bus << 8 | device << 3 | function.
-#define NATSUME_BDF(bus, dev, fn)   ((uint16_t)(((bus) << 8) | ((dev) << 3) | (fn)))
-#define NATSUME_DEVICE_ANY_ID       0xffffu       // vendor/device not checked
-#define NATSUME_GSI_AUTO            0xffffffffu   // INTx GSI from the Interrupt Line register + MADT overrides
-#define NATSUME_DEVICE_NO_DMA       0x0001u       // the device never masters the bus: bus-master enable refused
+#define NATSUME_BDF(bus, dev, fn)        ((uint16_t)(((bus) << 8) | ((dev) << 3) | (fn)))
+#define NATSUME_DEVICE_ANY_ID            0xffffu      // vendor/device not checked
+#define NATSUME_GSI_AUTO                 0xffffffffu  // INTx GSI from the Interrupt Line register + MADT overrides
+#define NATSUME_DEVICE_NO_DMA            0x0001u      // the device never masters the bus: bus-master enable refused
 // natsume_config_partition.flags
-#define NATSUME_PARTITION_SHARE_SMT 0x0001u       // its cores may have SMT siblings outside the partition
+#define NATSUME_PARTITION_SHARE_SMT      0x0001u  // its cores may have SMT siblings outside the partition
 #define NATSUME_PARTITION_UNISOLATED_DMA 0x0002u  // its bus-master devices may run without DMA and interrupt remapping
-#define NATSUME_PARTITION_L1D_FLUSH 0x0004u       // flush the L1 data cache on every VM entry (IA32_FLUSH_CMD)
-#define NATSUME_PARTITION_FLAGS     0x0007u       // every defined bit
+#define NATSUME_PARTITION_L1D_FLUSH      0x0004u  // flush the L1 data cache on every VM entry (IA32_FLUSH_CMD)
+#define NATSUME_PARTITION_FLAGS          0x0007u  // every defined bit
 
 struct natsume_config_device {
-    uint16_t bdf;              // NATSUME_BDF(...)
-    uint16_t vendor_id;        // NATSUME_DEVICE_ANY_ID or the expected vendor (catches a wrong slot)
-    uint16_t device_id;        // NATSUME_DEVICE_ANY_ID or the expected device
-    uint16_t flags;            // NATSUME_DEVICE_*
-    uint32_t intx_gsi;         // NATSUME_GSI_AUTO or the GSI the device's INTx pin is wired to
-    uint32_t reserved;         // 0
+    uint16_t bdf;        // NATSUME_BDF(...)
+    uint16_t vendor_id;  // NATSUME_DEVICE_ANY_ID or the expected vendor (catches a wrong slot)
+    uint16_t device_id;  // NATSUME_DEVICE_ANY_ID or the expected device
+    uint16_t flags;      // NATSUME_DEVICE_*
+    uint32_t intx_gsi;   // NATSUME_GSI_AUTO or the GSI the device's INTx pin is wired to
+    uint32_t reserved;   // 0
 };
 
 struct natsume_config_header {
-    uint64_t magic;            // NATSUME_CONFIG_MAGIC
-    uint32_t version;          // NATSUME_CONFIG_VERSION
-    uint32_t header_size;      // sizeof(struct natsume_config_header)
-    uint32_t partition_size;   // sizeof(struct natsume_config_partition)
+    uint64_t magic;           // NATSUME_CONFIG_MAGIC
+    uint32_t version;         // NATSUME_CONFIG_VERSION
+    uint32_t header_size;     // sizeof(struct natsume_config_header)
+    uint32_t partition_size;  // sizeof(struct natsume_config_partition)
     uint32_t partition_count;
-    uint32_t total_size;       // header + partition_count * partition_size
+    uint32_t total_size;  // header + partition_count * partition_size
     uint32_t crc32;
-    char     name[NATSUME_CONFIG_NAME_LEN];  // machine / file name, NUL-terminated
+    char name[NATSUME_CONFIG_NAME_LEN];  // machine / file name, NUL-terminated
 };
 
 struct natsume_config_partition {
-    char     name[NATSUME_CONFIG_NAME_LEN];      // NUL-terminated, [a-z0-9_-]+
-    char     image[NATSUME_CONFIG_IMAGE_LEN];    // multiboot2 module name of the ELF64 guest image
-    char     cmdline[NATSUME_CONFIG_CMDLINE_LEN];
-    uint64_t ram_base;         // host-physical base of the partition's RAM
-    uint64_t ram_size;         // guest-physical [0, ram_size) maps to [ram_base, ram_base + ram_size)
-    uint32_t core_count;       // currently exactly 1
-    uint32_t cores[NATSUME_CONFIG_MAX_CORES];    // local APIC IDs
-    uint32_t lapic_mode;       // NATSUME_LAPIC_*
-    uint32_t flags;            // NATSUME_PARTITION_*
-    uint32_t reserved;         // 0
+    char name[NATSUME_CONFIG_NAME_LEN];    // NUL-terminated, [a-z0-9_-]+
+    char image[NATSUME_CONFIG_IMAGE_LEN];  // multiboot2 module name of the ELF64 guest image
+    char cmdline[NATSUME_CONFIG_CMDLINE_LEN];
+    uint64_t ram_base;                         // host-physical base of the partition's RAM
+    uint64_t ram_size;                         // guest-physical [0, ram_size) maps to [ram_base, ram_base + ram_size)
+    uint32_t core_count;                       // currently exactly 1
+    uint32_t cores[NATSUME_CONFIG_MAX_CORES];  // local APIC IDs
+    uint32_t lapic_mode;                       // NATSUME_LAPIC_*
+    uint32_t flags;                            // NATSUME_PARTITION_*
+    uint32_t reserved;                         // 0
     // Identity-mapped window (guest-physical == host-physical) for device DMA
     // buffers, needed where no IOMMU translates DMA; 0/0 when absent.
     uint64_t dma_base;
     uint64_t dma_size;
-    uint32_t device_count;     // 0 .. NATSUME_CONFIG_MAX_DEVICES
-    uint32_t reserved2;        // 0
+    uint32_t device_count;  // 0 .. NATSUME_CONFIG_MAX_DEVICES
+    uint32_t reserved2;     // 0
     struct natsume_config_device devices[NATSUME_CONFIG_MAX_DEVICES];
 };
 

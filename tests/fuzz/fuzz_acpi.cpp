@@ -83,8 +83,7 @@ void walk(const uint8_t* data, size_t size) {
         acpi::parse_mcfg(data + phys, size - phys, mcfg) == acpi::Error::Ok)
         check_mcfg(mcfg);
     static dmar::Dmar d;
-    if (acpi::find_table(mem, t, "DMAR", phys) == acpi::Error::Ok)
-        (void)dmar::parse(data + phys, size - phys, d);
+    if (acpi::find_table(mem, t, "DMAR", phys) == acpi::Error::Ok) (void)dmar::parse(data + phys, size - phys, d);
 }
 
 // Fixes the checksums of everything the walk will look at.
@@ -97,12 +96,12 @@ FUZZ_MODEL void fix_walk(uint8_t* b, size_t size) {
         const uint32_t len = load<uint32_t>(b + 20);
         if (len >= 36 && len <= size) fuzz::fix_checksum(b, len, 32);
     }
-    const uint64_t xsdt = v2 ? load<uint64_t>(b + 24) : 0;
-    const uint64_t root = xsdt != 0 ? xsdt : load<uint32_t>(b + 16);
-    const size_t entry = xsdt != 0 ? 8 : 4;
+    const uint64_t xsdt     = v2 ? load<uint64_t>(b + 24) : 0;
+    const uint64_t root     = xsdt != 0 ? xsdt : load<uint32_t>(b + 16);
+    const size_t entry      = xsdt != 0 ? 8 : 4;
     const uint32_t root_len = fix_table_checksum(b, size, root);
     for (size_t off = 36; root_len != 0 && off + entry <= root_len; off += entry) {
-        const uint64_t at = entry == 8 ? load<uint64_t>(b + root + off) : load<uint32_t>(b + root + off);
+        const uint64_t at  = entry == 8 ? load<uint64_t>(b + root + off) : load<uint32_t>(b + root + off);
         const uint32_t len = fix_table_checksum(b, size, at);
         if (len >= 44 && std::memcmp(b + at, "FACP", 4) == 0) {
             const uint64_t x_dsdt = len >= 148 ? load<uint64_t>(b + at + 140) : 0;

@@ -22,9 +22,7 @@ using namespace natsume;
 
 namespace {
 
-void check_report(const config::Report& r) {
-    FUZZ_CHECK(std::memchr(r.text, 0, sizeof r.text) != nullptr);
-}
+void check_report(const config::Report& r) { FUZZ_CHECK(std::memchr(r.text, 0, sizeof r.text) != nullptr); }
 
 void check_valid(const natsume_config_header* h, size_t size) {
     FUZZ_CHECK(h->total_size <= size);
@@ -48,8 +46,8 @@ void check_valid(const natsume_config_header* h, size_t size) {
     apic_ids.push_back(bsp);
     // [0, 2^64) in two ranges: a Range cannot hold a size of 2^64.
     const config::Range usable[] = {{0, UINT64_MAX}, {1, UINT64_MAX}};
-    config::Platform plat{apic_ids.data(), apic_ids.size(), bsp, usable, 2, nullptr, 0,
-                          devices.data(), devices.size(), true, nullptr, 0};
+    config::Platform plat{apic_ids.data(), apic_ids.size(), bsp,  usable,  2, nullptr, 0,
+                          devices.data(),  devices.size(),  true, nullptr, 0};
     config::Report r;
     const bool fits = config::validate_platform(h, plat, r);
     check_report(r);
@@ -84,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < sizeof(natsume_config_header)) return 0;
     // The same blob with a correct crc32 over min(total_size, size) bytes.
     std::vector<uint8_t> fixed(data, data + size);
-    constexpr size_t at = offsetof(natsume_config_header, crc32);
+    constexpr size_t at  = offsetof(natsume_config_header, crc32);
     const uint32_t total = std::min<uint32_t>(fuzz::load<uint32_t>(data + offsetof(natsume_config_header, total_size)),
                                               static_cast<uint32_t>(size));
     if (total < at + 4) return 0;

@@ -26,7 +26,7 @@ const test::FakeConfigSpace& machine() {
 }
 
 uint8_t read8(void* ctx, uint8_t bus, uint8_t device, uint8_t function, uint16_t offset) {
-    const auto& hw = *static_cast<const test::FakeConfigSpace*>(ctx);
+    const auto& hw     = *static_cast<const test::FakeConfigSpace*>(ctx);
     const uint16_t bdf = pci::make_bdf(bus, device, function);
     return hw.has(bdf) ? hw.get8(bdf, offset) : 0xFF;
 }
@@ -51,8 +51,8 @@ FUZZ_MODEL void check(const dmar::Dmar& d) {
         if (dmar::resolve_path(d.scopes[i], &read8, ctx, bdf) == dmar::PathError::Ok)
             FUZZ_CHECK(bdf.device < 32 && bdf.function < 8);
     }
-    static const uint16_t BDFS[] = {test::HOST_BDF, test::E1000, test::PCIE_DEV, test::BRIDGE,
-                                     test::MULTI0,  test::MULTI3, test::LOOP_DEV, test::BEHIND};
+    static const uint16_t BDFS[] = {test::HOST_BDF, test::E1000,  test::PCIE_DEV, test::BRIDGE,
+                                    test::MULTI0,   test::MULTI3, test::LOOP_DEV, test::BEHIND};
     for (uint16_t raw : BDFS) {
         const dmar::Bdf bdf{static_cast<uint8_t>(raw >> 8), static_cast<uint8_t>((raw >> 3) & 31),
                             static_cast<uint8_t>(raw & 7)};

@@ -36,8 +36,7 @@ FUZZ_MODEL void check_image(const elf::Image& img, size_t size) {
         FUZZ_CHECK(s.paddr + s.mem_size >= s.paddr);  // no wrap
         FUZZ_CHECK(s.paddr >= img.lowest && s.paddr + s.mem_size <= img.highest);
         // The first executable segment holding the entry translates it.
-        if (!entry_found && (s.flags & elf::FLAG_EXECUTE) && img.entry >= s.vaddr &&
-            img.entry - s.vaddr < s.mem_size) {
+        if (!entry_found && (s.flags & elf::FLAG_EXECUTE) && img.entry >= s.vaddr && img.entry - s.vaddr < s.mem_size) {
             entry_found = true;
             FUZZ_CHECK(img.entry_paddr >= s.paddr && img.entry_paddr - s.paddr < s.mem_size);
         }
@@ -55,16 +54,15 @@ FUZZ_MODEL void check_load(const elf::Image& img, const uint8_t* data, size_t si
     }
     // One byte less RAM than the image needs: refused, nothing written past it.
     const uint64_t short_size = img.highest - 1;
-    FUZZ_CHECK(elf::load(img, data, size, dest + (RAM - short_size), short_size) ==
-               elf::Error::DestinationTooSmall);
+    FUZZ_CHECK(elf::load(img, data, size, dest + (RAM - short_size), short_size) == elf::Error::DestinationTooSmall);
     // An Image changed after the checks cannot write outside dest either.
-    elf::Image bad = img;
+    elf::Image bad        = img;
     const elf::Segment& s = bad.segments[0];
     bad.segments[0].paddr = RAM - s.mem_size + 1;
     FUZZ_CHECK(elf::load(bad, data, size, dest, RAM) == elf::Error::DestinationTooSmall);
-    bad = img;
+    bad                       = img;
     bad.segments[0].file_size = size - s.offset + 1;
-    bad.segments[0].mem_size = bad.segments[0].file_size;
+    bad.segments[0].mem_size  = bad.segments[0].file_size;
     FUZZ_CHECK(elf::load(bad, data, size, dest, RAM) != elf::Error::Ok);
 }
 

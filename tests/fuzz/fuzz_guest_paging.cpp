@@ -10,7 +10,6 @@
 // success, each equal to RAM at its own translation; the decoder accepts
 // nothing longer than what was fetched.
 #include <fuzzer/FuzzedDataProvider.h>
-
 #include <vector>
 
 #include "fuzz_util.hpp"
@@ -41,8 +40,8 @@ bool canonical(uint64_t linear) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FuzzedDataProvider in(data, size);
-    const uint64_t cr3 = in.ConsumeIntegral<uint64_t>();
-    const uint64_t linear = in.ConsumeIntegral<uint64_t>();
+    const uint64_t cr3       = in.ConsumeIntegral<uint64_t>();
+    const uint64_t linear    = in.ConsumeIntegral<uint64_t>();
     const uint8_t maxphyaddr = in.ConsumeIntegralInRange<uint8_t>(32, 52);
     Ram ram{in.ConsumeRemainingBytes<uint8_t>()};
     const gpt::PhysRead mem{&Ram::read64, &ram};
@@ -61,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     // The instruction fetch at RIP = linear, as after an MMIO EPT violation.
     uint8_t bytes[insn::MAX_LENGTH];
-    size_t fetched = 0;
+    size_t fetched      = 0;
     const gpt::Error fe = gpt::fetch(cr3, linear, bytes, sizeof bytes, mem, fetched, maxphyaddr);
     FUZZ_CHECK(fetched <= sizeof bytes);
     if (fe == gpt::Error::Ok) FUZZ_CHECK(fetched == sizeof bytes);

@@ -24,8 +24,10 @@ void check(uint64_t ram, uint64_t gpa, uint64_t len, uint64_t align) {
     const bool pow2 = align != 0 && (align & (align - 1)) == 0;
     FUZZ_CHECK(guest_aligned_range_ok(ram, gpa, len, align) == (exact && pow2 && gpa % align == 0));
     const int64_t cw = console_write_args(ram, gpa, len);
-    if (len > NATSUME_CONSOLE_WRITE_MAX) FUZZ_CHECK(cw == NATSUME_EINVAL);
-    else FUZZ_CHECK(cw == (exact ? NATSUME_OK : NATSUME_EFAULT));
+    if (len > NATSUME_CONSOLE_WRITE_MAX)
+        FUZZ_CHECK(cw == NATSUME_EINVAL);
+    else
+        FUZZ_CHECK(cw == (exact ? NATSUME_OK : NATSUME_EFAULT));
     // Accepted means every byte of the range is a RAM byte.
     if (exact && len != 0) FUZZ_CHECK(gpa < ram && gpa + (len - 1) < ram && gpa + (len - 1) >= gpa);
 }
@@ -34,15 +36,15 @@ void check(uint64_t ram, uint64_t gpa, uint64_t len, uint64_t align) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FuzzedDataProvider in(data, size);
-    const uint64_t ram = in.ConsumeIntegral<uint64_t>();
-    const uint64_t gpa = in.ConsumeIntegral<uint64_t>();
-    const uint64_t len = in.ConsumeIntegral<uint64_t>();
+    const uint64_t ram   = in.ConsumeIntegral<uint64_t>();
+    const uint64_t gpa   = in.ConsumeIntegral<uint64_t>();
+    const uint64_t len   = in.ConsumeIntegral<uint64_t>();
     const uint64_t align = uint64_t{1} << in.ConsumeIntegralInRange<unsigned>(0, 64) % 64;
     check(ram, gpa, len, align);
     check(ram, gpa, len, in.ConsumeIntegral<uint64_t>());
-    check(ram, ~gpa, len, align);          // gpa near 2^64
-    check(ram, gpa, ~len, align);          // len near 2^64
-    check(ram, ram - len, len, align);     // ranges ending exactly at, or wrapping around, the top
+    check(ram, ~gpa, len, align);       // gpa near 2^64
+    check(ram, gpa, ~len, align);       // len near 2^64
+    check(ram, ram - len, len, align);  // ranges ending exactly at, or wrapping around, the top
     check(ram, ram - len + 1, len, align);
     check(ram, gpa % (ram | 1), len % 8192, align);  // mostly inside RAM
     return 0;

@@ -45,7 +45,7 @@ void xsetbv(FuzzedDataProvider& in) {
     xcr0::Request r{in.ConsumeIntegral<uint8_t>() < 192 ? 0u : in.ConsumeIntegral<uint32_t>(),
                     in.ConsumeIntegral<uint64_t>(), in.ConsumeBool(), in.ConsumeIntegralInRange<unsigned>(0, 3),
                     in.ConsumeIntegral<uint64_t>()};
-    const char* why = reinterpret_cast<const char*>(1);
+    const char* why       = reinterpret_cast<const char*>(1);
     const xcr0::Verdict v = xcr0::check(r, &why);
     FUZZ_CHECK((v == xcr0::Verdict::Ok) == (why == nullptr));
     if (!r.osxsave) FUZZ_CHECK(v == xcr0::Verdict::Ud);
@@ -61,7 +61,7 @@ void xsetbv(FuzzedDataProvider& in) {
 void control_registers(FuzzedDataProvider& in) {
     using namespace cregs;
     const uint64_t value = in.ConsumeIntegral<uint64_t>();
-    const Result r0 = check_cr0(value, in.ConsumeBool());
+    const Result r0      = check_cr0(value, in.ConsumeBool());
     FUZZ_CHECK((r0.verdict == Verdict::Ok) == (r0.why == nullptr));
     if (r0.verdict == Verdict::Ok) {
         FUZZ_CHECK((value >> 32) == 0 && (value & cr0::PG) && (value & cr0::PE));
@@ -69,16 +69,16 @@ void control_registers(FuzzedDataProvider& in) {
     }
     const uint64_t old = in.ConsumeIntegral<uint64_t>(), fixed1 = in.ConsumeIntegral<uint64_t>();
     const uint64_t cr3 = in.ConsumeIntegral<uint64_t>();
-    const Result r4 = check_cr4(value, old, fixed1, cr3);
+    const Result r4    = check_cr4(value, old, fixed1, cr3);
     FUZZ_CHECK((r4.verdict == Verdict::Ok) == (r4.why == nullptr));
     if (r4.verdict == Verdict::Ok) {
         FUZZ_CHECK((value & ~fixed1) == 0 && !(value & cr4::VMXE) && (value & cr4::PAE));
         FUZZ_CHECK(((value ^ old) & cr4::LA57) == 0);
     }
     const uint8_t maxphyaddr = in.ConsumeIntegralInRange<uint8_t>(32, 64);
-    const bool pcide = in.ConsumeBool();
-    uint64_t load = 0xBAD;
-    const Result r3 = check_cr3(cr3, maxphyaddr, pcide, &load);
+    const bool pcide         = in.ConsumeBool();
+    uint64_t load            = 0xBAD;
+    const Result r3          = check_cr3(cr3, maxphyaddr, pcide, &load);
     FUZZ_CHECK((r3.verdict == Verdict::Ok) == (r3.why == nullptr));
     if (r3.verdict == Verdict::Ok) {
         if (maxphyaddr < 64) FUZZ_CHECK((load >> maxphyaddr) == 0);
@@ -87,12 +87,15 @@ void control_registers(FuzzedDataProvider& in) {
 }
 
 void lvt_entry(FuzzedDataProvider& in) {
-    static const uint32_t REGS[] = {lvt::reg::offset(lvt::reg::Reg::LvtCmci), lvt::reg::offset(lvt::reg::Reg::LvtTimer), lvt::reg::offset(lvt::reg::Reg::LvtThermal), lvt::reg::offset(lvt::reg::Reg::LvtPerf), lvt::reg::offset(lvt::reg::Reg::LvtLint0), lvt::reg::offset(lvt::reg::Reg::LvtLint1),
-                                     lvt::reg::offset(lvt::reg::Reg::LvtError)};
-    const uint32_t offset = in.ConsumeBool() ? REGS[in.ConsumeIntegralInRange<size_t>(0, 6)]
-                                             : in.ConsumeIntegral<uint16_t>() & 0xFF0u;
+    static const uint32_t REGS[] = {
+        lvt::reg::offset(lvt::reg::Reg::LvtCmci),    lvt::reg::offset(lvt::reg::Reg::LvtTimer),
+        lvt::reg::offset(lvt::reg::Reg::LvtThermal), lvt::reg::offset(lvt::reg::Reg::LvtPerf),
+        lvt::reg::offset(lvt::reg::Reg::LvtLint0),   lvt::reg::offset(lvt::reg::Reg::LvtLint1),
+        lvt::reg::offset(lvt::reg::Reg::LvtError)};
+    const uint32_t offset =
+        in.ConsumeBool() ? REGS[in.ConsumeIntegralInRange<size_t>(0, 6)] : in.ConsumeIntegral<uint16_t>() & 0xFF0u;
     const uint32_t value = in.ConsumeIntegral<uint32_t>();
-    const char* why = lvt::refuse_reason(offset, value);
+    const char* why      = lvt::refuse_reason(offset, value);
     if (why != nullptr) {
         FUZZ_CHECK(why[0] != '\0' && lvt::has_delivery_mode(offset) && !(value & lvt::reg::lvt::MASKED));
         return;

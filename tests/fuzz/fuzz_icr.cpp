@@ -45,11 +45,12 @@ void check_verdict(const Verdict& v) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FuzzedDataProvider in(data, size);
     uint32_t ids[8];
-    const size_t count = in.ConsumeIntegralInRange<size_t>(0, 8);
+    const size_t count   = in.ConsumeIntegralInRange<size_t>(0, 8);
     const bool small_ids = in.ConsumeBool();  // xAPIC-sized IDs make owned destinations reachable
-    for (size_t i = 0; i < count; ++i) ids[i] = small_ids ? in.ConsumeIntegral<uint8_t>() : in.ConsumeIntegral<uint32_t>();
+    for (size_t i = 0; i < count; ++i)
+        ids[i] = small_ids ? in.ConsumeIntegral<uint8_t>() : in.ConsumeIntegral<uint32_t>();
     const Partition p{count == 0 && in.ConsumeBool() ? nullptr : ids, count, in.ConsumeIntegral<uint32_t>()};
-    const uint64_t icr = in.ConsumeIntegral<uint64_t>();
+    const uint64_t icr  = in.ConsumeIntegral<uint64_t>();
     const uint32_t high = in.ConsumeIntegral<uint32_t>();
 
     const Verdict x2 = check_x2apic(icr, p);
@@ -61,12 +62,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (icr & reg::X2APIC_RESERVED) FUZZ_CHECK(x2.reason == Reason::ReservedBits);
 
     const uint32_t low = static_cast<uint32_t>(icr);
-    const Verdict xa = check_xapic(low, high, p);
+    const Verdict xa   = check_xapic(low, high, p);
     check_verdict(xa);
     if (xa.allow) check_allowed(low, high >> 24, reg::XAPIC_BROADCAST, p);
     // Bits the filter does not read cannot change its decision.
     const uint32_t ignored = static_cast<uint32_t>(reg::DELIVERY_PENDING | reg::LEVEL_ASSERT | reg::TRIGGER_LEVEL);
-    const Verdict xb = check_xapic(low ^ ignored, high ^ 0x00FFFFFFu, p);
+    const Verdict xb       = check_xapic(low ^ ignored, high ^ 0x00FFFFFFu, p);
     FUZZ_CHECK(xb.allow == xa.allow && xb.reason == xa.reason);
     return 0;
 }

@@ -9,7 +9,6 @@
 // widening only for loads, never into a narrower register; store_value has only
 // `size` bytes; load_result keeps exactly the bits the CPU keeps.
 #include <fuzzer/FuzzedDataProvider.h>
-
 #include <vector>
 
 #include "fuzz_util.hpp"
@@ -25,10 +24,10 @@ uint64_t mask(uint8_t size) { return size >= 8 ? ~0ull : (1ull << (8u * size)) -
 
 bool same(const Decoded& a, const Decoded& b) {
     return a.length == b.length && a.write == b.write && a.size == b.size && a.src_kind == b.src_kind &&
-           a.reg == b.reg && a.high_byte_reg == b.high_byte_reg && a.imm == b.imm &&
-           a.zero_extend == b.zero_extend && a.sign_extend == b.sign_extend && a.reg_size == b.reg_size &&
-           a.segment == b.segment && a.mem.base == b.mem.base && a.mem.index == b.mem.index &&
-           a.mem.scale == b.mem.scale && a.mem.disp == b.mem.disp && a.mem.rip_relative == b.mem.rip_relative &&
+           a.reg == b.reg && a.high_byte_reg == b.high_byte_reg && a.imm == b.imm && a.zero_extend == b.zero_extend &&
+           a.sign_extend == b.sign_extend && a.reg_size == b.reg_size && a.segment == b.segment &&
+           a.mem.base == b.mem.base && a.mem.index == b.mem.index && a.mem.scale == b.mem.scale &&
+           a.mem.disp == b.mem.disp && a.mem.rip_relative == b.mem.rip_relative &&
            a.mem.address_32 == b.mem.address_32 && a.opcode == b.opcode;
 }
 
@@ -39,12 +38,16 @@ void check(const Decoded& d, const std::vector<uint8_t>& bytes, uint64_t reg, ui
     FUZZ_CHECK(d.mem.base < 16 || d.mem.base == NO_REGISTER);
     FUZZ_CHECK(d.mem.index < 16 || d.mem.index == NO_REGISTER);
     FUZZ_CHECK(!(d.zero_extend && d.sign_extend));
-    if (d.src_kind == Operand::Immediate) FUZZ_CHECK(d.write);
-    else FUZZ_CHECK(d.reg < 16);
+    if (d.src_kind == Operand::Immediate)
+        FUZZ_CHECK(d.write);
+    else
+        FUZZ_CHECK(d.reg < 16);
     if (d.high_byte_reg) FUZZ_CHECK(d.reg < 4 && d.reg_size == 1 && d.size == 1);
     // MOVZX/MOVSX widen; with a 66 prefix 0F B7/BF is a plain 16-bit load.
-    if (d.zero_extend || d.sign_extend) FUZZ_CHECK(!d.write && d.reg_size >= d.size);
-    else if (d.src_kind == Operand::Register) FUZZ_CHECK(d.reg_size == d.size);
+    if (d.zero_extend || d.sign_extend)
+        FUZZ_CHECK(!d.write && d.reg_size >= d.size);
+    else if (d.src_kind == Operand::Register)
+        FUZZ_CHECK(d.reg_size == d.size);
 
     // The decoder reads nothing past the instruction.
     Decoded again{};

@@ -16,14 +16,13 @@
 // the model; reads carry only `size` bytes. Remapped: an unmasked entry holds
 // its own slot's remappable address with data 0, and that slot was last
 // programmed with the guest's vector and the current owner.
-#include <fuzzer/FuzzedDataProvider.h>
-
 #include <array>
+#include <fuzzer/FuzzedDataProvider.h>
 #include <vector>
 
 #include "fuzz_util.hpp"
-#include "vdev/msix.hpp"
 #include "msix_machine.hpp"
+#include "vdev/msix.hpp"
 
 using namespace natsume;
 using namespace natsume::test;
@@ -37,7 +36,7 @@ MsixMachine& machine() {
 }
 
 void check_locate(FuzzedDataProvider& in) {
-    MsixMachine& m = machine();
+    MsixMachine& m      = machine();
     FakeConfigSpace& hw = m.hw;
     set_msix_regs(hw, in.ConsumeIntegral<uint16_t>(), in.ConsumeIntegral<uint32_t>(), in.ConsumeIntegral<uint32_t>());
     const pci::Function* fn = m.fn(PCIE_DEV);
@@ -59,7 +58,7 @@ void check_locate(FuzzedDataProvider& in) {
     FUZZ_CHECK(loc.table_first_page + uint64_t{loc.table_page_count} * msix::PAGE_SIZE >=
                loc.table_address + loc.table_bytes);
     const uint64_t probe = loc.table_first_page + in.ConsumeIntegral<uint16_t>();
-    const uint32_t off = msix::offset_in_table(loc, probe);
+    const uint32_t off   = msix::offset_in_table(loc, probe);
     if (off != msix::NOT_IN_TABLE) FUZZ_CHECK(off < loc.table_bytes && msix::in_table_pages(loc, probe));
 }
 
@@ -74,8 +73,8 @@ struct FakeRemap {
         FUZZ_CHECK(slot < msix::MAX_VECTORS && vector >= msi::MIN_VECTOR);
         if (vector == REFUSED_VECTOR) return "fake unit refused the entry";
         r.vector[slot] = vector;
-        r.apic[slot] = apic_id;
-        out = {address(slot), 0};
+        r.apic[slot]   = apic_id;
+        out            = {address(slot), 0};
         return nullptr;
     }
 };
@@ -106,7 +105,7 @@ FUZZ_MODEL void check_entry(const HwTable& hw, const msix::Table& t, size_t i) {
     FUZZ_CHECK(t.hw_unmasked(static_cast<uint16_t>(i)) == hw.unmasked(i));
     if (!hw.unmasked(i)) return;
     FUZZ_CHECK(i < msix::MAX_VECTORS);
-    const auto& e = hw.e[i];
+    const auto& e             = hw.e[i];
     const uint32_t guest_data = static_cast<uint32_t>(t.read(static_cast<uint32_t>(i * msix::ENTRY_SIZE + 8), 4));
     FUZZ_CHECK(e[1] == 0);
     if (remapped) {
@@ -136,14 +135,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Mostly tables around the MAX_VECTORS entries kept; one input in 32 up to
     // the limit and past it (syncing 2048 entries is slow).
     const bool large = in.ConsumeIntegral<uint8_t>() < 8;
-    const uint16_t entries = large ? in.ConsumeIntegralInRange<uint16_t>(0, 2100)
-                                   : in.ConsumeIntegralInRange<uint16_t>(0, 80);
+    const uint16_t entries =
+        large ? in.ConsumeIntegralInRange<uint16_t>(0, 2100) : in.ConsumeIntegralInRange<uint16_t>(0, 80);
     const uint32_t owner = in.ConsumeIntegralInRange<uint32_t>(0, 0x110);
-    remapped = in.ConsumeBool();
-    remap = FakeRemap{};
-    const msix::Error e = t.init(entries, remapped ? msi::Route{owner, FakeRemap::route, &remap} : msi::Route{owner});
-    if (entries == 0 || entries > msix::MAX_TABLE_ENTRIES) FUZZ_CHECK(e == msix::Error::BadTableSize);
-    else if (!remapped) FUZZ_CHECK((e == msix::Error::ApicIdTooLarge) == (owner > msi::MAX_COMPATIBILITY_APIC_ID));
+    remapped             = in.ConsumeBool();
+    remap                = FakeRemap{};
+    const msix::Error e  = t.init(entries, remapped ? msi::Route{owner, FakeRemap::route, &remap} : msi::Route{owner});
+    if (entries == 0 || entries > msix::MAX_TABLE_ENTRIES)
+        FUZZ_CHECK(e == msix::Error::BadTableSize);
+    else if (!remapped)
+        FUZZ_CHECK((e == msix::Error::ApicIdTooLarge) == (owner > msi::MAX_COMPATIBILITY_APIC_ID));
     if (e != msix::Error::Ok) return 0;
     // The hardware holds garbage, unmasked, until the hypervisor syncs it.
     HwTable hw{std::vector<std::array<uint32_t, 4>>(entries, {0xDEADBEEF, 1, 2, 0})};
@@ -153,8 +154,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint32_t bytes = entries * msix::ENTRY_SIZE;
     while (in.remaining_bytes() > 0) {
         const uint8_t op = in.ConsumeIntegral<uint8_t>();
-        const uint32_t offset = (op & 0x80) ? in.ConsumeIntegral<uint32_t>()
-                                            : in.ConsumeIntegralInRange<uint32_t>(0, bytes + 16);
+        const uint32_t offset =
+            (op & 0x80) ? in.ConsumeIntegral<uint32_t>() : in.ConsumeIntegralInRange<uint32_t>(0, bytes + 16);
         const uint8_t sz = static_cast<uint8_t>(1u << (op & 3));
         switch ((op >> 2) & 7) {
         case 0: {
@@ -167,13 +168,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             break;
         case 2: {
             const uint16_t entry = in.ConsumeIntegral<uint16_t>();
-            const Action a = t.sync(entry);
+            const Action a       = t.sync(entry);
             apply(a, hw, t);
             break;
         }
         default: {
             const uint8_t odd = (op & 0x40) ? in.ConsumeIntegralInRange<uint8_t>(0, 9) : sz;
-            const Action a = t.write(offset, odd, in.ConsumeIntegral<uint64_t>());
+            const Action a    = t.write(offset, odd, in.ConsumeIntegral<uint64_t>());
             if (offset >= bytes) FUZZ_CHECK(a.kind == Action::Kind::NotInTable);
             apply(a, hw, t);
             if (a.count != 0) check_entry(hw, t, a.writes[0].offset / msix::ENTRY_SIZE);

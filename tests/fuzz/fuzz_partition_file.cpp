@@ -22,7 +22,7 @@ using namespace natsume;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string text(reinterpret_cast<const char*>(data), size);
     const tools::CompileResult r = tools::compile_partition_text(text, "fuzz.toml");
-    uint32_t lines = 1;
+    uint32_t lines               = 1;
     for (char c : text) lines += c == '\n';
 
     FUZZ_CHECK(r.ok() == r.errors.empty());

@@ -9,12 +9,12 @@
 #include <cstdlib>
 #include <cstring>
 
-#define FUZZ_CHECK(cond)                                                                            \
-    do {                                                                                            \
-        if (!(cond)) {                                                                              \
-            std::fprintf(stderr, "%s:%d: property violated: %s\n", __FILE__, __LINE__, #cond);      \
-            std::abort();                                                                           \
-        }                                                                                           \
+#define FUZZ_CHECK(cond)                                                                       \
+    do {                                                                                       \
+        if (!(cond)) {                                                                         \
+            std::fprintf(stderr, "%s:%d: property violated: %s\n", __FILE__, __LINE__, #cond); \
+            std::abort();                                                                      \
+        }                                                                                      \
     } while (0)
 
 // Harness bookkeeping (models, property loops) that is not itself under test:
@@ -39,7 +39,7 @@ void store(uint8_t* p, T v) {
 // Sets p[at] so that p[0..len) sums to zero modulo 256 (ACPI checksums).
 FUZZ_MODEL inline void fix_checksum(uint8_t* p, size_t len, size_t at) {
     if (at >= len) return;
-    p[at] = 0;
+    p[at]       = 0;
     uint8_t sum = 0;
     for (size_t i = 0; i < len; ++i) sum = static_cast<uint8_t>(sum + p[i]);
     p[at] = static_cast<uint8_t>(-sum);

@@ -54,13 +54,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FuzzedDataProvider in(data, size);
     uint32_t live_seed = in.ConsumeIntegral<uint32_t>();
     Config c{};
-    c.pins = in.ConsumeIntegralInRange<uint8_t>(1, MAX_PINS);
-    c.owned = in.ConsumeIntegral<uint64_t>() & (c.pins >= 64 ? ~0ull : (1ull << c.pins) - 1);
-    c.remapped = in.ConsumeBool();
+    c.pins          = in.ConsumeIntegralInRange<uint8_t>(1, MAX_PINS);
+    c.owned         = in.ConsumeIntegral<uint64_t>() & (c.pins >= 64 ? ~0ull : (1ull << c.pins) - 1);
+    c.remapped      = in.ConsumeBool();
     c.owner_apic_id = c.remapped ? in.ConsumeIntegral<uint32_t>() : in.ConsumeIntegralInRange<uint32_t>(0, 0xFE);
-    c.irte_base = in.ConsumeIntegral<uint16_t>();
-    c.ioapic_id = in.ConsumeIntegral<uint8_t>();
-    c.version = in.ConsumeBool() ? 0x20 : 0x11;
+    c.irte_base     = in.ConsumeIntegral<uint16_t>();
+    c.ioapic_id     = in.ConsumeIntegral<uint8_t>();
+    c.version       = in.ConsumeBool() ? 0x20 : 0x11;
     if (in.ConsumeBool()) {
         c.live_low = &live_low;
         c.live_ctx = &live_seed;
@@ -78,22 +78,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     while (in.remaining_bytes() > 0) {
         const uint8_t op = in.ConsumeIntegral<uint8_t>();
-        uint32_t offset = hw::offset(hw::Mmio::IOWIN);
-        uint8_t sz = 4;
+        uint32_t offset  = hw::offset(hw::Mmio::IOWIN);
+        uint8_t sz       = 4;
         switch (op & 3) {
         case 0: offset = hw::offset(hw::Mmio::IOREGSEL); break;
         case 1: offset = hw::offset(hw::Mmio::IOWIN); break;
         case 2: offset = hw::offset(hw::Mmio::EOI); break;
         default:
             offset = in.ConsumeIntegral<uint8_t>();
-            sz = in.ConsumeIntegralInRange<uint8_t>(0, 8);
+            sz     = in.ConsumeIntegralInRange<uint8_t>(0, 8);
             break;
         }
         const uint32_t value = in.ConsumeIntegral<uint32_t>();
         Action a{};
         if (op & 4) {
             uint32_t out = 0;
-            a = v.read(offset, sz, out);
+            a            = v.read(offset, sz, out);
             FUZZ_CHECK(a.kind == Kind::None || a.kind == Kind::Refused);
         } else {
             a = v.write(offset, sz, value);

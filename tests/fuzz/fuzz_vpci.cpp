@@ -10,12 +10,11 @@
 // Disable never reaches hardware; with msi_virtual the hardware MSI address
 // is always the owner core's and MSI is enabled only with a vector >= 0x10.
 #include <fuzzer/FuzzedDataProvider.h>
-
 #include <memory>
 
 #include "fuzz_util.hpp"
-#include "vdev/vpci.hpp"
 #include "test_machine.hpp"
+#include "vdev/vpci.hpp"
 
 using namespace natsume;
 using namespace natsume::test;
@@ -51,7 +50,7 @@ uint32_t size_mask(uint8_t size) { return size >= 4 ? ~0u : (1u << (8u * size)) 
 
 bool is_bar_or_rom(const pci::Function& fn, uint16_t aligned) {
     const uint16_t bars_end = fn.is_bridge ? 0x18 : 0x28;
-    const uint16_t rom = fn.is_bridge ? pci::ROM_BAR_TYPE1 : pci::ROM_BAR_TYPE0;
+    const uint16_t rom      = fn.is_bridge ? pci::ROM_BAR_TYPE1 : pci::ROM_BAR_TYPE0;
     return (aligned >= pci::BAR0 && aligned < bars_end) || aligned == rom;
 }
 
@@ -63,7 +62,7 @@ const char* fake_remap(void*, uint16_t slot, uint8_t vector, uint32_t, msi::Mess
     FUZZ_CHECK(slot == 0 && vector >= 0x10);
     if (vector == 0xEE) return "fake unit refused the entry";
     fake_remap_vector = vector;
-    out = {FAKE_REMAP_ADDRESS, 0};
+    out               = {FAKE_REMAP_ADDRESS, 0};
     return nullptr;
 }
 
@@ -72,10 +71,10 @@ struct Owned {
     vpci::DeviceOptions options;
 };
 
-FUZZ_MODEL void check_writes(const FakeConfigSpace& hw, size_t first, const vpci::ConfigSpace& view, uint16_t cmd_before[],
-                  uint32_t& msi_data_written) {
+FUZZ_MODEL void check_writes(const FakeConfigSpace& hw, size_t first, const vpci::ConfigSpace& view,
+                             uint16_t cmd_before[], uint32_t& msi_data_written) {
     for (size_t i = first; i < hw.writes.size(); ++i) {
-        const ConfigWrite& w = hw.writes[i];
+        const ConfigWrite& w  = hw.writes[i];
         const vpci::Device* d = view.find(w.bdf);
         FUZZ_CHECK(d != nullptr);
         FUZZ_CHECK(w.offset < pci::CONFIG_SIZE && w.offset % 4 == 0);
@@ -86,10 +85,10 @@ FUZZ_MODEL void check_writes(const FakeConfigSpace& hw, size_t first, const vpci
             if (d->options.intx_virtual) FUZZ_CHECK((w.value & 0x400) == (cmd_before[idx] & 0x400u));
         }
         if (d->options.msi_virtual && d->fn.cap_msi != 0) {
-            const uint16_t cap = d->fn.cap_msi;
-            const bool is64 = (hw.get16(w.bdf, static_cast<uint16_t>(cap + 2)) & 0x80) != 0;
+            const uint16_t cap     = d->fn.cap_msi;
+            const bool is64        = (hw.get16(w.bdf, static_cast<uint16_t>(cap + 2)) & 0x80) != 0;
             const uint16_t data_at = static_cast<uint16_t>(cap + (is64 ? 0xC : 0x8));
-            const msi::Route& r = d->options.msi_route;
+            const msi::Route& r    = d->options.msi_route;
             // The owner's compatibility-format message (also what a disabled
             // remapped device holds), or the remapping entry's message.
             const bool compat = (w.value & ~0xFF000u) == 0xFEE00000u && (w.value >> 12 & 0xFFu) == (r.apic_id & 0xFFu);
@@ -101,8 +100,10 @@ FUZZ_MODEL void check_writes(const FakeConfigSpace& hw, size_t first, const vpci
             // Enabled only with a usable vector: in the data register, or in
             // the remapping entry the message names.
             if (w.offset == cap && (w.value & (1u << 16))) {
-                if (r.remapped()) FUZZ_CHECK(msi_address_written == FAKE_REMAP_ADDRESS && fake_remap_vector >= 0x10);
-                else FUZZ_CHECK(msi_data_written >= 0x10);
+                if (r.remapped())
+                    FUZZ_CHECK(msi_address_written == FAKE_REMAP_ADDRESS && fake_remap_vector >= 0x10);
+                else
+                    FUZZ_CHECK(msi_data_written >= 0x10);
             }
         }
     }
@@ -116,37 +117,38 @@ FUZZ_MODEL void snapshot_commands(const FakeConfigSpace& hw, const vpci::ConfigS
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FuzzedDataProvider in(data, size);
-    Machine& m = machine();
+    Machine& m          = machine();
     FakeConfigSpace& hw = m.hw;
     restore(hw);
     const pci::ConfigAccess a = hw.access();
 
-    const uint32_t shown = in.ConsumeBool() ? vpci::DEFAULT_SHOWN_CAPABILITIES : in.ConsumeIntegral<uint32_t>();
-    auto view = std::make_unique<vpci::ConfigSpace>(shown);
+    const uint32_t shown    = in.ConsumeBool() ? vpci::DEFAULT_SHOWN_CAPABILITIES : in.ConsumeIntegral<uint32_t>();
+    auto view               = std::make_unique<vpci::ConfigSpace>(shown);
     const uint16_t own_mask = in.ConsumeIntegral<uint16_t>();
     for (size_t i = 0; i < m.inv->count; ++i) {
         if (!(own_mask & (1u << i))) continue;
-        const uint8_t o = in.ConsumeIntegral<uint8_t>();
-        const uint8_t apic = in.ConsumeIntegral<uint8_t>();
+        const uint8_t o        = in.ConsumeIntegral<uint8_t>();
+        const uint8_t apic     = in.ConsumeIntegral<uint8_t>();
         const msi::Route route = (o & 16) ? msi::Route{apic, fake_remap, nullptr} : msi::Route{apic};
         vpci::DeviceOptions opt{(o & 1) != 0, (o & 2) != 0, (o & 4) != 0, route, (o & 8) != 0};
         (void)view->add_device(m.inv->functions[i], opt, a);
     }
     uint32_t msi_data_written = 0;
-    fake_remap_vector = 0;
-    msi_address_written = 0;
+    fake_remap_vector         = 0;
+    msi_address_written       = 0;
     uint16_t cmd_before[vpci::MAX_DEVICES];
     snapshot_commands(hw, *view, cmd_before);
     check_writes(hw, 0, *view, cmd_before, msi_data_written);
 
     while (in.remaining_bytes() > 0) {
-        const uint8_t op = in.ConsumeIntegral<uint8_t>();
-        const uint8_t pick = in.ConsumeIntegral<uint8_t>();
-        const uint16_t bdf = pick < m.inv->count ? m.inv->functions[pick].bdf
-                             : pick < 0xF0      ? static_cast<uint16_t>(pick)
-                                                : in.ConsumeIntegral<uint16_t>();
+        const uint8_t op      = in.ConsumeIntegral<uint8_t>();
+        const uint8_t pick    = in.ConsumeIntegral<uint8_t>();
+        const uint16_t bdf    = pick < m.inv->count ? m.inv->functions[pick].bdf
+                                : pick < 0xF0       ? static_cast<uint16_t>(pick)
+                                                    : in.ConsumeIntegral<uint16_t>();
         const uint16_t offset = (op & 1) ? in.ConsumeIntegral<uint8_t>() : in.ConsumeIntegral<uint16_t>() & 0x1FFF;
-        const uint8_t sz = (op & 2) ? in.ConsumeIntegralInRange<uint8_t>(0, 5) : static_cast<uint8_t>(1u << ((op >> 2) & 3) & 7);
+        const uint8_t sz =
+            (op & 2) ? in.ConsumeIntegralInRange<uint8_t>(0, 5) : static_cast<uint8_t>(1u << ((op >> 2) & 3) & 7);
         if (op & 0x10) {
             const uint32_t v = view->read(bdf, offset, sz, a);
             const bool valid = (sz == 1 || sz == 2 || sz == 4) && (offset & 3u) + sz <= 4 && offset < 0x1000;
@@ -157,7 +159,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             continue;
         }
         snapshot_commands(hw, *view, cmd_before);
-        const size_t first = hw.writes.size();
+        const size_t first        = hw.writes.size();
         const vpci::WriteResult r = view->write(bdf, offset, sz, in.ConsumeIntegral<uint32_t>(), a);
         FUZZ_CHECK((r.kind == vpci::WriteResult::Kind::Refused) == (r.why != nullptr));
         check_writes(hw, first, *view, cmd_before, msi_data_written);

@@ -1,11 +1,10 @@
 // natsume-config: checks a partition file, compiles it into the blob the
 // hypervisor boots with, and decodes compiled blobs.
+#include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fmt/format.h>
 #include <fstream>
 #include <iterator>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include "common/config/validate.hpp"
 #include "vmm-tools/config/partition_file.hpp"
@@ -24,9 +23,8 @@ const natsume_config_header* header_of(const std::vector<uint8_t>& blob) {
 std::optional<std::vector<uint8_t>> compile_and_report(const fs::path& file, const std::optional<fs::path>& image_dir,
                                                        std::vector<Diagnostic>& notes) {
     CompileResult r = compile_partition_file(file, CompileOptions{image_dir});
-    notes = r.notes;
-    for (const Diagnostic& d : r.errors)
-        fmt::print(stderr, "{}\n", d.str());
+    notes           = r.notes;
+    for (const Diagnostic& d : r.errors) fmt::print(stderr, "{}\n", d.str());
     if (!r.ok()) {
         fmt::print(stderr, "{}: {} error{}\n", file.string(), r.errors.size(), r.errors.size() == 1 ? "" : "s");
         return std::nullopt;
@@ -38,11 +36,9 @@ std::optional<std::vector<uint8_t>> compile_and_report(const fs::path& file, con
 int cmd_check(const fs::path& file, const std::optional<fs::path>& image_dir) {
     std::vector<Diagnostic> notes;
     auto blob = compile_and_report(file, image_dir, notes);
-    if (!blob)
-        return 1;
+    if (!blob) return 1;
     fmt::print("{}", resource_map(header_of(*blob), image_dir));
-    for (const Diagnostic& d : notes)
-        fmt::print("{}\n", d.str());
+    for (const Diagnostic& d : notes) fmt::print("{}\n", d.str());
     fmt::print("OK\n");
     return 0;
 }
@@ -50,10 +46,8 @@ int cmd_check(const fs::path& file, const std::optional<fs::path>& image_dir) {
 int cmd_compile(const fs::path& file, const fs::path& out, const std::optional<fs::path>& image_dir) {
     std::vector<Diagnostic> notes;
     auto blob = compile_and_report(file, image_dir, notes);
-    if (!blob)
-        return 1;
-    for (const Diagnostic& d : notes)
-        fmt::print(stderr, "{}\n", d.str());
+    if (!blob) return 1;
+    for (const Diagnostic& d : notes) fmt::print(stderr, "{}\n", d.str());
     std::ofstream o(out, std::ios::binary | std::ios::trunc);
     o.write(reinterpret_cast<const char*>(blob->data()), static_cast<std::streamsize>(blob->size()));
     o.close();
@@ -107,11 +101,8 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     std::optional<fs::path> dir;
-    if (!image_dir.empty())
-        dir = image_dir;
-    if (*check)
-        return cmd_check(file, dir);
-    if (*compile)
-        return cmd_compile(file, out, dir);
+    if (!image_dir.empty()) dir = image_dir;
+    if (*check) return cmd_check(file, dir);
+    if (*compile) return cmd_compile(file, out, dir);
     return cmd_dump(file);
 }

@@ -2,14 +2,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fmt/format.h>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <toml++/toml.h>
 #include <tuple>
 #include <variant>
-
-#include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include "common/config/validate.hpp"
 #include "common/crc32.hpp"
@@ -25,23 +24,30 @@ namespace {
 // own layout version, NATSUME_CONFIG_VERSION in include/natsume/config_blob.h.
 constexpr int64_t PARTITION_FILE_VERSION = 1;
 
-constexpr uint64_t MI_B = 1024 * 1024;
+constexpr uint64_t MI_B        = 1024 * 1024;
 constexpr uint32_t MAX_APIC_ID = 256;  // xAPIC IDs are 8 bits; the hypervisor checks the same
 
-const std::vector<std::string_view> ROOT_KEYS = {"version", "name", "partition"};
-const std::vector<std::string_view> PARTITION_KEYS = {"name",    "cores", "ram", "image",
-                                                      "cmdline", "lapic", "dma", "device",
-                                                      "allow_smt_sharing", "allow_unisolated_dma", "l1d_flush"};
-const std::vector<std::string_view> RAM_KEYS = {"base", "size"};
-const std::vector<std::string_view> DEVICE_KEYS = {"bdf", "id", "intx_gsi", "dma"};
+const std::vector<std::string_view> ROOT_KEYS      = {"version", "name", "partition"};
+const std::vector<std::string_view> PARTITION_KEYS = {"name",
+                                                      "cores",
+                                                      "ram",
+                                                      "image",
+                                                      "cmdline",
+                                                      "lapic",
+                                                      "dma",
+                                                      "device",
+                                                      "allow_smt_sharing",
+                                                      "allow_unisolated_dma",
+                                                      "l1d_flush"};
+const std::vector<std::string_view> RAM_KEYS       = {"base", "size"};
+const std::vector<std::string_view> DEVICE_KEYS    = {"bdf", "id", "intx_gsi", "dma"};
 
 struct Position {
     uint32_t line = 1, column = 1;
 };
 
 Position pos_of(const toml::source_region& r) {
-    if (r.begin.line == 0)
-        return {};
+    if (r.begin.line == 0) return {};
     return {r.begin.line, r.begin.column};
 }
 Position pos_of(const toml::node& n) { return pos_of(n.source()); }
@@ -60,15 +66,14 @@ std::string type_name(const toml::node& n) {
 
 size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j)
-        row[j] = j;
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
     for (size_t i = 1; i <= a.size(); ++i) {
         size_t diag = row[0];
-        row[0] = i;
+        row[0]      = i;
         for (size_t j = 1; j <= b.size(); ++j) {
             size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diag = up;
+            row[j]    = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag      = up;
         }
     }
     return row[b.size()];
@@ -150,8 +155,7 @@ private:
 void Compiler::check_keys(const toml::table& t, const std::vector<std::string_view>& allowed, std::string_view where) {
     for (auto&& [key, value] : t) {
         std::string_view k = key.str();
-        if (std::find(allowed.begin(), allowed.end(), k) != allowed.end())
-            continue;
+        if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
         std::string hint;
         size_t best = 3;  // suggest only near misses
         for (auto a : allowed)
@@ -160,8 +164,7 @@ void Compiler::check_keys(const toml::table& t, const std::vector<std::string_vi
                 hint = fmt::format(" (did you mean '{}'?)", a);
             }
         Position p = pos_of(key.source());
-        if (p.line == 1 && p.column == 1)
-            p = pos_of(value);
+        if (p.line == 1 && p.column == 1) p = pos_of(value);
         error(p, fmt::format("unknown key '{}' {}{}; allowed keys: {}", k, where, hint, fmt::join(allowed, ", ")));
     }
 }
@@ -169,15 +172,13 @@ void Compiler::check_keys(const toml::table& t, const std::vector<std::string_vi
 const toml::node* Compiler::require(const toml::table& t, std::string_view key, Position where,
                                     std::string_view context, std::string_view example) {
     const toml::node* n = t.get(key);
-    if (!n)
-        error(where, fmt::format("missing key '{}' {}; add e.g. {}", key, context, example));
+    if (!n) error(where, fmt::format("missing key '{}' {}; add e.g. {}", key, context, example));
     return n;
 }
 
 void Compiler::parse_version(const toml::table& root) {
     const toml::node* n = require(root, "version", {}, "at the top level", "version = 1");
-    if (!n)
-        return;
+    if (!n) return;
     auto v = n->value<int64_t>();
     if (!n->is_integer())
         error(pos_of(*n), fmt::format("version must be an integer, not {}; write version = 1", type_name(*n)));
@@ -220,25 +221,24 @@ void Compiler::parse_root(const toml::table& root) {
         return;
     }
     if (!parts->is_array_of_tables()) {
-        error(pos_of(*parts), fmt::format("partition must be an array of tables ([[partition]]), not {}",
-                                          type_name(*parts)));
+        error(pos_of(*parts),
+              fmt::format("partition must be an array of tables ([[partition]]), not {}", type_name(*parts)));
         return;
     }
     const toml::array& arr = *parts->as_array();
     if (arr.size() > NATSUME_CONFIG_MAX_PARTITIONS)
         error(pos_of(*arr.get(NATSUME_CONFIG_MAX_PARTITIONS)),
               fmt::format("{} partitions given; at most {} are supported", arr.size(), NATSUME_CONFIG_MAX_PARTITIONS));
-    for (size_t i = 0; i < arr.size(); ++i)
-        parse_partition(*arr.get(i)->as_table(), i);
+    for (size_t i = 0; i < arr.size(); ++i) parse_partition(*arr.get(i)->as_table(), i);
 }
 
 void Compiler::parse_partition(const toml::table& t, size_t index) {
     Parsed p;
-    p.label = fmt::format("partition {}", index + 1);
+    p.label        = fmt::format("partition {}", index + 1);
     Position where = pos_of(t);
     std::string name;
     if (const toml::node* n = t.get("name")) {
-        p.name_ok = parse_name(*n, "partition name", NATSUME_CONFIG_NAME_LEN, name);
+        p.name_ok  = parse_name(*n, "partition name", NATSUME_CONFIG_NAME_LEN, name);
         p.name_pos = pos_of(*n);
         if (p.name_ok) {
             std::memcpy(p.part.name, name.data(), name.size());
@@ -250,30 +250,24 @@ void Compiler::parse_partition(const toml::table& t, size_t index) {
     p.who = p.name_ok ? fmt::format("'{}'", name) : p.label;
     check_keys(t, PARTITION_KEYS, fmt::format("in {}", p.label));
     std::string ctx = fmt::format("in {}", p.label);
-    if (const toml::node* n = require(t, "cores", where, ctx, "cores = [1]"))
-        parse_cores(*n, p);
+    if (const toml::node* n = require(t, "cores", where, ctx, "cores = [1]")) parse_cores(*n, p);
     if (const toml::node* n = require(t, "ram", where, ctx, "ram = { base = 0x04000000, size = \"32M\" }"))
         parse_ram(*n, p);
-    if (const toml::node* n = require(t, "image", where, ctx, "image = \"guest-kernel\""))
-        parse_image(*n, p);
-    if (const toml::node* n = t.get("cmdline"))
-        parse_cmdline(*n, p);
-    if (const toml::node* n = require(t, "lapic", where, ctx, "lapic = \"passthrough\""))
-        parse_lapic(*n, p);
-    if (const toml::node* n = t.get("dma"))
-        parse_dma(*n, p);
+    if (const toml::node* n = require(t, "image", where, ctx, "image = \"guest-kernel\"")) parse_image(*n, p);
+    if (const toml::node* n = t.get("cmdline")) parse_cmdline(*n, p);
+    if (const toml::node* n = require(t, "lapic", where, ctx, "lapic = \"passthrough\"")) parse_lapic(*n, p);
+    if (const toml::node* n = t.get("dma")) parse_dma(*n, p);
     parse_flag(t, "allow_smt_sharing", NATSUME_PARTITION_SHARE_SMT, p);
     parse_flag(t, "allow_unisolated_dma", NATSUME_PARTITION_UNISOLATED_DMA, p);
     // Default: on for an untrusted partition (its LAPIC trapped), off for a trusted one.
     if (!t.get("l1d_flush") && p.part.lapic_mode == NATSUME_LAPIC_TRAPPED) p.part.flags |= NATSUME_PARTITION_L1D_FLUSH;
     parse_flag(t, "l1d_flush", NATSUME_PARTITION_L1D_FLUSH, p);
-    if (const toml::node* n = t.get("device"))
-        parse_devices(*n, p);
+    if (const toml::node* n = t.get("device")) parse_devices(*n, p);
     parsed_.push_back(std::move(p));
 }
 
 void Compiler::parse_cores(const toml::node& n, Parsed& p) {
-    Position at = pos_of(n);
+    Position at            = pos_of(n);
     const toml::array* arr = n.as_array();
     if (!arr) {
         error(at, fmt::format("cores of {} must be an array of local APIC IDs, not {}; write e.g. cores = [1]", p.label,
@@ -292,8 +286,8 @@ void Compiler::parse_cores(const toml::node& n, Parsed& p) {
             error(pos_of(c), fmt::format("core in {} must be an integer local APIC ID, not {}", p.label, type_name(c)));
             ok = false;
         } else if (*v < 0 || *v >= MAX_APIC_ID) {
-            error(pos_of(c), fmt::format("core {} in {} is not a local APIC ID; use 0 to {}", *v, p.label,
-                                         MAX_APIC_ID - 1));
+            error(pos_of(c),
+                  fmt::format("core {} in {} is not a local APIC ID; use 0 to {}", *v, p.label, MAX_APIC_ID - 1));
             ok = false;
         } else if (std::find(ids.begin(), ids.end(), *v) != ids.end()) {
             error(pos_of(c), fmt::format("core {} is given twice in {}", *v, p.label));
@@ -307,12 +301,11 @@ void Compiler::parse_cores(const toml::node& n, Parsed& p) {
                               p.label, ids.size()));
         ok = false;
     }
-    if (!ok)
-        return;
+    if (!ok) return;
     p.part.core_count = 1;
-    p.part.cores[0] = static_cast<uint32_t>(ids[0]);
-    p.core_ok = true;
-    p.core_pos = pos_of(*arr->get(0));
+    p.part.cores[0]   = static_cast<uint32_t>(ids[0]);
+    p.core_ok         = true;
+    p.core_pos        = pos_of(*arr->get(0));
 }
 
 std::optional<uint64_t> Compiler::parse_ram_value(const toml::node& n, std::string_view field, const Parsed& p,
@@ -326,10 +319,10 @@ std::optional<uint64_t> Compiler::parse_ram_value(const toml::node& n, std::stri
     }
     if (n.is_string()) {
         std::string s = *n.value<std::string>();
-        if (auto v = parse_size(s))
-            return v;
+        if (auto v = parse_size(s)) return v;
         error(pos_of(n), fmt::format("{} {} \"{}\" of {} is not a size; write an integer or a string like \"32M\" "
-                                     "or \"1G\"", what, field, s, p.label));
+                                     "or \"1G\"",
+                                     what, field, s, p.label));
         return std::nullopt;
     }
     error(pos_of(n), fmt::format("{} {} of {} must be an integer or a size string like \"32M\", not {}", what, field,
@@ -339,10 +332,9 @@ std::optional<uint64_t> Compiler::parse_ram_value(const toml::node& n, std::stri
 
 std::string nearest_aligned(uint64_t v, bool as_size) {
     uint64_t down = v & ~(NATSUME_CONFIG_RAM_ALIGN - 1);
-    uint64_t up = down + NATSUME_CONFIG_RAM_ALIGN;
-    auto show = [&](uint64_t x) { return as_size ? fmt::format("\"{}\"", format_size(x)) : hex(x); };
-    if (down == 0)
-        return show(up);
+    uint64_t up   = down + NATSUME_CONFIG_RAM_ALIGN;
+    auto show     = [&](uint64_t x) { return as_size ? fmt::format("\"{}\"", format_size(x)) : hex(x); };
+    if (down == 0) return show(up);
     return fmt::format("{} or {}", show(down), show(up));
 }
 
@@ -350,49 +342,47 @@ void Compiler::parse_ram(const toml::node& n, Parsed& p) {
     const toml::table* t = n.as_table();
     if (!t) {
         error(pos_of(n), fmt::format("ram of {} must be a table, not {}; write e.g. ram = {{ base = 0x04000000, "
-                                     "size = \"32M\" }}", p.label, type_name(n)));
+                                     "size = \"32M\" }}",
+                                     p.label, type_name(n)));
         return;
     }
     check_keys(*t, RAM_KEYS, fmt::format("in the ram of {}", p.label));
-    std::string ctx = fmt::format("in the ram of {}", p.label);
+    std::string ctx      = fmt::format("in the ram of {}", p.label);
     const toml::node* bn = require(*t, "base", pos_of(n), ctx, "base = 0x04000000");
     const toml::node* sn = require(*t, "size", pos_of(n), ctx, "size = \"32M\"");
     // Assigned through value_or: gcc 12 reports a false maybe-uninitialized
     // on the optional's payload when it is copied straight from the call.
     std::optional<uint64_t> base, size;
     if (bn)
-        if (auto v = parse_ram_value(*bn, "base", p))
-            base = v.value_or(0);
+        if (auto v = parse_ram_value(*bn, "base", p)) base = v.value_or(0);
     if (sn)
-        if (auto v = parse_ram_value(*sn, "size", p))
-            size = v.value_or(0);
+        if (auto v = parse_ram_value(*sn, "size", p)) size = v.value_or(0);
     bool ok = base && size;
     if (base && !is_aligned(*base, NATSUME_CONFIG_RAM_ALIGN)) {
         error(pos_of(*bn), fmt::format("ram base {} of {} is not a multiple of 2 MiB (EPT maps partition RAM with "
-                                       "2 MiB pages); nearest aligned: {}", hex(*base), p.label,
-                                       nearest_aligned(*base, false)));
+                                       "2 MiB pages); nearest aligned: {}",
+                                       hex(*base), p.label, nearest_aligned(*base, false)));
         ok = false;
     }
     if (size && !is_aligned(*size, NATSUME_CONFIG_RAM_ALIGN)) {
-        error(pos_of(*sn), fmt::format("ram size {} of {} is not a multiple of 2 MiB; nearest aligned: {}",
-                                       hex(*size), p.label, nearest_aligned(*size, true)));
+        error(pos_of(*sn), fmt::format("ram size {} of {} is not a multiple of 2 MiB; nearest aligned: {}", hex(*size),
+                                       p.label, nearest_aligned(*size, true)));
         ok = false;
     } else if (size && *size < NATSUME_CONFIG_RAM_MIN) {
-        error(pos_of(*sn), fmt::format("ram size {} of {} is below the minimum of {} MiB", describe_mib(*size),
-                                       p.label, NATSUME_CONFIG_RAM_MIN / MI_B));
+        error(pos_of(*sn), fmt::format("ram size {} of {} is below the minimum of {} MiB", describe_mib(*size), p.label,
+                                       NATSUME_CONFIG_RAM_MIN / MI_B));
         ok = false;
     }
     if (ok && !range_fits(*base, *size)) {
-        error(pos_of(n), fmt::format("ram {}+{} of {} runs past the end of the address space", hex(*base), hex(*size),
-                                     p.label));
+        error(pos_of(n),
+              fmt::format("ram {}+{} of {} runs past the end of the address space", hex(*base), hex(*size), p.label));
         ok = false;
     }
-    if (!ok)
-        return;
+    if (!ok) return;
     p.part.ram_base = *base;
     p.part.ram_size = *size;
-    p.ram_ok = true;
-    p.ram_pos = pos_of(n);
+    p.ram_ok        = true;
+    p.ram_pos       = pos_of(n);
 }
 
 // The DMA window: host RAM the guest sees at the same address (gpa == hpa),
@@ -401,34 +391,34 @@ void Compiler::parse_dma(const toml::node& n, Parsed& p) {
     const toml::table* t = n.as_table();
     if (!t) {
         error(pos_of(n), fmt::format("dma of {} must be a table, not {}; write e.g. dma = {{ base = 0x08000000, "
-                                     "size = \"8M\" }}", p.label, type_name(n)));
+                                     "size = \"8M\" }}",
+                                     p.label, type_name(n)));
         return;
     }
     check_keys(*t, RAM_KEYS, fmt::format("in the dma window of {}", p.label));
-    std::string ctx = fmt::format("in the dma window of {}", p.label);
+    std::string ctx      = fmt::format("in the dma window of {}", p.label);
     const toml::node* bn = require(*t, "base", pos_of(n), ctx, "base = 0x08000000");
     const toml::node* sn = require(*t, "size", pos_of(n), ctx, "size = \"8M\"");
     std::optional<uint64_t> base, size;
     if (bn)
-        if (auto v = parse_ram_value(*bn, "base", p, "dma"))
-            base = v.value_or(0);
+        if (auto v = parse_ram_value(*bn, "base", p, "dma")) base = v.value_or(0);
     if (sn)
-        if (auto v = parse_ram_value(*sn, "size", p, "dma"))
-            size = v.value_or(0);
+        if (auto v = parse_ram_value(*sn, "size", p, "dma")) size = v.value_or(0);
     bool ok = base && size;
     if (base && !is_aligned(*base, NATSUME_CONFIG_RAM_ALIGN)) {
         error(pos_of(*bn), fmt::format("dma base {} of {} is not a multiple of 2 MiB (EPT maps the window with "
-                                       "2 MiB pages); nearest aligned: {}", hex(*base), p.label,
-                                       nearest_aligned(*base, false)));
+                                       "2 MiB pages); nearest aligned: {}",
+                                       hex(*base), p.label, nearest_aligned(*base, false)));
         ok = false;
     }
     if (size && !is_aligned(*size, NATSUME_CONFIG_RAM_ALIGN)) {
-        error(pos_of(*sn), fmt::format("dma size {} of {} is not a multiple of 2 MiB; nearest aligned: {}",
-                                       hex(*size), p.label, nearest_aligned(*size, true)));
+        error(pos_of(*sn), fmt::format("dma size {} of {} is not a multiple of 2 MiB; nearest aligned: {}", hex(*size),
+                                       p.label, nearest_aligned(*size, true)));
         ok = false;
     } else if (size && *size == 0) {
         error(pos_of(*sn), fmt::format("dma size of {} is 0; a dma window is at least 2 MiB (leave dma out for "
-                                       "none)", p.label));
+                                       "none)",
+                                       p.label));
         ok = false;
     }
     if (ok && !range_fits(*base, *size)) {
@@ -436,20 +426,18 @@ void Compiler::parse_dma(const toml::node& n, Parsed& p) {
                                      hex(*size), p.label));
         ok = false;
     }
-    if (!ok)
-        return;
+    if (!ok) return;
     p.part.dma_base = *base;
     p.part.dma_size = *size;
-    p.dma_ok = true;
-    p.dma_pos = pos_of(n);
+    p.dma_ok        = true;
+    p.dma_pos       = pos_of(n);
     check_dma_in_partition(n, p);
 }
 
 // Parsed after ram (key order in the partition does not matter: toml++ has
 // the whole table).
 void Compiler::check_dma_in_partition(const toml::node& n, Parsed& p) {
-    if (!p.ram_ok)
-        return;
+    if (!p.ram_ok) return;
     const natsume_config_partition& q = p.part;
     if (q.dma_base < q.ram_size) {
         error(pos_of(n), fmt::format("dma window {}+{} of {} starts inside its guest RAM (guest 0x0-{:#x}); the "
@@ -465,8 +453,8 @@ void Compiler::check_dma_in_partition(const toml::node& n, Parsed& p) {
 
 void Compiler::parse_devices(const toml::node& n, Parsed& p) {
     if (!n.is_array_of_tables()) {
-        error(pos_of(n), fmt::format("device of {} must be an array of tables ([[partition.device]]), not {}",
-                                     p.label, type_name(n)));
+        error(pos_of(n), fmt::format("device of {} must be an array of tables ([[partition.device]]), not {}", p.label,
+                                     type_name(n)));
         return;
     }
     const toml::array& arr = *n.as_array();
@@ -485,28 +473,22 @@ void Compiler::parse_device(const toml::table& t, size_t index, Parsed& p) {
     if (const toml::node* n = require(t, "bdf", pos_of(t), fmt::format("in {}", where), "bdf = \"00:02.0\"")) {
         d.bdf_pos = pos_of(*n);
         if (!n->is_string()) {
-            error(pos_of(*n), fmt::format("bdf of {} must be a string like \"00:02.0\", not {}", where,
-                                          type_name(*n)));
+            error(pos_of(*n), fmt::format("bdf of {} must be a string like \"00:02.0\", not {}", where, type_name(*n)));
         } else {
             std::string text = *n->value<std::string>();
-            auto v = parse_bdf(text);
+            auto v           = parse_bdf(text);
             if (auto* msg = std::get_if<std::string>(&v))
                 error(pos_of(*n), fmt::format("bdf \"{}\" of {} {}", text, where, *msg));
             else
                 d.dev.bdf = std::get<uint16_t>(v), d.bdf_ok = true;
         }
     }
-    if (d.bdf_ok)
-        where = fmt::format("device {} of {}", format_bdf(d.dev.bdf), p.label);
-    if (const toml::node* n = t.get("id"))
-        parse_device_id(*n, d, where);
-    if (const toml::node* n = t.get("intx_gsi"))
-        parse_device_gsi(*n, d, where);
-    if (const toml::node* n = t.get("dma"))
-        parse_device_dma(*n, d, where);
+    if (d.bdf_ok) where = fmt::format("device {} of {}", format_bdf(d.dev.bdf), p.label);
+    if (const toml::node* n = t.get("id")) parse_device_id(*n, d, where);
+    if (const toml::node* n = t.get("intx_gsi")) parse_device_gsi(*n, d, where);
+    if (const toml::node* n = t.get("dma")) parse_device_dma(*n, d, where);
     p.devices.push_back(d);
-    if (d.bdf_ok)
-        p.part.devices[p.part.device_count++] = d.dev;
+    if (d.bdf_ok) p.part.devices[p.part.device_count++] = d.dev;
 }
 
 void Compiler::parse_device_id(const toml::node& n, ParsedDevice& d, const std::string& where) {
@@ -515,7 +497,7 @@ void Compiler::parse_device_id(const toml::node& n, ParsedDevice& d, const std::
         return;
     }
     std::string text = *n.value<std::string>();
-    auto v = parse_pci_id(text);
+    auto v           = parse_pci_id(text);
     if (auto* msg = std::get_if<std::string>(&v)) {
         error(pos_of(n), fmt::format("id \"{}\" of {} {}", text, where, *msg));
         return;
@@ -528,7 +510,8 @@ void Compiler::parse_device_gsi(const toml::node& n, ParsedDevice& d, const std:
     auto v = n.value<int64_t>();
     if (!n.is_integer()) {
         error(pos_of(n), fmt::format("intx_gsi of {} must be an integer, not {}; leave it out to use the "
-                                     "device's Interrupt Line", where, type_name(n)));
+                                     "device's Interrupt Line",
+                                     where, type_name(n)));
         return;
     }
     if (*v < 0 || *v >= config::MAX_INTX_GSI) {
@@ -537,7 +520,7 @@ void Compiler::parse_device_gsi(const toml::node& n, ParsedDevice& d, const std:
         return;
     }
     d.dev.intx_gsi = static_cast<uint32_t>(*v);
-    d.gsi_pos = pos_of(n);
+    d.gsi_pos      = pos_of(n);
 }
 
 void Compiler::parse_device_dma(const toml::node& n, ParsedDevice& d, const std::string& where) {
@@ -545,18 +528,15 @@ void Compiler::parse_device_dma(const toml::node& n, ParsedDevice& d, const std:
         error(pos_of(n), fmt::format("dma of {} must be true or false, not {}", where, type_name(n)));
         return;
     }
-    if (!*n.value<bool>())
-        d.dev.flags |= NATSUME_DEVICE_NO_DMA;
+    if (!*n.value<bool>()) d.dev.flags |= NATSUME_DEVICE_NO_DMA;
 }
 
 std::string available_images(const std::filesystem::path& dir) {
     std::set<std::string> names;
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-        if (e.path().extension() == ".elf")
-            names.insert(e.path().stem().string());
-    if (names.empty())
-        return "none";
+        if (e.path().extension() == ".elf") names.insert(e.path().stem().string());
+    if (names.empty()) return "none";
     return fmt::format("{}", fmt::join(names, ", "));
 }
 
@@ -567,8 +547,8 @@ void Compiler::parse_image(const toml::node& n, Parsed& p) {
     }
     std::string image = *n.value<std::string>();
     if (image.empty()) {
-        error(pos_of(n), fmt::format("image of {} is empty; name the guest image, e.g. image = \"guest-kernel\"",
-                                     p.label));
+        error(pos_of(n),
+              fmt::format("image of {} is empty; name the guest image, e.g. image = \"guest-kernel\"", p.label));
         return;
     }
     if (image.size() >= NATSUME_CONFIG_IMAGE_LEN) {
@@ -631,8 +611,8 @@ void Compiler::parse_lapic(const toml::node& n, Parsed& p) {
     else if (mode == "trapped")
         p.part.lapic_mode = NATSUME_LAPIC_TRAPPED;
     else
-        error(pos_of(n), fmt::format("lapic = \"{}\" in {} is not a LAPIC mode; allowed: passthrough, trapped", mode,
-                                     p.label));
+        error(pos_of(n),
+              fmt::format("lapic = \"{}\" in {} is not a LAPIC mode; allowed: passthrough, trapped", mode, p.label));
 }
 
 void Compiler::check_between_partitions() {
@@ -642,16 +622,19 @@ void Compiler::check_between_partitions() {
             const Parsed& a = parsed_[i];
             if (a.name_ok && b.name_ok && std::strcmp(a.part.name, b.part.name) == 0)
                 error(b.name_pos, fmt::format("partition name '{}' is already used at line {}; partition names must "
-                                              "be unique", b.part.name, a.name_pos.line));
+                                              "be unique",
+                                              b.part.name, a.name_pos.line));
             if (a.core_ok && b.core_ok && a.part.cores[0] == b.part.cores[0])
                 error(b.core_pos, fmt::format("core {} of {} is already given to {} (line {}); a core belongs to one "
-                                              "partition only", b.part.cores[0], b.label, a.label, a.core_pos.line));
+                                              "partition only",
+                                              b.part.cores[0], b.label, a.label, a.core_pos.line));
             if (a.ram_ok && b.ram_ok &&
                 ranges_overlap(a.part.ram_base, a.part.ram_size, b.part.ram_base, b.part.ram_size))
-                error(b.ram_pos, fmt::format("ram {}+{} of {} overlaps {} ({}+{}, line {}); e.g. base = {} is free of "
-                                             "it", hex(b.part.ram_base), hex(b.part.ram_size), b.label, a.label,
-                                             hex(a.part.ram_base), hex(a.part.ram_size), a.ram_pos.line,
-                                             hex(a.part.ram_base + a.part.ram_size)));
+                error(b.ram_pos,
+                      fmt::format("ram {}+{} of {} overlaps {} ({}+{}, line {}); e.g. base = {} is free of "
+                                  "it",
+                                  hex(b.part.ram_base), hex(b.part.ram_size), b.label, a.label, hex(a.part.ram_base),
+                                  hex(a.part.ram_size), a.ram_pos.line, hex(a.part.ram_base + a.part.ram_size)));
             check_pair_dma(a, b);
             check_pair_dma(b, a);
         }
@@ -662,13 +645,12 @@ void Compiler::check_between_partitions() {
 // b's DMA window against a's RAM and a's window (called both ways round, so
 // the window-window case is reported twice: only when b comes later).
 void Compiler::check_pair_dma(const Parsed& a, const Parsed& b) {
-    if (!b.dma_ok)
-        return;
+    if (!b.dma_ok) return;
     const natsume_config_partition& w = b.part;
     if (a.ram_ok && ranges_overlap(a.part.ram_base, a.part.ram_size, w.dma_base, w.dma_size))
-        error(b.dma_pos, fmt::format("dma window {}+{} of {} overlaps the ram of {} ({}+{}, line {})",
-                                     hex(w.dma_base), hex(w.dma_size), b.label, a.label, hex(a.part.ram_base),
-                                     hex(a.part.ram_size), a.ram_pos.line));
+        error(b.dma_pos, fmt::format("dma window {}+{} of {} overlaps the ram of {} ({}+{}, line {})", hex(w.dma_base),
+                                     hex(w.dma_size), b.label, a.label, hex(a.part.ram_base), hex(a.part.ram_size),
+                                     a.ram_pos.line));
     bool b_later = std::tie(b.dma_pos.line, b.dma_pos.column) > std::tie(a.dma_pos.line, a.dma_pos.column);
     if (a.dma_ok && b_later && ranges_overlap(a.part.dma_base, a.part.dma_size, w.dma_base, w.dma_size))
         error(b.dma_pos, fmt::format("dma window {}+{} of {} overlaps the dma window of {} ({}+{}, line {})",
@@ -684,27 +666,26 @@ void Compiler::check_devices_unique() {
     std::vector<Seen> seen;
     for (const Parsed& p : parsed_)
         for (const ParsedDevice& d : p.devices) {
-            if (!d.bdf_ok)
-                continue;
-            auto first = std::find_if(seen.begin(), seen.end(),
-                                      [&](const Seen& s) { return s.dev->dev.bdf == d.dev.bdf; });
+            if (!d.bdf_ok) continue;
+            auto first =
+                std::find_if(seen.begin(), seen.end(), [&](const Seen& s) { return s.dev->dev.bdf == d.dev.bdf; });
             if (first == seen.end()) {
                 seen.push_back({&p, &d});
             } else if (first->owner == &p) {
-                error(d.bdf_pos, fmt::format("device {} is given twice in {} (line {})", format_bdf(d.dev.bdf),
-                                             p.label, first->dev->bdf_pos.line));
-            } else {
-                error(d.bdf_pos, fmt::format("device {} is given to both {} and {}: a device belongs to one "
-                                             "partition (line {})", format_bdf(d.dev.bdf), first->owner->who, p.who,
+                error(d.bdf_pos, fmt::format("device {} is given twice in {} (line {})", format_bdf(d.dev.bdf), p.label,
                                              first->dev->bdf_pos.line));
+            } else {
+                error(d.bdf_pos,
+                      fmt::format("device {} is given to both {} and {}: a device belongs to one "
+                                  "partition (line {})",
+                                  format_bdf(d.dev.bdf), first->owner->who, p.who, first->dev->bdf_pos.line));
             }
         }
 }
 
 const ParsedDevice* find_parsed(const Parsed& p, uint16_t bdf) {
     for (const ParsedDevice& d : p.devices)
-        if (d.bdf_ok && d.dev.bdf == bdf)
-            return &d;
+        if (d.bdf_ok && d.dev.bdf == bdf) return &d;
     return nullptr;
 }
 
@@ -719,22 +700,23 @@ void Compiler::add_notes(const natsume_config_header* h) {
         std::vector<std::string> users;
         for (size_t i = 0; i < l.count; ++i)
             users.push_back(fmt::format("{} ({})", format_bdf(l.bdf[i]), parsed_[l.partition[i]].part.name));
-        std::string list = users.size() == 2 ? users[0] + " and " + users[1]
-                                             : fmt::format("{} and {}", fmt::join(users.begin(), users.end() - 1, ", "),
-                                                           users.back());
+        std::string list =
+            users.size() == 2 ? users[0] + " and " + users[1]
+                              : fmt::format("{} and {}", fmt::join(users.begin(), users.end() - 1, ", "), users.back());
         const Parsed& last_owner = parsed_[l.partition[l.count - 1]];
-        const ParsedDevice* d = find_parsed(last_owner, l.bdf[l.count - 1]);
+        const ParsedDevice* d    = find_parsed(last_owner, l.bdf[l.count - 1]);
         note(d ? d->gsi_pos : Position{}, fmt::format("INTx GSI {} is shared by {}: delivered per device by the "
-                                                      "hypervisor's shared-line routing", l.gsi, list));
+                                                      "hypervisor's shared-line routing",
+                                                      l.gsi, list));
     }
     for (const Parsed& p : parsed_) {
-        if (p.part.dma_size != 0)
-            continue;
+        if (p.part.dma_size != 0) continue;
         for (const ParsedDevice& d : p.devices)
             if ((d.dev.flags & NATSUME_DEVICE_NO_DMA) == 0) {
                 note(d.bdf_pos, fmt::format("{} owns DMA-capable device {} but has no dma window: it boots only "
                                             "where an IOMMU isolates DMA (add dma = {{ ... }}, or dma = false on the "
-                                            "device)", p.label, format_bdf(d.dev.bdf)));
+                                            "device)",
+                                            p.label, format_bdf(d.dev.bdf)));
                 break;
             }
     }
@@ -744,11 +726,9 @@ void Compiler::finish() {
     std::stable_sort(result_.errors.begin(), result_.errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
         return std::tie(a.line, a.column) < std::tie(b.line, b.column);
     });
-    if (!result_.errors.empty())
-        return;
+    if (!result_.errors.empty()) return;
     Machine m{machine_name_, {}};
-    for (const Parsed& p : parsed_)
-        m.partitions.push_back(p.part);
+    for (const Parsed& p : parsed_) m.partitions.push_back(p.part);
     std::vector<uint8_t> blob = encode_blob(m);
     // Self-check with the hypervisor's own validator: anything the offline
     // checks above let through would be refused at boot.
@@ -806,12 +786,12 @@ CompileResult compile_partition_file(const std::filesystem::path& file, const Co
 
 std::vector<uint8_t> encode_blob(const Machine& machine) {
     natsume_config_header h{};
-    h.magic = NATSUME_CONFIG_MAGIC;
-    h.version = NATSUME_CONFIG_VERSION;
-    h.header_size = sizeof h;
-    h.partition_size = sizeof(natsume_config_partition);
+    h.magic           = NATSUME_CONFIG_MAGIC;
+    h.version         = NATSUME_CONFIG_VERSION;
+    h.header_size     = sizeof h;
+    h.partition_size  = sizeof(natsume_config_partition);
     h.partition_count = static_cast<uint32_t>(machine.partitions.size());
-    h.total_size = static_cast<uint32_t>(sizeof h + machine.partitions.size() * sizeof(natsume_config_partition));
+    h.total_size      = static_cast<uint32_t>(sizeof h + machine.partitions.size() * sizeof(natsume_config_partition));
     std::memcpy(h.name, machine.name.data(), std::min<size_t>(machine.name.size(), sizeof h.name - 1));
 
     std::vector<uint8_t> blob(h.total_size);

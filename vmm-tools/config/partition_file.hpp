@@ -15,7 +15,7 @@ namespace natsume::tools {
 
 struct Diagnostic {
     std::string file;
-    uint32_t line = 0;
+    uint32_t line   = 0;
     uint32_t column = 0;
     std::string message;
     bool is_note = false;  // worth knowing, not a reason to refuse the file

@@ -12,18 +12,17 @@ namespace natsume::tools {
 namespace {
 
 std::string image_status(const natsume_config_partition& p, const std::optional<std::filesystem::path>& dir) {
-    if (!dir)
-        return "not checked: no --image-dir";
+    if (!dir) return "not checked: no --image-dir";
     auto path = image_path(*dir, p.image);
     std::error_code ec;
     return fmt::format("{}: {}", std::filesystem::is_regular_file(path, ec) ? "found" : "MISSING", path.string());
 }
 
 std::string describe_device(const natsume_config_device& d) {
-    std::string id = d.vendor_id == NATSUME_DEVICE_ANY_ID ? "any id"
-                                                          : fmt::format("id {:04x}:{:04x}", d.vendor_id, d.device_id);
-    std::string gsi = d.intx_gsi == NATSUME_GSI_AUTO ? "INTx GSI from the platform"
-                                                     : fmt::format("INTx GSI {}", d.intx_gsi);
+    std::string id =
+        d.vendor_id == NATSUME_DEVICE_ANY_ID ? "any id" : fmt::format("id {:04x}:{:04x}", d.vendor_id, d.device_id);
+    std::string gsi =
+        d.intx_gsi == NATSUME_GSI_AUTO ? "INTx GSI from the platform" : fmt::format("INTx GSI {}", d.intx_gsi);
     const char* dma = (d.flags & NATSUME_DEVICE_NO_DMA) != 0 ? "no DMA" : "DMA";
     return fmt::format("{} {}, {}, {}", format_bdf(d.bdf), id, gsi, dma);
 }
@@ -32,8 +31,8 @@ void describe_partition(std::string& out, const natsume_config_partition& p,
                         const std::optional<std::filesystem::path>& image_dir) {
     out += fmt::format("partition '{}'\n", p.name);
     out += fmt::format("  core     {}\n", fmt::join(p.cores, p.cores + p.core_count, " "));
-    out += fmt::format("  ram      host {:#x}-{:#x} ({}), guest {:#x}-{:#x}\n", p.ram_base,
-                       p.ram_base + p.ram_size - 1, describe_mib(p.ram_size), 0, p.ram_size - 1);
+    out += fmt::format("  ram      host {:#x}-{:#x} ({}), guest {:#x}-{:#x}\n", p.ram_base, p.ram_base + p.ram_size - 1,
+                       describe_mib(p.ram_size), 0, p.ram_size - 1);
     if (p.dma_size != 0)
         out += fmt::format("  dma      host {:#x}-{:#x} ({}), guest the same (identity-mapped)\n", p.dma_base,
                            p.dma_base + p.dma_size - 1, describe_mib(p.dma_size));
@@ -41,7 +40,8 @@ void describe_partition(std::string& out, const natsume_config_partition& p,
         out += fmt::format("  device   {}\n", describe_device(p.devices[k]));
     out += fmt::format("  image    {} ({})\n", p.image, image_status(p, image_dir));
     out += fmt::format("  lapic    {}\n", config::lapic_mode_name(p.lapic_mode));
-    if (p.flags & NATSUME_PARTITION_SHARE_SMT) out += "  trusts   SMT siblings outside the partition (allow_smt_sharing)\n";
+    if (p.flags & NATSUME_PARTITION_SHARE_SMT)
+        out += "  trusts   SMT siblings outside the partition (allow_smt_sharing)\n";
     if (p.flags & NATSUME_PARTITION_UNISOLATED_DMA)
         out += "  trusts   its devices without DMA/interrupt remapping (allow_unisolated_dma)\n";
     if (p.flags & NATSUME_PARTITION_L1D_FLUSH) out += "  l1d      flushed on every VM entry\n";
@@ -55,12 +55,11 @@ std::string resource_map(const natsume_config_header* h, const std::optional<std
     std::vector<uint32_t> cores;
     for (uint32_t i = 0; i < h->partition_count; ++i)
         cores.insert(cores.end(), parts[i].cores, parts[i].cores + parts[i].core_count);
-    std::string out = fmt::format("machine '{}': {} partition{}, partition cores {}; the boot core and any other "
-                                  "core stay with the hypervisor\n",
-                                  h->name, h->partition_count, h->partition_count == 1 ? "" : "s",
-                                  fmt::join(cores, " "));
-    for (uint32_t i = 0; i < h->partition_count; ++i)
-        describe_partition(out, parts[i], image_dir);
+    std::string out = fmt::format(
+        "machine '{}': {} partition{}, partition cores {}; the boot core and any other "
+        "core stay with the hypervisor\n",
+        h->name, h->partition_count, h->partition_count == 1 ? "" : "s", fmt::join(cores, " "));
+    for (uint32_t i = 0; i < h->partition_count; ++i) describe_partition(out, parts[i], image_dir);
     return out;
 }
 

@@ -2,7 +2,6 @@
 
 #include <cctype>
 #include <charconv>
-
 #include <fmt/format.h>
 
 namespace natsume::tools {
@@ -10,23 +9,21 @@ namespace natsume::tools {
 namespace {
 
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
-        s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
-        s.remove_suffix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
     return s;
 }
 
 std::optional<unsigned> suffix_shift(std::string_view s) {
-    if (s.empty() || s == "B")
-        return 0;
+    if (s.empty() || s == "B") return 0;
     static constexpr struct {
         char letter;
         unsigned shift;
     } units[] = {{'K', 10}, {'M', 20}, {'G', 30}, {'T', 40}};
     for (auto u : units) {
         char lower = static_cast<char>(std::tolower(static_cast<unsigned char>(u.letter)));
-        if (s.size() >= 1 && (s[0] == u.letter || s[0] == lower) && (s.size() == 1 || s.substr(1) == "iB" || s.substr(1) == "B"))
+        if (s.size() >= 1 && (s[0] == u.letter || s[0] == lower) &&
+            (s.size() == 1 || s.substr(1) == "iB" || s.substr(1) == "B"))
             return u.shift;
     }
     return std::nullopt;
@@ -35,7 +32,7 @@ std::optional<unsigned> suffix_shift(std::string_view s) {
 }  // namespace
 
 std::optional<uint64_t> parse_size(std::string_view text) {
-    text = trim(text);
+    text     = trim(text);
     int base = 10;
     if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
         base = 16;
@@ -43,32 +40,26 @@ std::optional<uint64_t> parse_size(std::string_view text) {
     }
     uint64_t value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
-    if (ec != std::errc{} || end == text.data())
-        return std::nullopt;
+    if (ec != std::errc{} || end == text.data()) return std::nullopt;
     auto shift = suffix_shift(trim(std::string_view(end, static_cast<size_t>(text.data() + text.size() - end))));
-    if (!shift || (base == 16 && *shift != 0))
-        return std::nullopt;
-    if (*shift != 0 && value > (UINT64_MAX >> *shift))
-        return std::nullopt;
+    if (!shift || (base == 16 && *shift != 0)) return std::nullopt;
+    if (*shift != 0 && value > (UINT64_MAX >> *shift)) return std::nullopt;
     return value << *shift;
 }
 
 std::string format_size(uint64_t bytes) {
-    if (bytes == 0)
-        return "0";
+    if (bytes == 0) return "0";
     static constexpr struct {
         const char* suffix;
         unsigned shift;
     } units[] = {{"T", 40}, {"G", 30}, {"M", 20}, {"K", 10}};
     for (auto u : units)
-        if ((bytes & ((uint64_t{1} << u.shift) - 1)) == 0)
-            return fmt::format("{}{}", bytes >> u.shift, u.suffix);
+        if ((bytes & ((uint64_t{1} << u.shift) - 1)) == 0) return fmt::format("{}{}", bytes >> u.shift, u.suffix);
     return fmt::format("{:#x}", bytes);
 }
 
 std::string describe_mib(uint64_t bytes) {
-    if ((bytes & 0xfffff) == 0)
-        return fmt::format("{} MiB", bytes >> 20);
+    if ((bytes & 0xfffff) == 0) return fmt::format("{} MiB", bytes >> 20);
     return fmt::format("{:#x} bytes", bytes);
 }
 

@@ -57,8 +57,7 @@ void reg(kprint::Line& l, const char* name, uint64_t v) { l.str(" ").str(name).s
 const char* mnemonic(unsigned vector) { return vector < 32 ? NAMES[vector].mnemonic : "INT"; }
 const char* description(unsigned vector) { return vector < 32 ? NAMES[vector].description : "unexpected interrupt"; }
 
-void fatal(const idt::InterruptFrame& f)
-{
+void fatal(const idt::InterruptFrame& f) {
     unsigned v = static_cast<unsigned>(f.vector & 0xff);
     kprint::Line()
         .str("natsume-guest: EXCEPTION ")

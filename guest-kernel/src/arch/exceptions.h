@@ -5,10 +5,10 @@
 namespace natsume::guest::exceptions {
 
 // Architectural exception vectors used by name (SDM Vol. 3A table 6-1).
-inline constexpr unsigned BREAKPOINT = 3;
-inline constexpr unsigned NMI = 2;
-inline constexpr unsigned DOUBLE_FAULT = 8;
-inline constexpr unsigned PAGE_FAULT = 14;
+inline constexpr unsigned BREAKPOINT    = 3;
+inline constexpr unsigned NMI           = 2;
+inline constexpr unsigned DOUBLE_FAULT  = 8;
+inline constexpr unsigned PAGE_FAULT    = 14;
 inline constexpr unsigned MACHINE_CHECK = 18;
 
 // Short mnemonic ("#UD") and description of a vector; "external" above 31.

@@ -1,7 +1,8 @@
 #include "arch/gdt.h"
 
-#include <natsume/bootinfo.h>
 #include <stdint.h>
+
+#include <natsume/bootinfo.h>
 
 #include "drivers/x86/descriptors.hpp"
 
@@ -21,18 +22,17 @@ alignas(8) uint64_t g_gdt[8];
 
 }  // namespace
 
-void install()
-{
+void install() {
     static_assert(GUEST_SEL_CODE64 == 1 * 8 && GUEST_SEL_DATA == 2 * 8 && GUEST_SEL_TSS == 3 * 8);
     // The hypervisor's boot GDT uses the same selectors (natsume/bootinfo.h).
     static_assert(GUEST_SEL_CODE64 == NATSUME_GUEST_SEL_CODE64 && GUEST_SEL_DATA == NATSUME_GUEST_SEL_DATA &&
                   GUEST_SEL_TSS == NATSUME_GUEST_SEL_TSS);
     static_assert(GUEST_SEL_USER_DATA == 5 * 8 && GUEST_SEL_USER_CODE64 == 6 * 8 && GUEST_SEL_CODE32 == 7 * 8);
     g_tss.ist[IST_FAULT - 1] = reinterpret_cast<uintptr_t>(g_fault_stack + sizeof g_fault_stack);
-    g_tss.iomap_base = sizeof(Tss);  // no I/O permission bitmap
-    g_gdt[0] = 0;
-    g_gdt[1] = hw::GDT_CODE64;
-    g_gdt[2] = hw::GDT_DATA;
+    g_tss.iomap_base         = sizeof(Tss);  // no I/O permission bitmap
+    g_gdt[0]                 = 0;
+    g_gdt[1]                 = hw::GDT_CODE64;
+    g_gdt[2]                 = hw::GDT_DATA;
     hw::tss_descriptor(&g_gdt[3], reinterpret_cast<uintptr_t>(&g_tss), sizeof(Tss) - 1);
     g_gdt[5] = hw::GDT_USER_DATA;
     g_gdt[6] = hw::GDT_USER_CODE64;

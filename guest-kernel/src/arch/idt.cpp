@@ -12,20 +12,18 @@ namespace natsume::guest::idt {
 namespace {
 
 // 64-bit interrupt gates and the IDTR image: drivers/x86/descriptors.hpp.
-namespace hw = natsume::drivers::x86;
-using Gate = hw::IdtEntry;
+namespace hw  = natsume::drivers::x86;
+using Gate    = hw::IdtEntry;
 using Pointer = hw::DescriptorPointer;
 
 alignas(16) Gate g_idt[256];
 Handler g_handlers[256];
 
-Gate make_gate(uint64_t target, unsigned ist)
-{
+Gate make_gate(uint64_t target, unsigned ist) {
     return hw::interrupt_gate(target, GUEST_SEL_CODE64, static_cast<uint8_t>(ist));
 }
 
-bool uses_fault_stack(unsigned vector)
-{
+bool uses_fault_stack(unsigned vector) {
     return vector == exceptions::NMI || vector == exceptions::DOUBLE_FAULT || vector == exceptions::MACHINE_CHECK;
 }
 
@@ -33,8 +31,7 @@ void load(const Pointer& p) { asm volatile("lidt %0" ::"m"(p) : "memory"); }
 
 }  // namespace
 
-void install()
-{
+void install() {
     for (unsigned v = 0; v < 256; ++v)
         g_idt[v] = make_gate(isr_stub_table[v], uses_fault_stack(v) ? gdt::IST_FAULT : 0);
     load(Pointer{sizeof g_idt - 1, reinterpret_cast<uintptr_t>(g_idt)});
@@ -51,8 +48,7 @@ void load_empty() { load(Pointer{0, 0}); }
 
 }  // namespace natsume::guest::idt
 
-extern "C" void isr_dispatch(natsume::guest::idt::InterruptFrame* f)
-{
+extern "C" void isr_dispatch(natsume::guest::idt::InterruptFrame* f) {
     using namespace natsume::guest;
     if (idt::Handler h = idt::g_handlers[f->vector & 0xff]) {
         h(*f);
@@ -60,6 +56,5 @@ extern "C" void isr_dispatch(natsume::guest::idt::InterruptFrame* f)
     }
     // The spurious vector needs no EOI (SDM Vol. 3A 11.9); any other vector
     // without a handler is a fault or an interrupt nobody asked for.
-    if (f->vector != idt::VECTOR_SPURIOUS)
-        exceptions::fatal(*f);
+    if (f->vector != idt::VECTOR_SPURIOUS) exceptions::fatal(*f);
 }

@@ -18,11 +18,11 @@ static_assert(sizeof(InterruptFrame) == ISR_FRAME_WORDS * 8);
 
 using Handler = void (*)(InterruptFrame&);
 
-inline constexpr uint8_t VECTOR_TIMER = 0x40;
-inline constexpr uint8_t VECTOR_DEVICE = 0x41;   // the e1000's INTx
+inline constexpr uint8_t VECTOR_TIMER       = 0x40;
+inline constexpr uint8_t VECTOR_DEVICE      = 0x41;  // the e1000's INTx
 inline constexpr uint8_t VECTOR_BENCH_TIMER = 0x42;
-inline constexpr uint8_t VECTOR_ATTACK_IPI = 0x43;  // what attack-ipi sends elsewhere
-inline constexpr uint8_t VECTOR_SPURIOUS = 0xff;
+inline constexpr uint8_t VECTOR_ATTACK_IPI  = 0x43;  // what attack-ipi sends elsewhere
+inline constexpr uint8_t VECTOR_SPURIOUS    = 0xff;
 inline constexpr unsigned EXCEPTION_VECTORS = 32;
 
 void install();

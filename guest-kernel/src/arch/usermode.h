@@ -9,13 +9,13 @@
 namespace natsume::guest::usermode {
 
 inline constexpr uint8_t RETURN_VECTOR = 0x80;  // the DPL-3 gate back to the kernel
-inline constexpr uint64_t RFLAGS_AC = 1ull << 18;
+inline constexpr uint64_t RFLAGS_AC    = 1ull << 18;
 
 struct Outcome {
-    int fault = -1;       // exception vector taken at CPL 3, -1: none
+    int fault      = -1;  // exception vector taken at CPL 3, -1: none
     uint64_t error = 0;
-    uint64_t value = 0;   // the function's return value (RAX) when it returned
-    uint64_t cs = 0;      // the CS the kernel saw it come back from (RPL 3 = really ran in ring 3)
+    uint64_t value = 0;  // the function's return value (RAX) when it returned
+    uint64_t cs    = 0;  // the CS the kernel saw it come back from (RPL 3 = really ran in ring 3)
 };
 
 // Maps the kernel image user-accessible, sets up the TSS stack and the gate.

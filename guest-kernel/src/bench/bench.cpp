@@ -17,23 +17,23 @@
 namespace natsume::guest::device_tests {
 namespace {
 
-constexpr uint64_t DEFAULT_SAMPLES = 10000;
-constexpr uint64_t MAX_SAMPLES = 1000000;
-constexpr uint64_t DEFAULT_PERIOD_US = 100;
-constexpr uint64_t IRQ_TIMEOUT_US = 100000;
+constexpr uint64_t DEFAULT_SAMPLES      = 10000;
+constexpr uint64_t MAX_SAMPLES          = 1000000;
+constexpr uint64_t DEFAULT_PERIOD_US    = 100;
+constexpr uint64_t IRQ_TIMEOUT_US       = 100000;
 constexpr uint64_t DEFAULT_LOAD_SECONDS = 5;
-constexpr uint32_t MSR_TSC_DEADLINE = 0x6e0;  // IA32_TSC_DEADLINE (SDM Vol. 3A, "TSC-Deadline Mode")
+constexpr uint32_t MSR_TSC_DEADLINE     = 0x6e0;  // IA32_TSC_DEADLINE (SDM Vol. 3A, "TSC-Deadline Mode")
 
 struct Case {
     const char* source;
     const char* timer_mode = nullptr;
-    int64_t* samples = nullptr;
-    size_t n = 0;
-    uint64_t irqs = 0;        // handler entries during the case
-    bool have_empty = false;  // device: entries that found no cause are counted
-    uint64_t empty_irqs = 0;
-    bool have_exits = false;
-    uint64_t exits = 0;
+    int64_t* samples       = nullptr;
+    size_t n               = 0;
+    uint64_t irqs          = 0;      // handler entries during the case
+    bool have_empty        = false;  // device: entries that found no cause are counted
+    uint64_t empty_irqs    = 0;
+    bool have_exits        = false;
+    uint64_t exits         = 0;
 };
 
 // Appends to a fixed line buffer; the line is written with one printf so a
@@ -41,41 +41,35 @@ struct Case {
 struct LineBuf {
     char buf[2048];
     size_t len = 0;
-    __attribute__((format(printf, 2, 3))) void add(const char* fmt, ...)
-    {
+    __attribute__((format(printf, 2, 3))) void add(const char* fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
         int n = vsnprintf(buf + len, sizeof buf - len, fmt, ap);
         va_end(ap);
-        if (n > 0)
-            len = len + static_cast<size_t>(n) < sizeof buf ? len + static_cast<size_t>(n) : sizeof buf - 1;
+        if (n > 0) len = len + static_cast<size_t>(n) < sizeof buf ? len + static_cast<size_t>(n) : sizeof buf - 1;
     }
 };
 
 using ull = unsigned long long;
 using sll = long long;
 
-void print_case(Case& c)
-{
+void print_case(Case& c) {
     stats::sort(c.samples, c.n);
     stats::Summary s = stats::summarize(c.samples, c.n);
     static LineBuf l;
     l.len = 0;
     l.add("NATSUME-BENCH {\"bench\":\"irq\",\"source\":\"%s\",", c.source);
-    if (c.timer_mode)
-        l.add("\"timer\":\"%s\",", c.timer_mode);
+    if (c.timer_mode) l.add("\"timer\":\"%s\",", c.timer_mode);
     l.add("\"samples\":%llu,\"ticks\":{\"min\":%lld,\"p50\":%lld,\"p99\":%lld,\"max\":%lld},\"tsc_khz\":%llu,",
           ull{c.n}, sll{s.min}, sll{s.p50}, sll{s.p99}, sll{s.max}, ull{boot::context().tsc_khz});
     if (c.have_exits)
         l.add("\"exits\":%llu,", ull{c.exits});
     else
         l.add("\"exits\":null,");
-    if (c.have_empty)
-        l.add("\"irqs_without_cause\":%llu,", ull{c.empty_irqs});
+    if (c.have_empty) l.add("\"irqs_without_cause\":%llu,", ull{c.empty_irqs});
     l.add("\"irqs\":%llu,\"hist\":[", ull{c.irqs});
     stats::Histogram h = stats::histogram(c.samples, c.n);
-    for (unsigned k = 0; k < stats::BUCKETS; ++k)
-        l.add("%s[%lld,%llu]", k ? "," : "", sll{h.lo[k]}, ull{h.count[k]});
+    for (unsigned k = 0; k < stats::BUCKETS; ++k) l.add("%s[%lld,%llu]", k ? "," : "", sll{h.lo[k]}, ull{h.count[k]});
     l.add("]}");
     printf("%s\n", l.buf);
     fflush(stdout);
@@ -86,10 +80,9 @@ struct ExitProbe {
     natsume_stats before{}, after{};
     bool ok = false;
     void start() { ok = read_stats(before); }
-    void stop(Case& c)
-    {
+    void stop(Case& c) {
         c.have_exits = ok && read_stats(after);
-        c.exits = c.have_exits ? foreign_exits(before, after) : 0;
+        c.exits      = c.have_exits ? foreign_exits(before, after) : 0;
     }
 };
 
@@ -102,17 +95,16 @@ struct ExitProbe {
 // any other pin rises (it models no Remote IRR), so another partition's
 // device can make this core take such runs. They are counted apart instead
 // of overwriting the timestamp of the delivery being measured.
-volatile uint32_t* g_icr = nullptr;
-volatile uint64_t g_dev_acks = 0;
+volatile uint32_t* g_icr      = nullptr;
+volatile uint64_t g_dev_acks  = 0;
 volatile uint64_t g_dev_empty = 0;
 volatile uint64_t g_dev_entry = 0;
 
-void on_bench_device(idt::InterruptFrame&)
-{
+void on_bench_device(idt::InterruptFrame&) {
     uint64_t entry = idt::last_entry_tsc();
     if (*g_icr != 0) {  // read-to-clear: the acknowledge that drops INTx
         g_dev_entry = entry;
-        g_dev_acks = g_dev_acks + 1;
+        g_dev_acks  = g_dev_acks + 1;
     } else {
         g_dev_empty = g_dev_empty + 1;
     }
@@ -123,8 +115,7 @@ void on_bench_device(idt::InterruptFrame&)
 // in after the wait ended), so it cannot stand in for the next sample's.
 inline void drain_pending() { asm volatile("sti; nop; nop; cli" ::: "memory"); }
 
-bool device_case(Case& c)
-{
+bool device_case(Case& c) {
     if (e1000::init() != e1000::Status::Ok ||
         e1000::enable_interrupts(idt::VECTOR_DEVICE, e1000::INT_TXDW) != e1000::Status::Ok)
         return false;
@@ -138,32 +129,30 @@ bool device_case(Case& c)
     for (size_t i = 0; i < c.n; ++i) {
         drain_pending();
         uint64_t seen = g_dev_acks;
-        uint64_t t0 = rdtsc_ordered();
-        *ics = e1000::INT_TXDW;
-        if (!wait_count_change(&g_dev_acks, seen, cpu::rdtsc() + ticks_for_us(IRQ_TIMEOUT_US)))
-            break;
+        uint64_t t0   = rdtsc_ordered();
+        *ics          = e1000::INT_TXDW;
+        if (!wait_count_change(&g_dev_acks, seen, cpu::rdtsc() + ticks_for_us(IRQ_TIMEOUT_US))) break;
         c.samples[got++] = static_cast<int64_t>(g_dev_entry - t0);
     }
     drain_pending();
     probe.stop(c);
     c.have_empty = true;
     c.empty_irqs = g_dev_empty - first_empty;
-    c.irqs = g_dev_acks - first + c.empty_irqs;
+    c.irqs       = g_dev_acks - first + c.empty_irqs;
     e1000::disable_interrupts();
     bool complete = got == c.n;
-    c.n = got;
+    c.n           = got;
     return complete;
 }
 
 // --- timer: LAPIC one-shot / TSC deadline, cyclictest-style ---------------------
 
-volatile uint64_t g_timer_irqs = 0;
+volatile uint64_t g_timer_irqs  = 0;
 volatile uint64_t g_timer_entry = 0;
 
-void on_bench_timer(idt::InterruptFrame&)
-{
+void on_bench_timer(idt::InterruptFrame&) {
     g_timer_entry = idt::last_entry_tsc();
-    g_timer_irqs = g_timer_irqs + 1;
+    g_timer_irqs  = g_timer_irqs + 1;
     lapic::eoi();
 }
 
@@ -171,18 +160,16 @@ void on_bench_timer(idt::InterruptFrame&)
 // is one store (xAPIC) or one WRMSR (x2APIC) right after the timestamp: a
 // write of the initial count restarts the countdown (SDM Vol. 3A, "APIC
 // Timer"). Offsets and MSR numbers: drivers/x86/lapic.hpp.
-namespace apic = natsume::drivers::lapic;
-constexpr uintptr_t XAPIC_ICR_LOW = apic::offset(apic::Reg::IcrLow);
-constexpr uintptr_t XAPIC_TIMER_INITIAL = apic::offset(apic::Reg::TimerInitial);
+namespace apic                              = natsume::drivers::lapic;
+constexpr uintptr_t XAPIC_ICR_LOW           = apic::offset(apic::Reg::IcrLow);
+constexpr uintptr_t XAPIC_TIMER_INITIAL     = apic::offset(apic::Reg::TimerInitial);
 constexpr uint32_t MSR_X2APIC_TIMER_INITIAL = apic::x2apic_msr(apic::Reg::TimerInitial);
 
-void write_initial_count(uint32_t counts)
-{
+void write_initial_count(uint32_t counts) {
     if (lapic::x2apic())
         cpu::wrmsr(MSR_X2APIC_TIMER_INITIAL, counts);
     else
-        *reinterpret_cast<volatile uint32_t*>(lapic::icr_low_address() - XAPIC_ICR_LOW + XAPIC_TIMER_INITIAL) =
-            counts;
+        *reinterpret_cast<volatile uint32_t*>(lapic::icr_low_address() - XAPIC_ICR_LOW + XAPIC_TIMER_INITIAL) = counts;
 }
 
 enum class TimerKind : uint8_t { TscDeadline, OneShot };
@@ -197,19 +184,16 @@ struct OneShotPeriod {
 // by one part in their last digit (e.g. 10000 vs 10001 kHz).
 uint64_t div_round(uint64_t a, uint64_t b) { return (a + b / 2) / b; }
 
-OneShotPeriod oneshot_period(uint64_t period)
-{
+OneShotPeriod oneshot_period(uint64_t period) {
     uint64_t tsc_khz = boot::context().tsc_khz, timer_khz = lapic::timer_khz();
     uint64_t counts = timer_khz ? div_round(period * timer_khz, tsc_khz) : 0;
-    if (counts == 0)
-        counts = 1;
+    if (counts == 0) counts = 1;
     return {static_cast<uint32_t>(counts), timer_khz ? div_round(counts * tsc_khz, timer_khz) : period};
 }
 
 // Arms the timer `period` ticks from now; returns the expected TSC. The
 // timestamp is taken right before the one write that starts the countdown.
-uint64_t arm(TimerKind kind, uint64_t period, OneShotPeriod oneshot)
-{
+uint64_t arm(TimerKind kind, uint64_t period, OneShotPeriod oneshot) {
     if (kind == TimerKind::TscDeadline) {
         uint64_t expected = rdtsc_ordered() + period;
         cpu::wrmsr(MSR_TSC_DEADLINE, expected);
@@ -220,11 +204,10 @@ uint64_t arm(TimerKind kind, uint64_t period, OneShotPeriod oneshot)
     return t0 + oneshot.ticks;
 }
 
-bool timer_case(Case& c, TimerKind kind, uint64_t period_us)
-{
+bool timer_case(Case& c, TimerKind kind, uint64_t period_us) {
     c.timer_mode = kind == TimerKind::TscDeadline ? "tsc-deadline" : "oneshot";
     idt::set_handler(idt::VECTOR_BENCH_TIMER, on_bench_timer);
-    uint64_t period = ticks_for_us(period_us);
+    uint64_t period       = ticks_for_us(period_us);
     OneShotPeriod oneshot = oneshot_period(period);
     // LVT mode, vector and divider once; the loop only restarts the count.
     if (kind == TimerKind::TscDeadline)
@@ -236,18 +219,17 @@ bool timer_case(Case& c, TimerKind kind, uint64_t period_us)
     probe.start();
     size_t got = 0;
     for (size_t i = 0; i < c.n; ++i) {
-        uint64_t seen = g_timer_irqs;
+        uint64_t seen     = g_timer_irqs;
         uint64_t expected = arm(kind, period, oneshot);
-        if (!wait_count_change(&g_timer_irqs, seen, expected + ticks_for_us(IRQ_TIMEOUT_US)))
-            break;
+        if (!wait_count_change(&g_timer_irqs, seen, expected + ticks_for_us(IRQ_TIMEOUT_US))) break;
         // Signed: an early interrupt is a finding, not a zero.
         c.samples[got++] = static_cast<int64_t>(g_timer_entry - expected);
     }
     probe.stop(c);
     lapic::stop_timer();
-    c.irqs = g_timer_irqs - first;
+    c.irqs        = g_timer_irqs - first;
     bool complete = got == c.n;
-    c.n = got;
+    c.n           = got;
     return complete;
 }
 
@@ -257,14 +239,13 @@ int64_t* sample_buffer(size_t n) { return static_cast<int64_t*>(malloc(n * sizeo
 
 // The cheapest hypercall that does real work (PARTITION_INFO fills 64 bytes):
 // what another partition's flood costs this one's exit handling shows here.
-bool hypercall_case(Case& c)
-{
+bool hypercall_case(Case& c) {
     static natsume_partition_info info;
     ExitProbe probe;
     probe.start();
     for (size_t i = 0; i < c.n; ++i) {
         uint64_t t0 = rdtsc_ordered();
-        int64_t r = hypercall::call(NATSUME_HC_PARTITION_INFO, reinterpret_cast<uintptr_t>(&info));
+        int64_t r   = hypercall::call(NATSUME_HC_PARTITION_INFO, reinterpret_cast<uintptr_t>(&info));
         uint64_t t1 = rdtsc_ordered();
         if (r != NATSUME_OK) {
             c.n = i;
@@ -278,11 +259,9 @@ bool hypercall_case(Case& c)
 
 }  // namespace
 
-void run_bench_irq()
-{
+void run_bench_irq() {
     uint64_t n = arg("samples", DEFAULT_SAMPLES);
-    if (n == 0 || n > MAX_SAMPLES)
-        n = DEFAULT_SAMPLES;
+    if (n == 0 || n > MAX_SAMPLES) n = DEFAULT_SAMPLES;
     int64_t* buf = sample_buffer(n);
     if (!buf) {
         results::report("bench-irq", false, "\"reason\":\"no memory for %llu samples\"",
@@ -291,41 +270,36 @@ void run_bench_irq()
     }
     Case dev{"device"};
     dev.samples = buf;
-    dev.n = n;
+    dev.n       = n;
     bool dev_ok = device_case(dev);
-    if (dev.n)
-        print_case(dev);
+    if (dev.n) print_case(dev);
     results::report("bench-irq-device", dev_ok, "\"samples\":%llu,\"device\":\"%s\"",
                     static_cast<unsigned long long>(dev.n), e1000::status_name(e1000::init()));
 
     // TSC-deadline where the CPU has it, and one-shot on every CPU: the
     // one-shot figures compare across CPU models, and they stand beside the
     // TSC-deadline ones where an emulator's deadline timer misbehaves.
-    uint64_t period_us = arg("period_us", DEFAULT_PERIOD_US);
-    bool deadline = lapic::has_tsc_deadline();
+    uint64_t period_us          = arg("period_us", DEFAULT_PERIOD_US);
+    bool deadline               = lapic::has_tsc_deadline();
     constexpr TimerKind KINDS[] = {TimerKind::TscDeadline, TimerKind::OneShot};
     for (TimerKind kind : KINDS) {
-        if (kind == TimerKind::TscDeadline && !deadline)
-            continue;
+        if (kind == TimerKind::TscDeadline && !deadline) continue;
         Case tim{"timer"};
         tim.samples = buf;
-        tim.n = n;
+        tim.n       = n;
         bool tim_ok = timer_case(tim, kind, period_us);
-        if (tim.n)
-            print_case(tim);
+        if (tim.n) print_case(tim);
         // The first timer line keeps its historic name; a second one says its mode.
         bool extra = kind == TimerKind::OneShot && deadline;
         results::report(extra ? "bench-irq-timer-oneshot" : "bench-irq-timer", tim_ok,
-                        "\"samples\":%llu,\"timer\":\"%s\"", static_cast<unsigned long long>(tim.n),
-                        tim.timer_mode);
+                        "\"samples\":%llu,\"timer\":\"%s\"", static_cast<unsigned long long>(tim.n), tim.timer_mode);
     }
     if (in_partition()) {
         Case hc{"hypercall"};
         hc.samples = buf;
-        hc.n = n;
+        hc.n       = n;
         bool hc_ok = hypercall_case(hc);
-        if (hc.n)
-            print_case(hc);
+        if (hc.n) print_case(hc);
         results::report("bench-hypercall", hc_ok, "\"samples\":%llu", static_cast<unsigned long long>(hc.n));
     }
     free(buf);
@@ -336,17 +310,15 @@ void run_bench_irq()
 // A CPU hog: arithmetic in registers, no memory traffic, no exits. Runs
 // forever unless seconds= bounds it; cli=1 turns interrupts off first, so
 // nothing at all brings the core back (the hostile-never-exits scenario).
-void run_load_cpu()
-{
-    uint64_t seconds = arg("seconds", 0);
+void run_load_cpu() {
+    uint64_t seconds   = arg("seconds", 0);
     bool no_interrupts = arg("cli", 0) != 0;
-    uint64_t end = seconds ? cpu::rdtsc() + seconds * boot::context().tsc_khz * 1000 : 0;
+    uint64_t end       = seconds ? cpu::rdtsc() + seconds * boot::context().tsc_khz * 1000 : 0;
     uint64_t x = 0x9e3779b97f4a7c15ull, rounds = 0;
     printf("natsume-guest: load-cpu running%s%s\n", seconds ? " (bounded)" : " forever",
            no_interrupts ? " (interrupts off)" : "");
     fflush(stdout);
-    if (no_interrupts)
-        asm volatile("cli" ::: "memory");
+    if (no_interrupts) asm volatile("cli" ::: "memory");
     for (;;) {
         for (unsigned i = 0; i < 4096; ++i) {
             x ^= x << 13;
@@ -355,8 +327,7 @@ void run_load_cpu()
             asm volatile("" : "+r"(x));
         }
         ++rounds;
-        if (end && cpu::rdtsc() >= end)
-            break;
+        if (end && cpu::rdtsc() >= end) break;
     }
     results::report("load-cpu", rounds > 0, "\"rounds\":%llu,\"x\":\"0x%llx\"", static_cast<unsigned long long>(rounds),
                     static_cast<unsigned long long>(x));
@@ -372,25 +343,23 @@ namespace {
 // x2APIC: the SELF IPI register (SDM Vol. 3A, "Self IPI Register"); xAPIC:
 // the ICR with destination shorthand self, fixed delivery.
 constexpr uint32_t MSR_X2APIC_SELF_IPI = apic::x2apic_msr(apic::Reg::SelfIpi);
-constexpr auto ICR_SHORTHAND_SELF = static_cast<uint32_t>(uint64_t(apic::Shorthand::Self) << apic::icr::SHORTHAND_SHIFT);
+constexpr auto ICR_SHORTHAND_SELF =
+    static_cast<uint32_t>(uint64_t(apic::Shorthand::Self) << apic::icr::SHORTHAND_SHIFT);
 volatile uint64_t g_ipis = 0;
 
-void on_load_ipi(idt::InterruptFrame&)
-{
+void on_load_ipi(idt::InterruptFrame&) {
     g_ipis = g_ipis + 1;
     lapic::eoi();
 }
 
-void send_self_ipi(uint8_t vector)
-{
+void send_self_ipi(uint8_t vector) {
     if (lapic::x2apic())
         cpu::wrmsr(MSR_X2APIC_SELF_IPI, vector);
     else
         *reinterpret_cast<volatile uint32_t*>(lapic::icr_low_address()) = ICR_SHORTHAND_SELF | vector;
 }
 
-void run_load_ipi(uint64_t seconds)
-{
+void run_load_ipi(uint64_t seconds) {
     // The bench-timer vector is free here: a load partition runs no timer case.
     idt::set_handler(idt::VECTOR_BENCH_TIMER, on_load_ipi);
     uint64_t first = g_ipis, lost = 0;
@@ -398,8 +367,7 @@ void run_load_ipi(uint64_t seconds)
     while (cpu::rdtsc() < end) {
         uint64_t seen = g_ipis;
         send_self_ipi(idt::VECTOR_BENCH_TIMER);
-        if (!wait_count_change(&g_ipis, seen, cpu::rdtsc() + ticks_for_us(IRQ_TIMEOUT_US)))
-            ++lost;
+        if (!wait_count_change(&g_ipis, seen, cpu::rdtsc() + ticks_for_us(IRQ_TIMEOUT_US))) ++lost;
     }
     uint64_t n = g_ipis - first;
     results::report("load-irq", n > 0 && lost == 0,
@@ -412,16 +380,14 @@ void run_load_ipi(uint64_t seconds)
 
 // An interrupt storm for seconds= (default 5): on this partition's own e1000,
 // or with ipi=1 by self-IPIs (no device involved).
-void run_load_irq()
-{
+void run_load_irq() {
     uint64_t seconds = arg("seconds", DEFAULT_LOAD_SECONDS);
     if (arg("ipi", 0)) {
         run_load_ipi(seconds);
         return;
     }
     e1000::Status s = e1000::init();
-    if (s == e1000::Status::Ok)
-        s = e1000::enable_interrupts(idt::VECTOR_DEVICE, e1000::INT_TXDW);
+    if (s == e1000::Status::Ok) s = e1000::enable_interrupts(idt::VECTOR_DEVICE, e1000::INT_TXDW);
     if (s != e1000::Status::Ok) {
         results::report("load-irq", false, "\"error\":\"%s\"", e1000::status_name(s));
         return;
@@ -432,11 +398,10 @@ void run_load_irq()
     while (cpu::rdtsc() < end) {
         uint64_t seen = *irqs;
         e1000::write_ics(e1000::INT_TXDW);
-        if (!wait_count_change(irqs, seen, cpu::rdtsc() + ticks_for_us(IRQ_TIMEOUT_US)))
-            ++lost;
+        if (!wait_count_change(irqs, seen, cpu::rdtsc() + ticks_for_us(IRQ_TIMEOUT_US))) ++lost;
     }
     e1000::disable_interrupts();
-    uint64_t n = *irqs - first;
+    uint64_t n     = *irqs - first;
     uint64_t per_s = seconds ? n / seconds : 0;
     results::report("load-irq", n > 0 && lost == 0, "\"irqs\":%llu,\"lost\":%llu,\"per_second\":%llu",
                     static_cast<unsigned long long>(n), static_cast<unsigned long long>(lost),

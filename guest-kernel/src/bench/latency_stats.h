@@ -28,7 +28,7 @@ Summary summarize(const int64_t* sorted, size_t n);
 // above.
 inline constexpr unsigned BUCKETS = 32;
 struct Histogram {
-    int64_t lo[BUCKETS] = {};
+    int64_t lo[BUCKETS]     = {};
     uint64_t count[BUCKETS] = {};
 };
 int64_t bucket_floor(int64_t min_sample, unsigned k);

@@ -24,11 +24,9 @@ namespace {
 
 Context g_ctx;
 
-void copy_string(char* dst, const char* src, uint64_t size)
-{
+void copy_string(char* dst, const char* src, uint64_t size) {
     uint64_t i = 0;
-    for (; i + 1 < size && src[i]; ++i)
-        dst[i] = src[i];
+    for (; i + 1 < size && src[i]; ++i) dst[i] = src[i];
     dst[i] = '\0';
 }
 
@@ -36,32 +34,27 @@ uint64_t round_up_mib(uint64_t v) { return (v + (1u << 20) - 1) & ~uint64_t{(1u 
 
 // Anything at the 64-bit entry that does not carry the boot-info magic was
 // not started by Natsume.
-const natsume_boot_info* find_boot_info(uint64_t gpa)
-{
-    if (gpa == 0 || gpa >= (1ull << 32) || (gpa & 7) != 0)
-        return nullptr;
+const natsume_boot_info* find_boot_info(uint64_t gpa) {
+    if (gpa == 0 || gpa >= (1ull << 32) || (gpa & 7) != 0) return nullptr;
     auto* bi = reinterpret_cast<const natsume_boot_info*>(gpa);
-    if (bi->magic != NATSUME_BOOT_INFO_MAGIC || bi->version != NATSUME_BOOT_INFO_VERSION)
-        return nullptr;
+    if (bi->magic != NATSUME_BOOT_INFO_MAGIC || bi->version != NATSUME_BOOT_INFO_VERSION) return nullptr;
     return bi;
 }
 
-void from_boot_info(const natsume_boot_info& bi)
-{
+void from_boot_info(const natsume_boot_info& bi) {
     g_ctx.mode = Mode::Partition;
     copy_string(g_ctx.name, bi.name, sizeof g_ctx.name);
     copy_string(g_ctx.cmdline, bi.cmdline, sizeof g_ctx.cmdline);
     g_ctx.loader_apic_id = bi.apic_id;
-    g_ctx.ram_top = bi.ram_size;
-    g_ctx.ram_size = bi.ram_size;
-    g_ctx.tsc_khz = bi.tsc_khz;
-    g_ctx.image_end = bi.image_end;
-    g_ctx.dma_base = bi.dma_base;
-    g_ctx.dma_size = bi.dma_size;
-    g_ctx.ioapic_gpa = bi.ioapic_gpa;
-    g_ctx.device_count = bi.device_count < NATSUME_BOOT_MAX_DEVICES ? bi.device_count : NATSUME_BOOT_MAX_DEVICES;
-    for (uint32_t i = 0; i < g_ctx.device_count; ++i)
-        g_ctx.devices[i] = bi.devices[i];
+    g_ctx.ram_top        = bi.ram_size;
+    g_ctx.ram_size       = bi.ram_size;
+    g_ctx.tsc_khz        = bi.tsc_khz;
+    g_ctx.image_end      = bi.image_end;
+    g_ctx.dma_base       = bi.dma_base;
+    g_ctx.dma_size       = bi.dma_size;
+    g_ctx.ioapic_gpa     = bi.ioapic_gpa;
+    g_ctx.device_count   = bi.device_count < NATSUME_BOOT_MAX_DEVICES ? bi.device_count : NATSUME_BOOT_MAX_DEVICES;
+    for (uint32_t i = 0; i < g_ctx.device_count; ++i) g_ctx.devices[i] = bi.devices[i];
     if (bi.console == NATSUME_CONSOLE_UART)
         console::init(console::Backend::Uart, bi.console_port);
     else
@@ -72,8 +65,7 @@ void from_boot_info(const natsume_boot_info& bi)
 // smallest partition size it is built for.
 constexpr uint64_t FALLBACK_RAM_TOP = 32ull << 20;
 
-void from_multiboot2(uint64_t info, uint32_t magic)
-{
+void from_multiboot2(uint64_t info, uint32_t magic) {
     console::init(console::Backend::Uart, uart::COM1);
     g_ctx.ram_top = FALLBACK_RAM_TOP;
     mb2::Info mi;
@@ -93,14 +85,11 @@ void from_multiboot2(uint64_t info, uint32_t magic)
 
 // A DMA window inside RAM must not be handed out by the heap: the heap stops
 // below it. One overlapping the image or the stack cannot be honoured.
-void place_heap()
-{
+void place_heap() {
     g_ctx.heap_end = g_ctx.ram_top - STACK_REGION_SIZE;
     uint64_t lo = g_ctx.dma_base, hi = g_ctx.dma_base + g_ctx.dma_size;
-    if (g_ctx.dma_size == 0 || lo >= g_ctx.ram_top)
-        return;
-    if (lo < g_ctx.image_end || hi > g_ctx.heap_end)
-        machine::fatal("DMA window overlaps the kernel image or stack");
+    if (g_ctx.dma_size == 0 || lo >= g_ctx.ram_top) return;
+    if (lo < g_ctx.image_end || hi > g_ctx.heap_end) machine::fatal("DMA window overlaps the kernel image or stack");
     g_ctx.heap_end = lo;
 }
 
@@ -113,8 +102,7 @@ void set_tsc_khz(uint64_t khz) { g_ctx.tsc_khz = khz; }
 
 // Runs on the small boot stack. Everything it reads from the loader is copied
 // before the heap or the main stack can overwrite it.
-extern "C" uint64_t kernel_early(uint32_t kind, uint64_t info, uint32_t magic)
-{
+extern "C" uint64_t kernel_early(uint32_t kind, uint64_t info, uint32_t magic) {
     using namespace natsume::guest;
     using namespace natsume::guest::boot;
     const natsume_boot_info* bi = kind == GUEST_ENTRY_64BIT ? find_boot_info(info) : nullptr;
@@ -124,7 +112,7 @@ extern "C" uint64_t kernel_early(uint32_t kind, uint64_t info, uint32_t magic)
         from_multiboot2(info, magic);
     } else {
         console::init(console::Backend::Uart, uart::COM1);
-        g_ctx.ram_top = FALLBACK_RAM_TOP;
+        g_ctx.ram_top  = FALLBACK_RAM_TOP;
         g_ctx.ram_size = FALLBACK_RAM_TOP;
     }
     g_ctx.image_end = reinterpret_cast<uintptr_t>(__image_end);

@@ -10,7 +10,7 @@ enum class Status : uint8_t { Ok, BadHeader, NoMemoryMap, ImageNotInRam };
 
 struct Info {
     const char* cmdline = "";  // points into the boot information
-    uint64_t ram_top = 0;      // end of the available region holding the image
+    uint64_t ram_top    = 0;   // end of the available region holding the image
 };
 
 // `info` is the structure EBX pointed to; `image_addr` is an address inside

@@ -16,15 +16,12 @@ uint64_t g_used = 0;
 
 }  // namespace
 
-Status init()
-{
-    if (g_base)
-        return Status::Ok;
+Status init() {
+    if (g_base) return Status::Ok;
     const boot::Context& c = boot::context();
     if (c.mode == boot::Mode::Partition) {
         // The kernel's identity map covers [0, 4 GiB) only.
-        if (c.dma_size == 0 || c.dma_base + c.dma_size > (1ull << 32))
-            return Status::NoWindow;
+        if (c.dma_size == 0 || c.dma_base + c.dma_size > (1ull << 32)) return Status::NoWindow;
         g_base = c.dma_base;
         g_size = c.dma_size;
     } else {
@@ -35,12 +32,10 @@ Status init()
     return Status::Ok;
 }
 
-void* alloc(size_t size, size_t align)
-{
+void* alloc(size_t size, size_t align) {
     uint64_t start = (g_base + g_used + align - 1) & ~uint64_t{align - 1};
-    if (g_base == 0 || start + size > g_base + g_size)
-        return nullptr;
-    g_used = start + size - g_base;
+    if (g_base == 0 || start + size > g_base + g_size) return nullptr;
+    g_used  = start + size - g_base;
     void* p = reinterpret_cast<void*>(start);
     memset(p, 0, size);
     return p;

@@ -18,19 +18,19 @@ namespace {
 constexpr uint32_t RX_COUNT = 32;
 constexpr uint32_t TX_COUNT = 8;
 static_assert(valid_ring_bytes(RX_COUNT * sizeof(RxDesc)) && valid_ring_bytes(TX_COUNT * sizeof(TxDesc)));
-constexpr uint64_t RESET_TIMEOUT_US = 100000;
-constexpr uint64_t TX_TIMEOUT_US = 100000;
+constexpr uint64_t RESET_TIMEOUT_US  = 100000;
+constexpr uint64_t TX_TIMEOUT_US     = 100000;
 constexpr uint64_t EEPROM_TIMEOUT_US = 10000;
-constexpr unsigned MAC_BAR = 0;
+constexpr unsigned MAC_BAR           = 0;
 
 Info g_info;
-volatile RxDesc* g_rx = nullptr;
-volatile TxDesc* g_tx = nullptr;
-uint8_t* g_rx_buf = nullptr;
-uint8_t* g_tx_buf = nullptr;
-uint32_t g_rx_next = 0;
-uint32_t g_tx_tail = 0;
-volatile uint64_t g_irqs = 0;
+volatile RxDesc* g_rx      = nullptr;
+volatile TxDesc* g_tx      = nullptr;
+uint8_t* g_rx_buf          = nullptr;
+uint8_t* g_tx_buf          = nullptr;
+uint32_t g_rx_next         = 0;
+uint32_t g_tx_tail         = 0;
+volatile uint64_t g_irqs   = 0;
 volatile uint32_t g_causes = 0;
 
 uint32_t rd(Reg r) { return *register_address(r); }
@@ -40,10 +40,8 @@ Reg at(Reg base, unsigned index) { return static_cast<Reg>(static_cast<uint32_t>
 // Deadline in TSC ticks `us` from now (every hardware wait is bounded).
 uint64_t deadline_us(uint64_t us) { return cpu::rdtsc() + boot::context().tsc_khz * us / 1000; }
 
-bool find_device(uint16_t& bdf, uint32_t& gsi)
-{
-    if (!pci::find_assigned(VENDOR_INTEL, DEVICE82540_EM, bdf, gsi))
-        return false;
+bool find_device(uint16_t& bdf, uint32_t& gsi) {
+    if (!pci::find_assigned(VENDOR_INTEL, DEVICE82540_EM, bdf, gsi)) return false;
     // Chipsets whose PCI INTx reaches the IOAPIC elsewhere than the ISA IRQ
     // (QEMU q35: PIRQA-H on GSI 16-23) need the GSI from the command line.
     if (boot::context().mode != boot::Mode::Partition)
@@ -51,64 +49,55 @@ bool find_device(uint16_t& bdf, uint32_t& gsi)
     return true;
 }
 
-bool reset()
-{
+bool reset() {
     wr(Reg::Imc, 0xffffffffu);
     wr(Reg::Ctrl, rd(Reg::Ctrl) | CTRL_RST);
     uint64_t end = deadline_us(RESET_TIMEOUT_US);
     while (rd(Reg::Ctrl) & CTRL_RST)
-        if (cpu::rdtsc() > end)
-            return false;
+        if (cpu::rdtsc() > end) return false;
     wr(Reg::Imc, 0xffffffffu);  // reset re-enables nothing, but be explicit
     (void)rd(Reg::Icr);
     return true;
 }
 
-bool eeprom_word(uint8_t addr, uint16_t& out)
-{
+bool eeprom_word(uint8_t addr, uint16_t& out) {
     wr(Reg::Eerd, EERD_START | uint32_t{addr} << EERD_ADDR_SHIFT);
     uint64_t end = deadline_us(EEPROM_TIMEOUT_US);
     uint32_t v;
     while (!((v = rd(Reg::Eerd)) & EERD_DONE))
-        if (cpu::rdtsc() > end)
-            return false;
+        if (cpu::rdtsc() > end) return false;
     out = static_cast<uint16_t>(v >> EERD_DATA_SHIFT);
     return true;
 }
 
 // EEPROM words 0-2 hold the MAC (8254x SDM 5.6.1); RAL0/RAH0 as loaded at
 // reset are the fallback.
-void read_mac()
-{
+void read_mac() {
     uint16_t w[3];
     if (eeprom_word(0, w[0]) && eeprom_word(1, w[1]) && eeprom_word(2, w[2]) && (w[0] | w[1] | w[2]) != 0) {
         for (unsigned i = 0; i < 3; ++i) {
-            g_info.mac[2 * i] = static_cast<uint8_t>(w[i]);
+            g_info.mac[2 * i]     = static_cast<uint8_t>(w[i]);
             g_info.mac[2 * i + 1] = static_cast<uint8_t>(w[i] >> 8);
         }
         g_info.mac_from_eeprom = true;
         return;
     }
     uint32_t lo = rd(Reg::Ral0), hi = rd(Reg::Rah0);
-    for (unsigned i = 0; i < 4; ++i)
-        g_info.mac[i] = static_cast<uint8_t>(lo >> (8 * i));
+    for (unsigned i = 0; i < 4; ++i) g_info.mac[i] = static_cast<uint8_t>(lo >> (8 * i));
     g_info.mac[4] = static_cast<uint8_t>(hi);
     g_info.mac[5] = static_cast<uint8_t>(hi >> 8);
 }
 
-bool alloc_rings()
-{
-    g_rx = static_cast<RxDesc*>(dma::alloc(RX_COUNT * sizeof(RxDesc), RING_ALIGN));
-    g_tx = static_cast<TxDesc*>(dma::alloc(TX_COUNT * sizeof(TxDesc), RING_ALIGN));
+bool alloc_rings() {
+    g_rx     = static_cast<RxDesc*>(dma::alloc(RX_COUNT * sizeof(RxDesc), RING_ALIGN));
+    g_tx     = static_cast<TxDesc*>(dma::alloc(TX_COUNT * sizeof(TxDesc), RING_ALIGN));
     g_rx_buf = static_cast<uint8_t*>(dma::alloc(RX_COUNT * BUFFER_SIZE, 4096));
     g_tx_buf = static_cast<uint8_t*>(dma::alloc(TX_COUNT * BUFFER_SIZE, 4096));
     return g_rx && g_tx && g_rx_buf && g_tx_buf;
 }
 
-void setup_rx()
-{
-    for (uint32_t i = 0; i < RX_COUNT; ++i)
-        g_rx[i].addr = dma::bus_address(g_rx_buf + i * BUFFER_SIZE);
+void setup_rx() {
+    for (uint32_t i = 0; i < RX_COUNT; ++i) g_rx[i].addr = dma::bus_address(g_rx_buf + i * BUFFER_SIZE);
     uint64_t ring = dma::bus_address(const_cast<RxDesc*>(g_rx));
     wr(Reg::Rdbal, static_cast<uint32_t>(ring));
     wr(Reg::Rdbah, static_cast<uint32_t>(ring >> 32));
@@ -119,13 +108,11 @@ void setup_rx()
     g_rx_next = 0;
     wr(Reg::Ral0, ral_from_mac(g_info.mac));
     wr(Reg::Rah0, rah_from_mac(g_info.mac));
-    for (unsigned i = 0; i < MTA_ENTRIES; ++i)
-        wr(at(Reg::Mta, i), 0);
+    for (unsigned i = 0; i < MTA_ENTRIES; ++i) wr(at(Reg::Mta, i), 0);
     wr(Reg::Rctl, RCTL_EN | RCTL_BAM | RCTL_SECRC);
 }
 
-void setup_tx()
-{
+void setup_tx() {
     uint64_t ring = dma::bus_address(const_cast<TxDesc*>(g_tx));
     wr(Reg::Tdbal, static_cast<uint32_t>(ring));
     wr(Reg::Tdbah, static_cast<uint32_t>(ring >> 32));
@@ -137,30 +124,25 @@ void setup_tx()
     wr(Reg::Tctl, TCTL_EN | TCTL_PSP | TCTL_CT | TCTL_COLD);
 }
 
-Status map_registers()
-{
+Status map_registers() {
     pci::SizedBar bar;
-    if (!pci::read_bar(g_info.bdf, MAC_BAR, bar) || bar.bar.io)
-        return Status::BadBar;
-    if (!paging::map_uncached(bar.bar.base, bar.size))
-        return Status::BadBar;
-    g_info.mmio = bar.bar.base;
+    if (!pci::read_bar(g_info.bdf, MAC_BAR, bar) || bar.bar.io) return Status::BadBar;
+    if (!paging::map_uncached(bar.bar.base, bar.size)) return Status::BadBar;
+    g_info.mmio      = bar.bar.base;
     g_info.mmio_size = bar.size;
     pci::enable_mmio_and_dma(g_info.bdf);
     return Status::Ok;
 }
 
-void on_interrupt(idt::InterruptFrame&)
-{
+void on_interrupt(idt::InterruptFrame&) {
     g_causes = g_causes | rd(Reg::Icr);  // read-to-clear: this is the acknowledge
-    g_irqs = g_irqs + 1;
+    g_irqs   = g_irqs + 1;
     lapic::eoi();
 }
 
 }  // namespace
 
-const char* status_name(Status s)
-{
+const char* status_name(Status s) {
     switch (s) {
     case Status::Ok: return "ok";
     case Status::NoDevice: return "no-device";
@@ -174,23 +156,16 @@ const char* status_name(Status s)
     return "?";
 }
 
-volatile uint32_t* register_address(Reg r)
-{
+volatile uint32_t* register_address(Reg r) {
     return reinterpret_cast<volatile uint32_t*>(g_info.mmio + static_cast<uint32_t>(r));
 }
 
-Status init()
-{
-    if (g_info.mmio)
-        return Status::Ok;
-    if (!find_device(g_info.bdf, g_info.gsi))
-        return Status::NoDevice;
-    if (Status s = map_registers(); s != Status::Ok)
-        return s;
-    if (!reset())
-        return Status::ResetTimeout;
-    if (dma::init() != dma::Status::Ok || !alloc_rings())
-        return Status::NoDmaMemory;
+Status init() {
+    if (g_info.mmio) return Status::Ok;
+    if (!find_device(g_info.bdf, g_info.gsi)) return Status::NoDevice;
+    if (Status s = map_registers(); s != Status::Ok) return s;
+    if (!reset()) return Status::ResetTimeout;
+    if (dma::init() != dma::Status::Ok || !alloc_rings()) return Status::NoDmaMemory;
     read_mac();
     wr(Reg::Ctrl, rd(Reg::Ctrl) | CTRL_SLU | CTRL_ASDE);
     setup_rx();
@@ -201,57 +176,46 @@ Status init()
 const Info& info() { return g_info; }
 bool link_up() { return rd(Reg::Status) & STATUS_LINK_UP; }
 
-Status enable_interrupts(uint8_t vector, uint32_t causes)
-{
-    if (g_info.gsi == 0xffffffffu)
-        return Status::NoGsi;
-    if (ioapic::init() != ioapic::Status::Ok)
-        return Status::NoIoapic;
+Status enable_interrupts(uint8_t vector, uint32_t causes) {
+    if (g_info.gsi == 0xffffffffu) return Status::NoGsi;
+    if (ioapic::init() != ioapic::Status::Ok) return Status::NoIoapic;
     idt::set_handler(vector, on_interrupt);
-    if (ioapic::route_pci_intx(g_info.gsi, vector) != ioapic::Status::Ok)
-        return Status::BadPin;
+    if (ioapic::route_pci_intx(g_info.gsi, vector) != ioapic::Status::Ok) return Status::BadPin;
     (void)rd(Reg::Icr);
     wr(Reg::Ims, causes);
     ioapic::unmask(g_info.gsi);
     return Status::Ok;
 }
 
-void disable_interrupts()
-{
+void disable_interrupts() {
     wr(Reg::Imc, 0xffffffffu);
-    if (g_info.gsi != 0xffffffffu && ioapic::base())
-        ioapic::mask(g_info.gsi);
+    if (g_info.gsi != 0xffffffffu && ioapic::base()) ioapic::mask(g_info.gsi);
 }
 
 uint64_t irq_count() { return g_irqs; }
 const volatile uint64_t* irq_counter() { return &g_irqs; }
 uint32_t causes_seen() { return g_causes; }
 
-bool send(const void* frame, size_t len)
-{
-    if (len > BUFFER_SIZE)
-        return false;
+bool send(const void* frame, size_t len) {
+    if (len > BUFFER_SIZE) return false;
     uint32_t i = g_tx_tail;
     memcpy(g_tx_buf + i * BUFFER_SIZE, frame, len);
-    g_tx[i].addr = dma::bus_address(g_tx_buf + i * BUFFER_SIZE);
+    g_tx[i].addr   = dma::bus_address(g_tx_buf + i * BUFFER_SIZE);
     g_tx[i].length = static_cast<uint16_t>(len);
-    g_tx[i].cmd = TX_CMD_EOP | TX_CMD_IFCS | TX_CMD_RS;
+    g_tx[i].cmd    = TX_CMD_EOP | TX_CMD_IFCS | TX_CMD_RS;
     g_tx[i].status = 0;
-    g_tx_tail = ring_next(i, TX_COUNT);
+    g_tx_tail      = ring_next(i, TX_COUNT);
     asm volatile("" ::: "memory");  // descriptor stores before the doorbell (x86: ordered)
     wr(Reg::Tdt, g_tx_tail);
     uint64_t end = deadline_us(TX_TIMEOUT_US);
     while (!(g_tx[i].status & TX_STATUS_DD))
-        if (cpu::rdtsc() > end)
-            return false;
+        if (cpu::rdtsc() > end) return false;
     return true;
 }
 
-size_t receive(void* buf, size_t cap)
-{
+size_t receive(void* buf, size_t cap) {
     volatile RxDesc& d = g_rx[g_rx_next];
-    if (!(d.status & RX_STATUS_DD))
-        return 0;
+    if (!(d.status & RX_STATUS_DD)) return 0;
     size_t n = d.length < cap ? d.length : cap;
     memcpy(buf, g_rx_buf + g_rx_next * BUFFER_SIZE, n);
     d.status = 0;

@@ -16,11 +16,11 @@ enum class Status : uint8_t { Ok, NoDevice, BadBar, ResetTimeout, NoDmaMemory, N
 const char* status_name(Status s);
 
 struct Info {
-    uint16_t bdf = 0;
-    uint64_t mmio = 0;
-    uint64_t mmio_size = 0;
-    uint32_t gsi = 0xffffffffu;
-    uint8_t mac[6] = {};
+    uint16_t bdf         = 0;
+    uint64_t mmio        = 0;
+    uint64_t mmio_size   = 0;
+    uint32_t gsi         = 0xffffffffu;
+    uint8_t mac[6]       = {};
     bool mac_from_eeprom = false;
 };
 
@@ -37,7 +37,7 @@ bool link_up();
 void disable_interrupts();
 uint64_t irq_count();
 const volatile uint64_t* irq_counter();  // for waiting on the next interrupt
-uint32_t causes_seen();  // OR of every ICR value read by the handler
+uint32_t causes_seen();                  // OR of every ICR value read by the handler
 
 // Queues one frame and waits (bounded) until the device has fetched it.
 [[nodiscard]] bool send(const void* frame, size_t len);

@@ -35,8 +35,8 @@ enum class Ipi : uint8_t { Fixed, Init };
 // value written to the ICR (x2APIC: the 64-bit MSR value; xAPIC: the low
 // dword, the high dword holds dest << 24).
 uint64_t icr_value(uint32_t dest, Ipi kind, uint8_t vector);
-uint32_t icr_msr();                // x2APIC ICR MSR number
-uintptr_t icr_low_address();       // xAPIC ICR low dword in the MMIO page
+uint32_t icr_msr();           // x2APIC ICR MSR number
+uintptr_t icr_low_address();  // xAPIC ICR low dword in the MMIO page
 uintptr_t icr_high_address();
 // xAPIC: waits (bounded) for the ICR delivery-status bit to clear.
 bool icr_idle(uint64_t max_polls);

@@ -19,12 +19,12 @@ void write32(uint16_t bdf, uint8_t offset, uint32_t v);
 void write16(uint16_t bdf, uint8_t offset, uint16_t v);
 
 struct Function {
-    uint16_t bdf = 0;
-    uint16_t vendor = 0xffff;
-    uint16_t device = 0xffff;
+    uint16_t bdf       = 0;
+    uint16_t vendor    = 0xffff;
+    uint16_t device    = 0xffff;
     uint32_t class_rev = 0;
-    uint8_t irq_line = 0xff;
-    uint8_t irq_pin = 0;  // 0 none, 1..4 = INTA..INTD
+    uint8_t irq_line   = 0xff;
+    uint8_t irq_pin    = 0;  // 0 none, 1..4 = INTA..INTD
 };
 
 // Calls fn for every function found on bus 0 and behind PCI-PCI bridges.

@@ -15,11 +15,11 @@ enum class Status : uint8_t { Ok, NoDevice, BadBar, NoResponse, BadApiVersion };
 const char* status_name(Status s);
 
 struct Info {
-    uint16_t bdf = 0;
-    uint16_t io_base = 0;
-    uint32_t gsi = 0xffffffffu;
+    uint16_t bdf         = 0;
+    uint16_t io_base     = 0;
+    uint32_t gsi         = 0xffffffffu;
     uint16_t api_version = 0;
-    uint8_t mac[6] = {};
+    uint8_t mac[6]       = {};
 };
 
 // Finds the device (in a partition: the boot info's fefe:efef; natively: PCI

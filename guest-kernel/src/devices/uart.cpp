@@ -25,12 +25,10 @@ void init(uint16_t base) { at(base).init(hw::FCR_ENABLE_CLEAR); }
 
 // Bytes go out unchanged (no CR insertion): the harness reads the same
 // stream from a UART and from the hypercall console.
-void write(uint16_t base, const char* s, size_t n)
-{
+void write(uint16_t base, const char* s, size_t n) {
     hw::Uart<Port> u = at(base);
     for (size_t i = 0; i < n; ++i)
-        if (!u.put(static_cast<uint8_t>(s[i])))
-            return;
+        if (!u.put(static_cast<uint8_t>(s[i]))) return;
 }
 
 void drain(uint16_t base) { (void)at(base).drain(); }

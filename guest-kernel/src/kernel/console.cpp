@@ -9,15 +9,13 @@ namespace natsume::guest::console {
 namespace {
 
 Backend g_backend = Backend::None;
-uint16_t g_port = 0;
+uint16_t g_port   = 0;
 
-void write_hypercall(const char* s, size_t n)
-{
+void write_hypercall(const char* s, size_t n) {
     while (n > 0) {
         size_t chunk = n < NATSUME_CONSOLE_WRITE_MAX ? n : NATSUME_CONSOLE_WRITE_MAX;
         int64_t done = hypercall::console_write(s, chunk);
-        if (done <= 0)
-            return;  // nothing else could report the failure
+        if (done <= 0) return;  // nothing else could report the failure
         s += done;
         n -= static_cast<size_t>(done);
     }
@@ -25,16 +23,13 @@ void write_hypercall(const char* s, size_t n)
 
 }  // namespace
 
-void init(Backend backend, uint16_t uart_port)
-{
+void init(Backend backend, uint16_t uart_port) {
     g_backend = backend;
-    g_port = uart_port;
-    if (backend == Backend::Uart)
-        uart::init(uart_port);
+    g_port    = uart_port;
+    if (backend == Backend::Uart) uart::init(uart_port);
 }
 
-void write(const char* s, size_t n)
-{
+void write(const char* s, size_t n) {
     switch (g_backend) {
     case Backend::Uart: uart::write(g_port, s, n); break;
     case Backend::Hypercall: write_hypercall(s, n); break;
@@ -42,18 +37,14 @@ void write(const char* s, size_t n)
     }
 }
 
-void write(const char* s)
-{
+void write(const char* s) {
     size_t n = 0;
-    while (s[n])
-        ++n;
+    while (s[n]) ++n;
     write(s, n);
 }
 
-void drain()
-{
-    if (g_backend == Backend::Uart)
-        uart::drain(g_port);
+void drain() {
+    if (g_backend == Backend::Uart) uart::drain(g_port);
 }
 
 }  // namespace natsume::guest::console

@@ -1,29 +1,26 @@
 // Guest side of the Natsume hypercall ABI (include/natsume/hypercall.h).
 #pragma once
-#include <natsume/hypercall.h>
 #include <stdint.h>
+
+#include <natsume/hypercall.h>
 
 namespace natsume::guest::hypercall {
 
 // VMCALL: number in RAX, arguments in RDI, RSI, RDX, result in RAX.
-inline int64_t call(uint64_t nr, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0)
-{
+inline int64_t call(uint64_t nr, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0) {
     int64_t ret;
     asm volatile("vmcall" : "=a"(ret) : "a"(nr), "D"(a0), "S"(a1), "d"(a2) : "memory");
     return ret;
 }
 
-inline int64_t console_write(const void* buf, uint64_t len)
-{
+inline int64_t console_write(const void* buf, uint64_t len) {
     // Guest-virtual equals guest-physical: the kernel identity-maps its RAM.
     return call(NATSUME_HC_CONSOLE_WRITE, reinterpret_cast<uintptr_t>(buf), len);
 }
 
-[[noreturn]] inline void stop_self(uint64_t code)
-{
+[[noreturn]] inline void stop_self(uint64_t code) {
     call(NATSUME_HC_STOP_SELF, code);
-    for (;;)
-        asm volatile("cli; hlt");  // STOP_SELF does not return; never run on
+    for (;;) asm volatile("cli; hlt");  // STOP_SELF does not return; never run on
 }
 
 }  // namespace natsume::guest::hypercall

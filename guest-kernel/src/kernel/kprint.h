@@ -19,7 +19,7 @@ public:
 private:
     void put(char c);
     char buf_[256] = {};
-    size_t len_ = 0;
+    size_t len_    = 0;
 };
 
 }  // namespace natsume::guest::kprint

@@ -17,11 +17,9 @@ constexpr uint16_t BOCHS_SHUTDOWN_PORT = 0x8900;
 // with status (value << 1) | 1.
 constexpr uint16_t QEMU_DEBUG_EXIT_PORT = 0xf4;
 
-void emulator_exit(uint64_t code)
-{
+void emulator_exit(uint64_t code) {
     console::drain();
-    for (const char* p = "Shutdown"; *p; ++p)
-        cpu::outb(BOCHS_SHUTDOWN_PORT, static_cast<uint8_t>(*p));
+    for (const char* p = "Shutdown"; *p; ++p) cpu::outb(BOCHS_SHUTDOWN_PORT, static_cast<uint8_t>(*p));
     cpu::outb(QEMU_DEBUG_EXIT_PORT, code == 0 ? 0 : 1);
 }
 
@@ -29,19 +27,15 @@ void emulator_exit(uint64_t code)
 
 void set_exit_on_stop(bool on) { g_exit_on_stop = on; }
 
-void stop(uint64_t code)
-{
+void stop(uint64_t code) {
     cpu::disable_interrupts();
-    if (boot::context().mode == boot::Mode::Partition)
-        hypercall::stop_self(code);
-    if (g_exit_on_stop)
-        emulator_exit(code);
+    if (boot::context().mode == boot::Mode::Partition) hypercall::stop_self(code);
+    if (g_exit_on_stop) emulator_exit(code);
     console::drain();
     cpu::halt_forever();
 }
 
-void fatal(const char* why)
-{
+void fatal(const char* why) {
     kprint::Line().str("natsume-guest: FATAL ").str(why).emit();
     stop(1);
 }

@@ -26,13 +26,11 @@ using namespace natsume::guest;
 
 // The heap grows from the end of the image to the bottom of the stack region
 // (or to a DMA window inside RAM, boot::Context::heap_end).
-void* sbrk(ptrdiff_t incr)
-{
+void* sbrk(ptrdiff_t incr) {
     const boot::Context& c = boot::context();
-    if (g_brk == 0)
-        g_brk = c.image_end;
+    if (g_brk == 0) g_brk = c.image_end;
     uintptr_t limit = c.heap_end;
-    uintptr_t old = g_brk;
+    uintptr_t old   = g_brk;
     if ((incr > 0 && static_cast<uintptr_t>(incr) > limit - old) ||
         (incr < 0 && static_cast<uintptr_t>(-incr) > old - c.image_end)) {
         errno = ENOMEM;
@@ -42,8 +40,7 @@ void* sbrk(ptrdiff_t incr)
     return reinterpret_cast<void*>(old);
 }
 
-int write(int fd, const char* buf, int len)
-{
+int write(int fd, const char* buf, int len) {
     if (!is_console(fd) || len < 0) {
         errno = EBADF;
         return -1;
@@ -52,8 +49,7 @@ int write(int fd, const char* buf, int len)
     return len;
 }
 
-int read(int fd, char*, int)
-{
+int read(int fd, char*, int) {
     if (!is_console(fd)) {
         errno = EBADF;
         return -1;
@@ -61,14 +57,12 @@ int read(int fd, char*, int)
     return 0;  // no input source: end of file
 }
 
-int close(int fd)
-{
+int close(int fd) {
     errno = EBADF;
     return is_console(fd) ? 0 : -1;
 }
 
-int fstat(int fd, struct stat* st)
-{
+int fstat(int fd, struct stat* st) {
     if (!is_console(fd)) {
         errno = EBADF;
         return -1;
@@ -79,22 +73,19 @@ int fstat(int fd, struct stat* st)
 
 int isatty(int fd) { return is_console(fd) ? 1 : 0; }
 
-off_t lseek(int, off_t, int)
-{
+off_t lseek(int, off_t, int) {
     errno = ESPIPE;
     return -1;
 }
 
-int open(const char*, int, ...)
-{
+int open(const char*, int, ...) {
     errno = ENOENT;
     return -1;
 }
 
 int getpid() { return 1; }
 
-int kill(int, int)
-{
+int kill(int, int) {
     errno = EINVAL;
     return -1;
 }

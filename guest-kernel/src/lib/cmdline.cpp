@@ -6,28 +6,23 @@ namespace {
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n'; }
 
 // Does the word starting at w have the name `key` (followed by '=' or its end)?
-const char* match(const char* w, const char* key)
-{
+const char* match(const char* w, const char* key) {
     while (*key && *w == *key) {
         ++w;
         ++key;
     }
-    if (*key)
-        return nullptr;
-    if (*w == '=')
-        return w + 1;
+    if (*key) return nullptr;
+    if (*w == '=') return w + 1;
     return (*w == '\0' || is_space(*w)) ? w : nullptr;
 }
 
-bool parse_u64(const char* s, uint64_t& v)
-{
+bool parse_u64(const char* s, uint64_t& v) {
     unsigned base = 10;
     if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
         base = 16;
         s += 2;
     }
-    if (*s == '\0' || is_space(*s))
-        return false;
+    if (*s == '\0' || is_space(*s)) return false;
     uint64_t r = 0;
     for (; *s && !is_space(*s); ++s) {
         unsigned d;
@@ -47,34 +42,28 @@ bool parse_u64(const char* s, uint64_t& v)
 
 }  // namespace
 
-bool get(const char* line, const char* key, char* out, size_t out_size)
-{
+bool get(const char* line, const char* key, char* out, size_t out_size) {
     const char* p = line;
     while (*p) {
-        while (is_space(*p))
-            ++p;
+        while (is_space(*p)) ++p;
         if (const char* v = match(p, key)) {
             size_t n = 0;
             while (v[n] && !is_space(v[n]) && n + 1 < out_size) {
                 out[n] = v[n];
                 ++n;
             }
-            if (out_size > 0)
-                out[n] = '\0';
+            if (out_size > 0) out[n] = '\0';
             return true;
         }
-        while (*p && !is_space(*p))
-            ++p;
+        while (*p && !is_space(*p)) ++p;
     }
     return false;
 }
 
-uint64_t get_u64(const char* line, const char* key, uint64_t fallback)
-{
+uint64_t get_u64(const char* line, const char* key, uint64_t fallback) {
     char buf[24];
     uint64_t v;
-    if (!get(line, key, buf, sizeof buf) || !parse_u64(buf, v))
-        return fallback;
+    if (!get(line, key, buf, sizeof buf) || !parse_u64(buf, v)) return fallback;
     return v;
 }
 

@@ -3,42 +3,34 @@
 namespace natsume::guest::net {
 namespace {
 
-constexpr size_t ARP_BODY = 28;
-constexpr size_t IP_HEADER = 20;
-constexpr size_t ICMP_HEADER = 8;
-constexpr uint8_t IP_PROTO_ICMP = 1;
-constexpr uint8_t ICMP_ECHO_REPLY = 0;
+constexpr size_t ARP_BODY           = 28;
+constexpr size_t IP_HEADER          = 20;
+constexpr size_t ICMP_HEADER        = 8;
+constexpr uint8_t IP_PROTO_ICMP     = 1;
+constexpr uint8_t ICMP_ECHO_REPLY   = 0;
 constexpr uint8_t ICMP_ECHO_REQUEST = 8;
-constexpr uint16_t ARP_REQUEST = 1;
-constexpr uint16_t ARP_REPLY = 2;
+constexpr uint16_t ARP_REQUEST      = 1;
+constexpr uint16_t ARP_REPLY        = 2;
 
-void put16(uint8_t* p, uint16_t v)
-{
+void put16(uint8_t* p, uint16_t v) {
     p[0] = static_cast<uint8_t>(v >> 8);
     p[1] = static_cast<uint8_t>(v);
 }
 uint16_t get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
-void copy(uint8_t* d, const uint8_t* s, size_t n)
-{
-    for (size_t i = 0; i < n; ++i)
-        d[i] = s[i];
+void copy(uint8_t* d, const uint8_t* s, size_t n) {
+    for (size_t i = 0; i < n; ++i) d[i] = s[i];
 }
-bool same(const uint8_t* a, const uint8_t* b, size_t n)
-{
+bool same(const uint8_t* a, const uint8_t* b, size_t n) {
     for (size_t i = 0; i < n; ++i)
-        if (a[i] != b[i])
-            return false;
+        if (a[i] != b[i]) return false;
     return true;
 }
-void zero(uint8_t* d, size_t n)
-{
-    for (size_t i = 0; i < n; ++i)
-        d[i] = 0;
+void zero(uint8_t* d, size_t n) {
+    for (size_t i = 0; i < n; ++i) d[i] = 0;
 }
 
-void eth_header(uint8_t* f, const uint8_t* dst, const Mac& src, uint16_t type)
-{
+void eth_header(uint8_t* f, const uint8_t* dst, const Mac& src, uint16_t type) {
     copy(f, dst, 6);
     copy(f + 6, src.b, 6);
     put16(f + 12, type);
@@ -48,42 +40,32 @@ size_t padded(size_t n) { return n < MIN_FRAME ? MIN_FRAME : n; }
 
 }  // namespace
 
-bool parse_ip4(const char* s, Ip4& out)
-{
+bool parse_ip4(const char* s, Ip4& out) {
     for (unsigned i = 0; i < 4; ++i) {
         unsigned v = 0, digits = 0;
-        for (; *s >= '0' && *s <= '9' && digits < 4; ++s, ++digits)
-            v = v * 10 + static_cast<unsigned>(*s - '0');
-        if (digits == 0 || digits > 3 || v > 255)
-            return false;
+        for (; *s >= '0' && *s <= '9' && digits < 4; ++s, ++digits) v = v * 10 + static_cast<unsigned>(*s - '0');
+        if (digits == 0 || digits > 3 || v > 255) return false;
         out.b[i] = static_cast<uint8_t>(v);
-        if (i < 3 && *s++ != '.')
-            return false;
+        if (i < 3 && *s++ != '.') return false;
     }
     return *s == '\0';
 }
 
-uint16_t internet_checksum(const uint8_t* p, size_t n)
-{
+uint16_t internet_checksum(const uint8_t* p, size_t n) {
     uint32_t sum = 0;
-    for (size_t i = 0; i + 1 < n; i += 2)
-        sum += get16(p + i);
-    if (n & 1)
-        sum += uint32_t{p[n - 1]} << 8;
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
+    for (size_t i = 0; i + 1 < n; i += 2) sum += get16(p + i);
+    if (n & 1) sum += uint32_t{p[n - 1]} << 8;
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
     return static_cast<uint16_t>(~sum);
 }
 
-size_t build_arp_request(uint8_t* out, size_t cap, const Mac& src, const Ip4& src_ip, const Ip4& target_ip)
-{
-    if (cap < MIN_FRAME)
-        return 0;
+size_t build_arp_request(uint8_t* out, size_t cap, const Mac& src, const Ip4& src_ip, const Ip4& target_ip) {
+    if (cap < MIN_FRAME) return 0;
     zero(out, MIN_FRAME);
     const uint8_t broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     eth_header(out, broadcast, src, ETHER_TYPE_ARP);
     uint8_t* a = out + ETH_HEADER;
-    put16(a, 1);               // hardware: Ethernet
+    put16(a, 1);  // hardware: Ethernet
     put16(a + 2, ETHER_TYPE_IP4);
     a[4] = 6;
     a[5] = 4;
@@ -94,17 +76,15 @@ size_t build_arp_request(uint8_t* out, size_t cap, const Mac& src, const Ip4& sr
     return padded(ETH_HEADER + ARP_BODY);
 }
 
-size_t build_icmp_echo(uint8_t* out, size_t cap, const Mac& src, const Mac& dst, const Ip4& src_ip,
-                       const Ip4& dst_ip, uint16_t id, uint16_t seq, size_t payload)
-{
+size_t build_icmp_echo(uint8_t* out, size_t cap, const Mac& src, const Mac& dst, const Ip4& src_ip, const Ip4& dst_ip,
+                       uint16_t id, uint16_t seq, size_t payload) {
     size_t ip_len = IP_HEADER + ICMP_HEADER + payload;
-    size_t n = ETH_HEADER + ip_len;
-    if (cap < padded(n) || ip_len > 0xffff)
-        return 0;
+    size_t n      = ETH_HEADER + ip_len;
+    if (cap < padded(n) || ip_len > 0xffff) return 0;
     zero(out, padded(n));
     eth_header(out, dst.b, src, ETHER_TYPE_IP4);
     uint8_t* ip = out + ETH_HEADER;
-    ip[0] = 0x45;  // version 4, 5-dword header
+    ip[0]       = 0x45;  // version 4, 5-dword header
     put16(ip + 2, static_cast<uint16_t>(ip_len));
     put16(ip + 4, seq);
     ip[8] = 64;  // TTL
@@ -113,37 +93,29 @@ size_t build_icmp_echo(uint8_t* out, size_t cap, const Mac& src, const Mac& dst,
     copy(ip + 16, dst_ip.b, 4);
     put16(ip + 10, internet_checksum(ip, IP_HEADER));
     uint8_t* icmp = ip + IP_HEADER;
-    icmp[0] = ICMP_ECHO_REQUEST;
+    icmp[0]       = ICMP_ECHO_REQUEST;
     put16(icmp + 4, id);
     put16(icmp + 6, seq);
-    for (size_t i = 0; i < payload; ++i)
-        icmp[ICMP_HEADER + i] = static_cast<uint8_t>('a' + i % 26);
+    for (size_t i = 0; i < payload; ++i) icmp[ICMP_HEADER + i] = static_cast<uint8_t>('a' + i % 26);
     put16(icmp + 2, internet_checksum(icmp, ICMP_HEADER + payload));
     return padded(n);
 }
 
-bool is_arp_reply_from(const uint8_t* f, size_t n, const Ip4& ip, Mac& mac)
-{
-    if (n < ETH_HEADER + ARP_BODY || get16(f + 12) != ETHER_TYPE_ARP)
-        return false;
+bool is_arp_reply_from(const uint8_t* f, size_t n, const Ip4& ip, Mac& mac) {
+    if (n < ETH_HEADER + ARP_BODY || get16(f + 12) != ETHER_TYPE_ARP) return false;
     const uint8_t* a = f + ETH_HEADER;
-    if (get16(a + 6) != ARP_REPLY || !same(a + 14, ip.b, 4))
-        return false;
+    if (get16(a + 6) != ARP_REPLY || !same(a + 14, ip.b, 4)) return false;
     copy(mac.b, a + 8, 6);
     return true;
 }
 
-bool is_icmp_echo_reply(const uint8_t* f, size_t n, const Ip4& from, uint16_t id, uint16_t seq)
-{
-    if (n < ETH_HEADER + IP_HEADER + ICMP_HEADER || get16(f + 12) != ETHER_TYPE_IP4)
-        return false;
+bool is_icmp_echo_reply(const uint8_t* f, size_t n, const Ip4& from, uint16_t id, uint16_t seq) {
+    if (n < ETH_HEADER + IP_HEADER + ICMP_HEADER || get16(f + 12) != ETHER_TYPE_IP4) return false;
     const uint8_t* ip = f + ETH_HEADER;
-    size_t ip_len = get16(ip + 2);
-    if ((ip[0] >> 4) != 4 || ip[9] != IP_PROTO_ICMP || !same(ip + 12, from.b, 4))
-        return false;
+    size_t ip_len     = get16(ip + 2);
+    if ((ip[0] >> 4) != 4 || ip[9] != IP_PROTO_ICMP || !same(ip + 12, from.b, 4)) return false;
     size_t ihl = size_t{ip[0] & 0xfu} * 4;
-    if (ip_len < ihl + ICMP_HEADER || ETH_HEADER + ip_len > n)
-        return false;
+    if (ip_len < ihl + ICMP_HEADER || ETH_HEADER + ip_len > n) return false;
     const uint8_t* icmp = ip + ihl;
     return icmp[0] == ICMP_ECHO_REPLY && get16(icmp + 4) == id && get16(icmp + 6) == seq &&
            internet_checksum(icmp, ip_len - ihl) == 0;

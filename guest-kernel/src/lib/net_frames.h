@@ -14,8 +14,8 @@ struct Ip4 {
     uint8_t b[4];
 };
 
-inline constexpr size_t ETH_HEADER = 14;
-inline constexpr size_t MIN_FRAME = 60;  // without FCS; shorter frames are padded
+inline constexpr size_t ETH_HEADER       = 14;
+inline constexpr size_t MIN_FRAME        = 60;  // without FCS; shorter frames are padded
 inline constexpr uint16_t ETHER_TYPE_ARP = 0x0806;
 inline constexpr uint16_t ETHER_TYPE_IP4 = 0x0800;
 
@@ -29,8 +29,8 @@ uint16_t internet_checksum(const uint8_t* p, size_t n);
 // Each builder returns the frame length written (>= MIN_FRAME), 0 when `cap`
 // is too small.
 size_t build_arp_request(uint8_t* out, size_t cap, const Mac& src, const Ip4& src_ip, const Ip4& target_ip);
-size_t build_icmp_echo(uint8_t* out, size_t cap, const Mac& src, const Mac& dst, const Ip4& src_ip,
-                       const Ip4& dst_ip, uint16_t id, uint16_t seq, size_t payload);
+size_t build_icmp_echo(uint8_t* out, size_t cap, const Mac& src, const Mac& dst, const Ip4& src_ip, const Ip4& dst_ip,
+                       uint16_t id, uint16_t seq, size_t payload);
 
 // An ARP reply telling where `ip` is; the sender's MAC goes to `mac`.
 bool is_arp_reply_from(const uint8_t* f, size_t n, const Ip4& ip, Mac& mac);

@@ -19,27 +19,22 @@ namespace {
 
 using ull = unsigned long long;
 
-bool owns_bdf(uint16_t bdf)
-{
+bool owns_bdf(uint16_t bdf) {
     const boot::Context& c = boot::context();
     for (uint32_t i = 0; i < c.device_count; ++i)
-        if (c.devices[i].bdf == bdf)
-            return true;
+        if (c.devices[i].bdf == bdf) return true;
     return false;
 }
 
-bool owns_gsi(uint32_t gsi)
-{
+bool owns_gsi(uint32_t gsi) {
     const boot::Context& c = boot::context();
     for (uint32_t i = 0; i < c.device_count; ++i)
-        if (c.devices[i].gsi == gsi)
-            return true;
+        if (c.devices[i].gsi == gsi) return true;
     return false;
 }
 
 volatile uint64_t g_stray = 0;
-void on_stray(idt::InterruptFrame&)
-{
+void on_stray(idt::InterruptFrame&) {
     g_stray = g_stray + 1;
     lapic::eoi();
 }
@@ -48,25 +43,22 @@ void on_stray(idt::InterruptFrame&)
 
 // --- config space -------------------------------------------------------------------
 
-void run_attack_pci()
-{
-    char seen[512] = "";
-    size_t len = 0;
+void run_attack_pci() {
+    char seen[512]   = "";
+    size_t len       = 0;
     unsigned visible = 0, foreign = 0, own_visible = 0;
     for (unsigned dev = 0; dev < 32; ++dev) {
         for (unsigned fn = 0; fn < 8; ++fn) {
             uint16_t bdf = pci::make_bdf(0, dev, fn);
             pci::Function f;
-            if (!pci::probe(bdf, f))
-                continue;
+            if (!pci::probe(bdf, f)) continue;
             ++visible;
             bool allowed = bdf == pci::make_bdf(0, 0, 0) || owns_bdf(bdf);
             foreign += allowed ? 0 : 1;
             own_visible += owns_bdf(bdf) ? 1 : 0;
             int n = snprintf(seen + len, sizeof seen - len, "%s\"%02x:%02x.%x %04x:%04x\"", visible > 1 ? "," : "", 0,
                              dev, fn, f.vendor, f.device);
-            if (n > 0 && len + static_cast<size_t>(n) < sizeof seen)
-                len += static_cast<size_t>(n);
+            if (n > 0 && len + static_cast<size_t>(n) < sizeof seen) len += static_cast<size_t>(n);
         }
     }
     // Partition: nothing foreign and every own device present. Natively the
@@ -78,8 +70,7 @@ void run_attack_pci()
 
 // --- IOAPIC -----------------------------------------------------------------------
 
-void run_attack_ioapic()
-{
+void run_attack_ioapic() {
     uint64_t pin = arg("pin", 11);
     if (in_partition() && owns_gsi(static_cast<uint32_t>(pin))) {
         results::report("attack-ioapic", false, "\"reason\":\"pin %llu belongs to this partition\"", ull{pin});
@@ -96,17 +87,16 @@ void run_attack_ioapic()
     }
     idt::set_handler(idt::VECTOR_ATTACK_IPI, on_stray);
     natsume_stats a{}, b{};
-    bool stats = read_stats(a);
-    uint64_t before = ioapic::read_entry(static_cast<unsigned>(pin));
+    bool stats               = read_stats(a);
+    uint64_t before          = ioapic::read_entry(static_cast<unsigned>(pin));
     ioapic::Redirection want = ioapic::pci_intx(idt::VECTOR_ATTACK_IPI, static_cast<uint8_t>(lapic::id()));
-    want.masked = false;
+    want.masked              = false;
     ioapic::write_entry(static_cast<unsigned>(pin), ioapic::encode(want));
-    uint64_t after = ioapic::read_entry(static_cast<unsigned>(pin));
-    stats = stats && read_stats(b);
+    uint64_t after          = ioapic::read_entry(static_cast<unsigned>(pin));
+    stats                   = stats && read_stats(b);
     ioapic::Redirection got = ioapic::decode(after);
-    bool took = !got.masked && got.vector == want.vector;
-    if (!in_partition())
-        ioapic::write_entry(static_cast<unsigned>(pin), before);  // natively: undo at once
+    bool took               = !got.masked && got.vector == want.vector;
+    if (!in_partition()) ioapic::write_entry(static_cast<unsigned>(pin), before);  // natively: undo at once
     bool pass = in_partition() ? !took : took;
     results::report("attack-ioapic", pass,
                     "\"mode\":\"%s\",\"pin\":%llu,\"before\":\"0x%llx\",\"after\":\"0x%llx\",\"took\":%s,"
@@ -120,12 +110,11 @@ void run_attack_ioapic()
 namespace {
 
 struct IpiOutcome {
-    uint64_t fault = 0;  // exception vector, 0 = none
-    bool idle = true;  // xAPIC: delivery status cleared afterwards
+    uint64_t fault = 0;     // exception vector, 0 = none
+    bool idle      = true;  // xAPIC: delivery status cleared afterwards
 };
 
-IpiOutcome send(uint32_t target, lapic::Ipi kind)
-{
+IpiOutcome send(uint32_t target, lapic::Ipi kind) {
     IpiOutcome o;
     uint64_t icr = lapic::icr_value(target, kind, idt::VECTOR_ATTACK_IPI);
     // A fault (the hypervisor's #GP) is recorded by its vector, 0 = none.
@@ -134,8 +123,7 @@ IpiOutcome send(uint32_t target, lapic::Ipi kind)
         o.fault = vector(probe::wrmsr(lapic::icr_msr(), icr));
     } else {
         o.fault = vector(probe::store(lapic::icr_high_address(), 4, target << 24));
-        if (!o.fault)
-            o.fault = vector(probe::store(lapic::icr_low_address(), 4, static_cast<uint32_t>(icr)));
+        if (!o.fault) o.fault = vector(probe::store(lapic::icr_low_address(), 4, static_cast<uint32_t>(icr)));
         o.idle = lapic::icr_idle(1000000);
     }
     return o;
@@ -146,22 +134,21 @@ IpiOutcome send(uint32_t target, lapic::Ipi kind)
 // Expected outcome: x2APIC partitions must be refused (ICR filtered); an
 // xAPIC partition is refused only with lapic=trapped, which the partition
 // file states and the command line repeats as lapic=trapped|passthrough.
-void run_attack_ipi()
-{
+void run_attack_ipi() {
     uint32_t target = static_cast<uint32_t>(arg("target", 1));
-    char mode[16] = "passthrough";
+    char mode[16]   = "passthrough";
     (void)cmdline::get(boot::context().cmdline, "lapic", mode, sizeof mode);
     probe::install();  // an injected #GP resumes after the probe
     natsume_stats a{}, b{};
-    bool stats = read_stats(a);
-    IpiOutcome fixed = send(target, lapic::Ipi::Fixed);
-    IpiOutcome init = send(target, lapic::Ipi::Init);
-    stats = stats && read_stats(b);
-    uint64_t refused_msr = stats ? b.refused_msr - a.refused_msr : 0;
+    bool stats             = read_stats(a);
+    IpiOutcome fixed       = send(target, lapic::Ipi::Fixed);
+    IpiOutcome init        = send(target, lapic::Ipi::Init);
+    stats                  = stats && read_stats(b);
+    uint64_t refused_msr   = stats ? b.refused_msr - a.refused_msr : 0;
     uint64_t refused_other = stats ? b.refused_other - a.refused_other : 0;
-    uint64_t exits = stats ? foreign_exits(a, b) : 0;
-    bool refused = fixed.fault || init.fault || refused_msr >= 2 || refused_other >= 2;
-    bool expect_refused = in_partition() && (lapic::x2apic() || strcmp(mode, "trapped") == 0);
+    uint64_t exits         = stats ? foreign_exits(a, b) : 0;
+    bool refused           = fixed.fault || init.fault || refused_msr >= 2 || refused_other >= 2;
+    bool expect_refused    = in_partition() && (lapic::x2apic() || strcmp(mode, "trapped") == 0);
     results::report("attack-ipi", refused == expect_refused,
                     "\"mode\":\"%s\",\"x2apic\":%s,\"lapic\":\"%s\",\"target\":%u,\"fixed_fault\":%llu,"
                     "\"init_fault\":%llu,\"refused_msr\":%llu,\"refused_other\":%llu,\"exits\":%llu,\"refused\":%s,"

@@ -1,7 +1,8 @@
 // Helpers shared by the device tests.
 #pragma once
-#include <natsume/hypercall.h>
 #include <stdint.h>
+
+#include <natsume/hypercall.h>
 
 #include "arch/cpu.h"
 #include "boot/boot.h"
@@ -13,8 +14,7 @@ inline uint64_t ticks_for_us(uint64_t us) { return boot::context().tsc_khz * us 
 uint64_t arg(const char* key, uint64_t fallback);
 
 // rdtsc ordered against the accesses around it (lfence first).
-inline uint64_t rdtsc_ordered()
-{
+inline uint64_t rdtsc_ordered() {
     uint32_t lo, hi;
     asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
     return (uint64_t{hi} << 32) | lo;
@@ -24,8 +24,7 @@ inline uint64_t rdtsc_ordered()
 bool read_stats(natsume_stats& out);
 // VM exits between two snapshots that were not hypercalls, i.e. exits the
 // measured code caused (0 on a zero-exit path).
-inline uint64_t foreign_exits(const natsume_stats& a, const natsume_stats& b)
-{
+inline uint64_t foreign_exits(const natsume_stats& a, const natsume_stats& b) {
     return (b.exits_total - a.exits_total) - (b.hypercalls - a.hypercalls);
 }
 

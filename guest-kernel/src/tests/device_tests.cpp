@@ -10,18 +10,14 @@ namespace natsume::guest::device_tests {
 
 uint64_t arg(const char* key, uint64_t fallback) { return cmdline::get_u64(boot::context().cmdline, key, fallback); }
 
-bool read_stats(natsume_stats& out)
-{
-    if (!in_partition())
-        return false;
+bool read_stats(natsume_stats& out) {
+    if (!in_partition()) return false;
     return hypercall::call(NATSUME_HC_STATS_READ, reinterpret_cast<uintptr_t>(&out)) == NATSUME_OK;
 }
 
-bool wait_count_change(const volatile uint64_t* counter, uint64_t seen, uint64_t deadline)
-{
+bool wait_count_change(const volatile uint64_t* counter, uint64_t seen, uint64_t deadline) {
     cpu::enable_interrupts();
-    while (*counter == seen && cpu::rdtsc() < deadline)
-        cpu::pause();
+    while (*counter == seen && cpu::rdtsc() < deadline) cpu::pause();
     cpu::disable_interrupts();
     return *counter != seen;
 }
@@ -32,18 +28,23 @@ struct Entry {
     void (*run)();
 };
 constexpr Entry ENTRIES[] = {
-    {"pci", run_pci_list},           {"e1000", run_e1000},
-    {"bench-irq", run_bench_irq},    {"bench-exits", run_bench_exits}, {"load-cpu", run_load_cpu},
-    {"load-irq", run_load_irq},      {"load-attack", run_load_attack},
+    {"pci", run_pci_list},
+    {"e1000", run_e1000},
+    {"bench-irq", run_bench_irq},
+    {"bench-exits", run_bench_exits},
+    {"load-cpu", run_load_cpu},
+    {"load-irq", run_load_irq},
+    {"load-attack", run_load_attack},
     {"attack-pci", run_attack_pci},
-    {"attack-ioapic", run_attack_ioapic}, {"attack-ipi", run_attack_ipi},
-    {"shared-line-rt", run_shared_line_rt}, {"shared-line-gp", run_shared_line_gp},
+    {"attack-ioapic", run_attack_ioapic},
+    {"attack-ipi", run_attack_ipi},
+    {"shared-line-rt", run_shared_line_rt},
+    {"shared-line-gp", run_shared_line_gp},
     {"shared-line-native", run_shared_line_native},
 };
 }  // namespace
 
-bool run(const char* name)
-{
+bool run(const char* name) {
     for (const Entry& e : ENTRIES) {
         if (strcmp(name, e.name) == 0) {
             e.run();

@@ -24,16 +24,14 @@ bool snapshot(natsume_stats& s) { return device_tests::read_stats(s); }
 // lines with a more conservative bucket: none of them is lost.
 constexpr uint64_t PACE_BURST = 14336, PACE_BYTES_PER_SECOND = 3584;
 uint64_t g_pace_tokens = PACE_BURST;
-uint64_t g_pace_last = 0;
+uint64_t g_pace_last   = 0;
 
-void pace_output(uint64_t bytes)
-{
-    const uint64_t khz = boot::context().tsc_khz;
+void pace_output(uint64_t bytes) {
+    const uint64_t khz            = boot::context().tsc_khz;
     const uint64_t ticks_per_byte = khz * 1000 / PACE_BYTES_PER_SECOND + 1;
-    if (g_pace_last == 0)
-        g_pace_last = cpu::rdtsc();
+    if (g_pace_last == 0) g_pace_last = cpu::rdtsc();
     for (;;) {
-        uint64_t now = cpu::rdtsc();
+        uint64_t now    = cpu::rdtsc();
         uint64_t earned = (now - g_pace_last) / ticks_per_byte;
         if (earned) {
             g_pace_tokens = earned >= PACE_BURST - g_pace_tokens ? PACE_BURST : g_pace_tokens + earned;
@@ -58,13 +56,21 @@ struct Group {
 };
 
 constexpr Group GROUPS[] = {
-    {"msr", run_msr},       {"cpu", run_cpu},       {"hypercall", run_hypercall}, {"flood", run_flood},
-    {"lapic", run_lapic},   {"x2apic", run_x2apic}, {"ioapic", run_ioapic},       {"io", run_io},
-    {"page-table", run_page_table}, {"stop-triple", stop_triple}, {"stop-ept", stop_ept}, {"stop-db-loop", stop_db_loop},
+    {"msr", run_msr},
+    {"cpu", run_cpu},
+    {"hypercall", run_hypercall},
+    {"flood", run_flood},
+    {"lapic", run_lapic},
+    {"x2apic", run_x2apic},
+    {"ioapic", run_ioapic},
+    {"io", run_io},
+    {"page-table", run_page_table},
+    {"stop-triple", stop_triple},
+    {"stop-ept", stop_ept},
+    {"stop-db-loop", stop_db_loop},
 };
 
-bool run_group(const char* name, size_t len)
-{
+bool run_group(const char* name, size_t len) {
     for (const Group& g : GROUPS) {
         if (strlen(g.name) == len && strncmp(g.name, name, len) == 0) {
             printf("natsume-guest: hostile: group %s\n", g.name);
@@ -78,23 +84,21 @@ bool run_group(const char* name, size_t len)
 
 }  // namespace
 
-void output_budget_spent()
-{
+void output_budget_spent() {
     g_pace_tokens = 0;
-    g_pace_last = cpu::rdtsc();
+    g_pace_last   = cpu::rdtsc();
 }
 
-Attempt::Attempt(const char* name, const char* group, const char* expect) : name_(name), group_(group), expect_(expect)
-{
+Attempt::Attempt(const char* name, const char* group, const char* expect)
+    : name_(name), group_(group), expect_(expect) {
     delta_.known = snapshot(before_);
 }
 
-Delta Attempt::delta()
-{
+Delta Attempt::delta() {
     natsume_stats after{};
     if (delta_.known && snapshot(after)) {
-        delta_.io = after.refused_io - before_.refused_io;
-        delta_.msr = after.refused_msr - before_.refused_msr;
+        delta_.io    = after.refused_io - before_.refused_io;
+        delta_.msr   = after.refused_msr - before_.refused_msr;
         delta_.other = after.refused_other - before_.refused_other;
         delta_.exits = device_tests::foreign_exits(before_, after);
     } else {
@@ -104,10 +108,8 @@ Delta Attempt::delta()
     return delta_;
 }
 
-void Attempt::report(bool pass, const probe::Fault& f, const char* fmt, ...)
-{
-    if (!measured_)
-        delta();
+void Attempt::report(bool pass, const probe::Fault& f, const char* fmt, ...) {
+    if (!measured_) delta();
     char extra[384] = "";
     if (fmt) {
         extra[0] = ',';
@@ -129,13 +131,11 @@ void Attempt::report(bool pass, const probe::Fault& f, const char* fmt, ...)
 
 bool faulted_with(const probe::Fault& f, int vector) { return f.vector == vector; }
 
-bool counts(const Delta& d, uint64_t io, uint64_t msr, uint64_t other)
-{
+bool counts(const Delta& d, uint64_t io, uint64_t msr, uint64_t other) {
     return d.known && d.io == io && d.msr == msr && d.other == other;
 }
 
-void skipped(const char* name, const char* group, const char* expect, const char* reason)
-{
+void skipped(const char* name, const char* group, const char* expect, const char* reason) {
     char test[64];
     snprintf(test, sizeof test, "hv-%s", name);
     pace_output(strlen(test) + strlen(group) + strlen(expect) + strlen(reason) + 100);
@@ -143,8 +143,7 @@ void skipped(const char* name, const char* group, const char* expect, const char
                     reason);
 }
 
-void run()
-{
+void run() {
     if (!device_tests::in_partition()) {
         // Every vector is judged against the hypervisor's answer; natively the
         // same instructions would reset the machine or reprogram its APIC.
@@ -159,7 +158,7 @@ void run()
     }
     for (const char* p = groups; *p;) {
         const char* end = strchr(p, ',');
-        size_t len = end ? static_cast<size_t>(end - p) : strlen(p);
+        size_t len      = end ? static_cast<size_t>(end - p) : strlen(p);
         if (!run_group(p, len))
             results::report("hostile", false, "\"reason\":\"unknown group '%.*s'\"", static_cast<int>(len), p);
         p += len + (end ? 1 : 0);

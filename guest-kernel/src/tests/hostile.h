@@ -5,8 +5,9 @@
 // only when the expected outcome happened; natively nothing can be judged,
 // so the suite then reports one skipped result and touches nothing.
 #pragma once
-#include <natsume/hypercall.h>
 #include <stdint.h>
+
+#include <natsume/hypercall.h>
 
 #include "tests/probe.h"
 
@@ -26,8 +27,7 @@ public:
     Delta delta();
     // Prints "hv-<name>" with group, expect, fault, the counter deltas and
     // the extra JSON members of fmt (may be nullptr).
-    void report(bool pass, const probe::Fault& f, const char* fmt = nullptr, ...)
-        __attribute__((format(printf, 4, 5)));
+    void report(bool pass, const probe::Fault& f, const char* fmt = nullptr, ...) __attribute__((format(printf, 4, 5)));
 
 private:
     const char* name_;
@@ -54,11 +54,11 @@ void run_msr();
 void run_cpu();
 void run_hypercall();
 void run_flood();
-void run_lapic();    // trapped xAPIC page
+void run_lapic();       // trapped xAPIC page
 void run_page_table();  // a paging structure inside the trapped xAPIC page
-void run_x2apic();   // switch to x2APIC, then LVT and ICR filters through MSRs
+void run_x2apic();      // switch to x2APIC, then LVT and ICR filters through MSRs
 void run_ioapic();
-void run_io();       // legacy ports and PCI configuration space
+void run_io();  // legacy ports and PCI configuration space
 // Ends the boot: a #DB whose delivery raises the next #DB at the same RIP
 // (the CVE-2015-8104 class); the hypervisor must stop this partition.
 void stop_db_loop();

@@ -1,9 +1,9 @@
 // Control registers and instructions: CR0/CR4 bits, VMX instructions,
 // XSETBV and XCR0, INVD/WBINVD, #AC and #DB (intercepted and reflected),
 // hypercalls from ring 3.
-#include <natsume/hypercall.h>
-
 #include <stdio.h>
+
+#include <natsume/hypercall.h>
 
 #include "drivers/x86/cpuid.hpp"
 
@@ -19,15 +19,14 @@ namespace {
 using ull = unsigned long long;
 
 // SDM Vol. 3A 2.5 (control registers).
-constexpr uint64_t CR0_PG = 1ull << 31;
-constexpr uint64_t CR0_CD = 1ull << 30;
-constexpr uint64_t CR0_NW = 1ull << 29;
-constexpr uint64_t CR0_AM = 1ull << 18;
-constexpr uint64_t CR4_VMXE = 1ull << 13;
+constexpr uint64_t CR0_PG      = 1ull << 31;
+constexpr uint64_t CR0_CD      = 1ull << 30;
+constexpr uint64_t CR0_NW      = 1ull << 29;
+constexpr uint64_t CR0_AM      = 1ull << 18;
+constexpr uint64_t CR4_VMXE    = 1ull << 13;
 constexpr uint64_t CR4_OSXSAVE = 1ull << 18;
 
-void cr_refused(const char* name, const char* what, bool cr4, uint64_t v)
-{
+void cr_refused(const char* name, const char* what, bool cr4, uint64_t v) {
     uint64_t before = cr4 ? probe::read_cr4() : probe::read_cr0();
     Attempt a(name, "cpu", "#GP, register unchanged");
     probe::Fault f = cr4 ? probe::write_cr4(v) : probe::write_cr0(v);
@@ -40,8 +39,7 @@ void cr_refused(const char* name, const char* what, bool cr4, uint64_t v)
              ull{before}, ull{after});
 }
 
-void control_registers()
-{
+void control_registers() {
     uint64_t cr4 = probe::read_cr4(), cr0 = probe::read_cr0();
     cr_refused("cr4-vmxe", "CR4.VMXE set", true, cr4 | CR4_VMXE);
     cr_refused("cr4-reserved-31", "reserved CR4 bit 31", true, cr4 | (1ull << 31));
@@ -62,12 +60,11 @@ constexpr VmxVector VMX[] = {
     {"vmx-invept", probe::Vmx::Invept},     {"vmx-invvpid", probe::Vmx::Invvpid},
 };
 
-void vmx_instructions()
-{
+void vmx_instructions() {
     for (const VmxVector& v : VMX) {
         Attempt a(v.name, "cpu", "#UD, refused_other +1");
         probe::Fault f = probe::vmx(v.insn);
-        Delta d = a.delta();
+        Delta d        = a.delta();
         a.report(faulted_with(f, probe::UD) && counts(d, 0, 0, 1), f);
     }
 }
@@ -76,20 +73,18 @@ void vmx_instructions()
 
 constexpr const char* XSAVE_GROUP = "cpu";
 
-void xsetbv_vector(const char* name, const char* expect, uint32_t index, uint64_t v, bool accepted)
-{
+void xsetbv_vector(const char* name, const char* expect, uint32_t index, uint64_t v, bool accepted) {
     Attempt a(name, XSAVE_GROUP, expect);
     probe::Fault f = probe::xsetbv(index, v);
     a.delta();
-    uint64_t now = 0;
+    uint64_t now    = 0;
     probe::Fault rf = probe::xgetbv(0, now);
-    bool pass = accepted ? f.none() && rf.none() && now == v : faulted_with(f, probe::GP);
+    bool pass       = accepted ? f.none() && rf.none() && now == v : faulted_with(f, probe::GP);
     a.report(pass, f, "\"xcr\":%u,\"wrote\":\"0x%llx\",\"xcr0\":\"0x%llx\"", index, ull{v}, ull{now});
 }
 
-void xsave()
-{
-    const char* names[] = {"xsetbv-no-osxsave", "xsetbv-x87",       "xsetbv-x87-sse",    "xsetbv-zero",
+void xsave() {
+    const char* names[] = {"xsetbv-no-osxsave", "xsetbv-x87",        "xsetbv-x87-sse",      "xsetbv-zero",
                            "xsetbv-sse-only",   "xsetbv-avx-no-sse", "xsetbv-unlisted-bit", "xsetbv-xcr1"};
     if (!drivers::cpuid::has_ecx1(drivers::cpuid::ecx1::XSAVE)) {
         for (const char* n : names)
@@ -102,14 +97,13 @@ void xsave()
         probe::Fault f = probe::xsetbv(0, 1);
         a.report(faulted_with(f, probe::UD), f, "\"cr4\":\"0x%llx\"", ull{cr4});
     }
-    probe::Fault osx = probe::write_cr4(cr4 | CR4_OSXSAVE);
-    bool on = osx.none() && (probe::read_cr4() & CR4_OSXSAVE);
+    probe::Fault osx   = probe::write_cr4(cr4 | CR4_OSXSAVE);
+    bool on            = osx.none() && (probe::read_cr4() & CR4_OSXSAVE);
     cpu::CpuidResult d = cpu::cpuid(drivers::cpuid::leaf::XSAVE, 0);
     uint64_t supported = (uint64_t{d.edx} << 32) | d.eax;
-    uint64_t unlisted = 0;
+    uint64_t unlisted  = 0;
     for (unsigned b = 2; b < 63 && !unlisted; ++b)
-        if (!(supported & (1ull << b)))
-            unlisted = 1ull << b;
+        if (!(supported & (1ull << b))) unlisted = 1ull << b;
     if (!on) {
         for (unsigned i = 1; i < 8; ++i) {
             Attempt a(names[i], XSAVE_GROUP, "needs CR4.OSXSAVE");
@@ -131,8 +125,7 @@ void xsave()
 
 // --- cache instructions -----------------------------------------------------------
 
-void caches()
-{
+void caches() {
     {
         Attempt a("invd", "cpu", "executes (as WBINVD), the guest continues");
         probe::Fault f = probe::invd();
@@ -148,20 +141,18 @@ void caches()
 // --- #DB, #AC, ring 3 ---------------------------------------------------------------
 
 volatile uint64_t g_db_hits = 0;
-volatile uint64_t g_db_rip = 0;
+volatile uint64_t g_db_rip  = 0;
 
-void on_db(idt::InterruptFrame& f)
-{
+void on_db(idt::InterruptFrame& f) {
     g_db_hits = g_db_hits + 1;
-    g_db_rip = f.rip;
+    g_db_rip  = f.rip;
     f.rflags &= ~(1ull << 8);  // TF off: exactly one step
 }
 
-void single_step()
-{
+void single_step() {
     Attempt a("db-single-step", "cpu", "the guest's #DB handler runs once (intercepted and reflected)");
     idt::set_handler(probe::DB, on_db);
-    g_db_hits = 0;
+    g_db_hits           = 0;
     uint64_t expect_rip = 0;
     asm volatile(
         "pushfq\n"
@@ -174,15 +165,14 @@ void single_step()
         :
         : "memory", "cc");
     probe::install();  // the probe handler back on #DB
-    a.report(g_db_hits == 1 && g_db_rip == expect_rip, probe::Fault{},
-             "\"hits\":%llu,\"rip_ok\":%s", ull{g_db_hits}, g_db_rip == expect_rip ? "true" : "false");
+    a.report(g_db_hits == 1 && g_db_rip == expect_rip, probe::Fault{}, "\"hits\":%llu,\"rip_ok\":%s", ull{g_db_hits},
+             g_db_rip == expect_rip ? "true" : "false");
 }
 
 alignas(16) volatile uint8_t g_misaligned[16];
 
 // Ring 3: a 4-byte load from an odd address.
-uint64_t user_misaligned_load(uint64_t addr)
-{
+uint64_t user_misaligned_load(uint64_t addr) {
     uint32_t v;
     asm volatile("movl (%1), %0" : "=r"(v) : "r"(addr) : "memory");
     return v;
@@ -191,8 +181,7 @@ uint64_t user_misaligned_load(uint64_t addr)
 const char g_user_msg[] = "natsume-guest: hostile: this console write came from ring 3\n";
 
 // Ring 3: a console-write hypercall; returns RAX.
-uint64_t user_vmcall(uint64_t)
-{
+uint64_t user_vmcall(uint64_t) {
     uint64_t rax = NATSUME_HC_CONSOLE_WRITE;
     asm volatile("vmcall"
                  : "+a"(rax)
@@ -203,8 +192,7 @@ uint64_t user_vmcall(uint64_t)
 
 uint64_t user_nothing(uint64_t v) { return v + 1; }
 
-void user_mode()
-{
+void user_mode() {
     if (!usermode::setup()) {
         Attempt a("user-trampoline", "cpu", "ring 3 reachable");
         a.report(false, probe::Fault{}, "\"reason\":\"page tables\"");
@@ -219,30 +207,29 @@ void user_mode()
     {
         Attempt a("hc-user-mode", "cpu", "VMCALL at CPL 3 returns EPERM, refused_other +1");
         usermode::Outcome o = usermode::run(user_vmcall, 0);
-        Delta d = a.delta();
-        auto ret = static_cast<int64_t>(o.value);
+        Delta d             = a.delta();
+        auto ret            = static_cast<int64_t>(o.value);
         a.report(o.fault < 0 && ret == NATSUME_EPERM && counts(d, 0, 0, 1), probe::Fault{o.fault, o.error},
                  "\"ret\":%lld,\"cs\":\"0x%llx\"", static_cast<long long>(ret), ull{o.cs});
     }
     {
         Attempt a("ac-user-misaligned", "cpu",
                   "with CR0.AM and RFLAGS.AC a misaligned ring-3 load raises the guest's #AC once");
-        uint64_t cr0 = probe::read_cr0();
+        uint64_t cr0    = probe::read_cr0();
         probe::Fault am = probe::write_cr0(cr0 | CR0_AM);
-        bool am_on = am.none() && (probe::read_cr0() & CR0_AM);
+        bool am_on      = am.none() && (probe::read_cr0() & CR0_AM);
         usermode::Outcome o =
             usermode::run(user_misaligned_load, reinterpret_cast<uintptr_t>(&g_misaligned[1]), usermode::RFLAGS_AC);
         (void)probe::write_cr0(cr0);
-        a.report(am_on && o.fault == probe::AC, probe::Fault{o.fault, o.error},
-                 "\"cr0_am\":%s,\"error\":%llu", am_on ? "true" : "false", ull{o.error});
+        a.report(am_on && o.fault == probe::AC, probe::Fault{o.fault, o.error}, "\"cr0_am\":%s,\"error\":%llu",
+                 am_on ? "true" : "false", ull{o.error});
     }
 }
 
 volatile uint64_t g_db_loop_hits = 0;
 // Leaves RF clear: IRET returns to the breakpointed instruction, which
 // faults again before it executes.
-void on_db_loop(idt::InterruptFrame& f)
-{
+void on_db_loop(idt::InterruptFrame& f) {
     g_db_loop_hits = g_db_loop_hits + 1;
     f.rflags &= ~(1ull << 16);
     // Rewriting DR7 changes nothing on hardware; Bochs re-checks code
@@ -256,8 +243,7 @@ void on_db_loop(idt::InterruptFrame& f)
 // makes no progress, each #DB an intercepted exit (the CVE-2015-8104 class
 // of #DB loop, here without the help of a delivery fault). The hypervisor
 // must notice and stop the partition rather than reflect forever.
-void stop_db_loop()
-{
+void stop_db_loop() {
     printf("natsume-guest: #DB loop: instruction breakpoint with a handler that never sets RF\n");
     fflush(stdout);
     console::drain();
@@ -275,8 +261,7 @@ void stop_db_loop()
              ull{g_db_loop_hits});
 }
 
-void run_cpu()
-{
+void run_cpu() {
     control_registers();
     caches();
     single_step();

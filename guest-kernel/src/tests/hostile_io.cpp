@@ -18,7 +18,7 @@ namespace {
 
 using ull = unsigned long long;
 
-constexpr unsigned FOREIGN_PIN = 9;  // rt0's e1000 line in the hostile-io partition file
+constexpr unsigned FOREIGN_PIN = 9;       // rt0's e1000 line in the hostile-io partition file
 constexpr uint16_t FOREIGN_BDF = 0x0010;  // 00:02.0, rt0's e1000
 
 // IOAPIC redirection entry delivery modes 10:8 (82093AA data sheet 3.2.4).
@@ -26,11 +26,10 @@ struct Mode {
     const char* name;
     uint64_t bits;
 };
-constexpr uint64_t mode(unsigned m) { return uint64_t{m} << ioapic::DELIVERY_SHIFT; }   // 82093AA 3.2.4
+constexpr uint64_t mode(unsigned m) { return uint64_t{m} << ioapic::DELIVERY_SHIFT; }  // 82093AA 3.2.4
 constexpr Mode MODES[] = {{"smi", mode(2)}, {"nmi", mode(4)}, {"init", mode(5)}, {"extint", mode(7)}};
 
-bool own_pin(unsigned& pin)
-{
+bool own_pin(unsigned& pin) {
     const boot::Context& c = boot::context();
     for (uint32_t i = 0; i < c.device_count; ++i) {
         if (c.devices[i].gsi < 24) {
@@ -41,46 +40,42 @@ bool own_pin(unsigned& pin)
     return false;
 }
 
-void entry_vector(const char* name, const char* expect, unsigned pin, uint64_t value, bool accepted)
-{
+void entry_vector(const char* name, const char* expect, unsigned pin, uint64_t value, bool accepted) {
     Attempt a(name, "ioapic", expect);
     uint64_t before = ioapic::read_entry(pin);
     ioapic::write_entry(pin, value);
-    Delta d = a.delta();
-    uint64_t after = ioapic::read_entry(pin);
+    Delta d                     = a.delta();
+    uint64_t after              = ioapic::read_entry(pin);
     constexpr uint64_t WRITABLE = ~(ioapic::DELIVERY_STATUS | ioapic::REMOTE_IRR);
     // One entry write is several IOREGSEL/IOWIN accesses: at least one refusal.
     // Refused: the entry never becomes deliverable. write_entry masks first,
     // so the guest's view may keep the masked halves it wrote; it must stay masked.
     bool stays_off = after == before || (after & ioapic::MASKED);
-    bool pass = accepted ? (after & WRITABLE) == (value & WRITABLE) && counts(d, 0, 0, 0)
-                         : stays_off && d.known && d.other >= 1 && d.io == 0 && d.msr == 0;
-    if (after != before)
-        ioapic::write_entry(pin, before);
+    bool pass      = accepted ? (after & WRITABLE) == (value & WRITABLE) && counts(d, 0, 0, 0)
+                              : stays_off && d.known && d.other >= 1 && d.io == 0 && d.msr == 0;
+    if (after != before) ioapic::write_entry(pin, before);
     a.report(pass, probe::Fault{}, "\"pin\":%u,\"wrote\":\"0x%llx\",\"before\":\"0x%llx\",\"after\":\"0x%llx\"", pin,
              ull{value}, ull{before}, ull{after});
 }
 
-void ioapic_string(uintptr_t b)
-{
+void ioapic_string(uintptr_t b) {
     Attempt a("ioapic-rep-movsl", "ioapic", "#GP + refusal, or ignored; never a stop (string store into the page)");
     static const uint32_t src[5] = {0x10 + 2 * FOREIGN_PIN, 0, 0, 0, 0x46};
-    probe::Fault f = probe::rep_movsl(b, src, 5);  // IOREGSEL = pin 9 low, 3 pads, IOWIN
-    Delta d = a.delta();
-    uint64_t entry = ioapic::read_entry(FOREIGN_PIN);
-    bool pass = (faulted_with(f, probe::GP) ? d.other >= 1 : f.none()) && (entry & ioapic::MASKED);
+    probe::Fault f               = probe::rep_movsl(b, src, 5);  // IOREGSEL = pin 9 low, 3 pads, IOWIN
+    Delta d                      = a.delta();
+    uint64_t entry               = ioapic::read_entry(FOREIGN_PIN);
+    bool pass                    = (faulted_with(f, probe::GP) ? d.other >= 1 : f.none()) && (entry & ioapic::MASKED);
     a.report(pass, f, "\"pin9\":\"0x%llx\"", ull{entry});
 }
 
-void ioapic_vectors()
-{
+void ioapic_vectors() {
     unsigned pin = 0;
     if (!own_pin(pin) || ioapic::init() != ioapic::Status::Ok) {
         Attempt a("ioapic-setup", "ioapic", "an own device pin and a trapped IOAPIC page");
         a.report(false, probe::Fault{}, "\"reason\":\"no own INTx pin or no IOAPIC page\"");
         return;
     }
-    const uint64_t dest = uint64_t{lapic::id()} << ioapic::DEST_SHIFT;
+    const uint64_t dest       = uint64_t{lapic::id()} << ioapic::DEST_SHIFT;
     const uint64_t base_entry = dest | ioapic::LEVEL | ioapic::ACTIVE_LOW | 0x46;
     entry_vector("ioapic-foreign-pin", "refused_other >= 1, entry unchanged", FOREIGN_PIN, base_entry, false);
     char name[64];
@@ -89,10 +84,13 @@ void ioapic_vectors()
         // guest's view (the physical entry is always fixed, physical, to
         // this core); unmasking it with such a mode is the write refused.
         snprintf(name, sizeof name, "ioapic-own-pin-%s", m.name);
-        entry_vector(name, "unmasking refused: refused_other >= 1, the entry stays masked", pin, base_entry | m.bits, false);
+        entry_vector(name, "unmasking refused: refused_other >= 1, the entry stays masked", pin, base_entry | m.bits,
+                     false);
     }
-    entry_vector("ioapic-own-pin-logical", "accepted into the guest's view (masked); the physical entry stays "
-                 "physical to this core", pin, base_entry | ioapic::DEST_LOGICAL | ioapic::MASKED, true);
+    entry_vector("ioapic-own-pin-logical",
+                 "accepted into the guest's view (masked); the physical entry stays "
+                 "physical to this core",
+                 pin, base_entry | ioapic::DEST_LOGICAL | ioapic::MASKED, true);
     entry_vector("ioapic-own-pin-fixed", "accepted (fixed, masked): reads back as written", pin,
                  base_entry | ioapic::MASKED, true);
 
@@ -105,7 +103,7 @@ void ioapic_vectors()
     for (const Eoi& e : eois) {
         Attempt a(e.name, "ioapic", "ignored and logged: refused_other +1, no fault");
         probe::Fault f = probe::store(b + 0x40, 4, e.vector);
-        Delta d = a.delta();
+        Delta d        = a.delta();
         a.report(f.none() && counts(d, 0, 0, 1), f, "\"vector\":\"0x%x\"", e.vector);
     }
     struct Access {
@@ -115,16 +113,16 @@ void ioapic_vectors()
         bool store;
     };
     const Access accesses[] = {
-        {"ioapic-byte-store", 0x00, 1, true},   {"ioapic-byte-load", 0x10, 1, false},
-        {"ioapic-qword-store", 0x10, 8, true},  {"ioapic-qword-load", 0x00, 8, false},
+        {"ioapic-byte-store", 0x00, 1, true},      {"ioapic-byte-load", 0x10, 1, false},
+        {"ioapic-qword-store", 0x10, 8, true},     {"ioapic-qword-load", 0x00, 8, false},
         {"ioapic-unaligned-store", 0x02, 4, true}, {"ioapic-unaligned-load", 0x13, 4, false},
     };
     for (const Access& x : accesses) {
         Attempt a(x.name, "ioapic", "#GP + refusal, or ignored; never a stop");
-        uint64_t v = 0;
+        uint64_t v     = 0;
         probe::Fault f = x.store ? probe::store(b + x.off, x.size, 0) : probe::load(b + x.off, x.size, v);
-        Delta d = a.delta();
-        bool pass = faulted_with(f, probe::GP) ? d.known && d.other >= 1 : f.none();
+        Delta d        = a.delta();
+        bool pass      = faulted_with(f, probe::GP) ? d.known && d.other >= 1 : f.none();
         a.report(pass, f, "\"offset\":\"0x%llx\",\"size\":%u,\"store\":%s,\"value\":\"0x%llx\"", ull{x.off}, x.size,
                  x.store ? "true" : "false", ull{v});
     }
@@ -133,25 +131,22 @@ void ioapic_vectors()
 
 // --- ports --------------------------------------------------------------------------
 
-void port_write(const char* name, const char* expect, uint16_t port, uint32_t v)
-{
+void port_write(const char* name, const char* expect, uint16_t port, uint32_t v) {
     Attempt a(name, "io", expect);
     probe::Fault f = probe::out(port, 1, v);
-    Delta d = a.delta();
+    Delta d        = a.delta();
     a.report(f.none() && counts(d, 1, 0, 0), f, "\"port\":\"0x%x\",\"wrote\":\"0x%x\"", port, v);
 }
 
-void port_read(const char* name, uint16_t port)
-{
+void port_read(const char* name, uint16_t port) {
     Attempt a(name, "io", "reads 0xff, refused_io +1");
-    uint32_t v = 0;
+    uint32_t v     = 0;
     probe::Fault f = probe::in(port, 1, v);
-    Delta d = a.delta();
+    Delta d        = a.delta();
     a.report(f.none() && v == 0xff && counts(d, 1, 0, 0), f, "\"port\":\"0x%x\",\"value\":\"0x%x\"", port, v);
 }
 
-void ports()
-{
+void ports() {
     port_write("io-cf9-reset", "refused_io +1, the machine keeps running", 0xcf9, 0x6);
     port_write("io-kbc-reset", "refused_io +1, the machine keeps running", 0x64, 0xfe);
     port_write("io-port92-fast-reset", "refused_io +1, the machine keeps running", 0x92, 0x1);
@@ -167,13 +162,11 @@ void ports()
         uint32_t v;
     };
     const W writes[] = {
-        {"io-pic-unmask-master", 0x21, 0x00}, {"io-pic-unmask-slave", 0xa1, 0x00},
-        {"io-pic-icw1", 0x20, 0x11},          {"io-pit-mode", 0x43, 0x34},
-        {"io-pit-count", 0x40, 0x01},         {"io-rtc-select-b", 0x70, 0x0b},
+        {"io-pic-unmask-master", 0x21, 0x00}, {"io-pic-unmask-slave", 0xa1, 0x00}, {"io-pic-icw1", 0x20, 0x11},
+        {"io-pit-mode", 0x43, 0x34},          {"io-pit-count", 0x40, 0x01},        {"io-rtc-select-b", 0x70, 0x0b},
         {"io-rtc-periodic", 0x71, 0x40},
     };
-    for (const W& w : writes)
-        port_write(w.name, "dropped, refused_io +1", w.port, w.v);
+    for (const W& w : writes) port_write(w.name, "dropped, refused_io +1", w.port, w.v);
     {
         // all_ones is reported, not required: the contract asks only that the
         // string read is refused without stopping the partition.
@@ -181,10 +174,9 @@ void ports()
         uint8_t buf[16];
         memset(buf, 0, sizeof buf);
         probe::Fault f = probe::rep_insb(0x21, buf, sizeof buf);
-        Delta d = a.delta();
-        bool ones = true;
-        for (uint8_t c : buf)
-            ones = ones && c == 0xff;
+        Delta d        = a.delta();
+        bool ones      = true;
+        for (uint8_t c : buf) ones = ones && c == 0xff;
         a.report(f.none() && d.known && d.io >= 1 && d.msr == 0 && d.other == 0, f, "\"all_ones\":%s",
                  ones ? "true" : "false");
     }
@@ -192,23 +184,20 @@ void ports()
 
 // --- PCI ----------------------------------------------------------------------------
 
-bool own_bdf(uint16_t& bdf)
-{
+bool own_bdf(uint16_t& bdf) {
     const boot::Context& c = boot::context();
-    if (c.device_count == 0)
-        return false;
+    if (c.device_count == 0) return false;
     bdf = c.devices[0].bdf;
     return true;
 }
 
-void pci_vectors()
-{
+void pci_vectors() {
     {
         Attempt a("pci-foreign-read", "io", "config space of rt0's device reads all-ones");
-        uint32_t id = pci::read32(FOREIGN_BDF, 0);
+        uint32_t id  = pci::read32(FOREIGN_BDF, 0);
         uint32_t cmd = pci::read32(FOREIGN_BDF, 4);
-        a.report(id == 0xffffffffu && cmd == 0xffffffffu, probe::Fault{}, "\"bdf\":\"00:02.0\",\"id\":\"0x%x\",\"cmd\":\"0x%x\"",
-                 id, cmd);
+        a.report(id == 0xffffffffu && cmd == 0xffffffffu, probe::Fault{},
+                 "\"bdf\":\"00:02.0\",\"id\":\"0x%x\",\"cmd\":\"0x%x\"", id, cmd);
     }
     {
         Attempt a("pci-foreign-byte-read", "io", "a byte read of rt0's config space (port 0xCFD) is all-ones");
@@ -224,23 +213,22 @@ void pci_vectors()
     {
         Attempt a("pci-bar-move", "io", "refused: BAR0 of the own device reads back unchanged");
         uint32_t before = pci::read32(bdf, 0x10);
-        uint32_t moved = before ^ 0x00100000u;  // 1 MiB away, alignment kept
+        uint32_t moved  = before ^ 0x00100000u;  // 1 MiB away, alignment kept
         pci::write32(bdf, 0x10, moved);
-        Delta d = a.delta();
+        Delta d        = a.delta();
         uint32_t after = pci::read32(bdf, 0x10);
-        if (after != before)
-            pci::write32(bdf, 0x10, before);
-        a.report(after == before, probe::Fault{}, "\"before\":\"0x%x\",\"wrote\":\"0x%x\",\"after\":\"0x%x\",\"refused\":%llu",
-                 before, moved, after, ull{d.refused()});
+        if (after != before) pci::write32(bdf, 0x10, before);
+        a.report(after == before, probe::Fault{},
+                 "\"before\":\"0x%x\",\"wrote\":\"0x%x\",\"after\":\"0x%x\",\"refused\":%llu", before, moved, after,
+                 ull{d.refused()});
     }
     {
         Attempt a("pci-bus-master-no-dma", "io", "refused: bus master stays off on a device with dma = false");
         uint16_t before = pci::read16(bdf, 4);
         pci::write16(bdf, 4, static_cast<uint16_t>(before | 0x4));
-        Delta d = a.delta();
+        Delta d        = a.delta();
         uint16_t after = pci::read16(bdf, 4);
-        if (after & 0x4)
-            pci::write16(bdf, 4, before);
+        if (after & 0x4) pci::write16(bdf, 4, before);
         a.report(!(after & 0x4), probe::Fault{}, "\"before\":\"0x%x\",\"after\":\"0x%x\",\"refused\":%llu", before,
                  after, ull{d.refused()});
     }
@@ -250,8 +238,7 @@ void pci_vectors()
 
 void run_ioapic() { ioapic_vectors(); }
 
-void run_io()
-{
+void run_io() {
     ports();
     pci_vectors();
 }

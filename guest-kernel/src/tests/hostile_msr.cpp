@@ -17,27 +17,25 @@ using ull = unsigned long long;
 // IA32_APIC_BASE and its bits: drivers/x86/msr.hpp. Bit 9 is reserved
 // (SDM Vol. 3A, "Local APIC Status and Location").
 constexpr uint32_t APIC_BASE = natsume::drivers::msr::IA32_APIC_BASE;
-constexpr uint64_t BSP = natsume::drivers::msr::apic_base::BSP;
+constexpr uint64_t BSP       = natsume::drivers::msr::apic_base::BSP;
 constexpr uint64_t RESERVED9 = 1ull << 9;
-constexpr uint64_t X2APIC = natsume::drivers::msr::apic_base::X2APIC_ENABLE;
-constexpr uint64_t ENABLE = natsume::drivers::msr::apic_base::GLOBAL_ENABLE;
+constexpr uint64_t X2APIC    = natsume::drivers::msr::apic_base::X2APIC_ENABLE;
+constexpr uint64_t ENABLE    = natsume::drivers::msr::apic_base::GLOBAL_ENABLE;
 
 // WRMSR IA32_APIC_BASE with `v`: #GP, one MSR refusal, value unchanged.
-void apic_base_refused(const char* name, const char* what, uint64_t v)
-{
+void apic_base_refused(const char* name, const char* what, uint64_t v) {
     uint64_t before = cpu::rdmsr(APIC_BASE);
     Attempt a(name, "msr", "#GP, refused_msr +1, IA32_APIC_BASE unchanged");
-    probe::Fault f = probe::wrmsr(APIC_BASE, v);
-    Delta d = a.delta();
-    uint64_t after = 0;
+    probe::Fault f  = probe::wrmsr(APIC_BASE, v);
+    Delta d         = a.delta();
+    uint64_t after  = 0;
     probe::Fault rf = probe::rdmsr(APIC_BASE, after);
     a.report(faulted_with(f, probe::GP) && counts(d, 0, 1, 0) && rf.none() && after == before, f,
              "\"attack\":\"%s\",\"wrote\":\"0x%llx\",\"before\":\"0x%llx\",\"after\":\"0x%llx\"", what, ull{v},
              ull{before}, ull{after});
 }
 
-void apic_base()
-{
+void apic_base() {
     uint64_t base = 0;
     {
         Attempt a("msr-apic-base-read", "msr", "RDMSR works and returns the enabled xAPIC base");
@@ -61,30 +59,29 @@ void apic_base()
 }
 
 // x2APIC MSRs while the local APIC is in xAPIC mode.
-void x2apic_in_xapic()
-{
+void x2apic_in_xapic() {
     {
         Attempt a("msr-x2apic-icr-in-xapic", "msr", "#GP, refused_msr +1 (the issue 7 Skylake panic)");
         // A fixed IPI to APIC ID 1 (rt0): must never reach the hardware.
         probe::Fault f = probe::wrmsr(0x830, (uint64_t{1} << 32) | 0x43);
-        Delta d = a.delta();
+        Delta d        = a.delta();
         a.report(faulted_with(f, probe::GP) && counts(d, 0, 1, 0), f, "\"msr\":\"0x830\"");
     }
     const uint32_t reads[] = {0x802, 0x808, 0x80f, 0x830};
-    const char* names[] = {"msr-x2apic-read-id", "msr-x2apic-read-tpr", "msr-x2apic-read-svr",
-                           "msr-x2apic-read-icr"};
+    const char* names[] = {"msr-x2apic-read-id", "msr-x2apic-read-tpr", "msr-x2apic-read-svr", "msr-x2apic-read-icr"};
     for (unsigned i = 0; i < 4; ++i) {
         // The hypervisor passes x2APIC reads through (no exit): the CPU
         // raises the #GP. Bochs with its default ignore_bad_msrs=1 instead
         // reads an MSR it does not implement as 0, which reaches nothing
         // either; accepted, and flagged in the result.
         Attempt a(names[i], "msr", "#GP (xAPIC mode: no x2APIC MSRs); under Bochs ignore_bad_msrs: reads 0, no exit");
-        uint64_t v = 0;
-        probe::Fault f = probe::rdmsr(reads[i], v);
-        Delta d = a.delta();
+        uint64_t v      = 0;
+        probe::Fault f  = probe::rdmsr(reads[i], v);
+        Delta d         = a.delta();
         bool bochs_zero = f.none() && v == 0 && counts(d, 0, 0, 0) && d.exits == 0;
-        a.report(faulted_with(f, probe::GP) || bochs_zero, f, "\"msr\":\"0x%x\",\"value\":\"0x%llx\",\"read_as_zero\":%s",
-                 reads[i], ull{v}, bochs_zero ? "true" : "false");
+        a.report(faulted_with(f, probe::GP) || bochs_zero, f,
+                 "\"msr\":\"0x%x\",\"value\":\"0x%llx\",\"read_as_zero\":%s", reads[i], ull{v},
+                 bochs_zero ? "true" : "false");
     }
 }
 
@@ -98,7 +95,7 @@ struct Msr {
 // Each access: #GP injected and one MSR refusal.
 constexpr Msr DENIED[] = {
     {"tsc", 0x10, true, true, 0},
-    {"debugctl", 0x1d9, true, true, 0x3},   // LBR | BTF
+    {"debugctl", 0x1d9, true, true, 0x3},  // LBR | BTF
     {"misc-enable", 0x1a0, true, true, 0},
     {"feature-control", 0x3a, true, true, 0x5},  // lock | VMX outside SMX
     {"spec-ctrl", 0x48, true, true, 0x1},
@@ -120,27 +117,25 @@ constexpr Msr DENIED[] = {
     {"num-0xffffffff", 0xffffffff, true, true, 0},
 };
 
-void denied()
-{
+void denied() {
     char name[64];
     for (const Msr& m : DENIED) {
         uint64_t v = m.value;
         if (m.read) {
             snprintf(name, sizeof name, "msr-%s-read", m.name);
             Attempt a(name, "msr", "#GP, refused_msr +1");
-            uint64_t got = 0;
+            uint64_t got   = 0;
             probe::Fault f = probe::rdmsr(m.number, got);
-            Delta d = a.delta();
+            Delta d        = a.delta();
             a.report(faulted_with(f, probe::GP) && counts(d, 0, 1, 0), f, "\"msr\":\"0x%x\",\"value\":\"0x%llx\"",
                      m.number, ull{got});
-            if (f.none())
-                v = got;  // write back what was read: the write alone is the attack
+            if (f.none()) v = got;  // write back what was read: the write alone is the attack
         }
         if (m.write) {
             snprintf(name, sizeof name, "msr-%s-write", m.name);
             Attempt a(name, "msr", "#GP, refused_msr +1");
             probe::Fault f = probe::wrmsr(m.number, v);
-            Delta d = a.delta();
+            Delta d        = a.delta();
             a.report(faulted_with(f, probe::GP) && counts(d, 0, 1, 0), f, "\"msr\":\"0x%x\",\"wrote\":\"0x%llx\"",
                      m.number, ull{v});
         }
@@ -150,8 +145,7 @@ void denied()
 // MSRs that are the guest's own (passed through or switched by the VMCS):
 // the architecture's own checks must still hold, raised by the processor or
 // the hypervisor, and the value must not change.
-void architectural()
-{
+void architectural() {
     struct Bad {
         const char* name;
         uint32_t msr;
@@ -166,13 +160,12 @@ void architectural()
     };
     for (const Bad& b : bad) {
         uint64_t before = cpu::rdmsr(b.msr);
-        uint64_t v = b.clear ? before & ~b.flip : (b.msr == PAT ? (before & ~0x7ull) | b.flip : before | b.flip);
+        uint64_t v      = b.clear ? before & ~b.flip : (b.msr == PAT ? (before & ~0x7ull) | b.flip : before | b.flip);
         Attempt a(b.name, "msr", "#GP (architectural), value unchanged");
         probe::Fault f = probe::wrmsr(b.msr, v);
         a.delta();
         uint64_t after = cpu::rdmsr(b.msr);
-        if (after != before)
-            (void)probe::wrmsr(b.msr, before);
+        if (after != before) (void)probe::wrmsr(b.msr, before);
         a.report(faulted_with(f, probe::GP) && after == before, f,
                  "\"msr\":\"0x%x\",\"wrote\":\"0x%llx\",\"before\":\"0x%llx\",\"after\":\"0x%llx\"", b.msr, ull{v},
                  ull{before}, ull{after});
@@ -181,8 +174,7 @@ void architectural()
 
 }  // namespace
 
-void run_msr()
-{
+void run_msr() {
     apic_base();
     x2apic_in_xapic();
     denied();

@@ -16,17 +16,15 @@ namespace natsume::guest::device_tests {
 namespace {
 
 constexpr uint64_t REPLY_TIMEOUT_US = 2000000;
-constexpr uint16_t ECHO_ID = 0x4e53;
-constexpr size_t ECHO_PAYLOAD = 32;
-constexpr net::Ip4 DEFAULT_IP = {{192, 168, 10, 15}};
-constexpr net::Ip4 DEFAULT_PEER = {{192, 168, 10, 1}};
+constexpr uint16_t ECHO_ID          = 0x4e53;
+constexpr size_t ECHO_PAYLOAD       = 32;
+constexpr net::Ip4 DEFAULT_IP       = {{192, 168, 10, 15}};
+constexpr net::Ip4 DEFAULT_PEER     = {{192, 168, 10, 1}};
 
-net::Ip4 ip_arg(const char* key, net::Ip4 fallback)
-{
+net::Ip4 ip_arg(const char* key, net::Ip4 fallback) {
     char buf[20];
     net::Ip4 ip;
-    if (cmdline::get(boot::context().cmdline, key, buf, sizeof buf) && net::parse_ip4(buf, ip))
-        return ip;
+    if (cmdline::get(boot::context().cmdline, key, buf, sizeof buf) && net::parse_ip4(buf, ip)) return ip;
     return fallback;
 }
 
@@ -39,10 +37,9 @@ struct Frame {
 // interrupts on throughout (the handler touches only ICR, never the ring):
 // a short sti/cli window would sit inside sti's interrupt shadow.
 template <typename Match>
-bool wait_frame(Frame& f, Match match)
-{
+bool wait_frame(Frame& f, Match match) {
     uint64_t end = cpu::rdtsc() + ticks_for_us(REPLY_TIMEOUT_US);
-    bool found = false;
+    bool found   = false;
     cpu::enable_interrupts();
     while (!found && cpu::rdtsc() < end) {
         f.len = e1000::receive(f.data, sizeof f.data);
@@ -55,14 +52,12 @@ bool wait_frame(Frame& f, Match match)
     return found;
 }
 
-void mac_str(const uint8_t* m, char* out)
-{
+void mac_str(const uint8_t* m, char* out) {
     snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
-bool report_init()
-{
-    e1000::Status s = e1000::init();
+bool report_init() {
+    e1000::Status s      = e1000::init();
     const e1000::Info& i = e1000::info();
     char mac[18];
     mac_str(i.mac, mac);
@@ -77,13 +72,13 @@ bool report_init()
     return ok;
 }
 
-bool arp(const net::Mac& me, net::Ip4 ip, net::Ip4 peer, net::Mac& peer_mac)
-{
+bool arp(const net::Mac& me, net::Ip4 ip, net::Ip4 peer, net::Mac& peer_mac) {
     uint8_t out[net::MIN_FRAME];
-    size_t n = net::build_arp_request(out, sizeof out, me, ip, peer);
+    size_t n  = net::build_arp_request(out, sizeof out, me, ip, peer);
     bool sent = e1000::send(out, n);
     Frame f;
-    bool got = sent && wait_frame(f, [&](const Frame& fr) { return net::is_arp_reply_from(fr.data, fr.len, peer, peer_mac); });
+    bool got =
+        sent && wait_frame(f, [&](const Frame& fr) { return net::is_arp_reply_from(fr.data, fr.len, peer, peer_mac); });
     char mac[18];
     mac_str(peer_mac.b, mac);
     results::report("e1000-arp", got, "\"sent\":%s,\"peer\":\"%u.%u.%u.%u\",\"peer_mac\":\"%s\"",
@@ -91,14 +86,13 @@ bool arp(const net::Mac& me, net::Ip4 ip, net::Ip4 peer, net::Mac& peer_mac)
     return got;
 }
 
-void ping(const net::Mac& me, const net::Mac& peer_mac, net::Ip4 ip, net::Ip4 peer)
-{
+void ping(const net::Mac& me, const net::Mac& peer_mac, net::Ip4 ip, net::Ip4 peer) {
     uint8_t out[128];
-    size_t n = net::build_icmp_echo(out, sizeof out, me, peer_mac, ip, peer, ECHO_ID, 1, ECHO_PAYLOAD);
+    size_t n    = net::build_icmp_echo(out, sizeof out, me, peer_mac, ip, peer, ECHO_ID, 1, ECHO_PAYLOAD);
     uint64_t t0 = cpu::rdtsc();
-    bool sent = e1000::send(out, n);
+    bool sent   = e1000::send(out, n);
     Frame f;
-    bool got = sent && wait_frame(f, [&](const Frame& fr) {
+    bool got     = sent && wait_frame(f, [&](const Frame& fr) {
                    return net::is_icmp_echo_reply(fr.data, fr.len, peer, ECHO_ID, 1);
                });
     uint64_t rtt = cpu::rdtsc() - t0;
@@ -108,17 +102,14 @@ void ping(const net::Mac& me, const net::Mac& peer_mac, net::Ip4 ip, net::Ip4 pe
 
 }  // namespace
 
-void run_pci_list()
-{
+void run_pci_list() {
     unsigned n = pci::print_all();
     results::report("pci-enumerate", n > 0, "\"functions\":%u", n);
 }
 
-void run_e1000()
-{
+void run_e1000() {
     pci::print_all();
-    if (!report_init())
-        return;
+    if (!report_init()) return;
     uint32_t causes = e1000::INT_RXT0 | e1000::INT_TXDW | e1000::INT_LSC;
     e1000::Status s = e1000::enable_interrupts(idt::VECTOR_DEVICE, causes);
     if (s != e1000::Status::Ok) {
@@ -126,14 +117,12 @@ void run_e1000()
         return;
     }
     net::Mac me;
-    for (unsigned i = 0; i < 6; ++i)
-        me.b[i] = e1000::info().mac[i];
+    for (unsigned i = 0; i < 6; ++i) me.b[i] = e1000::info().mac[i];
     net::Ip4 ip = ip_arg("ip", DEFAULT_IP), peer = ip_arg("peer", DEFAULT_PEER);
     net::Mac peer_mac{};
-    if (arp(me, ip, peer, peer_mac))
-        ping(me, peer_mac, ip, peer);
+    if (arp(me, ip, peer, peer_mac)) ping(me, peer_mac, ip, peer);
     uint32_t seen = e1000::causes_seen();
-    bool irq_ok = e1000::irq_count() > 0 && (seen & e1000::INT_TXDW) && (seen & e1000::INT_RXT0);
+    bool irq_ok   = e1000::irq_count() > 0 && (seen & e1000::INT_TXDW) && (seen & e1000::INT_RXT0);
     results::report("e1000-irq", irq_ok, "\"irqs\":%llu,\"causes\":\"0x%x\",\"gsi\":%u",
                     static_cast<unsigned long long>(e1000::irq_count()), seen, e1000::info().gsi);
     e1000::disable_interrupts();

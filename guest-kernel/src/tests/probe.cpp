@@ -13,34 +13,31 @@ volatile uint64_t g_probe_fixup = 0;
 namespace natsume::guest::probe {
 namespace {
 
-volatile int g_vector = NONE;
+volatile int g_vector     = NONE;
 volatile uint64_t g_error = 0;
 
 // Every probe: arm the fix-up (label 1 after the instruction), run the
 // instruction, disarm. A fault resumes at label 1 with the fix-up cleared by
 // the handler.
-#define PROBE_ARM "leaq 1f(%%rip), %%r11\n\tmovq %%r11, g_probe_fixup(%%rip)\n\t"
+#define PROBE_ARM    "leaq 1f(%%rip), %%r11\n\tmovq %%r11, g_probe_fixup(%%rip)\n\t"
 #define PROBE_DISARM "\n\tmovq $0, g_probe_fixup(%%rip)\n1:\n\t"
 
-void on_fault(idt::InterruptFrame& f)
-{
+void on_fault(idt::InterruptFrame& f) {
     if (f.cs & 3) {  // a fault in ring 3: back to the kernel that entered it
         usermode::on_user_fault(f);
         return;
     }
-    if (g_probe_fixup == 0)
-        exceptions::fatal(f);
-    g_vector = static_cast<int>(f.vector & 0xff);
-    g_error = f.error_code;
-    f.rip = g_probe_fixup;
-    f.cs = GUEST_SEL_CODE64;  // a fault in compatibility mode resumes in 64-bit code
+    if (g_probe_fixup == 0) exceptions::fatal(f);
+    g_vector      = static_cast<int>(f.vector & 0xff);
+    g_error       = f.error_code;
+    f.rip         = g_probe_fixup;
+    f.cs          = GUEST_SEL_CODE64;  // a fault in compatibility mode resumes in 64-bit code
     g_probe_fixup = 0;
 }
 
-void begin()
-{
+void begin() {
     g_vector = NONE;
-    g_error = 0;
+    g_error  = 0;
 }
 
 Fault result() { return Fault{g_vector, g_error}; }
@@ -50,22 +47,18 @@ alignas(16) uint64_t g_descriptor[2];  // INVEPT/INVVPID descriptor, all zero
 
 }  // namespace
 
-const char* name(const Fault& f)
-{
-    if (f.none())
-        return "none";
+const char* name(const Fault& f) {
+    if (f.none()) return "none";
     return exceptions::mnemonic(static_cast<unsigned>(f.vector));
 }
 
-void install()
-{
+void install() {
     for (unsigned v = 0; v < 32; ++v)
         if (v != exceptions::NMI && v != exceptions::DOUBLE_FAULT && v != exceptions::MACHINE_CHECK)
             idt::set_handler(static_cast<uint8_t>(v), on_fault);
 }
 
-Fault rdmsr(uint32_t msr, uint64_t& out)
-{
+Fault rdmsr(uint32_t msr, uint64_t& out) {
     begin();
     uint32_t lo = 0, hi = 0;
     asm volatile(PROBE_ARM "rdmsr" PROBE_DISARM : "+a"(lo), "+d"(hi) : "c"(msr) : "r11", "memory");
@@ -73,8 +66,7 @@ Fault rdmsr(uint32_t msr, uint64_t& out)
     return result();
 }
 
-Fault wrmsr(uint32_t msr, uint64_t v)
-{
+Fault wrmsr(uint32_t msr, uint64_t v) {
     begin();
     asm volatile(PROBE_ARM "wrmsr" PROBE_DISARM ::"c"(msr), "a"(static_cast<uint32_t>(v)),
                  "d"(static_cast<uint32_t>(v >> 32))
@@ -82,8 +74,7 @@ Fault wrmsr(uint32_t msr, uint64_t v)
     return result();
 }
 
-Fault xgetbv(uint32_t index, uint64_t& out)
-{
+Fault xgetbv(uint32_t index, uint64_t& out) {
     begin();
     uint32_t lo = 0, hi = 0;
     asm volatile(PROBE_ARM "xgetbv" PROBE_DISARM : "+a"(lo), "+d"(hi) : "c"(index) : "r11", "memory");
@@ -91,8 +82,7 @@ Fault xgetbv(uint32_t index, uint64_t& out)
     return result();
 }
 
-Fault xsetbv(uint32_t index, uint64_t v)
-{
+Fault xsetbv(uint32_t index, uint64_t v) {
     begin();
     asm volatile(PROBE_ARM "xsetbv" PROBE_DISARM ::"c"(index), "a"(static_cast<uint32_t>(v)),
                  "d"(static_cast<uint32_t>(v >> 32))
@@ -100,36 +90,31 @@ Fault xsetbv(uint32_t index, uint64_t v)
     return result();
 }
 
-uint64_t read_cr0()
-{
+uint64_t read_cr0() {
     uint64_t v;
     asm volatile("mov %%cr0, %0" : "=r"(v));
     return v;
 }
 
-uint64_t read_cr4()
-{
+uint64_t read_cr4() {
     uint64_t v;
     asm volatile("mov %%cr4, %0" : "=r"(v));
     return v;
 }
 
-Fault write_cr0(uint64_t v)
-{
+Fault write_cr0(uint64_t v) {
     begin();
     asm volatile(PROBE_ARM "mov %0, %%cr0" PROBE_DISARM ::"r"(v) : "r11", "memory");
     return result();
 }
 
-Fault write_cr4(uint64_t v)
-{
+Fault write_cr4(uint64_t v) {
     begin();
     asm volatile(PROBE_ARM "mov %0, %%cr4" PROBE_DISARM ::"r"(v) : "r11", "memory");
     return result();
 }
 
-Fault load(uintptr_t addr, unsigned size, uint64_t& out)
-{
+Fault load(uintptr_t addr, unsigned size, uint64_t& out) {
     begin();
     uint64_t v = 0;
     switch (size) {
@@ -143,8 +128,7 @@ Fault load(uintptr_t addr, unsigned size, uint64_t& out)
     return result();
 }
 
-Fault store(uintptr_t addr, unsigned size, uint64_t v)
-{
+Fault store(uintptr_t addr, unsigned size, uint64_t v) {
     begin();
     switch (size) {
     case 1: asm volatile(PROBE_ARM "movb %b1, (%0)" PROBE_DISARM ::"r"(addr), "r"(v) : "r11", "memory"); break;
@@ -156,25 +140,19 @@ Fault store(uintptr_t addr, unsigned size, uint64_t v)
     return result();
 }
 
-Fault rep_movsl(uintptr_t dst, const void* src, uint64_t dwords)
-{
+Fault rep_movsl(uintptr_t dst, const void* src, uint64_t dwords) {
     begin();
-    asm volatile(PROBE_ARM "cld\n\trep movsl" PROBE_DISARM
-                 : "+D"(dst), "+S"(src), "+c"(dwords)
-                 :
-                 : "r11", "memory");
+    asm volatile(PROBE_ARM "cld\n\trep movsl" PROBE_DISARM : "+D"(dst), "+S"(src), "+c"(dwords) : : "r11", "memory");
     return result();
 }
 
-Fault rep_insb(uint16_t port, void* dst, uint64_t count)
-{
+Fault rep_insb(uint16_t port, void* dst, uint64_t count) {
     begin();
     asm volatile(PROBE_ARM "cld\n\trep insb" PROBE_DISARM : "+D"(dst), "+c"(count) : "d"(port) : "r11", "memory");
     return result();
 }
 
-Fault in(uint16_t port, unsigned size, uint32_t& out)
-{
+Fault in(uint16_t port, unsigned size, uint32_t& out) {
     begin();
     uint32_t v = 0;
     switch (size) {
@@ -187,8 +165,7 @@ Fault in(uint16_t port, unsigned size, uint32_t& out)
     return result();
 }
 
-Fault out(uint16_t port, unsigned size, uint32_t v)
-{
+Fault out(uint16_t port, unsigned size, uint32_t v) {
     begin();
     switch (size) {
     case 1: asm volatile(PROBE_ARM "outb %b0, %w1" PROBE_DISARM ::"a"(v), "d"(port) : "r11", "memory"); break;
@@ -202,8 +179,7 @@ Fault out(uint16_t port, unsigned size, uint32_t v)
 // Into 32-bit code with a far return, one store, back with a far jump to
 // an absolute 32-bit address (the kernel is linked below 4 GiB). The
 // fix-up label is in 64-bit code, so a fault resumes there.
-Fault store32_compat(uint32_t addr, uint32_t v)
-{
+Fault store32_compat(uint32_t addr, uint32_t v) {
     begin();
     static_assert(GUEST_SEL_CODE32 == 0x38 && GUEST_SEL_CODE64 == 0x08, "selectors in the asm below");
     asm volatile(PROBE_ARM
@@ -223,8 +199,7 @@ Fault store32_compat(uint32_t addr, uint32_t v)
     return result();
 }
 
-Fault vmx(Vmx insn)
-{
+Fault vmx(Vmx insn) {
     begin();
     uintptr_t page = reinterpret_cast<uintptr_t>(g_zero_page);
     uintptr_t desc = reinterpret_cast<uintptr_t>(g_descriptor);
@@ -252,22 +227,19 @@ Fault vmx(Vmx insn)
     return result();
 }
 
-Fault invd()
-{
+Fault invd() {
     begin();
     asm volatile(PROBE_ARM "invd" PROBE_DISARM ::: "r11", "memory");
     return result();
 }
 
-Fault wbinvd()
-{
+Fault wbinvd() {
     begin();
     asm volatile(PROBE_ARM "wbinvd" PROBE_DISARM ::: "r11", "memory");
     return result();
 }
 
-Fault vmcall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, int64_t& ret)
-{
+Fault vmcall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, int64_t& ret) {
     begin();
     uint64_t rax = nr;
     asm volatile(PROBE_ARM "vmcall" PROBE_DISARM : "+a"(rax) : "D"(a0), "S"(a1), "d"(a2) : "r11", "memory");

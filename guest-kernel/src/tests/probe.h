@@ -17,7 +17,7 @@ inline constexpr int PF = 14;
 inline constexpr int AC = 17;
 
 struct Fault {
-    int vector = NONE;  // NONE: the instruction completed
+    int vector     = NONE;  // NONE: the instruction completed
     uint64_t error = 0;
     bool none() const { return vector == NONE; }
     bool is(int v) const { return vector == v; }

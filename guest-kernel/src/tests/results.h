@@ -14,8 +14,7 @@ namespace natsume::guest::results {
 int format(char* buf, size_t size, const char* test, bool pass, const char* extra_fmt, va_list args);
 
 // Prints one result line and counts it.
-void report(const char* test, bool pass, const char* extra_fmt = nullptr, ...)
-    __attribute__((format(printf, 3, 4)));
+void report(const char* test, bool pass, const char* extra_fmt = nullptr, ...) __attribute__((format(printf, 3, 4)));
 void done();
 unsigned passed();
 unsigned failed();

@@ -76,7 +76,7 @@ bool reserve_entries(PartitionDevice& d, bool remap, char* why, size_t n) {
     }
     if (d.msix) {
         auto count = static_cast<uint16_t>(d.msix_loc.table_entries < msix::MAX_VECTORS ? d.msix_loc.table_entries
-                                                                                         : msix::MAX_VECTORS);
+                                                                                        : msix::MAX_VECTORS);
         if (!vtd::reserve_msi_entries(count, d.msix_irte, why, n)) return false;
         d.msix_irte_count = count;
     }
@@ -95,9 +95,12 @@ bool setup_msix(PartitionDevice& d, const pci::ConfigAccess& hw, uint32_t owner_
         log::print("natsume: pci: %s: MSI-X table not inside a memory BAR: MSI-X stays hidden\n", bdf);
         return true;
     }
-    d.msix = true;
+    d.msix        = true;
     msix::Error e = d.msix_table.init(d.msix_loc.table_entries, route_for(d, owner_apic_id, remap, route_msix));
-    if (e != msix::Error::Ok) { log::format(why, n, "device %s MSI-X: %s", bdf, msix::to_string(e)); return false; }
+    if (e != msix::Error::Ok) {
+        log::format(why, n, "device %s MSI-X: %s", bdf, msix::to_string(e));
+        return false;
+    }
     for (uint16_t i = 0; i < d.msix_loc.table_entries; i++) write_msix_hw(d, d.msix_table.sync(i));
     return true;
 }
@@ -123,7 +126,7 @@ uint32_t resolve_gsi(const pci::Function& fn, const acpi::Madt& madt) {
     if (fn.irq_pin == 0 || fn.irq_line == 0xff) return NO_GSI;
     for (size_t i = 0; i < madt.override_count; i++)
         if (madt.overrides[i].bus == 0 && madt.overrides[i].source == fn.irq_line) return madt.overrides[i].gsi;
-    return fn.irq_line;   // ISA IRQs map 1:1 to GSIs without an override (ACPI 6.x, 5.2.12.5)
+    return fn.irq_line;  // ISA IRQs map 1:1 to GSIs without an override (ACPI 6.x, 5.2.12.5)
 }
 
 bool resolve(Partition& p, const acpi::Madt& madt, char* why, size_t n) {
@@ -133,7 +136,10 @@ bool resolve(Partition& p, const acpi::Madt& madt, char* why, size_t n) {
         char bdf[8];
         pci::format_bdf(bdf, d.bdf);
         const pci::Function* fn = find_function(d.bdf);
-        if (!fn) { log::format(why, n, "device %s is not present on this machine", bdf); return false; }
+        if (!fn) {
+            log::format(why, n, "device %s is not present on this machine", bdf);
+            return false;
+        }
         if ((d.vendor_id != NATSUME_DEVICE_ANY_ID && d.vendor_id != fn->vendor_id) ||
             (d.device_id != NATSUME_DEVICE_ANY_ID && d.device_id != fn->device_id)) {
             log::format(why, n, "device %s is %04x:%04x, the partition file expects %04x:%04x", bdf, fn->vendor_id,
@@ -141,14 +147,14 @@ bool resolve(Partition& p, const acpi::Madt& madt, char* why, size_t n) {
             return false;
         }
         PartitionDevice& pd = p.devices.list[i];
-        pd.bdf = d.bdf;
-        pd.vendor_id = fn->vendor_id;
-        pd.device_id = fn->device_id;
-        pd.flags = d.flags;
-        pd.gsi = d.intx_gsi != NATSUME_GSI_AUTO ? d.intx_gsi : resolve_gsi(*fn, madt);
-        pd.fn = fn;
-        pd.trapped_page = 0;
-        pd.msix = false;
+        pd.bdf              = d.bdf;
+        pd.vendor_id        = fn->vendor_id;
+        pd.device_id        = fn->device_id;
+        pd.flags            = d.flags;
+        pd.gsi              = d.intx_gsi != NATSUME_GSI_AUTO ? d.intx_gsi : resolve_gsi(*fn, madt);
+        pd.fn               = fn;
+        pd.trapped_page     = 0;
+        pd.msix             = false;
     }
     p.devices.dma_base = p.config.file.dma_base;
     p.devices.dma_size = p.config.file.dma_size;
@@ -157,7 +163,7 @@ bool resolve(Partition& p, const acpi::Madt& madt, char* why, size_t n) {
 
 bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, size_t n) {
     p.devices.vpci.reset();
-    uint64_t owned = 0;
+    uint64_t owned              = 0;
     const ioapic_hw::Unit* unit = ioapic_hw::unit_count() ? &ioapic_hw::unit(0) : nullptr;
     for (uint32_t i = 0; i < p.devices.count; i++) {
         const PartitionDevice& d = p.devices.list[i];
@@ -169,7 +175,10 @@ bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, si
         vpci::DeviceOptions opt{!(d.flags & NATSUME_DEVICE_NO_DMA), d.gsi != NO_GSI && shared_intx::is_shared(d.gsi),
                                 d.fn->cap_msi != 0, route_for(md, p.config.apic_id, remap, route_msi), md.msix};
         vpci::Error e = p.devices.vpci.add_device(*d.fn, opt, hw);
-        if (e != vpci::Error::Ok) { log::format(why, n, "virtual config space: %s", vpci::to_string(e)); return false; }
+        if (e != vpci::Error::Ok) {
+            log::format(why, n, "virtual config space: %s", vpci::to_string(e));
+            return false;
+        }
         if (d.gsi == NO_GSI) continue;
         if (!unit || d.gsi < unit->gsi_base || d.gsi >= unit->gsi_base + unit->pins || d.gsi - unit->gsi_base >= 64) {
             log::format(why, n, "INTx GSI %u of a device is not on the first IOAPIC", d.gsi);
@@ -178,10 +187,20 @@ bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, si
         owned |= 1ull << (d.gsi - unit->gsi_base);
     }
     if (!owned) return true;
-    vioapic::Config cfg{unit->pins, owned, p.config.apic_id, remap, remap ? vtd::irte_base_for(p) : uint16_t(0), unit->id,
-                        unit->version, live_low, reinterpret_cast<void*>(static_cast<uintptr_t>(unit->gsi_base))};
-    if (!vioapic::config_ok(cfg)) { log::format(why, n, "virtual IOAPIC configuration rejected"); return false; }
-    p.devices.vioapic = new (p.devices.vioapic_storage) vioapic::Vioapic(cfg);
+    vioapic::Config cfg{unit->pins,
+                        owned,
+                        p.config.apic_id,
+                        remap,
+                        remap ? vtd::irte_base_for(p) : uint16_t(0),
+                        unit->id,
+                        unit->version,
+                        live_low,
+                        reinterpret_cast<void*>(static_cast<uintptr_t>(unit->gsi_base))};
+    if (!vioapic::config_ok(cfg)) {
+        log::format(why, n, "virtual IOAPIC configuration rejected");
+        return false;
+    }
+    p.devices.vioapic    = new (p.devices.vioapic_storage) vioapic::Vioapic(cfg);
     p.devices.ioapic_gpa = unit->base & ~(IOAPIC_PAGE - 1);
     return true;
 }
@@ -193,24 +212,35 @@ bool msix_access(Partition& p, uint64_t gpa, bool write, uint8_t size, uint64_t&
         PartitionDevice& d = p.devices.list[i];
         if (!d.msix || !msix::in_table_pages(d.msix_loc, gpa)) continue;
         if (const char* bad = msix::access_refusal(d.msix_loc, gpa, size, write)) {
-            why = bad;
+            why     = bad;
             refused = true;
-            if (!write) value = ~0ull;   // what a read of nothing returns
-            return size == 4 || size == 8 ? !(gpa & (size - 1u)) : false;   // bad shape: the caller injects #GP
+            if (!write) value = ~0ull;                                     // what a read of nothing returns
+            return size == 4 || size == 8 ? !(gpa & (size - 1u)) : false;  // bad shape: the caller injects #GP
         }
         uint32_t off = msix::offset_in_table(d.msix_loc, gpa);
         if (off == msix::NOT_IN_TABLE) {
             // The PBA or other registers sharing the table's pages: the real thing.
             auto* r32 = reinterpret_cast<volatile uint32_t*>(gpa);
             auto* r64 = reinterpret_cast<volatile uint64_t*>(gpa);
-            if (write) { if (size == 8) *r64 = value; else *r32 = static_cast<uint32_t>(value); }
-            else value = size == 8 ? *r64 : *r32;
+            if (write) {
+                if (size == 8)
+                    *r64 = value;
+                else
+                    *r32 = static_cast<uint32_t>(value);
+            } else
+                value = size == 8 ? *r64 : *r32;
             return true;
         }
-        if (!write) { value = d.msix_table.read(off, size); return true; }
+        if (!write) {
+            value = d.msix_table.read(off, size);
+            return true;
+        }
         msix::Action a = d.msix_table.write(off, size, value);
         write_msix_hw(d, a);
-        if (a.kind == msix::Action::Kind::Refused) { refused = true; why = a.why; }
+        if (a.kind == msix::Action::Kind::Refused) {
+            refused = true;
+            why     = a.why;
+        }
         return true;
     }
     return false;
@@ -220,16 +250,18 @@ uint32_t quiesce(Partition& p) {
     const pci::ConfigAccess& hw = pci_hw::access();
     for (uint32_t i = 0; i < p.devices.count; i++) {
         const PartitionDevice& d = p.devices.list[i];
-        uint16_t cmd = pci::read16(hw, d.bdf, pci::COMMAND);
+        uint16_t cmd             = pci::read16(hw, d.bdf, pci::COMMAND);
         pci::write16(hw, d.bdf, pci::COMMAND,
                      static_cast<uint16_t>((cmd & ~pci::CMD_BUS_MASTER) | pci::CMD_INTERRUPT_DISABLE));
         if (d.fn->cap_msi) {
             uint16_t offset = static_cast<uint16_t>(d.fn->cap_msi + pci::CAP_MESSAGE_CONTROL);
-            pci::write16(hw, d.bdf, offset, static_cast<uint16_t>(pci::read16(hw, d.bdf, offset) & ~pci::MSI_CONTROL_ENABLE));
+            pci::write16(hw, d.bdf, offset,
+                         static_cast<uint16_t>(pci::read16(hw, d.bdf, offset) & ~pci::MSI_CONTROL_ENABLE));
         }
         if (d.fn->cap_msix) {
             uint16_t offset = static_cast<uint16_t>(d.fn->cap_msix + pci::CAP_MESSAGE_CONTROL);
-            pci::write16(hw, d.bdf, offset, static_cast<uint16_t>(pci::read16(hw, d.bdf, offset) | msix::CONTROL_FUNCTION_MASK));
+            pci::write16(hw, d.bdf, offset,
+                         static_cast<uint16_t>(pci::read16(hw, d.bdf, offset) | msix::CONTROL_FUNCTION_MASK));
         }
         if (d.gsi != NO_GSI && !shared_intx::is_shared(d.gsi)) ioapic_hw::mask(d.gsi);
     }

@@ -2,9 +2,9 @@
 // resolved against it (BDF, identity, INTx GSI), its virtual config space and
 // its virtual IOAPIC.
 #pragma once
-#include "partition/partition.hpp"
 #include "lib/acpi.hpp"
 #include "lib/pci.hpp"
+#include "partition/partition.hpp"
 
 namespace natsume::x86::devices {
 

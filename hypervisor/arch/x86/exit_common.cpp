@@ -24,14 +24,15 @@ bool guest_in_64bit_code() { return vmcs::read<Vmcs::GUEST_CS_ACCESS_RIGHTS>() &
 
 // GuestRegs holds the registers in encoding order without RSP (number 4).
 static_assert(offsetof(GuestRegs, rbx) == 3 * 8 && offsetof(GuestRegs, rbp) == 4 * 8 &&
-              offsetof(GuestRegs, r15) == 14 * 8, "GuestRegs follows the register encoding, RSP left out");
+                  offsetof(GuestRegs, r15) == 14 * 8,
+              "GuestRegs follows the register encoding, RSP left out");
 
 uint64_t& gpr(GuestRegs& r, unsigned n) {
     n &= 15;
     // RSP lives in the VMCS: reads get this core's copy (writes go through set_gpr).
     if (n == 4) {
         uint64_t& rsp = this_cpu().guest_rsp_copy;
-        rsp = vmcs::read<Vmcs::GUEST_RSP>();
+        rsp           = vmcs::read<Vmcs::GUEST_RSP>();
         return rsp;
     }
     return (&r.rax)[n < 4 ? n : n - 1];
@@ -39,12 +40,15 @@ uint64_t& gpr(GuestRegs& r, unsigned n) {
 
 void dump_registers(const Vcpu& v) {
     const GuestRegs& r = v.regs;
-    const char* n = v.part.name();
+    const char* n      = v.part.name();
     log::print("natsume: dump: %s: RIP=0x%016lx RSP=0x%016lx RFLAGS=0x%08lx\n", n, vmcs::read<Vmcs::GUEST_RIP>(),
                vmcs::read<Vmcs::GUEST_RSP>(), vmcs::read<Vmcs::GUEST_RFLAGS>());
-    log::print("natsume: dump: %s: RAX=0x%016lx RBX=0x%016lx RCX=0x%016lx RDX=0x%016lx\n", n, r.rax, r.rbx, r.rcx, r.rdx);
-    log::print("natsume: dump: %s: RSI=0x%016lx RDI=0x%016lx RBP=0x%016lx R8 =0x%016lx\n", n, r.rsi, r.rdi, r.rbp, r.r8);
-    log::print("natsume: dump: %s: R9 =0x%016lx R10=0x%016lx R11=0x%016lx R12=0x%016lx\n", n, r.r9, r.r10, r.r11, r.r12);
+    log::print("natsume: dump: %s: RAX=0x%016lx RBX=0x%016lx RCX=0x%016lx RDX=0x%016lx\n", n, r.rax, r.rbx, r.rcx,
+               r.rdx);
+    log::print("natsume: dump: %s: RSI=0x%016lx RDI=0x%016lx RBP=0x%016lx R8 =0x%016lx\n", n, r.rsi, r.rdi, r.rbp,
+               r.r8);
+    log::print("natsume: dump: %s: R9 =0x%016lx R10=0x%016lx R11=0x%016lx R12=0x%016lx\n", n, r.r9, r.r10, r.r11,
+               r.r12);
     log::print("natsume: dump: %s: R13=0x%016lx R14=0x%016lx R15=0x%016lx\n", n, r.r13, r.r14, r.r15);
     log::print("natsume: dump: %s: CR0=0x%lx CR3=0x%lx CR4=0x%lx EFER=0x%lx CS=0x%x\n", n,
                vmcs::read<Vmcs::CR0_READ_SHADOW>(), vmcs::read<Vmcs::GUEST_CR3>(), vmcs::read<Vmcs::CR4_READ_SHADOW>(),
@@ -82,9 +86,11 @@ bool read_guest_u64(void* ctx, uint64_t gpa, uint64_t& value) {
 }
 
 void set_gpr(GuestRegs& r, unsigned n, uint64_t value) {
-    if (n == 4) { vmcs::write<Vmcs::GUEST_RSP>(value); return; }
+    if (n == 4) {
+        vmcs::write<Vmcs::GUEST_RSP>(value);
+        return;
+    }
     gpr(r, n) = value;
 }
-
 
 }  // namespace natsume::x86

@@ -16,7 +16,7 @@ struct Vcpu {
     PerCpu& cpu;
     Partition& part;
     GuestRegs& regs;
-    uint32_t reason;          // basic exit reason
+    uint32_t reason;  // basic exit reason
     char stop_reason[160];
 };
 
@@ -50,13 +50,13 @@ Action stop(Vcpu& v, const char* fmt, ...) __attribute__((format(printf, 2, 3)))
 bool read_guest_u64(void* ctx, uint64_t gpa, uint64_t& value);
 
 // Handlers living outside exits.cpp.
-Action on_vmcall(Vcpu& v);      // exit_hypercalls.cpp
-Action on_io(Vcpu& v);          // exit_mmio.cpp
+Action on_vmcall(Vcpu& v);  // exit_hypercalls.cpp
+Action on_io(Vcpu& v);      // exit_mmio.cpp
 Action on_ept_violation(Vcpu& v);
-Action on_cr_access(Vcpu& v);   // exit_cpu.cpp
+Action on_cr_access(Vcpu& v);  // exit_cpu.cpp
 Action on_exception_or_nmi(Vcpu& v);
 Action on_xsetbv(Vcpu& v);
-Action on_rdmsr(Vcpu& v);       // exit_msr.cpp
+Action on_rdmsr(Vcpu& v);  // exit_msr.cpp
 Action on_wrmsr(Vcpu& v);
 
 }  // namespace natsume::x86

@@ -4,6 +4,7 @@
 // hardware, and an architectural fault stays the guest's own #GP or #UD.
 
 #include "drivers/x86/cpu.hpp"
+
 #include "arch/x86/exit_context.hpp"
 #include "arch/x86/safe_access.hpp"
 #include "arch/x86/vcpu.hpp"
@@ -18,8 +19,8 @@ namespace natsume::x86 {
 namespace {
 
 Action fault(Vcpu& v, uint8_t vector, const char* what, const char* why) {
-    partition_refuse(v.part, Refusal::Instruction, "%s at RIP 0x%lx: %s, %s injected", what, vmcs::read<Vmcs::GUEST_RIP>(),
-                     why, vector == VEC_UD ? "#UD" : "#GP");
+    partition_refuse(v.part, Refusal::Instruction, "%s at RIP 0x%lx: %s, %s injected", what,
+                     vmcs::read<Vmcs::GUEST_RIP>(), why, vector == VEC_UD ? "#UD" : "#GP");
     inject_hw_exception(vector, vector == VEC_GP, 0);
     return Action::Resume;
 }
@@ -37,8 +38,8 @@ Action mov_to_cr0(Vcpu& v, uint64_t value) {
 
 Action mov_to_cr4(Vcpu& v, uint64_t value) {
     const VmxPlatform& p = vmx_platform;
-    uint64_t old = vmcs::read<Vmcs::GUEST_CR4>() & ~cr4::VMXE;   // VMXE is the hypervisor's, never the guest's
-    cregs::Result r = cregs::check_cr4(value, old, p.cr4_fixed1 & ~cr4::VMXE, vmcs::read<Vmcs::GUEST_CR3>());
+    uint64_t old         = vmcs::read<Vmcs::GUEST_CR4>() & ~cr4::VMXE;  // VMXE is the hypervisor's, never the guest's
+    cregs::Result r      = cregs::check_cr4(value, old, p.cr4_fixed1 & ~cr4::VMXE, vmcs::read<Vmcs::GUEST_CR3>());
     if (r.verdict != cregs::Verdict::Ok) return fault(v, VEC_GP, "MOV to CR4", r.why);
     vmcs::write<Vmcs::CR4_READ_SHADOW>(value);
     vmcs::write<Vmcs::GUEST_CR4>(fixed_cr(value, p.cr4_fixed0, p.cr4_fixed1));
@@ -47,15 +48,14 @@ Action mov_to_cr4(Vcpu& v, uint64_t value) {
 }
 
 Action mov_to_cr3(Vcpu& v, uint64_t value) {
-    uint64_t load = 0;
-    bool pcide = vmcs::read<Vmcs::GUEST_CR4>() & cregs::cr4::PCIDE;
+    uint64_t load   = 0;
+    bool pcide      = vmcs::read<Vmcs::GUEST_CR4>() & cregs::cr4::PCIDE;
     cregs::Result r = cregs::check_cr3(value, vmx_platform.maxphyaddr, pcide, &load);
     if (r.verdict != cregs::Verdict::Ok) return fault(v, VEC_GP, "MOV to CR3", r.why);
     vmcs::write<Vmcs::GUEST_CR3>(load);
     // The guest's own MOV to CR3 would have flushed its non-global TLB entries
     // (unless PCIDE and the no-flush bit); with VPID, the exit did not.
-    if (!(pcide && (value >> 63)) &&
-        !invvpid(static_cast<InvvpidType>(vmx_platform.cr3_flush_type), v.part.x86.vpid))
+    if (!(pcide && (value >> 63)) && !invvpid(static_cast<InvvpidType>(vmx_platform.cr3_flush_type), v.part.x86.vpid))
         return stop(v, "INVVPID for the partition's MOV to CR3 failed");
     skip_instruction();
     return Action::Resume;
@@ -63,7 +63,7 @@ Action mov_to_cr3(Vcpu& v, uint64_t value) {
 
 // Reflects an intercepted exception back into the guest.
 Action reflect(Vcpu& v, uint32_t info) {
-    auto vector = static_cast<uint8_t>(info & intr_info::VECTOR_MASK);
+    auto vector        = static_cast<uint8_t>(info & intr_info::VECTOR_MASK);
     uint32_t vectoring = vmcs::read<Vmcs::IDT_VECTORING_INFO>();
     // An exception raised while the processor delivers an event (the
     // CVE-2015-5307 #AC and CVE-2015-8104 #DB loops start this way) would need
@@ -73,8 +73,9 @@ Action reflect(Vcpu& v, uint32_t info) {
                     vectoring & intr_info::VECTOR_MASK, vectoring);
     uint64_t rip = vmcs::read<Vmcs::GUEST_RIP>();
     Partition& p = v.part;
-    p.x86.reflect_repeats = (p.x86.reflect_rip == rip && p.x86.reflect_vector == vector) ? p.x86.reflect_repeats + 1 : 0;
-    p.x86.reflect_rip = rip;
+    p.x86.reflect_repeats =
+        (p.x86.reflect_rip == rip && p.x86.reflect_vector == vector) ? p.x86.reflect_repeats + 1 : 0;
+    p.x86.reflect_rip    = rip;
     p.x86.reflect_vector = vector;
     if (p.x86.reflect_repeats >= REFLECT_LOOP_LIMIT)
         return stop(v, "exception %u at RIP 0x%lx reflected %u times without progress: exception loop", vector, rip,
@@ -82,12 +83,12 @@ Action reflect(Vcpu& v, uint32_t info) {
     if (vector == VEC_DB) {
         // A #DB exit leaves DR6 untouched and reports its bits in the
         // qualification (SDM Vol. 3C 28.2.1): DR6 gets them before delivery.
-        uint64_t q = vmcs::read<Vmcs::EXIT_QUALIFICATION>();
+        uint64_t q   = vmcs::read<Vmcs::EXIT_QUALIFICATION>();
         uint64_t dr6 = DR6_FIXED_ONES | (q & DR6_EXIT_BITS);
         if (q & DR6_RTM) dr6 &= ~DR6_RTM;
         asm volatile("mov %0, %%dr6" ::"r"(dr6));
     }
-    auto type = static_cast<InterruptionType>((info & intr_info::TYPE_MASK) >> intr_info::TYPE_SHIFT);
+    auto type      = static_cast<InterruptionType>((info & intr_info::TYPE_MASK) >> intr_info::TYPE_SHIFT);
     bool has_error = info & intr_info::ERROR_CODE_VALID;
     vmcs::write<Vmcs::ENTRY_INTERRUPTION_INFO>(make_intr_info(vector, type, has_error));
     if (has_error) vmcs::write<Vmcs::ENTRY_EXCEPTION_ERROR_CODE>(vmcs::read<Vmcs::EXIT_INTERRUPTION_ERROR_CODE>());
@@ -115,9 +116,9 @@ Action on_cr_access(Vcpu& v) {
 }
 
 Action on_exception_or_nmi(Vcpu& v) {
-    uint32_t info = vmcs::read<Vmcs::EXIT_INTERRUPTION_INFO>();
+    uint32_t info   = vmcs::read<Vmcs::EXIT_INTERRUPTION_INFO>();
     uint32_t vector = info & intr_info::VECTOR_MASK;
-    if (vector == 2) {   // NMI: hypervisor control (mailbox, later)
+    if (vector == 2) {  // NMI: hypervisor control (mailbox, later)
         v.part.counters.nmis++;
         return Action::Resume;
     }

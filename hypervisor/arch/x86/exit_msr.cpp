@@ -4,6 +4,7 @@
 // root-mode fault.
 
 #include "drivers/x86/cpu.hpp"
+
 #include "arch/x86/exit_context.hpp"
 #include "arch/x86/lapic.hpp"
 #include "arch/x86/safe_access.hpp"
@@ -31,12 +32,12 @@ Action forward_wrmsr(Vcpu& v, uint32_t m, uint64_t value) {
 }
 
 Action on_x2apic_icr(Vcpu& v, uint64_t value) {
-    auto dest = static_cast<uint32_t>(value >> 32);
+    auto dest            = static_cast<uint32_t>(value >> 32);
     icr::Verdict verdict = icr::check_x2apic(value, icr::Partition{&v.part.config.apic_id, 1, v.part.config.apic_id});
     if (!verdict.allow) {
         partition_refuse(v.part, Refusal::Ipi, "interrupt command 0x%lx to APIC ID %u refused: %s", value, dest,
                          verdict.why);
-        skip_instruction();   // dropped, as an IPI to a non-existent APIC would be
+        skip_instruction();  // dropped, as an IPI to a non-existent APIC would be
         return Action::Resume;
     }
     return forward_wrmsr(v, msr::X2APIC_ICR, value);
@@ -55,7 +56,7 @@ Action on_x2apic_lvt(Vcpu& v, uint32_t m, uint64_t value) {
 }
 
 Action on_apic_base(Vcpu& v, uint64_t value) {
-    uint64_t cur = rdmsr(msr::IA32_APIC_BASE);
+    uint64_t cur              = rdmsr(msr::IA32_APIC_BASE);
     apic_msr::Verdict verdict = apic_msr::check(cur, value, {vmx_platform.maxphyaddr, vmx_platform.x2apic});
     if (verdict != apic_msr::Verdict::Ok) return refuse_msr(v, true, msr::IA32_APIC_BASE, apic_msr::to_string(verdict));
     return forward_wrmsr(v, msr::IA32_APIC_BASE, value);
@@ -63,7 +64,7 @@ Action on_apic_base(Vcpu& v, uint64_t value) {
 
 Action on_efer(Vcpu& v, uint64_t value) {
     // The guest stays in long mode: it may change SCE and NXE only.
-    uint64_t cur = vmcs::read<Vmcs::GUEST_IA32_EFER>();
+    uint64_t cur        = vmcs::read<Vmcs::GUEST_IA32_EFER>();
     uint64_t changeable = efer::SCE | (vmx_platform.nx ? efer::NXE : 0);
     if ((value ^ cur) & ~changeable) return refuse_msr(v, true, msr::IA32_EFER, "only SCE and NXE may change");
     vmcs::write<Vmcs::GUEST_IA32_EFER>(value);
@@ -78,9 +79,12 @@ bool is_x2apic_msr(uint32_t m) { return m >= msr::X2APIC_FIRST && m <= msr::X2AP
 Action on_rdmsr(Vcpu& v) {
     auto m = static_cast<uint32_t>(v.regs.rcx);
     uint64_t value;
-    if (m == msr::IA32_EFER) value = vmcs::read<Vmcs::GUEST_IA32_EFER>();
-    else if (m == msr::IA32_APIC_BASE) value = rdmsr(msr::IA32_APIC_BASE);
-    else return refuse_msr(v, false, m, "not allowed");
+    if (m == msr::IA32_EFER)
+        value = vmcs::read<Vmcs::GUEST_IA32_EFER>();
+    else if (m == msr::IA32_APIC_BASE)
+        value = rdmsr(msr::IA32_APIC_BASE);
+    else
+        return refuse_msr(v, false, m, "not allowed");
     v.regs.rax = static_cast<uint32_t>(value);
     v.regs.rdx = value >> 32;
     skip_instruction();
@@ -88,13 +92,14 @@ Action on_rdmsr(Vcpu& v) {
 }
 
 Action on_wrmsr(Vcpu& v) {
-    auto m = static_cast<uint32_t>(v.regs.rcx);
+    auto m         = static_cast<uint32_t>(v.regs.rcx);
     uint64_t value = (v.regs.rdx << 32) | static_cast<uint32_t>(v.regs.rax);
     if (m == msr::IA32_APIC_BASE) return on_apic_base(v, value);
     if (m == msr::IA32_EFER) return on_efer(v, value);
     if (is_x2apic_msr(m)) {
         // In xAPIC mode these MSRs do not exist (SDM Vol. 3A 10.12.1.2).
-        if (!lapic::x2apic_mode()) return refuse_msr(v, true, m, "x2APIC register while the local APIC is in xAPIC mode");
+        if (!lapic::x2apic_mode())
+            return refuse_msr(v, true, m, "x2APIC register while the local APIC is in xAPIC mode");
         if (m == msr::X2APIC_ICR) return on_x2apic_icr(v, value);
         if (lvt::has_delivery_mode((m - msr::X2APIC_FIRST) * 16)) return on_x2apic_lvt(v, m, value);
     }

@@ -2,10 +2,12 @@
 // table. A handler either resumes the guest or stops its partition; it never
 // stops the hypervisor or another partition.
 #include <initializer_list>
+
 #include <natsume/hypercall.h>
 
 #include "drivers/x86/cpu.hpp"
 #include "drivers/x86/cpuid.hpp"
+
 #include "arch/x86/devices.hpp"
 #include "arch/x86/exit_context.hpp"
 #include "arch/x86/vcpu.hpp"
@@ -30,16 +32,18 @@ Action on_cpuid(Vcpu& v) {
     } else {
         r = cpuid(leaf, sub);
         if (leaf == 1) {
-            r.ecx &= ~drivers::cpuid::ecx1::VMX;       // no nested VMX
-            r.ecx |= 1u << 31;              // "hypervisor present"
+            r.ecx &= ~drivers::cpuid::ecx1::VMX;  // no nested VMX
+            r.ecx |= 1u << 31;                    // "hypervisor present"
             // Initial APIC ID in EBX[31:24] is the core's own: the vCPU is pinned to it.
         }
     }
-    v.regs.rax = r.eax; v.regs.rbx = r.ebx; v.regs.rcx = r.ecx; v.regs.rdx = r.edx;
+    v.regs.rax = r.eax;
+    v.regs.rbx = r.ebx;
+    v.regs.rcx = r.ecx;
+    v.regs.rdx = r.edx;
     skip_instruction();
     return Action::Resume;
 }
-
 
 Action on_hlt(Vcpu&) {
     // HLT exiting is off on partition cores; if a CPU forces it, halt in the
@@ -52,15 +56,14 @@ Action on_hlt(Vcpu&) {
 // Ports 0xCF8-0xCFF: configuration mechanism #1 against the partition's
 // virtual config space (its own devices and a virtual host bridge only).
 
-
-
 Action on_external_interrupt(Vcpu&) { return Action::Resume; }
 
 // INIT is never delivered to a partition core: in VMX non-root operation it
 // causes this exit instead (SDM 25.2). Another partition (lapic = passthrough
 // can send one) must not be able to reset this core, so it is dropped.
 Action on_init_signal(Vcpu& v) {
-    partition_refuse(v.part, Refusal::Signal, "INIT signal at RIP 0x%lx ignored: a core is reset only by the hypervisor",
+    partition_refuse(v.part, Refusal::Signal,
+                     "INIT signal at RIP 0x%lx ignored: a core is reset only by the hypervisor",
                      vmcs::read<Vmcs::GUEST_RIP>());
     return Action::Resume;
 }
@@ -72,17 +75,16 @@ Action on_sipi(Vcpu& v) {
 
 Action on_triple_fault(Vcpu& v) { return stop(v, "triple fault (the guest could not deliver an exception)"); }
 
-
 Action on_ept_misconfig(Vcpu& v) {
-    return stop(v, "EPT misconfiguration at guest-physical 0x%lx (hypervisor bug)", vmcs::read<Vmcs::GUEST_PHYSICAL_ADDRESS>());
+    return stop(v, "EPT misconfiguration at guest-physical 0x%lx (hypervisor bug)",
+                vmcs::read<Vmcs::GUEST_PHYSICAL_ADDRESS>());
 }
 
 Action on_invd(Vcpu&) {
-    asm volatile("wbinvd" ::: "memory");   // INVD would discard other partitions' dirty lines
+    asm volatile("wbinvd" ::: "memory");  // INVD would discard other partitions' dirty lines
     skip_instruction();
     return Action::Resume;
 }
-
 
 Action on_vmx_instruction(Vcpu& v) {
     partition_refuse(v.part, Refusal::Instruction, "VMX instruction (exit reason %u) at RIP 0x%lx: #UD injected",
@@ -140,9 +142,9 @@ using namespace natsume;
 using namespace natsume::x86;
 
 extern "C" void vmx_exit_dispatch(GuestRegs* regs) {
-    PerCpu& c = this_cpu();
+    PerCpu& c    = this_cpu();
     Partition& p = *c.partition;
-    auto raw = vmcs::read<Vmcs::EXIT_REASON>();
+    auto raw     = vmcs::read<Vmcs::EXIT_REASON>();
     Vcpu v{c, p, *regs, static_cast<uint32_t>(basic_exit_reason(raw)), {}};
     if (v.reason < EXIT_REASON_SLOTS) p.counters.exits[v.reason]++;
     if (entry_failed(raw)) {
@@ -159,9 +161,10 @@ namespace {
 [[noreturn]] void entry_instruction_failed(const char* what, uint64_t rflags) {
     PerCpu& c = this_cpu();
     char why[160];
-    if (rflags & 0x40) {   // ZF: VMfailValid, the error number is in the VMCS
+    if (rflags & 0x40) {  // ZF: VMfailValid, the error number is in the VMCS
         auto err = vmcs::read<Vmcs::VM_INSTRUCTION_ERROR>();
-        log::format(why, sizeof why, "%s failed: VM-instruction error %u (%s)", what, err, vm_instruction_error_string(err));
+        log::format(why, sizeof why, "%s failed: VM-instruction error %u (%s)", what, err,
+                    vm_instruction_error_string(err));
     } else {
         log::format(why, sizeof why, "%s failed: no current VMCS (VMfailInvalid)", what);
     }

@@ -1,8 +1,8 @@
 // The exception-fixup table of safe_access.hpp, searched by the exception entry.
 
-#include "arch/x86/percpu.hpp"
-
 #include <atomic>
+
+#include "arch/x86/percpu.hpp"
 #include "arch/x86/safe_access.hpp"
 
 extern "C" const natsume::x86::FixupEntry __fixup_start[], __fixup_end[];
@@ -11,7 +11,7 @@ namespace natsume::x86 {
 
 namespace {
 constexpr uint64_t VEC_UD = 6, VEC_GP = 13, VEC_PF = 14;
-std::atomic<uint64_t> taken;   // any core may take a fixup
+std::atomic<uint64_t> taken;  // any core may take a fixup
 }  // namespace
 
 bool apply_fixup(TrapFrame* f) {

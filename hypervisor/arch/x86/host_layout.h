@@ -20,11 +20,11 @@
 #define HOST_IST_NMI_DF 1
 
 /* The boot core's interrupt vectors. */
-#define HOST_VECTOR_SHARED_FIRST 224   /* one per shared INTx line */
+#define HOST_VECTOR_SHARED_FIRST 224 /* one per shared INTx line */
 #define HOST_SHARED_LINES        8
-#define HOST_VECTOR_VTD_FAULT    232   /* VT-d fault events */
-#define HOST_VECTOR_WAKE         240   /* console wake-up IPI */
-#define HOST_VECTOR_SPURIOUS     255   /* local APIC spurious vector, and any unexpected one */
+#define HOST_VECTOR_VTD_FAULT    232 /* VT-d fault events */
+#define HOST_VECTOR_WAKE         240 /* console wake-up IPI */
+#define HOST_VECTOR_SPURIOUS     255 /* local APIC spurious vector, and any unexpected one */
 
 /* The boot identity map (boot/entry.S): the low 64 GiB, 2 MiB pages. */
 #define HOST_MAPPED_GIB 64

@@ -1,20 +1,21 @@
 #include "arch/x86/ioapic_hw.hpp"
 
-#include "base/spinlock.hpp"
 #include "drivers/x86/cpu.hpp"
 #include "drivers/x86/ioapic.hpp"
 #include "drivers/x86/pic8259.hpp"
 
+#include "base/spinlock.hpp"
+
 namespace natsume::x86::ioapic_hw {
 namespace {
-namespace hw = drivers::ioapic;
+namespace hw                = drivers::ioapic;
 constexpr auto ENTRY_MASKED = static_cast<uint32_t>(hw::MASKED), ENTRY_LEVEL = static_cast<uint32_t>(hw::LEVEL),
                ENTRY_REMOTE_IRR = static_cast<uint32_t>(hw::REMOTE_IRR);
-constexpr uint32_t MAX_UNITS = 8;
+constexpr uint32_t MAX_UNITS    = 8;
 
 Unit units[MAX_UNITS];
 uint32_t count;
-Spinlock lock;   // IOREGSEL/IOWIN is a shared two-step protocol
+Spinlock lock;  // IOREGSEL/IOWIN is a shared two-step protocol
 
 uint32_t read_reg(const Unit& u, uint32_t reg) {
     hw::mmio(u.base, hw::Mmio::IOREGSEL) = reg;
@@ -22,20 +23,20 @@ uint32_t read_reg(const Unit& u, uint32_t reg) {
 }
 void write_reg(const Unit& u, uint32_t reg, uint32_t v) {
     hw::mmio(u.base, hw::Mmio::IOREGSEL) = reg;
-    hw::mmio(u.base, hw::Mmio::IOWIN) = v;
+    hw::mmio(u.base, hw::Mmio::IOWIN)    = v;
 }
 }  // namespace
 
 void add_unit(uint64_t base, uint32_t gsi_base) {
     if (count == MAX_UNITS) return;
     LockGuard g(lock);
-    Unit& u = units[count++];
-    u.base = base;
-    u.gsi_base = gsi_base;
+    Unit& u      = units[count++];
+    u.base       = base;
+    u.gsi_base   = gsi_base;
     uint32_t ver = read_reg(u, hw::index(hw::Reg::VERSION));
-    u.version = hw::version_of(ver);
-    u.pins = static_cast<uint8_t>(hw::pin_count(ver));
-    u.id = hw::id_of(read_reg(u, hw::index(hw::Reg::ID)));
+    u.version    = hw::version_of(ver);
+    u.pins       = static_cast<uint8_t>(hw::pin_count(ver));
+    u.id         = hw::id_of(read_reg(u, hw::index(hw::Reg::ID)));
     for (uint32_t pin = 0; pin < u.pins; pin++) {
         write_reg(u, hw::redirection_low(pin), ENTRY_MASKED);
         write_reg(u, hw::redirection_high(pin), 0);
@@ -84,7 +85,6 @@ void set_masked(uint32_t gsi, bool masked) {
 }
 
 void mask(uint32_t gsi) { set_masked(gsi, true); }
-
 
 // Switching an entry to edge trigger clears its Remote IRR (82093AA
 // datasheet 3.2.4); masked meanwhile, so the line cannot fire as an edge.

@@ -1,6 +1,7 @@
 #include "arch/x86/lapic.hpp"
 
 #include "drivers/x86/cpu.hpp"
+
 #include "arch/x86/host_layout.h"
 #include "arch/x86/timing.hpp"
 #include "arch/x86/vmx_defs.hpp"
@@ -9,7 +10,7 @@ namespace natsume::x86::lapic {
 namespace {
 namespace reg = drivers::lapic;
 using reg::Reg;
-constexpr uint32_t SPURIOUS_VECTOR = HOST_VECTOR_SPURIOUS;
+constexpr uint32_t SPURIOUS_VECTOR  = HOST_VECTOR_SPURIOUS;
 constexpr auto ICR_DELIVERY_PENDING = static_cast<uint32_t>(reg::icr::DELIVERY_PENDING);
 constexpr uint32_t icr_command(reg::DeliveryMode mode, uint8_t vector = 0) {
     return reg::Icr::make(vector, mode).low() | static_cast<uint32_t>(reg::icr::LEVEL_ASSERT);
@@ -23,7 +24,10 @@ uint32_t read(Reg r) {
     return *reinterpret_cast<volatile uint32_t*>(base() + reg::offset(r));
 }
 void write(Reg r, uint32_t v) {
-    if (x2apic_mode()) { wrmsr(reg::x2apic_msr(r), v); return; }
+    if (x2apic_mode()) {
+        wrmsr(reg::x2apic_msr(r), v);
+        return;
+    }
     *reinterpret_cast<volatile uint32_t*>(base() + reg::offset(r)) = v;
 }
 
@@ -33,8 +37,7 @@ bool send(uint32_t apic_id, uint32_t command) {
         wrmsr(msr::X2APIC_ICR, (uint64_t(apic_id) << reg::icr::X2APIC_DEST_SHIFT) | command);
         return true;
     }
-    if (!wait_until(ICR_TIMEOUT_US, [] { return !(read(Reg::IcrLow) & ICR_DELIVERY_PENDING); }))
-        return false;
+    if (!wait_until(ICR_TIMEOUT_US, [] { return !(read(Reg::IcrLow) & ICR_DELIVERY_PENDING); })) return false;
     // A partition core's xAPIC is the guest's: it may be between writing the
     // ICR's high and low halves when it exits. Its destination is put back.
     uint32_t guest_high = read(Reg::IcrHigh);
@@ -66,6 +69,8 @@ void eoi() { write(Reg::Eoi, 0); }
 
 bool send_init(uint32_t apic_id) { return send(apic_id, icr_command(reg::DeliveryMode::Init)); }
 bool send_sipi(uint32_t apic_id, uint8_t page) { return send(apic_id, icr_command(reg::DeliveryMode::Startup, page)); }
-bool send_fixed(uint32_t apic_id, uint8_t vector) { return send(apic_id, icr_command(reg::DeliveryMode::Fixed, vector)); }
+bool send_fixed(uint32_t apic_id, uint8_t vector) {
+    return send(apic_id, icr_command(reg::DeliveryMode::Fixed, vector));
+}
 
 }  // namespace natsume::x86::lapic

@@ -5,7 +5,7 @@
 
 namespace natsume::x86::lapic {
 
-void init_this_core();       // software-enable, mask LINT0/LINT1 except on the BSP's NMI line
+void init_this_core();  // software-enable, mask LINT0/LINT1 except on the BSP's NMI line
 uint32_t id();
 bool x2apic_mode();
 uint64_t mmio_base();

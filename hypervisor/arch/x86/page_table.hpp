@@ -25,23 +25,23 @@ enum class Cache : uint8_t { WB, UC };
 // What a mapping allows, independent of the entry format. Each format says which
 // combinations it can express (Format::valid).
 struct Attr {
-    bool read = true;
-    bool write = false;
-    bool execute = false;
-    bool user = false;   // IA-32e U/S; EPT has no such notion and ignores it
-    Cache cache = Cache::WB;
+    bool read                                    = true;
+    bool write                                   = false;
+    bool execute                                 = false;
+    bool user                                    = false;  // IA-32e U/S; EPT has no such notion and ignores it
+    Cache cache                                  = Cache::WB;
     constexpr bool operator==(const Attr&) const = default;
 };
 
 enum class MapError : uint8_t {
     Ok,
-    NoRoot,        // init() was not called or failed
-    BadAttr,       // the format cannot express these permissions
-    Unaligned,     // va, pa or size not 4 KiB aligned
-    Overflow,      // va + size or pa + size wraps around
-    OutOfRange,    // beyond 2^48 (va) or 2^52 (pa)
-    Overlap,       // part of the range is mapped already
-    OutOfMemory,   // the memory policy had no table left
+    NoRoot,       // init() was not called or failed
+    BadAttr,      // the format cannot express these permissions
+    Unaligned,    // va, pa or size not 4 KiB aligned
+    Overflow,     // va + size or pa + size wraps around
+    OutOfRange,   // beyond 2^48 (va) or 2^52 (pa)
+    Overlap,      // part of the range is mapped already
+    OutOfMemory,  // the memory policy had no table left
 };
 
 constexpr const char* to_string(MapError e) {
@@ -61,16 +61,16 @@ constexpr const char* to_string(MapError e) {
 // EPT paging-structure entry (SDM 28.2.2, Tables 28-1 to 28-6).
 class EptEntry {
 public:
-    static constexpr uint64_t READ = uint64_t{1} << 0;
-    static constexpr uint64_t WRITE = uint64_t{1} << 1;
-    static constexpr uint64_t EXECUTE = uint64_t{1} << 2;
-    static constexpr unsigned MEMORY_TYPE_SHIFT = 3;            // leaf only
-    static constexpr uint64_t MEMORY_TYPE_MASK = uint64_t{7} << MEMORY_TYPE_SHIFT;
-    static constexpr uint64_t IGNORE_PAT = uint64_t{1} << 6;    // leaf only
-    static constexpr uint64_t LARGE = uint64_t{1} << 7;         // PDPTE/PDE: maps a 1 GiB / 2 MiB page
-    static constexpr uint64_t ACCESSED = uint64_t{1} << 8;
-    static constexpr uint64_t DIRTY = uint64_t{1} << 9;
-    static constexpr uint64_t ADDRESS_MASK = 0x000F'FFFF'FFFF'F000;
+    static constexpr uint64_t READ              = uint64_t{1} << 0;
+    static constexpr uint64_t WRITE             = uint64_t{1} << 1;
+    static constexpr uint64_t EXECUTE           = uint64_t{1} << 2;
+    static constexpr unsigned MEMORY_TYPE_SHIFT = 3;  // leaf only
+    static constexpr uint64_t MEMORY_TYPE_MASK  = uint64_t{7} << MEMORY_TYPE_SHIFT;
+    static constexpr uint64_t IGNORE_PAT        = uint64_t{1} << 6;  // leaf only
+    static constexpr uint64_t LARGE             = uint64_t{1} << 7;  // PDPTE/PDE: maps a 1 GiB / 2 MiB page
+    static constexpr uint64_t ACCESSED          = uint64_t{1} << 8;
+    static constexpr uint64_t DIRTY             = uint64_t{1} << 9;
+    static constexpr uint64_t ADDRESS_MASK      = 0x000F'FFFF'FFFF'F000;
     // EPT memory types (SDM 28.3.7): only UC and WB are used.
     static constexpr uint64_t MEMORY_TYPE_UC = 0;
     static constexpr uint64_t MEMORY_TYPE_WB = 6;
@@ -81,24 +81,19 @@ public:
 
     // Non-leaf entries grant everything; the leaf alone decides (permissions AND
     // across levels, SDM 28.2.3).
-    static constexpr EptEntry table(uint64_t phys) {
-        return EptEntry{(phys & ADDRESS_MASK) | READ | WRITE | EXECUTE};
-    }
+    static constexpr EptEntry table(uint64_t phys) { return EptEntry{(phys & ADDRESS_MASK) | READ | WRITE | EXECUTE}; }
 
     // Ignore-PAT stays clear: with WB the guest's PAT still refines the type (e.g. a
     // write-combining frame buffer); with UC the EPT type wins regardless (SDM 28.3.7.2).
     static constexpr EptEntry leaf(uint64_t pa, Attr a, bool large) {
         uint64_t type = a.cache == Cache::UC ? MEMORY_TYPE_UC : MEMORY_TYPE_WB;
-        return EptEntry{(pa & ADDRESS_MASK) | (a.read ? READ : 0) | (a.write ? WRITE : 0) |
-                        (a.execute ? EXECUTE : 0) | (type << MEMORY_TYPE_SHIFT) |
-                        (large ? LARGE : 0)};
+        return EptEntry{(pa & ADDRESS_MASK) | (a.read ? READ : 0) | (a.write ? WRITE : 0) | (a.execute ? EXECUTE : 0) |
+                        (type << MEMORY_TYPE_SHIFT) | (large ? LARGE : 0)};
     }
 
     // Write without read is an EPT misconfiguration (SDM 28.2.3.1); an entry with
     // no permission at all would be "not present" and map nothing.
-    static constexpr bool valid(Attr a) {
-        return (a.read || a.execute) && !(a.write && !a.read);
-    }
+    static constexpr bool valid(Attr a) { return (a.read || a.execute) && !(a.write && !a.read); }
 
     constexpr bool present() const { return (raw_ & (READ | WRITE | EXECUTE)) != 0; }
     constexpr bool large() const { return (raw_ & LARGE) != 0; }
@@ -116,16 +111,16 @@ private:
 // IA-32e (4-level) paging-structure entry (SDM Vol. 3A 4.5, Tables 4-15 to 4-20).
 class Pte {
 public:
-    static constexpr uint64_t PRESENT = uint64_t{1} << 0;
-    static constexpr uint64_t WRITABLE = uint64_t{1} << 1;
-    static constexpr uint64_t USER = uint64_t{1} << 2;
-    static constexpr uint64_t PWT = uint64_t{1} << 3;
-    static constexpr uint64_t PCD = uint64_t{1} << 4;
-    static constexpr uint64_t ACCESSED = uint64_t{1} << 5;
-    static constexpr uint64_t DIRTY = uint64_t{1} << 6;
-    static constexpr uint64_t LARGE = uint64_t{1} << 7;    // PS in PDPTE/PDE; PAT in a PTE
-    static constexpr uint64_t GLOBAL = uint64_t{1} << 8;
-    static constexpr uint64_t NO_EXECUTE = uint64_t{1} << 63;  // needs IA32_EFER.NXE
+    static constexpr uint64_t PRESENT      = uint64_t{1} << 0;
+    static constexpr uint64_t WRITABLE     = uint64_t{1} << 1;
+    static constexpr uint64_t USER         = uint64_t{1} << 2;
+    static constexpr uint64_t PWT          = uint64_t{1} << 3;
+    static constexpr uint64_t PCD          = uint64_t{1} << 4;
+    static constexpr uint64_t ACCESSED     = uint64_t{1} << 5;
+    static constexpr uint64_t DIRTY        = uint64_t{1} << 6;
+    static constexpr uint64_t LARGE        = uint64_t{1} << 7;  // PS in PDPTE/PDE; PAT in a PTE
+    static constexpr uint64_t GLOBAL       = uint64_t{1} << 8;
+    static constexpr uint64_t NO_EXECUTE   = uint64_t{1} << 63;  // needs IA32_EFER.NXE
     static constexpr uint64_t ADDRESS_MASK = 0x000F'FFFF'FFFF'F000;
 
     constexpr Pte() = default;
@@ -133,15 +128,12 @@ public:
     constexpr uint64_t raw() const { return raw_; }
 
     // Non-leaf entries are fully permissive so the leaf alone decides (SDM Vol. 3A 4.6).
-    static constexpr Pte table(uint64_t phys) {
-        return Pte{(phys & ADDRESS_MASK) | PRESENT | WRITABLE | USER};
-    }
+    static constexpr Pte table(uint64_t phys) { return Pte{(phys & ADDRESS_MASK) | PRESENT | WRITABLE | USER}; }
 
     // UC is PCD|PWT, which selects PAT entry 3: UC in the power-on PAT (SDM Vol. 3A 11.12.4).
     static constexpr Pte leaf(uint64_t pa, Attr a, bool large) {
         return Pte{(pa & ADDRESS_MASK) | PRESENT | (a.write ? WRITABLE : 0) | (a.user ? USER : 0) |
-                   (a.cache == Cache::UC ? PCD | PWT : 0) | (a.execute ? 0 : NO_EXECUTE) |
-                   (large ? LARGE : 0)};
+                   (a.cache == Cache::UC ? PCD | PWT : 0) | (a.execute ? 0 : NO_EXECUTE) | (large ? LARGE : 0)};
     }
 
     // A present IA-32e mapping is always readable.
@@ -195,8 +187,7 @@ public:
 
     // Allocates the root table. Calling it again keeps the existing root.
     [[nodiscard]] MapError init() {
-        if (root_ == 0)
-            root_ = mem_.alloc_table();
+        if (root_ == 0) root_ = mem_.alloc_table();
         return root_ != 0 ? MapError::Ok : MapError::OutOfMemory;
     }
 
@@ -215,18 +206,15 @@ public:
     // 2 MiB mapping over such an empty page table is refused with Overlap.
     [[nodiscard]] MapError map(uint64_t va, uint64_t pa, uint64_t size, Attr attr) {
         MapError e = check(va, pa, size, attr);
-        if (e != MapError::Ok || size == 0)
-            return e;
+        if (e != MapError::Ok || size == 0) return e;
         for (uint64_t off = 0; off < size; off += chunk(va + off, pa + off, size - off)) {
             e = prepare(va + off, chunk_level(va + off, pa + off, size - off));
-            if (e != MapError::Ok)
-                return e;
+            if (e != MapError::Ok) return e;
         }
         for (uint64_t off = 0; off < size; off += chunk(va + off, pa + off, size - off)) {
             unsigned level = chunk_level(va + off, pa + off, size - off);
             uint64_t* slot = walk(va + off, level, false, e);
-            if (slot == nullptr)
-                return e;  // unreachable: prepare() built every table
+            if (slot == nullptr) return e;  // unreachable: prepare() built every table
             mem_.store(slot, Format::leaf(pa + off, attr, level > 0).raw());
         }
         return MapError::Ok;
@@ -235,17 +223,15 @@ public:
     // Leaf attributes (non-leaf entries grant everything) and the physical address
     // of va; false when va is not mapped.
     [[nodiscard]] bool translate(uint64_t va, uint64_t& pa, Attr& attr) const {
-        if (root_ == 0 || va >= VA_LIMIT)
-            return false;
+        if (root_ == 0 || va >= VA_LIMIT) return false;
         uint64_t table = root_;
         for (unsigned level = LEVELS; level-- > 0;) {
             Format e{mem_.table(table)[index(va, level)]};
-            if (!e.present())
-                return false;
+            if (!e.present()) return false;
             if (level == 0 || (level <= 2 && e.large())) {
                 uint64_t page = PAGE_4K << (9 * level);
-                pa = (e.address() & ~(page - 1)) | (va & (page - 1));
-                attr = e.attr();
+                pa            = (e.address() & ~(page - 1)) | (va & (page - 1));
+                attr          = e.attr();
                 return true;
             }
             table = e.address();
@@ -261,16 +247,11 @@ private:
     }
 
     MapError check(uint64_t va, uint64_t pa, uint64_t size, Attr attr) const {
-        if (root_ == 0)
-            return MapError::NoRoot;
-        if (!Format::valid(attr))
-            return MapError::BadAttr;
-        if (((va | pa | size) & (PAGE_4K - 1)) != 0)
-            return MapError::Unaligned;
-        if (va + size < va || pa + size < pa)
-            return MapError::Overflow;
-        if (va + size > VA_LIMIT || pa + size > PA_LIMIT)
-            return MapError::OutOfRange;
+        if (root_ == 0) return MapError::NoRoot;
+        if (!Format::valid(attr)) return MapError::BadAttr;
+        if (((va | pa | size) & (PAGE_4K - 1)) != 0) return MapError::Unaligned;
+        if (va + size < va || pa + size < pa) return MapError::Overflow;
+        if (va + size > VA_LIMIT || pa + size > PA_LIMIT) return MapError::OutOfRange;
         return MapError::Ok;
     }
 
@@ -285,10 +266,9 @@ private:
 
     // Builds the tables above `level` for va and checks the target slot is free.
     MapError prepare(uint64_t va, unsigned level) {
-        MapError e = MapError::Ok;
+        MapError e     = MapError::Ok;
         uint64_t* slot = walk(va, level, true, e);
-        if (slot == nullptr)
-            return e;
+        if (slot == nullptr) return e;
         return Format{*slot}.present() ? MapError::Overlap : MapError::Ok;
     }
 
@@ -322,7 +302,7 @@ private:
     }
 
     Memory& mem_;
-    uint64_t root_ = 0;
+    uint64_t root_    = 0;
     bool large_pages_ = true;
 };
 

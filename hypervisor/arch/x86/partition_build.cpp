@@ -8,6 +8,7 @@
 #include "drivers/x86/cpu.hpp"
 #include "drivers/x86/cpuid.hpp"
 #include "drivers/x86/descriptors.hpp"
+
 #include "arch/x86/devices.hpp"
 #include "arch/x86/page_table.hpp"
 #include "arch/x86/pci_hw.hpp"
@@ -47,7 +48,7 @@ struct GuestTableMemory {
     static constexpr uint64_t GUEST_TABLE_PAGES = 6;  // PML4, PDPT, 4 page directories
 };
 
-constexpr uint64_t LAPIC_MMIO = 0xfee00000;
+constexpr uint64_t LAPIC_MMIO     = 0xfee00000;
 constexpr uint64_t GUEST_UC_START = 0xfe000000, GUEST_MAP_END = 0x100000000ull;
 constexpr uint64_t GUEST_TSS_GPA = NATSUME_GUEST_GDT_GPA + 0x80;
 
@@ -80,7 +81,10 @@ bool bar_page_shared(const Partition& p, uint64_t lo, uint64_t hi, uint16_t& oth
         for (uint8_t b = 0; b < f.bar_count; b++) {
             const pci::Bar& bar = f.bars[b];
             if (bar.io || !bar.size) continue;
-            if (page_down(bar.base) < hi && page_up(bar.base + bar.size) > lo) { other = f.bdf; return true; }
+            if (page_down(bar.base) < hi && page_up(bar.base + bar.size) > lo) {
+                other = f.bdf;
+                return true;
+            }
         }
     }
     return false;
@@ -91,10 +95,14 @@ MapError map_with_holes(Ept& ept, uint64_t lo, uint64_t hi, const MmioRegistry& 
     uint64_t at = lo;
     while (at < hi) {
         uint64_t next = hi;
-        bool in_hole = false;
+        bool in_hole  = false;
         for (size_t h = 0; h < holes.count(); h++) {
             uint64_t hb = holes.at(h).base, he = hb + holes.at(h).size;
-            if (at >= hb && at < he) { in_hole = true; next = he < hi ? he : hi; break; }
+            if (at >= hb && at < he) {
+                in_hole = true;
+                next    = he < hi ? he : hi;
+                break;
+            }
             if (hb > at && hb < next) next = hb;
         }
         if (!in_hole) {
@@ -116,11 +124,12 @@ bool register_mmio(Partition& p, BuildError& err) {
         if (e == MmioRegistry::Error::Ok) return true;
         return fail(err, "%s region at 0x%lx+0x%lx: %s", to_string(kind), base, size, to_string(e));
     };
-    if (p.config.file.lapic_mode == NATSUME_LAPIC_TRAPPED && !add(LAPIC_MMIO, PAGE_4K, MmioKind::Lapic, 0)) return false;
+    if (p.config.file.lapic_mode == NATSUME_LAPIC_TRAPPED && !add(LAPIC_MMIO, PAGE_4K, MmioKind::Lapic, 0))
+        return false;
     if (p.devices.ioapic_gpa && !add(p.devices.ioapic_gpa, PAGE_4K, MmioKind::Ioapic, 0)) return false;
     for (uint32_t i = 0; i < p.devices.count; i++) {
         const PartitionDevice& d = p.devices.list[i];
-        auto index = static_cast<uint8_t>(i);
+        auto index               = static_cast<uint8_t>(i);
         if (d.trapped_page && !add(d.trapped_page, PAGE_4K, MmioKind::DeviceRegister, index)) return false;
         if (d.msix && !add(d.msix_loc.table_first_page, uint64_t(d.msix_loc.table_page_count) * PAGE_4K,
                            MmioKind::MsixTable, index))
@@ -169,7 +178,8 @@ bool build_ept(Partition& p, BuildError& err) {
     if (e != MapError::Ok) return fail(err, "EPT mapping of the partition RAM failed: %s", to_string(e));
     if (p.devices.dma_size) {
         // Identity window: the device's DMA addresses are the guest's own.
-        e = ept.map(p.devices.dma_base, p.devices.dma_base, p.devices.dma_size, Attr{true, true, false, false, Cache::WB});
+        e = ept.map(p.devices.dma_base, p.devices.dma_base, p.devices.dma_size,
+                    Attr{true, true, false, false, Cache::WB});
         if (e != MapError::Ok) return fail(err, "EPT mapping of the DMA window failed: %s", to_string(e));
     }
     if (!register_mmio(p, err) || !map_device_bars(p, ept, err)) return false;
@@ -189,7 +199,8 @@ bool build_guest_paging(Partition& p, BuildError& err) {
         return fail(err, "guest page tables: could not place the PML4");
     MapError e = pt.map(0, 0, GUEST_UC_START, Attr{true, true, true, false, Cache::WB});
     if (e == MapError::Ok)
-        e = pt.map(GUEST_UC_START, GUEST_UC_START, GUEST_MAP_END - GUEST_UC_START, Attr{true, true, false, false, Cache::UC});
+        e = pt.map(GUEST_UC_START, GUEST_UC_START, GUEST_MAP_END - GUEST_UC_START,
+                   Attr{true, true, false, false, Cache::UC});
     if (e != MapError::Ok) return fail(err, "guest page tables: %s", to_string(e));
     return true;
 }
@@ -197,12 +208,12 @@ bool build_guest_paging(Partition& p, BuildError& err) {
 // GDT: null, 64-bit code (0x08), data (0x10), 64-bit busy TSS (0x18, 16 bytes).
 void build_guest_gdt(Partition& p) {
     auto* gdt = reinterpret_cast<uint64_t*>(p.config.ram_base + NATSUME_GUEST_GDT_GPA);
-    gdt[0] = 0;
+    gdt[0]    = 0;
     // Flat code and data with the accessed bit set, as the VMCS access rights say (vcpu.cpp).
     gdt[NATSUME_GUEST_SEL_CODE64 / 8] = 0x00af9b000000ffffull;
-    gdt[NATSUME_GUEST_SEL_DATA / 8] = 0x00cf93000000ffffull;
-    const uint64_t base = GUEST_TSS_GPA;
-    const uint32_t limit = sizeof(drivers::x86::Tss) - 1;
+    gdt[NATSUME_GUEST_SEL_DATA / 8]   = 0x00cf93000000ffffull;
+    const uint64_t base               = GUEST_TSS_GPA;
+    const uint32_t limit              = sizeof(drivers::x86::Tss) - 1;
     // Busy: the VMCS loads TR with it (guest TR access rights 0x8b, vcpu.cpp).
     drivers::x86::tss_descriptor(&gdt[NATSUME_GUEST_SEL_TSS / 8], base, limit, true);
 }
@@ -210,26 +221,26 @@ void build_guest_gdt(Partition& p) {
 void build_boot_info(Partition& p, uint64_t tsc_khz) {
     auto* bi = reinterpret_cast<natsume_boot_info*>(p.config.ram_base + NATSUME_GUEST_BOOT_INFO_GPA);
     memset(bi, 0, sizeof *bi);
-    bi->magic = NATSUME_BOOT_INFO_MAGIC;
+    bi->magic   = NATSUME_BOOT_INFO_MAGIC;
     bi->version = NATSUME_BOOT_INFO_VERSION;
-    bi->size = sizeof *bi;
+    bi->size    = sizeof *bi;
     memcpy(bi->name, p.name(), sizeof bi->name);
     bi->name[sizeof bi->name - 1] = 0;
-    bi->partition_id = p.config.id;
-    bi->apic_id = p.config.apic_id;
-    bi->ram_size = p.config.ram_size;
-    bi->tsc_khz = tsc_khz;
-    bi->console = NATSUME_CONSOLE_HYPERCALL;
-    bi->image_end = p.config.image_end;
+    bi->partition_id              = p.config.id;
+    bi->apic_id                   = p.config.apic_id;
+    bi->ram_size                  = p.config.ram_size;
+    bi->tsc_khz                   = tsc_khz;
+    bi->console                   = NATSUME_CONSOLE_HYPERCALL;
+    bi->image_end                 = p.config.image_end;
     memcpy(bi->cmdline, p.config.file.cmdline, sizeof bi->cmdline);
     bi->cmdline[sizeof bi->cmdline - 1] = 0;
-    bi->dma_base = p.devices.dma_base;
-    bi->dma_size = p.devices.dma_size;
-    bi->ioapic_gpa = p.devices.ioapic_gpa;
-    bi->device_count = p.devices.count;
+    bi->dma_base                        = p.devices.dma_base;
+    bi->dma_size                        = p.devices.dma_size;
+    bi->ioapic_gpa                      = p.devices.ioapic_gpa;
+    bi->device_count                    = p.devices.count;
     for (uint32_t i = 0; i < p.devices.count && i < NATSUME_BOOT_MAX_DEVICES; i++) {
         const PartitionDevice& d = p.devices.list[i];
-        bi->devices[i] = {d.bdf, d.vendor_id, d.device_id, d.flags, d.gsi, 0};
+        bi->devices[i]           = {d.bdf, d.vendor_id, d.device_id, d.flags, d.gsi, 0};
     }
 }
 
@@ -237,11 +248,13 @@ enum class MsrAccess { Read, Write };
 
 void msr_intercept(uint8_t* bitmap, uint32_t msr, MsrAccess access, bool intercept) {
     // SDM 24.6.9: read-low at 0, read-high at 1 KiB, write-low at 2 KiB, write-high at 3 KiB.
-    uint32_t base = (msr >= 0xc0000000 ? 0x400 : 0) + (access == MsrAccess::Write ? 0x800 : 0);
+    uint32_t base  = (msr >= 0xc0000000 ? 0x400 : 0) + (access == MsrAccess::Write ? 0x800 : 0);
     uint32_t index = msr & 0x1fff;
-    auto bit = static_cast<uint8_t>(1u << (index % 8));
-    if (intercept) bitmap[base + index / 8] |= bit;
-    else bitmap[base + index / 8] &= static_cast<uint8_t>(~bit);
+    auto bit       = static_cast<uint8_t>(1u << (index % 8));
+    if (intercept)
+        bitmap[base + index / 8] |= bit;
+    else
+        bitmap[base + index / 8] &= static_cast<uint8_t>(~bit);
 }
 
 void msr_passthrough(uint8_t* bitmap, uint32_t msr) {
@@ -249,9 +262,7 @@ void msr_passthrough(uint8_t* bitmap, uint32_t msr) {
     msr_intercept(bitmap, msr, MsrAccess::Write, false);
 }
 
-void open_port(uint8_t* io_bitmap, uint32_t port) {
-    io_bitmap[port / 8] &= static_cast<uint8_t>(~(1u << (port % 8)));
-}
+void open_port(uint8_t* io_bitmap, uint32_t port) { io_bitmap[port / 8] &= static_cast<uint8_t>(~(1u << (port % 8))); }
 
 // I/O BARs of owned devices reach the hardware with no exit (SDM 24.6.4).
 void open_device_ports(Partition& p) {
@@ -279,9 +290,9 @@ bool build_l1d_flush(Partition& p, BuildError& err) {
     }
     uint64_t page = page_pool::alloc();
     if (!page) return fail(err, "L1D flush list: out of hypervisor page-pool memory");
-    auto* entry = reinterpret_cast<uint64_t*>(page);
-    entry[0] = msr::IA32_FLUSH_CMD;   // bits 31:0 index, 63:32 reserved
-    entry[1] = 1;                     // L1D_FLUSH
+    auto* entry          = reinterpret_cast<uint64_t*>(page);
+    entry[0]             = msr::IA32_FLUSH_CMD;  // bits 31:0 index, 63:32 reserved
+    entry[1]             = 1;                    // L1D_FLUSH
     p.x86.entry_msr_load = page;
     log::print("natsume: partition: %s: L1D flushed on every VM entry\n", p.name());
     return true;
@@ -291,16 +302,16 @@ bool build_bitmaps(Partition& p, BuildError& err) {
     uint64_t io_a = page_pool::alloc(), io_b = page_pool::alloc(), msrs = page_pool::alloc();
     if (!io_a || !io_b || io_b != io_a + PAGE_4K || !msrs)
         return fail(err, "I/O and MSR bitmaps: out of hypervisor page-pool memory");
-    p.x86.io_bitmap = reinterpret_cast<uint8_t*>(io_a);
+    p.x86.io_bitmap  = reinterpret_cast<uint8_t*>(io_a);
     p.x86.msr_bitmap = reinterpret_cast<uint8_t*>(msrs);
     // No partition owns I/O ports yet: every port access exits and is refused.
     memset(p.x86.io_bitmap, 0xff, 2 * PAGE_4K);
     memset(p.x86.msr_bitmap, 0xff, PAGE_4K);
     // Registers that are the guest's own and that VM exits/entries switch
     // or that the hypervisor never uses itself.
-    for (uint32_t m : {msr::IA32_FS_BASE, msr::IA32_GS_BASE, msr::IA32_KERNEL_GS_BASE, msr::IA32_STAR,
-                       msr::IA32_LSTAR, msr::IA32_CSTAR, msr::IA32_FMASK, msr::IA32_SYSENTER_CS,
-                       msr::IA32_SYSENTER_ESP, msr::IA32_SYSENTER_EIP, msr::IA32_PAT})
+    for (uint32_t m : {msr::IA32_FS_BASE, msr::IA32_GS_BASE, msr::IA32_KERNEL_GS_BASE, msr::IA32_STAR, msr::IA32_LSTAR,
+                       msr::IA32_CSTAR, msr::IA32_FMASK, msr::IA32_SYSENTER_CS, msr::IA32_SYSENTER_ESP,
+                       msr::IA32_SYSENTER_EIP, msr::IA32_PAT})
         msr_passthrough(p.x86.msr_bitmap, m);
     // The core's own local APIC belongs to the partition: its timer, EOI and
     // the other x2APIC registers need no exit. Interrupt commands are filtered
@@ -310,7 +321,9 @@ bool build_bitmaps(Partition& p, BuildError& err) {
     for (uint32_t m = msr::X2APIC_FIRST; m <= msr::X2APIC_LAST; m++) msr_passthrough(p.x86.msr_bitmap, m);
     msr_intercept(p.x86.msr_bitmap, msr::X2APIC_ICR, MsrAccess::Write, true);
     // LVT entries that carry a delivery mode are checked (lvt.hpp).
-    for (uint32_t offset : {lvt::reg::offset(lvt::reg::Reg::LvtCmci), lvt::reg::offset(lvt::reg::Reg::LvtThermal), lvt::reg::offset(lvt::reg::Reg::LvtPerf), lvt::reg::offset(lvt::reg::Reg::LvtLint0), lvt::reg::offset(lvt::reg::Reg::LvtLint1)})
+    for (uint32_t offset : {lvt::reg::offset(lvt::reg::Reg::LvtCmci), lvt::reg::offset(lvt::reg::Reg::LvtThermal),
+                            lvt::reg::offset(lvt::reg::Reg::LvtPerf), lvt::reg::offset(lvt::reg::Reg::LvtLint0),
+                            lvt::reg::offset(lvt::reg::Reg::LvtLint1)})
         msr_intercept(p.x86.msr_bitmap, msr::X2APIC_FIRST + offset / 16, MsrAccess::Write, true);
     open_device_ports(p);
     return build_l1d_flush(p, err);
@@ -320,9 +333,10 @@ bool load_image(Partition& p, const uint8_t* image, size_t size, BuildError& err
     elf::Image img;
     elf::Error e = elf::parse(image, size, img);
     if (e == elf::Error::Ok) e = elf::check_placement(img, NATSUME_GUEST_IMAGE_MIN_GPA, p.config.ram_size);
-    if (e == elf::Error::Ok) e = elf::load(img, image, size, reinterpret_cast<uint8_t*>(p.config.ram_base), p.config.ram_size);
+    if (e == elf::Error::Ok)
+        e = elf::load(img, image, size, reinterpret_cast<uint8_t*>(p.config.ram_base), p.config.ram_size);
     if (e != elf::Error::Ok) return fail(err, "guest image '%s': %s", p.config.file.image, elf::to_string(e));
-    p.config.entry = img.entry;
+    p.config.entry     = img.entry;
     p.config.image_end = img.highest;
     return true;
 }

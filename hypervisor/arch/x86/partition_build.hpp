@@ -8,7 +8,9 @@
 
 namespace natsume::x86 {
 
-struct BuildError { char text[192]; };
+struct BuildError {
+    char text[192];
+};
 
 [[nodiscard]] bool build_partition(Partition& p, const uint8_t* image, size_t image_size, uint64_t tsc_khz,
                                    BuildError& err);

@@ -1,8 +1,9 @@
 #include "arch/x86/pci_hw.hpp"
 
-#include "drivers/x86/cpu.hpp"
-#include "base/spinlock.hpp"
 #include "drivers/pci/cf8.hpp"
+#include "drivers/x86/cpu.hpp"
+
+#include "base/spinlock.hpp"
 
 namespace natsume::x86::pci_hw {
 namespace {

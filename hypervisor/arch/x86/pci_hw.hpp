@@ -11,6 +11,10 @@ const pci::ConfigAccess& access();
 // ACPI MCFG): used for segment 0 where the firmware describes one. Also gives
 // each function its 4 KiB extended config space.
 void use_ecam(uint64_t base, uint8_t start_bus, uint8_t end_bus);
-struct EcamWindow { uint64_t base; uint8_t start_bus, end_bus; bool present; };
+struct EcamWindow {
+    uint64_t base;
+    uint8_t start_bus, end_bus;
+    bool present;
+};
 const EcamWindow& ecam();
-}
+}  // namespace natsume::x86::pci_hw

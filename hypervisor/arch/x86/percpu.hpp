@@ -2,13 +2,13 @@
 // Other cores read only its `shared` part; everything else is private to the
 // owning core.
 #pragma once
+#include <atomic>
 #include <stddef.h>
 #include <stdint.h>
 
-#include <atomic>
+#include "drivers/x86/descriptors.hpp"
 
 #include "arch/x86/guest_regs.h"
-#include "drivers/x86/descriptors.hpp"
 
 namespace natsume {
 struct Partition;
@@ -16,7 +16,7 @@ struct Partition;
 
 namespace natsume::x86 {
 
-constexpr size_t MAX_CPUS = 16;
+constexpr size_t MAX_CPUS   = 16;
 constexpr size_t STACK_SIZE = 16384;
 static_assert(STACK_SIZE % 4096 == 0, "stacks are whole pages, each above a guard page");
 
@@ -26,13 +26,13 @@ struct GuestRegs {
 };
 // vmx_entry.S loads GuestRegs by the offsets in guest_regs.h.
 static_assert(offsetof(GuestRegs, rax) == GR_RAX && offsetof(GuestRegs, rcx) == GR_RCX &&
-              offsetof(GuestRegs, rdx) == GR_RDX && offsetof(GuestRegs, rbx) == GR_RBX &&
-              offsetof(GuestRegs, rbp) == GR_RBP && offsetof(GuestRegs, rsi) == GR_RSI &&
-              offsetof(GuestRegs, rdi) == GR_RDI && offsetof(GuestRegs, r8) == GR_R8 &&
-              offsetof(GuestRegs, r9) == GR_R9 && offsetof(GuestRegs, r10) == GR_R10 &&
-              offsetof(GuestRegs, r11) == GR_R11 && offsetof(GuestRegs, r12) == GR_R12 &&
-              offsetof(GuestRegs, r13) == GR_R13 && offsetof(GuestRegs, r14) == GR_R14 &&
-              offsetof(GuestRegs, r15) == GR_R15 && sizeof(GuestRegs) == GR_SIZE,
+                  offsetof(GuestRegs, rdx) == GR_RDX && offsetof(GuestRegs, rbx) == GR_RBX &&
+                  offsetof(GuestRegs, rbp) == GR_RBP && offsetof(GuestRegs, rsi) == GR_RSI &&
+                  offsetof(GuestRegs, rdi) == GR_RDI && offsetof(GuestRegs, r8) == GR_R8 &&
+                  offsetof(GuestRegs, r9) == GR_R9 && offsetof(GuestRegs, r10) == GR_R10 &&
+                  offsetof(GuestRegs, r11) == GR_R11 && offsetof(GuestRegs, r12) == GR_R12 &&
+                  offsetof(GuestRegs, r13) == GR_R13 && offsetof(GuestRegs, r14) == GR_R14 &&
+                  offsetof(GuestRegs, r15) == GR_R15 && sizeof(GuestRegs) == GR_SIZE,
               "guest_regs.h and GuestRegs disagree");
 
 // Saved by isr.S.
@@ -42,10 +42,15 @@ struct TrapFrame {
 };
 static_assert(offsetof(TrapFrame, vector) == 15 * 8, "isr.S pushes 15 registers above the vector");
 
-using Tss = drivers::x86::Tss;   // SDM Vol. 3A 8.7
+using Tss = drivers::x86::Tss;  // SDM Vol. 3A 8.7
 
 enum class CpuState : uint32_t {
-    Absent, Online, VmxReady, Failed, Running, Parked,
+    Absent,
+    Online,
+    VmxReady,
+    Failed,
+    Running,
+    Parked,
 };
 
 // What other cores read: the boot rendezvous reads `state` and, for a failed
@@ -53,10 +58,10 @@ enum class CpuState : uint32_t {
 // state with release; a reader loads the state with acquire before it reads
 // `failure`, so it never sees a half-written sentence.
 struct CpuShared {
-    uint32_t index;                   // position in the MADT; fixed before the core starts
+    uint32_t index;  // position in the MADT; fixed before the core starts
     uint32_t apic_id;
     std::atomic<CpuState> state;
-    char failure[160];                // why this core could not start
+    char failure[160];  // why this core could not start
 
     void publish(CpuState s) { state.store(s, std::memory_order_release); }
     CpuState observe() const { return state.load(std::memory_order_acquire); }
@@ -71,20 +76,20 @@ struct alignas(4096) PerCpu {
     // the VMCS or the stack below; the double-fault handler reports it on
     // the IST stack.
     alignas(4096) uint8_t stack_guard[4096];
-    alignas(4096) uint8_t stack[STACK_SIZE];      // boot and hypervisor stack
+    alignas(4096) uint8_t stack[STACK_SIZE];  // boot and hypervisor stack
     alignas(4096) uint8_t exit_stack_guard[4096];
-    alignas(4096) uint8_t exit_stack[STACK_SIZE]; // VM-exit handling
+    alignas(4096) uint8_t exit_stack[STACK_SIZE];  // VM-exit handling
     alignas(4096) uint8_t ist_stack_guard[4096];
-    alignas(4096) uint8_t ist_stack[4096];        // NMI and double fault
+    alignas(4096) uint8_t ist_stack[4096];  // NMI and double fault
     PerCpu* self;
     CpuShared shared;
     // Private to the owning core from here on.
-    Partition* partition;                         // the partition this core runs, if any
-    uint64_t gdt[6];                              // null, code, data, TSS (2 slots), spare
+    Partition* partition;  // the partition this core runs, if any
+    uint64_t gdt[6];       // null, code, data, TSS (2 slots), spare
     Tss tss;
     GuestRegs launch_regs;
     uint64_t host_nmis;
-    uint64_t guest_rsp_copy;                      // exit handlers' view of the guest's RSP
+    uint64_t guest_rsp_copy;  // exit handlers' view of the guest's RSP
 };
 
 extern PerCpu cpus[MAX_CPUS];

@@ -12,7 +12,9 @@ namespace natsume::x86 {
 struct TrapFrame;
 
 // One table entry: where the marked instruction is and where to resume.
-struct FixupEntry { uint64_t insn, fixup; };
+struct FixupEntry {
+    uint64_t insn, fixup;
+};
 
 // Exception entry: true when f->rip is a marked instruction (f->rip is then
 // moved to its fix-up stub and the vector recorded for fixup_vector()).
@@ -22,16 +24,17 @@ uint64_t fixups_taken();
 
 // Emits the table entry for local label 1 -> 3 and the stub at 3 that sets
 // the fault flag and jumps back to 2 (after the instruction).
-#define NATSUME_FIXUP_ASM(insn)                                      \
-    "1: " insn "\n"                                                  \
-    "2:\n"                                                           \
-    ".pushsection .natsume_fixup, \"a\"\n"                          \
-    ".balign 8\n"                                                    \
-    ".quad 1b, 3f\n"                                                 \
-    ".popsection\n"                                                  \
-    ".pushsection .text.fixup, \"ax\"\n"                            \
-    "3: movl $1, %[fault]\n"                                         \
-    "jmp 2b\n"                                                       \
+#define NATSUME_FIXUP_ASM(insn)            \
+    "1: " insn                             \
+    "\n"                                   \
+    "2:\n"                                 \
+    ".pushsection .natsume_fixup, \"a\"\n" \
+    ".balign 8\n"                          \
+    ".quad 1b, 3f\n"                       \
+    ".popsection\n"                        \
+    ".pushsection .text.fixup, \"ax\"\n"   \
+    "3: movl $1, %[fault]\n"               \
+    "jmp 2b\n"                             \
     ".popsection\n"
 
 [[nodiscard]] inline bool rdmsr_safe(uint32_t msr, uint64_t& value) {

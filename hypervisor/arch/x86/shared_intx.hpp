@@ -13,7 +13,7 @@ namespace natsume::x86::shared_intx {
 
 // First of the boot core's vectors for shared lines (one per line): host_layout.h.
 constexpr uint8_t VECTOR_BASE = HOST_VECTOR_SHARED_FIRST;
-constexpr size_t MAX_LINES = HOST_SHARED_LINES;
+constexpr size_t MAX_LINES    = HOST_SHARED_LINES;
 
 // Finds the lines that devices of different partitions share (after every
 // partition's devices are resolved) and marks devices whose assertion check

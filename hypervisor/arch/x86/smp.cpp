@@ -1,6 +1,7 @@
 #include "arch/x86/smp.hpp"
 
 #include "drivers/x86/cpu.hpp"
+
 #include "arch/x86/host_layout.h"
 #include "arch/x86/lapic.hpp"
 #include "arch/x86/percpu.hpp"
@@ -18,7 +19,7 @@ void set_ap_continuation(ApContinuation fn) { ap_continuation = fn; }
 namespace {
 // host_layout.h, shared with entry.S; SIPI vector = page number.
 constexpr uint64_t TRAMPOLINE_PHYS = AP_TRAMPOLINE_PHYS;
-constexpr uint8_t TRAMPOLINE_PAGE = TRAMPOLINE_PHYS >> 12;
+constexpr uint8_t TRAMPOLINE_PAGE  = TRAMPOLINE_PHYS >> 12;
 // SDM 8.4.4.1: 10 ms after INIT, 200 us between the SIPIs.
 constexpr uint64_t INIT_DELAY_US = 10000, SIPI_DELAY_US = 200;
 constexpr uint64_t ONLINE_TIMEOUT_US = 200000;
@@ -39,21 +40,27 @@ void fail(PerCpu& c, const char* why) {
 }  // namespace
 
 bool start_ap(uint32_t index, uint32_t apic_id) {
-    PerCpu& c = cpus[index];
-    c.shared.index = index;
+    PerCpu& c        = cpus[index];
+    c.shared.index   = index;
     c.shared.apic_id = apic_id;
     c.shared.publish(CpuState::Absent);
     auto* dst = reinterpret_cast<uint8_t*>(TRAMPOLINE_PHYS);
     for (const uint8_t* p = ap_trampoline_start; p < ap_trampoline_end; p++) *dst++ = *p;
-    ap_boot_stack_top = stack_top(c.stack, sizeof c.stack);   // read by the trampoline, ordered by the release below
+    ap_boot_stack_top = stack_top(c.stack, sizeof c.stack);  // read by the trampoline, ordered by the release below
     ap_next_index.store(index, std::memory_order_release);
     // The trampoline copy and the slot are in memory before the IPI's MMIO write.
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
 
-    if (!lapic::send_init(apic_id)) { fail(c, "INIT IPI was not accepted by the local APIC"); return false; }
+    if (!lapic::send_init(apic_id)) {
+        fail(c, "INIT IPI was not accepted by the local APIC");
+        return false;
+    }
     delay_us(INIT_DELAY_US);
     for (int sipi = 0; sipi < 2 && !online(index); sipi++) {
-        if (!lapic::send_sipi(apic_id, TRAMPOLINE_PAGE)) { fail(c, "SIPI was not accepted by the local APIC"); return false; }
+        if (!lapic::send_sipi(apic_id, TRAMPOLINE_PAGE)) {
+            fail(c, "SIPI was not accepted by the local APIC");
+            return false;
+        }
         delay_us(SIPI_DELAY_US);
     }
     if (!wait_until(ONLINE_TIMEOUT_US, [index] { return online(index); })) {
@@ -65,7 +72,7 @@ bool start_ap(uint32_t index, uint32_t apic_id) {
 
 void close_ap_start() {
     ap_start_closed.store(true, std::memory_order_release);
-    auto* dst = reinterpret_cast<volatile uint8_t*>(TRAMPOLINE_PHYS);
+    auto* dst   = reinterpret_cast<volatile uint8_t*>(TRAMPOLINE_PHYS);
     size_t size = static_cast<size_t>(ap_trampoline_end - ap_trampoline_start);
     for (size_t i = 0; i < size; i++) dst[i] = i < sizeof HALT_LOOP ? HALT_LOOP[i] : 0;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);

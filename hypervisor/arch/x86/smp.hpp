@@ -3,7 +3,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-namespace natsume::x86 { struct PerCpu; }
+namespace natsume::x86 {
+struct PerCpu;
+}
 
 namespace natsume::x86::smp {
 

@@ -1,10 +1,12 @@
 #include "arch/x86/vcpu.hpp"
 
-#include <natsume/bootinfo.h>
 #include <stdarg.h>
+
+#include <natsume/bootinfo.h>
 
 #include "drivers/x86/cpu.hpp"
 #include "drivers/x86/cpuid.hpp"
+
 #include "arch/x86/exit_context.hpp"
 #include "arch/x86/host_layout.h"
 #include "arch/x86/vmx.hpp"
@@ -36,8 +38,8 @@ bool adjust(uint32_t cap_msr, uint32_t wanted, uint32_t required, uint32_t& out,
             size_t n) {
     ControlAdjust a = adjust_controls(rdmsr(cap_msr), wanted);
     if (a.missing & required) {
-        log::format(why, n, "this CPU cannot set the required %s VM-execution/exit/entry controls 0x%x",
-                    what, a.missing & required);
+        log::format(why, n, "this CPU cannot set the required %s VM-execution/exit/entry controls 0x%x", what,
+                    a.missing & required);
         return false;
     }
     out = a.value;
@@ -51,8 +53,8 @@ void report(const VmxPlatform& v, const EptVpidCaps& ept) {
     log::print("natsume: vmx: optional: unrestricted guest %s, x2APIC %s, preemption timer %s (rate 2^%u), NX %s\n",
                v.unrestricted_guest ? "yes" : "no (guests start paged, as designed)", v.x2apic ? "yes" : "no",
                v.preemption_timer ? "yes" : "no", v.preemption_timer_rate, v.nx ? "yes" : "no");
-    log::print("natsume: vmx: controls pin=0x%08x proc=0x%08x proc2=0x%08x exit=0x%08x entry=0x%08x\n", v.pin,
-               v.proc, v.proc2, v.exit, v.entry);
+    log::print("natsume: vmx: controls pin=0x%08x proc=0x%08x proc2=0x%08x exit=0x%08x entry=0x%08x\n", v.pin, v.proc,
+               v.proc2, v.exit, v.entry);
 }
 }  // namespace
 
@@ -66,23 +68,23 @@ bool vmx_probe(char* why, size_t n) {
 
     VmxBasic basic = decode_vmx_basic(rdmsr(msr::IA32_VMX_BASIC));
     if (basic.region_size > 4096) return fail(why, n, "VMCS region larger than 4 KiB is not supported");
-    v.revision = basic.revision;
+    v.revision   = basic.revision;
     namespace id = drivers::cpuid;
-    v.nx = id::has_extended(id::edx81::NX);
-    v.x2apic = id::has_ecx1(id::ecx1::X2APIC);
+    v.nx         = id::has_extended(id::edx81::NX);
+    v.x2apic     = id::has_ecx1(id::ecx1::X2APIC);
     v.maxphyaddr = id::maxphyaddr();
-    v.xsave = id::has_ecx1(id::ecx1::XSAVE);
+    v.xsave      = id::has_ecx1(id::ecx1::XSAVE);
     if (v.xsave) {
-        CpuidResult x = cpuid(id::leaf::XSAVE, 0);
+        CpuidResult x    = cpuid(id::leaf::XSAVE, 0);
         v.xcr0_supported = (uint64_t(x.edx) << 32) | x.eax;
     }
-    bool rdtscp = id::has_extended(id::edx81::RDTSCP);
+    bool rdtscp  = id::has_extended(id::edx81::RDTSCP);
     bool invpcid = id::has_structured(id::ebx7::INVPCID);
 
     if (!adjust(pin_controls_msr(basic), pin::NMI_EXITING, pin::NMI_EXITING, v.pin, "pin-based", why, n)) return false;
     uint32_t proc_req = proc::USE_IO_BITMAPS | proc::USE_MSR_BITMAPS | proc::ACTIVATE_SECONDARY_CONTROLS;
     if (!adjust(proc_controls_msr(basic), proc_req, proc_req, v.proc, "processor-based", why, n)) return false;
-    uint32_t proc2_req = proc2::ENABLE_EPT | proc2::ENABLE_VPID;
+    uint32_t proc2_req  = proc2::ENABLE_EPT | proc2::ENABLE_VPID;
     uint32_t proc2_want = proc2_req | (rdtscp ? proc2::ENABLE_RDTSCP : 0) | (invpcid ? proc2::ENABLE_INVPCID : 0);
     if (!adjust(msr::IA32_VMX_PROCBASED_CTLS2, proc2_want, proc2_req, v.proc2, "secondary (EPT, VPID)", why, n))
         return false;
@@ -92,19 +94,20 @@ bool vmx_probe(char* why, size_t n) {
     uint32_t entry_req = entry_ctl::IA32E_MODE_GUEST | entry_ctl::LOAD_EFER | entry_ctl::LOAD_PAT;
     if (!adjust(entry_controls_msr(basic), entry_req, entry_req, v.entry, "VM-entry", why, n)) return false;
 
-    uint64_t proc2_cap = rdmsr(msr::IA32_VMX_PROCBASED_CTLS2);
-    v.unrestricted_guest = (proc2_cap >> 32) & proc2::UNRESTRICTED_GUEST;
-    uint64_t pin_cap = rdmsr(pin_controls_msr(basic));
-    v.preemption_timer = (pin_cap >> 32) & pin::PREEMPTION_TIMER;
+    uint64_t proc2_cap      = rdmsr(msr::IA32_VMX_PROCBASED_CTLS2);
+    v.unrestricted_guest    = (proc2_cap >> 32) & proc2::UNRESTRICTED_GUEST;
+    uint64_t pin_cap        = rdmsr(pin_controls_msr(basic));
+    v.preemption_timer      = (pin_cap >> 32) & pin::PREEMPTION_TIMER;
     v.preemption_timer_rate = static_cast<uint32_t>(rdmsr(msr::IA32_VMX_MISC) & vmx_misc::PREEMPTION_TIMER_RATE_MASK);
 
     EptVpidCaps ept = decode_ept_vpid_caps(rdmsr(msr::IA32_VMX_EPT_VPID_CAP));
     if (const char* bad = ept_unusable_reason(ept)) return fail(why, n, "%s", bad);
     if (!ept.invvpid) return fail(why, n, "INVVPID is not supported");
     v.large_ept_pages = ept.pages_2m;
-    v.cr3_flush_type = static_cast<uint64_t>(ept.invvpid_single_context_keep_globals ? InvvpidType::SingleContextKeepGlobals
-                                             : ept.invvpid_single_context          ? InvvpidType::SingleContext
-                                                                                   : InvvpidType::AllContext);
+    v.cr3_flush_type =
+        static_cast<uint64_t>(ept.invvpid_single_context_keep_globals ? InvvpidType::SingleContextKeepGlobals
+                              : ept.invvpid_single_context            ? InvvpidType::SingleContext
+                                                                      : InvvpidType::AllContext);
     v.cr0_fixed0 = rdmsr(msr::IA32_VMX_CR0_FIXED0);
     v.cr0_fixed1 = rdmsr(msr::IA32_VMX_CR0_FIXED1);
     v.cr4_fixed0 = rdmsr(msr::IA32_VMX_CR4_FIXED0);
@@ -115,7 +118,7 @@ bool vmx_probe(char* why, size_t n) {
 
 bool vmx_enable_this_core(PerCpu& c, char* why, size_t n) {
     if (!(drivers::cpuid::has_ecx1(drivers::cpuid::ecx1::VMX))) return fail(why, n, "no VMX on this core");
-    uint64_t fcr = rdmsr(msr::IA32_FEATURE_CONTROL);
+    uint64_t fcr             = rdmsr(msr::IA32_FEATURE_CONTROL);
     FeatureControlVerdict fc = feature_control_verdict(fcr);
     if (!fc.usable) return fail(why, n, "%s", fc.why);
     if (fc.must_write) wrmsr(msr::IA32_FEATURE_CONTROL, feature_control_value(fcr));
@@ -138,7 +141,10 @@ struct FieldWriter {
     // refused here like a field the CPU refuses.
     void operator()(Vmcs f, uint64_t v) {
         bool fits = access_bytes(f) == 8 || (v >> (8 * access_bytes(f))) == 0;
-        if (!(fits && try_vmwrite(f, v)) && ok) { ok = false; first_bad = f; }
+        if (!(fits && try_vmwrite(f, v)) && ok) {
+            ok        = false;
+            first_bad = f;
+        }
     }
 };
 
@@ -196,19 +202,31 @@ void write_host_state(FieldWriter& w, PerCpu& c) {
     w(Vmcs::HOST_RIP, reinterpret_cast<uint64_t>(&vmx_exit_entry));
 }
 
-struct Segment { Vmcs sel, base, limit, ar; uint16_t selector; uint32_t limit_value, access; };
+struct Segment {
+    Vmcs sel, base, limit, ar;
+    uint16_t selector;
+    uint32_t limit_value, access;
+};
 
 void write_segments(FieldWriter& w) {
     // Access rights (SDM 24.4.1): 64-bit code 0xa09b, data 0xc093, busy TSS 0x8b.
     const Segment segs[] = {
-        {Vmcs::GUEST_CS_SELECTOR, Vmcs::GUEST_CS_BASE, Vmcs::GUEST_CS_LIMIT, Vmcs::GUEST_CS_ACCESS_RIGHTS, NATSUME_GUEST_SEL_CODE64, 0xffffffff, 0xa09b},
-        {Vmcs::GUEST_SS_SELECTOR, Vmcs::GUEST_SS_BASE, Vmcs::GUEST_SS_LIMIT, Vmcs::GUEST_SS_ACCESS_RIGHTS, NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
-        {Vmcs::GUEST_DS_SELECTOR, Vmcs::GUEST_DS_BASE, Vmcs::GUEST_DS_LIMIT, Vmcs::GUEST_DS_ACCESS_RIGHTS, NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
-        {Vmcs::GUEST_ES_SELECTOR, Vmcs::GUEST_ES_BASE, Vmcs::GUEST_ES_LIMIT, Vmcs::GUEST_ES_ACCESS_RIGHTS, NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
-        {Vmcs::GUEST_FS_SELECTOR, Vmcs::GUEST_FS_BASE, Vmcs::GUEST_FS_LIMIT, Vmcs::GUEST_FS_ACCESS_RIGHTS, NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
-        {Vmcs::GUEST_GS_SELECTOR, Vmcs::GUEST_GS_BASE, Vmcs::GUEST_GS_LIMIT, Vmcs::GUEST_GS_ACCESS_RIGHTS, NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
-        {Vmcs::GUEST_TR_SELECTOR, Vmcs::GUEST_TR_BASE, Vmcs::GUEST_TR_LIMIT, Vmcs::GUEST_TR_ACCESS_RIGHTS, NATSUME_GUEST_SEL_TSS, sizeof(drivers::x86::Tss) - 1, 0x8b},
-        {Vmcs::GUEST_LDTR_SELECTOR, Vmcs::GUEST_LDTR_BASE, Vmcs::GUEST_LDTR_LIMIT, Vmcs::GUEST_LDTR_ACCESS_RIGHTS, 0, 0, ACCESS_RIGHTS_UNUSABLE},
+        {Vmcs::GUEST_CS_SELECTOR, Vmcs::GUEST_CS_BASE, Vmcs::GUEST_CS_LIMIT, Vmcs::GUEST_CS_ACCESS_RIGHTS,
+         NATSUME_GUEST_SEL_CODE64, 0xffffffff, 0xa09b},
+        {Vmcs::GUEST_SS_SELECTOR, Vmcs::GUEST_SS_BASE, Vmcs::GUEST_SS_LIMIT, Vmcs::GUEST_SS_ACCESS_RIGHTS,
+         NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
+        {Vmcs::GUEST_DS_SELECTOR, Vmcs::GUEST_DS_BASE, Vmcs::GUEST_DS_LIMIT, Vmcs::GUEST_DS_ACCESS_RIGHTS,
+         NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
+        {Vmcs::GUEST_ES_SELECTOR, Vmcs::GUEST_ES_BASE, Vmcs::GUEST_ES_LIMIT, Vmcs::GUEST_ES_ACCESS_RIGHTS,
+         NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
+        {Vmcs::GUEST_FS_SELECTOR, Vmcs::GUEST_FS_BASE, Vmcs::GUEST_FS_LIMIT, Vmcs::GUEST_FS_ACCESS_RIGHTS,
+         NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
+        {Vmcs::GUEST_GS_SELECTOR, Vmcs::GUEST_GS_BASE, Vmcs::GUEST_GS_LIMIT, Vmcs::GUEST_GS_ACCESS_RIGHTS,
+         NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
+        {Vmcs::GUEST_TR_SELECTOR, Vmcs::GUEST_TR_BASE, Vmcs::GUEST_TR_LIMIT, Vmcs::GUEST_TR_ACCESS_RIGHTS,
+         NATSUME_GUEST_SEL_TSS, sizeof(drivers::x86::Tss) - 1, 0x8b},
+        {Vmcs::GUEST_LDTR_SELECTOR, Vmcs::GUEST_LDTR_BASE, Vmcs::GUEST_LDTR_LIMIT, Vmcs::GUEST_LDTR_ACCESS_RIGHTS, 0, 0,
+         ACCESS_RIGHTS_UNUSABLE},
     };
     for (const Segment& s : segs) {
         w(s.sel, s.selector);
@@ -224,8 +242,8 @@ void write_segments(FieldWriter& w) {
 
 void write_guest_state(FieldWriter& w, const Partition& p) {
     const VmxPlatform& v = vmx_platform;
-    uint64_t cr0 = cr0::PE | cr0::MP | cr0::NE | cr0::WP | cr0::PG;
-    uint64_t cr4 = cr4::PAE | cr4::OSFXSR | cr4::OSXMMEXCPT;
+    uint64_t cr0         = cr0::PE | cr0::MP | cr0::NE | cr0::WP | cr0::PG;
+    uint64_t cr4         = cr4::PAE | cr4::OSFXSR | cr4::OSXMMEXCPT;
     w(Vmcs::CR0_READ_SHADOW, cr0);
     w(Vmcs::CR4_READ_SHADOW, cr4);
     w(Vmcs::GUEST_CR0, fixed_cr(cr0, v.cr0_fixed0, v.cr0_fixed1));
@@ -237,7 +255,7 @@ void write_guest_state(FieldWriter& w, const Partition& p) {
     w(Vmcs::GUEST_RFLAGS, 0x2);
     write_segments(w);
     w(Vmcs::GUEST_IA32_EFER, efer::LME | efer::LMA | (v.nx ? efer::NXE : 0));
-    w(Vmcs::GUEST_IA32_PAT, 0x0007040600070406ull);   // the power-on PAT (SDM Vol. 3A 11.12.4)
+    w(Vmcs::GUEST_IA32_PAT, 0x0007040600070406ull);  // the power-on PAT (SDM Vol. 3A 11.12.4)
     w(Vmcs::GUEST_IA32_DEBUGCTL, 0);
     w(Vmcs::GUEST_IA32_SYSENTER_CS, 0);
     w(Vmcs::GUEST_IA32_SYSENTER_ESP, 0);
@@ -250,7 +268,7 @@ void write_guest_state(FieldWriter& w, const Partition& p) {
 }  // namespace
 
 bool vcpu_setup(PerCpu& c, Partition& p, char* why, size_t n) {
-    uint64_t vmcs_pa = reinterpret_cast<uint64_t>(c.vmcs_region);
+    uint64_t vmcs_pa                            = reinterpret_cast<uint64_t>(c.vmcs_region);
     *reinterpret_cast<uint32_t*>(c.vmcs_region) = vmx_platform.revision;
     if (!vmclear(vmcs_pa)) return fail(why, n, "VMCLEAR of the VMCS failed");
     if (!vmptrld(vmcs_pa)) return fail(why, n, "VMPTRLD of the VMCS failed");
@@ -259,11 +277,12 @@ bool vcpu_setup(PerCpu& c, Partition& p, char* why, size_t n) {
     write_host_state(w, c);
     write_guest_state(w, p);
     if (!w.ok) {
-        log::format(why, n, "VMWRITE to VMCS field 0x%x was refused (or its value is wider than the field)", encoding(w.first_bad));
+        log::format(why, n, "VMWRITE to VMCS field 0x%x was refused (or its value is wider than the field)",
+                    encoding(w.first_bad));
         return false;
     }
     if (!invept_all()) return fail(why, n, "INVEPT (all contexts) failed");
-    c.launch_regs = GuestRegs{};
+    c.launch_regs     = GuestRegs{};
     c.launch_regs.rdi = NATSUME_GUEST_BOOT_INFO_GPA;
     return true;
 }
@@ -274,8 +293,6 @@ void vmcs::write_failed(Vmcs f) {
                   vm_instruction_error_string(err));
 }
 
-void vcpu_launch(PerCpu& c) {
-    vmx_launch(&c.launch_regs);
-}
+void vcpu_launch(PerCpu& c) { vmx_launch(&c.launch_regs); }
 
 }  // namespace natsume::x86

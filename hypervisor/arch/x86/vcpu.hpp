@@ -11,14 +11,14 @@ namespace natsume::x86 {
 // What the boot CPU learned about VMX; every core is checked against it.
 struct VmxPlatform {
     uint32_t revision;
-    uint32_t pin, proc, proc2, exit, entry;   // control values after adjustment
+    uint32_t pin, proc, proc2, exit, entry;  // control values after adjustment
     uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
     bool unrestricted_guest, x2apic, preemption_timer, nx, large_ept_pages;
     uint32_t preemption_timer_rate;
-    uint8_t maxphyaddr;             // CPUID 0x80000008 EAX[7:0]
-    bool xsave;                     // CPUID 1 ECX[26]: XSETBV exists (host CR4.OSXSAVE is set for it)
-    uint64_t xcr0_supported;        // CPUID 0xD.0 EDX:EAX
-    uint64_t cr3_flush_type;        // INVVPID type emulating a guest's MOV to CR3 (vmx.hpp InvvpidType)
+    uint8_t maxphyaddr;       // CPUID 0x80000008 EAX[7:0]
+    bool xsave;               // CPUID 1 ECX[26]: XSETBV exists (host CR4.OSXSAVE is set for it)
+    uint64_t xcr0_supported;  // CPUID 0xD.0 EDX:EAX
+    uint64_t cr3_flush_type;  // INVVPID type emulating a guest's MOV to CR3 (vmx.hpp InvvpidType)
 };
 extern VmxPlatform vmx_platform;
 

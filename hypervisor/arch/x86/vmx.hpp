@@ -1,7 +1,6 @@
 // VMX instructions and typed VMCS access (SDM Vol. 3C 30, "VMX instruction reference").
 #pragma once
 #include <stdint.h>
-
 #include <type_traits>
 
 #include "arch/x86/vmcs_fields.hpp"
@@ -49,7 +48,8 @@ inline value_t<F> read() {
 template <Vmcs F, typename T>
 inline void write(T value) {
     static_assert(writable_v<F, T>, "read-only field, or a value type wider than the field");
-    asm goto("vmwrite %1, %0; jna %l[refused]" ::"r"(uint64_t(encoding(F))), "rm"(uint64_t(value)) : "cc", "memory"
+    asm goto("vmwrite %1, %0; jna %l[refused]" ::"r"(uint64_t(encoding(F))), "rm"(uint64_t(value))
+             : "cc", "memory"
              : refused);
     return;
 refused:
@@ -74,7 +74,9 @@ refused:
     return !fail;
 }
 [[nodiscard]] inline bool invept_all() {
-    struct { uint64_t eptp, reserved; } desc{0, 0};
+    struct {
+        uint64_t eptp, reserved;
+    } desc{0, 0};
     bool fail;
     asm volatile("invept %1, %2; setna %0" : "=qm"(fail) : "m"(desc), "r"(uint64_t(2)) : "cc", "memory");
     return !fail;
@@ -82,9 +84,14 @@ refused:
 // INVVPID (SDM Vol. 3C 30.3): type 3 flushes one VPID's mappings except
 // global ones — what a guest's own MOV to CR3 would have done.
 [[nodiscard]] inline bool invvpid(InvvpidType type, uint16_t vpid) {
-    struct { uint64_t vpid, linear; } desc{vpid, 0};
+    struct {
+        uint64_t vpid, linear;
+    } desc{vpid, 0};
     bool fail;
-    asm volatile("invvpid %1, %2; setna %0" : "=qm"(fail) : "m"(desc), "r"(static_cast<uint64_t>(type)) : "cc", "memory");
+    asm volatile("invvpid %1, %2; setna %0"
+                 : "=qm"(fail)
+                 : "m"(desc), "r"(static_cast<uint64_t>(type))
+                 : "cc", "memory");
     return !fail;
 }
 

@@ -19,16 +19,13 @@ struct ControlAdjust {
 // control must be 0) (SDM A.3.1).
 constexpr ControlAdjust adjust_controls(uint64_t cap_msr, uint32_t wanted) {
     uint32_t must_be_one = static_cast<uint32_t>(cap_msr);
-    uint32_t may_be_one = static_cast<uint32_t>(cap_msr >> 32);
-    return ControlAdjust{(wanted | must_be_one) & may_be_one, wanted & ~may_be_one,
-                         must_be_one & ~wanted};
+    uint32_t may_be_one  = static_cast<uint32_t>(cap_msr >> 32);
+    return ControlAdjust{(wanted | must_be_one) & may_be_one, wanted & ~may_be_one, must_be_one & ~wanted};
 }
 
 // CR0/CR4 in VMX operation: bits set in FIXED0 must be 1, bits clear in FIXED1
 // must be 0 (SDM A.7, A.8).
-constexpr uint64_t fixed_cr(uint64_t value, uint64_t fixed0, uint64_t fixed1) {
-    return (value | fixed0) & fixed1;
-}
+constexpr uint64_t fixed_cr(uint64_t value, uint64_t fixed0, uint64_t fixed1) { return (value | fixed0) & fixed1; }
 
 constexpr bool cr_ok(uint64_t value, uint64_t fixed0, uint64_t fixed1) {
     return (value & fixed0) == fixed0 && (value & ~fixed1) == 0;
@@ -53,11 +50,9 @@ struct VmxBasic {
 // IA32_VMX_BASIC (SDM A.1).
 constexpr VmxBasic decode_vmx_basic(uint64_t msr) {
     return VmxBasic{static_cast<uint32_t>(msr & vmx_basic::REVISION_MASK),
-                    static_cast<uint32_t>((msr & vmx_basic::REGION_SIZE_MASK) >>
-                                          vmx_basic::REGION_SIZE_SHIFT),
+                    static_cast<uint32_t>((msr & vmx_basic::REGION_SIZE_MASK) >> vmx_basic::REGION_SIZE_SHIFT),
                     (msr & vmx_basic::TRUE_CONTROLS) != 0,
-                    static_cast<uint8_t>((msr & vmx_basic::MEMORY_TYPE_MASK) >>
-                                         vmx_basic::MEMORY_TYPE_SHIFT)};
+                    static_cast<uint8_t>((msr & vmx_basic::MEMORY_TYPE_MASK) >> vmx_basic::MEMORY_TYPE_SHIFT)};
 }
 
 // Which capability MSR governs each control field: the TRUE_* MSR when
@@ -97,25 +92,29 @@ struct EptVpidCaps {
 constexpr EptVpidCaps decode_ept_vpid_caps(uint64_t msr) {
     auto has = [msr](uint64_t bit) { return (msr & bit) != 0; };
     using namespace ept_vpid_cap;
-    return EptVpidCaps{has(EXECUTE_ONLY),           has(PAGE_WALK_4),
-                       has(MEMORY_TYPE_UC),         has(MEMORY_TYPE_WB),
-                       has(PAGES_2M),               has(PAGES_1G),
-                       has(INVEPT),                 has(ACCESSED_DIRTY),
-                       has(INVEPT_SINGLE_CONTEXT),  has(INVEPT_ALL_CONTEXT),
-                       has(INVVPID),                has(INVVPID_ADDRESS),
-                       has(INVVPID_SINGLE_CONTEXT), has(INVVPID_ALL_CONTEXT),
+    return EptVpidCaps{has(EXECUTE_ONLY),
+                       has(PAGE_WALK_4),
+                       has(MEMORY_TYPE_UC),
+                       has(MEMORY_TYPE_WB),
+                       has(PAGES_2M),
+                       has(PAGES_1G),
+                       has(INVEPT),
+                       has(ACCESSED_DIRTY),
+                       has(INVEPT_SINGLE_CONTEXT),
+                       has(INVEPT_ALL_CONTEXT),
+                       has(INVVPID),
+                       has(INVVPID_ADDRESS),
+                       has(INVVPID_SINGLE_CONTEXT),
+                       has(INVVPID_ALL_CONTEXT),
                        has(INVVPID_SINGLE_CONTEXT_KEEP_GLOBALS)};
 }
 
 // Why these EPT capabilities cannot carry make_eptp() tables (4-level walk, WB
 // paging structures, INVEPT), or nullptr when they can.
 constexpr const char* ept_unusable_reason(const EptVpidCaps& c) {
-    if (!c.walk_length_4)
-        return "EPT does not support a 4-level page walk";
-    if (!c.memory_type_wb)
-        return "EPT paging structures cannot be write-back";
-    if (!c.invept || !(c.invept_single_context || c.invept_all_context))
-        return "INVEPT is not supported";
+    if (!c.walk_length_4) return "EPT does not support a 4-level page walk";
+    if (!c.memory_type_wb) return "EPT paging structures cannot be write-back";
+    if (!c.invept || !(c.invept_single_context || c.invept_all_context)) return "INVEPT is not supported";
     return nullptr;
 }
 
@@ -129,9 +128,8 @@ struct FeatureControlVerdict {
 // locked with bit 2 set. Firmware that locked it with VMX off leaves nothing to do.
 constexpr FeatureControlVerdict feature_control_verdict(uint64_t msr) {
     bool locked = (msr & feature_control::LOCK) != 0;
-    bool vmx = (msr & feature_control::VMX_OUTSIDE_SMX) != 0;
-    if (locked && vmx)
-        return {true, false, "VMX enabled and locked by firmware"};
+    bool vmx    = (msr & feature_control::VMX_OUTSIDE_SMX) != 0;
+    if (locked && vmx) return {true, false, "VMX enabled and locked by firmware"};
     if (locked)
         return {false, false,
                 "VT-x is disabled and locked by the firmware: enable Intel Virtualization "

@@ -17,24 +17,24 @@ struct Blob {
     explicit Blob(uint32_t partitions = 2) {
         size = sizeof(natsume_config_header) + partitions * sizeof(natsume_config_partition);
         words.assign((size + 7) / 8 + 8, 0);
-        auto& h = header();
-        h.magic = NATSUME_CONFIG_MAGIC;
-        h.version = NATSUME_CONFIG_VERSION;
-        h.header_size = sizeof(natsume_config_header);
-        h.partition_size = sizeof(natsume_config_partition);
+        auto& h           = header();
+        h.magic           = NATSUME_CONFIG_MAGIC;
+        h.version         = NATSUME_CONFIG_VERSION;
+        h.header_size     = sizeof(natsume_config_header);
+        h.partition_size  = sizeof(natsume_config_partition);
         h.partition_count = partitions;
-        h.total_size = static_cast<uint32_t>(size);
+        h.total_size      = static_cast<uint32_t>(size);
         std::strcpy(h.name, "default");
         for (uint32_t i = 0; i < partitions; ++i) {
-            auto& p = part(i);
+            auto& p          = part(i);
             std::string name = i == 0 ? "rt0" : "gp" + std::to_string(i - 1);
             std::strcpy(p.name, name.c_str());
             std::strcpy(p.image, "guest-kernel");
             std::strcpy(p.cmdline, i == 0 ? "role=rt" : "role=gp");
-            p.ram_base = 0x04000000ull + i * 0x02000000ull;
-            p.ram_size = 0x02000000ull;
+            p.ram_base   = 0x04000000ull + i * 0x02000000ull;
+            p.ram_size   = 0x02000000ull;
             p.core_count = 1;
-            p.cores[0] = i + 1;
+            p.cores[0]   = i + 1;
             p.lapic_mode = NATSUME_LAPIC_PASSTHROUGH;
         }
         seal();
@@ -53,7 +53,7 @@ struct Blob {
                                       uint16_t flags = 0) {
         auto& p = part(i);
         auto& d = p.devices[p.device_count++];
-        d = natsume_config_device{bdf, vendor, device, flags, gsi, 0};
+        d       = natsume_config_device{bdf, vendor, device, flags, gsi, 0};
         return d;
     }
 

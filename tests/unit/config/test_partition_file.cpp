@@ -15,13 +15,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path DATA = NATSUME_CONFIG_TEST_DATA;
+const fs::path DATA    = NATSUME_CONFIG_TEST_DATA;
 const fs::path CONFIGS = NATSUME_CONFIGS_DIR;
 
 std::string all_errors(const CompileResult& r) {
     std::string s;
-    for (const auto& d : r.errors)
-        s += d.str() + "\n";
+    for (const auto& d : r.errors) s += d.str() + "\n";
     return s;
 }
 
@@ -34,9 +33,7 @@ const natsume_config_partition& part(const CompileResult& r, uint32_t i) {
 }
 
 // A minimal valid file with one partition whose body lines are replaced.
-std::string one_partition(const std::string& body) {
-    return "version = 1\nname = \"t\"\n[[partition]]\n" + body;
-}
+std::string one_partition(const std::string& body) { return "version = 1\nname = \"t\"\n[[partition]]\n" + body; }
 const std::string BODY =
     "name = \"p\"\ncores = [1]\nram = { base = 0x04000000, size = \"32M\" }\nimage = \"g\"\nlapic = \"passthrough\"\n";
 
@@ -133,7 +130,8 @@ TEST_CASE("invalid files report every error with file:line:col", "[config][compi
         {"bad-size.toml",
          {"bad-size.toml:15:9: error: partition 'gp0' lists 2 cores; multi-core partitions are not supported yet",
           "bad-size.toml:16:35: error: ram size \"32X\" of partition 'gp0' is not a size"}},
-        {"small-ram.toml", {"small-ram.toml:16:35: error: ram size 2 MiB of partition 'gp0' is below the minimum of 4 MiB"}},
+        {"small-ram.toml",
+         {"small-ram.toml:16:35: error: ram size 2 MiB of partition 'gp0' is below the minimum of 4 MiB"}},
         {"missing-key.toml",
          {"missing-key.toml:13:1: error: missing key 'ram' in partition 'gp0'",
           "missing-key.toml:13:1: error: missing key 'image' in partition 'gp0'"}},
@@ -195,8 +193,7 @@ TEST_CASE("invalid files report every error with file:line:col", "[config][compi
           "device-keys.toml:25:12: error: intx_gsi 300 of device 3 of partition 'rt0' is out of range; use 0 to 255"}},
         {"top-level.toml",
          {"top-level.toml:1:1: error: missing key 'name' at the top level",
-          "top-level.toml:1:1: error: no [[partition]] table",
-          "top-level.toml:2:11: error: version 2 is not supported",
+          "top-level.toml:1:1: error: no [[partition]] table", "top-level.toml:2:11: error: version 2 is not supported",
           "top-level.toml:3:1: error: unknown key 'machine' at the top level"}},
     };
     for (const auto& c : cases) {
@@ -208,8 +205,7 @@ TEST_CASE("invalid files report every error with file:line:col", "[config][compi
         INFO(c.file << "\n" << all_errors(r));
         CHECK(r.blob.empty());
         REQUIRE(r.errors.size() == c.expected.size());
-        for (size_t i = 0; i < c.expected.size(); ++i)
-            CHECK_THAT(r.errors[i].str(), Catch::StartsWith(c.expected[i]));
+        for (size_t i = 0; i < c.expected.size(); ++i) CHECK_THAT(r.errors[i].str(), Catch::StartsWith(c.expected[i]));
     }
 }
 
@@ -237,13 +233,15 @@ TEST_CASE("single-field rules", "[config][compiler]") {
         {"cores = [1]", "cores = [-1]", "core -1 in partition 'p' is not a local APIC ID"},
         {"cores = [1]", "cores = [1, 1]", "core 1 is given twice in partition 'p'"},
         {"cores = [1]", "cores = [\"1\"]", "core in partition 'p' must be an integer local APIC ID, not a string"},
-        {"size = \"32M\"", "size = \"1M\"", "ram size 0x100000 of partition 'p' is not a multiple of 2 MiB; nearest "
-                                            "aligned: \"2M\""},
+        {"size = \"32M\"", "size = \"1M\"",
+         "ram size 0x100000 of partition 'p' is not a multiple of 2 MiB; nearest "
+         "aligned: \"2M\""},
         {"size = \"32M\"", "size = -4", "ram size of partition 'p' is negative"},
         {"size = \"32M\"", "size = 3.5", "ram size of partition 'p' must be an integer or a size string"},
         {"base = 0x04000000, ", "", "missing key 'base' in the ram of partition 'p'"},
-        {"base = 0x04000000", "base = \"0xffffffffffe00000\"", "ram 0xffffffffffe00000+0x2000000 of partition 'p' runs "
-                                                            "past the end of the address space"},
+        {"base = 0x04000000", "base = \"0xffffffffffe00000\"",
+         "ram 0xffffffffffe00000+0x2000000 of partition 'p' runs "
+         "past the end of the address space"},
         {"image = \"g\"", "image = \"\"", "image of partition 'p' is empty"},
         {"image = \"g\"", "image = \"../g\"", "image '../g' of partition 'p' contains '/'"},
         {"image = \"g\"", "image = \"" + std::string(64, 'g') + "\"", "is 64 characters long; the limit is 63"},
@@ -258,7 +256,7 @@ TEST_CASE("single-field rules", "[config][compiler]") {
     };
     for (const auto& c : cases) {
         std::string body = BODY;
-        auto at = body.find(c.from);
+        auto at          = body.find(c.from);
         REQUIRE(at != std::string::npos);
         body.replace(at, c.from.size(), c.to);
         CompileResult r = compile_partition_text(one_partition(body), "t.toml");
@@ -269,7 +267,10 @@ TEST_CASE("single-field rules", "[config][compiler]") {
 }
 
 TEST_CASE("allow_smt_sharing and allow_unisolated_dma set the partition's flags", "[config][compiler][smt]") {
-    struct Key { const char* name; uint32_t flag; };
+    struct Key {
+        const char* name;
+        uint32_t flag;
+    };
     for (Key k : {Key{"allow_smt_sharing", NATSUME_PARTITION_SHARE_SMT},
                   Key{"allow_unisolated_dma", NATSUME_PARTITION_UNISOLATED_DMA}}) {
         for (bool on : {true, false}) {
@@ -286,9 +287,13 @@ TEST_CASE("allow_smt_sharing and allow_unisolated_dma set the partition's flags"
 
 TEST_CASE("l1d_flush defaults to on for a trapped (untrusted) partition, off for a passthrough one",
           "[config][compiler]") {
-    struct Case { const char* lapic; const char* extra; bool flush; };
-    for (Case c : {Case{"passthrough", "", false}, Case{"trapped", "", true}, Case{"trapped", "\nl1d_flush = false", false},
-                   Case{"passthrough", "\nl1d_flush = true", true}}) {
+    struct Case {
+        const char* lapic;
+        const char* extra;
+        bool flush;
+    };
+    for (Case c : {Case{"passthrough", "", false}, Case{"trapped", "", true},
+                   Case{"trapped", "\nl1d_flush = false", false}, Case{"passthrough", "\nl1d_flush = true", true}}) {
         std::string body = BODY;
         body.replace(body.find("lapic = \"passthrough\""), 21, std::string("lapic = \"") + c.lapic + "\"" + c.extra);
         CompileResult r = compile_partition_text(one_partition(body), "t.toml");
@@ -329,10 +334,10 @@ TEST_CASE("encode_blob output is what validate_blob expects", "[config][compiler
     natsume_config_partition p{};
     std::strcpy(p.name, "a");
     std::strcpy(p.image, "g");
-    p.ram_base = 0x4000000;
-    p.ram_size = 0x400000;
+    p.ram_base   = 0x4000000;
+    p.ram_size   = 0x400000;
     p.core_count = 1;
-    p.cores[0] = 3;
+    p.cores[0]   = 3;
     p.lapic_mode = NATSUME_LAPIC_PASSTHROUGH;
     m.partitions.push_back(p);
     auto blob = encode_blob(m);
@@ -344,7 +349,7 @@ TEST_CASE("encode_blob output is what validate_blob expects", "[config][compiler
 }
 
 TEST_CASE("PCI names parse and print", "[config][pci-names]") {
-    auto bdf = [](std::string_view t) { return std::get<uint16_t>(parse_bdf(t)); };
+    auto bdf       = [](std::string_view t) { return std::get<uint16_t>(parse_bdf(t)); };
     auto bdf_error = [](std::string_view t) { return std::get<std::string>(parse_bdf(t)); };
     CHECK(bdf("00:02.0") == NATSUME_BDF(0, 2, 0));
     CHECK(bdf("0:2.0") == NATSUME_BDF(0, 2, 0));
@@ -401,10 +406,11 @@ TEST_CASE("configs/passthrough.toml compiles with devices and DMA windows", "[co
 }
 
 TEST_CASE("device keys reach the blob", "[config][compiler][devices]") {
-    std::string text = one_partition(BODY + "dma = { base = \"0x10000000\", size = 0x400000 }\n"
-                                             "[[partition.device]]\nbdf = \"01:1f.7\"\nintx_gsi = 0\ndma = false\n"
-                                             "[[partition.device]]\nbdf = \"00:02.0\"\ndma = true\n");
-    CompileResult r = compile_partition_text(text, "t.toml");
+    std::string text = one_partition(BODY +
+                                     "dma = { base = \"0x10000000\", size = 0x400000 }\n"
+                                     "[[partition.device]]\nbdf = \"01:1f.7\"\nintx_gsi = 0\ndma = false\n"
+                                     "[[partition.device]]\nbdf = \"00:02.0\"\ndma = true\n");
+    CompileResult r  = compile_partition_text(text, "t.toml");
     INFO(all_errors(r));
     REQUIRE(r.ok());
     const auto& p = part(r, 0);
@@ -425,10 +431,11 @@ TEST_CASE("device keys reach the blob", "[config][compiler][devices]") {
 }
 
 TEST_CASE("a device given twice in one partition is refused", "[config][compiler][devices]") {
-    std::string text = one_partition(BODY + "dma = { base = 0x08000000, size = \"2M\" }\n"
-                                             "[[partition.device]]\nbdf = \"00:02.0\"\n"
-                                             "[[partition.device]]\nbdf = \"0:2.0\"\n");
-    CompileResult r = compile_partition_text(text, "t.toml");
+    std::string text = one_partition(BODY +
+                                     "dma = { base = 0x08000000, size = \"2M\" }\n"
+                                     "[[partition.device]]\nbdf = \"00:02.0\"\n"
+                                     "[[partition.device]]\nbdf = \"0:2.0\"\n");
+    CompileResult r  = compile_partition_text(text, "t.toml");
     REQUIRE(r.errors.size() == 1);
     CHECK(r.errors[0].str() == "t.toml:13:7: error: device 00:02.0 is given twice in partition 'p' (line 11)");
 }
@@ -440,8 +447,8 @@ TEST_CASE("wrong shapes of dma and device are refused", "[config][compiler][devi
     CompileResult b = compile_partition_text(one_partition(BODY + "device = \"00:02.0\"\n"), "t.toml");
     REQUIRE(b.errors.size() == 1);
     CHECK_THAT(b.errors[0].str(), Catch::Contains("device of partition 'p' must be an array of tables"));
-    CompileResult c = compile_partition_text(
-        one_partition(BODY + "dma = { base = 0xffffffffffe00000, size = \"4M\" }\n"), "t.toml");
+    CompileResult c =
+        compile_partition_text(one_partition(BODY + "dma = { base = 0xffffffffffe00000, size = \"4M\" }\n"), "t.toml");
     REQUIRE(c.errors.size() == 1);
     CHECK_THAT(c.errors[0].str(), Catch::Contains("is not representable in 64 bits"));  // TOML stops at 2^63 - 1
     CompileResult d = compile_partition_text(
@@ -449,8 +456,8 @@ TEST_CASE("wrong shapes of dma and device are refused", "[config][compiler][devi
     REQUIRE(d.errors.size() == 1);
     CHECK_THAT(d.errors[0].str(), Catch::Contains("dma window 0xffffffffffe00000+0x400000 of partition 'p' runs past "
                                                   "the end of the address space"));
-    CompileResult e = compile_partition_text(
-        one_partition(BODY + "dma = { base = 0x04000000, size = \"4M\" }\n"), "t.toml");
+    CompileResult e =
+        compile_partition_text(one_partition(BODY + "dma = { base = 0x04000000, size = \"4M\" }\n"), "t.toml");
     REQUIRE(e.errors.size() == 1);
     CHECK_THAT(e.errors[0].str(), Catch::Contains("dma window 0x4000000+0x400000 of partition 'p' overlaps its own ram "
                                                   "(0x4000000+0x2000000)"));
@@ -480,8 +487,9 @@ TEST_CASE("shared explicit INTx lines and missing DMA windows are notes, not err
     INFO(all_errors(t));
     REQUIRE(t.ok());
     REQUIRE(t.notes.size() == 1);
-    CHECK(t.notes[0].str() == "two.toml:24:12: note: INTx GSI 9 is shared by 00:02.0 (a) and 00:03.0 (b): delivered "
-                              "per device by the hypervisor's shared-line routing");
+    CHECK(t.notes[0].str() ==
+          "two.toml:24:12: note: INTx GSI 9 is shared by 00:02.0 (a) and 00:03.0 (b): delivered "
+          "per device by the hypervisor's shared-line routing");
 }
 
 TEST_CASE("the resource map lists the dma window and devices", "[config][compiler][devices]") {

@@ -11,7 +11,7 @@ using natsume::test::Blob;
 namespace {
 
 const uint32_t APICS[] = {0, 1, 2};
-const Range USABLE[] = {{0x100000, 0xfef0000}};
+const Range USABLE[]   = {{0x100000, 0xfef0000}};
 
 // Bochs BIOS PIRQ routing puts slot1 (00:02.0) and slot5 (00:06.0) on one line.
 const PlatformDevice DEVICES[] = {
@@ -24,7 +24,7 @@ const PlatformDevice DEVICES[] = {
 
 Platform machine() {
     Platform p{APICS, 3, 0, USABLE, 1, nullptr, 0};
-    p.devices = DEVICES;
+    p.devices      = DEVICES;
     p.device_count = sizeof DEVICES / sizeof DEVICES[0];
     return p;
 }
@@ -91,7 +91,7 @@ TEST_CASE("offline, with no platform, only explicit GSIs count", "[config][share
     b.add_device(1, NATSUME_BDF(0, 6, 0));
     b.seal();
     Platform none{nullptr, 0, 0, nullptr, 0, nullptr, 0};
-    CHECK(lines(b, none).empty());  // both automatic: unknown offline
+    CHECK(lines(b, none).empty());           // both automatic: unknown offline
     CHECK(lines(b, machine()).size() == 1);  // both on 11 at boot
     b.part(0).devices[0].intx_gsi = 5;
     b.part(1).devices[0].intx_gsi = 5;

@@ -4,8 +4,8 @@
 
 #include "common/bdf.hpp"
 #include "common/range.hpp"
-#include "natsume/config_blob.h"
 #include "common/text.hpp"
+#include "natsume/config_blob.h"
 
 using namespace natsume;
 
@@ -39,7 +39,7 @@ TEST_CASE("bounded_strlen and str_equal", "[config][text]") {
 TEST_CASE("range arithmetic is overflow-safe", "[config][range]") {
     CHECK(ranges_overlap(0x1000, 0x1000, 0x1fff, 1));
     CHECK_FALSE(ranges_overlap(0x1000, 0x1000, 0x2000, 0x1000));  // adjacent
-    CHECK_FALSE(ranges_overlap(0x1000, 0, 0x1000, 0x1000));        // empty
+    CHECK_FALSE(ranges_overlap(0x1000, 0, 0x1000, 0x1000));       // empty
     CHECK(ranges_overlap(UINT64_MAX - 0xfff, 0x1000, UINT64_MAX, 1));
     CHECK(range_fits(UINT64_MAX - 0xfff, 0x1000));
     CHECK_FALSE(range_fits(UINT64_MAX - 0xfff, 0x1001));

@@ -64,10 +64,18 @@ TEST_CASE("validate_blob rejects every kind of corruption", "[config][validate]"
         {"image empty", [](Blob& b) { b.part(1).image[0] = 0; }, true, "partition 'gp0': image is empty"},
         {"cmdline unterminated", [](Blob& b) { std::memset(b.part(0).cmdline, 'x', 256); }, true,
          "partition 'rt0': cmdline is not NUL-terminated within 256 bytes"},
-        {"no core", [](Blob& b) { b.part(0).core_count = 0; b.part(0).cores[0] = 0; }, true,
-         "partition 'rt0': has no core"},
-        {"multi-core", [](Blob& b) { b.part(0).core_count = 2; b.part(0).cores[1] = 3; }, true,
-         "multi-core partitions are not supported yet"},
+        {"no core",
+         [](Blob& b) {
+             b.part(0).core_count = 0;
+             b.part(0).cores[0]   = 0;
+         },
+         true, "partition 'rt0': has no core"},
+        {"multi-core",
+         [](Blob& b) {
+             b.part(0).core_count = 2;
+             b.part(0).cores[1]   = 3;
+         },
+         true, "multi-core partitions are not supported yet"},
         {"core count over format", [](Blob& b) { b.part(0).core_count = 9; }, true, "core_count is 9"},
         {"apic id", [](Blob& b) { b.part(1).cores[0] = 256; }, true,
          "partition 'gp0': core 256 is not a valid local APIC ID"},
@@ -86,25 +94,58 @@ TEST_CASE("validate_blob rejects every kind of corruption", "[config][validate]"
         {"ram overlap", [](Blob& b) { b.part(1).ram_base = 0x5000000; }, true,
          "partition 'gp0': ram 0x5000000+0x2000000 overlaps partition 'rt0' (0x4000000+0x2000000)"},
         {"lapic unknown", [](Blob& b) { b.part(0).lapic_mode = 0; }, true, "lapic mode 0 is unknown"},
-        {"flags", [](Blob& b) { b.part(1).flags = 0xc; }, true, "partition 'gp0': flags is 0xc; only 0x1 (share SMT siblings), 0x2 (unisolated DMA) and 0x4 (L1D flush) are defined"},
+        {"flags", [](Blob& b) { b.part(1).flags = 0xc; }, true,
+         "partition 'gp0': flags is 0xc; only 0x1 (share SMT siblings), 0x2 (unisolated DMA) and 0x4 (L1D flush) are "
+         "defined"},
         {"reserved", [](Blob& b) { b.part(1).reserved = 8; }, true, "reserved field is 0x8, must be 0"},
         // DMA windows.
         {"dma base without size", [](Blob& b) { b.part(0).dma_base = 0x8000000; }, true,
          "partition 'rt0': dma window has base 0x8000000 but size 0; give both or neither"},
-        {"dma base misaligned", [](Blob& b) { b.part(0).dma_base = 0x8100000; b.part(0).dma_size = 0x800000; }, true,
-         "partition 'rt0': dma base 0x8100000 is not 2 MiB aligned; use 0x8000000 or 0x8200000"},
-        {"dma size misaligned", [](Blob& b) { b.part(0).dma_base = 0x8000000; b.part(0).dma_size = 0x1000; }, true,
-         "partition 'rt0': dma size 0x1000 is not a multiple of 2 MiB; use 0x200000"},
-        {"dma wraps", [](Blob& b) { b.part(0).dma_base = 0xffffffffffe00000ull; b.part(0).dma_size = 0x400000; },
+        {"dma base misaligned",
+         [](Blob& b) {
+             b.part(0).dma_base = 0x8100000;
+             b.part(0).dma_size = 0x800000;
+         },
+         true, "partition 'rt0': dma base 0x8100000 is not 2 MiB aligned; use 0x8000000 or 0x8200000"},
+        {"dma size misaligned",
+         [](Blob& b) {
+             b.part(0).dma_base = 0x8000000;
+             b.part(0).dma_size = 0x1000;
+         },
+         true, "partition 'rt0': dma size 0x1000 is not a multiple of 2 MiB; use 0x200000"},
+        {"dma wraps",
+         [](Blob& b) {
+             b.part(0).dma_base = 0xffffffffffe00000ull;
+             b.part(0).dma_size = 0x400000;
+         },
          true, "dma window 0xffffffffffe00000+0x400000 runs past the end of the address space"},
-        {"dma inside guest ram", [](Blob& b) { b.part(0).dma_base = 0x1000000; b.part(0).dma_size = 0x200000; }, true,
+        {"dma inside guest ram",
+         [](Blob& b) {
+             b.part(0).dma_base = 0x1000000;
+             b.part(0).dma_size = 0x200000;
+         },
+         true,
          "partition 'rt0': dma window 0x1000000+0x200000 starts inside the guest RAM (0x0+0x2000000): the window "
          "appears at its host address, put it at or above 0x2000000"},
-        {"dma over own ram", [](Blob& b) { b.part(0).dma_base = 0x4000000; b.part(0).dma_size = 0x200000; }, true,
-         "partition 'rt0': dma window 0x4000000+0x200000 overlaps its own ram 0x4000000+0x2000000"},
-        {"dma over other ram", [](Blob& b) { b.part(1).dma_base = 0x5e00000; b.part(1).dma_size = 0x200000; }, true,
+        {"dma over own ram",
+         [](Blob& b) {
+             b.part(0).dma_base = 0x4000000;
+             b.part(0).dma_size = 0x200000;
+         },
+         true, "partition 'rt0': dma window 0x4000000+0x200000 overlaps its own ram 0x4000000+0x2000000"},
+        {"dma over other ram",
+         [](Blob& b) {
+             b.part(1).dma_base = 0x5e00000;
+             b.part(1).dma_size = 0x200000;
+         },
+         true,
          "partition 'gp0': dma window 0x5e00000+0x200000 overlaps the ram of partition 'rt0' (0x4000000+0x2000000)"},
-        {"ram over other dma", [](Blob& b) { b.part(0).dma_base = 0x6000000; b.part(0).dma_size = 0x200000; }, true,
+        {"ram over other dma",
+         [](Blob& b) {
+             b.part(0).dma_base = 0x6000000;
+             b.part(0).dma_size = 0x200000;
+         },
+         true,
          "partition 'gp0': ram 0x6000000+0x2000000 overlaps the dma window of partition 'rt0' (0x6000000+0x200000)"},
         {"dma over dma",
          [](Blob& b) {
@@ -125,7 +166,8 @@ TEST_CASE("validate_blob rejects every kind of corruption", "[config][validate]"
         {"device reserved", [](Blob& b) { b.add_device(0, NATSUME_BDF(0, 2, 0)).reserved = 1; }, true,
          "partition 'rt0': device 00:02.0: reserved field is 0x1, must be 0"},
         {"vendor without device",
-         [](Blob& b) { b.add_device(1, NATSUME_BDF(0x1a, 0x1f, 7), NATSUME_GSI_AUTO, 0x8086); }, true, "partition 'gp0': device 1a:1f.7 expects id 8086:ffff; give vendor and device together"},
+         [](Blob& b) { b.add_device(1, NATSUME_BDF(0x1a, 0x1f, 7), NATSUME_GSI_AUTO, 0x8086); }, true,
+         "partition 'gp0': device 1a:1f.7 expects id 8086:ffff; give vendor and device together"},
         {"gsi range", [](Blob& b) { b.add_device(0, NATSUME_BDF(0, 2, 0), 256); }, true,
          "partition 'rt0': device 00:02.0: INTx GSI 256 is out of range (0 to 255, or automatic)"},
         {"device twice in one partition",
@@ -147,8 +189,7 @@ TEST_CASE("validate_blob rejects every kind of corruption", "[config][validate]"
     for (const auto& c : cases) {
         Blob b;
         c.edit(b);
-        if (c.reseal)
-            b.seal();
+        if (c.reseal) b.seal();
         INFO(c.what);
         std::string got = run(b);
         CHECK_THAT(got, Catch::Contains(c.expected));
@@ -181,7 +222,8 @@ TEST_CASE("validate_blob accepts devices and DMA windows", "[config][validate]")
 TEST_CASE("validate_blob rejects short, truncated and misaligned buffers", "[config][validate]") {
     Blob b;
     CHECK_THAT(run(b, 10), Catch::Contains("10 bytes, smaller than its 64-byte header"));
-    CHECK_THAT(run(b, b.size - 1), Catch::Contains("total_size is 1200 but only 1199 bytes were loaded; the file is truncated"));
+    CHECK_THAT(run(b, b.size - 1),
+               Catch::Contains("total_size is 1200 but only 1199 bytes were loaded; the file is truncated"));
 
     std::vector<uint64_t> storage(b.words.size() + 1);
     auto* shifted = reinterpret_cast<uint8_t*>(storage.data()) + 4;

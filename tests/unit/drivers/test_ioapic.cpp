@@ -4,21 +4,19 @@
 
 using namespace natsume::drivers::ioapic;
 
-TEST_CASE("PCI INTx redirection entry", "[drivers][ioapic]")
-{
+TEST_CASE("PCI INTx redirection entry", "[drivers][ioapic]") {
     uint64_t e = encode(pci_intx(0x41, 2));
     CHECK((e & 0xff) == 0x41);
     CHECK((e & LEVEL) != 0);
     CHECK((e & ACTIVE_LOW) != 0);
-    CHECK((e & MASKED) != 0);            // programmed masked, unmasked later
-    CHECK(((e >> 8) & 7) == 0);           // fixed delivery
-    CHECK((e & (1ull << 11)) == 0);       // physical destination mode
+    CHECK((e & MASKED) != 0);        // programmed masked, unmasked later
+    CHECK(((e >> 8) & 7) == 0);      // fixed delivery
+    CHECK((e & (1ull << 11)) == 0);  // physical destination mode
     CHECK((e >> 56) == 2);
     CHECK(e == 0x020000000001a041ull);
 }
 
-TEST_CASE("redirection entries round-trip", "[drivers][ioapic]")
-{
+TEST_CASE("redirection entries round-trip", "[drivers][ioapic]") {
     Redirection r{0x7e, false, false, false, 0xff};
     Redirection d = decode(encode(r));
     CHECK(d.vector == 0x7e);
@@ -30,8 +28,7 @@ TEST_CASE("redirection entries round-trip", "[drivers][ioapic]")
     CHECK(decode(0x10000).masked);
 }
 
-TEST_CASE("indirect register indices", "[drivers][ioapic]")
-{
+TEST_CASE("indirect register indices", "[drivers][ioapic]") {
     CHECK(redirection_low(0) == 0x10);
     CHECK(redirection_high(0) == 0x11);
     CHECK(redirection_low(23) == 0x3e);
@@ -39,8 +36,7 @@ TEST_CASE("indirect register indices", "[drivers][ioapic]")
     CHECK(pin_count(0x00170011u) == 24);  // 82093AA version register value
 }
 
-TEST_CASE("remappable entries name their interrupt-remapping entry", "[drivers][ioapic]")
-{
+TEST_CASE("remappable entries name their interrupt-remapping entry", "[drivers][ioapic]") {
     uint64_t e = remappable(0x8005, 0x41, true, true, false);
     CHECK((e & REMAPPABLE) != 0);
     CHECK(((e >> INDEX_LOW_SHIFT) & 0x7fff) == 5);

@@ -5,8 +5,7 @@
 
 using namespace natsume::drivers;
 
-TEST_CASE("x2APIC MSRs are 0x800 + xAPIC offset / 16", "[drivers][lapic]")
-{
+TEST_CASE("x2APIC MSRs are 0x800 + xAPIC offset / 16", "[drivers][lapic]") {
     CHECK(lapic::x2apic_msr(lapic::Reg::Id) == 0x802);
     CHECK(lapic::x2apic_msr(lapic::Reg::Ldr) == 0x80d);
     CHECK(lapic::x2apic_msr(lapic::Reg::IcrLow) == 0x830);
@@ -18,8 +17,7 @@ TEST_CASE("x2APIC MSRs are 0x800 + xAPIC offset / 16", "[drivers][lapic]")
     CHECK(msr::IA32_APIC_BASE == 0x1b);
 }
 
-TEST_CASE("interrupt command fields", "[drivers][lapic]")
-{
+TEST_CASE("interrupt command fields", "[drivers][lapic]") {
     lapic::Icr init = lapic::Icr::make(0, lapic::DeliveryMode::Init, 7);
     CHECK(init.mode() == lapic::DeliveryMode::Init);
     CHECK(init.x2apic_destination() == 7);

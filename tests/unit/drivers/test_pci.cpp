@@ -5,8 +5,7 @@
 using namespace natsume::pci;
 using Bar = BarRegister;
 
-TEST_CASE("BDF packing matches NATSUME_BDF", "[drivers][pci]")
-{
+TEST_CASE("BDF packing matches NATSUME_BDF", "[drivers][pci]") {
     CHECK(make_bdf(0, 2, 0) == 0x0010);
     CHECK(make_bdf(1, 31, 7) == 0x01ff);
     CHECK(make_bdf(0xff, 0x1f, 7) == 0xffff);
@@ -16,8 +15,7 @@ TEST_CASE("BDF packing matches NATSUME_BDF", "[drivers][pci]")
     CHECK(bdf_fn(b) == 5);
 }
 
-TEST_CASE("configuration mechanism #1 addresses", "[drivers][pci]")
-{
+TEST_CASE("configuration mechanism #1 addresses", "[drivers][pci]") {
     CHECK(config_address(make_bdf(0, 0, 0), 0) == 0x80000000u);
     CHECK(config_address(make_bdf(0, 2, 0), BAR0) == 0x80001010u);
     CHECK(config_address(make_bdf(1, 3, 2), 0x3c) == 0x80011a3cu);
@@ -26,8 +24,7 @@ TEST_CASE("configuration mechanism #1 addresses", "[drivers][pci]")
     CHECK(config_address(make_bdf(0, 2, 0), 0x06) == config_address(make_bdf(0, 2, 0), 0x04));
 }
 
-TEST_CASE("BAR decoding", "[drivers][pci]")
-{
+TEST_CASE("BAR decoding", "[drivers][pci]") {
     Bar m = decode_bar(0xc0000000u, 0);
     CHECK_FALSE(m.io);
     CHECK_FALSE(m.is64);
@@ -43,16 +40,14 @@ TEST_CASE("BAR decoding", "[drivers][pci]")
     CHECK(m64.base == 0x1fe000000ull);
 }
 
-TEST_CASE("memory BAR size from the all-ones readback", "[drivers][pci]")
-{
+TEST_CASE("memory BAR size from the all-ones readback", "[drivers][pci]") {
     CHECK(memory_bar_size(0xfffe0000u) == 0x20000u);  // e1000 BAR0: 128 KiB
     CHECK(memory_bar_size(0xfffff000u) == 0x1000u);
     CHECK(memory_bar_size(0xfffe0008u) == 0x20000u);  // type bits ignored
     CHECK(memory_bar_size(0) == 0);
 }
 
-TEST_CASE("BDF value type and ECAM offsets", "[drivers][pci]")
-{
+TEST_CASE("BDF value type and ECAM offsets", "[drivers][pci]") {
     Bdf b = Bdf::of(0x01ff);
     CHECK(b.bus == 1);
     CHECK(b.device == 31);

@@ -4,7 +4,6 @@
 // were written, the reply's length replaces the register, and reading data
 // past it is a device error.
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <string>
 #include <vector>
@@ -18,22 +17,20 @@ using pcipnic::Reg;
 namespace {
 
 struct FakePnic {
-    uint16_t status = 0;
-    uint16_t length = 0;
-    uint16_t cursor = 0;
+    uint16_t status                 = 0;
+    uint16_t length                 = 0;
+    uint16_t cursor                 = 0;
     uint8_t data[pcipnic::MAX_DATA] = {};
-    bool irq = false;
-    bool irq_enabled = false;
-    uint16_t queue = 0;
+    bool irq                        = false;
+    bool irq_enabled                = false;
+    uint16_t queue                  = 0;
     std::vector<std::string> errors;
     std::vector<std::string> trace;
 
-    void out16(Reg r, uint16_t v)
-    {
+    void out16(Reg r, uint16_t v) {
         if (r == Reg::Len) {
             trace.push_back("len=" + std::to_string(v));
-            if (v > pcipnic::MAX_DATA)
-                errors.push_back("length too large");
+            if (v > pcipnic::MAX_DATA) errors.push_back("length too large");
             length = v;
             cursor = 0;
         } else if (r == Reg::Cmd) {
@@ -43,8 +40,7 @@ struct FakePnic {
             errors.push_back("16-bit write to the data port");
         }
     }
-    void out8(Reg r, uint8_t v)
-    {
+    void out8(Reg r, uint8_t v) {
         if (r != Reg::Data) {
             errors.push_back("8-bit write outside the data port");
             return;
@@ -55,33 +51,26 @@ struct FakePnic {
         }
         data[cursor++] = v;
     }
-    uint16_t in16(Reg r)
-    {
-        if (r == Reg::Stat)
-            return status;
-        if (r == Reg::Len)
-            return length;
+    uint16_t in16(Reg r) {
+        if (r == Reg::Stat) return status;
+        if (r == Reg::Len) return length;
         errors.push_back("16-bit read of the data port");
         return 0;
     }
-    uint8_t in8(Reg r)
-    {
+    uint8_t in8(Reg r) {
         if (r != Reg::Data || cursor >= length) {
             errors.push_back("data read past length");
             return 0;
         }
         return data[cursor++];
     }
-    void reply(uint16_t st, const void* out, uint16_t n)
-    {
+    void reply(uint16_t st, const void* out, uint16_t n) {
         status = st;
-        if (n)
-            std::memcpy(data, out, n);
+        if (n) std::memcpy(data, out, n);
         length = n;
         cursor = 0;
     }
-    void execute(Command c)
-    {
+    void execute(Command c) {
         if (length != cursor) {
             errors.push_back("command with incomplete data");
             return;
@@ -93,7 +82,7 @@ struct FakePnic {
         case Command::ReadMac: reply(pcipnic::STATUS_OK, mac, 6); break;
         case Command::MaskIrq:
             irq_enabled = data[0] != 0;
-            irq = irq_enabled && queue > 0;
+            irq         = irq_enabled && queue > 0;
             reply(pcipnic::STATUS_OK, nullptr, 0);
             break;
         case Command::ForceIrq:
@@ -109,10 +98,9 @@ struct FakePnic {
 
 }  // namespace
 
-TEST_CASE("pcipnic: a command with a reply reads back exactly the reply's bytes")
-{
+TEST_CASE("pcipnic: a command with a reply reads back exactly the reply's bytes") {
     FakePnic dev;
-    uint8_t ver[2] = {};
+    uint8_t ver[2]   = {};
     pcipnic::Reply r = pcipnic::run_command(dev, Command::ApiVersion, nullptr, 0, ver, sizeof ver);
     CHECK(r.ok());
     CHECK(r.length == 2);
@@ -120,8 +108,7 @@ TEST_CASE("pcipnic: a command with a reply reads back exactly the reply's bytes"
     CHECK(dev.errors.empty());
 }
 
-TEST_CASE("pcipnic: the length register is written before every command, also without data")
-{
+TEST_CASE("pcipnic: the length register is written before every command, also without data") {
     FakePnic dev;
     uint8_t mac[6] = {};
     REQUIRE(pcipnic::run_command(dev, Command::ReadMac, nullptr, 0, mac, sizeof mac).ok());
@@ -134,24 +121,22 @@ TEST_CASE("pcipnic: the length register is written before every command, also wi
     CHECK(dev.errors.empty());
 }
 
-TEST_CASE("pcipnic: a short output buffer never reads past it, and past the reply never")
-{
+TEST_CASE("pcipnic: a short output buffer never reads past it, and past the reply never") {
     FakePnic dev;
-    uint8_t two[2] = {};
+    uint8_t two[2]   = {};
     pcipnic::Reply r = pcipnic::run_command(dev, Command::ReadMac, nullptr, 0, two, sizeof two);
     CHECK(r.ok());
     CHECK(r.length == 6);  // what the device had, though only two bytes were copied
     CHECK(two[0] == 0x52);
     CHECK(two[1] == 0x54);
     uint8_t big[16] = {};
-    r = pcipnic::run_command(dev, Command::ApiVersion, nullptr, 0, big, sizeof big);
+    r               = pcipnic::run_command(dev, Command::ApiVersion, nullptr, 0, big, sizeof big);
     CHECK(r.length == 2);
     CHECK(big[2] == 0);
     CHECK(dev.errors.empty());
 }
 
-TEST_CASE("pcipnic: MASK_IRQ(1) with an empty receive queue lowers a forced line")
-{
+TEST_CASE("pcipnic: MASK_IRQ(1) with an empty receive queue lowers a forced line") {
     FakePnic dev;
     REQUIRE(pcipnic::run_command(dev, Command::ForceIrq, nullptr, 0, nullptr, 0).ok());
     REQUIRE(dev.irq);
@@ -163,8 +148,7 @@ TEST_CASE("pcipnic: MASK_IRQ(1) with an empty receive queue lowers a forced line
     CHECK(dev.errors.empty());
 }
 
-TEST_CASE("pcipnic: an unknown command reports its status, an oversized input is not sent")
-{
+TEST_CASE("pcipnic: an unknown command reports its status, an oversized input is not sent") {
     FakePnic dev;
     pcipnic::Reply r = pcipnic::run_command(dev, static_cast<Command>(0x77), nullptr, 0, nullptr, 0);
     CHECK_FALSE(r.ok());

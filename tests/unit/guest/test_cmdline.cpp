@@ -5,8 +5,7 @@
 
 namespace cmdline = natsume::guest::cmdline;
 
-TEST_CASE("cmdline: finds values by exact key", "[guest][cmdline]")
-{
+TEST_CASE("cmdline: finds values by exact key", "[guest][cmdline]") {
     const char* line = "role=gp test=newlib ticks=12 exit=1";
     char buf[32];
     REQUIRE(cmdline::get(line, "test", buf, sizeof buf));
@@ -18,8 +17,7 @@ TEST_CASE("cmdline: finds values by exact key", "[guest][cmdline]")
     CHECK_FALSE(cmdline::get("", "test", buf, sizeof buf));
 }
 
-TEST_CASE("cmdline: bare words, extra spaces and truncation", "[guest][cmdline]")
-{
+TEST_CASE("cmdline: bare words, extra spaces and truncation", "[guest][cmdline]") {
     char buf[5];
     REQUIRE(cmdline::get("  quiet   test=triple-fault ", "quiet", buf, sizeof buf));
     CHECK(buf[0] == '\0');
@@ -27,8 +25,7 @@ TEST_CASE("cmdline: bare words, extra spaces and truncation", "[guest][cmdline]"
     CHECK(std::strcmp(buf, "trip") == 0);
 }
 
-TEST_CASE("cmdline: numbers", "[guest][cmdline]")
-{
+TEST_CASE("cmdline: numbers", "[guest][cmdline]") {
     CHECK(cmdline::get_u64("ticks=12", "ticks", 5) == 12);
     CHECK(cmdline::get_u64("ticks=0x10", "ticks", 5) == 16);
     CHECK(cmdline::get_u64("ticks=12x", "ticks", 5) == 5);

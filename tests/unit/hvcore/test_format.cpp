@@ -1,6 +1,5 @@
 // The hypervisor's console formatter: every conversion the log uses.
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <string>
 

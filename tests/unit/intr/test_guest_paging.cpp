@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <map>
 #include <vector>
@@ -187,7 +186,7 @@ TEST_CASE("fetch crosses a page boundary into a different frame", "[gpt]") {
     m.put(0x8'0FFA, {0x48, 0xC7, 0x07, 0x00, 0x00, 0x00});
     m.put(0x2'3000, {0x80, 0xC3, 0x90});
     uint8_t out[9] = {};
-    size_t got = 0;
+    size_t got     = 0;
     REQUIRE(fetch(PML4, rip, out, sizeof out, m.reader(), got) == Error::Ok);
     CHECK(got == 9);
     const uint8_t want[9] = {0x48, 0xC7, 0x07, 0x00, 0x00, 0x00, 0x80, 0xC3, 0x90};
@@ -199,7 +198,7 @@ TEST_CASE("fetch stops at a non-present page and reports the readable prefix", "
     map_4k(m, 0x40'0000, 0x8'0000);
     m.put(0x8'0FFD, {0x89, 0x37, 0xC3});
     uint8_t out[15] = {};
-    size_t got = 0;
+    size_t got      = 0;
     CHECK(fetch(PML4, 0x40'0FFD, out, sizeof out, m.reader(), got) == Error::NotPresent);
     CHECK(got == 3);
     CHECK(out[0] == 0x89);
@@ -213,7 +212,7 @@ TEST_CASE("fetch within one page reads unaligned bytes exactly", "[gpt]") {
     for (size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<uint8_t>(0xA0 + i);
     m.put(0x9000, pattern);
     uint8_t out[5] = {};
-    size_t got = 0;
+    size_t got     = 0;
     REQUIRE(fetch(PML4, 0x1003, out, sizeof out, m.reader(), got) == Error::Ok);
     CHECK(got == 5);
     for (size_t i = 0; i < 5; ++i) CHECK(out[i] == 0xA3 + i);

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cstring>
 
 #include "hypervisor/vdev/icr_filter.hpp"
@@ -56,9 +55,9 @@ TEST_CASE("fixed IPIs to other partitions' cores are refused", "[icr]") {
 }
 
 TEST_CASE("every non-fixed delivery mode is refused, even to an own core", "[icr]") {
-    const DeliveryMode modes[] = {DeliveryMode::LowestPriority, DeliveryMode::Smi, DeliveryMode::Reserved3,
-                                  DeliveryMode::Nmi, DeliveryMode::Init, DeliveryMode::Startup,
-                                  DeliveryMode::Reserved7};
+    const DeliveryMode modes[] = {
+        DeliveryMode::LowestPriority, DeliveryMode::Smi,     DeliveryMode::Reserved3, DeliveryMode::Nmi,
+        DeliveryMode::Init,           DeliveryMode::Startup, DeliveryMode::Reserved7};
     for (DeliveryMode m : modes) {
         INFO("mode " << int(m));
         for (uint32_t dest : {1u, 2u, 3u}) {

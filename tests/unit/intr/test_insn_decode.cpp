@@ -1,7 +1,6 @@
 // Instruction bytes below come from `objdump -d` of g++ -O2 output for
 // volatile loads/stores, and of `as` for register forms g++ rarely picks.
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <initializer_list>
 #include <memory>
@@ -397,9 +396,9 @@ TEST_CASE("unsupported opcodes and prefixes are refused with the opcode", "[insn
     CHECK(decode_exact({0xF0, 0x83, 0x07, 0x01}, d) == Error::LockPrefix);
     CHECK(decode_exact({0xF3, 0xA4}, d) == Error::RepPrefix);
     CHECK(decode_exact({0xF2, 0x89, 0x07}, d) == Error::RepPrefix);
-    CHECK(decode_exact({0x89, 0xC3}, d) == Error::RegisterOperand);  // mov %eax,%ebx
+    CHECK(decode_exact({0x89, 0xC3}, d) == Error::RegisterOperand);                            // mov %eax,%ebx
     CHECK(decode_exact({0xC7, 0x4F, 0x00, 0x01, 0x00, 0x00, 0x00}, d) == Error::Unsupported);  // C7 /1
-    CHECK(decode_exact({0xC6, 0xF8, 0x01}, d) == Error::RegisterOperand);  // xabort-like C6 F8
+    CHECK(decode_exact({0xC6, 0xF8, 0x01}, d) == Error::RegisterOperand);                      // xabort-like C6 F8
 }
 
 TEST_CASE("merge_register follows the x86 destination rules", "[insn]") {

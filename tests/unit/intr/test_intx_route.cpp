@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "hypervisor/vdev/intx_route.hpp"
@@ -33,7 +32,7 @@ TEST_CASE("route for unused, single-partition and shared lines", "[intx]") {
 TEST_CASE("only the owner of the asserting device receives the interrupt", "[intx]") {
     const Device line[] = {dev(bdf(0, 2, 0), 0, true, false), dev(bdf(0, 6, 0), 1, true, true),
                            dev(bdf(0, 7, 0), 2, true, false)};
-    const Decision d = decide(line, 3);
+    const Decision d    = decide(line, 3);
     REQUIRE(d.valid);
     CHECK(d.owners == (1ull << 1));
     CHECK(d.asserted == 0b010);
@@ -44,7 +43,7 @@ TEST_CASE("only the owner of the asserting device receives the interrupt", "[int
 
 TEST_CASE("two devices asserting at once reach both owners", "[intx]") {
     const Device line[] = {dev(bdf(0, 2, 0), 0, true, true), dev(bdf(0, 6, 0), 3, true, true)};
-    const Decision d = decide(line, 2);
+    const Decision d    = decide(line, 2);
     CHECK(d.owners == ((1ull << 0) | (1ull << 3)));
     CHECK(d.asserted == 0b11);
     CHECK_FALSE(d.spurious);
@@ -52,7 +51,7 @@ TEST_CASE("two devices asserting at once reach both owners", "[intx]") {
 
 TEST_CASE("nobody asserted: spurious, no owner", "[intx]") {
     const Device line[] = {dev(bdf(0, 2, 0), 0, true, false), dev(bdf(0, 6, 0), 1, true, false)};
-    const Decision d = decide(line, 2);
+    const Decision d    = decide(line, 2);
     CHECK(d.valid);
     CHECK(d.spurious);
     CHECK(d.owners == 0);
@@ -63,7 +62,7 @@ TEST_CASE("a device that cannot report bit 3 always gets its owner the interrupt
     // Bochs' e1000 (no bit 3) owned by partition 0, a bit-3 device of partition 1.
     SECTION("the reporting device is idle: only the unknown owner, flagged") {
         const Device line[] = {dev(bdf(0, 2, 0), 0, false, false), dev(bdf(0, 6, 0), 1, true, false)};
-        const Decision d = decide(line, 2);
+        const Decision d    = decide(line, 2);
         CHECK(d.owners == 1ull);
         CHECK(d.unknown == 0b01);
         CHECK(d.could_not_tell);
@@ -71,20 +70,20 @@ TEST_CASE("a device that cannot report bit 3 always gets its owner the interrupt
     }
     SECTION("the reporting device asserted: both owners") {
         const Device line[] = {dev(bdf(0, 2, 0), 0, false, false), dev(bdf(0, 6, 0), 1, true, true)};
-        const Decision d = decide(line, 2);
+        const Decision d    = decide(line, 2);
         CHECK(d.owners == 0b11);
         CHECK(d.could_not_tell);
     }
     SECTION("the unknown device's owner also has an asserting device: certain") {
         const Device line[] = {dev(bdf(0, 2, 0), 0, false, false), dev(bdf(0, 3, 0), 0, true, true),
                                dev(bdf(0, 6, 0), 1, true, false)};
-        const Decision d = decide(line, 3);
+        const Decision d    = decide(line, 3);
         CHECK(d.owners == 1ull);
         CHECK_FALSE(d.could_not_tell);
     }
     SECTION("a stale bit-3 value is ignored when unsupported") {
         const Device line[] = {dev(bdf(0, 2, 0), 0, false, true), dev(bdf(0, 6, 0), 1, true, false)};
-        const Decision d = decide(line, 2);
+        const Decision d    = decide(line, 2);
         CHECK(d.asserted == 0);
         CHECK(d.unknown == 0b01);
     }
@@ -108,18 +107,18 @@ TEST_CASE("out-of-range input is invalid and routes nowhere", "[intx]") {
 
 TEST_CASE("partition 63 is representable", "[intx]") {
     const Device line[] = {dev(bdf(1, 0, 0), 63, true, true), dev(bdf(1, 0, 1), 0, true, false)};
-    const Decision d = decide(line, 2);
+    const Decision d    = decide(line, 2);
     CHECK(d.owners == (1ull << 63));
 }
 
 TEST_CASE("by elimination: a device that cannot tell gets the interrupt only when no other asserted", "[intx]") {
     using namespace natsume::intx;
     const Device known_on[] = {{0x10, 0, true, true}, {0x20, 1, false, false}};
-    Decision a = decide(known_on, 2, Unknown::ByElimination);
+    Decision a              = decide(known_on, 2, Unknown::ByElimination);
     CHECK(a.owners == 0x1);
     CHECK_FALSE(a.could_not_tell);
     const Device known_off[] = {{0x10, 0, true, false}, {0x20, 1, false, false}};
-    Decision b = decide(known_off, 2, Unknown::ByElimination);
+    Decision b               = decide(known_off, 2, Unknown::ByElimination);
     CHECK(b.owners == 0x2);
     CHECK(b.could_not_tell);
     CHECK_FALSE(b.spurious);

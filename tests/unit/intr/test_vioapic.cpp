@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "hypervisor/vdev/vioapic.hpp"
@@ -8,19 +7,19 @@ using namespace natsume::vioapic;
 
 namespace {
 
-constexpr uint8_t PINS = 24;
+constexpr uint8_t PINS      = 24;
 constexpr uint8_t OWNED_PIN = 11, OTHER_OWNED = 9, FOREIGN_PIN = 10;
 constexpr uint32_t OWNER_APIC = 1;
 
 Config config(bool remapped = false, uint8_t version = 0x20) {
     Config c{};
-    c.pins = PINS;
-    c.owned = (1ull << OWNED_PIN) | (1ull << OTHER_OWNED);
+    c.pins          = PINS;
+    c.owned         = (1ull << OWNED_PIN) | (1ull << OTHER_OWNED);
     c.owner_apic_id = OWNER_APIC;
-    c.remapped = remapped;
-    c.irte_base = 0x100;
-    c.ioapic_id = 1;
-    c.version = version;
+    c.remapped      = remapped;
+    c.irte_base     = 0x100;
+    c.ioapic_id     = 1;
+    c.version       = version;
     return c;
 }
 
@@ -93,7 +92,7 @@ TEST_CASE("an owned pin gets the guest's vector and the owner as destination", "
     // The guest asks for logical mode, lowest priority, destination 0xFF.
     CHECK(write_reg(v, high_index(OWNED_PIN), 0xFF000000).kind == Kind::ShadowOnly);
     const uint32_t guest_low = 0x41 | hw::DELIVERY_LOWEST_PRIORITY | hw::DEST_LOGICAL | hw::ACTIVE_LOW | hw::LEVEL;
-    const Action a = write_reg(v, low_index(OWNED_PIN), guest_low);
+    const Action a           = write_reg(v, low_index(OWNED_PIN), guest_low);
     REQUIRE(a.kind == Kind::ProgramPin);
     CHECK(a.pin == OWNED_PIN);
     CHECK(a.vector == 0x41);
@@ -192,7 +191,7 @@ TEST_CASE("delivery modes: fixed and lowest priority become fixed, others refuse
 }
 
 TEST_CASE("read-only status bits are not stored and come from hardware", "[vioapic]") {
-    Config c = config();
+    Config c   = config();
     c.live_low = [](void*, uint8_t pin) -> uint32_t {
         return pin == OWNED_PIN ? static_cast<uint32_t>(hw::REMOTE_IRR | hw::DELIVERY_STATUS | 0xEE) : 0;
     };
@@ -213,8 +212,8 @@ TEST_CASE("remappable format carries the handle, not a destination", "[vioapic]"
     const uint16_t handle = 0x100 + OWNED_PIN;
     CHECK(a.irte_index == handle);
     CHECK(entry(a) == (hw::REMAPPABLE | (uint64_t{handle} << hw::INDEX_LOW_SHIFT) | 0x41 | hw::LEVEL));
-    Config c = config(true);
-    c.irte_base = 0x8000;  // handle bit 15 goes to entry bit 11
+    Config c       = config(true);
+    c.irte_base    = 0x8000;  // handle bit 15 goes to entry bit 11
     const Action b = translate_entry(c, 1, 0x42);
     CHECK(b.irte_index == 0x8001);
     CHECK(entry(b) == (hw::REMAPPABLE | (1ull << hw::INDEX_LOW_SHIFT) | (1ull << hw::INDEX_HIGH_BIT) | 0x42));
@@ -239,18 +238,18 @@ TEST_CASE("EOI register: owned vectors pass, others refused, absent on version 0
 TEST_CASE("config_ok rejects inconsistent configurations", "[vioapic]") {
     CHECK(config_ok(config()));
     Config c = config();
-    c.pins = 0;
+    c.pins   = 0;
     CHECK_FALSE(config_ok(c));
-    c = config();
+    c      = config();
     c.pins = 65;
     CHECK_FALSE(config_ok(c));
     c = config();
     c.owned |= 1ull << 24;
     CHECK_FALSE(config_ok(c));
-    c = config();
+    c         = config();
     c.version = 0x13;
     CHECK_FALSE(config_ok(c));
-    c = config();
+    c               = config();
     c.owner_apic_id = 0xFF;  // xAPIC broadcast
     CHECK_FALSE(config_ok(c));
     c.remapped = true;

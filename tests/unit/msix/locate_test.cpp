@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "vdev/msix.hpp"
 #include "msix_machine.hpp"
+#include "vdev/msix.hpp"
 
 using namespace natsume;
 using namespace natsume::test;
@@ -93,23 +93,23 @@ TEST_CASE("locate refuses what cannot be trapped safely", "[msix][locate]") {
     CHECK_FALSE(locate_with(0x0007, 0x2000 | 2, 0x3000 | 5, loc));  // PBA: no BAR
     CHECK_FALSE(locate_with(0x0007, 0x3F90 | 2, 0x3000 | 2, loc));  // table runs past the 16 KiB BAR
     CHECK_FALSE(locate_with(0x007F, 0x0000 | 2, 0x3FF8 | 2, loc));  // 128 entries: a 16-byte PBA past the end
-    CHECK(locate_with(0x0007, 0x3F80 | 2, 0x3FF8 | 2, loc));          // exactly at the end: fine
+    CHECK(locate_with(0x0007, 0x3F80 | 2, 0x3FF8 | 2, loc));        // exactly at the end: fine
 
     MsixMachine m;
     const pci::Function* f = m.fn(PCIE_DEV);
     REQUIRE(f != nullptr);
-    CHECK_FALSE(msix::locate(*f, m.a, MSI, loc));  // not an MSI-X capability
+    CHECK_FALSE(msix::locate(*f, m.a, MSI, loc));   // not an MSI-X capability
     CHECK_FALSE(msix::locate(*f, m.a, 0x10, loc));  // inside the header
     // A function whose BARs were not sized has nothing to map.
     pci::Function unsized = *f;
-    unsized.bar_count = 0;
+    unsized.bar_count     = 0;
     CHECK_FALSE(msix::locate(unsized, m.a, MSI_X, loc));
 }
 
 TEST_CASE("only naturally aligned 4- and 8-byte accesses reach the table pages; the PBA is read-only",
           "[msix][locate][hostile]") {
     msix::Location loc{};
-    REQUIRE(locate_with(0x0007, 0x0100 | MSIX_BIR, 0x0800 | MSIX_BIR, loc));   // PBA in the table's page
+    REQUIRE(locate_with(0x0007, 0x0100 | MSIX_BIR, 0x0800 | MSIX_BIR, loc));  // PBA in the table's page
     const uint64_t entry = loc.table_address;
     CHECK(msix::access_refusal(loc, entry, 4, true) == nullptr);
     CHECK(msix::access_refusal(loc, entry + 8, 8, true) == nullptr);

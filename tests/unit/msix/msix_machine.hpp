@@ -29,8 +29,7 @@ struct MsixMachine {
         set_msix_regs(hw, 0x0007, MSIX_TABLE_OFFSET | MSIX_BIR, MSIX_PBA_OFFSET | MSIX_BIR);
         hw.writable(PCIE_DEV, MSI_X, 0xC0000000u);  // Enable and Function Mask
         a = hw.access();
-        if (pci::enumerate(a, *inv) != pci::Error::Ok || pci::size_all_bars(a, *inv) != pci::Error::Ok)
-            inv->count = 0;
+        if (pci::enumerate(a, *inv) != pci::Error::Ok || pci::size_all_bars(a, *inv) != pci::Error::Ok) inv->count = 0;
         hw.writes.clear();
     }
     const pci::Function* fn(uint16_t bdf) const {

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <string>
 #include <vector>
@@ -11,7 +10,7 @@ using Kind = msix::Action::Kind;
 
 namespace {
 
-constexpr uint32_t OWNER = 2;
+constexpr uint32_t OWNER         = 2;
 constexpr uint32_t OWNER_ADDRESS = 0xFEE00000u | OWNER << 12;
 
 // The device's table as the hardware holds it. Every dword store is checked
@@ -129,7 +128,7 @@ TEST_CASE("an unmask before address and data are complete stays masked in hardwa
     Fixture f;
     CHECK(f.w(0, msix::VECTOR_CONTROL, 0).count == 0);
     CHECK(f.hw.masked(0));
-    CHECK(f.r(0, msix::VECTOR_CONTROL) == 0u);  // the guest still sees its own write
+    CHECK(f.r(0, msix::VECTOR_CONTROL) == 0u);   // the guest still sees its own write
     CHECK(f.w(0, msix::DATA, 0x30).count == 0);  // no address yet
     CHECK(f.hw.masked(0));
     CHECK_FALSE(f.t.hw_unmasked(0));
@@ -234,7 +233,7 @@ TEST_CASE("qword accesses cover address lo+hi and data+vector control", "[msix]"
 TEST_CASE("sub-dword writes merge into the guest's entry", "[msix]") {
     Fixture f;
     f.w(6, msix::ADDRESS_LO, 0xFEE00000u);
-    f.w(6, msix::DATA, 0x7700, 2);      // upper byte only: vector still 0
+    f.w(6, msix::DATA, 0x7700, 2);  // upper byte only: vector still 0
     CHECK(f.r(6, msix::DATA) == 0x7700u);
     // Complete while the guest keeps it masked: programmed now, still masked.
     CHECK(f.w(6, msix::DATA, 0x35, 1).count == 3);
@@ -278,7 +277,7 @@ TEST_CASE("entries beyond the kept 64 stay masked; unmasking one is refused", "[
     CHECK(a.count == 0);
     REQUIRE(a.why != nullptr);
     CHECK(std::string(a.why).find("64") != std::string::npos);
-    CHECK(f.w64(100, msix::DATA, 0x40ull).kind == Kind::Refused);  // unmask in the qword's upper half
+    CHECK(f.w64(100, msix::DATA, 0x40ull).kind == Kind::Refused);           // unmask in the qword's upper half
     CHECK(f.w(100, msix::VECTOR_CONTROL + 1, 0, 1).kind == Kind::Handled);  // does not touch bit 0
     CHECK(f.hw.masked(100));
     CHECK(f.r(100, msix::VECTOR_CONTROL) == 1u);
@@ -342,7 +341,7 @@ struct FakeRemap {
         auto& r = *static_cast<FakeRemap*>(ctx);
         if (vector == 0xEE) return "remapping entry refused";
         r.slots[slot] = {vector, apic_id, r.slots[slot].times + 1};
-        out = {address(slot), 0};
+        out           = {address(slot), 0};
         return nullptr;
     }
 };
@@ -355,14 +354,14 @@ TEST_CASE("remapped MSI-X: each entry names its own remapping entry, which carri
     HwTable hw(4);
     for (uint16_t i = 0; i < 4; ++i) hw.apply(t.sync(i), false);
     for (uint16_t i = 0; i < 4; ++i) CHECK(hw.masked(i));
-    CHECK(remap.slots[2].times == 0);   // nothing routed before the guest programs an entry
+    CHECK(remap.slots[2].times == 0);  // nothing routed before the guest programs an entry
 
     auto w = [&](uint16_t e, uint32_t field, uint32_t v) {
         msix::Action a = t.write(e * msix::ENTRY_SIZE + field, 4, v);
         hw.apply(a, false);
         return a;
     };
-    w(2, msix::ADDRESS_LO, 0xFEE07000u);   // another core: ignored
+    w(2, msix::ADDRESS_LO, 0xFEE07000u);  // another core: ignored
     w(2, msix::DATA, 0x4051u);            // level asked for, vector 0x51
     CHECK(w(2, msix::VECTOR_CONTROL, 0).kind == Kind::Handled);
     CHECK_FALSE(hw.masked(2));
@@ -386,11 +385,11 @@ TEST_CASE("remapped MSI-X: each entry names its own remapping entry, which carri
     CHECK(refused.kind == Kind::Refused);
     CHECK(std::string(refused.why) == "remapping entry refused");
     CHECK(hw.masked(2));
-    CHECK(remap.slots[2].vector == 0x52);   // the unit kept the old entry
+    CHECK(remap.slots[2].vector == 0x52);  // the unit kept the old entry
 
     // Moving the owner re-routes live entries to the new core.
     w(2, msix::DATA, 0x53u);
-    REQUIRE(t.set_owner(0x1234) == msix::Error::Ok);   // x2APIC ids are fine when remapped
+    REQUIRE(t.set_owner(0x1234) == msix::Error::Ok);  // x2APIC ids are fine when remapped
     hw.apply(t.sync(2), false);
     CHECK(remap.slots[2].apic_id == 0x1234u);
     CHECK(remap.slots[2].vector == 0x53);
@@ -414,7 +413,7 @@ TEST_CASE("remapped MSI-X: a refused route at sync keeps the entry masked and sa
     CHECK(s.kind == Kind::Refused);
     CHECK(s.count <= msix::MAX_HW_WRITES);
     CHECK(hw.masked(0));
-    CHECK(hw.at(0, msix::ADDRESS_LO) == msi::compatibility(OWNER, 0).address);   // idle message
+    CHECK(hw.at(0, msix::ADDRESS_LO) == msi::compatibility(OWNER, 0).address);  // idle message
 }
 
 TEST_CASE("compatibility messages: owner in bits 19:12, vector in the data", "[msix][remap]") {

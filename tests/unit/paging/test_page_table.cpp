@@ -1,6 +1,5 @@
-#include <catch2/catch.hpp>
-
 #include <array>
+#include <catch2/catch.hpp>
 #include <deque>
 #include <map>
 #include <stdint.h>
@@ -21,8 +20,7 @@ public:
     explicit FakeMemory(size_t max_tables = 1024) : max_tables_(max_tables) {}
 
     uint64_t alloc_table() {
-        if (tables_.size() >= max_tables_)
-            return 0;
+        if (tables_.size() >= max_tables_) return 0;
         tables_.emplace_back();  // value-initialised: zeroed
         return BASE + (tables_.size() - 1) * PAGE_4K;
     }
@@ -48,8 +46,7 @@ public:
         std::map<uint64_t, uint64_t> live;
         for (size_t t = 0; t < tables_.size(); ++t)
             for (size_t i = 0; i < 512; ++i)
-                if (tables_[t][i] != 0)
-                    live[BASE + t * PAGE_4K + i * 8] = tables_[t][i];
+                if (tables_[t][i] != 0) live[BASE + t * PAGE_4K + i * 8] = tables_[t][i];
         return live;
     }
 
@@ -89,8 +86,7 @@ void check_one_store_per_entry(const FakeMemory& mem) {
 
 size_t count_stores(const FakeMemory& mem, uint64_t mask, uint64_t bits) {
     size_t n = 0;
-    for (const auto& s : mem.stores)
-        n += (s.value & mask) == bits;
+    for (const auto& s : mem.stores) n += (s.value & mask) == bits;
     return n;
 }
 
@@ -106,7 +102,7 @@ TEST_CASE("IA-32e identity map of 4 GiB uses 2 MiB pages", "[paging]") {
     REQUIRE(pt.root() == FakeMemory::BASE);
     REQUIRE(pt.map(0, 0, 4 * PAGE_1G, RW_DATA) == MapError::Ok);
 
-    CHECK(mem.tables_used() == 6);            // PML4, PDPT, 4 page directories
+    CHECK(mem.tables_used() == 6);  // PML4, PDPT, 4 page directories
     CHECK(mem.stores.size() == 1 + 4 + 2048);
     check_one_store_per_entry(mem);
 
@@ -121,14 +117,11 @@ TEST_CASE("IA-32e identity map of 4 GiB uses 2 MiB pages", "[paging]") {
     for (unsigned d = 0; d < 4; ++d)
         for (size_t i = 0; i < 512; ++i) {
             uint64_t expect_pa = (uint64_t{d} << 30) | (uint64_t{i} << 21);
-            uint64_t e = mem.slot_value(FakeMemory::BASE + (2 + d) * PAGE_4K, i);
-            if (e != (expect_pa | leaf_bits)) {
-                FAIL_CHECK("PD " << d << " entry " << i << " = 0x" << std::hex << e);
-            }
+            uint64_t e         = mem.slot_value(FakeMemory::BASE + (2 + d) * PAGE_4K, i);
+            if (e != (expect_pa | leaf_bits)) { FAIL_CHECK("PD " << d << " entry " << i << " = 0x" << std::hex << e); }
         }
 
-    for (uint64_t va : {uint64_t{0}, uint64_t{0x1234'5678}, uint64_t{0xFFFF'FFFF},
-                        uint64_t{0xFEE0'0000}}) {
+    for (uint64_t va : {uint64_t{0}, uint64_t{0x1234'5678}, uint64_t{0xFFFF'FFFF}, uint64_t{0xFEE0'0000}}) {
         uint64_t pa = 1;
         Attr a{};
         REQUIRE(pt.translate(va, pa, a));
@@ -162,8 +155,8 @@ TEST_CASE("EPT: 32 MiB partition at 0x4000000 uses 2 MiB pages", "[paging][ept]"
         }
         // exactly address | RWX | WB (6 << 3) | large
         CHECK(e == ((hpa + (i - 32) * PAGE_2M) | 0x7 | (6u << 3) | EptEntry::LARGE));
-        CHECK((e & 0x1F'F000) == 0);                // reserved bits 20:12 of a 2 MiB leaf
-        CHECK((e & 0xFFF0'0000'0000'0000) == 0);    // bits 63:52
+        CHECK((e & 0x1F'F000) == 0);              // reserved bits 20:12 of a 2 MiB leaf
+        CHECK((e & 0xFFF0'0000'0000'0000) == 0);  // bits 63:52
         CHECK((e & EptEntry::IGNORE_PAT) == 0);
     }
 
@@ -244,9 +237,7 @@ TEST_CASE("mapping over an existing mapping is refused and writes nothing", "[pa
     REQUIRE(pt.map(0x100'0000, 0x100'0000, PAGE_4K, RW_DATA) == MapError::Ok);
     const size_t before = mem.stores.size();
 
-    SECTION("4 KiB inside a 2 MiB page") {
-        CHECK(pt.map(0x3'0000, 0x900'0000, PAGE_4K, RW_DATA) == MapError::Overlap);
-    }
+    SECTION("4 KiB inside a 2 MiB page") { CHECK(pt.map(0x3'0000, 0x900'0000, PAGE_4K, RW_DATA) == MapError::Overlap); }
     SECTION("2 MiB over a page table holding a 4 KiB page") {
         CHECK(pt.map(0x100'0000, 0x100'0000, PAGE_2M, RW_DATA) == MapError::Overlap);
     }
@@ -254,10 +245,8 @@ TEST_CASE("mapping over an existing mapping is refused and writes nothing", "[pa
         CHECK(pt.map(0x100'0000, 0x500'0000, PAGE_4K, RW_DATA) == MapError::Overlap);
     }
     SECTION("a range whose tail overlaps: the head is not mapped either") {
-        CHECK(pt.map(0x60'0000 - 2 * PAGE_2M - PAGE_4K, 0x4000'0000, PAGE_4K, RW_DATA) ==
-              MapError::Overlap);
-        CHECK(pt.map(0x100'0000 - PAGE_2M, 0x4000'0000, PAGE_2M + 2 * PAGE_4K, RW_DATA) ==
-              MapError::Overlap);
+        CHECK(pt.map(0x60'0000 - 2 * PAGE_2M - PAGE_4K, 0x4000'0000, PAGE_4K, RW_DATA) == MapError::Overlap);
+        CHECK(pt.map(0x100'0000 - PAGE_2M, 0x4000'0000, PAGE_2M + 2 * PAGE_4K, RW_DATA) == MapError::Overlap);
         uint64_t pa;
         Attr a;
         CHECK_FALSE(pt.translate(0x100'0000 - PAGE_2M, pa, a));

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <stdint.h>
 
 #include "hypervisor/arch/x86/vmcs_fields.hpp"
@@ -95,15 +94,33 @@ TEST_CASE("the value type follows the field width; writes reject wider values an
 
 TEST_CASE("every listed field is a full-width encoding with bit 12 clear", "[vmcs]") {
     const Vmcs fields[] = {
-        Vmcs::VPID, Vmcs::GUEST_ES_SELECTOR, Vmcs::HOST_ES_SELECTOR, Vmcs::IO_BITMAP_B,
-        Vmcs::EXIT_MSR_STORE_ADDR, Vmcs::EXIT_MSR_LOAD_ADDR, Vmcs::ENTRY_MSR_LOAD_ADDR,
-        Vmcs::VIRTUAL_APIC_PAGE_ADDR, Vmcs::APIC_ACCESS_ADDR, Vmcs::GUEST_IA32_DEBUGCTL,
-        Vmcs::GUEST_IA32_PAT, Vmcs::GUEST_PDPTE0, Vmcs::EXCEPTION_BITMAP,
-        Vmcs::PAGE_FAULT_ERROR_CODE_MASK, Vmcs::CR3_TARGET_COUNT, Vmcs::ENTRY_MSR_LOAD_COUNT,
-        Vmcs::TPR_THRESHOLD, Vmcs::EXIT_INSTRUCTION_INFO, Vmcs::GUEST_GDTR_LIMIT,
-        Vmcs::GUEST_SMBASE, Vmcs::GUEST_IA32_SYSENTER_CS, Vmcs::CR3_TARGET_VALUE3,
-        Vmcs::GUEST_IDTR_BASE, Vmcs::GUEST_DR7, Vmcs::GUEST_PENDING_DEBUG_EXCEPTIONS,
-        Vmcs::HOST_IDTR_BASE, Vmcs::HOST_IA32_SYSENTER_EIP,
+        Vmcs::VPID,
+        Vmcs::GUEST_ES_SELECTOR,
+        Vmcs::HOST_ES_SELECTOR,
+        Vmcs::IO_BITMAP_B,
+        Vmcs::EXIT_MSR_STORE_ADDR,
+        Vmcs::EXIT_MSR_LOAD_ADDR,
+        Vmcs::ENTRY_MSR_LOAD_ADDR,
+        Vmcs::VIRTUAL_APIC_PAGE_ADDR,
+        Vmcs::APIC_ACCESS_ADDR,
+        Vmcs::GUEST_IA32_DEBUGCTL,
+        Vmcs::GUEST_IA32_PAT,
+        Vmcs::GUEST_PDPTE0,
+        Vmcs::EXCEPTION_BITMAP,
+        Vmcs::PAGE_FAULT_ERROR_CODE_MASK,
+        Vmcs::CR3_TARGET_COUNT,
+        Vmcs::ENTRY_MSR_LOAD_COUNT,
+        Vmcs::TPR_THRESHOLD,
+        Vmcs::EXIT_INSTRUCTION_INFO,
+        Vmcs::GUEST_GDTR_LIMIT,
+        Vmcs::GUEST_SMBASE,
+        Vmcs::GUEST_IA32_SYSENTER_CS,
+        Vmcs::CR3_TARGET_VALUE3,
+        Vmcs::GUEST_IDTR_BASE,
+        Vmcs::GUEST_DR7,
+        Vmcs::GUEST_PENDING_DEBUG_EXCEPTIONS,
+        Vmcs::HOST_IDTR_BASE,
+        Vmcs::HOST_IA32_SYSENTER_EIP,
     };
     for (Vmcs f : fields) {
         INFO("encoding 0x" << std::hex << encoding(f));

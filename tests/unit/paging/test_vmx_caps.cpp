@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cstring>
 
 #include "hypervisor/arch/x86/vmx_caps.hpp"
@@ -7,9 +6,7 @@
 using namespace natsume::x86;
 
 namespace {
-constexpr uint64_t cap(uint32_t must_be_one, uint32_t may_be_one) {
-    return (uint64_t{may_be_one} << 32) | must_be_one;
-}
+constexpr uint64_t cap(uint32_t must_be_one, uint32_t may_be_one) { return (uint64_t{may_be_one} << 32) | must_be_one; }
 }  // namespace
 
 TEST_CASE("adjust_controls: default1 bits are forced, wanted bits kept", "[caps]") {
@@ -52,8 +49,7 @@ TEST_CASE("adjust_controls: edge cases", "[caps]") {
 
     // secondary controls have no must-be-one bits
     ControlAdjust sec = adjust_controls(cap(0, proc2::ENABLE_EPT | proc2::ENABLE_VPID),
-                                        proc2::ENABLE_EPT | proc2::ENABLE_VPID |
-                                            proc2::UNRESTRICTED_GUEST);
+                                        proc2::ENABLE_EPT | proc2::ENABLE_VPID | proc2::UNRESTRICTED_GUEST);
     CHECK(sec.value == (proc2::ENABLE_EPT | proc2::ENABLE_VPID));
     CHECK(sec.missing == proc2::UNRESTRICTED_GUEST);
     STATIC_REQUIRE(adjust_controls(cap(1, 3), 2).value == 3);
@@ -96,9 +92,8 @@ TEST_CASE("IA32_VMX_BASIC decoding", "[caps]") {
 
 TEST_CASE("IA32_VMX_EPT_VPID_CAP decoding", "[caps]") {
     using namespace ept_vpid_cap;
-    uint64_t nehalem = PAGE_WALK_4 | MEMORY_TYPE_UC | MEMORY_TYPE_WB | PAGES_2M | INVEPT |
-                       INVEPT_SINGLE_CONTEXT | INVEPT_ALL_CONTEXT | INVVPID |
-                       INVVPID_SINGLE_CONTEXT | INVVPID_ALL_CONTEXT;
+    uint64_t nehalem = PAGE_WALK_4 | MEMORY_TYPE_UC | MEMORY_TYPE_WB | PAGES_2M | INVEPT | INVEPT_SINGLE_CONTEXT |
+                       INVEPT_ALL_CONTEXT | INVVPID | INVVPID_SINGLE_CONTEXT | INVVPID_ALL_CONTEXT;
     EptVpidCaps c = decode_ept_vpid_caps(nehalem);
     CHECK(c.walk_length_4);
     CHECK(c.memory_type_wb);

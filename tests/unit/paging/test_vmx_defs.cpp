@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cstring>
 
 #include "hypervisor/arch/x86/vmx_defs.hpp"

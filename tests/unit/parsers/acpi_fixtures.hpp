@@ -109,13 +109,7 @@ struct MadtBuilder {
 
 // Laid out like the MADT Bochs' BIOS builds for 3 CPUs (synthetic, not a capture).
 inline Bytes bochs_3cpu_madt() {
-    return MadtBuilder{}
-        .lapic(0, 0)
-        .lapic(1, 1)
-        .lapic(2, 2)
-        .ioapic(1, 0xFEC00000u, 0)
-        .iso(0, 2, 0)
-        .table();
+    return MadtBuilder{}.lapic(0, 0).lapic(1, 1).lapic(2, 2).ioapic(1, 0xFEC00000u, 0).iso(0, 2, 0).table();
 }
 
 // Shaped like the MADT QEMU builds for -M q35 with one CPU.

@@ -1,6 +1,5 @@
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <memory>
 #include <random>
 #include <string>
@@ -95,7 +94,7 @@ TEST_CASE("acpi: RSDP signature, checksum and root address are checked", "[acpi]
     bad_sum[16] ^= 0x10;
     CHECK(acpi::parse_rsdp(bad_sum.data(), bad_sum.size(), t) == acpi::Error::RsdpChecksum);
     Bytes bad_sig = r;
-    bad_sig[0] = 'X';
+    bad_sig[0]    = 'X';
     CHECK(acpi::parse_rsdp(bad_sig.data(), bad_sig.size(), t) == acpi::Error::RsdpBadSignature);
     const Bytes none = rsdp_v0(0);
     CHECK(acpi::parse_rsdp(none.data(), none.size(), t) == acpi::Error::NoRootTable);
@@ -126,10 +125,10 @@ TEST_CASE("acpi: the BIOS scan skips misplaced and broken RSDPs", "[acpi]") {
     mem.place(0x40E, Bytes{0, 0});
     Bytes bios(0x20000, 0);
     const Bytes good = rsdp_v0(0x7FFF0000);
-    Bytes broken = good;
+    Bytes broken     = good;
     broken[16] ^= 1;
-    std::copy(broken.begin(), broken.end(), bios.begin() + 0x1000);  // bad checksum
-    std::copy(good.begin(), good.end(), bios.begin() + 0x2008);      // not 16-byte aligned
+    std::copy(broken.begin(), broken.end(), bios.begin() + 0x1000);      // bad checksum
+    std::copy(good.begin(), good.end(), bios.begin() + 0x2008);          // not 16-byte aligned
     std::copy(good.begin(), good.begin() + 16, bios.begin() + 0x1FFF0);  // cut by the area end
     mem.place(0xE0000, bios);
     uint64_t at = 0;
@@ -145,7 +144,7 @@ TEST_CASE("acpi: the BIOS scan skips misplaced and broken RSDPs", "[acpi]") {
 TEST_CASE("acpi: tables are found through the RSDT", "[acpi]") {
     BochsMachine m;
     const acpi::Tables t = m.tables();
-    uint64_t at = 0;
+    uint64_t at          = 0;
     REQUIRE(acpi::find_table(m.mem.phys(), t, "APIC", at) == acpi::Error::Ok);
     CHECK(at == BochsMachine::APIC);
     REQUIRE(acpi::find_table(m.mem.phys(), t, "HPET", at) == acpi::Error::Ok);
@@ -166,7 +165,7 @@ TEST_CASE("acpi: index selects among tables with the same signature", "[acpi]") 
     mem.place(0x3000, acpi_table("APIC", MadtBuilder{}.body));
     mem.place(0x4000, acpi_table("SSDT", Bytes(8, 2)));
     acpi::Tables t{};
-    t.rsdt = 0x1000;
+    t.rsdt      = 0x1000;
     uint64_t at = 0;
     REQUIRE(acpi::find_table(mem.phys(), t, "SSDT", at, 0) == acpi::Error::Ok);
     CHECK(at == 0x2000);
@@ -196,7 +195,7 @@ TEST_CASE("acpi: the XSDT is preferred and may point above 4 GiB", "[acpi]") {
 TEST_CASE("acpi: broken roots and tables are reported, not used", "[acpi]") {
     BochsMachine m;
     const acpi::Tables t = m.tables();
-    uint64_t at = 0;
+    uint64_t at          = 0;
 
     m.mem.regions[BochsMachine::APIC][40] ^= 1;  // MADT flags changed, checksum not
     CHECK(acpi::find_table(m.mem.phys(), t, "APIC", at) == acpi::Error::TableChecksum);
@@ -218,7 +217,7 @@ TEST_CASE("acpi: broken roots and tables are reported, not used", "[acpi]") {
     CHECK(acpi::find_table(m.mem.phys(), t, "HPET", at) == acpi::Error::RootBadSignature);
 
     acpi::Tables nowhere = t;
-    nowhere.rsdt = 0x5000;
+    nowhere.rsdt         = 0x5000;
     CHECK(acpi::find_table(m.mem.phys(), nowhere, "APIC", at) == acpi::Error::Unmapped);
     nowhere.rsdt = 0;
     CHECK(acpi::find_table(m.mem.phys(), nowhere, "APIC", at) == acpi::Error::NoRootTable);
@@ -305,9 +304,9 @@ TEST_CASE("acpi: MADT shaped like QEMU q35", "[acpi][madt]") {
 TEST_CASE("acpi: x2APIC entries, address override and unknown types", "[acpi][madt]") {
     const Bytes t = MadtBuilder{}
                         .lapic(0, 0)
-                        .lapic(1, 1, 2)                    // not enabled, online capable
+                        .lapic(1, 1, 2)                      // not enabled, online capable
                         .raw(Bytes{0x7F, 7, 1, 2, 3, 4, 5})  // unknown type, odd length
-                        .x2apic(0, 0)                      // twin of the first LAPIC entry
+                        .x2apic(0, 0)                        // twin of the first LAPIC entry
                         .x2apic(300, 300)
                         .x2apic_nmi(0xFFFFFFFFu, 0x5, 1)
                         .x2apic_nmi(300, 0, 0)
@@ -332,7 +331,7 @@ TEST_CASE("acpi: x2APIC entries, address override and unknown types", "[acpi][ma
 }
 
 TEST_CASE("acpi: MADT header problems", "[acpi][madt]") {
-    auto m = new_madt();
+    auto m  = new_madt();
     Bytes t = bochs_3cpu_madt();
     CHECK(acpi::parse_madt(nullptr, 100, *m) == acpi::Error::NullPointer);
     CHECK(acpi::parse_madt(t.data(), 30, *m) == acpi::Error::TableTruncated);
@@ -341,7 +340,7 @@ TEST_CASE("acpi: MADT header problems", "[acpi][madt]") {
     sum[36] ^= 1;
     CHECK(parse(sum, *m) == acpi::Error::TableChecksum);
     Bytes sig = t;
-    sig[0] = 'B';
+    sig[0]    = 'B';
     reseal(sig);
     CHECK(parse(sig, *m) == acpi::Error::TableBadSignature);
     Bytes short_madt(t.begin(), t.begin() + 40);
@@ -350,7 +349,7 @@ TEST_CASE("acpi: MADT header problems", "[acpi][madt]") {
 }
 
 TEST_CASE("acpi: truncated and zero-length MADT entries fail cleanly", "[acpi][madt]") {
-    auto m = new_madt();
+    auto m           = new_madt();
     const Bytes full = q35_madt();
     // Entry boundaries of q35_madt(): 44, then 8, 12, 10 x5, 6.
     std::vector<size_t> bounds{44};
@@ -366,14 +365,11 @@ TEST_CASE("acpi: truncated and zero-length MADT entries fail cleanly", "[acpi][m
         CHECK(parse(cut, *m) == (boundary ? acpi::Error::Ok : acpi::Error::MadtEntryTruncated));
     }
 
-    CHECK(parse(MadtBuilder{}.lapic(0, 0).raw(Bytes{0x7F, 0, 0, 0}).table(), *m) ==
-          acpi::Error::MadtEntryZeroLength);
-    CHECK(parse(MadtBuilder{}.raw(Bytes{0, 0, 0, 0, 0, 0, 0, 0}).table(), *m) ==
-          acpi::Error::MadtEntryZeroLength);
+    CHECK(parse(MadtBuilder{}.lapic(0, 0).raw(Bytes{0x7F, 0, 0, 0}).table(), *m) == acpi::Error::MadtEntryZeroLength);
+    CHECK(parse(MadtBuilder{}.raw(Bytes{0, 0, 0, 0, 0, 0, 0, 0}).table(), *m) == acpi::Error::MadtEntryZeroLength);
     CHECK(parse(MadtBuilder{}.raw(Bytes{0x7F, 1, 0, 0}).table(), *m) == acpi::Error::MadtEntryTooShort);
     CHECK(parse(MadtBuilder{}.raw(Bytes{0, 6, 0, 0, 1, 0}).table(), *m) == acpi::Error::MadtEntryTooShort);
-    CHECK(parse(MadtBuilder{}.raw(Bytes{1, 8, 0, 0, 0, 0, 0xC0, 0xFE}).table(), *m) ==
-          acpi::Error::MadtEntryTooShort);
+    CHECK(parse(MadtBuilder{}.raw(Bytes{1, 8, 0, 0, 0, 0, 0xC0, 0xFE}).table(), *m) == acpi::Error::MadtEntryTooShort);
     CHECK(parse(MadtBuilder{}.raw(Bytes{9, 12, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0}).table(), *m) ==
           acpi::Error::MadtEntryTooShort);
 }
@@ -399,12 +395,12 @@ TEST_CASE("acpi: MADT capacity limits are errors, not silent truncation", "[acpi
 }
 
 TEST_CASE("acpi: random MADT corruption never reads outside the table", "[acpi][madt][robust]") {
-    auto m = new_madt();
+    auto m           = new_madt();
     const Bytes good = q35_madt();
     std::mt19937 rng(777);
     size_t ok = 0, failed = 0;
     for (int round = 0; round < 5000; ++round) {
-        Bytes b = good;
+        Bytes b         = good;
         const int flips = 1 + static_cast<int>(rng() % 4);
         for (int f = 0; f < flips; ++f) b[44 + rng() % (b.size() - 44)] = static_cast<uint8_t>(rng());
         fix_checksum(b, 9, 0, b.size());

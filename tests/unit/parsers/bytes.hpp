@@ -36,7 +36,7 @@ T get(const Bytes& b, size_t off) {
 
 // Sets byte at so that the sum of b[from, from + len) is 0 mod 256.
 inline void fix_checksum(Bytes& b, size_t at, size_t from, size_t len) {
-    b[at] = 0;
+    b[at]       = 0;
     uint8_t sum = 0;
     for (size_t i = from; i < from + len; ++i) sum = static_cast<uint8_t>(sum + b[i]);
     b[at] = static_cast<uint8_t>(-sum);

@@ -2,12 +2,10 @@
 // platforms the tests boot: what the parser must find there is what the boot
 // log and the partition validator rely on.
 #include <catch2/catch.hpp>
-
-#include <string>
-
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <string>
 #include <vector>
 
 #include "hypervisor/lib/acpi.hpp"

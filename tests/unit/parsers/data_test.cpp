@@ -1,7 +1,6 @@
 // Runs the parsers over captured files in data/ (see data/README.md).
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -32,11 +31,13 @@ std::string parse_capture(const std::string& name, const Bytes& b) {
     auto starts = [&](const char* magic, size_t n) { return b.size() >= n && std::memcmp(b.data(), magic, n) == 0; };
     if (name.rfind("mb2-", 0) == 0) {
         // mb2::parse wants an 8-byte aligned block; vector storage is.
-        auto info = std::make_unique<mb2::Info>();
+        auto info          = std::make_unique<mb2::Info>();
         const mb2::Error e = mb2::parse(b.data(), b.size(), *info);
         return e == mb2::Error::Ok ? "ok" : mb2::to_string(e);
     }
-    if (starts("\x7f" "ELF", 4)) {
+    if (starts("\x7f"
+               "ELF",
+               4)) {
         elf::Image img;
         const elf::Error e = elf::parse(b.data(), b.size(), img);
         return e == elf::Error::Ok ? "ok" : elf::to_string(e);
@@ -47,7 +48,7 @@ std::string parse_capture(const std::string& name, const Bytes& b) {
         return e == acpi::Error::Ok ? "ok" : acpi::to_string(e);
     }
     if (starts("APIC", 4)) {
-        auto madt = std::make_unique<acpi::Madt>();
+        auto madt           = std::make_unique<acpi::Madt>();
         const acpi::Error e = acpi::parse_madt(b.data(), b.size(), *madt);
         return e == acpi::Error::Ok ? "ok" : acpi::to_string(e);
     }
@@ -61,14 +62,14 @@ std::string parse_capture(const std::string& name, const Bytes& b) {
 
 TEST_CASE("data: captured files parse as their names promise", "[data]") {
     const fs::path dir = NATSUME_PARSER_DATA_DIR;
-    size_t files = 0;
+    size_t files       = 0;
     if (fs::is_directory(dir)) {
         for (const auto& entry : fs::directory_iterator(dir)) {
             const std::string name = entry.path().filename().string();
             if (!entry.is_regular_file() || !ends_with(name, ".bin")) continue;
             std::ifstream f(entry.path(), std::ios::binary);
             const Bytes b{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-            const bool expect_ok = !ends_with(name, ".bad.bin");
+            const bool expect_ok     = !ends_with(name, ".bad.bin");
             const std::string result = parse_capture(name, b);
             INFO(name << ": " << result);
             CHECK((result == "ok") == expect_ok);
@@ -117,7 +118,7 @@ struct CapturedQ35 {
         place("FACS", test::get<uint32_t>(by_sig["FACP"], 36), read_capture("qemu-q35-2cpu-facs.bin"));
     }
     void place(const std::string& sig, uint64_t phys, const Bytes& t) {
-        at[phys] = t;
+        at[phys]   = t;
         where[sig] = phys;
     }
     static const void* map(void* ctx, uint64_t phys, size_t len) {
@@ -133,7 +134,7 @@ struct CapturedQ35 {
 
 TEST_CASE("data: captured QEMU q35 MADT", "[data][acpi]") {
     const Bytes t = read_capture("qemu-q35-2cpu-apic.bin");
-    auto m = std::make_unique<acpi::Madt>();
+    auto m        = std::make_unique<acpi::Madt>();
     REQUIRE(acpi::parse_madt(t.data(), t.size(), *m) == acpi::Error::Ok);
     CHECK(m->lapic_address == 0xFEE00000u);
     REQUIRE(m->cpu_count == 2);
@@ -158,8 +159,7 @@ TEST_CASE("data: captured QEMU q35 tables walked end to end", "[data][acpi]") {
     REQUIRE(acpi::find_rsdp_in_bios(mem, rsdp_at) == acpi::Error::Ok);
     CHECK(rsdp_at == 0xF59E0);
     acpi::Tables t;
-    REQUIRE(acpi::parse_rsdp(static_cast<const uint8_t*>(CapturedQ35::map(&q, rsdp_at, 20)), 20, t) ==
-            acpi::Error::Ok);
+    REQUIRE(acpi::parse_rsdp(static_cast<const uint8_t*>(CapturedQ35::map(&q, rsdp_at, 20)), 20, t) == acpi::Error::Ok);
     CHECK(t.revision == 0);
     CHECK(std::string(t.oem) == "BOCHS ");
     for (const char* sig : Q35_RSDT_ORDER) {

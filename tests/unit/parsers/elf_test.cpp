@@ -1,6 +1,5 @@
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -18,7 +17,7 @@ using test::put;
 namespace {
 
 constexpr size_t RAM_SIZE = 4u << 20;
-constexpr uint8_t POISON = 0xAA;
+constexpr uint8_t POISON  = 0xAA;
 
 struct Phdr {
     uint32_t type, flags;
@@ -41,7 +40,7 @@ Bytes make_elf(const std::vector<Phdr>& phdrs, uint64_t entry, size_t size) {
     put<uint16_t>(b, 56, static_cast<uint16_t>(phdrs.size()));
     for (size_t i = 0; i < phdrs.size(); ++i) {
         const size_t at = 64 + i * 56;
-        const Phdr& p = phdrs[i];
+        const Phdr& p   = phdrs[i];
         put<uint32_t>(b, at, p.type);
         put<uint32_t>(b, at + 4, p.flags);
         put<uint64_t>(b, at + 8, p.offset);
@@ -132,9 +131,9 @@ TEST_CASE("elf: identification and header fields are checked", "[elf]") {
     CHECK(parse_patched(b, 5, 2, 1) == elf::Error::NotLittleEndian);
     CHECK(parse_patched(b, 6, 0, 1) == elf::Error::BadVersion);
     CHECK(parse_patched(b, 20, 2, 4) == elf::Error::BadVersion);
-    CHECK(parse_patched(b, 16, 3, 2) == elf::Error::NotExecutable);  // ET_DYN (PIE)
-    CHECK(parse_patched(b, 16, 1, 2) == elf::Error::NotExecutable);  // ET_REL
-    CHECK(parse_patched(b, 18, 3, 2) == elf::Error::WrongMachine);   // EM_386
+    CHECK(parse_patched(b, 16, 3, 2) == elf::Error::NotExecutable);    // ET_DYN (PIE)
+    CHECK(parse_patched(b, 16, 1, 2) == elf::Error::NotExecutable);    // ET_REL
+    CHECK(parse_patched(b, 18, 3, 2) == elf::Error::WrongMachine);     // EM_386
     CHECK(parse_patched(b, 18, 0xB7, 2) == elf::Error::WrongMachine);  // EM_AARCH64
 }
 
@@ -225,10 +224,10 @@ TEST_CASE("elf: load re-checks its bounds", "[elf]") {
     CHECK(ram[0x100000] == POISON);  // nothing written on failure
     CHECK(elf::load(img, b.data(), b.size(), nullptr, 0x103000) == elf::Error::NullPointer);
     CHECK(elf::load(img, b.data(), 0x207, ram.data(), ram.size()) == elf::Error::SegmentOutsideFile);
-    elf::Image tampered = img;
+    elf::Image tampered        = img;
     tampered.segments[1].paddr = ~0ull - 0x100;
     CHECK(elf::load(tampered, b.data(), b.size(), ram.data(), ram.size()) == elf::Error::DestinationTooSmall);
-    tampered = img;
+    tampered                       = img;
     tampered.segments[0].file_size = 0x100;
     CHECK(elf::load(tampered, b.data(), b.size(), ram.data(), ram.size()) == elf::Error::FileSizeExceedsMemSize);
     REQUIRE(elf::load(img, b.data(), b.size(), ram.data(), ram.size()) == elf::Error::Ok);
@@ -256,7 +255,7 @@ TEST_CASE("elf: a real static executable from the host toolchain", "[elf]") {
     const std::string marker = "natsume-elf-sample";
     CHECK(std::search(ram.begin(), ram.end(), marker.begin(), marker.end()) != ram.end());
     const uint64_t data0 = 0x1122334455667788ull;
-    const auto* d = reinterpret_cast<const uint8_t*>(&data0);
+    const auto* d        = reinterpret_cast<const uint8_t*>(&data0);
     CHECK(std::search(ram.begin(), ram.end(), d, d + 8) != ram.end());
 }
 

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <random>
 #include <string>
@@ -229,11 +228,10 @@ TEST_CASE("mb2: strings must end inside their tag", "[mb2]") {
 
 TEST_CASE("mb2: module ranges and count are checked", "[mb2]") {
     static mb2::Info info;
-    CHECK(parse_bytes(Mb2Builder{}.module(0x2000, 0x1000, "bad").finish(), info) ==
-          mb2::Error::ModuleBadRange);
+    CHECK(parse_bytes(Mb2Builder{}.module(0x2000, 0x1000, "bad").finish(), info) == mb2::Error::ModuleBadRange);
     Mb2Builder many;
     for (int i = 0; i < 32; ++i) many.module(0x100000u * i, 0x100000u * i + 16, "m" + std::to_string(i));
-    Mb2Builder too_many = many;
+    Mb2Builder too_many    = many;
     const Bytes many_block = many.finish();  // info points into it
     CHECK(parse_bytes(many_block, info) == mb2::Error::Ok);
     CHECK(info.module_count == 32);
@@ -245,14 +243,11 @@ TEST_CASE("mb2: module ranges and count are checked", "[mb2]") {
 TEST_CASE("mb2: memory map layout is validated", "[mb2]") {
     static mb2::Info info;
     // A larger entry_size (future versions) is honoured.
-    CHECK(parse_bytes(Mb2Builder{}.mmap({{0, 0x1000, 1}, {0x1000, 0x1000, 3}}, 32).finish(), info) ==
-          mb2::Error::Ok);
+    CHECK(parse_bytes(Mb2Builder{}.mmap({{0, 0x1000, 1}, {0x1000, 0x1000, 3}}, 32).finish(), info) == mb2::Error::Ok);
     CHECK(info.memory_count == 2);
     CHECK(info.memory[1].type == mb2::MEMORY_ACPI_RECLAIMABLE);
-    CHECK(parse_bytes(Mb2Builder{}.mmap({{0, 0x1000, 1}}, 20).finish(), info) ==
-          mb2::Error::MemoryMapBadEntrySize);
-    CHECK(parse_bytes(Mb2Builder{}.mmap({{0, 0x1000, 1}}, 28).finish(), info) ==
-          mb2::Error::MemoryMapBadEntrySize);
+    CHECK(parse_bytes(Mb2Builder{}.mmap({{0, 0x1000, 1}}, 20).finish(), info) == mb2::Error::MemoryMapBadEntrySize);
+    CHECK(parse_bytes(Mb2Builder{}.mmap({{0, 0x1000, 1}}, 28).finish(), info) == mb2::Error::MemoryMapBadEntrySize);
     Mb2Builder ragged;
     ragged.mmap({{0, 0x1000, 1}});
     // Grow the tag by 8 bytes of junk that is not a whole entry.
@@ -271,11 +266,9 @@ TEST_CASE("mb2: memory map layout is validated", "[mb2]") {
 
 TEST_CASE("mb2: tags that may appear once are rejected twice", "[mb2]") {
     static mb2::Info info;
-    CHECK(parse_bytes(Mb2Builder{}.string_tag(1, "a").string_tag(1, "b").finish(), info) ==
-          mb2::Error::DuplicateTag);
+    CHECK(parse_bytes(Mb2Builder{}.string_tag(1, "a").string_tag(1, "b").finish(), info) == mb2::Error::DuplicateTag);
     CHECK(parse_bytes(Mb2Builder{}.mmap({}).mmap({}).finish(), info) == mb2::Error::DuplicateTag);
-    CHECK(parse_bytes(Mb2Builder{}.tag(14, Bytes(20)).tag(14, Bytes(20)).finish(), info) ==
-          mb2::Error::DuplicateTag);
+    CHECK(parse_bytes(Mb2Builder{}.tag(14, Bytes(20)).tag(14, Bytes(20)).finish(), info) == mb2::Error::DuplicateTag);
 }
 
 TEST_CASE("mb2: truncation and random corruption never read outside the buffer", "[mb2][robust]") {
@@ -291,7 +284,7 @@ TEST_CASE("mb2: truncation and random corruption never read outside the buffer",
     std::mt19937 rng(12345);
     size_t ok = 0;
     for (int round = 0; round < 4000; ++round) {
-        Bytes b = good;
+        Bytes b         = good;
         const int flips = 1 + static_cast<int>(rng() % 4);
         for (int f = 0; f < flips; ++f) b[rng() % b.size()] = static_cast<uint8_t>(rng());
         const mb2::Error e = parse_bytes(b, info);

@@ -4,17 +4,16 @@
 
 namespace natsume::test {
 
-void FakeConfigSpace::add(uint16_t bdf, uint16_t vendor, uint16_t device, uint8_t cls, uint8_t sub,
-                          uint8_t header) {
+void FakeConfigSpace::add(uint16_t bdf, uint16_t vendor, uint16_t device, uint8_t cls, uint8_t sub, uint8_t header) {
     FakeFunction& f = fns_[bdf];
-    f.regs[0] = vendor | static_cast<uint32_t>(device) << 16;
-    f.regs[2] = static_cast<uint32_t>(cls) << 24 | static_cast<uint32_t>(sub) << 16 | 0x01;  // revision 1
-    f.regs[3] = static_cast<uint32_t>(header) << 16;
+    f.regs[0]       = vendor | static_cast<uint32_t>(device) << 16;
+    f.regs[2]       = static_cast<uint32_t>(cls) << 24 | static_cast<uint32_t>(sub) << 16 | 0x01;  // revision 1
+    f.regs[3]       = static_cast<uint32_t>(header) << 16;
     // Cache line size and latency timer are plain read/write registers.
     f.writable[3] = 0x0000FFFF;
     // Command: decode enables, bus master, parity, SERR writable; status errors RW1C.
-    f.writable[1] = 0x0147;
-    f.rw1c[1] = 0xF9000000;
+    f.writable[1]        = 0x0147;
+    f.rw1c[1]            = 0xF9000000;
     f.writable[0x3C / 4] = 0xFF;
 }
 
@@ -46,24 +45,26 @@ uint8_t FakeConfigSpace::get8(uint16_t bdf, uint16_t offset) const {
     return static_cast<uint8_t>(get32(bdf, offset & ~3) >> ((offset & 3u) * 8u));
 }
 
-void FakeConfigSpace::writable(uint16_t bdf, uint16_t offset, uint32_t mask) { fns_.at(bdf).writable[offset / 4] |= mask; }
+void FakeConfigSpace::writable(uint16_t bdf, uint16_t offset, uint32_t mask) {
+    fns_.at(bdf).writable[offset / 4] |= mask;
+}
 
 void FakeConfigSpace::rw1c(uint16_t bdf, uint16_t offset, uint32_t mask) { fns_.at(bdf).rw1c[offset / 4] |= mask; }
 
 void FakeConfigSpace::mem_bar(uint16_t bdf, int slot, uint64_t base, uint64_t size, bool is64, bool prefetchable) {
-    FakeFunction& f = fns_.at(bdf);
+    FakeFunction& f       = fns_.at(bdf);
     const uint64_t decode = ~(size - 1);
-    const int lo = 4 + slot;
-    f.regs[lo] = static_cast<uint32_t>(base) | (is64 ? 0x4u : 0u) | (prefetchable ? 0x8u : 0u);
-    f.writable[lo] = static_cast<uint32_t>(decode) & ~0xFu;
+    const int lo          = 4 + slot;
+    f.regs[lo]            = static_cast<uint32_t>(base) | (is64 ? 0x4u : 0u) | (prefetchable ? 0x8u : 0u);
+    f.writable[lo]        = static_cast<uint32_t>(decode) & ~0xFu;
     if (!is64) return;
-    f.regs[lo + 1] = static_cast<uint32_t>(base >> 32);
+    f.regs[lo + 1]     = static_cast<uint32_t>(base >> 32);
     f.writable[lo + 1] = static_cast<uint32_t>(decode >> 32);
 }
 
 void FakeConfigSpace::io_bar(uint16_t bdf, int slot, uint32_t base, uint32_t size) {
-    FakeFunction& f = fns_.at(bdf);
-    f.regs[4 + slot] = base | 0x1u;
+    FakeFunction& f      = fns_.at(bdf);
+    f.regs[4 + slot]     = base | 0x1u;
     f.writable[4 + slot] = ~(size - 1) & ~0x3u;
 }
 
@@ -110,11 +111,11 @@ void FakeConfigSpace::write32(void* ctx, uint16_t bdf, uint16_t offset, uint32_t
     self->writes.push_back(ConfigWrite{bdf, offset, value});
     auto it = self->fns_.find(bdf);
     if (it == self->fns_.end()) return;
-    FakeFunction& f = it->second;
-    const size_t i = offset / 4;
-    const uint32_t kept = f.regs[i] & ~f.writable[i];
+    FakeFunction& f        = it->second;
+    const size_t i         = offset / 4;
+    const uint32_t kept    = f.regs[i] & ~f.writable[i];
     const uint32_t cleared = value & f.rw1c[i];
-    f.regs[i] = ((kept | (value & f.writable[i])) & ~cleared);
+    f.regs[i]              = ((kept | (value & f.writable[i])) & ~cleared);
 }
 
 }  // namespace natsume::test

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <memory>
 #include <string>
@@ -220,7 +219,7 @@ TEST_CASE("BAR sizing: 32-bit memory and I/O BARs of the e1000", "[pci]") {
 
     // Decoding was off whenever a BAR held all ones.
     uint16_t cmd = 0x0003;
-    bool probed = false;
+    bool probed  = false;
     for (const ConfigWrite& w : m.hw.writes) {
         if (w.offset == pci::COMMAND) cmd = static_cast<uint16_t>(w.value);
         if (w.offset >= 0x10 && w.offset < 0x28 && w.value == 0xFFFFFFFFu) {
@@ -264,7 +263,7 @@ TEST_CASE("BAR sizing: 64-bit prefetchable BAR above 4 GiB, bridge and errors", 
 
 TEST_CASE("0xCF8/0xCFC decode", "[pci]") {
     const uint32_t cf8 = 0x80000000u | (1u << 16) | (3u << 11) | (2u << 8) | 0x3C;
-    pci::PortAccess p = pci::decode_cf8(cf8, 0xCFC);
+    pci::PortAccess p  = pci::decode_cf8(cf8, 0xCFC);
     CHECK(p.enabled);
     CHECK(p.bdf == pci::make_bdf(1, 3, 2));
     CHECK(p.offset == 0x3C);

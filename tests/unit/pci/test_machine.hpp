@@ -14,13 +14,13 @@
 namespace natsume::test {
 
 inline constexpr uint16_t HOST_BDF = pci::make_bdf(0, 0, 0);
-inline constexpr uint16_t E1000 = pci::make_bdf(0, 1, 0);
+inline constexpr uint16_t E1000    = pci::make_bdf(0, 1, 0);
 inline constexpr uint16_t PCIE_DEV = pci::make_bdf(0, 2, 0);
-inline constexpr uint16_t BRIDGE = pci::make_bdf(0, 3, 0);
-inline constexpr uint16_t MULTI0 = pci::make_bdf(0, 4, 0);
-inline constexpr uint16_t MULTI3 = pci::make_bdf(0, 4, 3);
+inline constexpr uint16_t BRIDGE   = pci::make_bdf(0, 3, 0);
+inline constexpr uint16_t MULTI0   = pci::make_bdf(0, 4, 0);
+inline constexpr uint16_t MULTI3   = pci::make_bdf(0, 4, 3);
 inline constexpr uint16_t LOOP_DEV = pci::make_bdf(0, 5, 0);
-inline constexpr uint16_t BEHIND = pci::make_bdf(1, 0, 0);
+inline constexpr uint16_t BEHIND   = pci::make_bdf(1, 0, 0);
 
 inline constexpr uint32_t E1000_MMIO = 0xFEBC0000, E1000_IO = 0xC000;
 inline constexpr uint64_t PCIE_BAR = 0x800000000ull, PCIE_BAR_SIZE = 0x10000000ull;
@@ -51,8 +51,8 @@ inline void build_machine(FakeConfigSpace& hw) {
     hw.writable(PCIE_DEV, MSI, 0x00710000);
     hw.writable(PCIE_DEV, MSI + 4, 0xFFFFFFFC);
     hw.cap(PCIE_DEV, PCIE, pci::CAP_PCI_EXPRESS, 0x0002);  // version 2: 0x3C bytes
-    hw.writable(PCIE_DEV, PCIE + 8, 0x0000FFFF);          // Device Control
-    hw.rw1c(PCIE_DEV, PCIE + 8, 0x000F0000);              // Device Status errors
+    hw.writable(PCIE_DEV, PCIE + 8, 0x0000FFFF);           // Device Control
+    hw.rw1c(PCIE_DEV, PCIE + 8, 0x000F0000);               // Device Status errors
     hw.cap(PCIE_DEV, MSI_X, pci::CAP_MSI_X, 0x0007);
     hw.irq(PCIE_DEV, 10, 1);
 

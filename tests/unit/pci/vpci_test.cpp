@@ -1,11 +1,10 @@
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <memory>
 #include <string>
 
-#include "vdev/vpci.hpp"
 #include "test_machine.hpp"
+#include "vdev/vpci.hpp"
 
 using namespace natsume;
 using namespace natsume::test;
@@ -334,7 +333,7 @@ TEST_CASE("interrupt line is a virtual byte per function", "[vpci]") {
 TEST_CASE("INTx disable virtualized when the hypervisor owns a shared line", "[vpci]") {
     FakeConfigSpace hw;
     build_machine(hw);
-    auto a = hw.access();
+    auto a   = hw.access();
     auto inv = std::make_unique<pci::Inventory>();
     REQUIRE(pci::enumerate(a, *inv) == pci::Error::Ok);
     REQUIRE(pci::size_all_bars(a, *inv) == pci::Error::Ok);
@@ -349,7 +348,7 @@ TEST_CASE("INTx disable virtualized when the hypervisor owns a shared line", "[v
     CHECK(v.write(BEHIND, 0x04, 2, 0x0006, a).kind == vpci::WriteResult::Kind::Done);
     CHECK_FALSE(v.find(BEHIND)->guest_intx_disable);
     CHECK(hw.get16(BEHIND, 0x04) == 0x0406);  // bus master set; bit 10 stays the hypervisor's
-    hw.set16(BEHIND, 0x04, 0x0006);            // the hypervisor unmasks
+    hw.set16(BEHIND, 0x04, 0x0006);           // the hypervisor unmasks
     CHECK(v.write(BEHIND, 0x04, 2, 0x0406, a).kind == vpci::WriteResult::Kind::Done);
     CHECK(hw.get16(BEHIND, 0x04) == 0x0006);
 }
@@ -357,7 +356,7 @@ TEST_CASE("INTx disable virtualized when the hypervisor owns a shared line", "[v
 TEST_CASE("an owned bridge keeps its bus numbers and windows; no secondary bus reset", "[vpci]") {
     FakeConfigSpace hw;
     build_machine(hw);
-    auto a = hw.access();
+    auto a   = hw.access();
     auto inv = std::make_unique<pci::Inventory>();
     REQUIRE(pci::enumerate(a, *inv) == pci::Error::Ok);
     REQUIRE(inv->functions[3].bdf == BRIDGE);
@@ -381,7 +380,7 @@ TEST_CASE("an owned bridge keeps its bus numbers and windows; no secondary bus r
 TEST_CASE("add_device refuses duplicates, broken capability lists and overflow", "[vpci]") {
     FakeConfigSpace hw;
     build_machine(hw);
-    auto a = hw.access();
+    auto a   = hw.access();
     auto inv = std::make_unique<pci::Inventory>();
     REQUIRE(pci::enumerate(a, *inv) == pci::Error::Ok);
     vpci::ConfigSpace v;
@@ -391,7 +390,7 @@ TEST_CASE("add_device refuses duplicates, broken capability lists and overflow",
     CHECK(v.add_device(inv->functions[6], vpci::DeviceOptions{}, a) == vpci::Error::BrokenCapabilityList);
     CHECK_FALSE(v.owns(LOOP_DEV));
     pci::Function f = inv->functions[0];
-    f.bdf = pci::make_bdf(2, 1, 0);
+    f.bdf           = pci::make_bdf(2, 1, 0);
     CHECK(v.add_device(f, vpci::DeviceOptions{}, a) == vpci::Error::NotPresent);  // nothing answers there
     f.bdf = E1000;
     CHECK(v.add_device(f, vpci::DeviceOptions{}, a) == vpci::Error::DuplicateDevice);
@@ -415,7 +414,7 @@ TEST_CASE("a capability whose length runs into the next one is cut short", "[vpc
     FakeConfigSpace hw;
     build_machine(hw);
     hw.set16(PCIE_DEV, MSI + 2, 0x0180);  // per-vector masking: 24 bytes would reach PCIe at 0xE0
-    auto a = hw.access();
+    auto a   = hw.access();
     auto inv = std::make_unique<pci::Inventory>();
     REQUIRE(pci::enumerate(a, *inv) == pci::Error::Ok);
     REQUIRE(inv->functions[2].bdf == PCIE_DEV);
@@ -439,7 +438,7 @@ constinit vpci::ConfigSpace g_static_view;
 TEST_CASE("a static ConfigSpace is constant-initialized with the default capability set", "[vpci]") {
     FakeConfigSpace hw;
     build_machine(hw);
-    auto a = hw.access();
+    auto a   = hw.access();
     auto inv = std::make_unique<pci::Inventory>();
     REQUIRE(pci::enumerate(a, *inv) == pci::Error::Ok);
     REQUIRE(g_static_view.add_device(inv->functions[2], vpci::DeviceOptions{}, a) == vpci::Error::Ok);
@@ -460,8 +459,8 @@ TEST_CASE("virtual MSI: the guest's vector, the owner core as destination, one m
     build_machine(hw);
     hw.writable(PCIE_DEV, MSI + 8, 0xFFFFFFFF);
     hw.writable(PCIE_DEV, MSI + 12, 0x0000FFFF);
-    pci::ConfigAccess a = hw.access();
-    auto inv = std::make_unique<pci::Inventory>();
+    pci::ConfigAccess a      = hw.access();
+    auto inv                 = std::make_unique<pci::Inventory>();
     const pci::Function* dev = enumerated(a, *inv, PCIE_DEV);
     REQUIRE(dev != nullptr);
     auto view = std::make_unique<vpci::ConfigSpace>();
@@ -471,7 +470,7 @@ TEST_CASE("virtual MSI: the guest's vector, the owner core as destination, one m
     // MSI is shown in the chain although the default set hides it.
     bool seen = false;
     for (uint8_t off = static_cast<uint8_t>(view->read(PCIE_DEV, pci::CAPABILITY_POINTER, 1, a)); off != 0;
-         off = static_cast<uint8_t>(view->read(PCIE_DEV, off + 1, 1, a)))
+         off         = static_cast<uint8_t>(view->read(PCIE_DEV, off + 1, 1, a)))
         seen |= view->read(PCIE_DEV, off, 1, a) == pci::CAP_MSI && off == MSI;
     CHECK(seen);
     // One message: multiple-message capable reads 0.
@@ -481,7 +480,7 @@ TEST_CASE("virtual MSI: the guest's vector, the owner core as destination, one m
     CHECK(view->write(PCIE_DEV, MSI + 4, 4, 0xFEE07000, a).kind == Kind::Done);
     CHECK(view->write(PCIE_DEV, MSI + 8, 4, 0, a).kind == Kind::Done);
     CHECK(view->write(PCIE_DEV, MSI + 12, 2, 0x45, a).kind == Kind::Done);
-    CHECK(view->write(PCIE_DEV, MSI + 2, 2, 0x0081, a).kind == Kind::Done);   // enable
+    CHECK(view->write(PCIE_DEV, MSI + 2, 2, 0x0081, a).kind == Kind::Done);  // enable
     // The guest reads back what it wrote...
     CHECK(view->read(PCIE_DEV, MSI + 4, 4, a) == 0xFEE07000u);
     CHECK((view->read(PCIE_DEV, MSI + 12, 2, a) & 0xFFFF) == 0x45u);
@@ -503,19 +502,19 @@ TEST_CASE("virtual MSI under interrupt remapping: the device names its remapping
           "[vpci][msi][remap]") {
     FakeConfigSpace hw;
     build_machine(hw);
-    pci::ConfigAccess a = hw.access();
-    auto inv = std::make_unique<pci::Inventory>();
+    pci::ConfigAccess a      = hw.access();
+    auto inv                 = std::make_unique<pci::Inventory>();
     const pci::Function* dev = enumerated(a, *inv, PCIE_DEV);
     REQUIRE(dev != nullptr);
     struct Fake {
         uint8_t vector = 0;
-        uint32_t apic = 0;
+        uint32_t apic  = 0;
         static const char* route(void* ctx, uint16_t slot, uint8_t vector, uint32_t apic_id, msi::Message& out) {
             auto& f = *static_cast<Fake*>(ctx);
             if (slot != 0 || vector == 0xEE) return "remapping entry refused";
             f.vector = vector;
-            f.apic = apic_id;
-            out = {0xFEE00010u | 70u << 5, 0};
+            f.apic   = apic_id;
+            out      = {0xFEE00010u | 70u << 5, 0};
             return nullptr;
         }
     } fake;
@@ -523,16 +522,16 @@ TEST_CASE("virtual MSI under interrupt remapping: the device names its remapping
     vpci::DeviceOptions opt{true, false, true, msi::Route{2, Fake::route, &fake}};
     REQUIRE(view->add_device(*dev, opt, a) == vpci::Error::Ok);
 
-    CHECK(view->write(PCIE_DEV, MSI + 4, 4, 0xFEE07000, a).kind == Kind::Done);   // another core: ignored
+    CHECK(view->write(PCIE_DEV, MSI + 4, 4, 0xFEE07000, a).kind == Kind::Done);  // another core: ignored
     CHECK(view->write(PCIE_DEV, MSI + 12, 2, 0x45, a).kind == Kind::Done);
-    CHECK(view->write(PCIE_DEV, MSI + 2, 2, 0x0081, a).kind == Kind::Done);       // enable
+    CHECK(view->write(PCIE_DEV, MSI + 2, 2, 0x0081, a).kind == Kind::Done);  // enable
     CHECK(pci::read32(a, PCIE_DEV, MSI + 4) == (0xFEE00010u | 70u << 5));
     CHECK(pci::read32(a, PCIE_DEV, MSI + 8) == 0u);
     CHECK(pci::read16(a, PCIE_DEV, MSI + 12) == 0u);
     CHECK((pci::read16(a, PCIE_DEV, MSI + 2) & 1u) == 1u);
     CHECK(fake.vector == 0x45);
     CHECK(fake.apic == 2u);
-    CHECK(view->read(PCIE_DEV, MSI + 4, 4, a) == 0xFEE07000u);   // the guest's view is its own
+    CHECK(view->read(PCIE_DEV, MSI + 4, 4, a) == 0xFEE07000u);  // the guest's view is its own
 
     // A vector the unit refuses: the device is disabled and the refusal says why.
     auto r = view->write(PCIE_DEV, MSI + 12, 2, 0xEE, a);
@@ -545,14 +544,14 @@ TEST_CASE("virtual MSI under interrupt remapping: the device names its remapping
 TEST_CASE("virtual MSI-X: shown, Enable and Function Mask reach the device, the rest is read-only", "[vpci][msix]") {
     FakeConfigSpace hw;
     build_machine(hw);
-    hw.set16(PCIE_DEV, MSI_X + 2, 0x8007);                // firmware left MSI-X enabled, 8 entries
-    hw.set32(PCIE_DEV, MSI_X + 4, 0x00002002);            // table: BAR2 + 0x2000
-    hw.set32(PCIE_DEV, MSI_X + 8, 0x00003002);            // PBA: BAR2 + 0x3000
-    hw.writable(PCIE_DEV, MSI_X, 0xC0000000u);            // only Enable and Function Mask
-    hw.writable(PCIE_DEV, MSI_X + 4, 0xFFFFFFFFu);        // a device that wrongly lets these change
+    hw.set16(PCIE_DEV, MSI_X + 2, 0x8007);          // firmware left MSI-X enabled, 8 entries
+    hw.set32(PCIE_DEV, MSI_X + 4, 0x00002002);      // table: BAR2 + 0x2000
+    hw.set32(PCIE_DEV, MSI_X + 8, 0x00003002);      // PBA: BAR2 + 0x3000
+    hw.writable(PCIE_DEV, MSI_X, 0xC0000000u);      // only Enable and Function Mask
+    hw.writable(PCIE_DEV, MSI_X + 4, 0xFFFFFFFFu);  // a device that wrongly lets these change
     hw.writable(PCIE_DEV, MSI_X + 8, 0xFFFFFFFFu);
-    pci::ConfigAccess a = hw.access();
-    auto inv = std::make_unique<pci::Inventory>();
+    pci::ConfigAccess a      = hw.access();
+    auto inv                 = std::make_unique<pci::Inventory>();
     const pci::Function* dev = enumerated(a, *inv, PCIE_DEV);
     REQUIRE(dev != nullptr);
     auto view = std::make_unique<vpci::ConfigSpace>();

@@ -1,6 +1,5 @@
 // DMAR parsing on QEMU's real table and on a synthetic X58-like layout.
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -21,13 +20,22 @@ Bytes load(const char* name) {
     return Bytes(std::istreambuf_iterator<char>(f), {});
 }
 
-void put16(Bytes& b, size_t off, uint16_t v) { b[off] = uint8_t(v); b[off + 1] = uint8_t(v >> 8); }
-void put32(Bytes& b, size_t off, uint32_t v) { put16(b, off, uint16_t(v)); put16(b, off + 2, uint16_t(v >> 16)); }
-void put64(Bytes& b, size_t off, uint64_t v) { put32(b, off, uint32_t(v)); put32(b, off + 4, uint32_t(v >> 32)); }
+void put16(Bytes& b, size_t off, uint16_t v) {
+    b[off]     = uint8_t(v);
+    b[off + 1] = uint8_t(v >> 8);
+}
+void put32(Bytes& b, size_t off, uint32_t v) {
+    put16(b, off, uint16_t(v));
+    put16(b, off + 2, uint16_t(v >> 16));
+}
+void put64(Bytes& b, size_t off, uint64_t v) {
+    put32(b, off, uint32_t(v));
+    put32(b, off + 4, uint32_t(v >> 32));
+}
 
 void fix(Bytes& t) {
     put32(t, 4, uint32_t(t.size()));
-    t[9] = 0;
+    t[9]        = 0;
     uint8_t sum = 0;
     for (uint8_t c : t) sum = uint8_t(sum + c);
     t[9] = uint8_t(-sum);
@@ -36,7 +44,7 @@ void fix(Bytes& t) {
 Bytes header(uint8_t haw_minus_1, uint8_t flags) {
     Bytes t(48, 0);
     std::memcpy(t.data(), "DMAR", 4);
-    t[8] = 1;
+    t[8]  = 1;
     t[36] = haw_minus_1;
     t[37] = flags;
     return t;
@@ -44,7 +52,10 @@ Bytes header(uint8_t haw_minus_1, uint8_t flags) {
 
 Bytes scope(uint8_t type, uint8_t enum_id, uint8_t bus, std::vector<std::pair<uint8_t, uint8_t>> path) {
     Bytes s{type, uint8_t(6 + 2 * path.size()), 0, 0, enum_id, bus};
-    for (auto [d, f] : path) { s.push_back(d); s.push_back(f); }
+    for (auto [d, f] : path) {
+        s.push_back(d);
+        s.push_back(f);
+    }
     return s;
 }
 
@@ -80,12 +91,11 @@ void add_other(Bytes& t, uint16_t type, uint16_t len) {
 // an ATSR and an RHSA that must be skipped.
 Bytes x58_table() {
     Bytes t = header(39, DMAR_INTR_REMAP);
-    add_drhd(t, 0, 0xfbffe000,
-             {scope(2, 0, 0, {{1, 0}}), scope(1, 0, 0, {{3, 0}, {0, 0}})});
+    add_drhd(t, 0, 0xfbffe000, {scope(2, 0, 0, {{1, 0}}), scope(1, 0, 0, {{3, 0}, {0, 0}})});
     add_drhd(t, DRHD_INCLUDE_PCI_ALL, 0xfbfff000, {scope(3, 8, 0, {{0x13, 0}})});
     add_rmrr(t, 0x000e8000, 0x000e8fff, {scope(1, 0, 0, {{0x1a, 0}}), scope(1, 0, 0, {{0x1d, 7}})});
-    add_other(t, 2, 16);   // ATSR
-    add_other(t, 3, 20);   // RHSA
+    add_other(t, 2, 16);  // ATSR
+    add_other(t, 3, 20);  // RHSA
     fix(t);
     return t;
 }
@@ -95,7 +105,7 @@ struct FakePci {
     std::map<std::tuple<int, int, int, int>, uint8_t> bytes;
     static uint8_t read(void* ctx, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off) {
         auto* self = static_cast<FakePci*>(ctx);
-        auto it = self->bytes.find({bus, dev, fn, off});
+        auto it    = self->bytes.find({bus, dev, fn, off});
         return it == self->bytes.end() ? 0xff : it->second;
     }
 };
@@ -182,10 +192,9 @@ TEST_CASE("X58-like DMAR: paths resolve through bridges; the catch-all unit take
     CHECK(unit_for(d, 0, Bdf{2, 0, 0}, FakePci::read, &pci) == 0);
     CHECK(unit_for(d, 0, Bdf{0, 0x1a, 0}, FakePci::read, &pci) == 1);
 
-    FakePci no_bridge;   // 00:03.0 absent: the path cannot be followed
-    CHECK(resolve_path(d.scopes[d.units[0].first_scope + 1], FakePci::read, &no_bridge, got) ==
-          PathError::NotABridge);
-    pci.bytes[{0, 3, 0, 0x19}] = 0;   // bridge not yet given a bus number
+    FakePci no_bridge;  // 00:03.0 absent: the path cannot be followed
+    CHECK(resolve_path(d.scopes[d.units[0].first_scope + 1], FakePci::read, &no_bridge, got) == PathError::NotABridge);
+    pci.bytes[{0, 3, 0, 0x19}] = 0;  // bridge not yet given a bus number
     CHECK(resolve_path(d.scopes[d.units[0].first_scope + 1], FakePci::read, &pci, got) == PathError::BridgeNoBus);
 }
 
@@ -196,7 +205,7 @@ TEST_CASE("DMAR: malformed tables are rejected with the reason", "[dmar]") {
     CHECK(parse(good.data(), 40, d) == Error::TooShort);
 
     Bytes sig = good;
-    sig[0] = 'X';
+    sig[0]    = 'X';
     CHECK(parse(sig.data(), sig.size(), d) == Error::BadSignature);
 
     CHECK(parse(good.data(), good.size() - 1, d) == Error::BadLength);
@@ -207,7 +216,7 @@ TEST_CASE("DMAR: malformed tables are rejected with the reason", "[dmar]") {
 
     Bytes zero = header(38, 0);
     add_other(zero, 7, 8);
-    put16(zero, 50, 0);   // structure length 0 would loop forever
+    put16(zero, 50, 0);  // structure length 0 would loop forever
     fix(zero);
     CHECK(parse(zero.data(), zero.size(), d) == Error::StructBadLength);
 
@@ -224,7 +233,7 @@ TEST_CASE("DMAR: malformed tables are rejected with the reason", "[dmar]") {
 
     Bytes badscope = header(38, 0);
     add_drhd(badscope, 0, 0xfed90000, {scope(1, 0, 0, {{1, 0}})});
-    badscope[48 + 16 + 1] = 9;   // odd path length
+    badscope[48 + 16 + 1] = 9;  // odd path length
     fix(badscope);
     CHECK(parse(badscope.data(), badscope.size(), d) == Error::ScopeBadLength);
 

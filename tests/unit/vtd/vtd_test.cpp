@@ -1,9 +1,8 @@
 // VT-d encodings and table builders, checked against the specification's
 // bit layouts and against a fake memory that records every store.
-#include <catch2/catch.hpp>
-
-#include <deque>
 #include <array>
+#include <catch2/catch.hpp>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -54,8 +53,8 @@ bool hw_walk(FakeMemory& m, uint64_t top, unsigned levels, uint64_t iova, uint64
         if (!e.present()) return false;
         if (level == 0 || e.large()) {
             uint64_t page = PAGE_4K << (9 * level);
-            hpa = (e.address() & ~(page - 1)) | (iova & (page - 1));
-            writable = (e.raw() & SlEntry::WRITE) != 0;
+            hpa           = (e.address() & ~(page - 1)) | (iova & (page - 1));
+            writable      = (e.raw() & SlEntry::WRITE) != 0;
             return true;
         }
         table = e.address();
@@ -68,8 +67,8 @@ bool hw_walk(FakeMemory& m, uint64_t top, unsigned levels, uint64_t iova, uint64
 TEST_CASE("capability decode: QEMU's 3-level and 48-bit units", "[vtd][caps]") {
     // QEMU 7.2 intel-iommu CAP: ND=2 (16-bit DIDs are 6 here), SAGAW bit 1,
     // MGAW 39, FRO 0x22 (offset 0x220), NFR 0 (1 record), SLLPS 2M|1G, PSI.
-    uint64_t raw = 2 | uint64_t{0x2} << 8 | uint64_t{38} << 16 | uint64_t{0x22} << 24 | uint64_t{3} << 34 |
-                   uint64_t{1} << 39;
+    uint64_t raw =
+        2 | uint64_t{0x2} << 8 | uint64_t{38} << 16 | uint64_t{0x22} << 24 | uint64_t{3} << 34 | uint64_t{1} << 39;
     Cap cap{raw};
     CHECK(cap.domain_id_bits() == 8);
     CHECK(cap.supports_levels(3));
@@ -137,7 +136,7 @@ TEST_CASE("second-level entry format", "[vtd][tables]") {
     CHECK(SlEntry::leaf(0x200000, rw, true).raw() == (0x200000 | 3 | 0x80));
     CHECK(SlEntry::leaf(0x7000, ro, false).raw() == (0x7000 | 1));
     CHECK(SlEntry::leaf(0x7000, ro, false).attr() == ro);
-    CHECK(SlEntry::valid(Attr{false, true, false, false, Cache::WB}));   // write-only DMA is fine
+    CHECK(SlEntry::valid(Attr{false, true, false, false, Cache::WB}));  // write-only DMA is fine
     CHECK_FALSE(SlEntry::valid(Attr{false, false, false, false, Cache::WB}));
     CHECK_FALSE(SlEntry::valid(Attr{true, false, true, false, Cache::WB}));
     CHECK_FALSE(SlEntry::valid(Attr{true, false, false, false, Cache::UC}));
@@ -150,13 +149,13 @@ TEST_CASE("3-level domain: the context pointer is the table under root slot 0", 
     REQUIRE(d.init(3) == MapError::Ok);
     CHECK(m.tables_used() == 2);
     uint64_t top = d.slptptr();
-    CHECK(top == FakeMemory::BASE + PAGE_4K);   // the second table, not the 4-level root
+    CHECK(top == FakeMemory::BASE + PAGE_4K);  // the second table, not the 4-level root
     CHECK(m.table(FakeMemory::BASE)[0] == SlEntry::table(top).raw());
     Attr rw{true, true, false, false, Cache::WB};
     REQUIRE(d.map(0x4000000, 0x1234000, 0x1000, rw) == MapError::Ok);
     REQUIRE(d.map(0x8000000, 0x1000000, PAGE_2M, rw) == MapError::Ok);
     uint64_t hpa = 0;
-    bool w = false;
+    bool w       = false;
     REQUIRE(hw_walk(m, top, 3, 0x4000abc, hpa, w));
     CHECK(hpa == 0x1234abc);
     CHECK(w);
@@ -177,7 +176,7 @@ TEST_CASE("4-level domain: the context pointer is the root", "[vtd][domain]") {
     Attr ro{true, false, false, false, Cache::WB};
     REQUIRE(d.map(uint64_t{1} << 40, 0x3000, 0x1000, ro) == MapError::Ok);
     uint64_t hpa = 0;
-    bool w = true;
+    bool w       = true;
     REQUIRE(hw_walk(m, d.slptptr(), 4, (uint64_t{1} << 40) + 8, hpa, w));
     CHECK(hpa == 0x3008);
     CHECK_FALSE(w);
@@ -206,15 +205,15 @@ TEST_CASE("domain: 2 MiB pages only when allowed; each entry one store", "[vtd][
 TEST_CASE("IRTE: remapped format with source-id validation", "[vtd][irte]") {
     IrteSpec s{0x41, 1, false, false, false, 0x0020};
     Entry128 e = make_irte(s);
-    CHECK((e.lo & 1) == 1);                      // present
-    CHECK(((e.lo >> 16) & 0xff) == 0x41);        // vector
-    CHECK(((e.lo >> 40) & 0xff) == 1);           // xAPIC destination in DST[15:8]
-    CHECK((e.lo & (1u << 2)) == 0);              // physical destination
-    CHECK((e.lo & (1u << 4)) == 0);              // edge
-    CHECK((e.lo & (uint64_t{1} << 15)) == 0);    // IM = 0: remapped, not posted
-    CHECK((e.hi & 0xffff) == 0x0020);            // SID
-    CHECK(((e.hi >> 16) & 3) == 0);              // SQ = 0: all 16 bits compared
-    CHECK(((e.hi >> 18) & 3) == 1);              // SVT = 1
+    CHECK((e.lo & 1) == 1);                    // present
+    CHECK(((e.lo >> 16) & 0xff) == 0x41);      // vector
+    CHECK(((e.lo >> 40) & 0xff) == 1);         // xAPIC destination in DST[15:8]
+    CHECK((e.lo & (1u << 2)) == 0);            // physical destination
+    CHECK((e.lo & (1u << 4)) == 0);            // edge
+    CHECK((e.lo & (uint64_t{1} << 15)) == 0);  // IM = 0: remapped, not posted
+    CHECK((e.hi & 0xffff) == 0x0020);          // SID
+    CHECK(((e.hi >> 16) & 3) == 0);            // SQ = 0: all 16 bits compared
+    CHECK(((e.hi >> 18) & 3) == 1);            // SVT = 1
     CHECK(irte_vector(e) == 0x41);
     CHECK(irte_source_id(e) == 0x20);
 
@@ -243,7 +242,7 @@ TEST_CASE("remappable MSI and IOAPIC encodings", "[vtd][irte]") {
     CHECK((rte & (1u << 15)) != 0);
     CHECK((rte & (1u << 13)) != 0);
     CHECK((rte & (1u << 16)) == 0);
-    CHECK((rte & 0x700) == 0);                    // delivery mode bits must be 000
+    CHECK((rte & 0x700) == 0);  // delivery mode bits must be 000
     uint64_t rte_hi = remappable_rte(0x8000, 0x30, false, false, true);
     CHECK((rte_hi & (1u << 11)) != 0);
     CHECK((rte_hi & (1u << 16)) != 0);
@@ -305,7 +304,7 @@ TEST_CASE("X58 IOH interrupt-remapping erratum", "[vtd][erratum]") {
     CHECK(x58_ir_verdict(0x8086, 0x3405, 0x22) == IrVerdict::BrokenIohDrain);
     CHECK(x58_ir_verdict(0x8086, 0x3405, 0x14) == IrVerdict::Usable);
     CHECK(x58_ir_verdict(0x8086, 0x3406, 0x22) == IrVerdict::Usable);
-    CHECK(x58_ir_verdict(0x8086, 0x29c0, 0x02) == IrVerdict::Usable);   // q35 host bridge
+    CHECK(x58_ir_verdict(0x8086, 0x29c0, 0x02) == IrVerdict::Usable);  // q35 host bridge
     CHECK(x58_ir_verdict(0x1234, 0x3405, 0x13) == IrVerdict::Usable);
     CHECK(std::string(to_string(IrVerdict::BrokenIohRevision)).find("DMA remapping stays on") != std::string::npos);
 }

@@ -7,9 +7,7 @@
 
 namespace natsume::x86::vtd {
 
-constexpr uint64_t bits(uint64_t v, unsigned lo, unsigned width) {
-    return (v >> lo) & ((uint64_t{1} << width) - 1);
-}
+constexpr uint64_t bits(uint64_t v, unsigned lo, unsigned width) { return (v >> lo) & ((uint64_t{1} << width) - 1); }
 
 struct Cap {
     uint64_t raw;
@@ -26,8 +24,8 @@ struct Cap {
     constexpr unsigned mgaw() const { return static_cast<unsigned>(bits(raw, 16, 6)) + 1; }
     // FRO counts 16-byte units from the register base.
     constexpr uint32_t fault_recording_offset() const { return static_cast<uint32_t>(bits(raw, 24, 10)) * 16; }
-    constexpr bool large_2m() const { return bits(raw, 34, 1); }   // SLLPS bit 0
-    constexpr bool large_1g() const { return bits(raw, 35, 1); }   // SLLPS bit 1
+    constexpr bool large_2m() const { return bits(raw, 34, 1); }  // SLLPS bit 0
+    constexpr bool large_1g() const { return bits(raw, 35, 1); }  // SLLPS bit 1
     constexpr bool page_selective() const { return bits(raw, 39, 1); }
     constexpr unsigned fault_recording_count() const { return static_cast<unsigned>(bits(raw, 40, 8)) + 1; }
 };
@@ -35,7 +33,7 @@ struct Cap {
 struct Ecap {
     uint64_t raw;
 
-    constexpr bool coherent() const { return bits(raw, 0, 1); }      // C: walks snoop the CPU caches
+    constexpr bool coherent() const { return bits(raw, 0, 1); }  // C: walks snoop the CPU caches
     constexpr bool queued_invalidation() const { return bits(raw, 1, 1); }
     constexpr bool interrupt_remapping() const { return bits(raw, 3, 1); }
     constexpr bool extended_interrupt_mode() const { return bits(raw, 4, 1); }  // EIM: 32-bit x2APIC ids

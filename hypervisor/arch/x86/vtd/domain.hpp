@@ -24,7 +24,7 @@ public:
 
     [[nodiscard]] MapError init(unsigned levels) {
         if (levels != 3 && levels != 4) return MapError::BadAttr;
-        levels_ = levels;
+        levels_    = levels;
         MapError e = pt_.init();
         if (e != MapError::Ok || levels != 3) return e;
         uint64_t* slot0 = mem_.table(pt_.root());

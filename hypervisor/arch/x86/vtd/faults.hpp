@@ -6,14 +6,14 @@
 namespace natsume::x86::vtd {
 
 struct FaultRecord {
-    bool valid;              // F bit (127): write 1 to clear
-    uint16_t source_id;      // requester id, bits 79:64
-    uint8_t reason;          // FR, bits 103:96
-    bool read;               // T bit (126): 1 = read request, 0 = write
-    uint64_t address;        // FI, bits 63:12: page of the faulting request (or IRTE index << 48 for IR faults)
+    bool valid;          // F bit (127): write 1 to clear
+    uint16_t source_id;  // requester id, bits 79:64
+    uint8_t reason;      // FR, bits 103:96
+    bool read;           // T bit (126): 1 = read request, 0 = write
+    uint64_t address;    // FI, bits 63:12: page of the faulting request (or IRTE index << 48 for IR faults)
 };
 
-inline constexpr uint64_t FRCD_F = uint64_t{1} << 63;   // in the high word
+inline constexpr uint64_t FRCD_F = uint64_t{1} << 63;  // in the high word
 
 constexpr FaultRecord decode_fault(uint64_t lo, uint64_t hi) {
     return FaultRecord{(hi & FRCD_F) != 0, static_cast<uint16_t>(hi), static_cast<uint8_t>(hi >> 32),

@@ -27,8 +27,8 @@ constexpr uint64_t iotlb_value(Granularity g, uint16_t did) {
 // Queued-invalidation descriptor types (6.5.2).
 namespace qi {
 inline constexpr uint64_t CONTEXT = 1, IOTLB = 2, IEC = 4, WAIT = 5;
-inline constexpr uint64_t WAIT_SW = uint64_t{1} << 5;      // write status data when done
-inline constexpr uint64_t WAIT_FN = uint64_t{1} << 6;      // fence: later descriptors wait
+inline constexpr uint64_t WAIT_SW  = uint64_t{1} << 5;  // write status data when done
+inline constexpr uint64_t WAIT_FN  = uint64_t{1} << 6;  // fence: later descriptors wait
 inline constexpr uint64_t IOTLB_DR = uint64_t{1} << 7, IOTLB_DW = uint64_t{1} << 6;
 }  // namespace qi
 

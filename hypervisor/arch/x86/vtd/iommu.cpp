@@ -10,10 +10,10 @@ namespace {
 // Emulated units answer at once; real ones within microseconds. 100 ms means
 // "the unit is gone", not "the unit is slow".
 constexpr uint64_t COMMAND_TIMEOUT_US = 100000;
-constexpr uint64_t CACHE_LINE = 64;
-constexpr uint32_t QUEUE_ENTRIES = 256;   // one page of 128-bit descriptors (IQA.QS = 0)
-constexpr uint32_t QUEUE_ERRORS = fsts::IQE | fsts::ICE | fsts::ITE;
-constexpr unsigned MAX_IRT_LOG2 = 8;      // one pool page: the pool does not promise contiguity
+constexpr uint64_t CACHE_LINE         = 64;
+constexpr uint32_t QUEUE_ENTRIES      = 256;  // one page of 128-bit descriptors (IQA.QS = 0)
+constexpr uint32_t QUEUE_ERRORS       = fsts::IQE | fsts::ICE | fsts::ITE;
+constexpr unsigned MAX_IRT_LOG2       = 8;  // one pool page: the pool does not promise contiguity
 
 void clflush(const void* p) { asm volatile("clflush %0" ::"m"(*static_cast<const volatile char*>(p))); }
 void fence() { asm volatile("mfence" ::: "memory"); }
@@ -38,13 +38,9 @@ void TableMemory::store(uint64_t* slot, uint64_t v) {
     if (!coherent_) flush_range(slot, sizeof v);
 }
 
-uint32_t Iommu::read(Reg32 r) const {
-    return *reinterpret_cast<volatile uint32_t*>(base_ + static_cast<uint32_t>(r));
-}
+uint32_t Iommu::read(Reg32 r) const { return *reinterpret_cast<volatile uint32_t*>(base_ + static_cast<uint32_t>(r)); }
 uint64_t Iommu::read(Reg64 r) const { return read_at(static_cast<uint32_t>(r)); }
-void Iommu::write(Reg32 r, uint32_t v) {
-    *reinterpret_cast<volatile uint32_t*>(base_ + static_cast<uint32_t>(r)) = v;
-}
+void Iommu::write(Reg32 r, uint32_t v) { *reinterpret_cast<volatile uint32_t*>(base_ + static_cast<uint32_t>(r)) = v; }
 void Iommu::write(Reg64 r, uint64_t v) { write_at(static_cast<uint32_t>(r), v); }
 uint64_t Iommu::read_at(uint32_t offset) const { return *reinterpret_cast<volatile uint64_t*>(base_ + offset); }
 void Iommu::write_at(uint32_t offset, uint64_t v) { *reinterpret_cast<volatile uint64_t*>(base_ + offset) = v; }
@@ -64,7 +60,7 @@ Status Iommu::command(uint32_t bit, bool on) {
 Status Iommu::one_shot(uint32_t bit) {
     write(Reg32::GCMD, gcmd_value(read(Reg32::GSTS), bit, true));
     bool clears = bit == gcmd::WBF;
-    bool done = wait_until(COMMAND_TIMEOUT_US, [&] { return ((read(Reg32::GSTS) & bit) != 0) != clears; });
+    bool done   = wait_until(COMMAND_TIMEOUT_US, [&] { return ((read(Reg32::GSTS) & bit) != 0) != clears; });
     return done ? Status::Ok : Status::Timeout;
 }
 
@@ -94,13 +90,13 @@ Status Iommu::init(uint64_t register_base, bool use_queue) {
     // registers mean nothing answers at that address.
     if (register_base == 0 || (register_base & (PAGE_4K - 1)) != 0) return Status::BadArgument;
     base_ = register_base;
-    cap_ = Cap{read(Reg64::CAP)};
+    cap_  = Cap{read(Reg64::CAP)};
     ecap_ = Ecap{read(Reg64::ECAP)};
     if (cap_.raw == ~uint64_t{0} || (cap_.sagaw() & 0x6) == 0) return Status::Unsupported;
     memory_.set_coherent(ecap_.coherent());
     // Firmware (or a previous boot) may have left remapping on with its own tables.
     uint32_t gsts = read(Reg32::GSTS);
-    Status s = Status::Ok;
+    Status s      = Status::Ok;
     if (gsts & gcmd::IRE) s = command(gcmd::IRE, false);
     if (s == Status::Ok && (gsts & gcmd::TE)) s = command(gcmd::TE, false);
     if (s == Status::Ok && (gsts & gcmd::QIE)) s = command(gcmd::QIE, false);
@@ -109,7 +105,7 @@ Status Iommu::init(uint64_t register_base, bool use_queue) {
     uint64_t root = memory_.alloc_table();
     if (root == 0) return Status::NoMemory;
     root_ = reinterpret_cast<Entry128*>(root);
-    write(Reg64::RTADDR, root);   // RTADDR.TTM = 00: legacy root/context format
+    write(Reg64::RTADDR, root);  // RTADDR.TTM = 00: legacy root/context format
     if ((s = one_shot(gcmd::SRTP)) != Status::Ok) return s;
     if (use_queue && ecap_.queued_invalidation() && (s = setup_queue()) != Status::Ok) return s;
     if ((s = invalidate_context(Granularity::Global, 0, 0)) != Status::Ok) return s;
@@ -127,25 +123,25 @@ unsigned Iommu::domain_levels(bool wide_iova) const {
 }
 
 Status Iommu::setup_queue() {
-    uint64_t page = memory_.alloc_table();
+    uint64_t page   = memory_.alloc_table();
     uint64_t status = memory_.alloc_table();
     if (page == 0 || status == 0) return Status::NoMemory;
-    queue_ = reinterpret_cast<Entry128*>(page);
+    queue_       = reinterpret_cast<Entry128*>(page);
     wait_status_ = reinterpret_cast<volatile uint32_t*>(status);
-    queue_tail_ = 0;
-    write(Reg64::IQT, 0);   // the head resets to 0 when QIE sets; the tail must match
+    queue_tail_  = 0;
+    write(Reg64::IQT, 0);  // the head resets to 0 when QIE sets; the tail must match
     write(Reg64::IQA, iqa_value(page, 0));
     Status s = command(gcmd::QIE, true);
-    queued_ = s == Status::Ok;
+    queued_  = s == Status::Ok;
     return s;
 }
 
 // One descriptor followed by a wait descriptor; completion is the wait
 // descriptor's status write (6.5.2.8), bounded by a deadline.
 Status Iommu::submit(Entry128 d) {
-    uint32_t seq = ++wait_sequence_;
-    *wait_status_ = 0;
-    queue_[queue_tail_] = d;
+    uint32_t seq                              = ++wait_sequence_;
+    *wait_status_                             = 0;
+    queue_[queue_tail_]                       = d;
     queue_[(queue_tail_ + 1) % QUEUE_ENTRIES] = qi_wait(seq, reinterpret_cast<uint64_t>(wait_status_));
     if (!coherent()) {
         flush_range(&queue_[queue_tail_], sizeof(Entry128));
@@ -154,7 +150,7 @@ Status Iommu::submit(Entry128 d) {
     fence();
     queue_tail_ = (queue_tail_ + 2) % QUEUE_ENTRIES;
     write(Reg64::IQT, iq_offset(queue_tail_));
-    bool done = wait_until(COMMAND_TIMEOUT_US, [&] {
+    bool done       = wait_until(COMMAND_TIMEOUT_US, [&] {
         if (!coherent()) clflush(const_cast<uint32_t*>(wait_status_));
         return *wait_status_ == seq || (read(Reg32::FSTS) & QUEUE_ERRORS) != 0;
     });
@@ -208,7 +204,7 @@ Status Iommu::attach(uint16_t source_id, const SlDomain& d) {
     store_entry(slot, context_entry(d.slptptr(), d.levels(), d.id()));
     // With caching mode, not-present entries may be cached under domain 0 (6.1).
     uint16_t cc_did = cap_.caching_mode() ? 0 : d.id();
-    Status s = invalidate_context(Granularity::Device, cc_did, source_id);
+    Status s        = invalidate_context(Granularity::Device, cc_did, source_id);
     if (s != Status::Ok) return s;
     return invalidate_iotlb(Granularity::Domain, d.id());
 }
@@ -229,20 +225,20 @@ bool Iommu::translation_enabled() const { return (read(Reg32::GSTS) & gcmd::TE) 
 void Iommu::enable_fault_event(uint8_t vector, uint32_t apic_id) {
     write(Reg32::FEDATA, vector);
     write(Reg32::FEADDR, 0xfee00000u | (apic_id & 0xffu) << 12);
-    write(Reg32::FECTL, 0);   // IM clear: interrupt unmasked
+    write(Reg32::FECTL, 0);  // IM clear: interrupt unmasked
 }
 
 size_t Iommu::drain_faults(void (*fn)(void*, const FaultRecord&), void* ctx) {
-    size_t seen = 0;
-    uint32_t base = cap_.fault_recording_offset();
+    size_t seen    = 0;
+    uint32_t base  = cap_.fault_recording_offset();
     unsigned count = cap_.fault_recording_count();
     unsigned first = fsts::fault_index(read(Reg32::FSTS)) % count;
     for (unsigned i = 0; i < count; i++) {
-        uint32_t off = base + 16 * ((first + i) % count);
+        uint32_t off  = base + 16 * ((first + i) % count);
         FaultRecord f = decode_fault(read_at(off), read_at(off + 8));
         if (!f.valid) continue;
         fn(ctx, f);
-        write_at(off + 8, FRCD_F);   // F is write-1-to-clear; the other bits are read-only
+        write_at(off + 8, FRCD_F);  // F is write-1-to-clear; the other bits are read-only
         seen++;
     }
     write(Reg32::FSTS, fsts::PFO);
@@ -255,9 +251,9 @@ Status Iommu::enable_interrupt_remapping(unsigned entries_log2, bool eim) {
     if (entries_log2 < 1 || entries_log2 > MAX_IRT_LOG2) return Status::BadArgument;
     uint64_t table = memory_.alloc_table();
     if (table == 0) return Status::NoMemory;
-    irt_ = reinterpret_cast<Entry128*>(table);
+    irt_         = reinterpret_cast<Entry128*>(table);
     irt_entries_ = 1u << entries_log2;
-    eim_ = eim;
+    eim_         = eim;
     write(Reg64::IRTA, irta_value(table, entries_log2, eim));
     Status s = one_shot(gcmd::SIRTP);
     if (s == Status::Ok) s = invalidate_iec(-1);

@@ -20,14 +20,14 @@
 
 namespace natsume::x86::vtd {
 
-enum class [[nodiscard]] Status : uint8_t {
+enum class [[nodiscard]] Status : uint8_t{
     Ok,
-    NoMemory,         // the page pool is exhausted
-    Timeout,          // the unit did not complete a command before its deadline
-    QueueError,       // the invalidation queue reported an error (FSTS.IQE/ICE/ITE)
-    Unsupported,      // e.g. interrupt remapping on a unit without ECAP.IR
-    BadArgument,      // levels the unit cannot walk, index beyond the table
-    NotReady,         // the operation needs init()/enable_interrupt_remapping() first
+    NoMemory,     // the page pool is exhausted
+    Timeout,      // the unit did not complete a command before its deadline
+    QueueError,   // the invalidation queue reported an error (FSTS.IQE/ICE/ITE)
+    Unsupported,  // e.g. interrupt remapping on a unit without ECAP.IR
+    BadArgument,  // levels the unit cannot walk, index beyond the table
+    NotReady,     // the operation needs init()/enable_interrupt_remapping() first
 };
 const char* to_string(Status);
 
@@ -115,15 +115,15 @@ private:
     Cap cap_{0};
     Ecap ecap_{0};
     TableMemory memory_{false};
-    Entry128* root_ = nullptr;
-    Entry128* queue_ = nullptr;
-    uint32_t queue_tail_ = 0;
+    Entry128* root_                 = nullptr;
+    Entry128* queue_                = nullptr;
+    uint32_t queue_tail_            = 0;
     volatile uint32_t* wait_status_ = nullptr;
-    uint32_t wait_sequence_ = 0;
-    bool queued_ = false;
-    Entry128* irt_ = nullptr;
-    uint32_t irt_entries_ = 0;
-    bool eim_ = false;
+    uint32_t wait_sequence_         = 0;
+    bool queued_                    = false;
+    Entry128* irt_                  = nullptr;
+    uint32_t irt_entries_           = 0;
+    bool eim_                       = false;
 };
 
 }  // namespace natsume::x86::vtd

@@ -5,8 +5,9 @@
 #pragma once
 #include <stdint.h>
 
-#include "arch/x86/vtd/tables.hpp"
 #include "drivers/x86/ioapic.hpp"
+
+#include "arch/x86/vtd/tables.hpp"
 #include "vdev/msi_route.hpp"
 
 namespace natsume::x86::vtd {
@@ -17,30 +18,30 @@ enum class SourceCheck : uint8_t { None = 0, RequesterId = 1, BusRange = 2 };
 
 struct IrteSpec {
     uint8_t vector;
-    uint32_t destination;        // APIC id (8 bits in xAPIC mode, 32 in x2APIC/EIM)
-    bool x2apic;                 // destination format: EIM on
-    bool level;                  // trigger mode
-    bool logical;                // destination mode
-    uint16_t source_id;          // requester id (bus << 8 | dev << 3 | fn)
+    uint32_t destination;  // APIC id (8 bits in xAPIC mode, 32 in x2APIC/EIM)
+    bool x2apic;           // destination format: EIM on
+    bool level;            // trigger mode
+    bool logical;          // destination mode
+    uint16_t source_id;    // requester id (bus << 8 | dev << 3 | fn)
     SourceCheck check = SourceCheck::RequesterId;
 };
 
 namespace irte {
-inline constexpr uint64_t PRESENT = uint64_t{1} << 0;
-inline constexpr uint64_t FPD = uint64_t{1} << 1;
-inline constexpr uint64_t DM_LOGICAL = uint64_t{1} << 2;
-inline constexpr uint64_t TM_LEVEL = uint64_t{1} << 4;
-inline constexpr unsigned DLM_SHIFT = 5;            // delivery mode, 000 = fixed
-inline constexpr unsigned VECTOR_SHIFT = 16;
-inline constexpr unsigned DST_SHIFT = 32;
-inline constexpr unsigned XAPIC_DST_SHIFT = 40;     // xAPIC: id in DST bits 15:8
-inline constexpr unsigned SQ_SHIFT = 16;            // hi word
-inline constexpr unsigned SVT_SHIFT = 18;
+inline constexpr uint64_t PRESENT         = uint64_t{1} << 0;
+inline constexpr uint64_t FPD             = uint64_t{1} << 1;
+inline constexpr uint64_t DM_LOGICAL      = uint64_t{1} << 2;
+inline constexpr uint64_t TM_LEVEL        = uint64_t{1} << 4;
+inline constexpr unsigned DLM_SHIFT       = 5;  // delivery mode, 000 = fixed
+inline constexpr unsigned VECTOR_SHIFT    = 16;
+inline constexpr unsigned DST_SHIFT       = 32;
+inline constexpr unsigned XAPIC_DST_SHIFT = 40;  // xAPIC: id in DST bits 15:8
+inline constexpr unsigned SQ_SHIFT        = 16;  // hi word
+inline constexpr unsigned SVT_SHIFT       = 18;
 }  // namespace irte
 
 constexpr Entry128 make_irte(const IrteSpec& s) {
-    uint64_t dst = s.x2apic ? uint64_t(s.destination) << irte::DST_SHIFT
-                            : uint64_t(s.destination & 0xff) << irte::XAPIC_DST_SHIFT;
+    uint64_t dst =
+        s.x2apic ? uint64_t(s.destination) << irte::DST_SHIFT : uint64_t(s.destination & 0xff) << irte::XAPIC_DST_SHIFT;
     uint64_t lo = irte::PRESENT | (s.logical ? irte::DM_LOGICAL : 0) | (s.level ? irte::TM_LEVEL : 0) |
                   uint64_t(s.vector) << irte::VECTOR_SHIFT | dst;
     uint64_t hi = uint64_t(s.source_id) | uint64_t(s.check) << irte::SVT_SHIFT;
@@ -52,8 +53,8 @@ constexpr uint16_t irte_source_id(Entry128 e) { return static_cast<uint16_t>(e.h
 // Remappable MSI (5.1.5.2): address 0xFEE in bits 31:20, handle[14:0] in
 // bits 19:5, interrupt format bit 4 = 1, SHV bit 3 = 0, handle[15] in bit 2.
 // With SHV clear the data register is not used for the index: write 0.
-using MsiMessage = msi::Message;
-inline constexpr uint64_t MSI_BASE = msi::ADDRESS_BASE;
+using MsiMessage                         = msi::Message;
+inline constexpr uint64_t MSI_BASE       = msi::ADDRESS_BASE;
 inline constexpr uint64_t MSI_REMAPPABLE = uint64_t{1} << 4;
 
 constexpr MsiMessage remappable_msi(uint16_t index) {

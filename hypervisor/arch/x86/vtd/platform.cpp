@@ -14,17 +14,17 @@
 namespace natsume::x86::vtd {
 namespace {
 
-constexpr uint32_t MAX_UNITS = dmar::MAX_UNITS;
-constexpr uint32_t DOMAIN_SLOTS = MAX_PARTITIONS + 1;   // partitions, then the hypervisor's RMRR domain
-constexpr uint32_t HV_SLOT = MAX_PARTITIONS;
-constexpr unsigned IRT_LOG2 = 8;                        // 256 entries: one page
-constexpr uint8_t MAX_XAPIC_DESTINATION = 0xfe;         // 0xff is the xAPIC broadcast id
-constexpr uint16_t IOAPIC_IRTE_BASE = 0;
+constexpr uint32_t MAX_UNITS            = dmar::MAX_UNITS;
+constexpr uint32_t DOMAIN_SLOTS         = MAX_PARTITIONS + 1;  // partitions, then the hypervisor's RMRR domain
+constexpr uint32_t HV_SLOT              = MAX_PARTITIONS;
+constexpr unsigned IRT_LOG2             = 8;     // 256 entries: one page
+constexpr uint8_t MAX_XAPIC_DESTINATION = 0xfe;  // 0xff is the xAPIC broadcast id
+constexpr uint16_t IOAPIC_IRTE_BASE     = 0;
 // Entries 0..63 follow the IOAPIC's pins (partitions' and the boot core's
 // shared lines alike: a pin has one owner); MSI and MSI-X entries of the
 // partitions' devices are handed out above them at boot.
 constexpr uint16_t MSI_IRTE_BASE = vioapic::MAX_PINS;
-constexpr uint32_t IRT_ENTRIES = 1u << IRT_LOG2;
+constexpr uint32_t IRT_ENTRIES   = 1u << IRT_LOG2;
 static_assert(MSI_IRTE_BASE < IRT_ENTRIES);
 
 // The IOAPIC's requester id, from a DMAR device scope of type IOAPIC: the
@@ -37,17 +37,17 @@ struct IoapicSource {
 
 dmar::Dmar table;
 uint32_t unit_count;
-constinit Iommu units[MAX_UNITS]{};   // constant-initialized: the image runs no constructors
+constinit Iommu units[MAX_UNITS]{};  // constant-initialized: the image runs no constructors
 alignas(SlDomain) unsigned char domain_storage[DOMAIN_SLOTS][MAX_UNITS][sizeof(SlDomain)];
 SlDomain* domains[DOMAIN_SLOTS][MAX_UNITS];
-IoapicSource ioapic_source;     // of the first IOAPIC: the one partitions' INTx pins are on
+IoapicSource ioapic_source;  // of the first IOAPIC: the one partitions' INTx pins are on
 bool ir_on;
 bool ir_eim;
 uint16_t next_msi_irte = MSI_IRTE_BASE;
 // Entries change at run time from every partition's core (IOAPIC pins, MSI,
 // MSI-X): one writer at a time per table and invalidation queue.
 Spinlock irte_lock;
-char ir_off_reason[128] = "no DMAR";   // why detect() found interrupt remapping unusable
+char ir_off_reason[128] = "no DMAR";  // why detect() found interrupt remapping unusable
 
 uint8_t config_read8(void*, uint8_t bus, uint8_t device, uint8_t function, uint16_t offset) {
     auto bdf = static_cast<uint16_t>(bus << 8 | device << 3 | function);
@@ -66,12 +66,13 @@ const char* bdf_text(char buf[8], uint16_t bdf) { return pci::format_bdf(buf, bd
 const char* yes_no(bool b) { return b ? "yes" : "no"; }
 
 void print_unit(uint32_t u, const dmar::Unit& d, Cap cap, Ecap ecap) {
-    log::print("natsume: vtd: unit %u at 0x%lx: SAGAW 0x%x (%s), MGAW %u, %u-bit domain ids, QI %s, IR %s, EIM %s, "
-               "%s, caching mode %s, %zu scopes%s\n",
-               u, d.base, cap.sagaw(), cap.supports_levels(4) ? "4-level" : "3-level", cap.mgaw(),
-               cap.domain_id_bits(), yes_no(ecap.queued_invalidation()), yes_no(ecap.interrupt_remapping()),
-               yes_no(ecap.extended_interrupt_mode()), ecap.coherent() ? "coherent" : "not coherent",
-               yes_no(cap.caching_mode()), d.scope_count, d.include_pci_all() ? ", all other PCI devices" : "");
+    log::print(
+        "natsume: vtd: unit %u at 0x%lx: SAGAW 0x%x (%s), MGAW %u, %u-bit domain ids, QI %s, IR %s, EIM %s, "
+        "%s, caching mode %s, %zu scopes%s\n",
+        u, d.base, cap.sagaw(), cap.supports_levels(4) ? "4-level" : "3-level", cap.mgaw(), cap.domain_id_bits(),
+        yes_no(ecap.queued_invalidation()), yes_no(ecap.interrupt_remapping()), yes_no(ecap.extended_interrupt_mode()),
+        ecap.coherent() ? "coherent" : "not coherent", yes_no(cap.caching_mode()), d.scope_count,
+        d.include_pci_all() ? ", all other PCI devices" : "");
 }
 
 // Registers are only read here; nothing is written before setup_platform.
@@ -98,12 +99,13 @@ bool probe_units(PlatformInfo& out, char* why, size_t n) {
         }
         print_unit(u, d, cap, ecap);
         if (ir && !(ecap.interrupt_remapping() && ecap.queued_invalidation()))
-            log::format(ir_off_reason, sizeof ir_off_reason, "unit %u lacks interrupt remapping or queued invalidation", u);
-        ir = ir && ecap.interrupt_remapping() && ecap.queued_invalidation();
+            log::format(ir_off_reason, sizeof ir_off_reason, "unit %u lacks interrupt remapping or queued invalidation",
+                        u);
+        ir  = ir && ecap.interrupt_remapping() && ecap.queued_invalidation();
         eim = eim && ecap.extended_interrupt_mode();
     }
     out.ir_capable = ir;
-    out.eim = ir && eim;
+    out.eim        = ir && eim;
     return true;
 }
 
@@ -142,8 +144,10 @@ void check_ir_usable(PlatformInfo& out, const pci::Inventory& inv) {
     }
     find_ioapic_source();
     if (ioapic_hw::unit_count() && !ioapic_source.found) {
-        log::print("natsume: vtd: IOAPIC id %u has no DMAR device scope, so its source-id is unknown: "
-                   "interrupt remapping left off, DMA remapping stays on\n", ioapic_hw::unit(0).id);
+        log::print(
+            "natsume: vtd: IOAPIC id %u has no DMAR device scope, so its source-id is unknown: "
+            "interrupt remapping left off, DMA remapping stays on\n",
+            ioapic_hw::unit(0).id);
         out.ir_capable = out.eim = false;
         log::format(ir_off_reason, sizeof ir_off_reason, "the IOAPIC's source-id is unknown");
     }
@@ -152,7 +156,7 @@ void check_ir_usable(PlatformInfo& out, const pci::Inventory& inv) {
 void collect_rmrrs(PlatformInfo& out) {
     out.rmrr_count = 0;
     for (size_t i = 0; i < table.rmrr_count && i < dmar::MAX_RMRRS; i++) {
-        const dmar::Rmrr& r = table.rmrrs[i];
+        const dmar::Rmrr& r        = table.rmrrs[i];
         out.rmrr[out.rmrr_count++] = {r.base, r.limit - r.base + 1};
         log::print("natsume: vtd: RMRR 0x%lx-0x%lx (%zu device scopes): kept identity-mapped for its devices\n", r.base,
                    r.limit, r.scope_count);
@@ -180,12 +184,13 @@ SlDomain* domain_on(uint32_t slot, uint32_t u, bool wide, char* why, size_t n) {
     uint16_t id = slot == HV_SLOT ? HYPERVISOR_DOMAIN_ID : partition_domain_id(slot);
     // CAP.ND: a unit with few domain-id bits (4 + 2*ND) may not hold this id.
     if (id >= (uint32_t{1} << units[u].cap().domain_id_bits())) {
-        log::format(why, n, "domain %u does not fit unit %u's %u-bit domain ids", id, u, units[u].cap().domain_id_bits());
+        log::format(why, n, "domain %u does not fit unit %u's %u-bit domain ids", id, u,
+                    units[u].cap().domain_id_bits());
         return nullptr;
     }
-    auto* d = new (domain_storage[slot][u]) SlDomain(units[u].memory(), id);
+    auto* d         = new (domain_storage[slot][u]) SlDomain(units[u].memory(), id);
     unsigned levels = units[u].domain_levels(wide);
-    MapError e = d->init(levels);
+    MapError e      = d->init(levels);
     if (e != MapError::Ok) {
         log::format(why, n, "domain %u on unit %u: %u-level tables could not be built (map error %u)", id, u, levels,
                     static_cast<unsigned>(e));
@@ -208,12 +213,13 @@ bool map_or_fail(SlDomain& d, uint64_t iova, uint64_t hpa, uint64_t size, const 
 // Guest RAM at IOVA 0 (the guest's physical addresses) and the DMA window at
 // its own address: exactly what the partition's EPT gives the guest.
 bool build_partition_domain(const Partition& p, uint32_t u, char* why, size_t n) {
-    bool fresh = domains[p.config.id][u] == nullptr;
+    bool fresh  = domains[p.config.id][u] == nullptr;
     SlDomain* d = domain_on(p.config.id, u, large_iova(p), why, n);
     if (!d) return false;
     if (!fresh) return true;
     if (!map_or_fail(*d, 0, p.config.ram_base, p.config.ram_size, "RAM", why, n)) return false;
-    return p.devices.dma_size == 0 || map_or_fail(*d, p.devices.dma_base, p.devices.dma_base, p.devices.dma_size, "DMA window", why, n);
+    return p.devices.dma_size == 0 ||
+           map_or_fail(*d, p.devices.dma_base, p.devices.dma_base, p.devices.dma_size, "DMA window", why, n);
 }
 
 bool build_partition_domains(const Partition& p, char* why, size_t n) {
@@ -221,8 +227,10 @@ bool build_partition_domains(const Partition& p, char* why, size_t n) {
         char bdf[8];
         int u = unit_of(p.devices.list[i].bdf);
         if (u < 0) {
-            log::format(why, n, "partition %s: device %s is under no DMA-remapping unit of the DMAR, so its DMA "
-                        "cannot be confined", p.name(), bdf_text(bdf, p.devices.list[i].bdf));
+            log::format(why, n,
+                        "partition %s: device %s is under no DMA-remapping unit of the DMAR, so its DMA "
+                        "cannot be confined",
+                        p.name(), bdf_text(bdf, p.devices.list[i].bdf));
             return false;
         }
         if (!build_partition_domain(p, static_cast<uint32_t>(u), why, n)) return false;
@@ -249,16 +257,17 @@ bool map_rmrr(SlDomain& d, const dmar::Rmrr& r, char* why, size_t n) {
 bool place_rmrr_device(const dmar::Rmrr& r, uint16_t bdf, Partition* parts, uint32_t count, char* why, size_t n) {
     char b[8];
     int u = unit_of(bdf);
-    if (u < 0) return true;   // no unit translates its DMA: nothing to keep mapped
+    if (u < 0) return true;  // no unit translates its DMA: nothing to keep mapped
     int owner = owner_of(bdf, parts, count);
     if (owner >= 0) {
         const Partition& p = parts[owner];
-        SlDomain* d = domains[p.config.id][u];
+        SlDomain* d        = domains[p.config.id][u];
         if (iova_taken(p.config.ram_size, p.devices.dma_base, p.devices.dma_size, r.base, r.limit)) {
-            log::format(why, n, "RMRR 0x%lx-0x%lx of device %s (partition %s) falls inside that partition's guest "
+            log::format(why, n,
+                        "RMRR 0x%lx-0x%lx of device %s (partition %s) falls inside that partition's guest "
                         "RAM or DMA window at those IOVAs; firmware needs it identity-mapped: give the device to "
-                        "another partition or shrink the RAM below 0x%lx", r.base, r.limit, bdf_text(b, bdf),
-                        p.name(), r.base);
+                        "another partition or shrink the RAM below 0x%lx",
+                        r.base, r.limit, bdf_text(b, bdf), p.name(), r.base);
             return false;
         }
         return map_rmrr(*d, r, why, n);
@@ -291,12 +300,12 @@ bool place_rmrrs(Partition* parts, uint32_t count, char* why, size_t n) {
 bool attach_devices(const Partition& p, char* why, size_t n) {
     for (uint32_t i = 0; i < p.devices.count; i++) {
         uint16_t bdf = p.devices.list[i].bdf;
-        auto u = static_cast<uint32_t>(unit_of(bdf));
-        Status s = units[u].attach(bdf, *domains[p.config.id][u]);
+        auto u       = static_cast<uint32_t>(unit_of(bdf));
+        Status s     = units[u].attach(bdf, *domains[p.config.id][u]);
         if (s != Status::Ok) {
             char b[8];
-            log::format(why, n, "partition %s: device %s: context entry on unit %u: %s", p.name(), bdf_text(b, bdf),
-                        u, to_string(s));
+            log::format(why, n, "partition %s: device %s: context entry on unit %u: %s", p.name(), bdf_text(b, bdf), u,
+                        to_string(s));
             return false;
         }
     }
@@ -315,8 +324,11 @@ void print_partition(const Partition& p) {
         char b[8];
         len += log::format(line + len, sizeof line - len, "%s%s", i ? ", " : " ", bdf_text(b, p.devices.list[i].bdf));
     }
-    len += log::format(line + len, sizeof line - len, ", RAM 0x%lx+0x%lx -> gpa 0", p.config.ram_base, p.config.ram_size);
-    if (p.devices.dma_size) len += log::format(line + len, sizeof line - len, ", window 0x%lx+0x%lx identity", p.devices.dma_base, p.devices.dma_size);
+    len +=
+        log::format(line + len, sizeof line - len, ", RAM 0x%lx+0x%lx -> gpa 0", p.config.ram_base, p.config.ram_size);
+    if (p.devices.dma_size)
+        len += log::format(line + len, sizeof line - len, ", window 0x%lx+0x%lx identity", p.devices.dma_base,
+                           p.devices.dma_size);
     log::print("%s, DMA isolated\n", line);
 }
 
@@ -339,8 +351,10 @@ bool enable_units(char* why, size_t n) {
             log::format(why, n, "VT-d unit %u: enabling translation: %s", u, to_string(s));
             return false;
         }
-        log::print("natsume: vtd: unit %u: translation enabled (%s invalidation); requesters without a context entry "
-                   "are blocked\n", u, units[u].queued() ? "queued" : "register-based");
+        log::print(
+            "natsume: vtd: unit %u: translation enabled (%s invalidation); requesters without a context entry "
+            "are blocked\n",
+            u, units[u].queued() ? "queued" : "register-based");
     }
     return true;
 }
@@ -363,19 +377,22 @@ void print_msi_entries(const Partition& p) {
         const PartitionDevice& d = p.devices.list[i];
         if (!d.msi_irte_count && !d.msix_irte_count) continue;
         char b[8], line[200];
-        size_t len = log::format(line, sizeof line, "natsume: vtd: partition %s: device %s:", p.name(), bdf_text(b, d.bdf));
+        size_t len =
+            log::format(line, sizeof line, "natsume: vtd: partition %s: device %s:", p.name(), bdf_text(b, d.bdf));
         if (d.msi_irte_count) len += log::format(line + len, sizeof line - len, " MSI through entry %u", d.msi_irte);
         if (d.msix_irte_count)
-            len += log::format(line + len, sizeof line - len, "%s MSI-X through entries %u-%u", d.msi_irte_count ? "," : "",
-                               d.msix_irte, d.msix_irte + d.msix_irte_count - 1);
+            len += log::format(line + len, sizeof line - len, "%s MSI-X through entries %u-%u",
+                               d.msi_irte_count ? "," : "", d.msix_irte, d.msix_irte + d.msix_irte_count - 1);
         log::print("%s, source-id %s checked\n", line, b);
     }
 }
 
 bool start_interrupt_remapping(const PlatformInfo& info, const Partition* parts, uint32_t count, char* why, size_t n) {
     if (!info.ir_capable) {
-        log::print("natsume: vtd: interrupt remapping not used (%s): IOAPIC entries go straight to the owner "
-                   "core\n", ir_off_reason);
+        log::print(
+            "natsume: vtd: interrupt remapping not used (%s): IOAPIC entries go straight to the owner "
+            "core\n",
+            ir_off_reason);
         return true;
     }
     if (!destinations_fit(parts, count, info.eim, why, n)) return false;
@@ -386,13 +403,14 @@ bool start_interrupt_remapping(const PlatformInfo& info, const Partition* parts,
             return false;
         }
     }
-    ir_on = true;
+    ir_on  = true;
     ir_eim = info.eim;
     char b[8];
-    log::print("natsume: vtd: interrupt remapping on: %u entries per unit, %s destinations, IOAPIC id %u "
-               "(source-id %s) through unit %u, compatibility-format interrupts blocked\n", IRT_ENTRIES,
-               info.eim ? "x2APIC" : "xAPIC", ioapic_hw::unit_count() ? ioapic_hw::unit(0).id : 0u,
-               bdf_text(b, ioapic_source.sid), ioapic_source.unit);
+    log::print(
+        "natsume: vtd: interrupt remapping on: %u entries per unit, %s destinations, IOAPIC id %u "
+        "(source-id %s) through unit %u, compatibility-format interrupts blocked\n",
+        IRT_ENTRIES, info.eim ? "x2APIC" : "xAPIC", ioapic_hw::unit_count() ? ioapic_hw::unit(0).id : 0u,
+        bdf_text(b, ioapic_source.sid), ioapic_source.unit);
     for (uint32_t i = 0; i < count; i++) print_msi_entries(parts[i]);
     return true;
 }
@@ -401,15 +419,15 @@ bool start_interrupt_remapping(const PlatformInfo& info, const Partition* parts,
 
 bool detect(const acpi::PhysMem& mem, const acpi::Tables& tables, const pci::Inventory& inv, PlatformInfo& out,
             char* why, size_t n) {
-    out = PlatformInfo{};
+    out           = PlatformInfo{};
     uint64_t phys = 0;
     if (acpi::find_table(mem, tables, "DMAR", phys) != acpi::Error::Ok) {
         log::format(out.summary, sizeof out.summary, "no ACPI DMAR table: no DMA-remapping hardware");
         log::print("natsume: vtd: %s\n", out.summary);
         return true;
     }
-    const void* head = mem.map(mem.ctx, phys, 8);
-    uint32_t len = head ? static_cast<const uint32_t*>(head)[1] : 0;
+    const void* head  = mem.map(mem.ctx, phys, 8);
+    uint32_t len      = head ? static_cast<const uint32_t*>(head)[1] : 0;
     const void* bytes = head ? mem.map(mem.ctx, phys, len) : nullptr;
     if (!bytes) return fail(why, n, "ACPI DMAR table is not in mapped memory");
     dmar::Error e = dmar::parse(static_cast<const uint8_t*>(bytes), len, table);
@@ -422,7 +440,7 @@ bool detect(const acpi::PhysMem& mem, const acpi::Tables& tables, const pci::Inv
     check_ir_usable(out, inv);
     collect_rmrrs(out);
     out.present = true;
-    out.units = static_cast<uint32_t>(table.unit_count);
+    out.units   = static_cast<uint32_t>(table.unit_count);
     log::format(out.summary, sizeof out.summary, "VT-d: %u unit(s), host address width %u, DMA remapping%s%s",
                 out.units, table.host_address_width, out.ir_capable ? ", interrupt remapping" : "",
                 out.ir_capable ? (out.eim ? " (x2APIC)" : " (xAPIC)") : "");
@@ -432,8 +450,9 @@ bool detect(const acpi::PhysMem& mem, const acpi::Tables& tables, const pci::Inv
 
 bool setup_platform(const PlatformInfo& info, Partition* parts, uint32_t count, char* why, size_t n) {
     if (!info.present) {
-        log::print("natsume: vtd: no IOMMU: DMA of passed-through devices is NOT isolated; partitions must keep "
-                   "their DMA buffers in identity DMA windows\n");
+        log::print(
+            "natsume: vtd: no IOMMU: DMA of passed-through devices is NOT isolated; partitions must keep "
+            "their DMA buffers in identity DMA windows\n");
         return true;
     }
     if (!init_units(why, n)) return false;
@@ -454,7 +473,11 @@ void enable_fault_events(uint8_t vector, uint32_t boot_apic_id) {
 }
 
 namespace {
-struct FaultLog { const Partition* parts; uint32_t count; uint32_t unit; };
+struct FaultLog {
+    const Partition* parts;
+    uint32_t count;
+    uint32_t unit;
+};
 
 const char* owner_of(const FaultLog& f, uint16_t sid) {
     for (uint32_t i = 0; i < f.count; i++)
@@ -489,7 +512,8 @@ namespace {
 // Every runtime IRTE write: the destination checked against the format in
 // use, one writer at a time per table and invalidation queue.
 const char* write_irte(uint32_t unit, uint16_t index, const IrteSpec& spec, MsiMessage* msi) {
-    if (!ir_eim && spec.destination > MAX_XAPIC_DESTINATION) return "the core's APIC id needs x2APIC destinations (EIM)";
+    if (!ir_eim && spec.destination > MAX_XAPIC_DESTINATION)
+        return "the core's APIC id needs x2APIC destinations (EIM)";
     LockGuard g(irte_lock);
     Status s = msi ? units[unit].route_msi(index, spec, *msi) : units[unit].set_irte(index, spec);
     return s == Status::Ok ? nullptr : to_string(s);

@@ -13,19 +13,19 @@
 #include <stdint.h>
 
 #include "common/config/validate.hpp"
-#include "partition/partition.hpp"
 #include "lib/acpi.hpp"
 #include "lib/dmar.hpp"
-#include "vdev/msi_route.hpp"
 #include "lib/pci.hpp"
+#include "partition/partition.hpp"
+#include "vdev/msi_route.hpp"
 
 namespace natsume::x86::vtd {
 
 struct PlatformInfo {
-    bool present;                         // a DMAR with at least one usable unit
+    bool present;  // a DMAR with at least one usable unit
     uint32_t units;
-    bool ir_capable;                      // every unit has IR + QI, DMAR allows it, no IOH erratum
-    bool eim;                             // every unit has EIM: x2APIC (32-bit) IRTE destinations
+    bool ir_capable;  // every unit has IR + QI, DMAR allows it, no IOH erratum
+    bool eim;         // every unit has EIM: x2APIC (32-bit) IRTE destinations
     char summary[160];
     // Host-physical ranges firmware keeps DMA-ing to (RMRRs), for the validator.
     config::Range rmrr[dmar::MAX_RMRRS];
@@ -89,7 +89,7 @@ const char* program_shared_line(uint32_t gsi, uint8_t vector, uint32_t apic_id, 
 // at 0 and the identity DMA window. True when [base, limit] (inclusive, as in
 // an RMRR) overlaps either, i.e. the region cannot be identity-mapped there.
 constexpr bool iova_taken(uint64_t ram_size, uint64_t dma_base, uint64_t dma_size, uint64_t base, uint64_t limit) {
-    bool in_ram = base < ram_size;
+    bool in_ram    = base < ram_size;
     bool in_window = dma_size != 0 && base < dma_base + dma_size && limit >= dma_base;
     return in_ram || in_window;
 }

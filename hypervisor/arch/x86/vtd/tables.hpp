@@ -20,16 +20,14 @@ inline constexpr uint64_t ENTRY_PRESENT = uint64_t{1} << 0;
 inline constexpr uint64_t ENTRY_ADDRESS = 0x000F'FFFF'FFFF'F000;
 
 // Root entry (9.1): one per bus, points at that bus's context table.
-constexpr Entry128 root_entry(uint64_t context_table) {
-    return {(context_table & ENTRY_ADDRESS) | ENTRY_PRESENT, 0};
-}
+constexpr Entry128 root_entry(uint64_t context_table) { return {(context_table & ENTRY_ADDRESS) | ENTRY_PRESENT, 0}; }
 
 // Context entry (9.3): one per device/function.
 namespace context {
-inline constexpr uint64_t FPD = uint64_t{1} << 1;         // fault processing disable
-inline constexpr unsigned TT_SHIFT = 2;                    // translation type, bits 3:2
-inline constexpr uint64_t TT_UNTRANSLATED = 0;             // second-level tables only
-inline constexpr unsigned DID_SHIFT = 8;                   // hi bits 23:8
+inline constexpr uint64_t FPD             = uint64_t{1} << 1;  // fault processing disable
+inline constexpr unsigned TT_SHIFT        = 2;                 // translation type, bits 3:2
+inline constexpr uint64_t TT_UNTRANSLATED = 0;                 // second-level tables only
+inline constexpr unsigned DID_SHIFT       = 8;                 // hi bits 23:8
 }  // namespace context
 
 // levels: 3 (39-bit AGAW) or 4 (48-bit); slptptr is the top table the hardware
@@ -48,9 +46,9 @@ constexpr unsigned context_levels(Entry128 e) { return static_cast<unsigned>(e.h
 // unit supports snoop/extended control, so only R/W are expressed.
 class SlEntry {
 public:
-    static constexpr uint64_t READ = uint64_t{1} << 0;
-    static constexpr uint64_t WRITE = uint64_t{1} << 1;
-    static constexpr uint64_t LARGE = uint64_t{1} << 7;
+    static constexpr uint64_t READ         = uint64_t{1} << 0;
+    static constexpr uint64_t WRITE        = uint64_t{1} << 1;
+    static constexpr uint64_t LARGE        = uint64_t{1} << 7;
     static constexpr uint64_t ADDRESS_MASK = ENTRY_ADDRESS;
 
     constexpr SlEntry() = default;
@@ -64,9 +62,7 @@ public:
     }
     // Execute, user and non-WB caching have no meaning for DMA here: refuse
     // rather than silently drop them.
-    static constexpr bool valid(Attr a) {
-        return (a.read || a.write) && !a.execute && !a.user && a.cache == Cache::WB;
-    }
+    static constexpr bool valid(Attr a) { return (a.read || a.write) && !a.execute && !a.user && a.cache == Cache::WB; }
 
     constexpr bool present() const { return (raw_ & (READ | WRITE)) != 0; }
     constexpr bool large() const { return (raw_ & LARGE) != 0; }

@@ -5,16 +5,16 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define REQUIRE(cond)                                                                         \
-    do {                                                                                      \
-        if (!(cond)) {                                                                        \
+#define REQUIRE(cond)                                                                                 \
+    do {                                                                                              \
+        if (!(cond)) {                                                                                \
             std::fprintf(stderr, "%s:%d: fake precondition failed: %s\n", __FILE__, __LINE__, #cond); \
-            std::abort();                                                                     \
-        }                                                                                     \
+            std::abort();                                                                             \
+        }                                                                                             \
     } while (0)
 #define CHECK(cond) REQUIRE(cond)
-#define FAIL(msg)                                                  \
-    do {                                                           \
+#define FAIL(msg)                                                     \
+    do {                                                              \
         std::fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, msg); \
-        std::abort();                                              \
+        std::abort();                                                 \
     } while (0)
