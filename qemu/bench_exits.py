@@ -108,11 +108,11 @@ def render(doc: dict) -> str:
         out += [f"`baseline` is the same harness at commit `{base['meta']['git_commit']}` "
                 f"({base['meta']['date']}): the code before `drivers/` and the layers, so the two columns "
                 "compare the exit paths with the same measurement.", ""]
-    out += ["Every figure is a multiple of 5 ticks: with two emulated cores Bochs runs each for a few "
-            "instructions in turn and advances the TSC by the slice, so a sample moves by one step (5) when "
-            "code elsewhere shifts the interleaving, with the same instructions on the measured path "
-            "([irq-why.md](irq-why.md) shows the same effect by changing only a table size). A path slower "
-            "by real work moves by more than one step, on both models.", ""]
+    out += ["Two-core Bochs advances one shared TSC for all cores in steps ([irq-why.md](irq-why.md): "
+            "each core runs a trace in turn, then the clock moves on): every sample here is a multiple of "
+            "5 ticks, and a case can read one step (5 ticks) apart between builds or between the two models "
+            "with the same instructions on its path, as the table-size experiment in irq-why.md shows for the "
+            "timer. A change in the handlers' work shows as more than one step on both models.", ""]
     out += ["Figures reported for the Nehalem model when this work was planned, by another harness: "
             + ", ".join(f"`{k}` {v}" for k, v in REPORTED_NEHALEM.items())
             + " ticks. They are not comparable with this harness (its `lfence; rdtsc` pair and loop are "
