@@ -4,6 +4,7 @@
 #include "../crc32.hpp"
 #include "../range.hpp"
 #include "../text.hpp"
+#include "natsume/bootinfo.h"
 
 namespace natsume::config {
 
@@ -13,6 +14,7 @@ constexpr uint64_t MI_B        = 1024 * 1024;
 constexpr uint32_t MAX_APIC_ID = 256;  // xAPIC IDs are 8 bits (SDM Vol. 3A, 11.4.6)
 
 using Part = natsume_config_partition;
+using Chan = natsume_config_channel;
 
 Text start(Report& r) { return Text(r.text, sizeof r.text); }
 
@@ -53,13 +55,28 @@ bool check_header_sizes(const natsume_config_header& h, size_t size, Report& r) 
                         .str("; a partition file describes 1 to ")
                         .dec(NATSUME_CONFIG_MAX_PARTITIONS)
                         .str(" partitions"));
-    uint64_t expected = sizeof(natsume_config_header) + uint64_t{h.partition_count} * sizeof(Part);
+    if (h.channel_size != sizeof(Chan))
+        return fail(t.str("channel_size is ")
+                        .dec(h.channel_size)
+                        .str(", expected ")
+                        .dec(sizeof(Chan))
+                        .str(": the file comes from an incompatible natsume-config; recompile it"));
+    if (h.channel_count > NATSUME_CONFIG_MAX_CHANNELS)
+        return fail(t.str("channel_count is ")
+                        .dec(h.channel_count)
+                        .str("; a partition file describes at most ")
+                        .dec(NATSUME_CONFIG_MAX_CHANNELS)
+                        .str(" channels"));
+    uint64_t expected = sizeof(natsume_config_header) + uint64_t{h.partition_count} * sizeof(Part) +
+                        uint64_t{h.channel_count} * sizeof(Chan);
     if (h.total_size != expected)
         return fail(t.str("total_size is ")
                         .dec(h.total_size)
-                        .str(" but the header and ")
+                        .str(" but the header, ")
                         .dec(h.partition_count)
-                        .str(" partitions take ")
+                        .str(" partitions and ")
+                        .dec(h.channel_count)
+                        .str(" channels take ")
                         .dec(expected)
                         .str(" bytes; the file is corrupt, recompile it"));
     if (h.total_size > size)
@@ -374,6 +391,165 @@ bool check_pairs(const Part* parts, uint32_t count, Report& r) {
     return true;
 }
 
+// ---- channels -------------------------------------------------------------
+
+// "channel 'vif0': " once the name is known to be printable, else "channel 2: ".
+Text start_chan(Report& r, const Chan& c, uint32_t index, bool name_ok = true) {
+    Text t = start(r);
+    t.str("channel ");
+    if (name_ok)
+        t.ch('\'').str(c.name).str("': ");
+    else
+        t.dec(index).str(": ");
+    return t;
+}
+
+const char* side_name(uint32_t side) { return side == NATSUME_CHANNEL_FRONTEND ? "frontend" : "backend"; }
+
+// Names the channel and the key a refusal that follows is about.
+void subject(Report& r, uint32_t i, ChannelField f) {
+    r.channel = i;
+    r.field   = f;
+}
+
+bool check_chan_name(const Chan& c, uint32_t i, Report& r) {
+    subject(r, i, ChannelField::Name);
+    Text t   = start_chan(r, c, i, false);
+    size_t n = bounded_strlen(c.name, sizeof c.name);
+    if (n == sizeof c.name) return fail(t.str("name is not NUL-terminated within ").dec(sizeof c.name).str(" bytes"));
+    if (n == 0) return fail(t.str("name is empty"));
+    for (size_t k = 0; k < n; ++k)
+        if (!name_char_ok(c.name[k])) return fail(t.str("name may contain only a-z, 0-9, '_' and '-'"));
+    for (size_t k = n; k < sizeof c.name; ++k)
+        if (c.name[k] != '\0') return fail(t.str("name has bytes after its terminating NUL; recompile the file"));
+    return true;
+}
+
+bool check_chan_memory(const Chan& c, uint32_t i, Report& r) {
+    subject(r, i, ChannelField::Memory);
+    Text t = start_chan(r, c, i);
+    if (c.flags & ~NATSUME_CHANNEL_FLAGS) return fail(t.str("flags ").hex(c.flags).str(" has unknown bits"));
+    if (c.reserved != 0) return fail(t.str("a reserved field is not zero; recompile the file"));
+    if (c.size == 0) return fail(t.str("size is 0; a channel is at least 2 MiB"));
+    if (!is_aligned(c.base, NATSUME_CONFIG_RAM_ALIGN))
+        return fail(suggest_aligned(t.str("base ").hex(c.base).str(" is not 2 MiB aligned"), c.base));
+    if (!is_aligned(c.size, NATSUME_CONFIG_RAM_ALIGN))
+        return fail(suggest_aligned(t.str("size ").hex(c.size).str(" is not a multiple of 2 MiB"), c.size, true));
+    if (!range_fits(c.base, c.size))
+        return fail(ram_range(t.str("memory "), c.base, c.size).str(" runs past the end of the address space"));
+    return true;
+}
+
+// One side's view: a partition that exists, at a guest address above its RAM
+// and below the local APIC/IOAPIC window, clear of its DMA window.
+bool check_chan_end(const Chan& c, uint32_t i, uint32_t side, const Part* parts, uint32_t count, Report& r) {
+    const natsume_config_channel_end& e = c.ends[side];
+    subject(r, i, side == NATSUME_CHANNEL_FRONTEND ? ChannelField::Frontend : ChannelField::Backend);
+    Text t = start_chan(r, c, i);
+    t.str(side_name(side)).ch(' ');
+    if (e.partition >= count)
+        return fail(t.str("is partition ").dec(e.partition).str(", but the file has ").dec(count).str(" partitions"));
+    if (e.reserved != 0) return fail(t.str("has a reserved field that is not zero; recompile the file"));
+    const Part& p = parts[e.partition];
+    t.ch('\'').str(p.name).str("' ");
+    if (!is_aligned(e.gpa, NATSUME_CONFIG_RAM_ALIGN))
+        return fail(suggest_aligned(t.str("sees it at ").hex(e.gpa).str(", which is not 2 MiB aligned"), e.gpa));
+    if (e.gpa < p.ram_size)
+        return fail(t.str("sees it at ")
+                        .hex(e.gpa)
+                        .str(", inside its guest RAM (0x0+")
+                        .hex(p.ram_size)
+                        .str("); put it at or above ")
+                        .hex(p.ram_size));
+    if (!range_fits(e.gpa, c.size) || e.gpa + c.size > NATSUME_CHANNEL_GPA_LIMIT)
+        return fail(ram_range(t.str("sees it at "), e.gpa, c.size)
+                        .str(", past ")
+                        .hex(NATSUME_CHANNEL_GPA_LIMIT)
+                        .str(" (the local APIC, IOAPIC and firmware window)"));
+    if (p.dma_size && ranges_overlap(e.gpa, c.size, p.dma_base, p.dma_size))
+        return fail(ram_range(ram_range(t.str("sees it at "), e.gpa, c.size).str(", over its dma window "), p.dma_base,
+                              p.dma_size));
+    return true;
+}
+
+bool check_channel(const Chan& c, uint32_t i, const Part* parts, uint32_t count, Report& r) {
+    if (!check_chan_name(c, i, r) || !check_chan_memory(c, i, r) ||
+        !check_chan_end(c, i, NATSUME_CHANNEL_FRONTEND, parts, count, r) ||
+        !check_chan_end(c, i, NATSUME_CHANNEL_BACKEND, parts, count, r))
+        return false;
+    subject(r, i, ChannelField::Backend);
+    Text t = start_chan(r, c, i);
+    if (c.ends[0].partition == c.ends[1].partition)
+        return fail(t.str("frontend and backend are both '")
+                        .str(parts[c.ends[0].partition].name)
+                        .str("'; a channel joins two partitions"));
+    subject(r, i, ChannelField::Memory);
+    for (uint32_t k = 0; k < count; ++k) {
+        const Part& p = parts[k];
+        if (ranges_overlap(c.base, c.size, p.ram_base, p.ram_size))
+            return fail(
+                ram_range(
+                    ram_range(t.str("memory "), c.base, c.size).str(" overlaps the ram of '").str(p.name).str("' ("),
+                    p.ram_base, p.ram_size)
+                    .str(")"));
+        if (p.dma_size && ranges_overlap(c.base, c.size, p.dma_base, p.dma_size))
+            return fail(ram_range(ram_range(t.str("memory "), c.base, c.size)
+                                      .str(" overlaps the dma window of '")
+                                      .str(p.name)
+                                      .str("' ("),
+                                  p.dma_base, p.dma_size)
+                            .str(")"));
+    }
+    return true;
+}
+
+// Two channels: names unique, memory apart, and no partition sees both at
+// overlapping addresses.
+bool check_channel_pair(const Chan& a, const Chan& b, uint32_t bi, const Part* parts, Report& r) {
+    subject(r, bi, ChannelField::Name);
+    Text t = start_chan(r, b, 0);
+    if (str_equal(a.name, b.name)) return fail(t.str("the name is used by two channels; channel names must be unique"));
+    subject(r, bi, ChannelField::Memory);
+    if (ranges_overlap(a.base, a.size, b.base, b.size))
+        return fail(
+            ram_range(ram_range(t.str("memory "), b.base, b.size).str(" overlaps channel '").str(a.name).str("' ("),
+                      a.base, a.size)
+                .str(")"));
+    for (uint32_t x = 0; x < 2; ++x)
+        for (uint32_t y = 0; y < 2; ++y)
+            if (a.ends[x].partition == b.ends[y].partition &&
+                ranges_overlap(a.ends[x].gpa, a.size, b.ends[y].gpa, b.size))
+                return subject(r, bi, y == NATSUME_CHANNEL_FRONTEND ? ChannelField::Frontend : ChannelField::Backend),
+                       fail(ram_range(t.str("partition '").str(parts[b.ends[y].partition].name).str("' sees it at "),
+                                      b.ends[y].gpa, b.size)
+                                .str(", over channel '")
+                                .str(a.name)
+                                .str("'"));
+    return true;
+}
+
+bool check_channels(const natsume_config_header* h, Report& r) {
+    const Part* parts                            = partitions(h);
+    const Chan* chans                            = channels(h);
+    uint32_t seen[NATSUME_CONFIG_MAX_PARTITIONS] = {};
+    for (uint32_t i = 0; i < h->channel_count; ++i) {
+        if (!check_channel(chans[i], i, parts, h->partition_count, r)) return false;
+        for (uint32_t j = 0; j < i; ++j)
+            if (!check_channel_pair(chans[j], chans[i], i, parts, r)) return false;
+        for (uint32_t side = 0; side < 2; ++side)
+            if (++seen[chans[i].ends[side].partition] > NATSUME_BOOT_MAX_CHANNELS) {
+                subject(r, i, side == NATSUME_CHANNEL_FRONTEND ? ChannelField::Frontend : ChannelField::Backend);
+                Text t = start_chan(r, chans[i], i);
+                return fail(t.str("partition '")
+                                .str(parts[chans[i].ends[side].partition].name)
+                                .str("' is a side of more than ")
+                                .dec(NATSUME_BOOT_MAX_CHANNELS)
+                                .str(" channels"));
+            }
+    }
+    return true;
+}
+
 // ---- platform -------------------------------------------------------------
 
 Text& core_list(Text& t, const Platform& p) {
@@ -483,6 +659,33 @@ bool check_platform_ram(const Part& part, const Platform& p, Report& r) {
         return false;
     return part.dma_size == 0 || (check_placed(part, "dma window", "window", part.dma_base, part.dma_size, p, r) &&
                                   check_rmrr(part, "dma window", part.dma_base, part.dma_size, p, r));
+}
+
+// A channel's memory must be real, free RAM that no firmware DMA reaches.
+bool check_platform_channel(const Chan& c, uint32_t i, const Platform& p, Report& r) {
+    subject(r, i, ChannelField::Memory);
+    bool inside = false;
+    for (size_t k = 0; k < p.usable_count && !inside; ++k)
+        inside = range_contains(p.usable[k].base, p.usable[k].size, c.base, c.size);
+    Text t = start_chan(r, c, 0);
+    if (!inside) {
+        ram_range(t.str("memory "), c.base, c.size).str(" is not inside one usable RAM range (usable:");
+        for (size_t k = 0; k < p.usable_count; ++k) ram_range(t.ch(' '), p.usable[k].base, p.usable[k].size);
+        return fail(t.str(")"));
+    }
+    for (size_t k = 0; k < p.reserved_count; ++k)
+        if (ranges_overlap(c.base, c.size, p.reserved[k].base, p.reserved[k].size))
+            return fail(
+                ram_range(ram_range(t.str("memory "), c.base, c.size).str(" overlaps memory the hypervisor uses ("),
+                          p.reserved[k].base, p.reserved[k].size)
+                    .str("); move the channel"));
+    for (size_t k = 0; k < p.rmrr_count; ++k)
+        if (ranges_overlap(c.base, c.size, p.rmrr[k].base, p.rmrr[k].size))
+            return fail(ram_range(ram_range(t.str("memory "), c.base, c.size)
+                                      .str(" overlaps the firmware's reserved DMA region (RMRR) "),
+                                  p.rmrr[k].base, p.rmrr[k].size)
+                            .str("; move the channel"));
+    return true;
 }
 
 const PlatformDevice* find_device(const Platform& p, uint16_t bdf) {
@@ -599,6 +802,11 @@ const natsume_config_partition* partitions(const natsume_config_header* h) {
     return reinterpret_cast<const natsume_config_partition*>(reinterpret_cast<const uint8_t*>(h) + h->header_size);
 }
 
+const natsume_config_channel* channels(const natsume_config_header* h) {
+    return reinterpret_cast<const natsume_config_channel*>(reinterpret_cast<const uint8_t*>(partitions(h)) +
+                                                           uint64_t{h->partition_count} * h->partition_size);
+}
+
 const char* lapic_mode_name(uint32_t mode) {
     switch (mode) {
     case NATSUME_LAPIC_PASSTHROUGH: return "passthrough";
@@ -608,17 +816,17 @@ const char* lapic_mode_name(uint32_t mode) {
 }
 
 bool validate_blob(const void* blob, size_t size, Report& r) {
-    r.text[0] = '\0';
+    r = Report{};
     if (!check_header(blob, size, r)) return false;
     const auto* h     = static_cast<const natsume_config_header*>(blob);
     const Part* parts = partitions(h);
     for (uint32_t i = 0; i < h->partition_count; ++i)
         if (!check_partition(parts[i], i, r)) return false;
-    return check_pairs(parts, h->partition_count, r);
+    return check_pairs(parts, h->partition_count, r) && check_channels(h, r);
 }
 
 bool validate_platform(const natsume_config_header* h, const Platform& p, Report& r) {
-    r.text[0] = '\0';
+    r = Report{};
     if (h->partition_count > NATSUME_CONFIG_MAX_PARTITIONS) {
         Text t = start(r);
         return fail(t.str("partition_count is ").dec(h->partition_count).str("; run validate_blob first"));
@@ -628,6 +836,9 @@ bool validate_platform(const natsume_config_header* h, const Platform& p, Report
         if (!check_platform_cores(parts[i], p, r) || !check_platform_smt(h, parts[i], p, r) ||
             !check_platform_ram(parts[i], p, r) || !check_platform_devices(parts[i], p, r))
             return false;
+    const Chan* chans = channels(h);
+    for (uint32_t i = 0; i < h->channel_count && i < NATSUME_CONFIG_MAX_CHANNELS; ++i)
+        if (!check_platform_channel(chans[i], i, p, r)) return false;
     return true;
 }
 

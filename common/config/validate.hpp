@@ -13,8 +13,15 @@
 
 namespace natsume::config {
 
+// Which part of a channel a refusal is about, so natsume-config can point at
+// the key in the partition file.
+enum class ChannelField : uint8_t { Whole, Name, Memory, Frontend, Backend };
+constexpr uint32_t NO_CHANNEL = 0xffffffffu;
+
 struct Report {
     char text[256];
+    uint32_t channel   = NO_CHANNEL;  // the channel refused, NO_CHANNEL when the refusal is about something else
+    ChannelField field = ChannelField::Whole;
 };
 
 // Explicit INTx GSIs in a partition file lie below this: a bound that catches
@@ -26,7 +33,10 @@ constexpr uint32_t MAX_INTX_GSI = 256;
 // devices (count, known flags, vendor/device given together, GSI range, BDF
 // unique across all partitions) and DMA windows (2 MiB aligned, outside the
 // partition's guest-physical RAM, overlapping no partition's RAM and no other
-// window).
+// window); channels (names unique, 2 MiB aligned memory overlapping no RAM,
+// DMA window or other channel, two distinct existing partitions, each seeing
+// it above its RAM, below NATSUME_CHANNEL_GPA_LIMIT, clear of its DMA window
+// and its other channels, at most NATSUME_BOOT_MAX_CHANNELS per partition).
 // `blob` must be aligned to 8 bytes; `size` is the number of bytes available
 // (at least total_size; trailing bytes are ignored).
 [[nodiscard]] bool validate_blob(const void* blob, size_t size, Report& r);
@@ -99,6 +109,8 @@ struct SharedLine {
 
 // The partition array that follows the header (valid after validate_blob).
 [[nodiscard]] const natsume_config_partition* partitions(const natsume_config_header* h);
+// The channel array that follows the partitions (valid after validate_blob).
+[[nodiscard]] const natsume_config_channel* channels(const natsume_config_header* h);
 
 [[nodiscard]] const char* lapic_mode_name(uint32_t mode);  // "passthrough", "trapped" or "unknown"
 

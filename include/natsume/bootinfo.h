@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define NATSUME_BOOT_INFO_MAGIC      0x4f4f42534d54414eull  // "NATMSBOO"
-#define NATSUME_BOOT_INFO_VERSION    2u
+#define NATSUME_BOOT_INFO_VERSION    3u
 #define NATSUME_GUEST_BOOT_INFO_GPA  0x1000u
 #define NATSUME_GUEST_GDT_GPA        0x2000u
 // Selectors of the boot GDT at NATSUME_GUEST_GDT_GPA (the entry contract above).
@@ -30,7 +30,8 @@
 #define NATSUME_GUEST_BOOT_STACK_TOP 0x10000u
 #define NATSUME_GUEST_IMAGE_MIN_GPA  0x100000u
 
-#define NATSUME_BOOT_MAX_DEVICES 8u
+#define NATSUME_BOOT_MAX_DEVICES  8u
+#define NATSUME_BOOT_MAX_CHANNELS 8u
 
 #define NATSUME_CONSOLE_HYPERCALL 1u  // write through NATSUME_HC_CONSOLE_WRITE
 #define NATSUME_CONSOLE_UART      2u  // the partition owns a 16550 at console_port
@@ -44,6 +45,20 @@ struct natsume_boot_device {
     uint16_t device_id;
     uint16_t flags;  // NATSUME_DEVICE_* from config_blob.h
     uint32_t gsi;    // IOAPIC input of its INTx pin, 0xffffffff when it has none
+    uint32_t reserved;
+};
+
+// A shared-memory channel this partition is one side of (config_blob.h).
+// Its memory is mapped write-back at [gpa, gpa + size); its data area holds
+// what the two sides agree on (docs/channels.md: the rings and the pages a
+// request names by index, in place of Xen grant references).
+struct natsume_boot_channel {
+    char name[32];     // NUL-terminated, as in the partition file
+    uint64_t gpa;      // where this partition sees it
+    uint64_t size;     // bytes
+    uint32_t id;       // the channel's number in the doorbell hypercalls
+    uint32_t role;     // NATSUME_CHANNEL_FRONTEND or NATSUME_CHANNEL_BACKEND
+    uint32_t peer_id;  // partition id of the other side
     uint32_t reserved;
 };
 
@@ -68,4 +83,8 @@ struct natsume_boot_info {
     uint32_t device_count;
     uint32_t reserved1;
     struct natsume_boot_device devices[NATSUME_BOOT_MAX_DEVICES];
+    // Version 3:
+    uint32_t channel_count;
+    uint32_t reserved2;
+    struct natsume_boot_channel channels[NATSUME_BOOT_MAX_CHANNELS];
 };

@@ -4,6 +4,7 @@
 // All integers little-endian, fixed widths, no pointers. The blob is
 //   struct natsume_config_header
 //   struct natsume_config_partition [partition_count]
+//   struct natsume_config_channel   [channel_count]
 // and total_size covers exactly that. crc32 is the IEEE 802.3 CRC-32
 // (reflected, polynomial 0xEDB88320, init and final xor 0xFFFFFFFF) of the
 // whole blob computed with the crc32 field set to zero.
@@ -11,7 +12,7 @@
 #include <stdint.h>
 
 #define NATSUME_CONFIG_MAGIC          0x4746435355544e41ull  // "ANTUSCFG"
-#define NATSUME_CONFIG_VERSION        2u                     // blob layout; the TOML file has its own version
+#define NATSUME_CONFIG_VERSION        3u                     // blob layout; the TOML file has its own version
 #define NATSUME_CONFIG_MAX_PARTITIONS 16u
 #define NATSUME_CONFIG_MAX_CORES      8u
 #define NATSUME_CONFIG_NAME_LEN       32u
@@ -19,9 +20,10 @@
 #define NATSUME_CONFIG_CMDLINE_LEN    256u
 #define NATSUME_CONFIG_MAX_DEVICES    8u
 
+#define NATSUME_CONFIG_MAX_CHANNELS 16u
 // Partition RAM is mapped with 2 MiB EPT pages: base and size are multiples.
-#define NATSUME_CONFIG_RAM_ALIGN 0x200000ull
-#define NATSUME_CONFIG_RAM_MIN   0x400000ull
+#define NATSUME_CONFIG_RAM_ALIGN    0x200000ull
+#define NATSUME_CONFIG_RAM_MIN      0x400000ull
 
 #define NATSUME_LAPIC_PASSTHROUGH 1u  // xAPIC page / x2APIC MSRs reach the hardware (trusted guest)
 #define NATSUME_LAPIC_TRAPPED     2u  // reserved for the trapped, filtered LAPIC
@@ -52,9 +54,12 @@ struct natsume_config_header {
     uint32_t header_size;     // sizeof(struct natsume_config_header)
     uint32_t partition_size;  // sizeof(struct natsume_config_partition)
     uint32_t partition_count;
-    uint32_t total_size;  // header + partition_count * partition_size
+    uint32_t total_size;  // header + partition_count * partition_size + channel_count * channel_size
     uint32_t crc32;
     char name[NATSUME_CONFIG_NAME_LEN];  // machine / file name, NUL-terminated
+    // Version 3:
+    uint32_t channel_size;  // sizeof(struct natsume_config_channel)
+    uint32_t channel_count;
 };
 
 struct natsume_config_partition {
@@ -77,8 +82,38 @@ struct natsume_config_partition {
     struct natsume_config_device devices[NATSUME_CONFIG_MAX_DEVICES];
 };
 
+// A shared-memory channel between two partitions: host RAM [base, base+size)
+// mapped into exactly the frontend's and the backend's EPT, each at its own
+// guest-physical address, and into no device's DMA domain unless
+// NATSUME_CHANNEL_BACKEND_DMA lets the backend's devices reach it. Base, size
+// and both addresses are multiples of NATSUME_CONFIG_RAM_ALIGN.
+#define NATSUME_CHANNEL_FRONTEND    0u  // index into natsume_config_channel.ends
+#define NATSUME_CHANNEL_BACKEND     1u
+#define NATSUME_CHANNEL_BACKEND_DMA 0x0001u  // the backend's devices may DMA into the channel
+#define NATSUME_CHANNEL_FLAGS       0x0001u  // every defined bit
+// Guest addresses a channel may take: above the side's RAM, below the 32 MiB
+// under 4 GiB that hold the local APIC, IOAPIC and firmware (the boot page
+// tables map [0, 4 GiB), that window uncached).
+#define NATSUME_CHANNEL_GPA_LIMIT   0xFE000000ull
+
+struct natsume_config_channel_end {
+    uint32_t partition;  // index into the partition array
+    uint32_t reserved;   // 0
+    uint64_t gpa;        // where this side sees the channel
+};
+
+struct natsume_config_channel {
+    char name[NATSUME_CONFIG_NAME_LEN];  // NUL-terminated, [a-z0-9_-]+
+    uint64_t base;                       // host-physical
+    uint64_t size;
+    struct natsume_config_channel_end ends[2];  // NATSUME_CHANNEL_FRONTEND, NATSUME_CHANNEL_BACKEND
+    uint32_t flags;                             // NATSUME_CHANNEL_*
+    uint32_t reserved;                          // 0
+};
+
 #ifdef __cplusplus
-static_assert(sizeof(natsume_config_header) == 64, "config header layout");
+static_assert(sizeof(natsume_config_header) == 72, "config header layout");
+static_assert(sizeof(natsume_config_channel) == 32 + 16 + 2 * 16 + 8, "channel layout");
 static_assert(sizeof(natsume_config_device) == 16, "device layout");
 static_assert(sizeof(natsume_config_partition) == 32 + 64 + 256 + 16 + 4 + 32 + 12 + 16 + 8 + 8 * 16,
               "partition layout");

@@ -13,13 +13,18 @@
 #define NATSUME_HC_STOP_SELF      2u  // rdi = exit code; does not return
 #define NATSUME_HC_STATS_PRINT    3u  // prints this partition's exit counters on the hypervisor console -> 0
 #define NATSUME_HC_STATS_READ     4u  // rdi = gpa of struct natsume_stats -> 0
-#define NATSUME_HC_COUNT          5u
+#define NATSUME_HC_CHANNEL_BIND   5u  // rdi = channel id, rsi = vector (0x10-0xFE; 0 unbinds) -> 0
+#define NATSUME_HC_DOORBELL       6u  // rdi = channel id -> 0: the peer's bound vector sent to the peer's core
+#define NATSUME_HC_COUNT          7u
 
-#define NATSUME_OK     0
-#define NATSUME_EPERM  (-1)   // not allowed for this caller (e.g. from guest user mode, CPL > 0)
-#define NATSUME_ENOSYS (-38)  // unknown hypercall number
-#define NATSUME_EFAULT (-14)  // a guest address is outside the partition's RAM
-#define NATSUME_EINVAL (-22)  // a bad argument (length, flags)
+#define NATSUME_OK       0
+#define NATSUME_EPERM    (-1)    // not allowed for this caller (e.g. from guest user mode, CPL > 0)
+#define NATSUME_ENOSYS   (-38)   // unknown hypercall number
+#define NATSUME_EFAULT   (-14)   // a guest address is outside the partition's RAM
+#define NATSUME_EINVAL   (-22)   // a bad argument (length, flags)
+#define NATSUME_ENOENT   (-2)    // no such channel, or the caller is not one of its sides
+#define NATSUME_ENOTCONN (-107)  // doorbell: the peer has bound no vector, or has stopped
+#define NATSUME_EAGAIN   (-11)   // doorbell: over the channel's rate limit; dropped, counted
 
 #define NATSUME_CONSOLE_WRITE_MAX 4096u
 
@@ -42,9 +47,12 @@ struct natsume_stats {
     uint64_t refused_io;
     uint64_t refused_msr;
     uint64_t refused_other;
-    uint64_t nmis;               // NMI exits (hypervisor control)
-    uint64_t console_dropped;    // console bytes the rate limit dropped (written, accepted, not printed)
-    uint64_t refusals_unlogged;  // refusals counted but not logged (log rate limit)
+    uint64_t nmis;                // NMI exits (hypervisor control)
+    uint64_t console_dropped;     // console bytes the rate limit dropped (written, accepted, not printed)
+    uint64_t refusals_unlogged;   // refusals counted but not logged (log rate limit)
+    uint64_t doorbells_sent;      // doorbells this partition rang that reached the peer
+    uint64_t doorbells_received;  // doorbells its peers rang to it
+    uint64_t doorbells_refused;   // refused: unbound peer, stopped peer, rate limit, bad channel
     uint64_t exits[NATSUME_STATS_EXIT_REASONS];  // by basic exit reason (Intel SDM Vol. 3C, Appendix C)
 };
 

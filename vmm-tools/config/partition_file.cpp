@@ -27,7 +27,7 @@ constexpr int64_t PARTITION_FILE_VERSION = 1;
 constexpr uint64_t MI_B        = 1024 * 1024;
 constexpr uint32_t MAX_APIC_ID = 256;  // xAPIC IDs are 8 bits; the hypervisor checks the same
 
-const std::vector<std::string_view> ROOT_KEYS      = {"version", "name", "partition"};
+const std::vector<std::string_view> ROOT_KEYS      = {"version", "name", "partition", "channel"};
 const std::vector<std::string_view> PARTITION_KEYS = {"name",
                                                       "cores",
                                                       "ram",
@@ -41,6 +41,8 @@ const std::vector<std::string_view> PARTITION_KEYS = {"name",
                                                       "l1d_flush"};
 const std::vector<std::string_view> RAM_KEYS       = {"base", "size"};
 const std::vector<std::string_view> DEVICE_KEYS    = {"bdf", "id", "intx_gsi", "dma"};
+const std::vector<std::string_view> CHANNEL_KEYS   = {"name", "base", "size", "frontend", "backend", "backend_dma"};
+const std::vector<std::string_view> END_KEYS       = {"partition", "gpa"};
 
 struct Position {
     uint32_t line = 1, column = 1;
@@ -101,6 +103,14 @@ struct Parsed {
     std::vector<ParsedDevice> devices;  // at most NATSUME_CONFIG_MAX_DEVICES
 };
 
+// One channel's parsed values and where each part of it was written, so the
+// shared validator's refusals point at the key they are about.
+struct ParsedChannel {
+    natsume_config_channel ch{};
+    std::string label;  // "channel 'vif0'" or "channel 2"
+    Position pos, name_pos, mem_pos, end_pos[2];
+};
+
 class Compiler {
 public:
     Compiler(std::string_view source, const CompileOptions& options) : source_(source), options_(options) {}
@@ -136,6 +146,12 @@ private:
     void parse_lapic(const toml::node& n, Parsed& p);
     void parse_flag(const toml::table& t, std::string_view key, uint32_t flag, Parsed& p);
 
+    void parse_channels(const toml::node& n);
+    void parse_channel(const toml::table& t, size_t index);
+    void parse_channel_end(const toml::node& n, uint32_t side, ParsedChannel& c);
+    std::optional<uint64_t> parse_address(const toml::node& n, std::string_view what);
+    Position channel_position(const config::Report& r) const;
+
     void check_between_partitions();
     void check_pair_dma(const Parsed& a, const Parsed& b);
     void check_devices_unique();
@@ -150,6 +166,7 @@ private:
     CompileResult result_;
     std::string machine_name_;
     std::vector<Parsed> parsed_;
+    std::vector<ParsedChannel> channels_;
 };
 
 void Compiler::check_keys(const toml::table& t, const std::vector<std::string_view>& allowed, std::string_view where) {
@@ -230,6 +247,113 @@ void Compiler::parse_root(const toml::table& root) {
         error(pos_of(*arr.get(NATSUME_CONFIG_MAX_PARTITIONS)),
               fmt::format("{} partitions given; at most {} are supported", arr.size(), NATSUME_CONFIG_MAX_PARTITIONS));
     for (size_t i = 0; i < arr.size(); ++i) parse_partition(*arr.get(i)->as_table(), i);
+    if (const toml::node* c = root.get("channel")) parse_channels(*c);
+}
+
+// [[channel]]: shared memory between a frontend and a backend partition
+// (docs/partition-file.md). The shape is checked here; placement and overlap
+// by the shared validator, whose refusal names the channel and the key.
+void Compiler::parse_channels(const toml::node& n) {
+    if (!n.is_array_of_tables()) {
+        error(pos_of(n), fmt::format("channel must be an array of tables ([[channel]]), not {}", type_name(n)));
+        return;
+    }
+    const toml::array& arr = *n.as_array();
+    if (arr.size() > NATSUME_CONFIG_MAX_CHANNELS)
+        error(pos_of(*arr.get(NATSUME_CONFIG_MAX_CHANNELS)),
+              fmt::format("{} channels given; at most {} are supported", arr.size(), NATSUME_CONFIG_MAX_CHANNELS));
+    for (size_t i = 0; i < arr.size() && i < NATSUME_CONFIG_MAX_CHANNELS; ++i)
+        parse_channel(*arr.get(i)->as_table(), i);
+}
+
+std::optional<uint64_t> Compiler::parse_address(const toml::node& n, std::string_view what) {
+    if (n.is_integer() && *n.value<int64_t>() >= 0) return static_cast<uint64_t>(*n.value<int64_t>());
+    if (n.is_string())
+        if (auto v = parse_size(*n.value<std::string>())) return v;
+    error(pos_of(n), fmt::format("{} must be a non-negative integer or a size string like \"2M\", not {}", what,
+                                 n.is_integer() ? "a negative number" : type_name(n)));
+    return std::nullopt;
+}
+
+void Compiler::parse_channel(const toml::table& t, size_t index) {
+    ParsedChannel c;
+    c.label    = fmt::format("channel {}", index + 1);
+    c.pos      = pos_of(t);
+    c.name_pos = c.mem_pos = c.end_pos[0] = c.end_pos[1] = c.pos;
+    std::string name;
+    if (const toml::node* n = t.get("name")) {
+        c.name_pos = pos_of(*n);
+        if (parse_name(*n, "channel name", NATSUME_CONFIG_NAME_LEN, name)) {
+            std::memcpy(c.ch.name, name.data(), name.size());
+            c.label = fmt::format("channel '{}'", name);
+        }
+    } else {
+        error(c.pos, fmt::format("missing key 'name' in {}; add e.g. name = \"vif{}\"", c.label, index));
+    }
+    check_keys(t, CHANNEL_KEYS, fmt::format("in {}", c.label));
+    std::string ctx = fmt::format("in {}", c.label);
+    if (const toml::node* n = require(t, "base", c.pos, ctx, "base = 0x0a000000")) {
+        c.mem_pos = pos_of(*n);
+        if (auto v = parse_address(*n, fmt::format("base of {}", c.label))) c.ch.base = *v;
+    }
+    if (const toml::node* n = require(t, "size", c.pos, ctx, "size = \"2M\""))
+        if (auto v = parse_address(*n, fmt::format("size of {}", c.label))) c.ch.size = *v;
+    if (const toml::node* n =
+            require(t, "frontend", c.pos, ctx, "frontend = { partition = \"rt0\", gpa = 0x40000000 }"))
+        parse_channel_end(*n, NATSUME_CHANNEL_FRONTEND, c);
+    if (const toml::node* n = require(t, "backend", c.pos, ctx, "backend = { partition = \"gp0\", gpa = 0x40000000 }"))
+        parse_channel_end(*n, NATSUME_CHANNEL_BACKEND, c);
+    if (const toml::node* n = t.get("backend_dma")) {
+        if (!n->is_boolean())
+            error(pos_of(*n), fmt::format("backend_dma of {} must be true or false, not {}", c.label, type_name(*n)));
+        else if (*n->value<bool>())
+            c.ch.flags |= NATSUME_CHANNEL_BACKEND_DMA;
+    }
+    channels_.push_back(std::move(c));
+}
+
+void Compiler::parse_channel_end(const toml::node& n, uint32_t side, ParsedChannel& c) {
+    const char* role     = side == NATSUME_CHANNEL_FRONTEND ? "frontend" : "backend";
+    c.end_pos[side]      = pos_of(n);
+    const toml::table* t = n.as_table();
+    if (!t) {
+        error(pos_of(n), fmt::format("{} of {} must be a table, not {}; write e.g. {} = {{ partition = \"rt0\", "
+                                     "gpa = 0x40000000 }}",
+                                     role, c.label, type_name(n), role));
+        return;
+    }
+    std::string ctx = fmt::format("in the {} of {}", role, c.label);
+    check_keys(*t, END_KEYS, ctx);
+    if (const toml::node* pn = require(*t, "partition", pos_of(n), ctx, "partition = \"rt0\"")) {
+        std::optional<std::string> who = pn->value<std::string>();
+        auto it                        = who ? std::find_if(parsed_.begin(), parsed_.end(),
+                                                            [&](const Parsed& p) { return p.name_ok && *who == p.part.name; })
+                                             : parsed_.end();
+        if (!who)
+            error(pos_of(*pn), fmt::format("partition of the {} of {} must be a partition's name, not {}", role,
+                                           c.label, type_name(*pn)));
+        else if (it == parsed_.end())
+            error(pos_of(*pn),
+                  fmt::format("{} of {} names partition '{}', which the file does not describe", role, c.label, *who));
+        else
+            c.ch.ends[side].partition = static_cast<uint32_t>(it - parsed_.begin());
+    }
+    if (const toml::node* gn = require(*t, "gpa", pos_of(n), ctx, "gpa = 0x40000000"))
+        if (auto v = parse_address(*gn, fmt::format("gpa of the {} of {}", role, c.label))) c.ch.ends[side].gpa = *v;
+}
+
+// Where a refusal of the shared validator about a channel belongs in the file.
+Position Compiler::channel_position(const config::Report& r) const {
+    if (r.channel >= channels_.size()) return {};
+    const ParsedChannel& c = channels_[r.channel];
+    switch (r.field) {
+    case config::ChannelField::Name: return c.name_pos;
+    case config::ChannelField::Memory: return c.mem_pos;
+    case config::ChannelField::Frontend: return c.end_pos[NATSUME_CHANNEL_FRONTEND];
+    case config::ChannelField::Backend: return c.end_pos[NATSUME_CHANNEL_BACKEND];
+    case config::ChannelField::Whole: break;
+    }
+    return c.pos;
 }
 
 void Compiler::parse_partition(const toml::table& t, size_t index) {
@@ -727,14 +851,19 @@ void Compiler::finish() {
         return std::tie(a.line, a.column) < std::tie(b.line, b.column);
     });
     if (!result_.errors.empty()) return;
-    Machine m{machine_name_, {}};
+    Machine m{machine_name_, {}, {}};
     for (const Parsed& p : parsed_) m.partitions.push_back(p.part);
+    for (const ParsedChannel& c : channels_) m.channels.push_back(c.ch);
     std::vector<uint8_t> blob = encode_blob(m);
     // Self-check with the hypervisor's own validator: anything the offline
-    // checks above let through would be refused at boot.
+    // checks above let through would be refused at boot. Channels are placed
+    // by it alone; its refusal names the channel and key to point at.
     config::Report r;
     if (!config::validate_blob(blob.data(), blob.size(), r)) {
-        error({}, fmt::format("the compiled file fails the hypervisor's check: {}", r.text));
+        if (r.channel != config::NO_CHANNEL)
+            error(channel_position(r), r.text);
+        else
+            error({}, fmt::format("the compiled file fails the hypervisor's check: {}", r.text));
         return;
     }
     add_notes(reinterpret_cast<const natsume_config_header*>(blob.data()));
@@ -791,14 +920,17 @@ std::vector<uint8_t> encode_blob(const Machine& machine) {
     h.header_size     = sizeof h;
     h.partition_size  = sizeof(natsume_config_partition);
     h.partition_count = static_cast<uint32_t>(machine.partitions.size());
-    h.total_size      = static_cast<uint32_t>(sizeof h + machine.partitions.size() * sizeof(natsume_config_partition));
+    h.channel_size    = sizeof(natsume_config_channel);
+    h.channel_count   = static_cast<uint32_t>(machine.channels.size());
+    size_t parts      = machine.partitions.size() * sizeof(natsume_config_partition);
+    size_t chans      = machine.channels.size() * sizeof(natsume_config_channel);
+    h.total_size      = static_cast<uint32_t>(sizeof h + parts + chans);
     std::memcpy(h.name, machine.name.data(), std::min<size_t>(machine.name.size(), sizeof h.name - 1));
 
     std::vector<uint8_t> blob(h.total_size);
     std::memcpy(blob.data(), &h, sizeof h);
-    if (!machine.partitions.empty())
-        std::memcpy(blob.data() + sizeof h, machine.partitions.data(),
-                    machine.partitions.size() * sizeof(natsume_config_partition));
+    if (parts) std::memcpy(blob.data() + sizeof h, machine.partitions.data(), parts);
+    if (chans) std::memcpy(blob.data() + sizeof h + parts, machine.channels.data(), chans);
     uint32_t crc = crc32(blob.data(), blob.size());  // crc32 field is still zero here
     std::memcpy(blob.data() + offsetof(natsume_config_header, crc32), &crc, sizeof crc);
     return blob;

@@ -44,9 +44,10 @@ struct CompileResult {
 struct Machine {
     std::string name;
     std::vector<natsume_config_partition> partitions;
+    std::vector<natsume_config_channel> channels;
 };
 
-// Header, partitions and crc32 exactly as config_blob.h lays them out.
+// Header, partitions, channels and crc32 exactly as config_blob.h lays them out.
 [[nodiscard]] std::vector<uint8_t> encode_blob(const Machine& machine);
 
 // Path of a partition's guest image inside an image directory.

@@ -48,6 +48,18 @@ void describe_partition(std::string& out, const natsume_config_partition& p,
     out += fmt::format("  cmdline  {}\n", p.cmdline[0] ? p.cmdline : "(empty)");
 }
 
+void describe_channel(std::string& out, const natsume_config_channel& c, const natsume_config_partition* parts) {
+    out += fmt::format("channel '{}'\n", c.name);
+    out += fmt::format("  memory   host {:#x}-{:#x} ({})\n", c.base, c.base + c.size - 1, describe_mib(c.size));
+    for (uint32_t side : {NATSUME_CHANNEL_FRONTEND, NATSUME_CHANNEL_BACKEND}) {
+        const natsume_config_channel_end& e = c.ends[side];
+        bool dma = side == NATSUME_CHANNEL_BACKEND && (c.flags & NATSUME_CHANNEL_BACKEND_DMA);
+        out +=
+            fmt::format("  {} {} at guest {:#x}-{:#x}{}\n", side == NATSUME_CHANNEL_FRONTEND ? "frontend" : "backend ",
+                        parts[e.partition].name, e.gpa, e.gpa + c.size - 1, dma ? ", its devices may DMA into it" : "");
+    }
+}
+
 }  // namespace
 
 std::string resource_map(const natsume_config_header* h, const std::optional<std::filesystem::path>& image_dir) {
@@ -60,6 +72,8 @@ std::string resource_map(const natsume_config_header* h, const std::optional<std
         "core stay with the hypervisor\n",
         h->name, h->partition_count, h->partition_count == 1 ? "" : "s", fmt::join(cores, " "));
     for (uint32_t i = 0; i < h->partition_count; ++i) describe_partition(out, parts[i], image_dir);
+    const natsume_config_channel* chans = config::channels(h);
+    for (uint32_t i = 0; i < h->channel_count; ++i) describe_channel(out, chans[i], parts);
     return out;
 }
 

@@ -1,5 +1,7 @@
 // A two-partition compiled blob built by hand, independent of natsume-config,
-// so validate_blob is tested against the ABI header alone.
+// so validate_blob is tested against the ABI header alone. With channels, each
+// joins rt0 (frontend) and gp0 (backend), 2 MiB above 0x0a000000, seen at
+// 0x40000000 (+ 2 MiB per channel) by both.
 #pragma once
 #include <cstring>
 #include <vector>
@@ -14,8 +16,11 @@ struct Blob {
     std::vector<uint64_t> words;
     size_t size = 0;
 
-    explicit Blob(uint32_t partitions = 2) {
-        size = sizeof(natsume_config_header) + partitions * sizeof(natsume_config_partition);
+    uint32_t partitions = 0;
+
+    explicit Blob(uint32_t partition_count = 2, uint32_t channels = 0) : partitions(partition_count) {
+        size = sizeof(natsume_config_header) + partitions * sizeof(natsume_config_partition) +
+               channels * sizeof(natsume_config_channel);
         words.assign((size + 7) / 8 + 8, 0);
         auto& h           = header();
         h.magic           = NATSUME_CONFIG_MAGIC;
@@ -23,6 +28,8 @@ struct Blob {
         h.header_size     = sizeof(natsume_config_header);
         h.partition_size  = sizeof(natsume_config_partition);
         h.partition_count = partitions;
+        h.channel_size    = sizeof(natsume_config_channel);
+        h.channel_count   = channels;
         h.total_size      = static_cast<uint32_t>(size);
         std::strcpy(h.name, "default");
         for (uint32_t i = 0; i < partitions; ++i) {
@@ -37,6 +44,15 @@ struct Blob {
             p.cores[0]   = i + 1;
             p.lapic_mode = NATSUME_LAPIC_PASSTHROUGH;
         }
+        for (uint32_t i = 0; i < channels; ++i) {
+            auto& c          = chan(i);
+            std::string name = "vif" + std::to_string(i);
+            std::strcpy(c.name, name.c_str());
+            c.base                           = 0x0a000000ull + i * 0x200000ull;
+            c.size                           = 0x200000ull;
+            c.ends[NATSUME_CHANNEL_FRONTEND] = {0, 0, 0x40000000ull + i * 0x200000ull};
+            c.ends[NATSUME_CHANNEL_BACKEND]  = {1, 0, 0x40000000ull + i * 0x200000ull};
+        }
         seal();
     }
 
@@ -44,6 +60,11 @@ struct Blob {
     natsume_config_partition& part(uint32_t i) {
         auto* base = reinterpret_cast<uint8_t*>(words.data()) + sizeof(natsume_config_header);
         return reinterpret_cast<natsume_config_partition*>(base)[i];
+    }
+    natsume_config_channel& chan(uint32_t i) {
+        auto* base = reinterpret_cast<uint8_t*>(words.data()) + sizeof(natsume_config_header) +
+                     partitions * sizeof(natsume_config_partition);
+        return reinterpret_cast<natsume_config_channel*>(base)[i];
     }
     uint8_t* bytes() { return reinterpret_cast<uint8_t*>(words.data()); }
 

@@ -330,7 +330,7 @@ TEST_CASE("the resource map names every resource", "[config][compiler]") {
 }
 
 TEST_CASE("encode_blob output is what validate_blob expects", "[config][compiler]") {
-    Machine m{"m", {}};
+    Machine m{"m", {}, {}};
     natsume_config_partition p{};
     std::strcpy(p.name, "a");
     std::strcpy(p.image, "g");
@@ -505,4 +505,71 @@ TEST_CASE("the resource map lists the dma window and devices", "[config][compile
     REQUIRE(p.ok());
     CHECK_THAT(resource_map(&header(p), std::nullopt),
                Catch::Contains("  device   00:03.0 id fefe:efef, INTx GSI from the platform, DMA\n"));
+}
+
+namespace {
+// Two partitions and one channel whose lines are `channel`.
+std::string with_channel(const std::string& channel) {
+    return "version = 1\nname = \"t\"\n"
+           "[[partition]]\nname = \"rt0\"\ncores = [1]\nram = { base = 0x04000000, size = \"32M\" }\nimage = \"g\"\n"
+           "lapic = \"passthrough\"\n"
+           "[[partition]]\nname = \"gp0\"\ncores = [2]\nram = { base = 0x06000000, size = \"32M\" }\nimage = \"g\"\n"
+           "lapic = \"passthrough\"\n"
+           "[[channel]]\n" +
+           channel;
+}
+const std::string CHANNEL =
+    "name = \"vif0\"\nbase = 0x0a000000\nsize = \"2M\"\n"
+    "frontend = { partition = \"rt0\", gpa = 0x40000000 }\n"
+    "backend = { partition = \"gp0\", gpa = 0x40000000 }\n";
+}  // namespace
+
+TEST_CASE("[[channel]] compiles into the blob with both sides resolved", "[config][compiler][channel]") {
+    CompileResult r = compile_partition_text(with_channel(CHANNEL + "backend_dma = true\n"), "c.toml");
+    INFO(all_errors(r));
+    REQUIRE(r.ok());
+    REQUIRE(header(r).channel_count == 1);
+    const natsume_config_channel& c = natsume::config::channels(&header(r))[0];
+    CHECK(std::string(c.name) == "vif0");
+    CHECK(c.base == 0x0a000000);
+    CHECK(c.size == 0x200000);
+    CHECK(c.ends[NATSUME_CHANNEL_FRONTEND].partition == 0);
+    CHECK(c.ends[NATSUME_CHANNEL_BACKEND].partition == 1);
+    CHECK(c.ends[NATSUME_CHANNEL_BACKEND].gpa == 0x40000000);
+    CHECK(c.flags == NATSUME_CHANNEL_BACKEND_DMA);
+    std::string map = resource_map(&header(r), std::nullopt);
+    CHECK_THAT(map, Catch::Contains("channel 'vif0'\n  memory   host 0xa000000-0xa1fffff (2 MiB)\n"
+                                    "  frontend rt0 at guest 0x40000000-0x401fffff\n"
+                                    "  backend  gp0 at guest 0x40000000-0x401fffff, its devices may DMA into it\n"));
+}
+
+TEST_CASE("[[channel]] errors point at the key they are about", "[config][compiler][channel]") {
+    const std::pair<std::string, std::string> cases[] = {
+        {"name = \"vif0\"\nbase = 0x0a100000\nsize = \"2M\"\nfrontend = { partition = \"rt0\", gpa = 0x40000000 }\n"
+         "backend = { partition = \"gp0\", gpa = 0x40000000 }\n",
+         "c.toml:17:8: error: channel 'vif0': base 0xa100000 is not 2 MiB aligned"},
+        {"name = \"vif0\"\nbase = 0x0a000000\nsize = \"2M\"\nfrontend = { partition = \"rt0\", gpa = 0x01000000 }\n"
+         "backend = { partition = \"gp0\", gpa = 0x40000000 }\n",
+         "c.toml:19:12: error: channel 'vif0': frontend 'rt0' sees it at 0x1000000, inside its guest RAM"},
+        {"name = \"vif0\"\nbase = 0x0a000000\nsize = \"2M\"\nfrontend = { partition = \"rt0\", gpa = 0x40000000 }\n"
+         "backend = { partition = \"gp9\", gpa = 0x40000000 }\n",
+         "c.toml:20:25: error: backend of channel 'vif0' names partition 'gp9', which the file does not describe"},
+        {"name = \"vif0\"\nbase = 0x05000000\nsize = \"2M\"\nfrontend = { partition = \"rt0\", gpa = 0x40000000 }\n"
+         "backend = { partition = \"gp0\", gpa = 0x40000000 }\n",
+         "c.toml:17:8: error: channel 'vif0': memory 0x5000000+0x200000 overlaps the ram of 'rt0'"},
+        {"name = \"vif0\"\nbase = 0x0a000000\nsize = \"2M\"\nfrontend = { partition = \"rt0\", gpa = 0x40000000 }\n"
+         "backend = { partition = \"rt0\", gpa = 0x50000000 }\n",
+         "c.toml:20:11: error: channel 'vif0': frontend and backend are both 'rt0'"},
+        {"name = \"vif0\"\nbase = 0x0a000000\nsize = \"2M\"\nfrontend = { partition = \"rt0\", gpa = 0x40000000 }\n"
+         "backend = { partition = \"gp0\", gpa = 0x40000000 }\nbackend_dma = 1\n",
+         "c.toml:21:15: error: backend_dma of channel 'vif0' must be true or false, not an integer"},
+        {"name = \"vif0\"\nbase = 0x0a000000\nsize = \"2M\"\nfrontend = { partition = \"rt0\", gpa = 0x40000000 }\n",
+         "c.toml:15:1: error: missing key 'backend' in channel 'vif0'"},
+    };
+    for (const auto& [channel, expected] : cases) {
+        CompileResult r = compile_partition_text(with_channel(channel), "c.toml");
+        INFO(channel);
+        REQUIRE_FALSE(r.ok());
+        CHECK_THAT(all_errors(r), Catch::Contains(expected));
+    }
 }

@@ -42,12 +42,13 @@ TEST_CASE("validate_blob accepts well-formed blobs", "[config][validate]") {
 TEST_CASE("validate_blob rejects every kind of corruption", "[config][validate]") {
     const Corruption cases[] = {
         {"bad magic", [](Blob& b) { b.header().magic ^= 1; }, true, "this is not a compiled partition file"},
-        {"version", [](Blob& b) { b.header().version = 1; }, true, "version is 1 but this build reads version 2"},
-        {"header size", [](Blob& b) { b.header().header_size = 60; }, true, "header_size is 60, expected 64"},
+        {"version", [](Blob& b) { b.header().version = 1; }, true, "version is 1 but this build reads version 3"},
+        {"header size", [](Blob& b) { b.header().header_size = 60; }, true, "header_size is 60, expected 72"},
         {"partition size", [](Blob& b) { b.header().partition_size = 1; }, true, "partition_size is 1, expected 568"},
         {"no partitions", [](Blob& b) { b.header().partition_count = 0; }, true, "partition_count is 0"},
         {"too many partitions", [](Blob& b) { b.header().partition_count = 17; }, true, "partition_count is 17"},
-        {"total size", [](Blob& b) { b.header().total_size += 4; }, true, "total_size is 1204 but the header and 2"},
+        {"total size", [](Blob& b) { b.header().total_size += 4; }, true,
+         "total_size is 1212 but the header, 2 partitions and 0 channels"},
         {"crc", [](Blob& b) { b.part(1).cmdline[0] = 'X'; }, false, "the file is corrupt"},
         {"machine name unterminated", [](Blob& b) { std::memset(b.header().name, 'a', 32); }, true,
          "machine name is not NUL-terminated"},
@@ -221,9 +222,9 @@ TEST_CASE("validate_blob accepts devices and DMA windows", "[config][validate]")
 
 TEST_CASE("validate_blob rejects short, truncated and misaligned buffers", "[config][validate]") {
     Blob b;
-    CHECK_THAT(run(b, 10), Catch::Contains("10 bytes, smaller than its 64-byte header"));
+    CHECK_THAT(run(b, 10), Catch::Contains("10 bytes, smaller than its 72-byte header"));
     CHECK_THAT(run(b, b.size - 1),
-               Catch::Contains("total_size is 1200 but only 1199 bytes were loaded; the file is truncated"));
+               Catch::Contains("total_size is 1208 but only 1207 bytes were loaded; the file is truncated"));
 
     std::vector<uint64_t> storage(b.words.size() + 1);
     auto* shifted = reinterpret_cast<uint8_t*>(storage.data()) + 4;
@@ -245,4 +246,96 @@ TEST_CASE("validate_blob reports a message that fits and ends", "[config][valida
     std::string s(r.text);
     CHECK(s.size() < sizeof r.text);
     CHECK_THAT(s, Catch::Contains("overlaps partition 'rt0' (0xfffffffffa000000+0x4000000)"));
+}
+
+TEST_CASE("validate_blob accepts channels between two partitions", "[config][validate][channel]") {
+    for (uint32_t n : {1u, 2u, 8u}) {
+        Blob b(2, n);
+        INFO(n << " channels");
+        CHECK(run(b) == "OK");
+    }
+    Blob dma(2, 1);
+    dma.chan(0).flags = NATSUME_CHANNEL_BACKEND_DMA;
+    dma.seal();
+    CHECK(run(dma) == "OK");
+}
+
+TEST_CASE("validate_blob refuses every misplaced or malformed channel, naming it and the key",
+          "[config][validate][channel]") {
+    using natsume::config::ChannelField;
+    struct ChannelCase {
+        const char* what;
+        std::function<void(Blob&)> edit;
+        const char* expected;
+        ChannelField field;
+    };
+    const ChannelCase cases[] = {
+        {"empty name", [](Blob& b) { b.chan(1).name[0] = 0; }, "channel 1: name is empty", ChannelField::Name},
+        {"name charset", [](Blob& b) { b.chan(1).name[0] = 'V'; }, "channel 1: name may contain only",
+         ChannelField::Name},
+        {"duplicate name", [](Blob& b) { std::strcpy(b.chan(1).name, "vif0"); }, "used by two channels",
+         ChannelField::Name},
+        {"unknown flag", [](Blob& b) { b.chan(0).flags = 0x80; }, "channel 'vif0': flags 0x80 has unknown bits",
+         ChannelField::Memory},
+        {"reserved", [](Blob& b) { b.chan(0).reserved = 1; }, "a reserved field is not zero", ChannelField::Memory},
+        {"size 0", [](Blob& b) { b.chan(0).size = 0; }, "size is 0; a channel is at least 2 MiB", ChannelField::Memory},
+        {"base misaligned", [](Blob& b) { b.chan(0).base += 0x1000; }, "base 0xa001000 is not 2 MiB aligned",
+         ChannelField::Memory},
+        {"size misaligned", [](Blob& b) { b.chan(0).size = 0x201000; }, "size 0x201000 is not a multiple of 2 MiB",
+         ChannelField::Memory},
+        {"no such partition", [](Blob& b) { b.chan(0).ends[NATSUME_CHANNEL_BACKEND].partition = 2; },
+         "channel 'vif0': backend is partition 2, but the file has 2 partitions", ChannelField::Backend},
+        {"end reserved", [](Blob& b) { b.chan(0).ends[0].reserved = 1; }, "frontend has a reserved field",
+         ChannelField::Frontend},
+        {"one partition", [](Blob& b) { b.chan(0).ends[NATSUME_CHANNEL_BACKEND].partition = 0; },
+         "frontend and backend are both 'rt0'", ChannelField::Backend},
+        {"gpa in RAM", [](Blob& b) { b.chan(0).ends[0].gpa = 0x01000000; },
+         "frontend 'rt0' sees it at 0x1000000, inside its guest RAM", ChannelField::Frontend},
+        {"gpa misaligned", [](Blob& b) { b.chan(0).ends[1].gpa = 0x40001000; },
+         "backend 'gp0' sees it at 0x40001000, which is not 2 MiB aligned", ChannelField::Backend},
+        {"gpa past the APIC window", [](Blob& b) { b.chan(0).ends[1].gpa = 0xFE000000; }, "past 0xfe000000",
+         ChannelField::Backend},
+        {"gpa over the dma window",
+         [](Blob& b) {
+             b.part(0).dma_base = 0x40000000;
+             b.part(0).dma_size = 0x200000;
+         },
+         "frontend 'rt0' sees it at 0x40000000+0x200000, over its dma window", ChannelField::Frontend},
+        {"memory over RAM", [](Blob& b) { b.chan(0).base = 0x05000000; }, "overlaps the ram of 'rt0'",
+         ChannelField::Memory},
+        {"memory over another channel", [](Blob& b) { b.chan(1).base = b.chan(0).base; }, "overlaps channel 'vif0'",
+         ChannelField::Memory},
+        {"seen twice at one address", [](Blob& b) { b.chan(1).ends[1].gpa = b.chan(0).ends[1].gpa; },
+         "partition 'gp0' sees it at 0x40000000+0x200000, over channel 'vif0'", ChannelField::Backend},
+    };
+    for (const ChannelCase& c : cases) {
+        Blob b(2, 2);
+        c.edit(b);
+        b.seal();
+        INFO(c.what);
+        Report r;
+        REQUIRE_FALSE(validate_blob(b.bytes(), b.size, r));
+        CHECK_THAT(std::string(r.text), Catch::Contains(c.expected));
+        CHECK(r.field == c.field);
+        CHECK(r.channel != natsume::config::NO_CHANNEL);
+    }
+}
+
+TEST_CASE("validate_blob refuses a channel table of the wrong shape", "[config][validate][channel]") {
+    Blob size(2, 1);
+    size.header().channel_size = 80;
+    size.seal();
+    CHECK_THAT(run(size), Catch::Contains("channel_size is 80, expected 88"));
+    Blob many(2, 1);
+    many.header().channel_count = NATSUME_CONFIG_MAX_CHANNELS + 1;
+    many.seal();
+    CHECK_THAT(run(many), Catch::Contains("channel_count is 17"));
+    Blob nine(2, 9);  // rt0 and gp0 are each a side of nine
+    CHECK_THAT(run(nine), Catch::Contains("is a side of more than 8 channels"));
+    Report r;
+    Blob part(2, 0);
+    part.part(1).name[0] = 0;
+    part.seal();
+    REQUIRE_FALSE(validate_blob(part.bytes(), part.size, r));
+    CHECK(r.channel == natsume::config::NO_CHANNEL);  // a partition's refusal names no channel
 }
