@@ -17,8 +17,10 @@ file(GLOB NATSUME_HV_ARCH_SOURCES CONFIGURE_DEPENDS
   ${NATSUME_ROOT}/hypervisor/arch/x86/*.S
   ${NATSUME_ROOT}/hypervisor/arch/x86/boot/*.S)
 file(GLOB NATSUME_HV_BOOT_SOURCES CONFIGURE_DEPENDS ${NATSUME_ROOT}/hypervisor/boot/*.cpp)
-# Of the partition layer only the registry is pure (partition.cpp uses the CPU).
-set(NATSUME_HV_PARTITION_PURE_SOURCES ${NATSUME_ROOT}/hypervisor/partition/mmio_regions.cpp)
+# Of the partition layer the registry and the channel decisions are pure
+# (partition.cpp uses the CPU).
+set(NATSUME_HV_PARTITION_PURE_SOURCES ${NATSUME_ROOT}/hypervisor/partition/mmio_regions.cpp
+                                      ${NATSUME_ROOT}/hypervisor/partition/channels.cpp)
 
 # Shared by the host tools and the hypervisor (freestanding-clean).
 file(GLOB NATSUME_COMMON_SOURCES CONFIGURE_DEPENDS ${NATSUME_ROOT}/common/*.cpp ${NATSUME_ROOT}/common/config/*.cpp)

@@ -429,7 +429,6 @@ bool check_chan_memory(const Chan& c, uint32_t i, Report& r) {
     subject(r, i, ChannelField::Memory);
     Text t = start_chan(r, c, i);
     if (c.flags & ~NATSUME_CHANNEL_FLAGS) return fail(t.str("flags ").hex(c.flags).str(" has unknown bits"));
-    if (c.reserved != 0) return fail(t.str("a reserved field is not zero; recompile the file"));
     if (c.size == 0) return fail(t.str("size is 0; a channel is at least 2 MiB"));
     if (!is_aligned(c.base, NATSUME_CONFIG_RAM_ALIGN))
         return fail(suggest_aligned(t.str("base ").hex(c.base).str(" is not 2 MiB aligned"), c.base));

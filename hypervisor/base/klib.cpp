@@ -1,11 +1,13 @@
 // The few C library routines the compiler may emit calls to.
-#include <stddef.h>
+#include "base/klib.hpp"
+
 #include <stdint.h>
 
 extern "C" {
 void* memcpy(void* dst, const void* src, size_t n) {
+    void* ret = dst;  // rep movsb advances RDI: return the start, as C requires
     asm volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n)::"memory");
-    return dst;
+    return ret;
 }
 void* memmove(void* dst, const void* src, size_t n) {
     auto* d = static_cast<uint8_t*>(dst);

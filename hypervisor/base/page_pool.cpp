@@ -1,8 +1,7 @@
 #include "base/page_pool.hpp"
 
+#include "base/klib.hpp"
 #include "base/spinlock.hpp"
-
-extern "C" void* memset(void*, int, unsigned long);
 
 namespace natsume::page_pool {
 namespace {

@@ -24,6 +24,7 @@
 #include "arch/x86/timing.hpp"
 #include "arch/x86/vcpu.hpp"
 #include "arch/x86/vtd/platform.hpp"
+#include "base/klib.hpp"
 #include "base/log.hpp"
 #include "base/page_pool.hpp"
 #include "base/panic.hpp"
@@ -33,6 +34,7 @@
 #include "lib/cmdline.hpp"
 #include "lib/cpu_topology.hpp"
 #include "lib/multiboot2.hpp"
+#include "partition/channels.hpp"
 #include "partition/partition.hpp"
 
 extern "C" {
@@ -305,6 +307,25 @@ void setup_devices(Partition& p) {
     }
 }
 
+// Channels: the shared memory is cleared (nothing of firmware or an earlier
+// run reaches either side) before any partition is built on it.
+void setup_channels(const natsume_config_header* h) {
+    channels::setup(config::channels(h), h->channel_count, partitions);
+    for (uint32_t i = 0; i < channels::count(); i++) {
+        const channels::Channel& c = *channels::get(i);
+        if (c.cfg.base + c.cfg.size > HYPERVISOR_MAPPED)
+            NATSUME_PANIC("channel %s: memory ends at 0x%lx, above the %lu GiB the hypervisor maps", c.cfg.name,
+                          c.cfg.base + c.cfg.size, HYPERVISOR_MAPPED >> 30);
+        memset(reinterpret_cast<void*>(c.cfg.base), 0, c.cfg.size);
+        const natsume_config_channel_end& f = c.cfg.ends[NATSUME_CHANNEL_FRONTEND];
+        const natsume_config_channel_end& b = c.cfg.ends[NATSUME_CHANNEL_BACKEND];
+        log::print("natsume: channel: %s: host 0x%lx-0x%lx (%luM), frontend %s at 0x%lx, backend %s at 0x%lx%s\n",
+                   c.cfg.name, c.cfg.base, c.cfg.base + c.cfg.size - 1, c.cfg.size >> 20,
+                   partitions[f.partition].name(), f.gpa, partitions[b.partition].name(), b.gpa,
+                   (c.cfg.flags & NATSUME_CHANNEL_BACKEND_DMA) ? "; the backend's devices may DMA into it" : "");
+    }
+}
+
 void setup_partitions(const natsume_config_header* h) {
     const natsume_config_partition* cfg = config::partitions(h);
     partition_count                     = h->partition_count;
@@ -331,6 +352,7 @@ void setup_partitions(const natsume_config_header* h) {
             log::print("natsume: partition: %s: local APIC passed through (trusted guest: its IPIs are not filtered)\n",
                        p.name());
     }
+    setup_channels(h);
     char why[200];
     for (uint32_t i = 0; i < partition_count; i++) {
         if (!x86::devices::resolve(partitions[i], madt, why, sizeof why))

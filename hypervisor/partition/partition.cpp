@@ -72,6 +72,10 @@ void partition_print_counters(const Partition& p) {
         "console bytes dropped %lu\n",
         p.name(), p.counters.hypercalls, p.counters.refused_io, p.counters.refused_msr, p.counters.refused_other,
         p.refusals.unlogged_total, p.console.dropped_total);
+    uint64_t received = p.counters.doorbells_received.load(std::memory_order_relaxed);
+    if (p.counters.doorbells_sent || p.counters.doorbells_refused || received)
+        log::print("natsume: stats: partition %s: doorbells sent=%lu received=%lu refused=%lu\n", p.name(),
+                   p.counters.doorbells_sent, received, p.counters.doorbells_refused);
     char line[400];
     size_t n       = log::format(line, sizeof line, "natsume: stats: partition %s: exits", p.name());
     uint64_t total = 0;

@@ -31,6 +31,9 @@ struct PartitionCounters {
     uint64_t refused_msr;
     uint64_t refused_other;
     uint64_t nmis;
+    uint64_t doorbells_sent;                   // rung by this partition, sent to the peer
+    uint64_t doorbells_refused;                // rung by this partition, refused
+    std::atomic<uint64_t> doorbells_received;  // rung by peers (their cores count)
 };
 
 constexpr uint32_t NO_GSI = 0xffffffffu;

@@ -30,7 +30,9 @@ EXPECTED = [
     ("domain built, device attached",
      r"^natsume: vtd: partition rt0: domain 1, devices 00:02\.0, 00:03\.0, 00:04\.0, RAM 0x4000000\+0x2000000 -> gpa 0, "
      r"DMA isolated$"),
-    ("gp0's own domain", r"^natsume: vtd: partition gp0: domain 2, devices 00:06\.0, .*DMA isolated$"),
+    ("gp0's own domain, with the channel its devices may DMA into",
+     r"^natsume: vtd: partition gp0: domain 2, devices 00:06\.0, .*, channel vif0 0xa000000\+0x200000 -> gpa "
+     r"0x50000000, DMA isolated$"),
     ("interrupt remapping on", r"^natsume: vtd: interrupt remapping on: 256 entries per unit, .*compatibility-format "
                                r"interrupts blocked$"),
     ("edu's MSI through its own entry",

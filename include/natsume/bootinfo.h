@@ -18,6 +18,8 @@
 #pragma once
 #include <stdint.h>
 
+#include "natsume/channel.h"
+
 #define NATSUME_BOOT_INFO_MAGIC      0x4f4f42534d54414eull  // "NATMSBOO"
 #define NATSUME_BOOT_INFO_VERSION    3u
 #define NATSUME_GUEST_BOOT_INFO_GPA  0x1000u

@@ -11,6 +11,8 @@
 #pragma once
 #include <stdint.h>
 
+#include "natsume/channel.h"
+
 #define NATSUME_CONFIG_MAGIC          0x4746435355544e41ull  // "ANTUSCFG"
 #define NATSUME_CONFIG_VERSION        3u                     // blob layout; the TOML file has its own version
 #define NATSUME_CONFIG_MAX_PARTITIONS 16u
@@ -20,7 +22,7 @@
 #define NATSUME_CONFIG_CMDLINE_LEN    256u
 #define NATSUME_CONFIG_MAX_DEVICES    8u
 
-#define NATSUME_CONFIG_MAX_CHANNELS 16u
+#define NATSUME_CONFIG_MAX_CHANNELS NATSUME_CHANNEL_MAX
 // Partition RAM is mapped with 2 MiB EPT pages: base and size are multiples.
 #define NATSUME_CONFIG_RAM_ALIGN    0x200000ull
 #define NATSUME_CONFIG_RAM_MIN      0x400000ull
@@ -87,15 +89,8 @@ struct natsume_config_partition {
 // guest-physical address, and into no device's DMA domain unless
 // NATSUME_CHANNEL_BACKEND_DMA lets the backend's devices reach it. Base, size
 // and both addresses are multiples of NATSUME_CONFIG_RAM_ALIGN.
-#define NATSUME_CHANNEL_FRONTEND    0u  // index into natsume_config_channel.ends
-#define NATSUME_CHANNEL_BACKEND     1u
-#define NATSUME_CHANNEL_BACKEND_DMA 0x0001u  // the backend's devices may DMA into the channel
-#define NATSUME_CHANNEL_FLAGS       0x0001u  // every defined bit
-// Guest addresses a channel may take: above the side's RAM, below the 32 MiB
-// under 4 GiB that hold the local APIC, IOAPIC and firmware (the boot page
-// tables map [0, 4 GiB), that window uncached).
-#define NATSUME_CHANNEL_GPA_LIMIT   0xFE000000ull
 
+// Roles, flags and the address limit: natsume/channel.h.
 struct natsume_config_channel_end {
     uint32_t partition;  // index into the partition array
     uint32_t reserved;   // 0
@@ -108,7 +103,9 @@ struct natsume_config_channel {
     uint64_t size;
     struct natsume_config_channel_end ends[2];  // NATSUME_CHANNEL_FRONTEND, NATSUME_CHANNEL_BACKEND
     uint32_t flags;                             // NATSUME_CHANNEL_*
-    uint32_t reserved;                          // 0
+    // Doorbells a second each side may ring after a burst of
+    // NATSUME_CHANNEL_DOORBELL_BURST; 0 = NATSUME_CHANNEL_DOORBELL_RATE.
+    uint32_t doorbell_rate;
 };
 
 #ifdef __cplusplus

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONFIG_MAGIC = 0x4746435355544E41   # NATSUME_CONFIG_MAGIC, "ANTUSCFG"
-CONFIG_VERSION = 2
+CONFIG_VERSION = 3
 # struct natsume_config_header: magic, version, header_size, partition_size,
-# partition_count, total_size, crc32, name[32]
-HEADER = struct.Struct("<QIIIIII32s")
+# partition_count, total_size, crc32, name[32], channel_size, channel_count
+HEADER = struct.Struct("<QIIIIII32sII")
 CRC_OFFSET = 28
 # The leading fields of struct natsume_config_partition: name[32], image[64],
 # cmdline[256], ram_base, ram_size, core_count, cores[8]. The harness reads no
@@ -55,15 +55,16 @@ def _cstr(raw: bytes) -> str:
 def parse_blob(data: bytes) -> Blob:
     if len(data) < HEADER.size:
         raise BlobError("shorter than the header")
-    magic, version, hsize, psize, count, total, crc, name = HEADER.unpack_from(data)
+    magic, version, hsize, psize, count, total, crc, name, csize, channels = HEADER.unpack_from(data)
     if magic != CONFIG_MAGIC:
         raise BlobError(f"bad magic {magic:#x}")
     if version != CONFIG_VERSION:
         raise BlobError(f"version {version}, expected {CONFIG_VERSION}")
     if hsize != HEADER.size or psize < PARTITION.size:
         raise BlobError(f"layout sizes {hsize}/{psize}, expected {HEADER.size}/>={PARTITION.size}")
-    if total != hsize + count * psize or total > len(data):
-        raise BlobError(f"total_size {total} does not match {count} partitions / {len(data)} bytes")
+    if total != hsize + count * psize + channels * csize or total > len(data):
+        raise BlobError(f"total_size {total} does not match {count} partitions, {channels} channels / "
+                        f"{len(data)} bytes")
     zeroed = data[:CRC_OFFSET] + b"\0\0\0\0" + data[CRC_OFFSET + 4:total]
     if zlib.crc32(zeroed) & 0xFFFFFFFF != crc:
         raise BlobError("crc32 mismatch")

@@ -101,7 +101,7 @@ HOSTILE_CPU = (["cr4-vmxe", "cr4-reserved-31", "cr4-reserved-63", "cr0-pg-clear"
                                        "vmresume", "vmxoff", "invept", "invvpid")])
 HOSTILE_HYPERCALL = ["hc-console-len-4097", "hc-console-len-2e63", "hc-console-len-max", "hc-console-wrap",
                      "hc-console-straddle", "hc-console-outside", "hc-info-straddle", "hc-info-wrap",
-                     "hc-stats-straddle", "hc-stats-wrap", "hc-unknown-5", "hc-unknown-ffffffff",
+                     "hc-stats-straddle", "hc-stats-wrap", "hc-unknown-first", "hc-unknown-ffffffff",
                      "hc-unknown-2e63", "hc-console-flood"]
 _ICRS = ["fixed-foreign", "lowest-priority", "smi", "nmi", "init", "init-deassert", "sipi", "extint",
          "logical", "broadcast", "all-including", "all-excluding", "all-excluding-init", "own-nmi",
@@ -446,6 +446,42 @@ SCENARIOS = [
                 ResultFields("rt0", "lapic-timer", {"stray_ipis": 0}),
                 NoLine(r"^natsume: partition gp0 stopped", "gp0 was stopped although it did nothing wrong"),
                 NoLine(PANIC, "a hypervisor panic")]),
+    Scenario(
+        name="channel-ping", kind="hypervisor", timeout=240,
+        config="tests/integration/configs/channel-ping.toml",
+        what="paravirtual channel: 200 request/response rounds between rt0 (frontend) and gp0 (backend) over "
+             "vif0, one doorbell each way; every doorbell arrives, none is refused, receiving one takes no VM exit",
+        checks=[Line(r"^natsume: channel: vif0: host 0xa000000-0xa1fffff \(2M\), frontend rt0 at 0x40000000, "
+                     r"backend gp0 at 0x40000000", "the channel in the boot log"),
+                partition_banner("rt0", 1), partition_banner("gp0", 2),
+                GuestPassed("rt0", ["channel-ping"]), GuestPassed("gp0", ["channel-ping"]),
+                ResultFields("rt0", "channel-ping", {"rounds": 200, "lost": 0, "doorbells_received": 200,
+                                                     "foreign_exits": 0, "hypercalls": 201}),
+                ResultFields("gp0", "channel-ping", {"answered": 200, "doorbells_received": 201,
+                                                     "foreign_exits": 0}),
+                *hypervisor_ok()]),
+    Scenario(
+        name="channel-attack", kind="hypervisor", timeout=240,
+        config="tests/integration/configs/channel-attack.toml",
+        what="hostile doorbells: gp0 binds and rings channels that do not exist, binds illegal vectors and rings "
+             "a peer that bound none; each is refused with its error code and counted, nothing stops",
+        checks=[partition_banner("gp0", 2), *rt0_unaffected(),
+                GuestPassed("gp0", ["channel-bind-no-such", "channel-bind-vector-low", "channel-doorbell-unbound",
+                                    "channel-refusals-counted"]),
+                Line(r"^natsume: refuse: partition gp0: .*doorbell on channel 0 refused: the peer has bound no "
+                     r"vector", "the refusal logged"),
+                NoLine(r"^natsume: partition (gp0|rt0) stopped: (?!stopped itself)", "a partition stopped by force"),
+                *hypervisor_ok()]),
+    Scenario(
+        name="channel-flood", kind="hypervisor", timeout=300,
+        config="tests/integration/configs/channel-flood.toml",
+        what="doorbell flood: gp0 rings rt0 5000 times as fast as it can; the hypervisor's rate limit refuses "
+             "most with EAGAIN, rt0 receives exactly the ones sent, without a VM exit, and finishes",
+        checks=[partition_banner("rt0", 1), partition_banner("gp0", 2),
+                GuestPassed("rt0", ["channel-sink"]), GuestPassed("gp0", ["channel-flood"]),
+                ResultFields("rt0", "channel-sink", {"foreign_exits": 0}),
+                ResultFields("gp0", "channel-flood", {"count": 5000, "other": 0}),
+                *hypervisor_ok()]),
     Scenario(
         name="bad-config", kind="offline",
         config="tests/integration/configs/invalid-syntax.toml",

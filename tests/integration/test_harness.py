@@ -23,7 +23,8 @@ from natsume_emu.iso import BootSpec, Module, grub_cfg  # noqa: E402
 from natsume_emu.runner import clean_text, run_following_serial  # noqa: E402
 
 
-PARTITION_SIZE = 568   # sizeof(struct natsume_config_partition), blob version 2
+PARTITION_SIZE = 568   # sizeof(struct natsume_config_partition), blob version 3
+CHANNEL_SIZE = 88      # sizeof(struct natsume_config_channel)
 
 
 def make_blob(parts, corrupt_crc=False) -> bytes:
@@ -32,13 +33,13 @@ def make_blob(parts, corrupt_crc=False) -> bytes:
         body += PARTITION.pack(name.encode(), image.encode(), b"test=x", 0x4000000, 0x800000,
                                len(cores), *(cores + [0] * (8 - len(cores)))).ljust(PARTITION_SIZE, b"\0")
     total = HEADER.size + len(body)
-    head = HEADER.pack(0x4746435355544E41, 2, HEADER.size, PARTITION_SIZE, len(parts),
-                       total, 0, b"machine")
+    head = HEADER.pack(0x4746435355544E41, 3, HEADER.size, PARTITION_SIZE, len(parts),
+                       total, 0, b"machine", CHANNEL_SIZE, 0)
     crc = zlib.crc32(head + body) & 0xFFFFFFFF
     if corrupt_crc:
         crc ^= 1
-    return HEADER.pack(0x4746435355544E41, 2, HEADER.size, PARTITION_SIZE, len(parts),
-                       total, crc, b"machine") + body
+    return HEADER.pack(0x4746435355544E41, 3, HEADER.size, PARTITION_SIZE, len(parts),
+                       total, crc, b"machine", CHANNEL_SIZE, 0) + body
 
 
 class BlobTest(unittest.TestCase):
@@ -55,8 +56,8 @@ class BlobTest(unittest.TestCase):
         with self.assertRaises(BlobError):
             parse_blob(make_blob([("rt0", "guest-kernel", [1])], corrupt_crc=True))
         with self.assertRaises(BlobError):
-            parse_blob(b"\0" * 64)
-        self.assertEqual(HEADER.size, 64)
+            parse_blob(b"\0" * 72)
+        self.assertEqual(HEADER.size, 72)
         self.assertEqual(PARTITION.size, 404)
 
 

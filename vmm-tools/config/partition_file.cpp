@@ -41,7 +41,8 @@ const std::vector<std::string_view> PARTITION_KEYS = {"name",
                                                       "l1d_flush"};
 const std::vector<std::string_view> RAM_KEYS       = {"base", "size"};
 const std::vector<std::string_view> DEVICE_KEYS    = {"bdf", "id", "intx_gsi", "dma"};
-const std::vector<std::string_view> CHANNEL_KEYS   = {"name", "base", "size", "frontend", "backend", "backend_dma"};
+const std::vector<std::string_view> CHANNEL_KEYS   = {"name",    "base",        "size",         "frontend",
+                                                      "backend", "backend_dma", "doorbell_rate"};
 const std::vector<std::string_view> END_KEYS       = {"partition", "gpa"};
 
 struct Position {
@@ -308,6 +309,15 @@ void Compiler::parse_channel(const toml::table& t, size_t index) {
             error(pos_of(*n), fmt::format("backend_dma of {} must be true or false, not {}", c.label, type_name(*n)));
         else if (*n->value<bool>())
             c.ch.flags |= NATSUME_CHANNEL_BACKEND_DMA;
+    }
+    if (const toml::node* n = t.get("doorbell_rate")) {
+        std::optional<int64_t> v = n->value<int64_t>();
+        if (!n->is_integer() || *v < 1 || *v > 100000000)
+            error(pos_of(*n), fmt::format("doorbell_rate of {} must be an integer from 1 to 100000000 (doorbells a "
+                                          "second each side may ring), not {}",
+                                          c.label, n->is_integer() ? std::to_string(*v) : type_name(*n)));
+        else
+            c.ch.doorbell_rate = static_cast<uint32_t>(*v);
     }
     channels_.push_back(std::move(c));
 }

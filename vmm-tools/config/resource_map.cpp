@@ -51,6 +51,9 @@ void describe_partition(std::string& out, const natsume_config_partition& p,
 void describe_channel(std::string& out, const natsume_config_channel& c, const natsume_config_partition* parts) {
     out += fmt::format("channel '{}'\n", c.name);
     out += fmt::format("  memory   host {:#x}-{:#x} ({})\n", c.base, c.base + c.size - 1, describe_mib(c.size));
+    out +=
+        fmt::format("  doorbell {} a second per side after a burst of {}\n",
+                    c.doorbell_rate ? c.doorbell_rate : NATSUME_CHANNEL_DOORBELL_RATE, NATSUME_CHANNEL_DOORBELL_BURST);
     for (uint32_t side : {NATSUME_CHANNEL_FRONTEND, NATSUME_CHANNEL_BACKEND}) {
         const natsume_config_channel_end& e = c.ends[side];
         bool dma = side == NATSUME_CHANNEL_BACKEND && (c.flags & NATSUME_CHANNEL_BACKEND_DMA);

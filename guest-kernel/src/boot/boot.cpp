@@ -55,6 +55,8 @@ void from_boot_info(const natsume_boot_info& bi) {
     g_ctx.ioapic_gpa     = bi.ioapic_gpa;
     g_ctx.device_count   = bi.device_count < NATSUME_BOOT_MAX_DEVICES ? bi.device_count : NATSUME_BOOT_MAX_DEVICES;
     for (uint32_t i = 0; i < g_ctx.device_count; ++i) g_ctx.devices[i] = bi.devices[i];
+    g_ctx.channel_count = bi.channel_count < NATSUME_BOOT_MAX_CHANNELS ? bi.channel_count : NATSUME_BOOT_MAX_CHANNELS;
+    for (uint32_t i = 0; i < g_ctx.channel_count; ++i) g_ctx.channels[i] = bi.channels[i];
     if (bi.console == NATSUME_CONSOLE_UART)
         console::init(console::Backend::Uart, bi.console_port);
     else

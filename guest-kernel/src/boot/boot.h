@@ -24,6 +24,9 @@ struct Context {
     uint64_t ioapic_gpa                                   = 0;  // the trapped IOAPIC page, 0 = none
     uint32_t device_count                                 = 0;
     natsume_boot_device devices[NATSUME_BOOT_MAX_DEVICES] = {};
+    // Boot information v3: the channels this partition is a side of.
+    uint32_t channel_count                                   = 0;
+    natsume_boot_channel channels[NATSUME_BOOT_MAX_CHANNELS] = {};
 };
 
 const Context& context();

@@ -18,6 +18,11 @@ inline int64_t console_write(const void* buf, uint64_t len) {
     return call(NATSUME_HC_CONSOLE_WRITE, reinterpret_cast<uintptr_t>(buf), len);
 }
 
+// NATSUME_HC_CHANNEL_BIND / NATSUME_HC_DOORBELL: a channel's id is its
+// natsume_boot_channel.id.
+inline int64_t channel_bind(uint32_t id, uint8_t vector) { return call(NATSUME_HC_CHANNEL_BIND, id, vector); }
+inline int64_t doorbell(uint32_t id) { return call(NATSUME_HC_DOORBELL, id); }
+
 [[noreturn]] inline void stop_self(uint64_t code) {
     call(NATSUME_HC_STOP_SELF, code);
     for (;;) asm volatile("cli; hlt");  // STOP_SELF does not return; never run on

@@ -45,5 +45,9 @@ void run_attack_ipi();
 void run_shared_line_rt();
 void run_shared_line_gp();
 void run_shared_line_native();
+void run_channel_ping();
+void run_channel_attack();
+void run_channel_flood();
+void run_channel_sink();
 
 }  // namespace natsume::guest::device_tests

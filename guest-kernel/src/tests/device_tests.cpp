@@ -41,6 +41,10 @@ constexpr Entry ENTRIES[] = {
     {"shared-line-rt", run_shared_line_rt},
     {"shared-line-gp", run_shared_line_gp},
     {"shared-line-native", run_shared_line_native},
+    {"channel-ping", run_channel_ping},
+    {"channel-attack", run_channel_attack},
+    {"channel-flood", run_channel_flood},
+    {"channel-sink", run_channel_sink},
 };
 }  // namespace
 

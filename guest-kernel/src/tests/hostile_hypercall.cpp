@@ -43,7 +43,7 @@ void run_hypercall() {
     call("hc-info-wrap", "EFAULT", NATSUME_HC_PARTITION_INFO, ~0ull, 0, NATSUME_EFAULT);
     call("hc-stats-straddle", "EFAULT", NATSUME_HC_STATS_READ, ram - 8, 0, NATSUME_EFAULT);
     call("hc-stats-wrap", "EFAULT", NATSUME_HC_STATS_READ, ~0ull, 0, NATSUME_EFAULT);
-    call("hc-unknown-5", "ENOSYS", 5, 0, 0, NATSUME_ENOSYS);
+    call("hc-unknown-first", "ENOSYS", NATSUME_HC_COUNT, 0, 0, NATSUME_ENOSYS);  // the first number past the table
     call("hc-unknown-ffffffff", "ENOSYS", 0xffffffffull, 0, 0, NATSUME_ENOSYS);
     call("hc-unknown-2e63", "ENOSYS", 1ull << 63, 0, 0, NATSUME_ENOSYS);
 }

@@ -1,10 +1,14 @@
 // VMCALL: the hypercalls of include/natsume/hypercall.h.
 #include <natsume/hypercall.h>
 
+#include "drivers/x86/cpu.hpp"
+
 #include "arch/x86/exit_context.hpp"
+#include "arch/x86/lapic.hpp"
 #include "arch/x86/vmx.hpp"
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "partition/channels.hpp"
 
 namespace natsume::x86 {
 
@@ -40,14 +44,45 @@ int64_t hc_stats_read(Vcpu& v) {
         st->exits[r] = n;
         total += n;
     }
-    st->exits_total       = total;
-    st->hypercalls        = c.hypercalls;
-    st->refused_io        = c.refused_io;
-    st->refused_msr       = c.refused_msr;
-    st->refused_other     = c.refused_other;
-    st->nmis              = c.nmis;
-    st->console_dropped   = v.part.console.dropped_total;
-    st->refusals_unlogged = v.part.refusals.unlogged_total;
+    st->exits_total        = total;
+    st->hypercalls         = c.hypercalls;
+    st->refused_io         = c.refused_io;
+    st->refused_msr        = c.refused_msr;
+    st->refused_other      = c.refused_other;
+    st->nmis               = c.nmis;
+    st->console_dropped    = v.part.console.dropped_total;
+    st->refusals_unlogged  = v.part.refusals.unlogged_total;
+    st->doorbells_sent     = c.doorbells_sent;
+    st->doorbells_received = c.doorbells_received.load(std::memory_order_relaxed);
+    st->doorbells_refused  = c.doorbells_refused;
+    return NATSUME_OK;
+}
+
+// A refused bind or doorbell: counted, logged within the partition's rate
+// limit, and the guest gets the error code; the partition goes on.
+int64_t refused(Vcpu& v, const char* what, uint64_t id, channels::Refused r) {
+    partition_refuse(v.part, Refusal::Hypercall, "%s on channel %lu refused: %s", what, id, channels::to_string(r));
+    return channels::error_code(r);
+}
+
+int64_t hc_channel_bind(Vcpu& v) {
+    channels::Refused r = channels::bind(v.part, v.regs.rdi, v.regs.rsi);
+    return r == channels::Refused::None ? NATSUME_OK : refused(v, "bind", v.regs.rdi, r);
+}
+
+// The peer's vector goes to the peer's core as a fixed IPI from this core: one
+// exit here, none there (the interrupt lands in its IDT).
+int64_t hc_doorbell(Vcpu& v) {
+    channels::Ring ring = channels::doorbell(v.part, v.regs.rdi, rdtsc(), clock::tsc_khz());
+    if (ring.refused != channels::Refused::None) return refused(v, "doorbell", v.regs.rdi, ring.refused);
+    // The sender's stores to the channel are globally visible before the
+    // interrupt: an x2APIC ICR write (WRMSR) is not ordered after earlier
+    // stores by itself (SDM Vol. 3A, "MSR Access in x2APIC Mode").
+    asm volatile("mfence" ::: "memory");
+    if (!lapic::send_fixed(ring.apic_id, ring.vector)) {
+        log::print("natsume: channel: doorbell IPI to core %u not accepted by the local APIC\n", ring.apic_id);
+        return NATSUME_ENOTCONN;
+    }
     return NATSUME_OK;
 }
 
@@ -74,9 +109,9 @@ Action on_vmcall(Vcpu& v) {
         return Action::Stop;
     }
     using Hypercall                                    = int64_t (*)(Vcpu&);
-    static constexpr Hypercall table[NATSUME_HC_COUNT] = {hc_console_write, hc_partition_info, nullptr, hc_stats_print,
-                                                          hc_stats_read};
-    int64_t ret                                        = NATSUME_ENOSYS;
+    static constexpr Hypercall table[NATSUME_HC_COUNT] = {
+        hc_console_write, hc_partition_info, nullptr, hc_stats_print, hc_stats_read, hc_channel_bind, hc_doorbell};
+    int64_t ret = NATSUME_ENOSYS;
     if (nr < NATSUME_HC_COUNT && table[nr])
         ret = table[nr](v);
     else

@@ -13,13 +13,12 @@
 #include "arch/x86/page_table.hpp"
 #include "arch/x86/pci_hw.hpp"
 #include "arch/x86/vmx_defs.hpp"
+#include "base/klib.hpp"
 #include "base/log.hpp"
 #include "base/page_pool.hpp"
 #include "lib/elf.hpp"
+#include "partition/channels.hpp"
 #include "vdev/lvt.hpp"
-
-extern "C" void* memset(void*, int, unsigned long);
-extern "C" void* memcpy(void*, const void*, unsigned long);
 
 namespace natsume::x86 {
 namespace {
@@ -182,6 +181,14 @@ bool build_ept(Partition& p, BuildError& err) {
                     Attr{true, true, false, false, Cache::WB});
         if (e != MapError::Ok) return fail(err, "EPT mapping of the DMA window failed: %s", to_string(e));
     }
+    // Its channels, write-back and never executable, where the file says it sees them.
+    for (uint32_t i = 0; i < channels::count(); i++) {
+        const channels::Channel& c = *channels::get(i);
+        int side                   = channels::side_of(c, p);
+        if (side < 0) continue;
+        e = ept.map(c.ends[side].gpa, c.cfg.base, c.cfg.size, Attr{true, true, false, false, Cache::WB});
+        if (e != MapError::Ok) return fail(err, "EPT mapping of channel %s failed: %s", c.cfg.name, to_string(e));
+    }
     if (!register_mmio(p, err) || !map_device_bars(p, ept, err)) return false;
     if (p.config.file.lapic_mode == NATSUME_LAPIC_PASSTHROUGH) {
         // lapic = "passthrough": the local APIC page reaches the hardware (trusted guest).
@@ -241,6 +248,19 @@ void build_boot_info(Partition& p, uint64_t tsc_khz) {
     for (uint32_t i = 0; i < p.devices.count && i < NATSUME_BOOT_MAX_DEVICES; i++) {
         const PartitionDevice& d = p.devices.list[i];
         bi->devices[i]           = {d.bdf, d.vendor_id, d.device_id, d.flags, d.gsi, 0};
+    }
+    for (uint32_t i = 0; i < channels::count() && bi->channel_count < NATSUME_BOOT_MAX_CHANNELS; i++) {
+        const channels::Channel& c = *channels::get(i);
+        int side                   = channels::side_of(c, p);
+        if (side < 0) continue;
+        natsume_boot_channel& b = bi->channels[bi->channel_count++];
+        memcpy(b.name, c.cfg.name, sizeof b.name);
+        b.name[sizeof b.name - 1] = 0;
+        b.gpa                     = c.ends[side].gpa;
+        b.size                    = c.cfg.size;
+        b.id                      = i;
+        b.role                    = static_cast<uint32_t>(side);
+        b.peer_id                 = c.ends[1 - side].part->config.id;
     }
 }
 

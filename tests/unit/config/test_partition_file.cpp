@@ -539,6 +539,7 @@ TEST_CASE("[[channel]] compiles into the blob with both sides resolved", "[confi
     CHECK(c.flags == NATSUME_CHANNEL_BACKEND_DMA);
     std::string map = resource_map(&header(r), std::nullopt);
     CHECK_THAT(map, Catch::Contains("channel 'vif0'\n  memory   host 0xa000000-0xa1fffff (2 MiB)\n"
+                                    "  doorbell 200000 a second per side after a burst of 256\n"
                                     "  frontend rt0 at guest 0x40000000-0x401fffff\n"
                                     "  backend  gp0 at guest 0x40000000-0x401fffff, its devices may DMA into it\n"));
 }

@@ -9,6 +9,7 @@
 #include "arch/x86/vtd/iommu.hpp"
 #include "base/log.hpp"
 #include "base/spinlock.hpp"
+#include "partition/channels.hpp"
 #include "vdev/msi_route.hpp"
 
 namespace natsume::x86::vtd {
@@ -218,8 +219,19 @@ bool build_partition_domain(const Partition& p, uint32_t u, char* why, size_t n)
     if (!d) return false;
     if (!fresh) return true;
     if (!map_or_fail(*d, 0, p.config.ram_base, p.config.ram_size, "RAM", why, n)) return false;
-    return p.devices.dma_size == 0 ||
-           map_or_fail(*d, p.devices.dma_base, p.devices.dma_base, p.devices.dma_size, "DMA window", why, n);
+    if (p.devices.dma_size &&
+        !map_or_fail(*d, p.devices.dma_base, p.devices.dma_base, p.devices.dma_size, "DMA window", why, n))
+        return false;
+    // A channel whose file lets the backend's devices reach it, at the address
+    // the backend sees it: its driver hands the device guest-physical addresses.
+    for (uint32_t i = 0; i < channels::count(); i++) {
+        const channels::Channel& c = *channels::get(i);
+        if (!(c.cfg.flags & NATSUME_CHANNEL_BACKEND_DMA) || channels::side_of(c, p) != NATSUME_CHANNEL_BACKEND)
+            continue;
+        if (!map_or_fail(*d, c.ends[NATSUME_CHANNEL_BACKEND].gpa, c.cfg.base, c.cfg.size, "channel", why, n))
+            return false;
+    }
+    return true;
 }
 
 bool build_partition_domains(const Partition& p, char* why, size_t n) {
@@ -329,6 +341,12 @@ void print_partition(const Partition& p) {
     if (p.devices.dma_size)
         len += log::format(line + len, sizeof line - len, ", window 0x%lx+0x%lx identity", p.devices.dma_base,
                            p.devices.dma_size);
+    for (uint32_t i = 0; i < channels::count(); i++) {
+        const channels::Channel& c = *channels::get(i);
+        if ((c.cfg.flags & NATSUME_CHANNEL_BACKEND_DMA) && channels::side_of(c, p) == NATSUME_CHANNEL_BACKEND)
+            len += log::format(line + len, sizeof line - len, ", channel %s 0x%lx+0x%lx -> gpa 0x%lx", c.cfg.name,
+                               c.cfg.base, c.cfg.size, c.ends[NATSUME_CHANNEL_BACKEND].gpa);
+    }
     log::print("%s, DMA isolated\n", line);
 }
 
