@@ -19,14 +19,18 @@ using Chan = natsume_config_channel;
 Text start(Report& r) { return Text(r.text, sizeof r.text); }
 
 // "partition 'rt0': " once the name is known to be printable, else "partition 2: ".
-Text start_part(Report& r, const Part& p, uint32_t index, bool name_ok = true) {
+Text start_named(Report& r, const char* kind, const char* name, uint32_t index, bool name_ok) {
     Text t = start(r);
-    t.str("partition ");
+    t.str(kind).ch(' ');
     if (name_ok)
-        t.ch('\'').str(p.name).str("': ");
+        t.ch('\'').str(name).str("': ");
     else
         t.dec(index).str(": ");
     return t;
+}
+
+Text start_part(Report& r, const Part& p, uint32_t index, bool name_ok = true) {
+    return start_named(r, "partition", p.name, index, name_ok);
 }
 
 Text& ram_range(Text& t, uint64_t base, uint64_t size) { return t.hex(base).ch('+').hex(size); }
@@ -393,15 +397,8 @@ bool check_pairs(const Part* parts, uint32_t count, Report& r) {
 
 // ---- channels -------------------------------------------------------------
 
-// "channel 'vif0': " once the name is known to be printable, else "channel 2: ".
 Text start_chan(Report& r, const Chan& c, uint32_t index, bool name_ok = true) {
-    Text t = start(r);
-    t.str("channel ");
-    if (name_ok)
-        t.ch('\'').str(c.name).str("': ");
-    else
-        t.dec(index).str(": ");
-    return t;
+    return start_named(r, "channel", c.name, index, name_ok);
 }
 
 const char* side_name(uint32_t side) { return side == NATSUME_CHANNEL_FRONTEND ? "frontend" : "backend"; }
@@ -616,10 +613,11 @@ bool check_platform_smt(const natsume_config_header* h, const Part& part, const 
     return true;
 }
 
-// RAM or a DMA window (`what`) must be real, free memory.
-bool check_placed(const Part& part, const char* what, const char* move, uint64_t base, uint64_t size, const Platform& p,
-                  Report& r) {
-    Text t      = start_part(r, part, 0);
+// RAM, a DMA window or a channel's memory (`what`, of the owner `start`
+// names) must be real, free memory.
+bool check_placed(Text (*start)(Report&, const void*), const void* owner, const char* what, const char* move,
+                  uint64_t base, uint64_t size, const Platform& p, Report& r) {
+    Text t      = start(r, owner);
     bool inside = false;
     for (size_t k = 0; k < p.usable_count && !inside; ++k)
         inside = range_contains(p.usable[k].base, p.usable[k].size, base, size);
@@ -636,55 +634,29 @@ bool check_placed(const Part& part, const char* what, const char* move, uint64_t
                 ram_range(t, res.base, res.size).str(": its image, heap or a boot module); move the ").str(move));
         }
     }
-    return true;
-}
-
-// Firmware (USB legacy emulation, graphics) DMAs into an RMRR behind every
-// guest's back: RAM there would be corrupted, so it belongs to no partition.
-bool check_rmrr(const Part& part, const char* what, uint64_t base, uint64_t size, const Platform& p, Report& r) {
+    // Firmware (USB legacy emulation, graphics) DMAs into an RMRR behind every
+    // guest's back: memory there would be corrupted, so it belongs to no one.
     for (size_t k = 0; k < p.rmrr_count; ++k) {
         const Range& m = p.rmrr[k];
         if (!ranges_overlap(base, size, m.base, m.size)) continue;
-        Text t = start_part(r, part, 0);
         ram_range(t.str(what).ch(' '), base, size).str(" overlaps the firmware's reserved DMA region (RMRR) ");
         return fail(ram_range(t, m.base, m.size).str(", which devices keep writing to; move the ").str(what));
     }
     return true;
 }
 
+Text start_part_of(Report& r, const void* part) { return start_part(r, *static_cast<const Part*>(part), 0); }
+Text start_chan_of(Report& r, const void* chan) { return start_chan(r, *static_cast<const Chan*>(chan), 0); }
+
 bool check_platform_ram(const Part& part, const Platform& p, Report& r) {
-    if (!check_placed(part, "ram", "RAM", part.ram_base, part.ram_size, p, r) ||
-        !check_rmrr(part, "ram", part.ram_base, part.ram_size, p, r))
-        return false;
-    return part.dma_size == 0 || (check_placed(part, "dma window", "window", part.dma_base, part.dma_size, p, r) &&
-                                  check_rmrr(part, "dma window", part.dma_base, part.dma_size, p, r));
+    if (!check_placed(start_part_of, &part, "ram", "RAM", part.ram_base, part.ram_size, p, r)) return false;
+    return part.dma_size == 0 ||
+           check_placed(start_part_of, &part, "dma window", "window", part.dma_base, part.dma_size, p, r);
 }
 
-// A channel's memory must be real, free RAM that no firmware DMA reaches.
 bool check_platform_channel(const Chan& c, uint32_t i, const Platform& p, Report& r) {
     subject(r, i, ChannelField::Memory);
-    bool inside = false;
-    for (size_t k = 0; k < p.usable_count && !inside; ++k)
-        inside = range_contains(p.usable[k].base, p.usable[k].size, c.base, c.size);
-    Text t = start_chan(r, c, 0);
-    if (!inside) {
-        ram_range(t.str("memory "), c.base, c.size).str(" is not inside one usable RAM range (usable:");
-        for (size_t k = 0; k < p.usable_count; ++k) ram_range(t.ch(' '), p.usable[k].base, p.usable[k].size);
-        return fail(t.str(")"));
-    }
-    for (size_t k = 0; k < p.reserved_count; ++k)
-        if (ranges_overlap(c.base, c.size, p.reserved[k].base, p.reserved[k].size))
-            return fail(
-                ram_range(ram_range(t.str("memory "), c.base, c.size).str(" overlaps memory the hypervisor uses ("),
-                          p.reserved[k].base, p.reserved[k].size)
-                    .str("); move the channel"));
-    for (size_t k = 0; k < p.rmrr_count; ++k)
-        if (ranges_overlap(c.base, c.size, p.rmrr[k].base, p.rmrr[k].size))
-            return fail(ram_range(ram_range(t.str("memory "), c.base, c.size)
-                                      .str(" overlaps the firmware's reserved DMA region (RMRR) "),
-                                  p.rmrr[k].base, p.rmrr[k].size)
-                            .str("; move the channel"));
-    return true;
+    return check_placed(start_chan_of, &c, "memory", "channel", c.base, c.size, p, r);
 }
 
 const PlatformDevice* find_device(const Platform& p, uint16_t bdf) {
