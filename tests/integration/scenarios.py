@@ -483,6 +483,33 @@ SCENARIOS = [
                 ResultFields("gp0", "channel-flood", {"count": 5000, "other": 0}),
                 *hypervisor_ok()]),
     Scenario(
+        name="vif-echo", kind="hypervisor", timeout=240,
+        config="tests/integration/configs/vif-echo.toml",
+        what="paravirtual netif over channel vif0: rt0's netfront sends 300 frames of 60-1514 bytes, gp0's "
+             "netback echoes them through the rx ring; every byte back, no frame lost, no exit on either side "
+             "that is not its own doorbell",
+        checks=[partition_banner("rt0", 1), partition_banner("gp0", 2),
+                GuestPassed("rt0", ["vif-echo"]), GuestPassed("gp0", ["vif-echo"]),
+                ResultFields("rt0", "vif-echo", {"rounds": 300, "lost": 0, "mismatched": 0, "received": 300,
+                                                 "foreign_exits": 0}),
+                ResultFields("gp0", "vif-echo", {"delivered": 300, "refused": 0, "broken": 0, "echoed": 300,
+                                                 "foreign_exits": 0}),
+                *hypervisor_ok()]),
+    Scenario(
+        name="vif-hostile", kind="hypervisor", timeout=240,
+        config="tests/integration/configs/vif-hostile.toml",
+        what="hostile netfront: gp0 posts malformed tx requests between 300 good frames and finally a producer "
+             "index past the ring; rt0's netback answers each malformed one with an error, echoes every good "
+             "frame, stops reading the broken ring and finishes",
+        checks=[partition_banner("rt0", 1), partition_banner("gp0", 2),
+                GuestPassed("rt0", ["vif-echo"]), GuestPassed("gp0", ["vif-echo"]),
+                ResultFields("gp0", "vif-echo", {"rounds": 300, "lost": 0, "mismatched": 0, "injected": 148,
+                                                 "errors_ignored": 148}),
+                ResultFields("rt0", "vif-echo", {"delivered": 300, "refused": 148, "broken": 1, "echoed": 300,
+                                                 "foreign_exits": 0}),
+                NoLine(r"^natsume: partition rt0 stopped: (?!stopped itself)", "rt0 stopped by force"),
+                *hypervisor_ok()]),
+    Scenario(
         name="bad-config", kind="offline",
         config="tests/integration/configs/invalid-syntax.toml",
         what="./natsume check on an invalid partition file exits 1 with file:line: error:",

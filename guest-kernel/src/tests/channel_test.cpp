@@ -56,14 +56,6 @@ const natsume_boot_channel* first_channel() {
 Mailbox& mailbox(const natsume_boot_channel& ch) { return *reinterpret_cast<Mailbox*>(ch.gpa); }
 
 // Waits with interrupts on until `done()` or the deadline.
-template <typename Done>
-bool wait_for(Done done, uint64_t us) {
-    uint64_t deadline = cpu::rdtsc() + ticks_for_us(us);
-    cpu::enable_interrupts();
-    while (!done() && cpu::rdtsc() < deadline) cpu::pause();
-    cpu::disable_interrupts();
-    return done();
-}
 
 bool meet(const natsume_boot_channel& ch) {
     idt::set_handler(idt::VECTOR_DOORBELL, on_doorbell);
@@ -71,7 +63,7 @@ bool meet(const natsume_boot_channel& ch) {
     Mailbox& m       = mailbox(ch);
     m.ready[ch.role] = 1;
     uint32_t peer    = 1 - ch.role;
-    return wait_for([&] { return m.ready[peer] != 0; }, MEET_US);
+    return wait_us([&] { return m.ready[peer] != 0; }, MEET_US);
 }
 
 void frontend(const natsume_boot_channel& ch, uint64_t rounds) {
@@ -83,7 +75,7 @@ void frontend(const natsume_boot_channel& ch, uint64_t rounds) {
         uint64_t t0 = rdtsc_ordered();
         m.request   = i;
         if (hypercall::doorbell(ch.id) != NATSUME_OK) refused++;
-        if (!wait_for([&] { return m.reply == i; }, ROUND_US)) lost++;
+        if (!wait_us([&] { return m.reply == i; }, ROUND_US)) lost++;
         g_rtt[i - 1] = static_cast<int64_t>(rdtsc_ordered() - t0);
     }
     ok     = read_stats(b) && ok;
@@ -168,7 +160,7 @@ void sink(const natsume_boot_channel& ch, uint64_t seconds) {
     uint64_t deadline = cpu::rdtsc() + ticks_for_us(seconds * 1000000);
     while (!m.done && cpu::rdtsc() < deadline) asm volatile("sti; hlt; cli" ::: "memory");
     // The done doorbell may still be on its way.
-    wait_for([&] { return g_doorbells >= m.request + 1; }, ROUND_US);
+    wait_us([&] { return g_doorbells >= m.request + 1; }, ROUND_US);
     ok = read_stats(b) && ok;
     // Absolute: the flood may start before this side's first snapshot.
     uint64_t got = b.doorbells_received;

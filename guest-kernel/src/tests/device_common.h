@@ -32,6 +32,19 @@ inline uint64_t foreign_exits(const natsume_stats& a, const natsume_stats& b) {
 // TSC passes `deadline`; interrupts are off again on return.
 bool wait_count_change(const volatile uint64_t* counter, uint64_t seen, uint64_t deadline);
 
+// Waits with interrupts enabled until `done()` returns true or `us` pass;
+// interrupts are off again on return. `done` may consume what it finds (it
+// is not called again after it returned true).
+template <typename Done>
+bool wait_us(Done done, uint64_t us) {
+    uint64_t deadline = cpu::rdtsc() + ticks_for_us(us);
+    bool ok           = false;
+    cpu::enable_interrupts();
+    while (!(ok = done()) && cpu::rdtsc() < deadline) cpu::pause();
+    cpu::disable_interrupts();
+    return ok;
+}
+
 void run_e1000();
 void run_pci_list();
 void run_bench_irq();
@@ -49,5 +62,6 @@ void run_channel_ping();
 void run_channel_attack();
 void run_channel_flood();
 void run_channel_sink();
+void run_vif_echo();
 
 }  // namespace natsume::guest::device_tests

@@ -45,6 +45,7 @@ constexpr Entry ENTRIES[] = {
     {"channel-attack", run_channel_attack},
     {"channel-flood", run_channel_flood},
     {"channel-sink", run_channel_sink},
+    {"vif-echo", run_vif_echo},
 };
 }  // namespace
 

@@ -1,0 +1,200 @@
+// test=vif-echo rounds=N [hostile=1]: a paravirtual network interface
+// (drivers/pv/netif, Xen netif rings) between two partitions over their first
+// channel. The frontend sends N Ethernet frames of growing size, one at a
+// time; the backend echoes each good frame back through the rx ring; the
+// frontend checks every byte. Doorbells only when the peer's event index asks
+// for one (the rings' notification suppression).
+//
+// hostile=1: the frontend also posts malformed requests between the good ones
+// (a page that is no data page, a frame crossing its page, a multi-slot frame,
+// an oversize one) and finally a producer index past the ring's size. The
+// backend must answer the malformed ones with errors, echo every good one, and
+// stop reading the broken ring without stopping itself.
+#include <string.h>
+
+#include <natsume/bootinfo.h>
+
+#include "drivers/pv/netif.hpp"
+
+#include "arch/idt.h"
+#include "bench/latency_stats.h"
+#include "devices/lapic.h"
+#include "kernel/hypercall.h"
+#include "tests/device_common.h"
+#include "tests/results.h"
+
+namespace natsume::guest::device_tests {
+namespace {
+
+using ull    = unsigned long long;
+namespace pv = natsume::drivers::pv;
+
+constexpr uint64_t DEFAULT_ROUNDS = 300;
+constexpr uint64_t MAX_ROUNDS     = 4096;
+constexpr uint64_t MEET_US        = 5000000;
+constexpr uint64_t ROUND_US       = 50000;
+constexpr uint32_t FRONT_DONE     = 2;  // Control::front_state once the frontend has finished
+
+volatile uint64_t g_vif_doorbells = 0;
+int64_t g_vif_rtt[MAX_ROUNDS];
+uint8_t g_frame[pv::ETH_MAX];
+uint8_t g_echo[pv::ETH_MAX];
+
+void on_vif_doorbell(idt::InterruptFrame&) {
+    g_vif_doorbells = g_vif_doorbells + 1;
+    lapic::eoi();
+}
+
+void ring(const natsume_boot_channel& ch, bool wanted, uint64_t& doorbells) {
+    if (!wanted) return;
+    (void)hypercall::doorbell(ch.id);
+    doorbells++;
+}
+
+uint16_t frame_len(uint64_t round) { return static_cast<uint16_t>(60 + (round * 37) % (pv::ETH_MAX - 60 + 1)); }
+
+void fill(uint8_t* f, uint16_t len, uint64_t round) {
+    for (uint16_t i = 0; i < len; i++) f[i] = static_cast<uint8_t>(round * 7 + i);
+}
+
+// Posts the malformed tx requests of hostile=1 straight into the ring.
+bool inject_malformed(pv::NetFront& f, uint64_t& injected) {
+    netif_tx_front_ring& tx             = f.tx_ring();
+    const netif_tx_request malformed[4] = {
+        {0xfffff, 0, 0, 900, 60},           // no such data page
+        {0, 4000, 0, 901, 200},             // crosses its page
+        {0, 0, NETTXF_more_data, 902, 60},  // several slots
+        {0, 0, 0, 903, 9000},               // longer than a frame
+    };
+    for (const netif_tx_request& r : malformed) {
+        if (RING_FULL(&tx)) break;
+        *RING_GET_REQUEST(&tx, tx.req_prod_pvt) = r;
+        tx.req_prod_pvt++;
+        injected++;
+    }
+    int notify = 0;
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&tx, notify);
+    return notify != 0;  // the backend's req_event may fall inside this batch
+}
+
+void vif_frontend(const natsume_boot_channel& ch, uint64_t rounds, bool hostile) {
+    pv::NetFront f;
+    if (!f.init(reinterpret_cast<uint8_t*>(ch.gpa), ch.size)) {
+        results::report("vif-echo", false, "\"why\":\"channel too small for a netif\"");
+        return;
+    }
+    pv::Control& c     = *f.channel().control();
+    uint64_t doorbells = 0, lost = 0, mismatched = 0, injected = 0;
+    ring(ch, f.post_receive_buffers().peer, doorbells);
+    if (!wait_us([&] { return c.back_state == 1; }, MEET_US)) {
+        results::report("vif-echo", false, "\"why\":\"no backend attached within %llu ms\"", ull{MEET_US / 1000});
+        return;
+    }
+    natsume_stats a{}, b{};
+    bool ok = read_stats(a);
+    for (uint64_t i = 1; i <= rounds && lost == 0; i++) {
+        uint16_t len = frame_len(i);
+        fill(g_frame, len, i);
+        if (hostile && i % 8 == 0) ring(ch, inject_malformed(f, injected), doorbells);
+        uint64_t t0 = rdtsc_ordered();
+        pv::Notify n{};
+        if (!f.send(g_frame, len, n)) {
+            lost++;
+            break;
+        }
+        ring(ch, n.peer, doorbells);
+        size_t got   = 0;
+        auto arrived = [&] {
+            pv::Notify rn{};
+            got = f.receive(g_echo, sizeof g_echo, rn);
+            if (rn.peer) ring(ch, true, doorbells);
+            return got != 0 || (f.arm_receive() && (got = f.receive(g_echo, sizeof g_echo, rn)) != 0);
+        };
+        if (!wait_us(arrived, ROUND_US)) {
+            lost++;
+            break;
+        }
+        g_vif_rtt[i - 1] = static_cast<int64_t>(rdtsc_ordered() - t0);
+        if (got != len || memcmp(g_echo, g_frame, len) != 0) mismatched++;
+        f.reap_transmitted();
+    }
+    ok = read_stats(b) && ok;
+    f.reap_transmitted();
+    uint64_t refused = f.send_refused;
+    if (hostile) {
+        // Last: an index claiming 1000 more requests than were posted.
+        f.channel().tx()->req_prod += 1000;
+    }
+    c.front_state = FRONT_DONE;
+    (void)hypercall::doorbell(ch.id);
+    uint64_t n = lost ? 0 : rounds;
+    stats::sort(g_vif_rtt, n);
+    stats::Summary s = stats::summarize(g_vif_rtt, n);
+    results::report(
+        "vif-echo",
+        ok && lost == 0 && mismatched == 0 && f.received == rounds && refused == 0 && foreign_exits(a, b) == 0,
+        "\"role\":\"frontend\",\"rounds\":%llu,\"lost\":%llu,\"mismatched\":%llu,\"received\":%llu,"
+        "\"injected\":%llu,\"errors_ignored\":%llu,\"doorbells\":%llu,\"foreign_exits\":%llu,"
+        "\"rtt_ticks\":{\"min\":%lld,\"p50\":%lld,\"p99\":%lld,\"max\":%lld}",
+        ull{rounds}, ull{lost}, ull{mismatched}, ull{f.received}, ull{injected}, ull{f.receive_errors}, ull{doorbells},
+        ull{foreign_exits(a, b)}, static_cast<long long>(s.min), static_cast<long long>(s.p50),
+        static_cast<long long>(s.p99), static_cast<long long>(s.max));
+}
+
+void vif_backend(const natsume_boot_channel& ch, uint64_t rounds) {
+    pv::NetBack bk;
+    auto* base = reinterpret_cast<uint8_t*>(ch.gpa);
+    if (!wait_us([&] { return bk.attach(base, ch.size); }, MEET_US)) {
+        results::report("vif-echo", false, "\"why\":\"no netif frontend within %llu ms\"", ull{MEET_US / 1000});
+        return;
+    }
+    const pv::Control& c = *reinterpret_cast<const pv::Control*>(base);
+    natsume_stats a{}, b{};
+    bool ok            = read_stats(a);
+    uint64_t doorbells = 0;
+    uint64_t deadline  = cpu::rdtsc() + ticks_for_us(ROUND_US * (rounds + 2));
+    while (c.front_state != FRONT_DONE && cpu::rdtsc() < deadline) {
+        bool wake    = false;
+        pv::Served s = bk.serve_transmit([&](const uint8_t* frame, uint16_t len) {
+            memcpy(g_echo, frame, len);  // off the shared page before it is used
+            pv::Notify n{};
+            bk.send(g_echo, len, n);
+            wake = wake || n.peer;
+        });
+        ring(ch, wake || s.notify, doorbells);
+        if (s.broken) break;
+        if (!bk.arm_transmit() && c.front_state != FRONT_DONE) asm volatile("sti; hlt; cli" ::: "memory");
+    }
+    // What the frontend left last (hostile: a broken index) is looked at once more.
+    bk.serve_transmit([](const uint8_t*, uint16_t) {});
+    ok = read_stats(b) && ok;
+    results::report("vif-echo", ok && c.front_state == FRONT_DONE && bk.delivered >= rounds && foreign_exits(a, b) == 0,
+                    "\"role\":\"backend\",\"delivered\":%llu,\"refused\":%llu,\"broken\":%llu,\"echoed\":%llu,"
+                    "\"rx_dropped\":%llu,\"doorbells\":%llu,\"foreign_exits\":%llu",
+                    ull{bk.delivered}, ull{bk.tx_refused}, ull{bk.broken}, ull{bk.rx_sent}, ull{bk.rx_dropped},
+                    ull{doorbells}, ull{foreign_exits(a, b)});
+}
+
+}  // namespace
+
+void run_vif_echo() {
+    const boot::Context& ctx = boot::context();
+    if (!in_partition() || ctx.channel_count == 0) {
+        results::report("vif-echo", false, "\"why\":\"no channel: run in a partition the file gives one\"");
+        return;
+    }
+    const natsume_boot_channel& ch = ctx.channels[0];
+    uint64_t rounds                = arg("rounds", DEFAULT_ROUNDS);
+    if (rounds == 0 || rounds > MAX_ROUNDS) rounds = DEFAULT_ROUNDS;
+    idt::set_handler(idt::VECTOR_DOORBELL, on_vif_doorbell);
+    if (hypercall::channel_bind(ch.id, idt::VECTOR_DOORBELL) != NATSUME_OK) {
+        results::report("vif-echo", false, "\"why\":\"could not bind the doorbell\"");
+        return;
+    }
+    if (ch.role == NATSUME_CHANNEL_FRONTEND)
+        vif_frontend(ch, rounds, arg("hostile", 0) != 0);
+    else
+        vif_backend(ch, rounds);
+}
+
+}  // namespace natsume::guest::device_tests
