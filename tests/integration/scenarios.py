@@ -510,6 +510,17 @@ SCENARIOS = [
                 NoLine(r"^natsume: partition rt0 stopped: (?!stopped itself)", "rt0 stopped by force"),
                 *hypervisor_ok()]),
     Scenario(
+        name="vif-udp", kind="hypervisor", timeout=240,
+        config="tests/integration/configs/vif-udp.toml",
+        what="IPv4 over the paravirtual netif: rt0 resolves gp0 by ARP, pings it 10 times and runs 300 UDP "
+             "request/response rounds (64-byte payload, echo on port 7); no exit on either side that is not its "
+             "own doorbell",
+        checks=[partition_banner("rt0", 1), partition_banner("gp0", 2),
+                GuestPassed("rt0", ["vif-udp"]), GuestPassed("gp0", ["vif-udp"]),
+                ResultFields("rt0", "vif-udp", {"arp": True, "pings": 10, "udp_rounds": 300, "foreign_exits": 0}),
+                ResultFields("gp0", "vif-udp", {"refused": 0, "broken": 0, "foreign_exits": 0}),
+                *hypervisor_ok()]),
+    Scenario(
         name="bad-config", kind="offline",
         config="tests/integration/configs/invalid-syntax.toml",
         what="./natsume check on an invalid partition file exits 1 with file:line: error:",

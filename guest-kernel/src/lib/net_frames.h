@@ -32,6 +32,31 @@ size_t build_arp_request(uint8_t* out, size_t cap, const Mac& src, const Ip4& sr
 size_t build_icmp_echo(uint8_t* out, size_t cap, const Mac& src, const Mac& dst, const Ip4& src_ip, const Ip4& dst_ip,
                        uint16_t id, uint16_t seq, size_t payload);
 
+// A UDP datagram (RFC 768) over IPv4 with its checksum (pseudo-header
+// included); `payload` bytes from `data`.
+size_t build_udp(uint8_t* out, size_t cap, const Mac& src, const Mac& dst, const Ip4& src_ip, const Ip4& dst_ip,
+                 uint16_t src_port, uint16_t dst_port, const uint8_t* data, size_t payload);
+
+// What a received frame holds, after the checks a receiver must make: an
+// IPv4 header of version 4 with a correct checksum and a total length inside
+// the frame, and for UDP a length inside the packet and a correct checksum
+// (0 = none sent).
+struct Udp {
+    Mac src_mac;
+    Ip4 src, dst;
+    uint16_t src_port, dst_port;
+    const uint8_t* data;
+    size_t len;
+};
+bool parse_udp(const uint8_t* f, size_t n, Udp& out);
+
+// The replies a small host gives (the backend of the paravirtual network
+// test): an ARP reply to a request for `ip`, an ICMP echo reply to an echo
+// request to `ip`, and the same datagram back for UDP to port 7 (echo,
+// RFC 862). Returns the reply's length, 0 when the frame calls for none.
+inline constexpr uint16_t UDP_ECHO_PORT = 7;
+size_t respond(const Mac& mac, const Ip4& ip, const uint8_t* f, size_t n, uint8_t* out, size_t cap);
+
 // An ARP reply telling where `ip` is; the sender's MAC goes to `mac`.
 bool is_arp_reply_from(const uint8_t* f, size_t n, const Ip4& ip, Mac& mac);
 // An ICMP echo reply with this id and sequence number and a valid checksum.

@@ -63,5 +63,6 @@ void run_channel_attack();
 void run_channel_flood();
 void run_channel_sink();
 void run_vif_echo();
+void run_vif_udp();
 
 }  // namespace natsume::guest::device_tests

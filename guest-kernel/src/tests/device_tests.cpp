@@ -46,6 +46,7 @@ constexpr Entry ENTRIES[] = {
     {"channel-flood", run_channel_flood},
     {"channel-sink", run_channel_sink},
     {"vif-echo", run_vif_echo},
+    {"vif-udp", run_vif_udp},
 };
 }  // namespace
 

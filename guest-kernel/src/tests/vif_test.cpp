@@ -10,6 +10,12 @@
 // an oversize one) and finally a producer index past the ring's size. The
 // backend must answer the malformed ones with errors, echo every good one, and
 // stop reading the broken ring without stopping itself.
+//
+// test=vif-udp rounds=N: the same interface carrying IPv4 (lib/net_frames):
+// the frontend (10.0.0.1) resolves the backend (10.0.0.2) by ARP, pings it,
+// then runs N UDP request/response rounds (64-byte payload, the echo service
+// on port 7), in the style of netperf's UDP_RR; the backend answers as a small
+// host (net::respond).
 #include <string.h>
 
 #include <natsume/bootinfo.h>
@@ -20,6 +26,7 @@
 #include "bench/latency_stats.h"
 #include "devices/lapic.h"
 #include "kernel/hypercall.h"
+#include "lib/net_frames.h"
 #include "tests/device_common.h"
 #include "tests/results.h"
 
@@ -141,7 +148,100 @@ void vif_frontend(const natsume_boot_channel& ch, uint64_t rounds, bool hostile)
         static_cast<long long>(s.p99), static_cast<long long>(s.max));
 }
 
-void vif_backend(const natsume_boot_channel& ch, uint64_t rounds) {
+// The two hosts of vif-udp: locally administered MAC addresses.
+const net::Mac FRONT_MAC = {{0x02, 0, 0, 0, 0, 0x01}}, BACK_MAC = {{0x02, 0, 0, 0, 0, 0x02}};
+const net::Ip4 FRONT_IP = {{10, 0, 0, 1}}, BACK_IP = {{10, 0, 0, 2}};
+constexpr size_t UDP_PAYLOAD = 64;
+constexpr unsigned PINGS     = 10;
+
+// Sends `len` bytes of g_frame and waits for a received frame `match`
+// accepts (others are dropped); false on a timeout.
+template <typename Match>
+bool exchange(const natsume_boot_channel& ch, pv::NetFront& f, uint16_t len, Match match, uint64_t& doorbells) {
+    pv::Notify n{};
+    if (!f.send(g_frame, len, n)) return false;
+    ring(ch, n.peer, doorbells);
+    bool ok = wait_us(
+        [&] {
+            for (;;) {
+                pv::Notify rn{};
+                size_t got = f.receive(g_echo, sizeof g_echo, rn);
+                if (rn.peer) ring(ch, true, doorbells);
+                if (got == 0) {
+                    (void)f.arm_receive();  // the next frame notifies; a frame that slipped in is read next time
+                    return false;
+                }
+                if (match(g_echo, got)) return true;
+            }
+        },
+        ROUND_US);
+    f.reap_transmitted();
+    return ok;
+}
+
+void vif_udp_frontend(const natsume_boot_channel& ch, uint64_t rounds) {
+    pv::NetFront f;
+    if (!f.init(reinterpret_cast<uint8_t*>(ch.gpa), ch.size)) {
+        results::report("vif-udp", false, "\"why\":\"channel too small for a netif\"");
+        return;
+    }
+    uint64_t doorbells = 0;
+    ring(ch, f.post_receive_buffers().peer, doorbells);
+    if (!wait_us([&] { return f.channel().control()->back_state == 1; }, MEET_US)) {
+        results::report("vif-udp", false, "\"why\":\"no backend attached within %llu ms\"", ull{MEET_US / 1000});
+        return;
+    }
+    net::Mac peer{};
+    uint16_t len = static_cast<uint16_t>(net::build_arp_request(g_frame, sizeof g_frame, FRONT_MAC, FRONT_IP, BACK_IP));
+    bool arp     = exchange(
+                       ch, f, len, [&](const uint8_t* r, size_t n) { return net::is_arp_reply_from(r, n, BACK_IP, peer); },
+                       doorbells) &&
+               memcmp(peer.b, BACK_MAC.b, 6) == 0;
+    unsigned pings = 0;
+    for (uint16_t seq = 1; arp && seq <= PINGS; seq++) {
+        len = static_cast<uint16_t>(
+            net::build_icmp_echo(g_frame, sizeof g_frame, FRONT_MAC, peer, FRONT_IP, BACK_IP, 0x4e53, seq, 56));
+        pings += exchange(
+            ch, f, len, [&](const uint8_t* r, size_t n) { return net::is_icmp_echo_reply(r, n, BACK_IP, 0x4e53, seq); },
+            doorbells);
+    }
+    natsume_stats a{}, b{};
+    bool ok       = read_stats(a);
+    uint64_t done = 0;
+    uint8_t payload[UDP_PAYLOAD];
+    for (uint64_t i = 1; arp && i <= rounds; i++) {
+        for (size_t k = 0; k < UDP_PAYLOAD; k++) payload[k] = static_cast<uint8_t>(i + k);
+        uint16_t port = static_cast<uint16_t>(5000 + i % 1000);
+        len = static_cast<uint16_t>(net::build_udp(g_frame, sizeof g_frame, FRONT_MAC, peer, FRONT_IP, BACK_IP, port,
+                                                   net::UDP_ECHO_PORT, payload, UDP_PAYLOAD));
+        uint64_t t0 = rdtsc_ordered();
+        bool back   = exchange(
+              ch, f, len,
+              [&](const uint8_t* r, size_t n) {
+                net::Udp u{};
+                return net::parse_udp(r, n, u) && u.dst_port == port && u.len == UDP_PAYLOAD &&
+                       memcmp(u.data, payload, UDP_PAYLOAD) == 0;
+            },
+              doorbells);
+        if (!back) break;
+        g_vif_rtt[done++] = static_cast<int64_t>(rdtsc_ordered() - t0);
+    }
+    ok                                 = read_stats(b) && ok;
+    f.channel().control()->front_state = FRONT_DONE;
+    (void)hypercall::doorbell(ch.id);
+    stats::sort(g_vif_rtt, done);
+    stats::Summary s = stats::summarize(g_vif_rtt, done);
+    results::report("vif-udp", ok && arp && pings == PINGS && done == rounds && foreign_exits(a, b) == 0,
+                    "\"role\":\"frontend\",\"arp\":%s,\"pings\":%u,\"udp_rounds\":%llu,\"udp_payload\":%u,"
+                    "\"doorbells\":%llu,\"foreign_exits\":%llu,"
+                    "\"rr_ticks\":{\"min\":%lld,\"p50\":%lld,\"p99\":%lld,\"max\":%lld}",
+                    arp ? "true" : "false", pings, ull{done}, static_cast<unsigned>(UDP_PAYLOAD), ull{doorbells},
+                    ull{foreign_exits(a, b)}, static_cast<long long>(s.min), static_cast<long long>(s.p50),
+                    static_cast<long long>(s.p99), static_cast<long long>(s.max));
+}
+
+// The backend of vif-echo (echo every frame) or vif-udp (answer as a host).
+void vif_backend(const natsume_boot_channel& ch, uint64_t rounds, bool host) {
     pv::NetBack bk;
     auto* base = reinterpret_cast<uint8_t*>(ch.gpa);
     if (!wait_us([&] { return bk.attach(base, ch.size); }, MEET_US)) {
@@ -157,8 +257,14 @@ void vif_backend(const natsume_boot_channel& ch, uint64_t rounds) {
         bool wake    = false;
         pv::Served s = bk.serve_transmit([&](const uint8_t* frame, uint16_t len) {
             memcpy(g_echo, frame, len);  // off the shared page before it is used
+            uint16_t out         = len;
+            const uint8_t* reply = g_echo;
+            if (host) {
+                out   = static_cast<uint16_t>(net::respond(BACK_MAC, BACK_IP, g_echo, len, g_frame, sizeof g_frame));
+                reply = g_frame;
+            }
             pv::Notify n{};
-            bk.send(g_echo, len, n);
+            if (out) bk.send(reply, out, n);
             wake = wake || n.peer;
         });
         ring(ch, wake || s.notify, doorbells);
@@ -168,19 +274,19 @@ void vif_backend(const natsume_boot_channel& ch, uint64_t rounds) {
     // What the frontend left last (hostile: a broken index) is looked at once more.
     bk.serve_transmit([](const uint8_t*, uint16_t) {});
     ok = read_stats(b) && ok;
-    results::report("vif-echo", ok && c.front_state == FRONT_DONE && bk.delivered >= rounds && foreign_exits(a, b) == 0,
+    results::report(host ? "vif-udp" : "vif-echo",
+                    ok && c.front_state == FRONT_DONE && bk.delivered >= rounds && foreign_exits(a, b) == 0,
                     "\"role\":\"backend\",\"delivered\":%llu,\"refused\":%llu,\"broken\":%llu,\"echoed\":%llu,"
                     "\"rx_dropped\":%llu,\"doorbells\":%llu,\"foreign_exits\":%llu",
                     ull{bk.delivered}, ull{bk.tx_refused}, ull{bk.broken}, ull{bk.rx_sent}, ull{bk.rx_dropped},
                     ull{doorbells}, ull{foreign_exits(a, b)});
 }
 
-}  // namespace
-
-void run_vif_echo() {
+void run_vif(bool udp) {
+    const char* name         = udp ? "vif-udp" : "vif-echo";
     const boot::Context& ctx = boot::context();
     if (!in_partition() || ctx.channel_count == 0) {
-        results::report("vif-echo", false, "\"why\":\"no channel: run in a partition the file gives one\"");
+        results::report(name, false, "\"why\":\"no channel: run in a partition the file gives one\"");
         return;
     }
     const natsume_boot_channel& ch = ctx.channels[0];
@@ -188,13 +294,20 @@ void run_vif_echo() {
     if (rounds == 0 || rounds > MAX_ROUNDS) rounds = DEFAULT_ROUNDS;
     idt::set_handler(idt::VECTOR_DOORBELL, on_vif_doorbell);
     if (hypercall::channel_bind(ch.id, idt::VECTOR_DOORBELL) != NATSUME_OK) {
-        results::report("vif-echo", false, "\"why\":\"could not bind the doorbell\"");
+        results::report(name, false, "\"why\":\"could not bind the doorbell\"");
         return;
     }
-    if (ch.role == NATSUME_CHANNEL_FRONTEND)
-        vif_frontend(ch, rounds, arg("hostile", 0) != 0);
+    if (ch.role != NATSUME_CHANNEL_FRONTEND)
+        vif_backend(ch, rounds, udp);
+    else if (udp)
+        vif_udp_frontend(ch, rounds);
     else
-        vif_backend(ch, rounds);
+        vif_frontend(ch, rounds, arg("hostile", 0) != 0);
 }
+
+}  // namespace
+
+void run_vif_echo() { run_vif(false); }
+void run_vif_udp() { run_vif(true); }
 
 }  // namespace natsume::guest::device_tests

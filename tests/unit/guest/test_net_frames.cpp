@@ -82,3 +82,65 @@ TEST_CASE("dotted-quad parsing", "[guest][net]") {
     CHECK_FALSE(parse_ip4("10.0.2.1x", ip));
     CHECK_FALSE(parse_ip4("", ip));
 }
+
+TEST_CASE("UDP datagrams round-trip through build_udp and parse_udp, checksum included", "[guest][net][udp]") {
+    uint8_t f[1600];
+    const uint8_t data[] = "natsume";
+    size_t n             = build_udp(f, sizeof f, ME, PEER, MY_IP, PEER_IP, 4000, 7, data, 7);
+    REQUIRE(n == MIN_FRAME);  // 14 + 20 + 8 + 7 = 49, padded
+    Udp u{};
+    REQUIRE(parse_udp(f, n, u));
+    CHECK(u.src_port == 4000);
+    CHECK(u.dst_port == 7);
+    CHECK(u.len == 7);
+    CHECK(std::memcmp(u.data, data, 7) == 0);
+    CHECK(std::memcmp(u.src_mac.b, ME.b, 6) == 0);
+    CHECK(std::memcmp(u.src.b, MY_IP.b, 4) == 0);
+    // A flipped payload bit, a wrong IP header checksum, a length past the packet: refused.
+    f[14 + 20 + 8] ^= 1;
+    CHECK_FALSE(parse_udp(f, n, u));
+    f[14 + 20 + 8] ^= 1;
+    f[14 + 10] ^= 0x80;
+    CHECK_FALSE(parse_udp(f, n, u));
+    f[14 + 10] ^= 0x80;
+    f[14 + 20 + 4] = 0xff;
+    CHECK_FALSE(parse_udp(f, n, u));
+    f[14 + 20 + 4] = 0;
+    f[14 + 20 + 5] = 15;
+    f[14 + 20 + 6] = f[14 + 20 + 7] = 0;  // no checksum: accepted on the length alone
+    REQUIRE(parse_udp(f, n, u));
+    CHECK(u.len == 7);
+    CHECK_FALSE(parse_udp(f, 20, u));  // truncated frame
+}
+
+TEST_CASE("the responder answers ARP, ICMP echo and UDP echo for its own address only", "[guest][net][udp]") {
+    uint8_t q[1600], r[1600];
+    // ARP: who has PEER_IP? tell MY_IP.
+    size_t n = build_arp_request(q, sizeof q, ME, MY_IP, PEER_IP);
+    size_t m = respond(PEER, PEER_IP, q, n, r, sizeof r);
+    REQUIRE(m == MIN_FRAME);
+    Mac found{};
+    REQUIRE(is_arp_reply_from(r, m, PEER_IP, found));
+    CHECK(std::memcmp(found.b, PEER.b, 6) == 0);
+    CHECK(std::memcmp(r, ME.b, 6) == 0);                  // sent to the asker
+    CHECK(respond(PEER, MY_IP, q, n, r, sizeof r) == 0);  // a request for another address
+    // ICMP echo.
+    n = build_icmp_echo(q, sizeof q, ME, PEER, MY_IP, PEER_IP, 0x1234, 9, 56);
+    m = respond(PEER, PEER_IP, q, n, r, sizeof r);
+    REQUIRE(m > 0);
+    CHECK(is_icmp_echo_reply(r, m, PEER_IP, 0x1234, 9));
+    q[14 + 20 + 8] ^= 1;  // corrupt payload: the ICMP checksum fails, no reply
+    CHECK(respond(PEER, PEER_IP, q, n, r, sizeof r) == 0);
+    // UDP echo: the same payload back, ports swapped.
+    const uint8_t data[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+    n                    = build_udp(q, sizeof q, ME, PEER, MY_IP, PEER_IP, 5001, UDP_ECHO_PORT, data, sizeof data);
+    m                    = respond(PEER, PEER_IP, q, n, r, sizeof r);
+    Udp u{};
+    REQUIRE(parse_udp(r, m, u));
+    CHECK(u.src_port == UDP_ECHO_PORT);
+    CHECK(u.dst_port == 5001);
+    CHECK(u.len == sizeof data);
+    CHECK(std::memcmp(u.data, data, sizeof data) == 0);
+    n = build_udp(q, sizeof q, ME, PEER, MY_IP, PEER_IP, 5001, 9, data, sizeof data);
+    CHECK(respond(PEER, PEER_IP, q, n, r, sizeof r) == 0);  // no service on port 9
+}
