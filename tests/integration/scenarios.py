@@ -521,6 +521,16 @@ SCENARIOS = [
                 ResultFields("gp0", "vif-udp", {"refused": 0, "broken": 0, "foreign_exits": 0}),
                 *hypervisor_ok()]),
     Scenario(
+        name="vif-stream", kind="hypervisor", timeout=240,
+        config="tests/integration/configs/vif-stream.toml",
+        what="UDP stream over the paravirtual netif: rt0 sends 2000 full frames to gp0's discard port as fast as "
+             "the rings take them; all arrive, with far fewer doorbells than frames (event-index suppression)",
+        checks=[partition_banner("rt0", 1), partition_banner("gp0", 2),
+                GuestPassed("rt0", ["vif-stream"]), GuestPassed("gp0", ["vif-stream"]),
+                ResultFields("rt0", "vif-stream", {"frames": 2000, "frame_bytes": 1514, "foreign_exits": 0}),
+                ResultFields("gp0", "vif-stream", {"discarded": 2000, "refused": 0, "foreign_exits": 0}),
+                *hypervisor_ok()]),
+    Scenario(
         name="bad-config", kind="offline",
         config="tests/integration/configs/invalid-syntax.toml",
         what="./natsume check on an invalid partition file exits 1 with file:line: error:",

@@ -64,5 +64,6 @@ void run_channel_flood();
 void run_channel_sink();
 void run_vif_echo();
 void run_vif_udp();
+void run_vif_stream();
 
 }  // namespace natsume::guest::device_tests

@@ -47,6 +47,7 @@ constexpr Entry ENTRIES[] = {
     {"channel-sink", run_channel_sink},
     {"vif-echo", run_vif_echo},
     {"vif-udp", run_vif_udp},
+    {"vif-stream", run_vif_stream},
 };
 }  // namespace
 

@@ -16,6 +16,12 @@
 // then runs N UDP request/response rounds (64-byte payload, the echo service
 // on port 7), in the style of netperf's UDP_RR; the backend answers as a small
 // host (net::respond).
+//
+// test=vif-stream frames=N: N UDP datagrams (1472-byte payload, full
+// frames) from the frontend as fast as the rings take them, in the style of
+// netperf's UDP_STREAM; the backend counts and discards them (port 9,
+// discard). Doorbells only when the peer's event index asks: with the backend
+// busy, far fewer than one per frame.
 #include <string.h>
 
 #include <natsume/bootinfo.h>
@@ -240,8 +246,69 @@ void vif_udp_frontend(const natsume_boot_channel& ch, uint64_t rounds) {
                     static_cast<long long>(s.p99), static_cast<long long>(s.max));
 }
 
-// The backend of vif-echo (echo every frame) or vif-udp (answer as a host).
-void vif_backend(const natsume_boot_channel& ch, uint64_t rounds, bool host) {
+constexpr size_t STREAM_PAYLOAD   = 1472;  // 1514-byte frames
+constexpr uint16_t DISCARD_PORT   = 9;
+constexpr uint64_t STREAM_WAIT_US = 200000;
+
+void vif_stream_frontend(const natsume_boot_channel& ch, uint64_t frames) {
+    pv::NetFront f;
+    if (!f.init(reinterpret_cast<uint8_t*>(ch.gpa), ch.size)) {
+        results::report("vif-stream", false, "\"why\":\"channel too small for a netif\"");
+        return;
+    }
+    uint64_t doorbells = 0;
+    ring(ch, f.post_receive_buffers().peer, doorbells);
+    if (!wait_us([&] { return f.channel().control()->back_state == 1; }, MEET_US)) {
+        results::report("vif-stream", false, "\"why\":\"no backend attached within %llu ms\"", ull{MEET_US / 1000});
+        return;
+    }
+    uint8_t payload[STREAM_PAYLOAD];
+    for (size_t k = 0; k < STREAM_PAYLOAD; k++) payload[k] = static_cast<uint8_t>(k);
+    uint16_t len = static_cast<uint16_t>(net::build_udp(g_frame, sizeof g_frame, FRONT_MAC, BACK_MAC, FRONT_IP, BACK_IP,
+                                                        5000, DISCARD_PORT, payload, STREAM_PAYLOAD));
+    natsume_stats a{}, b{};
+    bool ok       = read_stats(a);
+    uint64_t sent = 0, stalls = 0;
+    uint64_t t0    = rdtsc_ordered();
+    uint64_t limit = t0 + ticks_for_us(STREAM_WAIT_US * (frames / 64 + 1));
+    while (sent < frames && cpu::rdtsc() < limit) {
+        pv::Notify n{};
+        if (f.send(g_frame, len, n)) {
+            sent++;
+            ring(ch, n.peer, doorbells);
+            continue;
+        }
+        // Every tx page in flight: take back what the backend has answered.
+        stalls++;
+        f.reap_transmitted();
+        cpu::pause();
+    }
+    // Until the backend has answered every frame.
+    wait_us(
+        [&] {
+            f.reap_transmitted();
+            return f.channel().tx()->rsp_prod == f.tx_ring().req_prod_pvt;
+        },
+        STREAM_WAIT_US);
+    uint64_t ticks                     = rdtsc_ordered() - t0;
+    ok                                 = read_stats(b) && ok;
+    f.channel().control()->front_state = FRONT_DONE;
+    (void)hypercall::doorbell(ch.id);
+    uint64_t khz = boot::context().tsc_khz;
+    uint64_t fps = ticks ? sent * khz * 1000 / ticks : 0;
+    results::report("vif-stream", ok && sent == frames && f.send_refused == 0 && foreign_exits(a, b) == 0,
+                    "\"role\":\"frontend\",\"frames\":%llu,\"frame_bytes\":%u,\"ticks\":%llu,"
+                    "\"frames_per_emulated_s\":%llu,\"payload_mbit_per_emulated_s\":%llu,\"doorbells\":%llu,"
+                    "\"stalls\":%llu,\"exits\":%llu,\"foreign_exits\":%llu",
+                    ull{sent}, unsigned{len}, ull{ticks}, ull{fps}, ull{fps * STREAM_PAYLOAD * 8 / 1000000},
+                    ull{doorbells}, ull{stalls}, ull{b.exits_total - a.exits_total}, ull{foreign_exits(a, b)});
+}
+
+// The backend of vif-echo (echo every frame), vif-udp (answer as a host) or
+// vif-stream (count UDP to the discard port, answer nothing).
+enum class Serve : uint8_t { Echo, Host, Discard };
+
+void vif_backend(const natsume_boot_channel& ch, uint64_t rounds, Serve mode) {
     pv::NetBack bk;
     auto* base = reinterpret_cast<uint8_t*>(ch.gpa);
     if (!wait_us([&] { return bk.attach(base, ch.size); }, MEET_US)) {
@@ -251,15 +318,20 @@ void vif_backend(const natsume_boot_channel& ch, uint64_t rounds, bool host) {
     const pv::Control& c = *reinterpret_cast<const pv::Control*>(base);
     natsume_stats a{}, b{};
     bool ok            = read_stats(a);
-    uint64_t doorbells = 0;
-    uint64_t deadline  = cpu::rdtsc() + ticks_for_us(ROUND_US * (rounds + 2));
+    uint64_t doorbells = 0, discarded = 0;
+    uint64_t deadline = cpu::rdtsc() + ticks_for_us(ROUND_US * (rounds + 2));
     while (c.front_state != FRONT_DONE && cpu::rdtsc() < deadline) {
         bool wake    = false;
         pv::Served s = bk.serve_transmit([&](const uint8_t* frame, uint16_t len) {
             memcpy(g_echo, frame, len);  // off the shared page before it is used
             uint16_t out         = len;
             const uint8_t* reply = g_echo;
-            if (host) {
+            if (mode == Serve::Discard) {
+                net::Udp u{};
+                discarded += net::parse_udp(g_echo, len, u) && u.dst_port == DISCARD_PORT;
+                return;
+            }
+            if (mode == Serve::Host) {
                 out   = static_cast<uint16_t>(net::respond(BACK_MAC, BACK_IP, g_echo, len, g_frame, sizeof g_frame));
                 reply = g_frame;
             }
@@ -273,41 +345,45 @@ void vif_backend(const natsume_boot_channel& ch, uint64_t rounds, bool host) {
     }
     // What the frontend left last (hostile: a broken index) is looked at once more.
     bk.serve_transmit([](const uint8_t*, uint16_t) {});
-    ok = read_stats(b) && ok;
-    results::report(host ? "vif-udp" : "vif-echo",
-                    ok && c.front_state == FRONT_DONE && bk.delivered >= rounds && foreign_exits(a, b) == 0,
+    ok               = read_stats(b) && ok;
+    const char* name = mode == Serve::Echo ? "vif-echo" : mode == Serve::Host ? "vif-udp" : "vif-stream";
+    bool served      = mode == Serve::Discard ? discarded == rounds : bk.delivered >= rounds;
+    results::report(name, ok && c.front_state == FRONT_DONE && served && foreign_exits(a, b) == 0,
                     "\"role\":\"backend\",\"delivered\":%llu,\"refused\":%llu,\"broken\":%llu,\"echoed\":%llu,"
-                    "\"rx_dropped\":%llu,\"doorbells\":%llu,\"foreign_exits\":%llu",
-                    ull{bk.delivered}, ull{bk.tx_refused}, ull{bk.broken}, ull{bk.rx_sent}, ull{bk.rx_dropped},
-                    ull{doorbells}, ull{foreign_exits(a, b)});
+                    "\"discarded\":%llu,\"rx_dropped\":%llu,\"doorbells\":%llu,\"foreign_exits\":%llu",
+                    ull{bk.delivered}, ull{bk.tx_refused}, ull{bk.broken}, ull{bk.rx_sent}, ull{discarded},
+                    ull{bk.rx_dropped}, ull{doorbells}, ull{foreign_exits(a, b)});
 }
 
-void run_vif(bool udp) {
-    const char* name         = udp ? "vif-udp" : "vif-echo";
+void run_vif(Serve mode) {
+    const char* name         = mode == Serve::Echo ? "vif-echo" : mode == Serve::Host ? "vif-udp" : "vif-stream";
     const boot::Context& ctx = boot::context();
     if (!in_partition() || ctx.channel_count == 0) {
         results::report(name, false, "\"why\":\"no channel: run in a partition the file gives one\"");
         return;
     }
     const natsume_boot_channel& ch = ctx.channels[0];
-    uint64_t rounds                = arg("rounds", DEFAULT_ROUNDS);
-    if (rounds == 0 || rounds > MAX_ROUNDS) rounds = DEFAULT_ROUNDS;
+    uint64_t rounds                = mode == Serve::Discard ? arg("frames", 2000) : arg("rounds", DEFAULT_ROUNDS);
+    if (rounds == 0 || (mode != Serve::Discard && rounds > MAX_ROUNDS)) rounds = DEFAULT_ROUNDS;
     idt::set_handler(idt::VECTOR_DOORBELL, on_vif_doorbell);
     if (hypercall::channel_bind(ch.id, idt::VECTOR_DOORBELL) != NATSUME_OK) {
         results::report(name, false, "\"why\":\"could not bind the doorbell\"");
         return;
     }
     if (ch.role != NATSUME_CHANNEL_FRONTEND)
-        vif_backend(ch, rounds, udp);
-    else if (udp)
+        vif_backend(ch, rounds, mode);
+    else if (mode == Serve::Host)
         vif_udp_frontend(ch, rounds);
+    else if (mode == Serve::Discard)
+        vif_stream_frontend(ch, rounds);
     else
         vif_frontend(ch, rounds, arg("hostile", 0) != 0);
 }
 
 }  // namespace
 
-void run_vif_echo() { run_vif(false); }
-void run_vif_udp() { run_vif(true); }
+void run_vif_echo() { run_vif(Serve::Echo); }
+void run_vif_udp() { run_vif(Serve::Host); }
+void run_vif_stream() { run_vif(Serve::Discard); }
 
 }  // namespace natsume::guest::device_tests
