@@ -90,19 +90,26 @@ bool inject_malformed(pv::NetFront& f, uint64_t& injected) {
     return notify != 0;  // the backend's req_event may fall inside this batch
 }
 
+// Lays out the channel as a netif, offers the rx buffers and waits for the
+// backend to attach; on failure reports `name` failed and returns false.
+bool open_front(const char* name, const natsume_boot_channel& ch, pv::NetFront& f, uint64_t& doorbells) {
+    if (!f.init(reinterpret_cast<uint8_t*>(ch.gpa), ch.size)) {
+        results::report(name, false, "\"why\":\"channel too small for a netif\"");
+        return false;
+    }
+    ring(ch, f.post_receive_buffers().peer, doorbells);
+    if (!wait_us([&] { return f.channel().control()->back_state == 1; }, MEET_US)) {
+        results::report(name, false, "\"why\":\"no backend attached within %llu ms\"", ull{MEET_US / 1000});
+        return false;
+    }
+    return true;
+}
+
 void vif_frontend(const natsume_boot_channel& ch, uint64_t rounds, bool hostile) {
     pv::NetFront f;
-    if (!f.init(reinterpret_cast<uint8_t*>(ch.gpa), ch.size)) {
-        results::report("vif-echo", false, "\"why\":\"channel too small for a netif\"");
-        return;
-    }
-    pv::Control& c     = *f.channel().control();
     uint64_t doorbells = 0, lost = 0, mismatched = 0, injected = 0;
-    ring(ch, f.post_receive_buffers().peer, doorbells);
-    if (!wait_us([&] { return c.back_state == 1; }, MEET_US)) {
-        results::report("vif-echo", false, "\"why\":\"no backend attached within %llu ms\"", ull{MEET_US / 1000});
-        return;
-    }
+    if (!open_front("vif-echo", ch, f, doorbells)) return;
+    pv::Control& c = *f.channel().control();
     natsume_stats a{}, b{};
     bool ok = read_stats(a);
     for (uint64_t i = 1; i <= rounds && lost == 0; i++) {
@@ -187,16 +194,8 @@ bool exchange(const natsume_boot_channel& ch, pv::NetFront& f, uint16_t len, Mat
 
 void vif_udp_frontend(const natsume_boot_channel& ch, uint64_t rounds) {
     pv::NetFront f;
-    if (!f.init(reinterpret_cast<uint8_t*>(ch.gpa), ch.size)) {
-        results::report("vif-udp", false, "\"why\":\"channel too small for a netif\"");
-        return;
-    }
     uint64_t doorbells = 0;
-    ring(ch, f.post_receive_buffers().peer, doorbells);
-    if (!wait_us([&] { return f.channel().control()->back_state == 1; }, MEET_US)) {
-        results::report("vif-udp", false, "\"why\":\"no backend attached within %llu ms\"", ull{MEET_US / 1000});
-        return;
-    }
+    if (!open_front("vif-udp", ch, f, doorbells)) return;
     net::Mac peer{};
     uint16_t len = static_cast<uint16_t>(net::build_arp_request(g_frame, sizeof g_frame, FRONT_MAC, FRONT_IP, BACK_IP));
     bool arp     = exchange(
@@ -252,16 +251,8 @@ constexpr uint64_t STREAM_WAIT_US = 200000;
 
 void vif_stream_frontend(const natsume_boot_channel& ch, uint64_t frames) {
     pv::NetFront f;
-    if (!f.init(reinterpret_cast<uint8_t*>(ch.gpa), ch.size)) {
-        results::report("vif-stream", false, "\"why\":\"channel too small for a netif\"");
-        return;
-    }
     uint64_t doorbells = 0;
-    ring(ch, f.post_receive_buffers().peer, doorbells);
-    if (!wait_us([&] { return f.channel().control()->back_state == 1; }, MEET_US)) {
-        results::report("vif-stream", false, "\"why\":\"no backend attached within %llu ms\"", ull{MEET_US / 1000});
-        return;
-    }
+    if (!open_front("vif-stream", ch, f, doorbells)) return;
     uint8_t payload[STREAM_PAYLOAD];
     for (size_t k = 0; k < STREAM_PAYLOAD; k++) payload[k] = static_cast<uint8_t>(k);
     uint16_t len = static_cast<uint16_t>(net::build_udp(g_frame, sizeof g_frame, FRONT_MAC, BACK_MAC, FRONT_IP, BACK_IP,
