@@ -133,7 +133,7 @@ bool NetFront::arm_receive() {
 
 // ---- backend --------------------------------------------------------------
 
-bool NetBack::attach(uint8_t* base, uint64_t size) {
+bool NetBack::attach(uint8_t* base, uint64_t size, const uint8_t* mac) {
     const Control* c = reinterpret_cast<const Control*>(base);
     if (__atomic_load_n(&c->magic, __ATOMIC_ACQUIRE) != CONTROL_MAGIC) return false;
     if (c->version != CONTROL_VERSION || c->kind != Kind::Net || c->rings != NET_RINGS) return false;
@@ -141,7 +141,9 @@ bool NetBack::attach(uint8_t* base, uint64_t size) {
     if (!ch_.layout.ok) return false;
     BACK_RING_INIT(&tx_, ch_.tx(), PAGE_SIZE);
     BACK_RING_INIT(&rx_, ch_.rx(), PAGE_SIZE);
-    ch_.control()->back_state = 1;
+    if (mac) memcpy(ch_.control()->mac, mac, sizeof ch_.control()->mac);
+    // Last, with release: a frontend that sees the state sees the address.
+    __atomic_store_n(&ch_.control()->back_state, 1u, __ATOMIC_RELEASE);
     return true;
 }
 

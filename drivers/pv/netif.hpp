@@ -74,8 +74,10 @@ private:
 class NetBack {
 public:
     // Attaches to a channel the frontend initialised (Control magic, version,
-    // kind and ring count checked); false when it has not, or wrongly.
-    bool attach(uint8_t* base, uint64_t size);
+    // kind and ring count checked); false when it has not, or wrongly. `mac`,
+    // when given, is the address offered to the frontend (Control::mac), e.g.
+    // a bridged NIC's own when the frontend is the only station behind it.
+    bool attach(uint8_t* base, uint64_t size, const uint8_t* mac = nullptr);
     // Serves every posted tx request: checked, then `deliver(frame, len)` for
     // the good ones; the bad ones answered NETIF_RSP_ERROR and counted.
     template <typename Deliver>

@@ -531,6 +531,17 @@ SCENARIOS = [
                 ResultFields("gp0", "vif-stream", {"discarded": 2000, "refused": 0, "foreign_exits": 0}),
                 *hypervisor_ok()]),
     Scenario(
+        name="vif-bridge", kind="hypervisor", timeout=300,
+        config="tests/integration/configs/vif-bridge.toml",
+        devices=(RT_E1000_VNET,),
+        what="a netif backend bridged to a NIC: gp0 owns the e1000 (Bochs vnet) and bridges it to vif0; rt0, "
+             "with no NIC, resolves and pings the vnet host through the vif, the bridge and the e1000",
+        checks=[partition_banner("rt0", 1), partition_banner("gp0", 2),
+                GuestPassed("rt0", ["vif-ping"]), GuestPassed("gp0", ["vif-bridge"]),
+                ResultFields("rt0", "vif-ping", {"arp": True, "pings": 5}),
+                ResultFields("gp0", "vif-bridge", {"nic_failed": 0, "refused": 0}),
+                *hypervisor_ok()]),
+    Scenario(
         name="bad-config", kind="offline",
         config="tests/integration/configs/invalid-syntax.toml",
         what="./natsume check on an invalid partition file exits 1 with file:line: error:",

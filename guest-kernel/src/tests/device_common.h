@@ -65,5 +65,7 @@ void run_channel_sink();
 void run_vif_echo();
 void run_vif_udp();
 void run_vif_stream();
+void run_vif_bridge();
+void run_vif_ping();
 
 }  // namespace natsume::guest::device_tests

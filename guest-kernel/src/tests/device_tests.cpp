@@ -48,6 +48,8 @@ constexpr Entry ENTRIES[] = {
     {"vif-echo", run_vif_echo},
     {"vif-udp", run_vif_udp},
     {"vif-stream", run_vif_stream},
+    {"vif-bridge", run_vif_bridge},
+    {"vif-ping", run_vif_ping},
 };
 }  // namespace
 

@@ -22,16 +22,25 @@
 // netperf's UDP_STREAM; the backend counts and discards them (port 9,
 // discard). Doorbells only when the peer's event index asks: with the backend
 // busy, far fewer than one per frame.
+//
+// test=vif-bridge (backend) with test=vif-ping (frontend): the backend owns
+// an e1000 and bridges it to the vif (a learning bridge, drivers/net/bridge);
+// it offers the frontend the NIC's own MAC address, the frontend being the
+// only station behind it. The frontend resolves and pings a host on the NIC's
+// network (Bochs vnet: 192.168.10.1) through the vif and the bridge.
 #include <string.h>
 
 #include <natsume/bootinfo.h>
 
+#include "drivers/net/bridge.hpp"
 #include "drivers/pv/netif.hpp"
 
 #include "arch/idt.h"
 #include "bench/latency_stats.h"
+#include "devices/e1000.h"
 #include "devices/lapic.h"
 #include "kernel/hypercall.h"
+#include "lib/cmdline.h"
 #include "lib/net_frames.h"
 #include "tests/device_common.h"
 #include "tests/results.h"
@@ -346,6 +355,104 @@ void vif_backend(const natsume_boot_channel& ch, uint64_t rounds, Serve mode) {
                     ull{bk.rx_dropped}, ull{doorbells}, ull{foreign_exits(a, b)});
 }
 
+// ---- bridge ---------------------------------------------------------------
+
+constexpr uint8_t PORT_VIF = 0, PORT_NIC = 1;
+constexpr net::Ip4 PING_FROM = {{192, 168, 10, 15}}, PING_TO = {{192, 168, 10, 1}};
+constexpr unsigned BRIDGE_PINGS = 5;
+constexpr uint64_t PING_US      = 2000000;  // vnet answers from a 1 ms emulated-time poll, Bochs is slow
+
+void vif_ping_frontend(const natsume_boot_channel& ch) {
+    pv::NetFront f;
+    uint64_t doorbells = 0;
+    if (!open_front("vif-ping", ch, f, doorbells)) return;
+    net::Mac me{}, peer{};
+    for (int i = 0; i < 6; i++) me.b[i] = f.channel().control()->mac[i];
+    uint16_t len    = static_cast<uint16_t>(net::build_arp_request(g_frame, sizeof g_frame, me, PING_FROM, PING_TO));
+    auto wait_match = [&](auto match) {
+        return wait_us(
+            [&] {
+                for (;;) {
+                    pv::Notify rn{};
+                    size_t got = f.receive(g_echo, sizeof g_echo, rn);
+                    if (rn.peer) ring(ch, true, doorbells);
+                    if (got == 0) {
+                        (void)f.arm_receive();
+                        return false;
+                    }
+                    if (match(g_echo, got)) return true;
+                }
+            },
+            PING_US);
+    };
+    pv::Notify n{};
+    bool arp = f.send(g_frame, len, n);
+    ring(ch, n.peer, doorbells);
+    arp = arp && wait_match([&](const uint8_t* r, size_t m) { return net::is_arp_reply_from(r, m, PING_TO, peer); });
+    unsigned pings = 0;
+    for (uint16_t seq = 1; arp && seq <= BRIDGE_PINGS; seq++) {
+        f.reap_transmitted();
+        len = static_cast<uint16_t>(
+            net::build_icmp_echo(g_frame, sizeof g_frame, me, peer, PING_FROM, PING_TO, 0x4e53, seq, 32));
+        if (!f.send(g_frame, len, n)) break;
+        ring(ch, n.peer, doorbells);
+        pings +=
+            wait_match([&](const uint8_t* r, size_t m) { return net::is_icmp_echo_reply(r, m, PING_TO, 0x4e53, seq); });
+    }
+    f.channel().control()->front_state = FRONT_DONE;
+    (void)hypercall::doorbell(ch.id);
+    results::report("vif-ping", arp && pings == BRIDGE_PINGS,
+                    "\"arp\":%s,\"pings\":%u,\"peer_mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\",\"doorbells\":%llu",
+                    arp ? "true" : "false", pings, peer.b[0], peer.b[1], peer.b[2], peer.b[3], peer.b[4], peer.b[5],
+                    ull{doorbells});
+}
+
+void vif_bridge_backend(const natsume_boot_channel& ch) {
+    if (e1000::init() != e1000::Status::Ok ||
+        e1000::enable_interrupts(idt::VECTOR_DEVICE, e1000::INT_RXT0 | e1000::INT_TXDW) != e1000::Status::Ok) {
+        results::report("vif-bridge", false, "\"why\":\"no e1000 to bridge to\"");
+        return;
+    }
+    pv::NetBack bk;
+    auto* base = reinterpret_cast<uint8_t*>(ch.gpa);
+    if (!wait_us([&] { return bk.attach(base, ch.size, e1000::info().mac); }, MEET_US)) {
+        results::report("vif-bridge", false, "\"why\":\"no netif frontend within %llu ms\"", ull{MEET_US / 1000});
+        return;
+    }
+    const pv::Control& c = *reinterpret_cast<const pv::Control*>(base);
+    drivers::net::MacTable<16> table;
+    uint64_t to_nic = 0, to_vif = 0, nic_failed = 0, doorbells = 0;
+    uint64_t deadline = cpu::rdtsc() + ticks_for_us(PING_US * (BRIDGE_PINGS + 2));
+    while (c.front_state != FRONT_DONE && cpu::rdtsc() < deadline) {
+        bool wake    = false;
+        pv::Served s = bk.serve_transmit([&](const uint8_t* frame, uint16_t len) {
+            memcpy(g_echo, frame, len);  // off the shared page first
+            table.learn(g_echo + 6, PORT_VIF);
+            if (table.lookup(g_echo) == PORT_VIF) return;  // for a station on the vif itself
+            if (e1000::send(g_echo, len))
+                to_nic++;
+            else
+                nic_failed++;
+        });
+        size_t got   = 0;
+        while ((got = e1000::receive(g_frame, sizeof g_frame)) != 0) {
+            table.learn(g_frame + 6, PORT_NIC);
+            if (table.lookup(g_frame) == PORT_NIC) continue;
+            pv::Notify n{};
+            to_vif += bk.send(g_frame, static_cast<uint16_t>(got), n);
+            wake = wake || n.peer;
+        }
+        ring(ch, wake || s.notify, doorbells);
+        if (s.requests == 0 && got == 0 && !bk.arm_transmit() && c.front_state != FRONT_DONE)
+            asm volatile("sti; hlt; cli" ::: "memory");
+    }
+    e1000::disable_interrupts();
+    results::report("vif-bridge", c.front_state == FRONT_DONE && to_nic > 0 && to_vif > 0 && nic_failed == 0,
+                    "\"to_nic\":%llu,\"to_vif\":%llu,\"nic_failed\":%llu,\"refused\":%llu,\"rx_dropped\":%llu,"
+                    "\"doorbells\":%llu",
+                    ull{to_nic}, ull{to_vif}, ull{nic_failed}, ull{bk.tx_refused}, ull{bk.rx_dropped}, ull{doorbells});
+}
+
 void run_vif(Serve mode) {
     const char* name         = mode == Serve::Echo ? "vif-echo" : mode == Serve::Host ? "vif-udp" : "vif-stream";
     const boot::Context& ctx = boot::context();
@@ -376,5 +483,29 @@ void run_vif(Serve mode) {
 void run_vif_echo() { run_vif(Serve::Echo); }
 void run_vif_udp() { run_vif(Serve::Host); }
 void run_vif_stream() { run_vif(Serve::Discard); }
+
+// vif-bridge and vif-ping: the two sides of a bridged vif, each checking its role.
+void run_vif_bridged(bool bridge) {
+    const char* name         = bridge ? "vif-bridge" : "vif-ping";
+    const boot::Context& ctx = boot::context();
+    uint32_t want            = bridge ? NATSUME_CHANNEL_BACKEND : NATSUME_CHANNEL_FRONTEND;
+    if (!in_partition() || ctx.channel_count == 0 || ctx.channels[0].role != want) {
+        results::report(name, false, "\"why\":\"no channel of this role: run in a partition the file gives one\"");
+        return;
+    }
+    const natsume_boot_channel& ch = ctx.channels[0];
+    idt::set_handler(idt::VECTOR_DOORBELL, on_vif_doorbell);
+    if (hypercall::channel_bind(ch.id, idt::VECTOR_DOORBELL) != NATSUME_OK) {
+        results::report(name, false, "\"why\":\"could not bind the doorbell\"");
+        return;
+    }
+    if (bridge)
+        vif_bridge_backend(ch);
+    else
+        vif_ping_frontend(ch);
+}
+
+void run_vif_bridge() { run_vif_bridged(true); }
+void run_vif_ping() { run_vif_bridged(false); }
 
 }  // namespace natsume::guest::device_tests

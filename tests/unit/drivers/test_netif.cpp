@@ -152,3 +152,28 @@ TEST_CASE("a malformed rx offer is refused and the frame not written anywhere", 
     CHECK(back.rx_dropped == 1);
     std::free(mem);
 }
+
+#include "drivers/net/bridge.hpp"
+
+TEST_CASE("the bridge learns where a source is and floods what it does not know", "[net][bridge]") {
+    using natsume::drivers::net::FLOOD;
+    using natsume::drivers::net::MacTable;
+    MacTable<2> t;
+    const uint8_t a[6] = {0x02, 0, 0, 0, 0, 1}, b[6] = {0x02, 0, 0, 0, 0, 2}, c[6] = {0x02, 0, 0, 0, 0, 3};
+    const uint8_t broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, multicast[6] = {0x01, 0, 0x5e, 0, 0, 1};
+    CHECK(t.lookup(a) == FLOOD);
+    t.learn(a, 0);
+    t.learn(b, 1);
+    CHECK(t.lookup(a) == 0);
+    CHECK(t.lookup(b) == 1);
+    CHECK(t.lookup(broadcast) == FLOOD);
+    CHECK(t.lookup(multicast) == FLOOD);
+    t.learn(broadcast, 1);  // never a source
+    CHECK(t.lookup(broadcast) == FLOOD);
+    t.learn(a, 1);  // a moved
+    CHECK(t.lookup(a) == 1);
+    t.learn(c, 0);  // the table is full: the oldest entry (a) goes
+    CHECK(t.lookup(c) == 0);
+    CHECK(t.lookup(a) == FLOOD);
+    CHECK(t.lookup(b) == 1);
+}
