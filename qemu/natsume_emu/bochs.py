@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
+from . import disk
 from .runner import RunResult, run_following_serial
 
 BOCHS_BIN = "/usr/bin/bochs-bin"
@@ -90,6 +91,7 @@ class BochsConfig:
     ips: int = DEFAULT_IPS
     megs: int = 256
     pci_devices: tuple = ()   # PciDevice, at most one per slot
+    disk_mib: int = 0         # > 0: a pattern disk of this size on the secondary IDE master (disk.py)
 
     @property
     def serial_path(self) -> Path:
@@ -141,6 +143,19 @@ def pci_lines(cfg: BochsConfig) -> list:
     return lines
 
 
+def disk_path(cfg: BochsConfig) -> Path:
+    return cfg.work_dir / "disk.img"
+
+
+def disk_lines(cfg: BochsConfig) -> list:
+    """The secondary channel (ports 0x170/0x376, ISA line 15) with the pattern disk as master."""
+    if cfg.disk_mib <= 0:
+        return []
+    return ["ata1: enabled=1, ioaddr1=0x170, ioaddr2=0x370, irq=15",
+            f"ata1-master: type=disk, path={disk_path(cfg)}, mode=flat, "
+            f"cylinders={disk.cylinders_for(cfg.disk_mib)}, heads={disk.HEADS}, spt={disk.SPT}"]
+
+
 def bochsrc(cfg: BochsConfig) -> str:
     # Every log class reports and continues: "ask" would stop at a prompt and
     # "fatal" would drop into the built-in debugger. The harness decides
@@ -154,6 +169,7 @@ def bochsrc(cfg: BochsConfig) -> str:
         f"clock: sync=none, time0={TIME0}",
         "display_library: term",
         f"ata0-master: type=cdrom, path={cfg.iso}, status=inserted",
+        *disk_lines(cfg),
         "boot: cdrom",
         f"com1: enabled=1, mode=file, dev={cfg.serial_path}",
         "port_e9_hack: enabled=1",
@@ -171,6 +187,8 @@ def run_bochs(cfg: BochsConfig, end_regex: Optional[str], timeout: float,
               on_line: Optional[Callable[[str], None]] = None,
               on_idle: Optional[Callable[[float], None]] = None) -> RunResult:
     cfg.work_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.disk_mib > 0:
+        disk.make_pattern_disk(disk_path(cfg), cfg.disk_mib)
     if any(d.ethmod == "vnet" for d in cfg.pci_devices):
         net_dir(cfg).mkdir(exist_ok=True)
     rc = cfg.work_dir / "bochsrc.txt"

@@ -100,6 +100,7 @@ class Emulator:
     cpus: int = bochs.DEFAULT_CPUS
     ips: int = bochs.DEFAULT_IPS
     pci_devices: tuple = ()              # bochs.PciDevice, in Bochs slot terms
+    disk_mib: int = 0                    # Bochs only: a pattern disk on the secondary IDE master
 
     def describe(self) -> str:
         devs = "".join(f", {d.kind}@{d.bdf}" for d in self.pci_devices)
@@ -137,7 +138,8 @@ def boot(spec: BootSpec, work_dir: Path, emu: Emulator, end_regex: Optional[str]
         say(f"booting Bochs ({emu.cpu_model}, {emu.cpus} CPUs; this takes ~30 s, "
             f"timeout {timeout:.0f} s)")
         cfg = bochs.BochsConfig(iso=iso, work_dir=work_dir, cpu_model=emu.cpu_model,
-                                cpus=emu.cpus, ips=emu.ips, pci_devices=tuple(emu.pci_devices))
+                                cpus=emu.cpus, ips=emu.ips, pci_devices=tuple(emu.pci_devices),
+                                disk_mib=emu.disk_mib)
         result = bochs.run_bochs(cfg, end_regex, timeout, on_line, on_idle)
         diag = bochs.diagnostic_lines(cfg.log_path)
     else:

@@ -54,6 +54,7 @@ class Scenario:
     offline_expect: Optional[str] = None   # offline: regex of the error line
     devices: tuple = ()           # PciDevice in Bochs slots (QEMU mirrors e1000 only)
     models: tuple = ()            # Bochs models (short names); empty = all
+    disk_mib: int = 0             # Bochs: a pattern disk of this size on the secondary IDE master
     # Non-empty: what the scenario waits for (a guest test or hypervisor feature
     # not built yet). ctest registers it DISABLED, so it shows as "Not Run"
     # instead of failing; run_scenario.py still runs it by hand. Remove the
@@ -541,6 +542,13 @@ SCENARIOS = [
                 ResultFields("rt0", "vif-ping", {"arp": True, "pings": 5}),
                 ResultFields("gp0", "vif-bridge", {"nic_failed": 0, "refused": 0}),
                 *hypervisor_ok()]),
+    Scenario(
+        name="native-ide", kind="native", cpus=1, timeout=180, disk_mib=64,
+        guest_args="test=ide-read",
+        what="the guest kernel's IDE driver natively: IDENTIFY of a 64 MiB disk on the secondary master, 16 "
+             "reads of 64 KiB by bus-master DMA spread over the disk, every byte checked against its pattern",
+        checks=[Banner(None, {"mode": "native"}), GuestPassed(None, tests=["ide-identify", "ide-read"]),
+                ResultFields(None, "ide-read", {"reads": 16, "good": 16, "bad_data": 0})]),
     Scenario(
         name="bad-config", kind="offline",
         config="tests/integration/configs/invalid-syntax.toml",

@@ -67,5 +67,6 @@ void run_vif_udp();
 void run_vif_stream();
 void run_vif_bridge();
 void run_vif_ping();
+void run_ide_read();
 
 }  // namespace natsume::guest::device_tests

@@ -50,6 +50,7 @@ constexpr Entry ENTRIES[] = {
     {"vif-stream", run_vif_stream},
     {"vif-bridge", run_vif_bridge},
     {"vif-ping", run_vif_ping},
+    {"ide-read", run_ide_read},
 };
 }  // namespace
 

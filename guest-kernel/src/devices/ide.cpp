@@ -1,0 +1,128 @@
+#include "devices/ide.h"
+
+#include "arch/cpu.h"
+#include "boot/boot.h"
+#include "devices/dma.h"
+#include "devices/pci.h"
+
+namespace natsume::guest::ide {
+namespace {
+
+namespace ata = natsume::drivers::ata;
+
+constexpr ata::LegacyChannel CHANNEL = ata::SECONDARY;
+constexpr uint64_t COMMAND_US        = 1000000;  // any command on an emulated disk finishes far sooner
+constexpr unsigned BAR_BUS_MASTER    = 4;
+
+Info g_info;
+ata::Prd* g_prd = nullptr;
+
+uint8_t in(ata::Reg r) { return cpu::inb(ata::port(CHANNEL, r)); }
+void out(ata::Reg r, uint8_t v) { cpu::outb(ata::port(CHANNEL, r), v); }
+uint16_t bm_port(uint16_t reg) { return static_cast<uint16_t>(g_info.bm_base + ata::bm::CHANNEL_STRIDE + reg); }
+
+uint64_t deadline_after(uint64_t us) { return cpu::rdtsc() + boot::context().tsc_khz * us / 1000; }
+
+// Waits for BSY to clear; the status register, or 0xff on a timeout.
+uint8_t wait_not_busy(uint64_t deadline) {
+    for (;;) {
+        uint8_t s = in(ata::Reg::STATUS);
+        if (!(s & ata::status::BSY)) return s;
+        if (cpu::rdtsc() > deadline) return 0xff;
+        cpu::pause();
+    }
+}
+
+Status identify() {
+    out(ata::Reg::DEVICE, ata::DEVICE_LBA);  // master
+    cpu::outb(CHANNEL.control, ata::DEVCTL_NIEN);
+    if (in(ata::Reg::STATUS) == 0xff) return Status::NoDisk;  // floating bus: no device
+    out(ata::Reg::COMMAND, ata::command::IDENTIFY);
+    uint64_t deadline = deadline_after(COMMAND_US);
+    uint8_t s         = wait_not_busy(deadline);
+    if (s == 0xff) return Status::Timeout;
+    if (s == 0 || (s & ata::status::ERR) || !(s & ata::status::DRQ)) return Status::NoDisk;
+    uint16_t id[256];
+    for (uint16_t& w : id) w = cpu::inw(ata::port(CHANNEL, ata::Reg::DATA));
+    for (unsigned i = 0; i < ata::ID_MODEL_WORDS; i++) {
+        g_info.model[2 * i]     = static_cast<char>(id[ata::ID_MODEL + i] >> 8);
+        g_info.model[2 * i + 1] = static_cast<char>(id[ata::ID_MODEL + i]);
+    }
+    for (int i = 39; i >= 0 && g_info.model[i] == ' '; i--) g_info.model[i] = 0;
+    g_info.sectors = id[ata::ID_LBA28] | (uint64_t{id[ata::ID_LBA28 + 1]} << 16);
+    return g_info.sectors ? Status::Ok : Status::NoDisk;
+}
+
+}  // namespace
+
+const char* status_name(Status s) {
+    switch (s) {
+    case Status::Ok: return "ok";
+    case Status::NoController: return "no PIIX3 IDE controller";
+    case Status::NoBusMaster: return "no bus-master I/O BAR";
+    case Status::NoDisk: return "no disk on the secondary master";
+    case Status::Timeout: return "the disk did not answer in time";
+    case Status::DeviceError: return "the disk reported an error";
+    case Status::DmaError: return "the bus master reported an error";
+    case Status::NoDmaMemory: return "no DMA memory";
+    case Status::BadArgs: return "bad arguments";
+    }
+    return "unknown";
+}
+
+const Info& info() { return g_info; }
+
+Status init() {
+    uint16_t bdf = 0;
+    uint32_t gsi = 0;
+    if (!pci::find_assigned(ata::PIIX3_VENDOR, ata::PIIX3_IDE_DEVICE, bdf, gsi)) return Status::NoController;
+    g_info.bdf = bdf;
+    pci::SizedBar bar;
+    if (!pci::read_bar(bdf, BAR_BUS_MASTER, bar) || !bar.bar.io || !bar.bar.base) return Status::NoBusMaster;
+    g_info.bm_base = static_cast<uint16_t>(bar.bar.base);
+    // I/O decoding and bus mastering on.
+    pci::write16(bdf, pci::COMMAND,
+                 static_cast<uint16_t>(pci::read16(bdf, pci::COMMAND) | pci::CMD_IO_SPACE | pci::CMD_BUS_MASTER));
+    if (dma::init() != dma::Status::Ok) return Status::NoDmaMemory;
+    g_prd = static_cast<ata::Prd*>(dma::alloc(sizeof(ata::Prd), 8));
+    if (!g_prd) return Status::NoDmaMemory;
+    return identify();
+}
+
+Status read(uint64_t lba, uint32_t count, void* buf) {
+    uint64_t phys  = dma::bus_address(buf);
+    uint32_t bytes = count * ata::SECTOR;
+    if (count == 0 || count > 128 || lba + count > g_info.sectors || lba + count > ata::LBA28_LIMIT ||
+        phys + bytes > (uint64_t{1} << 32) || (phys >> 16) != ((phys + bytes - 1) >> 16))
+        return Status::BadArgs;
+    *g_prd = ata::Prd{static_cast<uint32_t>(phys), static_cast<uint16_t>(bytes == ata::PRD_MAX_BYTES ? 0 : bytes),
+                      ata::PRD_EOT};
+    cpu::outb(bm_port(ata::bm::COMMAND), 0);  // stopped
+    cpu::outb(bm_port(ata::bm::STATUS), ata::bm::ST_ERROR | ata::bm::ST_INTERRUPT);
+    cpu::outl(bm_port(ata::bm::PRDT), static_cast<uint32_t>(dma::bus_address(g_prd)));
+    cpu::outb(bm_port(ata::bm::COMMAND), ata::bm::CMD_READ);
+    out(ata::Reg::SECTOR_COUNT, static_cast<uint8_t>(count == 256 ? 0 : count));
+    out(ata::Reg::LBA_LOW, static_cast<uint8_t>(lba));
+    out(ata::Reg::LBA_MID, static_cast<uint8_t>(lba >> 8));
+    out(ata::Reg::LBA_HIGH, static_cast<uint8_t>(lba >> 16));
+    out(ata::Reg::DEVICE, static_cast<uint8_t>(ata::DEVICE_LBA | ((lba >> 24) & 0xf)));
+    out(ata::Reg::COMMAND, ata::command::READ_DMA);
+    cpu::outb(bm_port(ata::bm::COMMAND), ata::bm::CMD_READ | ata::bm::CMD_START);
+    uint64_t deadline = deadline_after(COMMAND_US);
+    uint8_t bms       = 0;
+    for (;;) {
+        bms = cpu::inb(bm_port(ata::bm::STATUS));
+        if ((bms & ata::bm::ST_INTERRUPT) || !(bms & ata::bm::ST_ACTIVE) || cpu::rdtsc() > deadline) break;
+        cpu::pause();
+    }
+    cpu::outb(bm_port(ata::bm::COMMAND), ata::bm::CMD_READ);  // stop
+    uint8_t s = wait_not_busy(deadline);                      // also clears the device's interrupt
+    cpu::outb(bm_port(ata::bm::STATUS), ata::bm::ST_ERROR | ata::bm::ST_INTERRUPT);
+    if (s == 0xff) return Status::Timeout;
+    if (bms & ata::bm::ST_ERROR) return Status::DmaError;
+    if (s & (ata::status::ERR | ata::status::DF)) return Status::DeviceError;
+    if (!(bms & ata::bm::ST_INTERRUPT)) return Status::Timeout;
+    return Status::Ok;
+}
+
+}  // namespace natsume::guest::ide

@@ -1,0 +1,39 @@
+// The PIIX3 IDE controller's secondary channel, master disk: IDENTIFY, then
+// reads by bus-master DMA (ATA READ DMA, LBA28), polled. Natively this kernel
+// owns the controller; in a partition the hypervisor must give it the
+// function and the channel's legacy ports.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "drivers/block/ata.hpp"
+
+namespace natsume::guest::ide {
+
+enum class Status : uint8_t {
+    Ok,
+    NoController,
+    NoBusMaster,
+    NoDisk,
+    Timeout,
+    DeviceError,
+    DmaError,
+    NoDmaMemory,
+    BadArgs
+};
+const char* status_name(Status s);
+
+struct Info {
+    uint16_t bdf     = 0;
+    uint16_t bm_base = 0;
+    uint64_t sectors = 0;  // LBA28 capacity
+    char model[41]   = {};
+};
+
+[[nodiscard]] Status init();
+const Info& info();
+// Reads `count` sectors (1..128: one PRD of at most 64 KiB) from `lba` into
+// `buf`, which must come from dma::alloc and not cross a 64 KiB boundary.
+[[nodiscard]] Status read(uint64_t lba, uint32_t count, void* buf);
+
+}  // namespace natsume::guest::ide

@@ -1,0 +1,68 @@
+// test=ide-read: the IDE driver (devices/ide) against the harness's disk
+// image, whose every sector starts with its own LBA (8 bytes, little-endian)
+// followed by bytes (offset ^ LBA) & 0xff. Identifies the disk, then reads
+// 64 KiB (128 sectors) at a time, by bus-master DMA, at LBAs spread over the
+// whole disk and checks every byte; reports the ticks per read.
+#include "bench/latency_stats.h"
+#include "devices/dma.h"
+#include "devices/ide.h"
+#include "tests/device_common.h"
+#include "tests/results.h"
+
+namespace natsume::guest::device_tests {
+namespace {
+
+using ull = unsigned long long;
+
+constexpr uint32_t CHUNK_SECTORS = 128;
+constexpr unsigned READS         = 16;
+int64_t g_read_ticks[READS];
+
+bool sector_ok(const uint8_t* s, uint64_t lba) {
+    uint64_t got = 0;
+    for (int i = 7; i >= 0; i--) got = (got << 8) | s[i];
+    if (got != lba) return false;
+    for (uint32_t i = 8; i < 512; i++)
+        if (s[i] != static_cast<uint8_t>((i ^ lba) & 0xff)) return false;
+    return true;
+}
+
+}  // namespace
+
+void run_ide_read() {
+    ide::Status st       = ide::init();
+    const ide::Info& inf = ide::info();
+    results::report("ide-identify", st == ide::Status::Ok,
+                    "\"error\":\"%s\",\"model\":\"%s\",\"sectors\":%llu,\"bm\":\"0x%x\"", ide::status_name(st),
+                    inf.model, ull{inf.sectors}, inf.bm_base);
+    if (st != ide::Status::Ok) return;
+    auto* buf = static_cast<uint8_t*>(dma::alloc(CHUNK_SECTORS * 512, 0x10000));  // inside one 64 KiB block
+    if (!buf) {
+        results::report("ide-read", false, "\"why\":\"no DMA memory for a 64 KiB buffer\"");
+        return;
+    }
+    unsigned good = 0, bad_data = 0;
+    ide::Status first_error = ide::Status::Ok;
+    for (unsigned r = 0; r < READS; r++) {
+        uint64_t lba    = (inf.sectors - CHUNK_SECTORS) * r / (READS - 1);
+        uint64_t t0     = rdtsc_ordered();
+        ide::Status s   = ide::read(lba, CHUNK_SECTORS, buf);
+        g_read_ticks[r] = static_cast<int64_t>(rdtsc_ordered() - t0);
+        if (s != ide::Status::Ok) {
+            if (first_error == ide::Status::Ok) first_error = s;
+            continue;
+        }
+        bool ok = true;
+        for (uint32_t k = 0; k < CHUNK_SECTORS && ok; k++) ok = sector_ok(buf + k * 512, lba + k);
+        ok ? good++ : bad_data++;
+    }
+    stats::sort(g_read_ticks, READS);
+    stats::Summary t = stats::summarize(g_read_ticks, READS);
+    results::report("ide-read", good == READS,
+                    "\"reads\":%u,\"good\":%u,\"bad_data\":%u,\"error\":\"%s\",\"bytes_per_read\":%u,"
+                    "\"read_ticks\":{\"min\":%lld,\"p50\":%lld,\"max\":%lld}",
+                    READS, good, bad_data, ide::status_name(first_error), CHUNK_SECTORS * 512,
+                    static_cast<long long>(t.min), static_cast<long long>(t.p50), static_cast<long long>(t.max));
+}
+
+}  // namespace natsume::guest::device_tests
