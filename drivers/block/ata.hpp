@@ -19,6 +19,16 @@ struct LegacyChannel {
     uint8_t isa_irq;
 };
 inline constexpr LegacyChannel PRIMARY{0x1f0, 0x3f6, 14}, SECONDARY{0x170, 0x376, 15};
+inline constexpr uint16_t COMMAND_BLOCK_PORTS = 8;  // the task file; the control block is one port here
+
+// A PCI IDE controller (class 01, subclass 01) decodes a channel's legacy
+// ports while its programming-interface bit for that channel is clear
+// (bit 0 primary, bit 2 secondary: PCI IDE Controller Specification 2.1).
+inline constexpr uint8_t PCI_CLASS_STORAGE = 0x01, PCI_SUBCLASS_IDE = 0x01;
+constexpr bool is_ide(uint8_t class_code, uint8_t subclass) {
+    return class_code == PCI_CLASS_STORAGE && subclass == PCI_SUBCLASS_IDE;
+}
+constexpr bool compatibility_mode(uint8_t prog_if, bool secondary) { return !(prog_if & (secondary ? 0x04 : 0x01)); }
 
 // Task-file registers, offsets from the command block.
 enum class Reg : uint16_t {

@@ -550,6 +550,16 @@ SCENARIOS = [
         checks=[Banner(None, {"mode": "native"}), GuestPassed(None, tests=["ide-identify", "ide-read"]),
                 ResultFields(None, "ide-read", {"reads": 16, "good": 16, "bad_data": 0})]),
     Scenario(
+        name="passthrough-ide", kind="hypervisor", timeout=240, disk_mib=64,
+        config="tests/integration/configs/passthrough-ide.toml",
+        what="rt0 owns the PIIX3 IDE function: the hypervisor opens the secondary channel's legacy ports; rt0 "
+             "reads 16 x 64 KiB of the pattern disk by bus-master DMA into its DMA window, every byte checked",
+        checks=[partition_banner("rt0", 1), GuestPassed("rt0", ["ide-identify", "ide-read"]),
+                Line(r"^natsume: partition: rt0: device 00:01\.1 is an IDE controller in compatibility mode: "
+                     r"secondary channel ports 0x170-0x177 and 0x376 opened", "the legacy ports opened"),
+                ResultFields("rt0", "ide-read", {"reads": 16, "good": 16, "bad_data": 0}),
+                *hypervisor_ok()]),
+    Scenario(
         name="bad-config", kind="offline",
         config="tests/integration/configs/invalid-syntax.toml",
         what="./natsume check on an invalid partition file exits 1 with file:line: error:",

@@ -5,6 +5,7 @@
 
 #include <natsume/bootinfo.h>
 
+#include "drivers/block/ata.hpp"
 #include "drivers/x86/cpu.hpp"
 #include "drivers/x86/cpuid.hpp"
 #include "drivers/x86/descriptors.hpp"
@@ -284,6 +285,28 @@ void msr_passthrough(uint8_t* bitmap, uint32_t msr) {
 
 void open_port(uint8_t* io_bitmap, uint32_t port) { io_bitmap[port / 8] &= static_cast<uint8_t>(~(1u << (port % 8))); }
 
+// An IDE controller in compatibility mode decodes its channels' legacy ports
+// instead of BARs 0-3: the owner gets those, the task file and the control
+// port (not 0x3F7/0x377, which belong to the floppy controller).
+void open_legacy_ide_ports(Partition& p, const pci::Function& f) {
+    namespace ata = drivers::ata;
+    if (!ata::is_ide(f.class_code, f.subclass)) return;
+    for (bool secondary : {false, true}) {
+        if (!ata::compatibility_mode(f.prog_if, secondary)) continue;
+        const ata::LegacyChannel& c = secondary ? ata::SECONDARY : ata::PRIMARY;
+        for (uint16_t port = c.command; port < c.command + ata::COMMAND_BLOCK_PORTS; port++)
+            open_port(p.x86.io_bitmap, port);
+        open_port(p.x86.io_bitmap, c.control);
+        char bdf[8];
+        pci::format_bdf(bdf, f.bdf);
+        log::print(
+            "natsume: partition: %s: device %s is an IDE controller in compatibility mode: %s channel ports "
+            "0x%x-0x%x and 0x%x opened\n",
+            p.name(), bdf, secondary ? "secondary" : "primary", c.command, c.command + ata::COMMAND_BLOCK_PORTS - 1,
+            c.control);
+    }
+}
+
 // I/O BARs of owned devices reach the hardware with no exit (SDM 24.6.4).
 void open_device_ports(Partition& p) {
     for (uint32_t i = 0; i < p.devices.count; i++) {
@@ -294,6 +317,7 @@ void open_device_ports(Partition& p) {
             for (uint64_t port = bar.base; port < bar.base + bar.size && port < 0x10000; port++)
                 open_port(p.x86.io_bitmap, static_cast<uint32_t>(port));
         }
+        open_legacy_ide_ports(p, f);
     }
 }
 
