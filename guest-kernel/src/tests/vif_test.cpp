@@ -179,7 +179,8 @@ constexpr unsigned PINGS     = 10;
 // Sends `len` bytes of g_frame and waits for a received frame `match`
 // accepts (others are dropped); false on a timeout.
 template <typename Match>
-bool exchange(const natsume_boot_channel& ch, pv::NetFront& f, uint16_t len, Match match, uint64_t& doorbells) {
+bool exchange(const natsume_boot_channel& ch, pv::NetFront& f, uint16_t len, Match match, uint64_t& doorbells,
+              uint64_t us = ROUND_US) {
     pv::Notify n{};
     if (!f.send(g_frame, len, n)) return false;
     ring(ch, n.peer, doorbells);
@@ -196,7 +197,7 @@ bool exchange(const natsume_boot_channel& ch, pv::NetFront& f, uint16_t len, Mat
                 if (match(g_echo, got)) return true;
             }
         },
-        ROUND_US);
+        us);
     f.reap_transmitted();
     return ok;
 }
@@ -368,36 +369,17 @@ void vif_ping_frontend(const natsume_boot_channel& ch) {
     if (!open_front("vif-ping", ch, f, doorbells)) return;
     net::Mac me{}, peer{};
     for (int i = 0; i < 6; i++) me.b[i] = f.channel().control()->mac[i];
-    uint16_t len    = static_cast<uint16_t>(net::build_arp_request(g_frame, sizeof g_frame, me, PING_FROM, PING_TO));
-    auto wait_match = [&](auto match) {
-        return wait_us(
-            [&] {
-                for (;;) {
-                    pv::Notify rn{};
-                    size_t got = f.receive(g_echo, sizeof g_echo, rn);
-                    if (rn.peer) ring(ch, true, doorbells);
-                    if (got == 0) {
-                        (void)f.arm_receive();
-                        return false;
-                    }
-                    if (match(g_echo, got)) return true;
-                }
-            },
+    uint16_t len = static_cast<uint16_t>(net::build_arp_request(g_frame, sizeof g_frame, me, PING_FROM, PING_TO));
+    bool arp     = exchange(
+            ch, f, len, [&](const uint8_t* r, size_t m) { return net::is_arp_reply_from(r, m, PING_TO, peer); }, doorbells,
             PING_US);
-    };
-    pv::Notify n{};
-    bool arp = f.send(g_frame, len, n);
-    ring(ch, n.peer, doorbells);
-    arp = arp && wait_match([&](const uint8_t* r, size_t m) { return net::is_arp_reply_from(r, m, PING_TO, peer); });
     unsigned pings = 0;
     for (uint16_t seq = 1; arp && seq <= BRIDGE_PINGS; seq++) {
-        f.reap_transmitted();
         len = static_cast<uint16_t>(
             net::build_icmp_echo(g_frame, sizeof g_frame, me, peer, PING_FROM, PING_TO, 0x4e53, seq, 32));
-        if (!f.send(g_frame, len, n)) break;
-        ring(ch, n.peer, doorbells);
-        pings +=
-            wait_match([&](const uint8_t* r, size_t m) { return net::is_icmp_echo_reply(r, m, PING_TO, 0x4e53, seq); });
+        pings += exchange(
+            ch, f, len, [&](const uint8_t* r, size_t m) { return net::is_icmp_echo_reply(r, m, PING_TO, 0x4e53, seq); },
+            doorbells, PING_US);
     }
     f.channel().control()->front_state = FRONT_DONE;
     (void)hypercall::doorbell(ch.id);
