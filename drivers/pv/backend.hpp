@@ -10,6 +10,11 @@
 
 namespace natsume::drivers::pv {
 
+// What a call on a ring asks of its caller.
+struct Notify {
+    bool peer;  // ring the peer's doorbell
+};
+
 struct Served {
     uint32_t requests;  // taken from the ring in this call
     bool notify;        // the frontend asked for an interrupt (rsp_event)

@@ -31,10 +31,6 @@ struct NetChannel {
     uint8_t* page(grant_ref_t ref) const { return base + layout.data_offset + size_t{ref} * PAGE_SIZE; }
 };
 
-struct Notify {
-    bool peer;  // ring the peer's doorbell
-};
-
 class NetFront {
 public:
     static constexpr uint32_t MAX_PAGES_PER_DIRECTION = 256;  // a ring's worth each way

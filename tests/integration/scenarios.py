@@ -560,6 +560,28 @@ SCENARIOS = [
                 ResultFields("rt0", "ide-read", {"reads": 16, "good": 16, "bad_data": 0}),
                 *hypervisor_ok()]),
     Scenario(
+        name="blk-read", kind="hypervisor", timeout=300, disk_mib=64,
+        config="tests/integration/configs/blk-read.toml",
+        what="paravirtual disk: gp0 owns the IDE controller and serves blkif on channel blk0; rt0, with no disk, "
+             "reads 4 MiB sequentially (four 32 KiB requests in flight), every sector checked, no foreign exit",
+        checks=[partition_banner("rt0", 1), partition_banner("gp0", 2),
+                GuestPassed("rt0", ["blk-read"]), GuestPassed("gp0", ["blk-serve"]),
+                ResultFields("rt0", "blk-read", {"requests": 128, "bad": 0, "lost": 0, "foreign_exits": 0}),
+                ResultFields("gp0", "blk-serve", {"served": 128, "refused": 0, "disk_errors": 0}),
+                *hypervisor_ok()]),
+    Scenario(
+        name="blk-hostile", kind="hypervisor", timeout=300, disk_mib=64,
+        config="tests/integration/configs/blk-hostile.toml",
+        what="hostile blkfront: gp0 posts a write to the read-only disk, an unknown operation, too many segments, "
+             "a bad page and a sector past the disk; rt0's blkback answers each with an error, serves the 1 MiB "
+             "read that follows and finishes",
+        checks=[partition_banner("rt0", 1), partition_banner("gp0", 2),
+                GuestPassed("rt0", ["blk-serve"]), GuestPassed("gp0", ["blk-read"]),
+                ResultFields("gp0", "blk-read", {"requests": 32, "bad": 0, "injected": 5, "answered_with_errors": 5}),
+                ResultFields("rt0", "blk-serve", {"served": 32, "refused": 5, "disk_errors": 0, "broken": 0}),
+                NoLine(r"^natsume: partition rt0 stopped: (?!stopped itself)", "rt0 stopped by force"),
+                *hypervisor_ok()]),
+    Scenario(
         name="bad-config", kind="offline",
         config="tests/integration/configs/invalid-syntax.toml",
         what="./natsume check on an invalid partition file exits 1 with file:line: error:",

@@ -20,6 +20,17 @@ inline uint64_t rdtsc_ordered() {
     return (uint64_t{hi} << 32) | lo;
 }
 
+// The harness's pattern disk (qemu/natsume_emu/disk.py): every sector starts
+// with its LBA (8 bytes, little-endian), then bytes (offset ^ LBA) & 0xff.
+inline bool disk_pattern_ok(const uint8_t* s, uint64_t lba) {
+    uint64_t got = 0;
+    for (int i = 7; i >= 0; i--) got = (got << 8) | s[i];
+    if (got != lba) return false;
+    for (uint32_t i = 8; i < 512; i++)
+        if (s[i] != static_cast<uint8_t>((i ^ lba) & 0xff)) return false;
+    return true;
+}
+
 // NATSUME_HC_STATS_READ; false natively or when the call fails.
 bool read_stats(natsume_stats& out);
 // VM exits between two snapshots that were not hypercalls, i.e. exits the
@@ -68,5 +79,7 @@ void run_vif_stream();
 void run_vif_bridge();
 void run_vif_ping();
 void run_ide_read();
+void run_blk_read();
+void run_blk_serve();
 
 }  // namespace natsume::guest::device_tests

@@ -51,6 +51,8 @@ constexpr Entry ENTRIES[] = {
     {"vif-bridge", run_vif_bridge},
     {"vif-ping", run_vif_ping},
     {"ide-read", run_ide_read},
+    {"blk-read", run_blk_read},
+    {"blk-serve", run_blk_serve},
 };
 }  // namespace
 

@@ -18,15 +18,6 @@ constexpr uint32_t CHUNK_SECTORS = 128;
 constexpr unsigned READS         = 16;
 int64_t g_read_ticks[READS];
 
-bool sector_ok(const uint8_t* s, uint64_t lba) {
-    uint64_t got = 0;
-    for (int i = 7; i >= 0; i--) got = (got << 8) | s[i];
-    if (got != lba) return false;
-    for (uint32_t i = 8; i < 512; i++)
-        if (s[i] != static_cast<uint8_t>((i ^ lba) & 0xff)) return false;
-    return true;
-}
-
 }  // namespace
 
 void run_ide_read() {
@@ -53,7 +44,7 @@ void run_ide_read() {
             continue;
         }
         bool ok = true;
-        for (uint32_t k = 0; k < CHUNK_SECTORS && ok; k++) ok = sector_ok(buf + k * 512, lba + k);
+        for (uint32_t k = 0; k < CHUNK_SECTORS && ok; k++) ok = disk_pattern_ok(buf + k * 512, lba + k);
         ok ? good++ : bad_data++;
     }
     stats::sort(g_read_ticks, READS);
