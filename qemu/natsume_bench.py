@@ -5,6 +5,7 @@
                    [--load LOAD ...] [--lapic MODE ...] [--results DIR]
                    [--docs DIR | --no-docs] [--echo]
   natsume_bench.py --build BUILD exits [--quick] [--samples N] [--cpu MODEL ...]
+  natsume_bench.py --build BUILD io [--quick] [--kib N] [--cpu MODEL ...]
 
 `exits` times each common VM exit from inside a partition (qemu/bench_exits.py).
 
@@ -267,6 +268,16 @@ def parse_args(argv):
     ex.add_argument("--timeout", type=float, help="wall seconds per run")
     ex.add_argument("--echo", action="store_true", help="stream every serial log")
     ex.add_argument("--baseline", help="exits.json of another commit: its p50 beside each case")
+    io = sub.add_parser("io", help="I/O paths: Native, Passthrough, Paravirtual (the disk so far)")
+    io.add_argument("--quick", action="store_true", help="1 MiB per case; results stay in BUILD/results")
+    io.add_argument("--kib", type=int, help="KiB read per case (default 8192)")
+    io.add_argument("--cpu", action="append", choices=sorted(bochs.CPU_MODELS),
+                    help="Bochs model (repeatable; default: all)")
+    io.add_argument("--ips", type=int, default=bochs.DEFAULT_IPS)
+    io.add_argument("--results", help="where io.json goes (default BUILD/results)")
+    io.add_argument("--docs", help="where io.md goes (default docs/results, BUILD/results for --quick)")
+    io.add_argument("--timeout", type=float, help="wall seconds per run")
+    io.add_argument("--echo", action="store_true", help="stream every serial log")
     return ap.parse_args(argv)
 
 
@@ -365,12 +376,15 @@ def main(argv=None) -> int:
     build = BuildTree(Path(args.build).resolve())
     if args.bench == "irq":
         return cmd_irq(args, build)
-    if args.bench == "exits":
-        import bench_exits  # noqa: E402
+    if args.bench in ("exits", "io"):
         commit = git("rev-parse", "--short", "HEAD")
         dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
         common = {"git_commit": commit + ("-dirty" if commit and dirty else ""), "bochs": bochs_version(),
                   "host_cpu": host_cpu()}
+        if args.bench == "io":
+            import bench_io  # noqa: E402
+            return bench_io.cmd_io(args, build, ROOT, common)
+        import bench_exits  # noqa: E402
         return bench_exits.cmd_exits(args, build, ROOT, common)
     return EXIT_SETUP
 
