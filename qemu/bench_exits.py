@@ -143,13 +143,6 @@ def cmd_exits(args, build, root: Path, meta_common: dict) -> int:
     doc = {"meta": meta, "models": models, "cases": all_cases, "failed": failed}
     if args.baseline:
         doc["baseline"] = json.loads(Path(args.baseline).read_text())
-    results = Path(args.results) if args.results else build.root / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    (results / "exits.json").write_text(json.dumps(doc, indent=1) + "\n")
-    docs = Path(args.docs) if args.docs else (results if args.quick else root / "docs" / "results")
-    docs.mkdir(parents=True, exist_ok=True)
-    (docs / "exits.md").write_text(render(doc))
-    if docs.resolve() != results.resolve():
-        (docs / "exits.json").write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"natsume-bench: wrote {results / 'exits.json'} and {docs / 'exits.md'}", flush=True)
+    json_path, md_path = bench.write_results(args, build.root, root, "exits", doc, render(doc))
+    print(f"natsume-bench: wrote {json_path} and {md_path}", flush=True)
     return 1 if failed else 0

@@ -14,10 +14,9 @@ second: emulator figures, never hardware times. No loads yet, no network.
 """
 
 import datetime
-import json
 from pathlib import Path
 
-from natsume_emu import bochs, serial_log
+from natsume_emu import bench, bochs, serial_log
 from natsume_emu.iso import IsoError
 from natsume_emu.session import (Emulator, SetupError, boot, hypervisor_boot, native_boot,
                                  print_failure_context)
@@ -126,15 +125,8 @@ def cmd_io(args, build, root: Path, meta_common: dict) -> int:
     meta.update({"ips": args.ips, "command": "./natsume bench io" + (" --quick" if args.quick else ""),
                  "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
     doc = {"meta": meta, "models": models, "kib": kib, "cases": cases, "failed": failed}
-    results = Path(args.results) if args.results else build.root / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    (results / "io.json").write_text(json.dumps(doc, indent=1) + "\n")
-    docs = Path(args.docs) if args.docs else (results if args.quick else root / "docs" / "results")
-    docs.mkdir(parents=True, exist_ok=True)
-    (docs / "io.md").write_text(render(doc))
-    if docs.resolve() != results.resolve():
-        (docs / "io.json").write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"natsume-bench: wrote {results / 'io.json'} and {docs / 'io.md'}", flush=True)
+    json_path, md_path = bench.write_results(args, build.root, root, "io", doc, render(doc))
+    print(f"natsume-bench: wrote {json_path} and {md_path}", flush=True)
     # The gate: passthrough takes no exit that is not its own hypercall.
     bad = [c for c in cases if c["mode"] == "passthrough" and c["foreign_exits"] != 0]
     for c in bad:

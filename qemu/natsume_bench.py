@@ -258,27 +258,25 @@ def parse_args(argv):
                      help="run nothing: redraw irq.md and irq-latency.svg from the irq.json in "
                           "--results (after a change of the report's layout)")
     ex = sub.add_parser("exits", help="VM-exit round trips from inside a partition")
-    ex.add_argument("--quick", action="store_true", help="200 samples per case; results stay in BUILD/results")
+    add_run_options(ex, "exits", "200 samples per case")
     ex.add_argument("--samples", type=int, help="samples per case (default 1000)")
-    ex.add_argument("--cpu", action="append", choices=sorted(bochs.CPU_MODELS),
-                    help="Bochs model (repeatable; default: all)")
-    ex.add_argument("--ips", type=int, default=bochs.DEFAULT_IPS)
-    ex.add_argument("--results", help="where exits.json goes (default BUILD/results)")
-    ex.add_argument("--docs", help="where exits.md goes (default docs/results, BUILD/results for --quick)")
-    ex.add_argument("--timeout", type=float, help="wall seconds per run")
-    ex.add_argument("--echo", action="store_true", help="stream every serial log")
     ex.add_argument("--baseline", help="exits.json of another commit: its p50 beside each case")
     io = sub.add_parser("io", help="I/O paths: Native, Passthrough, Paravirtual (the disk so far)")
-    io.add_argument("--quick", action="store_true", help="1 MiB per case; results stay in BUILD/results")
+    add_run_options(io, "io", "1 MiB per case")
     io.add_argument("--kib", type=int, help="KiB read per case (default 8192)")
-    io.add_argument("--cpu", action="append", choices=sorted(bochs.CPU_MODELS),
-                    help="Bochs model (repeatable; default: all)")
-    io.add_argument("--ips", type=int, default=bochs.DEFAULT_IPS)
-    io.add_argument("--results", help="where io.json goes (default BUILD/results)")
-    io.add_argument("--docs", help="where io.md goes (default docs/results, BUILD/results for --quick)")
-    io.add_argument("--timeout", type=float, help="wall seconds per run")
-    io.add_argument("--echo", action="store_true", help="stream every serial log")
     return ap.parse_args(argv)
+
+
+def add_run_options(p, name: str, quick: str) -> None:
+    """The options bench exits and bench io share."""
+    p.add_argument("--quick", action="store_true", help=f"{quick}; results stay in BUILD/results")
+    p.add_argument("--cpu", action="append", choices=sorted(bochs.CPU_MODELS),
+                   help="Bochs model (repeatable; default: all)")
+    p.add_argument("--ips", type=int, default=bochs.DEFAULT_IPS)
+    p.add_argument("--results", help=f"where {name}.json goes (default BUILD/results)")
+    p.add_argument("--docs", help=f"where {name}.md goes (default docs/results, BUILD/results for --quick)")
+    p.add_argument("--timeout", type=float, help="wall seconds per run")
+    p.add_argument("--echo", action="store_true", help="stream every serial log")
 
 
 def publish(args, doc: dict, results: Path) -> bool:

@@ -235,3 +235,20 @@ lapic = "{lapic}"
 bdf = "{device_bdf}"
 id = "{E1000_ID}"
 '''
+
+
+def write_results(args, build_root, repo_root, name: str, doc: dict, markdown: str) -> tuple:
+    """NAME.json into --results (default BUILD/results) and NAME.md into --docs
+    (default docs/results; BUILD/results for --quick), with a copy of the json
+    beside a published page. Returns (json path, md path)."""
+    import json
+    from pathlib import Path
+    results = Path(args.results) if args.results else Path(build_root) / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"{name}.json").write_text(json.dumps(doc, indent=1) + "\n")
+    docs = Path(args.docs) if args.docs else (results if args.quick else Path(repo_root) / "docs" / "results")
+    docs.mkdir(parents=True, exist_ok=True)
+    (docs / f"{name}.md").write_text(markdown)
+    if docs.resolve() != results.resolve():
+        (docs / f"{name}.json").write_text(json.dumps(doc, indent=1) + "\n")
+    return results / f"{name}.json", docs / f"{name}.md"
