@@ -28,3 +28,6 @@ file(GLOB NATSUME_COMMON_SOURCES CONFIGURE_DEPENDS ${NATSUME_ROOT}/common/*.cpp 
 # The partition-file compiler behind natsume-config (its main.cpp apart).
 file(GLOB NATSUME_CONFIG_COMPILER_SOURCES CONFIGURE_DEPENDS ${NATSUME_ROOT}/vmm-tools/config/*.cpp)
 list(REMOVE_ITEM NATSUME_CONFIG_COMPILER_SOURCES ${NATSUME_ROOT}/vmm-tools/config/main.cpp)
+
+# The paravirtual drivers shared by the guest kernel and the host tests.
+file(GLOB NATSUME_DRIVERS_PV_SOURCES CONFIGURE_DEPENDS ${NATSUME_ROOT}/drivers/pv/*.cpp)

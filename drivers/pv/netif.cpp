@@ -26,6 +26,7 @@ bool NetFront::init(uint8_t* base, uint64_t size) {
     if (rx_pages_ > RING_SIZE(&rx_)) rx_pages_ = RING_SIZE(&rx_);
     tx_free_count_ = 0;
     for (uint32_t i = tx_pages_; i > 0; i--) tx_free_[tx_free_count_++] = static_cast<uint16_t>(i - 1);
+    for (bool& f : tx_in_flight_) f = false;
     rx_posted_     = 0;
     Control* c     = ch_.control();
     c->version     = CONTROL_VERSION;
@@ -53,7 +54,8 @@ Notify NetFront::post_receive_buffers() {
 bool NetFront::send(const uint8_t* frame, uint16_t len, Notify& n) {
     n = Notify{false};
     if (len < ETH_MIN || len > ETH_MAX || tx_free_count_ == 0 || RING_FULL(&tx_)) return false;
-    uint16_t id = tx_free_[--tx_free_count_];
+    uint16_t id       = tx_free_[--tx_free_count_];
+    tx_in_flight_[id] = true;
     memcpy(ch_.page(id), frame, len);
     netif_tx_request* r = RING_GET_REQUEST(&tx_, tx_.req_prod_pvt);
     *r                  = netif_tx_request{id, 0, 0, id, len};
@@ -79,12 +81,11 @@ void NetFront::reap_transmitted() {
         RING_COPY_RESPONSE(&tx_, tx_.rsp_cons, &rsp);
         tx_.rsp_cons++;
         if (rsp.status == NETIF_RSP_NULL) continue;  // an extra-info slot's answer: none are sent
-        bool in_flight = rsp.id < tx_pages_;
-        for (uint32_t i = 0; i < tx_free_count_ && in_flight; i++) in_flight = tx_free_[i] != rsp.id;
-        if (!in_flight) {
+        if (rsp.id >= tx_pages_ || !tx_in_flight_[rsp.id]) {
             receive_errors++;
             continue;
         }
+        tx_in_flight_[rsp.id]      = false;
         tx_free_[tx_free_count_++] = rsp.id;
         if (rsp.status != NETIF_RSP_OKAY) send_refused++;
     }

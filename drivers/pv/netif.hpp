@@ -62,9 +62,10 @@ private:
     netif_tx_front_ring tx_{};
     netif_rx_front_ring rx_{};
     uint32_t tx_pages_ = 0, rx_pages_ = 0;
-    uint16_t tx_free_[MAX_PAGES_PER_DIRECTION] = {};  // stack of free tx page indexes
-    uint32_t tx_free_count_                    = 0;
-    uint32_t rx_posted_                        = 0;  // rx pages offered so far (first pass)
+    uint16_t tx_free_[MAX_PAGES_PER_DIRECTION]  = {};  // stack of free tx page indexes
+    uint32_t tx_free_count_                     = 0;
+    bool tx_in_flight_[MAX_PAGES_PER_DIRECTION] = {};  // posted, not yet answered
+    uint32_t rx_posted_                         = 0;   // rx pages offered so far (first pass)
 };
 
 class NetBack {

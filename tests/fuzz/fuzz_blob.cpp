@@ -26,7 +26,15 @@ void check_report(const config::Report& r) { FUZZ_CHECK(std::memchr(r.text, 0, s
 
 void check_valid(const natsume_config_header* h, size_t size) {
     FUZZ_CHECK(h->total_size <= size);
-    FUZZ_CHECK(uint64_t{h->header_size} + uint64_t{h->partition_count} * h->partition_size <= h->total_size);
+    FUZZ_CHECK(uint64_t{h->header_size} + uint64_t{h->partition_count} * h->partition_size +
+                   uint64_t{h->channel_count} * h->channel_size <=
+               h->total_size);
+    // Every channel's two sides are partitions of the blob, and different ones.
+    const natsume_config_channel* chans = config::channels(h);
+    for (uint32_t i = 0; i < h->channel_count; ++i) {
+        FUZZ_CHECK(chans[i].ends[0].partition < h->partition_count && chans[i].ends[1].partition < h->partition_count);
+        FUZZ_CHECK(chans[i].ends[0].partition != chans[i].ends[1].partition);
+    }
     const natsume_config_partition* parts = config::partitions(h);
 
     // A machine with everything the blob asks for.

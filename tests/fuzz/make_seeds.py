@@ -213,7 +213,8 @@ def blob_seeds(tool):
     if not tool:
         return
     images = os.path.join(ROOT, "tests", "unit", "config", "data", "images")
-    for f in ["configs/default.toml", "configs/passthrough.toml", "tests/unit/config/data/shared-gsi.toml"]:
+    for f in ["configs/default.toml", "configs/passthrough.toml", "tests/unit/config/data/shared-gsi.toml",
+              "tests/unit/config/data/channels.toml"]:
         name = os.path.basename(f).replace(".toml", ".blob")
         subprocess.run([tool, "compile", os.path.join(ROOT, f), "-o", os.path.join(CORPUS, "blob", name),
                         "--image-dir", images], check=True, stdout=subprocess.DEVNULL)

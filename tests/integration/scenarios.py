@@ -126,9 +126,10 @@ HOSTILE_IOAPIC = (["ioapic-foreign-pin"] + [f"ioapic-own-pin-{m}" for m in ("smi
                      "ioapic-qword-load", "ioapic-unaligned-store", "ioapic-unaligned-load",
                      "ioapic-rep-movsl"])
 HOSTILE_IO = (["io-cf9-reset", "io-kbc-reset", "io-port92-fast-reset"]
-              + [f"io-read-0x{p:02x}" for p in (0x20, 0x21, 0xa0, 0xa1, 0x40, 0x41, 0x42, 0x43, 0x61, 0x70, 0x71)]
+              + [f"io-read-0x{p:02x}" for p in (0x20, 0x21, 0xa0, 0xa1, 0x40, 0x41, 0x42, 0x43, 0x61, 0x70, 0x71,
+                                                 0x1f7, 0x177, 0x3f6, 0x376)]
               + ["io-pic-unmask-master", "io-pic-unmask-slave", "io-pic-icw1", "io-pit-mode", "io-pit-count",
-                 "io-rtc-select-b", "io-rtc-periodic", "io-rep-insb", "pci-foreign-read",
+                 "io-rtc-select-b", "io-rtc-periodic", "io-ide-read-dma", "io-ide-reset", "io-rep-insb", "pci-foreign-read",
                  "pci-foreign-byte-read", "pci-bar-move", "pci-bus-master-no-dma"])
 
 

@@ -19,6 +19,7 @@
 #include "bench/latency_stats.h"
 #include "devices/lapic.h"
 #include "kernel/hypercall.h"
+#include "tests/channel_common.h"
 #include "tests/device_common.h"
 #include "tests/results.h"
 
@@ -40,26 +41,12 @@ struct Mailbox {
     volatile uint32_t done;      // frontend: no more rounds
 };
 
-volatile uint64_t g_doorbells = 0;
 int64_t g_rtt[MAX_ROUNDS];
-
-void on_doorbell(idt::InterruptFrame&) {
-    g_doorbells = g_doorbells + 1;
-    lapic::eoi();
-}
-
-const natsume_boot_channel* first_channel() {
-    const boot::Context& c = boot::context();
-    return c.channel_count ? &c.channels[0] : nullptr;
-}
 
 Mailbox& mailbox(const natsume_boot_channel& ch) { return *reinterpret_cast<Mailbox*>(ch.gpa); }
 
-// Waits with interrupts on until `done()` or the deadline.
-
+// Both sides have bound their vectors (open_first_channel) when both ready flags are up.
 bool meet(const natsume_boot_channel& ch) {
-    idt::set_handler(idt::VECTOR_DOORBELL, on_doorbell);
-    if (hypercall::channel_bind(ch.id, idt::VECTOR_DOORBELL) != NATSUME_OK) return false;
     Mailbox& m       = mailbox(ch);
     m.ready[ch.role] = 1;
     uint32_t peer    = 1 - ch.role;
@@ -101,7 +88,7 @@ void backend(const natsume_boot_channel& ch, uint64_t rounds) {
     uint64_t answered = 0, refused = 0;
     uint64_t deadline = cpu::rdtsc() + ticks_for_us(ROUND_US * (rounds + 2));
     while (!m.done && cpu::rdtsc() < deadline) {
-        uint64_t seen = g_doorbells;
+        uint64_t seen = doorbells_received();
         if (m.request != m.reply) {
             m.reply = m.request;
             answered++;
@@ -109,7 +96,7 @@ void backend(const natsume_boot_channel& ch, uint64_t rounds) {
         }
         // Sleep until the next doorbell (HLT does not exit: the interrupt
         // wakes this core directly); `sti; hlt` so none is missed in between.
-        if (g_doorbells == seen && m.request == m.reply && !m.done) asm volatile("sti; hlt; cli" ::: "memory");
+        if (doorbells_received() == seen && m.request == m.reply && !m.done) asm volatile("sti; hlt; cli" ::: "memory");
     }
     ok           = read_stats(b) && ok;
     uint64_t got = b.doorbells_received - a.doorbells_received;
@@ -160,14 +147,14 @@ void sink(const natsume_boot_channel& ch, uint64_t seconds) {
     uint64_t deadline = cpu::rdtsc() + ticks_for_us(seconds * 1000000);
     while (!m.done && cpu::rdtsc() < deadline) asm volatile("sti; hlt; cli" ::: "memory");
     // The done doorbell may still be on its way.
-    wait_us([&] { return g_doorbells >= m.request + 1; }, ROUND_US);
+    wait_us([&] { return doorbells_received() >= m.request + 1; }, ROUND_US);
     ok = read_stats(b) && ok;
     // Absolute: the flood may start before this side's first snapshot.
     uint64_t got = b.doorbells_received;
     results::report("channel-sink",
-                    ok && m.done && got == m.request + 1 && g_doorbells == got && foreign_exits(a, b) == 0,
+                    ok && m.done && got == m.request + 1 && doorbells_received() == got && foreign_exits(a, b) == 0,
                     "\"doorbells_received\":%llu,\"interrupts\":%llu,\"flood_sent\":%llu,\"foreign_exits\":%llu",
-                    ull{got}, ull{g_doorbells}, ull{m.request}, ull{foreign_exits(a, b)});
+                    ull{got}, ull{doorbells_received()}, ull{m.request}, ull{foreign_exits(a, b)});
 }
 
 void expect(const char* name, int64_t got, int64_t want) {
@@ -178,11 +165,8 @@ void expect(const char* name, int64_t got, int64_t want) {
 }  // namespace
 
 void run_channel_ping() {
-    const natsume_boot_channel* ch = first_channel();
-    if (!in_partition() || !ch) {
-        results::report("channel-ping", false, "\"why\":\"no channel: run in a partition the file gives one\"");
-        return;
-    }
+    const natsume_boot_channel* ch = open_first_channel("channel-ping");
+    if (!ch) return;
     uint64_t rounds = arg("rounds", DEFAULT_ROUNDS);
     if (rounds == 0 || rounds > MAX_ROUNDS) rounds = DEFAULT_ROUNDS;
     if (!meet(*ch)) {
@@ -197,12 +181,9 @@ void run_channel_ping() {
 }
 
 void run_channel_flood_or_sink(bool flooder) {
-    const natsume_boot_channel* ch = first_channel();
     const char* name               = flooder ? "channel-flood" : "channel-sink";
-    if (!in_partition() || !ch) {
-        results::report(name, false, "\"why\":\"no channel: run in a partition the file gives one\"");
-        return;
-    }
+    const natsume_boot_channel* ch = open_first_channel(name);
+    if (!ch) return;
     if (!meet(*ch)) {
         results::report(name, false, "\"why\":\"the peer did not bind its vector within %llu ms\"",
                         ull{MEET_US / 1000});
@@ -220,12 +201,13 @@ void run_channel_sink() { run_channel_flood_or_sink(false); }
 // Runs in the frontend of a channel whose backend never binds; the channel
 // id past the last one the file can hold is never a channel.
 void run_channel_attack() {
-    const natsume_boot_channel* ch = first_channel();
-    if (!in_partition() || !ch) {
+    const boot::Context& ctx = boot::context();
+    if (!in_partition() || ctx.channel_count == 0) {
         results::report("channel-attack", false, "\"why\":\"no channel: run in a partition the file gives one\"");
         return;
     }
-    idt::set_handler(idt::VECTOR_DOORBELL, on_doorbell);
+    const natsume_boot_channel* ch = &ctx.channels[0];
+    install_doorbell_handler();  // bound only by the last vector below
     constexpr uint32_t NO_SUCH = NATSUME_CHANNEL_MAX;
     uint32_t foreign = static_cast<uint32_t>(arg("foreign", NO_SUCH));  // foreign=ID: a channel of two other partitions
     expect("channel-bind-no-such", hypercall::channel_bind(NO_SUCH, idt::VECTOR_DOORBELL), NATSUME_ENOENT);

@@ -150,7 +150,10 @@ void ports() {
     port_write("io-cf9-reset", "refused_io +1, the machine keeps running", 0xcf9, 0x6);
     port_write("io-kbc-reset", "refused_io +1, the machine keeps running", 0x64, 0xfe);
     port_write("io-port92-fast-reset", "refused_io +1, the machine keeps running", 0x92, 0x1);
-    const uint16_t reads[] = {0x20, 0x21, 0xa0, 0xa1, 0x40, 0x41, 0x42, 0x43, 0x61, 0x70, 0x71};
+    // PIC, PIT, port 0x61, RTC, and the IDE channels' status and control
+    // ports: opened only to a partition that owns the IDE controller.
+    const uint16_t reads[] = {0x20, 0x21, 0xa0, 0xa1,  0x40,  0x41,  0x42, 0x43,
+                              0x61, 0x70, 0x71, 0x1f7, 0x177, 0x3f6, 0x376};
     char name[64];
     for (uint16_t p : reads) {
         snprintf(name, sizeof name, "io-read-0x%02x", p);
@@ -164,7 +167,7 @@ void ports() {
     const W writes[] = {
         {"io-pic-unmask-master", 0x21, 0x00}, {"io-pic-unmask-slave", 0xa1, 0x00}, {"io-pic-icw1", 0x20, 0x11},
         {"io-pit-mode", 0x43, 0x34},          {"io-pit-count", 0x40, 0x01},        {"io-rtc-select-b", 0x70, 0x0b},
-        {"io-rtc-periodic", 0x71, 0x40},
+        {"io-rtc-periodic", 0x71, 0x40},      {"io-ide-read-dma", 0x177, 0xc8},    {"io-ide-reset", 0x376, 0x04},
     };
     for (const W& w : writes) port_write(w.name, "dropped, refused_io +1", w.port, w.v);
     {

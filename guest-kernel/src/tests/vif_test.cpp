@@ -42,6 +42,7 @@
 #include "kernel/hypercall.h"
 #include "lib/cmdline.h"
 #include "lib/net_frames.h"
+#include "tests/channel_common.h"
 #include "tests/device_common.h"
 #include "tests/results.h"
 
@@ -57,21 +58,9 @@ constexpr uint64_t MEET_US        = 5000000;
 constexpr uint64_t ROUND_US       = 50000;
 constexpr uint32_t FRONT_DONE     = 2;  // Control::front_state once the frontend has finished
 
-volatile uint64_t g_vif_doorbells = 0;
 int64_t g_vif_rtt[MAX_ROUNDS];
 uint8_t g_frame[pv::ETH_MAX];
 uint8_t g_echo[pv::ETH_MAX];
-
-void on_vif_doorbell(idt::InterruptFrame&) {
-    g_vif_doorbells = g_vif_doorbells + 1;
-    lapic::eoi();
-}
-
-void ring(const natsume_boot_channel& ch, bool wanted, uint64_t& doorbells) {
-    if (!wanted) return;
-    (void)hypercall::doorbell(ch.id);
-    doorbells++;
-}
 
 uint16_t frame_len(uint64_t round) { return static_cast<uint16_t>(60 + (round * 37) % (pv::ETH_MAX - 60 + 1)); }
 
@@ -106,7 +95,7 @@ bool open_front(const char* name, const natsume_boot_channel& ch, pv::NetFront& 
         results::report(name, false, "\"why\":\"channel too small for a netif\"");
         return false;
     }
-    ring(ch, f.post_receive_buffers().peer, doorbells);
+    ring_if(ch, f.post_receive_buffers().peer, doorbells);
     if (!wait_us([&] { return f.channel().control()->back_state == 1; }, MEET_US)) {
         results::report(name, false, "\"why\":\"no backend attached within %llu ms\"", ull{MEET_US / 1000});
         return false;
@@ -124,19 +113,19 @@ void vif_frontend(const natsume_boot_channel& ch, uint64_t rounds, bool hostile)
     for (uint64_t i = 1; i <= rounds && lost == 0; i++) {
         uint16_t len = frame_len(i);
         fill(g_frame, len, i);
-        if (hostile && i % 8 == 0) ring(ch, inject_malformed(f, injected), doorbells);
+        if (hostile && i % 8 == 0) ring_if(ch, inject_malformed(f, injected), doorbells);
         uint64_t t0 = rdtsc_ordered();
         pv::Notify n{};
         if (!f.send(g_frame, len, n)) {
             lost++;
             break;
         }
-        ring(ch, n.peer, doorbells);
+        ring_if(ch, n.peer, doorbells);
         size_t got   = 0;
         auto arrived = [&] {
             pv::Notify rn{};
             got = f.receive(g_echo, sizeof g_echo, rn);
-            if (rn.peer) ring(ch, true, doorbells);
+            if (rn.peer) ring_if(ch, true, doorbells);
             return got != 0 || (f.arm_receive() && (got = f.receive(g_echo, sizeof g_echo, rn)) != 0);
         };
         if (!wait_us(arrived, ROUND_US)) {
@@ -183,13 +172,13 @@ bool exchange(const natsume_boot_channel& ch, pv::NetFront& f, uint16_t len, Mat
               uint64_t us = ROUND_US) {
     pv::Notify n{};
     if (!f.send(g_frame, len, n)) return false;
-    ring(ch, n.peer, doorbells);
+    ring_if(ch, n.peer, doorbells);
     bool ok = wait_us(
         [&] {
             for (;;) {
                 pv::Notify rn{};
                 size_t got = f.receive(g_echo, sizeof g_echo, rn);
-                if (rn.peer) ring(ch, true, doorbells);
+                if (rn.peer) ring_if(ch, true, doorbells);
                 if (got == 0) {
                     (void)f.arm_receive();  // the next frame notifies; a frame that slipped in is read next time
                     return false;
@@ -276,7 +265,7 @@ void vif_stream_frontend(const natsume_boot_channel& ch, uint64_t frames) {
         pv::Notify n{};
         if (f.send(g_frame, len, n)) {
             sent++;
-            ring(ch, n.peer, doorbells);
+            ring_if(ch, n.peer, doorbells);
             continue;
         }
         // Every tx page in flight: take back what the backend has answered.
@@ -340,7 +329,7 @@ void vif_backend(const natsume_boot_channel& ch, uint64_t rounds, Serve mode) {
             if (out) bk.send(reply, out, n);
             wake = wake || n.peer;
         });
-        ring(ch, wake || s.notify, doorbells);
+        ring_if(ch, wake || s.notify, doorbells);
         if (s.broken) break;
         if (!bk.arm_transmit() && c.front_state != FRONT_DONE) asm volatile("sti; hlt; cli" ::: "memory");
     }
@@ -424,7 +413,7 @@ void vif_bridge_backend(const natsume_boot_channel& ch) {
             to_vif += bk.send(g_frame, static_cast<uint16_t>(got), n);
             wake = wake || n.peer;
         }
-        ring(ch, wake || s.notify, doorbells);
+        ring_if(ch, wake || s.notify, doorbells);
         if (s.requests == 0 && got == 0 && !bk.arm_transmit() && c.front_state != FRONT_DONE)
             asm volatile("sti; hlt; cli" ::: "memory");
     }
@@ -436,20 +425,12 @@ void vif_bridge_backend(const natsume_boot_channel& ch) {
 }
 
 void run_vif(Serve mode) {
-    const char* name         = mode == Serve::Echo ? "vif-echo" : mode == Serve::Host ? "vif-udp" : "vif-stream";
-    const boot::Context& ctx = boot::context();
-    if (!in_partition() || ctx.channel_count == 0) {
-        results::report(name, false, "\"why\":\"no channel: run in a partition the file gives one\"");
-        return;
-    }
-    const natsume_boot_channel& ch = ctx.channels[0];
+    const char* name = mode == Serve::Echo ? "vif-echo" : mode == Serve::Host ? "vif-udp" : "vif-stream";
+    const natsume_boot_channel* open = open_first_channel(name);
+    if (!open) return;
+    const natsume_boot_channel& ch = *open;
     uint64_t rounds                = mode == Serve::Discard ? arg("frames", 2000) : arg("rounds", DEFAULT_ROUNDS);
     if (rounds == 0 || (mode != Serve::Discard && rounds > MAX_ROUNDS)) rounds = DEFAULT_ROUNDS;
-    idt::set_handler(idt::VECTOR_DOORBELL, on_vif_doorbell);
-    if (hypercall::channel_bind(ch.id, idt::VECTOR_DOORBELL) != NATSUME_OK) {
-        results::report(name, false, "\"why\":\"could not bind the doorbell\"");
-        return;
-    }
     if (ch.role != NATSUME_CHANNEL_FRONTEND)
         vif_backend(ch, rounds, mode);
     else if (mode == Serve::Host)
@@ -468,23 +449,13 @@ void run_vif_stream() { run_vif(Serve::Discard); }
 
 // vif-bridge and vif-ping: the two sides of a bridged vif, each checking its role.
 void run_vif_bridged(bool bridge) {
-    const char* name         = bridge ? "vif-bridge" : "vif-ping";
-    const boot::Context& ctx = boot::context();
-    uint32_t want            = bridge ? NATSUME_CHANNEL_BACKEND : NATSUME_CHANNEL_FRONTEND;
-    if (!in_partition() || ctx.channel_count == 0 || ctx.channels[0].role != want) {
-        results::report(name, false, "\"why\":\"no channel of this role: run in a partition the file gives one\"");
-        return;
-    }
-    const natsume_boot_channel& ch = ctx.channels[0];
-    idt::set_handler(idt::VECTOR_DOORBELL, on_vif_doorbell);
-    if (hypercall::channel_bind(ch.id, idt::VECTOR_DOORBELL) != NATSUME_OK) {
-        results::report(name, false, "\"why\":\"could not bind the doorbell\"");
-        return;
-    }
+    const natsume_boot_channel* ch = bridge ? open_first_channel("vif-bridge", NATSUME_CHANNEL_BACKEND)
+                                            : open_first_channel("vif-ping", NATSUME_CHANNEL_FRONTEND);
+    if (!ch) return;
     if (bridge)
-        vif_bridge_backend(ch);
+        vif_bridge_backend(*ch);
     else
-        vif_ping_frontend(ch);
+        vif_ping_frontend(*ch);
 }
 
 void run_vif_bridge() { run_vif_bridged(true); }
