@@ -1,135 +1,288 @@
-"""`natsume bench io`: the I/O paths side by side. This first part measures
-the disk: a sequential read of the harness's pattern disk in 32 KiB requests,
-every sector checked, in three configurations on each Bochs CPU model:
+"""`natsume bench io`: the I/O paths side by side, on each Bochs CPU model, in
+three configurations and under the paper's loads.
 
-- Native: the guest kernel alone drives the PIIX3 IDE controller (ide-read kib=N);
-- Passthrough: rt0 owns the controller (the hypervisor opens its legacy ports)
-  and reads the same way (ide-read kib=N in a partition);
-- Paravirtual: gp0 owns the controller and serves it as a blkif backend on a
-  channel; rt0 reads through the ring, four requests in flight (blk-read kib=N).
+Configurations:
+- Native: the guest kernel alone drives the device (PIIX3 IDE, e1000);
+- Passthrough: rt0 owns the device (IDE: the hypervisor opens its legacy
+  ports; e1000: its BAR and INTx line) and drives it the same way;
+- Paravirtual: gp0 owns the device and serves it on a channel (blkif backend;
+  netif backend bridged to the e1000); rt0 uses the frontend.
 
-Results go to BUILD/results/io.json and, for a full run, docs/results/io.md.
-Under Bochs the TSC counts instructions and the figures are per emulated
-second: emulator figures, never hardware times. No loads yet, no network.
+Paths: the disk (a sequential read of the pattern disk in 32 KiB requests,
+every sector checked) and the network (ICMP echo request/response with Bochs'
+vnet host and a UDP stream of full frames, qemu/../guest-kernel bench_net.cpp).
+
+Loads: none; cpu (a partition of its own spinning: test=load-cpu); backend
+(the paravirtual backend itself busy: it computes BACKEND_BUSY_US between
+passes and never halts); io (a UDP flood from the harness into another
+partition's e1000 through Bochs' socket backend, taken by interrupt there:
+test=load-rx). Native runs one kernel on one core: it has no other partition
+to load, so it is measured unloaded only.
+
+Results go to BUILD/results/io.json and, for a full run, docs/results/io.md
+with plots. Under Bochs the TSC counts instructions: every figure is in ticks
+or per emulated second, never a hardware time.
 """
 
 import datetime
+import json
+import re
 from pathlib import Path
 
-from natsume_emu import bench, bochs, serial_log
+from natsume_emu import bench, bochs, flood, serial_log
+from natsume_emu.bochs import PciDevice
 from natsume_emu.iso import IsoError
 from natsume_emu.session import (Emulator, SetupError, boot, hypervisor_boot, native_boot,
                                  print_failure_context)
 
-DISK_MIB = 64
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = {"passthrough": ROOT / "tests/integration/configs/passthrough-ide.toml",
-           "paravirtual": ROOT / "tests/integration/configs/blk-read.toml"}
+DISK_MIB = 64
+PATHS = ("disk", "net")
+MODES = ("native", "passthrough", "paravirtual")
+LOADS = ("none", "cpu", "backend", "io")
+BACKEND_BUSY_US = 200
 END = r"natsume: all partitions stopped|natsume: PANIC|NATSUME-DONE pass=\d+ fail=\d+$"
 
+# Who sits where. rt0 is measured; gp0 is the backend (paravirtual) or the
+# load (passthrough); gp1 is the load next to a backend.
+IDE = ("00:01.1", "8086:7010")
+NIC = ("00:02.0", "8086:100e")          # Bochs slot1, INTA# on line 9: the measured path's NIC (vnet)
+FLOOD_NIC = ("00:03.0", "8086:100e")    # slot2, line 11: the flooded partition's own
+SLOTS = {"rt0": (1, 0x04000000, 0x08000000), "gp0": (2, 0x06000000, 0x08800000),
+         "gp1": (3, 0x0b000000, 0x0d000000)}
+CHANNEL_BASE = 0x0a000000
 
-def config_text(mode: str, kib: int) -> str:
-    """The scenario's partition file with the read size set."""
-    text = CONFIGS[mode].read_text()
+
+def partition(name: str, cmdline: str, device=None) -> str:
+    core, ram, dma = SLOTS[name]
+    text = (f'\n[[partition]]\nname = "{name}"\ncores = [{core}]\n'
+            f'ram = {{ base = {ram:#010x}, size = "32M" }}\n')
+    if device:
+        text += (f'dma = {{ base = {dma:#010x}, size = "8M" }}\n'
+                 'allow_unisolated_dma = true   # Bochs has no IOMMU\n')
+    text += f'image = "guest-kernel"\ncmdline = "{cmdline}"\nlapic = "passthrough"\n'
+    if device:
+        text += f'\n[[partition.device]]\nbdf = "{device[0]}"\nid = "{device[1]}"\n'
+    return text
+
+
+def channel(name: str) -> str:
+    """The channel between rt0 and gp0; gp0's device may DMA into it (the
+    backend hands the device the frontend's pages instead of copying them)."""
+    return (f'\n[[channel]]\nname = "{name}"\nbase = {CHANNEL_BASE:#010x}\nsize = "2M"\n'
+            'frontend = { partition = "rt0", gpa = 0x40000000 }\n'
+            'backend = { partition = "gp0", gpa = 0x40000000 }\n'
+            'backend_dma = true\n')
+
+
+def rt_args(path: str, mode: str, p: dict) -> str:
+    if path == "disk":
+        return f"test={'blk-read' if mode == 'paravirtual' else 'ide-read'} kib={p['kib']} full=0"
+    return f"test=net-bench rr={p['rr']} reps={p['reps']} frames={p['frames']}"
+
+
+def machine(path: str, mode: str, load: str, p: dict) -> dict:
+    """The partition file, Bochs' PCI slots and CPU count of one case."""
+    device = IDE if path == "disk" else NIC
+    text = f'version = 1\nname = "io-{path}-{mode}-{load}"\n'
+    rt = f"role=rt {rt_args(path, mode, p)}"
+    pci = [PciDevice("e1000", 1, ethmod="vnet")] if path == "net" else []
     if mode == "passthrough":
-        return text.replace('cmdline = "role=rt test=ide-read"', f'cmdline = "role=rt test=ide-read kib={kib}"')
-    return text.replace('test=blk-read kib=4096', f"test=blk-read kib={kib}")
+        text += partition("rt0", rt, device)
+        loader = "gp0"
+    else:
+        text += partition("rt0", rt)
+        serve = "test=blk-serve" if path == "disk" else "test=vif-bridge seconds=600"
+        if load == "backend":
+            serve += f" busy={BACKEND_BUSY_US}"
+        text += partition("gp0", f"role=gp {serve}", device)
+        loader = "gp1"
+    port = None
+    if load == "cpu":
+        text += partition(loader, "role=gp test=load-cpu")
+    elif load == "io":
+        port = flood.free_udp_port()
+        pci.append(PciDevice("e1000", 2, ethmod="socket", port=port))
+        text += partition(loader, "role=gp test=load-rx", FLOOD_NIC)
+    if mode == "paravirtual":
+        text += channel("blk0" if path == "disk" else "vif0")
+    cpus = 1 + text.count("[[partition]]")
+    flood_mac = next((d.mac_address for d in pci if d.ethmod == "socket"), None)
+    return {"toml": text, "pci": tuple(pci), "cpus": cpus, "port": port, "flood_mac": flood_mac,
+            "loader": loader if load in ("cpu", "io") else None}
 
 
-def result(lines: list, partition, test: str):
-    for r in serial_log.guest_report(serial_log.console_of(lines, partition)).results:
-        if r.name == test:
-            return r
-    return None
+def results_of(lines: list, partition) -> dict:
+    return {r.name: r for r in serial_log.guest_report(serial_log.console_of(lines, partition)).results}
 
 
-def run_case(build, model: str, mode: str, kib: int, ips: int, timeout: float, echo: bool):
+def flood_in_window(lines: list) -> dict:
+    """The flooded partition's received frames over rt0's measurement: its
+    count when rt0 reported its first result and when it reported its last."""
+    count, first, last = 0, None, None
+    for line in lines:
+        m = re.search(r"load-rx frames=(\d+)", line)
+        if m:
+            count = int(m.group(1))
+        elif line.startswith("[rt0] NATSUME-RESULT"):
+            first = count if first is None else first
+            last = count
+    return {"frames_before": first or 0, "frames_after": last or 0,
+            "frames_during": (last or 0) - (first or 0)}
+
+
+def disk_record(mode: str, rt: dict, back: dict):
+    test = "blk-read" if mode == "paravirtual" else "ide-seq"
+    r = rt.get(test)
+    if r is None or not r.passed:
+        return None, f"{test}: {'no result' if r is None else 'failed: ' + r.raw}"
+    d = r.data
+    rec = {"requests": d["requests"], "request_bytes": d["request_bytes"], "ticks": d["ticks"],
+           "kib_per_emulated_s": d["kib_per_emulated_s"], "foreign_exits": d["foreign_exits"],
+           "counted": d.get("counted", True), "exits_per_request": d.get("exits_per_request")}
+    if mode == "paravirtual" and "blk-serve" in back:
+        b = back["blk-serve"].data
+        rec["backend_busy_ticks_per_request"] = b.get("busy_ticks_per_request")
+        rec["backend_zero_copy"] = b.get("zero_copy")
+    return rec, ""
+
+
+def net_record(mode: str, rt: dict, back: dict):
+    rec = {}
+    for test in ("net-arp", "net-rr", "net-stream"):
+        r = rt.get(test)
+        if r is None or not r.passed:
+            return None, f"{test}: {'no result' if r is None else 'failed: ' + r.raw}"
+    rr, st = rt["net-rr"].data, rt["net-stream"].data
+    rec["rr"] = {k: rr[k] for k in ("samples", "frame_bytes", "ticks", "busy_ticks_per_packet", "interrupts",
+                                     "interrupts_per_mib", "counted", "foreign_exits", "doorbells",
+                                     "exits_per_packet_milli", "rtt_ticks", "rounds", "round_mean_ticks")}
+    rec["stream"] = {k: st[k] for k in ("frames", "frame_bytes", "ticks", "busy_ticks_per_packet", "interrupts",
+                                         "interrupts_per_mib", "counted", "foreign_exits", "doorbells",
+                                         "exits_per_packet_milli", "frames_per_emulated_s",
+                                         "payload_mbit_per_emulated_s", "rounds", "round_fps")}
+    if mode == "paravirtual":
+        b = back.get("vif-bridge")
+        if b is None or not b.passed:
+            return None, f"vif-bridge (backend): {'no result' if b is None else 'failed: ' + b.raw}"
+        rec["backend"] = {k: b.data.get(k) for k in ("to_nic", "to_vif", "busy_ticks", "busy_ticks_per_frame",
+                                                     "work_ticks_per_frame", "zero_copy", "poll_us",
+                                                     "nic_interrupts", "doorbells_received", "doorbells")}
+    return rec, ""
+
+
+def run_case(build, model: str, path: str, mode: str, load: str, p: dict, args):
     """(case dict, error)."""
-    emu = Emulator(kind="bochs", cpu_model=model, cpus=1 if mode == "native" else 3, ips=ips, disk_mib=DISK_MIB)
-    work = build.run_dir(f"bench-io.{mode}.{model}")
+    m = machine(path, mode, load, p)
+    emu = Emulator(kind="bochs", cpu_model=model, cpus=1 if mode == "native" else m["cpus"], ips=args.ips,
+                   pci_devices=m["pci"][:1] if mode == "native" else m["pci"],
+                   disk_mib=DISK_MIB if path == "disk" else 0)
+    work = build.run_dir(f"bench-io.{path}.{mode}.{load}.{model}")
     try:
         if mode == "native":
-            spec = native_boot(build, f"test=ide-read kib={kib}")
+            spec = native_boot(build, rt_args(path, mode, p))
         else:
-            toml = work / f"bench-io-{mode}.toml"
-            toml.write_text(config_text(mode, kib))
+            toml = work / "bench-io.toml"
+            toml.write_text(m["toml"])
             spec = hypervisor_boot(build, toml, work)
     except (SetupError, IsoError) as e:
         return None, f"could not set up the run: {e}"
-    session = boot(spec, work, emu, END, timeout, echo=echo)
-    partition = None if mode == "native" else "rt0"
-    test = "blk-read" if mode == "paravirtual" else "ide-seq"
-    r = result(session.lines, partition, test)
-    if r is None or not r.passed:
+    timeout = args.timeout or 1800.0
+    if m["port"]:
+        with flood.Flooder(m["port"], m["flood_mac"]) as fl:
+            session = boot(spec, work, emu, END, timeout, echo=args.echo)
+        flood_sent = fl.sent
+    else:
+        session = boot(spec, work, emu, END, timeout, echo=args.echo)
+        flood_sent = None
+    rt = results_of(session.lines, None if mode == "native" else "rt0")
+    back = results_of(session.lines, "gp0") if mode == "paravirtual" else {}
+    rec, error = (disk_record if path == "disk" else net_record)(mode, rt, back)
+    if rec is None:
         print_failure_context(session)
-        return None, f"{test}: {'no result' if r is None else 'failed: ' + r.raw} ({session.result.outcome})"
-    d = r.data
-    exits = d.get("foreign_exits", 0) if mode != "paravirtual" else None
-    case = {"cpu_model": model, "mode": mode, "kib": kib, "requests": d["requests"],
-            "request_bytes": d["request_bytes"], "ticks": d["ticks"], "kib_per_emulated_s": d["kib_per_emulated_s"],
-            "foreign_exits": d["foreign_exits"], "counted": d.get("counted", True),
-            "exits_per_request": d.get("exits_per_request"), "exits_other": exits}
+        return None, f"{error} ({session.result.outcome})"
+    case = {"cpu_model": model, "path": path, "mode": mode, "load": load, "cpus": emu.cpus}
+    case.update(rec)
+    if load == "io":
+        case["flood"] = {"datagrams_sent": flood_sent, **flood_in_window(session.lines)}
+        if case["flood"]["frames_during"] == 0:
+            return None, "the flooded partition received no frame during the measurement: the I/O load did not run"
     return case, ""
 
 
-def render(doc: dict) -> str:
-    m = doc["meta"]
-    out = ["# I/O paths (Bochs): the disk", "",
-           "A sequential read of the harness's 64 MiB pattern disk (`qemu/natsume_emu/disk.py`) in 32 KiB requests, "
-           "every sector checked, by `./natsume bench io`: Native (the guest kernel alone drives the PIIX3 IDE "
-           "controller), Passthrough (rt0 owns the controller; the hypervisor opens its legacy ports), "
-           "Paravirtual (gp0 owns it and serves it as a blkif backend on a channel; rt0 reads through the ring, "
-           "four requests in flight). Under Bochs the TSC counts one tick per emulated instruction: the figures "
-           f"are per **emulated** second at {m['ips']:,} ips, not hardware throughput, and Bochs completes a DMA "
-           "transfer at once, so the disk itself costs almost nothing here: what differs is the software path.", "",
-           f"Run {m['date']} at commit `{m['git_commit']}`, Bochs {m.get('bochs', '?')}, host {m.get('host_cpu', '?')}, "
-           f"{doc['kib']} KiB per case. No load in any case yet.", ""]
-    for model in doc["models"]:
-        out += [f"## {model}", "",
-                "| configuration | requests | KiB per emulated s | ticks | exits not the partition's own "
-                "hypercalls | exits per request |",
-                "|---|---|---|---|---|---|"]
-        for c in [c for c in doc["cases"] if c["cpu_model"] == model]:
-            own = "n/a (native)" if not c["counted"] else str(c["foreign_exits"])
-            per = c["exits_per_request"] if c["exits_per_request"] is not None else (
-                "0" if c["counted"] else "n/a")
-            out.append(f"| {c['mode']} | {c['requests']} | {c['kib_per_emulated_s']} | {c['ticks']} | {own} | {per} |")
-        out.append("")
-    out += ["How to read the columns: Native and Passthrough read and check one request at a time on one core; "
-            "the paravirtual reader keeps four requests in flight and its backend reads on another core while it "
-            "checks, so the columns compare whole paths, not the cost of one request. What the paravirtual path "
-            "adds per request is a doorbell (a VM exit) on the frontend, one on the backend when the frontend "
-            "asked to be woken, and the backend's copy from its DMA memory into the channel's data page. "
-            "Passthrough takes no VM exit at all: the controller's ports and its DMA reach the hardware.", ""]
-    if doc["failed"]:
-        out += ["## Failed runs", ""] + [f"- {f['model']} {f['mode']}: {f['reason']}" for f in doc["failed"]] + [""]
-    return "\n".join(out)
+def cases_to_run(models, paths, loads):
+    for model in models:
+        for path in paths:
+            for mode in MODES:
+                for load in loads:
+                    if mode == "native" and load != "none":
+                        continue       # one kernel on one core: nothing else to load it
+                    if load == "backend" and mode != "paravirtual":
+                        continue       # only the paravirtual path has a backend
+                    yield model, path, mode, load
+
+
+def gate(cases: list) -> list:
+    """Passthrough and the paravirtual frontend take no exit that is not their
+    own hypercall; one sentence per case that did."""
+    bad = []
+    for c in cases:
+        sides = [c] if c["path"] == "disk" else [c["rr"], c["stream"]]
+        for s in sides:
+            if c["mode"] == "passthrough" and s.get("foreign_exits", 0) != 0:
+                bad.append(f"{c['cpu_model']} {c['path']} passthrough ({c['load']}): {s['foreign_exits']} exits")
+    return bad
 
 
 def cmd_io(args, build, root: Path, meta_common: dict) -> int:
-    kib = args.kib or (1024 if args.quick else 8192)
+    quick = args.quick
+    p = {"kib": args.kib or (1024 if quick else 8192), "rr": 40 if quick else 200, "reps": 2 if quick else 5,
+         "frames": 100 if quick else 400}
     models = [bochs.CPU_MODELS[c] for c in (args.cpu or list(bochs.CPU_MODELS))]
+    paths = args.path or list(PATHS)
+    loads = args.load or (["none"] if quick else list(LOADS))
+    if args.render_only:
+        results = Path(args.results) if args.results else build.root / "results"
+        doc = json.loads((results / "io.json").read_text())
+        return publish(args, build, root, doc)
     cases, failed = [], []
-    for model in models:
-        for mode in ("native", "passthrough", "paravirtual"):
-            print(f"natsume-bench: io {mode} on {model}, {kib} KiB", flush=True)
-            case, error = run_case(build, model, mode, kib, args.ips, args.timeout or 900.0, args.echo)
-            if case:
-                cases.append(case)
-                print(f"natsume-bench:   {case['kib_per_emulated_s']} KiB/emulated s, foreign exits "
-                      f"{case['foreign_exits']}", flush=True)
-            if error:
-                failed.append({"model": model, "mode": mode, "reason": error})
-                print(f"natsume-bench: FAILED {model} {mode}: {error}", flush=True)
+    for model, path, mode, load in cases_to_run(models, paths, loads):
+        print(f"natsume-bench: io {path} {mode} load={load} on {model}", flush=True)
+        case, error = run_case(build, model, path, mode, load, p, args)
+        if case:
+            cases.append(case)
+            print(f"natsume-bench:   {summary_line(case)}", flush=True)
+        if error:
+            failed.append({"model": model, "path": path, "mode": mode, "load": load, "reason": error})
+            print(f"natsume-bench: FAILED {model} {path} {mode} {load}: {error}", flush=True)
     meta = dict(meta_common)
-    meta.update({"ips": args.ips, "command": "./natsume bench io" + (" --quick" if args.quick else ""),
-                 "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
-    doc = {"meta": meta, "models": models, "kib": kib, "cases": cases, "failed": failed}
-    json_path, md_path = bench.write_results(args, build.root, root, "io", doc, render(doc))
-    print(f"natsume-bench: wrote {json_path} and {md_path}", flush=True)
-    # The gate: passthrough takes no exit that is not its own hypercall.
-    bad = [c for c in cases if c["mode"] == "passthrough" and c["foreign_exits"] != 0]
-    for c in bad:
-        print(f"natsume-bench: FAILED gate: passthrough on {c['cpu_model']} took {c['foreign_exits']} exits",
-              flush=True)
+    meta.update({"ips": args.ips, "command": "./natsume bench io" + (" --quick" if quick else ""),
+                 "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 "params": p, "backend_busy_us": BACKEND_BUSY_US, "loads": loads, "paths": paths})
+    doc = {"meta": meta, "models": models, "cases": cases, "failed": failed}
+    publish(args, build, root, doc)
+    bad = gate(cases)
+    for b in bad:
+        print(f"natsume-bench: FAILED gate: {b}", flush=True)
     return 1 if failed or bad else 0
+
+
+def summary_line(c: dict) -> str:
+    if c["path"] == "disk":
+        return f"{c['kib_per_emulated_s']} KiB/emulated s, foreign exits {c['foreign_exits']}"
+    rr, st = c["rr"], c["stream"]
+    return (f"rr p50 {rr['rtt_ticks']['p50']} ticks (p99 {rr['rtt_ticks']['p99']}), stream "
+            f"{st['payload_mbit_per_emulated_s']} Mbit/emulated s, foreign exits {rr['foreign_exits']}+"
+            f"{st['foreign_exits']}")
+
+
+def publish(args, build, root: Path, doc: dict) -> int:
+    """io.json, io.md and the plots beside io.md."""
+    import bench_io_report  # noqa: E402  (matplotlib is imported only there)
+    markdown, plots = bench_io_report.render(doc, root)
+    json_path, md_path = bench.write_results(args, build.root, root, "io", doc, markdown)
+    for name, svg in plots.items():
+        (md_path.parent / name).write_text(svg)
+        print(f"natsume-bench: wrote {md_path.parent / name}", flush=True)
+    print(f"natsume-bench: wrote {json_path} and {md_path}", flush=True)
+    return 0

@@ -5,7 +5,7 @@
                    [--load LOAD ...] [--lapic MODE ...] [--results DIR]
                    [--docs DIR | --no-docs] [--echo]
   natsume_bench.py --build BUILD exits [--quick] [--samples N] [--cpu MODEL ...]
-  natsume_bench.py --build BUILD io [--quick] [--kib N] [--cpu MODEL ...]
+  natsume_bench.py --build BUILD io [--quick] [--kib N] [--path disk|net ...] [--load L ...] [--cpu MODEL ...]
 
 `exits` times each common VM exit from inside a partition (qemu/bench_exits.py).
 
@@ -261,9 +261,14 @@ def parse_args(argv):
     add_run_options(ex, "exits", "200 samples per case")
     ex.add_argument("--samples", type=int, help="samples per case (default 1000)")
     ex.add_argument("--baseline", help="exits.json of another commit: its p50 beside each case")
-    io = sub.add_parser("io", help="I/O paths: Native, Passthrough, Paravirtual (the disk so far)")
-    add_run_options(io, "io", "1 MiB per case")
-    io.add_argument("--kib", type=int, help="KiB read per case (default 8192)")
+    io = sub.add_parser("io", help="I/O paths: Native, Passthrough, Paravirtual; disk and network; loads")
+    add_run_options(io, "io", "1 MiB and 80 round trips per case, no load")
+    io.add_argument("--kib", type=int, help="KiB read per disk case (default 8192)")
+    io.add_argument("--path", action="append", choices=("disk", "net"), help="repeatable; default both")
+    io.add_argument("--load", action="append", choices=("none", "cpu", "backend", "io"),
+                    help="repeatable; default all (--quick: none)")
+    io.add_argument("--render-only", action="store_true",
+                    help="run nothing: redraw io.md and its plots from the io.json in --results")
     return ap.parse_args(argv)
 
 

@@ -54,6 +54,15 @@ public:
     // checks refuse are answered with an error and counted.
     template <typename Read>
     Served serve(Read read);
+    // The same with the whole request at once, for a disk that reads into
+    // several buffers with one command (scatter-gather):
+    // `read_request(sector, segments, n)`, the segments in disk order.
+    struct Segment {
+        uint8_t* dst;
+        uint32_t sectors;
+    };
+    template <typename ReadRequest>
+    Served serve_gather(ReadRequest read_request);
     bool arm_requests();
 
     uint64_t served = 0, refused = 0, disk_errors = 0, broken = 0;
@@ -66,6 +75,18 @@ private:
 
 template <typename Read>
 Served BlkBack::serve(Read read) {
+    return serve_gather([&](uint64_t sector, const Segment* seg, uint32_t n) {
+        bool ok = true;
+        for (uint32_t i = 0; i < n && ok; i++) {
+            ok = read(sector, seg[i].sectors, seg[i].dst);
+            sector += seg[i].sectors;
+        }
+        return ok;
+    });
+}
+
+template <typename ReadRequest>
+Served BlkBack::serve_gather(ReadRequest read_request) {
     Served s = serve_requests<blkif_request, blkif_response>(ring_, [&](const blkif_request& r) {
         blkif_response rsp{};
         rsp.id        = r.id;
@@ -77,14 +98,12 @@ Served BlkBack::serve(Read read) {
             rsp.status = blk_status(v);
             return rsp;
         }
-        uint64_t sector = r.sector_number;
-        bool ok         = true;
-        for (uint8_t i = 0; i < r.nr_segments && ok; i++) {
+        Segment seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
+        for (uint8_t i = 0; i < r.nr_segments; i++) {  // check_blk: nr_segments within the array
             const blkif_request_segment& g = r.seg[i];
-            uint32_t count                 = uint32_t{g.last_sect} - g.first_sect + 1;
-            ok                             = read(sector, count, ch_.page(g.gref) + size_t{g.first_sect} * SECTOR_SIZE);
-            sector += count;
+            seg[i] = {ch_.page(g.gref) + size_t{g.first_sect} * SECTOR_SIZE, uint32_t{g.last_sect} - g.first_sect + 1};
         }
+        bool ok = read_request(r.sector_number, static_cast<const Segment*>(seg), uint32_t{r.nr_segments});
         ok ? served++ : disk_errors++;
         rsp.status = ok ? BLKIF_RSP_OKAY : BLKIF_RSP_ERROR;
         return rsp;

@@ -262,6 +262,7 @@ uint32_t cpu_index_of(uint32_t apic_id) {
 
 void setup_devices(Partition& p) {
     char why[200];
+    p.devices.iommu = vtd_info.present;
     if (p.devices.dma_size && p.devices.dma_base < p.config.ram_size)
         NATSUME_PANIC("partition %s: DMA window 0x%lx overlaps its guest-physical RAM [0, 0x%lx)", p.name(),
                       p.devices.dma_base, p.config.ram_size);

@@ -35,6 +35,11 @@ int side_of(const Channel& c, const Partition& p) {
     return -1;
 }
 
+uint64_t device_address(const Channel& c, int side, bool iommu) {
+    if (side != NATSUME_CHANNEL_BACKEND || !(c.cfg.flags & NATSUME_CHANNEL_BACKEND_DMA)) return 0;
+    return iommu ? c.ends[side].gpa : c.cfg.base;
+}
+
 const char* to_string(Refused r) {
     switch (r) {
     case Refused::None: return "accepted";

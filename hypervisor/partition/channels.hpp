@@ -46,6 +46,11 @@ const Channel* get(uint32_t id);  // nullptr when id is not a channel
 // The side of channel `c` that partition `p` is, or -1.
 int side_of(const Channel& c, const Partition& p);
 
+// Where the devices of side `side` reach the channel (natsume_boot_channel.
+// dma_address): only the backend of a backend_dma channel; through an IOMMU
+// at the gpa its domain maps it at, without one at the host address.
+uint64_t device_address(const Channel& c, int side, bool iommu);
+
 // Why a bind or a doorbell was refused.
 enum class Refused : uint8_t { None, NoChannel, NotASide, BadVector, Unbound, PeerStopped, RateLimited };
 [[nodiscard]] const char* to_string(Refused r);

@@ -108,6 +108,7 @@ struct PartitionDevices {
     PartitionDevice list[NATSUME_CONFIG_MAX_DEVICES];
     uint32_t count;
     uint64_t dma_base, dma_size;  // identity-mapped DMA window, 0/0 when absent
+    bool iommu;                   // its devices' DMA goes through a VT-d domain (device addresses = gpa)
     vpci::ConfigSpace vpci;       // its view of PCI configuration space
     uint32_t cf8;                 // its latched configuration address (port 0xCF8)
     uint64_t ioapic_gpa;          // trapped IOAPIC page (0: the partition owns no INTx line)

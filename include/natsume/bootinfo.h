@@ -21,7 +21,7 @@
 #include "natsume/channel.h"
 
 #define NATSUME_BOOT_INFO_MAGIC      0x4f4f42534d54414eull  // "NATMSBOO"
-#define NATSUME_BOOT_INFO_VERSION    3u
+#define NATSUME_BOOT_INFO_VERSION    4u
 #define NATSUME_GUEST_BOOT_INFO_GPA  0x1000u
 #define NATSUME_GUEST_GDT_GPA        0x2000u
 // Selectors of the boot GDT at NATSUME_GUEST_GDT_GPA (the entry contract above).
@@ -61,7 +61,13 @@ struct natsume_boot_channel {
     uint32_t id;       // the channel's number in the doorbell hypercalls
     uint32_t role;     // NATSUME_CHANNEL_FRONTEND or NATSUME_CHANNEL_BACKEND
     uint32_t peer_id;  // partition id of the other side
-    uint32_t reserved;
+    uint32_t flags;    // NATSUME_CHANNEL_BACKEND_DMA when this side's devices may DMA into it
+    // Version 4: the address this partition's devices reach the channel at
+    // (NATSUME_CHANNEL_BACKEND_DMA only): its gpa when an IOMMU maps it into
+    // their domain, its host-physical base when there is no IOMMU (the
+    // devices then use host addresses, as in the identity DMA window); 0 when
+    // they may not reach it.
+    uint64_t dma_address;
 };
 
 struct natsume_boot_info {

@@ -41,8 +41,10 @@ def resolve_cpu(name: str) -> str:
 PCI_KINDS = ("e1000", "pcipnic")
 # Network backends: vnet is Bochs' built-in virtual host (192.168.10.1) that
 # answers ARP and ICMP echo, so a guest driver can prove send and receive;
-# null drops every frame (the device still works, nothing answers).
-ETHMODS = ("vnet", "null")
+# null drops every frame (the device still works, nothing answers); socket
+# carries frames as UDP datagrams on 127.0.0.1 (received on `port`, sent to
+# port + 1), the way the harness's flooder (flood.py) reaches a NIC.
+ETHMODS = ("vnet", "null", "socket")
 # i440FX slots 1..5; slotN is PCI device N+1 on bus 0.
 PCI_SLOTS = range(1, 6)
 # Bochs 2.7 configures up to 4 e1000 cards (card=0..3).
@@ -56,6 +58,7 @@ class PciDevice:
     slot: int                 # 1..5
     ethmod: str = "vnet"      # one of ETHMODS
     mac: str = ""             # default: derived from the slot
+    port: int = 0             # socket: the UDP port Bochs receives frames on
 
     @property
     def bdf(self) -> str:
@@ -111,6 +114,8 @@ def check_pci(devices) -> None:
             raise BochsConfigError(f"PCI slot {d.slot} out of range 1..5")
         if d.ethmod not in ETHMODS:
             raise BochsConfigError(f"unknown network backend '{d.ethmod}' (known: {', '.join(ETHMODS)})")
+        if d.ethmod == "socket" and not 0 < d.port < 65535:
+            raise BochsConfigError(f"PCI slot {d.slot}: the socket backend needs a UDP port (1..65534)")
         if slots.count(d.slot) > 1:
             raise BochsConfigError(f"two devices in PCI slot {d.slot}")
     if sum(d.kind == "e1000" for d in devices) > MAX_E1000:
@@ -134,6 +139,8 @@ def pci_lines(cfg: BochsConfig) -> list:
         backend = f"ethmod={d.ethmod}"
         if d.ethmod == "vnet":
             backend += f", ethdev={net_dir(cfg)}"
+        elif d.ethmod == "socket":
+            backend += f", ethdev={d.port}"   # Bochs: a bare port means localhost
         if d.kind == "e1000":
             # e1000 cards are numbered in slot order.
             lines.append(f"e1000: card={card}, enabled=1, mac={d.mac_address}, {backend}")

@@ -196,11 +196,11 @@ uint64_t irq_count() { return g_irqs; }
 const volatile uint64_t* irq_counter() { return &g_irqs; }
 uint32_t causes_seen() { return g_causes; }
 
-bool send(const void* frame, size_t len) {
-    if (len > BUFFER_SIZE) return false;
-    uint32_t i = g_tx_tail;
-    memcpy(g_tx_buf + i * BUFFER_SIZE, frame, len);
-    g_tx[i].addr   = dma::bus_address(g_tx_buf + i * BUFFER_SIZE);
+namespace {
+
+// Posts descriptor `i` for `len` bytes at `bus` and waits for the device.
+bool transmit(uint32_t i, uint64_t bus, size_t len) {
+    g_tx[i].addr   = bus;
     g_tx[i].length = static_cast<uint16_t>(len);
     g_tx[i].cmd    = TX_CMD_EOP | TX_CMD_IFCS | TX_CMD_RS;
     g_tx[i].status = 0;
@@ -213,14 +213,42 @@ bool send(const void* frame, size_t len) {
     return true;
 }
 
-size_t receive(void* buf, size_t cap) {
+}  // namespace
+
+bool send(const void* frame, size_t len) {
+    if (len > BUFFER_SIZE) return false;
+    uint32_t i = g_tx_tail;
+    memcpy(g_tx_buf + i * BUFFER_SIZE, frame, len);
+    return transmit(i, dma::bus_address(g_tx_buf + i * BUFFER_SIZE), len);
+}
+
+bool send_from(uint64_t bus_address, size_t len) {
+    if (len > BUFFER_SIZE || bus_address == 0) return false;
+    return transmit(g_tx_tail, bus_address, len);
+}
+
+size_t peek(const uint8_t*& frame) {
     volatile RxDesc& d = g_rx[g_rx_next];
     if (!(d.status & RX_STATUS_DD)) return 0;
-    size_t n = d.length < cap ? d.length : cap;
-    memcpy(buf, g_rx_buf + g_rx_next * BUFFER_SIZE, n);
+    frame = g_rx_buf + g_rx_next * BUFFER_SIZE;
+    return d.length < BUFFER_SIZE ? d.length : BUFFER_SIZE;
+}
+
+void release() {
+    volatile RxDesc& d = g_rx[g_rx_next];
+    if (!(d.status & RX_STATUS_DD)) return;
     d.status = 0;
-    wr(Reg::Rdt, g_rx_next);  // hand the buffer back
+    wr(Reg::Rdt, g_rx_next);
     g_rx_next = ring_next(g_rx_next, RX_COUNT);
+}
+
+size_t receive(void* buf, size_t cap) {
+    const uint8_t* frame = nullptr;
+    size_t n             = peek(frame);
+    if (n == 0) return 0;
+    n = n < cap ? n : cap;
+    memcpy(buf, frame, n);
+    release();  // hand the buffer back
     return n;
 }
 

@@ -41,8 +41,17 @@ uint32_t causes_seen();                  // OR of every ICR value read by the ha
 
 // Queues one frame and waits (bounded) until the device has fetched it.
 [[nodiscard]] bool send(const void* frame, size_t len);
+// Queues a frame the device reads by DMA at `bus_address` (memory it may
+// reach: a channel page offered to this partition's devices) with no copy, and
+// waits (bounded) until it has been fetched; the caller keeps it unchanged
+// until then.
+[[nodiscard]] bool send_from(uint64_t bus_address, size_t len);
 // Copies the next received frame into buf; its length, or 0 when none is waiting.
 size_t receive(void* buf, size_t cap);
+// The next received frame in the driver's buffer (no copy); its length, or 0.
+// The frame stays valid until release() hands the buffer back to the device.
+size_t peek(const uint8_t*& frame);
+void release();
 
 // Sets interrupt causes by software (ICS), the device-interrupt benchmark's trigger.
 void write_ics(uint32_t causes);

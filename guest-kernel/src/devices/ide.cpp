@@ -84,19 +84,55 @@ Status init() {
     pci::write16(bdf, pci::COMMAND,
                  static_cast<uint16_t>(pci::read16(bdf, pci::COMMAND) | pci::CMD_IO_SPACE | pci::CMD_BUS_MASTER));
     if (dma::init() != dma::Status::Ok) return Status::NoDmaMemory;
-    g_prd = static_cast<ata::Prd*>(dma::alloc(sizeof(ata::Prd), 8));
+    // The table itself must not cross a 64 KiB boundary: aligned to its size.
+    g_prd = static_cast<ata::Prd*>(dma::alloc(sizeof(ata::Prd) * MAX_PIECES, sizeof(ata::Prd) * MAX_PIECES));
     if (!g_prd) return Status::NoDmaMemory;
     return identify();
 }
 
-Status read(uint64_t lba, uint32_t count, void* buf) {
-    uint64_t phys  = dma::bus_address(buf);
-    uint32_t bytes = count * ata::SECTOR;
-    if (count == 0 || count > 128 || lba + count > g_info.sectors || lba + count > ata::LBA28_LIMIT ||
-        phys + bytes > (uint64_t{1} << 32) || (phys >> 16) != ((phys + bytes - 1) >> 16))
+Status read(uint64_t lba, uint32_t count, void* buf) { return read_to(lba, count, dma::bus_address(buf)); }
+
+Status read_to(uint64_t lba, uint32_t count, uint64_t phys) {
+    Piece one{phys, count * ata::SECTOR};
+    return count == 0 || count > 128 ? Status::BadArgs : read_pieces(lba, &one, 1);
+}
+
+namespace {
+
+// The PRD table for `pieces`; false when one breaks the controller's rules.
+// Pieces that continue each other in memory share a PRD while it stays inside
+// one 64 KiB window: the controller then moves them as one region.
+bool fill_prds(const Piece* pieces, uint32_t n, uint32_t& sectors) {
+    sectors       = 0;
+    uint32_t used = 0;
+    uint64_t end  = 0;  // where the last PRD's region ends
+    for (uint32_t i = 0; i < n; i++) {
+        const Piece& p = pieces[i];
+        if (p.bytes == 0 || p.bytes % ata::SECTOR || p.bytes > ata::PRD_MAX_BYTES || p.bus + p.bytes > (1ull << 32) ||
+            (p.bus >> 16) != ((p.bus + p.bytes - 1) >> 16))
+            return false;
+        sectors += p.bytes / ata::SECTOR;
+        uint64_t start = used ? g_prd[used - 1].base : 0;
+        if (used && p.bus == end && (start >> 16) == ((p.bus + p.bytes - 1) >> 16) &&
+            p.bus + p.bytes - start < ata::PRD_MAX_BYTES) {
+            g_prd[used - 1].bytes = static_cast<uint16_t>(p.bus + p.bytes - start);
+        } else {
+            g_prd[used++] = ata::Prd{static_cast<uint32_t>(p.bus),
+                                     static_cast<uint16_t>(p.bytes == ata::PRD_MAX_BYTES ? 0 : p.bytes), 0};
+        }
+        end = p.bus + p.bytes;
+    }
+    g_prd[used - 1].flags = ata::PRD_EOT;
+    return true;
+}
+
+}  // namespace
+
+Status read_pieces(uint64_t lba, const Piece* pieces, uint32_t n) {
+    uint32_t count = 0;
+    if (n == 0 || n > MAX_PIECES || !fill_prds(pieces, n, count) || count > 128 || lba + count > g_info.sectors ||
+        lba + count > ata::LBA28_LIMIT)
         return Status::BadArgs;
-    *g_prd = ata::Prd{static_cast<uint32_t>(phys), static_cast<uint16_t>(bytes == ata::PRD_MAX_BYTES ? 0 : bytes),
-                      ata::PRD_EOT};
     cpu::outb(bm_port(ata::bm::COMMAND), 0);  // stopped
     cpu::outb(bm_port(ata::bm::STATUS), ata::bm::ST_ERROR | ata::bm::ST_INTERRUPT);
     cpu::outl(bm_port(ata::bm::PRDT), static_cast<uint32_t>(dma::bus_address(g_prd)));

@@ -35,5 +35,17 @@ const Info& info();
 // Reads `count` sectors (1..128: one PRD of at most 64 KiB) from `lba` into
 // `buf`, which must come from dma::alloc and not cross a 64 KiB boundary.
 [[nodiscard]] Status read(uint64_t lba, uint32_t count, void* buf);
+// The same into memory the controller reaches at bus address `bus` (a
+// channel page offered to this partition's devices), with no copy.
+[[nodiscard]] Status read_to(uint64_t lba, uint32_t count, uint64_t bus);
+// One READ DMA into several buffers (scatter-gather: one PRD each, in disk
+// order): whole sectors each, below 4 GiB, none crossing a 64 KiB boundary,
+// at most MAX_PIECES and 128 sectors in all.
+struct Piece {
+    uint64_t bus;
+    uint32_t bytes;
+};
+inline constexpr uint32_t MAX_PIECES = 16;
+[[nodiscard]] Status read_pieces(uint64_t lba, const Piece* pieces, uint32_t n);
 
 }  // namespace natsume::guest::ide

@@ -64,6 +64,7 @@ unsigned inject_malformed(const natsume_boot_channel& ch, pv::BlkFront& f) {
 }
 
 void blk_frontend(const natsume_boot_channel& ch, uint64_t kib, bool hostile) {
+    bool full = arg("full", 1) != 0;
     pv::BlkFront f;
     if (!f.init(reinterpret_cast<uint8_t*>(ch.gpa), ch.size)) {
         results::report("blk-read", false, "\"why\":\"channel too small for a blkif\"");
@@ -105,7 +106,7 @@ void blk_frontend(const natsume_boot_channel& ch, uint64_t kib, bool hostile) {
         bool good           = r.status == BLKIF_RSP_OKAY && r.id == done;  // one backend, served in order
         const uint8_t* data = f.channel().page(static_cast<grant_ref_t>((r.id % IN_FLIGHT) * PAGES_PER_REQUEST));
         for (uint64_t k = 0; k < SECTORS_PER_REQ && good; k++)
-            good = disk_pattern_ok(data + k * 512, r.id * SECTORS_PER_REQ + k);
+            good = disk_sector_ok(data + k * 512, r.id * SECTORS_PER_REQ + k, full);
         bad += !good;
         done++;
     }
@@ -120,10 +121,11 @@ void blk_frontend(const natsume_boot_channel& ch, uint64_t kib, bool hostile) {
         ok && lost == 0 && bad == 0 && done == requests && answered_bad == injected && foreign_exits(a, b) == 0,
         "\"requests\":%llu,\"request_bytes\":%llu,\"bytes\":%llu,\"bad\":%llu,\"lost\":%llu,"
         "\"injected\":%u,\"answered_with_errors\":%u,\"ticks\":%llu,\"kib_per_emulated_s\":%llu,"
-        "\"exits_per_request\":%llu.%02llu,\"foreign_exits\":%llu",
+        "\"exits_per_request\":%llu.%02llu,\"foreign_exits\":%llu,\"full_check\":%s",
         ull{done}, ull{SECTORS_PER_REQ * 512}, ull{bytes}, ull{bad}, ull{lost}, injected, answered_bad, ull{ticks},
         ull{kib_s}, ull{done ? (b.exits_total - a.exits_total) / done : 0},
-        ull{done ? (b.exits_total - a.exits_total) * 100 / done % 100 : 0}, ull{foreign_exits(a, b)});
+        ull{done ? (b.exits_total - a.exits_total) * 100 / done % 100 : 0}, ull{foreign_exits(a, b)},
+        full ? "true" : "false");
 }
 
 void blk_backend(const natsume_boot_channel& ch) {
@@ -140,22 +142,46 @@ void blk_backend(const natsume_boot_channel& ch) {
         return;
     }
     const pv::Control& c = *reinterpret_cast<const pv::Control*>(base);
-    uint64_t deadline    = cpu::rdtsc() + ticks_for_us(REQUEST_US * 4096);
-    auto read            = [&](uint64_t sector, uint32_t count, uint8_t* dst) {
-        if (ide::read(sector, count, buf) != ide::Status::Ok) return false;
-        memcpy(dst, buf, count * 512);  // the controller writes only this partition's DMA memory
+    uint64_t busy_us = arg("busy", 0), halted = 0, t0 = cpu::rdtsc();
+    uint64_t deadline = t0 + ticks_for_us(REQUEST_US * 4096);
+    // One READ DMA per request (a PRD per segment). Straight into the
+    // frontend's pages when the file lets this partition's devices reach the
+    // channel; else into a DMA buffer, then copied (the controller writes only
+    // this partition's own DMA memory).
+    auto read = [&](uint64_t sector, const pv::BlkBack::Segment* seg, uint32_t n) {
+        ide::Piece pieces[ide::MAX_PIECES];
+        uint32_t bytes = 0;
+        for (uint32_t i = 0; i < n && i < ide::MAX_PIECES; i++) {
+            uint32_t len = seg[i].sectors * 512;
+            pieces[i]    = {ch.dma_address ? ch.dma_address + (seg[i].dst - base) : dma::bus_address(buf + bytes), len};
+            bytes += len;
+        }
+        if (n > ide::MAX_PIECES || ide::read_pieces(sector, pieces, n) != ide::Status::Ok) return false;
+        for (uint32_t i = 0, at = 0; !ch.dma_address && i < n; at += seg[i].sectors * 512, i++)
+            memcpy(seg[i].dst, buf + at, seg[i].sectors * 512);
         return true;
     };
     while (c.front_state != FRONT_DONE && cpu::rdtsc() < deadline) {
-        pv::Served s = bk.serve(read);
+        pv::Served s = bk.serve_gather(read);
         ring(ch, s.notify);
         if (s.broken) break;
-        if (s.requests == 0 && !bk.arm_requests() && c.front_state != FRONT_DONE)
+        if (busy_us) {
+            busy_for(busy_us);
+            continue;
+        }
+        if (s.requests == 0 && !bk.arm_requests() && c.front_state != FRONT_DONE) {
+            uint64_t h = cpu::rdtsc();
             asm volatile("sti; hlt; cli" ::: "memory");
+            halted += cpu::rdtsc() - h;
+        }
     }
+    uint64_t ticks = cpu::rdtsc() - t0;
     results::report("blk-serve", c.front_state == FRONT_DONE && bk.disk_errors == 0 && bk.broken == 0,
-                    "\"served\":%llu,\"refused\":%llu,\"disk_errors\":%llu,\"broken\":%llu", ull{bk.served},
-                    ull{bk.refused}, ull{bk.disk_errors}, ull{bk.broken});
+                    "\"served\":%llu,\"refused\":%llu,\"disk_errors\":%llu,\"broken\":%llu,\"busy_us\":%llu,"
+                    "\"ticks\":%llu,\"busy_ticks\":%llu,\"busy_ticks_per_request\":%llu,\"zero_copy\":%s",
+                    ull{bk.served}, ull{bk.refused}, ull{bk.disk_errors}, ull{bk.broken}, ull{busy_us}, ull{ticks},
+                    ull{ticks - halted}, ull{bk.served ? (ticks - halted) / bk.served : 0},
+                    ch.dma_address ? "true" : "false");
 }
 
 void run_blk(bool backend) {

@@ -22,13 +22,28 @@ inline uint64_t rdtsc_ordered() {
 
 // The harness's pattern disk (qemu/natsume_emu/disk.py): every sector starts
 // with its LBA (8 bytes, little-endian), then bytes (offset ^ LBA) & 0xff.
-inline bool disk_pattern_ok(const uint8_t* s, uint64_t lba) {
+inline bool disk_stamp_ok(const uint8_t* s, uint64_t lba) {
     uint64_t got = 0;
     for (int i = 7; i >= 0; i--) got = (got << 8) | s[i];
-    if (got != lba) return false;
+    return got == lba;
+}
+inline bool disk_pattern_ok(const uint8_t* s, uint64_t lba) {
+    if (!disk_stamp_ok(s, lba)) return false;
     for (uint32_t i = 8; i < 512; i++)
         if (s[i] != static_cast<uint8_t>((i ^ lba) & 0xff)) return false;
     return true;
+}
+
+// A loaded backend (busy=US): after every pass over its rings it computes for
+// `us` microseconds and never halts, as a backend sharing its core with a CPU
+// hog gets the core back only every so often.
+void busy_for(uint64_t us);
+
+// full=0 on a test's command line: check only each sector's stamp (which
+// sector arrived). The whole pattern costs about 3,400 ticks a sector, far
+// more than reading it, so a throughput benchmark checks the stamps.
+inline bool disk_sector_ok(const uint8_t* s, uint64_t lba, bool full) {
+    return full ? disk_pattern_ok(s, lba) : disk_stamp_ok(s, lba);
 }
 
 // NATSUME_HC_STATS_READ; false natively or when the call fails.
@@ -62,6 +77,8 @@ void run_bench_irq();
 void run_bench_exits();
 void run_load_cpu();
 void run_load_irq();
+void run_load_rx();
+void run_net_bench();
 void run_load_attack();
 void run_attack_pci();
 void run_attack_ioapic();

@@ -22,6 +22,19 @@ bool wait_count_change(const volatile uint64_t* counter, uint64_t seen, uint64_t
     return *counter != seen;
 }
 
+void busy_for(uint64_t us) {
+    uint64_t end = cpu::rdtsc() + ticks_for_us(us);
+    uint64_t x   = 0x9e3779b97f4a7c15ull;
+    while (cpu::rdtsc() < end) {
+        for (unsigned i = 0; i < 64; ++i) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            asm volatile("" : "+r"(x));
+        }
+    }
+}
+
 namespace {
 struct Entry {
     const char* name;
@@ -34,6 +47,8 @@ constexpr Entry ENTRIES[] = {
     {"bench-exits", run_bench_exits},
     {"load-cpu", run_load_cpu},
     {"load-irq", run_load_irq},
+    {"load-rx", run_load_rx},
+    {"net-bench", run_net_bench},
     {"load-attack", run_load_attack},
     {"attack-pci", run_attack_pci},
     {"attack-ioapic", run_attack_ioapic},

@@ -26,6 +26,7 @@ int64_t g_read_ticks[READS];
 constexpr uint32_t SEQ_SECTORS = 64;  // 32 KiB, as blk-read's requests
 
 void sequential(uint8_t* buf, uint64_t kib) {
+    bool full            = arg("full", 1) != 0;
     const ide::Info& inf = ide::info();
     uint64_t requests    = kib * 2 / SEQ_SECTORS;
     if (requests * SEQ_SECTORS > inf.sectors) requests = inf.sectors / SEQ_SECTORS;
@@ -36,7 +37,7 @@ void sequential(uint8_t* buf, uint64_t kib) {
     for (uint64_t r = 0; r < requests; r++) {
         if (ide::read(r * SEQ_SECTORS, SEQ_SECTORS, buf) != ide::Status::Ok) break;
         bool ok = true;
-        for (uint32_t k = 0; k < SEQ_SECTORS && ok; k++) ok = disk_pattern_ok(buf + k * 512, r * SEQ_SECTORS + k);
+        for (uint32_t k = 0; k < SEQ_SECTORS && ok; k++) ok = disk_sector_ok(buf + k * 512, r * SEQ_SECTORS + k, full);
         bad += !ok;
         done++;
     }
@@ -47,9 +48,9 @@ void sequential(uint8_t* buf, uint64_t kib) {
     uint64_t kib_s = ticks ? done * SEQ_SECTORS / 2 * khz * 1000 / ticks : 0;
     results::report("ide-seq", done == requests && bad == 0,
                     "\"requests\":%llu,\"request_bytes\":%u,\"bytes\":%llu,\"bad\":%llu,\"ticks\":%llu,"
-                    "\"kib_per_emulated_s\":%llu,\"foreign_exits\":%llu,\"counted\":%s",
+                    "\"kib_per_emulated_s\":%llu,\"foreign_exits\":%llu,\"counted\":%s,\"full_check\":%s",
                     ull{done}, SEQ_SECTORS * 512, ull{done * SEQ_SECTORS * 512}, ull{bad}, ull{ticks}, ull{kib_s},
-                    ull{exits}, stats ? "true" : "false");
+                    ull{exits}, stats ? "true" : "false", full ? "true" : "false");
 }
 
 }  // namespace

@@ -262,6 +262,8 @@ void build_boot_info(Partition& p, uint64_t tsc_khz) {
         b.id                      = i;
         b.role                    = static_cast<uint32_t>(side);
         b.peer_id                 = c.ends[1 - side].part->config.id;
+        b.dma_address             = channels::device_address(c, side, p.devices.iommu);
+        b.flags                   = b.dma_address ? NATSUME_CHANNEL_BACKEND_DMA : 0;
     }
 }
 

@@ -106,3 +106,17 @@ TEST_CASE("the rate limit lets a burst through, then the channel's rate", "[chan
     REQUIRE(channels::bind(m.p(0), 0, 0x44) == Refused::None);
     CHECK(channels::doorbell(m.p(1), 0, now, TSC_KHZ).refused == Refused::None);
 }
+
+TEST_CASE("only a backend_dma channel's backend is told a device address, by the IOMMU's presence", "[channels]") {
+    Machine m;
+    const channels::Channel& plain = *channels::get(0);
+    CHECK(channels::device_address(plain, NATSUME_CHANNEL_BACKEND, true) == 0);
+    CHECK(channels::device_address(plain, NATSUME_CHANNEL_BACKEND, false) == 0);
+    m.cfg[1].flags = NATSUME_CHANNEL_BACKEND_DMA;
+    channels::setup(m.cfg, 2, m.parts.get());
+    const channels::Channel& dma = *channels::get(1);
+    CHECK(channels::device_address(dma, NATSUME_CHANNEL_BACKEND, true) == 0x40000000);   // its gpa in the domain
+    CHECK(channels::device_address(dma, NATSUME_CHANNEL_BACKEND, false) == 0x0a200000);  // no IOMMU: host address
+    CHECK(channels::device_address(dma, NATSUME_CHANNEL_FRONTEND, true) == 0);
+    CHECK(channels::device_address(dma, NATSUME_CHANNEL_FRONTEND, false) == 0);
+}
