@@ -267,6 +267,11 @@ def parse_args(argv):
     io.add_argument("--path", action="append", choices=("disk", "net"), help="repeatable; default both")
     io.add_argument("--load", action="append", choices=("none", "cpu", "backend", "io"),
                     help="repeatable; default all (--quick: none)")
+    io.add_argument("--variants-only", action="store_true",
+                    help="run only the paravirtual experiments (copy, no-poll)")
+    io.add_argument("--no-variants", action="store_true", help="leave the paravirtual experiments out")
+    io.add_argument("--merge", action="store_true",
+                    help="put the cases run into the io.json already in --results, replacing the same cases")
     io.add_argument("--render-only", action="store_true",
                     help="run nothing: redraw io.md and its plots from the io.json in --results")
     return ap.parse_args(argv)

@@ -90,6 +90,12 @@ constexpr Redirection pci_intx(uint8_t vector, uint8_t dest_apic_id) {
     return Redirection{vector, true, true, true, dest_apic_id};
 }
 
+// ISA interrupts are edge-triggered and active high (the ISA bus; ACPI's
+// default for an ISA IRQ without an override, ACPI 6.x 5.2.12.5).
+constexpr Redirection isa_irq(uint8_t vector, uint8_t dest_apic_id) {
+    return Redirection{vector, false, false, true, dest_apic_id};
+}
+
 // A remappable entry naming interrupt-remapping entry `index`.
 constexpr uint64_t remappable(uint16_t index, uint8_t vector, bool level, bool active_low, bool masked) {
     return uint64_t(index & 0x7fff) << INDEX_LOW_SHIFT | REMAPPABLE | uint64_t(index >> 15) << INDEX_HIGH_BIT |

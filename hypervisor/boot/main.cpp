@@ -6,6 +6,7 @@
 #include <natsume/config_blob.h>
 #include <natsume/hypercall.h>
 
+#include "drivers/block/ata.hpp"
 #include "drivers/x86/cpu.hpp"
 #include "drivers/x86/cpuid.hpp"
 
@@ -283,6 +284,13 @@ void setup_devices(Partition& p) {
         else
             log::print("natsume: partition: %s: device %s %04x:%04x, INTx on GSI %u -> core %u\n", p.name(), bdf,
                        d.vendor_id, d.device_id, d.gsi, p.config.apic_id);
+        for (int c = 0; c < 2; c++)
+            if (d.legacy_gsi[c] != NO_GSI)
+                log::print(
+                    "natsume: partition: %s: device %s: IDE %s channel interrupts on ISA line %u, GSI %u -> core %u\n",
+                    p.name(), bdf, c ? "secondary" : "primary",
+                    unsigned{(c ? drivers::ata::SECONDARY : drivers::ata::PRIMARY).isa_irq}, d.legacy_gsi[c],
+                    p.config.apic_id);
         dma_capable |= !(d.flags & NATSUME_DEVICE_NO_DMA);
     }
     // Without an IOMMU a device can reach any host address; without interrupt

@@ -65,7 +65,11 @@ struct RefusalLog {
 // A PCI function the partition owns, resolved against the platform at boot.
 struct PartitionDevice {
     uint16_t bdf, vendor_id, device_id, flags;
-    uint32_t gsi;             // INTx input of the IOAPIC, NO_GSI when the function has no INTx
+    uint32_t gsi;  // INTx input of the IOAPIC, NO_GSI when the function has no INTx
+    // An IDE controller's channels in compatibility mode interrupt on their
+    // ISA lines (primary 14, secondary 15), not on INTx: those lines' GSIs,
+    // NO_GSI for a channel in native mode or a function that is no IDE.
+    uint32_t legacy_gsi[2];
     const pci::Function* fn;  // in the boot-time inventory
     uint64_t trapped_page;    // a register page kept out of the EPT (shared-line check), 0 = none
     bool msix;                // MSI-X virtualized: its table pages are kept out of the EPT

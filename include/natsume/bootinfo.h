@@ -47,8 +47,12 @@ struct natsume_boot_device {
     uint16_t device_id;
     uint16_t flags;  // NATSUME_DEVICE_* from config_blob.h
     uint32_t gsi;    // IOAPIC input of its INTx pin, 0xffffffff when it has none
-    uint32_t reserved;
+    // Version 4: an IDE controller's channels in compatibility mode interrupt
+    // on ISA lines (primary 14, secondary 15, edge-triggered, active high):
+    // their IOAPIC inputs, NATSUME_BOOT_NO_LINE for a channel that has none.
+    uint16_t legacy_gsi[2];
 };
+#define NATSUME_BOOT_NO_LINE 0xffffu
 
 // A shared-memory channel this partition is one side of (config_blob.h).
 // Its memory is mapped write-back at [gpa, gpa + size); its data area holds

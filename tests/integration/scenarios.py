@@ -229,6 +229,15 @@ SCENARIOS = [
                      "a message naming rt0's device and the missing acknowledgement"),
                 NoBanner()]),
     Scenario(
+        name="bad-isa-line", kind="hypervisor", config="configs/tests/bad-isa-line.toml", disk_mib=64,
+        devices=(GP_E1000,),
+        what="rt0 owns the IDE controller, whose secondary channel interrupts on ISA line 15, and gp0's e1000 "
+             "is declared on GSI 15: an edge-triggered line cannot be shared, the boot is refused",
+        checks=[Line(PANIC, "a hypervisor panic refusing the configuration"),
+                Line(r"natsume: .*GSI 15 is the ISA line of IDE controller 00:01\.1 \(partition rt0\), and device "
+                     r"00:03\.0 of partition gp0 has its INTx there", "a message naming both devices and the line"),
+                NoBanner()]),
+    Scenario(
         name="probe-pci", kind="probe", cpus=1, timeout=60,
         devices=(RT_E1000_VNET, PciDevice("pcipnic", 2, ethmod="null"), PciDevice("e1000", 5, ethmod="null")),
         what="the harness's PCI slots and NIC backends: each device appears at the BDF its slot "
@@ -545,20 +554,26 @@ SCENARIOS = [
                 *hypervisor_ok()]),
     Scenario(
         name="native-ide", kind="native", cpus=1, timeout=180, disk_mib=64,
-        guest_args="test=ide-read",
+        guest_args="test=ide-read irq=1",
         what="the guest kernel's IDE driver natively: IDENTIFY of a 64 MiB disk on the secondary master, 16 "
-             "reads of 64 KiB by bus-master DMA spread over the disk, every byte checked against its pattern",
-        checks=[Banner(None, {"mode": "native"}), GuestPassed(None, tests=["ide-identify", "ide-read"]),
-                ResultFields(None, "ide-read", {"reads": 16, "good": 16, "bad_data": 0})]),
+             "reads of 64 KiB by bus-master DMA spread over the disk, each completed by the channel's interrupt "
+             "(ISA line 15), every byte checked against its pattern",
+        checks=[Banner(None, {"mode": "native"}), GuestPassed(None, tests=["ide-identify", "ide-irq", "ide-read"]),
+                ResultFields(None, "ide-read", {"reads": 16, "good": 16, "bad_data": 0, "interrupts": 16})]),
     Scenario(
         name="passthrough-ide", kind="hypervisor", timeout=240, disk_mib=64,
         config="tests/integration/configs/passthrough-ide.toml",
-        what="rt0 owns the PIIX3 IDE function: the hypervisor opens the secondary channel's legacy ports; rt0 "
-             "reads 16 x 64 KiB of the pattern disk by bus-master DMA into its DMA window, every byte checked",
-        checks=[partition_banner("rt0", 1), GuestPassed("rt0", ["ide-identify", "ide-read"]),
+        what="rt0 owns the PIIX3 IDE function: the hypervisor opens the secondary channel's legacy ports and "
+             "gives rt0 its ISA line (15); rt0 reads 16 x 64 KiB of the pattern disk by bus-master DMA into its DMA "
+             "window, every byte checked, then 256 KiB sequentially, every read completed by the channel's "
+             "interrupt, with no VM exit",
+        checks=[partition_banner("rt0", 1), GuestPassed("rt0", ["ide-identify", "ide-irq", "ide-read", "ide-seq"]),
                 Line(r"^natsume: partition: rt0: device 00:01\.1 is an IDE controller in compatibility mode: "
                      r"secondary channel ports 0x170-0x177 and 0x376 opened", "the legacy ports opened"),
-                ResultFields("rt0", "ide-read", {"reads": 16, "good": 16, "bad_data": 0}),
+                Line(r"^natsume: partition: rt0: device 00:01\.1: IDE secondary channel interrupts on ISA line 15, "
+                     r"GSI 15 -> core 1", "the channel's ISA line given to the owner"),
+                ResultFields("rt0", "ide-read", {"reads": 16, "good": 16, "bad_data": 0, "interrupts": 16}),
+                ResultFields("rt0", "ide-seq", {"requests": 8, "bad": 0, "interrupts": 8, "foreign_exits": 0}),
                 *hypervisor_ok()]),
     Scenario(
         name="blk-read", kind="hypervisor", timeout=300, disk_mib=64,

@@ -23,6 +23,7 @@ inline constexpr uint8_t VECTOR_DEVICE      = 0x41;  // the e1000's INTx
 inline constexpr uint8_t VECTOR_BENCH_TIMER = 0x42;
 inline constexpr uint8_t VECTOR_ATTACK_IPI  = 0x43;  // what attack-ipi sends elsewhere
 inline constexpr uint8_t VECTOR_DOORBELL    = 0x44;  // a channel peer's doorbell
+inline constexpr uint8_t VECTOR_DISK        = 0x45;  // the IDE channel's completion interrupt
 inline constexpr uint8_t VECTOR_SPURIOUS    = 0xff;
 inline constexpr unsigned EXCEPTION_VECTORS = 32;
 

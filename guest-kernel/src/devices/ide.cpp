@@ -1,8 +1,11 @@
 #include "devices/ide.h"
 
 #include "arch/cpu.h"
+#include "arch/idt.h"
 #include "boot/boot.h"
 #include "devices/dma.h"
+#include "devices/ioapic.h"
+#include "devices/lapic.h"
 #include "devices/pci.h"
 
 namespace natsume::guest::ide {
@@ -15,7 +18,26 @@ constexpr uint64_t COMMAND_US        = 1000000;  // any command on an emulated d
 constexpr unsigned BAR_BUS_MASTER    = 4;
 
 Info g_info;
-ata::Prd* g_prd = nullptr;
+ata::Prd* g_prd          = nullptr;
+volatile uint64_t g_irqs = 0;
+uint32_t g_line          = 0xffffffffu;  // the GSI routed by enable_interrupts; none: reads poll
+
+void on_interrupt(idt::InterruptFrame&) {
+    g_irqs = g_irqs + 1;
+    lapic::eoi();  // edge-triggered: nothing to acknowledge at the IOAPIC
+}
+
+// The secondary channel's line: natively ISA IRQ 15 (this kernel reads no
+// interrupt source overrides; the PC's 14 and 15 have none), in a partition
+// what the boot information says.
+uint32_t legacy_line() {
+    const boot::Context& ctx = boot::context();
+    if (ctx.mode != boot::Mode::Partition) return CHANNEL.isa_irq;
+    for (uint32_t i = 0; i < ctx.device_count; i++)
+        if (ctx.devices[i].bdf == g_info.bdf && ctx.devices[i].legacy_gsi[1] != NATSUME_BOOT_NO_LINE)
+            return ctx.devices[i].legacy_gsi[1];
+    return 0xffffffffu;
+}
 
 uint8_t in(ata::Reg r) { return cpu::inb(ata::port(CHANNEL, r)); }
 void out(ata::Reg r, uint8_t v) { cpu::outb(ata::port(CHANNEL, r), v); }
@@ -66,6 +88,8 @@ const char* status_name(Status s) {
     case Status::DmaError: return "the bus master reported an error";
     case Status::NoDmaMemory: return "no DMA memory";
     case Status::BadArgs: return "bad arguments";
+    case Status::NoLine: return "no interrupt line for the secondary channel";
+    case Status::NoIoapic: return "no IOAPIC";
     }
     return "unknown";
 }
@@ -143,13 +167,23 @@ Status read_pieces(uint64_t lba, const Piece* pieces, uint32_t n) {
     out(ata::Reg::LBA_HIGH, static_cast<uint8_t>(lba >> 16));
     out(ata::Reg::DEVICE, static_cast<uint8_t>(ata::DEVICE_LBA | ((lba >> 24) & 0xf)));
     out(ata::Reg::COMMAND, ata::command::READ_DMA);
+    uint64_t seen = g_irqs;
     cpu::outb(bm_port(ata::bm::COMMAND), ata::bm::CMD_READ | ata::bm::CMD_START);
     uint64_t deadline = deadline_after(COMMAND_US);
     uint8_t bms       = 0;
-    for (;;) {
+    if (g_line != 0xffffffffu) {
+        // The completion interrupt; interrupts were off since the count was read,
+        // so an early one waits in the local APIC until here.
+        cpu::enable_interrupts();
+        while (g_irqs == seen && cpu::rdtsc() < deadline) cpu::pause();
+        cpu::disable_interrupts();
         bms = cpu::inb(bm_port(ata::bm::STATUS));
-        if ((bms & ata::bm::ST_INTERRUPT) || !(bms & ata::bm::ST_ACTIVE) || cpu::rdtsc() > deadline) break;
-        cpu::pause();
+    } else {
+        for (;;) {
+            bms = cpu::inb(bm_port(ata::bm::STATUS));
+            if ((bms & ata::bm::ST_INTERRUPT) || !(bms & ata::bm::ST_ACTIVE) || cpu::rdtsc() > deadline) break;
+            cpu::pause();
+        }
     }
     cpu::outb(bm_port(ata::bm::COMMAND), ata::bm::CMD_READ);  // stop
     uint8_t s = wait_not_busy(deadline);                      // also clears the device's interrupt
@@ -160,5 +194,26 @@ Status read_pieces(uint64_t lba, const Piece* pieces, uint32_t n) {
     if (!(bms & ata::bm::ST_INTERRUPT)) return Status::Timeout;
     return Status::Ok;
 }
+
+Status enable_interrupts(uint8_t vector) {
+    uint32_t line = legacy_line();
+    if (line == 0xffffffffu) return Status::NoLine;
+    if (ioapic::init() != ioapic::Status::Ok) return Status::NoIoapic;
+    if (line >= ioapic::pins()) return Status::NoLine;
+    idt::set_handler(vector, on_interrupt);
+    ioapic::write_entry(line, ioapic::encode(ioapic::isa_irq(vector, static_cast<uint8_t>(lapic::id()))));
+    ioapic::unmask(line);
+    g_line = line;
+    cpu::outb(CHANNEL.control, 0);  // nIEN clear: the device raises INTRQ when a command completes
+    return Status::Ok;
+}
+
+void disable_interrupts() {
+    cpu::outb(CHANNEL.control, ata::DEVCTL_NIEN);
+    if (g_line != 0xffffffffu) ioapic::mask(g_line);
+    g_line = 0xffffffffu;
+}
+
+uint64_t irq_count() { return g_irqs; }
 
 }  // namespace natsume::guest::ide

@@ -1,5 +1,6 @@
 // The PIIX3 IDE controller's secondary channel, master disk: IDENTIFY, then
-// reads by bus-master DMA (ATA READ DMA, LBA28), polled. Natively this kernel
+// reads by bus-master DMA (ATA READ DMA, LBA28), polled or, after
+// enable_interrupts, completed by the channel's ISA interrupt. Natively this kernel
 // owns the controller; in a partition the hypervisor must give it the
 // function and the channel's legacy ports.
 #pragma once
@@ -19,7 +20,9 @@ enum class Status : uint8_t {
     DeviceError,
     DmaError,
     NoDmaMemory,
-    BadArgs
+    BadArgs,
+    NoLine,
+    NoIoapic
 };
 const char* status_name(Status s);
 
@@ -32,6 +35,14 @@ struct Info {
 
 [[nodiscard]] Status init();
 const Info& info();
+
+// Reads complete by the channel's interrupt (ISA line 15: in a partition the
+// GSI the boot information gives for this function's secondary channel)
+// routed to `vector` on this core, edge-triggered and active high; each read
+// then waits for it instead of polling the bus master.
+[[nodiscard]] Status enable_interrupts(uint8_t vector);
+void disable_interrupts();
+uint64_t irq_count();
 // Reads `count` sectors (1..128: one PRD of at most 64 KiB) from `lba` into
 // `buf`, which must come from dma::alloc and not cross a 64 KiB boundary.
 [[nodiscard]] Status read(uint64_t lba, uint32_t count, void* buf);

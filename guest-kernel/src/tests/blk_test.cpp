@@ -88,8 +88,9 @@ void blk_frontend(const natsume_boot_channel& ch, uint64_t kib, bool hostile) {
     if (total > disk) total = disk - disk % SECTORS_PER_REQ;
     uint64_t requests = total / SECTORS_PER_REQ, posted = 0, done = 0, bad = 0, lost = 0;
     natsume_stats a{}, b{};
-    bool ok     = read_stats(a);
-    uint64_t t0 = rdtsc_ordered();
+    bool ok         = read_stats(a);
+    uint64_t bells0 = doorbells_received();
+    uint64_t t0     = rdtsc_ordered();
     while (done < requests && lost == 0) {
         while (posted < requests && posted - done < IN_FLIGHT) {
             pv::Notify n{};
@@ -121,11 +122,11 @@ void blk_frontend(const natsume_boot_channel& ch, uint64_t kib, bool hostile) {
         ok && lost == 0 && bad == 0 && done == requests && answered_bad == injected && foreign_exits(a, b) == 0,
         "\"requests\":%llu,\"request_bytes\":%llu,\"bytes\":%llu,\"bad\":%llu,\"lost\":%llu,"
         "\"injected\":%u,\"answered_with_errors\":%u,\"ticks\":%llu,\"kib_per_emulated_s\":%llu,"
-        "\"exits_per_request\":%llu.%02llu,\"foreign_exits\":%llu,\"full_check\":%s",
+        "\"exits_per_request\":%llu.%02llu,\"foreign_exits\":%llu,\"full_check\":%s,\"interrupts\":%llu",
         ull{done}, ull{SECTORS_PER_REQ * 512}, ull{bytes}, ull{bad}, ull{lost}, injected, answered_bad, ull{ticks},
         ull{kib_s}, ull{done ? (b.exits_total - a.exits_total) / done : 0},
         ull{done ? (b.exits_total - a.exits_total) * 100 / done % 100 : 0}, ull{foreign_exits(a, b)},
-        full ? "true" : "false");
+        full ? "true" : "false", ull{doorbells_received() - bells0});
 }
 
 void blk_backend(const natsume_boot_channel& ch) {
@@ -135,6 +136,11 @@ void blk_backend(const natsume_boot_channel& ch) {
         results::report("blk-serve", false, "\"why\":\"no disk: %s\"", ide::status_name(st));
         return;
     }
+    if (arg("irq", 0) && (st = ide::enable_interrupts(idt::VECTOR_DISK)) != ide::Status::Ok) {
+        results::report("blk-serve", false, "\"why\":\"no disk interrupt: %s\"", ide::status_name(st));
+        return;
+    }
+    uint64_t irqs0 = ide::irq_count();
     pv::BlkBack bk;
     auto* base = reinterpret_cast<uint8_t*>(ch.gpa);
     if (!wait_us([&] { return bk.attach(base, ch.size, ide::info().sectors); }, MEET_US)) {
@@ -178,10 +184,12 @@ void blk_backend(const natsume_boot_channel& ch) {
     uint64_t ticks = cpu::rdtsc() - t0;
     results::report("blk-serve", c.front_state == FRONT_DONE && bk.disk_errors == 0 && bk.broken == 0,
                     "\"served\":%llu,\"refused\":%llu,\"disk_errors\":%llu,\"broken\":%llu,\"busy_us\":%llu,"
-                    "\"ticks\":%llu,\"busy_ticks\":%llu,\"busy_ticks_per_request\":%llu,\"zero_copy\":%s",
+                    "\"ticks\":%llu,\"busy_ticks\":%llu,\"busy_ticks_per_request\":%llu,\"zero_copy\":%s,"
+                    "\"disk_interrupts\":%llu",
                     ull{bk.served}, ull{bk.refused}, ull{bk.disk_errors}, ull{bk.broken}, ull{busy_us}, ull{ticks},
                     ull{ticks - halted}, ull{bk.served ? (ticks - halted) / bk.served : 0},
-                    ch.dma_address ? "true" : "false");
+                    ch.dma_address ? "true" : "false", ull{ide::irq_count() - irqs0});
+    ide::disable_interrupts();
 }
 
 void run_blk(bool backend) {

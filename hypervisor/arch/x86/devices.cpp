@@ -2,6 +2,8 @@
 
 #include <new>
 
+#include "drivers/block/ata.hpp"
+
 #include "arch/x86/ioapic_hw.hpp"
 #include "arch/x86/pci_hw.hpp"
 #include "arch/x86/shared_intx.hpp"
@@ -122,12 +124,35 @@ void scan(const pci::ConfigAccess& hw) {
 
 const pci::Inventory& inventory() { return inv; }
 
+namespace {
+
+uint32_t isa_gsi(uint8_t irq, const acpi::Madt& madt) {
+    for (size_t i = 0; i < madt.override_count; i++)
+        if (madt.overrides[i].bus == 0 && madt.overrides[i].source == irq) return madt.overrides[i].gsi;
+    return irq;  // ISA IRQs map 1:1 to GSIs without an override (ACPI 6.x, 5.2.12.5)
+}
+
+}  // namespace
+
 uint32_t resolve_gsi(const pci::Function& fn, const acpi::Madt& madt) {
     if (fn.irq_pin == 0 || fn.irq_line == 0xff) return NO_GSI;
-    for (size_t i = 0; i < madt.override_count; i++)
-        if (madt.overrides[i].bus == 0 && madt.overrides[i].source == fn.irq_line) return madt.overrides[i].gsi;
-    return fn.irq_line;  // ISA IRQs map 1:1 to GSIs without an override (ACPI 6.x, 5.2.12.5)
+    return isa_gsi(fn.irq_line, madt);
 }
+
+namespace {
+
+// The ISA lines of an IDE function's channels in compatibility mode.
+void resolve_legacy_lines(PartitionDevice& pd, const acpi::Madt& madt) {
+    namespace ata = drivers::ata;
+    for (bool secondary : {false, true}) {
+        const ata::LegacyChannel& c = secondary ? ata::SECONDARY : ata::PRIMARY;
+        bool legacy =
+            ata::is_ide(pd.fn->class_code, pd.fn->subclass) && ata::compatibility_mode(pd.fn->prog_if, secondary);
+        pd.legacy_gsi[secondary] = legacy ? isa_gsi(c.isa_irq, madt) : NO_GSI;
+    }
+}
+
+}  // namespace
 
 bool resolve(Partition& p, const acpi::Madt& madt, char* why, size_t n) {
     p.devices.count = p.config.file.device_count;
@@ -155,6 +180,7 @@ bool resolve(Partition& p, const acpi::Madt& madt, char* why, size_t n) {
         pd.fn               = fn;
         pd.trapped_page     = 0;
         pd.msix             = false;
+        resolve_legacy_lines(pd, madt);
     }
     p.devices.dma_base = p.config.file.dma_base;
     p.devices.dma_size = p.config.file.dma_size;
@@ -179,12 +205,14 @@ bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, si
             log::format(why, n, "virtual config space: %s", vpci::to_string(e));
             return false;
         }
-        if (d.gsi == NO_GSI) continue;
-        if (!unit || d.gsi < unit->gsi_base || d.gsi >= unit->gsi_base + unit->pins || d.gsi - unit->gsi_base >= 64) {
-            log::format(why, n, "INTx GSI %u of a device is not on the first IOAPIC", d.gsi);
-            return false;
+        for (uint32_t gsi : {d.gsi, d.legacy_gsi[0], d.legacy_gsi[1]}) {
+            if (gsi == NO_GSI) continue;
+            if (!unit || gsi < unit->gsi_base || gsi >= unit->gsi_base + unit->pins || gsi - unit->gsi_base >= 64) {
+                log::format(why, n, "interrupt line GSI %u of a device is not on the first IOAPIC", gsi);
+                return false;
+            }
+            owned |= 1ull << (gsi - unit->gsi_base);
         }
-        owned |= 1ull << (d.gsi - unit->gsi_base);
     }
     if (!owned) return true;
     vioapic::Config cfg{unit->pins,
@@ -264,6 +292,8 @@ uint32_t quiesce(Partition& p) {
                          static_cast<uint16_t>(pci::read16(hw, d.bdf, offset) | msix::CONTROL_FUNCTION_MASK));
         }
         if (d.gsi != NO_GSI && !shared_intx::is_shared(d.gsi)) ioapic_hw::mask(d.gsi);
+        for (uint32_t gsi : d.legacy_gsi)
+            if (gsi != NO_GSI) ioapic_hw::mask(gsi);
     }
     return p.devices.count;
 }

@@ -248,7 +248,9 @@ void build_boot_info(Partition& p, uint64_t tsc_khz) {
     bi->device_count                    = p.devices.count;
     for (uint32_t i = 0; i < p.devices.count && i < NATSUME_BOOT_MAX_DEVICES; i++) {
         const PartitionDevice& d = p.devices.list[i];
-        bi->devices[i]           = {d.bdf, d.vendor_id, d.device_id, d.flags, d.gsi, 0};
+        auto line      = [](uint32_t gsi) { return static_cast<uint16_t>(gsi == NO_GSI ? NATSUME_BOOT_NO_LINE : gsi); };
+        bi->devices[i] = {d.bdf,   d.vendor_id, d.device_id,
+                          d.flags, d.gsi,       {line(d.legacy_gsi[0]), line(d.legacy_gsi[1])}};
     }
     for (uint32_t i = 0; i < channels::count() && bi->channel_count < NATSUME_BOOT_MAX_CHANNELS; i++) {
         const channels::Channel& c = *channels::get(i);
