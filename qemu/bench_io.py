@@ -168,10 +168,11 @@ def net_record(mode: str, rt: dict, back: dict):
         if r is None or not r.passed:
             return None, f"{test}: {'no result' if r is None else 'failed: ' + r.raw}"
     rr, st = rt["net-rr"].data, rt["net-stream"].data
-    rec["rr"] = {k: rr[k] for k in ("samples", "frame_bytes", "ticks", "busy_ticks_per_packet", "interrupts",
+    rec["rr"] = {k: rr.get(k) for k in ("samples", "frame_bytes", "ticks", "busy_ticks_per_packet", "interrupts",
+                                     "interrupts_without_cause",
                                      "interrupts_per_mib", "counted", "foreign_exits", "doorbells",
                                      "exits_per_packet_milli", "rtt_ticks", "rounds", "round_mean_ticks")}
-    rec["stream"] = {k: st[k] for k in ("frames", "frame_bytes", "ticks", "busy_ticks_per_packet", "interrupts",
+    rec["stream"] = {k: st.get(k) for k in ("frames", "frame_bytes", "ticks", "busy_ticks_per_packet", "interrupts",
                                          "interrupts_per_mib", "counted", "foreign_exits", "doorbells",
                                          "exits_per_packet_milli", "frames_per_emulated_s",
                                          "payload_mbit_per_emulated_s", "rounds", "round_fps")}
@@ -281,7 +282,7 @@ def gate(cases: list) -> list:
 def cmd_io(args, build, root: Path, meta_common: dict) -> int:
     quick = args.quick
     p = {"kib": args.kib or (1024 if quick else 8192), "rr": 40 if quick else 200, "reps": 2 if quick else 5,
-         "frames": 100 if quick else 400}
+         "frames": 400}
     models = [bochs.CPU_MODELS[c] for c in (args.cpu or list(bochs.CPU_MODELS))]
     paths = args.path or list(PATHS)
     loads = args.load or (["none"] if quick else list(LOADS))

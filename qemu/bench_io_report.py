@@ -38,20 +38,20 @@ def cases(doc: dict, model: str, path: str, variants: bool = False) -> list:
 
 def variant_table(doc: dict, model: str) -> list:
     """The paravirtual experiments beside the case they undo a saving of."""
-    out = ["| path | paravirtual, as measured above | throughput | rt0 exits per packet/request | backend busy "
-           "ticks per frame/request |", "|---|---|---|---|---|"]
+    rows = []
     for path in ("net", "disk"):
         base = [c for c in cases(doc, model, path) if c["mode"] == "paravirtual" and c["load"] == "none"]
         for c in base + cases(doc, model, path, variants=True):
             name = c.get("variant") or "as measured (zero copy, poll 100 µs)"
             if path == "net":
-                s, b = c["stream"], c.get("backend", {})
-                out.append(f"| net stream | {name} | {s['payload_mbit_per_emulated_s']} Mbit/s | "
-                           f"{s['exits_per_packet_milli'] / 1000:.3f} | {b.get('work_ticks_per_frame', '—')} |")
+                st = c["stream"]
+                rows.append(["net stream", name, f"{st['payload_mbit_per_emulated_s']} Mbit/s",
+                             f"{st['exits_per_packet_milli'] / 1000:.3f}", c.get("backend", {}).get("work_ticks_per_frame")])
             else:
-                out.append(f"| disk read | {name} | {c['kib_per_emulated_s']} KiB/s | {c.get('exits_per_request')} | "
-                           f"{c.get('backend_busy_ticks_per_request', '—')} |")
-    return out
+                rows.append(["disk read", name, f"{c['kib_per_emulated_s']} KiB/s", c.get("exits_per_request"),
+                             c.get("backend_busy_ticks_per_request")])
+    return table(["path", "paravirtual", "throughput", "rt0 exits per packet/request",
+                  "backend busy ticks per frame/request"], rows)
 
 
 def label(c: dict) -> str:
@@ -70,54 +70,54 @@ def per_packet(side: dict, mode: str) -> str:
     return f"{side['exits_per_packet_milli'] / 1000:.3f}"
 
 
+def table(headers: list, rows: list) -> list:
+    """A Markdown table; None cells read as a dash."""
+    return (["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+            + ["| " + " | ".join("—" if v is None else str(v) for v in r) + " |" for r in rows])
+
+
 def disk_table(cs: list) -> list:
-    out = ["| configuration | load | KiB per emulated s | ticks | ticks per request | interrupts per request (rt0) | "
-           "interrupts per MiB (rt0) | exits not own hypercalls | exits per request | backend busy ticks per request "
-           "| backend disk interrupts |", "|" + "---|" * 11]
+    rows = []
     for c in cs:
         per = c["exits_per_request"] if c.get("exits_per_request") is not None else (
             "0" if c["counted"] else "n/a")
-        own = "n/a (native)" if not c["counted"] else str(c["foreign_exits"])
-        back = c.get("backend_busy_ticks_per_request")
-        irqs = c.get("interrupts")
-        mib = c["requests"] * c["request_bytes"] / (1 << 20)
-        irq_req = f"{irqs / c['requests']:.2f}" if irqs is not None and c["requests"] else "—"
-        irq_mib = f"{irqs / mib:.0f}" if irqs is not None and mib else "—"
-        out.append(f"| {c['mode']} | {c['load']} | {c['kib_per_emulated_s']} | {c['ticks']} | "
-                   f"{c['ticks'] // max(c['requests'], 1)} | {irq_req} | {irq_mib} | {own} | {per} | "
-                   f"{back if back is not None else '—'} | {c.get('backend_disk_interrupts', '—')} |")
-    return out
+        irqs, mib = c.get("interrupts"), c["requests"] * c["request_bytes"] / (1 << 20)
+        rows.append([c["mode"], c["load"], c["kib_per_emulated_s"], c["ticks"], c["ticks"] // max(c["requests"], 1),
+                     f"{irqs / c['requests']:.2f}" if irqs is not None and c["requests"] else None,
+                     f"{irqs / mib:.0f}" if irqs is not None and mib else None,
+                     "n/a (native)" if not c["counted"] else c["foreign_exits"], per,
+                     c.get("backend_busy_ticks_per_request"), c.get("backend_disk_interrupts")])
+    return table(["configuration", "load", "KiB per emulated s", "ticks", "ticks per request",
+                  "interrupts per request (rt0)", "interrupts per MiB (rt0)", "exits not own hypercalls",
+                  "exits per request", "backend busy ticks per request", "backend disk interrupts"], rows)
 
 
 def rr_table(cs: list) -> list:
-    out = ["| configuration | load | samples | min | p50 | p99 | max | jitter (max − min) | spread of round means | "
-           "busy ticks per packet (rt0) | backend ticks per frame moved | interrupts per round trip | "
-           "exits per packet | exits not own hypercalls |", "|---|" * 14]
-    out[-1] = "|" + "---|" * 14
+    rows = []
     for c in cs:
         r = c["rr"]
         t, m = r["rtt_ticks"], r["round_mean_ticks"]
-        back = c.get("backend", {}).get("work_ticks_per_frame")
-        irq = r["interrupts"] / r["samples"] if r["samples"] else 0
-        out.append(f"| {c['mode']} | {c['load']} | {r['samples']} | {t['min']} | {t['p50']} | {t['p99']} | {t['max']} "
-                   f"| {t['max'] - t['min']} | {m['max'] - m['min']} | {r['busy_ticks_per_packet']} | "
-                   f"{back if back is not None else '—'} | {irq:.2f} | {per_packet(r, c['mode'])} | "
-                   f"{exits_text(r, c['mode'])} |")
-    return out
+        rows.append([c["mode"], c["load"], r["samples"], t["min"], t["p50"], t["p99"], t["max"], t["max"] - t["min"],
+                     m["max"] - m["min"], r["busy_ticks_per_packet"], c.get("backend", {}).get("work_ticks_per_frame"),
+                     f"{r['interrupts'] / r['samples']:.2f}" if r["samples"] else None,
+                     r.get("interrupts_without_cause"), per_packet(r, c["mode"]), exits_text(r, c["mode"])])
+    return table(["configuration", "load", "samples", "min", "p50", "p99", "max", "jitter (max − min)",
+                  "spread of round means", "busy ticks per packet (rt0)", "backend ticks per frame moved",
+                  "interrupts per round trip", "of them without a cause", "exits per packet",
+                  "exits not own hypercalls"], rows)
 
 
 def stream_table(cs: list) -> list:
-    out = ["| configuration | load | frames | payload Mbit per emulated s | frames per emulated s | round min..max "
-           "(frames/s) | ticks per frame (rt0) | backend ticks per frame moved | interrupts per MiB | exits per packet "
-           "| exits not own hypercalls |", "|" + "---|" * 11]
+    rows = []
     for c in cs:
-        s = c["stream"]
-        back = c.get("backend", {}).get("work_ticks_per_frame")
-        out.append(f"| {c['mode']} | {c['load']} | {s['frames']} | {s['payload_mbit_per_emulated_s']} | "
-                   f"{s['frames_per_emulated_s']} | {s['round_fps']['min']}..{s['round_fps']['max']} | "
-                   f"{s['busy_ticks_per_packet']} | {back if back is not None else '—'} | {s['interrupts_per_mib']} | "
-                   f"{per_packet(s, c['mode'])} | {exits_text(s, c['mode'])} |")
-    return out
+        st = c["stream"]
+        rows.append([c["mode"], c["load"], st["frames"], st["payload_mbit_per_emulated_s"], st["frames_per_emulated_s"],
+                     f"{st['round_fps']['min']}..{st['round_fps']['max']}", st["busy_ticks_per_packet"],
+                     c.get("backend", {}).get("work_ticks_per_frame"), st["interrupts_per_mib"],
+                     per_packet(st, c["mode"]), exits_text(st, c["mode"])])
+    return table(["configuration", "load", "frames", "payload Mbit per emulated s", "frames per emulated s",
+                  "round min..max (frames/s)", "ticks per frame (rt0)", "backend ticks per frame moved",
+                  "interrupts per MiB", "exits per packet", "exits not own hypercalls"], rows)
 
 
 def ours_beside_paper(doc: dict) -> list:

@@ -262,7 +262,7 @@ def parse_args(argv):
     ex.add_argument("--samples", type=int, help="samples per case (default 1000)")
     ex.add_argument("--baseline", help="exits.json of another commit: its p50 beside each case")
     io = sub.add_parser("io", help="I/O paths: Native, Passthrough, Paravirtual; disk and network; loads")
-    add_run_options(io, "io", "1 MiB and 80 round trips per case, no load")
+    add_run_options(io, "io", "1 MiB, 80 round trips and 800 frames per case, no load")
     io.add_argument("--kib", type=int, help="KiB read per disk case (default 8192)")
     io.add_argument("--path", action="append", choices=("disk", "net"), help="repeatable; default both")
     io.add_argument("--load", action="append", choices=("none", "cpu", "backend", "io"),

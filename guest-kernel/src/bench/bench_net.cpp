@@ -184,6 +184,7 @@ void Link::close() {
 // What one phase cost, from snapshots before and after it.
 struct Phase {
     uint64_t t0 = 0, halted0 = 0, irqs0 = 0, doorbells0 = 0, ticks = 0, busy = 0, irqs = 0, doorbells = 0;
+    uint64_t empty0 = 0, empty = 0;  // e1000 interrupts that found no cause
     natsume_stats a{}, b{};
     bool counted = false;
 
@@ -192,6 +193,7 @@ struct Phase {
         halted0    = l.halted;
         irqs0      = l.interrupts();
         doorbells0 = l.doorbells;
+        empty0     = e1000::irqs_without_cause();
         t0         = rdtsc_ordered();
     }
     void end(const Link& l) {
@@ -199,6 +201,7 @@ struct Phase {
         busy      = ticks - (l.halted - halted0);
         irqs      = l.interrupts() - irqs0;
         doorbells = l.doorbells - doorbells0;
+        empty     = e1000::irqs_without_cause() - empty0;
         counted   = read_stats(b) && counted;
     }
     uint64_t foreign() const { return counted ? foreign_exits(a, b) : 0; }
@@ -210,10 +213,10 @@ void phase_fields(char* out, size_t cap, const Phase& p, uint64_t packets, uint6
     snprintf(out, cap,
              "\"ticks\":%llu,\"busy_ticks\":%llu,\"busy_ticks_per_packet\":%llu,\"interrupts\":%llu,"
              "\"interrupts_per_mib\":%llu,\"counted\":%s,\"foreign_exits\":%llu,\"doorbells\":%llu,"
-             "\"exits_per_packet_milli\":%llu,\"timer_ticks\":%llu",
+             "\"exits_per_packet_milli\":%llu,\"timer_ticks\":%llu,\"interrupts_without_cause\":%llu",
              ull{p.ticks}, ull{p.busy}, ull{packets ? p.busy / packets : 0}, ull{p.irqs},
              ull{bytes ? p.irqs * (1ull << 20) / bytes : 0}, p.counted ? "true" : "false", ull{p.foreign()},
-             ull{p.doorbells}, ull{packets && p.counted ? exits * 1000 / packets : 0}, ull{g_ticks});
+             ull{p.doorbells}, ull{packets && p.counted ? exits * 1000 / packets : 0}, ull{g_ticks}, ull{p.empty});
 }
 
 // Mean and variance (in ticks^2) of `n` values.

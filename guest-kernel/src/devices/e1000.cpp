@@ -24,14 +24,15 @@ constexpr uint64_t EEPROM_TIMEOUT_US = 10000;
 constexpr unsigned MAC_BAR           = 0;
 
 Info g_info;
-volatile RxDesc* g_rx      = nullptr;
-volatile TxDesc* g_tx      = nullptr;
-uint8_t* g_rx_buf          = nullptr;
-uint8_t* g_tx_buf          = nullptr;
-uint32_t g_rx_next         = 0;
-uint32_t g_tx_tail         = 0;
-volatile uint64_t g_irqs   = 0;
-volatile uint32_t g_causes = 0;
+volatile RxDesc* g_rx             = nullptr;
+volatile TxDesc* g_tx             = nullptr;
+uint8_t* g_rx_buf                 = nullptr;
+uint8_t* g_tx_buf                 = nullptr;
+uint32_t g_rx_next                = 0;
+uint32_t g_tx_tail                = 0;
+volatile uint64_t g_irqs          = 0;
+volatile uint32_t g_causes        = 0;
+volatile uint64_t g_without_cause = 0;  // interrupts that found ICR clear: the device had not asserted
 
 uint32_t rd(Reg r) { return *register_address(r); }
 void wr(Reg r, uint32_t v) { *register_address(r) = v; }
@@ -135,8 +136,10 @@ Status map_registers() {
 }
 
 void on_interrupt(idt::InterruptFrame&) {
-    g_causes = g_causes | rd(Reg::Icr);  // read-to-clear: this is the acknowledge
-    g_irqs   = g_irqs + 1;
+    uint32_t icr = rd(Reg::Icr);  // read-to-clear: this is the acknowledge
+    g_causes     = g_causes | icr;
+    g_irqs       = g_irqs + 1;
+    if (icr == 0) g_without_cause = g_without_cause + 1;
     lapic::eoi();
 }
 
@@ -195,6 +198,7 @@ void disable_interrupts() {
 uint64_t irq_count() { return g_irqs; }
 const volatile uint64_t* irq_counter() { return &g_irqs; }
 uint32_t causes_seen() { return g_causes; }
+uint64_t irqs_without_cause() { return g_without_cause; }
 
 namespace {
 

@@ -38,6 +38,7 @@ void disable_interrupts();
 uint64_t irq_count();
 const volatile uint64_t* irq_counter();  // for waiting on the next interrupt
 uint32_t causes_seen();                  // OR of every ICR value read by the handler
+uint64_t irqs_without_cause();           // interrupts whose ICR read was 0 (the device had raised none)
 
 // Queues one frame and waits (bounded) until the device has fetched it.
 [[nodiscard]] bool send(const void* frame, size_t len);

@@ -435,14 +435,14 @@ void vif_bridge_backend(const natsume_boot_channel& ch) {
             e1000::release();
         }
         ring_if(ch, wake || s.notify, doorbells);
-        if (busy_us) {
-            busy_for(busy_us);
-            continue;
-        }
         uint64_t now = cpu::rdtsc();
         if (s.requests || received) {
             last_work = now;
             work += now - pass;  // the passes that moved frames: the cost per frame, polling aside
+        }
+        if (busy_us) {
+            busy_for(busy_us);
+            continue;
         }
         if (now - last_work < poll) {
             cpu::pause();
