@@ -553,6 +553,18 @@ SCENARIOS = [
                 ResultFields("gp0", "vif-bridge", {"nic_failed": 0, "refused": 0}),
                 *hypervisor_ok()]),
     Scenario(
+        name="vif-bridge2", kind="hypervisor", cpus=4, timeout=360,
+        config="tests/integration/configs/vif-bridge2.toml",
+        devices=(RT_E1000_VNET,),
+        what="one netback serving two vifs: gp0 bridges its e1000 (Bochs vnet) and vif0 (rt0) and vif1 (rt1); rt0 "
+             "pings the vnet host through the NIC and rt1 through the bridge alone; rt1's frame from an address "
+             "not its own is dropped and counted",
+        checks=[partition_banner("rt0", 1), partition_banner("rt1", 2), partition_banner("gp0", 3),
+                GuestPassed("rt0", ["vif-ping"]), GuestPassed("rt1", ["vif-host"]), GuestPassed("gp0", ["vif-bridge"]),
+                ResultFields("rt0", "vif-ping", {"arp": True, "pings": 5, "peer_pings": 5}),
+                ResultFields("gp0", "vif-bridge", {"vifs": 2, "spoofed": 1, "nic_failed": 0, "refused": 0}),
+                *hypervisor_ok()]),
+    Scenario(
         name="native-ide", kind="native", cpus=1, timeout=180, disk_mib=64,
         guest_args="test=ide-read irq=1",
         what="the guest kernel's IDE driver natively: IDENTIFY of a 64 MiB disk on the secondary master, 16 "

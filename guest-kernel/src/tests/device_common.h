@@ -95,6 +95,7 @@ void run_vif_udp();
 void run_vif_stream();
 void run_vif_bridge();
 void run_vif_ping();
+void run_vif_host();
 void run_ide_read();
 void run_blk_read();
 void run_blk_serve();

@@ -65,6 +65,7 @@ constexpr Entry ENTRIES[] = {
     {"vif-stream", run_vif_stream},
     {"vif-bridge", run_vif_bridge},
     {"vif-ping", run_vif_ping},
+    {"vif-host", run_vif_host},
     {"ide-read", run_ide_read},
     {"blk-read", run_blk_read},
     {"blk-serve", run_blk_serve},

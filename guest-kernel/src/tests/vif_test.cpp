@@ -23,21 +23,15 @@
 // discard). Doorbells only when the peer's event index asks: with the backend
 // busy, far fewer than one per frame.
 //
-// test=vif-bridge (backend) with test=vif-ping (frontend): the backend owns
-// an e1000 and bridges it to the vif (a learning bridge, drivers/net/bridge);
-// it offers the frontend the NIC's own MAC address, the frontend being the
-// only station behind it. The frontend resolves and pings a host on the NIC's
-// network (Bochs vnet: 192.168.10.1) through the vif and the bridge.
+// test=vif-bridge, vif-ping and vif-host: tests/vif_bridge.cpp.
 #include <string.h>
 
 #include <natsume/bootinfo.h>
 
-#include "drivers/net/bridge.hpp"
 #include "drivers/pv/netif.hpp"
 
 #include "arch/idt.h"
 #include "bench/latency_stats.h"
-#include "devices/e1000.h"
 #include "devices/lapic.h"
 #include "kernel/hypercall.h"
 #include "lib/cmdline.h"
@@ -45,6 +39,7 @@
 #include "tests/channel_common.h"
 #include "tests/device_common.h"
 #include "tests/results.h"
+#include "tests/vif_common.h"
 
 namespace natsume::guest::device_tests {
 namespace {
@@ -54,9 +49,9 @@ namespace pv = natsume::drivers::pv;
 
 constexpr uint64_t DEFAULT_ROUNDS = 300;
 constexpr uint64_t MAX_ROUNDS     = 4096;
-constexpr uint64_t MEET_US        = 5000000;
-constexpr uint64_t ROUND_US       = 50000;
-constexpr uint32_t FRONT_DONE     = 2;  // Control::front_state once the frontend has finished
+constexpr uint64_t MEET_US        = VIF_MEET_US;
+constexpr uint64_t ROUND_US       = VIF_ROUND_US;
+constexpr uint32_t FRONT_DONE     = VIF_FRONT_DONE;
 
 int64_t g_vif_rtt[MAX_ROUNDS];
 uint8_t g_frame[pv::ETH_MAX];
@@ -86,21 +81,6 @@ bool inject_malformed(pv::NetFront& f, uint64_t& injected) {
     int notify = 0;
     RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&tx, notify);
     return notify != 0;  // the backend's req_event may fall inside this batch
-}
-
-// Lays out the channel as a netif, offers the rx buffers and waits for the
-// backend to attach; on failure reports `name` failed and returns false.
-bool open_front(const char* name, const natsume_boot_channel& ch, pv::NetFront& f, uint64_t& doorbells) {
-    if (!f.init(reinterpret_cast<uint8_t*>(ch.gpa), ch.size)) {
-        results::report(name, false, "\"why\":\"channel too small for a netif\"");
-        return false;
-    }
-    ring_if(ch, f.post_receive_buffers().peer, doorbells);
-    if (!wait_us([&] { return f.channel().control()->back_state == 1; }, MEET_US)) {
-        results::report(name, false, "\"why\":\"no backend attached within %llu ms\"", ull{MEET_US / 1000});
-        return false;
-    }
-    return true;
 }
 
 void vif_frontend(const natsume_boot_channel& ch, uint64_t rounds, bool hostile) {
@@ -165,49 +145,24 @@ const net::Ip4 FRONT_IP = {{10, 0, 0, 1}}, BACK_IP = {{10, 0, 0, 2}};
 constexpr size_t UDP_PAYLOAD = 64;
 constexpr unsigned PINGS     = 10;
 
-// Sends `len` bytes of g_frame and waits for a received frame `match`
-// accepts (others are dropped); false on a timeout.
-template <typename Match>
-bool exchange(const natsume_boot_channel& ch, pv::NetFront& f, uint16_t len, Match match, uint64_t& doorbells,
-              uint64_t us = ROUND_US) {
-    pv::Notify n{};
-    if (!f.send(g_frame, len, n)) return false;
-    ring_if(ch, n.peer, doorbells);
-    bool ok = wait_us(
-        [&] {
-            for (;;) {
-                pv::Notify rn{};
-                size_t got = f.receive(g_echo, sizeof g_echo, rn);
-                if (rn.peer) ring_if(ch, true, doorbells);
-                if (got == 0) {
-                    (void)f.arm_receive();  // the next frame notifies; a frame that slipped in is read next time
-                    return false;
-                }
-                if (match(g_echo, got)) return true;
-            }
-        },
-        us);
-    f.reap_transmitted();
-    return ok;
-}
-
 void vif_udp_frontend(const natsume_boot_channel& ch, uint64_t rounds) {
     pv::NetFront f;
     uint64_t doorbells = 0;
     if (!open_front("vif-udp", ch, f, doorbells)) return;
     net::Mac peer{};
     uint16_t len = static_cast<uint16_t>(net::build_arp_request(g_frame, sizeof g_frame, FRONT_MAC, FRONT_IP, BACK_IP));
-    bool arp     = exchange(
-                       ch, f, len, [&](const uint8_t* r, size_t n) { return net::is_arp_reply_from(r, n, BACK_IP, peer); },
-                       doorbells) &&
-               memcmp(peer.b, BACK_MAC.b, 6) == 0;
+    bool arp =
+        exchange(
+            ch, f, g_frame, len, g_echo, sizeof g_echo,
+            [&](const uint8_t* r, size_t n) { return net::is_arp_reply_from(r, n, BACK_IP, peer); }, doorbells) &&
+        memcmp(peer.b, BACK_MAC.b, 6) == 0;
     unsigned pings = 0;
     for (uint16_t seq = 1; arp && seq <= PINGS; seq++) {
         len = static_cast<uint16_t>(
             net::build_icmp_echo(g_frame, sizeof g_frame, FRONT_MAC, peer, FRONT_IP, BACK_IP, 0x4e53, seq, 56));
         pings += exchange(
-            ch, f, len, [&](const uint8_t* r, size_t n) { return net::is_icmp_echo_reply(r, n, BACK_IP, 0x4e53, seq); },
-            doorbells);
+            ch, f, g_frame, len, g_echo, sizeof g_echo,
+            [&](const uint8_t* r, size_t n) { return net::is_icmp_echo_reply(r, n, BACK_IP, 0x4e53, seq); }, doorbells);
     }
     natsume_stats a{}, b{};
     bool ok       = read_stats(a);
@@ -220,7 +175,7 @@ void vif_udp_frontend(const natsume_boot_channel& ch, uint64_t rounds) {
                                                    net::UDP_ECHO_PORT, payload, UDP_PAYLOAD));
         uint64_t t0 = rdtsc_ordered();
         bool back   = exchange(
-              ch, f, len,
+              ch, f, g_frame, len, g_echo, sizeof g_echo,
               [&](const uint8_t* r, size_t n) {
                 net::Udp u{};
                 return net::parse_udp(r, n, u) && u.dst_port == port && u.len == UDP_PAYLOAD &&
@@ -345,127 +300,6 @@ void vif_backend(const natsume_boot_channel& ch, uint64_t rounds, Serve mode) {
                     ull{bk.rx_dropped}, ull{doorbells}, ull{foreign_exits(a, b)});
 }
 
-// ---- bridge ---------------------------------------------------------------
-
-constexpr uint8_t PORT_VIF = 0, PORT_NIC = 1;
-constexpr net::Ip4 PING_FROM = {{192, 168, 10, 15}}, PING_TO = {{192, 168, 10, 1}};
-constexpr unsigned BRIDGE_PINGS = 5;
-constexpr uint64_t PING_US      = 2000000;
-constexpr uint64_t POLL_US      = 100;  // vnet answers from a 1 ms emulated-time poll, Bochs is slow
-
-void vif_ping_frontend(const natsume_boot_channel& ch) {
-    pv::NetFront f;
-    uint64_t doorbells = 0;
-    if (!open_front("vif-ping", ch, f, doorbells)) return;
-    net::Mac me{}, peer{};
-    for (int i = 0; i < 6; i++) me.b[i] = f.channel().control()->mac[i];
-    uint16_t len = static_cast<uint16_t>(net::build_arp_request(g_frame, sizeof g_frame, me, PING_FROM, PING_TO));
-    bool arp     = exchange(
-            ch, f, len, [&](const uint8_t* r, size_t m) { return net::is_arp_reply_from(r, m, PING_TO, peer); }, doorbells,
-            PING_US);
-    unsigned pings = 0;
-    for (uint16_t seq = 1; arp && seq <= BRIDGE_PINGS; seq++) {
-        len = static_cast<uint16_t>(
-            net::build_icmp_echo(g_frame, sizeof g_frame, me, peer, PING_FROM, PING_TO, 0x4e53, seq, 32));
-        pings += exchange(
-            ch, f, len, [&](const uint8_t* r, size_t m) { return net::is_icmp_echo_reply(r, m, PING_TO, 0x4e53, seq); },
-            doorbells, PING_US);
-    }
-    f.channel().control()->front_state = FRONT_DONE;
-    (void)hypercall::doorbell(ch.id);
-    results::report("vif-ping", arp && pings == BRIDGE_PINGS,
-                    "\"arp\":%s,\"pings\":%u,\"peer_mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\",\"doorbells\":%llu",
-                    arp ? "true" : "false", pings, peer.b[0], peer.b[1], peer.b[2], peer.b[3], peer.b[4], peer.b[5],
-                    ull{doorbells});
-}
-
-// seconds=S bounds the service (default: the pings' time); busy=US loads it.
-// poll=US: the backend owns its core, so after its last frame it keeps
-// polling the ring and the NIC this long before it arms the ring's event and
-// halts; a stream then needs no doorbell per frame (0: halt at once).
-// Reports the ticks this core spent outside HLT per frame it moved.
-void vif_bridge_backend(const natsume_boot_channel& ch) {
-    if (e1000::init() != e1000::Status::Ok ||
-        e1000::enable_interrupts(idt::VECTOR_DEVICE, e1000::INT_RXT0 | e1000::INT_TXDW) != e1000::Status::Ok) {
-        results::report("vif-bridge", false, "\"why\":\"no e1000 to bridge to\"");
-        return;
-    }
-    pv::NetBack bk;
-    auto* base = reinterpret_cast<uint8_t*>(ch.gpa);
-    if (!wait_us([&] { return bk.attach(base, ch.size, e1000::info().mac); }, MEET_US)) {
-        results::report("vif-bridge", false, "\"why\":\"no netif frontend within %llu ms\"", ull{MEET_US / 1000});
-        return;
-    }
-    const pv::Control& c = *reinterpret_cast<const pv::Control*>(base);
-    drivers::net::MacTable<16> table;
-    uint64_t to_nic = 0, to_vif = 0, nic_failed = 0, doorbells = 0, halted = 0, work = 0;
-    uint64_t busy_us = arg("busy", 0), seconds = arg("seconds", 0), poll = ticks_for_us(arg("poll", POLL_US));
-    uint64_t t0 = cpu::rdtsc(), last_work = t0, irqs0 = e1000::irq_count(), bells0 = doorbells_received();
-    uint64_t deadline = t0 + (seconds ? ticks_for_us(seconds * 1000000) : ticks_for_us(PING_US * (BRIDGE_PINGS + 2)));
-    while (c.front_state != FRONT_DONE && cpu::rdtsc() < deadline) {
-        uint64_t pass     = cpu::rdtsc();
-        bool wake         = false;
-        pv::Served s      = bk.serve_transmit([&](const uint8_t* frame, uint16_t len) {
-            uint8_t addresses[12];  // what the bridge decides on, off the shared page first
-            memcpy(addresses, frame, sizeof addresses);
-            table.learn(addresses + 6, PORT_VIF);
-            if (table.lookup(addresses) == PORT_VIF) return;  // for a station on the vif itself
-            // The NIC reads the frame from the channel page itself when the file
-            // lets this partition's devices reach it; otherwise the driver copies
-            // it into its own buffer. Either way a frontend that changes the
-            // frame meanwhile only garbles its own frame.
-            bool sent =
-                ch.dma_address ? e1000::send_from(ch.dma_address + (frame - base), len) : e1000::send(frame, len);
-            if (sent)
-                to_nic++;
-            else
-                nic_failed++;
-        });
-        size_t got        = 0;
-        const uint8_t* in = nullptr;
-        uint64_t received = 0;
-        while ((got = e1000::peek(in)) != 0) {  // the driver's own buffer: one copy, into the frontend's page
-            received++;
-            table.learn(in + 6, PORT_NIC);
-            if (table.lookup(in) != PORT_NIC) {
-                pv::Notify n{};
-                to_vif += bk.send(in, static_cast<uint16_t>(got), n);
-                wake = wake || n.peer;
-            }
-            e1000::release();
-        }
-        ring_if(ch, wake || s.notify, doorbells);
-        uint64_t now = cpu::rdtsc();
-        if (s.requests || received) {
-            last_work = now;
-            work += now - pass;  // the passes that moved frames: the cost per frame, polling aside
-        }
-        if (busy_us) {
-            busy_for(busy_us);
-            continue;
-        }
-        if (now - last_work < poll) {
-            cpu::pause();
-            continue;
-        }
-        if (!bk.arm_transmit() && c.front_state != FRONT_DONE) {
-            asm volatile("sti; hlt; cli" ::: "memory");
-            halted += cpu::rdtsc() - now;
-        }
-    }
-    uint64_t ticks = cpu::rdtsc() - t0, moved = to_nic + to_vif;
-    e1000::disable_interrupts();
-    results::report("vif-bridge", c.front_state == FRONT_DONE && to_nic > 0 && to_vif > 0 && nic_failed == 0,
-                    "\"to_nic\":%llu,\"to_vif\":%llu,\"nic_failed\":%llu,\"refused\":%llu,\"rx_dropped\":%llu,"
-                    "\"doorbells\":%llu,\"busy_us\":%llu,\"ticks\":%llu,\"busy_ticks\":%llu,"
-                    "\"busy_ticks_per_frame\":%llu,\"nic_interrupts\":%llu,\"doorbells_received\":%llu,"
-                    "\"work_ticks_per_frame\":%llu,\"zero_copy\":%s,\"poll_us\":%llu",
-                    ull{to_nic}, ull{to_vif}, ull{nic_failed}, ull{bk.tx_refused}, ull{bk.rx_dropped}, ull{doorbells},
-                    ull{busy_us}, ull{ticks}, ull{ticks - halted}, ull{moved ? (ticks - halted) / moved : 0},
-                    ull{e1000::irq_count() - irqs0}, ull{doorbells_received() - bells0}, ull{moved ? work / moved : 0},
-                    ch.dma_address ? "true" : "false", ull{arg("poll", POLL_US)});
-}
-
 void run_vif(Serve mode) {
     const char* name = mode == Serve::Echo ? "vif-echo" : mode == Serve::Host ? "vif-udp" : "vif-stream";
     const natsume_boot_channel* open = open_first_channel(name);
@@ -488,19 +322,5 @@ void run_vif(Serve mode) {
 void run_vif_echo() { run_vif(Serve::Echo); }
 void run_vif_udp() { run_vif(Serve::Host); }
 void run_vif_stream() { run_vif(Serve::Discard); }
-
-// vif-bridge and vif-ping: the two sides of a bridged vif, each checking its role.
-void run_vif_bridged(bool bridge) {
-    const natsume_boot_channel* ch = bridge ? open_first_channel("vif-bridge", NATSUME_CHANNEL_BACKEND)
-                                            : open_first_channel("vif-ping", NATSUME_CHANNEL_FRONTEND);
-    if (!ch) return;
-    if (bridge)
-        vif_bridge_backend(*ch);
-    else
-        vif_ping_frontend(*ch);
-}
-
-void run_vif_bridge() { run_vif_bridged(true); }
-void run_vif_ping() { run_vif_bridged(false); }
 
 }  // namespace natsume::guest::device_tests
