@@ -171,7 +171,8 @@ def net_record(mode: str, rt: dict, back: dict):
     rec["rr"] = {k: rr.get(k) for k in ("samples", "frame_bytes", "ticks", "busy_ticks_per_packet", "interrupts",
                                      "interrupts_without_cause",
                                      "interrupts_per_mib", "counted", "foreign_exits", "doorbells",
-                                     "exits_per_packet_milli", "rtt_ticks", "rounds", "round_mean_ticks")}
+                                     "exits_per_packet_milli", "rtt_ticks", "rounds", "round_mean_ticks",
+                                     "max_at")}
     rec["stream"] = {k: st.get(k) for k in ("frames", "frame_bytes", "ticks", "busy_ticks_per_packet", "interrupts",
                                          "interrupts_per_mib", "counted", "foreign_exits", "doorbells",
                                          "exits_per_packet_milli", "frames_per_emulated_s",

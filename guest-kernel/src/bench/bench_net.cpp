@@ -237,7 +237,7 @@ bool resolve(Link& l, net::Mac& peer) {
 
 void request_response(Link& l, const net::Mac& peer, uint64_t n, uint64_t reps) {
     int64_t round_mean[MAX_REPS];
-    uint64_t done = 0, lost = 0;
+    uint64_t done = 0, lost = 0, max_at = 0;  // max_at: which round trip (0 = the first) took longest
     uint16_t seq = 1;
     Phase p;
     p.begin(l);
@@ -255,7 +255,9 @@ void request_response(Link& l, const net::Mac& peer, uint64_t n, uint64_t reps) 
                 lost++;
                 break;
             }
-            g_rtt[done++] = static_cast<int64_t>(rdtsc_ordered() - t0);
+            g_rtt[done] = static_cast<int64_t>(rdtsc_ordered() - t0);
+            if (g_rtt[done] > g_rtt[max_at]) max_at = done;
+            done++;
         }
         int64_t var = 0;
         mean_var(g_rtt + first, done - first, round_mean[r], var);
@@ -277,9 +279,11 @@ void request_response(Link& l, const net::Mac& peer, uint64_t n, uint64_t reps) 
     results::report("net-rr", lost == 0 && done == n * reps && p.foreign() == 0,
                     "\"link\":\"%s\",\"samples\":%llu,\"lost\":%llu,\"frame_bytes\":%llu,%s,"
                     "\"rtt_ticks\":{\"min\":%lld,\"p50\":%lld,\"p99\":%lld,\"max\":%lld,\"mean\":%lld,\"var\":%lld},"
-                    "\"rounds\":%llu,\"round_mean_ticks\":{\"min\":%lld,\"max\":%lld,\"var\":%lld}",
+                    "\"rounds\":%llu,\"round_mean_ticks\":{\"min\":%lld,\"max\":%lld,\"var\":%lld},"
+                    "\"max_at\":%llu",
                     l.vif() ? "vif" : "e1000", ull{done}, ull{lost}, ull{ECHO_PAYLOAD + 42}, fields, ll{s.min},
-                    ll{s.p50}, ll{s.p99}, ll{s.max}, ll{mean}, ll{var}, ull{rounds}, ll{lo}, ll{hi}, ll{var_of_rounds});
+                    ll{s.p50}, ll{s.p99}, ll{s.max}, ll{mean}, ll{var}, ull{rounds}, ll{lo}, ll{hi}, ll{var_of_rounds},
+                    ull{max_at});
 }
 
 void stream(Link& l, uint64_t frames, uint64_t reps) {

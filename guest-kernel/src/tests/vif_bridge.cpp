@@ -173,7 +173,7 @@ private:
 
     Vif vifs_[MAX_VIFS];
     uint32_t count_ = 0;
-    drivers::net::MacTable<32> table_;
+    drivers::net::MacTable<16> table_;  // scanned twice per frame: small
     Counts n_;
     uint64_t halted_ = 0, work_ = 0;
 };
