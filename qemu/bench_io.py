@@ -46,8 +46,10 @@ BACKEND_BUSY_US = 200
 # case with one of its two savings undone. copy: the channel without
 # backend_dma, so the backend copies each frame (disk: each request) through
 # its own DMA memory; no-poll: the netif backend halts as soon as its rings
-# are empty (poll=0), so every frame of a stream may need a doorbell.
-VARIANTS = {"copy": ("disk", "net"), "no-poll": ("net",)}
+# are empty (poll=0), so every frame of a stream may need a doorbell;
+# long-poll: it polls 1000 us (poll=1000) instead of 100, longer than vnet
+# takes to answer, so a round trip's reply finds it awake.
+VARIANTS = {"copy": ("disk", "net"), "no-poll": ("net",), "long-poll": ("net",)}
 END = r"natsume: all partitions stopped|natsume: PANIC|NATSUME-DONE pass=\d+ fail=\d+$"
 
 # Who sits where. rt0 is measured; gp0 is the backend (paravirtual) or the
@@ -105,6 +107,8 @@ def machine(path: str, mode: str, load: str, p: dict, variant: str = "") -> dict
             serve += f" busy={BACKEND_BUSY_US}"
         if variant == "no-poll":
             serve += " poll=0"
+        elif variant == "long-poll":
+            serve += " poll=1000"
         text += partition("gp0", f"role=gp {serve}", device)
         loader = "gp1"
     port = None

@@ -45,13 +45,14 @@ def variant_table(doc: dict, model: str) -> list:
             name = c.get("variant") or "as measured (zero copy, poll 100 µs)"
             if path == "net":
                 st = c["stream"]
-                rows.append(["net stream", name, f"{st['payload_mbit_per_emulated_s']} Mbit/s",
-                             f"{st['exits_per_packet_milli'] / 1000:.3f}", c.get("backend", {}).get("work_ticks_per_frame")])
+                rows.append(["net", name, f"{st['payload_mbit_per_emulated_s']} Mbit/s",
+                             f"{st['exits_per_packet_milli'] / 1000:.3f}", c["rr"]["rtt_ticks"]["p50"],
+                             c.get("backend", {}).get("work_ticks_per_frame")])
             else:
-                rows.append(["disk read", name, f"{c['kib_per_emulated_s']} KiB/s", c.get("exits_per_request"),
+                rows.append(["disk read", name, f"{c['kib_per_emulated_s']} KiB/s", c.get("exits_per_request"), None,
                              c.get("backend_busy_ticks_per_request")])
-    return table(["path", "paravirtual", "throughput", "rt0 exits per packet/request",
-                  "backend busy ticks per frame/request"], rows)
+    return table(["path", "paravirtual", "throughput (stream; disk)", "rt0 exits per packet/request",
+                  "round trip p50 (ticks)", "backend busy ticks per frame/request"], rows)
 
 
 def label(c: dict) -> str:
@@ -255,7 +256,7 @@ def render(doc: dict, root: Path):
             out += ["### Experiments on the paravirtual path (no load)", "",
                     "copy: the channel without `backend_dma`, so the backend moves every frame (disk: request) "
                     "through its own DMA memory with a copy; no-poll: the netif backend halts as soon as its rings "
-                    "are empty (`poll=0`). Backend ticks here are those of its passes that moved data (net) or its "
+                    "are empty (`poll=0`); long-poll: it polls 1000 µs after its last frame instead of 100. Backend ticks here are those of its passes that moved data (net) or its "
                     "ticks outside HLT per request (disk).", ""] + variant_table(doc, model) + [""]
     out += [f"![throughput by configuration and load]({THROUGHPUT_SVG})", "",
             f"![request/response latency]({LATENCY_SVG})", "",

@@ -153,10 +153,15 @@ bool Link::wait(Match match, uint64_t us) {
     uint64_t deadline = cpu::rdtsc() + ticks_for_us(us);
     while (cpu::rdtsc() < deadline) {
         size_t got = receive(g_in, sizeof g_in);
-        if (got == 0)
+        if (got == 0) {
             halt();
-        else if (match(g_in, got))
+        } else if (match(g_in, got)) {
+            // The answer came, so the request was sent: its tx page is free
+            // again (taking back 254 at once when the pages run out would
+            // cost one round trip thousands of ticks).
+            if (vif()) front_.reap_transmitted();
             return true;
+        }
     }
     return false;
 }
