@@ -9,8 +9,9 @@ Configurations:
   netif backend bridged to the e1000); rt0 uses the frontend.
 
 Paths: the disk (a sequential read of the pattern disk in 32 KiB requests,
-every sector checked) and the network (ICMP echo request/response with Bochs'
-vnet host and a UDP stream of full frames, qemu/../guest-kernel bench_net.cpp).
+each sector's stamp checked, every read completed by the IDE channel's
+interrupt) and the network (ICMP echo request/response with Bochs' vnet host
+and a UDP stream of full frames: guest-kernel/src/bench/bench_net.cpp).
 
 Loads: none; cpu (a partition of its own spinning: test=load-cpu); backend
 (the paravirtual backend itself busy: it computes BACKEND_BUSY_US between
@@ -253,6 +254,11 @@ def cases_to_run(models, paths, loads, variants=(), standard=True):
 PARAVIRTUAL_SHARE = 0.90
 
 
+def superseded_dropped(reruns: list, names: list) -> list:
+    """Earlier re-runs whose every case runs again now describe nothing left."""
+    return [r for r in reruns if not set(r["cases"]) <= set(names)]
+
+
 def case_key(c: dict) -> tuple:
     return (c["cpu_model"], c["path"], c["mode"], c["load"], c.get("variant", ""))
 
@@ -320,8 +326,9 @@ def cmd_io(args, build, root: Path, meta_common: dict) -> int:
                  "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                  "params": p, "backend_busy_us": BACKEND_BUSY_US, "loads": loads, "paths": paths})
     if old:
-        reruns = old["meta"].get("reruns", []) + [{"date": meta["date"], "git_commit": meta["git_commit"],
-                                                    "cases": [" ".join(filter(None, k)) for k in todo]}]
+        names = [" ".join(filter(None, k)) for k in todo]
+        reruns = superseded_dropped(old["meta"].get("reruns", []), names)
+        reruns.append({"date": meta["date"], "git_commit": meta["git_commit"], "cases": names})
         meta = dict(old["meta"], reruns=reruns)
         models = old["models"]
         cases.sort(key=lambda c: sort_key(c, models))
