@@ -51,7 +51,12 @@ BACKEND_BUSY_US = 200
 # long-poll: it polls 1000 us (poll=1000) instead of 100, longer than vnet
 # takes to answer, so a round trip's reply finds it awake.
 VARIANTS = {"copy": ("disk", "net"), "no-poll": ("net",), "long-poll": ("net",)}
-END = r"natsume: all partitions stopped|natsume: PANIC|NATSUME-DONE pass=\d+ fail=\d+$"
+# A partition run ends with the boot core's account at rt0's stop (a load
+# partition may never stop); a native run with the kernel's summary.
+END = (r"natsume: all partitions stopped|natsume: PANIC|natsume: stats: boot core at rt0's stop|"
+       r"^NATSUME-DONE pass=\d+ fail=\d+$")
+BOOT_CORE = re.compile(r"natsume: stats: boot core at rt0's stop: (\d+) wake-ups, (\d+) ticks outside HLT of (\d+) "
+                       r"since the partitions started, (\d+) flushes")
 
 # Who sits where. rt0 is measured; gp0 is the backend (paravirtual) or the
 # load (passthrough); gp1 is the load next to a backend.
@@ -148,6 +153,16 @@ def flood_in_window(lines: list) -> dict:
             "frames_during": (last or 0) - (first or 0)}
 
 
+def boot_core(lines: list):
+    """The boot core's account at rt0's stop, or None (native, or not printed)."""
+    for line in lines:
+        m = BOOT_CORE.search(line)
+        if m:
+            w, busy, ticks, flushes = (int(g) for g in m.groups())
+            return {"wakeups": w, "busy_ticks": busy, "ticks": ticks, "console_flushes": flushes}
+    return None
+
+
 def disk_record(mode: str, rt: dict, back: dict):
     test = "blk-read" if mode == "paravirtual" else "ide-seq"
     r = rt.get(test)
@@ -228,6 +243,10 @@ def run_case(build, model: str, path: str, mode: str, load: str, p: dict, args, 
         return None, f"{error} ({session.result.outcome})"
     case = {"cpu_model": model, "path": path, "mode": mode, "load": load, "cpus": emu.cpus, "variant": variant}
     case.update(rec)
+    if mode != "native":
+        case["boot_core"] = boot_core(session.lines)
+        if case["boot_core"] is None:
+            return None, "no boot-core account at rt0's stop in the log"
     if load == "io":
         case["flood"] = {"datagrams_sent": flood_sent, **flood_in_window(session.lines)}
         if case["flood"]["frames_during"] == 0:

@@ -121,6 +121,19 @@ def stream_table(cs: list) -> list:
                   "interrupts per MiB", "exits per packet", "exits not own hypercalls"], rows)
 
 
+def boot_core_table(doc: dict, model: str) -> list:
+    """What the boot core did in each partition run, up to rt0's stop."""
+    rows = []
+    for c in doc["cases"]:
+        b = c.get("boot_core")
+        if c["cpu_model"] != model or not b:
+            continue
+        name = f"{c['mode']} {c['load']}" + (f" ({c['variant']})" if c.get("variant") else "")
+        rows.append([c["path"], name, b["wakeups"], b["console_flushes"], b["busy_ticks"], b["ticks"]])
+    return table(["path", "case", "wake-ups", "of them console flushes", "ticks outside HLT",
+                  "ticks since the partitions started"], rows)
+
+
 def ours_beside_paper(doc: dict) -> list:
     """Our counterparts of the paper's rows, from the first model's cases:
     the round trip that takes one device interrupt (the paper's time per
@@ -256,6 +269,12 @@ def render(doc: dict, root: Path):
         out += ["### Network: ICMP echo request/response (ticks per round trip)", ""]
         out += rr_table(cases(doc, model, "net")) + [""]
         out += ["### Network: UDP stream, send", ""] + stream_table(cases(doc, model, "net")) + [""]
+        if any(c["cpu_model"] == model and c.get("boot_core") for c in doc["cases"]):
+            out += ["### The boot core", "",
+                    "What the hypervisor's boot core did from the partitions' start to rt0's stop (the hypervisor "
+                    "prints it when a partition stops): how often it woke and its ticks outside HLT. It routes no "
+                    "interrupt of these paths (no line is shared); what wakes it is a console line to write.", ""]
+            out += boot_core_table(doc, model) + [""]
         flooded = [c for c in doc["cases"] if c["cpu_model"] == model and c["load"] == "io" and c.get("flood")]
         if flooded:
             out += ["The I/O load as delivered: frames the flooded partition received while rt0 ran (from its "

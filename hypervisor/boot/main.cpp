@@ -432,24 +432,51 @@ bool all_stopped() {
 
 bool wake_boot_core() { return x86::lapic::send_fixed(bsp_apic_id, WAKE_VECTOR); }
 
+// What the boot core did while the partitions ran: how often it woke (a
+// console line to write, a partition stopped, a shared line) and its ticks
+// outside HLT. Printed when each partition stops, so a benchmark can put the
+// boot core's share beside the partitions' own.
+struct BootCoreWork {
+    uint64_t start, halted, wakeups, lines;
+    bool reported[NATSUME_CONFIG_MAX_PARTITIONS];
+
+    void report_new_stops() {
+        for (uint32_t i = 0; i < partition_count; i++) {
+            if (reported[i] || partitions[i].observe_state() != PartitionState::Stopped) continue;
+            reported[i] = true;
+            log::print(
+                "natsume: stats: boot core at %s's stop: %lu wake-ups, %lu ticks outside HLT of %lu since the "
+                "partitions started, %lu flushes of console lines\n",
+                partitions[i].name(), wakeups, x86::rdtsc() - start - halted, x86::rdtsc() - start, lines);
+        }
+    }
+};
+
 [[noreturn]] void supervise() {
     // Partition cores queue their console lines; this core writes them out.
     log::defer_to(wake_boot_core);
     // A partition that stops wakes this core to look again.
     partition_set_stop_listener([] { (void)wake_boot_core(); });
+    BootCoreWork work{x86::rdtsc(), 0, 0, 0, {}};
     while (!all_stopped()) {
         // With interrupts on: shared lines must not wait behind the UART.
         asm volatile("sti" ::: "memory");
-        log::flush_pending();
+        work.lines += log::flush_pending();
         asm volatile("cli" ::: "memory");
+        work.report_new_stops();
         // A wake-up taken while flushing is spent: look again before halting.
         if (all_stopped() || log::pending()) continue;
         // Shared lines may hold a device or pin masked for a moment: poll then.
-        if (x86::shared_intx::poll())
+        if (x86::shared_intx::poll()) {
             asm volatile("sti; pause; cli" ::: "memory");
-        else
-            asm volatile("sti; hlt; cli" ::: "memory");
+            continue;
+        }
+        uint64_t t = x86::rdtsc();
+        asm volatile("sti; hlt; cli" ::: "memory");
+        work.halted += x86::rdtsc() - t;
+        work.wakeups++;
     }
+    work.report_new_stops();
     log::drain();
     log::print("natsume: all partitions stopped\n");
     machine_stop(0);
