@@ -117,8 +117,17 @@ Status init() {
 Status read(uint64_t lba, uint32_t count, void* buf) { return read_to(lba, count, dma::bus_address(buf)); }
 
 Status read_to(uint64_t lba, uint32_t count, uint64_t phys) {
-    Piece one{phys, count * ata::SECTOR};
-    return count == 0 || count > 128 ? Status::BadArgs : read_pieces(lba, &one, 1);
+    // One piece per 64 KiB window the buffer touches (a PRD may not cross one).
+    Piece pieces[MAX_PIECES];
+    uint32_t n = 0;
+    if (count == 0 || count > MAX_SECTORS) return Status::BadArgs;
+    for (uint64_t at = phys, end = phys + uint64_t{count} * ata::SECTOR; at < end && n < MAX_PIECES; n++) {
+        uint64_t window_end = (at | 0xffff) + 1;
+        uint64_t stop       = window_end < end ? window_end : end;
+        pieces[n]           = {at, static_cast<uint32_t>(stop - at)};
+        at                  = stop;
+    }
+    return read_pieces(lba, pieces, n);
 }
 
 namespace {
@@ -154,8 +163,8 @@ bool fill_prds(const Piece* pieces, uint32_t n, uint32_t& sectors) {
 
 Status read_pieces(uint64_t lba, const Piece* pieces, uint32_t n) {
     uint32_t count = 0;
-    if (n == 0 || n > MAX_PIECES || !fill_prds(pieces, n, count) || count > 128 || lba + count > g_info.sectors ||
-        lba + count > ata::LBA28_LIMIT)
+    if (n == 0 || n > MAX_PIECES || !fill_prds(pieces, n, count) || count > MAX_SECTORS ||
+        lba + count > g_info.sectors || lba + count > ata::LBA28_LIMIT)
         return Status::BadArgs;
     cpu::outb(bm_port(ata::bm::COMMAND), 0);  // stopped
     cpu::outb(bm_port(ata::bm::STATUS), ata::bm::ST_ERROR | ata::bm::ST_INTERRUPT);

@@ -43,15 +43,17 @@ const Info& info();
 [[nodiscard]] Status enable_interrupts(uint8_t vector);
 void disable_interrupts();
 uint64_t irq_count();
-// Reads `count` sectors (1..128: one PRD of at most 64 KiB) from `lba` into
-// `buf`, which must come from dma::alloc and not cross a 64 KiB boundary.
+// One READ DMA moves at most 256 sectors (128 KiB: its sector count 0).
+inline constexpr uint32_t MAX_SECTORS = 256;
+// Reads `count` sectors (1..MAX_SECTORS) from `lba` into `buf`, which must
+// come from dma::alloc (one PRD per 64 KiB window it touches).
 [[nodiscard]] Status read(uint64_t lba, uint32_t count, void* buf);
 // The same into memory the controller reaches at bus address `bus` (a
 // channel page offered to this partition's devices), with no copy.
 [[nodiscard]] Status read_to(uint64_t lba, uint32_t count, uint64_t bus);
 // One READ DMA into several buffers (scatter-gather: one PRD each, in disk
 // order): whole sectors each, below 4 GiB, none crossing a 64 KiB boundary,
-// at most MAX_PIECES and 128 sectors in all.
+// at most MAX_PIECES and MAX_SECTORS in all.
 struct Piece {
     uint64_t bus;
     uint32_t bytes;

@@ -26,22 +26,26 @@ constexpr uint32_t CHUNK_SECTORS = 128;
 constexpr unsigned READS         = 16;
 int64_t g_read_ticks[READS];
 
-constexpr uint32_t SEQ_SECTORS = 64;  // 32 KiB, as blk-read's requests
+constexpr uint32_t SEQ_MAX_KIB = ide::MAX_SECTORS / 2;  // one READ DMA
 
+// req_kib=K (default 32, at most 128): the size of each request, as dd's bs.
 void sequential(uint8_t* buf, uint64_t kib) {
+    uint64_t req_kib = arg("req_kib", 32);
+    if (req_kib == 0 || req_kib > SEQ_MAX_KIB) req_kib = 32;
+    const auto sectors   = static_cast<uint32_t>(req_kib * 2);
     bool full            = arg("full", 1) != 0;
     uint64_t irqs0       = ide::irq_count();
     const ide::Info& inf = ide::info();
-    uint64_t requests    = kib * 2 / SEQ_SECTORS;
-    if (requests * SEQ_SECTORS > inf.sectors) requests = inf.sectors / SEQ_SECTORS;
+    uint64_t requests    = kib * 2 / sectors;
+    if (requests * sectors > inf.sectors) requests = inf.sectors / sectors;
     natsume_stats a{}, b{};
     bool stats   = read_stats(a);  // natively: no counters, exits reported as 0
     uint64_t bad = 0, done = 0;
     uint64_t t0 = rdtsc_ordered();
     for (uint64_t r = 0; r < requests; r++) {
-        if (ide::read(r * SEQ_SECTORS, SEQ_SECTORS, buf) != ide::Status::Ok) break;
+        if (ide::read(r * sectors, sectors, buf) != ide::Status::Ok) break;
         bool ok = true;
-        for (uint32_t k = 0; k < SEQ_SECTORS && ok; k++) ok = disk_sector_ok(buf + k * 512, r * SEQ_SECTORS + k, full);
+        for (uint32_t k = 0; k < sectors && ok; k++) ok = disk_sector_ok(buf + k * 512, r * sectors + k, full);
         bad += !ok;
         done++;
     }
@@ -49,13 +53,13 @@ void sequential(uint8_t* buf, uint64_t kib) {
     stats          = read_stats(b) && stats;
     uint64_t exits = stats ? foreign_exits(a, b) : 0;
     uint64_t khz   = boot::context().tsc_khz;
-    uint64_t kib_s = ticks ? done * SEQ_SECTORS / 2 * khz * 1000 / ticks : 0;
+    uint64_t kib_s = ticks ? done * sectors / 2 * khz * 1000 / ticks : 0;
     results::report("ide-seq", done == requests && bad == 0,
                     "\"requests\":%llu,\"request_bytes\":%u,\"bytes\":%llu,\"bad\":%llu,\"ticks\":%llu,"
                     "\"kib_per_emulated_s\":%llu,\"foreign_exits\":%llu,\"counted\":%s,\"full_check\":%s,"
                     "\"interrupts\":%llu",
-                    ull{done}, SEQ_SECTORS * 512, ull{done * SEQ_SECTORS * 512}, ull{bad}, ull{ticks}, ull{kib_s},
-                    ull{exits}, stats ? "true" : "false", full ? "true" : "false", ull{ide::irq_count() - irqs0});
+                    ull{done}, sectors * 512, ull{done * sectors * 512}, ull{bad}, ull{ticks}, ull{kib_s}, ull{exits},
+                    stats ? "true" : "false", full ? "true" : "false", ull{ide::irq_count() - irqs0});
 }
 
 }  // namespace
@@ -73,9 +77,11 @@ void run_ide_read() {
         if (is != ide::Status::Ok) return;
     }
     uint64_t irqs0 = ide::irq_count();
-    auto* buf      = static_cast<uint8_t*>(dma::alloc(CHUNK_SECTORS * 512, 0x10000));  // inside one 64 KiB block
+    // 128 KiB: room for the largest sequential request; 64 KiB-aligned, so a
+    // 64 KiB read stays inside one window (one PRD).
+    auto* buf = static_cast<uint8_t*>(dma::alloc(SEQ_MAX_KIB * 1024, 0x10000));
     if (!buf) {
-        results::report("ide-read", false, "\"why\":\"no DMA memory for a 64 KiB buffer\"");
+        results::report("ide-read", false, "\"why\":\"no DMA memory for a 128 KiB buffer\"");
         return;
     }
     unsigned good = 0, bad_data = 0;
