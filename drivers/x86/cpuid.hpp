@@ -17,6 +17,8 @@ inline constexpr uint32_t CACHE_PARAMS  = 0x04;        // deterministic cache pa
 inline constexpr uint32_t STRUCTURED    = 0x07;        // structured extended features
 inline constexpr uint32_t TOPOLOGY      = 0x0B;        // extended topology enumeration
 inline constexpr uint32_t XSAVE         = 0x0D;        // subleaf 0: EDX:EAX = supported XCR0 bits
+inline constexpr uint32_t TSC_CRYSTAL   = 0x15;        // EAX/EBX = TSC/crystal ratio, ECX = crystal Hz
+inline constexpr uint32_t FREQUENCY     = 0x16;        // EAX = base frequency in MHz (a name, not a measurement)
 inline constexpr uint32_t HYPERVISOR    = 0x40000000;  // reserved for hypervisors (SDM: "invalid" on bare metal)
 inline constexpr uint32_t EXT_MAX       = 0x80000000;  // EAX = highest extended leaf
 inline constexpr uint32_t EXT_FEATURES  = 0x80000001;

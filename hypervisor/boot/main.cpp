@@ -35,6 +35,7 @@
 #include "lib/cmdline.hpp"
 #include "lib/cpu_topology.hpp"
 #include "lib/multiboot2.hpp"
+#include "lib/tsc_sources.hpp"
 #include "partition/channels.hpp"
 #include "partition/partition.hpp"
 
@@ -133,6 +134,45 @@ void parse_acpi() {
     for (size_t i = 0; i < madt.override_count; i++)
         log::print("natsume: acpi: override irq %u -> gsi %u flags 0x%x\n", madt.overrides[i].source,
                    madt.overrides[i].gsi, madt.overrides[i].flags);
+}
+
+// The timers the TSC can be measured against: the HPET and the ACPI PM timer
+// from their tables (found and checked like every other table); a machine
+// may have neither, then the PIT is the last resort.
+x86::TscReferences find_tsc_references() {
+    acpi::PhysMem mem{phys_map, nullptr};
+    x86::TscReferences r;
+    uint64_t phys = 0;
+    if (acpi::find_table(mem, acpi_tables, "HPET", phys) == acpi::Error::Ok)
+        r.hpet_base = tsc_sources::hpet_base_from_table(reinterpret_cast<const uint8_t*>(phys),
+                                                        *reinterpret_cast<const uint32_t*>(phys + 4));
+    if (acpi::find_table(mem, acpi_tables, "FACP", phys) == acpi::Error::Ok) {
+        tsc_sources::PmTimer pm = tsc_sources::pm_timer_from_fadt(reinterpret_cast<const uint8_t*>(phys),
+                                                                  *reinterpret_cast<const uint32_t*>(phys + 4));
+        r.pm_port               = pm.port;
+        r.pm_bits               = pm.bits;
+    }
+    return r;
+}
+
+void calibrate_tsc() {
+    x86::TscCalibration c = x86::calibrate_tsc(find_tsc_references());
+    if (!c.khz)
+        NATSUME_PANIC(
+            "TSC calibration failed: no CPUID leaf 0x15 crystal, and neither the HPET, the ACPI PM timer nor the PIT "
+            "counted");
+    measured_tsc_khz = c.khz;
+    log::print("natsume: cpu: boot core apic_id=%u, TSC %lu kHz (measured against %s), %s\n", bsp_apic_id,
+               measured_tsc_khz, x86::to_string(c.source), x86::lapic::x2apic_mode() ? "x2APIC mode" : "xAPIC mode");
+    // Leaf 0x16 names the processor's base frequency; under an emulator or a
+    // hypervisor it need not be the TSC's rate, so it is only compared.
+    uint64_t base_khz = uint64_t{c.base_mhz} * 1000;
+    if (base_khz &&
+        (base_khz > measured_tsc_khz + measured_tsc_khz / 10 || base_khz + base_khz / 10 < measured_tsc_khz))
+        log::print(
+            "natsume: cpu: CPUID leaf 0x16 names a base frequency of %u MHz, but the TSC runs at %lu kHz: an "
+            "emulator, or a CPU whose TSC is not its base clock; the measured rate is used\n",
+            c.base_mhz, measured_tsc_khz);
 }
 
 // ECAM where the MCFG describes it for segment 0, else ports 0xCF8/0xCFC.
@@ -525,11 +565,8 @@ extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
     x86::cpus[0].shared.apic_id = boot::bsp_apic_id;
     x86::cpus[0].shared.publish(x86::CpuState::Online);
     boot::parse_multiboot(magic, info);
-    boot::measured_tsc_khz = x86::calibrate_tsc_khz();
-    if (!boot::measured_tsc_khz) NATSUME_PANIC("TSC calibration failed: PIT channel 2 never counted down");
-    log::print("natsume: cpu: boot core apic_id=%u, TSC %lu kHz, %s\n", boot::bsp_apic_id, boot::measured_tsc_khz,
-               x86::lapic::x2apic_mode() ? "x2APIC mode" : "xAPIC mode");
     boot::parse_acpi();
+    boot::calibrate_tsc();
     boot::scan_interrupts_and_pci();
     boot::detect_iommu();
     const natsume_config_header* h = boot::load_config();

@@ -9,6 +9,23 @@ namespace natsume::x86 {
 // counted down (then a conservative default is used).
 uint64_t calibrate_tsc_khz();
 
+// The TSC's frequency from the first source this machine has: CPUID leaf
+// 0x15 when it enumerates the crystal (exact), else 10 ms of the HPET, of
+// the ACPI PM timer, or of the PIT. Sets the clock the deadlines use.
+enum class TscSource : uint8_t { Cpuid15, Hpet, PmTimer, Pit, None };
+[[nodiscard]] const char* to_string(TscSource s);
+struct TscReferences {
+    uint64_t hpet_base = 0;  // from the ACPI HPET table, 0 = none
+    uint16_t pm_port   = 0;  // from the FADT, 0 = none
+    unsigned pm_bits   = 24;
+};
+struct TscCalibration {
+    uint64_t khz      = 0;
+    TscSource source  = TscSource::None;
+    uint32_t base_mhz = 0;  // CPUID leaf 0x16's base frequency, 0 when absent: a name to compare with
+};
+TscCalibration calibrate_tsc(const TscReferences& refs);
+
 class Deadline {
 public:
     static Deadline in_us(uint64_t us);
