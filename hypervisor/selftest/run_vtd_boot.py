@@ -7,7 +7,9 @@ domain is built with its devices attached and no "DMA not isolated"
 warning, translation is enabled on every unit, interrupt remapping is on
 with remapping entries for rt0's MSI and MSI-X and for the shared line the
 boot core takes, and only then does the boot stop with the expected "no
-VMX" panic (QEMU TCG has no VT-x)."""
+VMX" panic (QEMU TCG has no VT-x). --firmware uefi boots the same through OVMF and
+GRUB-EFI: ACPI then comes from the XSDT the firmware gives and the memory
+map is the UEFI one."""
 
 import argparse
 import re
@@ -50,8 +52,16 @@ TRANSLATION = r"^natsume: vtd: unit 0: translation enabled \((queued|register-ba
 FORBIDDEN = [r"DMA not isolated", r"NOT isolated", r"natsume: vtd: fault"]
 
 
-def qemu_command(image_iso: Path, serial: Path) -> list:
+# Under UEFI: the loader GRUB-EFI, ACPI 2.0 through the XSDT.
+EXPECTED_UEFI = [
+    ("loaded by GRUB", r"^natsume: boot: loader 'GRUB "),
+    ("ACPI through the firmware's XSDT", r"^natsume: acpi: RSDP revision 2, OEM '.*', XSDT at 0x"),
+]
+
+
+def qemu_command(image_iso: Path, serial: Path, firmware_args: list) -> list:
     return [qemu_runner.QEMU_BIN, "-accel", "tcg", "-M", "q35", "-cpu", "max", "-smp", "3", "-m", "512",
+            *firmware_args,
             "-device", "intel-iommu,intremap=on", "-vga", "none", "-nic", "none",
             "-device", "e1000,addr=0x2", "-device", "edu,addr=0x3", "-device", "e1000e,addr=0x4",
             "-device", "e1000,addr=0x6",
@@ -59,10 +69,10 @@ def qemu_command(image_iso: Path, serial: Path) -> list:
             *qemu_runner.DEBUG_EXIT]
 
 
-def check(lines: list) -> list:
+def check(lines: list, firmware: str = "bios") -> list:
     problems = []
     at = 0
-    for name, pattern in EXPECTED:
+    for name, pattern in (EXPECTED_UEFI if firmware == "uefi" else []) + EXPECTED:
         rx = re.compile(pattern)
         found = next((i for i in range(at, len(lines)) if rx.search(lines[i])), None)
         if found is None:
@@ -94,6 +104,7 @@ def main() -> int:
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--echo", action="store_true")
+    ap.add_argument("--firmware", choices=iso.FIRMWARES, default="bios")
     args = ap.parse_args()
 
     build = session.BuildTree(args.build.resolve())
@@ -102,14 +113,14 @@ def main() -> int:
     spec = session.hypervisor_boot(build, args.config.resolve(), work)
     if args.hypervisor:
         spec.kernel = args.hypervisor.resolve()
-    image_iso = iso.build_iso(spec, work)
+    image_iso = iso.build_iso(spec, work, args.firmware)
     serial = work / "serial.log"
-    cmd = qemu_command(image_iso, serial)
+    cmd = qemu_command(image_iso, serial, qemu_runner.uefi_args(work) if args.firmware == "uefi" else [])
     (work / "qemu-cmdline.txt").write_text(" ".join(cmd) + "\n")
     on_line = (lambda line: print(line, flush=True)) if args.echo else None
     result = runner.run_following_serial(cmd, serial, work / "qemu.out", r"natsume: PANIC: the machine is stopped",
                                          args.timeout, on_line, cwd=work)
-    problems = check(result.lines)
+    problems = check(result.lines, args.firmware)
     if result.outcome == "timeout":
         problems.insert(0, f"timed out after {args.timeout} s")
     for p in problems:
@@ -122,7 +133,7 @@ def main() -> int:
             print(f"QEMU said: {qemu_out[-2000:]}")
         print(f"serial log: {serial}")
         return 1
-    print(f"PASS: hypervisor VT-d boot on QEMU TCG: domains built, devices attached, translation enabled, "
+    print(f"PASS: hypervisor VT-d boot on QEMU TCG ({args.firmware}): domains built, devices attached, translation enabled, "
           f"interrupt remapping on for pins, the shared line, MSI and MSI-X, "
           f"then the VMX stop ({result.elapsed:.1f} s)")
     return 0

@@ -10,6 +10,9 @@ from typing import Callable, Optional
 from .runner import RunResult, run_following_serial
 
 QEMU_BIN = "/usr/bin/qemu-system-x86_64"
+# Debian's OVMF: the firmware, read-only, and a template of its variable store.
+OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
+OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 DEBUG_EXIT = ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
 
 # linux/kvm.h: _IO(KVMIO = 0xAE, 0x00) and _IO(KVMIO, 0x01)
@@ -38,6 +41,19 @@ VNET_HOST = "192.168.10.1"
 
 class QemuConfigError(ValueError):
     pass
+
+
+def uefi_args(work_dir: Path) -> list:
+    """OVMF as the machine's firmware: its code read-only and a private copy
+    of the variable store in the run's work directory."""
+    import shutil
+    for f in (OVMF_CODE, OVMF_VARS):
+        if not f.is_file():
+            raise QemuConfigError(f"OVMF firmware not found: {f} (Debian: ovmf)")
+    vars_copy = work_dir / "ovmf-vars.fd"
+    shutil.copyfile(OVMF_VARS, vars_copy)
+    return ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+            "-drive", f"if=pflash,format=raw,unit=1,file={vars_copy}"]
 
 
 def device_args(devices) -> list:
