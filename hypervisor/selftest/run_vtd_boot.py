@@ -9,7 +9,9 @@ with remapping entries for rt0's MSI and MSI-X and for the shared line the
 boot core takes, and only then does the boot stop with the expected "no
 VMX" panic (QEMU TCG has no VT-x). --firmware uefi boots the same through OVMF and
 GRUB-EFI: ACPI then comes from the XSDT the firmware gives and the memory
-map is the UEFI one."""
+map is the UEFI one. --image boots instead the hybrid ISO `./natsume image`
+makes of the same partition file (qemu/natsume_image.py: no emulator option,
+GRUB for both firmwares), as a user would boot it."""
 
 import argparse
 import re
@@ -18,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "qemu"))
 from natsume_emu import iso, qemu_runner, runner, session  # noqa: E402
+import natsume_image  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -104,16 +107,20 @@ def main() -> int:
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--echo", action="store_true")
-    ap.add_argument("--firmware", choices=iso.FIRMWARES, default="bios")
+    ap.add_argument("--firmware", choices=("bios", "uefi"), default="bios")
+    ap.add_argument("--image", action="store_true", help="boot the ISO of ./natsume image (hybrid)")
     args = ap.parse_args()
 
     build = session.BuildTree(args.build.resolve())
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    spec = session.hypervisor_boot(build, args.config.resolve(), work)
-    if args.hypervisor:
-        spec.kernel = args.hypervisor.resolve()
-    image_iso = iso.build_iso(spec, work, args.firmware)
+    if args.image:
+        image_iso = natsume_image.make_image(build, args.config.resolve(), work / "natsume-image.iso")
+    else:
+        spec = session.hypervisor_boot(build, args.config.resolve(), work)
+        if args.hypervisor:
+            spec.kernel = args.hypervisor.resolve()
+        image_iso = iso.build_iso(spec, work, args.firmware)
     serial = work / "serial.log"
     cmd = qemu_command(image_iso, serial, qemu_runner.uefi_args(work) if args.firmware == "uefi" else [])
     (work / "qemu-cmdline.txt").write_text(" ".join(cmd) + "\n")

@@ -14,7 +14,8 @@ GRUB_X86_64_EFI = Path("/usr/lib/grub/x86_64-efi")
 # for BIOS; UEFI reads the ISO's EFI system partition image (FAT, GPT or MBR).
 GRUB_MODULES = "multiboot2 normal serial terminal configfile iso9660 biosdisk boot echo"
 GRUB_EFI_MODULES = "multiboot2 normal serial terminal configfile iso9660 part_gpt part_msdos fat boot echo"
-FIRMWARES = ("bios", "uefi")
+# hybrid: both platforms on one ISO (grub-mkrescue takes every installed one).
+FIRMWARES = ("bios", "uefi", "hybrid")
 
 
 class IsoError(RuntimeError):
@@ -75,11 +76,15 @@ def build_iso(spec: BootSpec, work_dir: Path, firmware: str = "bios") -> Path:
     iso = work_dir / "boot.iso"
     if iso.exists():
         iso.unlink()
-    grub_dir, modules = (GRUB_I386_PC, GRUB_MODULES) if firmware == "bios" else (GRUB_X86_64_EFI, GRUB_EFI_MODULES)
-    if not grub_dir.is_dir():
-        raise IsoError(f"GRUB for {firmware} is not installed ({grub_dir}; Debian: "
-                       f"{'grub-pc-bin' if firmware == 'bios' else 'grub-efi-amd64-bin'})")
-    cmd = ["grub-mkrescue", "-d", str(grub_dir),
+    dirs = {"bios": [GRUB_I386_PC], "uefi": [GRUB_X86_64_EFI], "hybrid": [GRUB_I386_PC, GRUB_X86_64_EFI]}[firmware]
+    for d in dirs:
+        if not d.is_dir():
+            raise IsoError(f"GRUB for {d.name} is not installed ({d}; Debian: "
+                           f"{'grub-pc-bin' if d == GRUB_I386_PC else 'grub-efi-amd64-bin'})")
+    # biosdisk exists only for i386-pc; a hybrid image boots from CD or USB without it.
+    modules = GRUB_MODULES if firmware == "bios" else GRUB_EFI_MODULES
+    platform = ["-d", str(dirs[0])] if len(dirs) == 1 else []
+    cmd = ["grub-mkrescue", *platform,
            f"--install-modules={modules}", "--locales=", "--fonts=",
            "--themes=", "-o", str(iso), str(root)]
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
