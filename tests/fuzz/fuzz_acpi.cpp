@@ -5,13 +5,16 @@
 // It is parsed as it is and once more with every checksum on the walk fixed
 // (RSDP, root, each listed table, the FADT's DSDT), so mutations get past the
 // checksums into the parsers. The input is also parsed directly as one MADT
-// and one MCFG. Asserts: no out-of-bounds read (ASan), counts within their
-// arrays, every reported table header lies inside the image.
+// and one MCFG, and as the FADT and the HPET table the TSC is calibrated
+// against (hypervisor/lib/tsc_sources.cpp). Asserts: no out-of-bounds read
+// (ASan), counts within their arrays, every reported table header lies inside
+// the image, a PM timer is 24 or 32 bits wide.
 #include <vector>
 
 #include "fuzz_util.hpp"
 #include "hypervisor/lib/acpi.hpp"
 #include "hypervisor/lib/dmar.hpp"
+#include "hypervisor/lib/tsc_sources.hpp"
 
 using namespace natsume;
 using natsume::fuzz::load;
@@ -128,5 +131,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (acpi::parse_madt(fixed.data(), size, madt) == acpi::Error::Ok) check_madt(madt);
     if (acpi::parse_mcfg(fixed.data(), size, mcfg) == acpi::Error::Ok) check_mcfg(mcfg);
     (void)acpi::parse_madt(data, size, madt);
+    tsc_sources::PmTimer pm = tsc_sources::pm_timer_from_fadt(data, size);
+    FUZZ_CHECK(pm.bits == 24 || pm.bits == 32);
+    (void)tsc_sources::hpet_base_from_table(data, size);
     return 0;
 }
