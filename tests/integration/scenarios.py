@@ -302,6 +302,19 @@ SCENARIOS = [
                      "the hypervisor logging the refused write of gp0 to IOAPIC pin 9"),
                 *hypervisor_ok()]),
     Scenario(
+        name="attack-ide-line", kind="hypervisor", disk_mib=64,
+        config="tests/integration/configs/attack-ide-line.toml",
+        devices=(GP_E1000,),
+        what="gp0 tries to program IOAPIC pin 15, the ISA line of rt0's IDE channel: refused and logged; rt0's "
+             "reads still complete by that interrupt",
+        checks=[GuestPassed("gp0", tests=["attack-ioapic"]),
+                GuestPassed("rt0", tests=["ide-irq", "ide-read", "ide-seq"]),
+                ResultFields("rt0", "ide-seq", {"requests": 8, "bad": 0, "interrupts": 8, "foreign_exits": 0}),
+                Line(r"(?i)^natsume: (?=.*\b(refus\w*|denied|reject\w*))(?=.*\bgp0\b)"
+                     r".*\bioapic\b.*\bpin 15\b",
+                     "the hypervisor logging the refused write of gp0 to IOAPIC pin 15"),
+                *hypervisor_ok()]),
+    Scenario(
         name="attack-ipi", kind="hypervisor", models=("skylake",),
         config="tests/integration/configs/attack-ipi.toml",
         what="x2APIC: both guests switch to x2APIC mode; gp0's fixed IPI and INIT to rt0's core "

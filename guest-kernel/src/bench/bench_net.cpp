@@ -34,6 +34,7 @@
 #include "tests/channel_common.h"
 #include "tests/device_common.h"
 #include "tests/results.h"
+#include "tests/vif_common.h"
 
 namespace natsume::guest::device_tests {
 namespace {
@@ -49,11 +50,9 @@ constexpr size_t ECHO_PAYLOAD  = 56;
 constexpr size_t STREAM_BYTES  = 1472;
 constexpr uint16_t ECHO_ID     = 0x4e42;
 constexpr uint64_t REPLY_US    = 200000;  // vnet answers in ~100 emulated us
-constexpr uint64_t MEET_US     = 5000000;
-constexpr uint64_t WATCHDOG_US = 1000;  // the LAPIC tick that bounds every HLT
+constexpr uint64_t WATCHDOG_US = 1000;    // the LAPIC tick that bounds every HLT
 constexpr uint64_t MAX_SAMPLES = 4096;
 constexpr uint64_t MAX_REPS    = 16;
-constexpr uint32_t FRONT_DONE  = 2;
 
 int64_t g_rtt[MAX_SAMPLES];
 uint8_t g_out[2048], g_in[2048];
@@ -97,16 +96,8 @@ bool Link::open(const char* name) {
     lapic::start_timer(lapic::TimerMode::Periodic, idt::VECTOR_TIMER, WATCHDOG_US);
     if (in_partition() && boot::context().channel_count > 0) {
         ch_ = open_first_channel(name, NATSUME_CHANNEL_FRONTEND);
-        if (!ch_ || !front_.init(reinterpret_cast<uint8_t*>(ch_->gpa), ch_->size)) {
-            results::report(name, false, "\"why\":\"the frontend channel could not be laid out\"");
-            return false;
-        }
-        pv::Control& c = *front_.channel().control();
-        ring_if(*ch_, front_.post_receive_buffers().peer, doorbells);
-        if (!wait_us([&] { return c.back_state == 1; }, MEET_US)) {
-            results::report(name, false, "\"why\":\"no backend attached within %llu ms\"", ull{MEET_US / 1000});
-            return false;
-        }
+        if (!ch_ || !open_front(name, *ch_, front_, doorbells)) return false;
+        const pv::Control& c = *front_.channel().control();
         for (int i = 0; i < 6; i++) mac_.b[i] = c.mac[i];  // the bridged NIC's (vnet answers only it)
         return true;
     }
@@ -179,8 +170,7 @@ bool Link::drain(uint64_t us) {
 void Link::close() {
     lapic::stop_timer();
     if (vif()) {
-        front_.channel().control()->front_state = FRONT_DONE;
-        (void)hypercall::doorbell(ch_->id);
+        close_front(*ch_, front_);
     } else {
         e1000::disable_interrupts();
     }

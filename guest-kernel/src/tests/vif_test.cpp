@@ -87,7 +87,6 @@ void vif_frontend(const natsume_boot_channel& ch, uint64_t rounds, bool hostile)
     pv::NetFront f;
     uint64_t doorbells = 0, lost = 0, mismatched = 0, injected = 0;
     if (!open_front("vif-echo", ch, f, doorbells)) return;
-    pv::Control& c = *f.channel().control();
     natsume_stats a{}, b{};
     bool ok = read_stats(a);
     for (uint64_t i = 1; i <= rounds && lost == 0; i++) {
@@ -123,8 +122,7 @@ void vif_frontend(const natsume_boot_channel& ch, uint64_t rounds, bool hostile)
         // Last: an index claiming 1000 more requests than were posted.
         f.channel().tx()->req_prod += 1000;
     }
-    c.front_state = FRONT_DONE;
-    (void)hypercall::doorbell(ch.id);
+    close_front(ch, f);
     uint64_t n = lost ? 0 : rounds;
     stats::sort(g_vif_rtt, n);
     stats::Summary s = stats::summarize(g_vif_rtt, n);
@@ -185,9 +183,8 @@ void vif_udp_frontend(const natsume_boot_channel& ch, uint64_t rounds) {
         if (!back) break;
         g_vif_rtt[done++] = static_cast<int64_t>(rdtsc_ordered() - t0);
     }
-    ok                                 = read_stats(b) && ok;
-    f.channel().control()->front_state = FRONT_DONE;
-    (void)hypercall::doorbell(ch.id);
+    ok = read_stats(b) && ok;
+    close_front(ch, f);
     stats::sort(g_vif_rtt, done);
     stats::Summary s = stats::summarize(g_vif_rtt, done);
     results::report("vif-udp", ok && arp && pings == PINGS && done == rounds && foreign_exits(a, b) == 0,
@@ -235,10 +232,9 @@ void vif_stream_frontend(const natsume_boot_channel& ch, uint64_t frames) {
             return f.channel().tx()->rsp_prod == f.tx_ring().req_prod_pvt;
         },
         STREAM_WAIT_US);
-    uint64_t ticks                     = rdtsc_ordered() - t0;
-    ok                                 = read_stats(b) && ok;
-    f.channel().control()->front_state = FRONT_DONE;
-    (void)hypercall::doorbell(ch.id);
+    uint64_t ticks = rdtsc_ordered() - t0;
+    ok             = read_stats(b) && ok;
+    close_front(ch, f);
     uint64_t khz = boot::context().tsc_khz;
     uint64_t fps = ticks ? sent * khz * 1000 / ticks : 0;
     results::report("vif-stream", ok && sent == frames && f.send_refused == 0 && foreign_exits(a, b) == 0,

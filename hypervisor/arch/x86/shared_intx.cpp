@@ -132,25 +132,35 @@ void deliver(Line& l, Partition& p) {
 
 namespace {
 
+// The device of any partition whose INTx is on `gsi`, and its partition.
+const PartitionDevice* intx_on(Partition* parts, uint32_t count, uint32_t gsi, const Partition*& owner) {
+    for (uint32_t b = 0; b < count; b++)
+        for (uint32_t j = 0; j < parts[b].devices.count; j++)
+            if (parts[b].devices.list[j].gsi == gsi) {
+                owner = &parts[b];
+                return &parts[b].devices.list[j];
+            }
+    return nullptr;
+}
+
 // An IDE channel's ISA line is edge-triggered: nobody can tell who raised
 // it, so no other device may have its INTx there.
 bool legacy_lines_exclusive(Partition* parts, uint32_t count, char* why, size_t n) {
     for (uint32_t a = 0; a < count; a++)
         for (uint32_t i = 0; i < parts[a].devices.count; i++)
-            for (uint32_t gsi : parts[a].devices.list[i].legacy_gsi)
-                for (uint32_t b = 0; gsi != NO_GSI && b < count; b++)
-                    for (uint32_t j = 0; j < parts[b].devices.count; j++) {
-                        const PartitionDevice& other = parts[b].devices.list[j];
-                        if (other.gsi != gsi) continue;
-                        char ide[8], dev[8];
-                        pci::format_bdf(ide, parts[a].devices.list[i].bdf);
-                        pci::format_bdf(dev, other.bdf);
-                        log::format(why, n,
-                                    "GSI %u is the ISA line of IDE controller %s (partition %s), and device %s of "
-                                    "partition %s has its INTx there: an edge-triggered ISA line cannot be shared",
-                                    gsi, ide, parts[a].name(), dev, parts[b].name());
-                        return false;
-                    }
+            for (uint32_t gsi : parts[a].devices.list[i].legacy_gsi) {
+                const Partition* owner     = nullptr;
+                const PartitionDevice* dev = gsi == NO_GSI ? nullptr : intx_on(parts, count, gsi, owner);
+                if (!dev) continue;
+                char ide[8], other[8];
+                pci::format_bdf(ide, parts[a].devices.list[i].bdf);
+                pci::format_bdf(other, dev->bdf);
+                log::format(why, n,
+                            "GSI %u is the ISA line of IDE controller %s (partition %s), and device %s of partition %s "
+                            "has its INTx there: an edge-triggered ISA line cannot be shared",
+                            gsi, ide, parts[a].name(), other, owner->name());
+                return false;
+            }
     return true;
 }
 
