@@ -22,6 +22,12 @@ file(GLOB NATSUME_HV_BOOT_SOURCES CONFIGURE_DEPENDS ${NATSUME_ROOT}/hypervisor/b
 set(NATSUME_HV_PARTITION_PURE_SOURCES ${NATSUME_ROOT}/hypervisor/partition/mmio_regions.cpp
                                       ${NATSUME_ROOT}/hypervisor/partition/channels.cpp)
 
+# The pure parts of natsume.efi (hypervisor/efi/): its loader file, the
+# boot information it writes and the memory map it hands over.
+set(NATSUME_EFI_PURE_SOURCES ${NATSUME_ROOT}/hypervisor/efi/loader_config.cpp
+                             ${NATSUME_ROOT}/hypervisor/efi/info_builder.cpp
+                             ${NATSUME_ROOT}/hypervisor/efi/memory_map.cpp)
+
 # Shared by the host tools and the hypervisor (freestanding-clean).
 file(GLOB NATSUME_COMMON_SOURCES CONFIGURE_DEPENDS ${NATSUME_ROOT}/common/*.cpp ${NATSUME_ROOT}/common/config/*.cpp)
 

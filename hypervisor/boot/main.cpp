@@ -61,6 +61,7 @@ Phase current_phase() { return phase.load(std::memory_order_acquire); }
 uint32_t bsp_apic_id;
 
 mb2::Info mbi;
+uint64_t mbi_address;  // the block itself: module names and the RSDP copy are read from it until guests start
 acpi::Madt madt;
 acpi::Tables acpi_tables;
 x86::vtd::PlatformInfo vtd_info;
@@ -73,6 +74,7 @@ using x86::boot_info::phys_map;
 
 void parse_multiboot(uint32_t magic, uint64_t info) {
     x86::boot_info::read_multiboot(magic, info, mbi);
+    mbi_address        = info;
     opts.emulator_exit = cmdline::has_word(mbi.cmdline, "emulator-exit");
     opts.acpi_dump     = cmdline::has_word(mbi.cmdline, "acpi-dump");
     log::print("natsume: boot: loader '%s', command line '%s'\n", mbi.bootloader_name, mbi.cmdline);
@@ -263,7 +265,7 @@ void report_shared_lines(const natsume_config_header* h, const config::Platform&
 
 void check_platform(const natsume_config_header* h) {
     static uint32_t apic_ids[acpi::MAX_CPUS];
-    static config::Range usable[mb2::MAX_MEMORY_RANGES], reserved[mb2::MAX_MODULES + 2];
+    static config::Range usable[mb2::MAX_MEMORY_RANGES], reserved[mb2::MAX_MODULES + 3];
     size_t na = 0, nu = 0, nr = 0;
     for (size_t i = 0; i < madt.cpu_count; i++)
         if (madt.cpus[i].enabled) apic_ids[na++] = madt.cpus[i].apic_id;
@@ -272,6 +274,7 @@ void check_platform(const natsume_config_header* h) {
     auto image_start = reinterpret_cast<uint64_t>(__image_start), image_end = reinterpret_cast<uint64_t>(__image_end);
     reserved[nr++] = {image_start, image_end - image_start};  // code, data, page pool, per-CPU state
     reserved[nr++] = {0, 0x100000};                           // real-mode area: AP trampoline, BIOS data
+    reserved[nr++] = {mbi_address, mbi.info_size};            // the boot information block
     for (size_t i = 0; i < mbi.module_count; i++)
         reserved[nr++] = {mbi.modules[i].start, mbi.modules[i].end - mbi.modules[i].start};
     static config::PlatformDevice devs[pci::MAX_FUNCTIONS];

@@ -3,26 +3,6 @@
 namespace natsume::mb2 {
 namespace {
 
-// Tag types, Multiboot2 Specification 2.0 section 3.6.
-enum TagType : uint32_t {
-    TAG_END             = 0,
-    TAG_CMDLINE         = 1,
-    TAG_BOOTLOADER_NAME = 2,
-    TAG_MODULE          = 3,
-    TAG_BASIC_MEMINFO   = 4,
-    TAG_MMAP            = 6,
-    TAG_EFI64           = 12,
-    TAG_ACPI_OLD        = 14,
-    TAG_ACPI_NEW        = 15,
-    TAG_LOAD_BASE_ADDR  = 21,
-};
-
-constexpr size_t FIXED_HEADER   = 8;   // u32 total_size, u32 reserved
-constexpr size_t TAG_HEADER     = 8;   // u32 type, u32 size
-constexpr size_t TAG_ALIGN      = 8;   // section 3.6.1: tags start 8-byte aligned
-constexpr size_t MMAP_HEADER    = 16;  // tag header + entry_size + entry_version
-constexpr size_t MMAP_ENTRY_MIN = 24;
-
 template <typename T>
 T read(const uint8_t* p) {
     T v;

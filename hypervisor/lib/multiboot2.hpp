@@ -17,6 +17,26 @@ inline constexpr uint32_t MEMORY_ACPI_RECLAIMABLE = 3;
 inline constexpr uint32_t MEMORY_NVS              = 4;
 inline constexpr uint32_t MEMORY_BAD              = 5;
 
+// Tag types, section 3.6 (what a loader writes and this parser reads).
+enum TagType : uint32_t {
+    TAG_END             = 0,
+    TAG_CMDLINE         = 1,
+    TAG_BOOTLOADER_NAME = 2,
+    TAG_MODULE          = 3,
+    TAG_BASIC_MEMINFO   = 4,
+    TAG_MMAP            = 6,
+    TAG_EFI64           = 12,
+    TAG_ACPI_OLD        = 14,
+    TAG_ACPI_NEW        = 15,
+    TAG_LOAD_BASE_ADDR  = 21,
+};
+
+inline constexpr size_t FIXED_HEADER   = 8;   // u32 total_size, u32 reserved
+inline constexpr size_t TAG_HEADER     = 8;   // u32 type, u32 size
+inline constexpr size_t TAG_ALIGN      = 8;   // section 3.6.1: tags start 8-byte aligned
+inline constexpr size_t MMAP_HEADER    = 16;  // tag header + entry_size + entry_version
+inline constexpr size_t MMAP_ENTRY_MIN = 24;  // u64 base, u64 length, u32 type, u32 reserved
+
 inline constexpr size_t MAX_MEMORY_RANGES = 128;
 inline constexpr size_t MAX_MODULES       = 32;
 

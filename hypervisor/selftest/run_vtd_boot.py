@@ -11,7 +11,9 @@ VMX" panic (QEMU TCG has no VT-x). --firmware uefi boots the same through OVMF a
 GRUB-EFI: ACPI then comes from the XSDT the firmware gives and the memory
 map is the UEFI one. --image boots instead the hybrid ISO `./natsume image`
 makes of the same partition file (qemu/natsume_image.py: no emulator option,
-GRUB for both firmwares), as a user would boot it."""
+GRUB for both firmwares), as a user would boot it; --image-kind disk boots
+its GPT disk image instead, as the machine's hard disk (GRUB i386-pc from the
+BIOS boot partition under SeaBIOS; natsume.efi from the ESP under OVMF)."""
 
 import argparse
 import re
@@ -55,27 +57,40 @@ TRANSLATION = r"^natsume: vtd: unit 0: translation enabled \((queued|register-ba
 FORBIDDEN = [r"DMA not isolated", r"NOT isolated", r"natsume: vtd: fault"]
 
 
-# Under UEFI: the loader GRUB-EFI, ACPI 2.0 through the XSDT.
-EXPECTED_UEFI = [
-    ("loaded by GRUB", r"^natsume: boot: loader 'GRUB "),
-    ("ACPI through the firmware's XSDT", r"^natsume: acpi: RSDP revision 2, OEM '.*', XSDT at 0x"),
-]
+# Under UEFI: the loader (GRUB-EFI, or natsume.efi from the disk image's ESP),
+# ACPI 2.0 through the XSDT.
+UEFI_LOADER = {
+    "iso": ("loaded by GRUB", r"^natsume: boot: loader 'GRUB "),
+    "disk": ("loaded by natsume.efi", r"^natsume: boot: loader 'natsume\.efi'"),
+}
+UEFI_ACPI = ("ACPI through the firmware's XSDT", r"^natsume: acpi: RSDP revision 2, OEM '.*', XSDT at 0x")
 
 
-def qemu_command(image_iso: Path, serial: Path, firmware_args: list) -> list:
+def media_args(image: Path, kind: str = "iso") -> list:
+    """The boot medium: a CD (the ISOs) or the machine's first hard disk (the
+    GPT disk image, on q35's built-in AHCI; snapshot=on keeps the file as
+    built)."""
+    if kind == "disk":
+        return ["-drive", f"file={image},format=raw,if=ide,index=0,media=disk,snapshot=on"]
+    if kind == "esp":  # a host folder as a FAT disk (run_efi_loader.py)
+        return ["-drive", f"format=raw,file=fat:rw:{image}"]
+    return ["-cdrom", str(image)]
+
+
+def qemu_command(image: Path, serial: Path, firmware_args: list, kind: str = "iso") -> list:
     return [qemu_runner.QEMU_BIN, "-accel", "tcg", "-M", "q35", "-cpu", "max", "-smp", "3", "-m", "512",
             *firmware_args,
             "-device", "intel-iommu,intremap=on", "-vga", "none", "-nic", "none",
             "-device", "e1000,addr=0x2", "-device", "edu,addr=0x3", "-device", "e1000e,addr=0x4",
             "-device", "e1000,addr=0x6",
-            "-cdrom", str(image_iso), "-serial", f"file:{serial}", "-display", "none", "-no-reboot",
+            *media_args(image, kind), "-serial", f"file:{serial}", "-display", "none", "-no-reboot",
             *qemu_runner.DEBUG_EXIT]
 
 
-def check(lines: list, firmware: str = "bios") -> list:
+def check(lines: list, firmware: str = "bios", kind: str = "iso") -> list:
     problems = []
     at = 0
-    for name, pattern in (EXPECTED_UEFI if firmware == "uefi" else []) + EXPECTED:
+    for name, pattern in ([UEFI_LOADER[kind], UEFI_ACPI] if firmware == "uefi" else []) + EXPECTED:
         rx = re.compile(pattern)
         found = next((i for i in range(at, len(lines)) if rx.search(lines[i])), None)
         if found is None:
@@ -109,25 +124,36 @@ def main() -> int:
     ap.add_argument("--echo", action="store_true")
     ap.add_argument("--firmware", choices=("bios", "uefi"), default="bios")
     ap.add_argument("--image", action="store_true", help="boot the ISO of ./natsume image (hybrid)")
+    ap.add_argument("--image-kind", choices=("iso", "disk"),
+                    help="with --image (implied): which image of ./natsume image to boot: the hybrid ISO "
+                         "(default) or the GPT disk image")
+    ap.add_argument("--efi-loader", type=Path,
+                    help="natsume.efi for the disk image's ESP (default: BUILD/images/natsume.efi)")
     args = ap.parse_args()
+    kind = args.image_kind or "iso"
+    if args.image_kind:
+        args.image = True
 
     build = session.BuildTree(args.build.resolve())
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     if args.image:
-        image_iso = natsume_image.make_image(build, args.config.resolve(), work / "natsume-image.iso")
+        loader = args.efi_loader.resolve() if args.efi_loader else build.efi_loader
+        images = natsume_image.make_image(build, args.config.resolve(), work / "natsume-image",
+                                          kinds=(kind,), efi_loader=loader)
+        image_iso = images.disk if kind == "disk" else images.iso
     else:
         spec = session.hypervisor_boot(build, args.config.resolve(), work)
         if args.hypervisor:
             spec.kernel = args.hypervisor.resolve()
         image_iso = iso.build_iso(spec, work, args.firmware)
     serial = work / "serial.log"
-    cmd = qemu_command(image_iso, serial, qemu_runner.uefi_args(work) if args.firmware == "uefi" else [])
+    cmd = qemu_command(image_iso, serial, qemu_runner.uefi_args(work) if args.firmware == "uefi" else [], kind)
     (work / "qemu-cmdline.txt").write_text(" ".join(cmd) + "\n")
     on_line = (lambda line: print(line, flush=True)) if args.echo else None
     result = runner.run_following_serial(cmd, serial, work / "qemu.out", r"natsume: PANIC: the machine is stopped",
                                          args.timeout, on_line, cwd=work)
-    problems = check(result.lines, args.firmware)
+    problems = check(result.lines, args.firmware, kind)
     if result.outcome == "timeout":
         problems.insert(0, f"timed out after {args.timeout} s")
     for p in problems:
@@ -140,7 +166,8 @@ def main() -> int:
             print(f"QEMU said: {qemu_out[-2000:]}")
         print(f"serial log: {serial}")
         return 1
-    print(f"PASS: hypervisor VT-d boot on QEMU TCG ({args.firmware}): domains built, devices attached, translation enabled, "
+    what = f"{args.firmware}, {'disk image' if kind == 'disk' else 'ISO'}" if args.image else args.firmware
+    print(f"PASS: hypervisor VT-d boot on QEMU TCG ({what}): domains built, devices attached, translation enabled, "
           f"interrupt remapping on for pins, the shared line, MSI and MSI-X, "
           f"then the VMX stop ({result.elapsed:.1f} s)")
     return 0

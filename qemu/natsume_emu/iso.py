@@ -37,7 +37,10 @@ class BootSpec:
     title: str = "natsume"
 
 
-def grub_cfg(spec: BootSpec) -> str:
+def grub_cfg(spec: BootSpec, files_dir: str = "/boot") -> str:
+    """GRUB's configuration: the serial console on COM1, then multiboot2 of
+    spec's kernel and modules, read from `files_dir` on GRUB's root device
+    (/boot on the ISO; the disk image keeps them in /natsume on its ESP)."""
     kernel_name = spec.kernel.name
     lines = [
         "serial --unit=0 --speed=115200",
@@ -46,10 +49,10 @@ def grub_cfg(spec: BootSpec) -> str:
         "set timeout=0",
         "set default=0",
         f'menuentry "{spec.title}" {{',
-        f"  multiboot2 /boot/{kernel_name} {spec.cmdline}".rstrip(),
+        f"  multiboot2 {files_dir}/{kernel_name} {spec.cmdline}".rstrip(),
     ]
     for m in spec.modules:
-        lines.append(f"  module2 /boot/{m.name} {m.cmdline}".rstrip())
+        lines.append(f"  module2 {files_dir}/{m.name} {m.cmdline}".rstrip())
     lines += ["  boot", "}", ""]
     return "\n".join(lines)
 

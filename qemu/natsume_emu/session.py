@@ -36,6 +36,10 @@ class BuildTree:
         return self.images / "natsume.elf"
 
     @property
+    def efi_loader(self) -> Path:
+        return self.images / "natsume.efi"
+
+    @property
     def guest_kernel(self) -> Path:
         return self.images / "guest-kernel.elf"
 

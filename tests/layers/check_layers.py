@@ -10,6 +10,7 @@ Layers, bottom up (docs/architecture.md, "Source map"):
   5  hypervisor/arch/x86/      VMX, EPT, VT-d, exits, devices, SMP
   6  hypervisor/boot/          the boot flow
   7  hypervisor/selftest/      the VT-d self-test image (may use everything)
+  7  hypervisor/efi/           natsume.efi, the UEFI loader (lib/ and drivers/ only in practice)
 A file may include files of its own layer or lower ones. Every violation is
 printed with file:line; exit status 1 if there is any, 0 otherwise.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = [("drivers/", 0), ("include/", 0), ("common/", 1), ("hypervisor/lib/", 1), ("hypervisor/base/", 2),
           ("hypervisor/vdev/", 3), ("hypervisor/partition/", 4), ("hypervisor/arch/x86/", 5),
-          ("hypervisor/boot/", 6), ("hypervisor/selftest/", 7)]
+          ("hypervisor/boot/", 6), ("hypervisor/selftest/", 7), ("hypervisor/efi/", 7)]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 # Include strings are relative to the hypervisor tree, the project root or include/.
 SEARCH = ["hypervisor/", "", "include/"]
