@@ -179,7 +179,7 @@ size_t build_info(const FinalMap& map) {
     keep[nk++] = {loaded.image_base, loaded.image_end - loaded.image_base};
     keep[nk++] = {reinterpret_cast<uint64_t>(loaded.info), INFO_CAP};
     for (size_t i = 0; i < config.module_count; ++i)
-        keep[nk++] = {loaded.modules[i].base, page_up(loaded.modules[i].size)};
+        keep[nk++] = {loaded.modules[i].base, page_up(loaded.modules[i].size ? loaded.modules[i].size : 1)};
     size_t count = 0;
     MapError me  = translate(map.map, map.size, map.descriptor_size, keep, nk, scratch, SCRATCH_RANGES, ranges,
                              mb2::MAX_MEMORY_RANGES, count);

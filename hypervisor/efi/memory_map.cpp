@@ -27,6 +27,7 @@ struct Ranges {
 // either side stay usable.
 bool carve(Ranges& rs, const Span& s) {
     const uint64_t s_end = s.base + s.size;
+    if (s.size == 0) return true;
     for (size_t i = 0; i < rs.count; ++i) {
         mb2::MemoryRange e = rs.r[i];
         if (e.type != mb2::MEMORY_AVAILABLE || s_end <= e.base || end_of(e) <= s.base) continue;

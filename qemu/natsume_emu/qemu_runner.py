@@ -28,6 +28,9 @@ class QemuConfig:
     mem_mb: int = 512
     cpus: int = 2
     pci_devices: tuple = ()   # bochs.PciDevice; only e1000 has a QEMU twin
+    # UEFI: the OVMF pflash pair (uefi_args) and an EFI system partition
+    # folder booted as a FAT disk instead of the ISO (natsume.efi's own path).
+    esp: Optional[Path] = None
 
     @property
     def serial_path(self) -> Path:
@@ -73,11 +76,18 @@ def device_args(devices) -> list:
     return args
 
 
+def media_args(cfg: QemuConfig) -> list:
+    """The firmware and the boot medium: SeaBIOS and the ISO, or OVMF and the ESP folder."""
+    if cfg.esp is None:
+        return ["-cdrom", str(cfg.iso)]
+    return [*uefi_args(cfg.work_dir), "-drive", f"format=raw,file=fat:rw:{cfg.esp}"]
+
+
 def tcg_args(cfg: QemuConfig) -> list:
     return [QEMU_BIN, "-accel", "tcg", "-M", "q35", "-cpu", "max",
             "-smp", str(cfg.cpus), "-m", str(cfg.mem_mb),
             "-device", "intel-iommu,intremap=on", *device_args(cfg.pci_devices),
-            "-cdrom", str(cfg.iso), "-serial", f"file:{cfg.serial_path}",
+            *media_args(cfg), "-serial", f"file:{cfg.serial_path}",
             "-display", "none", "-no-reboot", *DEBUG_EXIT]
 
 
@@ -88,7 +98,7 @@ def kvm_args(cfg: QemuConfig) -> list:
             "-M", "q35,kernel-irqchip=split", "-smp", str(cfg.cpus),
             "-m", str(cfg.mem_mb),
             "-device", "intel-iommu,intremap=on,caching-mode=on", *device_args(cfg.pci_devices),
-            "-cdrom", str(cfg.iso), "-serial", f"file:{cfg.serial_path}",
+            *media_args(cfg), "-serial", f"file:{cfg.serial_path}",
             "-display", "none", "-no-reboot", *DEBUG_EXIT]
 
 

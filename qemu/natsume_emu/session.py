@@ -10,6 +10,7 @@ from typing import Callable, Optional
 
 from . import bochs, qemu_runner
 from .blob import read_blob
+from .efi_loader import esp_tree
 from .iso import BootSpec, Module, build_iso
 from .runner import RunResult
 
@@ -105,9 +106,12 @@ class Emulator:
     ips: int = bochs.DEFAULT_IPS
     pci_devices: tuple = ()              # bochs.PciDevice, in Bochs slot terms
     disk_mib: int = 0                    # Bochs only: a pattern disk on the secondary IDE master
+    firmware: str = "bios"               # QEMU: bios (SeaBIOS, GRUB ISO) or uefi (OVMF, natsume.efi)
 
     def describe(self) -> str:
         devs = "".join(f", {d.kind}@{d.bdf}" for d in self.pci_devices)
+        if self.firmware == "uefi":
+            devs += ", OVMF + natsume.efi"
         if self.kind == "bochs":
             return f"Bochs {self.cpu_model}, {self.cpus} CPUs{devs}"
         return {"qemu": "QEMU TCG", "kvm": "QEMU nested KVM"}[self.kind] + f", {self.cpus} CPUs{devs}"
@@ -132,8 +136,14 @@ def say(msg: str) -> None:
 def boot(spec: BootSpec, work_dir: Path, emu: Emulator, end_regex: Optional[str],
          timeout: float, echo: bool = True) -> Session:
     """Builds the ISO and boots it. echo streams the serial log live."""
-    say(f"building ISO in {work_dir}")
-    iso = build_iso(spec, work_dir)
+    if emu.firmware == "uefi":
+        if emu.kind == "bochs":
+            raise SetupError("Bochs has no UEFI firmware here: boot UEFI on QEMU (--emulator qemu or kvm)")
+        say(f"laying out the EFI system partition in {work_dir / 'esp'}")
+        iso, esp = None, esp_tree(spec, spec.kernel.parent / "natsume.efi", work_dir / "esp")
+    else:
+        say(f"building ISO in {work_dir}")
+        iso, esp = build_iso(spec, work_dir), None
     on_line: Optional[Callable[[str], None]] = None
     if echo:
         on_line = lambda line: print(line, flush=True)  # noqa: E731
@@ -149,7 +159,7 @@ def boot(spec: BootSpec, work_dir: Path, emu: Emulator, end_regex: Optional[str]
     else:
         say(f"booting {emu.describe()} (timeout {timeout:.0f} s)")
         cfg = qemu_runner.QemuConfig(iso=iso, work_dir=work_dir, cpus=emu.cpus,
-                                     pci_devices=tuple(emu.pci_devices))
+                                     pci_devices=tuple(emu.pci_devices), esp=esp)
         result = qemu_runner.run_qemu(cfg, end_regex, timeout, on_line,
                                       kvm=(emu.kind == "kvm"), on_idle=on_idle)
         diag = []

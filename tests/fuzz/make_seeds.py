@@ -152,6 +152,20 @@ def mb2_seeds():
     out("multiboot2", "efi-minimal.bin", struct.pack("<II", 8 + len(body), 0) + body)
 
 
+def efi_loader_seeds():
+    """natsume.efi: a loader file as ./natsume image writes it (first byte < 128),
+    and an OVMF-like memory map with the loader's spans (first byte >= 128)."""
+    cfg = (b"# natsume vtd-boot.toml: read by natsume.efi\r\nhypervisor /natsume/natsume.elf\n"
+           b"cmdline acpi-dump\nmodule /natsume/natsume-config.bin natsume-config\n"
+           b"module \\natsume\\guest-kernel.elf guest-kernel a=1\n")
+    out("efi_loader", "loader-file.bin", b"\x00" + cfg)
+    descs = [(7, 0, 0xa0), (7, 0x100000, 0x100), (2, 0x200000, 0x5d1), (4, 0x7d1000, 0x35), (10, 0x806000, 2),
+             (3, 0x900000, 0x1000), (6, 0x1f4ec000, 0x100), (9, 0x1f77e000, 0x80), (11, 0xffc00000, 0x400)]
+    body = b"".join(struct.pack("<IIQQQQ", t, 0, base, 0, pages, 0xf) for t, base, pages in descs)
+    spans = struct.pack("<QQ", 0x200000, 0x5d1000) + struct.pack("<QQ", 0x7d0000, 0x1000)
+    out("efi_loader", "ovmf-map.bin", b"\x80" + bytes([0, 2]) + spans + body)
+
+
 def elf_seed():
     with tempfile.TemporaryDirectory() as tmp:
         exe = os.path.join(tmp, "sample.elf")
@@ -224,11 +238,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--natsume-config", help="natsume-config binary, to compile the blob seeds")
     a = ap.parse_args()
-    for t in ["acpi", "dmar", "multiboot2", "elf", "insn", "guest_paging", "partition_file", "blob"]:
+    for t in ["acpi", "dmar", "multiboot2", "elf", "insn", "guest_paging", "partition_file", "blob", "efi_loader"]:
         os.makedirs(os.path.join(CORPUS, t), exist_ok=True)
     acpi_seeds()
     dmar_seeds()
     mb2_seeds()
+    efi_loader_seeds()
     elf_seed()
     insn_seeds()
     guest_paging_seeds()

@@ -55,6 +55,7 @@ class Scenario:
     devices: tuple = ()           # PciDevice in Bochs slots (QEMU mirrors e1000 only)
     models: tuple = ()            # Bochs models (short names); empty = all
     disk_mib: int = 0             # Bochs: a pattern disk of this size on the secondary IDE master
+    firmware: str = "bios"        # QEMU/KVM: bios (SeaBIOS, GRUB ISO) or uefi (OVMF, natsume.efi from an ESP)
     # Non-empty: what the scenario waits for (a guest test or hypervisor feature
     # not built yet). ctest registers it DISABLED, so it shows as "Not Run"
     # instead of failing; run_scenario.py still runs it by hand. Remove the
@@ -183,6 +184,15 @@ SCENARIOS = [
                 Line(r"^natsume: memory: verified: stores to text and to a stack guard page fault$",
                      "the boot's check that the hypervisor's text is read-only and its stack guard pages unmapped"),
                 *hypervisor_ok()]),
+    Scenario(
+        name="default-uefi", kind="hypervisor", config="configs/default.toml",
+        emulators=("kvm",), firmware="uefi",
+        what="configs/default.toml booted by OVMF and natsume.efi (the USB image's way in on UEFI): rt0 and "
+             "gp0 run their self-tests to the end",
+        checks=[Line(r"^natsume: boot: loader 'natsume\.efi'", "the hypervisor entered by natsume.efi"),
+                Line(r"^natsume: acpi: RSDP revision 2, .* XSDT at", "ACPI through the firmware's XSDT"),
+                partition_banner("rt0", 1), partition_banner("gp0", 2),
+                GuestPassed("rt0"), GuestPassed("gp0"), *hypervisor_ok()]),
     Scenario(
         name="hypercalls", kind="hypervisor",
         config="tests/integration/configs/hypercalls.toml",

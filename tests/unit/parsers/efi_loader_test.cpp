@@ -204,6 +204,11 @@ TEST_CASE("efi memory map: the loader's allocations are cut out as reserved") {
         CHECK(t.ranges[i].length == expect[i][1]);
         CHECK(t.ranges[i].type == expect[i][2]);
     }
+    // An empty span (an empty module rounded to nothing) cuts nothing and leaves no empty range.
+    auto empty = translate({{EFI_CONVENTIONAL, 0x100000, 0x100, 0}}, {{0x180000, 0}});
+    REQUIRE(empty.ranges.size() == 1);
+    CHECK(empty.ranges[0].length == 0x100000);
+    CHECK(empty.ranges[0].type == mb2::MEMORY_AVAILABLE);
     // An allocation at a range's edge leaves no empty piece.
     auto edge = translate({{EFI_LOADER_DATA, 0x200000, 0x10, 0}}, {{0x200000, 0x10000}});
     REQUIRE(edge.ranges.size() == 1);
