@@ -13,7 +13,9 @@ map is the UEFI one. --image boots instead the hybrid ISO `./natsume image`
 makes of the same partition file (qemu/natsume_image.py: no emulator option,
 GRUB for both firmwares), as a user would boot it; --image-kind disk boots
 its GPT disk image instead, as the machine's hard disk (GRUB i386-pc from the
-BIOS boot partition under SeaBIOS; natsume.efi from the ESP under OVMF)."""
+BIOS boot partition under SeaBIOS; natsume.efi from the ESP under OVMF), and
+--image-kind usb the same image as a USB stick on an xHCI controller, the
+way a person boots it."""
 
 import argparse
 import re
@@ -62,6 +64,7 @@ FORBIDDEN = [r"DMA not isolated", r"NOT isolated", r"natsume: vtd: fault"]
 UEFI_LOADER = {
     "iso": ("loaded by GRUB", r"^natsume: boot: loader 'GRUB "),
     "disk": ("loaded by natsume.efi", r"^natsume: boot: loader 'natsume\.efi'"),
+    "usb": ("loaded by natsume.efi", r"^natsume: boot: loader 'natsume\.efi'"),
 }
 UEFI_ACPI = ("ACPI through the firmware's XSDT", r"^natsume: acpi: RSDP revision 2, OEM '.*', XSDT at 0x")
 
@@ -72,6 +75,9 @@ def media_args(image: Path, kind: str = "iso") -> list:
     built)."""
     if kind == "disk":
         return ["-drive", f"file={image},format=raw,if=ide,index=0,media=disk,snapshot=on"]
+    if kind == "usb":  # the disk image as a USB stick on an xHCI controller, the firmware's first boot choice
+        return ["-device", "qemu-xhci,addr=0x8", "-drive", f"if=none,id=stick,format=raw,file={image},snapshot=on",
+                "-device", "usb-storage,drive=stick,bootindex=0"]
     if kind == "esp":  # a host folder as a FAT disk (run_efi_loader.py)
         return ["-drive", f"format=raw,file=fat:rw:{image}"]
     return ["-cdrom", str(image)]
@@ -124,7 +130,7 @@ def main() -> int:
     ap.add_argument("--echo", action="store_true")
     ap.add_argument("--firmware", choices=("bios", "uefi"), default="bios")
     ap.add_argument("--image", action="store_true", help="boot the ISO of ./natsume image (hybrid)")
-    ap.add_argument("--image-kind", choices=("iso", "disk"),
+    ap.add_argument("--image-kind", choices=("iso", "disk", "usb"),
                     help="with --image (implied): which image of ./natsume image to boot: the hybrid ISO "
                          "(default) or the GPT disk image")
     ap.add_argument("--efi-loader", type=Path,
@@ -140,8 +146,8 @@ def main() -> int:
     if args.image:
         loader = args.efi_loader.resolve() if args.efi_loader else build.efi_loader
         images = natsume_image.make_image(build, args.config.resolve(), work / "natsume-image",
-                                          kinds=(kind,), efi_loader=loader)
-        image_iso = images.disk if kind == "disk" else images.iso
+                                          kinds=("disk" if kind == "usb" else kind,), efi_loader=loader)
+        image_iso = images.disk if kind in ("disk", "usb") else images.iso
     else:
         spec = session.hypervisor_boot(build, args.config.resolve(), work)
         if args.hypervisor:
@@ -166,7 +172,8 @@ def main() -> int:
             print(f"QEMU said: {qemu_out[-2000:]}")
         print(f"serial log: {serial}")
         return 1
-    what = f"{args.firmware}, {'disk image' if kind == 'disk' else 'ISO'}" if args.image else args.firmware
+    medium = {"disk": "disk image as the hard disk", "usb": "disk image as a USB stick", "iso": "ISO"}[kind]
+    what = f"{args.firmware}, {medium}" if args.image else args.firmware
     print(f"PASS: hypervisor VT-d boot on QEMU TCG ({what}): domains built, devices attached, translation enabled, "
           f"interrupt remapping on for pins, the shared line, MSI and MSI-X, "
           f"then the VMX stop ({result.elapsed:.1f} s)")
