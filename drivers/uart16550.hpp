@@ -11,8 +11,28 @@ namespace natsume::drivers::uart16550 {
 
 inline constexpr uint16_t COM1 = 0x3F8;
 
-// Offsets from the base port; DivLo/DivHi while LCR.DLAB is set.
-enum class Reg : uint16_t { Data = 0, Ier = 1, Fcr = 2, Lcr = 3, Mcr = 4, Lsr = 5, DivLo = 0, DivHi = 1 };
+// Offsets from the base port; DivLo/DivHi while LCR.DLAB is set; Iir is read where Fcr is written.
+enum class Reg : uint16_t {
+    Data  = 0,
+    Ier   = 1,
+    Fcr   = 2,
+    Iir   = 2,
+    Lcr   = 3,
+    Mcr   = 4,
+    Lsr   = 5,
+    Msr   = 6,
+    Scr   = 7,
+    DivLo = 0,
+    DivHi = 1
+};
+inline constexpr uint16_t PORT_COUNT = 8;
+inline constexpr uint8_t IER_MASK    = 0x0f;                      // RDI, THRI, RLSI, MSI
+inline constexpr uint8_t IIR_NO_INT = 0x01, IIR_FIFOS_ON = 0xc0;  // bits 7:6 = 11: 16550A FIFOs enabled
+inline constexpr uint8_t FCR_ENABLE = 0x01;
+inline constexpr uint8_t MCR_MASK = 0x1f, MCR_LOOP = 0x10;
+// Modem status: delta bits 3:0, line states 7:4. In loopback, MCR DTR/RTS/OUT1/OUT2 read back as DSR/CTS/RI/DCD.
+inline constexpr uint8_t MSR_CTS = 0x10, MSR_DSR = 0x20, MSR_RI = 0x40, MSR_DCD = 0x80;
+inline constexpr uint8_t MCR_DTR = 0x01, MCR_RTS = 0x02, MCR_OUT1 = 0x04, MCR_OUT2 = 0x08;
 inline constexpr uint8_t LCR_DLAB = 0x80, LCR_8N1 = 0x03;
 inline constexpr uint8_t MCR_DTR_RTS                = 0x03;
 inline constexpr uint8_t FCR_ENABLE_CLEAR           = 0x07;  // FIFOs on, both cleared

@@ -1,0 +1,81 @@
+// The Linux x86 boot protocol (Documentation/arch/x86/boot.rst, "The Real-Mode
+// Kernel Header" and "64-bit Boot Protocol"): the bzImage's setup header,
+// checked before anything is loaded, and the zero page (struct boot_params)
+// a 64-bit entry hands the kernel. The bzImage comes from a boot module, so
+// every offset is checked against the file. Pure: host-tested, and used by
+// natsume-config to check a kernel offline with the same rules.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+namespace natsume::linux_boot {
+
+// Offsets in the bzImage file (= in the zero page) of the setup header fields used.
+inline constexpr size_t SETUP_SECTS = 0x1f1, BOOT_FLAG = 0x1fe, JUMP = 0x200, HEADER = 0x202, VERSION = 0x206,
+                        KERNEL_VERSION = 0x20e, TYPE_OF_LOADER = 0x210, LOADFLAGS = 0x211, RAMDISK_IMAGE = 0x218,
+                        RAMDISK_SIZE = 0x21c, HEAP_END_PTR = 0x224, CMD_LINE_PTR = 0x228, INITRD_ADDR_MAX = 0x22c,
+                        KERNEL_ALIGNMENT = 0x230, RELOCATABLE = 0x234, XLOADFLAGS = 0x236, CMDLINE_SIZE = 0x238,
+                        PREF_ADDRESS = 0x258, INIT_SIZE = 0x260;
+// Zero page fields outside the setup header (struct boot_params).
+inline constexpr size_t ACPI_RSDP_ADDR = 0x070, EXT_RAMDISK_IMAGE = 0x0c0, EXT_RAMDISK_SIZE = 0x0c4,
+                        EXT_CMD_LINE_PTR = 0x0c8, E820_ENTRIES = 0x1e8, SENTINEL = 0x1ef, E820_TABLE = 0x2d0;
+inline constexpr size_t ZERO_PAGE_SIZE = 4096, E820_MAX = 128, E820_ENTRY_SIZE = 20;
+inline constexpr uint16_t BOOT_FLAG_MAGIC = 0xaa55;
+inline constexpr uint32_t HEADER_MAGIC    = 0x53726448;  // "HdrS"
+inline constexpr uint16_t MIN_VERSION     = 0x020c;      // 2.12: xloadflags and the 64-bit entry
+inline constexpr uint16_t XLF_KERNEL_64   = 1u << 0;     // a 64-bit entry at load address + 0x200
+inline constexpr uint8_t LOADED_HIGH = 1u << 0, CAN_USE_HEAP = 1u << 7;
+inline constexpr uint8_t LOADER_UNDEFINED = 0xff;
+inline constexpr uint64_t ENTRY_64_OFFSET = 0x200;
+
+// e820 types (ACPI address range types, as the zero page carries them).
+inline constexpr uint32_t E820_RAM = 1, E820_RESERVED = 2, E820_ACPI = 3, E820_NVS = 4;
+
+struct Kernel {
+    uint16_t protocol;       // boot protocol version, e.g. 0x020f
+    size_t setup_size;       // bytes before the protected-mode kernel: (setup_sects + 1) * 512
+    size_t header_end;       // the setup header is [SETUP_SECTS, header_end) of the file
+    const uint8_t* payload;  // the protected-mode kernel, copied to the load address
+    size_t payload_size;
+    uint64_t alignment;        // kernel_alignment
+    uint64_t pref_address;     // where it wants to run (it relocates itself elsewhere)
+    uint64_t init_size;        // bytes from the load address it needs to decompress and start
+    uint32_t cmdline_max;      // cmdline_size: longest command line, without the NUL
+    uint64_t initrd_addr_max;  // the initramfs must end at or below this + 1
+    char version[96];          // the kernel's version string ("" when absent)
+};
+
+enum class [[nodiscard]] Error{
+    Ok,           TooSmall,       NoBootFlag,   NoHeader,     OldProtocol,
+    No64BitEntry, NotRelocatable, BadSetupSize, BadAlignment, VersionNotTerminated,
+};
+const char* to_string(Error);
+
+[[nodiscard]] Error parse(const uint8_t* image, size_t size, Kernel& out);
+
+// The upstream version the string names: the highest X.Y.Z in it (Debian's
+// "6.1.0-28-amd64 ... Debian 6.1.119-1" is 6.1.119). False when none.
+bool upstream_version(const char* version, unsigned& major, unsigned& minor, unsigned& patch);
+// Kernels whose decompressor clears CR0.PG (before 6.1.82 in 6.1.y; 6.2-6.5):
+// without unrestricted guest they cannot start. True when the string says so.
+bool clears_paging_in_decompressor(const char* version);
+
+struct E820 {
+    uint64_t base, size;
+    uint32_t type;
+};
+
+// What the zero page carries besides the copied setup header (guest-physical).
+struct BootParams {
+    uint64_t cmdline_gpa;
+    uint64_t initrd_gpa, initrd_size;  // 0/0: none
+    uint64_t rsdp_gpa;                 // 0: the kernel searches (it must not, here)
+    const E820* e820;
+    size_t e820_count;
+};
+
+// Writes the zero page into zp[0, ZERO_PAGE_SIZE): zeroes it, copies the
+// setup header from the image, sets the loader fields and the e820 table.
+[[nodiscard]] bool write_zero_page(const uint8_t* image, const Kernel& k, const BootParams& bp, uint8_t* zp);
+
+}  // namespace natsume::linux_boot
