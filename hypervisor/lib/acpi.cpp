@@ -1,19 +1,25 @@
 #include "acpi.hpp"
 
+#include "drivers/acpi/tables.hpp"
+
 namespace natsume::acpi {
 namespace {
 
-// ACPI 6.5 section 5.2.5.3, RSDP structure.
-constexpr size_t RSDP_V1_SIZE  = 20;  // through RsdtAddress, covered by the first checksum
-constexpr size_t RSDP_V2_SIZE  = 36;  // through the reserved bytes
-constexpr size_t RSDP_REVISION = 15, RSDP_OEM = 9, RSDP_RSDT = 16, RSDP_LENGTH = 20, RSDP_XSDT = 24;
-// Section 5.2.6, system description table header.
-constexpr size_t HEADER_SIZE   = 36;
-constexpr size_t HEADER_LENGTH = 4;
-// Section 5.2.12, MADT: local APIC address and flags precede the entries.
-constexpr size_t MADT_ENTRIES = 44;
-// Section 5.2.9, FADT field offsets.
-constexpr size_t FADT_FACS = 36, FADT_DSDT = 40, FADT_X_FACS = 132, FADT_X_DSDT = 140;
+// Layouts of the RSDP, the table header, the MADT and the FADT: drivers/acpi/tables.hpp.
+using drivers::acpi::FADT_DSDT;
+using drivers::acpi::FADT_FACS;
+using drivers::acpi::FADT_X_DSDT;
+using drivers::acpi::FADT_X_FACS;
+using drivers::acpi::HEADER_LENGTH;
+using drivers::acpi::HEADER_SIZE;
+using drivers::acpi::MADT_ENTRIES;
+using drivers::acpi::RSDP_LENGTH;
+using drivers::acpi::RSDP_OEM;
+using drivers::acpi::RSDP_REVISION;
+using drivers::acpi::RSDP_RSDT;
+using drivers::acpi::RSDP_V1_SIZE;
+using drivers::acpi::RSDP_V2_SIZE;
+using drivers::acpi::RSDP_XSDT;
 // Section 5.2.10, FACS: signature and length, no checksum.
 constexpr size_t FACS_MIN_SIZE = 64;
 // Section 5.2.5.1: where BIOS firmware places the RSDP.
@@ -271,7 +277,8 @@ Error find_table(const PhysMem& mem, const Tables& t, const char sig[4], uint64_
 }
 
 Error parse_mcfg(const uint8_t* table, size_t len, Mcfg& out) {
-    constexpr size_t MCFG_ENTRIES = 44, MCFG_ENTRY_SIZE = 16;
+    using drivers::acpi::MCFG_ENTRIES;
+    using drivers::acpi::MCFG_ENTRY_SIZE;
     __builtin_memset(&out, 0, sizeof out);
     if (Error e = check_table(table, len); e != Error::Ok) return e;
     if (!sig_is(table, "MCFG", 4)) return Error::TableBadSignature;
