@@ -35,5 +35,11 @@ file(GLOB NATSUME_COMMON_SOURCES CONFIGURE_DEPENDS ${NATSUME_ROOT}/common/*.cpp 
 file(GLOB NATSUME_CONFIG_COMPILER_SOURCES CONFIGURE_DEPENDS ${NATSUME_ROOT}/vmm-tools/config/*.cpp)
 list(REMOVE_ITEM NATSUME_CONFIG_COMPILER_SOURCES ${NATSUME_ROOT}/vmm-tools/config/main.cpp)
 
+# natsume-config probe (docs/probe.md), and the hypervisor's parsers it runs
+# on the host: one definition of each ACPI, DMAR and PCI fact.
+file(GLOB NATSUME_PROBE_SOURCES CONFIGURE_DEPENDS ${NATSUME_ROOT}/vmm-tools/probe/*.cpp)
+set(NATSUME_PROBE_PARSER_SOURCES ${NATSUME_ROOT}/hypervisor/lib/acpi.cpp ${NATSUME_ROOT}/hypervisor/lib/dmar.cpp
+                                 ${NATSUME_ROOT}/hypervisor/lib/pci.cpp)
+
 # The paravirtual drivers shared by the guest kernel and the host tests.
 file(GLOB NATSUME_DRIVERS_PV_SOURCES CONFIGURE_DEPENDS ${NATSUME_ROOT}/drivers/pv/*.cpp)

@@ -1,5 +1,6 @@
-// natsume-config: checks a partition file, compiles it into the blob the
-// hypervisor boots with, and decodes compiled blobs.
+// natsume-config: checks a partition file (also against a machine
+// description), compiles it into the blob the hypervisor boots with, decodes
+// compiled blobs, and probes a machine for its description and a draft file.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fmt/format.h>
@@ -9,6 +10,7 @@
 #include "common/config/validate.hpp"
 #include "vmm-tools/config/partition_file.hpp"
 #include "vmm-tools/config/resource_map.hpp"
+#include "vmm-tools/probe/commands.hpp"
 
 namespace fs = std::filesystem;
 using namespace natsume::tools;
@@ -32,14 +34,16 @@ std::optional<std::vector<uint8_t>> compile_and_report(const fs::path& file, con
     return std::move(r.blob);
 }
 
-// The resource map, then the notes, then OK: one report on stdout.
-int cmd_check(const fs::path& file, const std::optional<fs::path>& image_dir) {
+// The resource map, then the notes, then OK: one report on stdout. With a
+// machine description, its findings come before OK (or instead of it).
+int cmd_check(const fs::path& file, const std::optional<fs::path>& image_dir, const std::optional<fs::path>& machine) {
     std::vector<Diagnostic> notes;
     auto blob = compile_and_report(file, image_dir, notes);
     if (!blob) return 1;
     fmt::print("{}", resource_map(header_of(*blob), image_dir));
     for (const Diagnostic& d : notes) fmt::print("{}\n", d.str());
-    fmt::print("OK\n");
+    if (machine && natsume::probe::check_file_on_machine(file, header_of(*blob), *machine) != 0) return 1;
+    fmt::print("OK{}\n", machine ? fmt::format(" on {}", machine->string()) : "");
     return 0;
 }
 
@@ -85,10 +89,12 @@ int main(int argc, char** argv) {
     CLI::App app{"Natsume partition file checker and compiler (format: docs/partition-file.md)"};
     app.require_subcommand(1);
 
-    std::string file, out, image_dir;
+    std::string file, out, image_dir, machine, root = "/", out_dir = ".";
     auto* check = app.add_subcommand("check", "validate a partition file and print its resource map");
     check->add_option("FILE", file, "partition file (TOML)")->required();
     check->add_option("--image-dir", image_dir, "directory holding the guest images as <image>.elf");
+    check->add_option("--machine", machine,
+                      "machine description (machine.toml from probe): also run the boot-time checks against it");
 
     auto* compile = app.add_subcommand("compile", "validate a partition file and write the compiled blob");
     compile->add_option("FILE", file, "partition file (TOML)")->required();
@@ -98,11 +104,19 @@ int main(int argc, char** argv) {
     auto* dump = app.add_subcommand("dump", "validate and print a compiled blob");
     dump->add_option("BLOB", file, "compiled partition file")->required();
 
+    auto* probe = app.add_subcommand("probe",
+                                     "describe this machine (run as root under Linux) as machine.toml and draft a "
+                                     "partition file for it (docs/probe.md)");
+    probe->add_option("--root", root, "read sysfs, procfs and the ACPI tables under this directory (a captured tree)");
+    probe->add_option("-o,--output", out_dir, "directory to write machine.toml and partitions.toml into");
+
     CLI11_PARSE(app, argc, argv);
 
-    std::optional<fs::path> dir;
+    std::optional<fs::path> dir, machine_file;
     if (!image_dir.empty()) dir = image_dir;
-    if (*check) return cmd_check(file, dir);
+    if (!machine.empty()) machine_file = machine;
+    if (*check) return cmd_check(file, dir, machine_file);
+    if (*probe) return natsume::probe::run_probe(root, out_dir);
     if (*compile) return cmd_compile(file, out, dir);
     return cmd_dump(file);
 }
