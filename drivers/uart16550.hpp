@@ -26,8 +26,9 @@ enum class Reg : uint16_t {
     DivHi = 1
 };
 inline constexpr uint16_t PORT_COUNT = 8;
-inline constexpr uint8_t IER_MASK    = 0x0f;                      // RDI, THRI, RLSI, MSI
-inline constexpr uint8_t IIR_NO_INT = 0x01, IIR_FIFOS_ON = 0xc0;  // bits 7:6 = 11: 16550A FIFOs enabled
+inline constexpr uint8_t IER_MASK    = 0x0f;                                       // RDI, THRI, RLSI, MSI
+inline constexpr uint8_t IIR_NO_INT = 0x01, IIR_THRE = 0x02, IIR_FIFOS_ON = 0xc0;  // FIFOS_ON: a 16550A
+inline constexpr uint8_t IER_THRI   = 0x02;  // interrupt when the transmit holding register is empty
 inline constexpr uint8_t FCR_ENABLE = 0x01;
 inline constexpr uint8_t MCR_MASK = 0x1f, MCR_LOOP = 0x10;
 // Modem status: delta bits 3:0, line states 7:4. In loopback, MCR DTR/RTS/OUT1/OUT2 read back as DSR/CTS/RI/DCD.

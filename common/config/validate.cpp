@@ -168,6 +168,25 @@ bool check_strings(const Part& p, uint32_t i, Report& r) {
     if (n == 0) return fail(t.str("image is empty; name the guest image module to boot"));
     if (bounded_strlen(p.cmdline, sizeof p.cmdline) == sizeof p.cmdline)
         return fail(t.str("cmdline is not NUL-terminated within ").dec(sizeof p.cmdline).str(" bytes"));
+    size_t initramfs = bounded_strlen(p.initramfs, sizeof p.initramfs);
+    if (initramfs == sizeof p.initramfs)
+        return fail(t.str("initramfs is not NUL-terminated within ").dec(sizeof p.initramfs).str(" bytes"));
+    if (initramfs != 0 && p.kind != NATSUME_KIND_LINUX)
+        return fail(t.str("names an initramfs, but only a Linux partition (kind linux) boots one"));
+    return true;
+}
+
+// What the partition boots: an ELF guest kernel, or Linux with room to decompress.
+bool check_kind(const Part& p, uint32_t i, Report& r) {
+    Text t = start_part(r, p, i);
+    if (p.kind != NATSUME_KIND_NATSUME && p.kind != NATSUME_KIND_LINUX)
+        return fail(t.str("kind is ").dec(p.kind).str("; only 0 (natsume) and 1 (linux) are defined"));
+    if (p.kind == NATSUME_KIND_LINUX && p.ram_size < NATSUME_LINUX_RAM_MIN)
+        return fail(t.str("is a Linux partition with ")
+                        .dec(p.ram_size >> 20)
+                        .str(" MiB of RAM; Linux needs at least ")
+                        .dec(NATSUME_LINUX_RAM_MIN >> 20)
+                        .str(" MiB to decompress and start"));
     return true;
 }
 
@@ -248,7 +267,6 @@ bool check_flags(const Part& p, uint32_t i, Report& r) {
                         .str(" (unisolated DMA) and ")
                         .hex(NATSUME_PARTITION_L1D_FLUSH)
                         .str(" (L1D flush) are defined"));
-    if (p.reserved != 0) return fail(t.str("reserved field is ").hex(p.reserved).str(", must be 0"));
     return true;
 }
 
@@ -334,7 +352,7 @@ bool check_devices(const Part& p, uint32_t i, Report& r) {
 
 bool check_partition(const Part& p, uint32_t i, Report& r) {
     return check_name(p, i, r) && check_strings(p, i, r) && check_cores(p, i, r) && check_ram(p, i, r) &&
-           check_flags(p, i, r) && check_dma(p, i, r) && check_devices(p, i, r);
+           check_kind(p, i, r) && check_flags(p, i, r) && check_dma(p, i, r) && check_devices(p, i, r);
 }
 
 // ---- between partitions ---------------------------------------------------

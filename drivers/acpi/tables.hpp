@@ -8,12 +8,12 @@
 namespace natsume::drivers::acpi {
 
 // 5.2.5.3 RSDP.
-inline constexpr size_t RSDP_V1_SIZE = 20;  // through RsdtAddress, covered by the first checksum
-inline constexpr size_t RSDP_V2_SIZE = 36;  // through the reserved bytes
+inline constexpr size_t RSDP_V1_SIZE  = 20;  // through RsdtAddress, covered by the first checksum
+inline constexpr size_t RSDP_V2_SIZE  = 36;  // through the reserved bytes
 inline constexpr size_t RSDP_CHECKSUM = 8, RSDP_OEM = 9, RSDP_REVISION = 15, RSDP_RSDT = 16, RSDP_LENGTH = 20,
                         RSDP_XSDT = 24, RSDP_EXT_CHECKSUM = 32;
 // 5.2.6 System description table header.
-inline constexpr size_t HEADER_SIZE = 36;
+inline constexpr size_t HEADER_SIZE   = 36;
 inline constexpr size_t HEADER_LENGTH = 4, HEADER_REVISION = 8, HEADER_CHECKSUM = 9, HEADER_OEM = 10,
                         HEADER_OEM_TABLE = 16, HEADER_OEM_REVISION = 24, HEADER_CREATOR = 28,
                         HEADER_CREATOR_REVISION = 32;
@@ -27,12 +27,12 @@ inline constexpr size_t FADT_SIZE = 276;
 inline constexpr size_t FADT_FACS = 36, FADT_DSDT = 40, FADT_PM_PROFILE = 45, FADT_IAPC_BOOT_ARCH = 109,
                         FADT_FLAGS = 112, FADT_RESET_REG = 116, FADT_RESET_VALUE = 128, FADT_MINOR_VERSION = 131,
                         FADT_X_FACS = 132, FADT_X_DSDT = 140, FADT_SLEEP_CONTROL = 244, FADT_SLEEP_STATUS = 256,
-                        FADT_HYPERVISOR_ID = 268;
+                        FADT_HYPERVISOR_ID   = 268;
 inline constexpr uint32_t FADT_RESET_REG_SUP = 1u << 10, FADT_HW_REDUCED = 1u << 20;
 // 5.2.9.3 IA-PC boot architecture flags.
 inline constexpr uint16_t BOOT_ARCH_8042 = 1u << 1, BOOT_ARCH_NO_VGA = 1u << 2, BOOT_ARCH_NO_CMOS_RTC = 1u << 5;
 // 5.2.3.2 Generic address structure: address space, bit width, bit offset, access size, address.
-inline constexpr size_t GAS_SIZE    = 12;
+inline constexpr size_t GAS_SIZE       = 12;
 inline constexpr uint8_t GAS_SYSTEM_IO = 1, GAS_ACCESS_BYTE = 1;
 // 7.4.2 sleep control register: SLP_TYP bits 4:2, SLP_EN bit 5.
 inline constexpr uint8_t SLEEP_TYPE_SHIFT = 2, SLEEP_TYPE_MASK = 0x1c, SLEEP_ENABLE = 0x20;

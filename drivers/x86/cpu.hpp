@@ -94,7 +94,7 @@ constexpr uint64_t PE = 1u << 0, MP = 1u << 1, NE = 1u << 5, WP = 1u << 16, PG =
 }
 namespace cr4 {
 constexpr uint64_t PAE = 1u << 5, OSFXSR = 1u << 9, OSXMMEXCPT = 1u << 10, VMXE = 1u << 13, OSXSAVE = 1u << 18,
-                   SMEP = 1u << 20, SMAP = 1u << 21;
+                   SMEP = 1u << 20, SMAP = 1u << 21, PKE = 1u << 22;
 }
 
 }  // namespace natsume::drivers::x86

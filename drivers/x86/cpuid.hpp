@@ -27,16 +27,21 @@ inline constexpr uint32_t ADDRESS_SIZES = 0x80000008;  // EAX[7:0] = MAXPHYADDR
 
 // CPUID.1:ECX
 namespace ecx1 {
-inline constexpr uint32_t VMX          = bit(5);  // SDM 23.6 "Discovering support for VMX"
+inline constexpr uint32_t VMX          = bit(5);   // SDM 23.6 "Discovering support for VMX"
+inline constexpr uint32_t PDCM         = bit(15);  // IA32_PERF_CAPABILITIES
 inline constexpr uint32_t X2APIC       = bit(21);
 inline constexpr uint32_t TSC_DEADLINE = bit(24);
 inline constexpr uint32_t XSAVE        = bit(26);
+inline constexpr uint32_t OSXSAVE      = bit(27);  // CR4.OSXSAVE as the reading software's OS set it
 inline constexpr uint32_t HYPERVISOR   = bit(31);  // set by hypervisors, zero on bare metal
 }  // namespace ecx1
 
 // CPUID.1:EDX
 namespace edx1 {
-inline constexpr uint32_t APIC = bit(9);  // an on-chip local APIC
+inline constexpr uint32_t MCE  = bit(7);   // machine-check exception
+inline constexpr uint32_t APIC = bit(9);   // an on-chip local APIC
+inline constexpr uint32_t MTRR = bit(12);  // memory type range registers
+inline constexpr uint32_t MCA  = bit(14);  // machine-check architecture (IA32_MCG_* and banks)
 }  // namespace edx1
 
 // CPUID.7.0:EBX and EDX
@@ -45,6 +50,9 @@ inline constexpr uint32_t SMEP    = bit(7);
 inline constexpr uint32_t INVPCID = bit(10);
 inline constexpr uint32_t SMAP    = bit(20);
 }  // namespace ebx7
+namespace ecx7 {
+inline constexpr uint32_t OSPKE = bit(4);  // CR4.PKE as the reading software's OS set it
+}  // namespace ecx7
 namespace edx7 {
 inline constexpr uint32_t L1D_FLUSH = bit(28);  // IA32_FLUSH_CMD exists
 }  // namespace edx7

@@ -11,12 +11,15 @@ constexpr uint64_t bit(unsigned n) { return uint64_t{1} << n; }
 
 inline constexpr uint32_t IA32_TSC                     = 0x010;
 inline constexpr uint32_t IA32_APIC_BASE               = 0x01B;
+inline constexpr uint32_t IA32_PLATFORM_ID             = 0x017;
 inline constexpr uint32_t IA32_FEATURE_CONTROL         = 0x03A;
+inline constexpr uint32_t IA32_BIOS_SIGN_ID            = 0x08B;  // microcode update signature
 inline constexpr uint32_t IA32_FLUSH_CMD               = 0x10B;
 inline constexpr uint32_t IA32_SYSENTER_CS             = 0x174;
 inline constexpr uint32_t IA32_SYSENTER_ESP            = 0x175;
 inline constexpr uint32_t IA32_SYSENTER_EIP            = 0x176;
 inline constexpr uint32_t IA32_DEBUGCTL                = 0x1D9;
+inline constexpr uint32_t IA32_MISC_ENABLE             = 0x1A0;
 inline constexpr uint32_t IA32_PAT                     = 0x277;
 inline constexpr uint32_t IA32_PERF_GLOBAL_CTRL        = 0x38F;
 inline constexpr uint32_t IA32_VMX_BASIC               = 0x480;

@@ -53,6 +53,7 @@ constexpr uint8_t VTD_FAULT_VECTOR       = HOST_VECTOR_VTD_FAULT;
 
 Options opts;
 uint64_t measured_tsc_khz;
+uint64_t measured_lapic_timer_khz;  // the boot core's local APIC timer input (Linux partitions are told it)
 // Set by the boot core (release), watched by every other core (acquire): what
 // a core has written for the boot core is visible before it sees the next phase.
 std::atomic<Phase> phase{Phase::Starting};
@@ -175,6 +176,10 @@ void calibrate_tsc() {
             "natsume: cpu: CPUID leaf 0x16 names a base frequency of %u MHz, but the TSC runs at %lu kHz: an "
             "emulator, or a CPU whose TSC is not its base clock; the measured rate is used\n",
             c.base_mhz, measured_tsc_khz);
+    // Over 2 ms of TSC time; every core's timer runs from the same clock.
+    measured_lapic_timer_khz = x86::lapic::measure_timer_khz(measured_tsc_khz, 2 * measured_tsc_khz);
+    log::print("natsume: cpu: local APIC timer %lu kHz (divide by 1, measured against the TSC)\n",
+               measured_lapic_timer_khz);
 }
 
 // ECAM where the MCFG describes it for segment 0, else ports 0xCF8/0xCFC.
@@ -416,9 +421,16 @@ void setup_partitions(const natsume_config_header* h) {
         setup_devices(p);
         const mb2::Module* m = mb2::find_module(mbi, p.config.file.image);
         if (!m) NATSUME_PANIC("partition %s: guest image module '%s' was not loaded", p.name(), p.config.file.image);
+        x86::BootFiles files{reinterpret_cast<const uint8_t*>(m->start), m->end - m->start, nullptr, 0};
+        if (p.config.file.initramfs[0]) {
+            const mb2::Module* r = mb2::find_module(mbi, p.config.file.initramfs);
+            if (!r)
+                NATSUME_PANIC("partition %s: initramfs module '%s' was not loaded", p.name(), p.config.file.initramfs);
+            files.initramfs      = reinterpret_cast<const uint8_t*>(r->start);
+            files.initramfs_size = r->end - r->start;
+        }
         x86::BuildError err{};
-        if (!x86::build_partition(p, reinterpret_cast<const uint8_t*>(m->start), m->end - m->start, measured_tsc_khz,
-                                  err))
+        if (!x86::build_partition(p, files, {measured_tsc_khz, measured_lapic_timer_khz}, err))
             NATSUME_PANIC("partition %s: %s", p.name(), err.text);
         x86::cpus[p.config.cpu_index].partition = &p;
         log::print("natsume: partition: %s: image loaded, entry 0x%lx, EPT root 0x%lx, VPID %u\n", p.name(),

@@ -1,12 +1,9 @@
 #include "info_builder.hpp"
 
+#include "lib/bytes.hpp"
+
 namespace natsume::efi {
 namespace {
-
-template <typename T>
-void put(uint8_t* p, T v) {
-    __builtin_memcpy(p, &v, sizeof v);
-}
 
 size_t length(const char* s) {
     size_t n = 0;
@@ -30,8 +27,8 @@ uint8_t* InfoBuilder::begin_tag(mb2::TagType type, size_t payload) {
     }
     uint8_t* t = buf_ + len_;
     __builtin_memset(t, 0, align_up(size));
-    put<uint32_t>(t, type);
-    put<uint32_t>(t + 4, static_cast<uint32_t>(size));
+    bytes::store<uint32_t>(t, type);
+    bytes::store<uint32_t>(t + 4, static_cast<uint32_t>(size));
     len_ += align_up(size);
     return t + mb2::TAG_HEADER;
 }
@@ -45,8 +42,8 @@ void InfoBuilder::module(uint32_t start, uint32_t end, const char* cmdline) {
     const size_t n = length(cmdline) + 1;
     uint8_t* p     = begin_tag(mb2::TAG_MODULE, 8 + n);
     if (!p) return;
-    put(p, start);
-    put(p + 4, end);
+    bytes::store(p, start);
+    bytes::store(p + 4, end);
     __builtin_memcpy(p + 8, cmdline, n);
 }
 
@@ -54,18 +51,18 @@ void InfoBuilder::module(uint32_t start, uint32_t end, const char* cmdline) {
 void InfoBuilder::memory_map(const mb2::MemoryRange* ranges, size_t count) {
     uint8_t* p = begin_tag(mb2::TAG_MMAP, 8 + count * mb2::MMAP_ENTRY_MIN);
     if (!p) return;
-    put<uint32_t>(p, mb2::MMAP_ENTRY_MIN);
-    put<uint32_t>(p + 4, 0);
+    bytes::store<uint32_t>(p, mb2::MMAP_ENTRY_MIN);
+    bytes::store<uint32_t>(p + 4, 0);
     for (size_t i = 0; i < count; ++i) {
         uint8_t* e = p + 8 + i * mb2::MMAP_ENTRY_MIN;
-        put(e, ranges[i].base);
-        put(e + 8, ranges[i].length);
-        put(e + 16, ranges[i].type);
+        bytes::store(e, ranges[i].base);
+        bytes::store(e + 8, ranges[i].length);
+        bytes::store(e + 16, ranges[i].type);
     }
 }
 
 void InfoBuilder::efi64_system_table(uint64_t address) {
-    if (uint8_t* p = begin_tag(mb2::TAG_EFI64, 8)) put(p, address);
+    if (uint8_t* p = begin_tag(mb2::TAG_EFI64, 8)) bytes::store(p, address);
 }
 
 void InfoBuilder::rsdp(mb2::TagType type, const void* rsdp, size_t len) {
@@ -74,8 +71,8 @@ void InfoBuilder::rsdp(mb2::TagType type, const void* rsdp, size_t len) {
 
 size_t InfoBuilder::finish() {
     if (!begin_tag(mb2::TAG_END, 0)) return 0;
-    put<uint32_t>(buf_, static_cast<uint32_t>(len_));
-    put<uint32_t>(buf_ + 4, 0);
+    bytes::store<uint32_t>(buf_, static_cast<uint32_t>(len_));
+    bytes::store<uint32_t>(buf_ + 4, 0);
     return len_;
 }
 

@@ -17,6 +17,7 @@ extern "C" {
 #include "firmware.hpp"
 #include "handoff.hpp"
 #include "info_builder.hpp"
+#include "lib/bytes.hpp"
 #include "lib/elf.hpp"
 #include "lib/format.hpp"
 #include "loader_config.hpp"
@@ -45,19 +46,13 @@ constinit Loaded loaded{};
 
 uint64_t page_up(uint64_t v) { return (v + EFI_PAGE - 1) & ~(EFI_PAGE - 1); }
 
-template <typename T>
-T read(const uint8_t* p) {
-    T v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
-
 // A multiboot2 header (magic, architecture, length, checksum summing to 0) in the first 32 KiB.
 bool has_multiboot2_header(const Blob& f) {
     for (size_t off = 0; off + 16 <= f.size && off < MB2_HEADER_LIMIT; off += 8) {
         const uint8_t* h = f.data + off;
-        if (read<uint32_t>(h) != MB2_HEADER_MAGIC) continue;
-        uint32_t sum = read<uint32_t>(h) + read<uint32_t>(h + 4) + read<uint32_t>(h + 8) + read<uint32_t>(h + 12);
+        if (bytes::load<uint32_t>(h) != MB2_HEADER_MAGIC) continue;
+        uint32_t sum = bytes::load<uint32_t>(h) + bytes::load<uint32_t>(h + 4) + bytes::load<uint32_t>(h + 8) +
+                       bytes::load<uint32_t>(h + 12);
         if (sum == 0) return true;
     }
     return false;

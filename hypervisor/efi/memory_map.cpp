@@ -1,14 +1,9 @@
 #include "memory_map.hpp"
 
+#include "lib/bytes.hpp"
+
 namespace natsume::efi {
 namespace {
-
-template <typename T>
-T read(const uint8_t* p) {
-    T v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
 
 uint64_t end_of(const mb2::MemoryRange& r) { return r.base + r.length; }
 
@@ -73,10 +68,10 @@ MapError translate(const uint8_t* map, size_t map_size, size_t descriptor_size, 
     Ranges rs{scratch, 0, scratch_cap};
     for (size_t off = 0; off + descriptor_size <= map_size; off += descriptor_size) {
         const uint8_t* d     = map + off;
-        const uint64_t base  = read<uint64_t>(d + 8);
-        const uint64_t pages = read<uint64_t>(d + 24);
+        const uint64_t base  = bytes::load<uint64_t>(d + 8);
+        const uint64_t pages = bytes::load<uint64_t>(d + 24);
         if (pages > (UINT64_MAX - base) / EFI_PAGE) return MapError::RangeOverflow;
-        if (!rs.push({base, pages * EFI_PAGE, multiboot_type(read<uint32_t>(d), read<uint64_t>(d + 32))}))
+        if (!rs.push({base, pages * EFI_PAGE, multiboot_type(bytes::load<uint32_t>(d), bytes::load<uint64_t>(d + 32))}))
             return MapError::TooManyRanges;
     }
     for (size_t i = 0; i < loader_count; ++i)

@@ -2,6 +2,8 @@
 
 #include "drivers/acpi/tables.hpp"
 
+#include "bytes.hpp"
+
 namespace natsume::acpi {
 namespace {
 
@@ -29,13 +31,6 @@ constexpr uint64_t BIOS_AREA        = 0xE0000;
 constexpr size_t BIOS_AREA_SIZE     = 0x20000;
 constexpr size_t RSDP_ALIGN         = 16;
 
-template <typename T>
-T read(const uint8_t* p) {
-    T v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
-
 bool sum_is_zero(const uint8_t* p, size_t len) {
     uint8_t sum = 0;
     for (size_t i = 0; i < len; ++i) sum = static_cast<uint8_t>(sum + p[i]);
@@ -53,7 +48,7 @@ const uint8_t* map(const PhysMem& mem, uint64_t phys, size_t len) {
 Error map_table(const PhysMem& mem, uint64_t phys, const uint8_t*& table, uint32_t& len) {
     const uint8_t* hdr = map(mem, phys, HEADER_SIZE);
     if (hdr == nullptr) return Error::Unmapped;
-    len = read<uint32_t>(hdr + HEADER_LENGTH);
+    len = bytes::load<uint32_t>(hdr + HEADER_LENGTH);
     if (len < HEADER_SIZE) return Error::TableBadLength;
     table = map(mem, phys, len);
     return table == nullptr ? Error::Unmapped : Error::Ok;
@@ -74,7 +69,7 @@ struct Root {
 
     uint64_t entry(size_t i) const {
         const uint8_t* p = table + HEADER_SIZE + i * entry_size;
-        return entry_size == 8 ? read<uint64_t>(p) : read<uint32_t>(p);
+        return entry_size == 8 ? bytes::load<uint64_t>(p) : bytes::load<uint32_t>(p);
     }
 };
 
@@ -121,37 +116,37 @@ Error add_nmi(Madt& m, uint32_t uid, uint16_t flags, uint8_t lint) {
 }
 
 Error madt_lapic(Madt& m, const uint8_t* e) {  // 5.2.12.2
-    return add_cpu(m, e[3], e[2], read<uint32_t>(e + 4));
+    return add_cpu(m, e[3], e[2], bytes::load<uint32_t>(e + 4));
 }
 
 Error madt_ioapic(Madt& m, const uint8_t* e) {  // 5.2.12.3
     if (m.ioapic_count == MAX_IOAPICS) return Error::TooManyIoapics;
-    m.ioapics[m.ioapic_count++] = Ioapic{e[2], read<uint32_t>(e + 4), read<uint32_t>(e + 8)};
+    m.ioapics[m.ioapic_count++] = Ioapic{e[2], bytes::load<uint32_t>(e + 4), bytes::load<uint32_t>(e + 8)};
     return Error::Ok;
 }
 
 Error madt_iso(Madt& m, const uint8_t* e) {  // 5.2.12.5
     if (m.override_count == MAX_OVERRIDES) return Error::TooManyOverrides;
-    m.overrides[m.override_count++] = Override{e[2], e[3], read<uint32_t>(e + 4), read<uint16_t>(e + 8)};
+    m.overrides[m.override_count++] = Override{e[2], e[3], bytes::load<uint32_t>(e + 4), bytes::load<uint16_t>(e + 8)};
     return Error::Ok;
 }
 
 Error madt_lapic_nmi(Madt& m, const uint8_t* e) {  // 5.2.12.7
     const uint32_t uid = e[2] == 0xFF ? ALL_PROCESSORS : e[2];
-    return add_nmi(m, uid, read<uint16_t>(e + 3), e[5]);
+    return add_nmi(m, uid, bytes::load<uint16_t>(e + 3), e[5]);
 }
 
 Error madt_lapic_override(Madt& m, const uint8_t* e) {  // 5.2.12.8
-    m.lapic_base = read<uint64_t>(e + 4);
+    m.lapic_base = bytes::load<uint64_t>(e + 4);
     return Error::Ok;
 }
 
 Error madt_x2apic(Madt& m, const uint8_t* e) {  // 5.2.12.12
-    return add_cpu(m, read<uint32_t>(e + 4), read<uint32_t>(e + 12), read<uint32_t>(e + 8));
+    return add_cpu(m, bytes::load<uint32_t>(e + 4), bytes::load<uint32_t>(e + 12), bytes::load<uint32_t>(e + 8));
 }
 
 Error madt_x2apic_nmi(Madt& m, const uint8_t* e) {  // 5.2.12.13
-    return add_nmi(m, read<uint32_t>(e + 4), read<uint16_t>(e + 2), e[8]);
+    return add_nmi(m, bytes::load<uint32_t>(e + 4), bytes::load<uint16_t>(e + 2), e[8]);
 }
 
 struct EntryKind {
@@ -190,7 +185,7 @@ enum class Kind { Listed, FadtChild, Facs };
 void report_table(const PhysMem& mem, uint64_t phys, Kind kind, Error& first, ReportFn fn, void* ctx) {
     const uint8_t* hdr = map(mem, phys, HEADER_SIZE);
     if (hdr == nullptr) return note(first, Error::Unmapped);
-    const uint32_t len = read<uint32_t>(hdr + HEADER_LENGTH);
+    const uint32_t len = bytes::load<uint32_t>(hdr + HEADER_LENGTH);
     fn(ctx, reinterpret_cast<const char*>(hdr), phys, len);
     if (kind == Kind::Facs) {
         if (len < FACS_MIN_SIZE) note(first, Error::TableBadLength);
@@ -205,10 +200,10 @@ void report_table(const PhysMem& mem, uint64_t phys, Kind kind, Error& first, Re
 // The FADT points at the DSDT and the FACS; the 64-bit fields win when set.
 uint64_t fadt_pointer(const uint8_t* fadt, uint32_t len, size_t off32, size_t off64) {
     if (len >= off64 + 8) {
-        const uint64_t x = read<uint64_t>(fadt + off64);
+        const uint64_t x = bytes::load<uint64_t>(fadt + off64);
         if (x != 0) return x;
     }
-    return len >= off32 + 4 ? read<uint32_t>(fadt + off32) : 0;
+    return len >= off32 + 4 ? bytes::load<uint32_t>(fadt + off32) : 0;
 }
 
 void report_fadt_children(const PhysMem& mem, const uint8_t* fadt, uint32_t len, Error& first, ReportFn fn, void* ctx) {
@@ -227,21 +222,21 @@ Error parse_rsdp(const uint8_t* rsdp, size_t len, Tables& out) {
     if (!sig_is(rsdp, "RSD PTR ", 8)) return Error::RsdpBadSignature;
     if (!sum_is_zero(rsdp, RSDP_V1_SIZE)) return Error::RsdpChecksum;
     out.revision = rsdp[RSDP_REVISION];
-    out.rsdt     = read<uint32_t>(rsdp + RSDP_RSDT);
+    out.rsdt     = bytes::load<uint32_t>(rsdp + RSDP_RSDT);
     __builtin_memcpy(out.oem, rsdp + RSDP_OEM, 6);
     if (out.revision >= 2) {
         if (len < RSDP_V2_SIZE) return Error::RsdpTruncated;
-        const uint32_t length = read<uint32_t>(rsdp + RSDP_LENGTH);
+        const uint32_t length = bytes::load<uint32_t>(rsdp + RSDP_LENGTH);
         if (length < RSDP_V2_SIZE || length > len) return Error::RsdpBadLength;
         if (!sum_is_zero(rsdp, length)) return Error::RsdpExtendedChecksum;
-        out.xsdt = read<uint64_t>(rsdp + RSDP_XSDT);
+        out.xsdt = bytes::load<uint64_t>(rsdp + RSDP_XSDT);
     }
     return out.rsdt == 0 && out.xsdt == 0 ? Error::NoRootTable : Error::Ok;
 }
 
 Error find_rsdp_in_bios(const PhysMem& mem, uint64_t& rsdp_phys) {
     if (const uint8_t* p = map(mem, EBDA_SEGMENT_PTR, 2); p != nullptr) {
-        const uint64_t ebda = uint64_t{read<uint16_t>(p)} << 4;
+        const uint64_t ebda = uint64_t{bytes::load<uint16_t>(p)} << 4;
         if (ebda != 0 && scan_for_rsdp(mem, ebda, EBDA_SEARCH, rsdp_phys) == Error::Ok) return Error::Ok;
     }
     const Error e = scan_for_rsdp(mem, BIOS_AREA, BIOS_AREA_SIZE, rsdp_phys);
@@ -251,7 +246,7 @@ Error find_rsdp_in_bios(const PhysMem& mem, uint64_t& rsdp_phys) {
 Error check_table(const uint8_t* table, size_t len) {
     if (table == nullptr) return Error::NullPointer;
     if (len < HEADER_SIZE) return Error::TableTruncated;
-    const uint32_t length = read<uint32_t>(table + HEADER_LENGTH);
+    const uint32_t length = bytes::load<uint32_t>(table + HEADER_LENGTH);
     if (length < HEADER_SIZE) return Error::TableBadLength;
     if (length > len) return Error::TableTruncated;
     return sum_is_zero(table, length) ? Error::Ok : Error::TableChecksum;
@@ -282,13 +277,13 @@ Error parse_mcfg(const uint8_t* table, size_t len, Mcfg& out) {
     __builtin_memset(&out, 0, sizeof out);
     if (Error e = check_table(table, len); e != Error::Ok) return e;
     if (!sig_is(table, "MCFG", 4)) return Error::TableBadSignature;
-    const uint32_t length = read<uint32_t>(table + HEADER_LENGTH);
+    const uint32_t length = bytes::load<uint32_t>(table + HEADER_LENGTH);
     if (length < MCFG_ENTRIES || (length - MCFG_ENTRIES) % MCFG_ENTRY_SIZE != 0) return Error::TableBadLength;
     for (size_t off = MCFG_ENTRIES; off + MCFG_ENTRY_SIZE <= length; off += MCFG_ENTRY_SIZE) {
         if (out.count == MAX_ECAM_WINDOWS) return Error::TooManyEcamWindows;
         EcamWindow& w = out.windows[out.count++];
-        w.base        = read<uint64_t>(table + off);
-        w.segment     = read<uint16_t>(table + off + 8);
+        w.base        = bytes::load<uint64_t>(table + off);
+        w.segment     = bytes::load<uint16_t>(table + off + 8);
         w.start_bus   = table[off + 10];
         w.end_bus     = table[off + 11];
         if (w.end_bus < w.start_bus) return Error::TableBadLength;
@@ -300,10 +295,10 @@ Error parse_madt(const uint8_t* table, size_t len, Madt& out) {
     __builtin_memset(&out, 0, sizeof out);
     if (Error e = check_table(table, len); e != Error::Ok) return e;
     if (!sig_is(table, "APIC", 4)) return Error::TableBadSignature;
-    const uint32_t length = read<uint32_t>(table + HEADER_LENGTH);
+    const uint32_t length = bytes::load<uint32_t>(table + HEADER_LENGTH);
     if (length < MADT_ENTRIES) return Error::TableBadLength;
-    out.lapic_address = read<uint32_t>(table + HEADER_SIZE);
-    out.flags         = read<uint32_t>(table + HEADER_SIZE + 4);
+    out.lapic_address = bytes::load<uint32_t>(table + HEADER_SIZE);
+    out.flags         = bytes::load<uint32_t>(table + HEADER_SIZE + 4);
     out.lapic_base    = out.lapic_address;
     for (size_t off = MADT_ENTRIES; off < length;) {
         if (length - off < 2) return Error::MadtEntryTruncated;

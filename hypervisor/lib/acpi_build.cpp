@@ -3,16 +3,12 @@
 #include "drivers/acpi/tables.hpp"
 
 #include "aml.hpp"
+#include "bytes.hpp"
 
 namespace natsume::acpi_build {
 namespace {
 
 namespace t = drivers::acpi;
-
-template <typename T>
-void put(uint8_t* p, T v) {
-    __builtin_memcpy(p, &v, sizeof v);
-}
 
 constexpr uint32_t LAPIC_ADDRESS = 0xfee00000;
 constexpr uint16_t CF8           = 0xcf8;
@@ -27,13 +23,13 @@ uint8_t checksum(const uint8_t* p, size_t n) {
 // Header of every table (section 5.2.6); the checksum is set when the table is complete.
 void header(uint8_t* h, const char sig[4], uint32_t length, uint8_t revision) {
     __builtin_memcpy(h, sig, 4);
-    put(h + t::HEADER_LENGTH, length);
+    bytes::store(h + t::HEADER_LENGTH, length);
     h[t::HEADER_REVISION] = revision;
     __builtin_memcpy(h + t::HEADER_OEM, "NATSUM", 6);
     __builtin_memcpy(h + t::HEADER_OEM_TABLE, "NATSUME ", 8);
-    put<uint32_t>(h + t::HEADER_OEM_REVISION, 1);
+    bytes::store<uint32_t>(h + t::HEADER_OEM_REVISION, 1);
     __builtin_memcpy(h + t::HEADER_CREATOR, "NTSM", 4);
-    put<uint32_t>(h + t::HEADER_CREATOR_REVISION, 1);
+    bytes::store<uint32_t>(h + t::HEADER_CREATOR_REVISION, 1);
 }
 void seal(uint8_t* h, size_t length) {
     h[t::HEADER_CHECKSUM] = 0;
@@ -45,7 +41,7 @@ void gas_port(uint8_t* g, uint16_t port) {
     g[1] = 8;  // bit width
     g[2] = 0;  // bit offset
     g[3] = t::GAS_ACCESS_BYTE;
-    put<uint64_t>(g + 4, port);
+    bytes::store<uint64_t>(g + 4, port);
 }
 
 // Where the next table goes: 16-byte aligned, inside the buffer.
@@ -71,40 +67,40 @@ size_t madt_size(const Spec& s) { return t::MADT_ENTRIES + 8 * s.cpu_count + 12 
 
 void write_madt(const Spec& s, uint8_t* m) {
     header(m, "APIC", static_cast<uint32_t>(madt_size(s)), 5);
-    put(m + t::MADT_LAPIC_ADDRESS, LAPIC_ADDRESS);
-    put<uint32_t>(m + t::MADT_FLAGS, 0);  // no 8259 pair (PCAT_COMPAT clear)
+    bytes::store(m + t::MADT_LAPIC_ADDRESS, LAPIC_ADDRESS);
+    bytes::store<uint32_t>(m + t::MADT_FLAGS, 0);  // no 8259 pair (PCAT_COMPAT clear)
     uint8_t* e = m + t::MADT_ENTRIES;
     for (size_t i = 0; i < s.cpu_count; ++i, e += 8) {
         madt_entry(e, t::MADT_LAPIC, 8);
         e[2] = static_cast<uint8_t>(i);  // ACPI processor UID
         e[3] = static_cast<uint8_t>(s.apic_ids[i]);
-        put<uint32_t>(e + 4, t::MADT_LAPIC_ENABLED);
+        bytes::store<uint32_t>(e + 4, t::MADT_LAPIC_ENABLED);
     }
     madt_entry(e, t::MADT_IOAPIC, 12);
     e[2] = s.ioapic_id;
-    put(e + 4, s.ioapic_address);
-    put(e + 8, s.ioapic_gsi_base);
+    bytes::store(e + 4, s.ioapic_address);
+    bytes::store(e + 8, s.ioapic_gsi_base);
     e += 12;
     for (size_t i = 0; i < s.override_count; ++i, e += 10) {
         madt_entry(e, t::MADT_ISO, 10);
         e[2] = 0;  // ISA
         e[3] = s.overrides[i].irq;
-        put(e + 4, s.overrides[i].gsi);
-        put(e + 8, s.overrides[i].flags);
+        bytes::store(e + 4, s.overrides[i].gsi);
+        bytes::store(e + 8, s.overrides[i].flags);
     }
     seal(m, madt_size(s));
 }
 
 void write_fadt(const Spec& s, uint8_t* f, uint64_t dsdt_gpa) {
     header(f, "FACP", t::FADT_SIZE, 6);
-    put(f + t::FADT_DSDT, static_cast<uint32_t>(dsdt_gpa));
+    bytes::store(f + t::FADT_DSDT, static_cast<uint32_t>(dsdt_gpa));
     f[t::FADT_PM_PROFILE] = 0;  // unspecified
-    put<uint16_t>(f + t::FADT_IAPC_BOOT_ARCH, t::BOOT_ARCH_NO_VGA | t::BOOT_ARCH_NO_CMOS_RTC);
-    put<uint32_t>(f + t::FADT_FLAGS, t::FADT_HW_REDUCED | t::FADT_RESET_REG_SUP);
+    bytes::store<uint16_t>(f + t::FADT_IAPC_BOOT_ARCH, t::BOOT_ARCH_NO_VGA | t::BOOT_ARCH_NO_CMOS_RTC);
+    bytes::store<uint32_t>(f + t::FADT_FLAGS, t::FADT_HW_REDUCED | t::FADT_RESET_REG_SUP);
     gas_port(f + t::FADT_RESET_REG, s.reset_port);
     f[t::FADT_RESET_VALUE]   = s.reset_value;
     f[t::FADT_MINOR_VERSION] = 5;
-    put(f + t::FADT_X_DSDT, dsdt_gpa);
+    bytes::store(f + t::FADT_X_DSDT, dsdt_gpa);
     gas_port(f + t::FADT_SLEEP_CONTROL, s.sleep_control_port);
     gas_port(f + t::FADT_SLEEP_STATUS, s.sleep_status_port);
     __builtin_memcpy(f + t::FADT_HYPERVISOR_ID, "Natsume", 8);
@@ -121,8 +117,8 @@ void io_port(aml::Writer& w, uint16_t base, uint8_t len) {
 
 void word_bus(aml::Writer& w) {
     uint8_t d[16] = {0x88, 13, 0, 2, PRODUCER_FIXED, 0};
-    put<uint16_t>(d + 12, 0);  // buses 0..0: length 1
-    put<uint16_t>(d + 14, 1);
+    bytes::store<uint16_t>(d + 12, 0);  // buses 0..0: length 1
+    bytes::store<uint16_t>(d + 14, 1);
     w.bytes(d, sizeof d);
 }
 
@@ -130,15 +126,15 @@ void address_window(aml::Writer& w, const Window& win) {
     const uint64_t last = win.base + win.size - 1;
     if (last <= 0xffffffffull) {
         uint8_t d[26] = {0x87, 23, 0, uint8_t(win.io ? 1 : 0), PRODUCER_FIXED, uint8_t(win.io ? 3 : 1)};
-        put(d + 10, static_cast<uint32_t>(win.base));
-        put(d + 14, static_cast<uint32_t>(last));
-        put(d + 22, static_cast<uint32_t>(win.size));
+        bytes::store(d + 10, static_cast<uint32_t>(win.base));
+        bytes::store(d + 14, static_cast<uint32_t>(last));
+        bytes::store(d + 22, static_cast<uint32_t>(win.size));
         return w.bytes(d, sizeof d);
     }
     uint8_t d[46] = {0x8a, 43, 0, 0, PRODUCER_FIXED, 1};
-    put(d + 14, win.base);
-    put(d + 22, last);
-    put(d + 38, win.size);
+    bytes::store(d + 14, win.base);
+    bytes::store(d + 22, last);
+    bytes::store(d + 38, win.size);
     w.bytes(d, sizeof d);
 }
 
@@ -238,8 +234,8 @@ void write_rsdp(uint8_t* r, uint64_t xsdt_gpa) {
     __builtin_memcpy(r, "RSD PTR ", 8);
     __builtin_memcpy(r + t::RSDP_OEM, "NATSUM", 6);
     r[t::RSDP_REVISION] = 2;
-    put<uint32_t>(r + t::RSDP_LENGTH, t::RSDP_V2_SIZE);
-    put(r + t::RSDP_XSDT, xsdt_gpa);
+    bytes::store<uint32_t>(r + t::RSDP_LENGTH, t::RSDP_V2_SIZE);
+    bytes::store(r + t::RSDP_XSDT, xsdt_gpa);
     r[t::RSDP_CHECKSUM]     = checksum(r, t::RSDP_V1_SIZE);
     r[t::RSDP_EXT_CHECKSUM] = checksum(r, t::RSDP_V2_SIZE);
 }
@@ -266,8 +262,8 @@ Error build(const Spec& s, uint8_t* buf, size_t cap, uint64_t gpa, Built& out) {
     write_madt(s, madt);
     write_fadt(s, fadt, gpa_of(dsdt));
     header(xsdt, "XSDT", t::HEADER_SIZE + 16, 1);
-    put(xsdt + t::HEADER_SIZE, gpa_of(fadt));
-    put(xsdt + t::HEADER_SIZE + 8, gpa_of(madt));
+    bytes::store(xsdt + t::HEADER_SIZE, gpa_of(fadt));
+    bytes::store(xsdt + t::HEADER_SIZE + 8, gpa_of(madt));
     seal(xsdt, t::HEADER_SIZE + 16);
     write_rsdp(rsdp, gpa_of(xsdt));
     out = {gpa_of(rsdp), c.at};

@@ -1,5 +1,7 @@
 #include "elf.hpp"
 
+#include "bytes.hpp"
+
 namespace natsume::elf {
 namespace {
 
@@ -16,13 +18,6 @@ constexpr uint16_t kMachineX86_64 = 62;
 constexpr size_t P_TYPE = 0, P_FLAGS = 4, P_OFFSET = 8, P_VADDR = 16, P_PADDR = 24, P_FILESZ = 32, P_MEMSZ = 40;
 constexpr uint32_t PT_LOAD = 1;
 
-template <typename T>
-T read(const uint8_t* p) {
-    T v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
-
 // [offset, offset + len) lies inside a buffer of size bytes, without wrapping.
 bool inside(uint64_t offset, uint64_t len, uint64_t size) { return offset <= size && len <= size - offset; }
 
@@ -33,15 +28,17 @@ Error check_ident(const uint8_t* d, size_t size) {
     if (d[0] != 0x7F || d[1] != 'E' || d[2] != 'L' || d[3] != 'F') return Error::BadMagic;
     if (d[EI_CLASS] != CLASS64) return Error::NotElf64;
     if (d[EI_DATA] != DATA_LSB) return Error::NotLittleEndian;
-    if (d[EI_VERSION] != VERSION_CURRENT || read<uint32_t>(d + E_VERSION) != VERSION_CURRENT) return Error::BadVersion;
-    if (read<uint16_t>(d + E_TYPE) != TYPE_EXEC) return Error::NotExecutable;
-    if (read<uint16_t>(d + E_MACHINE) != kMachineX86_64) return Error::WrongMachine;
+    if (d[EI_VERSION] != VERSION_CURRENT || bytes::load<uint32_t>(d + E_VERSION) != VERSION_CURRENT)
+        return Error::BadVersion;
+    if (bytes::load<uint16_t>(d + E_TYPE) != TYPE_EXEC) return Error::NotExecutable;
+    if (bytes::load<uint16_t>(d + E_MACHINE) != kMachineX86_64) return Error::WrongMachine;
     return Error::Ok;
 }
 
 Error read_segment(const uint8_t* ph, size_t size, Segment& s) {
-    s = Segment{read<uint64_t>(ph + P_PADDR),  read<uint64_t>(ph + P_VADDR), read<uint64_t>(ph + P_OFFSET),
-                read<uint64_t>(ph + P_FILESZ), read<uint64_t>(ph + P_MEMSZ), read<uint32_t>(ph + P_FLAGS)};
+    s = Segment{bytes::load<uint64_t>(ph + P_PADDR),  bytes::load<uint64_t>(ph + P_VADDR),
+                bytes::load<uint64_t>(ph + P_OFFSET), bytes::load<uint64_t>(ph + P_FILESZ),
+                bytes::load<uint64_t>(ph + P_MEMSZ),  bytes::load<uint32_t>(ph + P_FLAGS)};
     if (!inside(s.offset, s.file_size, size)) return Error::SegmentOutsideFile;
     if (s.file_size > s.mem_size) return Error::FileSizeExceedsMemSize;
     if (wraps(s.paddr, s.mem_size) || wraps(s.vaddr, s.mem_size)) return Error::SegmentOverflow;
@@ -74,16 +71,16 @@ Error parse(const uint8_t* data, size_t size, Image& out) {
     __builtin_memset(&out, 0, sizeof out);
     if (data == nullptr) return Error::NullPointer;
     if (Error e = check_ident(data, size); e != Error::Ok) return e;
-    const uint64_t phoff     = read<uint64_t>(data + E_PHOFF);
-    const uint16_t phentsize = read<uint16_t>(data + E_PHENTSIZE);
-    const uint16_t phnum     = read<uint16_t>(data + E_PHNUM);
+    const uint64_t phoff     = bytes::load<uint64_t>(data + E_PHOFF);
+    const uint16_t phentsize = bytes::load<uint16_t>(data + E_PHENTSIZE);
+    const uint16_t phnum     = bytes::load<uint16_t>(data + E_PHNUM);
     if (phentsize < PHDR_SIZE) return Error::BadPhdrSize;
     // phnum * phentsize < 2^32, so the product cannot wrap.
     if (!inside(phoff, uint64_t{phnum} * phentsize, size)) return Error::PhdrsOutsideFile;
-    out.entry = read<uint64_t>(data + E_ENTRY);
+    out.entry = bytes::load<uint64_t>(data + E_ENTRY);
     for (size_t i = 0; i < phnum; ++i) {
         const uint8_t* ph = data + phoff + i * phentsize;
-        if (read<uint32_t>(ph + P_TYPE) != PT_LOAD) continue;
+        if (bytes::load<uint32_t>(ph + P_TYPE) != PT_LOAD) continue;
         Segment s;
         if (Error e = read_segment(ph, size, s); e != Error::Ok) return e;
         if (s.mem_size == 0) continue;

@@ -1,18 +1,9 @@
 #include "linux_boot.hpp"
 
+#include "bytes.hpp"
+
 namespace natsume::linux_boot {
 namespace {
-
-template <typename T>
-T read(const uint8_t* p) {
-    T v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
-template <typename T>
-void put(uint8_t* p, T v) {
-    __builtin_memcpy(p, &v, sizeof v);
-}
 
 constexpr size_t SECTOR = 512;
 
@@ -50,11 +41,11 @@ bool triple_at(const char* s, unsigned& a, unsigned& b, unsigned& c) {
 Error parse(const uint8_t* image, size_t size, Kernel& out) {
     __builtin_memset(&out, 0, sizeof out);
     if (size < INIT_SIZE + 4) return Error::TooSmall;
-    if (read<uint16_t>(image + BOOT_FLAG) != BOOT_FLAG_MAGIC) return Error::NoBootFlag;
-    if (read<uint32_t>(image + HEADER) != HEADER_MAGIC) return Error::NoHeader;
-    out.protocol = read<uint16_t>(image + VERSION);
+    if (bytes::load<uint16_t>(image + BOOT_FLAG) != BOOT_FLAG_MAGIC) return Error::NoBootFlag;
+    if (bytes::load<uint32_t>(image + HEADER) != HEADER_MAGIC) return Error::NoHeader;
+    out.protocol = bytes::load<uint16_t>(image + VERSION);
     if (out.protocol < MIN_VERSION) return Error::OldProtocol;
-    if (!(read<uint16_t>(image + XLOADFLAGS) & XLF_KERNEL_64)) return Error::No64BitEntry;
+    if (!(bytes::load<uint16_t>(image + XLOADFLAGS) & XLF_KERNEL_64)) return Error::No64BitEntry;
     if (!image[RELOCATABLE]) return Error::NotRelocatable;
     uint8_t sects  = image[SETUP_SECTS] ? image[SETUP_SECTS] : 4;  // 0 means 4 (boot.rst)
     out.setup_size = (size_t(sects) + 1) * SECTOR;
@@ -64,15 +55,15 @@ Error parse(const uint8_t* image, size_t size, Kernel& out) {
         return Error::BadSetupSize;
     out.payload         = image + out.setup_size;
     out.payload_size    = size - out.setup_size;
-    out.alignment       = read<uint32_t>(image + KERNEL_ALIGNMENT);
-    out.pref_address    = read<uint64_t>(image + PREF_ADDRESS);
-    out.init_size       = read<uint32_t>(image + INIT_SIZE);
-    out.cmdline_max     = read<uint32_t>(image + CMDLINE_SIZE);
-    out.initrd_addr_max = read<uint32_t>(image + INITRD_ADDR_MAX);
+    out.alignment       = bytes::load<uint32_t>(image + KERNEL_ALIGNMENT);
+    out.pref_address    = bytes::load<uint64_t>(image + PREF_ADDRESS);
+    out.init_size       = bytes::load<uint32_t>(image + INIT_SIZE);
+    out.cmdline_max     = bytes::load<uint32_t>(image + CMDLINE_SIZE);
+    out.initrd_addr_max = bytes::load<uint32_t>(image + INITRD_ADDR_MAX);
     if (out.alignment == 0 || (out.alignment & (out.alignment - 1)) != 0 || out.alignment > (1u << 30))
         return Error::BadAlignment;
     if (out.init_size < out.payload_size) out.init_size = out.payload_size;
-    const size_t v = read<uint16_t>(image + KERNEL_VERSION);
+    const size_t v = bytes::load<uint16_t>(image + KERNEL_VERSION);
     return v ? copy_version(image, size, JUMP + v, out.version) : Error::Ok;
 }
 
@@ -105,21 +96,51 @@ bool write_zero_page(const uint8_t* image, const Kernel& k, const BootParams& bp
     zp[TYPE_OF_LOADER] = LOADER_UNDEFINED;
     zp[LOADFLAGS]      = static_cast<uint8_t>(zp[LOADFLAGS] | LOADED_HIGH);
     zp[LOADFLAGS]      = static_cast<uint8_t>(zp[LOADFLAGS] & ~CAN_USE_HEAP);  // no real-mode heap: no setup code runs
-    put<uint32_t>(zp + CMD_LINE_PTR, static_cast<uint32_t>(bp.cmdline_gpa));
-    put<uint32_t>(zp + EXT_CMD_LINE_PTR, static_cast<uint32_t>(bp.cmdline_gpa >> 32));
-    put<uint32_t>(zp + RAMDISK_IMAGE, static_cast<uint32_t>(bp.initrd_gpa));
-    put<uint32_t>(zp + EXT_RAMDISK_IMAGE, static_cast<uint32_t>(bp.initrd_gpa >> 32));
-    put<uint32_t>(zp + RAMDISK_SIZE, static_cast<uint32_t>(bp.initrd_size));
-    put<uint32_t>(zp + EXT_RAMDISK_SIZE, static_cast<uint32_t>(bp.initrd_size >> 32));
-    put<uint64_t>(zp + ACPI_RSDP_ADDR, bp.rsdp_gpa);
+    bytes::store<uint32_t>(zp + CMD_LINE_PTR, static_cast<uint32_t>(bp.cmdline_gpa));
+    bytes::store<uint32_t>(zp + EXT_CMD_LINE_PTR, static_cast<uint32_t>(bp.cmdline_gpa >> 32));
+    bytes::store<uint32_t>(zp + RAMDISK_IMAGE, static_cast<uint32_t>(bp.initrd_gpa));
+    bytes::store<uint32_t>(zp + EXT_RAMDISK_IMAGE, static_cast<uint32_t>(bp.initrd_gpa >> 32));
+    bytes::store<uint32_t>(zp + RAMDISK_SIZE, static_cast<uint32_t>(bp.initrd_size));
+    bytes::store<uint32_t>(zp + EXT_RAMDISK_SIZE, static_cast<uint32_t>(bp.initrd_size >> 32));
+    bytes::store<uint64_t>(zp + ACPI_RSDP_ADDR, bp.rsdp_gpa);
     zp[E820_ENTRIES] = static_cast<uint8_t>(bp.e820_count);
     for (size_t i = 0; i < bp.e820_count; ++i) {
         uint8_t* e = zp + E820_TABLE + i * E820_ENTRY_SIZE;
-        put(e, bp.e820[i].base);
-        put(e + 8, bp.e820[i].size);
-        put(e + 16, bp.e820[i].type);
+        bytes::store(e, bp.e820[i].base);
+        bytes::store(e + 8, bp.e820[i].size);
+        bytes::store(e + 16, bp.e820[i].type);
     }
     return true;
+}
+
+namespace {
+constexpr uint64_t PAGE = 4096;
+uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+}  // namespace
+
+LayoutError plan(const Kernel& k, uint64_t ram_size, uint64_t initrd_size, Layout& out) {
+    out                         = {};
+    const uint64_t at           = align_up(k.pref_address >= HIGH_RAM ? k.pref_address : DEFAULT_LOAD, k.alignment);
+    out.kernel_gpa              = at;
+    out.kernel_end              = at + align_up(k.init_size, PAGE);
+    const uint64_t initrd_pages = align_up(initrd_size, PAGE);
+    out.ram_needed              = out.kernel_end + initrd_pages;
+    // The initramfs ends where RAM does, or where the kernel can still reach it.
+    uint64_t top = ram_size;
+    if (k.initrd_addr_max && k.initrd_addr_max + 1 < top) top = (k.initrd_addr_max + 1) & ~(PAGE - 1);
+    if (out.ram_needed > ram_size || (initrd_size && top < out.kernel_end + initrd_pages))
+        return LayoutError::DoesNotFit;
+    out.initrd_gpa = initrd_size ? top - initrd_pages : 0;
+    return LayoutError::Ok;
+}
+
+void e820_map(uint64_t ram_size, E820 (&out)[E820_COUNT]) {
+    out[0] = {0, HV_AREA_END, E820_RESERVED};                           // the hypervisor's GDT, page tables, stack
+    out[1] = {ZERO_PAGE_GPA, ACPI_GPA - ZERO_PAGE_GPA, E820_RESERVED};  // zero page, command line
+    out[2] = {ACPI_GPA, ACPI_END - ACPI_GPA, E820_ACPI};
+    out[3] = {ACPI_END, LOW_RAM_END - ACPI_END, E820_RAM};  // low RAM: the AP trampoline's
+    out[4] = {LOW_RAM_END, HIGH_RAM - LOW_RAM_END, E820_RESERVED};
+    out[5] = {HIGH_RAM, ram_size - HIGH_RAM, E820_RAM};
 }
 
 const char* to_string(Error e) {

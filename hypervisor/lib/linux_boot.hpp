@@ -78,4 +78,27 @@ struct BootParams {
 // setup header from the image, sets the loader fields and the e820 table.
 [[nodiscard]] bool write_zero_page(const uint8_t* image, const Kernel& k, const BootParams& bp, uint8_t* zp);
 
+// Where a Linux partition's pieces go in its guest-physical RAM (docs/linux.md):
+// the first 64 KiB keep the hypervisor's GDT, page tables and stack; the zero
+// page, the command line and the ACPI tables follow; low RAM up to 0x9F000 is
+// Linux's own (its AP trampoline lives there); 0x9F000-1 MiB is the legacy
+// hole; the kernel runs at its preferred 2 MiB-aligned address; the
+// initramfs ends at the top of RAM (or at initrd_addr_max).
+inline constexpr uint64_t HV_AREA_END = 0x10000, ZERO_PAGE_GPA = 0x10000, CMDLINE_GPA = 0x11000, ACPI_GPA = 0x12000,
+                          ACPI_END = 0x20000, LOW_RAM_END = 0x9f000, HIGH_RAM = 0x100000, DEFAULT_LOAD = 0x1000000;
+
+struct Layout {
+    uint64_t kernel_gpa, kernel_end;  // [load address, load address + init_size)
+    uint64_t initrd_gpa;              // 0 when there is no initramfs
+    uint64_t ram_needed;              // the least RAM this kernel and initramfs fit in
+};
+
+enum class [[nodiscard]] LayoutError{Ok, DoesNotFit};
+
+[[nodiscard]] LayoutError plan(const Kernel& k, uint64_t ram_size, uint64_t initrd_size, Layout& out);
+
+// The e820 map of a partition of ram_size bytes laid out as above.
+inline constexpr size_t E820_COUNT = 6;
+void e820_map(uint64_t ram_size, E820 (&out)[E820_COUNT]);
+
 }  // namespace natsume::linux_boot

@@ -1,14 +1,9 @@
 #include "multiboot2.hpp"
 
+#include "bytes.hpp"
+
 namespace natsume::mb2 {
 namespace {
-
-template <typename T>
-T read(const uint8_t* p) {
-    T v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
 
 // A tag's payload, already checked to lie inside the block.
 struct Tag {
@@ -41,7 +36,7 @@ Error parse_string(const Tag& t, size_t skip, const char*& out) {
 
 Error parse_module(const Tag& t, Info& out) {
     if (t.len < 8) return Error::TagTooSmall;
-    Module m{read<uint32_t>(t.data), read<uint32_t>(t.data + 4), nullptr};
+    Module m{bytes::load<uint32_t>(t.data), bytes::load<uint32_t>(t.data + 4), nullptr};
     if (m.end < m.start) return Error::ModuleBadRange;
     if (Error e = parse_string(t, 8, m.cmdline); e != Error::Ok) return e;
     if (out.module_count == MAX_MODULES) return Error::TooManyModules;
@@ -51,14 +46,14 @@ Error parse_module(const Tag& t, Info& out) {
 
 Error parse_mmap(const Tag& t, Info& out) {
     if (t.len < MMAP_HEADER - TAG_HEADER) return Error::TagTooSmall;
-    const uint32_t entry_size = read<uint32_t>(t.data);
+    const uint32_t entry_size = bytes::load<uint32_t>(t.data);
     // Section 3.6.8: entry_size is a multiple of 8 and at least one entry's size.
     if (entry_size < MMAP_ENTRY_MIN || entry_size % 8 != 0) return Error::MemoryMapBadEntrySize;
     const size_t body = t.len - (MMAP_HEADER - TAG_HEADER);
     if (body % entry_size != 0) return Error::MemoryMapBadLength;
     for (size_t off = 0; off < body; off += entry_size) {
         const uint8_t* e = t.data + (MMAP_HEADER - TAG_HEADER) + off;
-        MemoryRange r{read<uint64_t>(e), read<uint64_t>(e + 8), read<uint32_t>(e + 16)};
+        MemoryRange r{bytes::load<uint64_t>(e), bytes::load<uint64_t>(e + 8), bytes::load<uint32_t>(e + 16)};
         if (r.length > UINT64_MAX - r.base) return Error::MemoryRangeOverflow;
         if (out.memory_count == MAX_MEMORY_RANGES) return Error::TooManyMemoryRanges;
         out.memory[out.memory_count++] = r;
@@ -84,8 +79,8 @@ Error parse_tag(const Tag& t, Info& out, bool& seen_cmdline, bool& seen_mmap) {
     case TAG_BASIC_MEMINFO:
         if (t.len < 8) return Error::TagTooSmall;
         out.has_basic_meminfo = true;
-        out.mem_lower_kib     = read<uint32_t>(t.data);
-        out.mem_upper_kib     = read<uint32_t>(t.data + 4);
+        out.mem_lower_kib     = bytes::load<uint32_t>(t.data);
+        out.mem_upper_kib     = bytes::load<uint32_t>(t.data + 4);
         return Error::Ok;
     case TAG_MMAP:
         if (seen_mmap) return Error::DuplicateTag;
@@ -93,13 +88,13 @@ Error parse_tag(const Tag& t, Info& out, bool& seen_cmdline, bool& seen_mmap) {
         return parse_mmap(t, out);
     case TAG_EFI64:
         if (t.len < 8) return Error::TagTooSmall;
-        out.efi64_system_table = read<uint64_t>(t.data);
+        out.efi64_system_table = bytes::load<uint64_t>(t.data);
         return Error::Ok;
     case TAG_ACPI_OLD: return parse_rsdp_copy(t, out.rsdp_v1, out.rsdp_v1_len);
     case TAG_ACPI_NEW: return parse_rsdp_copy(t, out.rsdp_v2, out.rsdp_v2_len);
     case TAG_LOAD_BASE_ADDR:
         if (t.len < 4) return Error::TagTooSmall;
-        out.load_base_addr = read<uint32_t>(t.data);
+        out.load_base_addr = bytes::load<uint32_t>(t.data);
         return Error::Ok;
     default: return Error::Ok;  // tags this hypervisor does not use
     }
@@ -108,8 +103,8 @@ Error parse_tag(const Tag& t, Info& out, bool& seen_cmdline, bool& seen_mmap) {
 // Reads the tag header at off; total is already known to fit the buffer.
 Error next_tag(const uint8_t* base, size_t off, size_t total, Tag& t) {
     if (total - off < TAG_HEADER) return Error::TagHeaderTruncated;
-    t.type              = read<uint32_t>(base + off);
-    const uint32_t size = read<uint32_t>(base + off + 4);
+    t.type              = bytes::load<uint32_t>(base + off);
+    const uint32_t size = bytes::load<uint32_t>(base + off + 4);
     if (size < TAG_HEADER) return Error::TagTooSmall;
     if (size > total - off) return Error::TagExceedsTotalSize;
     t.data = base + off + TAG_HEADER;
@@ -131,7 +126,7 @@ Error parse(const void* info, size_t max_size, Info& out) {
     if (reinterpret_cast<uintptr_t>(info) % TAG_ALIGN != 0) return Error::Misaligned;
     if (max_size < FIXED_HEADER) return Error::BufferTooSmall;
     const auto* base     = static_cast<const uint8_t*>(info);
-    const uint32_t total = read<uint32_t>(base);
+    const uint32_t total = bytes::load<uint32_t>(base);
     if (total < FIXED_HEADER + TAG_HEADER) return Error::TotalSizeTooSmall;
     if (total > max_size) return Error::TotalSizeExceedsBuffer;
     out.info_size = total;

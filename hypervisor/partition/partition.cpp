@@ -139,4 +139,20 @@ void partition_vrefuse(Partition& p, Refusal kind, const char* fmt, va_list ap) 
     }
 }
 
+void partition_refuse_port(Partition& p, uint16_t port, const char* fmt, ...) {
+    uint8_t& byte   = p.refusals.io_port_logged[port / 8];
+    const auto mask = static_cast<uint8_t>(1u << (port % 8));
+    if (byte & mask) {
+        p.counters.refused_io++;
+        p.refusals.unlogged++;
+        p.refusals.unlogged_total++;
+        return;
+    }
+    byte = static_cast<uint8_t>(byte | mask);
+    va_list ap;
+    va_start(ap, fmt);
+    partition_vrefuse(p, Refusal::Io, fmt, ap);
+    va_end(ap);
+}
+
 }  // namespace natsume

@@ -15,6 +15,7 @@
 #include "vdev/msix.hpp"
 #include "vdev/vioapic.hpp"
 #include "vdev/vpci.hpp"
+#include "vdev/vuart.hpp"
 
 namespace natsume {
 
@@ -60,6 +61,9 @@ struct RefusalLog {
     rate::Bucket budget;      // further lines
     uint64_t unlogged;        // refusals counted but not printed since the last logged one
     uint64_t unlogged_total;  // since the partition started
+    // Unowned I/O ports are logged once each (a kernel's probe loops, such as
+    // Linux polling the CMOS clock, would otherwise fill the log); the rest counted.
+    uint8_t io_port_logged[0x10000 / 8];
 };
 
 // A PCI function the partition owns, resolved against the platform at boot.
@@ -89,8 +93,12 @@ struct PartitionConfig {
     uint32_t apic_id;               // the one core it runs on
     uint32_t cpu_index;             // index into the per-CPU table
     uint64_t ram_base, ram_size;    // host-physical RAM; guest-physical [0, ram_size)
-    uint64_t entry;                 // ELF entry (guest-physical)
+    uint64_t entry;                 // ELF entry, or Linux's 64-bit entry (guest-physical)
     uint64_t image_end;
+    // The boot environment its kind expects (bootinfo.h; Linux: boot.rst "64-bit Boot Protocol").
+    uint16_t sel_code, sel_data, sel_tss, gdt_limit;
+    uint64_t boot_rdi, boot_rsi;
+    uint64_t tsc_khz, lapic_timer_khz;  // what it is told the clocks run at (Linux: CPUID leaf 0x15)
 };
 
 // The VMX and EPT state the arch layer builds and its exit handlers keep.
@@ -118,6 +126,7 @@ struct PartitionDevices {
     uint64_t ioapic_gpa;          // trapped IOAPIC page (0: the partition owns no INTx line)
     MmioRegistry mmio;            // what the hypervisor emulates: out of the EPT, one handler each
     vioapic::Vioapic* vioapic;    // lives in vioapic_storage when ioapic_gpa != 0
+    vuart::Uart uart;             // a Linux partition's virtual COM1 (ports 0x3F8-0x3FF)
     alignas(vioapic::Vioapic) unsigned char vioapic_storage[sizeof(vioapic::Vioapic)];
 };
 
@@ -174,5 +183,7 @@ void partition_print_counters(const Partition& p);
 // logs it as "natsume: refuse: partition NAME: ..." within the rate limit.
 void partition_refuse(Partition& p, Refusal kind, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 void partition_vrefuse(Partition& p, Refusal kind, const char* fmt, va_list ap);
+// A refusal of an access to an unowned port: logged the first time for that port, counted every time.
+void partition_refuse_port(Partition& p, uint16_t port, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 
 }  // namespace natsume

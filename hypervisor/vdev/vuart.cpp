@@ -26,7 +26,12 @@ uint8_t read(const Uart& u, uint16_t offset) {
     switch (static_cast<Reg>(offset)) {
     case Reg::Data: return dlab(u) ? u.dll : 0;  // no input ever arrives
     case Reg::Ier: return dlab(u) ? u.dlm : u.ier;
-    case Reg::Iir: return static_cast<uint8_t>(u16550::IIR_NO_INT | (u.fifo ? u16550::IIR_FIFOS_ON : 0));
+    case Reg::Iir: {
+        // The transmitter is always empty: with its interrupt enabled, that is
+        // always the pending cause (Linux's polled 8250 transmits on it).
+        const uint8_t cause = dlab(u) || !(u.ier & u16550::IER_THRI) ? u16550::IIR_NO_INT : u16550::IIR_THRE;
+        return static_cast<uint8_t>(cause | (u.fifo ? u16550::IIR_FIFOS_ON : 0));
+    }
     case Reg::Lcr: return u.lcr;
     case Reg::Mcr: return u.mcr;
     case Reg::Lsr: return u16550::LSR_THRE | u16550::LSR_TEMT;

@@ -1,7 +1,9 @@
 // A virtual 16550A UART for a partition that owns no serial port (a Linux
 // partition's console=ttyS0): the registers Linux's 8250 driver probes and
 // programs (PC16550D data sheet, table 2), its transmitter always empty, no
-// receiver input, no interrupt. Transmitted bytes go to the partition's
+// receiver input, no interrupt line (IIR still names the empty transmitter as
+// the pending cause while its interrupt is enabled: Linux polls a port without
+// an IRQ and transmits on that). Transmitted bytes go to the partition's
 // console line. Enough of the chip that the driver's autoconfig finds a
 // 16550A (IER holds 4 bits, FCR turns the FIFO bits of IIR on, loopback
 // reflects MCR into MSR) and polls it. Pure: host-tested.

@@ -14,7 +14,7 @@
 #include "natsume/channel.h"
 
 #define NATSUME_CONFIG_MAGIC          0x4746435355544e41ull  // "ANTUSCFG"
-#define NATSUME_CONFIG_VERSION        3u                     // blob layout; the TOML file has its own version
+#define NATSUME_CONFIG_VERSION        4u                     // blob layout; the TOML file has its own version
 #define NATSUME_CONFIG_MAX_PARTITIONS 16u
 #define NATSUME_CONFIG_MAX_CORES      8u
 #define NATSUME_CONFIG_NAME_LEN       32u
@@ -26,6 +26,12 @@
 // Partition RAM is mapped with 2 MiB EPT pages: base and size are multiples.
 #define NATSUME_CONFIG_RAM_ALIGN    0x200000ull
 #define NATSUME_CONFIG_RAM_MIN      0x400000ull
+
+// natsume_config_partition.kind (version 4): what the partition boots.
+#define NATSUME_KIND_NATSUME  0u  // an ELF64 guest kernel entered with struct natsume_boot_info (bootinfo.h)
+#define NATSUME_KIND_LINUX    1u  // a Linux bzImage entered by the 64-bit boot protocol (docs/linux.md)
+// A Linux partition's RAM: its kernel decompresses into tens of MiB (the bzImage's init_size).
+#define NATSUME_LINUX_RAM_MIN 0x4000000ull
 
 #define NATSUME_LAPIC_PASSTHROUGH 1u  // xAPIC page / x2APIC MSRs reach the hardware (trusted guest)
 #define NATSUME_LAPIC_TRAPPED     2u  // reserved for the trapped, filtered LAPIC
@@ -66,7 +72,7 @@ struct natsume_config_header {
 
 struct natsume_config_partition {
     char name[NATSUME_CONFIG_NAME_LEN];    // NUL-terminated, [a-z0-9_-]+
-    char image[NATSUME_CONFIG_IMAGE_LEN];  // multiboot2 module name of the ELF64 guest image
+    char image[NATSUME_CONFIG_IMAGE_LEN];  // multiboot2 module name of the ELF64 guest image, or of the bzImage
     char cmdline[NATSUME_CONFIG_CMDLINE_LEN];
     uint64_t ram_base;                         // host-physical base of the partition's RAM
     uint64_t ram_size;                         // guest-physical [0, ram_size) maps to [ram_base, ram_base + ram_size)
@@ -74,7 +80,7 @@ struct natsume_config_partition {
     uint32_t cores[NATSUME_CONFIG_MAX_CORES];  // local APIC IDs
     uint32_t lapic_mode;                       // NATSUME_LAPIC_*
     uint32_t flags;                            // NATSUME_PARTITION_*
-    uint32_t reserved;                         // 0
+    uint32_t kind;                             // NATSUME_KIND_* (version 4; 0 before)
     // Identity-mapped window (guest-physical == host-physical) for device DMA
     // buffers, needed where no IOMMU translates DMA; 0/0 when absent.
     uint64_t dma_base;
@@ -82,6 +88,8 @@ struct natsume_config_partition {
     uint32_t device_count;  // 0 .. NATSUME_CONFIG_MAX_DEVICES
     uint32_t reserved2;     // 0
     struct natsume_config_device devices[NATSUME_CONFIG_MAX_DEVICES];
+    // Version 4: a Linux partition's initramfs module name ("" for none); "" for other kinds.
+    char initramfs[NATSUME_CONFIG_IMAGE_LEN];
 };
 
 // A shared-memory channel between two partitions: host RAM [base, base+size)
@@ -112,6 +120,6 @@ struct natsume_config_channel {
 static_assert(sizeof(natsume_config_header) == 72, "config header layout");
 static_assert(sizeof(natsume_config_channel) == 32 + 16 + 2 * 16 + 8, "channel layout");
 static_assert(sizeof(natsume_config_device) == 16, "device layout");
-static_assert(sizeof(natsume_config_partition) == 32 + 64 + 256 + 16 + 4 + 32 + 12 + 16 + 8 + 8 * 16,
+static_assert(sizeof(natsume_config_partition) == 32 + 64 + 256 + 16 + 4 + 32 + 12 + 16 + 8 + 8 * 16 + 64,
               "partition layout");
 #endif

@@ -9,15 +9,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONFIG_MAGIC = 0x4746435355544E41   # NATSUME_CONFIG_MAGIC, "ANTUSCFG"
-CONFIG_VERSION = 3
+CONFIG_VERSION = 4
 # struct natsume_config_header: magic, version, header_size, partition_size,
 # partition_count, total_size, crc32, name[32], channel_size, channel_count
 HEADER = struct.Struct("<QIIIIII32sII")
 CRC_OFFSET = 28
 # The leading fields of struct natsume_config_partition: name[32], image[64],
-# cmdline[256], ram_base, ram_size, core_count, cores[8]. The harness reads no
-# further; the stride between partitions is the header's partition_size.
-PARTITION = struct.Struct("<32s64s256sQQI8I")
+# cmdline[256], ram_base, ram_size, core_count, cores[8], lapic_mode, flags,
+# kind; the initramfs name (version 4) at INITRAMFS_OFFSET. The stride between
+# partitions is the header's partition_size.
+PARTITION = struct.Struct("<32s64s256sQQI8IIII")
+INITRAMFS_OFFSET = 568
+INITRAMFS = struct.Struct("<64s")
+KIND_LINUX = 1
 
 
 class BlobError(ValueError):
@@ -32,6 +36,8 @@ class Partition:
     ram_base: int
     ram_size: int
     cores: list
+    kind: int = 0
+    initramfs: str = ""
 
 
 @dataclass
@@ -40,11 +46,12 @@ class Blob:
     partitions: list
 
     def images(self) -> list:
-        """Distinct image names, in partition order."""
+        """Distinct module names (guest images, Linux kernels and initramfs files), in partition order."""
         seen = []
         for p in self.partitions:
-            if p.image not in seen:
-                seen.append(p.image)
+            for name in (p.image, p.initramfs):
+                if name and name not in seen:
+                    seen.append(name)
         return seen
 
 
@@ -60,8 +67,8 @@ def parse_blob(data: bytes) -> Blob:
         raise BlobError(f"bad magic {magic:#x}")
     if version != CONFIG_VERSION:
         raise BlobError(f"version {version}, expected {CONFIG_VERSION}")
-    if hsize != HEADER.size or psize < PARTITION.size:
-        raise BlobError(f"layout sizes {hsize}/{psize}, expected {HEADER.size}/>={PARTITION.size}")
+    if hsize != HEADER.size or psize < INITRAMFS_OFFSET + INITRAMFS.size:
+        raise BlobError(f"layout sizes {hsize}/{psize}, expected {HEADER.size}/>={INITRAMFS_OFFSET + INITRAMFS.size}")
     if total != hsize + count * psize + channels * csize or total > len(data):
         raise BlobError(f"total_size {total} does not match {count} partitions, {channels} channels / "
                         f"{len(data)} bytes")
@@ -72,9 +79,11 @@ def parse_blob(data: bytes) -> Blob:
     for i in range(count):
         f = PARTITION.unpack_from(data, hsize + i * psize)
         core_count = f[5]
+        (initramfs,) = INITRAMFS.unpack_from(data, hsize + i * psize + INITRAMFS_OFFSET)
         parts.append(Partition(name=_cstr(f[0]), image=_cstr(f[1]), cmdline=_cstr(f[2]),
                                ram_base=f[3], ram_size=f[4],
-                               cores=list(f[6:6 + min(core_count, 8)])))
+                               cores=list(f[6:6 + min(core_count, 8)]), kind=f[16],
+                               initramfs=_cstr(initramfs)))
     return Blob(name=_cstr(name), partitions=parts)
 
 

@@ -94,3 +94,82 @@ def build_iso(spec: BootSpec, work_dir: Path, firmware: str = "bios") -> Path:
     if proc.returncode != 0 or not iso.is_file():
         raise IsoError("grub-mkrescue failed:\n" + proc.stdout + proc.stderr)
     return iso
+
+
+# A Linux boot (bzImage + initrd) instead of multiboot2: GRUB's `linux` module.
+GRUB_LINUX_MODULES = "linux normal serial terminal configfile iso9660 biosdisk boot echo"
+
+
+def kernel_args(cmdline: str) -> list:
+    """Splits a kernel command line into parameters the way Linux does: spaces
+    separate them, a double quote toggles quoting and is dropped."""
+    args, cur, quoted, have = [], [], False, False
+    for c in cmdline:
+        if c == '"':
+            quoted, have = not quoted, True
+        elif c in " \t\n" and not quoted:
+            if have:
+                args.append("".join(cur))
+            cur, have = [], False
+        else:
+            cur.append(c)
+            have = True
+    if have:
+        args.append("".join(cur))
+    return args
+
+
+def grub_quote(arg: str) -> str:
+    """One word of GRUB's script language, taken literally."""
+    return "'" + arg.replace("'", "'\\''") + "'"
+
+
+def linux_grub_cfg(kernel_name: str, initrd_name: str, cmdline: str, title: str = "linux",
+                   files_dir: str = "/boot") -> str:
+    """GRUB's configuration for a Linux boot on the serial console. Each kernel
+    parameter is quoted for GRUB (so ';' or '&&' inside natsume.sh="..." stay
+    text); GRUB hands a parameter holding spaces to Linux as "PARAM", with
+    backslashes before \\, ' and " (the guest's /init undoes that)."""
+    params = " ".join(grub_quote(a) for a in kernel_args(cmdline))
+    return "\n".join([
+        "serial --unit=0 --speed=115200",
+        "terminal_input serial",
+        "terminal_output serial",
+        "set timeout=0",
+        "set default=0",
+        f'menuentry "{title}" {{',
+        f"  linux {files_dir}/{kernel_name} {params}".rstrip(),
+        f"  initrd {files_dir}/{initrd_name}",
+        "  boot",
+        "}",
+        "",
+    ])
+
+
+def build_linux_iso(kernel: Path, initrd: Path, cmdline: str, work_dir: Path,
+                    title: str = "linux") -> Path:
+    """Builds work_dir/linux.iso, a GRUB BIOS ISO booting kernel (a bzImage) with
+    initrd and cmdline; returns its path."""
+    for f, what in ((kernel, "kernel image"), (initrd, "initrd")):
+        if not f.is_file():
+            raise IsoError(f"{what} not found: {f}")
+    if not GRUB_I386_PC.is_dir():
+        raise IsoError(f"GRUB for i386-pc is not installed ({GRUB_I386_PC}; Debian: grub-pc-bin)")
+    root = work_dir / "linux-iso-root"
+    if root.exists():
+        shutil.rmtree(root)
+    boot = root / "boot"
+    (boot / "grub").mkdir(parents=True)
+    shutil.copyfile(kernel, boot / kernel.name)
+    shutil.copyfile(initrd, boot / initrd.name)
+    (boot / "grub" / "grub.cfg").write_text(linux_grub_cfg(kernel.name, initrd.name, cmdline, title))
+    iso = work_dir / "linux.iso"
+    if iso.exists():
+        iso.unlink()
+    cmd = ["grub-mkrescue", "-d", str(GRUB_I386_PC),
+           f"--install-modules={GRUB_LINUX_MODULES}", "--locales=", "--fonts=",
+           "--themes=", "-o", str(iso), str(root)]
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if proc.returncode != 0 or not iso.is_file():
+        raise IsoError("grub-mkrescue failed:\n" + proc.stdout + proc.stderr)
+    return iso

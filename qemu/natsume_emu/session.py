@@ -75,6 +75,10 @@ def compile_config(build: BuildTree, toml: Path, work_dir: Path) -> Path:
 
 
 def image_file(build: BuildTree, image: str) -> Path:
+    """A module's file: <name>.elf for an ELF guest image; a Linux
+    partition's kernel and initramfs are named as they are."""
+    if (build.images / image).is_file():
+        return build.images / image
     return build.images / (image if image.endswith(".elf") else image + ".elf")
 
 
@@ -107,6 +111,7 @@ class Emulator:
     pci_devices: tuple = ()              # bochs.PciDevice, in Bochs slot terms
     disk_mib: int = 0                    # Bochs only: a pattern disk on the secondary IDE master
     firmware: str = "bios"               # QEMU: bios (SeaBIOS, GRUB ISO) or uefi (OVMF, natsume.efi)
+    megs: int = 256                      # Bochs: emulated RAM (a Linux partition needs more)
 
     def describe(self) -> str:
         devs = "".join(f", {d.kind}@{d.bdf}" for d in self.pci_devices)
@@ -153,7 +158,7 @@ def boot(spec: BootSpec, work_dir: Path, emu: Emulator, end_regex: Optional[str]
             f"timeout {timeout:.0f} s)")
         cfg = bochs.BochsConfig(iso=iso, work_dir=work_dir, cpu_model=emu.cpu_model,
                                 cpus=emu.cpus, ips=emu.ips, pci_devices=tuple(emu.pci_devices),
-                                disk_mib=emu.disk_mib)
+                                disk_mib=emu.disk_mib, megs=emu.megs)
         result = bochs.run_bochs(cfg, end_regex, timeout, on_line, on_idle)
         diag = bochs.diagnostic_lines(cfg.log_path)
     else:

@@ -47,7 +47,7 @@ def probe_boot(build: BuildTree, work: Path, probe: Path) -> BootSpec:
 def emulated(sc, args, build: BuildTree) -> int:
     emu = Emulator(kind=args.emulator, cpus=sc.cpus,
                    cpu_model=BOCHS_MODELS[args.cpu] if args.emulator == "bochs" else "",
-                   pci_devices=tuple(sc.devices), disk_mib=sc.disk_mib, firmware=sc.firmware)
+                   pci_devices=tuple(sc.devices), disk_mib=sc.disk_mib, firmware=sc.firmware, megs=sc.megs)
     if sc.pending:
         say(f"note: {sc.name} is registered disabled until it has {sc.pending}")
     if emu.kind == "kvm":

@@ -56,6 +56,7 @@ class Scenario:
     models: tuple = ()            # Bochs models (short names); empty = all
     disk_mib: int = 0             # Bochs: a pattern disk of this size on the secondary IDE master
     firmware: str = "bios"        # QEMU/KVM: bios (SeaBIOS, GRUB ISO) or uefi (OVMF, natsume.efi from an ESP)
+    megs: int = 256               # Bochs: emulated RAM (a Linux partition needs more)
     # Non-empty: what the scenario waits for (a guest test or hypervisor feature
     # not built yet). ctest registers it DISABLED, so it shows as "Not Run"
     # instead of failing; run_scenario.py still runs it by hand. Remove the
@@ -193,6 +194,22 @@ SCENARIOS = [
                 Line(r"^natsume: acpi: RSDP revision 2, .* XSDT at", "ACPI through the firmware's XSDT"),
                 partition_banner("rt0", 1), partition_banner("gp0", 2),
                 GuestPassed("rt0"), GuestPassed("gp0"), *hypervisor_ok()]),
+    Scenario(
+        name="linux-boot", kind="hypervisor", config="configs/linux.toml", megs=512, slow=True, timeout=900,
+        models=("nehalem",),
+        what="unmodified Debian Linux in linux0 beside rt0: the 64-bit boot protocol, its own ACPI tables, its "
+             "console on the virtual 16550; /init runs, sees only its own PCI view, and powers the partition off; "
+             "rt0 passes",
+        checks=[Line(r"^natsume: partition: linux0: Linux 6\.1\.\S+ .*kernel at 0x1000000-",
+                     "the bzImage placed by the 64-bit boot protocol"),
+                Line(r"^\[linux0\] \[\s*[0-9.]+\] ACPI: PCI Root Bridge \[PCI0\]", "Linux found the PCI root in its DSDT"),
+                Line(r"^\[linux0\] \[\s*[0-9.]+\] 00:00: ttyS0 at I/O 0x3f8 \(irq = 0", "the virtual COM1, polled"),
+                Line(r"^\[linux0\] natsume-linux: init started", "/init started"),
+                Line(r"^\[linux0\] 00:00\.0 8086:1237 class=0x060000", "its PCI view: the virtual host bridge"),
+                NoLine(r"^\[linux0\] 00:0[1-9a-f]\.\d ", "a PCI function of the machine that is not its own"),
+                Line(r"^natsume: partition linux0 stopped: powered off \(ACPI sleep type 5",
+                     "Linux powered its partition off through the sleep control register"),
+                partition_banner("rt0", 1), GuestPassed("rt0"), *hypervisor_ok()]),
     Scenario(
         name="hypercalls", kind="hypervisor",
         config="tests/integration/configs/hypercalls.toml",

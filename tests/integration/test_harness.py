@@ -18,38 +18,42 @@ sys.path.insert(0, str(HERE.parents[1] / "qemu"))
 from checks import (Banner, BenchZeroExits, GuestPassed, Line, NativeBench, NoBanner,  # noqa: E402
                     NoLine, Note, Order, ResultFields, run_checks)
 from natsume_emu import bench, bochs, qemu_runner, serial_log  # noqa: E402
-from natsume_emu.blob import HEADER, PARTITION, BlobError, parse_blob  # noqa: E402
+from natsume_emu.blob import HEADER, INITRAMFS_OFFSET, PARTITION, BlobError, parse_blob  # noqa: E402
 from natsume_emu.iso import BootSpec, Module, grub_cfg  # noqa: E402
 from natsume_emu.runner import clean_text, run_following_serial  # noqa: E402
 
 
-PARTITION_SIZE = 568   # sizeof(struct natsume_config_partition), blob version 3
+PARTITION_SIZE = 632   # sizeof(struct natsume_config_partition), blob version 4
 CHANNEL_SIZE = 88      # sizeof(struct natsume_config_channel)
 
 
 def make_blob(parts, corrupt_crc=False) -> bytes:
     body = b""
-    for name, image, cores in parts:
-        body += PARTITION.pack(name.encode(), image.encode(), b"test=x", 0x4000000, 0x800000,
-                               len(cores), *(cores + [0] * (8 - len(cores)))).ljust(PARTITION_SIZE, b"\0")
+    for name, image, cores, *initramfs in parts:
+        part = PARTITION.pack(name.encode(), image.encode(), b"test=x", 0x4000000, 0x800000,
+                              len(cores), *(cores + [0] * (8 - len(cores))), 1, 0,
+                              1 if initramfs else 0).ljust(INITRAMFS_OFFSET, b"\0")
+        body += (part + (initramfs[0].encode() if initramfs else b"")).ljust(PARTITION_SIZE, b"\0")
     total = HEADER.size + len(body)
-    head = HEADER.pack(0x4746435355544E41, 3, HEADER.size, PARTITION_SIZE, len(parts),
+    head = HEADER.pack(0x4746435355544E41, 4, HEADER.size, PARTITION_SIZE, len(parts),
                        total, 0, b"machine", CHANNEL_SIZE, 0)
     crc = zlib.crc32(head + body) & 0xFFFFFFFF
     if corrupt_crc:
         crc ^= 1
-    return HEADER.pack(0x4746435355544E41, 3, HEADER.size, PARTITION_SIZE, len(parts),
+    return HEADER.pack(0x4746435355544E41, 4, HEADER.size, PARTITION_SIZE, len(parts),
                        total, crc, b"machine", CHANNEL_SIZE, 0) + body
 
 
 class BlobTest(unittest.TestCase):
     def test_parses_partitions_and_distinct_images(self):
         blob = parse_blob(make_blob([("rt0", "guest-kernel", [1]), ("gp0", "guest-kernel", [2]),
-                                     ("lx", "linux", [3])]))
+                                     ("lx", "linux.bzImage", [3], "linux-initramfs.cpio.gz")]))
         self.assertEqual([p.name for p in blob.partitions], ["rt0", "gp0", "lx"])
         self.assertEqual(blob.partitions[1].cores, [2])
         self.assertEqual(blob.partitions[0].ram_size, 0x800000)
-        self.assertEqual(blob.images(), ["guest-kernel", "linux"])
+        self.assertEqual(blob.images(), ["guest-kernel", "linux.bzImage", "linux-initramfs.cpio.gz"])
+        self.assertEqual(blob.partitions[2].kind, 1)
+        self.assertEqual(blob.partitions[2].initramfs, "linux-initramfs.cpio.gz")
         self.assertEqual(blob.name, "machine")
 
     def test_rejects_bad_crc_and_magic(self):
@@ -58,7 +62,7 @@ class BlobTest(unittest.TestCase):
         with self.assertRaises(BlobError):
             parse_blob(b"\0" * 72)
         self.assertEqual(HEADER.size, 72)
-        self.assertEqual(PARTITION.size, 404)
+        self.assertEqual(PARTITION.size, 416)
 
 
 LOG = """\

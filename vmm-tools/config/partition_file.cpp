@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
@@ -13,6 +14,7 @@
 #include "common/config/validate.hpp"
 #include "common/crc32.hpp"
 #include "common/range.hpp"
+#include "hypervisor/lib/linux_boot.hpp"
 #include "vmm-tools/config/pci_names.hpp"
 #include "vmm-tools/config/sizes.hpp"
 
@@ -38,7 +40,10 @@ const std::vector<std::string_view> PARTITION_KEYS = {"name",
                                                       "device",
                                                       "allow_smt_sharing",
                                                       "allow_unisolated_dma",
-                                                      "l1d_flush"};
+                                                      "l1d_flush",
+                                                      "kind",
+                                                      "kernel",
+                                                      "initramfs"};
 const std::vector<std::string_view> RAM_KEYS       = {"base", "size"};
 const std::vector<std::string_view> DEVICE_KEYS    = {"bdf", "id", "intx_gsi", "dma"};
 const std::vector<std::string_view> CHANNEL_KEYS   = {"name",    "base",        "size",         "frontend",
@@ -143,6 +148,11 @@ private:
     void parse_device_gsi(const toml::node& n, ParsedDevice& d, const std::string& where);
     void parse_device_dma(const toml::node& n, ParsedDevice& d, const std::string& where);
     void parse_image(const toml::node& n, Parsed& p);
+    void parse_kind(const toml::table& t, Parsed& p);
+    void parse_boot_files(const toml::table& t, Position where, const std::string& ctx, Parsed& p);
+    bool parse_module(const toml::node& n, Parsed& p, std::string_view what, char (&dest)[NATSUME_CONFIG_IMAGE_LEN],
+                      bool elf);
+    void check_linux_fit(const toml::table& t, Parsed& p);
     void parse_cmdline(const toml::node& n, Parsed& p);
     void parse_lapic(const toml::node& n, Parsed& p);
     void parse_flag(const toml::table& t, std::string_view key, uint32_t flag, Parsed& p);
@@ -387,7 +397,8 @@ void Compiler::parse_partition(const toml::table& t, size_t index) {
     if (const toml::node* n = require(t, "cores", where, ctx, "cores = [1]")) parse_cores(*n, p);
     if (const toml::node* n = require(t, "ram", where, ctx, "ram = { base = 0x04000000, size = \"32M\" }"))
         parse_ram(*n, p);
-    if (const toml::node* n = require(t, "image", where, ctx, "image = \"guest-kernel\"")) parse_image(*n, p);
+    parse_kind(t, p);
+    parse_boot_files(t, where, ctx, p);
     if (const toml::node* n = t.get("cmdline")) parse_cmdline(*n, p);
     if (const toml::node* n = require(t, "lapic", where, ctx, "lapic = \"passthrough\"")) parse_lapic(*n, p);
     if (const toml::node* n = t.get("dma")) parse_dma(*n, p);
@@ -674,35 +685,121 @@ std::string available_images(const std::filesystem::path& dir) {
     return fmt::format("{}", fmt::join(names, ", "));
 }
 
-void Compiler::parse_image(const toml::node& n, Parsed& p) {
+// A module name (image, kernel or initramfs): 1-63 characters of letters,
+// digits, '.', '_' and '-'; with --image-dir, the file must exist there
+// (<name>.elf for an ELF guest image, <name> itself for Linux's files).
+bool Compiler::parse_module(const toml::node& n, Parsed& p, std::string_view what,
+                            char (&dest)[NATSUME_CONFIG_IMAGE_LEN], bool elf) {
     if (!n.is_string()) {
-        error(pos_of(n), fmt::format("image of {} must be a string, not {}", p.label, type_name(n)));
-        return;
+        error(pos_of(n), fmt::format("{} of {} must be a string, not {}", what, p.label, type_name(n)));
+        return false;
     }
-    std::string image = *n.value<std::string>();
-    if (image.empty()) {
-        error(pos_of(n),
-              fmt::format("image of {} is empty; name the guest image, e.g. image = \"guest-kernel\"", p.label));
-        return;
+    std::string name = *n.value<std::string>();
+    if (name.empty()) {
+        error(pos_of(n), fmt::format("{} of {} is empty; name the file, e.g. {}", what, p.label,
+                                     elf ? "image = \"guest-kernel\"" : "kernel = \"linux.bzImage\""));
+        return false;
     }
-    if (image.size() >= NATSUME_CONFIG_IMAGE_LEN) {
-        error(pos_of(n), fmt::format("image '{}' of {} is {} characters long; the limit is {}", image, p.label,
-                                     image.size(), NATSUME_CONFIG_IMAGE_LEN - 1));
-        return;
+    if (name.size() >= NATSUME_CONFIG_IMAGE_LEN) {
+        error(pos_of(n), fmt::format("{} '{}' of {} is {} characters long; the limit is {}", what, name, p.label,
+                                     name.size(), NATSUME_CONFIG_IMAGE_LEN - 1));
+        return false;
     }
-    auto bad = std::find_if_not(image.begin(), image.end(), valid_image_char);
-    if (bad != image.end()) {
-        error(pos_of(n), fmt::format("image '{}' of {} contains '{}'; use only letters, digits, '.', '_' and '-'",
-                                     image, p.label, *bad));
-        return;
+    auto bad = std::find_if_not(name.begin(), name.end(), valid_image_char);
+    if (bad != name.end()) {
+        error(pos_of(n), fmt::format("{} '{}' of {} contains '{}'; use only letters, digits, '.', '_' and '-'", what,
+                                     name, p.label, *bad));
+        return false;
     }
     if (options_.image_dir) {
         std::error_code ec;
-        if (!std::filesystem::is_regular_file(image_path(*options_.image_dir, image), ec))
-            error(pos_of(n), fmt::format("image '{}' not found in {} (available: {}); the file must be {}.elf", image,
-                                         options_.image_dir->string(), available_images(*options_.image_dir), image));
+        auto path = elf ? image_path(*options_.image_dir, name) : *options_.image_dir / name;
+        if (!std::filesystem::is_regular_file(path, ec)) {
+            error(pos_of(n),
+                  elf ? fmt::format("image '{}' not found in {} (available: {}); the file must be {}.elf", name,
+                                    options_.image_dir->string(), available_images(*options_.image_dir), name)
+                      : fmt::format("{} '{}' not found in {}", what, name, options_.image_dir->string()));
+            return false;
+        }
     }
-    std::memcpy(p.part.image, image.data(), image.size());
+    std::memcpy(dest, name.data(), name.size());
+    return true;
+}
+
+void Compiler::parse_image(const toml::node& n, Parsed& p) { (void)parse_module(n, p, "image", p.part.image, true); }
+
+// kind = "natsume" (the default: an ELF guest kernel) or "linux" (a bzImage).
+void Compiler::parse_kind(const toml::table& t, Parsed& p) {
+    const toml::node* n = t.get("kind");
+    if (!n) return;
+    const std::optional<std::string> v = n->value<std::string>();
+    if (!n->is_string() || (*v != "natsume" && *v != "linux")) {
+        error(pos_of(*n), fmt::format("kind of {} must be \"natsume\" (an ELF guest kernel, the default) or "
+                                      "\"linux\" (a bzImage), not {}",
+                                      p.label, n->is_string() ? fmt::format("'{}'", *v) : type_name(*n)));
+        return;
+    }
+    p.part.kind = *v == "linux" ? NATSUME_KIND_LINUX : NATSUME_KIND_NATSUME;
+}
+
+// An ELF partition names its image; a Linux partition its kernel and, optionally, its initramfs.
+void Compiler::parse_boot_files(const toml::table& t, Position where, const std::string& ctx, Parsed& p) {
+    if (p.part.kind != NATSUME_KIND_LINUX) {
+        for (const char* key : {"kernel", "initramfs"})
+            if (const toml::node* n = t.get(key))
+                error(pos_of(*n), fmt::format("{} of {} is for a Linux partition; add kind = \"linux\", or name an "
+                                              "ELF guest with image = ...",
+                                              key, p.label));
+        if (const toml::node* n = require(t, "image", where, ctx, "image = \"guest-kernel\"")) parse_image(*n, p);
+        return;
+    }
+    if (const toml::node* n = t.get("image"))
+        error(pos_of(*n),
+              fmt::format("{} is a Linux partition: name its bzImage with kernel = \"...\", not image", p.label));
+    if (p.ram_ok && p.part.ram_size < NATSUME_LINUX_RAM_MIN)
+        error(p.ram_pos, fmt::format("ram of {} is {}; a Linux partition needs at least {} MiB to decompress and "
+                                     "start its kernel",
+                                     p.label, describe_mib(p.part.ram_size), NATSUME_LINUX_RAM_MIN >> 20));
+    bool ok = false;
+    if (const toml::node* n = require(t, "kernel", where, ctx, "kernel = \"linux.bzImage\""))
+        ok = parse_module(*n, p, "kernel", p.part.image, false);
+    if (const toml::node* n = t.get("initramfs")) ok = parse_module(*n, p, "initramfs", p.part.initramfs, false) && ok;
+    if (ok && options_.image_dir) check_linux_fit(t, p);
+}
+
+std::vector<uint8_t> read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// With the files at hand: the bzImage is one this hypervisor can start, and
+// it and the initramfs fit the partition's RAM as the hypervisor will place them.
+void Compiler::check_linux_fit(const toml::table& t, Parsed& p) {
+    Position at                      = pos_of(*t.get("kernel"));
+    const std::vector<uint8_t> image = read_file(*options_.image_dir / p.part.image);
+    linux_boot::Kernel k;
+    linux_boot::Error e = linux_boot::parse(image.data(), image.size(), k);
+    if (e != linux_boot::Error::Ok) {
+        error(at, fmt::format("kernel '{}' of {}: {}", p.part.image, p.label, linux_boot::to_string(e)));
+        return;
+    }
+    if (linux_boot::clears_paging_in_decompressor(k.version))
+        note(at, fmt::format("kernel '{}' ({}) turns paging off in its decompressor: it starts only on a CPU with "
+                             "unrestricted guest (not on a Core i7 920); Linux 6.1.82 and later keep paging on",
+                             p.part.image, k.version));
+    uint64_t initrd = 0;
+    if (p.part.initramfs[0]) {
+        std::error_code ec;
+        initrd = std::filesystem::file_size(*options_.image_dir / p.part.initramfs, ec);
+    }
+    linux_boot::Layout layout;
+    if (p.ram_ok && linux_boot::plan(k, p.part.ram_size, initrd, layout) != linux_boot::LayoutError::Ok) {
+        auto mib = [](uint64_t b) { return fmt::format("{:.1f} MiB", static_cast<double>(b) / (1 << 20)); };
+        error(p.ram_pos, fmt::format("ram of {} is {}, but its kernel (decompressing into {} at guest {:#x}) and "
+                                     "initramfs ({}) need {}; make ram.size at least {} MiB",
+                                     p.label, describe_mib(p.part.ram_size), mib(k.init_size), layout.kernel_gpa,
+                                     mib(initrd), mib(layout.ram_needed), ((layout.ram_needed >> 21) + 1) * 2));
+    }
 }
 
 void Compiler::parse_cmdline(const toml::node& n, Parsed& p) {

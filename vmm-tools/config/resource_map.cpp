@@ -11,9 +11,11 @@ namespace natsume::tools {
 
 namespace {
 
-std::string image_status(const natsume_config_partition& p, const std::optional<std::filesystem::path>& dir) {
+// An ELF guest image is <dir>/<image>.elf; a Linux partition's files are named as they are.
+std::string image_status(const natsume_config_partition& p, const char* name,
+                         const std::optional<std::filesystem::path>& dir) {
     if (!dir) return "not checked: no --image-dir";
-    auto path = image_path(*dir, p.image);
+    auto path = p.kind == NATSUME_KIND_LINUX ? *dir / name : image_path(*dir, name);
     std::error_code ec;
     return fmt::format("{}: {}", std::filesystem::is_regular_file(path, ec) ? "found" : "MISSING", path.string());
 }
@@ -38,7 +40,14 @@ void describe_partition(std::string& out, const natsume_config_partition& p,
                            p.dma_base + p.dma_size - 1, describe_mib(p.dma_size));
     for (uint32_t k = 0; k < p.device_count && k < NATSUME_CONFIG_MAX_DEVICES; ++k)
         out += fmt::format("  device   {}\n", describe_device(p.devices[k]));
-    out += fmt::format("  image    {} ({})\n", p.image, image_status(p, image_dir));
+    if (p.kind == NATSUME_KIND_LINUX) {
+        out += fmt::format("  kind     linux (64-bit boot protocol, ACPI tables of its own)\n");
+        out += fmt::format("  kernel   {} ({})\n", p.image, image_status(p, p.image, image_dir));
+        if (p.initramfs[0])
+            out += fmt::format("  initrd   {} ({})\n", p.initramfs, image_status(p, p.initramfs, image_dir));
+    } else {
+        out += fmt::format("  image    {} ({})\n", p.image, image_status(p, p.image, image_dir));
+    }
     out += fmt::format("  lapic    {}\n", config::lapic_mode_name(p.lapic_mode));
     if (p.flags & NATSUME_PARTITION_SHARE_SMT)
         out += "  trusts   SMT siblings outside the partition (allow_smt_sharing)\n";

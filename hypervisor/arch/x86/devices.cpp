@@ -214,7 +214,8 @@ bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, si
             owned |= 1ull << (gsi - unit->gsi_base);
         }
     }
-    if (!owned) return true;
+    // A Linux partition's MADT must list an IOAPIC: it gets the virtual one even with no pin of its own.
+    if (!owned && (p.config.file.kind != NATSUME_KIND_LINUX || !unit)) return true;
     vioapic::Config cfg{unit->pins,
                         owned,
                         p.config.apic_id,

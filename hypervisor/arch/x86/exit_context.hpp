@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "arch/x86/percpu.hpp"
+#include "arch/x86/vmx_defs.hpp"
 #include "partition/partition.hpp"
 
 namespace natsume::x86 {
@@ -46,6 +47,9 @@ bool guest_in_64bit_code();
 Action refuse_gp(Vcpu& v, Refusal kind, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 // Records why the partition must stop (and dumps its registers): return its value.
 Action stop(Vcpu& v, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+// A Linux partition's virtual COM1, sleep and reset ports (exit_linux.cpp):
+// true when `io` was one of them, with what to do next in `action`.
+bool linux_port_access(Vcpu& v, const IoAccess& io, Action& action);
 // gpt::PhysRead over the partition's RAM (ctx = Partition*).
 bool read_guest_u64(void* ctx, uint64_t gpa, uint64_t& value);
 

@@ -201,13 +201,16 @@ Action emulate_mmio(Vcpu& v, uint64_t gpa, const char* what, Access access) {
 
 Action on_io(Vcpu& v) {
     IoAccess io = decode_io_access(vmcs::read<Vmcs::EXIT_QUALIFICATION>());
+    if (Action a; linux_port_access(v, io, a)) return a;
     if (pci_port_access(v, io)) {
         skip_instruction();
         return Action::Resume;
     }
-    partition_refuse(v.part, Refusal::Io, "%s port 0x%x (%u bytes%s) at RIP 0x%lx: the port belongs to no partition",
-                     io.in ? "read from" : "write to", io.port, io.size, io.string ? ", string" : "",
-                     vmcs::read<Vmcs::GUEST_RIP>());
+    partition_refuse_port(v.part, io.port,
+                          "%s port 0x%x (%u bytes%s) at RIP 0x%lx: the port belongs to no partition (further "
+                          "accesses to it are counted, not logged)",
+                          io.in ? "read from" : "write to", io.port, io.size, io.string ? ", string" : "",
+                          vmcs::read<Vmcs::GUEST_RIP>());
     if (io.in && !io.string) {
         // Reads of an absent port float high, as on real hardware.
         uint64_t mask = io.size == 1 ? 0xff : io.size == 2 ? 0xffff : 0xffffffffull;

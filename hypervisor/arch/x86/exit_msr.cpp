@@ -13,6 +13,7 @@
 #include "arch/x86/vmx_defs.hpp"
 #include "vdev/apic_base.hpp"
 #include "vdev/icr_filter.hpp"
+#include "vdev/linux_cpu.hpp"
 #include "vdev/lvt.hpp"
 
 namespace natsume::x86 {
@@ -83,7 +84,9 @@ Action on_rdmsr(Vcpu& v) {
         value = vmcs::read<Vmcs::GUEST_IA32_EFER>();
     else if (m == msr::IA32_APIC_BASE)
         value = rdmsr(msr::IA32_APIC_BASE);
-    else
+    else if (m == msr::IA32_TSC && v.part.config.file.kind == NATSUME_KIND_LINUX)
+        value = rdtsc();  // what its RDTSC reads (no TSC offset)
+    else if (v.part.config.file.kind != NATSUME_KIND_LINUX || !linux_cpu::read_msr(m, value))
         return refuse_msr(v, false, m, "not allowed");
     v.regs.rax = static_cast<uint32_t>(value);
     v.regs.rdx = value >> 32;
@@ -102,6 +105,10 @@ Action on_wrmsr(Vcpu& v) {
             return refuse_msr(v, true, m, "x2APIC register while the local APIC is in xAPIC mode");
         if (m == msr::X2APIC_ICR) return on_x2apic_icr(v, value);
         if (lvt::has_delivery_mode((m - msr::X2APIC_FIRST) * 16)) return on_x2apic_lvt(v, m, value);
+    }
+    if (v.part.config.file.kind == NATSUME_KIND_LINUX && linux_cpu::write_msr_dropped(m, value)) {
+        skip_instruction();
+        return Action::Resume;
     }
     return refuse_msr(v, true, m, "not allowed");
 }

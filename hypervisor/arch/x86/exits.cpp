@@ -14,11 +14,20 @@
 #include "arch/x86/vmx.hpp"
 #include "arch/x86/vmx_caps.hpp"
 #include "base/log.hpp"
+#include "vdev/linux_cpu.hpp"
 
 namespace natsume::x86 {
 namespace {
 
 // --- handlers ---------------------------------------------------------------
+
+// A Linux partition's view (vdev/linux_cpu.hpp): the clock rates, and no machine-check, MTRR or PMU leaves.
+void linux_leaf(const Partition& p, uint32_t leaf, CpuidResult& r) {
+    static const uint32_t host_max = cpuid(0, 0).eax;
+    linux_cpu::Leaf l{r.eax, r.ebx, r.ecx, r.edx};
+    linux_cpu::adjust(leaf, l, {p.config.tsc_khz, p.config.lapic_timer_khz, host_max});
+    r = {l.eax, l.ebx, l.ecx, l.edx};
+}
 
 Action on_cpuid(Vcpu& v) {
     auto leaf = static_cast<uint32_t>(v.regs.rax), sub = static_cast<uint32_t>(v.regs.rcx);
@@ -31,6 +40,19 @@ Action on_cpuid(Vcpu& v) {
         r = {};
     } else {
         r = cpuid(leaf, sub);
+        if (v.part.config.file.kind == NATSUME_KIND_LINUX) linux_leaf(v.part, leaf, r);
+        // Bits that mirror control registers mirror the guest's own, not the
+        // hypervisor's (CPUID runs here, in root mode): software that finds
+        // OSXSAVE set executes XGETBV, which faults while CR4.OSXSAVE is clear.
+        const uint64_t guest_cr4 = vmcs::read<Vmcs::GUEST_CR4>();
+        if (leaf == 1) {
+            r.ecx &= ~drivers::cpuid::ecx1::OSXSAVE;
+            if (guest_cr4 & cr4::OSXSAVE) r.ecx |= drivers::cpuid::ecx1::OSXSAVE;
+        }
+        if (leaf == 7 && sub == 0) {
+            r.ecx &= ~drivers::cpuid::ecx7::OSPKE;
+            if (guest_cr4 & cr4::PKE) r.ecx |= drivers::cpuid::ecx7::OSPKE;
+        }
         if (leaf == 1) {
             r.ecx &= ~drivers::cpuid::ecx1::VMX;  // no nested VMX
             r.ecx |= 1u << 31;                    // "hypervisor present"

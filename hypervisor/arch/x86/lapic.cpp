@@ -49,6 +49,19 @@ bool send(uint32_t apic_id, uint32_t command) {
 }
 }  // namespace
 
+uint64_t measure_timer_khz(uint64_t tsc_khz, uint64_t window_tsc) {
+    write(Reg::LvtTimer, reg::lvt::MASKED | reg::lvt::TIMER_ONE_SHOT);
+    write(Reg::TimerDivide, reg::TIMER_DIVIDE_BY_1);
+    write(Reg::TimerInitial, 0xffffffffu);
+    const uint64_t t0 = rdtsc();
+    while (rdtsc() - t0 < window_tsc) asm volatile("pause");
+    const uint32_t left = read(Reg::TimerCurrent);
+    const uint64_t t1   = rdtsc();
+    write(Reg::TimerInitial, 0);
+    const uint64_t counted = 0xffffffffull - left;
+    return t1 > t0 ? counted * tsc_khz / (t1 - t0) : 0;
+}
+
 bool x2apic_mode() { return rdmsr(msr::IA32_APIC_BASE) & apic_base::X2APIC_ENABLE; }
 uint64_t mmio_base() { return base(); }
 

@@ -10,6 +10,10 @@ uint32_t id();
 bool x2apic_mode();
 uint64_t mmio_base();
 void eoi();
+// The local APIC timer's input rate in kHz (divide by 1), measured on this
+// core against the TSC over `window_tsc` ticks; 0 when the timer did not count.
+// Linux partitions are told it (CPUID leaf 0x15's crystal) instead of calibrating.
+uint64_t measure_timer_khz(uint64_t tsc_khz, uint64_t window_tsc);
 
 // Interrupt command (SDM Vol. 3A 10.6.1). Each returns false when the
 // delivery-status bit did not clear before its deadline.

@@ -52,15 +52,6 @@ constexpr uint64_t LAPIC_MMIO     = 0xfee00000;
 constexpr uint64_t GUEST_UC_START = 0xfe000000, GUEST_MAP_END = 0x100000000ull;
 constexpr uint64_t GUEST_TSS_GPA = NATSUME_GUEST_GDT_GPA + 0x80;
 
-bool fail(BuildError& err, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
-bool fail(BuildError& err, const char* fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    log::vformat(err.text, sizeof err.text, fmt, ap);
-    va_end(ap);
-    return false;
-}
-
 using Ept = PageTable<EptEntry, PoolMemory>;
 
 uint64_t page_down(uint64_t a) { return a & ~(PAGE_4K - 1); }
@@ -122,7 +113,7 @@ bool register_mmio(Partition& p, BuildError& err) {
     auto add = [&](uint64_t base, uint64_t size, MmioKind kind, uint8_t device) {
         MmioRegistry::Error e = p.devices.mmio.add(base, size, kind, device);
         if (e == MmioRegistry::Error::Ok) return true;
-        return fail(err, "%s region at 0x%lx+0x%lx: %s", to_string(kind), base, size, to_string(e));
+        return build_fail(err, "%s region at 0x%lx+0x%lx: %s", to_string(kind), base, size, to_string(e));
     };
     if (p.config.file.lapic_mode == NATSUME_LAPIC_TRAPPED && !add(LAPIC_MMIO, PAGE_4K, MmioKind::Lapic, 0))
         return false;
@@ -155,15 +146,15 @@ bool map_device_bars(Partition& p, Ept& ept, BuildError& err) {
             uint16_t other = 0;
             if (bar_page_shared(p, lo, hi, other)) {
                 pci::format_bdf(other_bdf, other);
-                return fail(err, "device %s BAR%u shares a page with device %s of another owner", bdf, bar.index,
-                            other_bdf);
+                return build_fail(err, "device %s BAR%u shares a page with device %s of another owner", bdf, bar.index,
+                                  other_bdf);
             }
             // Device registers: uncached, never executable, at their physical address,
             // except pages the hypervisor must see accesses to (a shared-line check
             // register page, the MSI-X table).
             MapError e = map_with_holes(ept, lo, hi, p.devices.mmio);
             if (e != MapError::Ok) {
-                return fail(err, "EPT mapping of device %s BAR%u failed: %s", bdf, bar.index, to_string(e));
+                return build_fail(err, "EPT mapping of device %s BAR%u failed: %s", bdf, bar.index, to_string(e));
             }
         }
     }
@@ -173,14 +164,14 @@ bool map_device_bars(Partition& p, Ept& ept, BuildError& err) {
 bool build_ept(Partition& p, BuildError& err) {
     PoolMemory mem;
     Ept ept(mem);
-    if (ept.init() != MapError::Ok) return fail(err, "EPT: out of hypervisor page-pool memory");
+    if (ept.init() != MapError::Ok) return build_fail(err, "EPT: out of hypervisor page-pool memory");
     MapError e = ept.map(0, p.config.ram_base, p.config.ram_size, Attr{true, true, true, false, Cache::WB});
-    if (e != MapError::Ok) return fail(err, "EPT mapping of the partition RAM failed: %s", to_string(e));
+    if (e != MapError::Ok) return build_fail(err, "EPT mapping of the partition RAM failed: %s", to_string(e));
     if (p.devices.dma_size) {
         // Identity window: the device's DMA addresses are the guest's own.
         e = ept.map(p.devices.dma_base, p.devices.dma_base, p.devices.dma_size,
                     Attr{true, true, false, false, Cache::WB});
-        if (e != MapError::Ok) return fail(err, "EPT mapping of the DMA window failed: %s", to_string(e));
+        if (e != MapError::Ok) return build_fail(err, "EPT mapping of the DMA window failed: %s", to_string(e));
     }
     // Its channels, write-back and never executable, where the file says it sees them.
     for (uint32_t i = 0; i < channels::count(); i++) {
@@ -188,13 +179,13 @@ bool build_ept(Partition& p, BuildError& err) {
         int side                   = channels::side_of(c, p);
         if (side < 0) continue;
         e = ept.map(c.ends[side].gpa, c.cfg.base, c.cfg.size, Attr{true, true, false, false, Cache::WB});
-        if (e != MapError::Ok) return fail(err, "EPT mapping of channel %s failed: %s", c.cfg.name, to_string(e));
+        if (e != MapError::Ok) return build_fail(err, "EPT mapping of channel %s failed: %s", c.cfg.name, to_string(e));
     }
     if (!register_mmio(p, err) || !map_device_bars(p, ept, err)) return false;
     if (p.config.file.lapic_mode == NATSUME_LAPIC_PASSTHROUGH) {
         // lapic = "passthrough": the local APIC page reaches the hardware (trusted guest).
         e = ept.map(LAPIC_MMIO, LAPIC_MMIO, PAGE_4K, Attr{true, true, false, false, Cache::UC});
-        if (e != MapError::Ok) return fail(err, "EPT mapping of the local APIC page failed: %s", to_string(e));
+        if (e != MapError::Ok) return build_fail(err, "EPT mapping of the local APIC page failed: %s", to_string(e));
     }
     p.x86.eptp = make_eptp(ept.root());
     return true;
@@ -204,12 +195,12 @@ bool build_guest_paging(Partition& p, BuildError& err) {
     GuestTableMemory mem{p.config.ram_base};
     PageTable<Pte, GuestTableMemory> pt(mem);
     if (pt.init() != MapError::Ok || pt.root() != NATSUME_GUEST_PML4_GPA)
-        return fail(err, "guest page tables: could not place the PML4");
+        return build_fail(err, "guest page tables: could not place the PML4");
     MapError e = pt.map(0, 0, GUEST_UC_START, Attr{true, true, true, false, Cache::WB});
     if (e == MapError::Ok)
         e = pt.map(GUEST_UC_START, GUEST_UC_START, GUEST_MAP_END - GUEST_UC_START,
                    Attr{true, true, false, false, Cache::UC});
-    if (e != MapError::Ok) return fail(err, "guest page tables: %s", to_string(e));
+    if (e != MapError::Ok) return build_fail(err, "guest page tables: %s", to_string(e));
     return true;
 }
 
@@ -337,7 +328,7 @@ bool build_l1d_flush(Partition& p, BuildError& err) {
         return true;
     }
     uint64_t page = page_pool::alloc();
-    if (!page) return fail(err, "L1D flush list: out of hypervisor page-pool memory");
+    if (!page) return build_fail(err, "L1D flush list: out of hypervisor page-pool memory");
     auto* entry          = reinterpret_cast<uint64_t*>(page);
     entry[0]             = msr::IA32_FLUSH_CMD;  // bits 31:0 index, 63:32 reserved
     entry[1]             = 1;                    // L1D_FLUSH
@@ -349,7 +340,7 @@ bool build_l1d_flush(Partition& p, BuildError& err) {
 bool build_bitmaps(Partition& p, BuildError& err) {
     uint64_t io_a = page_pool::alloc(), io_b = page_pool::alloc(), msrs = page_pool::alloc();
     if (!io_a || !io_b || io_b != io_a + PAGE_4K || !msrs)
-        return fail(err, "I/O and MSR bitmaps: out of hypervisor page-pool memory");
+        return build_fail(err, "I/O and MSR bitmaps: out of hypervisor page-pool memory");
     p.x86.io_bitmap  = reinterpret_cast<uint8_t*>(io_a);
     p.x86.msr_bitmap = reinterpret_cast<uint8_t*>(msrs);
     // No partition owns I/O ports yet: every port access exits and is refused.
@@ -359,7 +350,7 @@ bool build_bitmaps(Partition& p, BuildError& err) {
     // or that the hypervisor never uses itself.
     for (uint32_t m : {msr::IA32_FS_BASE, msr::IA32_GS_BASE, msr::IA32_KERNEL_GS_BASE, msr::IA32_STAR, msr::IA32_LSTAR,
                        msr::IA32_CSTAR, msr::IA32_FMASK, msr::IA32_SYSENTER_CS, msr::IA32_SYSENTER_ESP,
-                       msr::IA32_SYSENTER_EIP, msr::IA32_PAT})
+                       msr::IA32_SYSENTER_EIP, msr::IA32_PAT, msr::IA32_TSC_AUX})
         msr_passthrough(p.x86.msr_bitmap, m);
     // The core's own local APIC belongs to the partition: its timer, EOI and
     // the other x2APIC registers need no exit. Interrupt commands are filtered
@@ -383,7 +374,7 @@ bool load_image(Partition& p, const uint8_t* image, size_t size, BuildError& err
     if (e == elf::Error::Ok) e = elf::check_placement(img, NATSUME_GUEST_IMAGE_MIN_GPA, p.config.ram_size);
     if (e == elf::Error::Ok)
         e = elf::load(img, image, size, reinterpret_cast<uint8_t*>(p.config.ram_base), p.config.ram_size);
-    if (e != elf::Error::Ok) return fail(err, "guest image '%s': %s", p.config.file.image, elf::to_string(e));
+    if (e != elf::Error::Ok) return build_fail(err, "guest image '%s': %s", p.config.file.image, elf::to_string(e));
     p.config.entry     = img.entry;
     p.config.image_end = img.highest;
     return true;
@@ -391,10 +382,28 @@ bool load_image(Partition& p, const uint8_t* image, size_t size, BuildError& err
 
 }  // namespace
 
-bool build_partition(Partition& p, const uint8_t* image, size_t image_size, uint64_t tsc_khz, BuildError& err) {
+bool build_fail(BuildError& err, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    log::vformat(err.text, sizeof err.text, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+bool build_partition(Partition& p, const BootFiles& files, const Rates& rates, BuildError& err) {
     memset(reinterpret_cast<void*>(p.config.ram_base), 0, p.config.ram_size);
-    return load_image(p, image, image_size, err) && build_ept(p, err) && build_guest_paging(p, err) &&
-           (build_guest_gdt(p), build_boot_info(p, tsc_khz), true) && build_bitmaps(p, err);
+    p.config.tsc_khz         = rates.tsc_khz;
+    p.config.lapic_timer_khz = rates.lapic_timer_khz;
+    if (p.config.file.kind == NATSUME_KIND_LINUX)
+        return load_linux(p, files, err) && build_ept(p, err) && build_guest_paging(p, err) && build_bitmaps(p, err);
+    p.config.sel_code  = NATSUME_GUEST_SEL_CODE64;
+    p.config.sel_data  = NATSUME_GUEST_SEL_DATA;
+    p.config.sel_tss   = NATSUME_GUEST_SEL_TSS;
+    p.config.gdt_limit = 5 * 8 - 1;  // null, code, data, 16-byte TSS
+    p.config.boot_rdi  = NATSUME_GUEST_BOOT_INFO_GPA;
+    p.config.boot_rsi  = 0;
+    return load_image(p, files.image, files.image_size, err) && build_ept(p, err) && build_guest_paging(p, err) &&
+           (build_guest_gdt(p), build_boot_info(p, rates.tsc_khz), true) && build_bitmaps(p, err);
 }
 
 }  // namespace natsume::x86

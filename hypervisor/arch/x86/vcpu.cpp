@@ -208,23 +208,23 @@ struct Segment {
     uint32_t limit_value, access;
 };
 
-void write_segments(FieldWriter& w) {
+void write_segments(FieldWriter& w, const Partition& p) {
     // Access rights (SDM 24.4.1): 64-bit code 0xa09b, data 0xc093, busy TSS 0x8b.
     const Segment segs[] = {
         {Vmcs::GUEST_CS_SELECTOR, Vmcs::GUEST_CS_BASE, Vmcs::GUEST_CS_LIMIT, Vmcs::GUEST_CS_ACCESS_RIGHTS,
-         NATSUME_GUEST_SEL_CODE64, 0xffffffff, 0xa09b},
+         p.config.sel_code, 0xffffffff, 0xa09b},
         {Vmcs::GUEST_SS_SELECTOR, Vmcs::GUEST_SS_BASE, Vmcs::GUEST_SS_LIMIT, Vmcs::GUEST_SS_ACCESS_RIGHTS,
-         NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
+         p.config.sel_data, 0xffffffff, 0xc093},
         {Vmcs::GUEST_DS_SELECTOR, Vmcs::GUEST_DS_BASE, Vmcs::GUEST_DS_LIMIT, Vmcs::GUEST_DS_ACCESS_RIGHTS,
-         NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
+         p.config.sel_data, 0xffffffff, 0xc093},
         {Vmcs::GUEST_ES_SELECTOR, Vmcs::GUEST_ES_BASE, Vmcs::GUEST_ES_LIMIT, Vmcs::GUEST_ES_ACCESS_RIGHTS,
-         NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
+         p.config.sel_data, 0xffffffff, 0xc093},
         {Vmcs::GUEST_FS_SELECTOR, Vmcs::GUEST_FS_BASE, Vmcs::GUEST_FS_LIMIT, Vmcs::GUEST_FS_ACCESS_RIGHTS,
-         NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
+         p.config.sel_data, 0xffffffff, 0xc093},
         {Vmcs::GUEST_GS_SELECTOR, Vmcs::GUEST_GS_BASE, Vmcs::GUEST_GS_LIMIT, Vmcs::GUEST_GS_ACCESS_RIGHTS,
-         NATSUME_GUEST_SEL_DATA, 0xffffffff, 0xc093},
+         p.config.sel_data, 0xffffffff, 0xc093},
         {Vmcs::GUEST_TR_SELECTOR, Vmcs::GUEST_TR_BASE, Vmcs::GUEST_TR_LIMIT, Vmcs::GUEST_TR_ACCESS_RIGHTS,
-         NATSUME_GUEST_SEL_TSS, sizeof(drivers::x86::Tss) - 1, 0x8b},
+         p.config.sel_tss, sizeof(drivers::x86::Tss) - 1, 0x8b},
         {Vmcs::GUEST_LDTR_SELECTOR, Vmcs::GUEST_LDTR_BASE, Vmcs::GUEST_LDTR_LIMIT, Vmcs::GUEST_LDTR_ACCESS_RIGHTS, 0, 0,
          ACCESS_RIGHTS_UNUSABLE},
     };
@@ -235,7 +235,7 @@ void write_segments(FieldWriter& w) {
         w(s.ar, s.access);
     }
     w(Vmcs::GUEST_GDTR_BASE, NATSUME_GUEST_GDT_GPA);
-    w(Vmcs::GUEST_GDTR_LIMIT, 5 * 8 - 1);
+    w(Vmcs::GUEST_GDTR_LIMIT, p.config.gdt_limit);
     w(Vmcs::GUEST_IDTR_BASE, 0);
     w(Vmcs::GUEST_IDTR_LIMIT, 0);
 }
@@ -253,7 +253,7 @@ void write_guest_state(FieldWriter& w, const Partition& p) {
     w(Vmcs::GUEST_RSP, NATSUME_GUEST_BOOT_STACK_TOP);
     w(Vmcs::GUEST_RIP, p.config.entry);
     w(Vmcs::GUEST_RFLAGS, 0x2);
-    write_segments(w);
+    write_segments(w, p);
     w(Vmcs::GUEST_IA32_EFER, efer::LME | efer::LMA | (v.nx ? efer::NXE : 0));
     w(Vmcs::GUEST_IA32_PAT, 0x0007040600070406ull);  // the power-on PAT (SDM Vol. 3A 11.12.4)
     w(Vmcs::GUEST_IA32_DEBUGCTL, 0);
@@ -283,7 +283,8 @@ bool vcpu_setup(PerCpu& c, Partition& p, char* why, size_t n) {
     }
     if (!invept_all()) return fail(why, n, "INVEPT (all contexts) failed");
     c.launch_regs     = GuestRegs{};
-    c.launch_regs.rdi = NATSUME_GUEST_BOOT_INFO_GPA;
+    c.launch_regs.rdi = p.config.boot_rdi;
+    c.launch_regs.rsi = p.config.boot_rsi;
     return true;
 }
 

@@ -6,11 +6,11 @@ tool=$1; toml=$2; blob=$3
 rm -f "$blob"
 "$tool" compile "$toml" -o "$blob"
 size=$(wc -c < "$blob")
-[ "$size" -eq 1208 ] || { echo "FAIL: blob is $size bytes, expected 1208"; exit 1; }
+[ "$size" -eq 1336 ] || { echo "FAIL: blob is $size bytes, expected 1336"; exit 1; }
 "$tool" check "$toml" > "$blob.check"
 "$tool" dump "$blob" > "$blob.dump"
 tail -n +2 "$blob.dump" | diff "$blob.check" - || { echo "FAIL: dump differs from check"; exit 1; }
-head -n 1 "$blob.dump" | grep -q "compiled partition file version 3, 1208 bytes, crc32 0x" || { echo "FAIL: dump header"; exit 1; }
+head -n 1 "$blob.dump" | grep -q "compiled partition file version 4, 1336 bytes, crc32 0x" || { echo "FAIL: dump header"; exit 1; }
 # A corrupted blob must be refused.
 printf 'X' | dd of="$blob" bs=1 seek=200 conv=notrunc 2>/dev/null
 if "$tool" dump "$blob" > "$blob.bad" 2>&1; then echo "FAIL: corrupted blob accepted"; exit 1; fi

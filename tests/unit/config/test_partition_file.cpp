@@ -574,3 +574,62 @@ TEST_CASE("[[channel]] errors point at the key they are about", "[config][compil
         CHECK_THAT(all_errors(r), Catch::Contains(expected));
     }
 }
+
+TEST_CASE("a Linux partition names its kernel and initramfs; the kernel is checked against its RAM",
+          "[config][compiler][linux]") {
+    CompileResult r = compile_partition_file(DATA / "linux.toml");
+    INFO(all_errors(r));
+    REQUIRE(r.ok());
+    const natsume_config_partition& lx = part(r, 1);
+    CHECK(lx.kind == NATSUME_KIND_LINUX);
+    CHECK(std::string(lx.image) == "linux.bzImage");
+    CHECK(std::string(lx.initramfs) == "linux-initramfs.cpio.gz");
+    CHECK(part(r, 0).kind == NATSUME_KIND_NATSUME);
+    CHECK(part(r, 0).initramfs[0] == '\0');
+    CHECK_THAT(resource_map(&header(r), std::nullopt), Catch::Contains("kernel   linux.bzImage"));
+
+    // With the files: the synthetic bzImage decompresses into 63.6 MiB at 16 MiB.
+    CompileOptions with_dir{DATA / "images"};
+    CompileResult fits = compile_partition_file(DATA / "linux.toml", with_dir);
+    INFO(all_errors(fits));
+    CHECK(fits.ok());
+    std::ifstream in(DATA / "linux.toml");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    text.replace(text.find("size = \"128M\""), 13, "size = \"64M\"");
+    CompileResult small = compile_partition_text(text, "linux.toml", with_dir);
+    REQUIRE(small.errors.size() == 1);
+    CHECK_THAT(small.errors[0].str(),
+               Catch::Contains("linux.toml:16:7: error: ram of partition 'linux0' is 64 MiB, but its kernel "
+                               "(decompressing into 63.6 MiB at guest 0x1000000) and initramfs (0.1 MiB) need 79.7 "
+                               "MiB; make ram.size at least 80 MiB"));
+}
+
+TEST_CASE("kind, kernel and initramfs are refused where they do not belong", "[config][compiler][linux]") {
+    struct Case {
+        std::string body, expected;
+    };
+    const std::string base =
+        "name = \"p\"\ncores = [1]\nram = { base = 0x04000000, size = \"128M\" }\nlapic = "
+        "\"trapped\"\n";
+    const Case cases[] = {
+        {base + "image = \"g\"\nkernel = \"k\"\n",
+         "kernel of partition 'p' is for a Linux partition; add kind = \"linux\""},
+        {base + "image = \"g\"\ninitramfs = \"i\"\n", "initramfs of partition 'p' is for a Linux partition"},
+        {base + "kind = \"linux\"\nimage = \"g\"\nkernel = \"k\"\n",
+         "partition 'p' is a Linux partition: name its bzImage with kernel = \"...\", not image"},
+        {base + "kind = \"linux\"\n", "missing key 'kernel' in partition 'p'"},
+        {base + "kind = \"windows\"\nimage = \"g\"\n",
+         "kind of partition 'p' must be \"natsume\" (an ELF guest kernel, the default) or \"linux\" (a bzImage), "
+         "not 'windows'"},
+        {base + "kind = \"linux\"\nkernel = \"../k\"\n", "kernel '../k' of partition 'p' contains '/'"},
+        {"name = \"p\"\ncores = [1]\nram = { base = 0x04000000, size = \"32M\" }\nlapic = \"trapped\"\n"
+         "kind = \"linux\"\nkernel = \"k\"\n",
+         "ram of partition 'p' is 32 MiB; a Linux partition needs at least 64 MiB"},
+    };
+    for (const auto& c : cases) {
+        CompileResult r = compile_partition_text(one_partition(c.body), "t.toml");
+        INFO(c.body << "\n" << all_errors(r));
+        REQUIRE(r.errors.size() == 1);
+        CHECK_THAT(r.errors[0].message, Catch::Contains(c.expected));
+    }
+}

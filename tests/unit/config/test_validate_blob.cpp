@@ -42,13 +42,13 @@ TEST_CASE("validate_blob accepts well-formed blobs", "[config][validate]") {
 TEST_CASE("validate_blob rejects every kind of corruption", "[config][validate]") {
     const Corruption cases[] = {
         {"bad magic", [](Blob& b) { b.header().magic ^= 1; }, true, "this is not a compiled partition file"},
-        {"version", [](Blob& b) { b.header().version = 1; }, true, "version is 1 but this build reads version 3"},
+        {"version", [](Blob& b) { b.header().version = 1; }, true, "version is 1 but this build reads version 4"},
         {"header size", [](Blob& b) { b.header().header_size = 60; }, true, "header_size is 60, expected 72"},
-        {"partition size", [](Blob& b) { b.header().partition_size = 1; }, true, "partition_size is 1, expected 568"},
+        {"partition size", [](Blob& b) { b.header().partition_size = 1; }, true, "partition_size is 1, expected 632"},
         {"no partitions", [](Blob& b) { b.header().partition_count = 0; }, true, "partition_count is 0"},
         {"too many partitions", [](Blob& b) { b.header().partition_count = 17; }, true, "partition_count is 17"},
         {"total size", [](Blob& b) { b.header().total_size += 4; }, true,
-         "total_size is 1212 but the header, 2 partitions and 0 channels"},
+         "total_size is 1340 but the header, 2 partitions and 0 channels"},
         {"crc", [](Blob& b) { b.part(1).cmdline[0] = 'X'; }, false, "the file is corrupt"},
         {"machine name unterminated", [](Blob& b) { std::memset(b.header().name, 'a', 32); }, true,
          "machine name is not NUL-terminated"},
@@ -98,7 +98,18 @@ TEST_CASE("validate_blob rejects every kind of corruption", "[config][validate]"
         {"flags", [](Blob& b) { b.part(1).flags = 0xc; }, true,
          "partition 'gp0': flags is 0xc; only 0x1 (share SMT siblings), 0x2 (unisolated DMA) and 0x4 (L1D flush) are "
          "defined"},
-        {"reserved", [](Blob& b) { b.part(1).reserved = 8; }, true, "reserved field is 0x8, must be 0"},
+        {"kind unknown", [](Blob& b) { b.part(1).kind = 8; }, true,
+         "partition 'gp0': kind is 8; only 0 (natsume) and 1 (linux) are defined"},
+        {"linux ram", [](Blob& b) { b.part(1).kind = NATSUME_KIND_LINUX; }, true,
+         "partition 'gp0': is a Linux partition with 32 MiB of RAM; Linux needs at least 64 MiB"},
+        {"initramfs for an elf guest", [](Blob& b) { std::memcpy(b.part(1).initramfs, "initrd", 7); }, true,
+         "partition 'gp0': names an initramfs, but only a Linux partition (kind linux) boots one"},
+        {"initramfs unterminated",
+         [](Blob& b) {
+             b.part(1).kind = NATSUME_KIND_LINUX;
+             std::memset(b.part(1).initramfs, 'x', sizeof b.part(1).initramfs);
+         },
+         true, "partition 'gp0': initramfs is not NUL-terminated within 64 bytes"},
         // DMA windows.
         {"dma base without size", [](Blob& b) { b.part(0).dma_base = 0x8000000; }, true,
          "partition 'rt0': dma window has base 0x8000000 but size 0; give both or neither"},
@@ -224,7 +235,7 @@ TEST_CASE("validate_blob rejects short, truncated and misaligned buffers", "[con
     Blob b;
     CHECK_THAT(run(b, 10), Catch::Contains("10 bytes, smaller than its 72-byte header"));
     CHECK_THAT(run(b, b.size - 1),
-               Catch::Contains("total_size is 1208 but only 1207 bytes were loaded; the file is truncated"));
+               Catch::Contains("total_size is 1336 but only 1335 bytes were loaded; the file is truncated"));
 
     std::vector<uint64_t> storage(b.words.size() + 1);
     auto* shifted = reinterpret_cast<uint8_t*>(storage.data()) + 4;

@@ -22,9 +22,15 @@ TEST_CASE("vuart: the 8250 driver's probe finds a 16550A") {
     CHECK_FALSE(vuart::write(uart, 0, 'x').transmit);
     (void)vuart::write(uart, 4, 0x0b);
     CHECK(vuart::read(uart, 6) == (u::MSR_DCD | u::MSR_DSR | u::MSR_CTS));
-    // FIFOs: IIR bits 7:6 follow FCR bit 0; never an interrupt pending.
+    // FIFOs: IIR bits 7:6 follow FCR bit 0; with no interrupt enabled, none is pending.
+    (void)vuart::write(uart, 1, 0);
     CHECK(vuart::read(uart, 2) == u::IIR_NO_INT);
     (void)vuart::write(uart, 2, 0x07);
+    CHECK(vuart::read(uart, 2) == (u::IIR_NO_INT | u::IIR_FIFOS_ON));
+    // With the transmitter interrupt enabled, IIR names the empty transmitter (Linux's polled TX).
+    (void)vuart::write(uart, 1, u::IER_THRI);
+    CHECK(vuart::read(uart, 2) == (u::IIR_THRE | u::IIR_FIFOS_ON));
+    (void)vuart::write(uart, 1, 0);
     CHECK(vuart::read(uart, 2) == (u::IIR_NO_INT | u::IIR_FIFOS_ON));
     // The scratch register keeps what is written.
     (void)vuart::write(uart, 7, 0xa5);
