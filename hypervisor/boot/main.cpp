@@ -571,7 +571,8 @@ using namespace natsume;
 
 extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
     log::init();
-    log::print("\nnatsume: boot: Natsume %u.%u hypervisor starting\n", NATSUME_VERSION_MAJOR, NATSUME_VERSION_MINOR);
+    log::print("\nnatsume: boot: Natsume %u.%u hypervisor starting (TSC %lu)\n", NATSUME_VERSION_MAJOR,
+               NATSUME_VERSION_MINOR, x86::rdtsc());
     x86::cpus[0].shared.index = 0;
     x86::cpu_local_init(x86::cpus[0]);
     x86::ioapic_hw::mask_legacy_pic();

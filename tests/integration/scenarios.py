@@ -196,7 +196,6 @@ SCENARIOS = [
                 GuestPassed("rt0"), GuestPassed("gp0"), *hypervisor_ok()]),
     Scenario(
         name="linux-boot", kind="hypervisor", config="configs/linux.toml", megs=512, slow=True, timeout=900,
-        models=("nehalem",),
         what="unmodified Debian Linux in linux0 beside rt0: the 64-bit boot protocol, its own ACPI tables, its "
              "console on the virtual 16550; /init runs, sees only its own PCI view, and powers the partition off; "
              "rt0 passes",
