@@ -119,10 +119,12 @@ uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 }  // namespace
 
 LayoutError plan(const Kernel& k, uint64_t ram_size, uint64_t initrd_size, Layout& out) {
-    out                         = {};
-    const uint64_t at           = align_up(k.pref_address >= HIGH_RAM ? k.pref_address : DEFAULT_LOAD, k.alignment);
-    out.kernel_gpa              = at;
-    out.kernel_end              = at + align_up(k.init_size, PAGE);
+    out = {};
+    // The kernel is relocatable: its preferred address when that lies in RAM, else 16 MiB.
+    const uint64_t want = k.pref_address >= HIGH_RAM && k.pref_address < ram_size ? k.pref_address : DEFAULT_LOAD;
+    const uint64_t at   = align_up(want, k.alignment);
+    out.kernel_gpa      = at;
+    out.kernel_end      = at + align_up(k.init_size, PAGE);
     const uint64_t initrd_pages = align_up(initrd_size, PAGE);
     out.ram_needed              = out.kernel_end + initrd_pages;
     // The initramfs ends where RAM does, or where the kernel can still reach it.

@@ -64,6 +64,13 @@ TEST_CASE("bzImage: Debian's 6.1 layout is read") {
     CHECK(k.payload_size == 8192);
     CHECK(k.alignment == 0x200000);
     CHECK(k.pref_address == 0x1000000);
+    // A preferred address outside the RAM (or past the end of the address space) falls back to 16 MiB.
+    Kernel far       = k;
+    far.pref_address = 0xfffffffffffff000ull;
+    Layout l;
+    REQUIRE(plan(far, 0x10000000, 0, l) == LayoutError::Ok);
+    CHECK(l.kernel_gpa == DEFAULT_LOAD);
+    CHECK(l.kernel_end <= 0x10000000);
     CHECK(k.init_size == 0x3f98000);
     CHECK(k.cmdline_max == 0x7ff);
     CHECK(std::string(k.version).rfind("6.1.0-57-amd64", 0) == 0);
