@@ -39,4 +39,11 @@ inline constexpr uint8_t SLEEP_TYPE_SHIFT = 2, SLEEP_TYPE_MASK = 0x1c, SLEEP_ENA
 // PCI Firmware Specification 3.2 table 4-3, MCFG: allocation entries after 44 bytes.
 inline constexpr size_t MCFG_ENTRIES = 44, MCFG_ENTRY_SIZE = 16;
 
+// 5.2.5.3 / 5.2.6: the bytes a checksum covers sum to zero modulo 256.
+constexpr uint8_t byte_sum(const uint8_t* p, size_t n) {
+    uint8_t sum = 0;
+    for (size_t i = 0; i < n; ++i) sum = static_cast<uint8_t>(sum + p[i]);
+    return sum;
+}
+
 }  // namespace natsume::drivers::acpi

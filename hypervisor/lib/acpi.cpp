@@ -31,11 +31,7 @@ constexpr uint64_t BIOS_AREA        = 0xE0000;
 constexpr size_t BIOS_AREA_SIZE     = 0x20000;
 constexpr size_t RSDP_ALIGN         = 16;
 
-bool sum_is_zero(const uint8_t* p, size_t len) {
-    uint8_t sum = 0;
-    for (size_t i = 0; i < len; ++i) sum = static_cast<uint8_t>(sum + p[i]);
-    return sum == 0;
-}
+bool sum_is_zero(const uint8_t* p, size_t len) { return drivers::acpi::byte_sum(p, len) == 0; }
 
 bool sig_is(const uint8_t* p, const char* sig, size_t n) { return __builtin_memcmp(p, sig, n) == 0; }
 

@@ -14,11 +14,8 @@ constexpr uint32_t LAPIC_ADDRESS = 0xfee00000;
 constexpr uint16_t CF8           = 0xcf8;
 constexpr uint16_t COM1_BASE     = 0x3f8;
 
-uint8_t checksum(const uint8_t* p, size_t n) {
-    uint8_t sum = 0;
-    for (size_t i = 0; i < n; ++i) sum = static_cast<uint8_t>(sum + p[i]);
-    return static_cast<uint8_t>(-sum);
-}
+// The byte that makes p[0, n) sum to zero (with that byte read as zero).
+uint8_t checksum(const uint8_t* p, size_t n) { return static_cast<uint8_t>(-t::byte_sum(p, n)); }
 
 // Header of every table (section 5.2.6); the checksum is set when the table is complete.
 void header(uint8_t* h, const char sig[4], uint32_t length, uint8_t revision) {

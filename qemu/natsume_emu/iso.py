@@ -67,25 +67,33 @@ def build_iso(spec: BootSpec, work_dir: Path, firmware: str = "bios") -> Path:
     for m in spec.modules:
         if not m.source.is_file():
             raise IsoError(f"module not found: {m.source}")
-    root = work_dir / "iso-root"
-    if root.exists():
-        shutil.rmtree(root)
-    boot = root / "boot"
-    (boot / "grub").mkdir(parents=True)
-    shutil.copyfile(spec.kernel, boot / spec.kernel.name)
-    for m in spec.modules:
-        shutil.copyfile(m.source, boot / m.name)
-    (boot / "grub" / "grub.cfg").write_text(grub_cfg(spec))
-    iso = work_dir / "boot.iso"
-    if iso.exists():
-        iso.unlink()
+    files = [(spec.kernel, spec.kernel.name)] + [(m.source, m.name) for m in spec.modules]
     dirs = {"bios": [GRUB_I386_PC], "uefi": [GRUB_X86_64_EFI], "hybrid": [GRUB_I386_PC, GRUB_X86_64_EFI]}[firmware]
+    # biosdisk exists only for i386-pc; a hybrid image boots from CD or USB without it.
+    modules = GRUB_MODULES if firmware == "bios" else GRUB_EFI_MODULES
+    return grub_rescue_iso(work_dir, "iso-root", "boot.iso", files, grub_cfg(spec), dirs, modules)
+
+
+def grub_rescue_iso(work_dir: Path, root_name: str, iso_name: str, files: list, cfg: str, dirs: list,
+                    modules: str) -> Path:
+    """work_dir/iso_name: /boot holding `files` ((source, name) pairs) and
+    /boot/grub/grub.cfg = cfg, made bootable by grub-mkrescue for the GRUB
+    platform directories `dirs` with `modules` built in."""
     for d in dirs:
         if not d.is_dir():
             raise IsoError(f"GRUB for {d.name} is not installed ({d}; Debian: "
                            f"{'grub-pc-bin' if d == GRUB_I386_PC else 'grub-efi-amd64-bin'})")
-    # biosdisk exists only for i386-pc; a hybrid image boots from CD or USB without it.
-    modules = GRUB_MODULES if firmware == "bios" else GRUB_EFI_MODULES
+    root = work_dir / root_name
+    if root.exists():
+        shutil.rmtree(root)
+    boot = root / "boot"
+    (boot / "grub").mkdir(parents=True)
+    for source, name in files:
+        shutil.copyfile(source, boot / name)
+    (boot / "grub" / "grub.cfg").write_text(cfg)
+    iso = work_dir / iso_name
+    if iso.exists():
+        iso.unlink()
     platform = ["-d", str(dirs[0])] if len(dirs) == 1 else []
     cmd = ["grub-mkrescue", *platform,
            f"--install-modules={modules}", "--locales=", "--fonts=",
@@ -153,23 +161,6 @@ def build_linux_iso(kernel: Path, initrd: Path, cmdline: str, work_dir: Path,
     for f, what in ((kernel, "kernel image"), (initrd, "initrd")):
         if not f.is_file():
             raise IsoError(f"{what} not found: {f}")
-    if not GRUB_I386_PC.is_dir():
-        raise IsoError(f"GRUB for i386-pc is not installed ({GRUB_I386_PC}; Debian: grub-pc-bin)")
-    root = work_dir / "linux-iso-root"
-    if root.exists():
-        shutil.rmtree(root)
-    boot = root / "boot"
-    (boot / "grub").mkdir(parents=True)
-    shutil.copyfile(kernel, boot / kernel.name)
-    shutil.copyfile(initrd, boot / initrd.name)
-    (boot / "grub" / "grub.cfg").write_text(linux_grub_cfg(kernel.name, initrd.name, cmdline, title))
-    iso = work_dir / "linux.iso"
-    if iso.exists():
-        iso.unlink()
-    cmd = ["grub-mkrescue", "-d", str(GRUB_I386_PC),
-           f"--install-modules={GRUB_LINUX_MODULES}", "--locales=", "--fonts=",
-           "--themes=", "-o", str(iso), str(root)]
-    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
-    if proc.returncode != 0 or not iso.is_file():
-        raise IsoError("grub-mkrescue failed:\n" + proc.stdout + proc.stderr)
-    return iso
+    return grub_rescue_iso(work_dir, "linux-iso-root", "linux.iso", [(kernel, kernel.name), (initrd, initrd.name)],
+                           linux_grub_cfg(kernel.name, initrd.name, cmdline, title), [GRUB_I386_PC],
+                           GRUB_LINUX_MODULES)
