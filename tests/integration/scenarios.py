@@ -197,8 +197,9 @@ SCENARIOS = [
     Scenario(
         name="linux-boot", kind="hypervisor", config="configs/linux.toml", megs=512, slow=True, timeout=900,
         what="unmodified Debian Linux in linux0 beside rt0: the 64-bit boot protocol, its own ACPI tables, its "
-             "console on the virtual 16550; /init runs, sees only its own PCI view, and powers the partition off; "
-             "rt0 passes",
+             "console on the virtual 16550; /init runs, sees only its own PCI view, tries the machine's reset "
+             "ports, its own reset and sleep ports with inert values, the PIC, PIT and foreign MSRs (hostile.sh) "
+             "and keeps running, then powers the partition off; rt0 passes",
         checks=[Line(r"^natsume: partition: linux0: Linux 6\.1\.\S+ .*kernel at 0x1000000-",
                      "the bzImage placed by the 64-bit boot protocol"),
                 Line(r"^\[linux0\] \[\s*[0-9.]+\] ACPI: PCI Root Bridge \[PCI0\]", "Linux found the PCI root in its DSDT"),
@@ -206,6 +207,12 @@ SCENARIOS = [
                 Line(r"^\[linux0\] natsume-linux: init started", "/init started"),
                 Line(r"^\[linux0\] 00:00\.0 8086:1237 class=0x060000", "its PCI view: the virtual host bridge"),
                 NoLine(r"^\[linux0\] 00:0[1-9a-f]\.\d ", "a PCI function of the machine that is not its own"),
+                # hostile.sh: resets through 0xCF9, 0x64 and 0x92, its own reset and sleep
+                # ports with values that must not act, the PIC and PIT, foreign MSRs.
+                Line(r"^natsume: refuse: partition linux0: write to port 0xcf9 \(1 bytes\)",
+                     "Linux's write to the chipset reset port refused"),
+                Line(r"^\[linux0\] natsume-linux: hostile: still running after every attempt",
+                     "linux0 kept running after its hostile port and MSR accesses"),
                 Line(r"^natsume: partition linux0 stopped: powered off \(ACPI sleep type 5",
                      "Linux powered its partition off through the sleep control register"),
                 partition_banner("rt0", 1), GuestPassed("rt0"), *hypervisor_ok()]),

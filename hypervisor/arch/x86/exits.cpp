@@ -44,18 +44,14 @@ Action on_cpuid(Vcpu& v) {
         // Bits that mirror control registers mirror the guest's own, not the
         // hypervisor's (CPUID runs here, in root mode): software that finds
         // OSXSAVE set executes XGETBV, which faults while CR4.OSXSAVE is clear.
-        const uint64_t guest_cr4 = vmcs::read<Vmcs::GUEST_CR4>();
-        if (leaf == 1) {
-            r.ecx &= ~drivers::cpuid::ecx1::OSXSAVE;
-            if (guest_cr4 & cr4::OSXSAVE) r.ecx |= drivers::cpuid::ecx1::OSXSAVE;
-        }
         if (leaf == 7 && sub == 0) {
             r.ecx &= ~drivers::cpuid::ecx7::OSPKE;
-            if (guest_cr4 & cr4::PKE) r.ecx |= drivers::cpuid::ecx7::OSPKE;
+            if (vmcs::read<Vmcs::GUEST_CR4>() & cr4::PKE) r.ecx |= drivers::cpuid::ecx7::OSPKE;
         }
         if (leaf == 1) {
-            r.ecx &= ~drivers::cpuid::ecx1::VMX;  // no nested VMX
-            r.ecx |= 1u << 31;                    // "hypervisor present"
+            r.ecx &= ~(drivers::cpuid::ecx1::OSXSAVE | drivers::cpuid::ecx1::VMX);  // and no nested VMX
+            if (vmcs::read<Vmcs::GUEST_CR4>() & cr4::OSXSAVE) r.ecx |= drivers::cpuid::ecx1::OSXSAVE;
+            r.ecx |= drivers::cpuid::ecx1::HYPERVISOR;
             // Initial APIC ID in EBX[31:24] is the core's own: the vCPU is pinned to it.
         }
     }
