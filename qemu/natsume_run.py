@@ -75,9 +75,9 @@ def run_partition_file(build: BuildTree, toml: Path, emu: Emulator, timeout: flo
 
 
 def emulated_megs(blob, at_least: int) -> int:
-    """Emulated RAM that holds every partition's RAM (a Linux partition's
-    lies above Bochs' default 256 MiB), in steps of 128 MiB."""
-    top = max((p.ram_base + p.ram_size for p in blob.partitions), default=0) >> 20
+    """Emulated RAM that holds every partition's RAM and DMA window (a Linux
+    partition's lie above Bochs' default 256 MiB), in steps of 128 MiB."""
+    top = max((p.host_end() for p in blob.partitions), default=0) >> 20
     return max(at_least, -(-(top + 32) // 128) * 128)
 
 
@@ -143,6 +143,9 @@ def print_console_view(lines: list, blob) -> None:
 
 
 DEMOS = {"default": "default.toml", "linux": "linux.toml"}
+# The machine each demo file describes: configs/linux.toml gives linux0 the
+# e1000 in slot 1 (00:02.0), on the vnet backend that answers its pings.
+DEMO_PCI = {"default": (), "linux": (bochs.PciDevice("e1000", 1, ethmod="vnet"),)}
 HV_START = re.compile(r"natsume: boot: Natsume \S+ hypervisor starting \(TSC (\d+)\)")
 LINUX_INIT = re.compile(r"^\[(\S+)\] natsume-linux: init started \(.*tsc (\d+)")
 
@@ -165,7 +168,7 @@ LINUX_DEMO_TIMEOUT = 1200
 
 def cmd_demo(args, build: BuildTree) -> int:
     toml = ROOT / "configs" / DEMOS[args.which]
-    emu = Emulator(kind="bochs", cpu_model="corei5_lynnfield_750", cpus=3)
+    emu = Emulator(kind="bochs", cpu_model="corei5_lynnfield_750", cpus=3, pci_devices=DEMO_PCI[args.which])
     timeout = max(args.timeout, LINUX_DEMO_TIMEOUT) if args.which == "linux" else args.timeout
     say(f"demo: {toml.relative_to(ROOT)} on {emu.describe()}")
     if args.which == "linux":

@@ -181,12 +181,25 @@ bool check_kind(const Part& p, uint32_t i, Report& r) {
     Text t = start_part(r, p, i);
     if (p.kind != NATSUME_KIND_NATSUME && p.kind != NATSUME_KIND_LINUX)
         return fail(t.str("kind is ").dec(p.kind).str("; only 0 (natsume) and 1 (linux) are defined"));
-    if (p.kind == NATSUME_KIND_LINUX && p.ram_size < NATSUME_LINUX_RAM_MIN)
+    if (p.kind != NATSUME_KIND_LINUX) return true;
+    // Its main memory: the DMA window when it has one (linux_boot::main_memory), else its RAM.
+    if (p.dma_size == 0 && p.ram_size < NATSUME_LINUX_RAM_MIN)
         return fail(t.str("is a Linux partition with ")
                         .dec(p.ram_size >> 20)
                         .str(" MiB of RAM; Linux needs at least ")
                         .dec(NATSUME_LINUX_RAM_MIN >> 20)
                         .str(" MiB to decompress and start"));
+    if (p.dma_size != 0 && p.dma_size < NATSUME_LINUX_RAM_MIN)
+        return fail(t.str("is a Linux partition with a ")
+                        .dec(p.dma_size >> 20)
+                        .str(" MiB dma window; its memory above 1 MiB is that window, and Linux needs at least ")
+                        .dec(NATSUME_LINUX_RAM_MIN >> 20)
+                        .str(" MiB to decompress and start"));
+    if (p.dma_size != 0 && (p.dma_base >= NATSUME_LINUX_MAIN_END || p.dma_size > NATSUME_LINUX_MAIN_END - p.dma_base))
+        return fail(ram_range(t.str("is a Linux partition with its dma window at "), p.dma_base, p.dma_size)
+                        .str("; it must end at or below ")
+                        .hex(NATSUME_LINUX_MAIN_END)
+                        .str(", the end of the write-back memory its boot page tables map"));
     return true;
 }
 

@@ -118,31 +118,49 @@ constexpr uint64_t PAGE = 4096;
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 }  // namespace
 
-LayoutError plan(const Kernel& k, uint64_t ram_size, uint64_t initrd_size, Layout& out) {
+Span main_memory(uint64_t ram_size, uint64_t window_base, uint64_t window_size) {
+    if (window_size) return {window_base, window_base + window_size};
+    return {HIGH_RAM, ram_size > HIGH_RAM ? ram_size : HIGH_RAM};
+}
+
+LayoutError plan(const Kernel& k, Span main, uint64_t initrd_size, Layout& out) {
     out = {};
-    // The kernel is relocatable: its preferred address when that lies in RAM, else 16 MiB.
-    const uint64_t want = k.pref_address >= HIGH_RAM && k.pref_address < ram_size ? k.pref_address : DEFAULT_LOAD;
-    const uint64_t at   = align_up(want, k.alignment);
-    out.kernel_gpa      = at;
-    out.kernel_end      = at + align_up(k.init_size, PAGE);
+    // The kernel is relocatable: its preferred address when that lies in main
+    // memory, else 16 MiB when that does, else the start of main memory.
+    const uint64_t low          = main.base > HIGH_RAM ? main.base : HIGH_RAM;
+    const bool pref_fits        = k.pref_address >= low && k.pref_address < main.end;
+    const bool deflt_fits       = DEFAULT_LOAD >= low && DEFAULT_LOAD < main.end;
+    const uint64_t want         = pref_fits ? k.pref_address : deflt_fits ? DEFAULT_LOAD : low;
+    const uint64_t at           = align_up(want, k.alignment);
+    out.kernel_gpa              = at;
+    out.kernel_end              = at + align_up(k.init_size, PAGE);
     const uint64_t initrd_pages = align_up(initrd_size, PAGE);
-    out.ram_needed              = out.kernel_end + initrd_pages;
-    // The initramfs ends where RAM does, or where the kernel can still reach it.
-    uint64_t top = ram_size;
+    out.end_needed              = out.kernel_end + initrd_pages;
+    // The initramfs ends where main memory does, or where the kernel can still reach it.
+    uint64_t top = main.end;
     if (k.initrd_addr_max && k.initrd_addr_max + 1 < top) top = (k.initrd_addr_max + 1) & ~(PAGE - 1);
-    if (out.ram_needed > ram_size || (initrd_size && top < out.kernel_end + initrd_pages))
+    if (at < want || out.kernel_end < at || out.kernel_end + initrd_pages > main.end ||
+        (initrd_size && top < out.kernel_end + initrd_pages))
         return LayoutError::DoesNotFit;
     out.initrd_gpa = initrd_size ? top - initrd_pages : 0;
     return LayoutError::Ok;
 }
 
-void e820_map(uint64_t ram_size, E820 (&out)[E820_COUNT]) {
-    out[0] = {0, HV_AREA_END, E820_RESERVED};                           // the hypervisor's GDT, page tables, stack
-    out[1] = {ZERO_PAGE_GPA, ACPI_GPA - ZERO_PAGE_GPA, E820_RESERVED};  // zero page, command line
-    out[2] = {ACPI_GPA, ACPI_END - ACPI_GPA, E820_ACPI};
-    out[3] = {ACPI_END, LOW_RAM_END - ACPI_END, E820_RAM};  // low RAM: the AP trampoline's
-    out[4] = {LOW_RAM_END, HIGH_RAM - LOW_RAM_END, E820_RESERVED};
-    out[5] = {HIGH_RAM, ram_size - HIGH_RAM, E820_RAM};
+size_t e820_map(uint64_t ram_size, Span main, E820 (&out)[E820_COUNT_MAX]) {
+    out[0]   = {0, HV_AREA_END, E820_RESERVED};                           // the hypervisor's GDT, page tables, stack
+    out[1]   = {ZERO_PAGE_GPA, ACPI_GPA - ZERO_PAGE_GPA, E820_RESERVED};  // zero page, command line
+    out[2]   = {ACPI_GPA, ACPI_END - ACPI_GPA, E820_ACPI};
+    out[3]   = {ACPI_END, LOW_RAM_END - ACPI_END, E820_RAM};  // low RAM: the AP trampoline's
+    out[4]   = {LOW_RAM_END, HIGH_RAM - LOW_RAM_END, E820_RESERVED};
+    size_t n = 5;
+    if (main.base == HIGH_RAM) {
+        out[n++] = {HIGH_RAM, main.size(), E820_RAM};
+        return n;
+    }
+    // Its RAM above 1 MiB is not for Linux: a device could not reach it.
+    if (ram_size > HIGH_RAM) out[n++] = {HIGH_RAM, ram_size - HIGH_RAM, E820_RESERVED};
+    out[n++] = {main.base, main.size(), E820_RAM};
+    return n;
 }
 
 const char* to_string(Error e) {

@@ -78,27 +78,44 @@ struct BootParams {
 // setup header from the image, sets the loader fields and the e820 table.
 [[nodiscard]] bool write_zero_page(const uint8_t* image, const Kernel& k, const BootParams& bp, uint8_t* zp);
 
-// Where a Linux partition's pieces go in its guest-physical RAM (docs/linux.md):
-// the first 64 KiB keep the hypervisor's GDT, page tables and stack; the zero
-// page, the command line and the ACPI tables follow; low RAM up to 0x9F000 is
-// Linux's own (its AP trampoline lives there); 0x9F000-1 MiB is the legacy
-// hole; the kernel runs at its preferred 2 MiB-aligned address; the
-// initramfs ends at the top of RAM (or at initrd_addr_max).
+// Where a Linux partition's pieces go in its guest-physical memory
+// (docs/linux.md): the first 64 KiB keep the hypervisor's GDT, page tables and
+// stack; the zero page, the command line and the ACPI tables follow; low RAM
+// up to 0x9F000 is Linux's own (its AP trampoline lives there); 0x9F000-1 MiB
+// is the legacy hole. Above 1 MiB is Linux's main memory: the kernel runs at
+// its preferred 2 MiB-aligned address there, and the initramfs ends at its top
+// (or at initrd_addr_max).
 inline constexpr uint64_t HV_AREA_END = 0x10000, ZERO_PAGE_GPA = 0x10000, CMDLINE_GPA = 0x11000, ACPI_GPA = 0x12000,
                           ACPI_END = 0x20000, LOW_RAM_END = 0x9f000, HIGH_RAM = 0x100000, DEFAULT_LOAD = 0x1000000;
+
+// Guest-physical [base, end).
+struct Span {
+    uint64_t base, end;
+    uint64_t size() const { return end - base; }
+};
+
+// Linux's main memory: the rest of its partition RAM [1 MiB, ram_size), or,
+// when the partition has a DMA window, the whole window, which it sees at
+// the window's host address. Without an IOMMU a device's DMA addresses are
+// host addresses, and Linux hands its devices buffers from anywhere in its
+// main memory, so all of it must be the identity window; the partition's own
+// RAM then only carries the first megabyte (docs/linux.md, "Devices").
+Span main_memory(uint64_t ram_size, uint64_t window_base, uint64_t window_size);
 
 struct Layout {
     uint64_t kernel_gpa, kernel_end;  // [load address, load address + init_size)
     uint64_t initrd_gpa;              // 0 when there is no initramfs
-    uint64_t ram_needed;              // the least RAM this kernel and initramfs fit in
+    uint64_t end_needed;              // main memory must reach this far for the kernel and initramfs
 };
 
 enum class [[nodiscard]] LayoutError{Ok, DoesNotFit};
 
-[[nodiscard]] LayoutError plan(const Kernel& k, uint64_t ram_size, uint64_t initrd_size, Layout& out);
+[[nodiscard]] LayoutError plan(const Kernel& k, Span main, uint64_t initrd_size, Layout& out);
 
-// The e820 map of a partition of ram_size bytes laid out as above.
-inline constexpr size_t E820_COUNT = 6;
-void e820_map(uint64_t ram_size, E820 (&out)[E820_COUNT]);
+// The e820 map of a partition of ram_size bytes laid out as above; returns
+// the number of entries written. Its RAM above 1 MiB is reserved when the
+// main memory is elsewhere.
+inline constexpr size_t E820_COUNT_MAX = 7;
+size_t e820_map(uint64_t ram_size, Span main, E820 (&out)[E820_COUNT_MAX]);
 
 }  // namespace natsume::linux_boot

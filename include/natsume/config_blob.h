@@ -28,10 +28,14 @@
 #define NATSUME_CONFIG_RAM_MIN      0x400000ull
 
 // natsume_config_partition.kind (version 4): what the partition boots.
-#define NATSUME_KIND_NATSUME  0u  // an ELF64 guest kernel entered with struct natsume_boot_info (bootinfo.h)
-#define NATSUME_KIND_LINUX    1u  // a Linux bzImage entered by the 64-bit boot protocol (docs/linux.md)
-// A Linux partition's RAM: its kernel decompresses into tens of MiB (the bzImage's init_size).
-#define NATSUME_LINUX_RAM_MIN 0x4000000ull
+#define NATSUME_KIND_NATSUME   0u  // an ELF64 guest kernel entered with struct natsume_boot_info (bootinfo.h)
+#define NATSUME_KIND_LINUX     1u  // a Linux bzImage entered by the 64-bit boot protocol (docs/linux.md)
+// A Linux partition's main memory (its RAM above 1 MiB, or its DMA window):
+// its kernel decompresses into tens of MiB (the bzImage's init_size).
+#define NATSUME_LINUX_RAM_MIN  0x4000000ull
+// A Linux partition's DMA window ends below this: the boot page tables map
+// guest-physical memory write-back up to here, uncached above (to 4 GiB).
+#define NATSUME_LINUX_MAIN_END 0xfe000000ull
 
 #define NATSUME_LAPIC_PASSTHROUGH 1u  // xAPIC page / x2APIC MSRs reach the hardware (trusted guest)
 #define NATSUME_LAPIC_TRAPPED     2u  // reserved for the trapped, filtered LAPIC

@@ -16,9 +16,9 @@ HEADER = struct.Struct("<QIIIIII32sII")
 CRC_OFFSET = 28
 # The leading fields of struct natsume_config_partition: name[32], image[64],
 # cmdline[256], ram_base, ram_size, core_count, cores[8], lapic_mode, flags,
-# kind; the initramfs name (version 4) at INITRAMFS_OFFSET. The stride between
+# kind, dma_base, dma_size; the initramfs name (version 4) at INITRAMFS_OFFSET. The stride between
 # partitions is the header's partition_size.
-PARTITION = struct.Struct("<32s64s256sQQI8IIII")
+PARTITION = struct.Struct("<32s64s256sQQI8IIIIQQ")
 INITRAMFS_OFFSET = 568
 INITRAMFS = struct.Struct("<64s")
 KIND_LINUX = 1
@@ -38,6 +38,12 @@ class Partition:
     cores: list
     kind: int = 0
     initramfs: str = ""
+    dma_base: int = 0       # identity DMA window (a Linux partition's main memory), 0/0 when absent
+    dma_size: int = 0
+
+    def host_end(self) -> int:
+        """The end of the host memory it uses: its RAM and its DMA window."""
+        return max(self.ram_base + self.ram_size, self.dma_base + self.dma_size)
 
 
 @dataclass
@@ -83,7 +89,7 @@ def parse_blob(data: bytes) -> Blob:
         parts.append(Partition(name=_cstr(f[0]), image=_cstr(f[1]), cmdline=_cstr(f[2]),
                                ram_base=f[3], ram_size=f[4],
                                cores=list(f[6:6 + min(core_count, 8)]), kind=f[16],
-                               initramfs=_cstr(initramfs)))
+                               initramfs=_cstr(initramfs), dma_base=f[17], dma_size=f[18]))
     return Blob(name=_cstr(name), partitions=parts)
 
 

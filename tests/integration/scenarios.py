@@ -196,17 +196,32 @@ SCENARIOS = [
                 GuestPassed("rt0"), GuestPassed("gp0"), *hypervisor_ok()]),
     Scenario(
         name="linux-boot", kind="hypervisor", config="configs/linux.toml", megs=512, slow=True, timeout=900,
+        devices=(RT_E1000_VNET,),
         what="unmodified Debian Linux in linux0 beside rt0: the 64-bit boot protocol, its own ACPI tables, its "
-             "console on the virtual 16550; /init runs, sees only its own PCI view, tries the machine's reset "
-             "ports, its own reset and sleep ports with inert values, the PIC, PIT and foreign MSRs (hostile.sh) "
-             "and keeps running, then powers the partition off; rt0 passes",
-        checks=[Line(r"^natsume: partition: linux0: Linux 6\.1\.\S+ .*kernel at 0x1000000-",
-                     "the bzImage placed by the 64-bit boot protocol"),
+             "console on the virtual 16550, its memory above 1 MiB an identity DMA window (Bochs has no IOMMU); "
+             "/init pings Bochs' vnet host through its passed-through e1000, whose interrupts reach Linux with "
+             "no VM exit, sees only its own PCI view, tries the machine's reset ports, its own reset and sleep "
+             "ports with inert values, the PIC, PIT and foreign MSRs (hostile.sh) and keeps running, then powers "
+             "the partition off; rt0 passes",
+        checks=[Line(r"^natsume: partition: linux0: Linux 6\.1\.\S+ .*kernel at 0x8400000-",
+                     "the bzImage placed by the 64-bit boot protocol, in its DMA window"),
+                Line(r"^natsume: partition: linux0: its memory above 1 MiB is its DMA window 0x8400000-0x17ffffff",
+                     "Linux's main memory is the identity window its e1000 can reach"),
+                Line(r"^\[linux0\] \[\s*[0-9.]+\] BIOS-e820: \[mem 0x0000000008400000-0x0000000017ffffff\] usable",
+                     "Linux took the window as its RAM"),
                 Line(r"^\[linux0\] \[\s*[0-9.]+\] ACPI: PCI Root Bridge \[PCI0\]", "Linux found the PCI root in its DSDT"),
                 Line(r"^\[linux0\] \[\s*[0-9.]+\] 00:00: ttyS0 at I/O 0x3f8 \(irq = 0", "the virtual COM1, polled"),
                 Line(r"^\[linux0\] natsume-linux: init started", "/init started"),
+                Line(r"^\[linux0\] \[\s*[0-9.]+\] e1000 0000:00:02\.0 eth0: \(PCI:", "Linux's e1000 driver took its NIC"),
+                Line(r"^\[linux0\] 3 packets transmitted, 3 (packets )?received",
+                     "three pings to the vnet host answered through the passed-through e1000"),
                 Line(r"^\[linux0\] 00:00\.0 8086:1237 class=0x060000", "its PCI view: the virtual host bridge"),
-                NoLine(r"^\[linux0\] 00:0[1-9a-f]\.\d ", "a PCI function of the machine that is not its own"),
+                Line(r"^\[linux0\] 00:02\.0 8086:100e class=0x020000 irq=\d+ driver=e1000", "and its own e1000"),
+                NoLine(r"^\[linux0\] 00:0[13-9a-f]\.\d ", "a PCI function of the machine that is not its own"),
+                Line(r"^\[linux0\]\s+\d+:\s+[1-9]\d*\s+IO-APIC\s+\S+\s+eth0$",
+                     "e1000 interrupts counted by Linux on its core (/proc/interrupts)"),
+                NoLine(r"^natsume: stats: partition linux0: exits(?: \d+:\d+)* 1:\d+",
+                       "an external-interrupt exit on linux0's core (its device interrupts must not exit)"),
                 # hostile.sh: resets through 0xCF9, 0x64 and 0x92, its own reset and sleep
                 # ports with values that must not act, the PIC and PIT, foreign MSRs.
                 Line(r"^natsume: refuse: partition linux0: write to port 0xcf9 \(1 bytes\)",

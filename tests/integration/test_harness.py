@@ -32,7 +32,8 @@ def make_blob(parts, corrupt_crc=False) -> bytes:
     for name, image, cores, *initramfs in parts:
         part = PARTITION.pack(name.encode(), image.encode(), b"test=x", 0x4000000, 0x800000,
                               len(cores), *(cores + [0] * (8 - len(cores))), 1, 0,
-                              1 if initramfs else 0).ljust(INITRAMFS_OFFSET, b"\0")
+                              1 if initramfs else 0, 0x10000000 if initramfs else 0,
+                              0x8000000 if initramfs else 0).ljust(INITRAMFS_OFFSET, b"\0")
         body += (part + (initramfs[0].encode() if initramfs else b"")).ljust(PARTITION_SIZE, b"\0")
     total = HEADER.size + len(body)
     head = HEADER.pack(0x4746435355544E41, 4, HEADER.size, PARTITION_SIZE, len(parts),
@@ -54,6 +55,9 @@ class BlobTest(unittest.TestCase):
         self.assertEqual(blob.images(), ["guest-kernel", "linux.bzImage", "linux-initramfs.cpio.gz"])
         self.assertEqual(blob.partitions[2].kind, 1)
         self.assertEqual(blob.partitions[2].initramfs, "linux-initramfs.cpio.gz")
+        self.assertEqual((blob.partitions[2].dma_base, blob.partitions[2].dma_size), (0x10000000, 0x8000000))
+        self.assertEqual(blob.partitions[2].host_end(), 0x18000000)
+        self.assertEqual(blob.partitions[0].host_end(), 0x4800000)
         self.assertEqual(blob.name, "machine")
 
     def test_rejects_bad_crc_and_magic(self):
@@ -62,7 +66,7 @@ class BlobTest(unittest.TestCase):
         with self.assertRaises(BlobError):
             parse_blob(b"\0" * 72)
         self.assertEqual(HEADER.size, 72)
-        self.assertEqual(PARTITION.size, 416)
+        self.assertEqual(PARTITION.size, 432)
 
 
 LOG = """\

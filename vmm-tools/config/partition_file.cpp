@@ -397,11 +397,11 @@ void Compiler::parse_partition(const toml::table& t, size_t index) {
     if (const toml::node* n = require(t, "cores", where, ctx, "cores = [1]")) parse_cores(*n, p);
     if (const toml::node* n = require(t, "ram", where, ctx, "ram = { base = 0x04000000, size = \"32M\" }"))
         parse_ram(*n, p);
+    if (const toml::node* n = t.get("dma")) parse_dma(*n, p);
     parse_kind(t, p);
     parse_boot_files(t, where, ctx, p);
     if (const toml::node* n = t.get("cmdline")) parse_cmdline(*n, p);
     if (const toml::node* n = require(t, "lapic", where, ctx, "lapic = \"passthrough\"")) parse_lapic(*n, p);
-    if (const toml::node* n = t.get("dma")) parse_dma(*n, p);
     parse_flag(t, "allow_smt_sharing", NATSUME_PARTITION_SHARE_SMT, p);
     parse_flag(t, "allow_unisolated_dma", NATSUME_PARTITION_UNISOLATED_DMA, p);
     // Default: on for an untrusted partition (its LAPIC trapped), off for a trusted one.
@@ -756,7 +756,16 @@ void Compiler::parse_boot_files(const toml::table& t, Position where, const std:
     if (const toml::node* n = t.get("image"))
         error(pos_of(*n),
               fmt::format("{} is a Linux partition: name its bzImage with kernel = \"...\", not image", p.label));
-    if (p.ram_ok && p.part.ram_size < NATSUME_LINUX_RAM_MIN)
+    // Its main memory (linux_boot::main_memory): the dma window when there is one, else its RAM.
+    if (p.dma_ok && p.part.dma_size < NATSUME_LINUX_RAM_MIN)
+        error(p.dma_pos, fmt::format("dma window of {} is {}; a Linux partition's memory above 1 MiB is its dma "
+                                     "window, and Linux needs at least {} MiB to decompress and start its kernel",
+                                     p.label, describe_mib(p.part.dma_size), NATSUME_LINUX_RAM_MIN >> 20));
+    if (p.dma_ok && p.part.dma_base + p.part.dma_size > NATSUME_LINUX_MAIN_END)
+        error(p.dma_pos, fmt::format("dma window {}+{} of {} ends above {}: a Linux partition's window must lie "
+                                     "below it, in the write-back memory its boot page tables map",
+                                     hex(p.part.dma_base), hex(p.part.dma_size), p.label, hex(NATSUME_LINUX_MAIN_END)));
+    if (!p.dma_ok && p.ram_ok && p.part.ram_size < NATSUME_LINUX_RAM_MIN)
         error(p.ram_pos, fmt::format("ram of {} is {}; a Linux partition needs at least {} MiB to decompress and "
                                      "start its kernel",
                                      p.label, describe_mib(p.part.ram_size), NATSUME_LINUX_RAM_MIN >> 20));
@@ -792,14 +801,21 @@ void Compiler::check_linux_fit(const toml::table& t, Parsed& p) {
         std::error_code ec;
         initrd = std::filesystem::file_size(*options_.image_dir / p.part.initramfs, ec);
     }
+    if (!p.ram_ok || (t.get("dma") && !p.dma_ok)) return;
+    const linux_boot::Span main = linux_boot::main_memory(p.part.ram_size, p.part.dma_base, p.part.dma_size);
     linux_boot::Layout layout;
-    if (p.ram_ok && linux_boot::plan(k, p.part.ram_size, initrd, layout) != linux_boot::LayoutError::Ok) {
-        auto mib = [](uint64_t b) { return fmt::format("{:.1f} MiB", static_cast<double>(b) / (1 << 20)); };
-        error(p.ram_pos, fmt::format("ram of {} is {}, but its kernel (decompressing into {} at guest {:#x}) and "
-                                     "initramfs ({}) need {}; make ram.size at least {} MiB",
-                                     p.label, describe_mib(p.part.ram_size), mib(k.init_size), layout.kernel_gpa,
-                                     mib(initrd), mib(layout.ram_needed), ((layout.ram_needed >> 21) + 1) * 2));
-    }
+    if (linux_boot::plan(k, main, initrd, layout) == linux_boot::LayoutError::Ok) return;
+    auto mib                = [](uint64_t b) { return fmt::format("{:.1f} MiB", static_cast<double>(b) / (1 << 20)); };
+    const std::string needs = fmt::format("its kernel (decompressing into {} at guest {:#x}) and initramfs ({}) need",
+                                          mib(k.init_size), layout.kernel_gpa, mib(initrd));
+    if (p.dma_ok)
+        error(p.dma_pos, fmt::format("dma window of {} is {}, but {} {}; make dma.size at least {} MiB", p.label,
+                                     describe_mib(p.part.dma_size), needs, mib(layout.end_needed - main.base),
+                                     (((layout.end_needed - main.base) >> 21) + 1) * 2));
+    else
+        error(p.ram_pos, fmt::format("ram of {} is {}, but {} {}; make ram.size at least {} MiB", p.label,
+                                     describe_mib(p.part.ram_size), needs, mib(layout.end_needed),
+                                     ((layout.end_needed >> 21) + 1) * 2));
 }
 
 void Compiler::parse_cmdline(const toml::node& n, Parsed& p) {

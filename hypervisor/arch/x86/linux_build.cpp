@@ -24,7 +24,17 @@ namespace {
 constexpr uint16_t LINUX_CS = 0x10, LINUX_DS = 0x18, LINUX_TSS = 0x20;
 constexpr uint64_t TSS_GPA = NATSUME_GUEST_GDT_GPA + 0x80;  // where vcpu.cpp points TR
 
-uint8_t* at(Partition& p, uint64_t gpa) { return reinterpret_cast<uint8_t*>(p.config.ram_base + gpa); }
+// Linux's main memory (linux_boot::main_memory): its RAM above 1 MiB, or its DMA window.
+linux_boot::Span main_memory(const Partition& p) {
+    return linux_boot::main_memory(p.config.ram_size, p.config.file.dma_base, p.config.file.dma_size);
+}
+
+// The hypervisor's pointer to a guest-physical address of its RAM or of its
+// DMA window (which the guest sees at the window's host address).
+uint8_t* at(Partition& p, uint64_t gpa) {
+    const uint64_t w = p.config.file.dma_base, ws = p.config.file.dma_size;
+    return reinterpret_cast<uint8_t*>(ws && gpa - w < ws ? gpa : p.config.ram_base + gpa);
+}
 
 void linux_gdt(Partition& p) {
     auto* gdt         = reinterpret_cast<uint64_t*>(at(p, NATSUME_GUEST_GDT_GPA));
@@ -101,12 +111,14 @@ bool build_tables(Partition& p, uint64_t& rsdp_gpa, BuildError& err) {
 
 bool place_kernel(Partition& p, const BootFiles& f, const linux_boot::Kernel& k, linux_boot::Layout& layout,
                   BuildError& err) {
-    if (linux_boot::plan(k, p.config.ram_size, f.initramfs_size, layout) != linux_boot::LayoutError::Ok)
+    const linux_boot::Span main = main_memory(p);
+    if (linux_boot::plan(k, main, f.initramfs_size, layout) != linux_boot::LayoutError::Ok)
         return build_fail(err,
-                          "kernel '%s' needs %lu MiB of RAM (it decompresses into %lu MiB at 0x%lx; initramfs %lu "
+                          "kernel '%s' needs %lu MiB of %s (it decompresses into %lu MiB at 0x%lx; initramfs %lu "
                           "KiB), the partition has %lu MiB",
-                          p.config.file.image, (layout.ram_needed + (1 << 20) - 1) >> 20, k.init_size >> 20,
-                          layout.kernel_gpa, f.initramfs_size >> 10, p.config.ram_size >> 20);
+                          p.config.file.image, (layout.end_needed - main.base + (1 << 20) - 1) >> 20,
+                          p.config.file.dma_size ? "DMA window" : "RAM above 1 MiB", k.init_size >> 20,
+                          layout.kernel_gpa, f.initramfs_size >> 10, main.size() >> 20);
     memcpy(at(p, layout.kernel_gpa), k.payload, k.payload_size);
     if (f.initramfs) memcpy(at(p, layout.initrd_gpa), f.initramfs, f.initramfs_size);
     return true;
@@ -128,10 +140,10 @@ bool load_linux(Partition& p, const BootFiles& f, BuildError& err) {
         return build_fail(err, "its command line is %zu bytes; kernel '%s' takes at most %u", len, p.config.file.image,
                           k.cmdline_max);
     memcpy(at(p, linux_boot::CMDLINE_GPA), p.config.file.cmdline, len + 1);
-    linux_boot::E820 map[linux_boot::E820_COUNT];
-    linux_boot::e820_map(p.config.ram_size, map);
-    linux_boot::BootParams bp{linux_boot::CMDLINE_GPA, layout.initrd_gpa, f.initramfs ? f.initramfs_size : 0, rsdp, map,
-                              linux_boot::E820_COUNT};
+    linux_boot::E820 map[linux_boot::E820_COUNT_MAX];
+    const size_t entries = linux_boot::e820_map(p.config.ram_size, main_memory(p), map);
+    linux_boot::BootParams bp{
+        linux_boot::CMDLINE_GPA, layout.initrd_gpa, f.initramfs ? f.initramfs_size : 0, rsdp, map, entries};
     if (!linux_boot::write_zero_page(f.image, k, bp, at(p, linux_boot::ZERO_PAGE_GPA)))
         return build_fail(err, "its zero page could not be written");
     linux_gdt(p);
@@ -145,6 +157,12 @@ bool load_linux(Partition& p, const BootFiles& f, BuildError& err) {
         p.name(), k.version[0] ? k.version : "(no version string)", k.protocol >> 8, k.protocol & 0xff,
         layout.kernel_gpa, layout.kernel_end - 1, f.initramfs ? f.initramfs_size >> 10 : 0, layout.initrd_gpa,
         p.config.file.cmdline);
+    if (p.config.file.dma_size)
+        log::print(
+            "natsume: partition: %s: its memory above 1 MiB is its DMA window 0x%lx-0x%lx, at the same guest and "
+            "host addresses (its RAM 1 MiB-%lu MiB is reserved in its e820 map)\n",
+            p.name(), p.config.file.dma_base, p.config.file.dma_base + p.config.file.dma_size - 1,
+            p.config.ram_size >> 20);
     if (linux_boot::clears_paging_in_decompressor(k.version))
         log::print(
             "natsume: partition: %s: warning: this kernel turns paging off in its decompressor (before "

@@ -169,8 +169,10 @@ bool build_ept(Partition& p, BuildError& err) {
     if (e != MapError::Ok) return build_fail(err, "EPT mapping of the partition RAM failed: %s", to_string(e));
     if (p.devices.dma_size) {
         // Identity window: the device's DMA addresses are the guest's own.
-        e = ept.map(p.devices.dma_base, p.devices.dma_base, p.devices.dma_size,
-                    Attr{true, true, false, false, Cache::WB});
+        // A Linux partition runs its kernel from it (linux_boot::main_memory).
+        const bool exec = p.config.file.kind == NATSUME_KIND_LINUX;
+        e               = ept.map(p.devices.dma_base, p.devices.dma_base, p.devices.dma_size,
+                                  Attr{true, true, exec, false, Cache::WB});
         if (e != MapError::Ok) return build_fail(err, "EPT mapping of the DMA window failed: %s", to_string(e));
     }
     // Its channels, write-back and never executable, where the file says it sees them.

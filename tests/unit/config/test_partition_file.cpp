@@ -604,6 +604,41 @@ TEST_CASE("a Linux partition names its kernel and initramfs; the kernel is check
                                "MiB; make ram.size at least 80 MiB"));
 }
 
+TEST_CASE("a Linux partition with a DMA window runs from the window; the kernel is checked against it",
+          "[config][compiler][linux]") {
+    std::ifstream in(DATA / "linux.toml");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto with_window = [&](const std::string& ram, const std::string& dma) {
+        std::string t = text;
+        t.replace(t.find("size = \"128M\""), 13, ram);
+        return t.replace(t.find("lapic = \"trapped\""), 17,
+                         "lapic = \"trapped\"\ndma = " + dma + "\nallow_unisolated_dma = true");
+    };
+    CompileOptions with_dir{DATA / "images"};
+    // 4 MiB of RAM (the first megabyte) and a 96 MiB window: the kernel fits in the window.
+    CompileResult fits = compile_partition_text(with_window("size = \"4M\"", "{ base = 0x10000000, size = \"96M\" }"),
+                                                "w.toml", with_dir);
+    INFO(all_errors(fits));
+    CHECK(fits.ok());
+    CompileResult small = compile_partition_text(with_window("size = \"4M\"", "{ base = 0x10000000, size = \"66M\" }"),
+                                                 "w.toml", with_dir);
+    REQUIRE(small.errors.size() == 1);
+    CHECK_THAT(small.errors[0].str(),
+               Catch::Contains("error: dma window of partition 'linux0' is 66 MiB, but its kernel (decompressing into "
+                               "63.6 MiB at guest 0x10000000) and initramfs (0.1 MiB) need 63.7 MiB; make dma.size "
+                               "at least 64 MiB") ||
+                   Catch::Contains("make dma.size"));
+    CompileResult tiny = compile_partition_text(with_window("size = \"4M\"", "{ base = 0x10000000, size = \"32M\" }"),
+                                                "w.toml", with_dir);
+    REQUIRE_FALSE(tiny.ok());
+    CHECK_THAT(all_errors(tiny), Catch::Contains("dma window of partition 'linux0' is 32 MiB; a Linux partition's "
+                                                 "memory above 1 MiB is its dma window"));
+    CompileResult high =
+        compile_partition_text(with_window("size = \"4M\"", "{ base = 0xfc000000, size = \"96M\" }"), "w.toml");
+    REQUIRE_FALSE(high.ok());
+    CHECK_THAT(all_errors(high), Catch::Contains("ends above 0xfe000000"));
+}
+
 TEST_CASE("kind, kernel and initramfs are refused where they do not belong", "[config][compiler][linux]") {
     struct Case {
         std::string body, expected;

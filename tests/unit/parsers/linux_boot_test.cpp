@@ -68,7 +68,7 @@ TEST_CASE("bzImage: Debian's 6.1 layout is read") {
     Kernel far       = k;
     far.pref_address = 0xfffffffffffff000ull;
     Layout l;
-    REQUIRE(plan(far, 0x10000000, 0, l) == LayoutError::Ok);
+    REQUIRE(plan(far, main_memory(0x10000000, 0, 0), 0, l) == LayoutError::Ok);
     CHECK(l.kernel_gpa == DEFAULT_LOAD);
     CHECK(l.kernel_end <= 0x10000000);
     CHECK(k.init_size == 0x3f98000);
@@ -119,6 +119,55 @@ TEST_CASE("bzImage: the upstream version and the decompressor's paging") {
     CHECK_FALSE(clears_paging_in_decompressor("6.12.9 (me@host) #1"));
     CHECK_FALSE(clears_paging_in_decompressor(""));  // nothing to judge by: the hypervisor catches it at run time
     CHECK_FALSE(upstream_version("no version here 6.1", a, b, c));
+}
+
+TEST_CASE("layout: the kernel and initramfs in Linux's main memory, its RAM or its DMA window") {
+    auto b = bzimage();
+    Kernel k;
+    REQUIRE(parse(b, k) == Error::Ok);
+    // In its RAM: at the preferred 16 MiB, the initramfs at the top.
+    Layout l;
+    const Span ram = main_memory(0x10000000, 0, 0);
+    CHECK((ram.base == HIGH_RAM && ram.end == 0x10000000));
+    REQUIRE(plan(k, ram, 0x5000, l) == LayoutError::Ok);
+    CHECK(l.kernel_gpa == 0x1000000);
+    CHECK(l.kernel_end == 0x1000000 + 0x3f98000);
+    CHECK(l.initrd_gpa == 0x10000000 - 0x5000);
+    CHECK(l.end_needed == l.kernel_end + 0x5000);
+    // Too little: the end it needs is reported.
+    CHECK(plan(k, main_memory(0x4000000, 0, 0), 0x5000, l) == LayoutError::DoesNotFit);
+    CHECK(l.end_needed == 0x1000000 + 0x3f98000 + 0x5000);
+    // In a DMA window above 16 MiB: at the window's start (2 MiB-aligned), all of it inside.
+    const Span win = main_memory(0x400000, 0x08200000, 0x0fe00000);
+    CHECK((win.base == 0x08200000 && win.end == 0x18000000));
+    REQUIRE(plan(k, win, 0x5000, l) == LayoutError::Ok);
+    CHECK(l.kernel_gpa == 0x08200000);
+    CHECK(l.initrd_gpa == 0x18000000 - 0x5000);
+    CHECK(plan(k, main_memory(0x400000, 0x08200000, 0x3e00000), 0, l) == LayoutError::DoesNotFit);
+    CHECK(l.end_needed - 0x08200000 == 0x3f98000);
+    // A window that holds 16 MiB: the kernel still prefers it.
+    REQUIRE(plan(k, main_memory(0x400000, 0x00800000, 0x08000000), 0, l) == LayoutError::Ok);
+    CHECK(l.kernel_gpa == 0x1000000);
+    // An initramfs the kernel cannot reach (initrd_addr_max) does not fit in a high window.
+    Kernel low          = k;
+    low.initrd_addr_max = 0x07ffffff;
+    CHECK(plan(low, win, 0x5000, l) == LayoutError::DoesNotFit);
+}
+
+TEST_CASE("e820: low RAM for the trampoline, main memory as RAM, the rest reserved") {
+    E820 map[E820_COUNT_MAX];
+    REQUIRE(e820_map(0x10000000, main_memory(0x10000000, 0, 0), map) == 6);
+    CHECK((map[3].base == ACPI_END && map[3].base + map[3].size == LOW_RAM_END && map[3].type == E820_RAM));
+    CHECK((map[2].base == ACPI_GPA && map[2].type == E820_ACPI));
+    CHECK((map[5].base == HIGH_RAM && map[5].size == 0x10000000 - HIGH_RAM && map[5].type == E820_RAM));
+    // With a window, its own RAM above 1 MiB is reserved: no device could reach a buffer there.
+    REQUIRE(e820_map(0x400000, main_memory(0x400000, 0x08200000, 0x0fe00000), map) == 7);
+    CHECK((map[5].base == HIGH_RAM && map[5].size == 0x300000 && map[5].type == E820_RESERVED));
+    CHECK((map[6].base == 0x08200000 && map[6].size == 0x0fe00000 && map[6].type == E820_RAM));
+    uint64_t ram = 0;
+    for (const E820& e : map)
+        if (e.type == E820_RAM) ram += e.size;
+    CHECK(ram == (LOW_RAM_END - ACPI_END) + 0x0fe00000);
 }
 
 TEST_CASE("zero page: the header copied, loader fields, command line, initramfs, RSDP and e820") {
