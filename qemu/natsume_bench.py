@@ -60,6 +60,73 @@ GP_TEST = {"cpu": "test=load-cpu", "irq-storm": "test=load-irq seconds=3600",
            "console-flood": "test=load-attack kind=console", "io-storm": "test=load-attack kind=io",
            "ipi-attack": "test=load-attack kind=ipi", "eoi-flood": "test=load-attack kind=eoi",
            "refusal-flood": "test=load-attack kind=msr"}
+# Linux loads: linux0 on core 2 boots configs/linux.toml's kernel and
+# initramfs and owns the e1000 in slot2 (00:03.0, line 11) on vnet. rt0
+# halts after_s emulated seconds before measuring, so its measurement falls
+# inside the load; the TSCs both print show whether it did. Linux reaches
+# /init about 715 emulated s after the hypervisor starts (docs/linux.md).
+@dataclass(frozen=True)
+class LinuxLoad:
+    after_s: int      # rt0's wait before measuring
+    params: str       # linux0's natsume.* parameters
+    marker: str       # the console line whose TSC starts the load ("" = the boot itself)
+
+
+LINUX_NET = "natsume.ip=192.168.10.15/24 natsume.peer=192.168.10.1"
+LINUX_LOADS = {
+    "linux-boot": LinuxLoad(550, "natsume.run=info", ""),
+    "linux-stress": LinuxLoad(850, "natsume.run=load natsume.load=stress natsume.load_s=900", "stress"),
+    "linux-net": LinuxLoad(850, f"natsume.run=net,load natsume.load=net natsume.load_s=900 {LINUX_NET}", "net"),
+}
+LINUX_DEVICE = bochs.PciDevice("e1000", 2, ethmod="vnet")
+LINUX_MEGS = 512
+LINUX_TIMEOUT = 2400.0
+LINUX_INIT = re.compile(r"^\[linux0\] natsume-linux: init started \(.*tsc (\d+)")
+LINUX_LOAD_START = re.compile(r"^\[linux0\] natsume-linux: load (\S+) start tsc=(\d+)")
+LINUX_LOAD_END = re.compile(r"^\[linux0\] natsume-linux: load (\S+) end tsc=(\d+)")
+WINDOW = re.compile(r"^\[rt0\] NATSUME-BENCH-WINDOW (\{.*\})")
+
+
+def linux_block(load: str) -> str:
+    cmdline = ("console=ttyS0 nokaslr io_delay=none natsume.shell=0 " + LINUX_LOADS[load].params)
+    return f'''
+[[partition]]
+name = "linux0"
+kind = "linux"
+cores = [2]
+ram = {{ base = 0x09000000, size = "4M" }}
+dma = {{ base = 0x09400000, size = "252M" }}
+allow_unisolated_dma = true
+kernel = "linux.bzImage"
+initramfs = "linux-initramfs.cpio.gz"
+cmdline = "{cmdline}"
+lapic = "trapped"
+
+[[partition.device]]
+bdf = "{LINUX_DEVICE.bdf}"
+id = "{bench.E1000_ID}"
+'''
+
+
+def linux_coverage(lines: list, load: str) -> dict:
+    """Whether Linux's load covered rt0's measurement, from the TSCs both
+    printed (Bochs' TSCs advance together on every CPU)."""
+    win = next((json.loads(m.group(1)) for l in lines if (m := WINDOW.search(l))), None)
+    init = next((int(m.group(1)) for l in lines if (m := LINUX_INIT.search(l))), None)
+    want = LINUX_LOADS[load].marker
+    start = next((int(m.group(2)) for l in lines if (m := LINUX_LOAD_START.search(l)) and m.group(1) == want), None)
+    end = next((int(m.group(2)) for l in lines if (m := LINUX_LOAD_END.search(l)) and m.group(1) == want), None)
+    out = {"rt0_window_tsc": win, "linux_init_tsc": init, "load_start_tsc": start, "load_end_tsc": end}
+    if not win:
+        out["covered"] = False
+    elif not want:   # the boot: still before /init when rt0 finished
+        out["covered"] = init is None or init > win["tsc_end"]
+    else:
+        out["covered"] = (start is not None and start < win["tsc_start"]
+                          and (end is None or end > win["tsc_end"]))
+    return out
+
+
 # Partition runs end when rt0 is done: the load partition may never stop.
 PARTITION_END = (r"^\[rt0\] NATSUME-DONE|natsume: PANIC|natsume: all partitions stopped"
                  r"|natsume: partition rt0 stopped")
@@ -111,9 +178,12 @@ def partition_toml(spec: bench.CaseSpec, samples: int) -> str:
 version = 1
 name = "bench-irq"
 '''
-    text += bench.partition_block("rt0", 1, 0x04000000, 0x08000000, f"role=rt test=bench-irq samples={samples}",
-                                  spec.lapic, RT_DEVICE.bdf)
-    if spec.load != "none":
+    after = f" after_s={LINUX_LOADS[spec.load].after_s}" if spec.load in LINUX_LOADS else ""
+    text += bench.partition_block("rt0", 1, 0x04000000, 0x08000000,
+                                  f"role=rt test=bench-irq samples={samples}{after}", spec.lapic, RT_DEVICE.bdf)
+    if spec.load in LINUX_LOADS:
+        text += linux_block(spec.load)
+    elif spec.load != "none":
         text += bench.partition_block("gp0", 2, 0x06000000, 0x08800000, f"role=gp {GP_TEST[spec.load]}",
                                       gp_lapic(spec.load), GP_DEVICE.bdf)
     return text
@@ -128,6 +198,9 @@ def case_specs(models: list, loads: list, lapics: list) -> list:
             if lapic == "trapped" and model != "corei5_lynnfield_750":
                 continue
             for load in loads:
+                # Linux next door: measured against rt0 with its LAPIC passed through.
+                if load in LINUX_LOADS and lapic != "passthrough":
+                    continue
                 specs.append(bench.CaseSpec(model, "partition", lapic, load))
     return specs
 
@@ -142,8 +215,12 @@ def load_still_running(lines: list) -> bool:
 
 def run_case(build: BuildTree, spec: bench.CaseSpec, samples: int, timeout: float,
              ips: int, echo: bool) -> RunOutcome:
+    linux = spec.load in LINUX_LOADS
     emu = Emulator(kind="bochs", cpu_model=spec.cpu_model, cpus=CPUS, ips=ips,
-                   pci_devices=(RT_DEVICE, GP_DEVICE))
+                   pci_devices=(RT_DEVICE, LINUX_DEVICE if linux else GP_DEVICE),
+                   **({"megs": LINUX_MEGS} if linux else {}))
+    if linux:
+        timeout = max(timeout, LINUX_TIMEOUT)
     work = build.run_dir("bench-irq." + spec.name("all"))
     outcome = RunOutcome(spec=spec, cases=[], work_dir=str(work))
     try:
@@ -169,7 +246,14 @@ def run_case(build: BuildTree, spec: bench.CaseSpec, samples: int, timeout: floa
              "bochs_quantum": QUANTUM or "default (16)",
              "emulator": f"Bochs {spec.cpu_model}, {CPUS} CPUs",
              "devices": {"rt0" if spec.mode == "partition" else "guest": RT_DEVICE.bdf}}
-    if spec.mode == "partition" and spec.load != "none":
+    if linux:
+        cover = linux_coverage(lines, spec.load)
+        extra["load_partition"] = {"name": "linux0", "cmdline": LINUX_LOADS[spec.load].params, "lapic": "trapped",
+                                   "device": LINUX_DEVICE.bdf, "rt0_after_s": LINUX_LOADS[spec.load].after_s,
+                                   "running_until_rt0_done": cover["covered"], "tsc": cover}
+        if not cover["covered"] and not outcome.error:
+            outcome.error = f"Linux's {spec.load} load did not cover rt0's measurement: {cover}"
+    elif spec.mode == "partition" and spec.load != "none":
         extra["load_partition"] = {"name": "gp0", "cmdline": GP_TEST[spec.load], "lapic": gp_lapic(spec.load),
                                    "device": GP_DEVICE.bdf,
                                    "running_until_rt0_done": load_still_running(lines)}
@@ -253,6 +337,10 @@ def parse_args(argv):
     docs = irq.add_mutually_exclusive_group()
     docs.add_argument("--docs", help="where irq.md and irq-latency.svg go")
     docs.add_argument("--no-docs", action="store_true", help="only write irq.json")
+    irq.add_argument("--merge", action="append", default=[], metavar="IRQ_JSON",
+                     help="with --render-only: merge the cases of this irq.json (another run's, e.g. "
+                          "one CPU model's Linux loads) into the published one before rendering; "
+                          "each replaces the case of the same name (repeatable)")
     irq.add_argument("--echo", action="store_true", help="stream every serial log")
     irq.add_argument("--render-only", action="store_true",
                      help="run nothing: redraw irq.md and irq-latency.svg from the irq.json in "
@@ -308,13 +396,31 @@ def publish(args, doc: dict, results: Path) -> bool:
     return True
 
 
+def merge_runs(doc: dict, paths: list) -> dict:
+    """doc with the cases of the runs at `paths` in place of those of the
+    same name; each merged case and the doc's merged_runs keep that run's
+    date, commit and command."""
+    for path in paths:
+        other = json.loads(Path(path).read_text())
+        run = {k: other.get(k) for k in ("date", "git_commit", "command", "samples_requested", "host_cpu")}
+        new = {c["name"]: dict(c, run=run) for c in other.get("cases", [])}
+        doc["cases"] = [c for c in doc["cases"] if c["name"] not in new] + list(new.values())
+        doc.setdefault("merged_runs", []).append(dict(run, cases=len(new)))
+        doc["failed"] = doc.get("failed", []) + other.get("failed", [])
+    return doc
+
+
 def render_only(args, build: BuildTree) -> int:
     results = Path(args.results) if args.results else build.root / "results"
     try:
         doc = json.loads((results / "irq.json").read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        say(f"cannot read {results / 'irq.json'}: {e}")
+        doc = merge_runs(doc, args.merge)
+    except (OSError, json.JSONDecodeError, KeyError) as e:
+        say(f"cannot read {results / 'irq.json'} or a --merge file: {e}")
         return EXIT_SETUP
+    if args.merge:
+        (results / "irq.json").write_text(json.dumps(doc, indent=1) + "\n")
+        say(f"merged {len(args.merge)} run(s) into {results / 'irq.json'}")
     args.quick = bool(doc.get("quick"))
     return EXIT_OK if publish(args, doc, results) else EXIT_FAIL
 

@@ -21,7 +21,9 @@ MEASURED_SOURCES = SOURCES + ("hypercall",)
 # Availability attacks by the other partition (test=load-attack kind=...),
 # which then runs untrusted: its local APIC trapped.
 ATTACK_LOADS = ("console-flood", "io-storm", "ipi-attack", "eoi-flood", "refusal-flood")
-LOADS = ("none", "cpu", "irq-storm", "ipi-storm") + ATTACK_LOADS
+# Loads by unmodified Linux in the other partition (qemu/natsume_bench.py).
+LINUX_LOADS = ("linux-boot", "linux-stress", "linux-net")
+LOADS = ("none", "cpu", "irq-storm", "ipi-storm") + ATTACK_LOADS + LINUX_LOADS
 # The loads a --quick run covers: ipi-storm is the control experiment for
 # irq-storm (interrupts on the other core without a device line) and runs in
 # full runs only.

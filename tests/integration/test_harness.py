@@ -357,6 +357,59 @@ class BenchReportTest(unittest.TestCase):
         self.assertEqual(bench_report.cdf_points([[0, 5]], 5), ([0, 0, 1], [0, 1.0, 1.0]))
 
 
+class LinuxLoadTest(unittest.TestCase):
+    """bench irq's Linux loads: whether the load covered rt0's measurement,
+    the p99 table against the idle case, and merging runs."""
+
+    WINDOW = '[rt0] NATSUME-BENCH-WINDOW {"tsc_start": 1000, "tsc_end": 2000}'
+
+    def test_coverage_from_both_tscs(self):
+        import natsume_bench as nb
+        start = "[linux0] natsume-linux: load stress start tsc=900 (stress-ng ...)"
+        self.assertTrue(nb.linux_coverage([start, self.WINDOW], "linux-stress")["covered"])
+        late = "[linux0] natsume-linux: load stress start tsc=1500 (stress-ng ...)"
+        self.assertFalse(nb.linux_coverage([late, self.WINDOW], "linux-stress")["covered"])
+        ended = "[linux0] natsume-linux: load stress end tsc=1999 status 0"
+        self.assertFalse(nb.linux_coverage([start, self.WINDOW, ended], "linux-stress")["covered"])
+        other = "[linux0] natsume-linux: load net start tsc=900 (ping ...)"
+        self.assertFalse(nb.linux_coverage([other, self.WINDOW], "linux-stress")["covered"])
+        self.assertFalse(nb.linux_coverage([start], "linux-stress")["covered"])   # no window
+        init = "[linux0] natsume-linux: init started (uptime 1 s, tsc {}, kernel x)"
+        self.assertTrue(nb.linux_coverage([self.WINDOW, init.format(2500)], "linux-boot")["covered"])
+        self.assertFalse(nb.linux_coverage([init.format(1500), self.WINDOW], "linux-boot")["covered"])
+        spec = bench.CaseSpec("corei5_lynnfield_750", "partition", "passthrough", "linux-stress")
+        toml = nb.partition_toml(spec, 100)
+        self.assertIn("after_s=850", toml)
+        self.assertIn('kind = "linux"', toml)
+        self.assertIn('bdf = "00:03.0"', toml)
+
+    def test_table_against_idle_and_merge(self):
+        try:
+            import bench_report
+        except ImportError as e:
+            self.skipTest(f"matplotlib missing: {e}")
+        import natsume_bench as nb
+
+        def case(load, p99, covered=True):
+            spec = bench.CaseSpec("corei5_lynnfield_750", "partition", "passthrough", load)
+            m = bench.measurements([bench_line(ticks=(10, 20, p99, 40))], None)[0]
+            extra = {"load_partition": {"running_until_rt0_done": covered}} if load != "none" else {}
+            return bench.case_record(spec, m, 10_000_000, extra)
+        rows = "\n".join(bench_report.linux_table([case("none", 30), case("linux-stress", 31),
+                                                   case("linux-net", 33, covered=False)]))
+        self.assertIn("| linux-stress | device | 31 | 30 | +1 (within one tick) | yes |", rows)
+        self.assertIn("| linux-net | device | 33 | 30 | +3 (**beyond** one tick) | **no** |", rows)
+        with tempfile.TemporaryDirectory() as d:
+            run = Path(d) / "run.json"
+            run.write_text(json.dumps({"date": "D2", "git_commit": "c2", "command": "cmd2",
+                                       "cases": [case("none", 29), case("linux-boot", 29)]}))
+            doc = nb.merge_runs({"date": "D1", "cases": [case("none", 30), case("cpu", 30)]}, [run])
+        names = [c["name"].split(".")[3] for c in doc["cases"]]
+        self.assertEqual(sorted(names), ["cpu", "linux-boot", "none"])
+        self.assertEqual(next(c for c in doc["cases"] if c["load"] == "none")["ticks"]["p99"], 29)
+        self.assertEqual(doc["merged_runs"][0]["cases"], 2)
+
+
 class KvmProbeTest(unittest.TestCase):
     def test_missing_device_is_a_skip_reason(self):
         reason = qemu_runner.nested_kvm_unavailable(dev="/nonexistent/kvm")
