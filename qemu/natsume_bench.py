@@ -296,7 +296,9 @@ def bochs_version() -> str:
 def metadata(args, samples: int, ips: int) -> dict:
     commit = git("rev-parse", "HEAD")
     dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    cmd = "./natsume bench irq" + (" --quick" if args.quick else "")
+    # The options as given (the build and output paths left out): what to type to rerun it.
+    given = [a for a in getattr(args, "argv", []) if a != "--no-docs"]
+    cmd = " ".join(["./natsume bench irq"] + given)
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "quick": args.quick,
@@ -485,8 +487,24 @@ def cmd_irq(args, build: BuildTree) -> int:
     return EXIT_OK
 
 
+def given_options(argv: list, bench_name: str) -> list:
+    """The options after the benchmark's name, without where files go."""
+    rest = argv[argv.index(bench_name) + 1:] if bench_name in argv else []
+    out, skip = [], False
+    for a in rest:
+        if skip:
+            skip = False
+        elif a in ("--results", "--docs"):
+            skip = True
+        elif not a.startswith(("--results=", "--docs=")):
+            out.append(a)
+    return out
+
+
 def main(argv=None) -> int:
-    args = parse_args(argv if argv is not None else sys.argv[1:])
+    argv = list(argv if argv is not None else sys.argv[1:])
+    args = parse_args(argv)
+    args.argv = given_options(argv, args.bench)
     build = BuildTree(Path(args.build).resolve())
     if args.bench == "irq":
         return cmd_irq(args, build)

@@ -158,7 +158,13 @@ Action Vioapic::write_window(uint32_t value) {
     default: break;
     }
     if (!pin_register(select_, config_.pins, pin, high_half)) return refused(Why::NoSuchRegister);
-    if (!owns(pin)) return refused(Why::ForeignPin, pin);
+    // A foreign pin reads as masked and stays so: a write that keeps it
+    // masked (Linux masks every pin at set-up and at shutdown) changes
+    // nothing and is no refusal; an unmask is refused.
+    if (!owns(pin)) {
+        if (high_half || (value & static_cast<uint32_t>(hw::MASKED))) return simple(Kind::None, pin);
+        return refused(Why::ForeignPin, pin);
+    }
     return write_entry(pin, high_half, value);
 }
 

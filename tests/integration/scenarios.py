@@ -232,6 +232,21 @@ SCENARIOS = [
                      "Linux powered its partition off through the sleep control register"),
                 partition_banner("rt0", 1), GuestPassed("rt0"), *hypervisor_ok()]),
     Scenario(
+        name="linux-foreign", kind="hypervisor", config="tests/integration/configs/linux-foreign.toml", megs=512,
+        slow=True, timeout=900,
+        what="Linux in linux0 (its memory all in its own RAM, no DMA window) reads guest-physical memory past "
+             "its RAM through /dev/mem: the EPT has no such page, so the hypervisor stops linux0 at that "
+             "access, and rt0 passes",
+        checks=[Line(r"^natsume: partition: linux0: Linux 6\.1\.\S+ .*kernel at 0x1000000-",
+                     "the bzImage placed in its own RAM at 16 MiB"),
+                Line(r"^\[linux0\] \[\s*[0-9.]+\] BIOS-e820: \[mem 0x0000000000100000-0x000000000fffffff\] usable",
+                     "its RAM above 1 MiB is Linux's main memory"),
+                Line(r"^\[linux0\] natsume-linux: foreign: reading 4 bytes at 0x10000000", "the foreign read began"),
+                NoLine(r"^\[linux0\] natsume-linux: foreign: still running", "Linux read past its own memory"),
+                Line(r"^natsume: partition linux0 stopped: EPT violation: read of guest-physical address 0x10000000 "
+                     r"outside the partition's memory", "the read stopped linux0 and nothing else"),
+                partition_banner("rt0", 1), GuestPassed("rt0"), *hypervisor_ok()]),
+    Scenario(
         name="hypercalls", kind="hypervisor",
         config="tests/integration/configs/hypercalls.toml",
         what="rt0 runs test=hypercalls: every hypercall behaves as the ABI says",
