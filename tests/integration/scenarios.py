@@ -241,7 +241,8 @@ SCENARIOS = [
                      "the bzImage placed in its own RAM at 16 MiB"),
                 Line(r"^\[linux0\] \[\s*[0-9.]+\] BIOS-e820: \[mem 0x0000000000100000-0x000000000fffffff\] usable",
                      "its RAM above 1 MiB is Linux's main memory"),
-                Line(r"^\[linux0\] natsume-linux: foreign: reading 4 bytes at 0x10000000", "the foreign read began"),
+                Line(r"^\[linux0\] natsume-linux: foreign: reading 4 bytes at 0x10000000 through a /dev/mem mapping",
+                     "the foreign read began"),
                 NoLine(r"^\[linux0\] natsume-linux: foreign: still running", "Linux read past its own memory"),
                 Line(r"^natsume: partition linux0 stopped: EPT violation: read of guest-physical address 0x10000000 "
                      r"outside the partition's memory", "the read stopped linux0 and nothing else"),
