@@ -27,7 +27,11 @@ Action fault(Vcpu& v, uint8_t vector, const char* what, const char* why) {
 
 Action mov_to_cr0(Vcpu& v, uint64_t value) {
     cregs::Result r = cregs::check_cr0(value, guest_in_64bit_code());
-    if (r.verdict == cregs::Verdict::Unsupported) return stop(v, "MOV to CR0 0x%lx: %s", value, r.why);
+    if (r.verdict == cregs::Verdict::Unsupported)
+        return stop(v, "MOV to CR0 0x%lx: %s%s", value, r.why,
+                    v.part.config.file.kind == NATSUME_KIND_LINUX
+                        ? " (Linux before 6.1.82 does so in its decompressor; docs/linux.md)"
+                        : "");
     if (r.verdict == cregs::Verdict::Gp) return fault(v, VEC_GP, "MOV to CR0", r.why);
     const VmxPlatform& p = vmx_platform;
     vmcs::write<Vmcs::CR0_READ_SHADOW>(value);
