@@ -171,6 +171,16 @@ inline bool gpa_range_ok(const Partition& p, uint64_t gpa, uint64_t len) {
 inline uint8_t* gpa_to_host(const Partition& p, uint64_t gpa) {
     return reinterpret_cast<uint8_t*>(p.config.ram_base + gpa);
 }
+// Host pointer to [gpa, gpa+len) of its RAM or of its identity DMA window
+// (where a Linux partition's kernel, code and page tables live), or nullptr.
+// Hypercall buffers stay in RAM (gpa_range_ok); this is for what the
+// hypervisor reads or writes of the guest's own memory image.
+inline uint8_t* guest_memory(const Partition& p, uint64_t gpa, uint64_t len) {
+    if (gpa_range_ok(p, gpa, len)) return gpa_to_host(p, gpa);
+    const uint64_t base = p.config.file.dma_base, size = p.config.file.dma_size;
+    if (size && gpa >= base && guest_range_ok(size, gpa - base, len)) return reinterpret_cast<uint8_t*>(gpa);
+    return nullptr;
+}
 
 // Appends guest console bytes; complete lines go to the console as "[name] text".
 void partition_console_write(Partition& p, const char* bytes, size_t len);

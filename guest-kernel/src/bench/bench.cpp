@@ -303,7 +303,8 @@ void run_bench_irq_cases() {
     free(buf);
 }
 
-void on_wait_tick(idt::InterruptFrame&) { lapic::eoi(); }
+// A timer tick that only bounds a HLT (wait_seconds, run_load_rx).
+void on_eoi_tick(idt::InterruptFrame&) { lapic::eoi(); }
 
 // after_s=N: the measurement starts N seconds after the kernel gets here, so
 // it falls inside a load that needs time to begin next door (Linux booting to
@@ -311,7 +312,7 @@ void on_wait_tick(idt::InterruptFrame&) { lapic::eoi(); }
 // timer, so it costs the emulator almost nothing.
 void wait_seconds(uint64_t seconds) {
     if (!seconds) return;
-    idt::set_handler(idt::VECTOR_TIMER, on_wait_tick);
+    idt::set_handler(idt::VECTOR_TIMER, on_eoi_tick);
     lapic::start_timer(lapic::TimerMode::Periodic, idt::VECTOR_TIMER, 1000);
     const uint64_t end = cpu::rdtsc() + seconds * boot::context().tsc_khz * 1000;
     while (cpu::rdtsc() < end) asm volatile("sti; hlt; cli" ::: "memory");
@@ -439,11 +440,9 @@ void run_load_irq() {
 // by interrupt and dropped, for seconds= (default: an hour, i.e. until the
 // measured partition has finished). Every 32 frames it says how many so far,
 // so the harness can check the flood ran through the measurement.
-void on_load_tick(idt::InterruptFrame&) { lapic::eoi(); }
-
 void run_load_rx() {
     uint64_t seconds = arg("seconds", 3600);
-    idt::set_handler(idt::VECTOR_TIMER, on_load_tick);  // bounds every HLT: the deadline is seen
+    idt::set_handler(idt::VECTOR_TIMER, on_eoi_tick);  // bounds every HLT: the deadline is seen
     lapic::start_timer(lapic::TimerMode::Periodic, idt::VECTOR_TIMER, 1000);
     e1000::Status s = e1000::init();
     if (s == e1000::Status::Ok) s = e1000::enable_interrupts(idt::VECTOR_DEVICE, e1000::INT_RXT0);

@@ -80,14 +80,9 @@ Action stop(Vcpu& v, const char* fmt, ...) {
 
 bool read_guest_u64(void* ctx, uint64_t gpa, uint64_t& value) {
     const Partition& p = *static_cast<const Partition*>(ctx);
-    if (gpa & 7) return false;
-    if (gpa_range_ok(p, gpa, 8)) {
-        value = *reinterpret_cast<const uint64_t*>(gpa_to_host(p, gpa));
-        return true;
-    }
-    // The identity DMA window: a Linux partition's code and page tables live there.
-    if (!p.devices.dma_size || gpa - p.devices.dma_base >= p.devices.dma_size) return false;
-    value = *reinterpret_cast<const uint64_t*>(gpa);
+    const uint8_t* at  = gpa & 7 ? nullptr : guest_memory(p, gpa, 8);
+    if (!at) return false;
+    value = *reinterpret_cast<const uint64_t*>(at);
     return true;
 }
 

@@ -29,12 +29,8 @@ linux_boot::Span main_memory(const Partition& p) {
     return linux_boot::main_memory(p.config.ram_size, p.config.file.dma_base, p.config.file.dma_size);
 }
 
-// The hypervisor's pointer to a guest-physical address of its RAM or of its
-// DMA window (which the guest sees at the window's host address).
-uint8_t* at(Partition& p, uint64_t gpa) {
-    const uint64_t w = p.config.file.dma_base, ws = p.config.file.dma_size;
-    return reinterpret_cast<uint8_t*>(ws && gpa - w < ws ? gpa : p.config.ram_base + gpa);
-}
+// Every address written here lies in the layout linux_boot planned.
+uint8_t* at(Partition& p, uint64_t gpa) { return guest_memory(p, gpa, 0); }
 
 void linux_gdt(Partition& p) {
     auto* gdt         = reinterpret_cast<uint64_t*>(at(p, NATSUME_GUEST_GDT_GPA));
