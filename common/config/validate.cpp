@@ -203,19 +203,27 @@ bool check_kind(const Part& p, uint32_t i, Report& r) {
     return true;
 }
 
-bool check_cores(const Part& p, uint32_t i, Report& r) {
-    Text t = start_part(r, p, i);
-    if (p.core_count == 0) return fail(t.str("has no core; give it exactly one core"));
+// The project's kernel runs on one core; a Linux partition boots on its first
+// core and starts the others through the MADT's wake-up mailbox.
+bool check_core_count(const Part& p, Text& t) {
+    if (p.core_count == 0) return fail(t.str("has no core; give it at least one core"));
     if (p.core_count > NATSUME_CONFIG_MAX_CORES)
         return fail(t.str("core_count is ")
                         .dec(p.core_count)
                         .str(", more than the ")
                         .dec(NATSUME_CONFIG_MAX_CORES)
                         .str(" slots of the file format"));
-    if (p.core_count > 1)
+    if (p.core_count > 1 && p.kind != NATSUME_KIND_LINUX)
         return fail(t.str("has ")
                         .dec(p.core_count)
-                        .str(" cores; multi-core partitions are not supported yet, give exactly one core"));
+                        .str(" cores, but the project's kernel runs on one core; multi-core partitions are for "
+                             "kind = \"linux\", give this one exactly one core"));
+    return true;
+}
+
+bool check_cores(const Part& p, uint32_t i, Report& r) {
+    Text t = start_part(r, p, i);
+    if (!check_core_count(p, t)) return false;
     for (uint32_t k = 0; k < p.core_count; ++k) {
         if (p.cores[k] >= MAX_APIC_ID)
             return fail(t.str("core ")
@@ -223,6 +231,9 @@ bool check_cores(const Part& p, uint32_t i, Report& r) {
                             .str(" is not a valid local APIC ID (must be below ")
                             .dec(MAX_APIC_ID)
                             .str(")"));
+        for (uint32_t m = 0; m < k; ++m)
+            if (p.cores[m] == p.cores[k])
+                return fail(t.str("core ").dec(p.cores[k]).str(" is listed twice; list each core once"));
     }
     for (uint32_t k = p.core_count; k < NATSUME_CONFIG_MAX_CORES; ++k) {
         if (p.cores[k] != 0)

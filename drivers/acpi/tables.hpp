@@ -22,13 +22,17 @@ inline constexpr size_t MADT_LAPIC_ADDRESS = 36, MADT_FLAGS = 40, MADT_ENTRIES =
 inline constexpr uint8_t MADT_LAPIC = 0x0, MADT_IOAPIC = 0x1, MADT_ISO = 0x2, MADT_LAPIC_NMI = 0x4,
                          MADT_LAPIC_OVERRIDE = 0x5, MADT_X2APIC = 0x9, MADT_X2APIC_NMI = 0xA, MADT_MP_WAKEUP = 0x10;
 inline constexpr uint32_t MADT_LAPIC_ENABLED = 1u << 0;
+// 5.2.12.19 multiprocessor wake-up structure: type, length 16, mailbox version (0), reserved, mailbox address.
+inline constexpr uint8_t MADT_MP_WAKEUP_SIZE   = 16;
+inline constexpr size_t MADT_MP_WAKEUP_VERSION = 2, MADT_MP_WAKEUP_MAILBOX = 8;
 // 5.2.9 FADT (revision 6, 276 bytes) fields.
 inline constexpr size_t FADT_SIZE = 276;
 inline constexpr size_t FADT_FACS = 36, FADT_DSDT = 40, FADT_PM_PROFILE = 45, FADT_IAPC_BOOT_ARCH = 109,
                         FADT_FLAGS = 112, FADT_RESET_REG = 116, FADT_RESET_VALUE = 128, FADT_MINOR_VERSION = 131,
                         FADT_X_FACS = 132, FADT_X_DSDT = 140, FADT_SLEEP_CONTROL = 244, FADT_SLEEP_STATUS = 256,
-                        FADT_HYPERVISOR_ID   = 268;
-inline constexpr uint32_t FADT_RESET_REG_SUP = 1u << 10, FADT_HW_REDUCED = 1u << 20;
+                        FADT_HYPERVISOR_ID = 268;
+// Table 5.10: FORCE_APIC_PHYSICAL_DESTINATION_MODE is bit 19.
+inline constexpr uint32_t FADT_RESET_REG_SUP = 1u << 10, FADT_APIC_PHYSICAL = 1u << 19, FADT_HW_REDUCED = 1u << 20;
 // 5.2.9.3 IA-PC boot architecture flags.
 inline constexpr uint16_t BOOT_ARCH_8042 = 1u << 1, BOOT_ARCH_NO_VGA = 1u << 2, BOOT_ARCH_NO_CMOS_RTC = 1u << 5;
 // 5.2.3.2 Generic address structure: address space, bit width, bit offset, access size, address.

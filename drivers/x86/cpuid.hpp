@@ -27,6 +27,7 @@ inline constexpr uint32_t ADDRESS_SIZES = 0x80000008;  // EAX[7:0] = MAXPHYADDR
 
 // CPUID.1:ECX
 namespace ecx1 {
+inline constexpr uint32_t MONITOR      = bit(3);   // MONITOR/MWAIT (SDM Vol. 2B)
 inline constexpr uint32_t VMX          = bit(5);   // SDM 23.6 "Discovering support for VMX"
 inline constexpr uint32_t PDCM         = bit(15);  // IA32_PERF_CAPABILITIES
 inline constexpr uint32_t X2APIC       = bit(21);

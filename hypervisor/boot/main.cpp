@@ -16,6 +16,7 @@
 #include "arch/x86/host_paging.hpp"
 #include "arch/x86/ioapic_hw.hpp"
 #include "arch/x86/lapic.hpp"
+#include "arch/x86/linux_ap.hpp"
 #include "arch/x86/partition_build.hpp"
 #include "arch/x86/pci_hw.hpp"
 #include "arch/x86/percpu.hpp"
@@ -390,11 +391,16 @@ void setup_partitions(const natsume_config_header* h) {
     log::print(
         "natsume: partition:   id name             core  ram (host-physical)                 image        lapic\n");
     for (uint32_t i = 0; i < partition_count; i++) {
-        Partition& p       = partitions[i];
-        p.config.id        = i;
-        p.config.file      = cfg[i];
-        p.config.apic_id   = cfg[i].cores[0];
-        p.config.cpu_index = cpu_index_of(p.config.apic_id);
+        Partition& p        = partitions[i];
+        p.config.id         = i;
+        p.config.file       = cfg[i];
+        p.config.core_count = cfg[i].core_count;
+        for (uint32_t k = 0; k < p.config.core_count; k++) {
+            p.config.apic_ids[k]    = cfg[i].cores[k];
+            p.config.cpu_indexes[k] = cpu_index_of(cfg[i].cores[k]);
+        }
+        p.config.apic_id   = p.config.apic_ids[0];
+        p.config.cpu_index = p.config.cpu_indexes[0];
         p.config.ram_base  = cfg[i].ram_base;
         p.config.ram_size  = cfg[i].ram_size;
         p.x86.vpid         = static_cast<uint16_t>(i + 1);
@@ -408,6 +414,16 @@ void setup_partitions(const natsume_config_header* h) {
         if (p.config.file.lapic_mode == NATSUME_LAPIC_PASSTHROUGH)
             log::print("natsume: partition: %s: local APIC passed through (trusted guest: its IPIs are not filtered)\n",
                        p.name());
+        if (p.config.core_count > 1) {
+            char list[64];
+            size_t n = 0;
+            for (uint32_t k = 0; k < p.config.core_count; k++)
+                n += log::format(list + n, sizeof list - n, " %u", p.config.apic_ids[k]);
+            log::print(
+                "natsume: partition: %s: cores%s: core %u boots it, the others wait in the hypervisor for its "
+                "ACPI multiprocessor wake-up mailbox\n",
+                p.name(), list, p.config.apic_id);
+        }
     }
     setup_channels(h);
     char why[200];
@@ -432,7 +448,12 @@ void setup_partitions(const natsume_config_header* h) {
         x86::BuildError err{};
         if (!x86::build_partition(p, files, {measured_tsc_khz, measured_lapic_timer_khz}, err))
             NATSUME_PANIC("partition %s: %s", p.name(), err.text);
-        x86::cpus[p.config.cpu_index].partition = &p;
+        for (uint32_t k = 0; k < p.config.core_count; k++) {
+            x86::PerCpu& c = x86::cpus[p.config.cpu_indexes[k]];
+            c.partition    = &p;
+            c.vcpu         = {};
+            c.vcpu.index   = k;
+        }
         log::print("natsume: partition: %s: image loaded, entry 0x%lx, EPT root 0x%lx, VPID %u\n", p.name(),
                    p.config.entry, static_cast<unsigned long>(p.x86.eptp & ~0xfffull), p.x86.vpid);
     }
@@ -557,8 +578,21 @@ void ap_run(x86::PerCpu& c) {
     }
     while (current_phase() == Phase::VmxInit) x86::pause();
     if (current_phase() == Phase::Launch && c.partition && c.shared.observe() == x86::CpuState::VmxReady) {
+        Partition& p = *c.partition;
+        if (c.vcpu.index == 0) {
+            p.publish_state(PartitionState::Running);
+        } else {
+            // One of a Linux partition's other cores: it runs when Linux wakes it.
+            uint64_t vector = 0;
+            if (!x86::linux_ap::wait_for_wakeup(c, p, vector)) {
+                c.shared.publish(x86::CpuState::Parked);
+                x86::halt_forever();
+            }
+            x86::vcpu_set_entry(vector);
+            log::print("natsume: partition %s: core %u woken through its wake-up mailbox, entering at 0x%lx\n",
+                       p.name(), c.shared.apic_id, vector);
+        }
         c.shared.publish(x86::CpuState::Running);
-        c.partition->publish_state(PartitionState::Running);
         x86::vcpu_launch(c);
     }
     c.shared.publish(x86::CpuState::Parked);

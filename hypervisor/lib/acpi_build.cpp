@@ -60,7 +60,10 @@ void madt_entry(uint8_t*& e, uint8_t type, uint8_t len) {
     e[1] = len;
 }
 
-size_t madt_size(const Spec& s) { return t::MADT_ENTRIES + 8 * s.cpu_count + 12 + 10 * s.override_count; }
+size_t madt_size(const Spec& s) {
+    return t::MADT_ENTRIES + 8 * s.cpu_count + 12 + 10 * s.override_count +
+           (s.mailbox_gpa ? t::MADT_MP_WAKEUP_SIZE : 0);
+}
 
 void write_madt(const Spec& s, uint8_t* m) {
     header(m, "APIC", static_cast<uint32_t>(madt_size(s)), 5);
@@ -85,6 +88,12 @@ void write_madt(const Spec& s, uint8_t* m) {
         bytes::store(e + 4, s.overrides[i].gsi);
         bytes::store(e + 8, s.overrides[i].flags);
     }
+    if (s.mailbox_gpa) {
+        madt_entry(e, t::MADT_MP_WAKEUP, t::MADT_MP_WAKEUP_SIZE);
+        bytes::store<uint16_t>(e + t::MADT_MP_WAKEUP_VERSION, 0);
+        bytes::store<uint32_t>(e + 4, 0);
+        bytes::store(e + t::MADT_MP_WAKEUP_MAILBOX, s.mailbox_gpa);
+    }
     seal(m, madt_size(s));
 }
 
@@ -93,7 +102,9 @@ void write_fadt(const Spec& s, uint8_t* f, uint64_t dsdt_gpa) {
     bytes::store(f + t::FADT_DSDT, static_cast<uint32_t>(dsdt_gpa));
     f[t::FADT_PM_PROFILE] = 0;  // unspecified
     bytes::store<uint16_t>(f + t::FADT_IAPC_BOOT_ARCH, t::BOOT_ARCH_NO_VGA | t::BOOT_ARCH_NO_CMOS_RTC);
-    bytes::store<uint32_t>(f + t::FADT_FLAGS, t::FADT_HW_REDUCED | t::FADT_RESET_REG_SUP);
+    // Physical destination mode: the hypervisor lets a partition's IPIs and
+    // interrupt routes name its own cores by APIC ID, never by logical group.
+    bytes::store<uint32_t>(f + t::FADT_FLAGS, t::FADT_HW_REDUCED | t::FADT_RESET_REG_SUP | t::FADT_APIC_PHYSICAL);
     gas_port(f + t::FADT_RESET_REG, s.reset_port);
     f[t::FADT_RESET_VALUE]   = s.reset_value;
     f[t::FADT_MINOR_VERSION] = 5;

@@ -1,6 +1,7 @@
 // The ACPI tables the hypervisor writes for one Linux partition (ACPI 6.5
 // chapter 5): an RSDP, an XSDT, a hardware-reduced FADT, a MADT naming only
-// the partition's cores and its virtual IOAPIC, and a DSDT with a PCI root
+// the partition's cores, its virtual IOAPIC and (with several cores) the
+// multiprocessor wake-up mailbox Linux starts them through, and a DSDT with a PCI root
 // (PNP0A08) whose _PRT routes its devices' INTx pins to GSIs and whose _CRS
 // covers their BARs, the virtual COM1 (PNP0501, no IRQ: Linux polls it) and
 // the \_S5 object Linux powers off with. Hardware-reduced: no PIT, 8259,
@@ -44,6 +45,7 @@ struct Spec {
     bool com1;  // describe the virtual 16550 at 0x3F8
     uint16_t sleep_control_port, sleep_status_port, reset_port;
     uint8_t reset_value;
+    uint64_t mailbox_gpa;  // the multiprocessor wake-up mailbox of its other cores, 0 = none
 };
 
 struct Built {

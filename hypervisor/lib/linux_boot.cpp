@@ -118,6 +118,12 @@ constexpr uint64_t PAGE = 4096;
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 }  // namespace
 
+MailboxVerdict mailbox_verdict(uint16_t command, uint32_t apic_id, uint32_t self) {
+    if (command == 0) return MailboxVerdict::Idle;
+    if (command != MAILBOX_WAKEUP) return MailboxVerdict::Unknown;
+    return apic_id == self ? MailboxVerdict::Wake : MailboxVerdict::Other;
+}
+
 Span main_memory(uint64_t ram_size, uint64_t window_base, uint64_t window_size) {
     if (window_size) return {window_base, window_base + window_size};
     return {HIGH_RAM, ram_size > HIGH_RAM ? ram_size : HIGH_RAM};

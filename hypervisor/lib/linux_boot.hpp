@@ -88,6 +88,23 @@ struct BootParams {
 inline constexpr uint64_t HV_AREA_END = 0x10000, ZERO_PAGE_GPA = 0x10000, CMDLINE_GPA = 0x11000, ACPI_GPA = 0x12000,
                           ACPI_END = 0x20000, LOW_RAM_END = 0x9f000, HIGH_RAM = 0x100000, DEFAULT_LOAD = 0x1000000;
 
+// The ACPI multiprocessor wake-up mailbox of a multi-core partition (ACPI
+// 6.5 5.2.12.19, MADT structure type 0x10): one 4 KiB page in the reserved
+// hypervisor area. Linux writes the APIC ID and the 64-bit wake-up vector,
+// then the command (release order), and spins until the woken core clears it.
+inline constexpr uint64_t MAILBOX_GPA   = 0x1000;
+inline constexpr size_t MAILBOX_COMMAND = 0x0, MAILBOX_APIC_ID = 0x4, MAILBOX_WAKEUP_VECTOR = 0x8;
+inline constexpr uint16_t MAILBOX_WAKEUP = 1;  // the only command ACPI 6.5 defines
+
+enum class MailboxVerdict : uint8_t {
+    Idle,     // command 0: nothing asked
+    Wake,     // a wake-up for this core: take the vector, clear the command
+    Other,    // a wake-up for another core of the partition
+    Unknown,  // a command ACPI does not define: left alone
+};
+// What the core with APIC ID `self` makes of the mailbox's command and APIC ID.
+MailboxVerdict mailbox_verdict(uint16_t command, uint32_t apic_id, uint32_t self);
+
 // Guest-physical [base, end).
 struct Span {
     uint64_t base, end;

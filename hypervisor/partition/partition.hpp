@@ -8,6 +8,7 @@
 
 #include <natsume/config_blob.h>
 
+#include "base/spinlock.hpp"
 #include "lib/guest_range.hpp"
 #include "lib/pci.hpp"
 #include "lib/rate_limit.hpp"
@@ -90,10 +91,13 @@ struct PartitionDevice {
 struct PartitionConfig {
     uint32_t id;
     natsume_config_partition file;  // copied from the validated blob
-    uint32_t apic_id;               // the one core it runs on
-    uint32_t cpu_index;             // index into the per-CPU table
-    uint64_t ram_base, ram_size;    // host-physical RAM; guest-physical [0, ram_size)
-    uint64_t entry;                 // ELF entry, or Linux's 64-bit entry (guest-physical)
+    uint32_t apic_id;               // its first core: the boot CPU and the default interrupt destination
+    uint32_t cpu_index;             // index of that core in the per-CPU table
+    uint32_t core_count;            // its cores (one vCPU pinned to each): apic_ids[0] == apic_id
+    uint32_t apic_ids[NATSUME_CONFIG_MAX_CORES];
+    uint32_t cpu_indexes[NATSUME_CONFIG_MAX_CORES];
+    uint64_t ram_base, ram_size;  // host-physical RAM; guest-physical [0, ram_size)
+    uint64_t entry;               // ELF entry, or Linux's 64-bit entry (guest-physical)
     uint64_t image_end;
     // The boot environment its kind expects (bootinfo.h; Linux: boot.rst "64-bit Boot Protocol").
     uint16_t sel_code, sel_data, sel_tss, gdt_limit;
@@ -108,11 +112,6 @@ struct PartitionX86 {
     uint8_t* io_bitmap;       // 2 pages: ports 0-0x7fff, 0x8000-0xffff (SDM 24.6.4)
     uint8_t* msr_bitmap;      // 1 page (SDM 24.6.9)
     uint64_t entry_msr_load;  // VM-entry MSR-load list (l1d_flush: IA32_FLUSH_CMD), 0 = none
-    uint32_t xapic_icr_high;  // lapic = "trapped": ICR destination, sent with the low half
-    // #AC/#DB reflected to the guest: the same vector at the same RIP again and
-    // again means an exception loop (CVE-2015-5307/-8104 class).
-    uint64_t reflect_rip;
-    uint32_t reflect_vector, reflect_repeats;
 };
 
 // The devices it owns and the virtual devices in front of them.
@@ -141,6 +140,10 @@ struct PartitionConsole {
 
 struct Partition {
     PartitionConfig config;
+    // Held by its cores while they handle a VM exit (and by a core stopping
+    // it): its devices, virtual devices, console, counters and refusal log
+    // are shared by its vCPUs. Uncontended on a one-core partition.
+    Spinlock lock;
     // Run state: written by its own core or the boot core, read by every core
     // (stop_reason is written before the state is published as Stopped).
     // Sequentially consistent: a stopping core stores the state, then loads the

@@ -8,13 +8,18 @@ constexpr Result gp(const char* why) { return {Verdict::Gp, why}; }
 constexpr uint64_t CR3_PCID_MASK = 0xfff, CR3_NO_FLUSH = 1ull << 63;
 }  // namespace
 
-Result check_cr0(uint64_t value, bool in_64bit_code) {
+Result check_cr0(uint64_t value, bool in_64bit_code, bool paging_off, bool lme) {
     if (value >> 32) return gp("CR0 bits 63:32 are reserved");
     if ((value & cr0::PG) && !(value & cr0::PE)) return gp("CR0.PG set with CR0.PE clear");
     if ((value & cr0::NW) && !(value & cr0::CD)) return gp("CR0.NW set with CR0.CD clear");
+    if (!(value & cr0::PE)) return {Verdict::Unsupported, "leaving protected mode needs unrestricted guest"};
+    if (paging_off) {
+        if (!(value & cr0::PG)) return ok();
+        if (!lme) return {Verdict::Unsupported, "paging without long mode (EFER.LME clear) needs unrestricted guest"};
+        return {Verdict::PagingOn, nullptr};
+    }
     if (!(value & cr0::PG) && in_64bit_code) return gp("CR0.PG cleared in 64-bit mode");
-    if (!(value & cr0::PG) || !(value & cr0::PE))
-        return {Verdict::Unsupported, "leaving paged mode needs unrestricted guest"};
+    if (!(value & cr0::PG)) return {Verdict::PagingOff, nullptr};
     return ok();
 }
 

@@ -42,11 +42,32 @@ Verdict refuse_mode(DeliveryMode mode) {
     return {true, "fixed IPI", Reason::Allowed};
 }
 
-bool owned(const Partition& p, uint32_t apic_id) {
-    if (p.apic_ids == nullptr) return false;
+// The first index of apic_id in the partition's list, or p.count.
+size_t index_of(const Partition& p, uint32_t apic_id) {
+    if (p.apic_ids == nullptr) return p.count;
     for (size_t i = 0; i < p.count; ++i)
-        if (p.apic_ids[i] == apic_id) return true;
-    return false;
+        if (p.apic_ids[i] == apic_id) return i;
+    return p.count;
+}
+
+bool owned(const Partition& p, uint32_t apic_id) { return index_of(p, apic_id) < p.count; }
+
+// All-including/excluding-self scoped to the partition: the shorthand itself
+// would reach every core of the machine, the hypervisor's and other
+// partitions' (SDM Vol. 3A 10.6.1), so the caller sends one fixed IPI per core.
+Verdict fan_out(const Partition& p, bool include_self) {
+    if (p.apic_ids == nullptr || p.count > MAX_FANOUT || !owned(p, p.self))
+        return refuse(Reason::Broadcast,
+                      "the partition's core list cannot scope the broadcast (the writing core is not in it, or it "
+                      "is too long): it would reach other partitions and the hypervisor");
+    Verdict v{true, "broadcast sent as fixed IPIs to the partition's cores", Reason::PartitionBroadcast};
+    for (size_t i = 0; i < p.count; ++i) {
+        const uint32_t id = p.apic_ids[i];
+        if (index_of(p, id) != i || (id == p.self && !include_self)) continue;
+        v.fanout |= 1u << i;
+    }
+    if (v.fanout == 0) v.why = "broadcast to the partition's other cores: it has none, nothing is sent";
+    return v;
 }
 
 Verdict check(const Fields& f, const Partition& p) {
@@ -54,9 +75,8 @@ Verdict check(const Fields& f, const Partition& p) {
     if (f.vector < FIRST_LEGAL_VECTOR) return refuse(Reason::IllegalVector, "vectors 0-15 are illegal for fixed IPIs");
     switch (f.shorthand) {
     case Shorthand::Self: return {true, "fixed IPI to self", Reason::Allowed};
-    case Shorthand::AllIncludingSelf:
-    case Shorthand::AllExcludingSelf:
-        return refuse(Reason::Broadcast, "a broadcast reaches cores of other partitions and the hypervisor");
+    case Shorthand::AllIncludingSelf: return fan_out(p, true);
+    case Shorthand::AllExcludingSelf: return fan_out(p, false);
     case Shorthand::None: break;
     }
     if (f.logical)

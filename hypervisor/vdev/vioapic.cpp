@@ -38,6 +38,42 @@ uint64_t remappable_bits(uint16_t handle) {
            (static_cast<uint64_t>(handle >> 15) << hw::INDEX_HIGH_BIT);
 }
 
+bool is_core(const Config& c, uint32_t apic_id) {
+    if (c.core_count == 0) return apic_id == c.owner_apic_id;
+    for (uint8_t i = 0; i < c.core_count && i < MAX_CORES; ++i)
+        if (c.cores[i] == apic_id) return true;
+    return false;
+}
+
+bool cores_ok(const Config& c) {
+    if (c.core_count > MAX_CORES) return false;
+    if (c.core_count > 0 && !is_core(c, c.owner_apic_id)) return false;
+    if (c.remapped) return true;  // the remapping entry takes 32-bit destinations
+    if (c.owner_apic_id > MAX_XAPIC_ID) return false;
+    for (uint8_t i = 0; i < c.core_count; ++i)
+        if (c.cores[i] > MAX_XAPIC_ID) return false;
+    return true;
+}
+
+// The physical entry delivering the guest's entry to dest.
+Action program(const Config& c, uint8_t pin, uint64_t guest, uint32_t dest) {
+    // Fixed delivery and physical destination mode are the zero encodings.
+    uint64_t phys  = guest & GUEST_KEPT;
+    Action a       = simple(Kind::ProgramPin, pin);
+    a.dest_apic_id = dest;
+    if (c.remapped) {
+        a.irte_index = static_cast<uint16_t>(c.irte_base + pin);
+        phys |= remappable_bits(a.irte_index);
+    } else {
+        phys |= static_cast<uint64_t>(dest & 0xFF) << hw::DEST_SHIFT;
+    }
+    a.low    = static_cast<uint32_t>(phys);
+    a.high   = static_cast<uint32_t>(phys >> 32);
+    a.vector = static_cast<uint8_t>(guest & hw::VECTOR_MASK);
+    a.level  = (guest & hw::LEVEL) != 0;
+    return a;
+}
+
 bool pin_register(uint8_t index, uint8_t pins, uint8_t& pin, bool& high_half) {
     if (index < hw::index(hw::Reg::REDIR_BASE)) return false;
     const unsigned rel = index - hw::index(hw::Reg::REDIR_BASE);
@@ -53,8 +89,14 @@ bool config_ok(const Config& c) {
     if (c.pins == 0 || c.pins > MAX_PINS) return false;
     if (c.owned & ~pin_mask(c.pins)) return false;
     if (c.version != VERSION82093 && c.version != VERSION_WITH_EOI) return false;
-    if (!c.remapped) return c.owner_apic_id <= MAX_XAPIC_ID;
-    return static_cast<uint32_t>(c.irte_base) + c.pins - 1 <= 0xFFFF;
+    if (!cores_ok(c)) return false;
+    return !c.remapped || static_cast<uint32_t>(c.irte_base) + c.pins - 1 <= 0xFFFF;
+}
+
+uint32_t destination(const Config& c, uint64_t guest) {
+    if (guest & hw::DEST_LOGICAL) return c.owner_apic_id;  // logical IDs are each core's to set
+    const auto dest = static_cast<uint32_t>((guest >> hw::DEST_SHIFT) & 0xFF);
+    return dest <= MAX_XAPIC_ID && is_core(c, dest) ? dest : c.owner_apic_id;
 }
 
 Action translate_entry(const Config& c, uint8_t pin, uint64_t guest) {
@@ -65,24 +107,12 @@ Action translate_entry(const Config& c, uint8_t pin, uint64_t guest) {
         // Lowest priority among one destination core is Fixed.
         if (mode != MODE_FIXED && mode != MODE_LOWEST_PRIORITY) return refused(Why::BadDeliveryMode, pin);
     }
-    // Fixed delivery and physical destination mode are the zero encodings.
-    uint64_t phys = guest & GUEST_KEPT;
-    Action a      = simple(Kind::ProgramPin, pin);
-    if (c.remapped) {
-        a.irte_index = static_cast<uint16_t>(c.irte_base + pin);
-        phys |= remappable_bits(a.irte_index);
-    } else {
-        phys |= static_cast<uint64_t>(c.owner_apic_id & 0xFF) << hw::DEST_SHIFT;
-    }
-    a.low    = static_cast<uint32_t>(phys);
-    a.high   = static_cast<uint32_t>(phys >> 32);
-    a.vector = vector;
-    a.level  = (guest & hw::LEVEL) != 0;
-    return a;
+    return program(c, pin, guest, destination(c, guest));
 }
 
 Vioapic::Vioapic(const Config& config) : config_(config), id_(static_cast<uint8_t>(config.ioapic_id & ID_MASK)) {
     if (config_.pins > MAX_PINS) config_.pins = MAX_PINS;
+    if (config_.core_count > MAX_CORES) config_.core_count = MAX_CORES;
     config_.owned &= pin_mask(config_.pins);
     for (uint64_t& e : shadow_) e = hw::MASKED;  // reset state: every entry masked
 }
@@ -92,7 +122,8 @@ bool Vioapic::owns(uint8_t pin) const { return pin < config_.pins && ((config_.o
 uint64_t Vioapic::shadow(uint8_t pin) const { return pin < MAX_PINS ? shadow_[pin] : hw::MASKED; }
 
 uint64_t Vioapic::initial_entry(uint8_t pin) const {
-    const Action a = translate_entry(config_, pin, hw::MASKED);
+    // Not destination() of the reset entry: its destination 0 may be a core.
+    const Action a = program(config_, pin, hw::MASKED, config_.owner_apic_id);
     return (static_cast<uint64_t>(a.high) << 32) | a.low;
 }
 
@@ -168,14 +199,18 @@ Action Vioapic::write_window(uint32_t value) {
     return write_entry(pin, high_half, value);
 }
 
-// The physical destination never depends on the guest's high half, so a
-// high write only updates the shadow; a low write reprograms the pin from
-// the shadow's current high half and the new low half.
+// A low write reprograms the pin from the shadow's current high half and the
+// new low half. A high write reprograms it only when it changes the core the
+// pin delivers to (Linux writes the high half first, then the low half, but a
+// guest may retarget a pin with the high half alone); the shadow's low half
+// was accepted when written, so the reprogramming cannot be refused.
 Action Vioapic::write_entry(uint8_t pin, bool high_half, uint32_t value) {
     uint64_t e = shadow_[pin];
     if (high_half) {
-        shadow_[pin] = (e & 0xFFFFFFFFull) | (static_cast<uint64_t>(value) << 32);
-        return simple(Kind::ShadowOnly, pin);
+        const uint64_t next = (e & 0xFFFFFFFFull) | (static_cast<uint64_t>(value) << 32);
+        shadow_[pin]        = next;
+        if (destination(config_, next) == destination(config_, e)) return simple(Kind::ShadowOnly, pin);
+        return translate_entry(config_, pin, next);
     }
     e              = (e & ~0xFFFFFFFFull) | (value & ~READ_ONLY);
     const Action a = translate_entry(config_, pin, e);

@@ -8,14 +8,19 @@
 //
 // A partition programs only the pins it owns. The guest keeps a shadow of
 // every entry it writes; the physical entry keeps the guest's vector, trigger
-// mode, polarity and mask, but always delivers Fixed, in physical mode, to the
-// owner core, whatever the guest asked. Nothing here touches hardware: each
-// access returns an Action the caller carries out and logs.
+// mode, polarity and mask, and always delivers Fixed, in physical mode, to one
+// of the partition's cores: the guest's physical destination when it names one
+// (Linux allocates a vector on one CPU and targets that CPU; delivered to
+// another, the interrupt is lost), the owner core otherwise (logical mode, the
+// broadcast ID, a core of another partition). Nothing here touches hardware:
+// each access returns an Action the caller carries out and logs.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
 
 #include "drivers/x86/ioapic.hpp"
+
+#include "natsume/config_blob.h"
 
 namespace natsume::vioapic {
 
@@ -30,10 +35,13 @@ namespace hw = drivers::ioapic;
 inline constexpr uint8_t MIN_VECTOR = 0x10;
 inline constexpr uint8_t MAX_VECTOR = 0xFE;
 
+// As many cores as a partition file lists.
+inline constexpr uint8_t MAX_CORES = NATSUME_CONFIG_MAX_CORES;
+
 struct Config {
     uint8_t pins;            // redirection entries of the physical IOAPIC (24 on PC chipsets)
     uint64_t owned;          // bit n set: the partition owns pin n
-    uint32_t owner_apic_id;  // APIC ID of the core the partition's interrupts go to
+    uint32_t owner_apic_id;  // APIC ID of the partition's first core: where interrupts go by default
     bool remapped;           // physical entries use the VT-d remappable format
     uint16_t irte_base;      // remapped only: pin n uses interrupt-remapping entry irte_base + n
     uint8_t ioapic_id;       // what the guest reads in the ID register (bits 27:24)
@@ -42,6 +50,12 @@ struct Config {
     // owned pin see the real Delivery Status and Remote IRR. Null: both read 0.
     uint32_t (*live_low)(void* ctx, uint8_t pin);
     void* live_ctx;
+    // The partition's cores (APIC IDs), owner_apic_id among them; a guest
+    // destination naming one of them is kept. core_count 0: the partition
+    // has only owner_apic_id. Last, with defaults, so that initialisers
+    // written before partitions had several cores still mean one core.
+    uint32_t cores[MAX_CORES] = {};
+    uint8_t core_count        = 0;
 };
 
 enum class Kind : uint8_t {
@@ -73,15 +87,25 @@ struct Action {
     uint32_t low, high;  // ProgramPin: the physical entry
     uint8_t vector;      // ProgramPin and Eoi: the guest's vector
     // ProgramPin with Config::remapped: the interrupt-remapping entry to
-    // program with vector, owner_apic_id and the trigger mode before unmasking.
+    // program with vector, dest_apic_id and the trigger mode before unmasking.
     uint16_t irte_index;
     bool level;  // ProgramPin: level-triggered
+    // ProgramPin: the core the pin delivers to (destination() of the guest's
+    // entry). Also in bits 63:56 of the entry unless Config::remapped.
+    uint32_t dest_apic_id;
 };
 
 // Checks a Config before use: pin count 1..MAX_PINS, owned pins within it,
-// version 0x11 or 0x20, an owner APIC ID below 0xFF (the xAPIC broadcast ID)
-// unless remapped, and remapping entries that fit a 16-bit handle.
+// version 0x11 or 0x20, owner and cores with APIC IDs below 0xFF (the xAPIC
+// broadcast ID) unless remapped, at most MAX_CORES cores with the owner among
+// them, and remapping entries that fit a 16-bit handle.
 [[nodiscard]] bool config_ok(const Config&);
+
+// The core a guest entry delivers to: its physical destination (bits 63:56,
+// destination mode bit 11 clear) when that is one of the partition's cores,
+// owner_apic_id otherwise. 0xFF is the broadcast ID and never a core here.
+// The vector, mask and delivery mode play no part.
+uint32_t destination(const Config&, uint64_t guest_entry);
 
 // The physical entry for an owned pin given the guest's 64-bit entry; Refused
 // (BadVector, BadDeliveryMode) for an unmasked entry hardware must not get.
@@ -93,6 +117,8 @@ public:
     explicit Vioapic(const Config& config);  // config must pass config_ok
 
     Action read(uint32_t offset, uint8_t size, uint32_t& value) const;
+    // A write to an entry's high half is ProgramPin when it moves the pin to
+    // another core (destination() changes), ShadowOnly otherwise.
     Action write(uint32_t offset, uint8_t size, uint32_t value);
 
     // What to program into an owned pin before the guest runs: masked, the

@@ -80,7 +80,7 @@ struct natsume_config_partition {
     char cmdline[NATSUME_CONFIG_CMDLINE_LEN];
     uint64_t ram_base;                         // host-physical base of the partition's RAM
     uint64_t ram_size;                         // guest-physical [0, ram_size) maps to [ram_base, ram_base + ram_size)
-    uint32_t core_count;                       // currently exactly 1
+    uint32_t core_count;                       // 1 (kind natsume), 1 to 8 (kind linux: cores[0] boots)
     uint32_t cores[NATSUME_CONFIG_MAX_CORES];  // local APIC IDs
     uint32_t lapic_mode;                       // NATSUME_LAPIC_*
     uint32_t flags;                            // NATSUME_PARTITION_*

@@ -248,6 +248,35 @@ SCENARIOS = [
                      r"outside the partition's memory", "the read stopped linux0 and nothing else"),
                 partition_banner("rt0", 1), GuestPassed("rt0"), *hypervisor_ok()]),
     Scenario(
+        name="linux-smp", kind="hypervisor", config="tests/integration/configs/linux-smp.toml", megs=512, cpus=4,
+        slow=True, timeout=1200, devices=(RT_E1000_VNET,),
+        what="Linux in linux0 on two cores beside rt0: it boots on core 2 and starts core 3 through the ACPI "
+             "multiprocessor wake-up mailbox of its MADT; core 3 enters Linux's 64-bit AP trampoline, whose "
+             "paging-off stretch runs in the hypervisor's paging-off window (no unrestricted guest needed); "
+             "a task pinned to each CPU runs there, the CPUs interrupt each other, its e1000 answers pings, "
+             "and powering off stops both cores; rt0 passes",
+        checks=[Line(r"^natsume: partition: linux0: cores 2 3: core 2 boots it",
+                     "linux0 owns two cores, the first its boot CPU"),
+                Line(r"^natsume: partition: linux0: multiprocessor wake-up mailbox at 0x1000 \(MADT type 0x10\)",
+                     "its MADT names the wake-up mailbox"),
+                Line(r"^natsume: partition linux0: core 3 woken through its wake-up mailbox, entering at 0x[0-9a-f]+",
+                     "Linux woke core 3 through the mailbox"),
+                Line(r"^natsume: partition linux0: core 3 turned paging off in compatibility mode",
+                     "core 3 ran the trampoline's paging-off stretch in the hypervisor's window"),
+                Line(r"^\[linux0\] \[\s*[0-9.]+\] smp: Brought up 1 node, 2 CPUs", "Linux brought up both CPUs"),
+                Line(r"^\[linux0\] natsume-linux: smp: 2 CPUs online \(0-1\)", "both CPUs online in user space"),
+                Line(r"^\[linux0\] natsume-linux: smp: a task pinned to CPU 1 ran on CPU 1",
+                     "a task ran on the second CPU"),
+                Line(r"^\[linux0\]\s+RES:\s+[1-9]\d*\s+[1-9]\d*\s", "rescheduling IPIs reached both CPUs"),
+                Line(r"^\[linux0\] 3 packets transmitted, 3 (packets )?received",
+                     "three pings answered through the passed-through e1000"),
+                NoLine(r"^natsume: refuse: partition linux0: interrupt command", "an IPI of linux0 refused"),
+                NoLine(r"^natsume: partition linux0: its core \d+ did not leave the guest",
+                       "a core of linux0 still running after its stop"),
+                Line(r"^natsume: partition linux0 stopped: powered off \(ACPI sleep type 5",
+                     "Linux powered its partition off"),
+                partition_banner("rt0", 1), GuestPassed("rt0"), *hypervisor_ok()]),
+    Scenario(
         name="hypercalls", kind="hypervisor",
         config="tests/integration/configs/hypercalls.toml",
         what="rt0 runs test=hypercalls: every hypercall behaves as the ABI says",

@@ -105,8 +105,9 @@ struct Parsed {
     std::string label;  // "partition 'rt0'" or "partition 2"
     std::string who;    // "'rt0'" or "partition 2"
     bool name_ok = false, core_ok = false, ram_ok = false, dma_ok = false;
-    Position name_pos, core_pos, ram_pos, dma_pos;
-    std::vector<ParsedDevice> devices;  // at most NATSUME_CONFIG_MAX_DEVICES
+    Position name_pos, ram_pos, dma_pos;
+    Position core_pos[NATSUME_CONFIG_MAX_CORES];  // where each of part.cores was written
+    std::vector<ParsedDevice> devices;            // at most NATSUME_CONFIG_MAX_DEVICES
 };
 
 // One channel's parsed values and where each part of it was written, so the
@@ -137,6 +138,7 @@ private:
     bool parse_name(const toml::node& n, std::string_view what, size_t cap, std::string& out);
     void parse_partition(const toml::table& t, size_t index);
     void parse_cores(const toml::node& n, Parsed& p);
+    bool check_core_count(Position at, const std::vector<int64_t>& ids, const Parsed& p);
     void parse_ram(const toml::node& n, Parsed& p);
     std::optional<uint64_t> parse_ram_value(const toml::node& n, std::string_view field, const Parsed& p,
                                             std::string_view what = "ram");
@@ -164,6 +166,7 @@ private:
     Position channel_position(const config::Report& r) const;
 
     void check_between_partitions();
+    void check_pair_cores(const Parsed& a, const Parsed& b);
     void check_pair_dma(const Parsed& a, const Parsed& b);
     void check_devices_unique();
     void note(Position p, std::string message) {
@@ -394,11 +397,11 @@ void Compiler::parse_partition(const toml::table& t, size_t index) {
     p.who = p.name_ok ? fmt::format("'{}'", name) : p.label;
     check_keys(t, PARTITION_KEYS, fmt::format("in {}", p.label));
     std::string ctx = fmt::format("in {}", p.label);
+    parse_kind(t, p);  // first: how many cores a partition may have depends on its kind
     if (const toml::node* n = require(t, "cores", where, ctx, "cores = [1]")) parse_cores(*n, p);
     if (const toml::node* n = require(t, "ram", where, ctx, "ram = { base = 0x04000000, size = \"32M\" }"))
         parse_ram(*n, p);
     if (const toml::node* n = t.get("dma")) parse_dma(*n, p);
-    parse_kind(t, p);
     parse_boot_files(t, where, ctx, p);
     if (const toml::node* n = t.get("cmdline")) parse_cmdline(*n, p);
     if (const toml::node* n = require(t, "lapic", where, ctx, "lapic = \"passthrough\"")) parse_lapic(*n, p);
@@ -420,7 +423,7 @@ void Compiler::parse_cores(const toml::node& n, Parsed& p) {
         return;
     }
     if (arr->empty()) {
-        error(at, fmt::format("cores of {} is empty; give exactly one local APIC ID, e.g. cores = [1]", p.label));
+        error(at, fmt::format("cores of {} is empty; give at least one local APIC ID, e.g. cores = [1]", p.label));
         return;
     }
     std::vector<int64_t> ids;
@@ -435,22 +438,38 @@ void Compiler::parse_cores(const toml::node& n, Parsed& p) {
                   fmt::format("core {} in {} is not a local APIC ID; use 0 to {}", *v, p.label, MAX_APIC_ID - 1));
             ok = false;
         } else if (std::find(ids.begin(), ids.end(), *v) != ids.end()) {
-            error(pos_of(c), fmt::format("core {} is given twice in {}", *v, p.label));
+            error(pos_of(c), fmt::format("core {} is given twice in {}; list each core once", *v, p.label));
             ok = false;
         } else {
             ids.push_back(*v);
         }
     }
-    if (ok && ids.size() > 1) {
-        error(at, fmt::format("{} lists {} cores; multi-core partitions are not supported yet, give exactly one core",
-                              p.label, ids.size()));
-        ok = false;
-    }
+    if (ok && !check_core_count(at, ids, p)) ok = false;
     if (!ok) return;
-    p.part.core_count = 1;
-    p.part.cores[0]   = static_cast<uint32_t>(ids[0]);
-    p.core_ok         = true;
-    p.core_pos        = pos_of(*arr->get(0));
+    p.part.core_count = static_cast<uint32_t>(ids.size());
+    for (size_t k = 0; k < ids.size(); ++k) {
+        p.part.cores[k] = static_cast<uint32_t>(ids[k]);
+        p.core_pos[k]   = pos_of(*arr->get(k));
+    }
+    p.core_ok = true;
+}
+
+// The project's kernel runs on one core; Linux boots on its first core and
+// starts the others itself, up to the slots of the blob.
+bool Compiler::check_core_count(Position at, const std::vector<int64_t>& ids, const Parsed& p) {
+    if (p.part.kind != NATSUME_KIND_LINUX && ids.size() > 1) {
+        error(at, fmt::format("{} lists {} cores, but the project's kernel runs on one core (multi-core partitions "
+                              "are for kind = \"linux\"); write cores = [{}]",
+                              p.label, ids.size(), ids[0]));
+        return false;
+    }
+    if (ids.size() > NATSUME_CONFIG_MAX_CORES) {
+        error(at, fmt::format("{} lists {} cores; a Linux partition has at most {}, e.g. cores = [{}]", p.label,
+                              ids.size(), NATSUME_CONFIG_MAX_CORES,
+                              fmt::join(ids.begin(), ids.begin() + NATSUME_CONFIG_MAX_CORES, ", ")));
+        return false;
+    }
+    return true;
 }
 
 std::optional<uint64_t> Compiler::parse_ram_value(const toml::node& n, std::string_view field, const Parsed& p,
@@ -871,10 +890,7 @@ void Compiler::check_between_partitions() {
                 error(b.name_pos, fmt::format("partition name '{}' is already used at line {}; partition names must "
                                               "be unique",
                                               b.part.name, a.name_pos.line));
-            if (a.core_ok && b.core_ok && a.part.cores[0] == b.part.cores[0])
-                error(b.core_pos, fmt::format("core {} of {} is already given to {} (line {}); a core belongs to one "
-                                              "partition only",
-                                              b.part.cores[0], b.label, a.label, a.core_pos.line));
+            check_pair_cores(a, b);
             if (a.ram_ok && b.ram_ok &&
                 ranges_overlap(a.part.ram_base, a.part.ram_size, b.part.ram_base, b.part.ram_size))
                 error(b.ram_pos,
@@ -887,6 +903,17 @@ void Compiler::check_between_partitions() {
         }
     }
     check_devices_unique();
+}
+
+// Every core of the later partition b against every core of a.
+void Compiler::check_pair_cores(const Parsed& a, const Parsed& b) {
+    if (!a.core_ok || !b.core_ok) return;
+    for (uint32_t y = 0; y < b.part.core_count; ++y)
+        for (uint32_t x = 0; x < a.part.core_count; ++x)
+            if (a.part.cores[x] == b.part.cores[y])
+                error(b.core_pos[y], fmt::format("core {} of {} is already given to {} (line {}); a core belongs to "
+                                                 "one partition only",
+                                                 b.part.cores[y], b.label, a.label, a.core_pos[x].line));
 }
 
 // b's DMA window against a's RAM and a's window (called both ways round, so

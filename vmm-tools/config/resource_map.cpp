@@ -32,7 +32,11 @@ std::string describe_device(const natsume_config_device& d) {
 void describe_partition(std::string& out, const natsume_config_partition& p,
                         const std::optional<std::filesystem::path>& image_dir) {
     out += fmt::format("partition '{}'\n", p.name);
-    out += fmt::format("  core     {}\n", fmt::join(p.cores, p.cores + p.core_count, " "));
+    if (p.core_count > 1)  // a Linux partition: it boots on the first, Linux starts the others
+        out +=
+            fmt::format("  cores    {} (boot CPU {})\n", fmt::join(p.cores, p.cores + p.core_count, " "), p.cores[0]);
+    else
+        out += fmt::format("  core     {}\n", fmt::join(p.cores, p.cores + p.core_count, " "));
     out += fmt::format("  ram      host {:#x}-{:#x} ({}), guest {:#x}-{:#x}\n", p.ram_base, p.ram_base + p.ram_size - 1,
                        describe_mib(p.ram_size), 0, p.ram_size - 1);
     if (p.dma_size != 0)

@@ -225,6 +225,9 @@ bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, si
                         unit->version,
                         live_low,
                         reinterpret_cast<void*>(static_cast<uintptr_t>(unit->gsi_base))};
+    // Linux picks the core of each interrupt: the entry may name any of the partition's cores.
+    for (uint32_t k = 0; k < p.config.core_count && k < vioapic::MAX_CORES; k++) cfg.cores[k] = p.config.apic_ids[k];
+    cfg.core_count = static_cast<uint8_t>(p.config.core_count);
     if (!vioapic::config_ok(cfg)) {
         log::format(why, n, "virtual IOAPIC configuration rejected");
         return false;

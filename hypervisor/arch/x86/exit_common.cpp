@@ -3,6 +3,7 @@
 #include <stdarg.h>
 
 #include "arch/x86/exit_context.hpp"
+#include "arch/x86/lapic.hpp"
 #include "arch/x86/vmx.hpp"
 #include "arch/x86/vmx_defs.hpp"
 #include "base/log.hpp"
@@ -16,6 +17,13 @@ void skip_instruction() {
 void inject_hw_exception(uint8_t vector, bool has_error, uint32_t error) {
     vmcs::write<Vmcs::ENTRY_INTERRUPTION_INFO>(make_intr_info(vector, InterruptionType::HardwareException, has_error));
     if (has_error) vmcs::write<Vmcs::ENTRY_EXCEPTION_ERROR_CODE>(error);
+}
+
+void send_fanout(Vcpu& v, uint32_t fanout, uint8_t vector) {
+    for (uint32_t i = 0; i < v.part.config.core_count; i++)
+        if ((fanout >> i) & 1u && !lapic::send_fixed(v.part.config.apic_ids[i], vector))
+            partition_refuse(v.part, Refusal::Ipi, "IPI 0x%x to its core %u not accepted by the local APIC in time",
+                             vector, v.part.config.apic_ids[i]);
 }
 
 // Access rights (SDM Vol. 3C 24.4.1): DPL in bits 6:5, L in bit 13.

@@ -7,6 +7,7 @@
 #include "arch/x86/percpu.hpp"
 #include "arch/x86/vmx_defs.hpp"
 #include "partition/partition.hpp"
+#include "vdev/icr_filter.hpp"
 
 namespace natsume::x86 {
 
@@ -22,6 +23,11 @@ struct Vcpu {
 };
 
 using Handler = Action (*)(Vcpu&);
+
+// The cores an IPI of this vCPU may reach: its partition's, this one sending.
+inline icr::Partition own_cores(const Vcpu& v) {
+    return {v.part.config.apic_ids, v.part.config.core_count, v.cpu.shared.apic_id};
+}
 
 constexpr uint8_t VEC_DB = 1, VEC_UD = 6, VEC_GP = 13, VEC_AC = 17;
 // Exceptions every partition core intercepts (exception bitmap): #DB and #AC
@@ -45,6 +51,9 @@ bool guest_in_64bit_code();
 // Counts and logs a refusal (partition_refuse) and injects #GP(0): what the
 // guest gets for an access the hypervisor will not carry out. Returns Resume.
 Action refuse_gp(Vcpu& v, Refusal kind, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+// A broadcast shorthand scoped to the partition (icr::Reason::PartitionBroadcast):
+// one physical fixed IPI with `vector` to each core the fan-out names.
+void send_fanout(Vcpu& v, uint32_t fanout, uint8_t vector);
 // Records why the partition must stop (and dumps its registers): return its value.
 Action stop(Vcpu& v, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 // A Linux partition's virtual COM1, sleep and reset ports (exit_linux.cpp):

@@ -3,6 +3,8 @@
 // (vdev/control_regs.hpp, vdev/xcr0.hpp) before it reaches the VMCS or the
 // hardware, and an architectural fault stays the guest's own #GP or #UD.
 
+#include <natsume/bootinfo.h>
+
 #include "drivers/x86/cpu.hpp"
 
 #include "arch/x86/exit_context.hpp"
@@ -25,17 +27,68 @@ Action fault(Vcpu& v, uint8_t vector, const char* what, const char* why) {
     return Action::Resume;
 }
 
-Action mov_to_cr0(Vcpu& v, uint64_t value) {
-    cregs::Result r = cregs::check_cr0(value, guest_in_64bit_code());
-    if (r.verdict == cregs::Verdict::Unsupported)
-        return stop(v, "MOV to CR0 0x%lx: %s%s", value, r.why,
-                    v.part.config.file.kind == NATSUME_KIND_LINUX
-                        ? " (Linux before 6.1.82 does so in its decompressor; docs/linux.md)"
-                        : "");
-    if (r.verdict == cregs::Verdict::Gp) return fault(v, VEC_GP, "MOV to CR0", r.why);
+void load_cr0(uint64_t value) {
     const VmxPlatform& p = vmx_platform;
     vmcs::write<Vmcs::CR0_READ_SHADOW>(value);
-    vmcs::write<Vmcs::GUEST_CR0>(fixed_cr(value, p.cr0_fixed0, p.cr0_fixed1));
+    vmcs::write<Vmcs::GUEST_CR0>(fixed_cr(value | cr0::PG, p.cr0_fixed0, p.cr0_fixed1));
+}
+
+// Global translations too: the tables under the guest change (this core runs only this partition).
+bool flush_guest_tlb(const Vcpu& v) { return invvpid(InvvpidType::AllContext, v.part.x86.vpid); }
+
+// The paging-off window (vdev/control_regs.hpp): Linux's AP trampoline drops
+// from 64-bit to compatibility mode, clears CR0.PG, loads CR3, CR4 and EFER
+// and sets CR0.PG again (realmode/rm/trampoline_64.S). Without unrestricted
+// guest the processor cannot run unpaged, so it stays in IA-32e mode on the
+// hypervisor's identity tables (the partition's boot tables, guest-physical
+// NATSUME_GUEST_PML4_GPA: linear = physical, as with paging off); the guest
+// reads CR0.PG = 0 and EFER.LMA = 0, and its CR3 loads and reads are trapped
+// and kept aside until paging comes back on. Only the guest itself depends on
+// those tables: every address still goes through its EPT.
+Action open_paging_window(Vcpu& v, uint64_t value) {
+    VcpuState& s = v.cpu.vcpu;
+    s.paging_off = true;
+    s.window_cr3 = vmcs::read<Vmcs::GUEST_CR3>();
+    load_cr0(value);
+    vmcs::write<Vmcs::GUEST_CR3>(NATSUME_GUEST_PML4_GPA);
+    vmcs::write<Vmcs::PRIMARY_PROC_CONTROLS>(vmx_platform.proc | proc::CR3_LOAD_EXITING | proc::CR3_STORE_EXITING);
+    if (!flush_guest_tlb(v)) return stop(v, "INVVPID when the partition turned paging off failed");
+    if (!s.window_logged)
+        log::print(
+            "natsume: partition %s: core %u turned paging off in compatibility mode at RIP 0x%lx: it runs on the "
+            "hypervisor's identity tables until it turns paging on\n",
+            v.part.name(), v.cpu.shared.apic_id, vmcs::read<Vmcs::GUEST_RIP>());
+    s.window_logged = true;
+    skip_instruction();
+    return Action::Resume;
+}
+
+Action close_paging_window(Vcpu& v, uint64_t value) {
+    VcpuState& s    = v.cpu.vcpu;
+    uint64_t load   = 0;
+    cregs::Result r = cregs::check_cr3(s.window_cr3, vmx_platform.maxphyaddr, false, &load);
+    if (r.verdict != cregs::Verdict::Ok)
+        return stop(v, "MOV to CR0 0x%lx turns paging on with CR3 0x%lx: %s", value, s.window_cr3, r.why);
+    s.paging_off = false;
+    load_cr0(value);
+    vmcs::write<Vmcs::GUEST_CR3>(load);
+    vmcs::write<Vmcs::PRIMARY_PROC_CONTROLS>(vmx_platform.proc);
+    if (!flush_guest_tlb(v)) return stop(v, "INVVPID when the partition turned paging on failed");
+    skip_instruction();
+    return Action::Resume;
+}
+
+Action mov_to_cr0(Vcpu& v, uint64_t value) {
+    const bool lme  = vmcs::read<Vmcs::GUEST_IA32_EFER>() & efer::LME;
+    cregs::Result r = cregs::check_cr0(value, guest_in_64bit_code(), v.cpu.vcpu.paging_off, lme);
+    switch (r.verdict) {
+    case cregs::Verdict::Unsupported: return stop(v, "MOV to CR0 0x%lx: %s", value, r.why);
+    case cregs::Verdict::Gp: return fault(v, VEC_GP, "MOV to CR0", r.why);
+    case cregs::Verdict::PagingOff: return open_paging_window(v, value);
+    case cregs::Verdict::PagingOn: return close_paging_window(v, value);
+    case cregs::Verdict::Ok: break;
+    }
+    load_cr0(value);
     skip_instruction();
     return Action::Resume;
 }
@@ -52,6 +105,11 @@ Action mov_to_cr4(Vcpu& v, uint64_t value) {
 }
 
 Action mov_to_cr3(Vcpu& v, uint64_t value) {
+    if (v.cpu.vcpu.paging_off) {  // kept until paging comes back on (checked then)
+        v.cpu.vcpu.window_cr3 = value;
+        skip_instruction();
+        return Action::Resume;
+    }
     uint64_t load   = 0;
     bool pcide      = vmcs::read<Vmcs::GUEST_CR4>() & cregs::cr4::PCIDE;
     cregs::Result r = cregs::check_cr3(value, vmx_platform.maxphyaddr, pcide, &load);
@@ -75,15 +133,14 @@ Action reflect(Vcpu& v, uint32_t info) {
     if (vectoring & intr_info::VALID)
         return stop(v, "exception %u raised while delivering vector %u (IDT-vectoring 0x%x): exception loop", vector,
                     vectoring & intr_info::VECTOR_MASK, vectoring);
-    uint64_t rip = vmcs::read<Vmcs::GUEST_RIP>();
-    Partition& p = v.part;
-    p.x86.reflect_repeats =
-        (p.x86.reflect_rip == rip && p.x86.reflect_vector == vector) ? p.x86.reflect_repeats + 1 : 0;
-    p.x86.reflect_rip    = rip;
-    p.x86.reflect_vector = vector;
-    if (p.x86.reflect_repeats >= REFLECT_LOOP_LIMIT)
+    uint64_t rip      = vmcs::read<Vmcs::GUEST_RIP>();
+    VcpuState& s      = v.cpu.vcpu;
+    s.reflect_repeats = (s.reflect_rip == rip && s.reflect_vector == vector) ? s.reflect_repeats + 1 : 0;
+    s.reflect_rip     = rip;
+    s.reflect_vector  = vector;
+    if (s.reflect_repeats >= REFLECT_LOOP_LIMIT)
         return stop(v, "exception %u at RIP 0x%lx reflected %u times without progress: exception loop", vector, rip,
-                    p.x86.reflect_repeats);
+                    s.reflect_repeats);
     if (vector == VEC_DB) {
         // A #DB exit leaves DR6 untouched and reports its bits in the
         // qualification (SDM Vol. 3C 28.2.1): DR6 gets them before delivery.
@@ -112,7 +169,7 @@ Action on_cr_access(Vcpu& v) {
         if (a.cr == 3) return mov_to_cr3(v, value);
     }
     if (a.cr == 3 && a.type == CrAccessType::MovFromCr) {
-        set_gpr(v.regs, a.gpr, vmcs::read<Vmcs::GUEST_CR3>());
+        set_gpr(v.regs, a.gpr, v.cpu.vcpu.paging_off ? v.cpu.vcpu.window_cr3 : vmcs::read<Vmcs::GUEST_CR3>());
         skip_instruction();
         return Action::Resume;
     }

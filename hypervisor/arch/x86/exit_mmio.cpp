@@ -25,7 +25,7 @@ namespace {
 void program_pin(Vcpu& v, uint32_t gsi, const vioapic::Action& a) {
     if (v.part.devices.vioapic->config().remapped) {
         char why[160];
-        if (!vtd::program_irte(v.part, a.irte_index, a.vector, a.level, why, sizeof why)) {
+        if (!vtd::program_irte(v.part, a.irte_index, a.vector, a.level, a.dest_apic_id, why, sizeof why)) {
             partition_refuse(v.part, Refusal::Ioapic, "IOAPIC pin %u: interrupt-remapping entry refused: %s", a.pin,
                              why);
             return;
@@ -103,14 +103,17 @@ constexpr uint32_t XAPIC_ID = apic::offset(apic::Reg::Id), XAPIC_LDR = apic::off
                    XAPIC_ICR_HIGH = apic::offset(apic::Reg::IcrHigh);
 
 Action lapic_icr_write(Vcpu& v, uint32_t value) {
-    icr::Verdict verdict = icr::check_xapic(value, v.part.x86.xapic_icr_high,
-                                            icr::Partition{&v.part.config.apic_id, 1, v.part.config.apic_id});
+    icr::Verdict verdict = icr::check_xapic(value, v.cpu.vcpu.xapic_icr_high, own_cores(v));
     if (!verdict.allow) {
         partition_refuse(v.part, Refusal::Ipi, "interrupt command 0x%x to APIC ID %u refused: %s", value,
-                         apic::Icr::xapic_destination(v.part.x86.xapic_icr_high), verdict.why);
+                         apic::Icr::xapic_destination(v.cpu.vcpu.xapic_icr_high), verdict.why);
         return Action::Resume;
     }
-    *reinterpret_cast<volatile uint32_t*>(XAPIC_PAGE + XAPIC_ICR_HIGH) = v.part.x86.xapic_icr_high;
+    if (verdict.reason == icr::Reason::PartitionBroadcast) {
+        send_fanout(v, verdict.fanout, static_cast<uint8_t>(value));
+        return Action::Resume;
+    }
+    *reinterpret_cast<volatile uint32_t*>(XAPIC_PAGE + XAPIC_ICR_HIGH) = v.cpu.vcpu.xapic_icr_high;
     *reinterpret_cast<volatile uint32_t*>(XAPIC_PAGE + XAPIC_ICR_LOW)  = value;
     return Action::Resume;
 }
@@ -131,7 +134,7 @@ Action lapic_access(Vcpu& v, uint32_t offset, bool write, uint8_t size, uint32_t
         return Action::Resume;
     }
     if (offset == XAPIC_ICR_HIGH) {
-        v.part.x86.xapic_icr_high = value;
+        v.cpu.vcpu.xapic_icr_high = value;
         return Action::Resume;
     }
     if (offset == XAPIC_ICR_LOW) return lapic_icr_write(v, value);

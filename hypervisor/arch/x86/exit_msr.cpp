@@ -34,11 +34,16 @@ Action forward_wrmsr(Vcpu& v, uint32_t m, uint64_t value) {
 
 Action on_x2apic_icr(Vcpu& v, uint64_t value) {
     auto dest            = static_cast<uint32_t>(value >> 32);
-    icr::Verdict verdict = icr::check_x2apic(value, icr::Partition{&v.part.config.apic_id, 1, v.part.config.apic_id});
+    icr::Verdict verdict = icr::check_x2apic(value, own_cores(v));
     if (!verdict.allow) {
         partition_refuse(v.part, Refusal::Ipi, "interrupt command 0x%lx to APIC ID %u refused: %s", value, dest,
                          verdict.why);
         skip_instruction();  // dropped, as an IPI to a non-existent APIC would be
+        return Action::Resume;
+    }
+    if (verdict.reason == icr::Reason::PartitionBroadcast) {
+        send_fanout(v, verdict.fanout, static_cast<uint8_t>(value));
+        skip_instruction();
         return Action::Resume;
     }
     return forward_wrmsr(v, msr::X2APIC_ICR, value);
@@ -64,8 +69,10 @@ Action on_apic_base(Vcpu& v, uint64_t value) {
 }
 
 Action on_efer(Vcpu& v, uint64_t value) {
-    // The guest stays in long mode: it may change SCE and NXE only.
+    // The guest stays in long mode: it may change SCE and NXE only. LMA is
+    // read-only (SDM Vol. 3A 2.2.1): what the guest writes there is ignored.
     uint64_t cur        = vmcs::read<Vmcs::GUEST_IA32_EFER>();
+    value               = (value & ~efer::LMA) | (cur & efer::LMA);
     uint64_t changeable = efer::SCE | (vmx_platform.nx ? efer::NXE : 0);
     if ((value ^ cur) & ~changeable) return refuse_msr(v, true, msr::IA32_EFER, "only SCE and NXE may change");
     vmcs::write<Vmcs::GUEST_IA32_EFER>(value);
@@ -80,8 +87,8 @@ bool is_x2apic_msr(uint32_t m) { return m >= msr::X2APIC_FIRST && m <= msr::X2AP
 Action on_rdmsr(Vcpu& v) {
     auto m = static_cast<uint32_t>(v.regs.rcx);
     uint64_t value;
-    if (m == msr::IA32_EFER)
-        value = vmcs::read<Vmcs::GUEST_IA32_EFER>();
+    if (m == msr::IA32_EFER)  // inside the paging-off window long mode is not active, as far as the guest knows
+        value = vmcs::read<Vmcs::GUEST_IA32_EFER>() & ~(v.cpu.vcpu.paging_off ? efer::LMA : 0);
     else if (m == msr::IA32_APIC_BASE)
         value = rdmsr(msr::IA32_APIC_BASE);
     else if (m == msr::IA32_TSC && v.part.config.file.kind == NATSUME_KIND_LINUX)

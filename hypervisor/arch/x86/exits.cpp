@@ -10,6 +10,8 @@
 
 #include "arch/x86/devices.hpp"
 #include "arch/x86/exit_context.hpp"
+#include "arch/x86/lapic.hpp"
+#include "arch/x86/timing.hpp"
 #include "arch/x86/vcpu.hpp"
 #include "arch/x86/vmx.hpp"
 #include "arch/x86/vmx_caps.hpp"
@@ -144,13 +146,57 @@ struct HandlerTable {
 };
 constexpr HandlerTable handlers;
 
-[[noreturn]] void stop_partition(Partition& p, const char* reason) {
-    // Before the report: once it says "stopped", nothing of p may still run.
-    if (uint32_t n = devices::quiesce(p))
-        log::print("natsume: partition %s: %u device(s) quiesced (bus master off, interrupts masked)\n", p.name(), n);
-    partition_report_stop(p, reason);
+[[noreturn]] void park_this_core() {
     this_cpu().shared.publish(CpuState::Parked);
     halt_forever();
+}
+
+// A partition's other cores leave the guest on an NMI (NMI exiting) and park
+// when they see it stopped (vmx_exit_dispatch); a core still waiting for
+// Linux's wake-up mailbox parks when the NMI wakes it. One NMI can be spent
+// while the core is in root mode about to re-enter, so it is sent again until
+// the core reports itself parked, within a deadline.
+constexpr uint64_t SIBLING_STOP_TIMEOUT_US = 100000, SIBLING_NMI_INTERVAL_US = 1000;
+
+void stop_siblings(const Partition& p) {
+    const uint32_t self = this_cpu().shared.apic_id;
+    for (uint32_t k = 0; k < p.config.core_count; k++) {
+        const uint32_t id = p.config.apic_ids[k];
+        PerCpu& other     = cpus[p.config.cpu_indexes[k]];
+        if (id == self) continue;
+        auto parked = [&other] {
+            CpuState s = other.shared.observe();
+            return s == CpuState::Parked || s == CpuState::Failed;
+        };
+        bool done = parked();
+        for (uint64_t waited = 0; !done && waited < SIBLING_STOP_TIMEOUT_US; waited += SIBLING_NMI_INTERVAL_US) {
+            (void)lapic::send_nmi(id);
+            done = wait_until(SIBLING_NMI_INTERVAL_US, parked);
+        }
+        if (!done)
+            log::print("natsume: partition %s: its core %u did not leave the guest within %lu ms of the stop\n",
+                       p.name(), id, SIBLING_STOP_TIMEOUT_US / 1000);
+    }
+}
+
+// With p.lock held: the first core to stop the partition quiesces its
+// devices and reports; every core then parks.
+[[noreturn]] void stop_partition_locked(Partition& p, const char* reason) {
+    if (p.observe_state() != PartitionState::Stopped) {
+        // Before the report: once it says "stopped", nothing of p may still run.
+        if (uint32_t n = devices::quiesce(p))
+            log::print("natsume: partition %s: %u device(s) quiesced (bus master off, interrupts masked)\n", p.name(),
+                       n);
+        partition_report_stop(p, reason);
+    }
+    p.lock.unlock();
+    if (p.config.core_count > 1) stop_siblings(p);
+    park_this_core();
+}
+
+[[noreturn]] void stop_partition(Partition& p, const char* reason) {
+    p.lock.lock();
+    stop_partition_locked(p, reason);
 }
 
 }  // namespace
@@ -159,20 +205,29 @@ constexpr HandlerTable handlers;
 using namespace natsume;
 using namespace natsume::x86;
 
+// Runs with the partition's lock held: its vCPUs share its devices, virtual
+// devices, console and counters. A core finding its partition stopped (by
+// another of its cores) parks instead of re-entering the guest.
 extern "C" void vmx_exit_dispatch(GuestRegs* regs) {
     PerCpu& c    = this_cpu();
     Partition& p = *c.partition;
     auto raw     = vmcs::read<Vmcs::EXIT_REASON>();
     Vcpu v{c, p, *regs, static_cast<uint32_t>(basic_exit_reason(raw)), {}};
+    p.lock.lock();
+    if (p.observe_state() == PartitionState::Stopped) {
+        p.lock.unlock();
+        park_this_core();
+    }
     if (v.reason < EXIT_REASON_SLOTS) p.counters.exits[v.reason]++;
     if (entry_failed(raw)) {
         log::format(v.stop_reason, sizeof v.stop_reason, "VM entry failed: exit reason %u (%s), qualification 0x%lx",
                     v.reason, to_string(static_cast<ExitReason>(v.reason)), vmcs::read<Vmcs::EXIT_QUALIFICATION>());
         dump_registers(v);
-        stop_partition(p, v.stop_reason);
+        stop_partition_locked(p, v.stop_reason);
     }
     Handler h = v.reason < EXIT_REASON_SLOTS ? handlers.h[v.reason] : on_unhandled;
-    if (h(v) == Action::Stop) stop_partition(p, v.stop_reason);
+    if (h(v) == Action::Stop) stop_partition_locked(p, v.stop_reason);
+    p.lock.unlock();
 }
 
 namespace {

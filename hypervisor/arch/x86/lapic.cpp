@@ -82,6 +82,7 @@ void eoi() { write(Reg::Eoi, 0); }
 
 bool send_init(uint32_t apic_id) { return send(apic_id, icr_command(reg::DeliveryMode::Init)); }
 bool send_sipi(uint32_t apic_id, uint8_t page) { return send(apic_id, icr_command(reg::DeliveryMode::Startup, page)); }
+bool send_nmi(uint32_t apic_id) { return send(apic_id, icr_command(reg::DeliveryMode::Nmi)); }
 bool send_fixed(uint32_t apic_id, uint8_t vector) {
     return send(apic_id, icr_command(reg::DeliveryMode::Fixed, vector));
 }

@@ -20,5 +20,7 @@ uint64_t measure_timer_khz(uint64_t tsc_khz, uint64_t window_tsc);
 [[nodiscard]] bool send_init(uint32_t apic_id);
 [[nodiscard]] bool send_sipi(uint32_t apic_id, uint8_t vector_page);
 [[nodiscard]] bool send_fixed(uint32_t apic_id, uint8_t vector);
+// An NMI: how one core of a partition makes another leave the guest (NMI exiting).
+[[nodiscard]] bool send_nmi(uint32_t apic_id);
 
 }  // namespace natsume::x86::lapic

@@ -82,8 +82,9 @@ bool build_tables(Partition& p, uint64_t& rsdp_gpa, BuildError& err) {
     const ioapic_hw::Unit* unit = ioapic_hw::unit_count() ? &ioapic_hw::unit(0) : nullptr;
     if (!unit || !p.devices.ioapic_gpa) return build_fail(err, "no IOAPIC to describe in its MADT");
     if (!collect_devices(p, in, err)) return false;
-    in.spec.apic_ids           = &p.config.apic_id;
-    in.spec.cpu_count          = 1;
+    in.spec.apic_ids           = p.config.apic_ids;
+    in.spec.cpu_count          = p.config.core_count;
+    in.spec.mailbox_gpa        = p.config.core_count > 1 ? linux_boot::MAILBOX_GPA : 0;
     in.spec.ioapic_id          = unit->id;
     in.spec.ioapic_address     = static_cast<uint32_t>(p.devices.ioapic_gpa);
     in.spec.ioapic_gsi_base    = unit->gsi_base;
@@ -98,10 +99,15 @@ bool build_tables(Partition& p, uint64_t& rsdp_gpa, BuildError& err) {
     if (e != acpi_build::Error::Ok) return build_fail(err, "its ACPI tables: %s", acpi_build::to_string(e));
     rsdp_gpa = built.rsdp_gpa;
     log::print(
-        "natsume: partition: %s: ACPI tables at 0x%lx (%zu bytes): 1 core, IOAPIC id %u at 0x%lx, %zu INTx "
+        "natsume: partition: %s: ACPI tables at 0x%lx (%zu bytes): %u core%s, IOAPIC id %u at 0x%lx, %zu INTx "
         "routes, %zu BAR windows, COM1\n",
-        p.name(), built.rsdp_gpa, built.size, unit->id, p.devices.ioapic_gpa, in.spec.route_count,
-        in.spec.window_count);
+        p.name(), built.rsdp_gpa, built.size, p.config.core_count, p.config.core_count == 1 ? "" : "s", unit->id,
+        p.devices.ioapic_gpa, in.spec.route_count, in.spec.window_count);
+    if (in.spec.mailbox_gpa) {
+        memset(at(p, in.spec.mailbox_gpa), 0, 4096);
+        log::print("natsume: partition: %s: multiprocessor wake-up mailbox at 0x%lx (MADT type 0x10)\n", p.name(),
+                   in.spec.mailbox_gpa);
+    }
     return true;
 }
 
@@ -161,8 +167,9 @@ bool load_linux(Partition& p, const BootFiles& f, BuildError& err) {
             p.config.ram_size >> 20);
     if (linux_boot::clears_paging_in_decompressor(k.version))
         log::print(
-            "natsume: partition: %s: warning: this kernel turns paging off in its decompressor (before "
-            "6.1.82): without unrestricted guest it is stopped when it does\n",
+            "natsume: partition: %s: note: this kernel turns paging off in its decompressor (before 6.1.82): that "
+            "stretch runs in the hypervisor's paging-off window, which is tested with Linux's AP start-up only "
+            "(docs/linux.md)\n",
             p.name());
     return true;
 }

@@ -68,6 +68,22 @@ struct CpuShared {
 };
 static_assert(std::atomic<CpuState>::is_always_lock_free);
 
+// The state of the vCPU a partition core runs that is its own, not the
+// partition's (several cores may run one partition).
+struct VcpuState {
+    uint32_t index;           // its place in the partition's cores (0: the boot CPU)
+    uint32_t xapic_icr_high;  // lapic = "trapped": ICR destination, sent with the low half
+    // #AC/#DB reflected to the guest: the same vector at the same RIP again and
+    // again means an exception loop (CVE-2015-5307/-8104 class).
+    uint64_t reflect_rip;
+    uint32_t reflect_vector, reflect_repeats;
+    // The guest turned paging off (CR0.PG = 0) in compatibility mode: the CPU
+    // keeps paging on through the hypervisor's identity tables (exit_cpu.cpp)
+    // and window_cr3 is the CR3 the guest wrote meanwhile.
+    bool paging_off, window_logged;
+    uint64_t window_cr3;
+};
+
 struct alignas(4096) PerCpu {
     alignas(4096) uint8_t vmxon_region[4096];
     alignas(4096) uint8_t vmcs_region[4096];
@@ -85,7 +101,8 @@ struct alignas(4096) PerCpu {
     CpuShared shared;
     // Private to the owning core from here on.
     Partition* partition;  // the partition this core runs, if any
-    uint64_t gdt[6];       // null, code, data, TSS (2 slots), spare
+    VcpuState vcpu;
+    uint64_t gdt[6];  // null, code, data, TSS (2 slots), spare
     Tss tss;
     GuestRegs launch_regs;
     uint64_t host_nmis;

@@ -125,7 +125,8 @@ void deliver(Line& l, Partition& p) {
         l.pending.fetch_or(1ull << p.config.id);
         return;
     }
-    (void)lapic::send_fixed(p.config.apic_id, static_cast<uint8_t>(entry & drivers::ioapic::VECTOR_MASK));
+    (void)lapic::send_fixed(vioapic::destination(p.devices.vioapic->config(), entry),
+                            static_cast<uint8_t>(entry & drivers::ioapic::VECTOR_MASK));
     l.delivered++;
 }
 }  // namespace

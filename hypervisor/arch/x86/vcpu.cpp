@@ -251,7 +251,7 @@ void write_guest_state(FieldWriter& w, const Partition& p) {
     w(Vmcs::GUEST_CR3, NATSUME_GUEST_PML4_GPA);
     w(Vmcs::GUEST_DR7, 0x400);
     w(Vmcs::GUEST_RSP, NATSUME_GUEST_BOOT_STACK_TOP);
-    w(Vmcs::GUEST_RIP, p.config.entry);
+    w(Vmcs::GUEST_RIP, p.config.entry);  // a partition's other cores: vcpu_set_entry when woken
     w(Vmcs::GUEST_RFLAGS, 0x2);
     write_segments(w, p);
     w(Vmcs::GUEST_IA32_EFER, efer::LME | efer::LMA | (v.nx ? efer::NXE : 0));
@@ -282,11 +282,15 @@ bool vcpu_setup(PerCpu& c, Partition& p, char* why, size_t n) {
         return false;
     }
     if (!invept_all()) return fail(why, n, "INVEPT (all contexts) failed");
-    c.launch_regs     = GuestRegs{};
-    c.launch_regs.rdi = p.config.boot_rdi;
-    c.launch_regs.rsi = p.config.boot_rsi;
+    c.launch_regs = GuestRegs{};
+    if (c.vcpu.index == 0) {  // the boot CPU gets the boot protocol's registers
+        c.launch_regs.rdi = p.config.boot_rdi;
+        c.launch_regs.rsi = p.config.boot_rsi;
+    }
     return true;
 }
+
+void vcpu_set_entry(uint64_t rip) { vmcs::write<Vmcs::GUEST_RIP>(rip); }
 
 void vmcs::write_failed(Vmcs f) {
     uint32_t err = vmcs::read<Vmcs::VM_INSTRUCTION_ERROR>();

@@ -29,6 +29,8 @@ extern VmxPlatform vmx_platform;
 [[nodiscard]] bool vmx_enable_this_core(PerCpu& c, char* why, size_t why_size);
 // Any core that owns a partition: VMCLEAR/VMPTRLD and every VMCS field.
 [[nodiscard]] bool vcpu_setup(PerCpu& c, Partition& p, char* why, size_t why_size);
+// Where a partition's other core enters its guest (this core's VMCS, before launch).
+void vcpu_set_entry(uint64_t rip);
 [[noreturn]] void vcpu_launch(PerCpu& c);
 
 }  // namespace natsume::x86

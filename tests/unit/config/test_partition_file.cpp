@@ -128,8 +128,25 @@ TEST_CASE("invalid files report every error with file:line:col", "[config][compi
           "misaligned.toml:16:35: error: ram size 0x2100000 of partition 'gp0' is not a multiple of 2 MiB; nearest "
           "aligned: \"32M\" or \"34M\""}},
         {"bad-size.toml",
-         {"bad-size.toml:15:9: error: partition 'gp0' lists 2 cores; multi-core partitions are not supported yet",
+         {"bad-size.toml:15:9: error: partition 'gp0' lists 2 cores, but the project's kernel runs on one core",
           "bad-size.toml:16:35: error: ram size \"32X\" of partition 'gp0' is not a size"}},
+        {"multi-core-kernel.toml",
+         {"multi-core-kernel.toml:14:9: error: partition 'gp0' lists 2 cores, but the project's kernel runs on one "
+          "core "
+          "(multi-core partitions are for kind = \"linux\"); write cores = [2]",
+          "multi-core-kernel.toml:22:9: error: partition 'gp1' lists 2 cores, but the project's kernel runs on one "
+          "core "
+          "(multi-core partitions are for kind = \"linux\"); write cores = [4]"}},
+        {"linux-too-many-cores.toml",
+         {"linux-too-many-cores.toml:8:9: error: partition 'linux0' lists 9 cores; a Linux partition has at most 8, "
+          "e.g. cores = [1, 2, 3, 4, 5, 6, 7, 8]"}},
+        {"linux-core-twice.toml",
+         {"linux-core-twice.toml:8:16: error: core 2 is given twice in partition 'linux0'; list each core once"}},
+        {"linux-core-taken.toml",
+         {"linux-core-taken.toml:23:10: error: core 3 of partition 'gp0' is already given to partition 'linux0' (line "
+          "16); a core belongs to one partition only",
+          "linux-core-taken.toml:31:13: error: core 1 of partition 'linux1' is already given to partition 'rt0' (line "
+          "8); a core belongs to one partition only"}},
         {"small-ram.toml",
          {"small-ram.toml:16:35: error: ram size 2 MiB of partition 'gp0' is below the minimum of 4 MiB"}},
         {"missing-key.toml",
@@ -228,10 +245,13 @@ TEST_CASE("single-field rules", "[config][compiler]") {
         std::string from, to, expected;
     };
     const Case cases[] = {
-        {"cores = [1]", "cores = []", "cores of partition 'p' is empty"},
+        {"cores = [1]", "cores = []", "cores of partition 'p' is empty; give at least one local APIC ID"},
         {"cores = [1]", "cores = [256]", "core 256 in partition 'p' is not a local APIC ID; use 0 to 255"},
         {"cores = [1]", "cores = [-1]", "core -1 in partition 'p' is not a local APIC ID"},
-        {"cores = [1]", "cores = [1, 1]", "core 1 is given twice in partition 'p'"},
+        {"cores = [1]", "cores = [1, 1]", "core 1 is given twice in partition 'p'; list each core once"},
+        {"cores = [1]", "cores = [1, 2]",
+         "partition 'p' lists 2 cores, but the project's kernel runs on one core (multi-core partitions are for kind "
+         "= \"linux\"); write cores = [1]"},
         {"cores = [1]", "cores = [\"1\"]", "core in partition 'p' must be an integer local APIC ID, not a string"},
         {"size = \"32M\"", "size = \"1M\"",
          "ram size 0x100000 of partition 'p' is not a multiple of 2 MiB; nearest "
@@ -667,4 +687,52 @@ TEST_CASE("kind, kernel and initramfs are refused where they do not belong", "[c
         REQUIRE(r.errors.size() == 1);
         CHECK_THAT(r.errors[0].message, Catch::Contains(c.expected));
     }
+}
+
+TEST_CASE("a Linux partition may own several cores, the first its boot CPU", "[config][compiler][linux][smp]") {
+    for (const CompileOptions& options : {CompileOptions{}, CompileOptions{DATA / "images"}}) {
+        CompileResult r = compile_partition_file(CONFIGS / "tests/linux-smp.toml", options);
+        INFO(all_errors(r));
+        REQUIRE(r.ok());
+        natsume::config::Report rep;
+        CHECK(natsume::config::validate_blob(r.blob.data(), r.blob.size(), rep));
+        const natsume_config_partition& lx = part(r, 1);
+        CHECK(lx.kind == NATSUME_KIND_LINUX);
+        CHECK(lx.core_count == 2);
+        CHECK(lx.cores[0] == 2);  // its boot CPU, in the order written
+        CHECK(lx.cores[1] == 3);
+        for (uint32_t k = 2; k < NATSUME_CONFIG_MAX_CORES; ++k) CHECK(lx.cores[k] == 0);
+        CHECK(part(r, 0).core_count == 1);
+        std::string map = resource_map(&header(r), std::nullopt);
+        CHECK_THAT(map, Catch::Contains("partition cores 1 2 3;"));
+        CHECK_THAT(map, Catch::Contains("partition 'linux0'\n  cores    2 3 (boot CPU 2)\n"));
+    }
+}
+
+TEST_CASE("a Linux partition has 1 to 8 cores", "[config][compiler][linux][smp]") {
+    auto linux_with = [](const std::string& cores) {
+        return one_partition("name = \"lx\"\nkind = \"linux\"\ncores = " + cores +
+                             "\nram = { base = 0x08000000, size = \"128M\" }\nkernel = \"k\"\nlapic = \"trapped\"\n");
+    };
+    CompileResult one = compile_partition_text(linux_with("[5]"), "t.toml");
+    INFO(all_errors(one));
+    REQUIRE(one.ok());
+    CHECK(part(one, 0).core_count == 1);
+    CompileResult eight = compile_partition_text(linux_with("[8, 1, 2, 3, 4, 5, 6, 7]"), "t.toml");
+    INFO(all_errors(eight));
+    REQUIRE(eight.ok());
+    REQUIRE(part(eight, 0).core_count == NATSUME_CONFIG_MAX_CORES);
+    CHECK(part(eight, 0).cores[0] == 8);
+    CHECK(part(eight, 0).cores[7] == 7);
+    CompileResult nine = compile_partition_text(linux_with("[8, 1, 2, 3, 4, 5, 6, 7, 9]"), "t.toml");
+    REQUIRE(nine.errors.size() == 1);
+    CHECK(nine.errors[0].str() ==
+          "t.toml:6:9: error: partition 'lx' lists 9 cores; a Linux partition has at most 8, e.g. cores = [8, 1, 2, 3, "
+          "4, 5, 6, 7]");
+    CompileResult none = compile_partition_text(linux_with("[]"), "t.toml");
+    REQUIRE(none.errors.size() == 1);
+    CHECK_THAT(none.errors[0].message, Catch::Contains("cores of partition 'lx' is empty; give at least one"));
+    CompileResult twice = compile_partition_text(linux_with("[3, 4, 3]"), "t.toml");
+    REQUIRE(twice.errors.size() == 1);
+    CHECK(twice.errors[0].str() == "t.toml:6:16: error: core 3 is given twice in partition 'lx'; list each core once");
 }

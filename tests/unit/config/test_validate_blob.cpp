@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <string>
 
 #include "blob_fixture.hpp"
@@ -19,6 +20,14 @@ std::string run(Blob& b, size_t size) {
 }
 
 std::string run(Blob& b) { return run(b, b.size); }
+
+// A Linux partition (64 MiB of RAM, the minimum) on `cores`.
+void make_linux(natsume_config_partition& p, std::initializer_list<uint32_t> cores) {
+    p.kind       = NATSUME_KIND_LINUX;
+    p.ram_size   = NATSUME_LINUX_RAM_MIN;
+    p.core_count = 0;
+    for (uint32_t c : cores) p.cores[p.core_count++] = c;
+}
 
 struct Corruption {
     const char* what;
@@ -70,13 +79,48 @@ TEST_CASE("validate_blob rejects every kind of corruption", "[config][validate]"
              b.part(0).core_count = 0;
              b.part(0).cores[0]   = 0;
          },
-         true, "partition 'rt0': has no core"},
-        {"multi-core",
+         true, "partition 'rt0': has no core; give it at least one core"},
+        {"multi-core kernel",
          [](Blob& b) {
              b.part(0).core_count = 2;
              b.part(0).cores[1]   = 3;
          },
-         true, "multi-core partitions are not supported yet"},
+         true,
+         "partition 'rt0': has 2 cores, but the project's kernel runs on one core; multi-core partitions are for kind "
+         "= \"linux\", give this one exactly one core"},
+        {"linux core twice",
+         [](Blob& b) {
+             make_linux(b.part(1), {2, 3, 2});
+         },
+         true, "partition 'gp0': core 2 is listed twice; list each core once"},
+        {"linux core count over format",
+         [](Blob& b) {
+             make_linux(b.part(1), {2, 3});
+             b.part(1).core_count = NATSUME_CONFIG_MAX_CORES + 1;
+         },
+         true, "partition 'gp0': core_count is 9, more than the 8 slots of the file format"},
+        {"linux unused core slot",
+         [](Blob& b) {
+             make_linux(b.part(1), {2, 3});
+             b.part(1).cores[2] = 4;
+         },
+         true, "partition 'gp0': unused core slot 2 holds 4, must be 0"},
+        {"linux apic id",
+         [](Blob& b) {
+             make_linux(b.part(1), {2, 256});
+         },
+         true, "partition 'gp0': core 256 is not a valid local APIC ID"},
+        {"linux second core shared",
+         [](Blob& b) {
+             make_linux(b.part(1), {2, 1});
+         },
+         true, "partition 'gp0': core 1 is also given to partition 'rt0'; a core belongs to one partition only"},
+        {"core of a linux partition's second slot shared",
+         [](Blob& b) {
+             make_linux(b.part(0), {1, 2});
+             b.part(0).ram_base = 0x08000000;  // rt0 [1, 2] at 0x8000000, gp0 [2] at 0x6000000
+         },
+         true, "partition 'gp0': core 2 is also given to partition 'rt0'"},
         {"core count over format", [](Blob& b) { b.part(0).core_count = 9; }, true, "core_count is 9"},
         {"apic id", [](Blob& b) { b.part(1).cores[0] = 256; }, true,
          "partition 'gp0': core 256 is not a valid local APIC ID"},
@@ -206,6 +250,21 @@ TEST_CASE("validate_blob rejects every kind of corruption", "[config][validate]"
         std::string got = run(b);
         CHECK_THAT(got, Catch::Contains(c.expected));
     }
+}
+
+TEST_CASE("validate_blob accepts a Linux partition of 1 to 8 cores", "[config][validate][smp]") {
+    Blob two;
+    make_linux(two.part(1), {2, 3});
+    two.seal();
+    CHECK(run(two) == "OK");
+    Blob eight;
+    make_linux(eight.part(1), {9, 2, 3, 4, 5, 6, 7, 8});
+    eight.seal();
+    CHECK(run(eight) == "OK");
+    Blob one;
+    make_linux(one.part(1), {2});
+    one.seal();
+    CHECK(run(one) == "OK");
 }
 
 TEST_CASE("validate_blob accepts both LAPIC modes", "[config][validate]") {

@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <initializer_list>
 #include <string>
 
 #include "blob_fixture.hpp"
@@ -34,6 +35,35 @@ TEST_CASE("validate_platform refuses a core the MADT lacks", "[config][platform]
     b.part(0).cores[0] = 7;
     b.seal();
     CHECK(run(b, machine()) == "partition 'rt0': core 7 is not in this machine's MADT (cores: 0 1 2)");
+}
+
+namespace {
+// gp0 as a Linux partition (64 MiB of RAM) on `cores`, its first the boot CPU.
+void make_linux(Blob& b, std::initializer_list<uint32_t> cores) {
+    auto& p      = b.part(1);
+    p.kind       = NATSUME_KIND_LINUX;
+    p.ram_size   = NATSUME_LINUX_RAM_MIN;
+    p.core_count = 0;
+    for (uint32_t c : cores) p.cores[p.core_count++] = c;
+    b.seal();
+}
+}  // namespace
+
+TEST_CASE("validate_platform checks every core of a multi-core partition", "[config][platform][smp]") {
+    const uint32_t four[] = {0, 1, 2, 3};
+    Platform p            = machine();
+    p.apic_ids            = four;
+    p.apic_count          = 4;
+    Blob ok;
+    make_linux(ok, {2, 3});
+    CHECK(run(ok, p) == "OK");
+    // Its second core is not on the 3-core machine.
+    Blob missing;
+    make_linux(missing, {2, 7});
+    CHECK(run(missing, machine()) == "partition 'gp0': core 7 is not in this machine's MADT (cores: 0 1 2)");
+    Blob boot;
+    make_linux(boot, {2, 0});
+    CHECK_THAT(run(boot, machine()), Catch::Contains("partition 'gp0': core 0 is the boot core"));
 }
 
 TEST_CASE("validate_platform keeps the boot core for the hypervisor", "[config][platform]") {
@@ -303,4 +333,29 @@ TEST_CASE("validate_platform accepts a partition whose SMT sibling is parked", "
     b.part(1).flags    = NATSUME_PARTITION_SHARE_SMT;
     b.seal();
     CHECK(run(b, smt_machine()) == "OK");
+}
+
+// A 3-core, 6-thread machine (SMT shift 1): 0/1, 2/3 and 4/5 are siblings.
+TEST_CASE("validate_platform applies the SMT rule to every core of a multi-core partition",
+          "[config][platform][smt][smp]") {
+    const uint32_t six[] = {0, 1, 2, 3, 4, 5};
+    Platform p{six, 6, 0, USABLE, 2, RESERVED, 2};
+    p.smt_shift = 1;
+    // gp0 owns both threads of a core: its own siblings are no conflict.
+    Blob whole;
+    whole.part(0).cores[0] = 4;
+    make_linux(whole, {2, 3});
+    CHECK(run(whole, p) == "OK");
+    // gp0's second core is the sibling of rt0's core.
+    Blob split;
+    split.part(0).cores[0] = 2;
+    make_linux(split, {4, 3});
+    CHECK_THAT(run(split, p), Catch::Contains("partition 'rt0': core 2 is an SMT sibling of core 3 of partition "
+                                              "'gp0'"));
+    // gp0's second core is the boot core's sibling.
+    Blob hv;
+    hv.part(0).cores[0] = 4;
+    make_linux(hv, {2, 3, 1});
+    CHECK_THAT(run(hv, p), Catch::Contains("partition 'gp0': core 1 is an SMT sibling of core 0 (the hypervisor's boot "
+                                           "core)"));
 }

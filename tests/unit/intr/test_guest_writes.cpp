@@ -89,7 +89,7 @@ TEST_CASE("LVT: only fixed delivery, or masked entries, in registers with a deli
     CHECK(lvt::refuse_reason(0x80, 0x400) == nullptr);  // TPR: not an LVT entry
 }
 
-TEST_CASE("CR0: architectural #GP cases, and leaving paging only from compatibility mode", "[cregs]") {
+TEST_CASE("CR0: architectural #GP cases, and the paging-off window only from compatibility mode", "[cregs]") {
     using cregs::Verdict;
     const uint64_t ok = 0x80050033;  // PG WP NE ET MP PE
     CHECK(cregs::check_cr0(ok, true).verdict == Verdict::Ok);
@@ -98,8 +98,23 @@ TEST_CASE("CR0: architectural #GP cases, and leaving paging only from compatibil
     CHECK(cregs::check_cr0(ok | cregs::cr0::NW, true).verdict == Verdict::Gp);   // NW without CD
     CHECK(cregs::check_cr0(ok | cregs::cr0::NW | cregs::cr0::CD, true).verdict == Verdict::Ok);
     CHECK(cregs::check_cr0(ok & ~cregs::cr0::PG, true).verdict == Verdict::Gp);  // from 64-bit code
-    CHECK(cregs::check_cr0(ok & ~cregs::cr0::PG, false).verdict == Verdict::Unsupported);
+    CHECK(cregs::check_cr0(ok & ~cregs::cr0::PG, false).verdict == Verdict::PagingOff);
+    CHECK(cregs::check_cr0(0x11, false).verdict == Verdict::PagingOff);    // PE ET: Linux's trampoline_compat
+    CHECK(cregs::check_cr0(0x10, false).verdict == Verdict::Unsupported);  // PE clear: real mode
     CHECK(cregs::check_cr0(ok, false).why == nullptr);
+}
+
+TEST_CASE("CR0 inside the paging-off window: stays off, returns to long mode, or stops", "[cregs]") {
+    using cregs::Verdict;
+    const uint64_t on = 0x80000011, off = 0x11;                              // Linux's CR0_STATE with and without PG
+    CHECK(cregs::check_cr0(off, false, true, true).verdict == Verdict::Ok);  // still off
+    CHECK(cregs::check_cr0(on, false, true, true).verdict == Verdict::PagingOn);
+    CHECK(cregs::check_cr0(on, false, true, true).why == nullptr);
+    // Paging on without EFER.LME would be 32-bit paging: not in IA-32e mode.
+    CHECK(cregs::check_cr0(on, false, true, false).verdict == Verdict::Unsupported);
+    CHECK(cregs::check_cr0(0x10, false, true, true).verdict == Verdict::Unsupported);  // PE cleared
+    CHECK(cregs::check_cr0(on | (1ull << 40), false, true, true).verdict == Verdict::Gp);
+    CHECK(cregs::check_cr0(cregs::cr0::PG | 0x10, false, true, true).verdict == Verdict::Gp);  // PG without PE
 }
 
 TEST_CASE("CR4: VMXE, reserved bits, PAE, LA57 and PCIDE", "[cregs]") {

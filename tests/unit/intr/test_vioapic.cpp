@@ -42,6 +42,20 @@ uint8_t high_index(uint8_t pin) { return static_cast<uint8_t>(hw::index(hw::Reg:
 
 uint64_t entry(const Action& a) { return (static_cast<uint64_t>(a.high) << 32) | a.low; }
 
+// A two- or three-core partition: the owner first, then the others.
+constexpr uint32_t SECOND_CORE = 3, THIRD_CORE = 6, OTHER_PARTITION_CORE = 2;
+
+Config multicore(bool remapped = false) {
+    Config c     = config(remapped);
+    c.cores[0]   = OWNER_APIC;
+    c.cores[1]   = SECOND_CORE;
+    c.cores[2]   = THIRD_CORE;
+    c.core_count = 3;
+    return c;
+}
+
+uint64_t guest_entry(uint32_t dest, uint32_t low) { return (uint64_t{dest} << 56) | low; }
+
 }  // namespace
 
 TEST_CASE("ID, version and arbitration registers", "[vioapic]") {
@@ -260,6 +274,153 @@ TEST_CASE("config_ok rejects inconsistent configurations", "[vioapic]") {
     CHECK(config_ok(c));
     c.irte_base = 0xFFF0;
     CHECK_FALSE(config_ok(c));
+}
+
+TEST_CASE("a guest physical destination naming another core of the partition is kept", "[vioapic][cores]") {
+    Vioapic v(multicore());
+    for (uint32_t dest : {SECOND_CORE, THIRD_CORE, OWNER_APIC}) {
+        INFO("destination " << dest);
+        REQUIRE(write_reg(v, high_index(OWNED_PIN), dest << 24).kind != Kind::Refused);
+        const Action a = write_reg(v, low_index(OWNED_PIN), 0x41 | hw::LEVEL);
+        REQUIRE(a.kind == Kind::ProgramPin);
+        CHECK(a.dest_apic_id == dest);
+        CHECK(entry(a) == ((uint64_t{dest} << 56) | 0x41 | hw::LEVEL));
+        CHECK(read_reg(v, high_index(OWNED_PIN)) == dest << 24);
+    }
+    // Lowest priority to one core is Fixed to that core.
+    const Action b =
+        translate_entry(multicore(), OTHER_OWNED, guest_entry(SECOND_CORE, 0x42 | hw::DELIVERY_LOWEST_PRIORITY));
+    REQUIRE(b.kind == Kind::ProgramPin);
+    CHECK(b.dest_apic_id == SECOND_CORE);
+    CHECK(entry(b) == ((uint64_t{SECOND_CORE} << 56) | 0x42));
+}
+
+TEST_CASE("a foreign destination, the broadcast ID or logical mode go to the owner core", "[vioapic][cores]") {
+    const Config c = multicore();
+    for (uint32_t dest : {OTHER_PARTITION_CORE, 0x00u, 0x7Fu, 0xFEu, 0xFFu}) {
+        INFO("destination " << dest);
+        const Action a = translate_entry(c, OWNED_PIN, guest_entry(dest, 0x41));
+        REQUIRE(a.kind == Kind::ProgramPin);
+        CHECK(a.dest_apic_id == OWNER_APIC);
+        CHECK(a.high == (OWNER_APIC << 24));
+    }
+    // Logical mode: bits 63:56 are a logical ID set by each core, never a core here.
+    const Action l = translate_entry(c, OWNED_PIN, guest_entry(SECOND_CORE, 0x41 | hw::DEST_LOGICAL));
+    REQUIRE(l.kind == Kind::ProgramPin);
+    CHECK(l.dest_apic_id == OWNER_APIC);
+    CHECK(entry(l) == ((uint64_t{OWNER_APIC} << 56) | 0x41));
+    // A one-core partition (no core list) keeps today's behaviour: always the owner.
+    const Action o = translate_entry(config(), OWNED_PIN, guest_entry(SECOND_CORE, 0x41));
+    CHECK(o.dest_apic_id == OWNER_APIC);
+    CHECK(o.high == (OWNER_APIC << 24));
+}
+
+TEST_CASE("dest_apic_id is set in remapped and compatibility configs", "[vioapic][cores]") {
+    for (bool remapped : {false, true}) {
+        INFO("remapped " << remapped);
+        Vioapic v(multicore(remapped));
+        REQUIRE(write_reg(v, high_index(OWNED_PIN), THIRD_CORE << 24).kind != Kind::Refused);
+        const Action a = write_reg(v, low_index(OWNED_PIN), 0x41);
+        REQUIRE(a.kind == Kind::ProgramPin);
+        CHECK(a.dest_apic_id == THIRD_CORE);
+        if (remapped) {
+            // The remappable entry carries the handle; the core is the IRTE's.
+            const uint16_t handle = 0x100 + OWNED_PIN;
+            CHECK(a.irte_index == handle);
+            CHECK(entry(a) == (hw::REMAPPABLE | (uint64_t{handle} << hw::INDEX_LOW_SHIFT) | 0x41));
+        } else {
+            CHECK(a.high == (THIRD_CORE << 24));
+        }
+        // Single-core configs name the owner too.
+        CHECK(translate_entry(config(remapped), OWNED_PIN, 0x41).dest_apic_id == OWNER_APIC);
+    }
+    // Remapped x2APIC IDs: an 8-bit guest destination never matches a core by its low byte.
+    Config x        = config(true);
+    x.owner_apic_id = 0x100;
+    x.cores[0]      = 0x100;
+    x.cores[1]      = 0x103;
+    x.core_count    = 2;
+    REQUIRE(config_ok(x));
+    CHECK(translate_entry(x, OWNED_PIN, guest_entry(0x03, 0x41)).dest_apic_id == 0x100);
+}
+
+TEST_CASE("a high-half write that moves a pin to another core reprograms it", "[vioapic][cores]") {
+    Vioapic v(multicore());
+    REQUIRE(write_reg(v, low_index(OWNED_PIN), 0x50 | hw::LEVEL).kind == Kind::ProgramPin);
+    Action a = write_reg(v, high_index(OWNED_PIN), SECOND_CORE << 24);
+    REQUIRE(a.kind == Kind::ProgramPin);
+    CHECK(a.pin == OWNED_PIN);
+    CHECK(a.dest_apic_id == SECOND_CORE);
+    CHECK(a.vector == 0x50);
+    CHECK(a.level);
+    CHECK(entry(a) == ((uint64_t{SECOND_CORE} << 56) | 0x50 | hw::LEVEL));
+    // Same core again, or bits the destination does not use: nothing to reprogram.
+    CHECK(write_reg(v, high_index(OWNED_PIN), SECOND_CORE << 24).kind == Kind::ShadowOnly);
+    CHECK(write_reg(v, high_index(OWNED_PIN), (SECOND_CORE << 24) | 0x00ABCDEF).kind == Kind::ShadowOnly);
+    // A foreign destination moves it back to the owner.
+    a = write_reg(v, high_index(OWNED_PIN), OTHER_PARTITION_CORE << 24);
+    REQUIRE(a.kind == Kind::ProgramPin);
+    CHECK(a.dest_apic_id == OWNER_APIC);
+    CHECK(write_reg(v, high_index(OWNED_PIN), 0xFF000000).kind == Kind::ShadowOnly);  // still the owner
+    CHECK(read_reg(v, high_index(OWNED_PIN)) == 0xFF000000);
+}
+
+TEST_CASE("owned pins start masked towards the owner even when core 0 is a partition core", "[vioapic][cores]") {
+    Config c   = multicore();
+    c.cores[2] = 0;  // the reset entry's destination field is 0
+    Vioapic v(c);
+    CHECK(v.initial_entry(OWNED_PIN) == ((uint64_t{OWNER_APIC} << 56) | hw::MASKED));
+}
+
+TEST_CASE("destination() picks the guest's core or the owner", "[vioapic][cores]") {
+    const Config c = multicore();
+    CHECK(destination(c, guest_entry(SECOND_CORE, 0)) == SECOND_CORE);
+    CHECK(destination(c, guest_entry(THIRD_CORE, 0x41 | hw::MASKED | hw::LEVEL)) == THIRD_CORE);
+    CHECK(destination(c, guest_entry(THIRD_CORE, 0x00 | (7u << 8))) == THIRD_CORE);  // vector and mode play no part
+    CHECK(destination(c, guest_entry(OWNER_APIC, 0)) == OWNER_APIC);
+    CHECK(destination(c, guest_entry(OTHER_PARTITION_CORE, 0)) == OWNER_APIC);
+    CHECK(destination(c, guest_entry(0xFF, 0)) == OWNER_APIC);
+    CHECK(destination(c, guest_entry(SECOND_CORE, hw::DEST_LOGICAL)) == OWNER_APIC);
+    CHECK(destination(c, guest_entry(SECOND_CORE, 0) | 0x00FF000000000000ull) == SECOND_CORE);  // bits 55:32 ignored
+    CHECK(destination(config(), guest_entry(SECOND_CORE, 0)) == OWNER_APIC);                    // no core list
+    Config two     = multicore();
+    two.core_count = 2;  // THIRD_CORE is listed past the count
+    CHECK(destination(two, guest_entry(THIRD_CORE, 0)) == OWNER_APIC);
+}
+
+TEST_CASE("config_ok checks the core list", "[vioapic][cores]") {
+    CHECK(config_ok(multicore()));
+    CHECK(config_ok(multicore(true)));
+    Config c     = multicore();
+    c.core_count = MAX_CORES + 1;
+    CHECK_FALSE(config_ok(c));
+    c.core_count = MAX_CORES;  // the unused slots hold 0, an ordinary APIC ID
+    CHECK(config_ok(c));
+    c               = multicore();
+    c.owner_apic_id = OTHER_PARTITION_CORE;  // not among the cores
+    CHECK_FALSE(config_ok(c));
+    c          = multicore();
+    c.cores[1] = 0xFF;  // xAPIC broadcast
+    CHECK_FALSE(config_ok(c));
+    c.remapped = true;  // the IRTE takes any 32-bit ID
+    CHECK(config_ok(c));
+    c          = multicore();
+    c.cores[2] = 0x100;
+    CHECK_FALSE(config_ok(c));
+    c            = multicore();
+    c.core_count = 1;  // only the owner
+    CHECK(config_ok(c));
+    c.cores[0] = SECOND_CORE;  // ... which must be listed
+    CHECK_FALSE(config_ok(c));
+}
+
+TEST_CASE("a Config initialised without a core list still means one core", "[vioapic][cores]") {
+    // Positional, as hypervisor/arch/x86/devices.cpp writes it.
+    const Config c{PINS, 1ull << OWNED_PIN, OWNER_APIC, false, 0, 1, 0x20, nullptr, nullptr};
+    CHECK(c.core_count == 0);
+    REQUIRE(config_ok(c));
+    CHECK(destination(c, guest_entry(SECOND_CORE, 0)) == OWNER_APIC);
+    CHECK(destination(c, guest_entry(OWNER_APIC, 0)) == OWNER_APIC);
 }
 
 TEST_CASE("to_string names every kind and reason", "[vioapic]") {

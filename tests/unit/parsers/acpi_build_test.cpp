@@ -35,7 +35,7 @@ const acpi_build::Window WINDOWS[]   = {
       {0xfebc0000, 0x20000, false}, {0xc000, 0x40, true}, {0x800000000ull, 0x100000, false}};
 const acpi_build::IsaOverride ISO[] = {{14, 14, 0x5}};
 acpi_build::Spec spec() {
-    return {CPUS, 2, 1, 0xfec00000, 0, ISO, 1, ROUTES, 3, WINDOWS, 3, true, 0x600, 0x601, 0x604, 0x0e};
+    return {CPUS, 2, 1, 0xfec00000, 0, ISO, 1, ROUTES, 3, WINDOWS, 3, true, 0x600, 0x601, 0x604, 0x0e, 0x1000};
 }
 
 uint8_t sum(const uint8_t* p, size_t n) {
@@ -103,6 +103,17 @@ TEST_CASE("acpi build: the hypervisor's parser reads back RSDP, XSDT, FADT and M
     REQUIRE(m.override_count == 1);
     CHECK(m.overrides[0].source == 14);
     CHECK(m.flags == 0);  // no 8259 pair
+    // The wake-up structure (type 0x10) names the mailbox, after the other entries.
+    const uint8_t* mt = g.mem.data() + (madt - GPA);
+    uint32_t madt_len;
+    std::memcpy(&madt_len, mt + 4, 4);
+    CHECK(sum(mt, madt_len) == 0);
+    const uint8_t* wake = mt + madt_len - drivers::acpi::MADT_MP_WAKEUP_SIZE;
+    CHECK(wake[0] == drivers::acpi::MADT_MP_WAKEUP);
+    CHECK(wake[1] == drivers::acpi::MADT_MP_WAKEUP_SIZE);
+    uint64_t mailbox;
+    std::memcpy(&mailbox, wake + drivers::acpi::MADT_MP_WAKEUP_MAILBOX, 8);
+    CHECK(mailbox == 0x1000);
     const uint8_t* f = g.mem.data() + (fadt - GPA);
     uint32_t flags, fadt_len;
     std::memcpy(&fadt_len, f + 4, 4);
@@ -110,6 +121,7 @@ TEST_CASE("acpi build: the hypervisor's parser reads back RSDP, XSDT, FADT and M
     CHECK(fadt_len == drivers::acpi::FADT_SIZE);
     CHECK(sum(f, fadt_len) == 0);
     CHECK((flags & drivers::acpi::FADT_HW_REDUCED) != 0);
+    CHECK((flags & drivers::acpi::FADT_APIC_PHYSICAL) != 0);  // Linux uses physical destinations
     std::memcpy(&dsdt, f + drivers::acpi::FADT_X_DSDT, 8);
     const uint8_t* d = g.mem.data() + (dsdt - GPA);
     uint32_t dsdt_len;
@@ -125,6 +137,26 @@ TEST_CASE("acpi build: the hypervisor's parser reads back RSDP, XSDT, FADT and M
     dump(g, fadt, "facp");
     dump(g, madt, "apic");
     dump(g, tables.xsdt, "xsdt");
+}
+
+TEST_CASE("acpi build: one core, no wake-up structure") {
+    Guest g;
+    acpi_build::Built built;
+    auto s        = spec();
+    s.cpu_count   = 1;
+    s.mailbox_gpa = 0;
+    REQUIRE(acpi_build::build(s, g.mem.data(), g.mem.size(), GPA, built) == acpi_build::Error::Ok);
+    acpi::Tables tables{};
+    REQUIRE(acpi::parse_rsdp(g.mem.data(), 36, tables) == acpi::Error::Ok);
+    acpi::PhysMem mem{Guest::map, &g};
+    uint64_t madt = 0;
+    REQUIRE(acpi::find_table(mem, tables, "APIC", madt) == acpi::Error::Ok);
+    const uint8_t* mt = g.mem.data() + (madt - GPA);
+    uint32_t madt_len;
+    std::memcpy(&madt_len, mt + 4, 4);
+    CHECK(madt_len == drivers::acpi::MADT_ENTRIES + 8 + 12 + 10);  // one LAPIC, the IOAPIC, one override
+    for (uint32_t off = drivers::acpi::MADT_ENTRIES; off + 1 < madt_len; off += mt[off + 1])
+        CHECK(mt[off] != drivers::acpi::MADT_MP_WAKEUP);
 }
 
 TEST_CASE("acpi build: what does not fit is refused") {

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <natsume/bootinfo.h>
+
 #include "hypervisor/lib/linux_boot.hpp"
 
 using namespace natsume;
@@ -194,4 +196,23 @@ TEST_CASE("zero page: the header copied, loader fields, command line, initramfs,
     std::vector<E820> too_many(E820_MAX + 1, E820{0, 4096, E820_RAM});
     bp.e820 = too_many.data(), bp.e820_count = too_many.size();
     CHECK_FALSE(write_zero_page(b.data(), k, bp, zp.data()));
+}
+
+TEST_CASE("linux boot: the wake-up mailbox wakes only the core it names, with command 1") {
+    using linux_boot::MailboxVerdict;
+    CHECK(linux_boot::mailbox_verdict(0, 3, 3) == MailboxVerdict::Idle);
+    CHECK(linux_boot::mailbox_verdict(linux_boot::MAILBOX_WAKEUP, 3, 3) == MailboxVerdict::Wake);
+    CHECK(linux_boot::mailbox_verdict(linux_boot::MAILBOX_WAKEUP, 2, 3) == MailboxVerdict::Other);
+    CHECK(linux_boot::mailbox_verdict(2, 3, 3) == MailboxVerdict::Unknown);
+    CHECK(linux_boot::mailbox_verdict(0xffff, 3, 3) == MailboxVerdict::Unknown);
+    // The mailbox sits in the reserved first 64 KiB, page-aligned, clear of the GDT and page tables.
+    CHECK(linux_boot::MAILBOX_GPA % 4096 == 0);
+    CHECK(linux_boot::MAILBOX_GPA + 4096 <= NATSUME_GUEST_GDT_GPA);
+    linux_boot::E820 map[linux_boot::E820_COUNT_MAX];
+    const size_t n = linux_boot::e820_map(64 << 20, linux_boot::main_memory(64 << 20, 0, 0), map);
+    bool reserved  = false;
+    for (size_t i = 0; i < n; ++i)
+        reserved |= map[i].type == linux_boot::E820_RESERVED && map[i].base <= linux_boot::MAILBOX_GPA &&
+                    map[i].base + map[i].size >= linux_boot::MAILBOX_GPA + 4096;
+    CHECK(reserved);
 }

@@ -382,11 +382,12 @@ bool enable_units(char* why, size_t n) {
 bool destinations_fit(const Partition* parts, uint32_t count, bool eim, char* why, size_t n) {
     if (eim) return true;
     for (uint32_t i = 0; i < count; i++)
-        if (parts[i].config.apic_id > MAX_XAPIC_DESTINATION) {
-            log::format(why, n, "partition %s: core %u cannot be an interrupt destination without EIM (x2APIC ids)",
-                        parts[i].name(), parts[i].config.apic_id);
-            return false;
-        }
+        for (uint32_t k = 0; k < parts[i].config.core_count; k++)
+            if (parts[i].config.apic_ids[k] > MAX_XAPIC_DESTINATION) {
+                log::format(why, n, "partition %s: core %u cannot be an interrupt destination without EIM (x2APIC ids)",
+                            parts[i].name(), parts[i].config.apic_ids[k]);
+                return false;
+            }
     return true;
 }
 
@@ -538,8 +539,14 @@ const char* write_irte(uint32_t unit, uint16_t index, const IrteSpec& spec, MsiM
 }
 }  // namespace
 
-bool program_irte(const Partition& p, uint16_t index, uint8_t vector, bool level, char* why, size_t n) {
+bool program_irte(const Partition& p, uint16_t index, uint8_t vector, bool level, uint32_t dest, char* why, size_t n) {
     if (!ir_on) return fail(why, n, "interrupt remapping is off");
+    bool own = false;
+    for (uint32_t k = 0; k < p.config.core_count; k++) own |= p.config.apic_ids[k] == dest;
+    if (!own) {
+        log::format(why, n, "destination APIC ID %u is not a core of partition %s", dest, p.name());
+        return false;
+    }
     uint16_t base = irte_base_for(p);
     if (index < base || index - base >= vioapic::MAX_PINS || !p.devices.vioapic ||
         !p.devices.vioapic->owns(static_cast<uint8_t>(index - base))) {
@@ -550,7 +557,7 @@ bool program_irte(const Partition& p, uint16_t index, uint8_t vector, bool level
         log::format(why, n, "pin %u is a shared line the hypervisor routes", index - base);
         return false;
     }
-    IrteSpec spec{vector, p.config.apic_id, ir_eim, level, false, ioapic_source.sid, SourceCheck::RequesterId};
+    IrteSpec spec{vector, dest, ir_eim, level, false, ioapic_source.sid, SourceCheck::RequesterId};
     const char* refused = write_irte(ioapic_source.unit, index, spec, nullptr);
     if (!refused) return true;
     log::format(why, n, "interrupt-remapping entry %u: %s", index, refused);

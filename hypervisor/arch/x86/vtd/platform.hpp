@@ -63,12 +63,13 @@ size_t drain_and_log_faults(const Partition* parts, uint32_t count);
 uint16_t irte_base_for(const Partition&);
 
 // Programs the remapping entry `index` (irte_base_for(p) + pin) for a pin the
-// partition owns: the guest's vector and trigger mode, destination = the
-// partition's core, source-id = the IOAPIC's requester id from the DMAR
+// partition owns: the guest's vector and trigger mode, destination `dest`
+// (one of the partition's cores), source-id = the IOAPIC's requester id from the DMAR
 // (an interrupt from anything else is blocked by the unit). Call before the
 // physical entry is unmasked. False with a sentence when the index is not one
 // of the partition's pins or the unit refused.
-[[nodiscard]] bool program_irte(const Partition& p, uint16_t index, uint8_t vector, bool level, char* why, size_t n);
+[[nodiscard]] bool program_irte(const Partition& p, uint16_t index, uint8_t vector, bool level, uint32_t dest,
+                                char* why, size_t n);
 
 // MSI and MSI-X: `count` consecutive remapping entries for one device, taken
 // at boot (before setup_platform) from those above the IOAPIC pins. False
