@@ -20,6 +20,7 @@
 #include "arch/x86/partition_build.hpp"
 #include "arch/x86/pci_hw.hpp"
 #include "arch/x86/percpu.hpp"
+#include "arch/x86/rtc_hw.hpp"
 #include "arch/x86/safe_access.hpp"
 #include "arch/x86/shared_intx.hpp"
 #include "arch/x86/smp.hpp"
@@ -36,6 +37,7 @@
 #include "lib/cmdline.hpp"
 #include "lib/cpu_topology.hpp"
 #include "lib/multiboot2.hpp"
+#include "lib/rtc_time.hpp"
 #include "lib/tsc_sources.hpp"
 #include "partition/channels.hpp"
 #include "partition/partition.hpp"
@@ -181,6 +183,19 @@ void calibrate_tsc() {
     measured_lapic_timer_khz = x86::lapic::measure_timer_khz(measured_tsc_khz, 2 * measured_tsc_khz);
     log::print("natsume: cpu: local APIC timer %lu kHz (divide by 1, measured against the TSC)\n",
                measured_lapic_timer_khz);
+}
+
+// The machine's CMOS clock, which Linux partitions' virtual clocks count from.
+void read_clock() {
+    char why[160];
+    if (!x86::rtc_hw::read_at_boot(why, sizeof why)) {
+        log::print("natsume: rtc: the machine's CMOS clock could not be read (%s): Linux partitions count from 1970\n",
+                   why);
+        return;
+    }
+    const rtc_time::Civil t = rtc_time::from_epoch(x86::rtc_hw::epoch_now());
+    log::print("natsume: rtc: machine clock %04u-%02u-%02u %02u:%02u:%02u (Linux partitions read it, read-only)\n",
+               t.year, t.month, t.day, t.hour, t.minute, t.second);
 }
 
 // ECAM where the MCFG describes it for segment 0, else ports 0xCF8/0xCFC.
@@ -617,6 +632,7 @@ extern "C" [[noreturn]] void natsume_main(uint32_t magic, uint64_t info) {
     boot::parse_multiboot(magic, info);
     boot::parse_acpi();
     boot::calibrate_tsc();
+    boot::read_clock();
     boot::scan_interrupts_and_pci();
     boot::detect_iommu();
     const natsume_config_header* h = boot::load_config();

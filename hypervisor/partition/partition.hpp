@@ -16,6 +16,7 @@
 #include "vdev/msix.hpp"
 #include "vdev/vioapic.hpp"
 #include "vdev/vpci.hpp"
+#include "vdev/vrtc.hpp"
 #include "vdev/vuart.hpp"
 
 namespace natsume {
@@ -126,6 +127,7 @@ struct PartitionDevices {
     MmioRegistry mmio;            // what the hypervisor emulates: out of the EPT, one handler each
     vioapic::Vioapic* vioapic;    // lives in vioapic_storage when ioapic_gpa != 0
     vuart::Uart uart;             // a Linux partition's virtual COM1 (ports 0x3F8-0x3FF)
+    vrtc::Clock rtc;              // a Linux partition's CMOS clock (ports 0x70/0x71)
     alignas(vioapic::Vioapic) unsigned char vioapic_storage[sizeof(vioapic::Vioapic)];
 };
 

@@ -49,8 +49,8 @@ uint64_t& gpr(GuestRegs& r, unsigned n) {
 void dump_registers(const Vcpu& v) {
     const GuestRegs& r = v.regs;
     const char* n      = v.part.name();
-    log::print("natsume: dump: %s: RIP=0x%016lx RSP=0x%016lx RFLAGS=0x%08lx\n", n, vmcs::read<Vmcs::GUEST_RIP>(),
-               vmcs::read<Vmcs::GUEST_RSP>(), vmcs::read<Vmcs::GUEST_RFLAGS>());
+    log::print("natsume: dump: %s: core %u: RIP=0x%016lx RSP=0x%016lx RFLAGS=0x%08lx\n", n, v.cpu.shared.apic_id,
+               vmcs::read<Vmcs::GUEST_RIP>(), vmcs::read<Vmcs::GUEST_RSP>(), vmcs::read<Vmcs::GUEST_RFLAGS>());
     log::print("natsume: dump: %s: RAX=0x%016lx RBX=0x%016lx RCX=0x%016lx RDX=0x%016lx\n", n, r.rax, r.rbx, r.rcx,
                r.rdx);
     log::print("natsume: dump: %s: RSI=0x%016lx RDI=0x%016lx RBP=0x%016lx R8 =0x%016lx\n", n, r.rsi, r.rdi, r.rbp,

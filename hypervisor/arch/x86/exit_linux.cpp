@@ -5,12 +5,15 @@
 // this partition, cleanly: nothing of the machine is touched.
 #include "drivers/acpi/tables.hpp"
 #include "drivers/uart16550.hpp"
+#include "drivers/x86/cmos.hpp"
 
 #include "arch/x86/exit_context.hpp"
 #include "arch/x86/partition_build.hpp"
+#include "arch/x86/rtc_hw.hpp"
 #include "arch/x86/vmx.hpp"
 #include "arch/x86/vmx_defs.hpp"
 #include "base/log.hpp"
+#include "vdev/vrtc.hpp"
 #include "vdev/vuart.hpp"
 
 namespace natsume::x86 {
@@ -18,6 +21,7 @@ namespace {
 
 namespace u16550 = drivers::uart16550;
 namespace acpi   = drivers::acpi;
+namespace cmos   = drivers::cmos;
 
 uint8_t al(const Vcpu& v) { return static_cast<uint8_t>(v.regs.rax); }
 void set_al(Vcpu& v, uint8_t value) { v.regs.rax = (v.regs.rax & ~0xffull) | value; }
@@ -57,6 +61,23 @@ Action reset(Vcpu& v) {
     return Action::Stop;
 }
 
+// The clock is the machine's: a write to its registers is refused (logged
+// once for the port, counted), the index is the partition's own.
+Action clock(Vcpu& v, const IoAccess& io) {
+    if (io.port == cmos::INDEX_PORT && !io.in)
+        vrtc::select(v.part.devices.rtc, al(v));
+    else if (io.port == cmos::DATA_PORT && io.in)
+        set_al(v, vrtc::read(v.part.devices.rtc, rtc_hw::epoch_now()));
+    else if (io.in)
+        set_al(v, 0xff);  // the index port reads as nothing
+    else
+        partition_refuse_port(v.part, io.port,
+                              "write 0x%x to CMOS clock register 0x%x dropped: the clock is the machine's, read-only",
+                              al(v), v.part.devices.rtc.index);
+    skip_instruction();
+    return Action::Resume;
+}
+
 }  // namespace
 
 bool linux_port_access(Vcpu& v, const IoAccess& io, Action& action) {
@@ -69,8 +90,13 @@ bool linux_port_access(Vcpu& v, const IoAccess& io, Action& action) {
         action = sleep_control(v);
         return true;
     }
-    if (io.port == LINUX_SLEEP_STATUS_PORT && io.in) {
-        set_al(v, 0);
+    if (io.port == cmos::INDEX_PORT || io.port == cmos::DATA_PORT) {
+        action = clock(v, io);
+        return true;
+    }
+    // No wake status is ever set: reads are 0, Linux's write-one-to-clear writes change nothing.
+    if (io.port == LINUX_SLEEP_STATUS_PORT) {
+        if (io.in) set_al(v, 0);
         skip_instruction();
         action = Action::Resume;
         return true;

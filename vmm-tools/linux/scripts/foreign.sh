@@ -6,7 +6,10 @@
 # there, so the hypervisor stops this
 # partition at the first access and rt0 runs on (bochs.linux-foreign). The
 # "still running" line must never appear.
+# With several CPUs the read runs on the last one, so that the stop starts
+# on a core other than the partition's boot CPU.
 addr=${NATSUME_ADDR:?natsume.addr=ADDR is required}
-echo "natsume-linux: foreign: reading 4 bytes at $addr through a /dev/mem mapping"
-out=$(devmem "$addr" 32 2>&1)
+cpu=$(($(nproc) - 1))
+echo "natsume-linux: foreign: reading 4 bytes at $addr through a /dev/mem mapping on CPU $cpu"
+out=$(taskset -c "$cpu" devmem "$addr" 32 2>&1)
 echo "natsume-linux: foreign: still running after reading $addr (devmem said: $out)"

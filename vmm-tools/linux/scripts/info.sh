@@ -16,6 +16,8 @@ cat /proc/interrupts
 echo "== /proc/meminfo (head)"
 head -n 5 /proc/meminfo
 echo "== processors: $(grep -c '^processor' /proc/cpuinfo)"
+# The wall clock Linux read at boot from its virtual CMOS clock.
+echo "== date: $(date -u '+%Y-%m-%d %H:%M:%S') UTC"
 echo "== modules"
 cut -d' ' -f1-3 /proc/modules
 echo "== network interfaces"
