@@ -65,13 +65,23 @@ void xsetbv(FuzzedDataProvider& in) {
 
 void control_registers(FuzzedDataProvider& in) {
     using namespace cregs;
-    const uint64_t value = in.ConsumeIntegral<uint64_t>();
-    const Result r0      = check_cr0(value, in.ConsumeBool());
-    FUZZ_CHECK((r0.verdict == Verdict::Ok) == (r0.why == nullptr));
-    if (r0.verdict == Verdict::Ok) {
-        FUZZ_CHECK((value >> 32) == 0 && (value & cr0::PG) && (value & cr0::PE));
+    const uint64_t value  = in.ConsumeIntegral<uint64_t>();
+    const bool in_64bit   = in.ConsumeBool();
+    const bool paging_off = in.ConsumeBool(), lme = in.ConsumeBool();
+    const Result r0 = check_cr0(value, in_64bit, paging_off, lme);
+    const bool accepted =
+        r0.verdict == Verdict::Ok || r0.verdict == Verdict::PagingOff || r0.verdict == Verdict::PagingOn;
+    FUZZ_CHECK(accepted == (r0.why == nullptr));
+    if (accepted) {
+        FUZZ_CHECK((value >> 32) == 0 && (value & cr0::PE));
         FUZZ_CHECK(!(value & cr0::NW) || (value & cr0::CD));
     }
+    // Outside the paging-off window: paging stays on, or the window opens (never from 64-bit code).
+    if (r0.verdict == Verdict::Ok && !paging_off) FUZZ_CHECK(value & cr0::PG);
+    if (r0.verdict == Verdict::PagingOff) FUZZ_CHECK(!paging_off && !in_64bit && !(value & cr0::PG));
+    // Inside it: paging stays off, or comes back only into long mode.
+    if (r0.verdict == Verdict::Ok && paging_off) FUZZ_CHECK(!(value & cr0::PG));
+    if (r0.verdict == Verdict::PagingOn) FUZZ_CHECK(paging_off && lme && (value & cr0::PG));
     const uint64_t old = in.ConsumeIntegral<uint64_t>(), fixed1 = in.ConsumeIntegral<uint64_t>();
     const uint64_t cr3 = in.ConsumeIntegral<uint64_t>();
     const Result r4    = check_cr4(value, old, fixed1, cr3);
