@@ -1,7 +1,9 @@
 """Bochs 2.7 runner (Debian's bochs-bin, which has the internal debugger
 compiled in and no `nogui` display)."""
 
+import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -43,8 +45,13 @@ PCI_KINDS = ("e1000", "pcipnic")
 # answers ARP and ICMP echo, so a guest driver can prove send and receive;
 # null drops every frame (the device still works, nothing answers); socket
 # carries frames as UDP datagrams on 127.0.0.1 (received on `port`, sent to
-# port + 1), the way the harness's flooder (flood.py) reaches a NIC.
-ETHMODS = ("vnet", "null", "socket")
+# port + 1), the way the harness's flooder (flood.py) reaches a NIC;
+# tuntap attaches the card to a persistent tap device named by `ethdev`
+# (ethdev=/dev/net/tun:NAME), a real Ethernet link to the host's network stack:
+# the tap lives in a network namespace of its own (netpeer.py) and Bochs runs
+# inside it (BochsConfig.netns).
+ETHMODS = ("vnet", "null", "socket", "tuntap")
+TUN_DEVICE = "/dev/net/tun"
 # i440FX slots 1..5; slotN is PCI device N+1 on bus 0.
 PCI_SLOTS = range(1, 6)
 # Bochs 2.7 configures up to 4 e1000 cards (card=0..3).
@@ -59,6 +66,7 @@ class PciDevice:
     ethmod: str = "vnet"      # one of ETHMODS
     mac: str = ""             # default: derived from the slot
     port: int = 0             # socket: the UDP port Bochs receives frames on
+    ethdev: str = ""          # tuntap: the tap device's name (in the namespace Bochs runs in)
 
     @property
     def bdf(self) -> str:
@@ -95,6 +103,7 @@ class BochsConfig:
     megs: int = 256
     pci_devices: tuple = ()   # PciDevice, at most one per slot
     disk_mib: int = 0         # > 0: a pattern disk of this size on the secondary IDE master (disk.py)
+    netns: str = ""           # non-empty: Bochs runs in this network namespace (ip netns exec)
 
     @property
     def serial_path(self) -> Path:
@@ -116,6 +125,9 @@ def check_pci(devices) -> None:
             raise BochsConfigError(f"unknown network backend '{d.ethmod}' (known: {', '.join(ETHMODS)})")
         if d.ethmod == "socket" and not 0 < d.port < 65535:
             raise BochsConfigError(f"PCI slot {d.slot}: the socket backend needs a UDP port (1..65534)")
+        if d.ethmod == "tuntap" and not re.fullmatch(r"[A-Za-z0-9_.-]{1,15}", d.ethdev):
+            raise BochsConfigError(f"PCI slot {d.slot}: the tuntap backend needs a tap device name "
+                                   f"(ethdev, 1-15 of A-Z a-z 0-9 _ . -), not '{d.ethdev}'")
         if slots.count(d.slot) > 1:
             raise BochsConfigError(f"two devices in PCI slot {d.slot}")
     if sum(d.kind == "e1000" for d in devices) > MAX_E1000:
@@ -141,6 +153,8 @@ def pci_lines(cfg: BochsConfig) -> list:
             backend += f", ethdev={net_dir(cfg)}"
         elif d.ethmod == "socket":
             backend += f", ethdev={d.port}"   # Bochs: a bare port means localhost
+        elif d.ethmod == "tuntap":
+            backend += f", ethdev={TUN_DEVICE}:{d.ethdev}"   # Bochs opens the persistent tap NAME
         if d.kind == "e1000":
             # e1000 cards are numbered in slot order.
             lines.append(f"e1000: card={card}, enabled=1, mac={d.mac_address}, {backend}")
@@ -190,6 +204,15 @@ def bochsrc(cfg: BochsConfig) -> str:
     ])
 
 
+def netns_prefix(netns: str) -> list:
+    """The command prefix that starts a program in network namespace netns
+    (ip netns exec execs it: it keeps the process group the runner kills)."""
+    if not netns:
+        return []
+    ip = shutil.which("ip", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
+    return [ip or "ip", "netns", "exec", netns]
+
+
 def run_bochs(cfg: BochsConfig, end_regex: Optional[str], timeout: float,
               on_line: Optional[Callable[[str], None]] = None,
               on_idle: Optional[Callable[[float], None]] = None) -> RunResult:
@@ -206,7 +229,7 @@ def run_bochs(cfg: BochsConfig, end_regex: Optional[str], timeout: float,
     cmds.write_text("c\nquit\n")
     if cfg.log_path.exists():
         cfg.log_path.unlink()
-    cmd = [BOCHS_BIN, "-q", "-f", str(rc), "-rc", str(cmds)]
+    cmd = netns_prefix(cfg.netns) + [BOCHS_BIN, "-q", "-f", str(rc), "-rc", str(cmds)]
     result = run_following_serial(cmd, cfg.serial_path, cfg.work_dir / "bochs.out",
                                   end_regex, timeout, on_line, cwd=cfg.work_dir,
                                   on_idle=on_idle)

@@ -62,11 +62,12 @@ class BuildTree:
             raise SetupError("missing build output (build it first): " + ", ".join(missing))
 
 
-def compile_config(build: BuildTree, toml: Path, work_dir: Path) -> Path:
+def compile_config(build: BuildTree, toml: Path, work_dir: Path,
+                   image_dir: Optional[Path] = None) -> Path:
     build.require(build.config_tool)
     out = work_dir / "natsume-config.bin"
     cmd = [str(build.config_tool), "compile", str(toml), "-o", str(out),
-           "--image-dir", str(build.images)]
+           "--image-dir", str(image_dir or build.images)]
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
     if proc.returncode != 0 or not out.is_file():
         raise SetupError(f"natsume-config compile {toml} failed (exit {proc.returncode}):\n"
@@ -74,22 +75,46 @@ def compile_config(build: BuildTree, toml: Path, work_dir: Path) -> Path:
     return out
 
 
-def image_file(build: BuildTree, image: str) -> Path:
+def image_file(build: BuildTree, image: str, image_dir: Optional[Path] = None) -> Path:
     """A module's file: <name>.elf for an ELF guest image; a Linux
     partition's kernel and initramfs are named as they are."""
-    if (build.images / image).is_file():
-        return build.images / image
-    return build.images / (image if image.endswith(".elf") else image + ".elf")
+    images = image_dir or build.images
+    if (images / image).is_file():
+        return images / image
+    return images / (image if image.endswith(".elf") else image + ".elf")
+
+
+def image_overlay(build: BuildTree, work_dir: Path, overrides: dict) -> Path:
+    """WORK/images: the build's image directory with some files replaced
+    (name -> path, e.g. a variant of linux-initramfs.cpio.gz), as symbolic
+    links, so the partition file compiles against and boots the variants."""
+    build.require(build.images)
+    for name, path in overrides.items():
+        if "/" in name or not name:
+            raise SetupError(f"image override '{name}': give a file name of the image directory")
+        if not Path(path).is_file():
+            raise SetupError(f"image override {name}={path}: no such file")
+    out = work_dir / "images"
+    out.mkdir()
+    for entry in sorted(build.images.iterdir()):
+        if entry.name not in overrides:
+            (out / entry.name).symlink_to(entry.resolve())
+    for name, path in overrides.items():
+        (out / name).symlink_to(Path(path).resolve())
+    return out
 
 
 def hypervisor_boot(build: BuildTree, toml: Path, work_dir: Path,
-                    hv_cmdline: str = "emulator-exit") -> BootSpec:
+                    hv_cmdline: str = "emulator-exit",
+                    image_overrides: Optional[dict] = None) -> BootSpec:
+    """image_overrides: image name -> file used instead of the build's (image_overlay)."""
     build.require(build.hypervisor)
-    blob_path = compile_config(build, toml, work_dir)
+    image_dir = image_overlay(build, work_dir, image_overrides) if image_overrides else None
+    blob_path = compile_config(build, toml, work_dir, image_dir)
     blob = read_blob(blob_path)
     modules = [Module(blob_path, "natsume-config.bin", "natsume-config")]
     for image in blob.images():
-        path = image_file(build, image)
+        path = image_file(build, image, image_dir)
         build.require(path)
         modules.append(Module(path, path.name, image))
     return BootSpec(kernel=build.hypervisor, cmdline=hv_cmdline, modules=modules,
@@ -112,11 +137,14 @@ class Emulator:
     disk_mib: int = 0                    # Bochs only: a pattern disk on the secondary IDE master
     firmware: str = "bios"               # QEMU: bios (SeaBIOS, GRUB ISO) or uefi (OVMF, natsume.efi)
     megs: int = 256                      # Bochs: emulated RAM (a Linux partition needs more)
+    netns: str = ""                      # Bochs only: run it in this network namespace (netpeer.py)
 
     def describe(self) -> str:
         devs = "".join(f", {d.kind}@{d.bdf}" for d in self.pci_devices)
         if self.firmware == "uefi":
             devs += ", OVMF + natsume.efi"
+        if self.netns:
+            devs += f", in network namespace {self.netns}"
         if self.kind == "bochs":
             return f"Bochs {self.cpu_model}, {self.cpus} CPUs{devs}"
         return {"qemu": "QEMU TCG", "kvm": "QEMU nested KVM"}[self.kind] + f", {self.cpus} CPUs{devs}"
@@ -153,12 +181,15 @@ def boot(spec: BootSpec, work_dir: Path, emu: Emulator, end_regex: Optional[str]
     if echo:
         on_line = lambda line: print(line, flush=True)  # noqa: E731
     on_idle = lambda t: say(f"... still running ({t:.0f} s)")  # noqa: E731
+    if emu.netns and emu.kind != "bochs":
+        raise SetupError("a network-namespace peer (tuntap backend) is for Bochs runs only")
     if emu.kind == "bochs":
-        say(f"booting Bochs ({emu.cpu_model}, {emu.cpus} CPUs; this takes ~30 s, "
+        where = f", in network namespace {emu.netns}" if emu.netns else ""
+        say(f"booting Bochs ({emu.cpu_model}, {emu.cpus} CPUs{where}; this takes ~30 s, "
             f"timeout {timeout:.0f} s)")
         cfg = bochs.BochsConfig(iso=iso, work_dir=work_dir, cpu_model=emu.cpu_model,
                                 cpus=emu.cpus, ips=emu.ips, pci_devices=tuple(emu.pci_devices),
-                                disk_mib=emu.disk_mib, megs=emu.megs)
+                                disk_mib=emu.disk_mib, megs=emu.megs, netns=emu.netns)
         result = bochs.run_bochs(cfg, end_regex, timeout, on_line, on_idle)
         diag = bochs.diagnostic_lines(cfg.log_path)
     else:

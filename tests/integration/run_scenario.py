@@ -2,7 +2,7 @@
 """Runs one integration scenario and asserts on its serial log.
 
   run_scenario.py --build BUILD --scenario NAME [--emulator bochs|qemu|kvm]
-                  [--cpu nehalem|skylake] [--echo]
+                  [--cpu nehalem|skylake] [--echo] [--image NAME=FILE ...]
   run_scenario.py --emit-cmake OUT     (used by CMakeLists.txt: one add_test per
                                         scenario x emulator x Bochs model)
 
@@ -21,7 +21,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "qemu"))
 
 from checks import run_checks  # noqa: E402
-from natsume_emu import EXIT_SKIPPED, qemu_runner  # noqa: E402
+from natsume_emu import EXIT_SKIPPED, netpeer, qemu_runner  # noqa: E402
 from natsume_emu.iso import BootSpec, IsoError, Module  # noqa: E402
 from natsume_emu.session import (HYPERVISOR_END, NATIVE_END, BuildTree, Emulator,  # noqa: E402
                                  SetupError, boot, hypervisor_boot, native_boot,
@@ -44,6 +44,34 @@ def probe_boot(build: BuildTree, work: Path, probe: Path) -> BootSpec:
                     modules=[Module(module, module.name, "probe-module")], title="probe")
 
 
+def image_overrides(texts: list) -> dict:
+    """--image NAME=FILE: FILE boots as the image directory's NAME."""
+    out = {}
+    for t in texts:
+        name, eq, path = t.partition("=")
+        if not eq or not name or not path:
+            raise SetupError(f"--image {t}: expected NAME=FILE, e.g. linux-initramfs.cpio.gz=/tmp/initramfs.cpio.gz")
+        out[name] = Path(path)
+    return out
+
+
+def boot_with_peer(sc, spec, work: Path, emu: Emulator, end: str, echo: bool):
+    """Boots with Bochs inside a network namespace whose tap its tuntap NIC
+    opens (netpeer.py); returns the session and the peer's log lines. The
+    namespace and the iperf3 server are gone when this returns or raises."""
+    taps = sorted({d.ethdev for d in emu.pci_devices if d.ethmod == "tuntap"})
+    if len(taps) != 1:
+        raise SetupError(f"{sc.name}: net_peer needs exactly one tap device among its tuntap NICs (have {taps})")
+    if emu.kind != "bochs":
+        raise SetupError(f"{sc.name}: the network peer runs Bochs in its namespace; not on {emu.kind}")
+    with netpeer.NetPeer(work, tap=taps[0], lifetime=sc.timeout + 120) as peer:
+        emu.netns = peer.netns
+        session = boot(spec, work, emu, end, sc.timeout, echo=echo)
+    log = peer.server_log().splitlines()
+    say(f"the peer's iperf3 server log ({peer.log_path}): {len(log)} lines")
+    return session, peer, log
+
+
 def emulated(sc, args, build: BuildTree) -> int:
     emu = Emulator(kind=args.emulator, cpus=sc.cpus,
                    cpu_model=BOCHS_MODELS[args.cpu] if args.emulator == "bochs" else "",
@@ -64,10 +92,17 @@ def emulated(sc, args, build: BuildTree) -> int:
     elif sc.kind == "native":
         spec, end = native_boot(build, sc.guest_args), NATIVE_END
     else:
-        spec, end = hypervisor_boot(build, ROOT / sc.config, work), sc.end or HYPERVISOR_END
+        spec, end = hypervisor_boot(build, ROOT / sc.config, work, image_overrides=image_overrides(args.image)), \
+            sc.end or HYPERVISOR_END
     say(f"{sc.name}: {sc.what}")
-    session = boot(spec, work, emu, end, sc.timeout, echo=args.echo)
+    peer_log = None
+    if sc.net_peer:
+        session, peer, peer_log = boot_with_peer(sc, spec, work, emu, end, args.echo)
+    else:
+        session = boot(spec, work, emu, end, sc.timeout, echo=args.echo)
     errors = run_checks(sc.checks, session.lines)
+    if peer_log is not None:
+        errors += [f"peer: {e}" for e in run_checks(sc.peer_checks, peer_log)]
     if session.result.outcome == "timeout":
         errors.insert(0, f"timeout: the run did not end within {sc.timeout:.0f} s")
     if not errors:
@@ -77,6 +112,10 @@ def emulated(sc, args, build: BuildTree) -> int:
     for e in errors:
         print(f"  - {e}", flush=True)
     print_failure_context(session)
+    if peer_log is not None:
+        print(f"---- the peer's iperf3 server log ({peer.log_path}), last {min(40, len(peer_log))} lines ----")
+        for line in peer_log[-40:]:
+            print(f"  | {line}")
     return 1
 
 
@@ -154,6 +193,9 @@ def main() -> int:
     ap.add_argument("--cpu", choices=tuple(BOCHS_MODELS), default="nehalem")
     ap.add_argument("--echo", action="store_true", help="stream the serial log")
     ap.add_argument("--probe", help="harness probe kernel (default: BUILD/tests/integration/...)")
+    ap.add_argument("--image", action="append", default=[], metavar="NAME=FILE",
+                    help="boot FILE as the build's image NAME (e.g. linux-initramfs.cpio.gz=/tmp/variant.cpio.gz: "
+                         "an initramfs with a script the build does not have yet); repeatable")
     ap.add_argument("--emit-cmake", metavar="OUT")
     args = ap.parse_args()
     if args.emit_cmake:
@@ -167,7 +209,7 @@ def main() -> int:
         if sc.kind == "offline":
             return offline(sc, build)
         return emulated(sc, args, build)
-    except (SetupError, IsoError, KeyError, ValueError) as e:  # incl. Bochs/QEMU config errors
+    except (SetupError, IsoError, KeyError, ValueError, netpeer.NetPeerError) as e:  # incl. Bochs/QEMU config errors
         say(f"FAIL {args.scenario}: could not set up the run: {e}")
         return 1
 

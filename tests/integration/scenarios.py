@@ -39,6 +39,20 @@ def rt0_unaffected() -> list:
     return [partition_banner("rt0", 1), GuestPassed("rt0")]
 
 
+def linux_hostile_then_power_off() -> list:
+    """hostile.sh (resets through 0xCF9, 0x64 and 0x92, its own reset and sleep
+    ports with values that must not act, the PIC and PIT, foreign MSRs) changes
+    nothing; then Linux powers its partition off, which stops it and only it;
+    rt0 passes."""
+    return [Line(r"^natsume: refuse: partition linux0: write to port 0xcf9 \(1 bytes\)",
+                 "Linux's write to the chipset reset port refused"),
+            Line(r"^\[linux0\] natsume-linux: hostile: still running after every attempt",
+                 "linux0 kept running after its hostile port and MSR accesses"),
+            Line(r"^natsume: partition linux0 stopped: powered off \(ACPI sleep type 5",
+                 "Linux powered its partition off through the sleep control register"),
+            *rt0_unaffected(), *hypervisor_ok()]
+
+
 @dataclass
 class Scenario:
     name: str
@@ -65,6 +79,11 @@ class Scenario:
     # Hypervisor runs end at "all partitions stopped" (or a panic); a scenario
     # whose partition never stops by design ends at this pattern instead.
     end: Optional[str] = None
+    # Bochs in a network namespace of its own whose tap its tuntap NIC opens,
+    # with an iperf3 server on the tap's address (natsume_emu/netpeer.py);
+    # needs root. peer_checks run on the server's log lines.
+    net_peer: bool = False
+    peer_checks: list = field(default_factory=list)
 
 
 # Bochs i440FX slots and the ISA lines its BIOS routes their INTx to (found
@@ -73,6 +92,7 @@ class Scenario:
 # slot2 are on different lines, slot1 shares line 9 with slot3 and slot5.
 RT_E1000_VNET = PciDevice("e1000", 1, ethmod="vnet")   # 00:02.0, line 9: rt0's NIC
 RT_E1000 = PciDevice("e1000", 1, ethmod="null")
+RT_E1000_TAP = PciDevice("e1000", 1, ethmod="tuntap", ethdev="tap0")   # 00:02.0 on the netpeer's tap
 GP_E1000 = PciDevice("e1000", 2, ethmod="null")        # 00:03.0, line 11: gp0's own
 SHARED_PNIC = PciDevice("pcipnic", 3, ethmod="null")   # 00:04.0, line 9: shares with slot1
 SHARED_LINE_COUNT = 200    # keep in step with configs/shared-line.toml
@@ -215,6 +235,11 @@ SCENARIOS = [
                 Line(r"^\[linux0\] \[\s*[0-9.]+\] e1000 0000:00:02\.0 eth0: \(PCI:", "Linux's e1000 driver took its NIC"),
                 Line(r"^\[linux0\] 3 packets transmitted, 3 (packets )?received",
                      "three pings to the vnet host answered through the passed-through e1000"),
+                Line(r"^natsume: rtc: machine clock 2000-01-01 00:00:\d\d ", "the hypervisor read Bochs' CMOS clock"),
+                Line(r"^\[linux0\] == date: 2000-01-01 \d\d:\d\d:\d\d UTC",
+                     "Linux's wall clock from its virtual CMOS clock (Bochs' time0 is 2000-01-01)"),
+                NoLine(r"^natsume: refuse: partition linux0: (read from|write to) port 0x7[01] ",
+                       "a refused CMOS clock access of Linux (its virtual clock answers them)"),
                 Line(r"^\[linux0\] 00:00\.0 8086:1237 class=0x060000", "its PCI view: the virtual host bridge"),
                 Line(r"^\[linux0\] 00:02\.0 8086:100e class=0x020000 irq=\d+ driver=e1000", "and its own e1000"),
                 NoLine(r"^\[linux0\] 00:0[13-9a-f]\.\d ", "a PCI function of the machine that is not its own"),
@@ -222,39 +247,35 @@ SCENARIOS = [
                      "e1000 interrupts counted by Linux on its core (/proc/interrupts)"),
                 NoLine(r"^natsume: stats: partition linux0: exits(?: \d+:\d+)* 1:\d+",
                        "an external-interrupt exit on linux0's core (its device interrupts must not exit)"),
-                # hostile.sh: resets through 0xCF9, 0x64 and 0x92, its own reset and sleep
-                # ports with values that must not act, the PIC and PIT, foreign MSRs.
-                Line(r"^natsume: refuse: partition linux0: write to port 0xcf9 \(1 bytes\)",
-                     "Linux's write to the chipset reset port refused"),
-                Line(r"^\[linux0\] natsume-linux: hostile: still running after every attempt",
-                     "linux0 kept running after its hostile port and MSR accesses"),
-                Line(r"^natsume: partition linux0 stopped: powered off \(ACPI sleep type 5",
-                     "Linux powered its partition off through the sleep control register"),
-                partition_banner("rt0", 1), GuestPassed("rt0"), *hypervisor_ok()]),
+                *linux_hostile_then_power_off()]),
     Scenario(
         name="linux-foreign", kind="hypervisor", config="tests/integration/configs/linux-foreign.toml", megs=512,
-        slow=True, timeout=900,
-        what="Linux in linux0 (its memory all in its own RAM, no DMA window) reads guest-physical memory past "
-             "its RAM through /dev/mem: the EPT has no such page, so the hypervisor stops linux0 at that "
-             "access, and rt0 passes",
+        slow=True, timeout=1800, cpus=4,
+        what="Linux in linux0 (two cores, its memory all in its own RAM, no DMA window) reads guest-physical "
+             "memory past its RAM through /dev/mem on its second CPU: the EPT has no such page, so the "
+             "hypervisor stops linux0 at that access on core 3 and parks its boot core too, and rt0 passes",
         checks=[Line(r"^natsume: partition: linux0: Linux 6\.1\.\S+ .*kernel at 0x1000000-",
                      "the bzImage placed in its own RAM at 16 MiB"),
                 Line(r"^\[linux0\] \[\s*[0-9.]+\] BIOS-e820: \[mem 0x0000000000100000-0x000000000fffffff\] usable",
                      "its RAM above 1 MiB is Linux's main memory"),
-                Line(r"^\[linux0\] natsume-linux: foreign: reading 4 bytes at 0x10000000 through a /dev/mem mapping",
-                     "the foreign read began"),
+                Line(r"^\[linux0\] natsume-linux: foreign: reading 4 bytes at 0x10000000 through a /dev/mem mapping on "
+                     r"CPU 1", "the foreign read began, on Linux's CPU 1"),
                 NoLine(r"^\[linux0\] natsume-linux: foreign: still running", "Linux read past its own memory"),
                 Line(r"^natsume: partition linux0 stopped: EPT violation: read of guest-physical address 0x10000000 "
                      r"outside the partition's memory", "the read stopped linux0 and nothing else"),
+                Line(r"^natsume: dump: linux0: core 3: RIP=", "the read was on linux0's second core"),
+                NoLine(r"^natsume: partition linux0: its core \d+ did not leave the guest",
+                       "linux0's boot core still running after the stop"),
                 partition_banner("rt0", 1), GuestPassed("rt0"), *hypervisor_ok()]),
     Scenario(
         name="linux-smp", kind="hypervisor", config="tests/integration/configs/linux-smp.toml", megs=512, cpus=4,
-        slow=True, timeout=1200, devices=(RT_E1000_VNET,),
+        slow=True, timeout=1800, devices=(RT_E1000_VNET,),
         what="Linux in linux0 on two cores beside rt0: it boots on core 2 and starts core 3 through the ACPI "
              "multiprocessor wake-up mailbox of its MADT; core 3 enters Linux's 64-bit AP trampoline, whose "
              "paging-off stretch runs in the hypervisor's paging-off window (no unrestricted guest needed); "
              "a task pinned to each CPU runs there, the CPUs interrupt each other, its e1000 answers pings, "
-             "and powering off stops both cores; rt0 passes",
+             "its hostile script (reset ports, PIC, PIT, foreign MSRs) changes nothing, and powering off stops "
+             "both cores; rt0 passes",
         checks=[Line(r"^natsume: partition: linux0: cores 2 3: core 2 boots it",
                      "linux0 owns two cores, the first its boot CPU"),
                 Line(r"^natsume: partition: linux0: multiprocessor wake-up mailbox at 0x1000 \(MADT type 0x10\)",
@@ -273,9 +294,36 @@ SCENARIOS = [
                 NoLine(r"^natsume: refuse: partition linux0: interrupt command", "an IPI of linux0 refused"),
                 NoLine(r"^natsume: partition linux0: its core \d+ did not leave the guest",
                        "a core of linux0 still running after its stop"),
+                *linux_hostile_then_power_off()]),
+    Scenario(
+        name="linux-iperf", kind="hypervisor", config="tests/integration/configs/linux-iperf.toml", megs=512,
+        slow=True, timeout=1500, devices=(RT_E1000_TAP,), net_peer=True,
+        what="Linux in linux0 runs iperf3 over TCP through its passed-through e1000, whose Bochs tuntap backend "
+             "is a tap in a network namespace of the harness's (192.168.20.1, an iperf3 server); it prints "
+             "iperf3's sender and receiver rates (emulator figures: Bochs at 10 M ips takes about 1000 frames per "
+             "emulated second), then powers the partition off; rt0 passes",
+        checks=[Line(r"^\[linux0\] \[\s*[0-9.]+\] e1000 0000:00:02\.0 eth0: \(PCI:", "Linux's e1000 driver took its NIC"),
+                Line(r"^\[linux0\] natsume-linux: iperf: client to 192\.168\.20\.1 for \d+ s",
+                     "iperf.sh started the client"),
+                Line(r"^\[linux0\] \[\s*\d+\] local 192\.168\.20\.15 port \d+ connected to 192\.168\.20\.1 port 5201",
+                     "iperf3 connected to the peer through the e1000"),
+                Line(r"^\[linux0\] natsume-linux: iperf: sender \d+(\.\d+)? Mbits/sec receiver "
+                     r"(?!0(\.0+)? )\d+(\.\d+)? Mbits/sec",
+                     "iperf3's summary with a non-zero receiver rate"),
+                NoLine(r"^\[linux0\] iperf3: error", "an iperf3 error"),
+                NoLine(r"^\[linux0\] natsume-linux: no script 'iperf'",
+                       "an initramfs without iperf.sh: rebuild the Linux image, or boot a variant with "
+                       "run_scenario.py --image linux-initramfs.cpio.gz=FILE"),
                 Line(r"^natsume: partition linux0 stopped: powered off \(ACPI sleep type 5",
                      "Linux powered its partition off"),
-                partition_banner("rt0", 1), GuestPassed("rt0"), *hypervisor_ok()]),
+                partition_banner("rt0", 1), GuestPassed("rt0"), *hypervisor_ok()],
+        peer_checks=[Line(r"^Accepted connection from 192\.168\.20\.15, port \d+",
+                          "the iperf3 server accepted the guest's control connection"),
+                     Line(r"^\[\s*\d+\] local 192\.168\.20\.1 port 5201 connected to 192\.168\.20\.15 port \d+",
+                          "the test stream from the guest"),
+                     Line(r"^\[\s*\d+\]\s+0\.00-\d+\.\d+\s+sec\s+(?!0(\.0+)? )\d+(\.\d+)? [KMG]?Bytes\s+"
+                          r"\d+(\.\d+)? Mbits/sec\s+receiver",
+                          "the server's receiver summary: bytes arrived from the guest")]),
     Scenario(
         name="hypercalls", kind="hypervisor",
         config="tests/integration/configs/hypercalls.toml",

@@ -3,12 +3,16 @@
 shell script standing in for one."""
 
 import json
+import os
 import re
+import signal
 import struct
+import subprocess
 import sys
 import tempfile
 import unittest
 import zlib
+from unittest import mock
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -17,10 +21,11 @@ sys.path.insert(0, str(HERE.parents[1] / "qemu"))
 
 from checks import (Banner, BenchZeroExits, GuestPassed, Line, NativeBench, NoBanner,  # noqa: E402
                     NoLine, Note, Order, ResultFields, run_checks)
-from natsume_emu import bench, bochs, qemu_runner, serial_log  # noqa: E402
+from natsume_emu import bench, bochs, netpeer, qemu_runner, serial_log  # noqa: E402
 from natsume_emu.blob import HEADER, INITRAMFS_OFFSET, PARTITION, BlobError, parse_blob  # noqa: E402
 from natsume_emu.iso import BootSpec, Module, grub_cfg  # noqa: E402
 from natsume_emu.runner import clean_text, run_following_serial  # noqa: E402
+from natsume_emu.session import BuildTree, SetupError, image_overlay  # noqa: E402
 
 
 PARTITION_SIZE = 632   # sizeof(struct natsume_config_partition), blob version 4
@@ -206,6 +211,16 @@ class PciDeviceTest(unittest.TestCase):
                      (bochs.PciDevice("pcipnic", 1), bochs.PciDevice("pcipnic", 2))):
             with self.assertRaises(bochs.BochsConfigError, msg=str(devs)):
                 bochs.bochsrc(self.cfg(*devs))
+
+    def test_tuntap_opens_the_named_tap(self):
+        rc = bochs.bochsrc(self.cfg(bochs.PciDevice("e1000", 1, ethmod="tuntap", ethdev="tap0")))
+        self.assertIn("e1000: card=0, enabled=1, mac=52:54:00:12:34:51, ethmod=tuntap, "
+                      "ethdev=/dev/net/tun:tap0\n", rc)
+        for bad in ("", "tap0,x", "a:b", "sixteen-chars-xx"):
+            with self.assertRaises(bochs.BochsConfigError, msg=bad):
+                bochs.bochsrc(self.cfg(bochs.PciDevice("e1000", 1, ethmod="tuntap", ethdev=bad)))
+        self.assertEqual(bochs.netns_prefix(""), [])
+        self.assertEqual(bochs.netns_prefix("natsume-1-1")[1:], ["netns", "exec", "natsume-1-1"])
 
     def test_command_line_form(self):
         self.assertEqual(bochs.parse_pci_device("e1000@2:null"), bochs.PciDevice("e1000", 2, "null"))
@@ -428,6 +443,177 @@ class KvmProbeTest(unittest.TestCase):
         self.assertEqual(qemu_runner.debug_exit_code(1), 0)
         self.assertEqual(qemu_runner.debug_exit_code(7), 3)
         self.assertIsNone(qemu_runner.debug_exit_code(0))
+
+
+class FakeServer:
+    def __init__(self):
+        self.returncode = None
+
+    def poll(self):
+        return self.returncode
+
+
+class FakeHost(netpeer.Host):
+    """Records every command; `fail` names a word whose command fails."""
+
+    def __init__(self, netns=(), alive=(), fail=None):
+        self.cmds, self.stopped, self.netns, self.alive, self.fail = [], [], list(netns), set(alive), fail
+
+    def run(self, cmd, check=True):
+        self.cmds.append(cmd)
+        rc = 1 if self.fail and self.fail in cmd else 0
+        if check and rc:
+            raise netpeer.NetPeerError(f"'{' '.join(cmd)}' failed")
+        return subprocess.CompletedProcess(cmd, rc, "", "")
+
+    def start(self, cmd, log_path):
+        self.cmds.append(cmd)
+        log_path.write_text("Server listening on 5201 (test #1)\n")
+        return FakeServer()
+
+    def stop(self, proc):
+        self.stopped.append(proc)
+        proc.returncode = -15
+
+    def netns_names(self):
+        return self.netns
+
+    def pid_alive(self, pid):
+        return pid in self.alive
+
+    def preflight(self):
+        pass
+
+
+class NetPeerTest(unittest.TestCase):
+    def peer(self, host, **kw):
+        d = Path(tempfile.mkdtemp())
+        return netpeer.NetPeer(d, host=host, trap_sigterm=False, **kw), d
+
+    def test_commands(self):
+        host = FakeHost()
+        np, d = self.peer(host, lifetime=600)
+        with np as p:
+            self.assertRegex(p.netns, rf"^natsume-{os.getpid()}-\d+$")
+            self.assertEqual((p.tap, p.ip, p.port), ("tap0", "192.168.20.1", 5201))
+            self.assertEqual(p.log_path, d / "iperf3-server.log")
+            self.assertEqual(p.exec_prefix, ["ip", "netns", "exec", p.netns])
+            ns = p.netns
+        self.assertEqual(host.cmds[0], ["ip", "netns", "add", ns])
+        self.assertIn(["ip", "-n", ns, "tuntap", "add", "dev", "tap0", "mode", "tap"], host.cmds)
+        self.assertIn(["ip", "-n", ns, "addr", "add", "192.168.20.1/24", "dev", "tap0"], host.cmds)
+        self.assertIn(["ip", "-n", ns, "link", "set", "tap0", "up"], host.cmds)
+        server = next(c for c in host.cmds if "iperf3" in c)
+        self.assertEqual(server[:8], ["ip", "netns", "exec", ns, "timeout", "-k", "5", "600"])
+        self.assertEqual(server[8:14], ["iperf3", "-s", "-1", "-B", "192.168.20.1", "-p"])
+        self.assertEqual(len(host.stopped), 1)
+        self.assertEqual(host.cmds[-1], ["ip", "netns", "del", ns])
+        self.assertIn("Server listening", p.server_log())
+
+    def test_cleanup_when_the_body_raises(self):
+        for exc in (RuntimeError("boom"), KeyboardInterrupt(), SystemExit(143)):
+            host = FakeHost()
+            np, _ = self.peer(host)
+            with self.assertRaises(type(exc)):
+                with np as p:
+                    raise exc
+            self.assertEqual(host.cmds[-1], ["ip", "netns", "del", p.netns], exc)
+            self.assertEqual(len(host.stopped), 1, exc)
+            np.close()   # a second close does nothing
+            self.assertEqual(sum(c[:3] == ["ip", "netns", "del"] for c in host.cmds), 1)
+
+    def test_cleanup_when_set_up_fails_half_way(self):
+        host = FakeHost(fail="addr")
+        np, _ = self.peer(host)
+        with self.assertRaises(netpeer.NetPeerError):
+            with np:
+                self.fail("the body must not run")
+        ns = host.cmds[0][3]
+        self.assertEqual(host.cmds[-1], ["ip", "netns", "del", ns])
+        self.assertFalse(any("iperf3" in c for c in host.cmds))
+
+    def test_stale_namespaces_of_dead_runs_are_deleted(self):
+        mine = f"natsume-{os.getpid()}-77"
+        host = FakeHost(netns=["natsume-999999-3", "natsume-4242-1", mine, "natsume-other", "foo"], alive={4242})
+        np, _ = self.peer(host, iperf=False)
+        with np as p:
+            self.assertNotIn(p.netns, (mine,))
+        dels = [c[3] for c in host.cmds if c[:3] == ["ip", "netns", "del"]]
+        self.assertEqual(dels, ["natsume-999999-3", p.netns])
+
+    def test_clear_refusals(self):
+        with mock.patch("os.geteuid", return_value=1000):
+            with self.assertRaisesRegex(netpeer.NetPeerError, "needs root"):
+                netpeer.require_root()
+        with self.assertRaisesRegex(netpeer.NetPeerError, "/nonexistent/tun is missing"):
+            netpeer.require_tun("/nonexistent/tun")
+        with self.assertRaises(netpeer.NetPeerError):
+            netpeer.NetPeer(Path("/tmp"), tap="tap0:x")
+
+    def test_missing_tools_are_installed_as_natsume_does(self):
+        host = FakeHost()
+        with mock.patch.object(netpeer, "missing_packages", side_effect=[["iperf3"], []]), \
+                mock.patch.object(netpeer.shutil, "which", return_value="/usr/bin/apt-get"):
+            netpeer.ensure_tools(host)
+        env = ["env", "DEBIAN_FRONTEND=noninteractive"]
+        self.assertEqual(host.cmds, [env + ["apt-get", "update", "-q"],
+                                     env + ["apt-get", "install", "-y", "-q", "--no-install-recommends", "iperf3"]])
+        with mock.patch.object(netpeer, "missing_packages", return_value=["iperf3"]), \
+                mock.patch.object(netpeer.shutil, "which", return_value="/usr/bin/apt-get"):
+            with self.assertRaisesRegex(netpeer.NetPeerError, "could not install iperf3"):
+                netpeer.ensure_tools(FakeHost(fail="install"))
+        with mock.patch.object(netpeer, "missing_packages", return_value=["iperf3"]), \
+                mock.patch.object(netpeer.shutil, "which", return_value=None):
+            with self.assertRaisesRegex(netpeer.NetPeerError, "no apt-get"):
+                netpeer.ensure_tools(FakeHost())
+
+    def test_sigterm_in_the_body_cleans_up(self):
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            self.skipTest("SIGTERM already has a handler here")
+        host = FakeHost()
+        np = netpeer.NetPeer(Path(tempfile.mkdtemp()), host=host)
+        with self.assertRaises(SystemExit):
+            with np as p:
+                os.kill(os.getpid(), signal.SIGTERM)
+                for _ in range(100):   # the handler runs between bytecodes
+                    pass
+        self.assertEqual(host.cmds[-1], ["ip", "netns", "del", p.netns])
+        self.assertIs(signal.getsignal(signal.SIGTERM), signal.SIG_DFL)
+
+    def test_real_namespace_is_deleted_when_the_body_raises(self):
+        if os.geteuid() != 0 or not os.path.exists("/dev/net/tun") or netpeer.missing_packages():
+            self.skipTest("needs root, /dev/net/tun, ip and iperf3")
+        listed = lambda: subprocess.run(["ip", "netns", "list"], capture_output=True,  # noqa: E731
+                                        text=True).stdout
+        with tempfile.TemporaryDirectory() as d:
+            with self.assertRaises(RuntimeError):
+                with netpeer.NetPeer(Path(d), lifetime=60, trap_sigterm=False) as p:
+                    self.assertIn(p.netns, listed())
+                    link = subprocess.run(p.exec_prefix + ["ip", "-o", "addr", "show", "dev", "tap0"],
+                                          capture_output=True, text=True).stdout
+                    self.assertIn("inet 192.168.20.1/24", link)
+                    raise RuntimeError("body failed")
+            self.assertNotIn(p.netns, listed())
+            self.assertIn("Server listening", p.server_log())
+        pids = subprocess.run(["pgrep", "-f", f"iperf3 -s -1 -B {p.ip}"], capture_output=True, text=True)
+        for pid in pids.stdout.split():   # another run's server may listen in its own namespace
+            self.assertNotIn(p.netns, Path(f"/proc/{pid}/cmdline").read_text(errors="replace"))
+
+
+class ImageOverlayTest(unittest.TestCase):
+    def test_overridden_image_replaces_the_builds(self):
+        with tempfile.TemporaryDirectory() as d:
+            root = Path(d)
+            (root / "images").mkdir()
+            (root / "images" / "linux-initramfs.cpio.gz").write_text("built")
+            (root / "images" / "natsume.elf").write_text("hv")
+            (root / "variant.gz").write_text("variant")
+            (root / "work").mkdir()
+            out = image_overlay(BuildTree(root), root / "work", {"linux-initramfs.cpio.gz": root / "variant.gz"})
+            self.assertEqual((out / "linux-initramfs.cpio.gz").read_text(), "variant")
+            self.assertEqual((out / "natsume.elf").read_text(), "hv")
+            with self.assertRaises(SetupError):
+                image_overlay(BuildTree(root), root / "work2", {"x": root / "missing"})
 
 
 class RunnerTest(unittest.TestCase):
