@@ -4,7 +4,7 @@ namespace natsume::msix {
 namespace {
 
 constexpr uint32_t ALL_ONES     = 0xFFFFFFFFu;
-constexpr uint8_t DW_ADDRESS_LO = 0, DW_DATA = 2, DW_CONTROL = 3;
+constexpr uint8_t DW_ADDRESS_LO = 0, DW_ADDRESS_HI = 1, DW_DATA = 2, DW_CONTROL = 3;
 constexpr uint8_t WRITTEN_COMPLETE = 1u << DW_ADDRESS_LO | 1u << DW_DATA;
 
 constexpr const char* WHY_VECTOR =
@@ -39,6 +39,16 @@ uint64_t page_up(uint64_t a) { return page_down(a + PAGE_SIZE - 1); }
 
 Action handled() { return Action{Action::Kind::Handled, 0, {}, nullptr}; }
 
+Error route_error(const msi::Route& r) {
+    switch (r.check()) {
+    case msi::RouteError::Ok: return Error::Ok;
+    case msi::RouteError::TooManyCores: return Error::TooManyCores;
+    case msi::RouteError::OwnerNotACore: return Error::OwnerNotACore;
+    case msi::RouteError::ApicIdTooLarge: return Error::ApicIdTooLarge;
+    }
+    return Error::OwnerNotACore;
+}
+
 }  // namespace
 
 // At most MAX_HW_WRITES per Action: mask, address lo, address hi, data, unmask.
@@ -51,8 +61,6 @@ void push_message(Action& a, uint16_t entry, const msi::Message& m) {
     push(a, entry, ADDRESS_HI, static_cast<uint32_t>(m.address >> 32));
     push(a, entry, DATA, m.data);
 }
-
-namespace {}  // namespace
 
 bool locate(const pci::Function& fn, const pci::ConfigAccess& hw, uint8_t cap_offset, Location& out) {
     if (cap_offset < pci::FIRST_CAPABILITY_OFFSET || pci::read8(hw, fn.bdf, cap_offset) != pci::CAP_MSI_X) return false;
@@ -99,23 +107,30 @@ const char* to_string(Error e) {
     case Error::Ok: return "The MSI-X table is ready.";
     case Error::BadTableSize: return "The MSI-X table size must be 1 to 2048 entries.";
     case Error::ApicIdTooLarge:
-        return "MSI-X without interrupt remapping can address APIC IDs 0-255 only; the owner core's is larger.";
+        return "MSI-X without interrupt remapping can address APIC IDs 0-255 only; a partition core's is larger.";
+    case Error::TooManyCores: return "An MSI-X table can deliver to at most 8 cores.";
+    case Error::OwnerNotACore: return "The MSI-X table's owner core is not among the partition's cores.";
     }
     return "Unknown MSI-X error.";
 }
 
 Error Table::init(uint16_t table_entries, const msi::Route& route) {
     if (table_entries == 0 || table_entries > MAX_TABLE_ENTRIES) return Error::BadTableSize;
-    if (!route.remapped() && route.apic_id > msi::MAX_COMPATIBILITY_APIC_ID) return Error::ApicIdTooLarge;
-    for (Entry& e : e_) e = Entry{{0, 0, 0, VECTOR_MASKED}, 0, 0, false, false};
+    if (const Error e = route_error(route); e != Error::Ok) return e;
+    for (Entry& e : e_) e = Entry{{0, 0, 0, VECTOR_MASKED}, 0, 0, 0, false, false};
     entries_ = table_entries;
     route_   = route;
     return Error::Ok;
 }
 
-Error Table::set_owner(uint32_t owner_apic_id) {
-    if (!route_.remapped() && owner_apic_id > msi::MAX_COMPATIBILITY_APIC_ID) return Error::ApicIdTooLarge;
-    route_.apic_id = owner_apic_id;
+Error Table::set_owner(uint32_t owner_apic_id, const uint32_t* cores, uint8_t core_count) {
+    if (core_count > msi::MAX_CORES) return Error::TooManyCores;
+    msi::Route next = route_;
+    next.apic_id    = owner_apic_id;
+    next.core_count = cores != nullptr ? core_count : 0;
+    for (uint8_t i = 0; i < msi::MAX_CORES; ++i) next.cores[i] = i < next.core_count ? cores[i] : 0;
+    if (const Error e = route_error(next); e != Error::Ok) return e;
+    route_ = next;
     for (Entry& e : e_) e.hw_programmed = false;
     return Error::Ok;
 }
@@ -126,6 +141,15 @@ bool Table::hw_unmasked(uint16_t entry) const {
     return entry < MAX_VECTORS && entry < entries_ && e_[entry].hw_programmed && !e_[entry].hw_masked;
 }
 
+uint32_t Table::hw_destination(uint16_t entry) const {
+    const bool programmed = entry < MAX_VECTORS && entry < entries_ && e_[entry].hw_programmed;
+    return programmed ? e_[entry].hw_dest : route_.apic_id;
+}
+
+uint32_t Table::guest_destination(const Entry& e) const {
+    return route_.destination(e.dw[DW_ADDRESS_LO] | static_cast<uint64_t>(e.dw[DW_ADDRESS_HI]) << 32);
+}
+
 void Table::store(uint32_t offset, uint32_t lane_mask, uint32_t value) {
     Entry& e          = e_[offset / ENTRY_SIZE];
     const uint32_t dw = offset % ENTRY_SIZE / 4u;
@@ -133,34 +157,39 @@ void Table::store(uint32_t offset, uint32_t lane_mask, uint32_t value) {
     e.written         = static_cast<uint8_t>(e.written | 1u << dw);
 }
 
-// Routes the guest's vector and writes the resulting message into the
-// hardware entry, masked meanwhile. Under interrupt remapping the route has
-// already pointed the entry's remapping slot at the owner with the new
+// Routes the guest's vector to dest and writes the resulting message into
+// the hardware entry, masked meanwhile. Under interrupt remapping the route
+// has already pointed the entry's remapping slot at dest with the new
 // vector; the device may use it before the mask lands, which is harmless:
-// it only ever names the owner core and a usable vector. A refused route
-// leaves the hardware message as it was (the caller masks the entry).
-const char* Table::program(uint16_t entry, uint8_t vector, Action& a) {
+// it only ever names one of the partition's cores and a usable vector. A
+// refused route leaves the hardware message as it was (the caller masks the
+// entry).
+const char* Table::program(uint16_t entry, uint8_t vector, uint32_t dest, Action& a) {
     Entry& e = e_[entry];
     msi::Message m{};
-    if (const char* why = route_.message(entry, vector, m)) return why;
+    if (const char* why = route_.message(entry, vector, dest, m)) return why;
     if (!e.hw_masked) push(a, entry, VECTOR_CONTROL, VECTOR_MASKED);
     e.hw_masked = true;
     push_message(a, entry, m);
     e.hw_programmed = true;
     e.hw_vector     = vector;
+    e.hw_dest       = dest;
     return nullptr;
 }
 
 // Brings the hardware entry in line with the guest's: programs the message
-// when the vector changed, then sets the mask the entry should have.
+// when the vector or the destination core changed, then sets the mask the
+// entry should have.
 Action Table::apply(uint16_t entry) {
     Entry& e                = e_[entry];
     Action a                = handled();
     const uint8_t vector    = static_cast<uint8_t>(e.dw[DW_DATA] & DATA_VECTOR_MASK);
+    const uint32_t dest     = guest_destination(e);
     const bool ready        = complete(e);
     const bool guest_masked = (e.dw[DW_CONTROL] & VECTOR_MASKED) != 0;
     const char* refusal     = ready && vector < MIN_VECTOR ? WHY_VECTOR : nullptr;
-    if (ready && !refusal && (!e.hw_programmed || e.hw_vector != vector)) refusal = program(entry, vector, a);
+    const bool stale        = !e.hw_programmed || e.hw_vector != vector || e.hw_dest != dest;
+    if (ready && !refusal && stale) refusal = program(entry, vector, dest, a);
     const bool want_masked = guest_masked || !ready || refusal != nullptr;
     if (want_masked != e.hw_masked) push(a, entry, VECTOR_CONTROL, want_masked ? VECTOR_MASKED : 0);
     e.hw_masked = want_masked;
@@ -218,7 +247,9 @@ Action Table::sync(uint16_t entry) {
     e.hw_masked          = true;
     e.hw_programmed      = false;
     const uint8_t vector = static_cast<uint8_t>(e.dw[DW_DATA] & DATA_VECTOR_MASK);
-    const char* refusal  = !complete(e) ? nullptr : vector < MIN_VECTOR ? WHY_VECTOR : program(entry, vector, a);
+    const char* refusal  = !complete(e)          ? nullptr
+                           : vector < MIN_VECTOR ? WHY_VECTOR
+                                                 : program(entry, vector, guest_destination(e), a);
     if (!e.hw_programmed) push_message(a, entry, route_.idle());
     // The last step is the ordinary one: unmask if the guest's entry asks for it.
     const bool guest_masked = (e.dw[DW_CONTROL] & VECTOR_MASKED) != 0;

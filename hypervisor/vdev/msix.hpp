@@ -3,11 +3,14 @@
 //
 // The owner partition's accesses to the 4 KiB pages holding a device's MSI-X
 // table are trapped. The guest reads and writes a shadow of the table; the
-// hardware table only ever holds entries the hypervisor wrote: the owner
-// core as the destination (a compatibility-format message, or a remappable
-// one naming an interrupt-remapping entry: vdev/msi_route.hpp), the guest's
-// vector, and masked whenever the guest masked the entry, has not finished
-// programming it, or asked for a reserved vector. That is what makes it safe
+// hardware table only ever holds entries the hypervisor wrote: one of the
+// partition's cores as the destination (the one the guest's address names,
+// else the owner core: msi::Route::destination), as a compatibility-format
+// message or a remappable one naming an interrupt-remapping entry
+// (vdev/msi_route.hpp), the guest's vector, and masked whenever the guest
+// masked the entry, has not finished programming it, or asked for a reserved
+// vector. A guest write that changes an entry's vector or destination
+// reprograms the hardware entry, masked meanwhile. That is what makes it safe
 // to pass the guest's MSI-X Enable and Function Mask bits straight through
 // (see vpci::DeviceOptions::msix_virtual).
 //
@@ -119,7 +122,9 @@ void push_message(Action& a, uint16_t entry, const msi::Message& m);
 enum class [[nodiscard]] Error{
     Ok,
     BadTableSize,    // 0 or more than 2048 entries
-    ApicIdTooLarge,  // a compatibility-format message addresses APIC IDs 0..255 only
+    ApicIdTooLarge,  // a compatibility-format message addresses APIC IDs 0..255 only (owner and every core)
+    TooManyCores,    // more than msi::MAX_CORES cores
+    OwnerNotACore,   // a core list is given and the owner is not in it
 };
 const char* to_string(Error);
 
@@ -132,7 +137,8 @@ public:
     // Every entry starts as after reset: masked, address and data zero, not
     // programmed. The hardware is assumed to hold nothing useful: call sync
     // for every entry before the guest can enable MSI-X.
-    // route: the owner core and how messages reach it.
+    // route: the owner core, the partition's cores and how messages reach
+    // them; refused as msi::Route::check refuses it.
     Error init(uint16_t table_entries, const msi::Route& route);
 
     // size is 1, 2, 4 or 8, naturally aligned (a qword covers address lo+hi or
@@ -148,17 +154,25 @@ public:
     // about what the hardware holds (mask, address lo, address hi, data,
     // vector control). Used at boot for every entry and after set_owner.
     Action sync(uint16_t entry);
-    // Moves the table's interrupts to another core; sync each entry after.
-    Error set_owner(uint32_t owner_apic_id);
+    // Moves the table's interrupts to another set of cores: the new owner
+    // and the partition's cores (core_count 0 or cores null: the owner
+    // only), checked as init checks them. Refused, the table keeps its
+    // route. Sync each entry after.
+    Error set_owner(uint32_t owner_apic_id, const uint32_t* cores, uint8_t core_count);
 
     uint16_t entries() const { return entries_; }
     uint32_t owner_apic_id() const { return route_.apic_id; }
-    // True when the hardware entry is unmasked (delivering to the owner).
+    const msi::Route& route() const { return route_; }
+    // True when the hardware entry is unmasked (delivering to hw_destination).
     bool hw_unmasked(uint16_t entry) const;
+    // The core a programmed hardware entry delivers to; the owner's for an
+    // entry not programmed (or beyond the MAX_VECTORS kept), which is idle.
+    uint32_t hw_destination(uint16_t entry) const;
 
 private:
     struct Entry {
         uint32_t dw[4];     // guest's address lo, address hi, data, vector control
+        uint32_t hw_dest;   // core the hardware entry delivers to (valid when hw_programmed)
         uint8_t written;    // bit per dword the guest has written since reset
         uint8_t hw_vector;  // vector in the hardware entry (valid when hw_programmed)
         bool hw_programmed, hw_masked;
@@ -168,7 +182,8 @@ private:
     bool complete(const Entry& e) const;
     void store(uint32_t offset, uint32_t lane_mask, uint32_t value);
     Action apply(uint16_t entry);
-    const char* program(uint16_t entry, uint8_t vector, Action& a);
+    uint32_t guest_destination(const Entry& e) const;
+    const char* program(uint16_t entry, uint8_t vector, uint32_t dest, Action& a);
 
     Entry e_[MAX_VECTORS]{};
     uint16_t entries_ = 0;

@@ -296,12 +296,21 @@ WriteResult write_interrupt_dword(Device& d, const Lanes& w, const ConfigAccess&
 
 constexpr const char* WHY_MSI_VECTOR = "MSI vector below 0x10 refused: vectors 0-15 are reserved exceptions";
 
+uint64_t msi_guest_address(const Device& d) {
+    const uint64_t hi = msi_is64(d) ? static_cast<uint64_t>(d.msi_address_hi) << 32 : 0;
+    return hi | d.msi_address_lo;
+}
+
 // Programs the device with the partition's message for the guest's vector
-// (msi::Route: the owner core, fixed delivery, edge; under interrupt
-// remapping the route's entry carries them), then the guest's enable bit. A
-// vector the route cannot take leaves the device disabled.
+// (msi::Route: the core the guest's address names if it is one of the
+// partition's, else the owner; fixed delivery, edge; under interrupt
+// remapping the route's entry carries them), then the guest's enable bit.
+// Called on every write to the capability's registers, so a new destination
+// alone reprograms the device too. A vector the route cannot take leaves the
+// device disabled.
 WriteResult program_msi(const Device& d, const ConfigAccess& hw, const Capability& c) {
     const uint8_t vector = static_cast<uint8_t>(d.msi_data & 0xFFu);
+    const uint32_t dest  = d.options.msi_route.destination(msi_guest_address(d));
     const bool enable    = (d.msi_control & MSI_ENABLE) != 0;
     const uint16_t cap   = c.offset;
     uint16_t hw_control  = pci::read16(hw, d.fn.bdf, static_cast<uint16_t>(cap + 2));
@@ -314,7 +323,7 @@ WriteResult program_msi(const Device& d, const ConfigAccess& hw, const Capabilit
     }
     msi::Message m = d.options.msi_route.idle();
     if (vector >= msi::MIN_VECTOR) {
-        if (const char* why = d.options.msi_route.message(0, vector, m)) {
+        if (const char* why = d.options.msi_route.message(0, vector, dest, m)) {
             disable();
             return refused(why);
         }
@@ -406,6 +415,7 @@ Error ConfigSpace::add_device(const pci::Function& fn, const DeviceOptions& opti
     if (owns(fn.bdf)) return Error::DuplicateDevice;
     if (count_ == MAX_DEVICES) return Error::TooManyDevices;
     if (fn.cap_list_broken) return Error::BrokenCapabilityList;
+    if (options.msi_virtual && options.msi_route.check() != msi::RouteError::Ok) return Error::BadMsiRoute;
     if (pci::read16(hw, fn.bdf, pci::VENDOR_ID) != fn.vendor_id) return Error::NotPresent;
     pci::Capability found[MAX_CAPABILITIES];
     size_t n           = 0;
@@ -474,6 +484,9 @@ const char* to_string(Error e) {
     case Error::TooManyCapabilities:
         return "The function has more capabilities than the virtual config space tracks (16).";
     case Error::NotPresent: return "The function is not present on the platform, or another device answers at its BDF.";
+    case Error::BadMsiRoute:
+        return "The function's MSI route is unusable: its owner is not among the partition's cores, it lists more "
+               "than 8 cores, or it names an APIC ID above 255 without interrupt remapping.";
     }
     return "Unknown virtual PCI error.";
 }

@@ -46,16 +46,19 @@ struct DeviceOptions {
     bool intx_virtual;
     // MSI virtualized: the capability is shown; the guest's address and data
     // are kept in Device, and the device is programmed with the message
-    // msi_route gives for the guest's vector (slot 0): the owner core, fixed,
-    // edge, whatever destination the guest wrote (PCI 3.0 6.8.1).
+    // msi_route gives for the guest's vector (slot 0), fixed, edge, to the
+    // core the guest's address names when it is one of msi_route's cores,
+    // to the owner core otherwise (PCI 3.0 6.8.1). Every guest write to the
+    // address, data or enable reprograms the device. add_device refuses a
+    // route msi::Route::check refuses.
     bool msi_virtual = false;
     msi::Route msi_route{};
     // MSI-X virtualized: the capability is shown; the guest's MSI-X Enable and
     // Function Mask bits reach the hardware, table size and Table/PBA
     // Offset/BIR read through and are read-only. Safe only because the
     // hypervisor traps the table's pages (vdev/msix.hpp) so the hardware
-    // table holds nothing but its own masked or owner-targeted entries; the
-    // device starts with MSI-X disabled.
+    // table holds nothing but its own masked entries or entries aimed at the
+    // partition's cores; the device starts with MSI-X disabled.
     bool msix_virtual = false;
 };
 
@@ -81,8 +84,9 @@ struct Device {
 };
 
 enum class [[nodiscard]] Error{
-    Ok,         TooManyDevices, DuplicateDevice, BrokenCapabilityList, TooManyCapabilities,
-    NotPresent,  // hw has no function with fn's vendor ID at fn.bdf
+    Ok,          TooManyDevices, DuplicateDevice, BrokenCapabilityList, TooManyCapabilities,
+    NotPresent,   // hw has no function with fn's vendor ID at fn.bdf
+    BadMsiRoute,  // msi_virtual with a route msi::Route::check refuses
 };
 const char* to_string(Error);
 

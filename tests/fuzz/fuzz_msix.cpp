@@ -1,21 +1,29 @@
 // MSI-X (hypervisor/vdev/msix.cpp): locate() on the MSI-X test machine
 // (tests/unit/msix/msix_machine.hpp) with fuzzed Message Control and
-// Table/PBA Offset/BIR registers, then a Table with a fuzzed size and owner
-// driven by a sequence of guest table writes and reads and owner moves, in
-// compatibility format or through a fake interrupt-remapping route (one
-// remapping slot per entry, which refuses vector 0xEE as a unit might).
+// Table/PBA Offset/BIR registers, then a Table with a fuzzed size, owner and
+// core list (the owner among it or not, APIC IDs mostly small enough for a
+// guest address to name them) driven by a sequence of guest table writes and
+// reads and moves to other cores, in compatibility format or through a fake
+// interrupt-remapping route (one remapping slot per entry, which refuses
+// vector 0xEE as a unit might).
 //
 // A model of the hardware table applies every HwWrite the Table asks for.
-// Asserts: located table and PBA lie inside their memory BARs and the
-// trapped pages cover the table; writes stay in the table, at most
-// MAX_HW_WRITES, all in one entry, dword aligned; an entry whose address or
-// data changes is masked in hardware first; an entry unmasked in hardware
-// always holds the owner core's address (physical, no redirection hint),
-// address high 0, fixed delivery, edge, a vector >= 0x10 (the guest's), and
-// never lies beyond the MAX_VECTORS entries kept; hw_unmasked() agrees with
-// the model; reads carry only `size` bytes. Remapped: an unmasked entry holds
-// its own slot's remappable address with data 0, and that slot was last
-// programmed with the guest's vector and the current owner.
+// Asserts: init and set_owner accept exactly the core lists that fit (at
+// most MAX_CORES, the owner among them, APIC IDs 0-255 without remapping)
+// and a refused set_owner keeps the route; located table and PBA lie inside
+// their memory BARs and the trapped pages cover the table; writes stay in
+// the table, at most MAX_HW_WRITES, all in one entry, dword aligned; an
+// entry whose address or data changes is masked in hardware first; an entry
+// unmasked in hardware always delivers to one of the configured cores: the
+// guest's physical destination (address bits 19:12, bit 2 clear, not 0xFF)
+// when it is one of them, the owner otherwise, so a destination-only change
+// reprograms it; it holds that core's address (physical, no redirection
+// hint), address high 0, fixed delivery, edge, a vector >= 0x10 (the
+// guest's), and never lies beyond the MAX_VECTORS entries kept;
+// hw_unmasked() and hw_destination() agree with the model; reads carry only
+// `size` bytes. Remapped: an unmasked entry holds its own slot's remappable
+// address with data 0, and that slot was last programmed with the guest's
+// vector and that core.
 #include <array>
 #include <fuzzer/FuzzedDataProvider.h>
 #include <vector>
@@ -81,6 +89,71 @@ struct FakeRemap {
 FakeRemap remap;
 bool remapped;
 
+// The route's cores as the harness chose them, kept apart from the Table's.
+struct Cores {
+    uint32_t owner;
+    uint32_t list[msi::MAX_CORES + 1];
+    uint8_t count;
+    FUZZ_MODEL bool listed(uint32_t apic_id) const {
+        if (count == 0) return apic_id == owner;
+        for (uint8_t i = 0; i < count && i < msi::MAX_CORES; ++i)
+            if (list[i] == apic_id) return true;
+        return false;
+    }
+    // What init and set_owner must answer.
+    FUZZ_MODEL msix::Error expected() const {
+        if (count > msi::MAX_CORES) return msix::Error::TooManyCores;
+        if (!listed(owner)) return msix::Error::OwnerNotACore;
+        if (remapped) return msix::Error::Ok;
+        bool wide = owner > 0xFF;
+        for (uint8_t i = 0; i < count; ++i) wide |= list[i] > 0xFF;
+        return wide ? msix::Error::ApicIdTooLarge : msix::Error::Ok;
+    }
+    // The core a guest address should reach, written independently of msi::Route.
+    FUZZ_MODEL uint32_t destination(uint32_t address_lo) const {
+        const uint32_t dest = address_lo >> 12 & 0xFF;
+        if ((address_lo & 4) || dest == 0xFF || !listed(dest)) return owner;
+        return dest;
+    }
+};
+Cores cores;
+
+// A core's APIC ID: mostly one a guest address can name, some too wide for
+// the compatibility format, some the broadcast ID (which a list may hold
+// but no guest address names).
+FUZZ_MODEL uint32_t choose_id(FuzzedDataProvider& in) {
+    const uint32_t id = in.ConsumeIntegralInRange<uint32_t>(0, 0x117);
+    return id >= 0x110 ? 0xFF : id;
+}
+
+// Mostly IDs a guest address can name; wide ones only where remapping takes them.
+FUZZ_MODEL Cores choose_cores(FuzzedDataProvider& in) {
+    Cores c{};
+    c.owner         = choose_id(in);
+    c.count         = in.ConsumeIntegralInRange<uint8_t>(0, msi::MAX_CORES + 1);
+    const bool wide = in.ConsumeIntegral<uint8_t>() < 16;
+    for (uint8_t i = 0; i < c.count; ++i) c.list[i] = wide ? in.ConsumeIntegral<uint32_t>() : choose_id(in);
+    if (c.count > 0 && in.ConsumeBool()) c.owner = c.list[in.ConsumeIntegralInRange<uint8_t>(0, c.count - 1)];
+    return c;
+}
+
+// A guest address naming one of the cores, the owner or the broadcast ID, in
+// either destination mode, with or without redirection hint: random
+// addresses seldom name a core.
+FUZZ_MODEL uint32_t named_address(FuzzedDataProvider& in, const Cores& c) {
+    const uint8_t n   = c.count < msi::MAX_CORES ? c.count : msi::MAX_CORES;
+    const uint8_t k   = in.ConsumeIntegralInRange<uint8_t>(0, static_cast<uint8_t>(n + 1));
+    const uint32_t id = k < n ? c.list[k] : k == n ? c.owner : 0xFF;
+    return msi::ADDRESS_BASE | (id & 0xFF) << 12 | (in.ConsumeIntegral<uint8_t>() & 0xCu);
+}
+
+FUZZ_MODEL msi::Route route_for(const Cores& c) {
+    msi::Route r = remapped ? msi::Route{c.owner, FakeRemap::route, &remap} : msi::Route{c.owner};
+    r.core_count = c.count;
+    for (uint8_t i = 0; i < c.count && i < msi::MAX_CORES; ++i) r.cores[i] = c.list[i];
+    return r;
+}
+
 struct HwTable {
     std::vector<std::array<uint32_t, 4>> e;
     FUZZ_MODEL bool unmasked(size_t i) const { return (e[i][3] & msix::VECTOR_MASKED) == 0; }
@@ -107,12 +180,16 @@ FUZZ_MODEL void check_entry(const HwTable& hw, const msix::Table& t, size_t i) {
     FUZZ_CHECK(i < msix::MAX_VECTORS);
     const auto& e             = hw.e[i];
     const uint32_t guest_data = static_cast<uint32_t>(t.read(static_cast<uint32_t>(i * msix::ENTRY_SIZE + 8), 4));
+    const uint32_t guest_lo   = static_cast<uint32_t>(t.read(static_cast<uint32_t>(i * msix::ENTRY_SIZE), 4));
+    const uint32_t dest       = cores.destination(guest_lo);
+    FUZZ_CHECK(cores.listed(dest) && t.owner_apic_id() == cores.owner);
+    FUZZ_CHECK(t.hw_destination(static_cast<uint16_t>(i)) == dest);
     FUZZ_CHECK(e[1] == 0);
     if (remapped) {
         FUZZ_CHECK(e[0] == static_cast<uint32_t>(FakeRemap::address(static_cast<uint16_t>(i))) && e[2] == 0);
-        FUZZ_CHECK(remap.vector[i] == (guest_data & msix::DATA_VECTOR_MASK) && remap.apic[i] == t.owner_apic_id());
+        FUZZ_CHECK(remap.vector[i] == (guest_data & msix::DATA_VECTOR_MASK) && remap.apic[i] == dest);
     } else {
-        FUZZ_CHECK(e[0] == msi::compatibility(t.owner_apic_id(), 0).address);
+        FUZZ_CHECK(e[0] == (msi::ADDRESS_BASE | dest << 12));
         FUZZ_CHECK((e[2] & ~msix::DATA_VECTOR_MASK) == 0);  // fixed, edge
         FUZZ_CHECK((guest_data & msix::DATA_VECTOR_MASK) == e[2]);
     }
@@ -137,14 +214,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const bool large = in.ConsumeIntegral<uint8_t>() < 8;
     const uint16_t entries =
         large ? in.ConsumeIntegralInRange<uint16_t>(0, 2100) : in.ConsumeIntegralInRange<uint16_t>(0, 80);
-    const uint32_t owner = in.ConsumeIntegralInRange<uint32_t>(0, 0x110);
-    remapped             = in.ConsumeBool();
-    remap                = FakeRemap{};
-    const msix::Error e  = t.init(entries, remapped ? msi::Route{owner, FakeRemap::route, &remap} : msi::Route{owner});
+    remapped            = in.ConsumeBool();
+    remap               = FakeRemap{};
+    cores               = choose_cores(in);
+    const msix::Error e = t.init(entries, route_for(cores));
     if (entries == 0 || entries > msix::MAX_TABLE_ENTRIES)
         FUZZ_CHECK(e == msix::Error::BadTableSize);
-    else if (!remapped)
-        FUZZ_CHECK((e == msix::Error::ApicIdTooLarge) == (owner > msi::MAX_COMPATIBILITY_APIC_ID));
+    else
+        FUZZ_CHECK(e == cores.expected());
     if (e != msix::Error::Ok) return 0;
     // The hardware holds garbage, unmasked, until the hypervisor syncs it.
     HwTable hw{std::vector<std::array<uint32_t, 4>>(entries, {0xDEADBEEF, 1, 2, 0})};
@@ -163,9 +240,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             if (sz < 8) FUZZ_CHECK((v >> (8u * sz)) == 0 || v == ((1ull << (8u * sz)) - 1));
             break;
         }
-        case 1:
-            if (t.set_owner(in.ConsumeIntegralInRange<uint32_t>(0, 0x110)) == msix::Error::Ok) sync_all(t, hw);
+        case 1: {
+            const Cores next    = choose_cores(in);
+            const msix::Error m = t.set_owner(next.owner, next.count != 0 ? next.list : nullptr, next.count);
+            FUZZ_CHECK(m == next.expected());
+            if (m == msix::Error::Ok) cores = next;
+            FUZZ_CHECK(t.owner_apic_id() == cores.owner && t.route().core_count == cores.count);
+            if (m == msix::Error::Ok) sync_all(t, hw);
             break;
+        }
         case 2: {
             const uint16_t entry = in.ConsumeIntegral<uint16_t>();
             const Action a       = t.sync(entry);
@@ -174,7 +257,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         default: {
             const uint8_t odd = (op & 0x40) ? in.ConsumeIntegralInRange<uint8_t>(0, 9) : sz;
-            const Action a    = t.write(offset, odd, in.ConsumeIntegral<uint64_t>());
+            uint64_t value    = in.ConsumeIntegral<uint64_t>();
+            if (op & 0x20) value = (value & ~uint64_t{0xFFFFFFFF}) | named_address(in, cores);
+            const Action a = t.write(offset, odd, value);
             if (offset >= bytes) FUZZ_CHECK(a.kind == Action::Kind::NotInTable);
             apply(a, hw, t);
             if (a.count != 0) check_entry(hw, t, a.writes[0].offset / msix::ENTRY_SIZE);

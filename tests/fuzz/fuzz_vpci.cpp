@@ -1,14 +1,20 @@
 // One partition's virtual PCI configuration space (hypervisor/vdev/vpci.cpp)
 // over the PCI test machine (tests/unit/pci/test_machine.hpp): a fuzzed set
-// of owned functions with fuzzed options, then a sequence of guest config
-// reads and writes at fuzzed BDFs, offsets, sizes and values.
+// of owned functions with fuzzed options (an MSI route with a fuzzed owner
+// and core list, the owner among it or not), then a sequence of guest
+// config reads and writes at fuzzed BDFs, offsets, sizes and values.
 //
 // Asserts: reads carry only `size` bytes and foreign functions read as all
 // ones; no hardware write ever reaches a function the partition does not
 // own, a BAR or ROM BAR, or extended config space; Bus Master never reaches
 // a device without DMA permission; with intx_virtual the guest's INTx
-// Disable never reaches hardware; with msi_virtual the hardware MSI address
-// is always the owner core's and MSI is enabled only with a vector >= 0x10.
+// Disable never reaches hardware; add_device refuses an MSI route whose
+// cores do not fit (more than MAX_CORES, the owner not among them, an APIC ID
+// above 255 without remapping); with msi_virtual the hardware MSI address
+// (or, remapped, the remapping entry) delivers to one of the route's cores:
+// the guest's physical destination (bits 19:12 of its address, bit 2 clear,
+// not 0xFF) when it is one of them, the owner otherwise; MSI is enabled only
+// with a vector >= 0x10.
 #include <fuzzer/FuzzedDataProvider.h>
 #include <memory>
 
@@ -57,13 +63,67 @@ bool is_bar_or_rom(const pci::Function& fn, uint16_t aligned) {
 // A remapping route as the hypervisor's, refusing vector 0xEE as a unit might.
 constexpr uint32_t FAKE_REMAP_ADDRESS = 0xFEE00010u;
 uint8_t fake_remap_vector;
+uint32_t fake_remap_apic;
 uint32_t msi_address_written;
-const char* fake_remap(void*, uint16_t slot, uint8_t vector, uint32_t, msi::Message& out) {
+const char* fake_remap(void*, uint16_t slot, uint8_t vector, uint32_t apic_id, msi::Message& out) {
     FUZZ_CHECK(slot == 0 && vector >= 0x10);
     if (vector == 0xEE) return "fake unit refused the entry";
     fake_remap_vector = vector;
+    fake_remap_apic   = apic_id;
     out               = {FAKE_REMAP_ADDRESS, 0};
     return nullptr;
+}
+
+// One function's MSI route as the harness chose it, kept apart from msi::Route.
+struct Cores {
+    uint16_t bdf;
+    bool remapped;
+    uint32_t owner;
+    uint32_t list[msi::MAX_CORES + 1];
+    uint8_t count;
+    FUZZ_MODEL bool listed(uint32_t apic_id) const {
+        if (count == 0) return apic_id == owner;
+        for (uint8_t i = 0; i < count && i < msi::MAX_CORES; ++i)
+            if (list[i] == apic_id) return true;
+        return false;
+    }
+    FUZZ_MODEL bool fits() const {
+        if (count > msi::MAX_CORES || !listed(owner)) return false;
+        if (remapped) return true;
+        bool wide = owner > 0xFF;
+        for (uint8_t i = 0; i < count; ++i) wide |= list[i] > 0xFF;
+        return !wide;
+    }
+    FUZZ_MODEL uint32_t destination(uint32_t address_lo) const {
+        const uint32_t dest = address_lo >> 12 & 0xFF;
+        if ((address_lo & 4) || dest == 0xFF || !listed(dest)) return owner;
+        return dest;
+    }
+};
+Cores models[16];
+
+// A core's APIC ID: mostly one a guest address can name, some too wide for
+// the compatibility format, some the broadcast ID (which a list may hold
+// but no guest address names).
+FUZZ_MODEL uint32_t choose_id(FuzzedDataProvider& in) {
+    const uint32_t id = in.ConsumeIntegralInRange<uint32_t>(0, 0x117);
+    return id >= 0x110 ? 0xFF : id;
+}
+
+// A guest MSI address naming one of the cores, the owner or the broadcast
+// ID, in either destination mode: random addresses seldom name a core.
+FUZZ_MODEL uint32_t named_address(FuzzedDataProvider& in, const Cores& c) {
+    const uint8_t n   = c.count < msi::MAX_CORES ? c.count : msi::MAX_CORES;
+    const uint8_t k   = in.ConsumeIntegralInRange<uint8_t>(0, static_cast<uint8_t>(n + 1));
+    const uint32_t id = k < n ? c.list[k] : k == n ? c.owner : 0xFF;
+    return msi::ADDRESS_BASE | (id & 0xFF) << 12 | (in.ConsumeIntegral<uint8_t>() & 0xCu);
+}
+
+FUZZ_MODEL const Cores& model(uint16_t bdf) {
+    for (const Cores& c : models)
+        if (c.bdf == bdf) return c;
+    FUZZ_CHECK(false);
+    return models[0];
 }
 
 struct Owned {
@@ -89,11 +149,18 @@ FUZZ_MODEL void check_writes(const FakeConfigSpace& hw, size_t first, const vpci
             const bool is64        = (hw.get16(w.bdf, static_cast<uint16_t>(cap + 2)) & 0x80) != 0;
             const uint16_t data_at = static_cast<uint16_t>(cap + (is64 ? 0xC : 0x8));
             const msi::Route& r    = d->options.msi_route;
-            // The owner's compatibility-format message (also what a disabled
-            // remapped device holds), or the remapping entry's message.
-            const bool compat = (w.value & ~0xFF000u) == 0xFEE00000u && (w.value >> 12 & 0xFFu) == (r.apic_id & 0xFFu);
+            const Cores& c         = model(w.bdf);
+            // The guest's core, or the owner's while the vector is unusable
+            // (the idle message, also what a disabled remapped device holds).
+            const bool usable   = (d->msi_data & 0xFFu) >= 0x10;
+            const uint32_t dest = usable ? c.destination(d->msi_address_lo) : c.owner;
+            FUZZ_CHECK(c.listed(dest));
+            const bool compat = w.value == (0xFEE00000u | (dest & 0xFFu) << 12);
             if (w.offset == cap + 4) {
-                FUZZ_CHECK(compat || (r.remapped() && w.value == FAKE_REMAP_ADDRESS));
+                const bool through_remap = r.remapped() && w.value == FAKE_REMAP_ADDRESS;
+                FUZZ_CHECK(compat || through_remap);
+                if (through_remap) FUZZ_CHECK(fake_remap_apic == dest);
+                if (!r.remapped()) FUZZ_CHECK(dest <= 0xFF);
                 msi_address_written = w.value;
             }
             if (w.offset == data_at) msi_data_written = w.value & 0xFF;
@@ -125,28 +192,47 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint32_t shown    = in.ConsumeBool() ? vpci::DEFAULT_SHOWN_CAPABILITIES : in.ConsumeIntegral<uint32_t>();
     auto view               = std::make_unique<vpci::ConfigSpace>(shown);
     const uint16_t own_mask = in.ConsumeIntegral<uint16_t>();
-    for (size_t i = 0; i < m.inv->count; ++i) {
+    for (Cores& c : models) c.bdf = 0xFFFF;  // no function there
+    for (size_t i = 0; i < m.inv->count && i < 16; ++i) {
         if (!(own_mask & (1u << i))) continue;
-        const uint8_t o        = in.ConsumeIntegral<uint8_t>();
-        const uint8_t apic     = in.ConsumeIntegral<uint8_t>();
-        const msi::Route route = (o & 16) ? msi::Route{apic, fake_remap, nullptr} : msi::Route{apic};
+        const uint8_t o = in.ConsumeIntegral<uint8_t>();
+        Cores& c        = models[i];
+        c               = Cores{};
+        c.bdf           = m.inv->functions[i].bdf;
+        c.remapped      = (o & 16) != 0;
+        c.owner         = choose_id(in);
+        // Mostly IDs a guest address can name, sometimes a list that does not fit.
+        c.count         = (o & 32) ? in.ConsumeIntegralInRange<uint8_t>(1, msi::MAX_CORES + 1) : 0;
+        const bool wide = (o & 64) != 0;
+        for (uint8_t k = 0; k < c.count; ++k) c.list[k] = wide ? in.ConsumeIntegral<uint32_t>() : choose_id(in);
+        if (c.count > 0 && !(o & 128)) c.owner = c.list[in.ConsumeIntegralInRange<uint8_t>(0, c.count - 1)];
+        msi::Route route = c.remapped ? msi::Route{c.owner, fake_remap, nullptr} : msi::Route{c.owner};
+        route.core_count = c.count;
+        for (uint8_t k = 0; k < c.count && k < msi::MAX_CORES; ++k) route.cores[k] = c.list[k];
         vpci::DeviceOptions opt{(o & 1) != 0, (o & 2) != 0, (o & 4) != 0, route, (o & 8) != 0};
-        (void)view->add_device(m.inv->functions[i], opt, a);
+        const vpci::Error e = view->add_device(m.inv->functions[i], opt, a);
+        if (opt.msi_virtual && !c.fits()) FUZZ_CHECK(e != vpci::Error::Ok);
+        if (e == vpci::Error::BadMsiRoute) FUZZ_CHECK(opt.msi_virtual && !c.fits());
     }
     uint32_t msi_data_written = 0;
     fake_remap_vector         = 0;
+    fake_remap_apic           = 0;
     msi_address_written       = 0;
     uint16_t cmd_before[vpci::MAX_DEVICES];
     snapshot_commands(hw, *view, cmd_before);
     check_writes(hw, 0, *view, cmd_before, msi_data_written);
 
     while (in.remaining_bytes() > 0) {
-        const uint8_t op      = in.ConsumeIntegral<uint8_t>();
-        const uint8_t pick    = in.ConsumeIntegral<uint8_t>();
-        const uint16_t bdf    = pick < m.inv->count ? m.inv->functions[pick].bdf
-                                : pick < 0xF0       ? static_cast<uint16_t>(pick)
-                                                    : in.ConsumeIntegral<uint16_t>();
-        const uint16_t offset = (op & 1) ? in.ConsumeIntegral<uint8_t>() : in.ConsumeIntegral<uint16_t>() & 0x1FFF;
+        const uint8_t op          = in.ConsumeIntegral<uint8_t>();
+        const uint8_t pick        = in.ConsumeIntegral<uint8_t>();
+        const uint16_t bdf        = pick < m.inv->count ? m.inv->functions[pick].bdf
+                                    : pick < 0xF0       ? static_cast<uint16_t>(pick)
+                                                        : in.ConsumeIntegral<uint16_t>();
+        const vpci::Device* owned = view->find(bdf);
+        uint16_t offset           = (op & 1) ? in.ConsumeIntegral<uint8_t>() : in.ConsumeIntegral<uint16_t>() & 0x1FFF;
+        // Often enough at the MSI registers: control, address, upper address, data.
+        if ((op & 0x40) && owned && owned->fn.cap_msi)
+            offset = static_cast<uint16_t>(owned->fn.cap_msi + 4 * in.ConsumeIntegralInRange<uint8_t>(0, 3));
         const uint8_t sz =
             (op & 2) ? in.ConsumeIntegralInRange<uint8_t>(0, 5) : static_cast<uint8_t>(1u << ((op >> 2) & 3) & 7);
         if (op & 0x10) {
@@ -159,8 +245,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             continue;
         }
         snapshot_commands(hw, *view, cmd_before);
-        const size_t first        = hw.writes.size();
-        const vpci::WriteResult r = view->write(bdf, offset, sz, in.ConsumeIntegral<uint32_t>(), a);
+        const size_t first = hw.writes.size();
+        uint32_t value     = in.ConsumeIntegral<uint32_t>();
+        if ((op & 0x20) && owned) value = named_address(in, model(bdf));
+        const vpci::WriteResult r = view->write(bdf, offset, sz, value, a);
         FUZZ_CHECK((r.kind == vpci::WriteResult::Kind::Refused) == (r.why != nullptr));
         check_writes(hw, first, *view, cmd_before, msi_data_written);
     }

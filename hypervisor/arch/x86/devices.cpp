@@ -40,15 +40,17 @@ const pci::Function* find_function(uint16_t bdf) {
 }
 
 // The hardware MSI-X table only ever holds entries the hypervisor wrote:
-// masked until the guest completes one, then aimed at the owner core.
+// masked until the guest completes one, then aimed at the partition's core
+// the guest named (else its first core).
 void write_msix_hw(const PartitionDevice& d, const msix::Action& a) {
     for (uint8_t w = 0; w < a.count; w++)
         *reinterpret_cast<volatile uint32_t*>(d.msix_loc.table_address + a.writes[w].offset) = a.writes[w].value;
 }
 
 // Under interrupt remapping each message names the device's own remapping
-// entry (reserved at boot), which the hypervisor points at the owner core
-// with the guest's vector and the device's requester id as source-id.
+// entry (reserved at boot), which the hypervisor points at the partition's
+// core the guest named (msi::Route::destination) with the guest's vector and
+// the device's requester id as source-id.
 const char* route_through(const PartitionDevice& d, uint16_t first, uint16_t count, uint16_t slot, uint8_t vector,
                           uint32_t apic_id, msi::Message& out) {
     if (slot >= count) return "message slot without a remapping entry";
@@ -65,8 +67,13 @@ const char* route_msix(void* ctx, uint16_t slot, uint8_t vector, uint32_t apic_i
     return route_through(d, d.msix_irte, d.msix_irte_count, slot, vector, apic_id, out);
 }
 
-msi::Route route_for(PartitionDevice& d, uint32_t owner_apic_id, bool remap, msi::RouteFn fn) {
-    return remap ? msi::Route{owner_apic_id, fn, &d} : msi::Route{owner_apic_id};
+// Linux allocates each vector on one CPU and names it in the message
+// address: any of the partition's cores may be the destination.
+msi::Route route_for(PartitionDevice& d, const PartitionConfig& c, bool remap, msi::RouteFn fn) {
+    msi::Route r = remap ? msi::Route{c.apic_id, fn, &d} : msi::Route{c.apic_id};
+    r.core_count = static_cast<uint8_t>(c.core_count < msi::MAX_CORES ? c.core_count : msi::MAX_CORES);
+    for (uint8_t i = 0; i < r.core_count; i++) r.cores[i] = c.apic_ids[i];
+    return r;
 }
 
 bool reserve_entries(PartitionDevice& d, bool remap, char* why, size_t n) {
@@ -85,7 +92,7 @@ bool reserve_entries(PartitionDevice& d, bool remap, char* why, size_t n) {
     return true;
 }
 
-bool setup_msix(PartitionDevice& d, const pci::ConfigAccess& hw, uint32_t owner_apic_id, bool remap, char* why,
+bool setup_msix(PartitionDevice& d, const pci::ConfigAccess& hw, const PartitionConfig& c, bool remap, char* why,
                 size_t n) {
     // The route reads the device's entries when the guest first programs one:
     // they are reserved right after this (attach).
@@ -98,7 +105,7 @@ bool setup_msix(PartitionDevice& d, const pci::ConfigAccess& hw, uint32_t owner_
         return true;
     }
     d.msix        = true;
-    msix::Error e = d.msix_table.init(d.msix_loc.table_entries, route_for(d, owner_apic_id, remap, route_msix));
+    msix::Error e = d.msix_table.init(d.msix_loc.table_entries, route_for(d, c, remap, route_msix));
     if (e != msix::Error::Ok) {
         log::format(why, n, "device %s MSI-X: %s", bdf, msix::to_string(e));
         return false;
@@ -194,12 +201,12 @@ bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, si
     for (uint32_t i = 0; i < p.devices.count; i++) {
         const PartitionDevice& d = p.devices.list[i];
         // On a shared line the hypervisor owns command bit 10; the guest's stays virtual.
-        // MSI and MSI-X go straight to the owner core's local APIC: no exit, no other core.
+        // MSI and MSI-X go straight to a local APIC of one of its cores: no exit, no other partition's core.
         PartitionDevice& md = p.devices.list[i];
-        if (!setup_msix(md, hw, p.config.apic_id, remap, why, n)) return false;
+        if (!setup_msix(md, hw, p.config, remap, why, n)) return false;
         if (!reserve_entries(md, remap, why, n)) return false;
         vpci::DeviceOptions opt{!(d.flags & NATSUME_DEVICE_NO_DMA), d.gsi != NO_GSI && shared_intx::is_shared(d.gsi),
-                                d.fn->cap_msi != 0, route_for(md, p.config.apic_id, remap, route_msi), md.msix};
+                                d.fn->cap_msi != 0, route_for(md, p.config, remap, route_msi), md.msix};
         vpci::Error e = p.devices.vpci.add_device(*d.fn, opt, hw);
         if (e != vpci::Error::Ok) {
             log::format(why, n, "virtual config space: %s", vpci::to_string(e));

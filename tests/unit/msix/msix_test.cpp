@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <string>
@@ -15,11 +16,13 @@ constexpr uint32_t OWNER_ADDRESS = 0xFEE00000u | OWNER << 12;
 
 // The device's table as the hardware holds it. Every dword store is checked
 // against the rule the whole design rests on: an unmasked entry always holds
-// the owner's address and a usable vector, so the device can never send a
+// the address of one of the partition's cores (the owner's unless a test
+// lists more) and a usable vector, so the device can never send a
 // half-written or foreign message.
 struct HwTable {
     std::vector<uint32_t> dw;
     std::vector<msix::HwWrite> log;
+    std::vector<uint32_t> cores{OWNER};
     explicit HwTable(uint16_t entries) : dw(entries * 4u, 0xDEADBEEFu) {
         for (uint16_t i = 0; i < entries; ++i) dw[i * 4u + 3] = 0;  // firmware left them unmasked
     }
@@ -34,7 +37,9 @@ struct HwTable {
             log.push_back(w);
             const uint16_t e = static_cast<uint16_t>(w.offset / msix::ENTRY_SIZE);
             if (check_safe && !masked(e)) {
-                CHECK(at(e, msix::ADDRESS_LO) == OWNER_ADDRESS);
+                const uint32_t lo = at(e, msix::ADDRESS_LO);
+                CHECK((lo & ~0xFF000u) == 0xFEE00000u);  // physical, no redirection hint
+                CHECK(std::find(cores.begin(), cores.end(), lo >> 12 & 0xFFu) != cores.end());
                 CHECK(at(e, msix::ADDRESS_HI) == 0u);
                 CHECK((at(e, msix::DATA) & ~0xFFu) == 0u);  // fixed delivery, edge
                 CHECK(at(e, msix::DATA) >= msix::MIN_VECTOR);
@@ -43,12 +48,19 @@ struct HwTable {
     }
 };
 
+// A route to the owner and the given other cores of its partition.
+msi::Route with_cores(msi::Route r, std::initializer_list<uint32_t> cores) {
+    for (uint32_t c : cores) r.cores[r.core_count++] = c;
+    return r;
+}
+
 // A table of `entries`, initialised and synced into hw as the hypervisor does at boot.
 struct Fixture {
     msix::Table t;
     HwTable hw;
-    explicit Fixture(uint16_t entries = 8) : hw(entries) {
-        REQUIRE(t.init(entries, msi::Route{OWNER}) == msix::Error::Ok);
+    explicit Fixture(uint16_t entries = 8, const msi::Route& route = msi::Route{OWNER}) : hw(entries) {
+        if (route.core_count != 0) hw.cores.assign(route.cores, route.cores + route.core_count);
+        REQUIRE(t.init(entries, route) == msix::Error::Ok);
         for (uint16_t i = 0; i < entries; ++i) {
             const msix::Action a = t.sync(i);
             CHECK(a.kind == Kind::Handled);
@@ -297,7 +309,7 @@ TEST_CASE("init and set_owner check their arguments", "[msix]") {
     CHECK(t.init(1, msi::Route{256}) == msix::Error::ApicIdTooLarge);
     CHECK(t.init(2048, msi::Route{255}) == msix::Error::Ok);
     CHECK(t.owner_apic_id() == 255);
-    CHECK(t.set_owner(300) == msix::Error::ApicIdTooLarge);
+    CHECK(t.set_owner(300, nullptr, 0) == msix::Error::ApicIdTooLarge);
     CHECK(t.owner_apic_id() == 255);
     CHECK(std::strlen(msix::to_string(msix::Error::ApicIdTooLarge)) > 10);
 }
@@ -307,7 +319,7 @@ TEST_CASE("set_owner then sync moves live entries to the new core, masked meanwh
     f.w(1, msix::ADDRESS_LO, 0xFEE00000u);
     f.w(1, msix::DATA, 0x44);
     f.w(1, msix::VECTOR_CONTROL, 0);
-    REQUIRE(f.t.set_owner(5) == msix::Error::Ok);
+    REQUIRE(f.t.set_owner(5, nullptr, 0) == msix::Error::Ok);
     const msix::Action a = f.t.sync(1);
     f.hw.apply(a, false);  // the helper's safety check knows only the old owner
     REQUIRE(a.count == 5);
@@ -389,7 +401,7 @@ TEST_CASE("remapped MSI-X: each entry names its own remapping entry, which carri
 
     // Moving the owner re-routes live entries to the new core.
     w(2, msix::DATA, 0x53u);
-    REQUIRE(t.set_owner(0x1234) == msix::Error::Ok);  // x2APIC ids are fine when remapped
+    REQUIRE(t.set_owner(0x1234, nullptr, 0) == msix::Error::Ok);  // x2APIC ids are fine when remapped
     hw.apply(t.sync(2), false);
     CHECK(remap.slots[2].apic_id == 0x1234u);
     CHECK(remap.slots[2].vector == 0x53);
@@ -421,8 +433,225 @@ TEST_CASE("compatibility messages: owner in bits 19:12, vector in the data", "[m
     CHECK(msi::compatibility(0xFF, 0x10).address == 0xFEEFF000u);
     msi::Route plain{3};
     msi::Message m{};
-    CHECK(plain.message(0, 0x60, m) == nullptr);
+    CHECK(plain.message(0, 0x60, 3, m) == nullptr);
     CHECK(m == msi::Message{0xFEE03000u, 0x60});
     CHECK_FALSE(plain.remapped());
     CHECK(plain.idle() == msi::Message{0xFEE03000u, 0});
+}
+
+// ---- partitions with several cores
+
+namespace {
+constexpr uint32_t SECOND         = 3;  // the partition's other core
+constexpr uint32_t SECOND_ADDRESS = 0xFEE00000u | SECOND << 12;
+constexpr uint32_t FOREIGN        = 7;  // another partition's core
+}  // namespace
+
+TEST_CASE("a Route written without a core list means one core", "[msix][cores]") {
+    const msi::Route plain{OWNER};
+    CHECK(plain.core_count == 0);
+    CHECK(plain.check() == msi::RouteError::Ok);
+    CHECK(plain.is_core(OWNER));
+    CHECK_FALSE(plain.is_core(SECOND));
+    CHECK(plain.destination(OWNER_ADDRESS) == OWNER);
+    CHECK(plain.destination(SECOND_ADDRESS) == OWNER);
+    msi::Message m{};
+    CHECK(plain.message(0, 0x60, SECOND, m) == nullptr);  // not a core: the owner's
+    CHECK(m == msi::Message{OWNER_ADDRESS, 0x60});
+    int ctx = 0;
+    const msi::Route remapped{
+        OWNER, [](void*, uint16_t, uint8_t, uint32_t, msi::Message&) -> const char* { return nullptr; }, &ctx};
+    CHECK(remapped.core_count == 0);
+    CHECK(remapped.destination(SECOND_ADDRESS) == OWNER);
+
+    // A table on such a route keeps every entry on the owner whatever the guest names.
+    Fixture f;
+    f.w(1, msix::ADDRESS_LO, SECOND_ADDRESS);
+    f.w(1, msix::DATA, 0x41);
+    f.w(1, msix::VECTOR_CONTROL, 0);
+    CHECK(f.t.hw_unmasked(1));
+    CHECK(f.hw.at(1, msix::ADDRESS_LO) == OWNER_ADDRESS);
+    CHECK(f.t.hw_destination(1) == OWNER);
+}
+
+TEST_CASE("Route::destination keeps a physical destination naming a core, else the owner", "[msix][cores]") {
+    const msi::Route r = with_cores(msi::Route{OWNER}, {OWNER, SECOND, 0xFF});
+    REQUIRE(r.check() == msi::RouteError::Ok);
+    CHECK(r.destination(SECOND_ADDRESS) == SECOND);
+    CHECK(r.destination(OWNER_ADDRESS) == OWNER);
+    CHECK(r.destination(SECOND_ADDRESS | 1u << 3) == SECOND);            // redirection hint, physical mode
+    CHECK(r.destination(SECOND_ADDRESS | 0x1Cu) == OWNER);               // logical mode: bit 2
+    CHECK(r.destination(SECOND_ADDRESS | 1u << 2) == OWNER);             // logical mode alone
+    CHECK(r.destination(0xFEE00000u | FOREIGN << 12) == OWNER);          // another partition's core
+    CHECK(r.destination(0xFEEFF000u) == OWNER);                          // broadcast, even with 0xFF listed
+    CHECK(r.destination(uint64_t{1} << 32 | SECOND_ADDRESS) == SECOND);  // other bits play no part
+    msi::Message m{};
+    CHECK(r.message(0, 0x61, SECOND, m) == nullptr);
+    CHECK(m == msi::Message{SECOND_ADDRESS, 0x61});
+    CHECK(r.message(0, 0x61, FOREIGN, m) == nullptr);
+    CHECK(m == msi::Message{OWNER_ADDRESS, 0x61});
+}
+
+TEST_CASE("a second core the guest names keeps its MSI-X entry; foreign and logical ones go to the owner",
+          "[msix][cores]") {
+    Fixture f(8, with_cores(msi::Route{OWNER}, {OWNER, SECOND}));
+    auto live = [&](uint16_t e, uint32_t address) {
+        f.w(e, msix::ADDRESS_LO, address);
+        f.w(e, msix::ADDRESS_HI, 0);
+        f.w(e, msix::DATA, 0x40u + e);
+        f.w(e, msix::VECTOR_CONTROL, 0);
+        REQUIRE(f.t.hw_unmasked(e));
+        CHECK(f.hw.at(e, msix::DATA) == 0x40u + e);
+        CHECK(f.r(e, msix::ADDRESS_LO) == address);  // the guest reads its own value
+        return f.hw.at(e, msix::ADDRESS_LO);
+    };
+    CHECK(live(1, SECOND_ADDRESS) == SECOND_ADDRESS);
+    CHECK(f.t.hw_destination(1) == SECOND);
+    CHECK(live(2, OWNER_ADDRESS) == OWNER_ADDRESS);
+    CHECK(f.t.hw_destination(2) == OWNER);
+    CHECK(live(3, 0xFEE00000u | FOREIGN << 12) == OWNER_ADDRESS);
+    CHECK(live(4, SECOND_ADDRESS | 1u << 2) == OWNER_ADDRESS);  // logical destination 3
+    CHECK(live(5, 0xFEEFF000u) == OWNER_ADDRESS);               // broadcast
+    CHECK(f.t.hw_destination(5) == OWNER);
+    // sync rebuilds the same entry from scratch.
+    f.hw.apply(f.t.sync(1));
+    CHECK(f.hw.at(1, msix::ADDRESS_LO) == SECOND_ADDRESS);
+    CHECK(f.t.hw_unmasked(1));
+}
+
+TEST_CASE("a destination-only change reprograms the live MSI-X entry, masked meanwhile", "[msix][cores]") {
+    Fixture f(8, with_cores(msi::Route{OWNER}, {OWNER, SECOND}));
+    f.w(2, msix::ADDRESS_LO, OWNER_ADDRESS);
+    f.w(2, msix::DATA, 0x50);
+    f.w(2, msix::VECTOR_CONTROL, 0);
+    REQUIRE(f.t.hw_unmasked(2));
+
+    // Linux moving the vector's CPU: same vector, the other core's address.
+    const msix::Action a = f.w(2, msix::ADDRESS_LO, SECOND_ADDRESS);
+    CHECK(a.kind == Kind::Handled);
+    REQUIRE(a.count == 5);
+    CHECK(a.writes[0].offset == 2 * 16 + msix::VECTOR_CONTROL);
+    CHECK(a.writes[0].value == 1u);
+    CHECK(a.writes[1].offset == 2 * 16 + msix::ADDRESS_LO);
+    CHECK(a.writes[1].value == SECOND_ADDRESS);
+    CHECK(a.writes[3].value == 0x50u);
+    CHECK(a.writes[4].offset == 2 * 16 + msix::VECTOR_CONTROL);
+    CHECK(a.writes[4].value == 0u);
+    CHECK(f.t.hw_destination(2) == SECOND);
+    CHECK_FALSE(f.hw.masked(2));
+
+    // Back to a destination that means the owner: reprogrammed again.
+    const msix::Action b = f.w(2, msix::ADDRESS_LO, 0xFEE00000u | FOREIGN << 12);
+    REQUIRE(b.count == 5);
+    CHECK(f.hw.at(2, msix::ADDRESS_LO) == OWNER_ADDRESS);
+    // Another address meaning the same core changes nothing in hardware.
+    CHECK(f.w(2, msix::ADDRESS_LO, OWNER_ADDRESS).count == 0);
+    CHECK(f.w(2, msix::ADDRESS_LO, SECOND_ADDRESS | 1u << 2).count == 0);  // logical: the owner
+    // A byte write that only clears the mode bit now names core 3.
+    CHECK(f.w(2, msix::ADDRESS_LO, 0, 1).count == 5);
+    CHECK(f.hw.at(2, msix::ADDRESS_LO) == SECOND_ADDRESS);
+    // A byte write to bits 15:8 moves the destination too.
+    CHECK(f.w(2, msix::ADDRESS_LO + 1, OWNER << 4, 1).count == 5);
+    CHECK(f.hw.at(2, msix::ADDRESS_LO) == OWNER_ADDRESS);
+    CHECK(f.w(2, msix::ADDRESS_LO + 1, SECOND << 4, 1).count == 5);
+
+    // A masked entry is reprogrammed without the mask dance and stays masked.
+    f.w(2, msix::VECTOR_CONTROL, 1);
+    const msix::Action c = f.w(2, msix::ADDRESS_LO, OWNER_ADDRESS);
+    REQUIRE(c.count == 3);
+    CHECK(c.writes[0].offset == 2 * 16 + msix::ADDRESS_LO);
+    CHECK(f.hw.masked(2));
+    CHECK(f.t.hw_destination(2) == OWNER);
+}
+
+TEST_CASE("remapped MSI-X: the remapping entry gets the core the guest names", "[msix][remap][cores]") {
+    FakeRemap remap;
+    msix::Table t;
+    REQUIRE(t.init(4, with_cores(msi::Route{OWNER, FakeRemap::route, &remap}, {OWNER, SECOND, 0x1234})) ==
+            msix::Error::Ok);
+    HwTable hw(4);
+    for (uint16_t i = 0; i < 4; ++i) hw.apply(t.sync(i), false);
+    auto w = [&](uint16_t e, uint32_t field, uint32_t v) {
+        msix::Action a = t.write(e * msix::ENTRY_SIZE + field, 4, v);
+        hw.apply(a, false);
+        return a;
+    };
+    w(1, msix::ADDRESS_LO, SECOND_ADDRESS);
+    w(1, msix::DATA, 0x61);
+    w(1, msix::VECTOR_CONTROL, 0);
+    CHECK_FALSE(hw.masked(1));
+    CHECK(remap.slots[1].apic_id == SECOND);
+    CHECK(remap.slots[1].vector == 0x61);
+    CHECK(remap.slots[1].times == 1);
+    CHECK(hw.at(1, msix::ADDRESS_LO) == FakeRemap::address(1));
+
+    // Destination only: the remapping entry is re-pointed, the message stays.
+    w(1, msix::ADDRESS_LO, OWNER_ADDRESS);
+    CHECK(remap.slots[1].apic_id == OWNER);
+    CHECK(remap.slots[1].times == 2);
+    CHECK(hw.at(1, msix::ADDRESS_LO) == FakeRemap::address(1));
+    CHECK_FALSE(hw.masked(1));
+    w(1, msix::ADDRESS_LO, SECOND_ADDRESS);
+    CHECK(remap.slots[1].apic_id == SECOND);
+    // Foreign and logical destinations reach the owner.
+    w(1, msix::ADDRESS_LO, 0xFEE00000u | FOREIGN << 12);
+    CHECK(remap.slots[1].apic_id == OWNER);
+    w(1, msix::ADDRESS_LO, SECOND_ADDRESS | 1u << 2);
+    CHECK(remap.slots[1].apic_id == OWNER);
+    CHECK(remap.slots[1].times == 4);  // the logical write meant the owner already: no new route
+    // A core whose APIC ID does not fit 8 bits cannot be named by the guest's address.
+    w(1, msix::ADDRESS_LO, 0xFEE34000u);
+    CHECK(remap.slots[1].apic_id == OWNER);
+}
+
+TEST_CASE("init and set_owner refuse core lists that do not fit", "[msix][cores]") {
+    msix::Table t;
+    CHECK(t.init(4, with_cores(msi::Route{OWNER}, {SECOND, 4})) == msix::Error::OwnerNotACore);
+    CHECK(t.init(4, with_cores(msi::Route{OWNER}, {OWNER, 256})) == msix::Error::ApicIdTooLarge);
+    msi::Route nine{OWNER};
+    nine.cores[0]   = OWNER;
+    nine.core_count = msi::MAX_CORES + 1;
+    CHECK(t.init(4, nine) == msix::Error::TooManyCores);
+    FakeRemap remap;
+    CHECK(t.init(4, with_cores(msi::Route{OWNER, FakeRemap::route, &remap}, {OWNER, 0x1234})) == msix::Error::Ok);
+    CHECK(t.init(4, with_cores(msi::Route{OWNER, FakeRemap::route, &remap}, {0x1234})) == msix::Error::OwnerNotACore);
+
+    REQUIRE(t.init(4, with_cores(msi::Route{OWNER}, {OWNER, SECOND})) == msix::Error::Ok);
+    const uint32_t good[] = {OWNER, SECOND}, wide[] = {OWNER, SECOND, 300};
+    uint32_t many[msi::MAX_CORES + 1] = {};
+    CHECK(t.set_owner(5, good, 2) == msix::Error::OwnerNotACore);
+    CHECK(t.set_owner(SECOND, wide, 3) == msix::Error::ApicIdTooLarge);
+    CHECK(t.set_owner(0, many, msi::MAX_CORES + 1) == msix::Error::TooManyCores);
+    CHECK(t.set_owner(256, nullptr, 0) == msix::Error::ApicIdTooLarge);
+    // Refused: the route is as before.
+    CHECK(t.owner_apic_id() == OWNER);
+    CHECK(t.route().core_count == 2);
+    CHECK(t.route().is_core(SECOND));
+    // Accepted: the new owner and cores, the owner alone without a list.
+    CHECK(t.set_owner(SECOND, good, 2) == msix::Error::Ok);
+    CHECK(t.owner_apic_id() == SECOND);
+    CHECK(t.route().is_core(OWNER));
+    CHECK(t.set_owner(9, nullptr, 0) == msix::Error::Ok);
+    CHECK(t.route().core_count == 0);
+    CHECK_FALSE(t.route().is_core(OWNER));
+    CHECK(std::string(msix::to_string(msix::Error::OwnerNotACore)) !=
+          std::string(msix::to_string(msix::Error::TooManyCores)));
+}
+
+TEST_CASE("set_owner with a core list then sync keeps entries on the cores the guest named", "[msix][cores]") {
+    Fixture f(8, with_cores(msi::Route{OWNER}, {OWNER, SECOND}));
+    f.w(1, msix::ADDRESS_LO, SECOND_ADDRESS);
+    f.w(1, msix::DATA, 0x44);
+    f.w(1, msix::VECTOR_CONTROL, 0);
+    REQUIRE(f.hw.at(1, msix::ADDRESS_LO) == SECOND_ADDRESS);
+    // The partition moves to cores 5 and 6: the guest's core 3 is none of them.
+    const uint32_t moved[] = {5, 6};
+    REQUIRE(f.t.set_owner(5, moved, 2) == msix::Error::Ok);
+    f.hw.cores = {5, 6};
+    f.hw.apply(f.t.sync(1));
+    CHECK(f.hw.at(1, msix::ADDRESS_LO) == (0xFEE00000u | 5u << 12));
+    CHECK_FALSE(f.hw.masked(1));
+    // The guest follows and names core 6.
+    CHECK(f.w(1, msix::ADDRESS_LO, 0xFEE06000u).count == 5);
+    CHECK(f.hw.at(1, msix::ADDRESS_LO) == 0xFEE06000u);
 }

@@ -403,7 +403,7 @@ TEST_CASE("add_device refuses duplicates, broken capability lists and overflow",
     }
     CHECK(v.add_device(f, vpci::DeviceOptions{}, a) == vpci::Error::TooManyDevices);
     CHECK(v.device_count() == vpci::MAX_DEVICES);
-    for (int e = 0; e <= static_cast<int>(vpci::Error::NotPresent); ++e)
+    for (int e = 0; e <= static_cast<int>(vpci::Error::BadMsiRoute); ++e)
         CHECK(std::strlen(vpci::to_string(static_cast<vpci::Error>(e))) > 10);
     v.reset();
     CHECK(v.device_count() == 0);
@@ -601,4 +601,144 @@ TEST_CASE("virtual MSI-X: shown, Enable and Function Mask reach the device, the 
     CHECK(plain->read(PCIE_DEV, MSI_X + 2, 2, a) == 0u);
     CHECK(plain->write(PCIE_DEV, MSI_X + 2, 2, 0x0000, a).kind == Kind::Ignored);
     CHECK(hw.get16(PCIE_DEV, MSI_X + 2) == 0x8007u);
+}
+
+namespace {
+
+// A route to owner core 2 in a partition that also has core 3.
+msi::Route two_cores(msi::Route r) {
+    r.cores[0]   = 2;
+    r.cores[1]   = 3;
+    r.core_count = 2;
+    return r;
+}
+
+// The PCIe device owned with virtual MSI on route, in a fresh view.
+struct MsiPartition {
+    FakeConfigSpace hw;
+    pci::ConfigAccess a;
+    std::unique_ptr<pci::Inventory> inv     = std::make_unique<pci::Inventory>();
+    std::unique_ptr<vpci::ConfigSpace> view = std::make_unique<vpci::ConfigSpace>();
+    explicit MsiPartition(const msi::Route& route) {
+        build_machine(hw);
+        hw.writable(PCIE_DEV, MSI + 8, 0xFFFFFFFF);
+        hw.writable(PCIE_DEV, MSI + 12, 0x0000FFFF);
+        a                        = hw.access();
+        const pci::Function* dev = enumerated(a, *inv, PCIE_DEV);
+        REQUIRE(dev != nullptr);
+        REQUIRE(view->add_device(*dev, vpci::DeviceOptions{true, false, true, route}, a) == vpci::Error::Ok);
+    }
+    vpci::WriteResult write(uint16_t off, uint32_t v, uint8_t size = 4) {
+        return view->write(PCIE_DEV, off, size, v, a);
+    }
+    uint32_t hw_address() const { return hw.get32(PCIE_DEV, MSI + 4); }
+    bool hw_enabled() const { return (hw.get16(PCIE_DEV, MSI + 2) & 1u) != 0; }
+};
+
+}  // namespace
+
+TEST_CASE("virtual MSI with two cores: the core the guest names is kept, others reach the owner",
+          "[vpci][msi][cores]") {
+    MsiPartition p(two_cores(msi::Route{2}));
+    CHECK(p.write(MSI + 4, 0xFEE03000u).kind == Kind::Done);  // Linux put the vector on the CPU with APIC ID 3
+    CHECK(p.write(MSI + 8, 0).kind == Kind::Done);
+    CHECK(p.write(MSI + 12, 0x45, 2).kind == Kind::Done);
+    CHECK(p.write(MSI + 2, 0x0081, 2).kind == Kind::Done);
+    CHECK(p.hw_address() == 0xFEE03000u);
+    CHECK(p.hw.get16(PCIE_DEV, MSI + 12) == 0x45u);
+    CHECK(p.hw_enabled());
+
+    // Only the address changes, the device stays enabled: reprogrammed each time.
+    const size_t before = p.hw.writes.size();
+    CHECK(p.write(MSI + 4, 0xFEE02000u).kind == Kind::Done);
+    CHECK(p.hw.writes.size() > before);
+    CHECK(p.hw_address() == 0xFEE02000u);
+    CHECK(p.hw_enabled());
+    CHECK(p.write(MSI + 4, 0xFEE07000u).kind == Kind::Done);  // another partition's core: the owner
+    CHECK(p.hw_address() == 0xFEE02000u);
+    CHECK(p.write(MSI + 4, 0xFEE03000u).kind == Kind::Done);
+    CHECK(p.hw_address() == 0xFEE03000u);
+    CHECK(p.write(MSI + 4, 0xFEE03004u).kind == Kind::Done);  // logical destination 3: the owner
+    CHECK(p.hw_address() == 0xFEE02000u);
+    CHECK(p.write(MSI + 4, 0xFEEFF000u).kind == Kind::Done);  // broadcast: the owner
+    CHECK(p.hw_address() == 0xFEE02000u);
+    CHECK(p.write(MSI + 6, 0xFEE0, 2).kind == Kind::Done);  // 0xFEE0F000: the owner
+    CHECK(p.hw_address() == 0xFEE02000u);
+    CHECK(p.write(MSI + 5, 0x30, 1).kind == Kind::Done);  // a byte write naming core 3
+    CHECK(p.hw_address() == 0xFEE03000u);
+    CHECK(p.view->read(PCIE_DEV, MSI + 4, 4, p.a) == 0xFEE03000u);
+    CHECK(p.hw.get16(PCIE_DEV, MSI + 12) == 0x45u);
+    CHECK(p.hw_enabled());
+}
+
+TEST_CASE("virtual MSI without a core list keeps everything on the owner", "[vpci][msi][cores]") {
+    MsiPartition p(msi::Route{2});
+    p.write(MSI + 4, 0xFEE03000u);
+    p.write(MSI + 12, 0x46, 2);
+    p.write(MSI + 2, 0x0081, 2);
+    CHECK(p.hw_address() == 0xFEE02000u);
+    CHECK(p.hw_enabled());
+}
+
+TEST_CASE("virtual MSI under remapping with two cores: the entry gets the core the guest names",
+          "[vpci][msi][remap][cores]") {
+    struct Fake {
+        uint8_t vector = 0;
+        uint32_t apic  = 0;
+        int times      = 0;
+        static const char* route(void* ctx, uint16_t slot, uint8_t vector, uint32_t apic_id, msi::Message& out) {
+            auto& f = *static_cast<Fake*>(ctx);
+            if (slot != 0) return "no such slot";
+            f.vector = vector;
+            f.apic   = apic_id;
+            ++f.times;
+            out = {0xFEE00010u | 70u << 5, 0};
+            return nullptr;
+        }
+    } fake;
+    MsiPartition p(two_cores(msi::Route{2, Fake::route, &fake}));
+    p.write(MSI + 4, 0xFEE03000u);
+    p.write(MSI + 12, 0x47, 2);
+    p.write(MSI + 2, 0x0081, 2);
+    CHECK(fake.vector == 0x47);
+    CHECK(fake.apic == 3u);
+    CHECK(p.hw_address() == (0xFEE00010u | 70u << 5));
+    CHECK(p.hw_enabled());
+    const int times = fake.times;
+    p.write(MSI + 4, 0xFEE02000u);  // destination only
+    CHECK(fake.apic == 2u);
+    CHECK(fake.times == times + 1);
+    CHECK(fake.vector == 0x47);
+    p.write(MSI + 4, 0xFEE03000u);
+    CHECK(fake.apic == 3u);
+    p.write(MSI + 4, 0xFEE09000u);  // another partition's core
+    CHECK(fake.apic == 2u);
+    p.write(MSI + 4, 0xFEE0300Cu);  // logical, redirection hint
+    CHECK(fake.apic == 2u);
+    CHECK(p.hw_address() == (0xFEE00010u | 70u << 5));
+    CHECK(p.hw_enabled());
+}
+
+TEST_CASE("add_device refuses a virtual MSI route with a bad core list", "[vpci][msi][cores]") {
+    FakeConfigSpace hw;
+    build_machine(hw);
+    pci::ConfigAccess a      = hw.access();
+    auto inv                 = std::make_unique<pci::Inventory>();
+    const pci::Function* dev = enumerated(a, *inv, PCIE_DEV);
+    REQUIRE(dev != nullptr);
+    vpci::ConfigSpace v;
+    msi::Route not_owner = two_cores(msi::Route{5});
+    CHECK(v.add_device(*dev, vpci::DeviceOptions{true, false, true, not_owner}, a) == vpci::Error::BadMsiRoute);
+    msi::Route wide = two_cores(msi::Route{2});
+    wide.cores[1]   = 300;
+    CHECK(v.add_device(*dev, vpci::DeviceOptions{true, false, true, wide}, a) == vpci::Error::BadMsiRoute);
+    CHECK(v.add_device(*dev, vpci::DeviceOptions{true, false, true, msi::Route{256}}, a) == vpci::Error::BadMsiRoute);
+    msi::Route many = two_cores(msi::Route{2});
+    many.core_count = msi::MAX_CORES + 1;
+    CHECK(v.add_device(*dev, vpci::DeviceOptions{true, false, true, many}, a) == vpci::Error::BadMsiRoute);
+    CHECK_FALSE(v.owns(PCIE_DEV));
+    // Under remapping wide APIC IDs are fine.
+    wide.remap = [](void*, uint16_t, uint8_t, uint32_t, msi::Message&) -> const char* { return nullptr; };
+    CHECK(v.add_device(*dev, vpci::DeviceOptions{true, false, true, wide}, a) == vpci::Error::Ok);
+    CHECK(std::string(vpci::to_string(vpci::Error::BadMsiRoute)).find("core") != std::string::npos);
 }
