@@ -13,6 +13,7 @@ inline constexpr uint32_t IA32_TSC                     = 0x010;
 inline constexpr uint32_t IA32_APIC_BASE               = 0x01B;
 inline constexpr uint32_t IA32_PLATFORM_ID             = 0x017;
 inline constexpr uint32_t IA32_FEATURE_CONTROL         = 0x03A;
+inline constexpr uint32_t IA32_TSC_ADJUST              = 0x03B;
 inline constexpr uint32_t IA32_BIOS_SIGN_ID            = 0x08B;  // microcode update signature
 inline constexpr uint32_t IA32_FLUSH_CMD               = 0x10B;
 inline constexpr uint32_t IA32_SYSENTER_CS             = 0x174;

@@ -50,7 +50,10 @@ bool read_msr(uint32_t m, uint64_t& value) {
     switch (m) {
     case msr::IA32_MISC_ENABLE: value = MISC_ENABLE_VALUE; return true;
     case msr::IA32_BIOS_SIGN_ID:
-    case msr::IA32_PLATFORM_ID: value = 0; return true;
+    case msr::IA32_PLATFORM_ID:
+    // Linux checks TSC_ADJUST once a second on each CPU where CPUID names it;
+    // the partition's TSC has no offset, and the hypervisor's is not its to see.
+    case msr::IA32_TSC_ADJUST: value = 0; return true;
     default: return false;
     }
 }

@@ -4,9 +4,12 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "drivers/x86/msr.hpp"
+
 #include "hypervisor/lib/rate_limit.hpp"
 #include "hypervisor/vdev/apic_base.hpp"
 #include "hypervisor/vdev/control_regs.hpp"
+#include "hypervisor/vdev/linux_cpu.hpp"
 #include "hypervisor/vdev/lvt.hpp"
 #include "hypervisor/vdev/xcr0.hpp"
 
@@ -156,4 +159,16 @@ TEST_CASE("rate limit: a burst, then tokens at the configured rate, never more t
     CHECK(rate::ticks_per_token(10000, 4) == 2500000);
     CHECK(rate::ticks_per_token(0, 4) == 1);
     CHECK(rate::ticks_per_token(1, 0) == 1000);
+}
+
+TEST_CASE("linux_cpu: the MSRs a Linux partition reads as fixed values", "[linux_cpu]") {
+    namespace msr = drivers::msr;
+    uint64_t v    = 1;
+    CHECK(linux_cpu::read_msr(msr::IA32_TSC_ADJUST, v));
+    CHECK(v == 0);  // no offset, and never the hypervisor's
+    v = 1;
+    CHECK(linux_cpu::read_msr(msr::IA32_BIOS_SIGN_ID, v));
+    CHECK(v == 0);
+    CHECK_FALSE(linux_cpu::read_msr(msr::IA32_FEATURE_CONTROL, v));      // the hypervisor's: #GP for Linux
+    CHECK_FALSE(linux_cpu::write_msr_dropped(msr::IA32_TSC_ADJUST, 5));  // a write is refused
 }
