@@ -11,5 +11,8 @@
 addr=${NATSUME_ADDR:?natsume.addr=ADDR is required}
 cpu=$(($(nproc) - 1))
 echo "natsume-linux: foreign: reading 4 bytes at $addr through a /dev/mem mapping on CPU $cpu"
+# The console is polled by another CPU's tty work: give it time to write the
+# line out before the read stops the partition.
+sleep 1
 out=$(taskset -c "$cpu" devmem "$addr" 32 2>&1)
 echo "natsume-linux: foreign: still running after reading $addr (devmem said: $out)"
