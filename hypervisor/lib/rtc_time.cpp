@@ -36,7 +36,9 @@ Civil from_epoch(uint64_t s) {
     c.minute  = static_cast<uint8_t>(rest / 60 % 60);
     c.second  = static_cast<uint8_t>(rest % 60);
     c.weekday = static_cast<uint8_t>((days + 4) % 7 + 1);  // 1970-01-01 was a Thursday
-    c.year    = 1970;
+    // The Gregorian calendar repeats every 400 years (146,097 days).
+    c.year = static_cast<uint32_t>(1970 + 400 * (days / 146097));
+    days %= 146097;
     while (days >= (leap(c.year) ? 366u : 365u)) days -= leap(c.year++) ? 366u : 365u;
     c.month = 1;
     while (days >= days_in_month(c.year, c.month)) days -= days_in_month(c.year, c.month++);

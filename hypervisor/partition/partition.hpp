@@ -161,6 +161,11 @@ struct Partition {
     RefusalLog refusals;  // rate-limited refusal lines
 
     const char* name() const { return config.file.name; }
+    bool owns_core(uint32_t apic_id) const {
+        for (uint32_t k = 0; k < config.core_count; k++)
+            if (config.apic_ids[k] == apic_id) return true;
+        return false;
+    }
     void publish_state(PartitionState s) { state.store(s, std::memory_order_seq_cst); }
     PartitionState observe_state() const { return state.load(std::memory_order_seq_cst); }
 };

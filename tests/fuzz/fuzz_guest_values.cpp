@@ -15,13 +15,20 @@
 // partition's virtual 16550 (vuart.cpp) under any sequence of port accesses:
 // IER keeps 4 bits, MCR 5, LSR always says the transmitter is empty, IIR
 // never names a cause but the empty transmitter, a byte is transmitted only
-// by a data write outside DLAB and loopback, and only the written byte.
+// by a data write outside DLAB and loopback, and only the written byte. A
+// Linux partition's virtual CMOS clock (vrtc.cpp) under any index writes:
+// the index stays below 0x80, the update-in-progress bit never reads set,
+// and the time registers always decode back to the time they were read at.
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include "drivers/x86/cmos.hpp"
+
 #include "fuzz_util.hpp"
+#include "hypervisor/lib/rtc_time.hpp"
 #include "hypervisor/vdev/apic_base.hpp"
 #include "hypervisor/vdev/control_regs.hpp"
 #include "hypervisor/vdev/lvt.hpp"
+#include "hypervisor/vdev/vrtc.hpp"
 #include "hypervisor/vdev/vuart.hpp"
 #include "hypervisor/vdev/xcr0.hpp"
 
@@ -142,8 +149,36 @@ static void uart(FuzzedDataProvider& in) {
     }
 }
 
+static void clock(FuzzedDataProvider& in) {
+    namespace cmos                 = drivers::cmos;
+    constexpr uint64_t LAST_SECOND = 253402300799;  // 9999-12-31 23:59:59, the clock's decodable end
+    const uint64_t now             = in.ConsumeIntegralInRange<uint64_t>(0, LAST_SECOND);
+    vrtc::Clock c{};
+    auto at = [&](uint8_t index) {
+        vrtc::select(c, index);
+        return vrtc::read(c, now);
+    };
+    while (in.remaining_bytes() >= 1) {
+        const uint8_t value = in.ConsumeIntegral<uint8_t>();
+        const uint8_t r     = at(value);
+        FUZZ_CHECK(c.index < 0x80);
+        if (c.index == cmos::STATUS_A) FUZZ_CHECK(!(r & cmos::STATUS_A_UIP));
+    }
+    rtc_time::Civil t{};
+    FUZZ_CHECK(rtc_time::decode({at(cmos::SECONDS), at(cmos::MINUTES), at(cmos::HOURS), at(cmos::DAY), at(cmos::MONTH),
+                                 at(cmos::YEAR), at(cmos::CENTURY), at(cmos::STATUS_B)},
+                                t));
+    uint64_t back = 0;
+    FUZZ_CHECK(rtc_time::to_epoch(t, back) && back == now);
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FuzzedDataProvider in(data, size);
+    if (size && data[0] >= 0xe0 && data[0] < 0xf0) {
+        (void)in.ConsumeIntegral<uint8_t>();
+        clock(in);
+        return 0;
+    }
     if (size && data[0] >= 0xf0) {
         (void)in.ConsumeIntegral<uint8_t>();
         uart(in);

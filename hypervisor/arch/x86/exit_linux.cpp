@@ -72,7 +72,7 @@ Action clock(Vcpu& v, const IoAccess& io) {
         set_al(v, 0xff);  // the index port reads as nothing
     else
         partition_refuse_port(v.part, io.port,
-                              "write 0x%x to CMOS clock register 0x%x dropped: the clock is the machine's, read-only",
+                              "write 0x%x to CMOS register 0x%x dropped: the clock and CMOS RAM are the machine's",
                               al(v), v.part.devices.rtc.index);
     skip_instruction();
     return Action::Resume;

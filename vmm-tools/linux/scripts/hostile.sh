@@ -14,6 +14,9 @@ outb 0xf00 0x14         # sleep type 5 without SLP_EN: ignored
 echo "== hostile: the PIC and PIT the hypervisor keeps"
 outb 0x21 0
 outb 0x43 0x30
+echo "== hostile: stop the machine's clock (CMOS status B, SET bit): its clock is read-only"
+outb 0x70 0x0b
+outb 0x71 0x80
 echo "== hostile: MSRs it does not own (IA32_FEATURE_CONTROL, IA32_DEBUGCTL)"
 dd if=/dev/cpu/0/msr bs=8 count=1 skip=$((0x3a)) iflag=skip_bytes 2>&1 | head -1
 printf '\001\000\000\000\000\000\000\000' | dd of=/dev/cpu/0/msr bs=8 seek=$((0x1d9)) oflag=seek_bytes 2>&1 | head -1

@@ -541,9 +541,7 @@ const char* write_irte(uint32_t unit, uint16_t index, const IrteSpec& spec, MsiM
 
 bool program_irte(const Partition& p, uint16_t index, uint8_t vector, bool level, uint32_t dest, char* why, size_t n) {
     if (!ir_on) return fail(why, n, "interrupt remapping is off");
-    bool own = false;
-    for (uint32_t k = 0; k < p.config.core_count; k++) own |= p.config.apic_ids[k] == dest;
-    if (!own) {
+    if (!p.owns_core(dest)) {
         log::format(why, n, "destination APIC ID %u is not a core of partition %s", dest, p.name());
         return false;
     }
