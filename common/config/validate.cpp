@@ -327,13 +327,17 @@ Text& device_label(Text& t, const natsume_config_device& d) { return put_bdf(t.s
 
 bool check_device(const Part& p, uint32_t i, const natsume_config_device& d, Report& r) {
     Text t = start_part(r, p, i);
-    if ((d.flags & ~NATSUME_DEVICE_NO_DMA) != 0)
+    if ((d.flags & ~NATSUME_DEVICE_FLAGS) != 0)
         return fail(device_label(t, d)
                         .str(" has flags ")
                         .hex(d.flags)
                         .str("; only ")
                         .hex(NATSUME_DEVICE_NO_DMA)
-                        .str(" (no DMA) is defined"));
+                        .str(" (no DMA) and ")
+                        .hex(NATSUME_DEVICE_IDE_SECONDARY)
+                        .str(" (IDE secondary channel) are defined"));
+    if ((d.flags & NATSUME_DEVICE_IDE_SECONDARY) != 0 && p.kind != NATSUME_KIND_LINUX)
+        return fail(device_label(t, d).str(" names an IDE channel for Linux, but the partition is not kind linux"));
     if (d.reserved != 0) return fail(device_label(t, d).str(": reserved field is ").hex(d.reserved).str(", must be 0"));
     if ((d.vendor_id == NATSUME_DEVICE_ANY_ID) != (d.device_id == NATSUME_DEVICE_ANY_ID))
         return fail(put_pci_id(device_label(t, d).str(" expects id "), d.vendor_id, d.device_id)

@@ -28,7 +28,14 @@ inline constexpr uint8_t PCI_CLASS_STORAGE = 0x01, PCI_SUBCLASS_IDE = 0x01;
 constexpr bool is_ide(uint8_t class_code, uint8_t subclass) {
     return class_code == PCI_CLASS_STORAGE && subclass == PCI_SUBCLASS_IDE;
 }
-constexpr bool compatibility_mode(uint8_t prog_if, bool secondary) { return !(prog_if & (secondary ? 0x04 : 0x01)); }
+inline constexpr uint8_t PROG_IF_PRIMARY_NATIVE = 0x01, PROG_IF_SECONDARY_NATIVE = 0x04;
+constexpr uint8_t native_bit(bool secondary) { return secondary ? PROG_IF_SECONDARY_NATIVE : PROG_IF_PRIMARY_NATIVE; }
+constexpr bool compatibility_mode(uint8_t prog_if, bool secondary) { return !(prog_if & native_bit(secondary)); }
+// In native mode a channel's command block is BAR 2n (8 ports) and its
+// control block BAR 2n+1 (4 ports, the control register at +2): PCI IDE
+// Controller Specification 2.1, 2.2. BAR 4 is the bus master's.
+inline constexpr uint8_t NATIVE_CONTROL_BLOCK_PORTS = 4, NATIVE_CONTROL_REGISTER = 2;
+constexpr uint8_t command_bar(bool secondary) { return secondary ? 2 : 0; }
 
 // Task-file registers, offsets from the command block.
 enum class Reg : uint16_t {

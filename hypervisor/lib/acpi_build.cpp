@@ -165,7 +165,51 @@ void root_crs(aml::Writer& w, const Spec& s) {
     w.end(buf);
 }
 
+void named_eisa(aml::Writer& w, const char* name, const char id[7]) {
+    w.name(name);
+    w.integer(aml::eisa_id(id));
+}
+
+// The interrupt link of route i: "LK" and two hex digits.
+void link_name(char out[5], size_t i) {
+    const char* hex = "0123456789ABCDEF";
+    out[0] = 'L', out[1] = 'K', out[2] = hex[(i >> 4) & 0xf], out[3] = hex[i & 0xf], out[4] = 0;
+}
+
+// Extended Interrupt Descriptor (section 6.4.3.6): one GSI, consumer, edge,
+// active high, exclusive; then the end tag.
+void isa_interrupt_template(aml::Writer& w, uint32_t gsi) {
+    size_t buf = w.begin(aml::BUFFER_OP);
+    w.integer(11);
+    constexpr uint8_t CONSUMER = 0x01, EDGE = 0x02;
+    uint8_t d[9] = {0x89, 6, 0, CONSUMER | EDGE, 1};
+    bytes::store(d + 5, gsi);
+    w.bytes(d, sizeof d);
+    end_tag(w);
+    w.end(buf);
+}
+
+// An interrupt link (PNP0C0F, section 6.2.13) fixed at one ISA line: _PRS and
+// _CRS name it, _SRS accepts it (Linux sets the link before use).
+void isa_link(aml::Writer& w, size_t i, uint32_t gsi) {
+    char name[5];
+    link_name(name, i);
+    size_t dev = w.begin(aml::DEVICE_OP, true);
+    w.name_seg(name);
+    named_eisa(w, "_HID", "PNP0C0F");
+    w.name("_UID"), w.integer(i);
+    w.name("_PRS"), isa_interrupt_template(w, gsi);
+    w.name("_CRS"), isa_interrupt_template(w, gsi);
+    size_t srs = w.begin(aml::METHOD_OP);
+    w.name_seg("_SRS");
+    w.byte(1);  // one argument, not serialized
+    w.end(srs);
+    w.end(dev);
+}
+
 void root_prt(aml::Writer& w, const Spec& s) {
+    for (size_t i = 0; i < s.route_count; ++i)
+        if (s.routes[i].isa_line) isa_link(w, i, s.routes[i].gsi);
     w.name("_PRT");
     size_t pkg = w.begin(aml::PACKAGE_OP);
     w.byte(static_cast<uint8_t>(s.route_count));
@@ -174,16 +218,18 @@ void root_prt(aml::Writer& w, const Spec& s) {
         w.byte(4);
         w.integer((uint64_t(s.routes[i].device) << 16) | 0xffff);  // any function of the device
         w.integer(s.routes[i].pin);
-        w.integer(0);  // no link device: the last element is a GSI
-        w.integer(s.routes[i].gsi);
+        if (s.routes[i].isa_line) {
+            char name[5];
+            link_name(name, i);
+            w.name_seg(name);  // the link's resources give the GSI
+            w.integer(0);
+        } else {
+            w.integer(0);  // no link device: the last element is a GSI
+            w.integer(s.routes[i].gsi);
+        }
         w.end(e);
     }
     w.end(pkg);
-}
-
-void named_eisa(aml::Writer& w, const char* name, const char id[7]) {
-    w.name(name);
-    w.integer(aml::eisa_id(id));
 }
 
 void pci_root(aml::Writer& w, const Spec& s) {

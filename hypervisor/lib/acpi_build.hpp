@@ -2,7 +2,8 @@
 // chapter 5): an RSDP, an XSDT, a hardware-reduced FADT, a MADT naming only
 // the partition's cores, its virtual IOAPIC and (with several cores) the
 // multiprocessor wake-up mailbox Linux starts them through, and a DSDT with a PCI root
-// (PNP0A08) whose _PRT routes its devices' INTx pins to GSIs and whose _CRS
+// (PNP0A08) whose _PRT routes its devices' INTx pins to GSIs (an ISA line
+// through an interrupt link, so its edge trigger is described) and whose _CRS
 // covers their BARs, the virtual COM1 (PNP0501, no IRQ: Linux polls it) and
 // the \_S5 object Linux powers off with. Hardware-reduced: no PIT, 8259,
 // HPET, PM timer or FACS for Linux to look for; sleep and reset are I/O
@@ -20,6 +21,10 @@ struct IntxRoute {
     uint8_t device;  // on bus 0
     uint8_t pin;     // 0..3 = INTA..INTD
     uint32_t gsi;
+    // The pin is an ISA line (an IDE channel's, vdev/native_ide.hpp): routed
+    // through an interrupt link (PNP0C0F) whose resources say edge, active
+    // high, instead of the level, active-low a _PRT GSI implies.
+    bool isa_line = false;
 };
 struct Window {
     uint64_t base, size;

@@ -12,7 +12,8 @@ namespace natsume::aml {
 // Section 20.2 opcodes used here.
 inline constexpr uint8_t ZERO_OP = 0x00, ONE_OP = 0x01, NAME_OP = 0x08, BYTE_PREFIX = 0x0a, WORD_PREFIX = 0x0b,
                          DWORD_PREFIX = 0x0c, STRING_PREFIX = 0x0d, QWORD_PREFIX = 0x0e, SCOPE_OP = 0x10,
-                         BUFFER_OP = 0x11, PACKAGE_OP = 0x12, EXT_OP_PREFIX = 0x5b, DEVICE_OP = 0x82, ROOT_CHAR = 0x5c;
+                         BUFFER_OP = 0x11, PACKAGE_OP = 0x12, METHOD_OP = 0x14, EXT_OP_PREFIX = 0x5b, DEVICE_OP = 0x82,
+                         ROOT_CHAR = 0x5c;
 
 // "PNP0A08" as the 32-bit compressed EISA id AML carries (section 19.6.35, EISAID).
 uint32_t eisa_id(const char id[7]);

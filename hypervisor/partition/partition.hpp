@@ -39,7 +39,8 @@ struct PartitionCounters {
     std::atomic<uint64_t> doorbells_received;  // rung by peers (their cores count)
 };
 
-constexpr uint32_t NO_GSI = 0xffffffffu;
+constexpr uint32_t NO_GSI        = 0xffffffffu;
+constexpr uint8_t NO_IDE_CHANNEL = 0xff;
 
 // What a refusal was about: the first refusal of each kind is always logged,
 // later ones only while the partition's log budget lasts (then counted).
@@ -76,6 +77,10 @@ struct PartitionDevice {
     // ISA lines (primary 14, secondary 15), not on INTx: those lines' GSIs,
     // NO_GSI for a channel in native mode or a function that is no IDE.
     uint32_t legacy_gsi[2];
+    // A Linux partition's IDE channel in compatibility mode, shown to it in
+    // native mode on its ISA line (vdev/native_ide.hpp): 0 primary, 1
+    // secondary, NO_IDE_CHANNEL for none.
+    uint8_t native_ide_channel;
     const pci::Function* fn;  // in the boot-time inventory
     uint64_t trapped_page;    // a register page kept out of the EPT (shared-line check), 0 = none
     bool msix;                // MSI-X virtualized: its table pages are kept out of the EPT

@@ -31,6 +31,8 @@ constexpr const char* WHY_BUS_RESET = "Secondary bus reset refused: it would res
 constexpr const char* WHY_DEVICE_SPECIFIC =
     "Writes to device-specific config registers outside known capabilities are not passed through.";
 
+constexpr uint16_t FUNCTION_MASK = 7;  // the function bits of a BDF
+
 uint32_t size_mask(uint8_t size) { return size >= 4 ? ALL_ONES : (1u << (size * 8u)) - 1u; }
 
 bool valid_access(uint16_t offset, uint8_t size) {
@@ -47,6 +49,21 @@ uint32_t host_bridge_dword(uint16_t aligned) {
 }
 
 uint32_t hw_dword(const ConfigAccess& hw, uint16_t bdf, uint16_t aligned) { return hw.read32(hw.ctx, bdf, aligned); }
+
+// Function 0 of a slot where the partition owns a later function only: guests
+// scan functions 1-7 of a slot only when function 0 answers and says it has
+// several (Linux's pci_scan_slot). So it reads as a stub: the machine's IDs,
+// revision and class for it, header type 0 with the multi-function bit, and
+// nothing else (no command bits, BARs, capabilities or interrupt); writes are
+// ignored like those to any function the partition does not own.
+uint32_t function0_stub_dword(const ConfigAccess& hw, uint16_t bdf, uint16_t aligned) {
+    switch (aligned) {
+    case pci::VENDOR_ID:
+    case pci::REVISION_ID: return hw_dword(hw, bdf, aligned);
+    case pci::CACHE_LINE_SIZE: return static_cast<uint32_t>(pci::HEADER_MULTI_FUNCTION) << 16;
+    default: return 0;
+    }
+}
 
 uint8_t capability_length(const ConfigAccess& hw, uint16_t bdf, const pci::Capability& c) {
     const uint16_t reg = static_cast<uint16_t>(c.offset + 2);
@@ -212,7 +229,10 @@ uint32_t device_dword(const Device& d, uint16_t aligned, const ConfigAccess& hw)
     switch (aligned) {
     case pci::COMMAND: return command_status_dword(d, raw);
     case pci::CAPABILITY_POINTER: return (raw & ~0xFFu) | d.first_shown_cap;
-    case pci::INTERRUPT_LINE: return (raw & ~0xFFu) | d.irq_line;
+    // Programming interface and Interrupt Pin as the partition's copy of the
+    // function has them (read-only registers; vdev/native_ide rewrites both).
+    case pci::REVISION_ID: return (raw & ~0xFF00u) | static_cast<uint32_t>(d.fn.prog_if) << 8;
+    case pci::INTERRUPT_LINE: return (raw & ~0xFFFFu) | static_cast<uint32_t>(d.fn.irq_pin) << 8 | d.irq_line;
     default: break;
     }
     if (const Capability* c = capability_at(d, aligned)) return capability_dword(d, *c, aligned, raw);
@@ -460,9 +480,21 @@ uint32_t ConfigSpace::read(uint16_t bdf, uint16_t offset, uint8_t size, const Co
     uint32_t value         = ALL_ONES;  // absent, as the hardware answers
     if (const Device* d = find(bdf))
         value = device_dword(*d, aligned, hw);
+    else if (aligned >= pci::CONFIG_SIZE)
+        value = ALL_ONES;
     else if (bdf == 0)
-        value = aligned < pci::CONFIG_SIZE ? host_bridge_dword(aligned) : ALL_ONES;
+        value = host_bridge_dword(aligned) |
+                (aligned == pci::CACHE_LINE_SIZE && owns_later_function(0) ? function0_stub_dword(hw, 0, aligned) : 0);
+    else if ((bdf & FUNCTION_MASK) == 0 && owns_later_function(bdf))
+        value = function0_stub_dword(hw, bdf, aligned);
     return (value >> ((offset & 3u) * 8u)) & size_mask(size);
+}
+
+bool ConfigSpace::owns_later_function(uint16_t function0) const {
+    for (size_t i = 0; i < count_; ++i)
+        if ((devices_[i].fn.bdf & ~FUNCTION_MASK) == function0 && (devices_[i].fn.bdf & FUNCTION_MASK) != 0)
+            return true;
+    return false;
 }
 
 WriteResult ConfigSpace::write(uint16_t bdf, uint16_t offset, uint8_t size, uint32_t value, const ConfigAccess& hw) {

@@ -2,7 +2,9 @@
 //
 // A partition sees the functions it owns, at their physical BDFs, plus a
 // virtual host bridge at 00:00.0 when it does not own that function; every
-// other BDF reads as absent. Reads and writes of owned functions are filtered:
+// other BDF reads as absent, except function 0 of a slot where it owns a later
+// function: a stub with the machine's IDs and the multi-function bit, so that
+// guests scan the slot. Reads and writes of owned functions are filtered:
 // BARs stay where the platform put them (sizing is emulated), the capability
 // list shows only an allowed set, Interrupt Line is a per-partition byte, bus
 // mastering needs DMA permission, and extended config space is not exposed.
@@ -119,6 +121,10 @@ public:
     bool owns(uint16_t bdf) const { return find(bdf) != nullptr; }
     const Device* find(uint16_t bdf) const;
     bool has_virtual_host_bridge() const { return !owns(0); }
+    // Owns a function 1-7 of the slot whose function 0 is function0; that
+    // function 0 then reads as a stub with the multi-function bit when the
+    // partition does not own it (the virtual host bridge at 00:00.0 gets the bit).
+    bool owns_later_function(uint16_t function0) const;
     size_t device_count() const { return count_; }
     const Device& device(size_t i) const { return devices_[i]; }
 

@@ -45,6 +45,10 @@
 #define NATSUME_DEVICE_ANY_ID            0xffffu      // vendor/device not checked
 #define NATSUME_GSI_AUTO                 0xffffffffu  // INTx GSI from the Interrupt Line register + MADT overrides
 #define NATSUME_DEVICE_NO_DMA            0x0001u      // the device never masters the bus: bus-master enable refused
+// A Linux partition's IDE controller in compatibility mode: Linux drives its
+// secondary channel (clear: the primary). docs/linux.md, "Disks".
+#define NATSUME_DEVICE_IDE_SECONDARY     0x0002u
+#define NATSUME_DEVICE_FLAGS             0x0003u  // every defined bit
 // natsume_config_partition.flags
 #define NATSUME_PARTITION_SHARE_SMT      0x0001u  // its cores may have SMT siblings outside the partition
 #define NATSUME_PARTITION_UNISOLATED_DMA 0x0002u  // its bus-master devices may run without DMA and interrupt remapping

@@ -45,7 +45,7 @@ const std::vector<std::string_view> PARTITION_KEYS = {"name",
                                                       "kernel",
                                                       "initramfs"};
 const std::vector<std::string_view> RAM_KEYS       = {"base", "size"};
-const std::vector<std::string_view> DEVICE_KEYS    = {"bdf", "id", "intx_gsi", "dma"};
+const std::vector<std::string_view> DEVICE_KEYS    = {"bdf", "id", "intx_gsi", "dma", "ide_channel"};
 const std::vector<std::string_view> CHANNEL_KEYS   = {"name",    "base",        "size",         "frontend",
                                                       "backend", "backend_dma", "doorbell_rate"};
 const std::vector<std::string_view> END_KEYS       = {"partition", "gpa"};
@@ -149,6 +149,7 @@ private:
     void parse_device_id(const toml::node& n, ParsedDevice& d, const std::string& where);
     void parse_device_gsi(const toml::node& n, ParsedDevice& d, const std::string& where);
     void parse_device_dma(const toml::node& n, ParsedDevice& d, const std::string& where);
+    void parse_device_ide_channel(const toml::node& n, ParsedDevice& d, const Parsed& p, const std::string& where);
     void parse_image(const toml::node& n, Parsed& p);
     void parse_kind(const toml::table& t, Parsed& p);
     void parse_boot_files(const toml::table& t, Position where, const std::string& ctx, Parsed& p);
@@ -651,6 +652,7 @@ void Compiler::parse_device(const toml::table& t, size_t index, Parsed& p) {
     if (const toml::node* n = t.get("id")) parse_device_id(*n, d, where);
     if (const toml::node* n = t.get("intx_gsi")) parse_device_gsi(*n, d, where);
     if (const toml::node* n = t.get("dma")) parse_device_dma(*n, d, where);
+    if (const toml::node* n = t.get("ide_channel")) parse_device_ide_channel(*n, d, p, where);
     p.devices.push_back(d);
     if (d.bdf_ok) p.part.devices[p.part.device_count++] = d.dev;
 }
@@ -693,6 +695,26 @@ void Compiler::parse_device_dma(const toml::node& n, ParsedDevice& d, const std:
         return;
     }
     if (!*n.value<bool>()) d.dev.flags |= NATSUME_DEVICE_NO_DMA;
+}
+
+// ide_channel = "primary" | "secondary": which channel of an IDE controller
+// in compatibility mode Linux drives (shown to it in native mode on the
+// channel's ISA line; docs/linux.md, "Disks").
+void Compiler::parse_device_ide_channel(const toml::node& n, ParsedDevice& d, const Parsed& p,
+                                        const std::string& where) {
+    const std::optional<std::string> v = n.value<std::string>();
+    if (!n.is_string() || (*v != "primary" && *v != "secondary")) {
+        error(pos_of(n), fmt::format("ide_channel of {} must be \"primary\" or \"secondary\", not {}", where,
+                                     n.is_string() ? fmt::format("'{}'", *v) : type_name(n)));
+        return;
+    }
+    if (p.part.kind != NATSUME_KIND_LINUX) {
+        error(pos_of(n), fmt::format("ide_channel of {} is for a Linux partition's IDE controller; the guest kernel "
+                                     "drives both channels of a controller in compatibility mode",
+                                     where));
+        return;
+    }
+    if (*v == "secondary") d.dev.flags |= NATSUME_DEVICE_IDE_SECONDARY;
 }
 
 std::string available_images(const std::filesystem::path& dir) {

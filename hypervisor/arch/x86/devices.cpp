@@ -9,6 +9,7 @@
 #include "arch/x86/shared_intx.hpp"
 #include "arch/x86/vtd/platform.hpp"
 #include "base/log.hpp"
+#include "vdev/native_ide.hpp"
 
 namespace natsume::x86::devices {
 namespace {
@@ -159,6 +160,29 @@ void resolve_legacy_lines(PartitionDevice& pd, const acpi::Madt& madt) {
     }
 }
 
+// A Linux partition drives one channel of an IDE controller in compatibility
+// mode, shown to it in native mode (vdev/native_ide.hpp): the one its file
+// names with ide_channel, the primary by default.
+bool choose_native_ide(const Partition& p, PartitionDevice& pd, const char* bdf, char* why, size_t n) {
+    namespace ata         = drivers::ata;
+    pd.native_ide_channel = NO_IDE_CHANNEL;
+    const bool secondary  = (pd.flags & NATSUME_DEVICE_IDE_SECONDARY) != 0;
+    const bool ide        = ata::is_ide(pd.fn->class_code, pd.fn->subclass);
+    if (!ide && secondary) {
+        log::format(why, n, "device %s is no IDE controller (class %02x/%02x), but the partition file names its %s",
+                    bdf, pd.fn->class_code, pd.fn->subclass, "ide_channel");
+        return false;
+    }
+    if (!ide || p.config.file.kind != NATSUME_KIND_LINUX) return true;
+    if (!ata::compatibility_mode(pd.fn->prog_if, secondary)) {
+        log::print("natsume: partition: %s: device %s: its %s IDE channel is in native mode: Linux gets it as it is\n",
+                   p.name(), bdf, secondary ? "secondary" : "primary");
+        return true;
+    }
+    pd.native_ide_channel = secondary ? 1 : 0;
+    return true;
+}
+
 }  // namespace
 
 bool resolve(Partition& p, const acpi::Madt& madt, char* why, size_t n) {
@@ -188,11 +212,34 @@ bool resolve(Partition& p, const acpi::Madt& madt, char* why, size_t n) {
         pd.trapped_page     = 0;
         pd.msix             = false;
         resolve_legacy_lines(pd, madt);
+        if (!choose_native_ide(p, pd, bdf, why, n)) return false;
     }
     p.devices.dma_base = p.config.file.dma_base;
     p.devices.dma_size = p.config.file.dma_size;
     return true;
 }
+
+namespace {
+
+// The function as the partition's config space shows it.
+pci::Function partition_view(const Partition& p, const PartitionDevice& d) {
+    pci::Function view = *d.fn;
+    if (d.native_ide_channel == NO_IDE_CHANNEL) return view;
+    const bool secondary = d.native_ide_channel == 1;
+    if (native_ide::apply(view, secondary) == native_ide::Outcome::Shown) {
+        const drivers::ata::LegacyChannel& c = secondary ? drivers::ata::SECONDARY : drivers::ata::PRIMARY;
+        char bdf[8];
+        pci::format_bdf(bdf, d.bdf);
+        log::print(
+            "natsume: partition: %s: device %s: its %s IDE channel is shown in native mode (BARs 0x%x and "
+            "0x%x, INTA on GSI %u, edge), the other channel without BARs\n",
+            p.name(), bdf, secondary ? "secondary" : "primary", c.command,
+            c.control - drivers::ata::NATIVE_CONTROL_REGISTER, d.legacy_gsi[d.native_ide_channel]);
+    }
+    return view;
+}
+
+}  // namespace
 
 bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, size_t n) {
     p.devices.vpci.reset();
@@ -207,7 +254,7 @@ bool attach(Partition& p, const pci::ConfigAccess& hw, bool remap, char* why, si
         if (!reserve_entries(md, remap, why, n)) return false;
         vpci::DeviceOptions opt{!(d.flags & NATSUME_DEVICE_NO_DMA), d.gsi != NO_GSI && shared_intx::is_shared(d.gsi),
                                 d.fn->cap_msi != 0, route_for(md, p.config, remap, route_msi), md.msix};
-        vpci::Error e = p.devices.vpci.add_device(*d.fn, opt, hw);
+        vpci::Error e = p.devices.vpci.add_device(partition_view(p, d), opt, hw);
         if (e != vpci::Error::Ok) {
             log::format(why, n, "virtual config space: %s", vpci::to_string(e));
             return false;

@@ -56,16 +56,20 @@ struct TableInput {
 bool collect_devices(const Partition& p, TableInput& in, BuildError& err) {
     size_t nr = 0, nw = 0;
     for (uint32_t i = 0; i < p.devices.count; i++) {
-        const PartitionDevice& d = p.devices.list[i];
-        const pci::Function& f   = *d.fn;
+        const PartitionDevice& d  = p.devices.list[i];
+        const vpci::Device* shown = p.devices.vpci.find(d.bdf);
+        const pci::Function& f    = shown ? shown->fn : *d.fn;  // as its config space shows it
         if ((d.bdf >> 8) != 0) {
             char b[8];
             pci::format_bdf(b, d.bdf);
             return build_fail(
                 err, "device %s is not on bus 0: a Linux partition's devices must be (its DSDT has one root)", b);
         }
-        if (f.irq_pin && d.gsi != NO_GSI)
-            in.routes[nr++] = {static_cast<uint8_t>((d.bdf >> 3) & 0x1f), static_cast<uint8_t>(f.irq_pin - 1), d.gsi};
+        const uint8_t slot = static_cast<uint8_t>((d.bdf >> 3) & 0x1f);
+        if (d.native_ide_channel != NO_IDE_CHANNEL && d.legacy_gsi[d.native_ide_channel] != NO_GSI)
+            in.routes[nr++] = {slot, 0, d.legacy_gsi[d.native_ide_channel], true};  // INTA: the channel's ISA line
+        else if (f.irq_pin && d.gsi != NO_GSI)
+            in.routes[nr++] = {slot, static_cast<uint8_t>(f.irq_pin - 1), d.gsi};
         for (uint8_t b = 0; b < f.bar_count; b++)
             if (f.bars[b].size && f.bars[b].base) in.windows[nw++] = {f.bars[b].base, f.bars[b].size, f.bars[b].io};
     }

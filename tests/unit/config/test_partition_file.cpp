@@ -736,3 +736,36 @@ TEST_CASE("a Linux partition has 1 to 8 cores", "[config][compiler][linux][smp]"
     REQUIRE(twice.errors.size() == 1);
     CHECK(twice.errors[0].str() == "t.toml:6:16: error: core 3 is given twice in partition 'lx'; list each core once");
 }
+
+TEST_CASE("ide_channel names the IDE channel a Linux partition drives", "[config][compiler][linux][devices]") {
+    auto linux_with = [](const std::string& device) {
+        return one_partition(
+            "name = \"lx\"\nkind = \"linux\"\ncores = [2]\nram = { base = 0x08000000, size = "
+            "\"128M\" }\nkernel = \"k\"\nlapic = \"trapped\"\n[[partition.device]]\nbdf = "
+            "\"00:01.1\"\n" +
+            device);
+    };
+    CompileResult sec = compile_partition_text(linux_with("ide_channel = \"secondary\"\n"), "t.toml");
+    INFO(all_errors(sec));
+    REQUIRE(sec.ok());
+    CHECK(part(sec, 0).devices[0].flags == NATSUME_DEVICE_IDE_SECONDARY);
+    CompileResult pri = compile_partition_text(linux_with("ide_channel = \"primary\"\n"), "t.toml");
+    REQUIRE(pri.ok());
+    CHECK(part(pri, 0).devices[0].flags == 0);
+    CompileResult bad = compile_partition_text(linux_with("ide_channel = \"tertiary\"\n"), "t.toml");
+    REQUIRE(bad.errors.size() == 1);
+    CHECK(bad.errors[0].str() ==
+          "t.toml:12:15: error: ide_channel of device 00:01.1 of partition 'lx' must be "
+          "\"primary\" or \"secondary\", not 'tertiary'");
+    CompileResult num = compile_partition_text(linux_with("ide_channel = 1\n"), "t.toml");
+    REQUIRE(num.errors.size() == 1);
+    CHECK_THAT(num.errors[0].message, Catch::Contains("not an integer"));
+    // The guest kernel drives both channels itself: the key is Linux's only.
+    CompileResult elf = compile_partition_text(
+        one_partition(BODY + "dma = { base = 0x10000000, size = 0x400000 }\n[[partition.device]]\nbdf = "
+                             "\"00:01.1\"\nide_channel = \"secondary\"\n"),
+        "t.toml");
+    REQUIRE(elf.errors.size() == 1);
+    CHECK_THAT(elf.errors[0].message, Catch::Contains("ide_channel of device 00:01.1 of partition 'p' is for a "
+                                                      "Linux partition's IDE controller"));
+}

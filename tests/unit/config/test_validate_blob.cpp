@@ -218,7 +218,11 @@ TEST_CASE("validate_blob rejects every kind of corruption", "[config][validate]"
          "partition 'gp0': device_count is 9, more than the 8 slots of the file format"},
         {"reserved2", [](Blob& b) { b.part(1).reserved2 = 2; }, true, "partition 'gp0': reserved2 field is 0x2"},
         {"device flags", [](Blob& b) { b.add_device(0, NATSUME_BDF(0, 2, 0)).flags = 6; }, true,
-         "partition 'rt0': device 00:02.0 has flags 0x6; only 0x1 (no DMA) is defined"},
+         "partition 'rt0': device 00:02.0 has flags 0x6; only 0x1 (no DMA) and 0x2 (IDE secondary channel) are "
+         "defined"},
+        {"IDE channel outside Linux",
+         [](Blob& b) { b.add_device(0, NATSUME_BDF(0, 1, 1)).flags = NATSUME_DEVICE_IDE_SECONDARY; }, true,
+         "partition 'rt0': device 00:01.1 names an IDE channel for Linux, but the partition is not kind linux"},
         {"device reserved", [](Blob& b) { b.add_device(0, NATSUME_BDF(0, 2, 0)).reserved = 1; }, true,
          "partition 'rt0': device 00:02.0: reserved field is 0x1, must be 0"},
         {"vendor without device",

@@ -29,13 +29,14 @@ struct Guest {
     }
 };
 
-const uint32_t CPUS[]                = {2, 3};
-const acpi_build::IntxRoute ROUTES[] = {{2, 0, 11}, {3, 0, 9}, {4, 1, 10}};
+const uint32_t CPUS[] = {2, 3};
+// The last: an IDE channel's ISA line 15, through an interrupt link.
+const acpi_build::IntxRoute ROUTES[] = {{2, 0, 11}, {3, 0, 9}, {4, 1, 10}, {1, 0, 15, true}};
 const acpi_build::Window WINDOWS[]   = {
       {0xfebc0000, 0x20000, false}, {0xc000, 0x40, true}, {0x800000000ull, 0x100000, false}};
 const acpi_build::IsaOverride ISO[] = {{14, 14, 0x5}};
 acpi_build::Spec spec() {
-    return {CPUS, 2, 1, 0xfec00000, 0, ISO, 1, ROUTES, 3, WINDOWS, 3, true, 0x600, 0x601, 0x604, 0x0e, 0x1000};
+    return {CPUS, 2, 1, 0xfec00000, 0, ISO, 1, ROUTES, 4, WINDOWS, 3, true, 0x600, 0x601, 0x604, 0x0e, 0x1000};
 }
 
 uint8_t sum(const uint8_t* p, size_t n) {
@@ -131,8 +132,12 @@ TEST_CASE("acpi build: the hypervisor's parser reads back RSDP, XSDT, FADT and M
     CHECK(dsdt - GPA + dsdt_len <= built.size);
     // The names Linux looks for are in the AML.
     std::string aml(reinterpret_cast<const char*>(d), dsdt_len);
-    for (const char* name : {"PCI0", "_PRT", "_CRS", "COM1", "_S5_", "_HID"})
+    for (const char* name : {"PCI0", "_PRT", "_CRS", "COM1", "_S5_", "_HID", "LK03", "_PRS", "_SRS"})
         CHECK(aml.find(name) != std::string::npos);
+    // The link's resources: an Extended Interrupt descriptor for GSI 15,
+    // consumer and edge (flags 0x03: active high, exclusive).
+    const uint8_t ext_irq[] = {0x89, 6, 0, 0x03, 1, 15, 0, 0, 0};
+    CHECK(aml.find(std::string(reinterpret_cast<const char*>(ext_irq), sizeof ext_irq)) != std::string::npos);
     dump(g, dsdt, "dsdt");
     dump(g, fadt, "facp");
     dump(g, madt, "apic");

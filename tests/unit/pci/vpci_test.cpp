@@ -4,6 +4,7 @@
 #include <string>
 
 #include "test_machine.hpp"
+#include "vdev/native_ide.hpp"
 #include "vdev/vpci.hpp"
 
 using namespace natsume;
@@ -741,4 +742,103 @@ TEST_CASE("add_device refuses a virtual MSI route with a bad core list", "[vpci]
     wide.remap = [](void*, uint16_t, uint8_t, uint32_t, msi::Message&) -> const char* { return nullptr; };
     CHECK(v.add_device(*dev, vpci::DeviceOptions{true, false, true, wide}, a) == vpci::Error::Ok);
     CHECK(std::string(vpci::to_string(vpci::Error::BadMsiRoute)).find("core") != std::string::npos);
+}
+
+// A PIIX3 IDE function in compatibility mode (prog-if 0x80: both channels
+// legacy, bus master), BAR 4 the bus master's ports, no INTx pin: as Bochs
+// and QEMU's i440FX have it at 00:01.1.
+TEST_CASE("native IDE view: a compatibility-mode channel shown in native mode on its legacy ports", "[vpci][ide]") {
+    constexpr uint16_t IDE = pci::make_bdf(0, 1, 1);
+    FakeConfigSpace hw;
+    hw.add(pci::make_bdf(0, 1, 0), 0x8086, 0x7000, 0x06, 0x01);
+    hw.set8(pci::make_bdf(0, 1, 0), 0x0E, 0x80);  // multi-function
+    hw.add(IDE, 0x8086, 0x7010, 0x01, 0x01);
+    hw.set8(IDE, pci::PROG_IF, 0x80);
+    hw.io_bar(IDE, 4, 0xC000, 16);
+    hw.irq(IDE, 0xFF, 0);
+    pci::ConfigAccess a = hw.access();
+    auto inv            = std::make_unique<pci::Inventory>();
+    REQUIRE(pci::enumerate(a, *inv) == pci::Error::Ok);
+    REQUIRE(pci::size_all_bars(a, *inv) == pci::Error::Ok);
+    const pci::Function* phys = nullptr;
+    for (size_t i = 0; i < inv->count; ++i)
+        if (inv->functions[i].bdf == IDE) phys = &inv->functions[i];
+    REQUIRE(phys != nullptr);
+    REQUIRE(phys->bar_count == 1);
+
+    SECTION("the secondary channel") {
+        pci::Function view = *phys;
+        REQUIRE(native_ide::apply(view, true) == native_ide::Outcome::Shown);
+        vpci::ConfigSpace cs;
+        REQUIRE(cs.add_device(view, vpci::DeviceOptions{true, false}, a) == vpci::Error::Ok);
+        hw.writes.clear();
+        // Both channels native (bits 0 and 2), bus master kept; class 01/01.
+        CHECK(cs.read(IDE, pci::PROG_IF, 1, a) == 0x85u);
+        CHECK(cs.read(IDE, 0x08, 4, a) >> 8 == 0x010185u);
+        // The primary's BARs absent (Linux makes it a dummy port), the secondary's at its legacy blocks.
+        CHECK(cs.read(IDE, pci::BAR0, 4, a) == 0u);
+        CHECK(cs.read(IDE, pci::BAR0 + 4, 4, a) == 0u);
+        CHECK(cs.read(IDE, pci::BAR0 + 8, 4, a) == (0x170u | pci::BAR_IO));
+        CHECK(cs.read(IDE, pci::BAR0 + 12, 4, a) == (0x374u | pci::BAR_IO));
+        CHECK(cs.read(IDE, pci::BAR0 + 16, 4, a) == (0xC000u | pci::BAR_IO));
+        // Sizing answers 8 and 4 ports; the same base is accepted, a move refused.
+        CHECK(cs.write(IDE, pci::BAR0 + 8, 4, 0xFFFFFFFFu, a).kind == Kind::Done);
+        CHECK(cs.read(IDE, pci::BAR0 + 8, 4, a) == (0xFFFFFFF8u | pci::BAR_IO));
+        CHECK(cs.write(IDE, pci::BAR0 + 8, 4, 0x170u, a).kind == Kind::Done);
+        CHECK(cs.write(IDE, pci::BAR0 + 12, 4, 0xFFFFFFFFu, a).kind == Kind::Done);
+        CHECK(cs.read(IDE, pci::BAR0 + 12, 4, a) == (0xFFFFFFFCu | pci::BAR_IO));
+        CHECK(cs.write(IDE, pci::BAR0 + 12, 4, 0x1000u, a).kind == Kind::Refused);
+        CHECK(cs.read(IDE, pci::BAR0 + 12, 4, a) == (0x374u | pci::BAR_IO));
+        CHECK(cs.write(IDE, pci::BAR0, 4, 0xFFFFFFFFu, a).kind == Kind::Ignored);
+        CHECK(cs.read(IDE, pci::BAR0, 4, a) == 0u);
+        // INTA, the guest's line byte.
+        CHECK(cs.read(IDE, pci::INTERRUPT_PIN, 1, a) == 1u);
+        CHECK(cs.write(IDE, pci::INTERRUPT_LINE, 1, 15, a).kind == Kind::Done);
+        CHECK(cs.read(IDE, pci::INTERRUPT_LINE, 2, a) == 0x010Fu);
+        // Function 0 of the slot, not owned: a stub that makes guests scan function 1.
+        constexpr uint16_t ISA = pci::make_bdf(0, 1, 0);
+        CHECK(cs.owns_later_function(ISA));
+        CHECK(cs.read(ISA, 0x00, 4, a) == 0x70008086u);
+        CHECK(cs.read(ISA, 0x0A, 2, a) == 0x0601u);
+        CHECK(cs.read(ISA, pci::HEADER_TYPE, 1, a) == 0x80u);
+        for (uint16_t off : {0x04, 0x10, 0x14, 0x2C, 0x34, 0x3C, 0x40}) CHECK(cs.read(ISA, off, 4, a) == 0u);
+        CHECK(cs.read(ISA, 0x100, 4, a) == 0xFFFFFFFFu);
+        CHECK(cs.write(ISA, 0x04, 4, 0x7, a).kind == Kind::Ignored);
+        // Another slot's function 0 stays absent.
+        CHECK(cs.read(pci::make_bdf(0, 2, 0), 0x00, 4, a) == 0xFFFFFFFFu);
+        // Nothing of it reached the hardware, which stays in compatibility mode.
+        CHECK(hw.writes.empty());
+        CHECK(hw.get8(IDE, pci::PROG_IF) == 0x80);
+    }
+    SECTION("the primary channel") {
+        pci::Function view = *phys;
+        REQUIRE(native_ide::apply(view, false) == native_ide::Outcome::Shown);
+        CHECK(view.prog_if == 0x85);
+        REQUIRE(view.bar_count == 3);
+        vpci::ConfigSpace cs;
+        REQUIRE(cs.add_device(view, vpci::DeviceOptions{true, false}, a) == vpci::Error::Ok);
+        CHECK(cs.read(IDE, pci::BAR0, 4, a) == (0x1F0u | pci::BAR_IO));
+        CHECK(cs.read(IDE, pci::BAR0 + 4, 4, a) == (0x3F4u | pci::BAR_IO));
+        CHECK(cs.read(IDE, pci::BAR0 + 8, 4, a) == 0u);
+    }
+    SECTION("a channel already native, and a function that is no IDE, stay as they are") {
+        pci::Function view = *phys;
+        view.prog_if       = 0x8F;
+        CHECK(native_ide::apply(view, true) == native_ide::Outcome::AlreadyNative);
+        CHECK(view.bar_count == 1);
+        CHECK(view.irq_pin == 0);
+        pci::Function nic = *phys;
+        nic.class_code    = 0x02;
+        nic.subclass      = 0x00;
+        CHECK(native_ide::apply(nic, false) == native_ide::Outcome::NotIde);
+        CHECK(nic.prog_if == 0x80);
+    }
+    SECTION("BARs a compatibility-mode controller implements in slots 0-3 are replaced") {
+        pci::Function view          = *phys;
+        view.bars[view.bar_count++] = pci::Bar{0, true, false, false, 0xD000, 8};
+        view.bars[view.bar_count++] = pci::Bar{3, true, false, false, 0xD010, 4};
+        REQUIRE(native_ide::apply(view, true) == native_ide::Outcome::Shown);
+        REQUIRE(view.bar_count == 3);
+        for (uint8_t i = 0; i < view.bar_count; ++i) CHECK(view.bars[i].base != 0xD000);
+    }
 }
