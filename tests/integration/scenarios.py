@@ -49,29 +49,6 @@ def linux_hostile() -> list:
                  "linux0 kept running after its hostile port and MSR accesses")]
 
 
-def linux_disk() -> list:
-    """disk.sh reads the 64 MiB pattern disk on the secondary master through
-    ata_piix; the hypervisor shows the channel in native mode on ISA line 15."""
-    return [
-        Line(r"^natsume: partition: linux0: device 00:01\.1: its secondary IDE channel is shown in native mode "
-             r"\(BARs 0x170 and 0x374, INTA on GSI 15, edge\)", "the hypervisor shows the channel in native mode"),
-        Line(r"^\[linux0\] \[\s*[0-9.]+\] ACPI: PCI: Interrupt link LK\w\w configured for IRQ 15",
-             "Linux took the interrupt link of ISA line 15"),
-        Line(r"^\[linux0\] \[\s*[0-9.]+\] ata2: PATA max \S+ cmd 0x170 ctl 0x374 bmdma 0x[0-9a-f]+ irq \d+",
-             "ata_piix drives the secondary channel at its legacy ports"),
-        Line(r"^\[linux0\] \[\s*[0-9.]+\] sd \d+:0:0:0: \[sda\] 13\d{4} 512-byte logical blocks",
-             "the 64 MiB disk appeared as sda"),
-        Line(r"^\[linux0\] natsume-linux: disk: sampled sectors: 8 good, 0 bad",
-             "eight sectors across the disk read back with the pattern"),
-        Line(r"^\[linux0\] natsume-linux: disk: read: 16 MiB in [0-9.]+ s \(dd status 0\)",
-             "16 MiB read with O_DIRECT"),
-        Line(r"^\[linux0\] natsume-linux: disk: interrupts: \s*\d+:\s+(?:\d+\s+)*[1-9]\d*\s.*IO-APIC\s+15-edge\s+ata_piix",
-             "the channel's interrupts counted by Linux, edge-triggered on pin 15"),
-        NoLine(r"^natsume: refuse: partition linux0: .*(?:BAR relocation|port 0x1[7f])",
-               "a refused BAR move or IDE port access of linux0"),
-    ]
-
-
 def linux_foreign_read(addr: str, cpu: int, core: int) -> list:
     """foreign.sh reads guest-physical `addr`, outside linux0's memory, on
     Linux's CPU `cpu` (the partition's core `core`): the EPT has nothing there,
@@ -302,13 +279,11 @@ SCENARIOS = [
                 *rt0_unaffected(), *hypervisor_ok()]),
     Scenario(
         name="linux-smp", kind="hypervisor", config="tests/integration/configs/linux-smp.toml", megs=512, cpus=4,
-        slow=True, timeout=1800, devices=(RT_E1000_VNET,), disk_mib=64,
+        slow=True, timeout=1800, devices=(RT_E1000_VNET,),
         what="Linux in linux0 on two cores beside rt0: it boots on core 2 and starts core 3 through the ACPI "
              "multiprocessor wake-up mailbox of its MADT; core 3 enters Linux's 64-bit AP trampoline, whose "
              "paging-off stretch runs in the hypervisor's paging-off window (no unrestricted guest needed); "
              "a task pinned to each CPU runs there, the CPUs interrupt each other, its e1000 answers pings, "
-             "its ata_piix driver reads the pattern disk on the IDE controller's secondary channel (shown to "
-             "it in native mode, the channel's ISA line 15 as INTA through an edge-triggered interrupt link), "
              "its hostile script (reset ports, PIC, PIT, foreign MSRs) changes nothing, and a read of memory "
              "outside linux0 on its second CPU stops linux0 on core 3 and parks core 2 by NMI; rt0 passes",
         checks=[Line(r"^natsume: partition: linux0: cores 2 3: core 2 boots it",
@@ -327,7 +302,6 @@ SCENARIOS = [
                 Line(r"^\[linux0\] 3 packets transmitted, 3 (packets )?received",
                      "three pings answered through the passed-through e1000"),
                 NoLine(r"^natsume: refuse: partition linux0: interrupt command", "an IPI of linux0 refused"),
-                *linux_disk(),
                 *linux_hostile(),
                 *linux_foreign_read("0x20000000", 1, 3),
                 *rt0_unaffected(), *hypervisor_ok()]),
