@@ -31,8 +31,6 @@ constexpr const char* WHY_BUS_RESET = "Secondary bus reset refused: it would res
 constexpr const char* WHY_DEVICE_SPECIFIC =
     "Writes to device-specific config registers outside known capabilities are not passed through.";
 
-constexpr uint16_t FUNCTION_MASK = 7;  // the function bits of a BDF
-
 uint32_t size_mask(uint8_t size) { return size >= 4 ? ALL_ONES : (1u << (size * 8u)) - 1u; }
 
 bool valid_access(uint16_t offset, uint8_t size) {
@@ -50,6 +48,9 @@ uint32_t host_bridge_dword(uint16_t aligned) {
 
 uint32_t hw_dword(const ConfigAccess& hw, uint16_t bdf, uint16_t aligned) { return hw.read32(hw.ctx, bdf, aligned); }
 
+// The header-type byte's multi-function bit in its dword (at CACHE_LINE_SIZE).
+constexpr uint32_t MULTI_FUNCTION_HEADER = static_cast<uint32_t>(pci::HEADER_MULTI_FUNCTION) << 16;
+
 // Function 0 of a slot where the partition owns a later function only: guests
 // scan functions 1-7 of a slot only when function 0 answers and says it has
 // several (Linux's pci_scan_slot). So it reads as a stub: the machine's IDs,
@@ -60,7 +61,7 @@ uint32_t function0_stub_dword(const ConfigAccess& hw, uint16_t bdf, uint16_t ali
     switch (aligned) {
     case pci::VENDOR_ID:
     case pci::REVISION_ID: return hw_dword(hw, bdf, aligned);
-    case pci::CACHE_LINE_SIZE: return static_cast<uint32_t>(pci::HEADER_MULTI_FUNCTION) << 16;
+    case pci::CACHE_LINE_SIZE: return MULTI_FUNCTION_HEADER;
     default: return 0;
     }
 }
@@ -484,16 +485,17 @@ uint32_t ConfigSpace::read(uint16_t bdf, uint16_t offset, uint8_t size, const Co
         value = ALL_ONES;
     else if (bdf == 0)
         value = host_bridge_dword(aligned) |
-                (aligned == pci::CACHE_LINE_SIZE && owns_later_function(0) ? function0_stub_dword(hw, 0, aligned) : 0);
-    else if ((bdf & FUNCTION_MASK) == 0 && owns_later_function(bdf))
+                (aligned == pci::CACHE_LINE_SIZE && owns_later_function(0) ? MULTI_FUNCTION_HEADER : 0);
+    else if (pci::bdf_fn(bdf) == 0 && owns_later_function(bdf))
         value = function0_stub_dword(hw, bdf, aligned);
     return (value >> ((offset & 3u) * 8u)) & size_mask(size);
 }
 
 bool ConfigSpace::owns_later_function(uint16_t function0) const {
-    for (size_t i = 0; i < count_; ++i)
-        if ((devices_[i].fn.bdf & ~FUNCTION_MASK) == function0 && (devices_[i].fn.bdf & FUNCTION_MASK) != 0)
-            return true;
+    for (size_t i = 0; i < count_; ++i) {
+        const uint16_t bdf = devices_[i].fn.bdf;
+        if (pci::bdf_fn(bdf) != 0 && bdf - pci::bdf_fn(bdf) == function0) return true;
+    }
     return false;
 }
 

@@ -242,7 +242,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 FUZZ_CHECK((v & ~size_mask(sz)) == 0);
                 // Not owned: absent, except the host bridge and the function-0 stub of a slot with an owned
                 // later function (its IDs, class and header type; zero below 0x100, absent above).
-                const bool stub = (bdf & 7) == 0 && view->owns_later_function(bdf);
+                const bool stub = pci::bdf_fn(bdf) == 0 && view->owns_later_function(bdf);
                 if (!view->owns(bdf) && bdf != 0 && !stub) FUZZ_CHECK(v == size_mask(sz));
                 if (!view->owns(bdf) && stub && offset >= 0x100) FUZZ_CHECK(v == size_mask(sz));
                 if (!view->owns(bdf) && stub && offset >= 0x10 && offset < 0x100) FUZZ_CHECK(v == 0);

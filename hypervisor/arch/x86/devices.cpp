@@ -169,8 +169,10 @@ bool choose_native_ide(const Partition& p, PartitionDevice& pd, const char* bdf,
     const bool secondary  = (pd.flags & NATSUME_DEVICE_IDE_SECONDARY) != 0;
     const bool ide        = ata::is_ide(pd.fn->class_code, pd.fn->subclass);
     if (!ide && secondary) {
-        log::format(why, n, "device %s is no IDE controller (class %02x/%02x), but the partition file names its %s",
-                    bdf, pd.fn->class_code, pd.fn->subclass, "ide_channel");
+        log::format(why, n,
+                    "device %s is no IDE controller (class %02x/%02x), but the partition file names its "
+                    "ide_channel",
+                    bdf, pd.fn->class_code, pd.fn->subclass);
         return false;
     }
     if (!ide || p.config.file.kind != NATSUME_KIND_LINUX) return true;

@@ -65,7 +65,7 @@ bool collect_devices(const Partition& p, TableInput& in, BuildError& err) {
             return build_fail(
                 err, "device %s is not on bus 0: a Linux partition's devices must be (its DSDT has one root)", b);
         }
-        const uint8_t slot = static_cast<uint8_t>((d.bdf >> 3) & 0x1f);
+        const uint8_t slot = pci::bdf_dev(d.bdf);
         if (d.native_ide_channel != NO_IDE_CHANNEL && d.legacy_gsi[d.native_ide_channel] != NO_GSI)
             in.routes[nr++] = {slot, 0, d.legacy_gsi[d.native_ide_channel], true};  // INTA: the channel's ISA line
         else if (f.irq_pin && d.gsi != NO_GSI)
